@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make demo   installs what is needed and runs opsdesk on the embedded SQLite default
+#   make test   installs what is needed and runs the whole test suite (lint, types, contracts, tests)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p demo
+	cd demo && ../$(BIN)/opsdesk init --database-url sqlite:///opsdesk.db
+	cd demo && OPSDESK_SHOPIFY_SECRET=$${OPSDESK_SHOPIFY_SECRET:-demo-secret} ../$(BIN)/opsdesk serve --host 127.0.0.1 --port 8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: $(STAMP)
+	@scripts/ensure-services
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache

@@ -1,0 +1,85 @@
+"""The composition root: the one place that wires concrete adapters into the core."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+
+from opsdesk.clock import SystemClock
+from opsdesk.config import Settings
+from opsdesk.connectors.email import SmtpEmail
+from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.desk import Desk
+from opsdesk.domain.policies import Playbook
+from opsdesk.metrics import Metrics
+from opsdesk.policy import loader
+from opsdesk.ports import Clock, Connector
+from opsdesk.services.pipeline import Pipeline, ShopDefaults
+from opsdesk.storage.schema import migrate
+from opsdesk.storage.sql import SqlDatabase, create_sql_engine
+
+
+def default_connectors(settings: Settings) -> dict[str, Connector]:
+    shopify_cfg = settings.file.connectors.shopify
+    smtp = settings.file.connectors.smtp
+
+    def graphql_url(shop: str) -> str:
+        shop_cfg = settings.shop(shop)
+        if shop_cfg and shop_cfg.admin_url:
+            return shop_cfg.admin_url
+        base = shopify_cfg.base_url or f"https://{shop}"
+        return f"{base.rstrip('/')}/admin/api/{shopify_cfg.api_version}/graphql.json"
+
+    def token(shop: str) -> str:
+        shop_cfg = settings.shop(shop)
+        return os.environ.get(shop_cfg.access_token_env if shop_cfg else "OPSDESK_SHOPIFY_ACCESS_TOKEN", "")
+
+    return {
+        "shopify": ShopifyAdmin(graphql_url, token, timeout=shopify_cfg.timeout_seconds),
+        "smtp": SmtpEmail(
+            host=smtp.host,
+            port=smtp.port,
+            sender=smtp.sender,
+            starttls=smtp.starttls,
+            username=os.environ.get(smtp.username_env or "", "") or None,
+            password=os.environ.get(smtp.password_env or "", "") or None,
+            timeout=smtp.timeout_seconds,
+        ),
+    }
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    connectors: Mapping[str, Connector] | None = None,
+    playbooks: list[Playbook] | None = None,
+    create_schema: bool = True,
+) -> Desk:
+    """Wire a desk from settings; the playbooks are checked and a failing set is never loaded."""
+    engine = create_sql_engine(
+        settings.database_url,
+        sqlite_synchronous=settings.file.sqlite_synchronous,
+        sqlite_busy_timeout_ms=settings.file.sqlite_busy_timeout_ms,
+    )
+    if create_schema:
+        migrate(engine)
+    if playbooks is None:
+        playbooks = loader.load([settings.playbooks_dir]) if settings.playbooks_dir.exists() else []
+
+    def defaults(shop: str) -> ShopDefaults:
+        shop_cfg = settings.shop(shop)
+        if shop_cfg is None:
+            return ShopDefaults()
+        return ShopDefaults(owner=shop_cfg.default_owner, handling=timedelta(hours=shop_cfg.handling_hours))
+
+    return Desk(
+        settings=settings,
+        db=SqlDatabase(engine),
+        playbooks=playbooks,
+        pipeline=Pipeline(playbooks, defaults),
+        clock=clock or SystemClock(),
+        metrics=Metrics(),
+        connectors=connectors if connectors is not None else default_connectors(settings),
+    )

@@ -1,0 +1,243 @@
+"""The ``opsdesk`` command line: thin commands over the services, one error handler."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from opsdesk import app as composition
+from opsdesk.config import Settings, load_settings
+from opsdesk.desk import Background, Desk
+from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
+from opsdesk.policy import loader
+from opsdesk.services import tokens as token_service
+from opsdesk.services.replay import replay
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="The operations desk for online stores.")
+policy_cli = typer.Typer(no_args_is_help=True, help="Check and test playbooks.")
+tokens_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
+cli.add_typer(policy_cli, name="policy")
+cli.add_typer(tokens_cli, name="tokens")
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    str | None, typer.Option("--config", "-c", help="opsdesk.yaml (default: $OPSDESK_CONFIG)")
+]
+DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: $OPSDESK_DATABASE_URL")]
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def _settings(config: str | None, database_url: str | None) -> Settings:
+    return load_settings(config, database_url)
+
+
+def _desk(config: str | None, database_url: str | None) -> Desk:
+    return composition.build(_settings(config, database_url))
+
+
+def _emit(data: Any, fmt: str) -> bool:
+    """Print ``data`` as JSON when asked; returns whether it did."""
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+        return True
+    if fmt != "text":
+        raise InvalidInput(f"--format must be text or json, not {fmt!r}")
+    return False
+
+
+@cli.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="where to write opsdesk.yaml and playbooks/")] = Path(),
+    force: Annotated[bool, typer.Option(help="overwrite existing files")] = False,
+    database_url: DbOpt = None,
+) -> None:
+    """Write a commented starter config, the default playbooks and the database schema."""
+    directory.mkdir(parents=True, exist_ok=True)
+    starter = resources.files("opsdesk") / "starter"
+    written = []
+    targets = [("opsdesk.yaml", directory / "opsdesk.yaml")]
+    targets += [
+        (f"playbooks/{p.name}", directory / "playbooks" / p.name)
+        for p in (starter / "playbooks").iterdir()
+        if p.name.endswith(".yaml")
+    ]
+    for source, target in targets:
+        if target.exists() and not force:
+            err.print(f"[yellow]kept[/] {target} (exists; --force overwrites)")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with resources.as_file(starter / source) as path:
+            shutil.copyfile(path, target)
+        written.append(str(target))
+    settings = load_settings(str(directory / "opsdesk.yaml"), database_url)
+    composition.build(settings)
+    for path in written:
+        out.print(f"[green]wrote[/] {path}")
+    out.print(f"[green]schema ready[/] {settings.database_url}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Run webhook intake, the JSON API and the worker in one process."""
+    import uvicorn
+
+    from opsdesk.web.app import create_app
+
+    desk = _desk(config, database_url)
+    out.print(
+        f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
+    )
+    uvicorn.run(
+        create_app(desk),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@cli.command()
+def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
+    """Run the pipeline and the outbox sender until interrupted (SIGINT or SIGTERM)."""
+    desk = _desk(config, database_url)
+    background = Background(desk)
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    background.start()
+    err.print(f"worker running on {desk.settings.database_url}")
+    stopped.wait()
+    background.close()
+
+
+def _lines_with_progress(path: Path, progress: Progress) -> Iterator[bytes]:
+    task = progress.add_task("ingest", total=path.stat().st_size)
+    with path.open("rb") as handle:
+        for line in handle:
+            progress.advance(task, len(line))
+            yield line
+
+
+@cli.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="JSON Lines of {headers, body} recorded deliveries")],
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Replay recorded deliveries through the same intake path as HTTP, then process them."""
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file")
+    desk = _desk(config, database_url)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, disable=fmt == "json") as progress:
+        report = replay(
+            _lines_with_progress(file, progress),
+            desk.db.unit_of_work,
+            secrets_for=desk.secrets_for,
+            is_known=desk.is_known,
+            max_bytes=desk.settings.file.limits.max_body_bytes,
+            now=desk.clock.now,
+        )
+        processed = desk.process_pending()
+    summary = {**report.as_dict(), "pipeline": {k: getattr(processed, k) for k in processed.__slots__}}
+    if not _emit(summary, fmt):
+        _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title="ingest", show_header=False)
+    for key in ("lines", "stored", "duplicates"):
+        table.add_row(key, str(summary[key]))
+    for reason, count in summary["refused"].items():
+        table.add_row(f"refused: {reason}", str(count))
+    table.add_row("bad lines", str(summary["bad_line_count"]))
+    for key, value in summary["pipeline"].items():
+        table.add_row(f"pipeline {key}", str(value))
+    out.print(table)
+    for line in summary["bad_lines"]:
+        err.print(f"[red]{line}[/]")
+
+
+@policy_cli.command("check")
+def policy_check(
+    paths: Annotated[list[Path] | None, typer.Argument(help="playbook files or folders")] = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Check playbooks: unknown keys, bad expressions, type errors, unreachable rules (file:line:column)."""
+    targets = paths or [_settings(config, None).playbooks_dir]
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
+    playbooks, problems = loader.check(targets)
+    data = {
+        "ok": not problems,
+        "problems": [str(p) for p in problems],
+        "playbooks": [
+            {"name": p.name, "owner": p.owner, "version": p.version, "rules": [r.id for r in p.rules]}
+            for p in playbooks
+        ],
+    }
+    if not _emit(data, fmt):
+        for problem in problems:
+            err.print(f"[red]{problem}[/]")
+        for p in playbooks:
+            out.print(f"[green]ok[/] {p.name} v{p.version}: {len(p.rules)} rules, owner {p.owner}")
+    if problems:
+        raise typer.Exit(1)
+
+
+@tokens_cli.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Argument(help="who or what the token is for")],
+    role: Annotated[str, typer.Option(help="viewer, agent, lead or admin")] = "viewer",
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Create an API token and print it once (only its digest is stored)."""
+    desk = _desk(config, database_url)
+    with desk.db.unit_of_work() as uow:
+        token = token_service.create_token(uow, name, role, desk.clock.now())
+        uow.commit()
+    out.print(token, soft_wrap=True)
+
+
+def main() -> None:
+    """Entry point: one place maps errors to messages and exit codes."""
+    try:
+        cli(standalone_mode=False)
+    except OpsdeskError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(3 if isinstance(exc, Unavailable) else 2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        from click import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

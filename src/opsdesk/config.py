@@ -1,0 +1,145 @@
+"""Settings from the environment and ``opsdesk.yaml``, validated with errors naming file, key and problem.
+
+Built only at entry points (the CLI and the app factory); never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from opsdesk import yamldoc
+from opsdesk.domain.errors import InvalidInput
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ShopConfig(Strict):
+    domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
+    secret_env: str | None = None
+    access_token_env: str = "OPSDESK_SHOPIFY_ACCESS_TOKEN"
+    admin_url: str | None = None
+    currency: str = "USD"
+    timezone: str = "UTC"
+    handling_hours: Annotated[int, Field(ge=0, le=24 * 30)] = 48
+    default_owner: str = "team:ops"
+
+
+class ShopifyConnectorConfig(Strict):
+    api_version: str = "2026-07"
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    base_url: str | None = None
+
+
+class SmtpConfig(Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1025
+    sender: str = "desk@example.com"
+    starttls: bool = False
+    username_env: str | None = None
+    password_env: str | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+
+
+class ConnectorsConfig(Strict):
+    shopify: ShopifyConnectorConfig = ShopifyConnectorConfig()
+    smtp: SmtpConfig = SmtpConfig()
+
+
+class OutboxConfig(Strict):
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    base_delay_seconds: Annotated[float, Field(gt=0)] = 1.0
+    max_delay_seconds: Annotated[float, Field(gt=0)] = 300.0
+    breaker_threshold: Annotated[int, Field(ge=1)] = 5
+    breaker_cool_down_seconds: Annotated[float, Field(gt=0)] = 30.0
+    lease_seconds: Annotated[float, Field(gt=0)] = 60.0
+    poll_seconds: Annotated[float, Field(gt=0)] = 0.5
+
+
+class LimitsConfig(Strict):
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 2 * 1024 * 1024
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+
+
+class FileConfig(Strict):
+    shops: list[ShopConfig] = []
+    playbooks: str = "playbooks"
+    connectors: ConnectorsConfig = ConnectorsConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    limits: LimitsConfig = LimitsConfig()
+    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "FULL"
+    # Below Shopify's 5 s delivery timeout, so a locked database answers 503 rather than a time-out.
+    sqlite_busy_timeout_ms: Annotated[int, Field(ge=10, le=60_000)] = 4000
+
+
+class Environment(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPSDESK_", extra="ignore")
+
+    database_url: str = "sqlite:///opsdesk.db"
+    config: str = "opsdesk.yaml"
+    shopify_secret: str | None = None
+    shopify_previous_secret: str | None = None
+
+
+class Settings(BaseModel):
+    """Everything an entry point needs, resolved: the file's settings, the environment, the paths."""
+
+    model_config = ConfigDict(frozen=True)
+
+    database_url: str
+    config_path: Path
+    file: FileConfig
+    shopify_secret: str | None
+    shopify_previous_secret: str | None
+
+    @property
+    def playbooks_dir(self) -> Path:
+        return (self.config_path.parent / self.file.playbooks).resolve()
+
+    def shop(self, domain: str) -> ShopConfig | None:
+        return next((s for s in self.file.shops if s.domain == domain.lower()), None)
+
+    def secrets_for(self, domain: str) -> tuple[str, ...]:
+        """The secrets a delivery from ``domain`` may be signed with: the shop's own, else the app's two."""
+        shop = self.shop(domain)
+        if shop is not None and shop.secret_env:
+            own = os.environ.get(shop.secret_env)
+            return (own,) if own else ()
+        return tuple(s for s in (self.shopify_secret, self.shopify_previous_secret) if s)
+
+
+def load_settings(config_path: str | None = None, database_url: str | None = None) -> Settings:
+    env = Environment()
+    path = Path(config_path or env.config)
+    return Settings(
+        database_url=database_url or env.database_url,
+        config_path=path.resolve(),
+        file=load_file(path) if path.exists() else FileConfig(),
+        shopify_secret=env.shopify_secret,
+        shopify_previous_secret=env.shopify_previous_secret,
+    )
+
+
+def load_file(path: Path) -> FileConfig:
+    document = yamldoc.load(path)
+    data = document.data if document.data is not None else {}
+    try:
+        return FileConfig.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_explain(exc, document)) from exc
+
+
+def _explain(exc: ValidationError, document: yamldoc.Document) -> str:
+    lines = []
+    for error in exc.errors():
+        keys = [k for k in error["loc"] if isinstance(k, str | int)]
+        key = ".".join(str(k) for k in keys) or "(top level)"
+        problem = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"{document.position(keys)}: {key}: {problem}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)

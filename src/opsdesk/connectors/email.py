@@ -1,0 +1,139 @@
+"""Customer email over SMTP: one templated message per action, its Message-ID derived from the action.
+
+The Message-ID is ``<idempotency key@sender domain>`` and the Date is the action's creation time, so a
+message sent again after a lost answer is byte-for-byte the same message and the receiving side can
+recognise it. Outcomes: accepted -> Delivered; refused connection, disconnect, timeout and SMTP 4xx ->
+RetryLater; SMTP 5xx, a missing or malformed recipient, an unknown template -> Rejected. No smtplib or
+socket exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from string import Template
+
+from opsdesk.domain.errors import InvalidPayload
+from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
+from opsdesk.domain.records import OutboxAction
+
+
+@dataclass(frozen=True, slots=True)
+class EmailTemplate:
+    subject: Template
+    body: Template
+
+    def fields(self) -> set[str]:
+        return set(self.subject.get_identifiers()) | set(self.body.get_identifiers())
+
+
+def _template(subject: str, body: str) -> EmailTemplate:
+    return EmailTemplate(Template(subject), Template(body))
+
+
+TEMPLATES = {
+    "refund_confirmation": _template(
+        "Your refund for order $order_name",
+        "Hello,\n\nWe have refunded $amount $currency for order $order_name. Depending on your bank, it can\n"
+        "take 5 to 10 business days to appear on your statement.\n\nThank you for shopping with us.\n"),
+    "return_in_hand": _template(
+        "We have received your return for order $order_name",
+        "Hello,\n\nYour return for order $order_name has arrived at our warehouse. We are checking it now\n"
+        "and will let you know as soon as your refund is on its way.\n\nThank you for your patience.\n"),
+    "follow_up_delayed": _template(
+        "An update on your order $order_name",
+        "Hello,\n\nYour order $order_name is taking longer than we promised, and we are sorry for the wait.\n"
+        "We are on it and will write again as soon as it ships.\n\nThank you for your patience.\n"),
+    "generic": _template(
+        "About your order $order_name",
+        "Hello,\n\n$message\n"),
+}
+
+
+class SmtpEmail:
+    """Sends ``email`` outbox actions through one SMTP relay."""
+
+    provider = "smtp"
+
+    def __init__(self, *, host: str, port: int, sender: str, starttls: bool = False,
+                 username: str | None = None, password: str | None = None, timeout: float = 10.0) -> None:
+        self._host, self._port, self._sender = host, port, sender
+        self._starttls, self._username, self._password = starttls, username, password
+        self._timeout = timeout
+
+    def send(self, action: OutboxAction) -> SendResult:
+        try:
+            message = self.compose(action)
+        except InvalidPayload as exc:
+            return Rejected(str(exc))
+        try:
+            self._deliver(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            return _refused(exc.recipients)
+        except smtplib.SMTPResponseException as exc:
+            return _answer(exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
+            return Rejected(f"SMTP relay {self._host}:{self._port} cannot be used as configured: {exc}")
+        except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, disconnected
+            return RetryLater(f"SMTP relay {self._host}:{self._port}: {type(exc).__name__}: {exc}")
+        return Delivered({"message_id": message["Message-ID"], "to": message["To"],
+                          "template": action.payload.get("template") or "generic"})
+
+    def compose(self, action: OutboxAction) -> EmailMessage:
+        """The message for an action; raises InvalidPayload when it cannot be written."""
+        payload = action.payload
+        name = str(payload.get("template") or "generic")
+        template = TEMPLATES.get(name)
+        if template is None:
+            raise InvalidPayload(f"no email template {name!r} (known: {', '.join(sorted(TEMPLATES))})")
+        to = str(payload.get("to") or "").strip()
+        if "@" not in parseaddr(to)[1]:
+            raise InvalidPayload(f"email needs a recipient address, got {to!r}")
+        values = {key: str(payload.get(key) or "") for key in template.fields()}
+        missing = sorted(key for key, value in values.items() if not value)
+        if missing:
+            raise InvalidPayload(f"template {name!r} needs {', '.join(missing)}")
+        subject, body = template.subject.substitute(values), template.body.substitute(values)
+        return self._message(action, to, subject, body)
+
+    def _message(self, action: OutboxAction, to: str, subject: str, body: str) -> EmailMessage:
+        message = EmailMessage()
+        try:
+            message["From"], message["To"], message["Subject"] = self._sender, to, subject
+        except ValueError as exc:  # a header with a line break: never let a payload add headers
+            raise InvalidPayload(f"email header rejected: {exc}") from None
+        domain = self._sender.rpartition("@")[2] or "opsdesk.invalid"
+        message["Message-ID"] = f"<{action.idempotency_key}@{domain}>"
+        message["Date"] = format_datetime(action.created_at)
+        message.set_content(body)
+        return message
+
+    def _deliver(self, message: EmailMessage) -> None:
+        smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+        try:
+            if self._starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self._username:
+                smtp.login(self._username, self._password or "")
+            smtp.send_message(message)
+        finally:
+            # The message is accepted once DATA is answered 250: a failing QUIT must not make it a retry.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                smtp.quit()
+            smtp.close()
+
+
+def _answer(code: int, text: bytes | str) -> RetryLater | Rejected:
+    reason = f"SMTP {code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+    return Rejected(reason) if 500 <= code < 600 else RetryLater(reason)
+
+
+def _refused(recipients: dict[str, tuple[int, bytes]]) -> RetryLater | Rejected:
+    """Every recipient refused: permanent if any refusal was 5xx, else worth another try."""
+    answers = [_answer(code, text) for code, text in recipients.values()]
+    permanent = [a for a in answers if isinstance(a, Rejected)]
+    return permanent[0] if permanent else answers[0] if answers else RetryLater("recipients refused")

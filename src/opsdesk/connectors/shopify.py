@@ -1,0 +1,404 @@
+"""Shopify Admin GraphQL: refunds, fulfilment holds, tags, notes and discount pauses for outbox actions.
+
+Every call carries ``Idempotency-Key: <action key>``, and ``refundCreate`` carries Shopify's
+``@idempotent(key:)`` directive (API 2026-01+, required from 2026-04), so a refund retried after a lost
+answer is made once. The other mutations are made safe to repeat here: a hold uses a handle derived from
+the action and skips fulfilment orders that already carry it, a release finds nothing left to release,
+adding a tag twice or setting the same note twice changes nothing.
+
+Outcomes: 2xx without errors -> Delivered; ``userErrors`` -> Rejected; ``THROTTLED``, 429, 408, 5xx,
+timeouts and broken connections -> RetryLater (with the provider's wait when it gives one); other 4xx and
+3xx (redirects are never followed) -> Rejected. No httpx exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from opsdesk.clock import SystemClock
+from opsdesk.domain.errors import InvalidPayload, NotFound, Unavailable
+from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
+from opsdesk.domain.records import OutboxAction
+from opsdesk.ports import Clock
+
+JSON = dict[str, Any]
+#: One GraphQL round trip: the ``data`` object (or a mutation's payload), or why there is none.
+Reply = JSON | RetryLater | Rejected
+
+REFUND = """mutation Refund($input: RefundInput!, $idempotencyKey: String!) {
+  refundCreate(input: $input) @idempotent(key: $idempotencyKey) {
+    refund { id totalRefundedSet { presentmentMoney { amount currencyCode } } }
+    userErrors { field message }
+  }
+}"""
+ORDER_PAYMENTS = """query OrderPayments($id: ID!) {
+  order(id: $id) { id transactions(first: 50) { id kind status gateway } }
+}"""
+FULFILLMENT_ORDERS = """query FulfillmentOrders($id: ID!) {
+  order(id: $id) { id fulfillmentOrders(first: 50) {
+    nodes { id status supportedActions { action } fulfillmentHolds { id handle } } } }
+}"""
+HOLD = """mutation Hold($id: ID!, $fulfillmentHold: FulfillmentOrderHoldInput!) {
+  fulfillmentOrderHold(id: $id, fulfillmentHold: $fulfillmentHold) {
+    fulfillmentHold { id handle } fulfillmentOrder { id status } userErrors { field message code }
+  }
+}"""
+RELEASE = """mutation Release($id: ID!) {
+  fulfillmentOrderReleaseHold(id: $id) { fulfillmentOrder { id status } userErrors { field message code } }
+}"""
+TAGS = """mutation Tags($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
+}"""
+NOTE = """mutation Note($input: OrderInput!) {
+  orderUpdate(input: $input) { order { id note } userErrors { field message } }
+}"""
+DEACTIVATE_CODE = """mutation DeactivateCode($id: ID!) {
+  discountCodeDeactivate(id: $id) { codeDiscountNode { id } userErrors { field message code } }
+}"""
+DEACTIVATE_AUTOMATIC = """mutation DeactivateAutomatic($id: ID!) {
+  discountAutomaticDeactivate(id: $id) { automaticDiscountNode { id } userErrors { field message code } }
+}"""
+DISCOUNT_TERMS = """query DiscountTerms($id: ID!) {
+  discountNode(id: $id) { id discount { __typename
+    ... on DiscountCodeBasic { title status endsAt usageLimit asyncUsageCount
+      combinesWith { orderDiscounts productDiscounts shippingDiscounts } customerGets { ...Gets } }
+    ... on DiscountAutomaticBasic { title status endsAt asyncUsageCount
+      combinesWith { orderDiscounts productDiscounts shippingDiscounts } customerGets { ...Gets } } } }
+}
+fragment Gets on DiscountCustomerGets {
+  value { __typename ... on DiscountPercentage { percentage }
+    ... on DiscountAmount { amount { amount currencyCode } appliesOnEachItem } }
+  items { __typename ... on AllDiscountItems { allItems } }
+}"""
+
+DEACTIVATIONS = {"DiscountCodeNode": ("discountCodeDeactivate", DEACTIVATE_CODE),
+                 "DiscountAutomaticNode": ("discountAutomaticDeactivate", DEACTIVATE_AUTOMATIC)}
+DISCOUNT_GID = re.compile(r"^gid://shopify/(DiscountCodeNode|DiscountAutomaticNode)/\d+$")
+HOLD_REASONS = frozenset({"AWAITING_PAYMENT", "AWAITING_RETURN_ITEMS", "HIGH_RISK_OF_FRAUD", "OTHER",
+                          "INCORRECT_ADDRESS", "INVENTORY_OUT_OF_STOCK", "UNKNOWN_DELIVERY_DATE",
+                          "ONLINE_STORE_POST_PURCHASE_CROSS_SELL"})
+#: A hold with our handle already on the fulfilment order: a retry of a hold that was placed.
+HELD_ALREADY = frozenset({"DUPLICATE_FULFILLMENT_HOLD_HANDLE"})
+#: Top-level GraphQL error codes that say "not now" rather than "never".
+TRANSIENT_CODES = frozenset({"THROTTLED", "INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"})
+
+
+class ShopifyAdmin:
+    """Sends outbox actions to the Shopify Admin GraphQL API of each shop."""
+
+    provider = "shopify"
+
+    def __init__(self, base_url_for: Callable[[str], str], token_for: Callable[[str], str], *,
+                 timeout: float = 10.0, transport: httpx.BaseTransport | None = None,
+                 clock: Clock | None = None) -> None:
+        self._base_url_for = base_url_for
+        self._token_for = token_for
+        self._clock = clock or SystemClock()
+        # Redirects are never followed: a 3xx from an Admin API endpoint is a misconfiguration, and
+        # following it would send the access token wherever it points.
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+        self._handlers: dict[str, Callable[[OutboxAction], SendResult]] = {
+            "refund": self._refund, "hold_fulfillment": self._hold, "release_hold": self._release,
+            "add_tags": self._add_tags, "note": self._note, "deactivate_discount": self._deactivate,
+        }
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def send(self, action: OutboxAction) -> SendResult:
+        handler = self._handlers.get(action.kind)
+        if handler is None:
+            return Rejected(f"shopify cannot do {action.kind!r}")
+        try:
+            return handler(action)
+        except InvalidPayload as exc:
+            return Rejected(str(exc))
+
+    def discount_terms(self, shop: str, discount_gid: str) -> JSON:
+        """The discount's value, end, combinations, usage limit and reach; raises NotFound or Unavailable."""
+        reply = self._execute(shop, DISCOUNT_TERMS, {"id": discount_gid}, None)
+        if not isinstance(reply, dict):
+            raise Unavailable(f"shopify could not read discount {discount_gid}: {reply.reason}")
+        node = reply.get("discountNode")
+        if not isinstance(node, dict):
+            raise NotFound(f"no discount {discount_gid} in {shop}")
+        return _terms(node)
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def _refund(self, action: OutboxAction) -> SendResult:
+        order, payload = _order_gid(action), action.payload
+        amount = _amount(payload.get("amount"))
+        payment = self._payment(action, order)
+        if not isinstance(payment, dict):
+            return payment
+        transaction = {"orderId": order, "kind": "REFUND", "amount": str(amount), **payment}
+        refund: JSON = {"orderId": order, "note": str(payload.get("note") or ""),
+                        "notify": bool(payload.get("notify", False)), "transactions": [transaction]}
+        if payload.get("currency"):
+            refund["currency"] = str(payload["currency"])
+        variables = {"input": refund, "idempotencyKey": action.idempotency_key}
+        result = self._mutate(action, "refundCreate", REFUND, variables)
+        if not isinstance(result, dict):
+            return result
+        return Delivered({"refund_id": (result.get("refund") or {}).get("id"), "order_id": order,
+                          "amount": str(amount), "currency": payload.get("currency")})
+
+    def _payment(self, action: OutboxAction, order: str) -> Reply:
+        """The gateway (and parent transaction) to refund through: from the payload, else the order's sale."""
+        payload = action.payload
+        if payload.get("gateway"):
+            parent = payload.get("parent_transaction_id")
+            return {"gateway": str(payload["gateway"]), **({"parentId": str(parent)} if parent else {})}
+        reply = self._execute(action.shop, ORDER_PAYMENTS, {"id": order}, action.idempotency_key)
+        if not isinstance(reply, dict):
+            return reply
+        for tx in (reply.get("order") or {}).get("transactions") or []:
+            if tx.get("kind") in ("SALE", "CAPTURE") and tx.get("status") == "SUCCESS":
+                return {"gateway": tx["gateway"], "parentId": tx["id"]}
+        return Rejected(f"order {order} has no successful sale or capture to refund")
+
+    def _hold(self, action: OutboxAction) -> SendResult:
+        # The handle names our hold, so a retry can see it is already there instead of stacking another.
+        handle = action.idempotency_key
+        targets = self._fulfillment_orders(action, "HOLD", skip_handle=handle)
+        if not isinstance(targets, list):
+            return targets
+        reason = str(action.payload.get("reason") or "other").upper()
+        hold = {"reason": reason if reason in HOLD_REASONS else "OTHER", "handle": handle,
+                "notifyMerchant": False, "reasonNotes": str(action.payload.get("note") or "opsdesk")}
+        for target in targets:
+            variables = {"id": target, "fulfillmentHold": hold}
+            result = self._mutate(action, "fulfillmentOrderHold", HOLD, variables, done_codes=HELD_ALREADY)
+            if not isinstance(result, dict):
+                return result
+        return Delivered({"held": targets, "handle": handle})
+
+    def _release(self, action: OutboxAction) -> SendResult:
+        targets = self._fulfillment_orders(action, "RELEASE_HOLD")
+        if not isinstance(targets, list):
+            return targets
+        for target in targets:
+            result = self._mutate(action, "fulfillmentOrderReleaseHold", RELEASE, {"id": target})
+            if not isinstance(result, dict):
+                return result
+        return Delivered({"released": targets})
+
+    def _fulfillment_orders(self, action: OutboxAction, supported: str,
+                            skip_handle: str = "") -> list[str] | RetryLater | Rejected:
+        """The payload's fulfilment order, else the order's ones that support ``supported`` right now."""
+        if action.payload.get("fulfillment_order_id"):
+            return [_gid("FulfillmentOrder", action.payload["fulfillment_order_id"])]
+        order = _order_gid(action)
+        reply = self._execute(action.shop, FULFILLMENT_ORDERS, {"id": order}, action.idempotency_key)
+        if not isinstance(reply, dict):
+            return reply
+        nodes = ((reply.get("order") or {}).get("fulfillmentOrders") or {}).get("nodes") or []
+        return [node["id"] for node in nodes
+                if supported in {a.get("action") for a in node.get("supportedActions") or []}
+                and skip_handle not in {h.get("handle") for h in node.get("fulfillmentHolds") or []}]
+
+    def _add_tags(self, action: OutboxAction) -> SendResult:
+        given = action.payload.get("tags") or []
+        parts = given.split(",") if isinstance(given, str) else map(str, given)
+        tags = [t.strip() for t in parts if t.strip()]
+        if not tags:
+            raise InvalidPayload("add_tags needs at least one tag")
+        order = _order_gid(action)
+        result = self._mutate(action, "tagsAdd", TAGS, {"id": order, "tags": tags})
+        return result if not isinstance(result, dict) else Delivered({"order_id": order, "tags": tags})
+
+    def _note(self, action: OutboxAction) -> SendResult:
+        note = str(action.payload.get("note") or action.payload.get("text") or "")
+        if not note:
+            raise InvalidPayload("note needs a text")
+        order = _order_gid(action)
+        result = self._mutate(action, "orderUpdate", NOTE, {"input": {"id": order, "note": note}})
+        return result if not isinstance(result, dict) else Delivered({"order_id": order, "note": note})
+
+    def _deactivate(self, action: OutboxAction) -> SendResult:
+        discount = str(action.payload.get("discount_id") or "")
+        match = DISCOUNT_GID.match(discount)
+        if match is None:
+            raise InvalidPayload(f"not a discount node id: {discount!r}")
+        field, query = DEACTIVATIONS[match.group(1)]
+        result = self._mutate(action, field, query, {"id": discount})
+        if not isinstance(result, dict):
+            return result
+        return Delivered({"discount_id": discount, "active": False})
+
+    # -- transport -----------------------------------------------------------------------------------
+
+    def _mutate(self, action: OutboxAction, field: str, query: str, variables: JSON,
+                done_codes: frozenset[str] = frozenset()) -> Reply:
+        """Run one mutation; its payload, or Rejected with the userErrors (unless they all mean 'done')."""
+        reply = self._execute(action.shop, query, variables, action.idempotency_key)
+        if not isinstance(reply, dict):
+            return reply
+        payload = reply.get(field)
+        if not isinstance(payload, dict):
+            return Rejected(f"{field} answered without a payload")
+        errors = [e for e in payload.get("userErrors") or [] if e.get("code") not in done_codes]
+        if errors:
+            return Rejected(f"{field}: " + "; ".join(_message(e) for e in errors))
+        return payload
+
+    def _execute(self, shop: str, query: str, variables: JSON, key: str | None) -> Reply:
+        try:
+            url, token = self._base_url_for(shop), self._token_for(shop)
+        except LookupError as exc:
+            return Rejected(f"shop {shop!r} is not configured: {exc}")
+        if not token:
+            return Rejected(f"no Admin API access token for {shop!r}")
+        headers = {"X-Shopify-Access-Token": token, **({"Idempotency-Key": key} if key else {})}
+        try:
+            response = self._client.post(url, json={"query": query, "variables": variables}, headers=headers)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            return Rejected(f"bad Admin API URL for {shop!r}: {exc}")
+        except httpx.TimeoutException as exc:
+            return RetryLater(f"timed out ({type(exc).__name__})")
+        except httpx.HTTPError as exc:
+            return RetryLater(f"{type(exc).__name__}: {exc}")
+        return self._reply(response)
+
+    def _reply(self, response: httpx.Response) -> Reply:
+        status = response.status_code
+        if status in (408, 429) or status >= 500:
+            now = _server_time(response) or self._clock.now()
+            return RetryLater(f"HTTP {status}", retry_after(response.headers.get("Retry-After"), now))
+        if not 200 <= status < 300:
+            return Rejected(f"HTTP {status}: {response.text[:200]}")
+        try:
+            body = response.json()
+        except ValueError:
+            return RetryLater(f"HTTP {status} with a body that is not JSON")
+        if not isinstance(body, dict):
+            return RetryLater(f"HTTP {status} with a body that is not a JSON object")
+        if body.get("errors"):
+            return _graphql_errors(body)
+        data = body.get("data")
+        return data if isinstance(data, dict) else RetryLater(f"HTTP {status} without data")
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds, or an HTTP-date compared with ``now``."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    when = _http_date(value)
+    return None if when is None else max(0.0, (when - now).total_seconds())
+
+
+def _server_time(response: httpx.Response) -> datetime | None:
+    """The response's ``Date``: an HTTP-date Retry-After is best measured on the server's own clock."""
+    return _http_date(response.headers.get("Date", ""))
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _graphql_errors(body: JSON) -> RetryLater | Rejected:
+    errors = body["errors"]
+    items: list[Any] = errors if isinstance(errors, list) else [{"message": str(errors)}]
+    codes = {str((e.get("extensions") or {}).get("code", "")) for e in items if isinstance(e, dict)}
+    text = "; ".join(_message(e) for e in items)
+    if "THROTTLED" in codes:
+        return RetryLater(f"throttled: {text}", _throttle_wait(body))
+    return RetryLater(text) if codes & TRANSIENT_CODES else Rejected(text)
+
+
+def _throttle_wait(body: JSON) -> float | None:
+    """How long until the cost bucket holds the query's cost again, from the response's ``extensions``."""
+    cost = (body.get("extensions") or {}).get("cost") or {}
+    try:
+        bucket = cost["throttleStatus"]
+        missing = float(cost["requestedQueryCost"]) - float(bucket["currentlyAvailable"])
+        return round(max(0.0, missing) / float(bucket["restoreRate"]), 3)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _message(error: object) -> str:
+    if isinstance(error, dict):
+        field = ".".join(str(f) for f in error.get("field") or [])
+        return f"{field}: {error.get('message')}" if field else str(error.get("message"))
+    return str(error)
+
+
+def _gid(kind: str, value: object) -> str:
+    """A Shopify global id from a gid or a bare numeric id."""
+    text = str(value if value is not None else "").strip()
+    if text.startswith(f"gid://shopify/{kind}/"):
+        return text
+    if text.isdigit():
+        return f"gid://shopify/{kind}/{text}"
+    raise InvalidPayload(f"not a {kind} id: {value!r}")
+
+
+def _order_gid(action: OutboxAction) -> str:
+    return _gid("Order", action.order_id if action.order_id is not None else action.payload.get("order_id"))
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidPayload(f"refund amount is not a number: {value!r}") from None
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidPayload(f"refund amount must be positive, got {value!r}")
+    return amount
+
+
+def _terms(node: JSON) -> JSON:
+    discount = node.get("discount") or {}
+    gets = discount.get("customerGets") or {}
+    value, items = gets.get("value") or {}, gets.get("items") or {}
+    money, combines = value.get("amount") or {}, discount.get("combinesWith") or {}
+    return {
+        "id": node.get("id"), "type": discount.get("__typename"), "title": discount.get("title"),
+        "status": discount.get("status"),
+        # Shopify gives a percentage as a fraction (0.25 is 25 % off); kept as it comes.
+        "percentage": _decimal(value.get("percentage")), "amount": _decimal(money.get("amount")),
+        "currency": money.get("currencyCode"), "applies_on_each_item": value.get("appliesOnEachItem"),
+        "applies_to_all_items": bool(items.get("allItems")), "ends_at": _datetime(discount.get("endsAt")),
+        "usage_limit": discount.get("usageLimit"), "usage_count": discount.get("asyncUsageCount"),
+        "combines_with": {"order": bool(combines.get("orderDiscounts")),
+                          "product": bool(combines.get("productDiscounts")),
+                          "shipping": bool(combines.get("shippingDiscounts"))},
+    }
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        return None if value is None else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _datetime(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(UTC) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,355 @@
+"""Normalised store events: what happened in a shop, in past tense, independent of Shopify's JSON.
+
+Every event has a ``name`` (what rules match on with ``when``), the shop it happened in, the time
+it happened (``occurred_at``, used to order deliveries that arrive out of order) and a ``key`` that
+identifies the business fact, so that the same fact delivered twice is decided once.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, NewType
+
+from opsdesk.domain.money import Money
+
+ShopDomain = NewType("ShopDomain", str)
+OrderId = NewType("OrderId", int)
+
+
+class OrderChange(enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    EDITED = "edited"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    FULFILLED = "fulfilled"
+    PARTIALLY_FULFILLED = "partially_fulfilled"
+
+
+class ReturnChange(enum.Enum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    UPDATED = "updated"
+
+
+class DisputeChange(enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+class DiscountChange(enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+
+class ComplianceKind(enum.Enum):
+    CUSTOMER_DATA_REQUEST = "customer_data_request"
+    CUSTOMER_REDACT = "customer_redact"
+    SHOP_REDACT = "shop_redact"
+
+
+#: Return reasons that count as a simple purchase error (Shopify's ReturnReason enum).
+SIMPLE_RETURN_REASONS = frozenset({"SIZE_TOO_LARGE", "SIZE_TOO_SMALL", "COLOR", "STYLE", "UNWANTED"})
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    id: int
+    sku: str
+    variant_id: int | None
+    product_id: int | None
+    quantity: int
+    price: Decimal
+    total_discount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    """The order resource as Shopify last described it."""
+
+    id: OrderId
+    name: str
+    email: str
+    customer_id: int | None
+    currency: str
+    total: Money
+    subtotal: Money
+    total_discounts: Money
+    financial_status: str
+    fulfillment_status: str
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    tags: tuple[str, ...]
+    source_name: str
+    line_items: tuple[LineItem, ...]
+    discount_codes: tuple[str, ...]
+    shipping_country: str
+    location_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreEvent:
+    """Something that happened in a shop."""
+
+    name: ClassVar[str] = "event"
+    shop: ShopDomain
+    occurred_at: datetime
+
+    @property
+    def order_id(self) -> OrderId | None:
+        return None
+
+    @property
+    def key(self) -> str:
+        """The business fact this event reports, the same across duplicate deliveries."""
+        return f"{self.name}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChanged(StoreEvent):
+    change: OrderChange
+    order: OrderSnapshot
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"order.{self.change.value}"
+
+    @property
+    def order_id(self) -> OrderId:
+        return self.order.id
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.order.id}:{self.order.updated_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentChanged(StoreEvent):
+    name: ClassVar[str] = "fulfillment.changed"
+    fulfillment_id: int
+    order: OrderId
+    status: str
+    shipment_status: str
+    tracking_company: str
+    location_id: int | None
+    created: bool
+
+    @property
+    def order_id(self) -> OrderId:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.fulfillment_id}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentEventRecorded(StoreEvent):
+    """A carrier scan or status on a fulfilment (``fulfillment_events/create``)."""
+
+    name: ClassVar[str] = "fulfillment_event.created"
+    event_id: int
+    fulfillment_id: int
+    order: OrderId
+    status: str
+
+    @property
+    def order_id(self) -> OrderId:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentHeld(StoreEvent):
+    name: ClassVar[str] = "fulfillment.held"
+    fulfillment_order_gid: str
+    hold_gid: str
+    reason: str
+    note: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.fulfillment_order_gid}:{self.hold_gid}"
+
+
+@dataclass(frozen=True, slots=True)
+class RefundCreated(StoreEvent):
+    name: ClassVar[str] = "refund.created"
+    refund_id: int
+    order: OrderId
+    amount: Money
+    note: str
+
+    @property
+    def order_id(self) -> OrderId:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.refund_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnLine:
+    line_item_id: int | None
+    quantity: int
+    reason: str
+    note: str
+    price: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnChanged(StoreEvent):
+    change: ReturnChange
+    return_id: int
+    order: OrderId
+    status: str
+    lines: tuple[ReturnLine, ...] = field(default=())
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"return.{self.change.value}"
+
+    @property
+    def order_id(self) -> OrderId:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.return_id}"
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(line.reason for line in self.lines)
+
+    @property
+    def simple_purchase_error(self) -> bool:
+        """True when every line's reason is a simple purchase error (unknown reasons are not)."""
+        return bool(self.lines) and all(r in SIMPLE_RETURN_REASONS for r in self.reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeChanged(StoreEvent):
+    change: DisputeChange
+    dispute_id: int
+    order: OrderId | None
+    amount: Money
+    kind: str
+    reason: str
+    status: str
+    evidence_due_by: datetime | None
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"dispute.{self.change.value}"
+
+    @property
+    def order_id(self) -> OrderId | None:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.dispute_id}:{self.status}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountChanged(StoreEvent):
+    change: DiscountChange
+    discount_gid: str
+    title: str
+    status: str
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"discount.{self.change.value}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.discount_gid}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryLevelChanged(StoreEvent):
+    name: ClassVar[str] = "inventory_level.updated"
+    inventory_item_id: int
+    location_id: int
+    available: int | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.inventory_item_id}:{self.location_id}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceRequested(StoreEvent):
+    """A mandatory privacy request: export or erase a customer's data, or erase a shop's."""
+
+    kind: ComplianceKind
+    customer_id: int | None
+    email: str
+    orders: tuple[int, ...]
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"compliance.{self.kind.value}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.customer_id}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityDelta:
+    """A change of ``delta`` units on one item (a line item of an order edit, a return line)."""
+
+    item_id: int
+    delta: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEdited(StoreEvent):
+    """An order edit was committed (``orders/edited``); Shopify sends the edit's deltas, not the order."""
+
+    name: ClassVar[str] = "order.edited"
+    edit_id: int
+    order: OrderId
+    added: tuple[QuantityDelta, ...]
+    removed: tuple[QuantityDelta, ...]
+
+    @property
+    def order_id(self) -> OrderId:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.edit_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnUpdated(StoreEvent):
+    """A return's lines changed (``returns/update``); the payload names neither its order nor its status."""
+
+    name: ClassVar[str] = "return.updated"
+    return_id: int
+    order: OrderId | None
+    removed: tuple[QuantityDelta, ...]
+
+    @property
+    def order_id(self) -> OrderId | None:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.return_id}:{self.occurred_at.isoformat()}"

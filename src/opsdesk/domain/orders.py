@@ -1,0 +1,134 @@
+"""The state of one order, folded from its events in whatever order they arrive.
+
+Each resource (the order itself, each fulfilment, return, refund, dispute) is kept last-writer-wins
+by its own version time, so folding commutes: any delivery order gives the same final state, and a
+stale retry changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import assert_never
+
+from opsdesk.domain.events import (
+    ComplianceRequested,
+    DiscountChanged,
+    DisputeChanged,
+    FulfillmentChanged,
+    FulfillmentEventRecorded,
+    FulfillmentHeld,
+    InventoryLevelChanged,
+    OrderChanged,
+    OrderId,
+    OrderSnapshot,
+    RefundCreated,
+    ReturnChanged,
+    ShopDomain,
+    StoreEvent,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """A sub-resource's status and the time Shopify stamped it."""
+
+    status: str
+    at: datetime
+    amount: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    shop: ShopDomain
+    order_id: OrderId
+    snapshot: OrderSnapshot | None = None
+    fulfillments: dict[int, Versioned] = field(default_factory=dict)
+    returns: dict[int, Versioned] = field(default_factory=dict)
+    refunds: dict[int, Versioned] = field(default_factory=dict)
+    disputes: dict[int, Versioned] = field(default_factory=dict)
+    carrier_status: Versioned | None = None
+    ship_by: datetime | None = None
+    owner: str | None = None
+    last_event_at: datetime | None = None
+    last_event: str = ""
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((r.amount for r in self.refunds.values()), Decimal(0))
+
+    @property
+    def payment_status(self) -> str:
+        return self.snapshot.financial_status if self.snapshot else "unknown"
+
+    @property
+    def fulfilment_status(self) -> str:
+        if self.snapshot and self.snapshot.fulfillment_status:
+            return self.snapshot.fulfillment_status
+        return "fulfilled" if self.fulfillments else "unfulfilled"
+
+    @property
+    def open_returns(self) -> int:
+        return sum(1 for r in self.returns.values() if r.status in {"requested", "open", "approved"})
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    state: OrderState
+    stale: bool
+
+
+def apply(state: OrderState, event: StoreEvent) -> Applied:
+    """Fold one event into an order's state; ``stale`` when it brought nothing newer."""
+    folded = _fold(state, event)
+    stale = folded == state
+    if state.last_event_at is None or (event.occurred_at, event.name) > (
+        state.last_event_at,
+        state.last_event,
+    ):
+        folded = replace(folded, last_event_at=event.occurred_at, last_event=event.name)
+    return Applied(folded, stale)
+
+
+def _fold(state: OrderState, event: StoreEvent) -> OrderState:
+    match event:
+        case OrderChanged(order=snapshot):
+            if state.snapshot is None or snapshot.updated_at > state.snapshot.updated_at:
+                return replace(state, snapshot=snapshot)
+            return state
+        case FulfillmentChanged():
+            versioned = Versioned(event.status, event.occurred_at)
+            return replace(state, fulfillments=_newer(state.fulfillments, event.fulfillment_id, versioned))
+        case FulfillmentEventRecorded():
+            current = state.carrier_status
+            if current is None or event.occurred_at > current.at:
+                return replace(state, carrier_status=Versioned(event.status, event.occurred_at))
+            return state
+        case ReturnChanged():
+            versioned = Versioned(event.status, event.occurred_at)
+            return replace(state, returns=_newer(state.returns, event.return_id, versioned))
+        case RefundCreated():
+            versioned = Versioned("issued", event.occurred_at, event.amount.amount)
+            return replace(state, refunds=_newer(state.refunds, event.refund_id, versioned))
+        case DisputeChanged():
+            versioned = Versioned(event.status, event.occurred_at, event.amount.amount)
+            return replace(state, disputes=_newer(state.disputes, event.dispute_id, versioned))
+        case FulfillmentHeld() | DiscountChanged() | InventoryLevelChanged() | ComplianceRequested():
+            return state
+        case _:
+            return state
+
+
+def _newer(items: dict[int, Versioned], key: int, value: Versioned) -> dict[int, Versioned]:
+    current = items.get(key)
+    if current is not None and (current.at, current.status) >= (value.at, value.status):
+        return items
+    return {**items, key: value}
+
+
+def assign_owner(state: OrderState, owner: str) -> OrderState:
+    return replace(state, owner=owner)
+
+
+__all__ = ["Applied", "OrderState", "Versioned", "apply", "assert_never", "assign_owner"]

@@ -1,0 +1,114 @@
+"""Outbound actions: deterministic ids and idempotency keys, retry schedule, circuit breaker.
+
+An action's id is derived from the decision and its place in it, so recording the same decision twice
+writes the same action once; the idempotency key sent to the provider is derived from that id, so a
+retry after a crash (provider said 200, we had not committed) is recognised by the provider.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import random
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, assert_never
+
+ActionId = str
+
+
+class ActionStatus(enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def action_id(decision_id: str, index: int) -> ActionId:
+    return hashlib.blake2b(f"{decision_id}#{index}".encode(), digest_size=16).hexdigest()
+
+
+def idempotency_key(action: ActionId) -> str:
+    """The key the provider sees; stable for the life of the action, across retries and restarts."""
+    return f"opsdesk-{action}"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The provider did it (or had already done it for this idempotency key)."""
+
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    """A transient failure: timeout, reset, 5xx, 429."""
+
+    reason: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A permanent failure: retrying cannot help; a person must look."""
+
+    reason: str
+
+
+SendResult = Delivered | RetryLater | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, capped, honouring the provider's Retry-After."""
+
+    max_attempts: int = 8
+    base: float = 1.0
+    cap: float = 300.0
+
+    def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:
+        ceiling = min(self.cap, self.base * 2 ** max(0, attempts - 1))
+        jittered = rng.uniform(ceiling / 2, ceiling)
+        return max(jittered, retry_after or 0.0)
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(frozen=True, slots=True)
+class Breaker:
+    """A circuit breaker per provider: after ``threshold`` failures in a row, stop calling for ``cool_down``."""
+
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0
+    opened_at: datetime | None = None
+    threshold: int = 5
+    cool_down: timedelta = timedelta(seconds=30)
+
+    def allows(self, now: datetime) -> bool:
+        match self.state:
+            case BreakerState.CLOSED | BreakerState.HALF_OPEN:
+                return True
+            case BreakerState.OPEN:
+                return self.opened_at is not None and now - self.opened_at >= self.cool_down
+            case _:
+                assert_never(self.state)
+
+    def probe(self, now: datetime) -> Breaker:
+        """The state for a call about to be made: an open breaker past its cool-down lets one through."""
+        if self.state is BreakerState.OPEN and self.allows(now):
+            return replace(self, state=BreakerState.HALF_OPEN)
+        return self
+
+    def record(self, ok: bool, now: datetime) -> Breaker:
+        if ok:
+            return replace(self, state=BreakerState.CLOSED, failures=0, opened_at=None)
+        failures = self.failures + 1
+        if self.state is BreakerState.HALF_OPEN or failures >= self.threshold:
+            return replace(self, state=BreakerState.OPEN, failures=failures, opened_at=now)
+        return replace(self, failures=failures)

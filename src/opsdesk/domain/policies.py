@@ -1,0 +1,219 @@
+"""Rules decide what happens to an event: automate inside guardrails, escalate to a person, or ignore.
+
+A playbook is an ordered list of rules plus a default. ``decide`` walks the rules that listen to the
+event, takes the first whose condition holds, and checks its guardrails against the usage so far:
+a rule may act only inside explicit limits, and outside them the same event is escalated.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, assert_never
+
+Facts = Mapping[str, Any]
+Condition = Callable[[Facts], bool]
+
+
+class Outcome(enum.Enum):
+    AUTOMATE = "automate"
+    ESCALATE = "escalate"
+    IGNORE = "ignore"
+
+
+class Scope(enum.Enum):
+    ACTION = "action"
+    CUSTOMER = "customer"
+    SHOP = "shop"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """What to do, e.g. ``refund`` or ``email`` with its static parameters."""
+
+    type: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    queue: str
+    priority: str = "normal"
+    sla: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Guardrail:
+    """A limit on what a rule may do by itself: per action, or per customer or shop per period."""
+
+    scope: Scope
+    period: timedelta | None = None
+    max_count: int | None = None
+    max_amount: Decimal | None = None
+
+    def window(self, now: datetime) -> str:
+        """The fixed window ``now`` falls in (windows are aligned to the Unix epoch, in UTC)."""
+        if self.period is None:
+            return "-"
+        seconds = int(self.period.total_seconds())
+        return str(int(now.timestamp()) // seconds * seconds)
+
+    def usage_key(self, rule_id: str, subject: str, now: datetime) -> str:
+        return f"{rule_id}|{self.scope.value}|{subject}|{self.window(now)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    count: int = 0
+    amount: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    when: frozenset[str]
+    condition: Condition | None
+    condition_source: str
+    actions: tuple[ActionSpec, ...] = ()
+    escalation: Escalation | None = None
+    guardrails: tuple[Guardrail, ...] = ()
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.actions:
+            return Outcome.AUTOMATE
+        return Outcome.ESCALATE if self.escalation else Outcome.IGNORE
+
+
+@dataclass(frozen=True, slots=True)
+class Playbook:
+    name: str
+    owner: str
+    version: str
+    rules: tuple[Rule, ...]
+    default: Outcome = Outcome.IGNORE
+    default_escalation: Escalation | None = None
+    listens: frozenset[str] = frozenset()
+
+    def listens_to(self, event_name: str) -> bool:
+        return event_name in self.listens
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a playbook decided for an event, with everything needed to explain it later."""
+
+    playbook: str
+    version: str
+    rule_id: str
+    outcome: Outcome
+    reason: str
+    actions: tuple[ActionSpec, ...] = ()
+    escalation: Escalation | None = None
+    usage: Mapping[str, Usage] = field(default_factory=dict)
+
+
+def guardrail_keys(rule: Rule, facts: Facts, now: datetime) -> dict[Guardrail, str]:
+    """The usage counters a rule's guardrails read, keyed by guardrail."""
+    return {g: g.usage_key(rule.id, _subject(g.scope, facts), now) for g in rule.guardrails}
+
+
+def decide(
+    playbook: Playbook, event_name: str, facts: Facts, usage: Mapping[str, Usage], now: datetime
+) -> Decision | None:
+    """Decide one event with one playbook; ``None`` when the playbook does not listen to it."""
+    if not playbook.listens_to(event_name):
+        return None
+    for rule in playbook.rules:
+        if event_name in rule.when and (rule.condition is None or rule.condition(facts)):
+            return _decide_rule(playbook, rule, facts, usage, now)
+    return _default(playbook)
+
+
+def _decide_rule(
+    playbook: Playbook, rule: Rule, facts: Facts, usage: Mapping[str, Usage], now: datetime
+) -> Decision:
+    outcome = rule.outcome
+    amount = _amount(facts)
+    consumed: dict[str, Usage] = {}
+    if outcome is Outcome.AUTOMATE:
+        for guardrail, key in guardrail_keys(rule, facts, now).items():
+            per_action = guardrail.scope is Scope.ACTION  # a cap on each action alone: nothing accumulates
+            before = Usage() if per_action else usage.get(key, Usage())
+            breach = _breach(guardrail, before, amount)
+            if breach:
+                return Decision(
+                    playbook.name,
+                    playbook.version,
+                    rule.id,
+                    Outcome.ESCALATE,
+                    f"guardrail: {breach}",
+                    escalation=rule.escalation or playbook.default_escalation,
+                )
+            if not per_action:
+                consumed[key] = Usage(before.count + 1, before.amount + amount)
+    return Decision(
+        playbook.name,
+        playbook.version,
+        rule.id,
+        outcome,
+        _reason(rule),
+        actions=rule.actions,
+        escalation=rule.escalation,
+        usage=consumed,
+    )
+
+
+def _default(playbook: Playbook) -> Decision:
+    outcome = playbook.default
+    escalation = playbook.default_escalation if outcome is Outcome.ESCALATE else None
+    return Decision(
+        playbook.name, playbook.version, "default", outcome, "no rule matched", escalation=escalation
+    )
+
+
+def _breach(guardrail: Guardrail, before: Usage, amount: Decimal) -> str:
+    per = (
+        guardrail.scope.value
+        if guardrail.period is None
+        else f"{guardrail.scope.value} per {guardrail.period}"
+    )
+    if guardrail.max_amount is not None and before.amount + amount > guardrail.max_amount:
+        return f"amount {before.amount + amount} would exceed {guardrail.max_amount} ({per})"
+    if guardrail.max_count is not None and before.count + 1 > guardrail.max_count:
+        return f"count {before.count + 1} would exceed {guardrail.max_count} ({per})"
+    return ""
+
+
+def _reason(rule: Rule) -> str:
+    outcome = rule.outcome
+    match outcome:
+        case Outcome.AUTOMATE:
+            return f"rule {rule.id} matched: {rule.condition_source or 'always'}"
+        case Outcome.ESCALATE:
+            return f"rule {rule.id} escalates: {rule.condition_source or 'always'}"
+        case Outcome.IGNORE:
+            return f"rule {rule.id} ignores: {rule.condition_source or 'always'}"
+        case _:
+            assert_never(outcome)
+
+
+def _amount(facts: Facts) -> Decimal:
+    value = facts.get("event", {}).get("amount")
+    return value if isinstance(value, Decimal) else Decimal(0)
+
+
+def _subject(scope: Scope, facts: Facts) -> str:
+    match scope:
+        case Scope.ACTION:
+            return "-"
+        case Scope.CUSTOMER:
+            customer = facts.get("customer", {})
+            return str(customer.get("id") or customer.get("email") or "anonymous")
+        case Scope.SHOP:
+            return str(facts.get("shop", ""))
+        case _:
+            assert_never(scope)

@@ -1,0 +1,103 @@
+"""The records the core keeps: deliveries, decisions, outbox actions, cases, audit entries, tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from opsdesk.domain.outbox import ActionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class RawDelivery:
+    """A webhook delivery exactly as received: the raw body and the headers that matter."""
+
+    shop: str
+    webhook_id: str
+    topic: str
+    body: bytes
+    received_at: datetime
+    api_version: str = ""
+    event_id: str = ""
+    triggered_at: datetime | None = None
+    known_shop: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDelivery:
+    id: int
+    delivery: RawDelivery
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    id: str
+    shop: str
+    delivery_id: int | None
+    order_id: int | None
+    event_name: str
+    event_key: str
+    playbook: str
+    rule_id: str
+    policy_version: str
+    outcome: str
+    reason: str
+    inputs: dict[str, Any]
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxAction:
+    id: str
+    decision_id: str
+    shop: str
+    order_id: int | None
+    kind: str
+    provider: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    created_at: datetime
+    next_attempt_at: datetime
+    status: ActionStatus = ActionStatus.PENDING
+    attempts: int = 0
+    last_error: str = ""
+    history: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """An exception a person must handle (the full case model grows on this seam)."""
+
+    id: str
+    shop: str
+    kind: str
+    queue: str
+    title: str
+    reason: str
+    opened_at: datetime
+    order_id: int | None = None
+    source: str = ""
+    priority: str = "normal"
+    status: str = "open"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    id: str
+    name: str
+    role: str
+    digest: str
+    created_at: datetime
+    revoked: bool = False

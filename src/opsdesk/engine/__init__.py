@@ -1,0 +1,1 @@
+"""Background work: the pipeline drain and the outbox sender."""

@@ -1,0 +1,179 @@
+"""The outbox sender: claim due actions under a lease, send them, record the outcome.
+
+Sending happens outside any transaction; the outcome is written in its own. A worker that dies
+between the provider's answer and our commit leaves the lease to expire; the next claim sends the
+same action again with the same idempotency key, and the provider recognises it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.outbox import (
+    ActionStatus,
+    Breaker,
+    Delivered,
+    Rejected,
+    RetryLater,
+    RetryPolicy,
+    SendResult,
+)
+from opsdesk.domain.records import AuditEntry, OutboxAction
+from opsdesk.ports import Clock, Connector, Database
+from opsdesk.services.effects import case_for_failed_action
+
+log = logging.getLogger("opsdesk.outbox")
+
+
+@dataclass(slots=True)
+class SenderStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        connectors: Mapping[str, Connector],
+        clock: Clock,
+        *,
+        worker: str,
+        policy: RetryPolicy | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        breaker: Breaker | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db = db
+        self._connectors = connectors
+        self._clock = clock
+        self._worker = worker
+        self._policy = policy or RetryPolicy()
+        self._lease = lease
+        self._breakers = {name: breaker or Breaker() for name in connectors}
+        self._rng = rng or random.Random()
+        self.stats = SenderStats()
+
+    def breaker(self, provider: str) -> Breaker:
+        return self._breakers[provider]
+
+    def run_once(self, limit: int = 50) -> int:
+        """Claim and send one batch of due actions; returns how many were claimed."""
+        now = self._clock.now()
+        with self._db.unit_of_work() as uow:
+            claimed = uow.outbox.claim_due(now, limit, now + self._lease, self._worker)
+            uow.commit()
+        for action in claimed:
+            self._send(action)
+        return len(claimed)
+
+    def run(
+        self, stop: threading.Event, poll: float = 0.5, on_error: Callable[[Exception], None] | None = None
+    ) -> None:
+        """Send until ``stop`` is set; a database outage is waited out, never fatal."""
+        while not stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    stop.wait(poll)
+            except Unavailable as exc:
+                if on_error:
+                    on_error(exc)
+                stop.wait(max(poll, 1.0))
+
+    def _send(self, action: OutboxAction) -> None:
+        now = self._clock.now()
+        breaker = self._breakers[action.provider].probe(now)
+        self._breakers[action.provider] = breaker
+        if not breaker.allows(now):
+            self._defer(action, breaker, now)
+            return
+        result = self._call(action)
+        done = self._clock.now()
+        self._breakers[action.provider] = breaker.record(not isinstance(result, RetryLater), done)
+        self._record(action, result, done)
+
+    def _call(self, action: OutboxAction) -> SendResult:
+        connector = self._connectors.get(action.provider)
+        if connector is None:
+            return Rejected(f"no connector for provider {action.provider!r}")
+        try:
+            return connector.send(action)
+        except Exception as exc:
+            log.exception("connector %s raised", action.provider)
+            return RetryLater(f"connector raised {type(exc).__name__}: {exc}")
+
+    def _defer(self, action: OutboxAction, breaker: Breaker, now: datetime) -> None:
+        reopen = (breaker.opened_at or now) + breaker.cool_down
+        deferred = replace(action, next_attempt_at=max(reopen, now))
+        self.stats.deferred += 1
+        with self._db.unit_of_work() as uow:
+            uow.outbox.save(deferred, worker=self._worker)
+            uow.commit()
+
+    def _record(self, action: OutboxAction, result: SendResult, now: datetime) -> None:
+        attempts = action.attempts + 1
+        entry: dict[str, Any] = {"at": now.isoformat(), "attempt": attempts}
+        case_reason = ""
+        match result:
+            case Delivered(response=response):
+                updated = replace(
+                    action,
+                    status=ActionStatus.SENT,
+                    attempts=attempts,
+                    history=(*action.history, {**entry, "outcome": "sent", "response": response}),
+                )
+                self.stats.sent += 1
+            case RetryLater(reason=reason, retry_after=after) if not self._policy.exhausted(attempts):
+                delay = self._policy.delay(attempts, after, self._rng)
+                updated = replace(
+                    action,
+                    attempts=attempts,
+                    last_error=reason,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    history=(
+                        *action.history,
+                        {**entry, "outcome": "retry", "error": reason, "retry_in": round(delay, 3)},
+                    ),
+                )
+                self.stats.retried += 1
+            case RetryLater(reason=reason) | Rejected(reason=reason):
+                case_reason = (
+                    f"gave up after {attempts} attempts: {reason}"
+                    if isinstance(result, RetryLater)
+                    else f"rejected by {action.provider}: {reason}"
+                )
+                updated = replace(
+                    action,
+                    status=ActionStatus.FAILED,
+                    attempts=attempts,
+                    last_error=reason,
+                    history=(*action.history, {**entry, "outcome": "failed", "error": reason}),
+                )
+                self.stats.failed += 1
+        with self._db.unit_of_work() as uow:
+            if not uow.outbox.save(updated, worker=self._worker):
+                return  # the lease ran out and another worker owns the action now
+            if case_reason:
+                case = uow.cases.open(case_for_failed_action(updated, case_reason, now))
+                uow.audit.record(
+                    [
+                        AuditEntry(
+                            now,
+                            "automation",
+                            "case.opened",
+                            f"case:{case.id}",
+                            None,
+                            {"queue": case.queue, "reason": case_reason},
+                        )
+                    ]
+                )
+            uow.commit()

@@ -1,0 +1,5 @@
+"""Local stand-ins for the providers (Shopify Admin GraphQL, SMTP), with fault injection.
+
+Real servers on 127.0.0.1 for tests, the demo and benchmarks: the connectors talk to them over real
+sockets, so timeouts, resets and retries are exercised as they happen in production.
+"""

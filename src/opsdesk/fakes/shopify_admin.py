@@ -1,0 +1,592 @@
+"""A local Shopify Admin GraphQL server with scripted and random faults, for tests, the demo and benchmarks.
+
+It answers the operations ``opsdesk.connectors.shopify`` sends (refundCreate, fulfillmentOrderHold,
+fulfillmentOrderReleaseHold, tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate, and the order and
+discountNode queries) with Shopify-shaped bodies. It reads the operation's root field and its variables;
+it is not a GraphQL engine. A mutation repeated with the same idempotency key (the ``@idempotent`` key,
+else the ``Idempotency-Key`` header) gets the first answer again and has no second effect. With
+``header_idempotency=False`` only the directive counts, as on Shopify itself, where the other mutations
+must be safe to repeat on their own.
+
+Faults, one per request, in this order: ``outage(True)`` answers every call 503; scripted faults are
+taken next; otherwise a seeded random draw at the chaos rate. A fault is one of:
+``"<status>"`` (e.g. ``"500"``), ``"429:<seconds>"`` (with ``Retry-After``), ``"429-date:<seconds>"``
+(``Retry-After`` as an HTTP-date), ``"throttled"`` (200 with a GraphQL ``THROTTLED`` error),
+``"hang:<seconds>"`` (no answer, then the connection is closed; nothing is applied),
+``"slow:<seconds>"`` (answers normally after the delay) and ``"reset"`` (TCP reset after the request).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import random
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+__all__ = ["DEFAULT_FAULTS", "Call", "Effect", "FakeShopifyAdmin"]
+
+JSON = dict[str, Any]
+DEFAULT_FAULTS = ("500", "429:2", "hang:1", "reset")
+PATH = re.compile(r"^(?:/shops/(?P<shop>[^/]+))?/admin/api/[^/]+/graphql\.json$")
+ROOT_FIELD = re.compile(r"^\s*(?:(?:query|mutation)\b[^{]*)?\{\s*(\w+)")
+IDEMPOTENT = re.compile(r'@idempotent\(\s*key:\s*(?:\$(\w+)|"([^"]*)")\s*\)')
+THROTTLED = {"errors": [{"message": "Throttled", "extensions": {
+    "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+    "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": None, "throttleStatus": {
+        "maximumAvailable": 2000.0, "currentlyAvailable": 0, "restoreRate": 100.0}}}}
+BAD_TOKEN = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+COST = {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10, "throttleStatus": {
+    "maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}}
+#: Which actions a fulfilment order supports in each status (``FulfillmentOrder.supportedActions``).
+SUPPORTED = {"OPEN": ("CREATE_FULFILLMENT", "HOLD", "MOVE"), "ON_HOLD": ("HOLD", "RELEASE_HOLD")}
+NOT_FOUND = "FULFILLMENT_ORDER_NOT_FOUND"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request as the fake saw it."""
+
+    at: float  # time.monotonic() on arrival
+    shop: str
+    operation: str  # the GraphQL root field: refundCreate, order, ...
+    key: str  # the Idempotency-Key header
+    idempotent_key: str  # the @idempotent(key:) value
+    fault: str  # the fault injected, "" for none
+    status: int  # the HTTP status answered; 0 when no answer was sent
+
+
+@dataclass
+class _Faults:
+    seed: int
+    queue: deque[str] = field(default_factory=deque)
+    rate: float = 0.0
+    choices: Sequence[str] = DEFAULT_FAULTS
+    down: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def next(self) -> str:
+        with self.lock:
+            if self.down:
+                return "outage"
+            if self.queue:
+                return self.queue.popleft()
+            if self.rate and self.rng.random() < self.rate:
+                return self.rng.choice(self.choices)
+            return ""
+
+
+class FakeShopifyAdmin:
+    """A real HTTP server on 127.0.0.1 standing in for the Admin GraphQL API of any number of shops."""
+
+    def __init__(self, *, access_tokens: Iterable[str] | None = None, seed: int = 0,
+                 api_version: str = "2026-07", header_idempotency: bool = True) -> None:
+        self.store = ShopifyStore()
+        self.api_version = api_version
+        self.header_idempotency = header_idempotency
+        self._tokens = frozenset(access_tokens or ())
+        self._faults = _Faults(seed)
+        self._calls: list[Call] = []
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> Self:
+        """Bind a free port on 127.0.0.1 and serve from a background thread."""
+        self._server = _Server(self)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-shopify", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.stopping.set()  # wakes hanging requests
+        self._server.shutdown()
+        self._server.close_all()
+        self._server.server_close()
+        self._server = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the fake first"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The GraphQL endpoint, for a connector that serves one shop (or does not care which)."""
+        return f"http://127.0.0.1:{self.port}/admin/api/{self.api_version}/graphql.json"
+
+    def url_for(self, shop: str) -> str:
+        """A per-shop endpoint, so that calls and effects record the shop."""
+        return f"http://127.0.0.1:{self.port}/shops/{shop}/admin/api/{self.api_version}/graphql.json"
+
+    # -- faults --------------------------------------------------------------------------------------
+
+    def script(self, *faults: str) -> None:
+        """Inject these faults into the next calls, one each, in order."""
+        with self._faults.lock:
+            self._faults.queue.extend(faults)
+
+    def chaos(self, rate: float, faults: Sequence[str] = DEFAULT_FAULTS, seed: int | None = None) -> None:
+        """Fail this fraction of the calls (after the scripted ones) with faults drawn from ``faults``."""
+        with self._faults.lock:
+            self._faults.rate, self._faults.choices = rate, tuple(faults)
+            if seed is not None:
+                self._faults.rng.seed(seed)
+
+    def outage(self, on: bool) -> None:
+        """While on, every call gets 503."""
+        with self._faults.lock:
+            self._faults.down = on
+
+    # -- what happened -------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def effects(self) -> list[Effect]:
+        return self.store.effects
+
+    def effects_for(self, key: str) -> list[Effect]:
+        return [e for e in self.store.effects if e.key == key]
+
+    def add_order(self, order_id: int, **terms: Any) -> None:
+        """Give an order other terms than the default (1000.00 USD, one open fulfilment order)."""
+        self.store.add_order(order_id, **terms)
+
+    def add_discount(self, gid: str, **terms: Any) -> None:
+        self.store.add_discount(gid, **terms)
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    shop: str
+    query: str
+    variables: JSON
+    operation: str
+    key: str
+    idempotent_key: str
+
+
+def _parse(path: str, body: bytes, key: str) -> _Request | None:
+    match = PATH.match(path.split("?", 1)[0])
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    if match is None or not isinstance(request, dict):
+        return None
+    query, variables = str(request.get("query") or ""), request.get("variables") or {}
+    root = ROOT_FIELD.match(query)
+    directive = IDEMPOTENT.search(query)
+    idempotent_key = ""
+    if directive:  # @idempotent(key: $variable) or @idempotent(key: "literal")
+        name, literal = directive.groups()
+        idempotent_key = str(variables.get(name, "")) if name else literal
+    return _Request(match.group("shop") or "", query, variables, root.group(1) if root else "", key,
+                    idempotent_key)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: thousands of calls a second need reused connections
+    disable_nagle_algorithm = True  # headers and body go out in two writes; do not wait for an ACK between
+    server: _Server
+
+    def do_POST(self) -> None:
+        key = self.headers.get("Idempotency-Key", "")
+        request = _parse(self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0)), key)
+        fault = self.server.fake._faults.next()
+        status = self._fault(fault) if fault else None
+        if status is None:
+            status = self._answer(request)
+        seen = request or _Request("", "", {}, "", key, "")
+        self.server.fake._record(Call(time.monotonic(), seen.shop, seen.operation, key, seen.idempotent_key,
+                                      fault, status))
+
+    def _answer(self, request: _Request | None) -> int:
+        token = self.headers.get("X-Shopify-Access-Token", "")
+        if not token or (self.server.fake._tokens and token not in self.server.fake._tokens):
+            return self._json(401, BAD_TOKEN)
+        if request is None:
+            return self._json(400, {"errors": "Bad Request"})
+        key = request.idempotent_key or (request.key if self.server.fake.header_idempotency else "")
+        return self._json(200, self.server.fake.store.execute(request.shop, request.operation,
+                                                              request.variables, key))
+
+    def _fault(self, fault: str) -> int | None:
+        name, _, arg = fault.partition(":")
+        if name == "reset":
+            return self._reset()
+        if name in ("hang", "slow"):
+            self.server.stopping.wait(float(arg))
+            return None if name == "slow" else self._drop()
+        if name == "outage":
+            return self._json(503, {"errors": "Service Unavailable"})
+        if name == "throttled":
+            return self._json(200, THROTTLED)
+        if name == "429-date":
+            return self._json(429, {"errors": "Too Many Requests"},
+                              {"Retry-After": formatdate(time.time() + float(arg), usegmt=True)})
+        return self._json(int(name), {"errors": f"HTTP {name}"}, {"Retry-After": arg} if arg else {})
+
+    def _json(self, status: int, body: object, headers: dict[str, str] | None = None) -> int:
+        data = json.dumps(body, default=str).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client gave up (timed out) before the answer
+            self.close_connection = True
+        return status
+
+    def _drop(self) -> int:
+        self.close_connection = True
+        return 0
+
+    def _reset(self) -> int:
+        # SO_LINGER with a zero timeout makes close() send RST instead of FIN: a connection reset by peer.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()  # the descriptor really closes when finish() drops the file objects
+        return 0
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the calls are recorded instead."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a hanging request must not hold up stop()
+    request_queue_size = 256
+
+    def __init__(self, fake: FakeShopifyAdmin) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+        self.stopping = threading.Event()
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_all(self) -> None:
+        """Close idle keep-alive connections so that their threads end."""
+        with self._open_lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Broken pipes from clients that gave up are expected; anything else is kept for the test to see."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            self.fake.store.errors.append(repr(error))
+
+
+# -- the shop data ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """One change the fake applied; a repeated idempotency key never makes a second one."""
+
+    kind: str  # the mutation: refundCreate, fulfillmentOrderHold, ...
+    key: str  # the idempotency key it was applied under, "" when none was sent
+    shop: str
+    target: str  # the gid acted on
+    order_id: int | None = None
+    amount: Decimal | None = None
+    currency: str = ""
+    detail: JSON = field(default_factory=dict)
+
+
+@dataclass
+class _FulfillmentOrder:
+    id: str
+    order_id: int
+    status: str = "OPEN"
+    holds: list[JSON] = field(default_factory=list)
+
+    def node(self) -> JSON:
+        actions = SUPPORTED.get(self.status, ())
+        return {"id": self.id, "status": self.status, "supportedActions": [{"action": a} for a in actions],
+                "fulfillmentHolds": [dict(h) for h in self.holds]}
+
+
+@dataclass
+class _Order:
+    id: int
+    total: Decimal = Decimal("1000.00")
+    currency: str = "USD"
+    gateway: str = "shopify_payments"
+    refunded: Decimal = Decimal(0)
+    note: str = ""
+    tags: list[str] = field(default_factory=list)
+    fulfillment_orders: list[_FulfillmentOrder] = field(default_factory=list)
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/Order/{self.id}"
+
+    def node(self) -> JSON:
+        sale = {"id": f"gid://shopify/OrderTransaction/{self.id}1", "kind": "SALE", "status": "SUCCESS",
+                "gateway": self.gateway,
+                "amountSet": {"presentmentMoney": {"amount": str(self.total), "currencyCode": self.currency}}}
+        return {"id": self.gid, "note": self.note, "tags": list(self.tags), "transactions": [sale],
+                "fulfillmentOrders": {"nodes": [fo.node() for fo in self.fulfillment_orders]}}
+
+
+@dataclass
+class _Discount:
+    gid: str
+    title: str = "Discount"
+    status: str = "ACTIVE"
+    percentage: float | None = 0.1  # a fraction, as Shopify gives it
+    amount: Decimal | None = None
+    currency: str = "USD"
+    applies_on_each_item: bool = False
+    all_items: bool = True
+    ends_at: str | None = None
+    usage_limit: int | None = None
+    usage_count: int = 0
+    combines_with: tuple[bool, bool, bool] = (False, False, False)  # order, product, shipping
+
+    @property
+    def is_code(self) -> bool:
+        return "/DiscountCodeNode/" in self.gid
+
+    def node(self) -> JSON:
+        value: JSON = {"__typename": "DiscountPercentage", "percentage": self.percentage}
+        if self.amount is not None:
+            value = {"__typename": "DiscountAmount", "appliesOnEachItem": self.applies_on_each_item,
+                     "amount": {"amount": str(self.amount), "currencyCode": self.currency}}
+        items = {"__typename": "AllDiscountItems", "allItems": True} if self.all_items \
+            else {"__typename": "DiscountProducts"}
+        order, product, shipping = self.combines_with
+        combines = {"orderDiscounts": order, "productDiscounts": product, "shippingDiscounts": shipping}
+        discount: JSON = {
+            "__typename": "DiscountCodeBasic" if self.is_code else "DiscountAutomaticBasic",
+            "title": self.title, "status": self.status, "endsAt": self.ends_at,
+            "asyncUsageCount": self.usage_count, "combinesWith": combines,
+            "customerGets": {"value": value, "items": items}}
+        if self.is_code:
+            discount["usageLimit"] = self.usage_limit
+        return {"id": self.gid, "discount": discount}
+
+
+def _user_error(message: str, field_path: Sequence[str] = (), code: str | None = None) -> JSON:
+    return {"field": list(field_path) or None, "message": message, **({"code": code} if code else {})}
+
+
+def _number(gid: object) -> int:
+    return int(str(gid).rsplit("/", 1)[-1])
+
+
+class ShopifyStore:
+    """The fake's orders and discounts and the operations on them; one lock makes it thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._orders: dict[int, _Order] = {}
+        self._fulfillment_orders: dict[str, _FulfillmentOrder] = {}
+        self._discounts: dict[str, _Discount] = {}
+        self._replies: dict[tuple[str, str, str], JSON] = {}
+        self._effects: list[Effect] = []
+        self._sequence = 0
+        self.errors: list[str] = []
+        self._ops: dict[str, Callable[[JSON], tuple[JSON | None, Effect | None]]] = {
+            "order": self._order, "discountNode": self._discount_node, "refundCreate": self._refund,
+            "fulfillmentOrderHold": self._hold, "fulfillmentOrderReleaseHold": self._release,
+            "tagsAdd": self._tags_add, "orderUpdate": self._order_update,
+            "discountCodeDeactivate": functools.partial(self._deactivate, code=True),
+            "discountAutomaticDeactivate": functools.partial(self._deactivate, code=False)}
+
+    @property
+    def effects(self) -> list[Effect]:
+        with self._lock:
+            return list(self._effects)
+
+    def add_order(self, order_id: int, *, total: str = "1000.00", currency: str = "USD",
+                  gateway: str = "shopify_payments", fulfillment_orders: Sequence[str] = ("OPEN",)) -> None:
+        with self._lock:
+            order = _Order(order_id, Decimal(total), currency, gateway)
+            self._orders[order_id] = order
+            self._add_fulfillment_orders(order, fulfillment_orders)
+
+    def add_discount(self, gid: str, **terms: Any) -> None:
+        with self._lock:
+            self._discounts[gid] = _Discount(gid, **terms)
+
+    def order(self, order_id: int) -> JSON:
+        """The order as the ``order`` query shows it."""
+        with self._lock:
+            return self._get_order(order_id).node()
+
+    def discount(self, gid: str) -> JSON | None:
+        with self._lock:
+            found = self._discounts.get(gid)
+            return found.node() if found else None
+
+    def execute(self, shop: str, operation: str, variables: JSON, key: str) -> JSON:
+        """Answer one operation; a mutation already applied under ``key`` gets its first answer again."""
+        op = self._ops.get(operation)
+        if op is None:
+            return {"errors": [{"message": f"Field '{operation}' doesn't exist on type 'Root'",
+                                "extensions": {"code": "undefinedField"}}]}
+        target = str(variables.get("id") or (variables.get("input") or {}).get("orderId")
+                     or (variables.get("input") or {}).get("id") or "")
+        with self._lock:
+            replay = (key, operation, target)
+            if key and replay in self._replies:
+                return self._replies[replay]
+            try:
+                data, effect = op(variables)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                self.errors.append(f"{operation}: {exc!r}")
+                return {"errors": [{"message": f"Variable input is invalid: {exc!r}",
+                                    "extensions": {"code": "INVALID_VARIABLE"}}]}
+            body = {"data": {operation: data}, "extensions": COST}
+            if effect is not None:
+                self._effects.append(replace(effect, kind=operation, key=key, shop=shop))
+                if key:
+                    self._replies[replay] = body
+            return body
+
+    def _get_order(self, order_id: int) -> _Order:
+        """Orders exist when first asked for, with the default terms."""
+        if order_id not in self._orders:
+            self._orders[order_id] = order = _Order(order_id)
+            self._add_fulfillment_orders(order, ("OPEN",))
+        return self._orders[order_id]
+
+    def _add_fulfillment_orders(self, order: _Order, statuses: Sequence[str]) -> None:
+        for i, status in enumerate(statuses, start=1):
+            fo = _FulfillmentOrder(f"gid://shopify/FulfillmentOrder/{order.id}{i}", order.id, status)
+            order.fulfillment_orders.append(fo)
+            self._fulfillment_orders[fo.id] = fo
+
+    def _next_id(self, kind: str) -> str:
+        self._sequence += 1
+        return f"gid://shopify/{kind}/{self._sequence}"
+
+    # Each operation returns (the mutation payload or query result, the effect or None).
+
+    def _order(self, v: JSON) -> tuple[JSON | None, None]:
+        return self._get_order(_number(v["id"])).node(), None
+
+    def _discount_node(self, v: JSON) -> tuple[JSON | None, None]:
+        found = self._discounts.get(str(v["id"]))
+        return (found.node() if found else None), None
+
+    def _refund(self, v: JSON) -> tuple[JSON, Effect | None]:
+        given = v["input"]
+        order = self._get_order(_number(given["orderId"]))
+        amount = sum((Decimal(str(t["amount"])) for t in given.get("transactions") or []), Decimal(0))
+        left = order.total - order.refunded
+        if amount <= 0 or amount > left:
+            error = _user_error(f"Refund amount {amount} is greater than net payment received {left}",
+                                ("transactions", "0", "amount"))
+            return {"refund": None, "order": None, "userErrors": [error]}, None
+        order.refunded += amount
+        currency = str(given.get("currency") or order.currency)
+        refund = {"id": self._next_id("Refund"),
+                  "totalRefundedSet": {"presentmentMoney": {"amount": str(amount), "currencyCode": currency}}}
+        gateway = (given.get("transactions") or [{}])[0].get("gateway")
+        effect = Effect("", "", "", order.gid, order.id, amount, currency,
+                        {"note": given.get("note"), "notify": given.get("notify"), "gateway": gateway})
+        return {"refund": refund, "order": {"id": order.gid}, "userErrors": []}, effect
+
+    def _hold(self, v: JSON) -> tuple[JSON, Effect | None]:
+        fo, hold = self._fulfillment_orders.get(str(v["id"])), v["fulfillmentHold"]
+        handle = hold.get("handle")
+        error = None
+        if fo is None or "HOLD" not in SUPPORTED.get(fo.status, ()):
+            error = _user_error("The fulfillment order could not be found.", ("id",), NOT_FOUND)
+        elif handle and any(h["handle"] == handle for h in fo.holds):
+            error = _user_error("The handle is already in use for a hold on this fulfillment order.",
+                                ("handle",), "DUPLICATE_FULFILLMENT_HOLD_HANDLE")
+        if fo is None or error is not None:
+            return {"fulfillmentHold": None, "fulfillmentOrder": None, "userErrors": [error]}, None
+        created = {"id": self._next_id("FulfillmentHold"), "handle": handle, "reason": hold["reason"]}
+        fo.holds.append(created)
+        fo.status = "ON_HOLD"
+        effect = Effect("", "", "", fo.id, fo.order_id, detail={"reason": hold["reason"], "handle": handle})
+        return {"fulfillmentHold": created, "fulfillmentOrder": {"id": fo.id, "status": fo.status},
+                "userErrors": []}, effect
+
+    def _release(self, v: JSON) -> tuple[JSON, Effect | None]:
+        fo = self._fulfillment_orders.get(str(v["id"]))
+        if fo is None or fo.status != "ON_HOLD":
+            error = _user_error("The fulfillment order wasn't found.", ("id",), NOT_FOUND)
+            return {"fulfillmentOrder": None, "userErrors": [error]}, None
+        released = [h["id"] for h in fo.holds]
+        fo.holds.clear()
+        fo.status = "OPEN"
+        effect = Effect("", "", "", fo.id, fo.order_id, detail={"released": released})
+        return {"fulfillmentOrder": {"id": fo.id, "status": fo.status}, "userErrors": []}, effect
+
+    def _tags_add(self, v: JSON) -> tuple[JSON, Effect]:
+        order = self._get_order(_number(v["id"]))
+        order.tags.extend(t for t in v["tags"] if t not in order.tags)
+        effect = Effect("", "", "", order.gid, order.id, detail={"tags": list(v["tags"])})
+        return {"node": {"id": order.gid}, "userErrors": []}, effect
+
+    def _order_update(self, v: JSON) -> tuple[JSON, Effect]:
+        order = self._get_order(_number(v["input"]["id"]))
+        order.note = str(v["input"].get("note") or "")
+        effect = Effect("", "", "", order.gid, order.id, detail={"note": order.note})
+        return {"order": {"id": order.gid, "note": order.note}, "userErrors": []}, effect
+
+    def _deactivate(self, v: JSON, *, code: bool) -> tuple[JSON, Effect | None]:
+        found = self._discounts.get(str(v["id"]))
+        node = "codeDiscountNode" if code else "automaticDiscountNode"
+        if found is None or found.is_code != code:
+            error = _user_error("Discount does not exist", ("id",), "INVALID")
+            return {node: None, "userErrors": [error]}, None
+        found.status = "EXPIRED"
+        effect = Effect("", "", "", found.gid, detail={"status": found.status})
+        return {node: {"id": found.gid}, "userErrors": []}, effect

@@ -1,0 +1,100 @@
+"""``fulfillments/*``, ``fulfillment_events/create`` and fulfilment-order holds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from opsdesk.domain.events import (
+    FulfillmentChanged,
+    FulfillmentEventRecorded,
+    FulfillmentHeld,
+    OrderId,
+    ShopDomain,
+    StoreEvent,
+)
+from opsdesk.normalise.fields import (
+    JSON,
+    FieldError,
+    each,
+    find_id,
+    get_id,
+    get_text,
+    occurred_at,
+    text,
+    within,
+)
+
+_FULFILLMENT_TIMES = ("updated_at", "created_at")
+# A carrier scan happened when the carrier says, not when Shopify stored it.
+_SCAN_TIMES = ("happened_at", "updated_at", "created_at")
+_NO_TIMES: tuple[str, ...] = ()
+_UNDESCRIBED_HOLD = ("", "", "")
+
+
+def fulfillment_changed(
+    created: bool, payload: JSON, shop: ShopDomain, triggered_at: datetime | None
+) -> tuple[StoreEvent, ...]:
+    """``fulfillments/create|update``: the fulfilment's status and carrier."""
+    return (
+        FulfillmentChanged(
+            shop,
+            occurred_at(payload, _FULFILLMENT_TIMES, triggered_at),
+            fulfillment_id=get_id(payload),
+            order=OrderId(get_id(payload, "order_id", None)),
+            status=text(payload, "status"),
+            shipment_status=text(payload, "shipment_status"),
+            tracking_company=text(payload, "tracking_company"),
+            location_id=find_id(payload, "location_id", None),
+            created=created,
+        ),
+    )
+
+
+def fulfillment_event_recorded(
+    payload: JSON, shop: ShopDomain, triggered_at: datetime | None
+) -> tuple[StoreEvent, ...]:
+    """``fulfillment_events/create``: a carrier scan; its status is kept as sent, known or not."""
+    return (
+        FulfillmentEventRecorded(
+            shop,
+            occurred_at(payload, _SCAN_TIMES, triggered_at),
+            event_id=get_id(payload),
+            fulfillment_id=get_id(payload, "fulfillment_id", None),
+            order=OrderId(get_id(payload, "order_id", None)),
+            status=get_text(payload, "status"),
+        ),
+    )
+
+
+def placed_on_hold(payload: JSON, shop: ShopDomain, triggered_at: datetime | None) -> tuple[StoreEvent, ...]:
+    """``fulfillment_orders/placed_on_hold``: the hold that moved the order to ON_HOLD, else every hold."""
+    order_gid = within(payload, "fulfillment_order", _gid)
+    if order_gid is None:
+        raise FieldError("fulfillment_order", "is missing")
+    created = within(payload, "created_fulfillment_hold", _hold)
+    holds = (created,) if created is not None else within(payload, "fulfillment_order", _holds) or ()
+    at = occurred_at(payload, _NO_TIMES, triggered_at)
+    # The fulfilment order is on hold even when the payload describes no hold.
+    return tuple(FulfillmentHeld(shop, at, order_gid, *hold) for hold in holds or (_UNDESCRIBED_HOLD,))
+
+
+def hold_added(payload: JSON, shop: ShopDomain, triggered_at: datetime | None) -> tuple[StoreEvent, ...]:
+    """``fulfillment_holds/added``: one hold added to a fulfilment order."""
+    order_gid = within(payload, "fulfillment_order", _gid)
+    hold = within(payload, "fulfillment_hold", _hold)
+    if order_gid is None or hold is None:
+        raise FieldError("fulfillment_order" if order_gid is None else "fulfillment_hold", "is missing")
+    return (FulfillmentHeld(shop, occurred_at(payload, _NO_TIMES, triggered_at), order_gid, *hold),)
+
+
+def _gid(resource: JSON) -> str:
+    return get_text(resource, "id")
+
+
+def _holds(order: JSON) -> tuple[tuple[str, str, str], ...]:
+    return each(order, "fulfillment_holds", _hold)
+
+
+def _hold(hold: JSON) -> tuple[str, str, str]:
+    """A hold's gid, reason and note (older versions send holds without a gid)."""
+    return text(hold, "id"), text(hold, "reason"), text(hold, "reason_notes")

@@ -1,0 +1,147 @@
+"""``orders/*`` payloads: the order as a snapshot, and order edits as line-item deltas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from opsdesk.domain.events import (
+    LineItem,
+    OrderChange,
+    OrderChanged,
+    OrderEdited,
+    OrderId,
+    OrderSnapshot,
+    QuantityDelta,
+    ShopDomain,
+    StoreEvent,
+)
+from opsdesk.domain.money import Money
+from opsdesk.normalise.fields import (
+    JSON,
+    FieldError,
+    each,
+    find_datetime,
+    find_decimal,
+    find_id,
+    find_object,
+    get_datetime,
+    get_decimal,
+    get_id,
+    get_int,
+    get_object,
+    occurred_at,
+    text,
+    within,
+)
+
+_ORDER_TIMES = ("updated_at", "created_at")
+_EDIT_TIMES = ("committed_at", "created_at")
+_ZERO = Decimal(0)
+
+
+def order_changed(
+    change: OrderChange, payload: JSON, shop: ShopDomain, triggered_at: datetime | None
+) -> tuple[StoreEvent, ...]:
+    """An order topic whose payload is the order itself."""
+    at = occurred_at(payload, _ORDER_TIMES, triggered_at)
+    return (OrderChanged(shop, at, change, snapshot(payload, at)),)
+
+
+def snapshot(order: JSON, updated_at: datetime) -> OrderSnapshot:
+    """The order resource as an ``OrderSnapshot``; money in the order's (shop) currency."""
+    currency = _currency(order)
+    return OrderSnapshot(
+        id=OrderId(get_id(order)),
+        name=text(order, "name"),
+        email=text(order, "email") or text(order, "contact_email"),
+        customer_id=within(order, "customer", find_id),
+        currency=currency,
+        total=Money(get_decimal(order, "total_price"), currency),
+        subtotal=Money(get_decimal(order, "subtotal_price"), currency),
+        total_discounts=Money(get_decimal(order, "total_discounts"), currency),
+        financial_status=text(order, "financial_status"),
+        fulfillment_status=text(order, "fulfillment_status"),
+        cancelled_at=find_datetime(order, "cancelled_at"),
+        created_at=get_datetime(order, "created_at"),
+        updated_at=updated_at,
+        tags=_tags(order),
+        source_name=text(order, "source_name"),
+        line_items=each(order, "line_items", _line_item),
+        discount_codes=each(order, "discount_codes", _discount_code),
+        shipping_country=within(order, "shipping_address", _country) or "",
+        location_id=find_id(order, "location_id", None),
+    )
+
+
+def order_edited(payload: JSON, shop: ShopDomain, triggered_at: datetime | None) -> tuple[StoreEvent, ...]:
+    """``orders/edited``: the payload is ``{"order_edit": {...}}`` with line-item additions and removals."""
+    edit = get_object(payload, "order_edit")
+    try:
+        return (_order_edit(edit, shop, triggered_at),)
+    except FieldError as exc:
+        raise exc.inside("order_edit") from exc
+
+
+def _order_edit(edit: JSON, shop: ShopDomain, triggered_at: datetime | None) -> OrderEdited:
+    added, removed = within(edit, "line_items", _deltas) or ((), ())
+    return OrderEdited(
+        shop,
+        occurred_at(edit, _EDIT_TIMES, triggered_at),
+        edit_id=get_id(edit),
+        order=OrderId(get_id(edit, "order_id", "admin_graphql_api_order_id")),
+        added=added,
+        removed=removed,
+    )
+
+
+def _deltas(changes: JSON) -> tuple[tuple[QuantityDelta, ...], tuple[QuantityDelta, ...]]:
+    return each(changes, "additions", quantity_delta), each(changes, "removals", quantity_delta)
+
+
+def quantity_delta(change: JSON) -> QuantityDelta:
+    return QuantityDelta(get_id(change), get_int(change, "delta"))
+
+
+def _currency(order: JSON) -> str:
+    currency = text(order, "currency")
+    if currency:
+        return currency
+    prices = find_object(order, "total_price_set")
+    shop_money = find_object(prices, "shop_money") if prices is not None else None
+    currency = text(shop_money, "currency_code") if shop_money is not None else ""
+    if not currency:
+        raise FieldError("currency", "is missing")
+    return currency
+
+
+def _line_item(item: JSON) -> LineItem:
+    discount = find_decimal(item, "total_discount")
+    return LineItem(  # positional: this runs for every line of every order delivery
+        get_id(item),
+        text(item, "sku"),
+        find_id(item, "variant_id", None),
+        find_id(item, "product_id", None),
+        get_int(item, "quantity"),
+        get_decimal(item, "price"),
+        _ZERO if discount is None else discount,
+    )
+
+
+def _tags(order: JSON) -> tuple[str, ...]:
+    tags = order.get("tags")
+    if type(tags) is str:
+        return tuple(tag for tag in map(str.strip, tags.split(",")) if tag)
+    if tags is None:
+        return ()
+    if type(tags) is list and all(type(tag) is str for tag in tags):
+        return tuple(tags)
+    raise FieldError("tags", "is neither a comma-separated string nor a list of strings")
+
+
+def _discount_code(discount: JSON) -> str:
+    return text(discount, "code")
+
+
+def _country(address: JSON) -> str:
+    return text(address, "country_code")

@@ -1,0 +1,130 @@
+"""``refunds/create`` and ``disputes/*``: money leaving the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from opsdesk.domain.events import (
+    DisputeChange,
+    DisputeChanged,
+    OrderId,
+    RefundCreated,
+    ShopDomain,
+    StoreEvent,
+)
+from opsdesk.domain.money import Money
+from opsdesk.normalise.fields import (
+    JSON,
+    FieldError,
+    each,
+    find_datetime,
+    find_id,
+    get_decimal,
+    get_id,
+    get_text,
+    occurred_at,
+    text,
+    total,
+    within,
+)
+
+_REFUND_TIMES = ("processed_at", "created_at")
+# The latest step of the dispute's life that the payload dates; a dispute has no updated_at.
+_DISPUTE_TIMES = ("updated_at", "finalized_on", "evidence_sent_on", "initiated_at")
+_NO_CURRENCY = "XXX"
+
+Amount = tuple[Decimal, str]
+
+
+def refund_created(payload: JSON, shop: ShopDomain, triggered_at: datetime | None) -> tuple[StoreEvent, ...]:
+    """``refunds/create``: the refund and the money it returned."""
+    return (
+        RefundCreated(
+            shop,
+            occurred_at(payload, _REFUND_TIMES, triggered_at),
+            refund_id=get_id(payload),
+            order=OrderId(get_id(payload, "order_id", None)),
+            amount=refunded(payload),
+            note=text(payload, "note"),
+        ),
+    )
+
+
+def refunded(refund: JSON) -> Money:
+    """Successful refund transactions, else the refunded lines' subtotals (a refund can move no money)."""
+    paid = [amount for amount in each(refund, "transactions", _refund_transaction) if amount is not None]
+    if paid:
+        return _sum(paid, "transactions", refund)
+    return _sum(list(each(refund, "refund_line_items", _line_subtotal)), "refund_line_items", refund)
+
+
+def dispute_changed(
+    change: DisputeChange, payload: JSON, shop: ShopDomain, triggered_at: datetime | None
+) -> tuple[StoreEvent, ...]:
+    """``disputes/create|update``: a chargeback or inquiry; type, reason and status kept as sent."""
+    order = find_id(payload, "order_id", None)
+    return (
+        DisputeChanged(
+            shop,
+            occurred_at(payload, _DISPUTE_TIMES, triggered_at),
+            change=change,
+            dispute_id=get_id(payload),
+            order=None if order is None else OrderId(order),
+            amount=Money(get_decimal(payload, "amount"), get_text(payload, "currency")),
+            kind=text(payload, "type"),
+            reason=text(payload, "reason"),
+            status=text(payload, "status"),
+            evidence_due_by=find_datetime(payload, "evidence_due_by"),
+        ),
+    )
+
+
+def _refund_transaction(transaction: JSON) -> Amount | None:
+    if text(transaction, "kind") != "refund" or text(transaction, "status") != "success":
+        return None
+    return get_decimal(transaction, "amount"), text(transaction, "currency")
+
+
+def _line_subtotal(line: JSON) -> Amount:
+    from_set = within(line, "subtotal_set", _shop_money)
+    return (get_decimal(line, "subtotal"), "") if from_set is None else from_set
+
+
+def _shop_money(money_set: JSON) -> Amount:
+    shop_money = within(money_set, "shop_money", _money)
+    if shop_money is None:
+        raise FieldError("shop_money", "is missing")
+    return shop_money
+
+
+def _money(money: JSON) -> Amount:
+    return get_decimal(money, "amount"), text(money, "currency_code")
+
+
+def _sum(amounts: list[Amount], path: str, refund: JSON) -> Money:
+    currencies = {currency for _, currency in amounts if currency}
+    if len(currencies) > 1:
+        raise FieldError(path, f"mixes currencies: {sorted(currencies)}")
+    currency = currencies.pop() if currencies else _refund_currency(refund)
+    return Money(total([amount for amount, _ in amounts], path), currency)
+
+
+def _refund_currency(refund: JSON) -> str:
+    """The shop currency named in the refund's money sets, for amounts that do not name it."""
+    for currency in each(refund, "refund_line_items", _line_currency):
+        if currency:
+            return currency
+    return within(refund, "total_duties_set", _set_currency) or _NO_CURRENCY
+
+
+def _line_currency(line: JSON) -> str:
+    return within(line, "subtotal_set", _set_currency) or ""
+
+
+def _set_currency(money_set: JSON) -> str:
+    return within(money_set, "shop_money", _currency_code) or ""
+
+
+def _currency_code(money: JSON) -> str:
+    return text(money, "currency_code")

@@ -1,0 +1,1 @@
+"""Playbooks as YAML with CEL conditions: loading, checking, compiling."""

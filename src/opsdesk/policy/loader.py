@@ -1,0 +1,295 @@
+"""Load playbook files and check them: unknown keys, bad expressions, type errors, unreachable rules.
+
+Every problem is reported with file:line:column; a rule set with any error is never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from opsdesk import yamldoc
+from opsdesk.domain.errors import InvalidInput, InvalidPolicy
+from opsdesk.domain.policies import ActionSpec, Escalation, Guardrail, Outcome, Playbook, Rule, Scope
+from opsdesk.policy.cel import CelCondition
+from opsdesk.services.facts import specimens
+
+ACTION_TYPES = frozenset(
+    {"refund", "email", "hold_fulfillment", "release_hold", "add_tags", "deactivate_discount", "note"}
+)
+PLAYBOOK_KEYS = frozenset({"playbook", "owner", "description", "default", "escalate", "rules"})
+RULE_KEYS = frozenset({"id", "when", "if", "then", "escalate", "guardrails", "description"})
+ESCALATE_KEYS = frozenset({"queue", "priority", "sla"})
+GUARDRAIL_KEYS = frozenset({"per", "period", "max_count", "max_amount"})
+PERIOD = re.compile(r"^(\d+)([mhdw])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    position: yamldoc.Position
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.message}"
+
+
+class _Reader:
+    """Walks one playbook document, collecting diagnostics instead of stopping at the first."""
+
+    def __init__(self, document: yamldoc.Document, event_names: frozenset[str]) -> None:
+        self.doc = document
+        self.events = event_names
+        self.problems: list[Diagnostic] = []
+        self.specimens = specimens()
+
+    def error(self, keys: list[str | int], message: str, *, of_key: bool = False) -> None:
+        self.problems.append(Diagnostic(self.doc.position(keys, of_key=of_key), message))
+
+    def keys(self, value: Mapping[str, Any], allowed: frozenset[str], at: list[str | int]) -> None:
+        for key in value:
+            if key not in allowed:
+                self.error(
+                    [*at, key], f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", of_key=True
+                )
+
+    def playbook(self) -> Playbook | None:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.error([], "a playbook is a mapping with 'playbook', 'owner' and 'rules'")
+            return None
+        self.keys(data, PLAYBOOK_KEYS, [])
+        name = self.text(data, "playbook", [])
+        owner = self.text(data, "owner", [])
+        default = self.outcome(data.get("default", "ignore"), ["default"])
+        escalation = self.escalation(data.get("escalate"), ["escalate"])
+        if default is Outcome.ESCALATE and escalation is None:
+            self.error(["default"], "default 'escalate' needs a playbook-level 'escalate' with a queue")
+        rules = self.rules(data.get("rules"), ["rules"])
+        version = hashlib.sha256(str(self.doc.data).encode()).hexdigest()[:12]
+        listens = frozenset(name for rule in rules for name in rule.when)
+        return Playbook(name, owner, version, tuple(rules), default, escalation, listens)
+
+    def text(self, data: Mapping[str, Any], key: str, at: list[str | int]) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.error([*at, key] if key in data else at, f"'{key}' is required and must be text")
+            return ""
+        return value
+
+    def outcome(self, value: Any, at: list[str | int]) -> Outcome:
+        try:
+            return Outcome(value)
+        except ValueError:
+            self.error(at, f"'default' must be one of {', '.join(o.value for o in Outcome)}")
+            return Outcome.IGNORE
+
+    def escalation(self, value: Any, at: list[str | int]) -> Escalation | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not isinstance(value.get("queue"), str):
+            self.error(at, "'escalate' needs a 'queue'")
+            return None
+        self.keys(value, ESCALATE_KEYS, at)
+        return Escalation(value["queue"], str(value.get("priority", "normal")), str(value.get("sla", "")))
+
+    def rules(self, value: Any, at: list[str | int]) -> list[Rule]:
+        if not isinstance(value, list) or not value:
+            self.error(at, "'rules' must be a non-empty list")
+            return []
+        rules = [r for i, item in enumerate(value) if (r := self.rule(item, [*at, i])) is not None]
+        self.duplicates(rules, at)
+        self.unreachable(rules, at)
+        return rules
+
+    def rule(self, value: Any, at: list[str | int]) -> Rule | None:
+        if not isinstance(value, dict):
+            self.error(at, "a rule is a mapping with 'id' and 'when'")
+            return None
+        self.keys(value, RULE_KEYS, at)
+        rule_id = self.text(value, "id", at)
+        when = self.when(value.get("when"), [*at, "when"])
+        condition = self.condition(value.get("if"), when, [*at, "if"])
+        actions = self.actions(value.get("then"), [*at, "then"])
+        escalation = self.escalation(value.get("escalate"), [*at, "escalate"])
+        guardrails = self.guardrails(value.get("guardrails"), [*at, "guardrails"])
+        if guardrails and "then" not in value:
+            self.error([*at, "guardrails"], "guardrails only apply to a rule with 'then' actions")
+        source = condition.source if condition else str(value.get("if") or "")
+        return Rule(rule_id, when, condition, source, actions, escalation, guardrails)
+
+    def when(self, value: Any, at: list[str | int]) -> frozenset[str]:
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            self.error(at, "'when' is an event name or a list of event names")
+            return frozenset()
+        for i, name in enumerate(names):
+            if name not in self.events:
+                self.error(
+                    [*at, i] if isinstance(value, list) else at,
+                    f"unknown event {name!r} (known: {', '.join(sorted(self.events))})",
+                )
+        return frozenset(names)
+
+    def condition(self, value: Any, when: Iterable[str], at: list[str | int]) -> CelCondition | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.error(at, "'if' is a CEL expression (text)")
+            return None
+        try:
+            condition = CelCondition(value.strip())
+        except ValueError as exc:
+            self.error(at, f"bad expression: {_first_line(exc)}")
+            return None
+        for name in sorted(when):
+            specimen = self.specimens.get(name)
+            problem = condition.check(specimen) if specimen is not None else ""
+            if problem:
+                self.error(at, f"{problem} (for event {name})")
+                break
+        return condition
+
+    def actions(self, value: Any, at: list[str | int]) -> tuple[ActionSpec, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error(at, "'then' is a list of actions")
+            return ()
+        specs = []
+        for i, item in enumerate(value):
+            kind = item.get("type") if isinstance(item, dict) else None
+            if kind not in ACTION_TYPES:
+                self.error([*at, i], f"unknown action {kind!r} (known: {', '.join(sorted(ACTION_TYPES))})")
+                continue
+            specs.append(ActionSpec(kind, {k: v for k, v in item.items() if k != "type"}))
+        return tuple(specs)
+
+    def guardrails(self, value: Any, at: list[str | int]) -> tuple[Guardrail, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error(at, "'guardrails' is a list")
+            return ()
+        return tuple(g for i, item in enumerate(value) if (g := self.guardrail(item, [*at, i])) is not None)
+
+    def guardrail(self, value: Any, at: list[str | int]) -> Guardrail | None:
+        if not isinstance(value, dict):
+            self.error(at, "a guardrail is a mapping with 'per' and a limit")
+            return None
+        self.keys(value, GUARDRAIL_KEYS, at)
+        try:
+            scope = Scope(value.get("per"))
+        except ValueError:
+            self.error([*at, "per"], f"'per' must be one of {', '.join(s.value for s in Scope)}")
+            return None
+        period = self.period(value.get("period"), [*at, "period"], scope)
+        max_count = value.get("max_count")
+        if max_count is not None and (not isinstance(max_count, int) or max_count < 0):
+            self.error([*at, "max_count"], "'max_count' must be a whole number ≥ 0")
+            max_count = None
+        max_amount = self.amount(value.get("max_amount"), [*at, "max_amount"])
+        if max_count is None and max_amount is None:
+            self.error(at, "a guardrail needs 'max_count' or 'max_amount'")
+        return Guardrail(scope, period, max_count, max_amount)
+
+    def period(self, value: Any, at: list[str | int], scope: Scope) -> timedelta | None:
+        if value is None:
+            if scope is not Scope.ACTION:
+                self.error(at, f"a per-{scope.value} guardrail needs a 'period' such as 1d or 30d")
+            return None
+        match = PERIOD.match(str(value))
+        if not match or int(match.group(1)) == 0:
+            self.error(at, "'period' is a number and a unit: 30m, 12h, 1d, 4w")
+            return None
+        return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+    def amount(self, value: Any, at: list[str | int]) -> Decimal | None:
+        if value is None:
+            return None
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if not amount.is_finite() or amount < 0 or isinstance(value, bool):
+            self.error(at, "'max_amount' must be an amount ≥ 0")
+            return None
+        return amount
+
+    def duplicates(self, rules: list[Rule], at: list[str | int]) -> None:
+        seen: set[str] = set()
+        for i, rule in enumerate(rules):
+            if rule.id in seen:
+                self.error([*at, i, "id"], f"duplicate rule id {rule.id!r}")
+            seen.add(rule.id)
+
+    def unreachable(self, rules: list[Rule], at: list[str | int]) -> None:
+        covered: set[str] = set()
+        for i, rule in enumerate(rules):
+            if rule.when and rule.when <= covered:
+                self.error(
+                    [*at, i],
+                    f"rule {rule.id!r} is unreachable: an earlier rule without 'if' "
+                    f"takes every {', '.join(sorted(rule.when))} event",
+                )
+            if not rule.condition_source:
+                covered |= rule.when
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def check_file(path: Path, event_names: frozenset[str]) -> tuple[Playbook | None, list[Diagnostic]]:
+    try:
+        document = yamldoc.load(path)
+    except InvalidInput as exc:
+        return None, [Diagnostic(yamldoc.Position(str(path), 1, 1), str(exc))]
+    reader = _Reader(document, event_names)
+    playbook = reader.playbook()
+    return (playbook if not reader.problems else None), reader.problems
+
+
+def playbook_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    return files
+
+
+def check(paths: Iterable[Path]) -> tuple[list[Playbook], list[Diagnostic]]:
+    """Check every playbook file under ``paths``; playbooks come back only for files without errors."""
+    names = frozenset(specimens())
+    playbooks: list[Playbook] = []
+    problems: list[Diagnostic] = []
+    for file in playbook_files(paths):
+        playbook, found = check_file(file, names)
+        problems += found
+        if playbook is not None:
+            playbooks.append(playbook)
+    _check_names(playbooks, problems)
+    return playbooks, problems
+
+
+def _check_names(playbooks: list[Playbook], problems: list[Diagnostic]) -> None:
+    seen: set[str] = set()
+    for playbook in playbooks:
+        if playbook.name in seen:
+            problems.append(
+                Diagnostic(yamldoc.Position(playbook.name, 1, 1), f"duplicate playbook {playbook.name!r}")
+            )
+        seen.add(playbook.name)
+
+
+def load(paths: Iterable[Path]) -> list[Playbook]:
+    """Load playbooks or raise InvalidPolicy listing every problem."""
+    playbooks, problems = check(list(paths))
+    if problems:
+        raise InvalidPolicy("playbooks failed the check:\n  " + "\n  ".join(str(p) for p in problems))
+    return playbooks

@@ -1,0 +1,127 @@
+"""What a decision turns into: outbox actions for automation, a case for a person."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from opsdesk.domain.events import StoreEvent
+from opsdesk.domain.outbox import action_id, idempotency_key
+from opsdesk.domain.policies import ActionSpec, Decision, Escalation
+from opsdesk.domain.records import CaseRecord, OutboxAction
+
+#: Which provider carries each action type.
+PROVIDERS = {
+    "refund": "shopify",
+    "hold_fulfillment": "shopify",
+    "release_hold": "shopify",
+    "add_tags": "shopify",
+    "deactivate_discount": "shopify",
+    "note": "shopify",
+    "email": "smtp",
+}
+
+#: The case kind that a queue's cases are, by default.
+QUEUE_KINDS = {
+    "refunds": "refund",
+    "disputes": "dispute",
+    "returns": "return",
+    "pricing": "discount",
+    "fulfilment": "fulfilment",
+    "warehouse": "fulfilment",
+    "inventory": "inventory",
+    "risk": "order",
+    "payments": "payment",
+    "automation": "automation_failure",
+}
+
+
+def actions_for(
+    decision_id: str, decision: Decision, event: StoreEvent, facts: dict[str, Any], now: datetime
+) -> list[OutboxAction]:
+    return [_action(decision_id, i, spec, event, facts, now) for i, spec in enumerate(decision.actions)]
+
+
+def _action(
+    decision_id: str, index: int, spec: ActionSpec, event: StoreEvent, facts: dict[str, Any], now: datetime
+) -> OutboxAction:
+    aid = action_id(decision_id, index)
+    return OutboxAction(
+        id=aid,
+        decision_id=decision_id,
+        shop=event.shop,
+        order_id=event.order_id,
+        kind=spec.type,
+        provider=PROVIDERS[spec.type],
+        payload=_payload(spec, event, facts),
+        idempotency_key=idempotency_key(aid),
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict[str, Any]:
+    ev, order = facts["event"], facts["order"]
+    base: dict[str, Any] = {"shop": event.shop, "order_id": event.order_id, **spec.params}
+    match spec.type:
+        case "refund":
+            amount = ev.get("amount")
+            base.update(
+                amount=str(amount if isinstance(amount, Decimal) else Decimal(0)),
+                currency=order.get("currency", "USD"),
+                return_id=ev.get("return_id"),
+                note=f"opsdesk: {event.name}",
+            )
+        case "email":
+            base.update(
+                to=order.get("email", ""),
+                order_name=order.get("name", ""),
+                amount=str(ev.get("amount") or ""),
+                currency=order.get("currency", ""),
+            )
+        case "hold_fulfillment" | "release_hold":
+            base.update(reason=spec.params.get("reason", "other"))
+        case "deactivate_discount":
+            base.update(discount_id=ev.get("discount_id", ""))
+    return base
+
+
+def case_for(
+    decision_id: str, decision: Decision, event: StoreEvent, escalation: Escalation, now: datetime
+) -> CaseRecord:
+    return CaseRecord(
+        id=decision_id,
+        shop=event.shop,
+        kind=QUEUE_KINDS.get(escalation.queue, "order"),
+        queue=escalation.queue,
+        title=f"{event.name} on order {event.order_id}" if event.order_id else event.name,
+        reason=decision.reason,
+        opened_at=now,
+        order_id=event.order_id,
+        source=f"decision:{decision_id}",
+        priority=escalation.priority,
+        detail={"playbook": decision.playbook, "rule": decision.rule_id, "sla": escalation.sla},
+    )
+
+
+def case_for_failed_action(action: OutboxAction, reason: str, now: datetime) -> CaseRecord:
+    """An action that exhausted its retries, or was rejected, becomes a case with its history."""
+    return CaseRecord(
+        id=f"action-{action.id}",
+        shop=action.shop,
+        kind="automation_failure",
+        queue="automation",
+        title=f"{action.kind} failed for order {action.order_id}",
+        reason=reason,
+        opened_at=now,
+        order_id=action.order_id,
+        source=f"action:{action.id}",
+        priority="high",
+        detail={
+            "action": action.id,
+            "kind": action.kind,
+            "attempts": action.attempts,
+            "history": list(action.history),
+        },
+    )

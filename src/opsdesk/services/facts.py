@@ -1,0 +1,211 @@
+"""The facts a rule sees about an event: ``event``, ``order``, ``customer``, ``shop``.
+
+Money is Decimal here; the CEL adapter hands it to expressions as a double (conditions compare
+amounts, they never do money arithmetic; caps are enforced by guardrails in Decimal).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from opsdesk.domain.events import (
+    ComplianceKind,
+    ComplianceRequested,
+    DiscountChange,
+    DiscountChanged,
+    DisputeChange,
+    DisputeChanged,
+    FulfillmentChanged,
+    FulfillmentEventRecorded,
+    FulfillmentHeld,
+    InventoryLevelChanged,
+    LineItem,
+    OrderChange,
+    OrderChanged,
+    OrderId,
+    OrderSnapshot,
+    RefundCreated,
+    ReturnChange,
+    ReturnChanged,
+    ReturnLine,
+    ShopDomain,
+    StoreEvent,
+)
+from opsdesk.domain.money import Money
+from opsdesk.domain.orders import OrderState
+
+
+def facts_for(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
+    order = _order_facts(state)
+    return {
+        "shop": event.shop,
+        "event": {"name": event.name, "occurred_at": event.occurred_at, **_event_facts(event, state)},
+        "order": order,
+        "customer": {"id": order.get("customer_id"), "email": order.get("email", "")},
+    }
+
+
+def _order_facts(state: OrderState | None) -> dict[str, Any]:
+    if state is None:
+        return {"known": False}
+    snap = state.snapshot
+    facts: dict[str, Any] = {
+        "known": snap is not None,
+        "id": state.order_id,
+        "payment_status": state.payment_status,
+        "fulfilment_status": state.fulfilment_status,
+        "refunded": state.refunded,
+        "open_returns": state.open_returns,
+        "disputed": bool(state.disputes),
+        "owner": state.owner or "",
+    }
+    if snap is not None:
+        facts.update(
+            name=snap.name,
+            email=snap.email,
+            customer_id=snap.customer_id,
+            currency=snap.currency,
+            total=snap.total.amount,
+            total_discounts=snap.total_discounts.amount,
+            tags=list(snap.tags),
+            source_name=snap.source_name,
+            country=snap.shipping_country,
+            cancelled=snap.cancelled_at is not None,
+            created_at=snap.created_at,
+            discount_codes=list(snap.discount_codes),
+        )
+    return facts
+
+
+def return_amount(event: ReturnChanged, state: OrderState | None) -> Decimal | None:
+    """The value of the returned lines, from the payload or the order's line items; None if unknown."""
+    prices = {li.id: li.price for li in state.snapshot.line_items} if state and state.snapshot else {}
+    total = Decimal(0)
+    for line in event.lines:
+        price = line.price if line.price is not None else prices.get(line.line_item_id or -1)
+        if price is None:
+            return None
+        total += price * line.quantity
+    return total if event.lines else None
+
+
+def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
+    match event:
+        case ReturnChanged():
+            return {
+                "return_id": event.return_id,
+                "status": event.status,
+                "reasons": list(event.reasons),
+                "simple_purchase_error": event.simple_purchase_error,
+                "amount": return_amount(event, state),
+                "lines": len(event.lines),
+            }
+        case RefundCreated():
+            return {
+                "refund_id": event.refund_id,
+                "amount": event.amount.amount,
+                "currency": event.amount.currency,
+            }
+        case DisputeChanged():
+            return {
+                "dispute_id": event.dispute_id,
+                "amount": event.amount.amount,
+                "kind": event.kind,
+                "reason": event.reason,
+                "status": event.status,
+                "evidence_due_by": event.evidence_due_by,
+            }
+        case OrderChanged():
+            return {"change": event.change.value}
+        case FulfillmentChanged():
+            return {
+                "fulfillment_id": event.fulfillment_id,
+                "status": event.status,
+                "shipment_status": event.shipment_status,
+                "tracking_company": event.tracking_company,
+            }
+        case FulfillmentEventRecorded():
+            return {"fulfillment_id": event.fulfillment_id, "status": event.status}
+        case FulfillmentHeld():
+            return {"reason": event.reason, "note": event.note}
+        case DiscountChanged():
+            return {"discount_id": event.discount_gid, "title": event.title, "status": event.status}
+        case InventoryLevelChanged():
+            return {
+                "inventory_item_id": event.inventory_item_id,
+                "location_id": event.location_id,
+                "available": event.available,
+            }
+        case ComplianceRequested():
+            return {"kind": event.kind.value, "customer_id": event.customer_id}
+        case _:
+            return {}
+
+
+_AT = datetime(2026, 1, 1, tzinfo=UTC)
+_SHOP = ShopDomain("specimen.myshopify.com")
+_ORDER = OrderId(1)
+
+
+def _specimen_order() -> OrderState:
+    usd = Money(Decimal("10.00"), "USD")
+    snapshot = OrderSnapshot(
+        id=_ORDER,
+        name="#1001",
+        email="a@example.com",
+        customer_id=1,
+        currency="USD",
+        total=usd,
+        subtotal=usd,
+        total_discounts=usd,
+        financial_status="paid",
+        fulfillment_status="",
+        cancelled_at=None,
+        created_at=_AT,
+        updated_at=_AT,
+        tags=("vip",),
+        source_name="web",
+        shipping_country="US",
+        discount_codes=("X",),
+        line_items=(LineItem(1, "SKU", 1, 1, 1, Decimal("10.00"), Decimal(0)),),
+    )
+    return OrderState(shop=_SHOP, order_id=_ORDER, snapshot=snapshot, owner="team:ops")
+
+
+def specimen_events() -> list[StoreEvent]:
+    """One event of every kind, with every field set: what ``policy check`` type-checks rules against."""
+    usd = Money(Decimal("10.00"), "USD")
+    snapshot = _specimen_order().snapshot
+    assert snapshot is not None
+    events: list[StoreEvent] = [OrderChanged(_SHOP, _AT, change, snapshot) for change in OrderChange]
+    events += [
+        ReturnChanged(_SHOP, _AT, change, 1, _ORDER, "open", (ReturnLine(1, 1, "UNWANTED", "", None),))
+        for change in ReturnChange
+    ]
+    events += [
+        DisputeChanged(_SHOP, _AT, change, 1, _ORDER, usd, "chargeback", "fraudulent", "open", _AT)
+        for change in DisputeChange
+    ]
+    events += [
+        DiscountChanged(_SHOP, _AT, change, "gid://shopify/DiscountAutomaticNode/1", "T", "ACTIVE")
+        for change in DiscountChange
+    ]
+    events += [ComplianceRequested(_SHOP, _AT, kind, 1, "a@example.com", (1,)) for kind in ComplianceKind]
+    events += [
+        FulfillmentChanged(_SHOP, _AT, 1, _ORDER, "success", "in_transit", "UPS", 1, True),
+        FulfillmentEventRecorded(_SHOP, _AT, 1, 1, _ORDER, "in_transit"),
+        FulfillmentHeld(
+            _SHOP, _AT, "gid://shopify/FulfillmentOrder/1", "gid://shopify/FulfillmentHold/1", "other", ""
+        ),
+        RefundCreated(_SHOP, _AT, 1, _ORDER, usd, ""),
+        InventoryLevelChanged(_SHOP, _AT, 1, 1, 5),
+    ]
+    return events
+
+
+def specimens() -> dict[str, dict[str, Any]]:
+    """Facts of every event name, fully populated."""
+    state = _specimen_order()
+    return {event.name: facts_for(event, state) for event in specimen_events()}

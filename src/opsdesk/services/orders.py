@@ -1,0 +1,89 @@
+"""Read models for orders: the state, the owner, every decision with its explanation, actions, cases."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from opsdesk.domain.errors import Conflict, NotFound
+from opsdesk.domain.events import OrderId, ShopDomain
+from opsdesk.domain.orders import OrderState
+from opsdesk.ports import UnitOfWork
+
+
+def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, Any]:
+    """Everything known about one order; ``shop`` may be omitted when the id is unique."""
+    state = _find(uow, order_id, shop)
+    decisions = uow.decisions.for_order(state.shop, state.order_id)
+    actions = uow.outbox.for_order(state.shop, state.order_id)
+    cases = uow.cases.for_order(state.shop, state.order_id)
+    return {
+        "shop": state.shop,
+        "id": state.order_id,
+        "state": _state(state),
+        "owner": state.owner,
+        "decisions": [
+            {
+                "id": d.id,
+                "event": d.event_name,
+                "playbook": d.playbook,
+                "rule": d.rule_id,
+                "policy_version": d.policy_version,
+                "outcome": d.outcome,
+                "explanation": d.reason,
+                "inputs": d.inputs,
+                "decided_at": d.decided_at,
+            }
+            for d in decisions
+        ],
+        "actions": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "provider": a.provider,
+                "status": a.status.value,
+                "attempts": a.attempts,
+                "last_error": a.last_error,
+                "idempotency_key": a.idempotency_key,
+                "payload": a.payload,
+                "history": list(a.history),
+            }
+            for a in actions
+        ],
+        "cases": [asdict(c) for c in cases],
+    }
+
+
+def _find(uow: UnitOfWork, order_id: int, shop: str | None) -> OrderState:
+    if shop:
+        state = uow.orders.find(ShopDomain(shop), OrderId(order_id))
+        if state is None:
+            raise NotFound(f"no order {order_id} in {shop}")
+        return state
+    found = uow.orders.find_by_id(OrderId(order_id))
+    if not found:
+        raise NotFound(f"no order {order_id}")
+    if len(found) > 1:
+        raise Conflict(f"order {order_id} exists in {len(found)} shops; pass ?shop=")
+    return found[0]
+
+
+def _state(state: OrderState) -> dict[str, Any]:
+    snap = state.snapshot
+    return {
+        "name": snap.name if snap else None,
+        "email": snap.email if snap else None,
+        "currency": snap.currency if snap else None,
+        "total": str(snap.total.amount) if snap else None,
+        "payment": state.payment_status,
+        "fulfilment": state.fulfilment_status,
+        "cancelled": bool(snap and snap.cancelled_at),
+        "carrier_status": state.carrier_status.status if state.carrier_status else None,
+        "returns": {str(k): v.status for k, v in state.returns.items()},
+        "refunds": {str(k): str(v.amount) for k, v in state.refunds.items()},
+        "refunded": str(state.refunded),
+        "disputes": {str(k): v.status for k, v in state.disputes.items()},
+        "ship_by": state.ship_by,
+        "last_event": state.last_event,
+        "last_event_at": state.last_event_at,
+    }

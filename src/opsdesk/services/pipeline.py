@@ -1,0 +1,334 @@
+"""The pipeline: stored deliveries -> domain events -> order state and decisions -> outbox and cases.
+
+One batch is one transaction. Decision ids are derived from (shop, event key, playbook), so a fact
+delivered twice, or replayed after a crash, is decided once; action ids derive from decision ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from opsdesk.domain.errors import InvalidPayload
+from opsdesk.domain.events import OrderChanged, OrderId, ShopDomain, StoreEvent
+from opsdesk.domain.orders import OrderState, apply
+from opsdesk.domain.policies import Decision, Outcome, Playbook, Usage, decide
+from opsdesk.domain.records import AuditEntry, CaseRecord, DecisionRecord, OutboxAction, StoredDelivery
+from opsdesk.normalise.shopify import Ignored, normalise
+from opsdesk.policy.cel import CelFacts
+from opsdesk.ports import UnitOfWork, UsageRepository
+from opsdesk.services.effects import actions_for, case_for
+from opsdesk.services.facts import facts_for
+
+OrderKey = tuple[ShopDomain, OrderId]
+
+
+@dataclass(frozen=True, slots=True)
+class ShopDefaults:
+    owner: str = "team:ops"
+    handling: timedelta = timedelta(hours=48)
+
+
+@dataclass(slots=True)
+class BatchReport:
+    deliveries: int = 0
+    events: int = 0
+    ignored: int = 0
+    failed: int = 0
+    held: int = 0
+    waiting: int = 0
+    decisions: int = 0
+    automated: int = 0
+    escalated: int = 0
+    actions: int = 0
+    cases: int = 0
+
+    def add(self, other: BatchReport) -> None:
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def decision_id(shop: str, event_key: str, playbook: str) -> str:
+    return hashlib.blake2b(f"{shop}|{event_key}|{playbook}".encode(), digest_size=16).hexdigest()
+
+
+class UsageLedger:
+    """Guardrail usage read lazily from storage and accumulated across one batch."""
+
+    def __init__(self, repo: UsageRepository) -> None:
+        self._repo = repo
+        self.values: dict[str, Usage] = {}
+        self.changed: dict[str, Usage] = {}
+
+    def get(self, key: str, default: Usage | None = None) -> Usage | None:
+        if key not in self.values:
+            self.values.update(self._repo.get_many([key]) or {key: Usage()})
+        return self.values.get(key, default)
+
+    def consume(self, usage: dict[str, Usage]) -> None:
+        self.values.update(usage)
+        self.changed.update(usage)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one batch will write, gathered before a single flush."""
+
+    states: dict[OrderKey, OrderState] = field(default_factory=dict)
+    touched: set[OrderKey] = field(default_factory=set)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    actions: list[OutboxAction] = field(default_factory=list)
+    cases: list[CaseRecord] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    done: dict[str, list[int]] = field(default_factory=dict)
+    arrived: set[OrderKey] = field(default_factory=set)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        playbooks: Sequence[Playbook],
+        defaults: Callable[[str], ShopDefaults],
+        wait_for_order: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.playbooks = tuple(playbooks)
+        self._defaults = defaults
+        self.wait_for_order = wait_for_order
+
+    def process(self, uow: UnitOfWork, deliveries: Sequence[StoredDelivery], now: datetime) -> BatchReport:
+        """Process a batch inside the caller's unit of work (the caller commits)."""
+        report = BatchReport(deliveries=len(deliveries))
+        batch = _Batch()
+        parsed = self._normalise(deliveries, batch, report)
+        events = [e for _, found in parsed for e in found]
+        keys = {(e.shop, e.order_id) for e in events if e.order_id is not None}
+        batch.states = uow.orders.get_many(keys)  # type: ignore[arg-type]
+        batch.seen = uow.decisions.seen(self._ids(events))
+        ledger = UsageLedger(uow.usage)
+        for stored, found in parsed:
+            waiting_for = self._missing_order(stored, found, batch, now)
+            if waiting_for is not None:
+                batch.done.setdefault(f"waiting:order:{waiting_for}", []).append(stored.id)
+                report.waiting += 1
+                continue
+            batch.done.setdefault("processed", []).append(stored.id)
+            report.events += len(found)
+            for event in found:
+                self._handle(stored.id, event, batch, ledger, report, now)
+        self._flush(uow, batch, ledger, now)
+        return report
+
+    def _normalise(
+        self, deliveries: Sequence[StoredDelivery], batch: _Batch, report: BatchReport
+    ) -> list[tuple[StoredDelivery, tuple[StoreEvent, ...]]]:
+        parsed: list[tuple[StoredDelivery, tuple[StoreEvent, ...]]] = []
+        for stored in deliveries:
+            d = stored.delivery
+            if not d.known_shop:
+                report.held += 1
+                batch.done.setdefault("held", []).append(stored.id)
+                continue
+            try:
+                result = normalise(d.topic, ShopDomain(d.shop), orjson.loads(d.body), d.triggered_at)
+            except (InvalidPayload, orjson.JSONDecodeError) as exc:
+                report.failed += 1
+                batch.done.setdefault(f"failed:{exc}", []).append(stored.id)
+                continue
+            except Exception as exc:
+                report.failed += 1
+                batch.done.setdefault(f"failed:internal error {type(exc).__name__}: {exc}", []).append(
+                    stored.id
+                )
+                continue
+            if isinstance(result, Ignored):
+                report.ignored += 1
+                batch.done.setdefault("ignored", []).append(stored.id)
+                continue
+            parsed.append((stored, result))
+        return parsed
+
+    def _missing_order(
+        self, stored: StoredDelivery, events: tuple[StoreEvent, ...], batch: _Batch, now: datetime
+    ) -> int | None:
+        """The order a delivery must wait for: a rule will decide on it and the order is not known yet.
+
+        Shopify may deliver a return before the order it belongs to; deciding then would decide on
+        nothing. The delivery waits until the order arrives, or for ``wait_for_order`` at most.
+        """
+        if now - stored.delivery.received_at >= self.wait_for_order:
+            return None
+        for event in events:
+            if event.order_id is None or isinstance(event, OrderChanged):
+                continue
+            if not any(p.listens_to(event.name) for p in self.playbooks):
+                continue
+            state = batch.states.get((event.shop, event.order_id))
+            if state is None or state.snapshot is None:
+                return event.order_id
+        return None
+
+    def _ids(self, events: list[StoreEvent]) -> list[str]:
+        return [decision_id(e.shop, e.key, p) for e in events for p in self._listeners(e)]
+
+    def _listeners(self, event: StoreEvent) -> list[str]:
+        return [p.name for p in self.playbooks if p.listens_to(event.name)] or ["-"]
+
+    def _state(self, event: StoreEvent, batch: _Batch) -> OrderState | None:
+        if event.order_id is None:
+            return None
+        key = (event.shop, event.order_id)
+        known = batch.states.get(key)
+        state = known or OrderState(
+            shop=event.shop, order_id=event.order_id, owner=self._defaults(event.shop).owner
+        )
+        new = apply(state, event).state
+        if new.ship_by is None and new.snapshot is not None:
+            new = replace(new, ship_by=new.snapshot.created_at + self._defaults(event.shop).handling)
+        if new != known:
+            if new.snapshot is not None and (known is None or known.snapshot is None):
+                batch.arrived.add(key)
+            batch.states[key] = new
+            batch.touched.add(key)
+        return new
+
+    def _handle(
+        self,
+        delivery_id: int,
+        event: StoreEvent,
+        batch: _Batch,
+        ledger: UsageLedger,
+        report: BatchReport,
+        now: datetime,
+    ) -> None:
+        state = self._state(event, batch)
+        facts: CelFacts | None = None
+        listening = [p for p in self.playbooks if p.listens_to(event.name)]
+        for playbook in listening:
+            did = decision_id(event.shop, event.key, playbook.name)
+            if did in batch.seen:
+                continue
+            batch.seen.add(did)
+            facts = facts or CelFacts(facts_for(event, state))
+            decision = decide(playbook, event.name, facts, ledger, now)  # type: ignore[arg-type]
+            if decision is not None:
+                self._record(did, delivery_id, event, decision, facts, batch, ledger, report, now)
+        if not listening:
+            self._record_unheard(delivery_id, event, batch, report, now)
+
+    def _record(
+        self,
+        did: str,
+        delivery_id: int,
+        event: StoreEvent,
+        decision: Decision,
+        facts: dict[str, Any],
+        batch: _Batch,
+        ledger: UsageLedger,
+        report: BatchReport,
+        now: datetime,
+    ) -> None:
+        batch.decisions.append(
+            DecisionRecord(
+                id=did,
+                shop=event.shop,
+                delivery_id=delivery_id,
+                order_id=event.order_id,
+                event_name=event.name,
+                event_key=event.key,
+                playbook=decision.playbook,
+                rule_id=decision.rule_id,
+                policy_version=decision.version,
+                outcome=decision.outcome.value,
+                reason=decision.reason,
+                inputs=dict(facts),
+                decided_at=now,
+            )
+        )
+        report.decisions += 1
+        if decision.outcome is Outcome.AUTOMATE:
+            report.automated += 1
+            ledger.consume(dict(decision.usage))
+            actions = actions_for(did, decision, event, facts, now)
+            batch.actions += actions
+            report.actions += len(actions)
+        elif decision.outcome is Outcome.ESCALATE and decision.escalation is not None:
+            report.escalated += 1
+            batch.cases.append(case_for(did, decision, event, decision.escalation, now))
+            report.cases += 1
+
+    def _record_unheard(
+        self, delivery_id: int, event: StoreEvent, batch: _Batch, report: BatchReport, now: datetime
+    ) -> None:
+        did = decision_id(event.shop, event.key, "-")
+        if did in batch.seen:
+            return
+        batch.seen.add(did)
+        batch.decisions.append(
+            DecisionRecord(
+                id=did,
+                shop=event.shop,
+                delivery_id=delivery_id,
+                order_id=event.order_id,
+                event_name=event.name,
+                event_key=event.key,
+                playbook="-",
+                rule_id="none",
+                policy_version="-",
+                outcome=Outcome.IGNORE.value,
+                reason="no playbook listens to this event",
+                inputs={},
+                decided_at=now,
+            )
+        )
+        report.decisions += 1
+
+    def _flush(self, uow: UnitOfWork, batch: _Batch, ledger: UsageLedger, now: datetime) -> None:
+        uow.orders.put_many([batch.states[k] for k in batch.touched])
+        uow.decisions.add_many(batch.decisions)
+        uow.outbox.add_many(batch.actions)
+        for case in batch.cases:
+            uow.cases.open(case)
+        uow.usage.put_many(ledger.changed)
+        uow.audit.record(
+            [
+                AuditEntry(
+                    now,
+                    "automation",
+                    "case.opened",
+                    f"case:{c.id}",
+                    None,
+                    {"queue": c.queue, "reason": c.reason},
+                )
+                for c in batch.cases
+            ]
+        )
+        for status, ids in batch.done.items():
+            name, _, error = status.partition(":")
+            uow.deliveries.mark_processed(ids, name, error)
+        for shop, order_id in batch.arrived:
+            uow.deliveries.requeue_waiting(shop, order_id)
+
+
+def process_pending(
+    uow_factory: Callable[[], UnitOfWork],
+    pipeline: Pipeline,
+    now: Callable[[], datetime],
+    batch_size: int = 500,
+) -> BatchReport:
+    """Drain the pending deliveries, one transaction per batch; returns what was done."""
+    total = BatchReport()
+    with uow_factory() as uow:
+        uow.deliveries.release_waiting(now() - pipeline.wait_for_order)
+        uow.commit()
+    while True:
+        with uow_factory() as uow:
+            pending = uow.deliveries.pending(batch_size)
+            if not pending:
+                return total
+            total.add(pipeline.process(uow, pending, now()))
+            uow.commit()

@@ -1,0 +1,140 @@
+"""JSON for what the tables keep as documents: order state, decision inputs, action payloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from opsdesk.domain.events import LineItem, OrderId, OrderSnapshot, ShopDomain
+from opsdesk.domain.money import Money
+from opsdesk.domain.orders import OrderState, Versioned
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, frozenset | set | tuple):
+        return sorted(value) if isinstance(value, frozenset | set) else list(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def dumps(value: object) -> str:
+    return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _money(value: dict[str, str]) -> Money:
+    return Money(Decimal(value["amount"]), value["currency"])
+
+
+def _versioned(items: dict[str, list[Any]]) -> dict[int, Versioned]:
+    return {int(k): Versioned(v[0], datetime.fromisoformat(v[1]), Decimal(v[2])) for k, v in items.items()}
+
+
+def _encode_versioned(items: dict[int, Versioned]) -> dict[int, list[str]]:
+    return {k: [v.status, v.at.isoformat(), str(v.amount)] for k, v in items.items()}
+
+
+def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "name": s.name,
+        "email": s.email,
+        "customer_id": s.customer_id,
+        "currency": s.currency,
+        "total": {"amount": s.total.amount, "currency": s.total.currency},
+        "subtotal": {"amount": s.subtotal.amount, "currency": s.subtotal.currency},
+        "total_discounts": {"amount": s.total_discounts.amount, "currency": s.total_discounts.currency},
+        "financial_status": s.financial_status,
+        "fulfillment_status": s.fulfillment_status,
+        "cancelled_at": s.cancelled_at.isoformat() if s.cancelled_at else None,
+        "created_at": s.created_at.isoformat(),
+        "updated_at": s.updated_at.isoformat(),
+        "tags": s.tags,
+        "source_name": s.source_name,
+        "discount_codes": s.discount_codes,
+        "shipping_country": s.shipping_country,
+        "location_id": s.location_id,
+        "line_items": [
+            [li.id, li.sku, li.variant_id, li.product_id, li.quantity, li.price, li.total_discount]
+            for li in s.line_items
+        ],
+    }
+
+
+def _decode_snapshot(d: dict[str, Any]) -> OrderSnapshot:
+    return OrderSnapshot(
+        id=OrderId(d["id"]),
+        name=d["name"],
+        email=d["email"],
+        customer_id=d["customer_id"],
+        currency=d["currency"],
+        total=_money(d["total"]),
+        subtotal=_money(d["subtotal"]),
+        total_discounts=_money(d["total_discounts"]),
+        financial_status=d["financial_status"],
+        fulfillment_status=d["fulfillment_status"],
+        cancelled_at=_dt(d["cancelled_at"]),
+        created_at=datetime.fromisoformat(d["created_at"]),
+        updated_at=datetime.fromisoformat(d["updated_at"]),
+        tags=tuple(d["tags"]),
+        source_name=d["source_name"],
+        discount_codes=tuple(d["discount_codes"]),
+        shipping_country=d["shipping_country"],
+        location_id=d["location_id"],
+        line_items=tuple(
+            LineItem(li[0], li[1], li[2], li[3], li[4], Decimal(li[5]), Decimal(li[6]))
+            for li in d["line_items"]
+        ),
+    )
+
+
+def encode_order(state: OrderState) -> str:
+    carrier = state.carrier_status
+    return dumps(
+        {
+            "snapshot": _encode_snapshot(state.snapshot) if state.snapshot else None,
+            "fulfillments": _encode_versioned(state.fulfillments),
+            "returns": _encode_versioned(state.returns),
+            "refunds": _encode_versioned(state.refunds),
+            "disputes": _encode_versioned(state.disputes),
+            "carrier": [carrier.status, carrier.at.isoformat()] if carrier else None,
+            "last_event": state.last_event,
+        }
+    )
+
+
+def decode_order(
+    shop: str,
+    order_id: int,
+    text: str,
+    owner: str | None,
+    ship_by: datetime | None,
+    last_event_at: datetime | None,
+) -> OrderState:
+    d = loads(text)
+    carrier = d["carrier"]
+    return OrderState(
+        shop=ShopDomain(shop),
+        order_id=OrderId(order_id),
+        snapshot=_decode_snapshot(d["snapshot"]) if d["snapshot"] else None,
+        fulfillments=_versioned(d["fulfillments"]),
+        returns=_versioned(d["returns"]),
+        refunds=_versioned(d["refunds"]),
+        disputes=_versioned(d["disputes"]),
+        carrier_status=Versioned(carrier[0], datetime.fromisoformat(carrier[1])) if carrier else None,
+        ship_by=ship_by,
+        owner=owner,
+        last_event_at=last_event_at,
+        last_event=d["last_event"],
+    )

@@ -1,0 +1,125 @@
+"""The SQL database: engine set-up per backend and the unit of work over the repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from opsdesk.domain.errors import Unavailable
+from opsdesk.storage import repositories as repos
+
+#: SQLite's durability setting, stated in docs/explanation/durability.md: FULL survives power loss.
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def create_sql_engine(
+    url: str, *, sqlite_synchronous: str = "FULL", sqlite_busy_timeout_ms: int = 4000
+) -> Engine:
+    """An engine for SQLite (WAL, immediate write transactions) or PostgreSQL (psycopg 3)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"sqlite synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
+    engine = create_engine(
+        url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False}
+    )
+    _configure_sqlite(engine, sqlite_synchronous.upper(), sqlite_busy_timeout_ms)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        # The driver's own transaction handling is turned off so that we can BEGIN IMMEDIATE:
+        # a writer takes the lock up front instead of failing to upgrade a read lock later.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            f"synchronous={synchronous}",
+            f"busy_timeout={busy_timeout_ms}",
+            "foreign_keys=ON",
+            "cache_size=-65536",
+            "temp_store=MEMORY",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class SqlUnitOfWork:
+    """One transaction; the repositories share its connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        try:
+            conn = self._engine.connect()
+            conn.begin()
+        except (OperationalError, DBAPIError) as exc:
+            raise Unavailable(f"database unavailable: {exc.orig}") from exc
+        self._conn = conn
+        self.deliveries = repos.SqlDeliveries(conn)
+        self.orders = repos.SqlOrders(conn)
+        self.decisions = repos.SqlDecisions(conn)
+        self.outbox = repos.SqlOutbox(conn)
+        self.cases = repos.SqlCases(conn)
+        self.usage = repos.SqlUsage(conn)
+        self.audit = repos.SqlAudit(conn)
+        self.tokens = repos.SqlTokens(conn)
+        return self
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        try:
+            self._conn.commit()
+        except (OperationalError, DBAPIError) as exc:
+            raise Unavailable(f"database unavailable: {exc.orig}") from exc
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.rollback()
+            self._conn.close()
+        except (OperationalError, DBAPIError):
+            self._conn.invalidate()
+        self._conn = None
+        if isinstance(exc, OperationalError | DBAPIError):
+            raise Unavailable(f"database unavailable: {exc.orig}") from exc
+
+
+class SqlDatabase:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                conn.rollback()
+        except (OperationalError, DBAPIError) as exc:
+            raise Unavailable(f"database unavailable: {exc.orig}") from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()

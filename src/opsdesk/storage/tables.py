@@ -1,0 +1,181 @@
+"""The tables, as SQLAlchemy Core metadata shared by SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+#: An autoincrementing 64-bit key that SQLite maps to its ROWID.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on both backends."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop", String(255), nullable=False),
+    Column("webhook_id", String(255), nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("api_version", String(32), nullable=False, default=""),
+    Column("event_id", String(255), nullable=False, default=""),
+    Column("triggered_at", UtcDateTime, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("known_shop", Boolean, nullable=False, default=True),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("error", Text, nullable=False, default=""),
+    UniqueConstraint("shop", "webhook_id", name="uq_deliveries_shop_webhook"),
+)
+Index("ix_deliveries_status_id", deliveries.c.status, deliveries.c.id)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("shop", String(255), primary_key=True),
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(64), nullable=False, default=""),
+    Column("email", String(320), nullable=False, default=""),
+    Column("owner", String(255), nullable=True),
+    Column("payment_status", String(32), nullable=False, default=""),
+    Column("fulfilment_status", String(32), nullable=False, default=""),
+    Column("ship_by", UtcDateTime, nullable=True),
+    Column("last_event_at", UtcDateTime, nullable=True),
+    Column("state", Text, nullable=False),
+)
+Index("ix_orders_name", orders.c.shop, orders.c.name)
+Index("ix_orders_email", orders.c.email)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("shop", String(255), nullable=False),
+    Column("delivery_id", BigInteger, nullable=True),
+    Column("order_id", BigInteger, nullable=True),
+    Column("event_name", String(64), nullable=False),
+    Column("event_key", Text, nullable=False),
+    Column("playbook", String(128), nullable=False),
+    Column("rule_id", String(128), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+)
+Index("ix_decisions_order", decisions.c.shop, decisions.c.order_id)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("decision_id", String(64), nullable=False),
+    Column("shop", String(255), nullable=False),
+    Column("order_id", BigInteger, nullable=True),
+    Column("kind", String(64), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("history", Text, nullable=False, default="[]"),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+Index("ix_actions_due", actions.c.status, actions.c.next_attempt_at)
+Index("ix_actions_order", actions.c.shop, actions.c.order_id)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("shop", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("queue", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("order_id", BigInteger, nullable=True),
+    Column("source", String(128), nullable=False, default=""),
+    Column("priority", String(16), nullable=False, default="normal"),
+    Column("status", String(32), nullable=False, default="open"),
+    Column("detail", Text, nullable=False, default="{}"),
+    Column("opened_at", UtcDateTime, nullable=False),
+    # Set while the case is open, NULL once closed: at most one open case per (shop, order, kind).
+    Column("open_key", String(400), nullable=True, unique=True),
+)
+Index("ix_cases_order", cases.c.shop, cases.c.order_id)
+Index("ix_cases_status", cases.c.status, cases.c.opened_at)
+
+usage = Table(
+    "guardrail_usage",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("amount", String(64), nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("digest", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)

@@ -1,0 +1,338 @@
+"""Public test doubles: a manual clock, in-memory repositories and a recording connector.
+
+The in-memory database passes the same repository contract suite as SQLite and PostgreSQL
+(tests/contract), so services can be tested against it and trusted on the real ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from opsdesk.domain.errors import NotFound
+from opsdesk.domain.events import OrderId, ShopDomain
+from opsdesk.domain.orders import OrderState
+from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
+from opsdesk.domain.policies import Usage
+from opsdesk.domain.records import (
+    ApiToken,
+    AuditEntry,
+    CaseRecord,
+    DecisionRecord,
+    OutboxAction,
+    RawDelivery,
+    StoredDelivery,
+)
+from opsdesk.storage.codec import dumps, loads
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The ``X-Shopify-Hmac-Sha256`` value Shopify would send for ``body``."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def _utc(record: R) -> R:
+    """The record with its datetimes in UTC, as a SQL column gives them back."""
+    changes: dict[str, datetime] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the database; use timezone-aware UTC")
+            changes[f.name] = value.astimezone(UTC)
+    return replace(record, **changes) if changes else record
+
+
+def _json(value: Any) -> Any:
+    """A document as a SQL table gives it back: Decimals and datetimes as strings, tuples as lists."""
+    return loads(dumps(value))
+
+
+def _action(a: OutboxAction) -> OutboxAction:
+    return replace(_utc(a), payload=_json(a.payload), history=tuple(_json(a.history)))
+
+
+@dataclass
+class _Tables:
+    deliveries: dict[int, StoredDelivery] = field(default_factory=dict)
+    delivery_status: dict[int, tuple[str, str]] = field(default_factory=dict)
+    delivery_keys: set[tuple[str, str]] = field(default_factory=set)
+    orders: dict[tuple[str, int], OrderState] = field(default_factory=dict)
+    decisions: dict[str, DecisionRecord] = field(default_factory=dict)
+    actions: dict[str, OutboxAction] = field(default_factory=dict)
+    leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    cases: dict[str, CaseRecord] = field(default_factory=dict)
+    usage: dict[str, Usage] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+    tokens: dict[str, ApiToken] = field(default_factory=dict)
+
+    def clone(self) -> _Tables:
+        """A copy of every container; the records in them are frozen, so they can be shared."""
+        return _Tables(**{name: copy.copy(value) for name, value in vars(self).items()})
+
+
+class _Deliveries:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def add(self, deliveries: Sequence[RawDelivery]) -> int:
+        new = 0
+        for d in deliveries:
+            if (d.shop, d.webhook_id) in self.t.delivery_keys:
+                continue
+            self.t.delivery_keys.add((d.shop, d.webhook_id))
+            next_id = len(self.t.deliveries) + 1
+            self.t.deliveries[next_id] = StoredDelivery(next_id, _utc(d))
+            self.t.delivery_status[next_id] = ("pending", "")
+            new += 1
+        return new
+
+    def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]:
+        ids = [i for i, (s, _) in sorted(self.t.delivery_status.items()) if s == "pending" and i > after_id]
+        return [self.t.deliveries[i] for i in ids[:limit]]
+
+    def mark_processed(self, ids: Iterable[int], status: str = "processed", error: str = "") -> None:
+        for i in ids:
+            if i in self.t.deliveries:
+                self.t.delivery_status[i] = (status, error)
+
+    def requeue_waiting(self, shop: str, order_id: int) -> int:
+        ids = [i for i, (s, e) in self.t.delivery_status.items()
+               if s == "waiting" and e == f"order:{order_id}" and self.t.deliveries[i].delivery.shop == shop]
+        self.mark_processed(ids, "pending", "")
+        return len(ids)
+
+    def release_waiting(self, received_before: datetime) -> int:
+        ids = [i for i, (s, e) in self.t.delivery_status.items()
+               if s == "waiting" and self.t.deliveries[i].delivery.received_at < received_before]
+        for i in ids:
+            self.t.delivery_status[i] = ("pending", self.t.delivery_status[i][1])
+        return len(ids)
+
+    def count(self, status: str | None = None) -> int:
+        return sum(1 for s, _ in self.t.delivery_status.values() if status is None or s == status)
+
+    def get(self, delivery_id: int) -> StoredDelivery:
+        if delivery_id not in self.t.deliveries:
+            raise NotFound(f"no delivery {delivery_id}")
+        return self.t.deliveries[delivery_id]
+
+
+class _Orders:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def get_many(self, keys: Iterable[tuple[ShopDomain, OrderId]]) -> dict[tuple[ShopDomain, OrderId], OrderState]:
+        return {k: self.t.orders[k] for k in keys if k in self.t.orders}
+
+    def find(self, shop: ShopDomain, order_id: OrderId) -> OrderState | None:
+        return self.t.orders.get((shop, order_id))
+
+    def find_by_id(self, order_id: OrderId) -> list[OrderState]:
+        return sorted((s for (_, i), s in self.t.orders.items() if i == order_id), key=lambda s: s.shop)
+
+    def put_many(self, states: Iterable[OrderState]) -> None:
+        for s in states:
+            self.t.orders[(s.shop, s.order_id)] = _utc(s)
+
+
+class _Decisions:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def seen(self, ids: Iterable[str]) -> set[str]:
+        return {i for i in ids if i in self.t.decisions}
+
+    def add_many(self, decisions: Sequence[DecisionRecord]) -> None:
+        for d in decisions:
+            if d.id not in self.t.decisions:
+                self.t.decisions[d.id] = replace(_utc(d), inputs=_json(d.inputs))
+
+    def for_order(self, shop: str, order_id: int) -> list[DecisionRecord]:
+        found = [d for d in self.t.decisions.values() if d.shop == shop and d.order_id == order_id]
+        return sorted(found, key=lambda d: (d.decided_at, d.id))
+
+
+class _Outbox:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def add_many(self, actions: Sequence[OutboxAction]) -> None:
+        for a in actions:
+            if a.id not in self.t.actions:
+                self.t.actions[a.id] = _action(a)
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
+        due = sorted(
+            (a for a in self.t.actions.values() if a.status is ActionStatus.PENDING and a.next_attempt_at <= now
+             and (a.id not in self.t.leases or self.t.leases[a.id][1] < now)),
+            key=lambda a: (a.next_attempt_at, a.id))[:limit]
+        for a in due:
+            self.t.leases[a.id] = (worker, lease_until)
+        return due
+
+    def save(self, action: OutboxAction, *, worker: str) -> bool:
+        lease = self.t.leases.get(action.id)
+        if lease is None or lease[0] != worker:
+            return False
+        del self.t.leases[action.id]
+        self.t.actions[action.id] = _action(action)
+        return True
+
+    def get(self, action_id: str) -> OutboxAction:
+        if action_id not in self.t.actions:
+            raise NotFound(f"no action {action_id}")
+        return self.t.actions[action_id]
+
+    def for_order(self, shop: str, order_id: int) -> list[OutboxAction]:
+        found = [a for a in self.t.actions.values() if a.shop == shop and a.order_id == order_id]
+        return sorted(found, key=lambda a: (a.created_at, a.id))
+
+    def count(self, status: str | None = None) -> int:
+        return sum(1 for a in self.t.actions.values() if status is None or a.status.value == status)
+
+
+class _Cases:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def open(self, case: CaseRecord) -> CaseRecord:
+        if case.id in self.t.cases:
+            return self.t.cases[case.id]
+        for existing in self.t.cases.values():
+            if (case.order_id is not None and case.status != "closed" and existing.status != "closed"
+                    and existing.shop == case.shop and existing.order_id == case.order_id
+                    and existing.kind == case.kind):
+                return existing
+        self.t.cases[case.id] = replace(_utc(case), detail=_json(case.detail))
+        return case
+
+    def for_order(self, shop: str, order_id: int) -> list[CaseRecord]:
+        return sorted((c for c in self.t.cases.values() if c.shop == shop and c.order_id == order_id),
+                      key=lambda c: (c.opened_at, c.id))
+
+    def list_open(self, limit: int = 100) -> list[CaseRecord]:
+        return sorted((c for c in self.t.cases.values() if c.status != "closed"),
+                      key=lambda c: (c.opened_at, c.id))[:limit]
+
+
+class _Usage:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Usage]:
+        return {k: self.t.usage[k] for k in keys if k in self.t.usage}
+
+    def put_many(self, usage: dict[str, Usage]) -> None:
+        self.t.usage.update(usage)
+
+
+class _Audit:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def record(self, entries: Sequence[AuditEntry]) -> None:
+        self.t.audit.extend(entries)
+
+    def count(self) -> int:
+        return len(self.t.audit)
+
+
+class _Tokens:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def add(self, token: ApiToken) -> None:
+        self.t.tokens[token.digest] = _utc(token)
+
+    def find_by_digest(self, digest: str) -> ApiToken | None:
+        return self.t.tokens.get(digest)
+
+
+class InMemoryUnitOfWork:
+    """Works on a copy of the tables; ``commit`` publishes it, leaving without commit discards it."""
+
+    def __init__(self, db: InMemoryDatabase) -> None:
+        self._db = db
+
+    def __enter__(self) -> Self:
+        self._db.lock.acquire()
+        self._tables = self._db.tables.clone()
+        t = self._tables
+        self.deliveries, self.orders, self.decisions = _Deliveries(t), _Orders(t), _Decisions(t)
+        self.outbox, self.cases, self.usage = _Outbox(t), _Cases(t), _Usage(t)
+        self.audit, self.tokens = _Audit(t), _Tokens(t)
+        return self
+
+    def commit(self) -> None:
+        # Publish a copy: the repositories go on writing to their own tables, and leaving without
+        # another commit must discard those later writes.
+        self._db.tables = self._tables.clone()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._db.lock.release()
+
+
+class InMemoryDatabase:
+    """A database in dicts, one unit of work at a time: for tests, not for size."""
+
+    def __init__(self) -> None:
+        self.tables = _Tables()
+        self.lock = threading.Lock()
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    def ping(self) -> None:
+        return None
+
+
+class RecordingConnector:
+    """A connector that succeeds and remembers what it was asked to send."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.sent: list[OutboxAction] = []
+
+    def send(self, action: OutboxAction) -> SendResult:
+        self.sent.append(action)
+        return Delivered({"ok": True, "key": action.idempotency_key})
+
+
+def usage(count: int = 0, amount: str = "0") -> Usage:
+    return Usage(count, Decimal(amount))
+
+
+__all__ = ["InMemoryDatabase", "ManualClock", "RecordingConnector", "replace", "sign", "usage"]

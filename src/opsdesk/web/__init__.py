@@ -1,0 +1,1 @@
+"""The HTTP edge: webhook intake, the JSON API, health and metrics."""

@@ -1,0 +1,105 @@
+"""Databases for the whole suite: in-memory, a SQLite file, and a fresh PostgreSQL schema per test.
+
+PostgreSQL tests never skip: when the server cannot be reached they fail with the reason. The only
+way to leave them out is to say so, with ``-m "not postgres"``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from opsdesk.ports import Database
+from opsdesk.storage.schema import migrate
+from opsdesk.storage.sql import SqlDatabase, create_sql_engine
+from opsdesk.testing import InMemoryDatabase
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def postgres_server_url() -> str:
+    return os.environ.get("OPSDESK_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+@pytest.fixture
+def memory_db() -> InMemoryDatabase:
+    return InMemoryDatabase()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[SqlDatabase]:
+    engine = create_sql_engine(f"sqlite:///{tmp_path / 'opsdesk.db'}")
+    migrate(engine)
+    db = SqlDatabase(engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Engine]:
+    """An engine on the server's own database, used to create and drop the per-test schemas."""
+    url = make_url(postgres_server_url())
+    if "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": "5"})
+    engine = create_sql_engine(url.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        engine.dispose()
+        pytest.fail(
+            f"PostgreSQL is unreachable at {url.render_as_string(hide_password=True)}: {exc}\n"
+            "Start it (pg_ctlcluster --skip-systemctl-redirect <version> main start) or point "
+            "OPSDESK_TEST_POSTGRES_URL at a server; to leave these tests out on purpose, run with "
+            "-m 'not postgres'.",
+            pytrace=False,
+        )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_server: Engine) -> Iterator[str]:
+    """The URL of a schema of its own (through ``search_path``), dropped after the test."""
+    schema = f"opsdesk_test_{uuid.uuid4().hex[:12]}"
+    with pg_server.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(postgres_server_url()).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with pg_server.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[SqlDatabase]:
+    engine = create_sql_engine(pg_url)
+    migrate(engine)
+    db = SqlDatabase(engine)
+    yield db
+    db.dispose()
+
+
+_FIXTURES = {"memory": "memory_db", "sqlite": "sqlite_db", "postgres": "pg_db"}
+
+
+@pytest.fixture(params=BACKENDS)
+def any_db(request: pytest.FixtureRequest) -> Database:
+    """Each backend in turn: the contract every one of them keeps."""
+    db: Database = request.getfixturevalue(_FIXTURES[request.param])
+    return db
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def sql_db(request: pytest.FixtureRequest) -> SqlDatabase:
+    """Each SQL backend in turn, for what only a real database can show (locks, concurrent writers)."""
+    db: SqlDatabase = request.getfixturevalue(_FIXTURES[request.param])
+    return db

@@ -1,0 +1,1 @@
+"""The repository contract, run against every backend: in-memory, SQLite and PostgreSQL."""

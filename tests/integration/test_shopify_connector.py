@@ -1,0 +1,323 @@
+"""The Shopify connector against the local fake Admin API over real sockets: each action, each fault."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from opsdesk.connectors.shopify import ShopifyAdmin, retry_after
+from opsdesk.domain.errors import NotFound, Unavailable
+from opsdesk.domain.outbox import Delivered, Rejected, RetryLater
+from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+from tests.integration._servers import TOKEN, outbox_action, refund_action
+from tests.samples import SHOP
+
+CLIENT_TIMEOUT = 0.3
+CODE_DISCOUNT = "gid://shopify/DiscountCodeNode/501"
+AUTOMATIC_DISCOUNT = "gid://shopify/DiscountAutomaticNode/502"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeShopifyAdmin]:
+    with FakeShopifyAdmin(access_tokens={TOKEN}) as server:
+        yield server
+
+
+@pytest.fixture
+def shopify(fake: FakeShopifyAdmin) -> Iterator[ShopifyAdmin]:
+    with ShopifyAdmin(fake.url_for, lambda shop: TOKEN, timeout=CLIENT_TIMEOUT) as connector:
+        yield connector
+
+
+def mutations(fake: FakeShopifyAdmin) -> list[str]:
+    return [c.operation for c in fake.calls if c.operation not in ("order", "discountNode")]
+
+
+# -- refunds -----------------------------------------------------------------------------------------
+
+
+def test_refund_goes_through_the_gateway_of_the_orders_sale_with_the_idempotency_key(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.add_order(7, gateway="paypal")
+    action = refund_action(7, "25.50")
+
+    result = shopify.send(action)
+
+    assert result == Delivered({"refund_id": "gid://shopify/Refund/1", "order_id": "gid://shopify/Order/7",
+                                "amount": "25.50", "currency": "USD"})
+    [effect] = fake.effects
+    assert (effect.kind, effect.key, effect.shop, effect.order_id, effect.amount, effect.detail["gateway"]) == (
+        "refundCreate", action.idempotency_key, SHOP, 7, Decimal("25.50"), "paypal")
+    lookup, refund = fake.calls
+    assert (lookup.operation, lookup.key) == ("order", action.idempotency_key)
+    assert (refund.operation, refund.key, refund.idempotent_key) == (
+        "refundCreate", action.idempotency_key, action.idempotency_key)
+
+
+def test_a_repeated_refund_gets_the_first_answer_and_has_one_effect(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    action = refund_action(8)
+
+    first, second = shopify.send(action), shopify.send(action)
+
+    assert first == second
+    assert isinstance(first, Delivered)
+    assert len(fake.effects) == 1
+    assert mutations(fake) == ["refundCreate", "refundCreate"]
+
+
+def test_a_refund_is_made_once_through_the_directive_alone(shopify: ShopifyAdmin) -> None:
+    with FakeShopifyAdmin(header_idempotency=False) as strict, \
+            ShopifyAdmin(strict.url_for, lambda shop: TOKEN, timeout=CLIENT_TIMEOUT) as connector:
+        action = refund_action(9)
+        connector.send(action)
+        connector.send(action)
+        assert [e.key for e in strict.effects] == [action.idempotency_key]
+
+
+def test_a_refund_with_its_gateway_in_the_payload_needs_no_lookup(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    result = shopify.send(refund_action(10, gateway="manual"))
+
+    assert isinstance(result, Delivered)
+    assert [c.operation for c in fake.calls] == ["refundCreate"]
+    assert fake.effects[0].detail["gateway"] == "manual"
+
+
+def test_a_refund_beyond_what_was_paid_is_rejected_with_shopifys_user_error(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.add_order(11, total="40.00")
+
+    result = shopify.send(refund_action(11, "40.01"))
+
+    assert result == Rejected("refundCreate: transactions.0.amount: "
+                              "Refund amount 40.01 is greater than net payment received 40.00")
+    assert fake.effects == []
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "ten", "NaN"])
+def test_a_refund_without_a_positive_amount_is_rejected_before_any_call(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin, amount: str) -> None:
+    result = shopify.send(refund_action(12, amount))
+
+    assert isinstance(result, Rejected)
+    assert "refund amount" in result.reason
+    assert fake.calls == []
+
+
+# -- holds, tags, notes, discounts -----------------------------------------------------------------------
+
+
+def test_a_hold_covers_every_holdable_fulfillment_order_and_a_retry_adds_none(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.add_order(20, fulfillment_orders=("OPEN", "OPEN", "CLOSED"))
+    action = outbox_action("hold_fulfillment", 20, {"reason": "high_risk_of_fraud"})
+
+    first, again = shopify.send(action), shopify.send(action)
+
+    held = ["gid://shopify/FulfillmentOrder/201", "gid://shopify/FulfillmentOrder/202"]
+    assert first == Delivered({"held": held, "handle": action.idempotency_key})
+    assert again == Delivered({"held": [], "handle": action.idempotency_key})
+    assert [(e.target, e.detail["reason"]) for e in fake.effects] == [(fo, "HIGH_RISK_OF_FRAUD") for fo in held]
+    nodes = fake.store.order(20)["fulfillmentOrders"]["nodes"]
+    assert [n["status"] for n in nodes] == ["ON_HOLD", "ON_HOLD", "CLOSED"]
+
+
+def test_a_hold_shopify_already_has_under_our_handle_counts_as_placed() -> None:
+    # Shopify itself ignores the Idempotency-Key header; the hold's handle is what makes a repeat harmless.
+    with FakeShopifyAdmin(header_idempotency=False) as strict, \
+            ShopifyAdmin(strict.url_for, lambda shop: TOKEN, timeout=CLIENT_TIMEOUT) as connector:
+        strict.add_order(21)
+        action = outbox_action("hold_fulfillment", 21, {"fulfillment_order_id": 211})
+        first, again = connector.send(action), connector.send(action)
+
+        assert first == again == Delivered({"held": ["gid://shopify/FulfillmentOrder/211"],
+                                            "handle": action.idempotency_key})
+        assert len(strict.effects) == 1
+
+
+def test_a_release_lifts_the_hold_and_a_repeat_finds_nothing_to_release(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    shopify.send(outbox_action("hold_fulfillment", 22, {}, decision="hold"))
+    release = outbox_action("release_hold", 22, {}, decision="release")
+
+    assert shopify.send(release) == Delivered({"released": ["gid://shopify/FulfillmentOrder/221"]})
+    assert shopify.send(release) == Delivered({"released": []})
+    assert fake.store.order(22)["fulfillmentOrders"]["nodes"][0]["status"] == "OPEN"
+    assert [e.kind for e in fake.effects] == ["fulfillmentOrderHold", "fulfillmentOrderReleaseHold"]
+
+
+def test_tags_and_a_note_reach_the_order(fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    tags = shopify.send(outbox_action("add_tags", 30, {"tags": "refund-review, vip,"}, decision="tags"))
+    note = shopify.send(outbox_action("note", 30, {"note": "refund held for review"}, decision="note"))
+
+    assert tags == Delivered({"order_id": "gid://shopify/Order/30", "tags": ["refund-review", "vip"]})
+    assert note == Delivered({"order_id": "gid://shopify/Order/30", "note": "refund held for review"})
+    order = fake.store.order(30)
+    assert (order["tags"], order["note"]) == (["refund-review", "vip"], "refund held for review")
+
+
+@pytest.mark.parametrize(("gid", "mutation"), [(CODE_DISCOUNT, "discountCodeDeactivate"),
+                                                (AUTOMATIC_DISCOUNT, "discountAutomaticDeactivate")])
+def test_a_discount_is_deactivated_with_the_mutation_for_its_kind(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin, gid: str, mutation: str) -> None:
+    fake.add_discount(gid)
+
+    result = shopify.send(outbox_action("deactivate_discount", None, {"discount_id": gid}))
+
+    assert result == Delivered({"discount_id": gid, "active": False})
+    assert [e.kind for e in fake.effects] == [mutation]
+    assert fake.store.discount(gid)["discount"]["status"] == "EXPIRED"  # type: ignore[index]
+
+
+def test_deactivating_an_unknown_discount_is_rejected(shopify: ShopifyAdmin) -> None:
+    result = shopify.send(outbox_action("deactivate_discount", None, {"discount_id": CODE_DISCOUNT}))
+
+    assert result == Rejected("discountCodeDeactivate: id: Discount does not exist")
+
+
+@pytest.mark.parametrize("payload", [{"discount_id": "123"}, {"discount_id": "gid://shopify/Order/1"}, {}])
+def test_a_discount_id_that_is_not_a_discount_node_is_rejected_before_any_call(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin, payload: dict[str, str]) -> None:
+    result = shopify.send(outbox_action("deactivate_discount", None, payload))
+
+    assert isinstance(result, Rejected)
+    assert fake.calls == []
+
+
+def test_discount_terms_give_value_end_combinations_limits_and_reach(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.add_discount(CODE_DISCOUNT, title="SPRING25", percentage=0.25, ends_at="2026-04-01T00:00:00Z",
+                      usage_limit=100, usage_count=7, combines_with=(True, False, False))
+    fake.add_discount(AUTOMATIC_DISCOUNT, title="5 off", percentage=None, amount=Decimal("5.00"),
+                      applies_on_each_item=True, all_items=False)
+
+    code = shopify.discount_terms(SHOP, CODE_DISCOUNT)
+    automatic = shopify.discount_terms(SHOP, AUTOMATIC_DISCOUNT)
+
+    assert code == {
+        "id": CODE_DISCOUNT, "type": "DiscountCodeBasic", "title": "SPRING25", "status": "ACTIVE",
+        "percentage": Decimal("0.25"), "amount": None, "currency": None, "applies_on_each_item": None,
+        "applies_to_all_items": True, "ends_at": datetime(2026, 4, 1, tzinfo=UTC), "usage_limit": 100,
+        "usage_count": 7, "combines_with": {"order": True, "product": False, "shipping": False}}
+    assert automatic == {
+        "id": AUTOMATIC_DISCOUNT, "type": "DiscountAutomaticBasic", "title": "5 off", "status": "ACTIVE",
+        "percentage": None, "amount": Decimal("5.00"), "currency": "USD", "applies_on_each_item": True,
+        "applies_to_all_items": False, "ends_at": None, "usage_limit": None, "usage_count": 0,
+        "combines_with": {"order": False, "product": False, "shipping": False}}
+
+
+def test_discount_terms_raise_not_found_or_unavailable(fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    with pytest.raises(NotFound):
+        shopify.discount_terms(SHOP, CODE_DISCOUNT)
+    fake.script("503")
+    with pytest.raises(Unavailable, match="HTTP 503"):
+        shopify.discount_terms(SHOP, CODE_DISCOUNT)
+
+
+# -- faults ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fault", "expected"), [
+    ("500", RetryLater("HTTP 500")),
+    ("502", RetryLater("HTTP 502")),
+    ("503:12", RetryLater("HTTP 503", 12.0)),
+    ("429:7", RetryLater("HTTP 429", 7.0)),
+    ("408", RetryLater("HTTP 408")),
+    ("throttled", RetryLater("throttled: Throttled", 0.1)),
+    ("400", Rejected('HTTP 400: {"errors": "HTTP 400"}')),
+    ("401", Rejected('HTTP 401: {"errors": "HTTP 401"}')),
+    ("403", Rejected('HTTP 403: {"errors": "HTTP 403"}')),
+    ("404", Rejected('HTTP 404: {"errors": "HTTP 404"}')),
+    ("422", Rejected('HTTP 422: {"errors": "HTTP 422"}')),
+    ("302", Rejected('HTTP 302: {"errors": "HTTP 302"}')),
+])
+def test_each_http_answer_maps_to_its_send_result(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin, fault: str, expected: RetryLater | Rejected) -> None:
+    fake.script(fault)
+
+    assert shopify.send(outbox_action("note", 40, {"note": "x"})) == expected
+    assert fake.effects == []
+
+
+def test_a_retry_after_given_as_an_http_date_is_read_as_seconds(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.script("429-date:30")
+
+    result = shopify.send(outbox_action("note", 41, {"note": "x"}))
+
+    assert isinstance(result, RetryLater)
+    assert result.retry_after is not None
+    assert 29 <= result.retry_after <= 31
+
+
+def test_a_reset_connection_is_retry_later_and_the_retry_applies_once(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.script("reset")
+    action = refund_action(42, gateway="manual")
+
+    failed, retried = shopify.send(action), shopify.send(action)
+
+    assert isinstance(failed, RetryLater)
+    assert "reset" in failed.reason.lower()
+    assert isinstance(retried, Delivered)
+    assert len(fake.effects) == 1
+
+
+def test_a_server_that_hangs_past_the_client_timeout_is_retry_later_within_the_timeout(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.script("hang:5")
+    started = time.monotonic()
+
+    result = shopify.send(refund_action(43, gateway="manual"))
+
+    assert result == RetryLater("timed out (ReadTimeout)")
+    assert time.monotonic() - started < CLIENT_TIMEOUT + 0.5
+    assert fake.effects == []
+
+
+def test_an_answer_lost_to_a_timeout_then_retried_has_one_effect(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.script("slow:0.6")  # the fake applies the refund, but only after the client has given up
+    action = refund_action(44, gateway="manual")
+
+    assert isinstance(shopify.send(action), RetryLater)
+    deadline = time.monotonic() + 3
+    while not fake.effects and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert isinstance(shopify.send(action), Delivered)
+    assert [e.key for e in fake.effects] == [action.idempotency_key]
+
+
+def test_a_refused_connection_is_retry_later(fake: FakeShopifyAdmin) -> None:
+    url = fake.url
+    fake.stop()
+    with ShopifyAdmin(lambda shop: url, lambda shop: TOKEN, timeout=CLIENT_TIMEOUT) as connector:
+        result = connector.send(outbox_action("note", 45, {"note": "x"}))
+    assert isinstance(result, RetryLater)
+    assert result.reason.startswith("ConnectError")
+
+
+def test_a_wrong_or_missing_token_is_rejected(fake: FakeShopifyAdmin) -> None:
+    action = outbox_action("note", 46, {"note": "x"})
+    with ShopifyAdmin(fake.url_for, lambda shop: "shpat_wrong", timeout=CLIENT_TIMEOUT) as wrong, \
+            ShopifyAdmin(fake.url_for, lambda shop: "", timeout=CLIENT_TIMEOUT) as missing:
+        assert isinstance(wrong.send(action), Rejected)
+        assert missing.send(action) == Rejected(f"no Admin API access token for {SHOP!r}")
+    assert len(fake.calls) == 1
+
+
+def test_an_action_shopify_cannot_do_is_rejected(shopify: ShopifyAdmin) -> None:
+    assert shopify.send(outbox_action("email", 47, {})) == Rejected("shopify cannot do 'email'")
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("120", 120.0), (" 0 ", 0.0), ("Wed, 04 Mar 2026 10:02:00 GMT", 120.0),
+    ("Wed, 04 Mar 2026 09:59:00 GMT", 0.0), ("soon", None), ("", None), (None, None),
+])
+def test_retry_after_reads_delta_seconds_and_http_dates(header: str | None, expected: float | None) -> None:
+    assert retry_after(header, datetime(2026, 3, 4, 10, 0, tzinfo=UTC)) == expected

@@ -1,0 +1,46 @@
+"""Drive the pipeline the way ``opsdesk ingest`` does: verify, store, process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from opsdesk.domain.policies import Playbook
+from opsdesk.policy import loader
+from opsdesk.ports import Database
+from opsdesk.services.pipeline import BatchReport, Pipeline, ShopDefaults, process_pending
+from opsdesk.services.replay import ReplayReport, replay
+from opsdesk.testing import ManualClock
+from tests.samples import SECRET, SHOP
+
+STARTER = Path(__file__).resolve().parents[1] / "src" / "opsdesk" / "starter" / "playbooks"
+
+
+def starter_playbooks() -> list[Playbook]:
+    return loader.load([STARTER])
+
+
+def feed(
+    db: Database, deliveries: Iterable[dict[str, Any]], clock: ManualClock, known: Iterable[str] = (SHOP,)
+) -> ReplayReport:
+    shops = set(known)
+    lines = [orjson.dumps(d) for d in deliveries]
+    return replay(
+        lines,
+        db.unit_of_work,
+        secrets_for=lambda _shop: (SECRET,),
+        is_known=lambda s: s in shops,
+        max_bytes=2 * 1024 * 1024,
+        now=clock.now,
+        batch_size=50,
+    )
+
+
+def drain(
+    db: Database, clock: ManualClock, playbooks: list[Playbook] | None = None, batch_size: int = 500
+) -> BatchReport:
+    pipeline = Pipeline(starter_playbooks() if playbooks is None else playbooks, lambda _s: ShopDefaults())
+    return process_pending(db.unit_of_work, pipeline, clock.now, batch_size)
