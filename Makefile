@@ -18,8 +18,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	@mkdir -p demo
-	cd demo && ../$(BIN)/opsdesk init --database-url sqlite:///opsdesk.db
-	cd demo && OPSDESK_SHOPIFY_SECRET=$${OPSDESK_SHOPIFY_SECRET:-demo-secret} ../$(BIN)/opsdesk serve --host 127.0.0.1 --port 8000
+	cd demo && ../$(BIN)/opsdesk init .
+	cd demo && OPSDESK_SHOPIFY_SECRET=demo-secret ../$(BIN)/opsdesk ingest ../examples/deliveries.jsonl.gz
+	cd demo && OPSDESK_SHOPIFY_SECRET=demo-secret ../$(BIN)/opsdesk serve --stand-ins --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -380,7 +380,7 @@ class DeliveryStream:
         self._shops = [self._new_shop(index) for index in range(1, shops + 1)]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        """Yield deliveries forever, in virtual-clock order, each instant strictly after the last."""
+        """Yield deliveries forever (iterate once), in virtual-clock order, each strictly after the last."""
         next_order, last = 0, -1
         while True:
             if not self._heap or next_order <= self._heap[0][0]:

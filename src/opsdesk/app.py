@@ -28,7 +28,7 @@ def default_connectors(settings: Settings) -> dict[str, Connector]:
         shop_cfg = settings.shop(shop)
         if shop_cfg and shop_cfg.admin_url:
             return shop_cfg.admin_url
-        base = shopify_cfg.base_url or f"https://{shop}"
+        base = (shopify_cfg.base_url or "https://{shop}").replace("{shop}", shop)
         return f"{base.rstrip('/')}/admin/api/{shopify_cfg.api_version}/graphql.json"
 
     def token(shop: str) -> str:

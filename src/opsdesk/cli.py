@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import os
 import shutil
 import signal
 import sys
@@ -93,6 +96,9 @@ def init(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    stand_ins: Annotated[
+        bool, typer.Option("--stand-ins", help="send actions to local stand-ins for Shopify and SMTP (demo)")
+    ] = False,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
 ) -> None:
@@ -101,19 +107,42 @@ def serve(
 
     from opsdesk.web.app import create_app
 
-    desk = _desk(config, database_url)
-    out.print(
-        f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
+    settings = _settings(config, database_url)
+    with contextlib.ExitStack() as stack:
+        if stand_ins:
+            settings = _with_stand_ins(settings, stack)
+        desk = composition.build(settings)
+        out.print(
+            f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
+        )
+        uvicorn.run(
+            create_app(desk),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+        )
+
+
+def _with_stand_ins(settings: Settings, stack: contextlib.ExitStack[Any]) -> Settings:
+    """Start the local stand-ins for Shopify's Admin API and an SMTP server, and point the connectors at them."""
+    from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+    from opsdesk.fakes.smtp import FakeSmtp
+
+    os.environ.setdefault("OPSDESK_SHOPIFY_ACCESS_TOKEN", "stand-in-token")
+    shopify = stack.enter_context(FakeShopifyAdmin())
+    smtp = stack.enter_context(FakeSmtp())
+    base = shopify.url_for("{shop}").split("/admin/")[0]
+    connectors = settings.file.connectors.model_copy(
+        update={
+            "shopify": settings.file.connectors.shopify.model_copy(update={"base_url": base}),
+            "smtp": settings.file.connectors.smtp.model_copy(update={"host": "127.0.0.1", "port": smtp.port}),
+        }
     )
-    uvicorn.run(
-        create_app(desk),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-    )
+    out.print(f"stand-ins: Shopify Admin API at {base}, SMTP at 127.0.0.1:{smtp.port}")
+    return settings.model_copy(update={"file": settings.file.model_copy(update={"connectors": connectors})})
 
 
 @cli.command()
@@ -131,16 +160,21 @@ def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
 
 
 def _lines_with_progress(path: Path, progress: Progress) -> Iterator[bytes]:
+    """The file's lines (gzip when it ends in .gz), advancing the bar by bytes read from disk."""
     task = progress.add_task("ingest", total=path.stat().st_size)
-    with path.open("rb") as handle:
-        for line in handle:
-            progress.advance(task, len(line))
+    with path.open("rb") as raw:
+        lines = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+        seen = 0
+        for line in lines:
+            position = raw.tell()
+            progress.advance(task, position - seen)
+            seen = position
             yield line
 
 
 @cli.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="JSON Lines of {headers, body} recorded deliveries")],
+    file: Annotated[Path, typer.Argument(help="JSON Lines of {headers, body} recorded deliveries (.gz too)")],
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     fmt: FormatOpt = "text",
@@ -158,9 +192,11 @@ def ingest(
             is_known=desk.is_known,
             max_bytes=desk.settings.file.limits.max_body_bytes,
             now=desk.clock.now,
+            batch_size=desk.settings.file.limits.batch_size,
+            pipeline=desk.pipeline,
         )
-        processed = desk.process_pending()
-    summary = {**report.as_dict(), "pipeline": {k: getattr(processed, k) for k in processed.__slots__}}
+        report.pipeline.add(desk.process_pending())
+    summary = report.as_dict()
     if not _emit(summary, fmt):
         _print_summary(summary)
 

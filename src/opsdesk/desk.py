@@ -46,10 +46,11 @@ class Desk:
         report = process_pending(
             self.db.unit_of_work, self.pipeline, self.clock.now, self.settings.file.limits.batch_size
         )
-        self._count(report)
+        self.count(report)
         return report
 
-    def _count(self, report: BatchReport) -> None:
+    def count(self, report: BatchReport) -> None:
+        """Add a pipeline report to the metrics."""
         m = self.metrics
         m.events.inc(report.events)
         for result in ("ignored", "failed", "held"):

@@ -22,6 +22,8 @@ class RawDelivery:
     event_id: str = ""
     triggered_at: datetime | None = None
     known_shop: bool = True
+    #: The body already parsed by intake, so that processing in the same pass need not parse it again.
+    payload: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ def _accept(
     if not topic or not webhook_id:
         return Refused(400, "missing header X-Shopify-Topic or X-Shopify-Webhook-Id")
     try:
-        orjson.loads(body)
+        payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         return Refused(400, f"body is not valid JSON: {exc}")
     return RawDelivery(
@@ -113,6 +113,7 @@ def _accept(
         event_id=header(headers, "event-id"),
         triggered_at=_timestamp(header(headers, "triggered-at")),
         known_shop=known,
+        payload=payload,
     )
 
 

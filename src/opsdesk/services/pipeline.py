@@ -7,7 +7,7 @@ delivered twice, or replayed after a crash, is decided once; action ids derive f
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +47,9 @@ class BatchReport:
     escalated: int = 0
     actions: int = 0
     cases: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
 
     def add(self, other: BatchReport) -> None:
         for name in self.__slots__:  # type: ignore[attr-defined]
@@ -100,11 +103,20 @@ class Pipeline:
         self._defaults = defaults
         self.wait_for_order = wait_for_order
 
-    def process(self, uow: UnitOfWork, deliveries: Sequence[StoredDelivery], now: datetime) -> BatchReport:
-        """Process a batch inside the caller's unit of work (the caller commits)."""
+    def process(
+        self,
+        uow: UnitOfWork,
+        deliveries: Sequence[StoredDelivery],
+        now: datetime,
+        payloads: Mapping[tuple[str, str], Any] | None = None,
+    ) -> BatchReport:
+        """Process a batch inside the caller's unit of work (the caller commits).
+
+        ``payloads`` are bodies intake already parsed, by (shop, webhook id), so they are not parsed twice.
+        """
         report = BatchReport(deliveries=len(deliveries))
         batch = _Batch()
-        parsed = self._normalise(deliveries, batch, report)
+        parsed = self._normalise(deliveries, batch, report, payloads or {})
         events = [e for _, found in parsed for e in found]
         keys = {(e.shop, e.order_id) for e in events if e.order_id is not None}
         batch.states = uow.orders.get_many(keys)  # type: ignore[arg-type]
@@ -124,7 +136,11 @@ class Pipeline:
         return report
 
     def _normalise(
-        self, deliveries: Sequence[StoredDelivery], batch: _Batch, report: BatchReport
+        self,
+        deliveries: Sequence[StoredDelivery],
+        batch: _Batch,
+        report: BatchReport,
+        payloads: Mapping[tuple[str, str], Any],
     ) -> list[tuple[StoredDelivery, tuple[StoreEvent, ...]]]:
         parsed: list[tuple[StoredDelivery, tuple[StoreEvent, ...]]] = []
         for stored in deliveries:
@@ -134,7 +150,10 @@ class Pipeline:
                 batch.done.setdefault("held", []).append(stored.id)
                 continue
             try:
-                result = normalise(d.topic, ShopDomain(d.shop), orjson.loads(d.body), d.triggered_at)
+                payload = payloads.get((d.shop, d.webhook_id))
+                if payload is None:
+                    payload = orjson.loads(d.body)
+                result = normalise(d.topic, ShopDomain(d.shop), payload, d.triggered_at)
             except (InvalidPayload, orjson.JSONDecodeError) as exc:
                 report.failed += 1
                 batch.done.setdefault(f"failed:{exc}", []).append(stored.id)

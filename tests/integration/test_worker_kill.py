@@ -1,0 +1,120 @@
+"""Reliability test 5 (quick size): ``opsdesk worker`` killed with SIGKILL at random moments while it
+drains the outbox, restarted each time: nothing is lost and nothing is applied twice at the provider."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from opsdesk.domain.outbox import action_id, idempotency_key
+from opsdesk.domain.records import OutboxAction
+from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+from opsdesk.storage.schema import migrate
+from opsdesk.storage.sql import SqlDatabase, create_sql_engine
+from tests.samples import SHOP
+
+ACTIONS = 500
+
+
+def seed_actions(db: SqlDatabase, now: datetime) -> list[OutboxAction]:
+    actions = []
+    for n in range(ACTIONS):
+        aid = action_id(f"decision-{n}", 0)
+        actions.append(
+            OutboxAction(
+                id=aid,
+                decision_id=f"decision-{n}",
+                shop=SHOP,
+                order_id=1_000_000 + n,
+                kind="refund",
+                provider="shopify",
+                payload={
+                    "shop": SHOP,
+                    "order_id": 1_000_000 + n,
+                    "amount": "5.00",
+                    "currency": "USD",
+                    "note": "t",
+                },
+                idempotency_key=idempotency_key(aid),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    with db.unit_of_work() as uow:
+        uow.outbox.add_many(actions)
+        uow.commit()
+    return actions
+
+
+def start_worker(directory: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OPSDESK_SHOPIFY_SECRET": "x", "OPSDESK_SHOPIFY_ACCESS_TOKEN": "token"}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "opsdesk",
+            "worker",
+            "--config",
+            str(directory / "opsdesk.yaml"),
+            "--database-url",
+            f"sqlite:///{directory}/opsdesk.db",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def pending(db: SqlDatabase) -> int:
+    with db.unit_of_work() as uow:
+        return uow.outbox.count("pending")
+
+
+def test_a_worker_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    with FakeShopifyAdmin() as shopify:
+        shopify.chaos(0.0)
+        base = shopify.url_for(SHOP).split("/shops/")[0] + "/shops/{shop}"
+        config = {
+            "shops": [{"domain": SHOP}],
+            "playbooks": "none",
+            "connectors": {"shopify": {"base_url": base, "timeout_seconds": 2}},
+            "outbox": {"lease_seconds": 1.0, "poll_seconds": 0.05},
+        }
+        (tmp_path / "opsdesk.yaml").write_text(yaml.safe_dump(config))
+        engine = create_sql_engine(f"sqlite:///{tmp_path}/opsdesk.db")
+        migrate(engine)
+        db = SqlDatabase(engine)
+        actions = seed_actions(db, datetime.now(UTC))
+        kills = 0
+        while pending(db) > 0 and kills < 8:
+            worker = start_worker(tmp_path)
+            time.sleep(rng.uniform(0.8, 2.0))  # start-up takes ~0.7 s; kill it mid-drain
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            kills += 1
+        assert kills >= 3, "the worker finished before it could be killed enough times"
+        killed_midway = ACTIONS - pending(db)
+        worker = start_worker(tmp_path)
+        deadline = time.monotonic() + 60
+        while pending(db) > 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=20)
+        effects = shopify.effects
+        engine.dispose()
+    assert pending(db) == 0, stderr.decode()[-2000:]
+    keys = [e.key for e in effects]
+    assert len(keys) == len(set(keys)), "an action was applied twice"
+    assert sorted(keys) == sorted(a.idempotency_key for a in actions), (
+        "effects do not match the actions one to one (lost or duplicated)"
+    )
+    assert 0 < killed_midway < ACTIONS
