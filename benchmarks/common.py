@@ -177,19 +177,30 @@ def free_port() -> int:
         return port
 
 
-def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> float:
-    """Poll `url` until it answers 200; return the seconds waited; raise if the process dies or times out."""
+def http_status(url: str) -> int | None:
+    """Return the status of a GET of `url`, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            status: int = answer.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, *, accept: tuple[int, ...] = (200,),
+              timeout: float = 60.0) -> float:
+    """Poll `url` until it answers an accepted status; return the seconds waited; raise if the server dies."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
             raise BenchError(f"server exited with {process.returncode} before {url} answered; "
                              f"its log ({log}):\n{log.read_text(errors='replace')[-4000:]}")
-        with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return time.perf_counter() - started
+        if http_status(url) in accept:
+            return time.perf_counter() - started
         time.sleep(0.1)
-    raise BenchError(f"{url} did not answer 200 within {timeout:.0f} s; server log: {log}")
+    raise BenchError(f"{url} did not answer {accept} within {timeout:.0f} s; server log: {log}")
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:

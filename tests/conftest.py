@@ -54,11 +54,15 @@ def pg_server() -> Iterator[Engine]:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:
+    except Exception as exc:  # whatever the reason, the tests must fail and say why
+        reason = str(getattr(exc, "orig", None) or exc).strip()
+    else:
+        reason = ""
+    if reason:  # failed outside the except block, so the report is the reason, not a chain of tracebacks
         engine.dispose()
         pytest.fail(
-            f"PostgreSQL is unreachable at {url.render_as_string(hide_password=True)}: {exc}\n"
-            "Start it (pg_ctlcluster --skip-systemctl-redirect <version> main start) or point "
+            f"PostgreSQL is unreachable at {url.render_as_string(hide_password=True)}: {reason}\n"
+            "Start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or point "
             "OPSDESK_TEST_POSTGRES_URL at a server; to leave these tests out on purpose, run with "
             "-m 'not postgres'.",
             pytrace=False,

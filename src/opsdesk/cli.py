@@ -262,7 +262,8 @@ def tokens_create(
 def main() -> None:
     """Entry point: one place maps errors to messages and exit codes."""
     try:
-        cli(standalone_mode=False)
+        code = cli(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
         err.print(f"[red]error:[/] {exc}")
         sys.exit(3 if isinstance(exc, Unavailable) else 2)

@@ -141,5 +141,6 @@ def _explain(exc: ValidationError, document: yamldoc.Document) -> str:
         keys = [k for k in error["loc"] if isinstance(k, str | int)]
         key = ".".join(str(k) for k in keys) or "(top level)"
         problem = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        lines.append(f"{document.position(keys)}: {key}: {problem}")
+        unknown = error["type"] == "extra_forbidden"
+        lines.append(f"{document.position(keys, of_key=unknown)}: {key}: {problem}")
     return "invalid configuration:\n  " + "\n  ".join(lines)

@@ -81,6 +81,7 @@ class Desk:
             breaker=Breaker(
                 threshold=cfg.breaker_threshold, cool_down=timedelta(seconds=cfg.breaker_cool_down_seconds)
             ),
+            on_outcome=lambda outcome: self.metrics.actions.labels(outcome).inc(),
         )
 
 

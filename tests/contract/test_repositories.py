@@ -182,6 +182,43 @@ def test_marking_deliveries_takes_them_out_of_pending_under_the_status_given(any
     assert read(any_db, lambda uow: uow.deliveries.get(ids[2]).delivery) == delivery("w2")
 
 
+def test_deliveries_waiting_for_an_order_go_back_to_pending_when_it_arrives(any_db: Database) -> None:
+    raws = [delivery("w1"), delivery("w2"), delivery("w3", shop=OTHER_SHOP), delivery("w4"), delivery("w5")]
+    write(any_db, lambda uow: uow.deliveries.add(raws))
+    ids = [s.id for s in read(any_db, lambda uow: uow.deliveries.pending(10))]
+
+    def wait(uow: UnitOfWork) -> None:
+        uow.deliveries.mark_processed(ids[:3], "waiting", f"order:{SNOWFLAKE_ID}")
+        uow.deliveries.mark_processed([ids[3]], "waiting", f"order:{SNOWFLAKE_ID + 1}")
+
+    write(any_db, wait)
+    assert read(any_db, lambda uow: [s.delivery for s in uow.deliveries.pending(10)]) == [raws[4]]
+
+    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(SHOP, SNOWFLAKE_ID)) == 2
+    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(SHOP, SNOWFLAKE_ID)) == 0
+    assert read(any_db, lambda uow: [s.delivery for s in uow.deliveries.pending(10)]) == [raws[0], raws[1], raws[4]]
+    assert read(any_db, lambda uow: uow.deliveries.count("waiting")) == 2
+
+
+def test_deliveries_that_waited_since_before_a_time_are_released(any_db: Database) -> None:
+    raws = [delivery("early", received_at=at(-10)), delivery("edge", received_at=T0),
+            delivery("late", received_at=at(10)), delivery("done", received_at=at(-10))]
+    write(any_db, lambda uow: uow.deliveries.add(raws))
+    ids = [s.id for s in read(any_db, lambda uow: uow.deliveries.pending(10))]
+
+    def wait(uow: UnitOfWork) -> None:
+        uow.deliveries.mark_processed(ids[:3], "waiting", f"order:{SNOWFLAKE_ID}")
+        uow.deliveries.mark_processed([ids[3]])
+
+    write(any_db, wait)
+
+    assert write(any_db, lambda uow: uow.deliveries.release_waiting(T0)) == 1
+    assert read(any_db, lambda uow: [s.delivery for s in uow.deliveries.pending(10)]) == [raws[0]]
+    assert write(any_db, lambda uow: uow.deliveries.release_waiting(at(10) + timedelta(microseconds=1))) == 2
+    assert read(any_db, lambda uow: [s.delivery for s in uow.deliveries.pending(10)]) == raws[:3]
+    assert read(any_db, lambda uow: (uow.deliveries.count("waiting"), uow.deliveries.count("processed"))) == (0, 1)
+
+
 def test_getting_an_unknown_delivery_raises_not_found(any_db: Database) -> None:
     with any_db.unit_of_work() as uow, pytest.raises(NotFound):
         uow.deliveries.get(12345)
@@ -442,7 +479,11 @@ def test_audit_entries_are_counted(any_db: Database) -> None:
 
 def test_tokens_are_found_by_digest(any_db: Database) -> None:
     tokens = [ApiToken("t1", "ci", "admin", "a" * 64, T0), ApiToken("t2", "old", "agent", "b" * 64, at(1), True)]
-    write(any_db, lambda uow: [uow.tokens.add(t) for t in tokens])
+    def add(uow: UnitOfWork) -> None:
+        for token in tokens:
+            uow.tokens.add(token)
+
+    write(any_db, add)
 
     assert read(any_db, lambda uow: [uow.tokens.find_by_digest(t.digest) for t in tokens]) == tokens
     assert read(any_db, lambda uow: uow.tokens.find_by_digest("c" * 64)) is None
@@ -486,9 +527,13 @@ def test_leaving_a_unit_of_work_without_commit_discards_what_it_wrote(any_db: Da
 
 
 def test_an_error_inside_a_unit_of_work_discards_it(any_db: Database) -> None:
-    with pytest.raises(RuntimeError), any_db.unit_of_work() as uow:
-        write_everything(uow, "dropped")
-        raise RuntimeError("boom")
+    def fail_halfway() -> None:
+        with any_db.unit_of_work() as uow:
+            write_everything(uow, "dropped")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_halfway()
 
     assert sum(read(any_db, everything).values()) == 0
 

@@ -23,7 +23,8 @@ def outbox_action(kind: str, order_id: int | None, payload: dict[str, Any], *, d
                         idempotency_key=idempotency_key(aid), created_at=at, next_attempt_at=at)
 
 
-def refund_action(order_id: int, amount: str = "10.00", *, at: datetime = START, **payload: Any) -> OutboxAction:
+def refund_action(order_id: int, amount: str = "10.00", *, at: datetime = START,
+                  **payload: Any) -> OutboxAction:
     """A refund as the refunds playbook asks for one (no gateway: the connector looks it up)."""
     return outbox_action("refund", order_id, {"amount": amount, "currency": "USD", "return_id": None,
                                               "note": "opsdesk: RefundRequested", **payload},

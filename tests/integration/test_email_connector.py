@@ -1,4 +1,4 @@
-"""The SMTP connector against a real aiosmtpd server on 127.0.0.1: templates, Message-ID, refusals, outages."""
+"""The SMTP connector against a real aiosmtpd server on 127.0.0.1: templates, Message-ID, refusals."""
 
 from __future__ import annotations
 
@@ -95,7 +95,9 @@ def test_a_permanent_refusal_is_rejected(smtp_server: FakeSmtp, email: SmtpEmail
 def test_a_server_that_is_down_is_retry_later() -> None:
     with FakeSmtp() as server:
         host, port = server.host, server.port
-    result = SmtpEmail(host=host, port=port, sender=SENDER, timeout=1.0).send(email_action("generic", message="hi"))
+    down = SmtpEmail(host=host, port=port, sender=SENDER, timeout=1.0)
+
+    result = down.send(email_action("generic", message="hi"))
 
     assert isinstance(result, RetryLater)
     assert "ConnectionRefusedError" in result.reason
@@ -127,7 +129,9 @@ def test_an_email_that_cannot_be_written_is_rejected_without_connecting(
 
 
 def test_a_recipient_with_a_line_break_cannot_add_headers(smtp_server: FakeSmtp, email: SmtpEmail) -> None:
-    result = email.send(email_action("refund_confirmation", to="customer@example.com\r\nBcc: all@example.com"))
+    sneaky = "customer@example.com\r\nBcc: all@example.com"
+
+    result = email.send(email_action("refund_confirmation", to=sneaky))
 
     assert isinstance(result, Rejected)
     assert smtp_server.messages == []

@@ -142,6 +142,8 @@ class ShopifyAdmin:
     # -- actions -------------------------------------------------------------------------------------
 
     def _refund(self, action: OutboxAction) -> SendResult:
+        """refundCreate for the payload's amount, through the payment gateway of the order's sale."""
+        # notify defaults to False: the customer hears from us, through the email templates.
         order, payload = _order_gid(action), action.payload
         amount = _amount(payload.get("amount"))
         payment = self._payment(action, order)

@@ -52,6 +52,7 @@ class OutboxSender:
         lease: timedelta = timedelta(seconds=60),
         breaker: Breaker | None = None,
         rng: random.Random | None = None,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self._db = db
         self._connectors = connectors
@@ -61,6 +62,7 @@ class OutboxSender:
         self._lease = lease
         self._breakers = {name: breaker or Breaker() for name in connectors}
         self._rng = rng or random.Random()
+        self._on_outcome = on_outcome
         self.stats = SenderStats()
 
     def breaker(self, provider: str) -> Breaker:
@@ -72,8 +74,12 @@ class OutboxSender:
         with self._db.unit_of_work() as uow:
             claimed = uow.outbox.claim_due(now, limit, now + self._lease, self._worker)
             uow.commit()
-        for action in claimed:
-            self._send(action)
+        deferred = [d for action in claimed if (d := self._send(action)) is not None]
+        if deferred:  # one transaction for every action held back by an open circuit
+            with self._db.unit_of_work() as uow:
+                for action in deferred:
+                    uow.outbox.save(action, worker=self._worker)
+                uow.commit()
         return len(claimed)
 
     def run(
@@ -89,17 +95,25 @@ class OutboxSender:
                     on_error(exc)
                 stop.wait(max(poll, 1.0))
 
-    def _send(self, action: OutboxAction) -> None:
+    def _send(self, action: OutboxAction) -> OutboxAction | None:
+        """Send one action and record the outcome; an open circuit returns it deferred instead."""
         now = self._clock.now()
-        breaker = self._breakers[action.provider].probe(now)
+        breaker = self._breakers.get(action.provider, Breaker()).probe(now)
         self._breakers[action.provider] = breaker
         if not breaker.allows(now):
-            self._defer(action, breaker, now)
-            return
+            self.stats.deferred += 1
+            self._notify("deferred")
+            reopen = (breaker.opened_at or now) + breaker.cool_down
+            return replace(action, next_attempt_at=max(reopen, now))
         result = self._call(action)
         done = self._clock.now()
         self._breakers[action.provider] = breaker.record(not isinstance(result, RetryLater), done)
         self._record(action, result, done)
+        return None
+
+    def _notify(self, outcome: str) -> None:
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
 
     def _call(self, action: OutboxAction) -> SendResult:
         connector = self._connectors.get(action.provider)
@@ -110,14 +124,6 @@ class OutboxSender:
         except Exception as exc:
             log.exception("connector %s raised", action.provider)
             return RetryLater(f"connector raised {type(exc).__name__}: {exc}")
-
-    def _defer(self, action: OutboxAction, breaker: Breaker, now: datetime) -> None:
-        reopen = (breaker.opened_at or now) + breaker.cool_down
-        deferred = replace(action, next_attempt_at=max(reopen, now))
-        self.stats.deferred += 1
-        with self._db.unit_of_work() as uow:
-            uow.outbox.save(deferred, worker=self._worker)
-            uow.commit()
 
     def _record(self, action: OutboxAction, result: SendResult, now: datetime) -> None:
         attempts = action.attempts + 1
@@ -132,6 +138,7 @@ class OutboxSender:
                     history=(*action.history, {**entry, "outcome": "sent", "response": response}),
                 )
                 self.stats.sent += 1
+                self._notify("sent")
             case RetryLater(reason=reason, retry_after=after) if not self._policy.exhausted(attempts):
                 delay = self._policy.delay(attempts, after, self._rng)
                 updated = replace(
@@ -145,6 +152,7 @@ class OutboxSender:
                     ),
                 )
                 self.stats.retried += 1
+                self._notify("retried")
             case RetryLater(reason=reason) | Rejected(reason=reason):
                 case_reason = (
                     f"gave up after {attempts} attempts: {reason}"
@@ -159,6 +167,7 @@ class OutboxSender:
                     history=(*action.history, {**entry, "outcome": "failed", "error": reason}),
                 )
                 self.stats.failed += 1
+                self._notify("failed")
         with self._db.unit_of_work() as uow:
             if not uow.outbox.save(updated, worker=self._worker):
                 return  # the lease ran out and another worker owns the action now

@@ -36,6 +36,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import unquote
 
 __all__ = ["DEFAULT_FAULTS", "Call", "Effect", "FakeShopifyAdmin"]
 
@@ -149,11 +150,13 @@ class FakeShopifyAdmin:
 
     def script(self, *faults: str) -> None:
         """Inject these faults into the next calls, one each, in order."""
+        _check(faults)
         with self._faults.lock:
             self._faults.queue.extend(faults)
 
     def chaos(self, rate: float, faults: Sequence[str] = DEFAULT_FAULTS, seed: int | None = None) -> None:
         """Fail this fraction of the calls (after the scripted ones) with faults drawn from ``faults``."""
+        _check(faults)
         with self._faults.lock:
             self._faults.rate, self._faults.choices = rate, tuple(faults)
             if seed is not None:
@@ -190,6 +193,16 @@ class FakeShopifyAdmin:
             self._calls.append(call)
 
 
+FAULT = re.compile(r"^(?:\d{3}(?::\d+)?|429-date:\d+|(?:hang|slow):\d+(?:\.\d+)?|reset|throttled)$")
+
+
+def _check(faults: Iterable[str]) -> None:
+    """Refuse a misspelt fault now, not as an error inside the server thread later."""
+    wrong = [f for f in faults if not FAULT.match(f)]
+    if wrong:
+        raise ValueError(f"unknown faults {wrong}; see the module docstring for the ones there are")
+
+
 @dataclass(frozen=True, slots=True)
 class _Request:
     shop: str
@@ -215,8 +228,23 @@ def _parse(path: str, body: bytes, key: str) -> _Request | None:
     if directive:  # @idempotent(key: $variable) or @idempotent(key: "literal")
         name, literal = directive.groups()
         idempotent_key = str(variables.get(name, "")) if name else literal
-    return _Request(match.group("shop") or "", query, variables, root.group(1) if root else "", key,
+    return _Request(unquote(match.group("shop") or ""), query, variables, root.group(1) if root else "", key,
                     idempotent_key)
+
+
+#: An answer: status, JSON body, extra headers.
+_Reply = tuple[int, object, dict[str, str]]
+
+
+def _fault_reply(name: str, arg: str) -> _Reply:
+    if name == "outage":
+        return 503, {"errors": "Service Unavailable"}, {}
+    if name == "throttled":
+        return 200, THROTTLED, {}
+    if name == "429-date":
+        when = formatdate(time.time() + float(arg), usegmt=True)
+        return 429, {"errors": "Too Many Requests"}, {"Retry-After": when}
+    return int(name), {"errors": f"HTTP {name}"}, {"Retry-After": arg} if arg else {}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -225,66 +253,60 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:
-        key = self.headers.get("Idempotency-Key", "")
+        arrived, key = time.monotonic(), self.headers.get("Idempotency-Key", "")
         request = _parse(self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0)), key)
         fault = self.server.fake._faults.next()
-        status = self._fault(fault) if fault else None
-        if status is None:
-            status = self._answer(request)
+        name, _, arg = fault.partition(":")
         seen = request or _Request("", "", {}, "", key, "")
-        self.server.fake._record(Call(time.monotonic(), seen.shop, seen.operation, key, seen.idempotent_key,
-                                      fault, status))
+        if name in ("hang", "reset"):
+            self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, 0))
+            if name == "hang":
+                self._hang(float(arg))
+            else:
+                self._reset()
+            return
+        if name == "slow":
+            self.server.stopping.wait(float(arg))
+        status, body, headers = self._answer(request) if name in ("", "slow") else _fault_reply(name, arg)
+        # Recorded before the answer goes out, so a client that has its answer also sees the call recorded.
+        self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, status))
+        self._json(status, body, headers)
 
-    def _answer(self, request: _Request | None) -> int:
+    def _record(self, call: Call) -> None:
+        self.server.fake._record(call)
+
+    def _answer(self, request: _Request | None) -> _Reply:
         token = self.headers.get("X-Shopify-Access-Token", "")
         if not token or (self.server.fake._tokens and token not in self.server.fake._tokens):
-            return self._json(401, BAD_TOKEN)
+            return 401, BAD_TOKEN, {}
         if request is None:
-            return self._json(400, {"errors": "Bad Request"})
+            return 400, {"errors": "Bad Request"}, {}
         key = request.idempotent_key or (request.key if self.server.fake.header_idempotency else "")
-        return self._json(200, self.server.fake.store.execute(request.shop, request.operation,
-                                                              request.variables, key))
+        store = self.server.fake.store
+        return 200, store.execute(request.shop, request.operation, request.variables, key), {}
 
-    def _fault(self, fault: str) -> int | None:
-        name, _, arg = fault.partition(":")
-        if name == "reset":
-            return self._reset()
-        if name in ("hang", "slow"):
-            self.server.stopping.wait(float(arg))
-            return None if name == "slow" else self._drop()
-        if name == "outage":
-            return self._json(503, {"errors": "Service Unavailable"})
-        if name == "throttled":
-            return self._json(200, THROTTLED)
-        if name == "429-date":
-            return self._json(429, {"errors": "Too Many Requests"},
-                              {"Retry-After": formatdate(time.time() + float(arg), usegmt=True)})
-        return self._json(int(name), {"errors": f"HTTP {name}"}, {"Retry-After": arg} if arg else {})
-
-    def _json(self, status: int, body: object, headers: dict[str, str] | None = None) -> int:
+    def _json(self, status: int, body: object, headers: dict[str, str]) -> None:
         data = json.dumps(body, default=str).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
         except OSError:  # the client gave up (timed out) before the answer
             self.close_connection = True
-        return status
 
-    def _drop(self) -> int:
+    def _hang(self, seconds: float) -> None:
+        self.server.stopping.wait(seconds)
         self.close_connection = True
-        return 0
 
-    def _reset(self) -> int:
+    def _reset(self) -> None:
         # SO_LINGER with a zero timeout makes close() send RST instead of FIN: a connection reset by peer.
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()  # the descriptor really closes when finish() drops the file objects
-        return 0
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the calls are recorded instead."""

@@ -90,12 +90,13 @@ class SqlDeliveries:
 
     def release_waiting(self, received_before: datetime) -> int:
         c = t.deliveries.c
-        stmt = update(t.deliveries).where(c.status == "waiting", c.received_at < received_before).values(status="pending")
+        stmt = (update(t.deliveries).where(c.status == "waiting", c.received_at < received_before)
+                .values(status="pending"))
         return max(self._conn.execute(stmt).rowcount, 0)
 
     def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(t.deliveries)
-        if status:
+        if status is not None:
             query = query.where(t.deliveries.c.status == status)
         return int(self._conn.execute(query).scalar_one())
 
@@ -120,7 +121,7 @@ class SqlOrders:
 
     def get_many(self, keys: Iterable[tuple[ShopDomain, OrderId]]) -> dict[tuple[ShopDomain, OrderId], OrderState]:
         found: dict[tuple[ShopDomain, OrderId], OrderState] = {}
-        by_shop: dict[str, list[int]] = {}
+        by_shop: dict[ShopDomain, list[OrderId]] = {}
         for shop, order_id in set(keys):
             by_shop.setdefault(shop, []).append(order_id)
         for shop, ids in by_shop.items():
@@ -227,7 +228,7 @@ class SqlOutbox:
 
     def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(t.actions)
-        if status:
+        if status is not None:
             query = query.where(t.actions.c.status == status)
         return int(self._conn.execute(query).scalar_one())
 
