@@ -18,6 +18,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from opsdesk import ports
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
@@ -282,6 +283,15 @@ class _Tokens:
 
 class InMemoryUnitOfWork:
     """Works on a copy of the tables; ``commit`` publishes it, leaving without commit discards it."""
+
+    deliveries: ports.DeliveryRepository
+    orders: ports.OrderRepository
+    decisions: ports.DecisionRepository
+    outbox: ports.OutboxRepository
+    cases: ports.CaseRepository
+    usage: ports.UsageRepository
+    audit: ports.AuditRepository
+    tokens: ports.TokenRepository
 
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db

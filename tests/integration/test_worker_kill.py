@@ -97,7 +97,11 @@ def test_a_worker_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path
         kills = 0
         while pending(db) > 0 and kills < 8:
             worker = start_worker(tmp_path)
-            time.sleep(rng.uniform(0.8, 2.0))  # start-up takes ~0.7 s; kill it mid-drain
+            before = pending(db)
+            started = time.monotonic()
+            while pending(db) == before and time.monotonic() - started < 30:  # wait until it is draining
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.5))
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             kills += 1

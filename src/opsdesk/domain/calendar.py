@@ -55,7 +55,7 @@ class BusinessCalendar:
     holidays: frozenset[date] = frozenset()
     closures: tuple[Closure, ...] = ()
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
-    _week: tuple[tuple[Interval, ...], ...] = field(init=False, repr=False, compare=False)
+    _week: tuple[tuple[tuple[timedelta, timedelta], ...], ...] = field(init=False, repr=False, compare=False)
     _closed: tuple[Span, ...] = field(init=False, repr=False, compare=False)
     _always: bool = field(init=False, repr=False, compare=False)
 
@@ -68,7 +68,7 @@ class BusinessCalendar:
             raise InvalidInput("a calendar needs open hours on at least one weekday")
         closed = tuple(sorted(_checked_closure(c, zone) for c in self.closures))
         object.__setattr__(self, "_zone", zone)
-        object.__setattr__(self, "_week", week)
+        object.__setattr__(self, "_week", tuple(tuple(map(_since_midnight, day)) for day in week))
         object.__setattr__(self, "_closed", closed)
         object.__setattr__(
             self, "_always", not self.holidays and not closed and all(d == ALL_DAY for d in week)
@@ -147,9 +147,14 @@ def _spans(cal: BusinessCalendar, day: date) -> list[Span]:
     hours = cal._week[day.weekday()]
     if not hours or day in cal.holidays:
         return []
-    spans = [
-        (_instant(datetime.combine(day, s), cal._zone), _end_instant(day, e, cal._zone)) for s, e in hours
-    ]
+    midnight = datetime.combine(day, MIDNIGHT)
+    offset = _offset(cal._zone, midnight)
+    # Two clock changes in one day that cancel out would fool this test; no zone has had one.
+    if offset == _offset(cal._zone, midnight + ONE_DAY):
+        base = datetime.combine(day, MIDNIGHT, tzinfo=UTC) - offset
+        spans = [(base + s, base + e) for s, e in hours]
+    else:
+        spans = [(_instant(midnight + s, cal._zone), _instant(midnight + e, cal._zone)) for s, e in hours]
     return _without(spans, cal._closed) if cal._closed else spans
 
 
@@ -169,20 +174,19 @@ def _without(spans: list[Span], closed: tuple[Span, ...]) -> list[Span]:
     return kept
 
 
-def _end_instant(day: date, end: time, zone: ZoneInfo) -> datetime:
-    if end == MIDNIGHT:
-        return _instant(datetime.combine(day + ONE_DAY, MIDNIGHT), zone)
-    return _instant(datetime.combine(day, end), zone)
-
-
 def _instant(local: datetime, zone: ZoneInfo) -> datetime:
     """The UTC instant the wall clock first shows ``local``, or jumps past it in a spring gap."""
-    first = local.replace(tzinfo=zone).utcoffset()
-    second = local.replace(tzinfo=zone, fold=1).utcoffset()
-    assert first is not None and second is not None
+    first, second = _offset(zone, local), _offset(zone, local.replace(fold=1))
     if first >= second:  # unambiguous, or an overlap whose first occurrence has the larger offset
         return (local - first).replace(tzinfo=UTC)
     return _gap_end(local - second, local - first, second, zone)
+
+
+def _offset(zone: ZoneInfo, local: datetime) -> timedelta:
+    """The UTC offset of naive local wall time ``local`` (its ``fold`` picks the occurrence)."""
+    offset = zone.utcoffset(local)
+    assert offset is not None, "a ZoneInfo always has an offset"
+    return offset
 
 
 def _gap_end(before: datetime, after: datetime, new_offset: timedelta, zone: ZoneInfo) -> datetime:
@@ -193,6 +197,14 @@ def _gap_end(before: datetime, after: datetime, new_offset: timedelta, zone: Zon
         probe = (before + timedelta(seconds=mid)).replace(tzinfo=UTC)
         lo, hi = (mid, hi) if probe.astimezone(zone).utcoffset() != new_offset else (lo, mid)
     return (before + timedelta(seconds=hi)).replace(tzinfo=UTC)
+
+
+def _since_midnight(interval: Interval) -> tuple[timedelta, timedelta]:
+    start, end = (
+        timedelta(hours=t.hour, minutes=t.minute, seconds=t.second, microseconds=t.microsecond)
+        for t in interval
+    )
+    return start, end if end else ONE_DAY
 
 
 def _local_date(cal: BusinessCalendar, at: datetime) -> date:

@@ -49,10 +49,10 @@ class BatchReport:
     cases: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
     def add(self, other: BatchReport) -> None:
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -119,7 +119,7 @@ class Pipeline:
         parsed = self._normalise(deliveries, batch, report, payloads or {})
         events = [e for _, found in parsed for e in found]
         keys = {(e.shop, e.order_id) for e in events if e.order_id is not None}
-        batch.states = uow.orders.get_many(keys)  # type: ignore[arg-type]
+        batch.states = uow.orders.get_many(keys)
         batch.seen = uow.decisions.seen(self._ids(events))
         ledger = UsageLedger(uow.usage)
         for stored, found in parsed:

@@ -6,10 +6,11 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from opsdesk.domain.errors import Unavailable
+from opsdesk import ports
+from opsdesk.domain.errors import Conflict, Unavailable
 from opsdesk.storage import repositories as repos
 
 #: SQLite's durability setting, stated in docs/explanation/durability.md: FULL survives power loss.
@@ -59,6 +60,15 @@ def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) ->
 class SqlUnitOfWork:
     """One transaction; the repositories share its connection."""
 
+    deliveries: ports.DeliveryRepository
+    orders: ports.OrderRepository
+    decisions: ports.DecisionRepository
+    outbox: ports.OutboxRepository
+    cases: ports.CaseRepository
+    usage: ports.UsageRepository
+    audit: ports.AuditRepository
+    tokens: ports.TokenRepository
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
@@ -98,6 +108,8 @@ class SqlUnitOfWork:
         except (OperationalError, DBAPIError):
             self._conn.invalidate()
         self._conn = None
+        if isinstance(exc, IntegrityError):
+            raise Conflict(f"conflicts with a stored record: {exc.orig}") from exc
         if isinstance(exc, OperationalError | DBAPIError):
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
 
