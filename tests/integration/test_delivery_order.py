@@ -4,16 +4,15 @@ same final state as in-order delivery (real fixture payloads; SQLite file and th
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsdesk.ports import Database
 from opsdesk.services.orders import order_view
-from opsdesk.storage.schema import migrate
-from opsdesk.storage.sql import SqlDatabase, create_sql_engine
+from opsdesk.storage.sql import SqlDatabase
 from opsdesk.testing import InMemoryDatabase, ManualClock
 from tests.pipeline_harness import drain, feed
 from tests.samples import order_lifecycle
@@ -68,17 +67,15 @@ def test_in_order_delivery_gives_the_expected_effects() -> None:
     assert len({action_id for action_id, _, _ in result["actions"]}) == 6
 
 
-def test_shuffled_and_duplicated_delivery_on_sqlite_matches_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [0, 1])
+def test_shuffled_and_duplicated_delivery_on_sqlite_and_postgresql_matches_in_order(sql_db: SqlDatabase,
+                                                                                    seed: int) -> None:
     expected = run(InMemoryDatabase(), lifecycles())
-    for seed in range(3):
-        engine = create_sql_engine(f"sqlite:///{tmp_path}/order-{seed}.db")
-        migrate(engine)
-        got = run(SqlDatabase(engine), shuffled_with_duplicates(lifecycles(), random.Random(seed)))
-        engine.dispose()
-        assert got == expected, f"seed {seed}"
+    got = run(sql_db, shuffled_with_duplicates(lifecycles(), random.Random(seed)))
+    assert got == expected
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=12))
 def test_any_delivery_order_and_batching_gives_the_same_result(rng: random.Random, batch: int) -> None:
     expected = run(InMemoryDatabase(), lifecycles())
