@@ -7,6 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from opsdesk.domain.cases import Case, CaseChange, Changed
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import SendResult
@@ -14,11 +15,13 @@ from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import (
     ApiToken,
     AuditEntry,
+    CaseFilter,
     CaseRecord,
     DecisionRecord,
     OutboxAction,
     RawDelivery,
     StoredDelivery,
+    Timer,
 )
 
 
@@ -91,6 +94,41 @@ class CaseRepository(Protocol):
 
     def list_open(self, limit: int = 100) -> list[CaseRecord]: ...
 
+    def get(self, case_id: str) -> Case:
+        """The case with its owner, status and version; ``NotFound`` when there is none."""
+
+    def save(self, changed: Changed, expected_version: int) -> bool:
+        """Write a transition and its timeline entry if the case is still at ``expected_version``."""
+
+    def set_due(self, case_id: str, due_at: datetime | None) -> None:
+        """Record the next running SLA deadline (the queue sorts on it)."""
+
+    def timeline(self, case_id: str) -> list[CaseChange]: ...
+
+    def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
+        """Cases matching ``where``, what is due first first (no deadline last), then oldest."""
+
+    def count(self, where: CaseFilter) -> int: ...
+
+
+class TimerRepository(Protocol):
+    def schedule(self, timers: Sequence[Timer]) -> None:
+        """Add timers, or move pending ones with the same id to their new due time."""
+
+    def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
+        """Cancel the pending timers of a subject (of the given kinds, or all); returns how many."""
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
+        """Lease due pending timers to one worker (skipping rows other workers hold)."""
+
+    def finish(self, timer_id: str, *, worker: str, at: datetime, error: str = "",
+               retry_at: datetime | None = None) -> bool:
+        """Mark a claimed timer fired (or failed, to retry at ``retry_at``); False when the lease was lost."""
+
+    def pending(self, subject: str) -> list[Timer]: ...
+
+    def count(self, status: str | None = None) -> int: ...
+
 
 class UsageRepository(Protocol):
     def get_many(self, keys: Iterable[str]) -> dict[str, Usage]: ...
@@ -121,6 +159,7 @@ class UnitOfWork(Protocol):
     usage: UsageRepository
     audit: AuditRepository
     tokens: TokenRepository
+    timers: TimerRepository
 
     def __enter__(self) -> Self: ...
 

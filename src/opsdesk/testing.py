@@ -19,7 +19,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from opsdesk import ports
-from opsdesk.domain.errors import NotFound
+from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
+from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
@@ -27,11 +28,13 @@ from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import (
     ApiToken,
     AuditEntry,
+    CaseFilter,
     CaseRecord,
     DecisionRecord,
     OutboxAction,
     RawDelivery,
     StoredDelivery,
+    Timer,
 )
 from opsdesk.storage.codec import dumps, loads
 
@@ -93,7 +96,10 @@ class _Tables:
     decisions: dict[str, DecisionRecord] = field(default_factory=dict)
     actions: dict[str, OutboxAction] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    cases: dict[str, CaseRecord] = field(default_factory=dict)
+    cases: dict[str, Case] = field(default_factory=dict)
+    changes: list[CaseChange] = field(default_factory=list)
+    timers: dict[str, Timer] = field(default_factory=dict)
+    timer_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     usage: dict[str, Usage] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
@@ -129,14 +135,20 @@ class _Deliveries:
                 self.t.delivery_status[i] = (status, error)
 
     def requeue_waiting(self, shop: str, order_id: int) -> int:
-        ids = [i for i, (s, e) in self.t.delivery_status.items()
-               if s == "waiting" and e == f"order:{order_id}" and self.t.deliveries[i].delivery.shop == shop]
+        ids = [
+            i
+            for i, (s, e) in self.t.delivery_status.items()
+            if s == "waiting" and e == f"order:{order_id}" and self.t.deliveries[i].delivery.shop == shop
+        ]
         self.mark_processed(ids, "pending", "")
         return len(ids)
 
     def release_waiting(self, received_before: datetime) -> int:
-        ids = [i for i, (s, e) in self.t.delivery_status.items()
-               if s == "waiting" and self.t.deliveries[i].delivery.received_at < received_before]
+        ids = [
+            i
+            for i, (s, e) in self.t.delivery_status.items()
+            if s == "waiting" and self.t.deliveries[i].delivery.received_at < received_before
+        ]
         for i in ids:
             self.t.delivery_status[i] = ("pending", self.t.delivery_status[i][1])
         return len(ids)
@@ -154,7 +166,9 @@ class _Orders:
     def __init__(self, t: _Tables) -> None:
         self.t = t
 
-    def get_many(self, keys: Iterable[tuple[ShopDomain, OrderId]]) -> dict[tuple[ShopDomain, OrderId], OrderState]:
+    def get_many(
+        self, keys: Iterable[tuple[ShopDomain, OrderId]]
+    ) -> dict[tuple[ShopDomain, OrderId], OrderState]:
         return {k: self.t.orders[k] for k in keys if k in self.t.orders}
 
     def find(self, shop: ShopDomain, order_id: OrderId) -> OrderState | None:
@@ -196,9 +210,15 @@ class _Outbox:
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
         due = sorted(
-            (a for a in self.t.actions.values() if a.status is ActionStatus.PENDING and a.next_attempt_at <= now
-             and (a.id not in self.t.leases or self.t.leases[a.id][1] < now)),
-            key=lambda a: (a.next_attempt_at, a.id))[:limit]
+            (
+                a
+                for a in self.t.actions.values()
+                if a.status is ActionStatus.PENDING
+                and a.next_attempt_at <= now
+                and (a.id not in self.t.leases or self.t.leases[a.id][1] < now)
+            ),
+            key=lambda a: (a.next_attempt_at, a.id),
+        )[:limit]
         for a in due:
             self.t.leases[a.id] = (worker, lease_until)
         return due
@@ -230,22 +250,206 @@ class _Cases:
 
     def open(self, case: CaseRecord) -> CaseRecord:
         if case.id in self.t.cases:
-            return self.t.cases[case.id]
+            return _record(self.t.cases[case.id])
         for existing in self.t.cases.values():
-            if (case.order_id is not None and case.status != "closed" and existing.status != "closed"
-                    and existing.shop == case.shop and existing.order_id == case.order_id
-                    and existing.kind == case.kind):
-                return existing
-        self.t.cases[case.id] = replace(_utc(case), detail=_json(case.detail))
+            if (
+                case.order_id is not None
+                and case.status != "closed"
+                and existing.status.active
+                and existing.shop == case.shop
+                and existing.order_id == case.order_id
+                and existing.kind == case.kind
+            ):
+                return _record(existing)
+        self.t.cases[case.id] = _full(replace(_utc(case), detail=_json(case.detail)))
         return case
 
     def for_order(self, shop: str, order_id: int) -> list[CaseRecord]:
-        return sorted((c for c in self.t.cases.values() if c.shop == shop and c.order_id == order_id),
-                      key=lambda c: (c.opened_at, c.id))
+        return [
+            _record(c)
+            for c in sorted(
+                (c for c in self.t.cases.values() if c.shop == shop and c.order_id == order_id),
+                key=lambda c: (c.opened_at, c.id),
+            )
+        ]
 
     def list_open(self, limit: int = 100) -> list[CaseRecord]:
-        return sorted((c for c in self.t.cases.values() if c.status != "closed"),
-                      key=lambda c: (c.opened_at, c.id))[:limit]
+        return [
+            _record(c)
+            for c in sorted(
+                (c for c in self.t.cases.values() if c.status is not CaseStatus.CLOSED),
+                key=lambda c: (c.opened_at, c.id),
+            )[:limit]
+        ]
+
+    def get(self, case_id: str) -> Case:
+        if case_id not in self.t.cases:
+            raise NotFound(f"no case {case_id}")
+        return self.t.cases[case_id]
+
+    def save(self, changed: Changed, expected_version: int) -> bool:
+        case = changed.case
+        current = self.t.cases.get(case.id)
+        if current is None or current.version != expected_version:
+            return False
+        if case.status.active and not current.status.active and case.order_id is not None:
+            for other in self.t.cases.values():
+                if (
+                    other.id != case.id
+                    and other.status.active
+                    and other.shop == case.shop
+                    and other.order_id == case.order_id
+                    and other.kind == case.kind
+                ):
+                    raise Conflict(f"another {case.kind} case is open for order {case.order_id}")
+        due = case.due_at if case.status.active else None
+        self.t.cases[case.id] = replace(case, detail=_json(case.detail), due_at=due)
+        self.t.changes.append(
+            replace(changed.change, before=_json(changed.change.before), after=_json(changed.change.after))
+        )
+        return True
+
+    def set_due(self, case_id: str, due_at: datetime | None) -> None:
+        self.t.cases[case_id] = replace(self.t.cases[case_id], due_at=_utc_or_none(due_at))
+
+    def timeline(self, case_id: str) -> list[CaseChange]:
+        return [c for c in self.t.changes if c.case_id == case_id]
+
+    def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
+        found = [c for c in self.t.cases.values() if _matches(c, where)]
+        far = datetime.max.replace(tzinfo=UTC)
+        found.sort(key=lambda c: (c.due_at is None, c.due_at or far, c.opened_at, c.id))
+        return found[offset : offset + limit]
+
+    def count(self, where: CaseFilter) -> int:
+        return sum(1 for c in self.t.cases.values() if _matches(c, where))
+
+
+def _matches(case: Case, where: CaseFilter) -> bool:
+    if where.status:
+        if case.status.value not in where.status:
+            return False
+    elif where.active_only and not case.status.active:
+        return False
+    pairs = (
+        (case.queue, where.queue),
+        (case.owner, where.owner),
+        (case.kind, where.kind),
+        (case.shop, where.shop),
+    )
+    if any(wanted is not None and value != wanted for value, wanted in pairs):
+        return False
+    return where.due_before is None or (case.due_at is not None and case.due_at < where.due_before)
+
+
+def _full(record: CaseRecord) -> Case:
+    return Case(
+        id=record.id,
+        shop=record.shop,
+        kind=record.kind,
+        queue=record.queue,
+        title=record.title,
+        reason=record.reason,
+        opened_at=record.opened_at,
+        status=CaseStatus(record.status),
+        priority=record.priority,
+        order_id=record.order_id,
+        source=record.source,
+        detail=record.detail,
+    )
+
+
+def _record(case: Case) -> CaseRecord:
+    return CaseRecord(
+        id=case.id,
+        shop=case.shop,
+        kind=case.kind,
+        queue=case.queue,
+        title=case.title,
+        reason=case.reason,
+        opened_at=case.opened_at,
+        order_id=case.order_id,
+        source=case.source,
+        priority=case.priority,
+        status=case.status.value,
+        detail=case.detail,
+    )
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
+class _Timers:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def schedule(self, timers: Sequence[Timer]) -> None:
+        for timer in timers:
+            self.t.timers[timer.id] = replace(
+                timer,
+                due_at=timer.due_at.astimezone(UTC),
+                payload=_json(timer.payload),
+                status="pending",
+                attempts=0,
+                last_error="",
+            )
+            self.t.timer_leases.pop(timer.id, None)
+
+    def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
+        wanted = set(kinds)
+        hits = [
+            x
+            for x in self.t.timers.values()
+            if x.subject == subject and x.status == "pending" and (not wanted or x.kind in wanted)
+        ]
+        for x in hits:
+            self.t.timers[x.id] = replace(x, status="cancelled")
+        return len(hits)
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
+        due = sorted(
+            (
+                x
+                for x in self.t.timers.values()
+                if x.status == "pending"
+                and x.due_at <= now
+                and (x.id not in self.t.timer_leases or self.t.timer_leases[x.id][1] < now)
+            ),
+            key=lambda x: (x.due_at, x.id),
+        )[:limit]
+        for x in due:
+            self.t.timer_leases[x.id] = (worker, lease_until)
+        return due
+
+    def finish(
+        self, timer_id: str, *, worker: str, at: datetime, error: str = "", retry_at: datetime | None = None
+    ) -> bool:
+        lease = self.t.timer_leases.get(timer_id)
+        timer = self.t.timers.get(timer_id)
+        if lease is None or lease[0] != worker or timer is None or timer.status != "pending":
+            return False
+        del self.t.timer_leases[timer_id]
+        if not error:
+            self.t.timers[timer_id] = replace(timer, status="fired", attempts=timer.attempts + 1)
+        elif retry_at is not None:
+            self.t.timers[timer_id] = replace(
+                timer, due_at=retry_at, attempts=timer.attempts + 1, last_error=error
+            )
+        else:
+            self.t.timers[timer_id] = replace(
+                timer, status="failed", attempts=timer.attempts + 1, last_error=error
+            )
+        return True
+
+    def pending(self, subject: str) -> list[Timer]:
+        return sorted(
+            (x for x in self.t.timers.values() if x.subject == subject and x.status == "pending"),
+            key=lambda x: (x.due_at, x.id),
+        )
+
+    def count(self, status: str | None = None) -> int:
+        return sum(1 for x in self.t.timers.values() if status is None or x.status == status)
 
 
 class _Usage:
@@ -292,6 +496,7 @@ class InMemoryUnitOfWork:
     usage: ports.UsageRepository
     audit: ports.AuditRepository
     tokens: ports.TokenRepository
+    timers: ports.TimerRepository
 
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db
@@ -302,7 +507,7 @@ class InMemoryUnitOfWork:
         t = self._tables
         self.deliveries, self.orders, self.decisions = _Deliveries(t), _Orders(t), _Decisions(t)
         self.outbox, self.cases, self.usage = _Outbox(t), _Cases(t), _Usage(t)
-        self.audit, self.tokens = _Audit(t), _Tokens(t)
+        self.audit, self.tokens, self.timers = _Audit(t), _Tokens(t), _Timers(t)
         return self
 
     def commit(self) -> None:
@@ -310,8 +515,9 @@ class InMemoryUnitOfWork:
         # another commit must discard those later writes.
         self._db.tables = self._tables.clone()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._db.lock.release()
 
 

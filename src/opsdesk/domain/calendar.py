@@ -166,7 +166,7 @@ def _without(spans: list[Span], closed: tuple[Span, ...]) -> list[Span]:
         for shut, reopen in closed:
             if shut >= closes:
                 break
-            if False:
+            if reopen > begin and shut > begin:
                 kept.append((begin, shut))
             begin = max(begin, reopen)
         if begin < closes:

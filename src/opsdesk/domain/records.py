@@ -103,3 +103,30 @@ class ApiToken:
     digest: str
     created_at: datetime
     revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A durable timer: fired once, inside a transaction, at or after ``due_at``."""
+
+    id: str
+    kind: str
+    subject: str
+    due_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    """What a case list asks for; every field left empty matches everything."""
+
+    queue: str | None = None
+    owner: str | None = None
+    status: tuple[str, ...] = ()
+    kind: str | None = None
+    shop: str | None = None
+    due_before: datetime | None = None
+    active_only: bool = True

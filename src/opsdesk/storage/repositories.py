@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
@@ -17,7 +17,6 @@ from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import (
     ApiToken,
     AuditEntry,
-    CaseRecord,
     DecisionRecord,
     OutboxAction,
     RawDelivery,
@@ -333,77 +332,6 @@ def _action(r: Any) -> OutboxAction:
         attempts=r["attempts"],
         last_error=r["last_error"],
         history=tuple(loads(r["history"])),
-    )
-
-
-class SqlCases:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def open(self, case: CaseRecord) -> CaseRecord:
-        # Only an open case holds the key: a closed one must not stand in for the open case of its kind.
-        open_key = (
-            f"{case.shop}|{case.order_id}|{case.kind}"
-            if case.order_id is not None and case.status != "closed"
-            else None
-        )
-        row = {
-            "id": case.id,
-            "shop": case.shop,
-            "kind": case.kind,
-            "queue": case.queue,
-            "title": case.title,
-            "reason": case.reason,
-            "order_id": case.order_id,
-            "source": case.source,
-            "priority": case.priority,
-            "status": case.status,
-            "detail": dumps(case.detail),
-            "opened_at": case.opened_at,
-            "open_key": open_key,
-        }
-        if _insert_ignore(self._conn, t.cases, [row]) == 1:
-            return case
-        # Not inserted: this very case is stored already, or another open case holds the key.
-        existing = self._first(t.cases.c.id == case.id)
-        if existing is None and open_key is not None:
-            existing = self._first(t.cases.c.open_key == open_key)
-        return existing or case
-
-    def _first(self, where: ColumnElement[bool]) -> CaseRecord | None:
-        row = self._conn.execute(select(t.cases).where(where)).mappings().first()
-        return _case(row) if row else None
-
-    def for_order(self, shop: str, order_id: int) -> list[CaseRecord]:
-        query = select(t.cases).where(t.cases.c.shop == shop, t.cases.c.order_id == order_id)
-        return [
-            _case(r) for r in self._conn.execute(query.order_by(t.cases.c.opened_at, t.cases.c.id)).mappings()
-        ]
-
-    def list_open(self, limit: int = 100) -> list[CaseRecord]:
-        query = (
-            select(t.cases)
-            .where(t.cases.c.status != "closed")
-            .order_by(t.cases.c.opened_at, t.cases.c.id)
-            .limit(limit)
-        )
-        return [_case(r) for r in self._conn.execute(query).mappings()]
-
-
-def _case(r: Any) -> CaseRecord:
-    return CaseRecord(
-        id=r["id"],
-        shop=r["shop"],
-        kind=r["kind"],
-        queue=r["queue"],
-        title=r["title"],
-        reason=r["reason"],
-        opened_at=r["opened_at"],
-        order_id=r["order_id"],
-        source=r["source"],
-        priority=r["priority"],
-        status=r["status"],
-        detail=loads(r["detail"]),
     )
 
 

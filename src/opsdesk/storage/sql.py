@@ -12,6 +12,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from opsdesk import ports
 from opsdesk.domain.errors import Conflict, Unavailable
 from opsdesk.storage import repositories as repos
+from opsdesk.storage.cases import SqlCases
+from opsdesk.storage.timers import SqlTimers
 
 #: SQLite's durability setting, stated in docs/explanation/durability.md: FULL survives power loss.
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
     usage: ports.UsageRepository
     audit: ports.AuditRepository
     tokens: ports.TokenRepository
+    timers: ports.TimerRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -84,10 +87,11 @@ class SqlUnitOfWork:
         self.orders = repos.SqlOrders(conn)
         self.decisions = repos.SqlDecisions(conn)
         self.outbox = repos.SqlOutbox(conn)
-        self.cases = repos.SqlCases(conn)
+        self.cases = SqlCases(conn)
         self.usage = repos.SqlUsage(conn)
         self.audit = repos.SqlAudit(conn)
         self.tokens = repos.SqlTokens(conn)
+        self.timers = SqlTimers(conn)
         return self
 
     def commit(self) -> None:

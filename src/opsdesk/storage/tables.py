@@ -142,6 +142,15 @@ cases = Table(
     Column("status", String(32), nullable=False, default="open"),
     Column("detail", Text, nullable=False, default="{}"),
     Column("opened_at", UtcDateTime, nullable=False),
+    Column("owner", String(255), nullable=True),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("updated_at", UtcDateTime, nullable=True),
+    Column("first_response_at", UtcDateTime, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolution", String(64), nullable=True),
+    Column("escalation_level", Integer, nullable=False, server_default="0"),
+    # The next SLA deadline that is running (NULL when none is): the queue is sorted by it.
+    Column("due_at", UtcDateTime, nullable=True),
     # Set while the case is open, NULL once closed: at most one open case per (shop, order, kind).
     Column("open_key", String(400), nullable=True, unique=True),
 )
@@ -178,3 +187,46 @@ api_tokens = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
 )
+
+Index("ix_cases_owner", cases.c.owner, cases.c.status, cases.c.due_at)
+Index("ix_cases_queue", cases.c.queue, cases.c.status, cases.c.due_at)
+Index("ix_cases_due", cases.c.status, cases.c.due_at)
+
+case_changes = Table(
+    "case_changes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Column("note", Text, nullable=False),
+)
+Index("ix_case_changes_case", case_changes.c.case_id, case_changes.c.id)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("fired_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=False, server_default=""),
+)
+# Partial on SQLite and PostgreSQL alike: the sweep reads only pending rows, so its cost does not grow
+# with the number of fired ones.
+Index(
+    "ix_timers_due",
+    timers.c.due_at,
+    sqlite_where=timers.c.status == "pending",
+    postgresql_where=timers.c.status == "pending",
+)
+Index("ix_timers_subject", timers.c.subject)

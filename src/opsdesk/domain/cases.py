@@ -1,0 +1,233 @@
+"""The case: one model for every exception a person must handle, and its transitions.
+
+Transitions are pure: each takes the case, who acts and when, and returns the new case with the
+change it made (for the timeline and the audit log), or raises ``InvalidInput`` for a move the state
+does not allow. Claiming is guarded by the case's version: the repository writes a change only if the
+version it read is still current, so of two concurrent claims exactly one wins.
+
+    open ──claim/assign──► assigned ──start──► in progress ──resolve──► resolved ──close──► closed
+      │                        │                    │   ▲                   │                 │
+      └────────────── wait (customer | supplier) ───┘   └── resume          └──── reopen ◄────┘
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, assert_never
+
+from opsdesk.domain.errors import Conflict, InvalidInput
+
+
+class CaseStatus(enum.Enum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    WAITING_CUSTOMER = "waiting_customer"
+    WAITING_SUPPLIER = "waiting_supplier"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def active(self) -> bool:
+        """Open for work: not resolved or closed."""
+        return self not in {CaseStatus.RESOLVED, CaseStatus.CLOSED}
+
+    @property
+    def waiting(self) -> bool:
+        return self in {CaseStatus.WAITING_CUSTOMER, CaseStatus.WAITING_SUPPLIER}
+
+
+CASE_KINDS = frozenset(
+    {
+        "order",
+        "fulfilment",
+        "return",
+        "refund",
+        "dispute",
+        "discount",
+        "inventory",
+        "payment",
+        "automation_failure",
+    }
+)
+
+#: What a person may decide when resolving a case; each becomes outbox actions like an automated decision.
+RESOLUTIONS = frozenset({"approve_refund", "deny", "reship", "release_hold", "pause_discount", "no_action"})
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    shop: str
+    kind: str
+    queue: str
+    title: str
+    reason: str
+    opened_at: datetime
+    status: CaseStatus = CaseStatus.OPEN
+    owner: str | None = None
+    priority: str = "normal"
+    order_id: int | None = None
+    source: str = ""
+    version: int = 1
+    updated_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    escalation_level: int = 0
+    detail: dict[str, Any] = field(default_factory=dict)
+    due_at: datetime | None = None
+
+    @property
+    def person(self) -> str | None:
+        """The owner when it is a person (a team owner is ``team:<name>``)."""
+        return self.owner if self.owner and not self.owner.startswith("team:") else None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    """One entry of a case's timeline and of the audit log."""
+
+    case_id: str
+    at: datetime
+    actor: str
+    kind: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    case: Case
+    change: CaseChange
+
+
+def _change(case: Case, actor: str, at: datetime, kind: str, note: str = "", **values: Any) -> Changed:
+    before = {k: _plain(getattr(case, k)) for k in values}
+    new = replace(case, version=case.version + 1, updated_at=at, **values)
+    after = {k: _plain(getattr(new, k)) for k in values}
+    return Changed(new, CaseChange(case.id, at, actor, kind, before, after, note))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _require(case: Case, allowed: set[CaseStatus], action: str) -> None:
+    if case.status not in allowed:
+        raise InvalidInput(f"cannot {action} case {case.id}: it is {case.status.value}")
+
+
+def claim(case: Case, person: str, at: datetime) -> Changed:
+    """A person takes an unowned (or team-owned) case; someone else's case is a conflict naming them."""
+    if case.person is not None and case.person != person:
+        raise Conflict(f"case {case.id} is already claimed by {case.person}", holder=case.person)
+    _require(case, {CaseStatus.OPEN, CaseStatus.ASSIGNED, *_WAITING}, "claim")
+    status = CaseStatus.ASSIGNED if case.status is CaseStatus.OPEN else case.status
+    return _change(case, person, at, "claimed", owner=person, status=status)
+
+
+def assign(case: Case, owner: str, by: str, at: datetime, note: str = "") -> Changed:
+    """Give a case to a person or a team (``team:<name>``), e.g. by a lead or the return timer."""
+    _require(case, _ACTIVE, "assign")
+    status = (
+        CaseStatus.ASSIGNED
+        if case.status is CaseStatus.OPEN and not owner.startswith("team:")
+        else case.status
+    )
+    return _change(case, by, at, "assigned", note, owner=owner, status=status)
+
+
+def start(case: Case, by: str, at: datetime) -> Changed:
+    _require(case, {CaseStatus.OPEN, CaseStatus.ASSIGNED}, "start")
+    return _change(case, by, at, "started", status=CaseStatus.IN_PROGRESS, owner=case.person or by)
+
+
+def wait(case: Case, on: str, by: str, at: datetime, note: str = "") -> Changed:
+    """Wait on the customer or a supplier: the SLA clocks pause until the case resumes."""
+    status = {"customer": CaseStatus.WAITING_CUSTOMER, "supplier": CaseStatus.WAITING_SUPPLIER}.get(on)
+    if status is None:
+        raise InvalidInput(f"a case waits on 'customer' or 'supplier', not {on!r}")
+    _require(case, {CaseStatus.OPEN, CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS}, "put on hold")
+    return _change(case, by, at, "waiting", note, status=status)
+
+
+def resume(case: Case, by: str, at: datetime, note: str = "") -> Changed:
+    _require(case, _WAITING, "resume")
+    return _change(case, by, at, "resumed", note, status=CaseStatus.IN_PROGRESS)
+
+
+def respond(case: Case, by: str, at: datetime, note: str) -> Changed:
+    """A comment; the first one by a person counts as the first response."""
+    if not note.strip():
+        raise InvalidInput("a comment needs text")
+    first = case.first_response_at or (at if by != "automation" else None)
+    return _change(case, by, at, "comment", note, first_response_at=first)
+
+
+def resolve(case: Case, resolution: str, by: str, at: datetime, note: str = "") -> Changed:
+    if resolution not in RESOLUTIONS:
+        raise InvalidInput(f"unknown resolution {resolution!r} (one of: {', '.join(sorted(RESOLUTIONS))})")
+    _require(case, _ACTIVE, "resolve")
+    return _change(
+        case,
+        by,
+        at,
+        "resolved",
+        note,
+        status=CaseStatus.RESOLVED,
+        resolution=resolution,
+        resolved_at=at,
+        first_response_at=case.first_response_at or at,
+    )
+
+
+def close(case: Case, by: str, at: datetime) -> Changed:
+    _require(case, {CaseStatus.RESOLVED}, "close")
+    return _change(case, by, at, "closed", status=CaseStatus.CLOSED)
+
+
+def reopen(case: Case, by: str, at: datetime, note: str = "") -> Changed:
+    _require(case, {CaseStatus.RESOLVED, CaseStatus.CLOSED}, "reopen")
+    status = CaseStatus.ASSIGNED if case.person else CaseStatus.OPEN
+    return _change(case, by, at, "reopened", note, status=status, resolution=None, resolved_at=None)
+
+
+def escalate(case: Case, level: int, owner: str | None, at: datetime, note: str) -> Changed:
+    """Raise the escalation level (never lowers it) and hand the case up the ladder when there is someone."""
+    if level <= case.escalation_level:
+        raise InvalidInput(f"case {case.id} is already at escalation level {case.escalation_level}")
+    return _change(
+        case, "automation", at, "escalated", note, escalation_level=level, owner=owner or case.owner
+    )
+
+
+_ACTIVE = {s for s in CaseStatus if s.active}
+_WAITING = {s for s in CaseStatus if s.waiting}
+
+
+def describe(status: CaseStatus) -> str:
+    match status:
+        case CaseStatus.OPEN:
+            return "waiting for an owner"
+        case CaseStatus.ASSIGNED:
+            return "owned, not started"
+        case CaseStatus.IN_PROGRESS:
+            return "being worked on"
+        case CaseStatus.WAITING_CUSTOMER:
+            return "waiting on the customer (SLA paused)"
+        case CaseStatus.WAITING_SUPPLIER:
+            return "waiting on a supplier (SLA paused)"
+        case CaseStatus.RESOLVED:
+            return "resolved"
+        case CaseStatus.CLOSED:
+            return "closed"
+        case _:
+            assert_never(status)

@@ -1,0 +1,203 @@
+"""Cases: opening (one open case per order and kind), transitions guarded by version, the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, func, select, update
+
+from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
+from opsdesk.domain.errors import Conflict, NotFound
+from opsdesk.domain.records import CaseFilter, CaseRecord
+from opsdesk.storage import bulk
+from opsdesk.storage import tables as t
+from opsdesk.storage.codec import dumps, loads
+
+
+def _open_key(shop: str, order_id: int | None, kind: str, active: bool) -> str | None:
+    # Only an open case holds the key: a closed one must not stand in for the open case of its kind.
+    return f"{shop}|{order_id}|{kind}" if order_id is not None and active else None
+
+
+class SqlCases:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def open(self, case: CaseRecord) -> CaseRecord:
+        # Only an open case holds the key: a closed one must not stand in for the open case of its kind.
+        open_key = _open_key(case.shop, case.order_id, case.kind, case.status != "closed")
+        row = {
+            "id": case.id,
+            "shop": case.shop,
+            "kind": case.kind,
+            "queue": case.queue,
+            "title": case.title,
+            "reason": case.reason,
+            "order_id": case.order_id,
+            "source": case.source,
+            "priority": case.priority,
+            "status": case.status,
+            "detail": dumps(case.detail),
+            "opened_at": case.opened_at,
+            "open_key": open_key,
+        }
+        if bulk.write(self._conn, t.cases, [row]) == 1:
+            return case
+        # Not inserted: this very case is stored already, or another open case holds the key.
+        existing = self._first(t.cases.c.id == case.id)
+        if existing is None and open_key is not None:
+            existing = self._first(t.cases.c.open_key == open_key)
+        return existing or case
+
+    def _first(self, where: ColumnElement[bool]) -> CaseRecord | None:
+        row = self._conn.execute(select(t.cases).where(where)).mappings().first()
+        return _record(row) if row else None
+
+    def for_order(self, shop: str, order_id: int) -> list[CaseRecord]:
+        query = select(t.cases).where(t.cases.c.shop == shop, t.cases.c.order_id == order_id)
+        return [
+            _record(r)
+            for r in self._conn.execute(query.order_by(t.cases.c.opened_at, t.cases.c.id)).mappings()
+        ]
+
+    def list_open(self, limit: int = 100) -> list[CaseRecord]:
+        query = (
+            select(t.cases)
+            .where(t.cases.c.status != "closed")
+            .order_by(t.cases.c.opened_at, t.cases.c.id)
+            .limit(limit)
+        )
+        return [_record(r) for r in self._conn.execute(query).mappings()]
+
+    def get(self, case_id: str) -> Case:
+        row = self._conn.execute(select(t.cases).where(t.cases.c.id == case_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no case {case_id}")
+        return _full(row)
+
+    def save(self, changed: Changed, expected_version: int) -> bool:
+        case, change = changed.case, changed.change
+        c = t.cases.c
+        values = {
+            "status": case.status.value,
+            "owner": case.owner,
+            "version": case.version,
+            "updated_at": case.updated_at,
+            "first_response_at": case.first_response_at,
+            "resolved_at": case.resolved_at,
+            "resolution": case.resolution,
+            "escalation_level": case.escalation_level,
+            "priority": case.priority,
+            "queue": case.queue,
+            "detail": dumps(case.detail),
+            "open_key": _open_key(case.shop, case.order_id, case.kind, case.status.active),
+        }
+        if not case.status.active:
+            values["due_at"] = None
+        stmt = update(t.cases).where(c.id == case.id, c.version == expected_version).values(**values)
+        try:
+            with self._conn.begin_nested():
+                written = self._conn.execute(stmt).rowcount == 1
+        except Exception as exc:
+            if "open_key" in str(exc) or "UNIQUE" in str(exc).upper():
+                raise Conflict(f"another {case.kind} case is open for order {case.order_id}") from exc
+            raise
+        if written:
+            self._conn.execute(
+                t.case_changes.insert().values(
+                    case_id=change.case_id,
+                    at=change.at,
+                    actor=change.actor,
+                    kind=change.kind,
+                    before=dumps(change.before),
+                    after=dumps(change.after),
+                    note=change.note,
+                )
+            )
+        return written
+
+    def set_due(self, case_id: str, due_at: datetime | None) -> None:
+        self._conn.execute(update(t.cases).where(t.cases.c.id == case_id).values(due_at=due_at))
+
+    def timeline(self, case_id: str) -> list[CaseChange]:
+        c = t.case_changes.c
+        query = select(t.case_changes).where(c.case_id == case_id).order_by(c.id)
+        return [
+            CaseChange(
+                r["case_id"], r["at"], r["actor"], r["kind"], loads(r["before"]), loads(r["after"]), r["note"]
+            )
+            for r in self._conn.execute(query).mappings()
+        ]
+
+    def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
+        c = t.cases.c
+        # Deadlines first, soonest first; cases with no running deadline after them, oldest first.
+        query = _filtered(select(t.cases), where).order_by(c.due_at.is_(None), c.due_at, c.opened_at, c.id)
+        return [_full(r) for r in self._conn.execute(query.limit(limit).offset(offset)).mappings()]
+
+    def count(self, where: CaseFilter) -> int:
+        query = _filtered(select(func.count()).select_from(t.cases), where)
+        return int(self._conn.execute(query).scalar_one())
+
+
+def _filtered(query: Select[Any], where: CaseFilter) -> Select[Any]:
+    c = t.cases.c
+    conditions: list[ColumnElement[bool]] = []
+    if where.status:
+        conditions.append(c.status.in_(where.status))
+    elif where.active_only:
+        conditions.append(c.status.in_([s.value for s in CaseStatus if s.active]))
+    for column, value in (
+        (c.queue, where.queue),
+        (c.owner, where.owner),
+        (c.kind, where.kind),
+        (c.shop, where.shop),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if where.due_before is not None:
+        conditions.append(c.due_at < where.due_before)
+    return query.where(*conditions)
+
+
+def _full(r: Any) -> Case:
+    return Case(
+        id=r["id"],
+        shop=r["shop"],
+        kind=r["kind"],
+        queue=r["queue"],
+        title=r["title"],
+        reason=r["reason"],
+        opened_at=r["opened_at"],
+        status=CaseStatus(r["status"]),
+        owner=r["owner"],
+        priority=r["priority"],
+        order_id=r["order_id"],
+        source=r["source"],
+        version=r["version"],
+        updated_at=r["updated_at"],
+        first_response_at=r["first_response_at"],
+        resolved_at=r["resolved_at"],
+        resolution=r["resolution"],
+        escalation_level=r["escalation_level"],
+        detail=loads(r["detail"]),
+        due_at=r["due_at"],
+    )
+
+
+def _record(r: Any) -> CaseRecord:
+    return CaseRecord(
+        id=r["id"],
+        shop=r["shop"],
+        kind=r["kind"],
+        queue=r["queue"],
+        title=r["title"],
+        reason=r["reason"],
+        opened_at=r["opened_at"],
+        order_id=r["order_id"],
+        source=r["source"],
+        priority=r["priority"],
+        status=r["status"],
+        detail=loads(r["detail"]),
+    )

@@ -1,0 +1,102 @@
+"""Durable timers: rows with a due time, leased to one sweeper, fired once inside a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from opsdesk.domain.records import Timer
+from opsdesk.storage import bulk
+from opsdesk.storage import tables as t
+from opsdesk.storage.codec import dumps, loads
+
+PENDING = "pending"
+
+
+class SqlTimers:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def schedule(self, timers: Sequence[Timer]) -> None:
+        rows = [
+            {
+                "id": x.id,
+                "kind": x.kind,
+                "subject": x.subject,
+                "due_at": x.due_at,
+                "payload": dumps(x.payload),
+                "status": PENDING,
+                "attempts": 0,
+                "lease_owner": None,
+                "lease_until": None,
+                "fired_at": None,
+                "last_error": "",
+            }
+            for x in timers
+        ]
+        bulk.write(self._conn, t.timers, rows, upsert_on=("id",))
+
+    def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
+        c = t.timers.c
+        wanted = list(kinds)
+        stmt = update(t.timers).where(c.subject == subject, c.status == PENDING)
+        if wanted:
+            stmt = stmt.where(c.kind.in_(wanted))
+        return max(self._conn.execute(stmt.values(status="cancelled")).rowcount, 0)
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
+        c = t.timers.c
+        # The partial index on pending rows keeps this a short range scan however many timers wait.
+        due = and_(c.status == PENDING, c.due_at <= now, or_(c.lease_until.is_(None), c.lease_until < now))
+        query = (
+            select(c.id).where(due).order_by(c.due_at, c.id).limit(limit).with_for_update(skip_locked=True)
+        )
+        ids = list(self._conn.execute(query).scalars())
+        if not ids:
+            return []
+        self._conn.execute(
+            update(t.timers).where(c.id.in_(ids)).values(lease_owner=worker, lease_until=lease_until)
+        )
+        rows = self._conn.execute(select(t.timers).where(c.id.in_(ids)).order_by(c.due_at, c.id)).mappings()
+        return [_timer(r) for r in rows]
+
+    def finish(
+        self, timer_id: str, *, worker: str, at: datetime, error: str = "", retry_at: datetime | None = None
+    ) -> bool:
+        c = t.timers.c
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "attempts": c.attempts + 1}
+        if error:
+            values.update(last_error=error, status=PENDING if retry_at else "failed")
+            if retry_at:
+                values["due_at"] = retry_at
+        else:
+            values.update(status="fired", fired_at=at)
+        stmt = update(t.timers).where(c.id == timer_id, c.lease_owner == worker, c.status == PENDING)
+        return self._conn.execute(stmt.values(**values)).rowcount == 1
+
+    def pending(self, subject: str) -> list[Timer]:
+        c = t.timers.c
+        query = select(t.timers).where(c.subject == subject, c.status == PENDING).order_by(c.due_at, c.id)
+        return [_timer(r) for r in self._conn.execute(query).mappings()]
+
+    def count(self, status: str | None = None) -> int:
+        query = select(func.count()).select_from(t.timers)
+        if status is not None:
+            query = query.where(t.timers.c.status == status)
+        return int(self._conn.execute(query).scalar_one())
+
+
+def _timer(r: Any) -> Timer:
+    return Timer(
+        id=r["id"],
+        kind=r["kind"],
+        subject=r["subject"],
+        due_at=r["due_at"],
+        payload=loads(r["payload"]),
+        status=r["status"],
+        attempts=r["attempts"],
+        last_error=r["last_error"],
+    )
