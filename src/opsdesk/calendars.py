@@ -51,7 +51,7 @@ def public_holidays(country: str | None, subdivision: str | None, years: range) 
             f"unknown country code {country!r}: the holidays package knows e.g. US, GB, DE, FR"
         )
     try:
-        found = holidays.country_holidays(country, years=years)
+        found = holidays.country_holidays(country, subdiv=subdivision, years=years)
     except NotImplementedError as exc:
         some = ", ".join(supported[country][:8]) or "none"
         raise InvalidInput(f"unknown subdivision {subdivision!r} of {country} (known: {some}, ...)") from exc
