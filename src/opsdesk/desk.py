@@ -127,5 +127,9 @@ class Background:
                 self._outage(exc)
                 self.stop.wait(1.0)
                 continue
+            except Exception:  # a bug in one batch must not stop intake processing for good
+                log.exception("pipeline batch failed; retrying in 5 s")
+                self.stop.wait(5.0)
+                continue
             self.desk.wake.wait(0.5)
             self.desk.wake.clear()
