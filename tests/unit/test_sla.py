@@ -98,6 +98,14 @@ def test_closure_and_christmas_push_the_deadline_to_monday() -> None:
     assert add_business_time(cal, opened, hours(4)) == ny(2026, 12, 28, 12)
 
 
+def test_closure_in_the_middle_of_a_shift_cuts_it_in_two() -> None:
+    cal = BusinessCalendar(
+        "America/New_York", WITH_LUNCH, closures=((datetime(2026, 5, 12, 15), datetime(2026, 5, 12, 16)),)
+    )
+    assert business_time_between(cal, ny(2026, 5, 12, 0), ny(2026, 5, 13, 0)) == hours(6.5)
+    assert add_business_time(cal, ny(2026, 5, 12, 14), hours(2)) == ny(2026, 5, 12, 17)
+
+
 def test_london_spring_forward_day_still_has_eight_business_hours() -> None:
     cal = BusinessCalendar("Europe/London", EVERY_DAY_9_TO_5)
     # Clocks go from 01:00 GMT to 02:00 BST on Sunday 2026-03-29.
@@ -112,6 +120,9 @@ def test_shift_across_a_clock_change_counts_real_elapsed_time() -> None:
     day = timedelta(days=1)
     assert business_time_between(london_night, utc(2026, 3, 29), utc(2026, 3, 29) + day) == hours(3)
     assert business_time_between(ny_night, utc(2026, 11, 1), utc(2026, 11, 1) + day) == hours(7)
+    # 01:30 happens twice in New York on 2026-11-01; an opening time means the first (EDT) one.
+    ny_late = BusinessCalendar("America/New_York", {6: ((time(1, 30), time(3)),)})
+    assert business_time_between(ny_late, utc(2026, 11, 1), utc(2026, 11, 1) + day) == hours(2.5)
 
 
 def test_new_york_fall_back_day_still_has_eight_business_hours() -> None:

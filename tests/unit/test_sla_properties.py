@@ -56,7 +56,8 @@ def calendars(draw: st.DrawFn, zones: list[str] = ZONES) -> BusinessCalendar:
     week = [day_hours(m) for m in draw(st.lists(marks, min_size=7, max_size=7))]
     first = WINDOW[0].date()
     holidays = draw(st.frozensets(st.integers(0, 60), max_size=8))
-    closures = draw(st.lists(st.tuples(st.integers(0, 60 * 96), st.integers(1, 3 * 96)), max_size=3))
+    # Closures crowd the first month, where the oracle looks, so that they meet open hours often.
+    closures = draw(st.lists(st.tuples(st.integers(0, 30 * 96), st.integers(1, 2 * 96)), max_size=4))
     assume(any(week))
     return BusinessCalendar(
         draw(st.sampled_from(zones)),
@@ -201,7 +202,7 @@ def _within(t: time, start: time, end: time) -> bool:
 
 
 @settings(max_examples=60, deadline=None, database=None)
-@given(calendars(ZONES_WITHOUT_OVERLAPS), st.integers(0, 58 * 96), st.integers(0, 4 * 96))
+@given(calendars(ZONES_WITHOUT_OVERLAPS), st.integers(0, 30 * 96), st.integers(0, 4 * 96))
 def test_business_time_matches_counting_quarter_hours_on_the_wall_clock(
     cal: BusinessCalendar, start: int, length: int
 ) -> None:
