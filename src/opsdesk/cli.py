@@ -22,6 +22,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from opsdesk import app as composition
+from opsdesk.cli_cases import cases_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.desk import Background, Desk
 from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
@@ -34,6 +35,7 @@ policy_cli = typer.Typer(no_args_is_help=True, help="Check and test playbooks.")
 tokens_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
 cli.add_typer(policy_cli, name="policy")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(cases_cli, name="cases")
 out = Console()
 err = Console(stderr=True)
 
@@ -100,6 +102,10 @@ def serve(
     stand_ins: Annotated[
         bool, typer.Option("--stand-ins", help="send actions to local stand-ins for Shopify and SMTP (demo)")
     ] = False,
+    worker: Annotated[
+        bool,
+        typer.Option("--worker/--no-worker", help="also run the pipeline and outbox sender in this process"),
+    ] = True,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
 ) -> None:
@@ -117,7 +123,7 @@ def serve(
             f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
         )
         uvicorn.run(
-            create_app(desk),
+            create_app(desk, background=worker),
             host=host,
             port=port,
             log_level="warning",

@@ -12,11 +12,13 @@ from datetime import timedelta
 
 from opsdesk.config import Settings
 from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
 from opsdesk.engine.outbox import OutboxSender
 from opsdesk.metrics import Metrics
 from opsdesk.ports import Clock, Connector, Database
+from opsdesk.services.cases import CaseHooks
 from opsdesk.services.intake import GroupCommitter
 from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending
 
@@ -35,6 +37,8 @@ class Desk:
     metrics: Metrics
     connectors: Mapping[str, Connector]
     wake: threading.Event = field(default_factory=threading.Event)
+    org: Org = field(default_factory=Org)
+    case_hooks: CaseHooks = field(default_factory=CaseHooks)
 
     def secrets_for(self, shop: str) -> tuple[str, ...]:
         return self.settings.secrets_for(shop)
@@ -43,6 +47,9 @@ class Desk:
         return self.settings.shop(shop) is not None
 
     def process_pending(self) -> BatchReport:
+        with self.db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
+            if uow.deliveries.count("pending") == 0 and uow.deliveries.count("waiting") == 0:
+                return BatchReport()
         report = process_pending(
             self.db.unit_of_work, self.pipeline, self.clock.now, self.settings.file.limits.batch_size
         )
@@ -94,6 +101,7 @@ class Background:
         self.threads: list[threading.Thread] = []
         if pipeline:
             self.threads.append(threading.Thread(target=self._drain, name="opsdesk-pipeline", daemon=True))
+        self.threads.append(threading.Thread(target=self._checkpoint, name="opsdesk-checkpoint", daemon=True))
         if outbox:
             sender = desk.sender()
             poll = desk.settings.file.outbox.poll_seconds
@@ -105,6 +113,13 @@ class Background:
                     daemon=True,
                 )
             )
+
+    def _checkpoint(self) -> None:
+        while not self.stop.wait(1.0):
+            try:
+                self.desk.db.checkpoint()
+            except Unavailable as exc:
+                self._outage(exc)
 
     def start(self) -> None:
         for thread in self.threads:

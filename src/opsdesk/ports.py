@@ -35,6 +35,9 @@ class DeliveryRepository(Protocol):
 
     def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]: ...
 
+    def claim_pending(self, ids: Sequence[int]) -> set[int]:
+        """Which of these are still pending, locked for this transaction (rows other workers hold are skipped)."""
+
     def mark_processed(self, ids: Iterable[int], status: str = "processed", error: str = "") -> None: ...
 
     def requeue_waiting(self, shop: str, order_id: int) -> int:
@@ -75,6 +78,9 @@ class OutboxRepository(Protocol):
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
         """Lease due pending actions to one worker; an expired lease makes an action claimable again."""
+
+    def next_due_at(self) -> datetime | None:
+        """When the earliest pending action is due (leased ones included), or None when none is pending."""
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
         """Write back a claimed action's outcome; False when the lease was lost to another worker."""
@@ -171,10 +177,14 @@ class UnitOfWork(Protocol):
 
 
 class Database(Protocol):
-    def unit_of_work(self) -> UnitOfWork: ...
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A transaction; a ``read_only`` one must not write (on SQLite it never takes the write lock)."""
 
     def ping(self) -> None:
         """Raise ``Unavailable`` when the database cannot answer."""
+
+    def checkpoint(self) -> None:
+        """Housekeeping an embedded database needs now and then (SQLite's WAL checkpoint); may do nothing."""
 
 
 class Connector(Protocol):

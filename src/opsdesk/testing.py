@@ -129,6 +129,9 @@ class _Deliveries:
         ids = [i for i, (s, _) in sorted(self.t.delivery_status.items()) if s == "pending" and i > after_id]
         return [self.t.deliveries[i] for i in ids[:limit]]
 
+    def claim_pending(self, ids: Sequence[int]) -> set[int]:
+        return {i for i in ids if self.t.delivery_status.get(i, ("", ""))[0] == "pending"}
+
     def mark_processed(self, ids: Iterable[int], status: str = "processed", error: str = "") -> None:
         for i in ids:
             if i in self.t.deliveries:
@@ -223,6 +226,10 @@ class _Outbox:
             self.t.leases[a.id] = (worker, lease_until)
         return due
 
+    def next_due_at(self) -> datetime | None:
+        due = [a.next_attempt_at for a in self.t.actions.values() if a.status is ActionStatus.PENDING]
+        return min(due) if due else None
+
     def save(self, action: OutboxAction, *, worker: str) -> bool:
         lease = self.t.leases.get(action.id)
         if lease is None or lease[0] != worker:
@@ -302,7 +309,8 @@ class _Cases:
                     and other.kind == case.kind
                 ):
                     raise Conflict(f"another {case.kind} case is open for order {case.order_id}")
-        due = case.due_at if case.status.active else None
+        # As in SQL: a save leaves the deadline alone (``set_due`` moves it) until the case ends.
+        due = current.due_at if case.status.active else None
         self.t.cases[case.id] = replace(case, detail=_json(case.detail), due_at=due)
         self.t.changes.append(
             replace(changed.change, before=_json(changed.change.before), after=_json(changed.change.after))
@@ -528,10 +536,13 @@ class InMemoryDatabase:
         self.tables = _Tables()
         self.lock = threading.Lock()
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
 
     def ping(self) -> None:
+        return None
+
+    def checkpoint(self) -> None:
         return None
 
 

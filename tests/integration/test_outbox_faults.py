@@ -168,8 +168,8 @@ class CrashBeforeRecordingSent:
         self._db = db
         self.crashed: set[str] = set()
 
-    def unit_of_work(self) -> _CrashingUnitOfWork:
-        return _CrashingUnitOfWork(self._db.unit_of_work(), self.crashed)
+    def unit_of_work(self, *, read_only: bool = False) -> _CrashingUnitOfWork:
+        return _CrashingUnitOfWork(self._db.unit_of_work(read_only=read_only), self.crashed)
 
     def ping(self) -> None:
         self._db.ping()

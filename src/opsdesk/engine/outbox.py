@@ -25,8 +25,9 @@ from opsdesk.domain.outbox import (
     RetryPolicy,
     SendResult,
 )
-from opsdesk.domain.records import AuditEntry, OutboxAction
+from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Clock, Connector, Database
+from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import case_for_failed_action
 
 log = logging.getLogger("opsdesk.outbox")
@@ -53,6 +54,7 @@ class OutboxSender:
         breaker: Breaker | None = None,
         rng: random.Random | None = None,
         on_outcome: Callable[[str], None] | None = None,
+        case_hooks: CaseHooks | None = None,
     ) -> None:
         self._db = db
         self._connectors = connectors
@@ -63,6 +65,7 @@ class OutboxSender:
         self._breakers = {name: breaker or Breaker() for name in connectors}
         self._rng = rng or random.Random()
         self._on_outcome = on_outcome
+        self._case_hooks = case_hooks or CaseHooks()
         self.stats = SenderStats()
 
     def breaker(self, provider: str) -> Breaker:
@@ -71,6 +74,10 @@ class OutboxSender:
     def run_once(self, limit: int = 50) -> int:
         """Claim and send one batch of due actions; returns how many were claimed."""
         now = self._clock.now()
+        with self._db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
+            due = uow.outbox.next_due_at()
+        if due is None or due > now:
+            return 0
         with self._db.unit_of_work() as uow:
             claimed = uow.outbox.claim_due(now, limit, now + self._lease, self._worker)
             uow.commit()
@@ -171,18 +178,6 @@ class OutboxSender:
         with self._db.unit_of_work() as uow:
             if not uow.outbox.save(updated, worker=self._worker):
                 return  # the lease ran out and another worker owns the action now
-            if case_reason:
-                case = uow.cases.open(case_for_failed_action(updated, case_reason, now))
-                uow.audit.record(
-                    [
-                        AuditEntry(
-                            now,
-                            "automation",
-                            "case.opened",
-                            f"case:{case.id}",
-                            None,
-                            {"queue": case.queue, "reason": case_reason},
-                        )
-                    ]
-                )
+            if case_reason:  # open_case gives it an owner and an SLA, and audits it
+                open_case(uow, case_for_failed_action(updated, case_reason, now), self._case_hooks, now)
             uow.commit()

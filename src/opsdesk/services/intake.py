@@ -74,8 +74,13 @@ def verify(
     is_known: Callable[[str], bool],
     max_bytes: int,
     now: datetime,
+    keep_payload: bool = True,
 ) -> RawDelivery | Refused:
-    """Check one delivery; ``headers`` must have lower-case names. Never raises for bad input."""
+    """Check one delivery; ``headers`` must have lower-case names. Never raises for bad input.
+
+    ``keep_payload`` keeps the parsed body on the delivery for processing in the same pass (replay);
+    HTTP intake drops it, since holding thousands of parsed bodies until commit costs more than parsing.
+    """
     if len(body) > max_bytes:
         return Refused(413, f"body of {len(body)} bytes is over the limit of {max_bytes}")
     signature = header(headers, "hmac-sha256")
@@ -89,11 +94,11 @@ def verify(
         return Refused(401, f"no secret configured to verify deliveries from {shop}")
     if not signature_ok(body, signature, secrets):
         return Refused(401, "signature does not match")
-    return _accept(headers, body, shop, is_known(shop), now)
+    return _accept(headers, body, shop, is_known(shop), now, keep_payload)
 
 
 def _accept(
-    headers: Mapping[str, str], body: bytes, shop: str, known: bool, now: datetime
+    headers: Mapping[str, str], body: bytes, shop: str, known: bool, now: datetime, keep: bool
 ) -> RawDelivery | Refused:
     topic = header(headers, "topic")
     webhook_id = header(headers, "webhook-id") or header(headers, "event-id")
@@ -113,7 +118,7 @@ def _accept(
         event_id=header(headers, "event-id"),
         triggered_at=_timestamp(header(headers, "triggered-at")),
         known_shop=known,
-        payload=payload,
+        payload=payload if keep else None,
     )
 
 

@@ -18,14 +18,18 @@ from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.events import OrderChanged, OrderId, ShopDomain, StoreEvent
 from opsdesk.domain.orders import OrderState, apply
 from opsdesk.domain.policies import Decision, Outcome, Playbook, Usage, decide
-from opsdesk.domain.records import AuditEntry, CaseRecord, DecisionRecord, OutboxAction, StoredDelivery
+from opsdesk.domain.records import CaseRecord, DecisionRecord, OutboxAction, StoredDelivery
 from opsdesk.normalise.shopify import Ignored, normalise
 from opsdesk.policy.cel import CelFacts
 from opsdesk.ports import UnitOfWork, UsageRepository
+from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import actions_for, case_for
 from opsdesk.services.facts import facts_for
 
 OrderKey = tuple[ShopDomain, OrderId]
+#: A delivery's normalised events, ``Ignored``, "held", or "failed:<reason>".
+Outcome_ = tuple[StoreEvent, ...] | Ignored | str
+Prepared = tuple[StoredDelivery, Outcome_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class BatchReport:
     failed: int = 0
     held: int = 0
     waiting: int = 0
+    requeued: int = 0
     decisions: int = 0
     automated: int = 0
     escalated: int = 0
@@ -90,6 +95,7 @@ class _Batch:
     seen: set[str] = field(default_factory=set)
     done: dict[str, list[int]] = field(default_factory=dict)
     arrived: set[OrderKey] = field(default_factory=set)
+    requeued: int = 0
 
 
 class Pipeline:
@@ -98,10 +104,12 @@ class Pipeline:
         playbooks: Sequence[Playbook],
         defaults: Callable[[str], ShopDefaults],
         wait_for_order: timedelta = timedelta(minutes=10),
+        case_hooks: CaseHooks | None = None,
     ) -> None:
         self.playbooks = tuple(playbooks)
         self._defaults = defaults
         self.wait_for_order = wait_for_order
+        self.case_hooks = case_hooks or CaseHooks()
 
     def process(
         self,
@@ -114,9 +122,19 @@ class Pipeline:
 
         ``payloads`` are bodies intake already parsed, by (shop, webhook id), so they are not parsed twice.
         """
-        report = BatchReport(deliveries=len(deliveries))
+        return self.apply(uow, self.prepare(deliveries, payloads or {}), now)
+
+    def prepare(
+        self, deliveries: Sequence[StoredDelivery], payloads: Mapping[tuple[str, str], Any] | None = None
+    ) -> list[Prepared]:
+        """Parse and normalise: the CPU work, which needs no transaction (nor SQLite's write lock)."""
+        return [(stored, self._normalise_one(stored, payloads or {})) for stored in deliveries]
+
+    def apply(self, uow: UnitOfWork, prepared: Sequence[Prepared], now: datetime) -> BatchReport:
+        """Decide and write a prepared batch inside the caller's unit of work."""
+        report = BatchReport(deliveries=len(prepared))
         batch = _Batch()
-        parsed = self._normalise(deliveries, batch, report, payloads or {})
+        parsed = self._sort_out(prepared, batch, report)
         events = [e for _, found in parsed for e in found]
         keys = {(e.shop, e.order_id) for e in events if e.order_id is not None}
         batch.states = uow.orders.get_many(keys)
@@ -133,42 +151,39 @@ class Pipeline:
             for event in found:
                 self._handle(stored.id, event, batch, ledger, report, now)
         self._flush(uow, batch, ledger, now)
+        report.requeued = batch.requeued
         return report
 
-    def _normalise(
-        self,
-        deliveries: Sequence[StoredDelivery],
-        batch: _Batch,
-        report: BatchReport,
-        payloads: Mapping[tuple[str, str], Any],
+    def _normalise_one(self, stored: StoredDelivery, payloads: Mapping[tuple[str, str], Any]) -> Outcome_:
+        d = stored.delivery
+        if not d.known_shop:
+            return "held"
+        try:
+            payload = payloads.get((d.shop, d.webhook_id))
+            if payload is None:
+                payload = orjson.loads(d.body)
+            return normalise(d.topic, ShopDomain(d.shop), payload, d.triggered_at)
+        except (InvalidPayload, orjson.JSONDecodeError) as exc:
+            return f"failed:{exc}"
+        except Exception as exc:  # one unreadable delivery must never block the rest
+            return f"failed:internal error {type(exc).__name__}: {exc}"
+
+    def _sort_out(
+        self, prepared: Sequence[Prepared], batch: _Batch, report: BatchReport
     ) -> list[tuple[StoredDelivery, tuple[StoreEvent, ...]]]:
         parsed: list[tuple[StoredDelivery, tuple[StoreEvent, ...]]] = []
-        for stored in deliveries:
-            d = stored.delivery
-            if not d.known_shop:
+        for stored, outcome in prepared:
+            if isinstance(outcome, tuple):
+                parsed.append((stored, outcome))
+                continue
+            status = "ignored" if isinstance(outcome, Ignored) else outcome
+            batch.done.setdefault(status, []).append(stored.id)
+            if status == "held":
                 report.held += 1
-                batch.done.setdefault("held", []).append(stored.id)
-                continue
-            try:
-                payload = payloads.get((d.shop, d.webhook_id))
-                if payload is None:
-                    payload = orjson.loads(d.body)
-                result = normalise(d.topic, ShopDomain(d.shop), payload, d.triggered_at)
-            except (InvalidPayload, orjson.JSONDecodeError) as exc:
-                report.failed += 1
-                batch.done.setdefault(f"failed:{exc}", []).append(stored.id)
-                continue
-            except Exception as exc:
-                report.failed += 1
-                batch.done.setdefault(f"failed:internal error {type(exc).__name__}: {exc}", []).append(
-                    stored.id
-                )
-                continue
-            if isinstance(result, Ignored):
+            elif status == "ignored":
                 report.ignored += 1
-                batch.done.setdefault("ignored", []).append(stored.id)
-                continue
-            parsed.append((stored, result))
+            else:
+                report.failed += 1
         return parsed
 
     def _missing_order(
@@ -310,44 +325,47 @@ class Pipeline:
         uow.orders.put_many([batch.states[k] for k in batch.touched])
         uow.decisions.add_many(batch.decisions)
         uow.outbox.add_many(batch.actions)
-        for case in batch.cases:
-            uow.cases.open(case)
+        for case in batch.cases:  # each opened case is audited by open_case, with its owner
+            open_case(uow, case, self.case_hooks, now)
         uow.usage.put_many(ledger.changed)
-        uow.audit.record(
-            [
-                AuditEntry(
-                    now,
-                    "automation",
-                    "case.opened",
-                    f"case:{c.id}",
-                    None,
-                    {"queue": c.queue, "reason": c.reason},
-                )
-                for c in batch.cases
-            ]
-        )
         for status, ids in batch.done.items():
             name, _, error = status.partition(":")
             uow.deliveries.mark_processed(ids, name, error)
         for shop, order_id in batch.arrived:
-            uow.deliveries.requeue_waiting(shop, order_id)
+            batch.requeued += uow.deliveries.requeue_waiting(shop, order_id)
 
 
 def process_pending(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: Callable[..., UnitOfWork],
     pipeline: Pipeline,
     now: Callable[[], datetime],
     batch_size: int = 500,
 ) -> BatchReport:
-    """Drain the pending deliveries, one transaction per batch; returns what was done."""
+    """Drain the pending deliveries, one write transaction per batch; returns what was done.
+
+    Each batch is read and normalised in a read-only transaction first, so that SQLite's write lock is
+    held only for deciding and writing, not for parsing: webhook intake commits in between.
+    """
     total = BatchReport()
-    with uow_factory() as uow:
-        uow.deliveries.release_waiting(now() - pipeline.wait_for_order)
-        uow.commit()
-    while True:
+    with uow_factory(read_only=True) as uow:
+        waiting = uow.deliveries.count("waiting")
+    if waiting:
         with uow_factory() as uow:
-            pending = uow.deliveries.pending(batch_size)
-            if not pending:
-                return total
-            total.add(pipeline.process(uow, pending, now()))
+            uow.deliveries.release_waiting(now() - pipeline.wait_for_order)
             uow.commit()
+    after = 0
+    while True:
+        with uow_factory(read_only=True) as uow:
+            pending = uow.deliveries.pending(batch_size, after_id=after)
+        if not pending:
+            return total
+        after = pending[-1].id
+        prepared = pipeline.prepare(pending)
+        with uow_factory() as uow:
+            # Only what is still pending and not being processed elsewhere (locked rows are skipped).
+            still = uow.deliveries.claim_pending([stored.id for stored in pending])
+            report = pipeline.apply(uow, [p for p in prepared if p[0].id in still], now())
+            uow.commit()
+        total.add(report)
+        if report.requeued:  # deliveries that waited for an order that just arrived: start over
+            after = 0

@@ -68,6 +68,15 @@ class SqlDeliveries:
         )
         return [_delivery(row) for row in self._conn.execute(query).mappings()]
 
+    def claim_pending(self, ids: Sequence[int]) -> set[int]:
+        c = t.deliveries.c
+        claimed: set[int] = set()
+        for start in range(0, len(ids), 500):
+            query = (select(c.id).where(c.id.in_(ids[start:start + 500]), c.status == "pending")
+                     .with_for_update(skip_locked=True))
+            claimed.update(self._conn.execute(query).scalars())
+        return claimed
+
     def get(self, delivery_id: int) -> StoredDelivery:
         row = (
             self._conn.execute(select(t.deliveries).where(t.deliveries.c.id == delivery_id))
@@ -271,6 +280,12 @@ class SqlOutbox:
             select(t.actions).where(c.id.in_(ids)).order_by(c.next_attempt_at, c.id)
         ).mappings()
         return [_action(r) for r in rows]
+
+    def next_due_at(self) -> datetime | None:
+        c = t.actions.c
+        query = select(func.min(c.next_attempt_at)).where(c.status == ActionStatus.PENDING.value)
+        value: datetime | None = self._conn.execute(query).scalar_one()  # typed by the column: UTC-aware
+        return value
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
         c = t.actions.c

@@ -50,13 +50,18 @@ def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) ->
             "foreign_keys=ON",
             "cache_size=-65536",
             "temp_store=MEMORY",
+            # Checkpoints are run by the desk's checkpointer thread (or, past ~80 MB of WAL, by the
+            # committing connection): a writer acknowledging webhooks should not pay for them.
+            "wal_autocheckpoint=20000",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader must not take the write lock: intake's writer would queue behind every idle poll.
+        read_only = conn.get_execution_options().get("opsdesk_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class SqlUnitOfWork:
@@ -72,13 +77,14 @@ class SqlUnitOfWork:
     tokens: ports.TokenRepository
     timers: ports.TimerRepository
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
         try:
-            conn = self._engine.connect()
+            conn = self._engine.connect().execution_options(opsdesk_read_only=self._read_only)
             conn.begin()
         except (OperationalError, DBAPIError) as exc:
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
@@ -126,8 +132,9 @@ class SqlDatabase:
     def backend(self) -> str:
         return self.engine.dialect.name
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """A transaction; ``read_only`` ones never take SQLite's write lock (WAL readers run alongside)."""
+        return SqlUnitOfWork(self.engine, read_only=read_only)
 
     def ping(self) -> None:
         try:
@@ -136,6 +143,18 @@ class SqlDatabase:
                 conn.rollback()
         except (OperationalError, DBAPIError) as exc:
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file without blocking readers or writers (SQLite only)."""
+        if self.backend != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:  # outside any transaction: the driver connection is in autocommit mode
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - sqlite3 errors; the next round tries again
+            raise Unavailable(f"checkpoint failed: {exc}") from exc
+        finally:
+            raw.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, literal_column, or_, select, update
 
 from opsdesk.domain.records import Timer
 from opsdesk.storage import bulk
@@ -14,6 +14,26 @@ from opsdesk.storage import tables as t
 from opsdesk.storage.codec import dumps, loads
 
 PENDING = "pending"
+_C = t.timers.c
+# Built once, since a sweep runs them every poll. The partial index on pending rows keeps the claim a
+# short range scan however many timers wait; 'pending' is a literal so that PostgreSQL's generic plan
+# for the prepared statement can use that index too (a bound parameter would hide the value from it).
+CLAIMABLE = (
+    select(t.timers)
+    .where(
+        _C.status == literal_column("'pending'"),
+        _C.due_at <= bindparam("now"),
+        or_(_C.lease_until.is_(None), _C.lease_until < bindparam("now")),
+    )
+    .order_by(_C.due_at, _C.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_LEASE = (
+    update(t.timers)
+    .where(_C.id.in_(bindparam("ids", expanding=True)))
+    .values(lease_owner=bindparam("worker"), lease_until=bindparam("until"))
+)
 
 
 class SqlTimers:
@@ -48,19 +68,11 @@ class SqlTimers:
         return max(self._conn.execute(stmt.values(status="cancelled")).rowcount, 0)
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
-        c = t.timers.c
-        # The partial index on pending rows keeps this a short range scan however many timers wait.
-        due = and_(c.status == PENDING, c.due_at <= now, or_(c.lease_until.is_(None), c.lease_until < now))
-        query = (
-            select(c.id).where(due).order_by(c.due_at, c.id).limit(limit).with_for_update(skip_locked=True)
-        )
-        ids = list(self._conn.execute(query).scalars())
-        if not ids:
-            return []
-        self._conn.execute(
-            update(t.timers).where(c.id.in_(ids)).values(lease_owner=worker, lease_until=lease_until)
-        )
-        rows = self._conn.execute(select(t.timers).where(c.id.in_(ids)).order_by(c.due_at, c.id)).mappings()
+        params = {"now": now, "limit": limit}
+        rows = self._conn.execute(CLAIMABLE, params).mappings().all()
+        if rows:
+            ids = [r["id"] for r in rows]
+            self._conn.execute(_LEASE, {"ids": ids, "worker": worker, "until": lease_until})
         return [_timer(r) for r in rows]
 
     def finish(

@@ -17,6 +17,7 @@ from opsdesk.domain.errors import Conflict, InvalidInput, NotFound, OpsdeskError
 from opsdesk.domain.records import ApiToken
 from opsdesk.services import tokens
 from opsdesk.services.orders import order_view
+from opsdesk.web.cases import cases_router
 from opsdesk.web.intake import WebhookEndpoint
 
 STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 400, Unavailable: 503}
@@ -30,15 +31,14 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         committer = desk.committer()
         app.state.webhook.bind(committer)
-        runner = Background(desk) if background else None
-        if runner:
-            runner.start()
+        # Without the background work, the runner still keeps SQLite's write-ahead log checkpointed.
+        runner = Background(desk, pipeline=background, outbox=background)
+        runner.start()
         try:
             yield
         finally:
             committer.close()
-            if runner:
-                runner.close()
+            runner.close()
 
     app = FastAPI(
         title="opsdesk",
@@ -52,6 +52,7 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
     app.add_exception_handler(OpsdeskError, _error)
     _add_ops_routes(app, desk)
     _add_api_routes(app, desk)
+    app.include_router(cases_router(desk, require))
     return app
 
 

@@ -37,6 +37,7 @@ class WebhookEndpoint:
             is_known=self._desk.is_known,
             max_bytes=self._max,
             now=self._desk.clock.now(),
+            keep_payload=False,
         )
         if isinstance(verdict, Refused):
             return self._refuse(verdict)

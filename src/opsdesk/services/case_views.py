@@ -1,0 +1,85 @@
+"""Read models for cases: the queue, one case with its SLA, timeline and every decision on its order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsdesk.domain.cases import Case, CaseChange, describe
+from opsdesk.domain.records import CaseFilter, DecisionRecord
+from opsdesk.ports import UnitOfWork
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    """A case as the queue shows it (JSON-ready apart from datetimes)."""
+    return {
+        "id": case.id,
+        "shop": case.shop,
+        "kind": case.kind,
+        "queue": case.queue,
+        "title": case.title,
+        "reason": case.reason,
+        "status": case.status.value,
+        "status_text": describe(case.status),
+        "owner": case.owner,
+        "priority": case.priority,
+        "order_id": case.order_id,
+        "source": case.source,
+        "version": case.version,
+        "opened_at": case.opened_at,
+        "updated_at": case.updated_at,
+        "due_at": case.due_at,
+        "first_response_at": case.first_response_at,
+        "resolved_at": case.resolved_at,
+        "resolution": case.resolution,
+        "escalation_level": case.escalation_level,
+    }
+
+
+def case_list(uow: UnitOfWork, where: CaseFilter, limit: int, offset: int) -> dict[str, Any]:
+    """One page of the queue, what is due first first, with the total that matches."""
+    return {
+        "total": uow.cases.count(where),
+        "limit": limit,
+        "offset": offset,
+        "cases": [case_summary(c) for c in uow.cases.search(where, limit, offset)],
+    }
+
+
+def case_view(uow: UnitOfWork, case_id: str) -> dict[str, Any]:
+    """Everything about one case: its SLA clocks, its timeline and the decisions taken on its order."""
+    case = uow.cases.get(case_id)
+    decisions = uow.decisions.for_order(case.shop, case.order_id) if case.order_id is not None else []
+    source = case.source.removeprefix("decision:")
+    return {
+        "case": case_summary(case),
+        "detail": case.detail,
+        "sla": case.detail.get("sla"),
+        "timeline": [_change(c) for c in uow.cases.timeline(case.id)],
+        "decisions": [_decision(d, opened_case=d.id == source) for d in decisions],
+    }
+
+
+def _change(change: CaseChange) -> dict[str, Any]:
+    return {
+        "at": change.at,
+        "actor": change.actor,
+        "kind": change.kind,
+        "before": change.before,
+        "after": change.after,
+        "note": change.note,
+    }
+
+
+def _decision(d: DecisionRecord, *, opened_case: bool) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "event": d.event_name,
+        "playbook": d.playbook,
+        "rule": d.rule_id,
+        "policy_version": d.policy_version,
+        "outcome": d.outcome,
+        "explanation": d.reason,
+        "inputs": d.inputs,
+        "decided_at": d.decided_at,
+        "opened_this_case": opened_case,
+    }

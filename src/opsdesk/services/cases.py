@@ -1,0 +1,183 @@
+"""Case use cases: open a case with an owner and an SLA, act on it, escalate it.
+
+Each function works inside the caller's unit of work (the caller commits). Every state change is
+saved against the version that was read, so of two people acting at once exactly one wins and the
+other gets a ``Conflict`` naming whoever holds the case now. Each change writes one timeline entry
+(through the repository) and one audit entry, asks the SLA hook to move the clocks, and schedules or
+cancels the case's timers in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from opsdesk.domain import cases as transitions
+from opsdesk.domain.cases import Case, CaseChange, Changed
+from opsdesk.domain.errors import Conflict, InvalidInput
+from opsdesk.domain.org import Org
+from opsdesk.domain.records import AuditEntry, CaseRecord, Timer
+from opsdesk.ports import UnitOfWork
+from opsdesk.services.resolutions import record_resolution
+
+OwnerFor = Callable[[UnitOfWork, Case, datetime], str]
+SlaStart = Callable[[Case, datetime], tuple[Case, list[Timer]]]
+SlaUpdate = Callable[[Case, Case, datetime], tuple[Case, list[Timer], list[str]]]
+OnChanged = Callable[[UnitOfWork, Case, Case, CaseChange, datetime], None]
+
+#: What a person can do to a case, by the name the API and the CLI use.
+ACTIONS = ("claim", "assign", "start", "wait", "resume", "comment", "resolve", "close", "reopen")
+
+
+def team_owner(org: Org) -> OwnerFor:
+    """The owner a case keeps, or else the team of its queue (who owns it until someone claims it)."""
+
+    def owner_for(_uow: UnitOfWork, case: Case, _now: datetime) -> str:
+        return case.owner or org.team(org.queue(case.queue).team).owner
+
+    return owner_for
+
+
+def _no_sla(case: Case, _now: datetime) -> tuple[Case, list[Timer]]:
+    return case, []
+
+
+def _sla_unchanged(_before: Case, after: Case, _now: datetime) -> tuple[Case, list[Timer], list[str]]:
+    return after, [], []
+
+
+def _nothing(_uow: UnitOfWork, _before: Case, _after: Case, _change: CaseChange, _now: datetime) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class CaseHooks:
+    """What the desk plugs into every case change: ownership rules, SLA clocks, notifications."""
+
+    owner_for: OwnerFor = field(default_factory=lambda: team_owner(Org()))
+    sla_start: SlaStart = _no_sla
+    sla_update: SlaUpdate = _sla_unchanged
+    on_changed: OnChanged = _nothing
+
+
+def open_case(uow: UnitOfWork, record: CaseRecord, hooks: CaseHooks, now: datetime) -> Case:
+    """Open a case with an owner and running SLA clocks, or add the signal to the open case it joins."""
+    stored = uow.cases.open(record)
+    case = uow.cases.get(stored.id)
+    if case.id != record.id:
+        return _commit(uow, case, transitions.joined(case, record.source, record.reason, now), now, hooks)
+    if case.version != 1 or case.owner is not None or not case.status.active:
+        return case  # opened before (the same signal again): nothing changes
+    changed = transitions.opened(case, hooks.owner_for(uow, case, now), now)
+    started, timers = hooks.sla_start(changed.case, now)
+    return _save(uow, case, Changed(started, changed.change), (timers, []), now, hooks)
+
+
+def act(
+    uow: UnitOfWork, case_id: str, action: str, actor: str, now: datetime, hooks: CaseHooks, **params: Any
+) -> Case:
+    """Do ``action`` (one of ``ACTIONS``) to a case as ``actor``; resolving also records a decision."""
+    before = uow.cases.get(case_id)
+    if action == "claim" and before.person == actor:
+        return before  # claiming your own case again changes nothing
+    changed = _transition(before, action, actor, now, params)
+    if action == "resolve":
+        changed = record_resolution(uow, before, changed, actor, now, params)
+    return _commit(uow, before, changed, now, hooks, action)
+
+
+def escalate_case(
+    uow: UnitOfWork, case_id: str, level: int, owner: str | None, now: datetime, note: str, hooks: CaseHooks
+) -> Case:
+    """Raise a case up the escalation ladder (never down), handing it to ``owner`` when there is one."""
+    before = uow.cases.get(case_id)
+    return _commit(uow, before, transitions.escalate(before, level, owner, now, note), now, hooks)
+
+
+def _transition(case: Case, action: str, actor: str, now: datetime, params: Mapping[str, Any]) -> Changed:
+    note = str(params.get("note") or "")
+    match action:
+        case "claim":
+            return transitions.claim(case, actor, now)
+        case "assign":
+            return transitions.assign(case, _required(params, "owner", action), actor, now, note)
+        case "start":
+            return transitions.start(case, actor, now)
+        case "wait":
+            return transitions.wait(case, _required(params, "on", action), actor, now, note)
+        case "resume":
+            return transitions.resume(case, actor, now, note)
+        case "comment":
+            return transitions.respond(case, actor, now, note)
+        case "resolve":
+            return transitions.resolve(case, _required(params, "resolution", action), actor, now, note)
+        case "close":
+            return transitions.close(case, actor, now)
+        case "reopen":
+            return transitions.reopen(case, actor, now, note)
+    raise InvalidInput(f"unknown case action {action!r} (one of: {', '.join(ACTIONS)})")
+
+
+def _required(params: Mapping[str, Any], name: str, action: str) -> str:
+    value = str(params.get(name) or "").strip()
+    if not value:
+        raise InvalidInput(f"{action} needs {name}")
+    return value
+
+
+def _commit(
+    uow: UnitOfWork, before: Case, changed: Changed, now: datetime, hooks: CaseHooks, action: str = ""
+) -> Case:
+    """Move the SLA clocks for a transition, then save it with the version check."""
+    case, timers, cancel = hooks.sla_update(before, changed.case, now)
+    return _save(uow, before, Changed(case, changed.change), (timers, cancel), now, hooks, action)
+
+
+def _save(
+    uow: UnitOfWork,
+    before: Case,
+    changed: Changed,
+    timers: tuple[list[Timer], list[str]],
+    now: datetime,
+    hooks: CaseHooks,
+    action: str = "",
+) -> Case:
+    case = changed.case
+    if not uow.cases.save(changed, expected_version=before.version):
+        raise _lost(uow, before, action)
+    _reschedule(uow, case, *timers)
+    uow.cases.set_due(case.id, case.due_at if case.status.active else None)
+    uow.audit.record([_audit(changed.change)])
+    hooks.on_changed(uow, before, case, changed.change, now)
+    return case
+
+
+def _reschedule(uow: UnitOfWork, case: Case, timers: list[Timer], cancel: list[str]) -> None:
+    if not case.status.active:
+        uow.timers.cancel(case.id)  # nothing may fire for a case that is resolved or closed
+    elif cancel:  # an empty list would cancel every timer of the case
+        uow.timers.cancel(case.id, cancel)
+    if timers:
+        uow.timers.schedule(timers)
+
+
+def _lost(uow: UnitOfWork, before: Case, action: str) -> Conflict:
+    """The conflict for a save that lost the race, naming whoever holds the case now."""
+    current = uow.cases.get(before.id)
+    holder = current.person or current.owner
+    if action == "claim" and current.person:
+        return Conflict(f"case {current.id} is already claimed by {current.person}", holder=current.person)
+    return Conflict(
+        f"case {current.id} was changed by someone else first "
+        f"(now {current.status.value}, owner {holder}); reload it",
+        holder=holder,
+    )
+
+
+def _audit(change: CaseChange) -> AuditEntry:
+    after = {**change.after, "note": change.note} if change.note else change.after
+    return AuditEntry(
+        change.at, change.actor, f"case.{change.kind}", f"case:{change.case_id}", change.before, after
+    )
