@@ -321,7 +321,8 @@ def measure_opsdesk(directory: Path, args: argparse.Namespace, wrk: str | None, 
     port = common.free_port()
     print(common.commit_probe(directory))
     print(f"opsdesk serve: {config} (sqlite_synchronous={args.synchronous}), database {db}", flush=True)
-    with server(opsdesk_command(port, config, db, worker=not args.no_worker), common.opsdesk_env(args.secret), directory / "opsdesk.log",
+    with server(opsdesk_command(port, config, db, not args.no_worker),
+                common.opsdesk_env(args.secret), directory / "opsdesk.log",
                 "/healthz", (200,)) as process:
         warm_ok = warm_up(port, warmup)
         result = load(wrk, port, prefix, args, process)

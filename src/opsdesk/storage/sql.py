@@ -151,7 +151,7 @@ class SqlDatabase:
         raw = self.engine.raw_connection()
         try:  # outside any transaction: the driver connection is in autocommit mode
             raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
-        except Exception as exc:  # noqa: BLE001 - sqlite3 errors; the next round tries again
+        except Exception as exc:  # sqlite3 errors; the next round tries again
             raise Unavailable(f"checkpoint failed: {exc}") from exc
         finally:
             raw.close()
