@@ -135,6 +135,27 @@ def sqlite_facts(path: Path, table: str) -> dict[str, Any]:
     return {"rows": rows, "journal_mode": journal, "bytes": size}
 
 
+def commit_probe(directory: Path, commits: int = 200) -> str:
+    """Time single-row commits (7 KB, WAL, synchronous=FULL) in `directory`: the disk's fsync cost right now."""
+    path = directory / "commit-probe.sqlite3"
+    times, body = [], os.urandom(7000)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, body BLOB)")
+        for _ in range(commits):
+            started = time.perf_counter()
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO probe (body) VALUES (?)", (body,))
+            db.execute("COMMIT")
+            times.append(time.perf_counter() - started)
+    remove_sqlite(path)
+    times.sort()
+    return (f"disk probe: a 7 KB one-row commit, WAL, synchronous=FULL, takes {statistics.median(times) * 1e3:.2f} ms "
+            f"median, {times[int(0.99 * len(times))] * 1e3:.2f} ms p99 ({len(times) / sum(times):,.0f} commits/s) "
+            "right now (a quiet machine of this kind: ~0.18 ms, 5,700/s)")
+
+
 def startup_seconds(repeats: int = 3) -> float:
     """Return the median wall time of `opsdesk --help`: interpreter start plus opsdesk's imports."""
     times = []
@@ -205,10 +226,10 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, *, accept: 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
     """Stop a server we started: SIGINT, then SIGTERM, then SIGKILL, each after a grace period."""
-    for stop in (lambda: process.send_signal(signal.SIGINT), process.terminate, process.kill):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         if process.poll() is not None:
             return
-        stop()
+        process.send_signal(sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
 

@@ -64,6 +64,7 @@ def peer_count(n: int, limit: int, run_all: bool) -> int:
 
 def measure_opsdesk(jsonl: Path, db: Path, config: Path, secret: str) -> dict[str, Any]:
     """Run `opsdesk ingest` once and return its figures."""
+    print(common.commit_probe(db.parent))
     print(f"opsdesk ingest: load average {common.load_average()} before", flush=True)
     summary, seconds = common.run_ingest(jsonl, db, config, secret)
     events, stored = summary["pipeline"]["events"], summary["stored"]

@@ -72,13 +72,18 @@ def read_memory(pid: int) -> tuple[int, int] | None:
     return values["VmRSS"], values["VmHWM"]
 
 
-def sample_until_exit(process: subprocess.Popen[bytes], interval: float) -> tuple[list[Sample], float]:
-    """Sample a process's memory until it exits; return the samples and its wall time."""
-    started, samples = time.perf_counter(), []
+def sample_until_exit(process: subprocess.Popen[bytes], interval: float,
+                      progress_every: float = 60.0) -> tuple[list[Sample], float]:
+    """Sample a process's memory until it exits, printing a progress line a minute; return samples, wall time."""
+    started, samples, next_progress = time.perf_counter(), [], progress_every
     while process.poll() is None:
         reading = read_memory(process.pid)
         if reading:
             samples.append(Sample(time.perf_counter() - started, *reading))
+            if samples[-1].at >= next_progress:
+                next_progress += progress_every
+                print(f"  {samples[-1].at:6.0f} s  RSS {reading[0] / MB:,.0f} MB  peak {reading[1] / MB:,.0f} MB  "
+                      f"load average {common.load_average()}", flush=True)
         time.sleep(interval)
     process.wait()
     return samples, time.perf_counter() - started

@@ -51,6 +51,8 @@ TEMPLATES = {
     "generic": _template(
         "About your order $order_name",
         "Hello,\n\n$message\n"),
+    # For the people on the desk (digests of warnings and assignments), not for customers.
+    "desk_digest": _template("$subject", "$message\n"),
 }
 
 

@@ -22,7 +22,7 @@ def to_cel(value: Any) -> Any:
         return float(value)
     if isinstance(value, list | tuple):
         return [to_cel(v) for v in value]
-    if isinstance(value, bool | int | str | datetime) or value is None:
+    if isinstance(value, bool | int | float | str | datetime) or value is None:
         return value
     return str(value)
 
