@@ -8,14 +8,24 @@ from datetime import timedelta
 
 from opsdesk.clock import SystemClock
 from opsdesk.config import Settings
+from opsdesk.connectors.chat import ChatWebhook
 from opsdesk.connectors.email import SmtpEmail
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.desk import Desk
+from opsdesk.domain.org import Org
 from opsdesk.domain.policies import Playbook
+from opsdesk.engine.timers import Handler as TimerHandler
 from opsdesk.metrics import Metrics
+from opsdesk.organisation import build_org
 from opsdesk.policy import loader
 from opsdesk.ports import Clock, Connector
+from opsdesk.services.assignment import make_on_changed, make_owner_for
+from opsdesk.services.assignment import timer_handlers as assignment_timer_handlers
+from opsdesk.services.cases import CaseHooks
+from opsdesk.services.deadlines import make_timer_handlers
+from opsdesk.services.notify import Notifier
 from opsdesk.services.pipeline import Pipeline, ShopDefaults
+from opsdesk.services.sla import make_sla_hooks
 from opsdesk.storage.schema import migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
 
@@ -37,6 +47,7 @@ def default_connectors(settings: Settings) -> dict[str, Connector]:
 
     return {
         "shopify": ShopifyAdmin(graphql_url, token, timeout=shopify_cfg.timeout_seconds),
+        "chat": ChatWebhook(),
         "smtp": SmtpEmail(
             host=smtp.host,
             port=smtp.port,
@@ -74,12 +85,34 @@ def build(
             return ShopDefaults()
         return ShopDefaults(owner=shop_cfg.default_owner, handling=timedelta(hours=shop_cfg.handling_hours))
 
+    org = build_org(settings.file)
+    hooks, handlers = desk_work(org)
     return Desk(
         settings=settings,
         db=SqlDatabase(engine),
         playbooks=playbooks,
-        pipeline=Pipeline(playbooks, defaults),
+        pipeline=Pipeline(playbooks, defaults, case_hooks=hooks),
         clock=clock or SystemClock(),
         metrics=Metrics(),
         connectors=connectors if connectors is not None else default_connectors(settings),
+        org=org,
+        case_hooks=hooks,
+        timer_handlers=handlers,
     )
+
+
+def desk_work(org: Org) -> tuple[CaseHooks, dict[str, TimerHandler]]:
+    """The case hooks (owner, SLA, notifications) and the timer handlers, all from one organisation."""
+    notifier = Notifier(org, template="desk_digest")
+    sla_start, sla_update = make_sla_hooks(org)
+    hooks = CaseHooks(
+        owner_for=make_owner_for(org),
+        sla_start=sla_start,
+        sla_update=sla_update,
+        on_changed=make_on_changed(org, notifier),
+    )
+    handlers = {
+        **make_timer_handlers(org, lambda: hooks, tell=notifier.tell),
+        **assignment_timer_handlers(org, lambda: hooks, notifier),
+    }
+    return hooks, handlers

@@ -16,6 +16,8 @@ from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
 from opsdesk.engine.outbox import OutboxSender
+from opsdesk.engine.timers import Handler as TimerHandler
+from opsdesk.engine.timers import TimerSweeper
 from opsdesk.metrics import Metrics
 from opsdesk.ports import Clock, Connector, Database
 from opsdesk.services.cases import CaseHooks
@@ -39,6 +41,7 @@ class Desk:
     wake: threading.Event = field(default_factory=threading.Event)
     org: Org = field(default_factory=Org)
     case_hooks: CaseHooks = field(default_factory=CaseHooks)
+    timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)
 
     def secrets_for(self, shop: str) -> tuple[str, ...]:
         return self.settings.secrets_for(shop)
@@ -55,6 +58,11 @@ class Desk:
         )
         self.count(report)
         return report
+
+    def sweeper(self, worker: str | None = None) -> TimerSweeper:
+        return TimerSweeper(
+            self.db, self.timer_handlers, self.clock, worker=worker or f"{socket.gethostname()}:{os.getpid()}"
+        )
 
     def count(self, report: BatchReport) -> None:
         """Add a pipeline report to the metrics."""
@@ -89,6 +97,7 @@ class Desk:
                 threshold=cfg.breaker_threshold, cool_down=timedelta(seconds=cfg.breaker_cool_down_seconds)
             ),
             on_outcome=lambda outcome: self.metrics.actions.labels(outcome).inc(),
+            case_hooks=self.case_hooks,
         )
 
 
@@ -102,7 +111,13 @@ class Background:
         if pipeline:
             self.threads.append(threading.Thread(target=self._drain, name="opsdesk-pipeline", daemon=True))
         self.threads.append(threading.Thread(target=self._checkpoint, name="opsdesk-checkpoint", daemon=True))
-        if outbox:
+        if outbox:  # the timers (SLA warnings and breaches, return timers, digests) run with the outbox
+            poll = desk.settings.file.outbox.poll_seconds
+            self.threads.append(
+                threading.Thread(
+                    target=desk.sweeper().run, args=(self.stop, poll), name="opsdesk-timers", daemon=True
+                )
+            )
             sender = desk.sender()
             poll = desk.settings.file.outbox.poll_seconds
             self.threads.append(

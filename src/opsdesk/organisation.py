@@ -7,14 +7,16 @@ calendar, a team's members must all exist.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 
 from opsdesk.calendars import build_calendar
-from opsdesk.config import CalendarConfig, FileConfig
+from opsdesk.config import CalendarConfig, FileConfig, PersonConfig, QueueConfig, SlaPolicyConfig, TeamConfig
 from opsdesk.domain.calendar import BusinessCalendar
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org, Person, Queue, Team
 from opsdesk.domain.sla import SlaPolicy
+from opsdesk.policy.cel import compile_condition
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$")
 UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -29,7 +31,9 @@ def duration(text: str, where: str) -> timedelta:
 
 
 def _calendar(name: str, cfg: CalendarConfig, years: range) -> BusinessCalendar:
-    hours: dict[str, list[str]] = ALWAYS if cfg.always_open or not cfg.hours else {str(k): v for k, v in cfg.hours.items()}
+    hours: dict[str, list[str]] = (
+        ALWAYS if cfg.always_open or not cfg.hours else {str(k): v for k, v in cfg.hours.items()}
+    )
     try:
         return build_calendar(
             cfg.timezone,
@@ -51,7 +55,14 @@ def _clock(text: str, where: str) -> time:
 
 
 def _quiet(hours: tuple[str, str] | None, where: str) -> tuple[time, time] | None:
-    return (_clock(hours[0], where), _clock(hours[1], where)) if hours else None
+    if not hours:
+        return None
+    start, end = _clock(hours[0], where), _clock(hours[1], where)
+    if start == end:
+        raise InvalidInput(
+            f"{where}: quiet hours must start and end at different times, got {hours[0]!r} twice"
+        )
+    return start, end
 
 
 def build_org(file: FileConfig, now: datetime | None = None) -> Org:
@@ -59,58 +70,113 @@ def build_org(file: FileConfig, now: datetime | None = None) -> Org:
     year = (now or datetime.now(UTC)).year
     years = range(year - 1, year + 3)
     calendars = {name: _calendar(name, cfg, years) for name, cfg in file.calendars.items()}
-
-    def calendar(name: str | None, where: str) -> BusinessCalendar | None:
-        if name is None:
-            return None
-        if name not in calendars:
-            raise InvalidInput(
-                f"{where}: no calendar {name!r} (calendars: {', '.join(sorted(calendars)) or 'none'})"
-            )
-        return calendars[name]
-
-    policies = {}
-    for name, cfg in file.sla_policies.items():
-        cal = calendar(cfg.calendar, f"sla_policies.{name}.calendar")
-        assert cal is not None
-        targets = {t: duration(v, f"sla_policies.{name}.targets.{t}") for t, v in cfg.targets.items()}
-        policies[name] = SlaPolicy(name, cal, targets, tuple(cfg.warn_at), tuple(cfg.ladder))
-    people = {
-        pid: Person(
-            pid,
-            p.name,
-            p.email,
-            frozenset(p.skills),
-            calendar(p.calendar, f"people.{pid}.calendar"),
-            _quiet(p.quiet_hours, f"people.{pid}.quiet_hours"),
-            p.chat_webhook_env,
-            p.active,
-        )
-        for pid, p in file.people.items()
-    }
-    teams = {}
-    for name, t in file.teams.items():
-        for role, who in (
-            [("members", m) for m in t.members]
-            + [("lead", t.lead), ("manager", t.manager)]
-            + [("on_call", m) for m in t.on_call]
-        ):
-            if who is not None and who not in people:
-                raise InvalidInput(f"teams.{name}.{role}: no person {who!r} under people")
-        teams[name] = Team(name, tuple(t.members), t.lead, t.manager, tuple(t.on_call))
-    queues = {}
-    for name, q in file.queues.items():
-        if q.team not in teams:
-            raise InvalidInput(f"queues.{name}.team: no team {q.team!r} under teams")
-        for policy in [q.sla, *q.sla_by_priority.values()]:
-            if policy is not None and policy not in policies:
-                raise InvalidInput(f"queues.{name}: no SLA policy {policy!r} under sla_policies")
-        queues[name] = Queue(name, q.team, q.sla, dict(q.sla_by_priority), q.assignment, frozenset(q.skills))
+    policies = {name: _policy(name, cfg, calendars) for name, cfg in file.sla_policies.items()}
+    people = _people(file, calendars)
+    teams = {name: _team(name, cfg, people) for name, cfg in file.teams.items()}
+    queues = {name: _queue(name, cfg, teams, policies) for name, cfg in file.queues.items()}
+    ownership = file.ownership
+    if teams and ownership.default_team not in teams:
+        raise InvalidInput(f"ownership.default_team: no team {ownership.default_team!r} under teams")
     return Org(
         people,
         teams,
         queues,
         policies,
-        file.ownership.default_team,
-        timedelta(minutes=file.ownership.return_timer_minutes),
+        ownership.default_team,
+        timedelta(minutes=ownership.return_timer_minutes),
+        _order_rules(ownership.order_rules, people, teams),
     )
+
+
+def _find_calendar(
+    calendars: Mapping[str, BusinessCalendar], name: str | None, where: str
+) -> BusinessCalendar | None:
+    if name is None:
+        return None
+    if name not in calendars:
+        known = ", ".join(sorted(calendars)) or "none"
+        raise InvalidInput(f"{where}: no calendar {name!r} (calendars: {known})")
+    return calendars[name]
+
+
+def _policy(name: str, cfg: SlaPolicyConfig, calendars: Mapping[str, BusinessCalendar]) -> SlaPolicy:
+    cal = _find_calendar(calendars, cfg.calendar, f"sla_policies.{name}.calendar")
+    assert cal is not None
+    targets = {t: duration(v, f"sla_policies.{name}.targets.{t}") for t, v in cfg.targets.items()}
+    return SlaPolicy(name, cal, targets, tuple(cfg.warn_at), tuple(cfg.ladder))
+
+
+def _people(file: FileConfig, calendars: Mapping[str, BusinessCalendar]) -> dict[str, Person]:
+    """People with their working calendar: their own, else that of the first team that has one."""
+    team_calendar: dict[str, str] = {}
+    for name, team in file.teams.items():
+        _find_calendar(calendars, team.calendar, f"teams.{name}.calendar")
+        for member in team.members:
+            if team.calendar is not None:
+                team_calendar.setdefault(member, team.calendar)
+    return {pid: _person(pid, p, calendars, team_calendar.get(pid)) for pid, p in file.people.items()}
+
+
+def _person(
+    pid: str, p: PersonConfig, calendars: Mapping[str, BusinessCalendar], team_calendar: str | None
+) -> Person:
+    where = f"people.{pid}"
+    own = _find_calendar(calendars, p.calendar, f"{where}.calendar")
+    return Person(
+        pid,
+        p.name,
+        p.email,
+        frozenset(p.skills),
+        own or _find_calendar(calendars, team_calendar, f"{where}.calendar"),
+        _quiet(p.quiet_hours, f"{where}.quiet_hours"),
+        p.chat_webhook_env,
+        p.active,
+    )
+
+
+def _team(name: str, t: TeamConfig, people: Mapping[str, Person]) -> Team:
+    roles = [("members", m) for m in t.members] + [("lead", t.lead), ("manager", t.manager)]
+    for role, who in roles + [("on_call", m) for m in t.on_call]:
+        if who is not None and who not in people:
+            raise InvalidInput(f"teams.{name}.{role}: no person {who!r} under people")
+    return Team(name, tuple(dict.fromkeys(t.members)), t.lead, t.manager, tuple(t.on_call))
+
+
+def _queue(name: str, q: QueueConfig, teams: Mapping[str, Team], policies: Mapping[str, SlaPolicy]) -> Queue:
+    if q.team not in teams:
+        raise InvalidInput(f"queues.{name}.team: no team {q.team!r} under teams")
+    if q.sla is not None and q.sla not in policies:
+        raise InvalidInput(f"queues.{name}.sla: no SLA policy {q.sla!r} under sla_policies")
+    for priority, policy in q.sla_by_priority.items():
+        if policy not in policies:
+            raise InvalidInput(
+                f"queues.{name}.sla_by_priority.{priority}: no SLA policy {policy!r} under sla_policies"
+            )
+    return Queue(name, q.team, q.sla, dict(q.sla_by_priority), q.assignment, frozenset(q.skills))
+
+
+def _order_rules(
+    rules: list[dict[str, str]], people: Mapping[str, Person], teams: Mapping[str, Team]
+) -> tuple[tuple[str, str], ...]:
+    """Each rule is ``{if: <CEL>, owner: <person id or team:name>}``; checked here so a bad one never loads."""
+    checked = []
+    for i, rule in enumerate(rules):
+        where = f"ownership.order_rules[{i}]"
+        if set(rule) != {"if", "owner"}:
+            raise InvalidInput(f"{where}: a rule has exactly the keys 'if' and 'owner', got {sorted(rule)}")
+        try:
+            compile_condition(rule["if"])
+        except ValueError as exc:
+            raise InvalidInput(f"{where}.if: {exc}") from None
+        _check_owner(rule["owner"], f"{where}.owner", people, teams)
+        checked.append((rule["if"], rule["owner"]))
+    return tuple(checked)
+
+
+def _check_owner(owner: str, where: str, people: Mapping[str, Person], teams: Mapping[str, Team]) -> None:
+    team = owner.removeprefix("team:")
+    known = team in teams if owner.startswith("team:") else owner in people
+    if not known:
+        raise InvalidInput(
+            f"{where}: {owner!r} is neither a person under people nor team:<a team under teams>"
+        )

@@ -119,7 +119,10 @@ class CaseRepository(Protocol):
 
 class TimerRepository(Protocol):
     def schedule(self, timers: Sequence[Timer]) -> None:
-        """Add timers, or move pending ones with the same id to their new due time."""
+        """Add timers, or move ones with the same id to their new due time (fired or cancelled ones re-arm)."""
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """When the earliest pending timer not leased at ``now`` is due, or None."""
 
     def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
         """Cancel the pending timers of a subject (of the given kinds, or all); returns how many."""

@@ -430,6 +430,14 @@ class _Timers:
             self.t.timer_leases[x.id] = (worker, lease_until)
         return due
 
+    def next_due_at(self, now: datetime) -> datetime | None:
+        due = [
+            x.due_at
+            for x in self.t.timers.values()
+            if x.status == "pending" and (x.id not in self.t.timer_leases or self.t.timer_leases[x.id][1] < now)
+        ]
+        return min(due, default=None)
+
     def finish(
         self, timer_id: str, *, worker: str, at: datetime, error: str = "", retry_at: datetime | None = None
     ) -> bool:

@@ -117,7 +117,7 @@ def test_a_server_that_never_greets_is_retry_later_after_the_timeout() -> None:
 @pytest.mark.parametrize(("payload", "reason"), [
     ({"to": ""}, "email needs a recipient address, got ''"),
     ({"to": "not an address"}, "email needs a recipient address, got 'not an address'"),
-    ({"template": "welcome"}, "no email template 'welcome' (known: follow_up_delayed, generic, "
+    ({"template": "welcome"}, "no email template 'welcome' (known: desk_digest, follow_up_delayed, generic, "
                               "refund_confirmation, return_in_hand)"),
     ({"amount": ""}, "template 'refund_confirmation' needs amount"),
 ])

@@ -56,6 +56,9 @@ CASE_KINDS = frozenset(
 #: What a person may decide when resolving a case; each becomes outbox actions like an automated decision.
 RESOLUTIONS = frozenset({"approve_refund", "deny", "reship", "release_hold", "pause_discount", "no_action"})
 
+#: How many repeated signals a case keeps in its detail (the newest).
+MAX_SIGNALS = 50
+
 
 @dataclass(frozen=True, slots=True)
 class Case:
@@ -123,6 +126,21 @@ def _plain(value: Any) -> Any:
 def _require(case: Case, allowed: set[CaseStatus], action: str) -> None:
     if case.status not in allowed:
         raise InvalidInput(f"cannot {action} case {case.id}: it is {case.status.value}")
+
+
+def opened(case: Case, owner: str, at: datetime) -> Changed:
+    """A new case gets its first owner (a person or a team) as it opens."""
+    changed = assign(case, owner, "automation", at)
+    return Changed(changed.case, replace(changed.change, kind="opened", before={}))
+
+
+def joined(case: Case, source: str, reason: str, at: datetime) -> Changed:
+    """A repeated signal for the same order and kind adds to the open case instead of opening another."""
+    signal = {"source": source, "reason": reason, "at": at.isoformat()}
+    signals = [*case.detail.get("signals", []), signal][-MAX_SIGNALS:]
+    changed = _change(case, "automation", at, "signal", reason)
+    new = replace(changed.case, detail={**case.detail, "signals": signals})
+    return Changed(new, replace(changed.change, after={"source": source}))
 
 
 def claim(case: Case, person: str, at: datetime) -> Changed:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from opsdesk.domain.calendar import BusinessCalendar, is_open
 from opsdesk.domain.sla import SlaPolicy
+
+#: The Monday the on-call rota counts its weeks from (weeks turn at Monday 00:00 UTC).
+ROTA_EPOCH = date(2026, 1, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,30 @@ class Person:
         """Working now (a person without a calendar of their own is taken as always working)."""
         return self.active and (self.calendar is None or is_open(self.calendar, at))
 
+    @property
+    def timezone(self) -> str:
+        """The zone quiet hours are read in: the working calendar's, else UTC."""
+        return self.calendar.timezone if self.calendar is not None else "UTC"
+
+    def quiet_period(self, at: datetime) -> tuple[datetime, datetime] | None:
+        """The quiet stretch (start, end, in UTC) that ``at`` falls in, or None outside quiet hours."""
+        if self.quiet_hours is None or self.quiet_hours[0] == self.quiet_hours[1]:
+            return None
+        zone = ZoneInfo(self.timezone)
+        local = at.astimezone(zone)
+        for start_day in (local.date() - timedelta(days=1), local.date()):
+            start, end = _stretch(start_day, self.quiet_hours, zone)
+            if start <= at < end:
+                return start, end
+        return None
+
+
+def _stretch(day: date, hours: tuple[time, time], zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Quiet hours beginning on local ``day`` as UTC instants; an end before the start is the next day."""
+    start = datetime.combine(day, hours[0], zone)
+    end_day = day + timedelta(days=1) if hours[1] < hours[0] else day
+    return start.astimezone(UTC), datetime.combine(end_day, hours[1], zone).astimezone(UTC)
+
 
 @dataclass(frozen=True, slots=True)
 class Team:
@@ -37,6 +65,13 @@ class Team:
     @property
     def owner(self) -> str:
         return f"team:{self.name}"
+
+    def on_call_at(self, at: datetime) -> str | None:
+        """Who is on call in the week of ``at``: the rota in turn, one person a week; None without a rota."""
+        if not self.on_call:
+            return None
+        week = (at.astimezone(UTC).date() - ROTA_EPOCH).days // 7
+        return self.on_call[week % len(self.on_call)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +95,8 @@ class Org:
     sla_policies: Mapping[str, SlaPolicy] = field(default_factory=dict)
     default_team: str = "ops"
     return_timer: timedelta = timedelta(minutes=60)
+    #: Open-order ownership rules in order: (CEL condition over the order facts, owner); first match wins.
+    order_rules: tuple[tuple[str, str], ...] = ()
 
     def queue(self, name: str) -> Queue:
         """The queue's settings; a queue nobody configured belongs to the default team, with no SLA."""

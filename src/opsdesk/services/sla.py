@@ -6,15 +6,17 @@ returns the timers to (re)schedule: the warnings and the breach of each clock no
 escalation check of a clock already breached. Only checkpoints still ahead are scheduled, so a timer
 that has fired is never armed again for the same moment.
 
-Pausing and resolving cancel nothing, on purpose: a breach reached just before the pause (or the
-resolution) whose timer the sweep has not fired yet must still fire, and the cancel port cannot tell
-that timer from the ones the change made moot. The handlers re-check every checkpoint against the
-clocks when it fires, so the moot ones do nothing. Closing cancels every SLA timer of the case.
+A pause cancels nothing, on purpose: a breach reached just before the pause whose timer the sweep
+has not fired yet must still fire (the case is still open, and late), and the cancel port cannot tell
+that timer from the ones the pause made moot. The handlers re-check every checkpoint against the
+clocks when it fires, so the moot ones do nothing. A first response cancels nothing either (the same
+cancel would take the resolution's timers). Closing asks for every SLA timer of the case to be
+cancelled; the case service cancels them at resolution already (nothing escalates a finished case).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +40,7 @@ from opsdesk.domain.sla import (
     pause,
     resume,
 )
+from opsdesk.services.cases import SlaStart, SlaUpdate
 
 SLA_WARNING = "sla_warning"
 SLA_BREACH = "sla_breach"
@@ -45,8 +48,6 @@ SLA_KINDS = (SLA_WARNING, SLA_BREACH)
 RESOLUTION = "resolution"
 FIRST_RESPONSE = "first_response"
 
-SlaStart = Callable[[Case, datetime], tuple[Case, list[Timer]]]
-SlaUpdate = Callable[[Case, Case, datetime], tuple[Case, list[Timer], list[str]]]
 Clocks = dict[str, SlaClock]
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
+from dataclasses import replace
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, select, update
@@ -131,14 +134,50 @@ class SqlCases:
         ]
 
     def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
-        c = t.cases.c
         # Deadlines first, soonest first; cases with no running deadline after them, oldest first.
-        query = _filtered(select(t.cases), where).order_by(c.due_at.is_(None), c.due_at, c.opened_at, c.id)
-        return [_full(r) for r in self._conn.execute(query.limit(limit).offset(offset)).mappings()]
+        # One ORDER BY over several statuses would sort every matching row (100,000 open cases: ~300 ms).
+        # Per status, the (status, due_at) indexes give the rows already in deadline order, so each
+        # status reads only its first rows and the sorted runs are merged here.
+        wanted = offset + limit
+        dated = self._leading(where, wanted, dated=True)
+        undated = self._leading(where, wanted - len(dated), dated=False) if len(dated) < wanted else []
+        return [_full(r) for r in [*dated, *undated][offset:wanted]]
+
+    def _leading(self, where: CaseFilter, n: int, *, dated: bool) -> list[Any]:
+        """The first ``n`` matching rows with (or without) a deadline, in queue order, over every status."""
+        c = t.cases.c
+        order = (c.due_at, c.opened_at, c.id) if dated else (c.opened_at, c.id)
+        has_due = c.due_at.is_not(None) if dated else c.due_at.is_(None)
+        runs = [
+            self._conn.execute(
+                _filtered(select(t.cases), replace(where, status=(status,)))
+                .where(has_due)
+                .order_by(*order)
+                .limit(n)
+            )
+            .mappings()
+            .all()
+            for status in _statuses(where)
+        ]
+        return list(islice(heapq.merge(*runs, key=_by_due if dated else _by_age), n))
 
     def count(self, where: CaseFilter) -> int:
         query = _filtered(select(func.count()).select_from(t.cases), where)
         return int(self._conn.execute(query).scalar_one())
+
+
+def _by_due(r: Any) -> tuple[datetime, datetime, str]:
+    return r["due_at"], r["opened_at"], r["id"]
+
+
+def _by_age(r: Any) -> tuple[datetime, str]:
+    return r["opened_at"], r["id"]
+
+
+def _statuses(where: CaseFilter) -> tuple[str, ...]:
+    if where.status:
+        return tuple(dict.fromkeys(where.status))
+    return tuple(s.value for s in CaseStatus if s.active or not where.active_only)
 
 
 def _filtered(query: Select[Any], where: CaseFilter) -> Select[Any]:

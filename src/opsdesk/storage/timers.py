@@ -29,6 +29,16 @@ CLAIMABLE = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
+#: The earliest timer a claim at ``now`` could take: a short walk along the same partial index.
+NEXT_DUE = (
+    select(_C.due_at)
+    .where(
+        _C.status == literal_column("'pending'"),
+        or_(_C.lease_until.is_(None), _C.lease_until < bindparam("now")),
+    )
+    .order_by(_C.due_at)
+    .limit(1)
+)
 _LEASE = (
     update(t.timers)
     .where(_C.id.in_(bindparam("ids", expanding=True)))
@@ -74,6 +84,10 @@ class SqlTimers:
             ids = [r["id"] for r in rows]
             self._conn.execute(_LEASE, {"ids": ids, "worker": worker, "until": lease_until})
         return [_timer(r) for r in rows]
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        due: datetime | None = self._conn.execute(NEXT_DUE, {"now": now}).scalar()
+        return due
 
     def finish(
         self, timer_id: str, *, worker: str, at: datetime, error: str = "", retry_at: datetime | None = None

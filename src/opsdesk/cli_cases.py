@@ -1,0 +1,285 @@
+"""``opsdesk cases ...``: work the case queue from a terminal or a script (``--format json``)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from opsdesk import app as composition
+from opsdesk.config import load_settings
+from opsdesk.desk import Desk
+from opsdesk.domain.errors import InvalidInput
+from opsdesk.domain.records import CaseFilter
+from opsdesk.services.case_views import case_list, case_summary, case_view
+from opsdesk.services.cases import act
+
+cases_cli = typer.Typer(no_args_is_help=True, help="Work the case queue: list, show, claim, resolve, ...")
+out = Console()
+
+ConfigOpt = Annotated[
+    str | None, typer.Option("--config", "-c", help="opsdesk.yaml (default: $OPSDESK_CONFIG)")
+]
+DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: $OPSDESK_DATABASE_URL")]
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+AsOpt = Annotated[
+    str, typer.Option("--as", help="the person acting (recorded in the timeline and audit log)")
+]
+CaseArg = Annotated[str, typer.Argument(help="the case id")]
+NoteOpt = Annotated[str, typer.Option("--note", help="a note for the timeline")]
+
+
+def _desk(config: str | None, database_url: str | None) -> Desk:
+    return composition.build(load_settings(config, database_url))
+
+
+def _emit(data: Any, fmt: str) -> bool:
+    """Print ``data`` as JSON when asked; returns whether it did."""
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+        return True
+    if fmt != "text":
+        raise InvalidInput(f"--format must be text or json, not {fmt!r}")
+    return False
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"not an ISO 8601 time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@cases_cli.command("list")
+def list_cases(
+    queue: Annotated[str | None, typer.Option(help="only this queue")] = None,
+    owner: Annotated[str | None, typer.Option(help="a person or team:<name>")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="repeatable; default: every active status")] = None,
+    kind: Annotated[str | None, typer.Option(help="refund, dispute, ...")] = None,
+    shop: Annotated[str | None, typer.Option(help="only this shop")] = None,
+    due_before: Annotated[str | None, typer.Option(help="ISO 8601 time (UTC when no offset)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """The queue: active cases, what is due first first."""
+    where = CaseFilter(queue, owner, tuple(status or ()), kind, shop, _instant(due_before))
+    desk = _desk(config, database_url)
+    with desk.db.unit_of_work(read_only=True) as uow:
+        page = case_list(uow, where, limit, offset)
+    if not _emit(page, fmt):
+        _print_queue(page)
+
+
+def _print_queue(page: dict[str, Any]) -> None:
+    shown = len(page["cases"])
+    table = Table(
+        title=f"cases {page['offset'] + 1 if shown else 0}-{page['offset'] + shown} of {page['total']}"
+    )
+    for column in ("id", "queue", "kind", "status", "owner", "priority", "due", "opened", "title"):
+        table.add_column(column, overflow="fold")
+    for c in page["cases"]:
+        table.add_row(
+            c["id"],
+            c["queue"],
+            c["kind"],
+            c["status"],
+            c["owner"] or "-",
+            c["priority"],
+            _when(c["due_at"]),
+            _when(c["opened_at"]),
+            c["title"],
+        )
+    out.print(table)
+
+
+@cases_cli.command()
+def show(
+    case_id: CaseArg, config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text"
+) -> None:
+    """One case: its state, SLA, timeline and the decisions on its order."""
+    desk = _desk(config, database_url)
+    with desk.db.unit_of_work(read_only=True) as uow:
+        view = case_view(uow, case_id)
+    if not _emit(view, fmt):
+        _print_case(view)
+
+
+def _print_case(view: dict[str, Any]) -> None:
+    case = view["case"]
+    facts = Table(title=f"case {case['id']}", show_header=False)
+    for key in (
+        "title",
+        "reason",
+        "queue",
+        "kind",
+        "status_text",
+        "owner",
+        "priority",
+        "order_id",
+        "resolution",
+    ):
+        facts.add_row(key.replace("_text", ""), str(case[key] if case[key] is not None else "-"))
+    for key in ("opened_at", "due_at", "first_response_at", "resolved_at"):
+        facts.add_row(key.removesuffix("_at"), _when(case[key]))
+    timeline = Table(title="timeline")
+    for column in ("at", "who", "what", "change", "note"):
+        timeline.add_column(column, overflow="fold")
+    for e in view["timeline"]:
+        change = ", ".join(f"{k}: {e['before'].get(k, '-')} -> {v}" for k, v in e["after"].items())
+        timeline.add_row(_when(e["at"]), e["actor"], e["kind"], change, e["note"])
+    decisions = Table(title="decisions on the order")
+    for column in ("decided", "event", "playbook", "rule", "outcome", "explanation"):
+        decisions.add_column(column, overflow="fold")
+    for d in view["decisions"]:
+        decisions.add_row(
+            _when(d["decided_at"]), d["event"], d["playbook"], d["rule"], d["outcome"], d["explanation"]
+        )
+    for table in (facts, timeline, decisions):
+        out.print(table)
+
+
+def _act(
+    case_id: str,
+    action: str,
+    actor: str,
+    config: str | None,
+    database_url: str | None,
+    fmt: str,
+    **params: Any,
+) -> None:
+    desk = _desk(config, database_url)
+    with desk.db.unit_of_work() as uow:
+        case = act(uow, case_id, action, actor, desk.clock.now(), desk.case_hooks, **params)
+        uow.commit()
+    summary = case_summary(case)
+    if not _emit(summary, fmt):
+        out.print(f"[green]{action}[/] case {case.id}: {summary['status_text']}, owner {case.owner or '-'}")
+
+
+@cases_cli.command()
+def claim(
+    case_id: CaseArg,
+    actor: AsOpt,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Take a case; someone else's case is refused, naming them."""
+    _act(case_id, "claim", actor, config, database_url, fmt)
+
+
+@cases_cli.command()
+def assign(
+    case_id: CaseArg,
+    owner: Annotated[str, typer.Argument(help="a person or team:<name>")],
+    actor: AsOpt,
+    note: NoteOpt = "",
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Give a case to a person or a team."""
+    _act(case_id, "assign", actor, config, database_url, fmt, owner=owner, note=note)
+
+
+@cases_cli.command()
+def comment(
+    case_id: CaseArg,
+    text: Annotated[str, typer.Argument(help="the comment")],
+    actor: AsOpt,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Add a comment (a person's first one is the first response)."""
+    _act(case_id, "comment", actor, config, database_url, fmt, note=text)
+
+
+@cases_cli.command()
+def wait(
+    case_id: CaseArg,
+    actor: AsOpt,
+    on: Annotated[str, typer.Option("--on", help="customer or supplier")] = "customer",
+    note: NoteOpt = "",
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Wait on the customer or a supplier; the SLA clocks pause."""
+    _act(case_id, "wait", actor, config, database_url, fmt, on=on, note=note)
+
+
+@cases_cli.command()
+def resolve(
+    case_id: CaseArg,
+    resolution: Annotated[
+        str, typer.Argument(help="approve_refund, deny, reship, release_hold, pause_discount, no_action")
+    ],
+    actor: AsOpt,
+    note: NoteOpt = "",
+    amount: Annotated[str | None, typer.Option(help="refund amount (default: the requested one)")] = None,
+    discount_id: Annotated[str | None, typer.Option(help="the discount to pause")] = None,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Resolve a case with a decision; it becomes outbox actions like an automated one."""
+    _act(
+        case_id,
+        "resolve",
+        actor,
+        config,
+        database_url,
+        fmt,
+        resolution=resolution,
+        note=note,
+        amount=amount,
+        discount_id=discount_id,
+    )
+
+
+@cases_cli.command()
+def reopen(
+    case_id: CaseArg,
+    actor: AsOpt,
+    note: NoteOpt = "",
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Reopen a resolved or closed case."""
+    _act(case_id, "reopen", actor, config, database_url, fmt, note=note)
+
+
+def _simple(action: str, summary: str) -> None:
+    def command(
+        case_id: CaseArg,
+        actor: AsOpt,
+        config: ConfigOpt = None,
+        database_url: DbOpt = None,
+        fmt: FormatOpt = "text",
+    ) -> None:
+        _act(case_id, action, actor, config, database_url, fmt)
+
+    command.__doc__ = summary
+    cases_cli.command(action)(command)
+
+
+_simple("start", "Start work on a case.")
+_simple("resume", "Resume a waiting case; the SLA clocks run again.")
+_simple("close", "Close a resolved case.")

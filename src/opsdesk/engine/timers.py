@@ -1,0 +1,129 @@
+"""The timer sweep: claim due timers under a lease, fire each in its own transaction, exactly once.
+
+The claim is a short transaction of its own (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so sweepers
+never wait for each other). Each timer then fires in one transaction that marks it fired first (which
+checks this sweeper still holds the lease and locks the row) and runs its handler after: the mark and
+the handler's effects commit together or not at all. A sweeper killed half way leaves only a lease,
+which expires; the next claim fires the timer again from scratch, so its effects land once. Because the
+mark comes first, a handler may re-arm its own timer by scheduling the same id again (a return timer
+passing a case on to the next person does).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.records import Timer
+from opsdesk.ports import Clock, Database
+from opsdesk.services.deadlines import Handler, make_timer_handlers
+
+log = logging.getLogger("opsdesk.timers")
+
+__all__ = ["Handler", "SweepStats", "TimerSweeper", "make_timer_handlers"]
+
+
+@dataclass(slots=True)
+class SweepStats:
+    fired: int = 0
+    retried: int = 0
+    failed: int = 0
+    #: Claimed timers not ours to fire any more: the lease ran out, or they were moved or cancelled.
+    lost: int = 0
+
+
+class TimerSweeper:
+    def __init__(
+        self,
+        db: Database,
+        handlers: Mapping[str, Handler],
+        clock: Clock,
+        *,
+        worker: str,
+        lease: timedelta = timedelta(seconds=30),
+        batch: int = 100,
+        retry: timedelta = timedelta(seconds=30),
+        attempts: int = 5,
+    ) -> None:
+        self._db = db
+        self._handlers = handlers
+        self._clock = clock
+        self._worker = worker
+        self._lease = lease
+        self._batch = batch
+        self._retry = retry
+        self._attempts = attempts
+        self.stats = SweepStats()
+
+    def run_once(self) -> int:
+        """Claim one batch of due timers and fire them; returns how many were claimed."""
+        now = self._clock.now()
+        with self._db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
+            due = uow.timers.next_due_at(now)  # until ports declares it
+        if due is None or due > now:
+            return 0
+        lease_until = now + self._lease
+        with self._db.unit_of_work() as uow:
+            claimed = uow.timers.claim_due(now, self._batch, lease_until, self._worker)
+            uow.commit()
+        for done, timer in enumerate(claimed):
+            if self._clock.now() >= lease_until:
+                # The rest of the batch is anyone's again; firing it here would only race the next claim.
+                self.stats.lost += len(claimed) - done
+                break
+            self._fire(timer)
+        return len(claimed)
+
+    def run(
+        self, stop: threading.Event, poll: float = 0.5, on_error: Callable[[Exception], None] | None = None
+    ) -> None:
+        """Sweep until ``stop`` is set; a database outage is waited out, never fatal."""
+        while not stop.is_set():
+            try:
+                if self.run_once() < self._batch:
+                    stop.wait(poll)
+            except Unavailable as exc:
+                if on_error:
+                    on_error(exc)
+                stop.wait(max(poll, 1.0))
+
+    def _fire(self, timer: Timer) -> None:
+        now = self._clock.now()
+        try:
+            with self._db.unit_of_work() as uow:
+                if not uow.timers.finish(timer.id, worker=self._worker, at=now):
+                    self.stats.lost += 1  # rescheduled, cancelled or re-claimed since our claim
+                    return
+                self._handler(timer.kind)(uow, timer, now)
+                uow.commit()
+            self.stats.fired += 1
+        except Unavailable:
+            raise  # the database is down: nothing can be recorded, the lease will hand the timer back
+        except Exception as exc:
+            # One broken timer must not block the sweep: its transaction is already rolled back, the
+            # failure is recorded in a fresh one (retried later, or given up after N attempts), and
+            # the loop goes on with the next timer. BaseException (a kill) is not caught on purpose.
+            log.exception("timer %s (%s) failed", timer.id, timer.kind)
+            self._record_failure(timer, exc, now)
+
+    def _handler(self, kind: str) -> Handler:
+        try:
+            return self._handlers[kind]
+        except KeyError:
+            raise LookupError(f"no handler for timer kind {kind!r}") from None
+
+    def _record_failure(self, timer: Timer, exc: Exception, now: datetime) -> None:
+        retry_at = now + self._retry if timer.attempts + 1 < self._attempts else None
+        with self._db.unit_of_work() as uow:
+            recorded = uow.timers.finish(
+                timer.id, worker=self._worker, at=now, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at
+            )
+            uow.commit()
+        if recorded and retry_at is not None:
+            self.stats.retried += 1
+        elif recorded:
+            self.stats.failed += 1

@@ -1,0 +1,94 @@
+"""``opsdesk cases ...`` on a desk with real escalated cases: tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from opsdesk.cli import cli
+from opsdesk.desk import Desk
+from tests.integration.desk_harness import make_desk
+from tests.pipeline_harness import feed
+from tests.samples import SECRET, order_lifecycle
+
+ORDER = 5_000_000_000_000_000_001
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    desk = make_desk(tmp_path, monkeypatch)
+    feed(desk.db, [d for n in (1, 2) for d in order_lifecycle(n, reason="DEFECTIVE")[:6]], desk.clock)  # type: ignore[arg-type]
+    desk.process_pending()
+    return desk
+
+
+def run(tmp_path: Path, *args: str) -> Any:
+    where = ["--config", str(tmp_path / "opsdesk.yaml"), "--database-url", f"sqlite:///{tmp_path}/opsdesk.db"]
+    result = CliRunner().invoke(cli, ["cases", *args, *where], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
+def listed(tmp_path: Path, *args: str) -> dict[str, Any]:
+    return json.loads(run(tmp_path, "list", "--format", "json", *args).output)
+
+
+def case_id(tmp_path: Path) -> str:
+    return next(c["id"] for c in listed(tmp_path)["cases"] if c["order_id"] == ORDER)
+
+
+def test_list_prints_the_queue_as_a_table_and_as_json_with_filters(desk, tmp_path) -> None:
+    table = run(tmp_path, "list").output
+    assert "cases 1-2 of 2" in table
+    assert table.count("refunds") >= 2 and "team:ops" in table
+    assert listed(tmp_path, "--queue", "refunds", "--owner", "team:ops")["total"] == 2
+    assert listed(tmp_path, "--status", "resolved")["total"] == 0
+    assert listed(tmp_path, "--due-before", "2020-01-01T00:00:00")["total"] == 0
+    assert listed(tmp_path, "--limit", "1")["cases"][0]["queue"] == "refunds"
+
+
+def test_show_tells_the_story_of_a_case(desk, tmp_path) -> None:
+    cid = case_id(tmp_path)
+    text = run(tmp_path, "show", cid).output
+    assert f"case {cid}" in text and "timeline" in text and "refund-request-needs-a-person" in text
+    view = json.loads(run(tmp_path, "show", cid, "--format", "json").output)
+    assert [e["kind"] for e in view["timeline"]] == ["opened"]
+
+
+def test_claim_comment_wait_resolve_and_reopen_as_a_person(desk, tmp_path) -> None:
+    cid = case_id(tmp_path)
+    assert "owner ada" in run(tmp_path, "claim", cid, "--as", "ada").output
+    run(tmp_path, "comment", cid, "asked for photos", "--as", "ada")
+    waiting = json.loads(run(tmp_path, "wait", cid, "--on", "customer", "--as", "ada", "--format", "json").output)
+    assert waiting["status"] == "waiting_customer"
+    run(tmp_path, "resume", cid, "--as", "ada")
+    resolved = run(tmp_path, "resolve", cid, "approve_refund", "--as", "ada", "--note", "damage confirmed",
+                   "--format", "json")
+    assert json.loads(resolved.output)["resolution"] == "approve_refund"
+    assert json.loads(run(tmp_path, "reopen", cid, "--as", "ada", "--format", "json").output)["status"] == "assigned"
+    assert json.loads(run(tmp_path, "assign", cid, "team:ops", "--as", "lin", "--format", "json").output)[
+        "owner"] == "team:ops"
+
+    with desk.db.unit_of_work() as uow:
+        actions = uow.outbox.for_order(desk.settings.file.shops[0].domain, ORDER)
+    assert sorted(a.kind for a in actions) == ["email", "refund"]
+
+
+def test_a_claim_on_someone_elses_case_exits_2_naming_them(desk, tmp_path) -> None:
+    cid = case_id(tmp_path)
+    run(tmp_path, "claim", cid, "--as", "ada")
+    result = subprocess.run(
+        [sys.executable, "-m", "opsdesk", "cases", "claim", cid, "--as", "bob", "--config",
+         str(tmp_path / "opsdesk.yaml"), "--database-url", f"sqlite:///{tmp_path}/opsdesk.db"],
+        env={**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET, "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 2
+    assert f"case {cid} is already claimed by ada" in " ".join(result.stderr.split())

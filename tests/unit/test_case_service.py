@@ -1,0 +1,361 @@
+"""The case use cases on the in-memory database: owners and SLAs on opening, every action, decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from opsdesk.domain import cases as transitions
+from opsdesk.domain.cases import Case, CaseChange, CaseStatus
+from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
+from opsdesk.domain.org import Org, Queue, Team
+from opsdesk.domain.outbox import Rejected, SendResult
+from opsdesk.domain.records import AuditEntry, CaseFilter, CaseRecord, DecisionRecord, OutboxAction, Timer
+from opsdesk.engine.outbox import OutboxSender
+from opsdesk.ports import UnitOfWork
+from opsdesk.services import cases as service
+from opsdesk.services.cases import CaseHooks, act, escalate_case, open_case
+from opsdesk.services.pipeline import Pipeline, ShopDefaults, process_pending
+from opsdesk.testing import InMemoryDatabase, ManualClock
+from tests.pipeline_harness import feed, starter_playbooks
+from tests.samples import SHOP, order_lifecycle
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DAY = timedelta(hours=24)
+ORDER = 5_000_000_000_000_000_001
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def record(case_id: str = "c1", **changes: Any) -> CaseRecord:
+    base = CaseRecord(id=case_id, shop=SHOP, kind="refund", queue="refunds", title="refund request",
+                      reason="over the cap", opened_at=T0, order_id=ORDER, source="decision:d1",
+                      detail={"amount": "60.00"})
+    return replace(base, **changes)
+
+
+def breach(case: Case, due: datetime) -> Timer:
+    return Timer(id=f"{case.id}:breach", kind="sla_breach", subject=case.id, due_at=due)
+
+
+@dataclass
+class Hooks:
+    """Hooks that record what they saw: owners by rule, a 24-hour clock that pauses while waiting."""
+
+    seen: list[tuple[Case, Case, CaseChange]] = field(default_factory=list)
+
+    def owner_for(self, _uow: UnitOfWork, case: Case, _now: datetime) -> str:
+        return "ada" if case.queue == "refunds" else "team:ops"
+
+    def sla_start(self, case: Case, now: datetime) -> tuple[Case, list[Timer]]:
+        return replace(case, due_at=now + DAY, detail={**case.detail, "sla": {"since": now.isoformat()}}), [
+            breach(case, now + DAY)
+        ]
+
+    def sla_update(self, before: Case, after: Case, now: datetime) -> tuple[Case, list[Timer], list[str]]:
+        if after.status.waiting and not before.status.waiting:
+            return replace(after, due_at=None), [], ["sla_breach"]
+        if before.status.waiting and not after.status.waiting:
+            return replace(after, due_at=now + DAY), [breach(after, now + DAY)], []
+        return after, [], []
+
+    def on_changed(self, _uow: UnitOfWork, before: Case, after: Case, change: CaseChange, _now: datetime) -> None:
+        self.seen.append((before, after, change))
+
+    def hooks(self) -> CaseHooks:
+        return CaseHooks(self.owner_for, self.sla_start, self.sla_update, self.on_changed)
+
+
+@pytest.fixture
+def db() -> InMemoryDatabase:
+    return InMemoryDatabase()
+
+
+@pytest.fixture
+def hooks() -> Hooks:
+    return Hooks()
+
+
+def run(db: InMemoryDatabase, work: Any) -> Any:
+    with db.unit_of_work() as uow:
+        result = work(uow)
+        uow.commit()
+    return result
+
+
+def opened(db: InMemoryDatabase, hooks: Hooks, *records: CaseRecord) -> Case:
+    return [run(db, lambda uow, r=r: open_case(uow, r, hooks.hooks(), T0)) for r in records][-1]
+
+
+def do(db: InMemoryDatabase, hooks: Hooks, action: str, actor: str, now: datetime, **params: Any) -> Case:
+    return run(db, lambda uow: act(uow, "c1", action, actor, now, hooks.hooks(), **params))
+
+
+def audit(db: InMemoryDatabase) -> list[AuditEntry]:
+    return list(db.tables.audit)
+
+
+def timers(db: InMemoryDatabase) -> list[tuple[str, str]]:
+    return sorted((x.id, x.status) for x in db.tables.timers.values())
+
+
+# Opening
+
+
+def test_a_new_case_gets_an_owner_a_running_sla_its_timers_and_one_audit_entry(db, hooks) -> None:
+    case = opened(db, hooks, record())
+    assert (case.owner, case.status, case.due_at, case.version) == ("ada", CaseStatus.ASSIGNED, T0 + DAY, 2)
+    assert db.tables.cases["c1"] == case
+    assert timers(db) == [("c1:breach", "pending")]
+    assert audit(db) == [AuditEntry(T0, "automation", "case.opened", "case:c1", {},
+                                    {"owner": "ada", "status": "assigned"})]
+    assert [c.kind for c in db.tables.changes] == ["opened"]
+    assert [change.kind for _, _, change in hooks.seen] == ["opened"]
+
+
+def test_a_second_signal_for_the_same_order_and_kind_joins_the_open_case(db, hooks) -> None:
+    opened(db, hooks, record())
+    joined = opened(db, hooks, record("c2", source="decision:d2", reason="asked again"))
+    assert joined.id == "c1"
+    assert list(db.tables.cases) == ["c1"]
+    assert joined.detail["signals"] == [{"source": "decision:d2", "reason": "asked again", "at": T0.isoformat()}]
+    assert [a.action for a in audit(db)] == ["case.opened", "case.signal"]
+
+
+def test_opening_the_same_case_again_changes_nothing(db, hooks) -> None:
+    first = opened(db, hooks, record())
+    assert opened(db, hooks, record()) == first
+    assert len(audit(db)) == 1
+
+
+def test_default_hooks_give_the_case_to_the_team_of_its_queue(db) -> None:
+    org = Org(teams={"support": Team("support")}, queues={"refunds": Queue("refunds", team="support")})
+    with_org = CaseHooks(owner_for=service.team_owner(org))
+    assert run(db, lambda uow: open_case(uow, record(), with_org, T0)).owner == "team:support"
+    assert run(db, lambda uow: open_case(uow, record("c2", order_id=2), CaseHooks(), T0)).owner == "team:ops"
+
+
+# Acting
+
+
+def test_claiming_audits_who_what_before_after_and_when_and_tells_the_hook(db, hooks) -> None:
+    opened(db, hooks, record(queue="other"))
+    case = do(db, hooks, "claim", "bob", at(5))
+    assert (case.owner, case.status, case.version) == ("bob", CaseStatus.ASSIGNED, 3)
+    assert audit(db)[-1] == AuditEntry(at(5), "bob", "case.claimed", "case:c1",
+                                       {"owner": "team:ops", "status": "open"},
+                                       {"owner": "bob", "status": "assigned"})
+    before, after, change = hooks.seen[-1]
+    assert (before.owner, after.owner, change.kind) == ("team:ops", "bob", "claimed")
+
+
+def test_claiming_your_own_case_again_changes_nothing_and_someone_elses_is_a_conflict(db, hooks) -> None:
+    opened(db, hooks, record())
+    assert do(db, hooks, "claim", "ada", at(1)).version == 2
+    with pytest.raises(Conflict, match="already claimed by ada") as caught:
+        do(db, hooks, "claim", "bob", at(2))
+    assert caught.value.holder == "ada"
+    assert len(audit(db)) == 1
+
+
+def test_losing_the_save_race_is_a_conflict_naming_the_winner(db, hooks) -> None:
+    opened(db, hooks, record(queue="other"))
+
+    def competing_claim(before: Case, after: Case, now: datetime) -> tuple[Case, list[Timer], list[str]]:
+        # Bob's claim lands between our read and our write, as another transaction's would.
+        run_uow.cases.save(transitions.claim(before, "bob", now), expected_version=before.version)
+        return after, [], []
+
+    with db.unit_of_work() as run_uow:
+        racing = CaseHooks(sla_update=competing_claim)
+        with pytest.raises(Conflict, match="already claimed by bob") as caught:
+            act(run_uow, "c1", "claim", "ada", at(1), racing)
+    assert caught.value.holder == "bob"
+
+
+def test_waiting_pauses_the_clock_and_resuming_restarts_it(db, hooks) -> None:
+    opened(db, hooks, record())
+    waiting = do(db, hooks, "wait", "ada", at(10), on="customer", note="asked for photos")
+    assert (waiting.status, waiting.due_at) == (CaseStatus.WAITING_CUSTOMER, None)
+    assert timers(db) == [("c1:breach", "cancelled")]
+    assert db.tables.cases["c1"].due_at is None
+
+    resumed = do(db, hooks, "resume", "ada", at(70))
+    assert (resumed.status, resumed.due_at) == (CaseStatus.IN_PROGRESS, at(70) + DAY)
+    assert timers(db) == [("c1:breach", "pending")]
+    assert audit(db)[-2].after == {"status": "waiting_customer", "note": "asked for photos"}
+
+
+def test_every_action_writes_one_timeline_and_one_audit_entry(db, hooks) -> None:
+    opened(db, hooks, record(queue="other"))
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("assign", {"owner": "bob"}), ("start", {}), ("comment", {"note": "on it"}),
+        ("wait", {"on": "supplier"}), ("resume", {}), ("resolve", {"resolution": "no_action"}),
+        ("close", {}), ("reopen", {"note": "customer wrote again"}),
+    ]
+    for n, (action, params) in enumerate(steps):
+        do(db, hooks, action, "lead", at(n + 1), **params)
+    kinds = ["opened", "assigned", "started", "comment", "waiting", "resumed", "resolved", "closed", "reopened"]
+    assert [c.kind for c in db.tables.changes] == kinds
+    assert [a.action for a in audit(db)] == [f"case.{k}" for k in kinds]
+    assert db.tables.cases["c1"].status is CaseStatus.ASSIGNED
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "message"),
+    [
+        ("dance", {}, "unknown case action 'dance'"),
+        ("assign", {}, "assign needs owner"),
+        ("wait", {}, "wait needs on"),
+        ("resolve", {}, "resolve needs resolution"),
+        ("comment", {"note": " "}, "a comment needs text"),
+        ("close", {}, "cannot close case c1: it is assigned"),
+    ],
+)
+def test_bad_actions_are_refused_and_write_nothing(db, hooks, action, params, message) -> None:
+    opened(db, hooks, record())
+    with pytest.raises(InvalidInput, match=message):
+        do(db, hooks, action, "ada", at(1), **params)
+    assert db.tables.cases["c1"].version == 2
+    assert len(audit(db)) == 1
+
+
+def test_acting_on_an_unknown_case_is_not_found(db, hooks) -> None:
+    with pytest.raises(NotFound):
+        do(db, hooks, "claim", "ada", at(1))
+
+
+def test_escalating_hands_the_case_up_and_audits_it(db, hooks) -> None:
+    opened(db, hooks, record())
+    case = run(db, lambda uow: escalate_case(uow, "c1", 1, "lead-lin", at(30), "first response breached",
+                                             hooks.hooks()))
+    assert (case.escalation_level, case.owner) == (1, "lead-lin")
+    assert audit(db)[-1].action == "case.escalated"
+    assert audit(db)[-1].after == {"escalation_level": 1, "owner": "lead-lin", "note": "first response breached"}
+
+
+# Resolving records a decision and its actions
+
+
+def outbox(db: InMemoryDatabase) -> list[OutboxAction]:
+    return sorted(db.tables.actions.values(), key=lambda a: a.id)
+
+
+def test_approving_a_refund_records_a_desk_decision_and_queues_refund_and_email(db, hooks) -> None:
+    opened(db, hooks, record())
+    case = do(db, hooks, "resolve", "ada", at(60), resolution="approve_refund", note="photos look right")
+    [decision] = db.tables.decisions.values()
+    assert (decision.playbook, decision.rule_id, decision.outcome) == ("desk", "approve_refund", "person")
+    assert decision.reason == "ada resolved case c1 as approve_refund: photos look right"
+    assert (decision.inputs["actor"], decision.inputs["event"]["amount"]) == ("ada", "60.00")
+    assert (decision.order_id, decision.decided_at) == (ORDER, at(60))
+    refund, email = sorted(outbox(db), key=lambda a: a.kind, reverse=True)
+    assert (refund.kind, refund.payload["amount"], refund.decision_id) == ("refund", "60.00", decision.id)
+    assert (email.kind, email.payload["template"]) == ("email", "refund_confirmation")
+    assert case.detail["decision"] == {"id": decision.id, "due_at": (T0 + DAY).isoformat(), "in_time": True}
+    assert timers(db) == [("c1:breach", "cancelled")]
+
+
+def test_a_given_amount_wins_and_a_refund_without_any_amount_is_refused(db, hooks) -> None:
+    opened(db, hooks, record(), record("c2", order_id=2, detail={}))
+    do(db, hooks, "resolve", "ada", at(1), resolution="approve_refund", amount="12.50")
+    assert [a.payload["amount"] for a in outbox(db) if a.kind == "refund"] == ["12.50"]
+    with pytest.raises(InvalidInput, match="approve_refund needs an amount"):
+        run(db, lambda uow: act(uow, "c2", "resolve", "ada", at(2), hooks.hooks(), resolution="approve_refund"))
+    with pytest.raises(InvalidInput, match="amount must be positive"):
+        run(db, lambda uow: act(uow, "c2", "resolve", "ada", at(2), hooks.hooks(), resolution="approve_refund",
+                                amount="-1"))
+    assert db.tables.cases["c2"].status is CaseStatus.ASSIGNED
+
+
+def test_the_amount_and_discount_come_from_the_decision_that_opened_the_case(db, hooks) -> None:
+    source = DecisionRecord(id="d9", shop=SHOP, delivery_id=1, order_id=ORDER, event_name="return.requested",
+                            event_key="k", playbook="refunds", rule_id="r", policy_version="v",
+                            outcome="escalate", reason="over cap", inputs={"event": {"amount": "19.99",
+                                                                                      "return_id": 7}},
+                            decided_at=T0)
+    run(db, lambda uow: uow.decisions.add_many([source]))
+    opened(db, hooks, record(source="decision:d9", detail={}))
+    do(db, hooks, "resolve", "ada", at(1), resolution="approve_refund")
+    [refund] = [a for a in outbox(db) if a.kind == "refund"]
+    assert (refund.payload["amount"], refund.payload["return_id"]) == ("19.99", 7)
+
+
+@pytest.mark.parametrize(
+    ("resolution", "params", "expected"),
+    [
+        ("deny", {"note": "outside the return window"},
+         [("email", {"template": "generic", "message": "outside the return window"})]),
+        ("reship", {"note": "wrong colour sent"},
+         [("add_tags", {"tags": ["reship"]}), ("note", {"note": "reship approved by ada: wrong colour sent"})]),
+        ("release_hold", {}, [("release_hold", {"reason": "other"})]),
+        ("pause_discount", {"discount_id": "gid://shopify/DiscountAutomaticNode/1"},
+         [("deactivate_discount", {"discount_id": "gid://shopify/DiscountAutomaticNode/1"})]),
+        ("no_action", {}, []),
+    ],
+)
+def test_each_resolution_becomes_its_actions(db, hooks, resolution, params, expected) -> None:
+    opened(db, hooks, record())
+    do(db, hooks, "resolve", "ada", at(1), resolution=resolution, **params)
+    wanted = dict(expected)
+    actions = {a.kind: {k: a.payload.get(k) for k in wanted.get(a.kind, {})} for a in db.tables.actions.values()}
+    assert actions == wanted
+    assert next(iter(db.tables.decisions.values())).rule_id == resolution
+
+
+def test_a_discount_pause_needs_a_discount_and_order_actions_need_an_order(db, hooks) -> None:
+    opened(db, hooks, record(order_id=None, kind="discount", queue="pricing"))
+    with pytest.raises(InvalidInput, match="pause_discount needs discount_id"):
+        do(db, hooks, "resolve", "ada", at(1), resolution="pause_discount")
+    with pytest.raises(InvalidInput, match="deny needs a case linked to an order"):
+        do(db, hooks, "resolve", "ada", at(1), resolution="deny")
+    assert db.tables.decisions == {} and db.tables.actions == {}
+
+
+def test_resolving_again_after_a_reopen_records_a_second_decision(db, hooks) -> None:
+    opened(db, hooks, record())
+    do(db, hooks, "resolve", "ada", at(1), resolution="deny")
+    do(db, hooks, "reopen", "ada", at(2))
+    do(db, hooks, "resolve", "ada", at(3), resolution="approve_refund")
+    assert sorted(d.rule_id for d in db.tables.decisions.values()) == ["approve_refund", "deny"]
+
+
+# The pipeline and the outbox open cases through open_case
+
+
+def test_the_pipeline_opens_escalated_cases_with_an_owner_and_an_sla(db, hooks) -> None:
+    clock = ManualClock(datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
+    feed(db, order_lifecycle(1, reason="DEFECTIVE")[:6], clock)
+    pipeline = Pipeline(starter_playbooks(), lambda _s: ShopDefaults(), case_hooks=hooks.hooks())
+    report = process_pending(db.unit_of_work, pipeline, clock.now)
+    assert report.cases == 1
+    [case] = db.tables.cases.values()
+    assert (case.queue, case.owner, case.due_at) == ("refunds", "ada", clock.now() + DAY)
+    assert [a.action for a in audit(db)] == ["case.opened"]
+
+
+class Refusing:
+    provider = "shopify"
+
+    def send(self, action: OutboxAction) -> SendResult:
+        return Rejected("order is archived")
+
+
+def test_an_action_the_provider_rejects_becomes_an_owned_case(db, hooks) -> None:
+    clock = ManualClock(T0)
+    action = OutboxAction(id="a1", decision_id="d1", shop=SHOP, order_id=ORDER, kind="refund", provider="shopify",
+                          payload={"amount": "5.00"}, idempotency_key="k", created_at=T0, next_attempt_at=T0)
+    run(db, lambda uow: uow.outbox.add_many([action]))
+    sender = OutboxSender(db, {"shopify": Refusing()}, clock, worker="w", case_hooks=hooks.hooks())
+    assert sender.run_once() == 1
+    [case] = run(db, lambda uow: uow.cases.search(CaseFilter()))
+    assert (case.kind, case.queue, case.owner, case.due_at) == ("automation_failure", "automation", "team:ops",
+                                                                 T0 + DAY)
+    assert [a.action for a in audit(db)] == ["case.opened"]
+    assert Decimal(case.detail["history"][0]["attempt"]) == 1
