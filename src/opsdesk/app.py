@@ -19,7 +19,7 @@ from opsdesk.metrics import Metrics
 from opsdesk.organisation import build_org
 from opsdesk.policy import loader
 from opsdesk.ports import Clock, Connector
-from opsdesk.services.assignment import make_on_changed, make_owner_for
+from opsdesk.services.assignment import make_on_changed, make_owner_for, order_owner
 from opsdesk.services.assignment import timer_handlers as assignment_timer_handlers
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.deadlines import make_timer_handlers
@@ -91,7 +91,14 @@ def build(
         settings=settings,
         db=SqlDatabase(engine),
         playbooks=playbooks,
-        pipeline=Pipeline(playbooks, defaults, case_hooks=hooks),
+        pipeline=Pipeline(
+            playbooks,
+            defaults,
+            case_hooks=hooks,
+            order_owner=(lambda default, facts: order_owner(org, default, facts))
+            if org.order_rules
+            else None,
+        ),
         clock=clock or SystemClock(),
         metrics=Metrics(),
         connectors=connectors if connectors is not None else default_connectors(settings),

@@ -85,8 +85,13 @@ def test_the_whole_path_on_postgresql(tmp_path: Path, monkeypatch: pytest.Monkey
     desk = make_desk(tmp_path, monkeypatch, database_url=pg_url)
     with TestClient(create_app(desk, background=False)) as client:
         for d in order_lifecycle(2)[:6] + order_lifecycle(2)[:6]:
-            assert client.post("/webhooks/shopify", content=d["body"].encode(), headers=d["headers"]).status_code == 200
+            assert (
+                client.post("/webhooks/shopify", content=d["body"].encode(), headers=d["headers"]).status_code
+                == 200
+            )
         desk.process_pending()
-        body = client.get("/api/v1/orders/5000000000000000002", headers={"Authorization": f"Bearer {token(desk)}"}).json()
+        body = client.get(
+            "/api/v1/orders/5000000000000000002", headers={"Authorization": f"Bearer {token(desk)}"}
+        ).json()
     assert sorted(a["kind"] for a in body["actions"]) == ["email", "refund"]
     assert len(body["decisions"]) == 6

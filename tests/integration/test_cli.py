@@ -16,8 +16,15 @@ from tests.samples import SECRET, SHOP, order_lifecycle
 
 def opsdesk(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET, "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "opsdesk", *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "opsdesk", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def init(tmp_path: Path) -> None:
@@ -27,7 +34,9 @@ def init(tmp_path: Path) -> None:
     (tmp_path / "opsdesk.yaml").write_text(config)
 
 
-def test_init_writes_a_commented_config_the_playbooks_and_the_schema_and_keeps_existing_files(tmp_path) -> None:
+def test_init_writes_a_commented_config_the_playbooks_and_the_schema_and_keeps_existing_files(
+    tmp_path,
+) -> None:
     first = opsdesk("init", ".", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "# opsdesk configuration" in (tmp_path / "opsdesk.yaml").read_text()
@@ -41,7 +50,9 @@ def test_init_writes_a_commented_config_the_playbooks_and_the_schema_and_keeps_e
 
 
 def test_a_bad_config_names_the_file_the_key_and_the_problem(tmp_path) -> None:
-    (tmp_path / "opsdesk.yaml").write_text("shops:\n  - domain: shop.myshopify.com\n    handling_hour: 3\nlimits:\n  batch_size: 0\n")
+    (tmp_path / "opsdesk.yaml").write_text(
+        "shops:\n  - domain: shop.myshopify.com\n    handling_hour: 3\nlimits:\n  batch_size: 0\n"
+    )
     result = opsdesk("tokens", "create", "x", cwd=tmp_path)
     assert result.returncode == 2
     message = " ".join(result.stderr.split())
@@ -74,7 +85,12 @@ def test_ingest_replays_recorded_deliveries_and_counts_bad_lines_without_stoppin
     result = opsdesk("ingest", str(path), "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert (summary["lines"], summary["stored"], summary["duplicates"], summary["bad_line_count"]) == (10, 7, 1, 2)
+    assert (summary["lines"], summary["stored"], summary["duplicates"], summary["bad_line_count"]) == (
+        10,
+        7,
+        1,
+        2,
+    )
     assert summary["bad_lines"][0].startswith("line 3: not JSON")
     assert summary["pipeline"]["automated"] == 1
     assert summary["pipeline"]["events"] == 7
@@ -98,7 +114,9 @@ def test_tokens_are_printed_once_and_an_unknown_role_is_refused(tmp_path) -> Non
 
 
 def test_the_package_runs_as_a_module_with_help() -> None:
-    result = subprocess.run([sys.executable, "-m", "opsdesk", "--help"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "opsdesk", "--help"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0
     for command in ("init", "serve", "worker", "ingest", "policy", "tokens"):
         assert command in result.stdout

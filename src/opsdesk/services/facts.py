@@ -38,7 +38,7 @@ from opsdesk.domain.orders import OrderState
 
 
 def facts_for(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
-    order = _order_facts(state)
+    order = order_facts(state)
     return {
         "shop": event.shop,
         "event": {"name": event.name, "occurred_at": event.occurred_at, **_event_facts(event, state)},
@@ -47,7 +47,8 @@ def facts_for(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
     }
 
 
-def _order_facts(state: OrderState | None) -> dict[str, Any]:
+def order_facts(state: OrderState | None) -> dict[str, Any]:
+    """What rules see as ``order``."""
     if state is None:
         return {"known": False}
     snap = state.snapshot

@@ -24,7 +24,7 @@ from opsdesk.policy.cel import CelFacts
 from opsdesk.ports import UnitOfWork, UsageRepository
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import actions_for, case_for
-from opsdesk.services.facts import facts_for
+from opsdesk.services.facts import facts_for, order_facts
 
 OrderKey = tuple[ShopDomain, OrderId]
 #: A delivery's normalised events, ``Ignored``, "held", or "failed:<reason>".
@@ -105,11 +105,13 @@ class Pipeline:
         defaults: Callable[[str], ShopDefaults],
         wait_for_order: timedelta = timedelta(minutes=10),
         case_hooks: CaseHooks | None = None,
+        order_owner: Callable[[str, Mapping[str, Any]], str] | None = None,
     ) -> None:
         self.playbooks = tuple(playbooks)
         self._defaults = defaults
         self.wait_for_order = wait_for_order
         self.case_hooks = case_hooks or CaseHooks()
+        self._order_owner = order_owner
 
     def process(
         self,
@@ -223,8 +225,13 @@ class Pipeline:
         new = apply(state, event).state
         if new.ship_by is None and new.snapshot is not None:
             new = replace(new, ship_by=new.snapshot.created_at + self._defaults(event.shop).handling)
+        first_sight = new.snapshot is not None and (known is None or known.snapshot is None)
+        if first_sight and self._order_owner is not None and new.owner == self._defaults(event.shop).owner:
+            # Ownership rules (value, tags, region, channel) need the order itself: decided when it is first seen.
+            facts = {"shop": event.shop, "order": order_facts(new)}
+            new = replace(new, owner=self._order_owner(self._defaults(event.shop).owner, facts))
         if new != known:
-            if new.snapshot is not None and (known is None or known.snapshot is None):
+            if first_sight:
                 batch.arrived.add(key)
             batch.states[key] = new
             batch.touched.add(key)
