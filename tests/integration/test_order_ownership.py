@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from opsdesk.services.orders import order_view
+from opsdesk.testing import sign
 from tests.integration.desk_harness import make_desk
 from tests.pipeline_harness import feed
-from opsdesk.testing import sign
 from tests.samples import SECRET, order_lifecycle
 
 RULES = {
