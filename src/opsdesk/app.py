@@ -89,7 +89,7 @@ def build(
     hooks, handlers = desk_work(org)
     return Desk(
         settings=settings,
-        db=SqlDatabase(engine),
+        db=SqlDatabase(engine, writer_wait=settings.file.sqlite_busy_timeout_ms / 1000),
         playbooks=playbooks,
         pipeline=Pipeline(
             playbooks,

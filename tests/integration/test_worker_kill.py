@@ -94,19 +94,20 @@ def test_a_worker_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path
         migrate(engine)
         db = SqlDatabase(engine)
         actions = seed_actions(db, datetime.now(UTC))
-        kills = 0
+        kills = mid_drain = 0
         while pending(db) > 0 and kills < 8:
             worker = start_worker(tmp_path)
             before = pending(db)
             started = time.monotonic()
             while pending(db) == before and time.monotonic() - started < 30:  # wait until it is draining
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.5))
+            time.sleep(rng.uniform(0.0, 0.15))
+            left = pending(db)
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             kills += 1
-        assert kills >= 3, "the worker finished before it could be killed enough times"
-        killed_midway = ACTIONS - pending(db)
+            mid_drain += left > 0
+        assert mid_drain >= 3, f"only {mid_drain} of {kills} kills landed while actions were pending"
         worker = start_worker(tmp_path)
         deadline = time.monotonic() + 60
         while pending(db) > 0 and time.monotonic() < deadline:
@@ -121,4 +122,3 @@ def test_a_worker_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path
     assert sorted(keys) == sorted(a.idempotency_key for a in actions), (
         "effects do not match the actions one to one (lost or duplicated)"
     )
-    assert 0 < killed_midway < ACTIONS

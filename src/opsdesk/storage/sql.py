@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Any, Self
 
@@ -77,16 +78,30 @@ class SqlUnitOfWork:
     tokens: ports.TokenRepository
     timers: ports.TimerRepository
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        writer: threading.Lock | None = None,
+        wait: float = 4.0,
+    ) -> None:
         self._engine = engine
         self._read_only = read_only
+        self._writer = None if read_only else writer
+        self._wait = wait
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
+        # SQLite has one writer at a time. Threads of this process queue on a lock (fair, in order)
+        # rather than in SQLite's busy handler, which lets a waiting writer starve past its timeout.
+        if self._writer is not None and not self._writer.acquire(timeout=self._wait):
+            raise Unavailable(f"database busy: no write turn within {self._wait:g} s")
         try:
             conn = self._engine.connect().execution_options(opsdesk_read_only=self._read_only)
             conn.begin()
         except (OperationalError, DBAPIError) as exc:
+            self._release()
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
         self._conn = conn
         self.deliveries = repos.SqlDeliveries(conn)
@@ -107,6 +122,10 @@ class SqlUnitOfWork:
         except (OperationalError, DBAPIError) as exc:
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
 
+    def _release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -117,7 +136,9 @@ class SqlUnitOfWork:
             self._conn.close()
         except (OperationalError, DBAPIError):
             self._conn.invalidate()
-        self._conn = None
+        finally:
+            self._conn = None
+            self._release()
         if isinstance(exc, IntegrityError):
             raise Conflict(f"conflicts with a stored record: {exc.orig}") from exc
         if isinstance(exc, OperationalError | DBAPIError):
@@ -125,8 +146,10 @@ class SqlUnitOfWork:
 
 
 class SqlDatabase:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, writer_wait: float = 4.0) -> None:
         self.engine = engine
+        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._writer_wait = writer_wait
 
     @property
     def backend(self) -> str:
@@ -134,7 +157,7 @@ class SqlDatabase:
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A transaction; ``read_only`` ones never take SQLite's write lock (WAL readers run alongside)."""
-        return SqlUnitOfWork(self.engine, read_only=read_only)
+        return SqlUnitOfWork(self.engine, read_only=read_only, writer=self._writer, wait=self._writer_wait)
 
     def ping(self) -> None:
         try:
