@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, assert_never
@@ -114,6 +114,8 @@ class Decision:
     actions: tuple[ActionSpec, ...] = ()
     escalation: Escalation | None = None
     usage: Mapping[str, Usage] = field(default_factory=dict)
+    #: Who answers for the playbook: its failed actions and missed deadlines go to them.
+    owner: str = ""
 
 
 def guardrail_keys(rule: Rule, facts: Facts, now: datetime) -> dict[Guardrail, str]:
@@ -129,8 +131,8 @@ def decide(
         return None
     for rule in playbook.rules:
         if event_name in rule.when and (rule.condition is None or rule.condition(facts)):
-            return _decide_rule(playbook, rule, facts, usage, now)
-    return _default(playbook)
+            return replace(_decide_rule(playbook, rule, facts, usage, now), owner=playbook.owner)
+    return replace(_default(playbook), owner=playbook.owner)
 
 
 def _decide_rule(

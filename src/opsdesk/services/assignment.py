@@ -40,6 +40,10 @@ def make_owner_for(org: Org) -> OwnerFor:
     """The ``owner_for`` case hook: choose an owner for a case as the organisation says."""
 
     def owner_for(uow: UnitOfWork, case: Case, now: datetime) -> str:
+        # An automation's failures and missed deadlines go to whoever answers for that automation.
+        named = case.detail.get("owner")
+        if isinstance(named, str) and named:
+            return named
         return choose_owner(org, uow, case, now)
 
     return owner_for

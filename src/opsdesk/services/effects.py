@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -40,7 +41,10 @@ QUEUE_KINDS = {
 def actions_for(
     decision_id: str, decision: Decision, event: StoreEvent, facts: dict[str, Any], now: datetime
 ) -> list[OutboxAction]:
-    return [_action(decision_id, i, spec, event, facts, now) for i, spec in enumerate(decision.actions)]
+    actions = [_action(decision_id, i, spec, event, facts, now) for i, spec in enumerate(decision.actions)]
+    if decision.owner:  # the playbook's owner answers for its failures (see case_for_failed_action)
+        actions = [replace(a, payload={**a.payload, "playbook_owner": decision.owner}) for a in actions]
+    return actions
 
 
 def _action(
@@ -119,6 +123,7 @@ def case_for_failed_action(action: OutboxAction, reason: str, now: datetime) -> 
         source=f"action:{action.id}",
         priority="high",
         detail={
+            "owner": action.payload.get("playbook_owner"),
             "action": action.id,
             "kind": action.kind,
             "attempts": action.attempts,
