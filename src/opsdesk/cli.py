@@ -15,7 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -23,8 +22,9 @@ from rich.table import Table
 
 from opsdesk import app as composition
 from opsdesk.cli_cases import cases_cli
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.config import Settings, load_settings
-from opsdesk.desk import Background, Desk
+from opsdesk.desk import Background
 from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
 from opsdesk.policy import loader
 from opsdesk.services import tokens as token_service
@@ -39,29 +39,10 @@ cli.add_typer(cases_cli, name="cases")
 out = Console()
 err = Console(stderr=True)
 
-ConfigOpt = Annotated[
-    str | None, typer.Option("--config", "-c", help="opsdesk.yaml (default: $OPSDESK_CONFIG)")
-]
-DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: $OPSDESK_DATABASE_URL")]
-FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
 
 
 def _settings(config: str | None, database_url: str | None) -> Settings:
     return load_settings(config, database_url)
-
-
-def _desk(config: str | None, database_url: str | None) -> Desk:
-    return composition.build(_settings(config, database_url))
-
-
-def _emit(data: Any, fmt: str) -> bool:
-    """Print ``data`` as JSON when asked; returns whether it did."""
-    if fmt == "json":
-        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
-        return True
-    if fmt != "text":
-        raise InvalidInput(f"--format must be text or json, not {fmt!r}")
-    return False
 
 
 @cli.command()
@@ -155,7 +136,7 @@ def _with_stand_ins(settings: Settings, stack: contextlib.ExitStack[Any]) -> Set
 @cli.command()
 def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     """Run the pipeline and the outbox sender until interrupted (SIGINT or SIGTERM)."""
-    desk = _desk(config, database_url)
+    desk = desk_for(config, database_url)
     background = Background(desk)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -191,7 +172,7 @@ def ingest(
     """Replay recorded deliveries through the same intake path as HTTP, then process them."""
     if not file.is_file():
         raise InvalidInput(f"{file}: no such file")
-    desk = _desk(config, database_url)
+    desk = desk_for(config, database_url)
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, disable=fmt == "json") as progress:
         report = replay(
@@ -206,7 +187,7 @@ def ingest(
         )
         report.pipeline.add(desk.process_pending())
     summary = report.as_dict()
-    if not _emit(summary, fmt):
+    if not emit(summary, fmt):
         _print_summary(summary)
 
 
@@ -244,7 +225,7 @@ def policy_check(
             for p in playbooks
         ],
     }
-    if not _emit(data, fmt):
+    if not emit(data, fmt):
         for problem in problems:
             err.print(f"[red]{problem}[/]")
         for p in playbooks:
@@ -261,7 +242,7 @@ def tokens_create(
     database_url: DbOpt = None,
 ) -> None:
     """Create an API token and print it once (only its digest is stored)."""
-    desk = _desk(config, database_url)
+    desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
         token = token_service.create_token(uow, name, role, desk.clock.now())
         uow.commit()

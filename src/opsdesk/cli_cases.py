@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from opsdesk import app as composition
-from opsdesk.config import load_settings
-from opsdesk.desk import Desk
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
 from opsdesk.services.case_views import case_list, case_summary, case_view
@@ -22,30 +18,11 @@ from opsdesk.services.cases import act
 cases_cli = typer.Typer(no_args_is_help=True, help="Work the case queue: list, show, claim, resolve, ...")
 out = Console()
 
-ConfigOpt = Annotated[
-    str | None, typer.Option("--config", "-c", help="opsdesk.yaml (default: $OPSDESK_CONFIG)")
-]
-DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: $OPSDESK_DATABASE_URL")]
-FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
 AsOpt = Annotated[
     str, typer.Option("--as", help="the person acting (recorded in the timeline and audit log)")
 ]
 CaseArg = Annotated[str, typer.Argument(help="the case id")]
 NoteOpt = Annotated[str, typer.Option("--note", help="a note for the timeline")]
-
-
-def _desk(config: str | None, database_url: str | None) -> Desk:
-    return composition.build(load_settings(config, database_url))
-
-
-def _emit(data: Any, fmt: str) -> bool:
-    """Print ``data`` as JSON when asked; returns whether it did."""
-    if fmt == "json":
-        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
-        return True
-    if fmt != "text":
-        raise InvalidInput(f"--format must be text or json, not {fmt!r}")
-    return False
 
 
 def _when(value: datetime | None) -> str:
@@ -78,10 +55,10 @@ def list_cases(
 ) -> None:
     """The queue: active cases, what is due first first."""
     where = CaseFilter(queue, owner, tuple(status or ()), kind, shop, _instant(due_before))
-    desk = _desk(config, database_url)
+    desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         page = case_list(uow, where, limit, offset)
-    if not _emit(page, fmt):
+    if not emit(page, fmt):
         _print_queue(page)
 
 
@@ -112,10 +89,10 @@ def show(
     case_id: CaseArg, config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text"
 ) -> None:
     """One case: its state, SLA, timeline and the decisions on its order."""
-    desk = _desk(config, database_url)
+    desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         view = case_view(uow, case_id)
-    if not _emit(view, fmt):
+    if not emit(view, fmt):
         _print_case(view)
 
 
@@ -162,12 +139,12 @@ def _act(
     fmt: str,
     **params: Any,
 ) -> None:
-    desk = _desk(config, database_url)
+    desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
         case = act(uow, case_id, action, actor, desk.clock.now(), desk.case_hooks, **params)
         uow.commit()
     summary = case_summary(case)
-    if not _emit(summary, fmt):
+    if not emit(summary, fmt):
         out.print(f"[green]{action}[/] case {case.id}: {summary['status_text']}, owner {case.owner or '-'}")
 
 

@@ -1,0 +1,34 @@
+"""What every command group shares: the common options, building the desk, printing data."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from opsdesk import app as composition
+from opsdesk.config import load_settings
+from opsdesk.desk import Desk
+from opsdesk.domain.errors import InvalidInput
+
+ConfigOpt = Annotated[
+    str | None, typer.Option("--config", "-c", help="opsdesk.yaml (default: $OPSDESK_CONFIG)")
+]
+DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: $OPSDESK_DATABASE_URL")]
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def desk_for(config: str | None, database_url: str | None) -> Desk:
+    return composition.build(load_settings(config, database_url))
+
+
+def emit(data: Any, fmt: str) -> bool:
+    """Print ``data`` as JSON when asked; returns whether it did."""
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+        return True
+    if fmt != "text":
+        raise InvalidInput(f"--format must be text or json, not {fmt!r}")
+    return False
