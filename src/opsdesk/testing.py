@@ -368,20 +368,7 @@ def _full(record: CaseRecord) -> Case:
 
 
 def _record(case: Case) -> CaseRecord:
-    return CaseRecord(
-        id=case.id,
-        shop=case.shop,
-        kind=case.kind,
-        queue=case.queue,
-        title=case.title,
-        reason=case.reason,
-        opened_at=case.opened_at,
-        order_id=case.order_id,
-        source=case.source,
-        priority=case.priority,
-        status=case.status.value,
-        detail=case.detail,
-    )
+    return case.as_record()
 
 
 def _utc_or_none(value: datetime | None) -> datetime | None:
@@ -434,7 +421,8 @@ class _Timers:
         due = [
             x.due_at
             for x in self.t.timers.values()
-            if x.status == "pending" and (x.id not in self.t.timer_leases or self.t.timer_leases[x.id][1] < now)
+            if x.status == "pending"
+            and (x.id not in self.t.timer_leases or self.t.timer_leases[x.id][1] < now)
         ]
         return min(due, default=None)
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from opsdesk.domain.errors import Conflict, InvalidInput
+from opsdesk.domain.records import CaseRecord
 
 
 class CaseStatus(enum.Enum):
@@ -82,6 +83,23 @@ class Case:
     escalation_level: int = 0
     detail: dict[str, Any] = field(default_factory=dict)
     due_at: datetime | None = None
+
+    def as_record(self) -> CaseRecord:
+        """The case as the record that opened it (what the pipeline and order views carry)."""
+        return CaseRecord(
+            id=self.id,
+            shop=self.shop,
+            kind=self.kind,
+            queue=self.queue,
+            title=self.title,
+            reason=self.reason,
+            opened_at=self.opened_at,
+            order_id=self.order_id,
+            source=self.source,
+            priority=self.priority,
+            status=self.status.value,
+            detail=self.detail,
+        )
 
     @property
     def person(self) -> str | None:

@@ -226,17 +226,4 @@ def _full(r: Any) -> Case:
 
 
 def _record(r: Any) -> CaseRecord:
-    return CaseRecord(
-        id=r["id"],
-        shop=r["shop"],
-        kind=r["kind"],
-        queue=r["queue"],
-        title=r["title"],
-        reason=r["reason"],
-        opened_at=r["opened_at"],
-        order_id=r["order_id"],
-        source=r["source"],
-        priority=r["priority"],
-        status=r["status"],
-        detail=loads(r["detail"]),
-    )
+    return _full(r).as_record()
