@@ -6,6 +6,7 @@ way a user would, and print every figure beside the settings and the machine loa
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import platform
@@ -18,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,14 @@ def ratio(numerator: float, denominator: float) -> float:
 def verdict(met: bool) -> str:
     """Return MET or MISSED."""
     return "MET" if met else "MISSED"
+
+
+def entry(run: Callable[[argparse.Namespace], object], parse: Callable[[list[str] | None], argparse.Namespace],
+          argv: list[str] | None = None) -> int:
+    """A benchmark's command line: run it, and turn a ``BenchError`` into a message and exit code 2."""
+    try:
+        run(parse(argv))
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

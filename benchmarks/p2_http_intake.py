@@ -400,12 +400,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run P2 from the command line."""
-    try:
-        run(parse_args(argv))
-    except common.BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return common.entry(run, parse_args, argv)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord, Timer
 from opsdesk.ports import Database, UnitOfWork
+from tests.contract.transactions import read, write
 
 R = TypeVar("R")
 
@@ -29,18 +30,6 @@ ORDER = 820_982_911_946_154_508  # beyond float precision
 
 def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
-
-
-def write(db: Database, work: Callable[[UnitOfWork], R]) -> R:
-    with db.unit_of_work() as uow:
-        result = work(uow)
-        uow.commit()
-    return result
-
-
-def read(db: Database, work: Callable[[UnitOfWork], R]) -> R:
-    with db.unit_of_work() as uow:
-        return work(uow)
 
 
 def record(case_id: str, **changes: Any) -> CaseRecord:

@@ -7,7 +7,6 @@ committed, not what a repository object happens to remember.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -30,6 +29,7 @@ from opsdesk.domain.records import (
     RawDelivery,
 )
 from opsdesk.ports import Database, UnitOfWork
+from tests.contract.transactions import read, write
 
 R = TypeVar("R")
 
@@ -43,18 +43,6 @@ LEASE = timedelta(seconds=60)
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-def write(db: Database, work: Callable[[UnitOfWork], R]) -> R:
-    with db.unit_of_work() as uow:
-        result = work(uow)
-        uow.commit()
-    return result
-
-
-def read(db: Database, work: Callable[[UnitOfWork], R]) -> R:
-    with db.unit_of_work() as uow:
-        return work(uow)
 
 
 def delivery(webhook_id: str, shop: str = SHOP, body: bytes = b'{"id": 1}', **changes: Any) -> RawDelivery:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.outbox import (
     ActionStatus,
     Breaker,
@@ -26,6 +25,7 @@ from opsdesk.domain.outbox import (
     SendResult,
 )
 from opsdesk.domain.records import OutboxAction
+from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Connector, Database
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import case_for_failed_action
@@ -93,14 +93,7 @@ class OutboxSender:
         self, stop: threading.Event, poll: float = 0.5, on_error: Callable[[Exception], None] | None = None
     ) -> None:
         """Send until ``stop`` is set; a database outage is waited out, never fatal."""
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(poll)
-            except Unavailable as exc:
-                if on_error:
-                    on_error(exc)
-                stop.wait(max(poll, 1.0))
+        keep_polling(lambda: self.run_once() > 0, stop, poll, on_error)
 
     def _send(self, action: OutboxAction) -> OutboxAction | None:
         """Send one action and record the outcome; an open circuit returns it deferred instead."""

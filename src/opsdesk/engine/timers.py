@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.records import Timer
+from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Database
 from opsdesk.services.deadlines import Handler, make_timer_handlers
 
@@ -82,14 +83,7 @@ class TimerSweeper:
         self, stop: threading.Event, poll: float = 0.5, on_error: Callable[[Exception], None] | None = None
     ) -> None:
         """Sweep until ``stop`` is set; a database outage is waited out, never fatal."""
-        while not stop.is_set():
-            try:
-                if self.run_once() < self._batch:
-                    stop.wait(poll)
-            except Unavailable as exc:
-                if on_error:
-                    on_error(exc)
-                stop.wait(max(poll, 1.0))
+        keep_polling(lambda: self.run_once() >= self._batch, stop, poll, on_error)
 
     def _fire(self, timer: Timer) -> None:
         now = self._clock.now()
