@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make demo   installs what is needed and runs opsdesk on the embedded SQLite default
+#   make demo   installs what is needed, simulates a store day on the embedded SQLite default, serves it
 #   make test   installs what is needed and runs the whole test suite (lint, types, contracts, tests)
 PYTHON ?= python3
 VENV := .venv
@@ -17,10 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	@mkdir -p demo
-	cd demo && ../$(BIN)/opsdesk init .
-	cd demo && OPSDESK_SHOPIFY_SECRET=demo-secret ../$(BIN)/opsdesk ingest ../examples/deliveries.jsonl.gz
-	cd demo && OPSDESK_SHOPIFY_SECRET=demo-secret ../$(BIN)/opsdesk serve --stand-ins --host 127.0.0.1 --port 8000
+	OPSDESK_SHOPIFY_SECRET=demo-secret $(BIN)/opsdesk demo demo --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -29,6 +26,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	@scripts/ensure-services
+	@scripts/ensure-chromium
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
 

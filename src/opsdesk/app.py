@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from opsdesk.clock import SystemClock
 from opsdesk.config import Settings
+from opsdesk.config_discounts_pickups import build_guard_policy, build_warehouses
+from opsdesk.connectors.carrier import CarrierLabels
 from opsdesk.connectors.chat import ChatWebhook
 from opsdesk.connectors.email import SmtpEmail
 from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
 from opsdesk.domain.org import Org
 from opsdesk.domain.policies import Playbook
@@ -23,7 +26,12 @@ from opsdesk.services.assignment import make_on_changed, make_owner_for, order_o
 from opsdesk.services.assignment import timer_handlers as assignment_timer_handlers
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.deadlines import make_timer_handlers
+from opsdesk.services.discounts import DiscountGuard
+from opsdesk.services.fulfilment_playbooks import fulfilment_playbooks
+from opsdesk.services.monitors import chain
 from opsdesk.services.notify import Notifier
+from opsdesk.services.order_playbooks import OrderPlaybooks
+from opsdesk.services.pickups import PickupWatch
 from opsdesk.services.pipeline import Pipeline, ShopDefaults
 from opsdesk.services.sla import make_sla_hooks
 from opsdesk.storage.schema import migrate
@@ -57,7 +65,17 @@ def default_connectors(settings: Settings) -> dict[str, Connector]:
             password=os.environ.get(smtp.password_env or "", "") or None,
             timeout=smtp.timeout_seconds,
         ),
+        **carrier_connector(settings),
     }
+
+
+def carrier_connector(settings: Settings) -> dict[str, Connector]:
+    """The carrier label API, when ``connectors.carrier`` names carriers."""
+    cfg = settings.file.connectors.carrier
+    if not cfg.carriers:
+        return {}
+    accounts = {name: (c.base_url, c.api_key_env) for name, c in cfg.carriers.items()}
+    return {"carrier": CarrierLabels(accounts, return_address=cfg.return_address, timeout=cfg.timeout_seconds)}
 
 
 def build(
@@ -87,6 +105,18 @@ def build(
 
     org = build_org(settings.file)
     hooks, handlers = desk_work(org)
+    guard, pickups = guardrails(settings, org, hooks)
+    order_side = order_playbooks(settings)
+    fulfilment_side = fulfilment_playbooks(
+        settings.file.monitors,
+        settings.file.connectors.carrier,
+        lambda: hooks,
+        lambda shop: (cfg.timezone if (cfg := settings.shop(shop)) else "UTC"),
+        (lambda state: (found[1].ship_by if (found := pickups.plan(state)) else None)) if pickups else None,
+    )
+    outcome_hooks = dict(order_side.outcome_hooks())
+    for kind, hook in fulfilment_side.outcome_hooks.items():
+        outcome_hooks[kind] = chain(outcome_hooks[kind], hook) if kind in outcome_hooks else hook
     return Desk(
         settings=settings,
         db=SqlDatabase(engine, writer_wait=settings.file.sqlite_busy_timeout_ms / 1000),
@@ -98,14 +128,41 @@ def build(
             order_owner=(lambda default, facts: order_owner(org, default, facts))
             if org.order_rules
             else None,
+            watchers=[*order_side.watchers(), *fulfilment_side.watchers,
+                      *([guard.watch] if guard else []), *([pickups.watch] if pickups else [])],
+            enrich_case=order_side.enrich_case,
         ),
         clock=clock or SystemClock(),
         metrics=Metrics(),
         connectors=connectors if connectors is not None else default_connectors(settings),
         org=org,
         case_hooks=hooks,
-        timer_handlers=handlers,
+        timer_handlers={**handlers, **order_side.timer_handlers(), **fulfilment_side.timer_handlers,
+                        **(pickups.timer_handlers() if pickups else {})},
+        discount_guard=guard,
+        outcome_hooks=outcome_hooks,
+        page_probe=PageProbe(),
     )
+
+
+def order_playbooks(settings: Settings) -> OrderPlaybooks:
+    """The monitors, timers and case details of the order-side default playbooks (ADR 0009)."""
+    cfg = settings.file.order_playbooks
+    return OrderPlaybooks(
+        payment_pending=timedelta(minutes=cfg.payment_pending_minutes),
+        oversold_max_orders=cfg.oversold_max_orders,
+        wrong_item_repeat_after=cfg.wrong_item_repeat_after,
+    )
+
+
+def guardrails(settings: Settings, org: Org, hooks: CaseHooks) -> tuple[DiscountGuard | None, PickupWatch | None]:
+    """The discount guardrails and the carrier pickup watch, as configured (ADR 0007)."""
+    cfg = settings.file.discount_guard
+    guard = DiscountGuard(build_guard_policy(cfg), lambda: hooks, cfg.owner, cfg.queue, cfg.priority) \
+        if cfg.enabled else None
+    warehouses = build_warehouses(settings.warehouses, datetime.now(UTC), people=frozenset(org.people))
+    notifier = Notifier(org, template="desk_digest")
+    return guard, (PickupWatch(warehouses, lambda: hooks, notifier.notify) if warehouses else None)
 
 
 def desk_work(org: Org) -> tuple[CaseHooks, dict[str, TimerHandler]]:

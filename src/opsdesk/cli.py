@@ -21,8 +21,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from opsdesk import app as composition
+from opsdesk import cli_backtest, cli_check, cli_reconcile, cli_simulate
 from opsdesk.cli_cases import cases_cli
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
+from opsdesk.cli_users import audit_cli, users_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.desk import Background
 from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
@@ -36,6 +39,17 @@ tokens_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
 cli.add_typer(policy_cli, name="policy")
 cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(cases_cli, name="cases")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(audit_cli, name="audit")
+cli.add_typer(discounts_cli, name="discounts")
+cli.add_typer(pickups_cli, name="pickups")
+cli.command()(cli_simulate.simulate)
+cli.command()(cli_simulate.demo)
+cli.command("check")(cli_check.check)
+cli.command("probe")(cli_check.probe)
+cli.command("reconcile")(cli_reconcile.reconcile)
+policy_cli.command("review")(cli_check.policy_review)
+policy_cli.command("backtest")(cli_backtest.policy_backtest)
 out = Console()
 err = Console(stderr=True)
 

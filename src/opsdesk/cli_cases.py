@@ -12,7 +12,7 @@ from rich.table import Table
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
-from opsdesk.services.case_views import case_list, case_summary, case_view
+from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view
 from opsdesk.services.cases import act
 
 cases_cli = typer.Typer(no_args_is_help=True, help="Work the case queue: list, show, claim, resolve, ...")
@@ -48,7 +48,7 @@ def list_cases(
     shop: Annotated[str | None, typer.Option(help="only this shop")] = None,
     due_before: Annotated[str | None, typer.Option(help="ISO 8601 time (UTC when no offset)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    offset: Annotated[int, typer.Option(min=0, max=MAX_OFFSET)] = 0,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     fmt: FormatOpt = "text",

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk import yamldoc
+from opsdesk.config_discounts_pickups import DiscountGuardConfig, WarehouseConfig
+from opsdesk.config_playbooks import CarrierConnectorConfig, MonitorsConfig
 from opsdesk.domain.errors import InvalidInput
 
 
@@ -29,6 +31,8 @@ class ShopConfig(Strict):
     timezone: str = "UTC"
     handling_hours: Annotated[int, Field(ge=0, le=24 * 30)] = 48
     default_owner: str = "team:ops"
+    storefront_url: str | None = None  # probed daily for site speed (readiness)
+    returns_policy_url: str | None = None  # must answer (readiness)
 
 
 class ShopifyConnectorConfig(Strict):
@@ -50,6 +54,7 @@ class SmtpConfig(Strict):
 class ConnectorsConfig(Strict):
     shopify: ShopifyConnectorConfig = ShopifyConnectorConfig()
     smtp: SmtpConfig = SmtpConfig()
+    carrier: CarrierConnectorConfig = CarrierConnectorConfig()
 
 
 class OutboxConfig(Strict):
@@ -123,6 +128,53 @@ class OwnershipConfig(Strict):
     order_rules: list[dict[str, str]] = []  # e.g. {if: "order.total > 500", owner: "team:vip"} (CEL)
 
 
+class PackagingConfig(Strict):
+    """A packaging material's stock and how fast it goes: per day, or per order (from order volume)."""
+
+    stock: Annotated[float, Field(ge=0)]
+    daily_usage: Annotated[float, Field(ge=0)] | None = None
+    per_order: Annotated[float, Field(ge=0)] | None = None
+
+
+class ReadinessConfig(Strict):
+    """Readiness controls: extra ones (``module:attribute``), ones to skip, thresholds, inputs."""
+
+    controls: list[str] = []
+    skip: list[str] = []
+    thresholds: dict[str, dict[str, float]] = {}
+    risk_playbook: str = "risk"
+    packaging: dict[str, PackagingConfig] = {}
+
+
+class AuthConfig(Strict):
+    """Dashboard sign-in: session lifetimes (ASVS caps them at 30 min idle and 12 h in all), sign-in
+    throttling, and the cookies' Secure flag (``auto``: set unless served over plain http on loopback,
+    for local development; there is no way to turn it off elsewhere)."""
+
+    session_idle_minutes: Annotated[int, Field(ge=1, le=30)] = 30
+    session_absolute_hours: Annotated[int, Field(ge=1, le=12)] = 12
+    max_failed_logins_per_hour: Annotated[int, Field(ge=1, le=100)] = 20
+    secure_cookies: Literal["auto", "always"] = "auto"
+
+
+class OrderPlaybooksConfig(Strict):
+    """Knobs of the order-side default playbooks that are not rule conditions (those are in the YAML)."""
+
+    payment_pending_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 30  # then re-check and remind
+    oversold_max_orders: Annotated[int, Field(ge=1, le=1000)] = 50  # orders held per stock level below zero
+    wrong_item_repeat_after: Annotated[int, Field(ge=1, le=100)] = 2  # wrong picks of a SKU: high priority
+
+
+class ReconcileConfig(Strict):
+    """The reconciliation sweep (docs/reference/webhook-intake.md#reconciliation, ADR 0015)."""
+
+    enabled: bool = True
+    period_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    overlap_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 5  # re-read before the mark: clock skew
+    page_size: Annotated[int, Field(ge=1, le=250)] = 100  # orders per Admin API page (Shopify's max 250)
+    initial_lookback_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 24  # a shop's first sweep
+
+
 class FileConfig(Strict):
     shops: list[ShopConfig] = []
     playbooks: str = "playbooks"
@@ -135,6 +187,13 @@ class FileConfig(Strict):
     teams: dict[str, TeamConfig] = {}
     people: dict[str, PersonConfig] = {}
     ownership: OwnershipConfig = OwnershipConfig()
+    order_playbooks: OrderPlaybooksConfig = OrderPlaybooksConfig()
+    auth: AuthConfig = AuthConfig()
+    monitors: MonitorsConfig = MonitorsConfig()  # the fulfilment-side playbooks' thresholds
+    reconcile: ReconcileConfig = ReconcileConfig()  # the sweep that finds lost webhooks
+    readiness: ReadinessConfig = ReadinessConfig()
+    discount_guard: DiscountGuardConfig = DiscountGuardConfig()  # docs/playbooks/discount-glitch.md
+    warehouses: dict[str, WarehouseConfig] = {}  # carrier pickups; docs/playbooks/carrier-pickup-cutoff.md
     sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "FULL"
     # Below Shopify's 5 s delivery timeout, so a locked database answers 503 rather than a time-out.
     sqlite_busy_timeout_ms: Annotated[int, Field(ge=10, le=60_000)] = 4000
@@ -159,6 +218,11 @@ class Settings(BaseModel):
     file: FileConfig
     shopify_secret: str | None
     shopify_previous_secret: str | None
+
+    @property
+    def warehouses(self) -> dict[str, WarehouseConfig]:
+        """The warehouses by id, with their carriers' pickup schedules (``warehouses:``)."""
+        return self.file.warehouses
 
     @property
     def playbooks_dir(self) -> Path:

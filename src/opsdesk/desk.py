@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
 from opsdesk.config import Settings
 from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
-from opsdesk.engine.outbox import OutboxSender
+from opsdesk.engine.outbox import OutboxSender, OutcomeHook
+from opsdesk.engine.polling import keep_polling
 from opsdesk.engine.timers import Handler as TimerHandler
 from opsdesk.engine.timers import TimerSweeper
 from opsdesk.metrics import Metrics
 from opsdesk.ports import Clock, Connector, Database
+from opsdesk.readiness.evidence import Fetch, probe_due
 from opsdesk.services.cases import CaseHooks
+from opsdesk.services.discounts import DiscountGuard, TermsReader, inspect_pending
 from opsdesk.services.intake import GroupCommitter
 from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending
+from opsdesk.services.reconcile import OrderReader, Reconciler, SweepReport, SweepSettings, due
 
 log = logging.getLogger("opsdesk")
 
@@ -42,6 +48,19 @@ class Desk:
     org: Org = field(default_factory=Org)
     case_hooks: CaseHooks = field(default_factory=CaseHooks)
     timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    #: What an action's outcome sets off, by action kind (label fallbacks, carrier and email health).
+    outcome_hooks: Mapping[str, OutcomeHook] = field(default_factory=dict)
+    #: The discount guardrails (ADR 0007): ``inspect_discounts`` reads new discounts' terms and checks them.
+    discount_guard: DiscountGuard | None = None
+    #: Fetches a shop page for the readiness probes (storefront speed, returns policy), once a day.
+    page_probe: Fetch | None = None
+
+    def inspect_discounts(self, limit: int = 20) -> int:
+        """Read the terms of the discounts heard of and run the preflight; how many were checked."""
+        reader = self.connectors.get("shopify")
+        if self.discount_guard is None or not hasattr(reader, "discount_terms"):
+            return 0
+        return inspect_pending(self.db, cast(TermsReader, reader), self.discount_guard, self.clock.now, limit)
 
     def secrets_for(self, shop: str) -> tuple[str, ...]:
         return self.settings.secrets_for(shop)
@@ -76,6 +95,35 @@ class Desk:
         m.decisions.labels("ignore").inc(report.decisions - report.automated - report.escalated)
         m.cases.inc(report.cases)
 
+    def reconciler(self) -> Reconciler | None:
+        """The reconciliation sweep over the Shopify connector (ADR 0015); None when it cannot query orders."""
+        reader = self.connectors.get("shopify")
+        if not hasattr(reader, "orders_updated"):
+            return None
+        cfg = self.settings.file.reconcile
+        settings = SweepSettings(overlap=timedelta(minutes=cfg.overlap_minutes), page_size=cfg.page_size,
+                                 initial_lookback=timedelta(hours=cfg.initial_lookback_hours))
+        playbooks = self.pipeline.playbooks
+
+        def listeners(event: str) -> list[str]:  # who decides an event: their decision ids say it was heard
+            return [p.name for p in playbooks if p.listens_to(event)] or ["-"]
+
+        return Reconciler(self.db, cast(OrderReader, reader), self.clock.now, settings, listeners=listeners)
+
+    def reconcile_due(self, reconciler: Reconciler) -> list[SweepReport]:
+        """Sweep the configured shops whose last sweep is a period old, then process what was appended."""
+        period = timedelta(minutes=self.settings.file.reconcile.period_minutes)
+        shops = due(self.db, [s.domain for s in self.settings.file.shops], self.clock.now(), period)
+        reports = [reconciler.sweep(shop) for shop in shops]
+        for report in reports:
+            if report.appended:
+                log.warning("reconciliation: %s had %d lost or stale orders", report.shop, report.appended)
+            if not report.ok:
+                log.warning("reconciliation of %s failed, mark kept: %s", report.shop, report.error)
+        if any(r.appended for r in reports):
+            self.wake.set()
+        return reports
+
     def committer(self) -> GroupCommitter:
         def committed(count: int, new: int) -> None:
             self.metrics.intake.labels("stored").inc(new)
@@ -84,7 +132,8 @@ class Desk:
 
         return GroupCommitter(self.db, on_commit=committed)
 
-    def sender(self, worker: str | None = None) -> OutboxSender:
+    def sender(self, worker: str | None = None, rng: random.Random | None = None) -> OutboxSender:
+        """The outbox sender; ``rng`` seeds its retry jitter (the simulator's runs repeat exactly)."""
         cfg = self.settings.file.outbox
         return OutboxSender(
             self.db,
@@ -98,6 +147,8 @@ class Desk:
             ),
             on_outcome=lambda outcome: self.metrics.actions.labels(outcome).inc(),
             case_hooks=self.case_hooks,
+            outcome_hooks=self.outcome_hooks,
+            rng=rng,
         )
 
 
@@ -118,6 +169,18 @@ class Background:
                     target=desk.sweeper().run, args=(self.stop, poll), name="opsdesk-timers", daemon=True
                 )
             )
+            if desk.discount_guard is not None:  # new discounts' terms, read from the Admin API
+                self.threads.append(threading.Thread(
+                    target=keep_polling, args=(lambda: desk.inspect_discounts() > 0, self.stop, 5.0, self._outage),
+                    name="opsdesk-discounts", daemon=True))
+            reconciler = desk.reconciler() if desk.settings.file.reconcile.enabled else None
+            if reconciler is not None:  # lost webhooks, found through the Admin API (ADR 0015)
+                self.threads.append(threading.Thread(
+                    target=self._reconcile, args=(reconciler,), name="opsdesk-reconcile", daemon=True))
+            if desk.page_probe is not None:
+                self.threads.append(threading.Thread(
+                    target=keep_polling, args=(self._probe_pages, self.stop, 300.0, self._outage),
+                    name="opsdesk-probes", daemon=True))
             sender = desk.sender()
             poll = desk.settings.file.outbox.poll_seconds
             self.threads.append(
@@ -128,6 +191,21 @@ class Background:
                     daemon=True,
                 )
             )
+
+    def _reconcile(self, reconciler: Reconciler) -> None:
+        if self.stop.wait(60.0):  # the first sweep a minute after start: webhooks flow meanwhile
+            return
+
+        def step() -> bool:  # a sweep is due once a period: never "more work waiting"
+            self.desk.reconcile_due(reconciler)
+            return False
+
+        keep_polling(step, self.stop, 60.0, self._outage)
+
+    def _probe_pages(self) -> bool:
+        assert self.desk.page_probe is not None
+        probe_due(self.desk.db, self.desk.settings, self.desk.page_probe, self.desk.clock)
+        return False
 
     def _checkpoint(self) -> None:
         while not self.stop.wait(1.0):

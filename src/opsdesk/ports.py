@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
+from opsdesk.domain.access import Session, User
+from opsdesk.domain.audit import ChainedRow, ChainHead
 from opsdesk.domain.cases import Case, CaseChange, Changed
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow
 from opsdesk.domain.events import OrderId, ShopDomain
+from opsdesk.domain.inventory import StockLevel
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import SendResult
+from opsdesk.domain.pickups import MissedPickup
 from opsdesk.domain.policies import Usage
+from opsdesk.domain.readiness import PolicyReview, Probe
 from opsdesk.domain.records import (
     ApiToken,
     AuditEntry,
@@ -63,6 +70,9 @@ class OrderRepository(Protocol):
     def find_by_id(self, order_id: OrderId) -> list[OrderState]:
         """The order with this id in every shop that has one (ids are unique per shop only)."""
 
+    def search(self, term: str, limit: int = 20) -> list[OrderState]:
+        """Orders whose number (``#1001`` or ``1001``), id or customer email is ``term``, newest first."""
+
 
 class DecisionRepository(Protocol):
     def seen(self, ids: Iterable[str]) -> set[str]:
@@ -71,6 +81,17 @@ class DecisionRepository(Protocol):
     def add_many(self, decisions: Sequence[DecisionRecord]) -> None: ...
 
     def for_order(self, shop: str, order_id: int) -> list[DecisionRecord]: ...
+
+    def outcomes_by_day(self, since: datetime) -> dict[str, dict[str, int]]:
+        """Decisions taken since ``since``, counted by UTC day (``YYYY-MM-DD``) and outcome."""
+
+    def history(
+        self, since: datetime, until: datetime | None, after: tuple[datetime, int, str] | None, limit: int
+    ) -> list[DecisionRecord]:
+        """A page of the decisions taken in [since, until), in the order they were taken: by
+        (decided_at, delivery id or 0, id), after that key (the last of the previous page)."""
+
+    def count_between(self, since: datetime, until: datetime | None) -> int: ...
 
 
 class OutboxRepository(Protocol):
@@ -146,15 +167,154 @@ class UsageRepository(Protocol):
 
 
 class AuditRepository(Protocol):
-    def record(self, entries: Sequence[AuditEntry]) -> None: ...
+    def record(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries to the hash chain (writers take turns on the chain's head)."""
 
     def count(self) -> int: ...
+
+    def chain(self, after_id: int, limit: int) -> list[ChainedRow]:
+        """Stored rows with ids above ``after_id``, in id order, exactly as stored."""
+
+    def head(self) -> ChainHead: ...
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None:
+        """Store a new user with their roles; ``Conflict`` when the username is taken."""
+
+    def find(self, username: str) -> User | None: ...
+
+    def list(self) -> list[User]: ...
+
+    def update(self, user: User) -> None:
+        """Write back a user's name, person, password hash, disabled flag and roles."""
+
+    def record_failure(self, username: str, at: datetime) -> None: ...
+
+    def failures_since(self, username: str, since: datetime) -> int: ...
+
+    def clear_failures(self, username: str | None, before: datetime | None = None) -> None:
+        """Forget failed sign-ins of a username (or of every one), all or those before ``before``."""
+
+
+class SessionRepository(Protocol):
+    def add(self, session: Session) -> None: ...
+
+    def find(self, digest: str) -> Session | None: ...
+
+    def touch(self, digest: str, at: datetime) -> None: ...
+
+    def remove(self, digest: str) -> None: ...
+
+    def remove_for(self, username: str) -> int:
+        """End every session of a user; returns how many there were."""
+
+    def purge(self, now: datetime, idle_before: datetime) -> int:
+        """Delete sessions past their absolute lifetime or idle since before ``idle_before``."""
 
 
 class TokenRepository(Protocol):
     def add(self, token: ApiToken) -> None: ...
 
     def find_by_digest(self, digest: str) -> ApiToken | None: ...
+
+
+class ReadinessRepository(Protocol):
+    """What the readiness controls read from live data, and the evidence they record (reviews, probes)."""
+
+    def unowned_orders(self, limit: int) -> tuple[int, list[OrderState]]:
+        """Open orders (not cancelled, not fulfilled) without an owner: how many, and the first ``limit``."""
+
+    def overdue_orders(self, now: datetime, limit: int) -> tuple[int, list[OrderState]]:
+        """Open orders past their ship-by time and not fulfilled: how many, and the first ``limit``."""
+
+    def unowned_cases(self, limit: int) -> tuple[int, list[Case]]:
+        """Active cases without an owner: how many, and the first ``limit``."""
+
+    def cases_of_kind(self, kind: str, opened_since: datetime) -> list[Case]:
+        """Cases of ``kind`` still active (however old) or opened since ``opened_since``."""
+
+    def actions_of_kind(self, kind: str, created_since: datetime) -> list[OutboxAction]: ...
+
+    def deliveries(self, topics: Sequence[str], since: datetime, limit: int) -> list[StoredDelivery]:
+        """Stored deliveries of these topics received since ``since``, newest first."""
+
+    def count_deliveries(self, topics: Sequence[str], since: datetime) -> int: ...
+
+    def credentials(self) -> list[ApiToken]:
+        """API tokens not revoked."""
+
+    def add_review(self, review: PolicyReview) -> None: ...
+
+    def latest_review(self, playbook: str) -> PolicyReview | None: ...
+
+    def add_probe(self, probe: Probe) -> None: ...
+
+    def latest_probe(self, kind: str, shop: str) -> Probe | None: ...
+
+
+class InventoryRepository(Protocol):
+    """Stock levels, each inventory item's SKU, and the SKUs of open orders (the overselling playbook)."""
+
+    def record_level(
+        self, shop: str, item_id: int, location_id: int, available: int | None, at: datetime
+    ) -> bool:
+        """Keep a level newer than the stored one; False for a stale (out-of-order) one."""
+
+    def record_item(self, shop: str, item_id: int, sku: str, tracked: bool) -> None: ...
+
+    def sku_of(self, shop: str, item_id: int) -> str | None: ...
+
+    def levels(self, shop: str, skus: Iterable[str]) -> dict[str, list[StockLevel]]:
+        """The levels of tracked items with these SKUs, by SKU."""
+
+    def track_order(self, shop: str, order_id: int, skus: Iterable[str], open_: bool, at: datetime) -> None:
+        """Remember the SKUs of an open order (``open_`` False forgets them)."""
+
+    def open_orders(self, shop: str, sku: str, limit: int = 100) -> list[int]:
+        """Open orders holding ``sku``, newest first."""
+
+    def freshness(self, shop: str, limit: int = 100) -> tuple[datetime | None, list[StockLevel]]:
+        """The newest level's time, and the levels below zero."""
+
+
+class DiscountRepository(Protocol):
+    """Discounts heard of (with their terms once read), incidents, and the rate detector's windows."""
+
+    def find(self, shop: str, gid: str) -> DiscountRecord | None: ...
+
+    def for_shop(self, shop: str) -> list[DiscountRecord]: ...
+
+    def needing_terms(self, limit: int) -> list[DiscountRecord]:
+        """Discounts whose terms must be (re)read from the Admin API: never tried first, then oldest try."""
+
+    def put(self, record: DiscountRecord) -> None: ...
+
+    def find_incident(self, incident_id: str) -> DiscountIncident | None: ...
+
+    def put_incident(self, incident: DiscountIncident) -> None: ...
+
+    def incidents(self, shop: str | None = None) -> list[DiscountIncident]:
+        """Incidents in the order they were detected (``paused_at`` is not stored: see the service)."""
+
+    def windows(self, shop: str, subject: str, since: datetime) -> list[RateWindow]:
+        """The windows of a subject starting at or after ``since``, oldest first."""
+
+    def put_window(self, window: RateWindow) -> None: ...
+
+    def put_cost(self, shop: str, sku: str, cost: Decimal, at: datetime) -> None:
+        """Record an item's unit cost (``inventory_items/*``) unless a newer one is stored."""
+
+    def costs(self, shop: str, skus: Iterable[str]) -> dict[str, Decimal]:
+        """The recorded unit cost of each of these SKUs that has one."""
+
+
+class PickupRepository(Protocol):
+    def record_missed(self, missed: MissedPickup) -> bool:
+        """Record a missed pickup once; False when it was recorded before."""
+
+    def missed(self, shop: str | None = None, since: datetime | None = None) -> list[MissedPickup]:
+        """Missed pickups (of a shop, from ``since``), in pickup order."""
 
 
 class UnitOfWork(Protocol):
@@ -169,6 +329,12 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     tokens: TokenRepository
     timers: TimerRepository
+    readiness: ReadinessRepository
+    inventory: InventoryRepository
+    users: UserRepository
+    sessions: SessionRepository
+    discounts: DiscountRepository
+    pickups: PickupRepository
 
     def __enter__(self) -> Self: ...
 

@@ -19,12 +19,18 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from opsdesk import ports
+from opsdesk.domain.access import Session, User
+from opsdesk.domain.audit import ChainedRow
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
+from opsdesk.domain.inventory import StockLevel
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
+from opsdesk.domain.pickups import MissedPickup
 from opsdesk.domain.policies import Usage
+from opsdesk.domain.readiness import PolicyReview, Probe
 from opsdesk.domain.records import (
     ApiToken,
     AuditEntry,
@@ -37,6 +43,8 @@ from opsdesk.domain.records import (
     Timer,
 )
 from opsdesk.storage.codec import dumps, loads
+from opsdesk.testing_access import MemoryAudit, MemorySessions, MemoryUsers
+from opsdesk.testing_discounts_pickups import MemoryDiscounts, MemoryPickups
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -102,7 +110,21 @@ class _Tables:
     timer_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     usage: dict[str, Usage] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    audit_chain: list[ChainedRow] = field(default_factory=list)
+    users: dict[str, User] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    login_failures: list[tuple[str, datetime]] = field(default_factory=list)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
+    reviews: list[PolicyReview] = field(default_factory=list)
+    probes: list[Probe] = field(default_factory=list)
+    stock: dict[tuple[str, int, int], StockLevel] = field(default_factory=dict)
+    stock_items: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
+    order_skus: dict[tuple[str, int], tuple[frozenset[str], datetime]] = field(default_factory=dict)
+    discounts: dict[tuple[str, str], DiscountRecord] = field(default_factory=dict)
+    discount_incidents: dict[str, DiscountIncident] = field(default_factory=dict)
+    discount_windows: dict[tuple[str, str, datetime], RateWindow] = field(default_factory=dict)
+    missed_pickups: dict[tuple[str, int, datetime], MissedPickup] = field(default_factory=dict)
+    item_costs: dict[tuple[str, str], tuple[Decimal, datetime]] = field(default_factory=dict)
 
     def clone(self) -> _Tables:
         """A copy of every container; the records in them are frozen, so they can be shared."""
@@ -180,6 +202,19 @@ class _Orders:
     def find_by_id(self, order_id: OrderId) -> list[OrderState]:
         return sorted((s for (_, i), s in self.t.orders.items() if i == order_id), key=lambda s: s.shop)
 
+    def search(self, term: str, limit: int = 20) -> list[OrderState]:
+        number = term.strip().removeprefix("#")
+        if not number:
+            return []
+
+        def matches(s: OrderState) -> bool:
+            snap = s.snapshot
+            named = snap is not None and (snap.name.removeprefix("#") == number or snap.email.lower() == number.lower())
+            return named or str(s.order_id) == number
+
+        found = sorted((s for s in self.t.orders.values() if matches(s)), key=lambda s: s.shop)
+        return sorted(found, key=lambda s: s.last_event_at or datetime.min.replace(tzinfo=UTC), reverse=True)[:limit]
+
     def put_many(self, states: Iterable[OrderState]) -> None:
         for s in states:
             self.t.orders[(s.shop, s.order_id)] = _utc(s)
@@ -200,6 +235,30 @@ class _Decisions:
     def for_order(self, shop: str, order_id: int) -> list[DecisionRecord]:
         found = [d for d in self.t.decisions.values() if d.shop == shop and d.order_id == order_id]
         return sorted(found, key=lambda d: (d.decided_at, d.id))
+
+    def history(
+        self, since: datetime, until: datetime | None, after: tuple[datetime, int, str] | None, limit: int
+    ) -> list[DecisionRecord]:
+        def key(d: DecisionRecord) -> tuple[datetime, int, str]:
+            return (d.decided_at, d.delivery_id or 0, d.id)
+
+        found = sorted((d for d in self.t.decisions.values() if _taken(d, since, until)), key=key)
+        return [d for d in found if after is None or key(d) > after][:limit]
+
+    def count_between(self, since: datetime, until: datetime | None) -> int:
+        return sum(1 for d in self.t.decisions.values() if _taken(d, since, until))
+
+    def outcomes_by_day(self, since: datetime) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for d in self.t.decisions.values():
+            if d.decided_at >= since:
+                day = found.setdefault(d.decided_at.astimezone(UTC).date().isoformat(), {})
+                day[d.outcome] = day.get(d.outcome, 0) + 1
+        return found
+
+
+def _taken(d: DecisionRecord, since: datetime, until: datetime | None) -> bool:
+    return d.decided_at >= since and (until is None or d.decided_at < until)
 
 
 class _Outbox:
@@ -467,17 +526,6 @@ class _Usage:
         self.t.usage.update(usage)
 
 
-class _Audit:
-    def __init__(self, t: _Tables) -> None:
-        self.t = t
-
-    def record(self, entries: Sequence[AuditEntry]) -> None:
-        self.t.audit.extend(entries)
-
-    def count(self) -> int:
-        return len(self.t.audit)
-
-
 class _Tokens:
     def __init__(self, t: _Tables) -> None:
         self.t = t
@@ -487,6 +535,118 @@ class _Tokens:
 
     def find_by_digest(self, digest: str) -> ApiToken | None:
         return self.t.tokens.get(digest)
+
+
+class _Readiness:
+    def __init__(self, t: _Tables) -> None:
+        self.t = t
+
+    def _open_orders(self) -> list[OrderState]:
+        def is_open(o: OrderState) -> bool:
+            cancelled = o.snapshot is not None and o.snapshot.cancelled_at is not None
+            over = o.fulfilment_status == "fulfilled" or o.payment_status in ("voided", "refunded")
+            return not (cancelled or over)
+
+        return [o for _, o in sorted(self.t.orders.items()) if is_open(o)]
+
+    def unowned_orders(self, limit: int) -> tuple[int, list[OrderState]]:
+        found = [o for o in self._open_orders() if not o.owner]
+        return len(found), found[:limit]
+
+    def overdue_orders(self, now: datetime, limit: int) -> tuple[int, list[OrderState]]:
+        found = [o for o in self._open_orders() if o.ship_by is not None and o.ship_by < now]
+        return len(found), found[:limit]
+
+    def unowned_cases(self, limit: int) -> tuple[int, list[Case]]:
+        found = sorted(
+            (c for c in self.t.cases.values() if c.status.active and not c.owner), key=lambda c: (c.opened_at, c.id)
+        )
+        return len(found), found[:limit]
+
+    def cases_of_kind(self, kind: str, opened_since: datetime) -> list[Case]:
+        found = [
+            c for c in self.t.cases.values()
+            if c.kind == kind and (c.status.active or c.opened_at >= opened_since)
+        ]
+        return sorted(found, key=lambda c: (c.opened_at, c.id))
+
+    def actions_of_kind(self, kind: str, created_since: datetime) -> list[OutboxAction]:
+        found = [a for a in self.t.actions.values() if a.kind == kind and a.created_at >= created_since]
+        return sorted(found, key=lambda a: a.created_at)
+
+    def deliveries(self, topics: Sequence[str], since: datetime, limit: int) -> list[StoredDelivery]:
+        found = [
+            d for d in self.t.deliveries.values()
+            if d.delivery.topic in topics and d.delivery.received_at >= since
+        ]
+        return sorted(found, key=lambda d: (d.delivery.received_at, d.id), reverse=True)[:limit]
+
+    def count_deliveries(self, topics: Sequence[str], since: datetime) -> int:
+        return len(self.deliveries(topics, since, len(self.t.deliveries)))
+
+    def credentials(self) -> list[ApiToken]:
+        return sorted((t for t in self.t.tokens.values() if not t.revoked), key=lambda t: (t.name, t.id))
+
+    def add_review(self, review: PolicyReview) -> None:
+        self.t.reviews.append(_utc(review))
+
+    def latest_review(self, playbook: str) -> PolicyReview | None:
+        found = [r for r in self.t.reviews if r.playbook == playbook]
+        return max(reversed(found), key=lambda r: r.reviewed_at, default=None)
+
+    def add_probe(self, probe: Probe) -> None:
+        self.t.probes.append(_utc(probe))
+
+    def latest_probe(self, kind: str, shop: str) -> Probe | None:
+        found = [p for p in self.t.probes if p.kind == kind and p.shop == shop]
+        return max(reversed(found), key=lambda p: p.at, default=None)
+
+
+class _Inventory:
+    def __init__(self, t: _Tables) -> None:
+        self._t = t
+
+    def record_level(
+        self, shop: str, item_id: int, location_id: int, available: int | None, at: datetime
+    ) -> bool:
+        current = self._t.stock.get((shop, item_id, location_id))
+        if current is not None and current.updated_at >= at:
+            return False
+        self._t.stock[(shop, item_id, location_id)] = StockLevel(shop, item_id, location_id, available, at)
+        return True
+
+    def record_item(self, shop: str, item_id: int, sku: str, tracked: bool) -> None:
+        self._t.stock_items[(shop, item_id)] = (sku, tracked)
+
+    def sku_of(self, shop: str, item_id: int) -> str | None:
+        found = self._t.stock_items.get((shop, item_id))
+        return found[0] or None if found else None
+
+    def levels(self, shop: str, skus: Iterable[str]) -> dict[str, list[StockLevel]]:
+        wanted, found = set(skus), dict[str, list[StockLevel]]()
+        for (s, item, _), level in sorted(self._t.stock.items()):
+            sku, tracked = self._t.stock_items.get((s, item), ("", False))
+            if s == shop and tracked and sku in wanted:
+                found.setdefault(sku, []).append(replace(level, sku=sku))
+        return found
+
+    def track_order(self, shop: str, order_id: int, skus: Iterable[str], open_: bool, at: datetime) -> None:
+        self._t.order_skus.pop((shop, order_id), None)
+        if open_ and (held := frozenset(skus)):
+            self._t.order_skus[(shop, order_id)] = (held, at)
+
+    def open_orders(self, shop: str, sku: str, limit: int = 100) -> list[int]:
+        held = [(at, o) for (s, o), (skus, at) in self._t.order_skus.items() if s == shop and sku in skus]
+        return [o for _, o in sorted(held, reverse=True)][:limit]
+
+    def freshness(self, shop: str, limit: int = 100) -> tuple[datetime | None, list[StockLevel]]:
+        mine = [level for (s, _, _), level in self._t.stock.items() if s == shop]
+        negative = sorted(
+            (replace(x, sku=self.sku_of(shop, x.inventory_item_id) or "") for x in mine
+             if x.available is not None and x.available < 0),
+            key=lambda x: (x.available or 0, x.inventory_item_id),
+        )
+        return max((x.updated_at for x in mine), default=None), negative[:limit]
 
 
 class InMemoryUnitOfWork:
@@ -501,6 +661,12 @@ class InMemoryUnitOfWork:
     audit: ports.AuditRepository
     tokens: ports.TokenRepository
     timers: ports.TimerRepository
+    readiness: ports.ReadinessRepository
+    inventory: ports.InventoryRepository
+    discounts: ports.DiscountRepository
+    pickups: ports.PickupRepository
+    users: ports.UserRepository
+    sessions: ports.SessionRepository
 
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db
@@ -511,7 +677,11 @@ class InMemoryUnitOfWork:
         t = self._tables
         self.deliveries, self.orders, self.decisions = _Deliveries(t), _Orders(t), _Decisions(t)
         self.outbox, self.cases, self.usage = _Outbox(t), _Cases(t), _Usage(t)
-        self.audit, self.tokens, self.timers = _Audit(t), _Tokens(t), _Timers(t)
+        self.audit, self.tokens, self.timers = MemoryAudit(t), _Tokens(t), _Timers(t)
+        self.users, self.sessions = MemoryUsers(t), MemorySessions(t)
+        self.readiness = _Readiness(t)
+        self.inventory = _Inventory(t)
+        self.discounts, self.pickups = MemoryDiscounts(t), MemoryPickups(t)
         return self
 
     def commit(self) -> None:

@@ -22,6 +22,15 @@ class Position:
         return f"{self.path}:{self.line}:{self.column}"
 
 
+class YamlError(InvalidInput):
+    """A YAML file that is not valid YAML (or not UTF-8 text), with where: ``file:line:column: problem``."""
+
+    def __init__(self, position: Position, problem: str) -> None:
+        super().__init__(f"{position}: {problem}")
+        self.position = position
+        self.problem = problem
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     path: str
@@ -58,15 +67,56 @@ def load(path: Path) -> Document:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        before = exc.object[: exc.start].decode("utf-8", "replace")
+        raise YamlError(_position(str(path), before, len(before)), "not UTF-8 text") from exc
     return parse(text, str(path))
 
 
 def parse(text: str, path: str) -> Document:
+    root: yaml.Node | None = None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise InvalidInput(f"{where}: not valid YAML: {exc.problem}") from exc
+        raise YamlError(_marked(path, exc.problem_mark), f"not valid YAML: {exc.problem}") from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character)
+        problem = f"not valid YAML: {exc.reason} (#x{exc.character:04x})"
+        raise YamlError(_position(path, text, exc.position), problem) from exc
+    except RecursionError as exc:
+        raise YamlError(Position(path, 1, 1), "not valid YAML: nested too deeply") from exc
+    except (ValueError, OverflowError) as exc:  # a scalar of a type it is not, such as the date 2026-02-30
+        node = _unconstructible(root)
+        raise YamlError(_marked(path, node.start_mark if node else None), f"not valid YAML: {exc}") from exc
     return Document(path, data, root)
+
+
+def _marked(path: str, mark: yaml.Mark | None) -> Position:
+    return Position(path, mark.line + 1, mark.column + 1) if mark else Position(path, 1, 1)
+
+
+def _position(path: str, text: str, offset: int) -> Position:
+    before = text[:offset]
+    return Position(path, before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+
+
+def _unconstructible(root: yaml.Node | None) -> yaml.Node | None:
+    """The first scalar that composes but cannot be built (``yaml.compose`` succeeded, ``safe_load`` not)."""
+    constructor = yaml.SafeLoader("")
+    pending = [root] if root is not None else []
+    seen: set[int] = set()
+    while pending:
+        node = pending.pop(0)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                constructor.construct_object(node)
+            except (ValueError, OverflowError):
+                return node
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(item for pair in node.value for item in pair)
+    return None

@@ -1,6 +1,6 @@
 """The case API over real HTTP: a desk built through the composition root on a SQLite file, bearer tokens.
 
-Cases come from real Shopify deliveries: a return requested as DEFECTIVE is not a simple purchase
+Cases come from real Shopify deliveries: a return requested for an OTHER reason is not a simple purchase
 error, so the refunds playbook escalates it to the ``refunds`` queue.
 """
 
@@ -36,7 +36,7 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
 def client(desk: Desk) -> Iterator[TestClient]:
     with TestClient(create_app(desk, background=False)) as client:
         for n in (1, 2, 3):
-            for d in order_lifecycle(n, reason="DEFECTIVE")[:6]:
+            for d in order_lifecycle(n, reason="OTHER")[:6]:
                 response = client.post("/webhooks/shopify", content=d["body"].encode(), headers=d["headers"])
                 assert response.status_code == 200
         desk.process_pending()
@@ -77,7 +77,10 @@ def test_the_list_filters_and_pages(client, desk) -> None:
     viewer = bearer(desk, "vi", "viewer")
     assert cases(client, viewer, queue="disputes")["total"] == 0
     assert cases(client, viewer, owner="team:ops", kind="refund")["total"] == 3
-    assert cases(client, viewer, status=["open", "assigned"], shop="nowhere.myshopify.com")["total"] == 0
+    assert cases(client, viewer, status=["open", "assigned"], shop="demo-store.myshopify.com")["total"] == 3
+    # a shop the caller holds no role in is not theirs to list, not merely empty
+    unknown = {"status": ["open"], "shop": "nowhere.myshopify.com"}
+    assert client.get("/api/v1/cases", params=unknown, headers=viewer).status_code == 404
     page = cases(client, viewer, limit=2, offset=2)
     assert (page["total"], len(page["cases"]), page["limit"], page["offset"]) == (3, 1, 2, 2)
     assert client.get("/api/v1/cases", params={"limit": 0}, headers=viewer).status_code == 422
@@ -219,7 +222,7 @@ def test_with_an_organisation_a_case_gets_a_person_and_sla_deadlines_that_pause_
     clock = ManualClock(MONDAY_10_NY)
     desk = make_desk(tmp_path, monkeypatch, clock=clock, **ORG)
     with TestClient(create_app(desk, background=False)) as client:
-        for d in order_lifecycle(1, reason="DEFECTIVE")[:6]:
+        for d in order_lifecycle(1, reason="OTHER")[:6]:
             client.post("/webhooks/shopify", content=d["body"].encode(), headers=d["headers"])
         desk.process_pending()
         alice = bearer(desk, "alice", "agent")

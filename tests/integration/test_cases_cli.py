@@ -24,7 +24,7 @@ ORDER = 5_000_000_000_000_000_001
 @pytest.fixture
 def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
     desk = make_desk(tmp_path, monkeypatch)
-    feed(desk.db, [d for n in (1, 2) for d in order_lifecycle(n, reason="DEFECTIVE")[:6]], desk.clock)  # type: ignore[arg-type]
+    feed(desk.db, [d for n in (1, 2) for d in order_lifecycle(n, reason="OTHER")[:6]], desk.clock)  # type: ignore[arg-type]
     desk.process_pending()
     return desk
 

@@ -194,7 +194,7 @@ def test_a_discount_id_that_is_not_a_discount_node_is_rejected_before_any_call(
 def test_discount_terms_give_value_end_combinations_limits_and_reach(
         fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
     fake.add_discount(CODE_DISCOUNT, title="SPRING25", percentage=0.25, ends_at="2026-04-01T00:00:00Z",
-                      usage_limit=100, usage_count=7, combines_with=(True, False, False))
+                      usage_limit=100, usage_count=7, combines_with=(True, False, False), codes=("SPRING25",))
     fake.add_discount(AUTOMATIC_DISCOUNT, title="5 off", percentage=None, amount=Decimal("5.00"),
                       applies_on_each_item=True, all_items=False)
 
@@ -205,12 +205,13 @@ def test_discount_terms_give_value_end_combinations_limits_and_reach(
         "id": CODE_DISCOUNT, "type": "DiscountCodeBasic", "title": "SPRING25", "status": "ACTIVE",
         "percentage": Decimal("0.25"), "amount": None, "currency": None, "applies_on_each_item": None,
         "applies_to_all_items": True, "ends_at": datetime(2026, 4, 1, tzinfo=UTC), "usage_limit": 100,
-        "usage_count": 7, "combines_with": {"order": True, "product": False, "shipping": False}}
+        "usage_count": 7, "combines_with": {"order": True, "product": False, "shipping": False},
+        "codes": ["SPRING25"]}
     assert automatic == {
         "id": AUTOMATIC_DISCOUNT, "type": "DiscountAutomaticBasic", "title": "5 off", "status": "ACTIVE",
         "percentage": None, "amount": Decimal("5.00"), "currency": "USD", "applies_on_each_item": True,
         "applies_to_all_items": False, "ends_at": None, "usage_limit": None, "usage_count": 0,
-        "combines_with": {"order": False, "product": False, "shipping": False}}
+        "combines_with": {"order": False, "product": False, "shipping": False}, "codes": []}
 
 
 def test_discount_terms_raise_not_found_or_unavailable(fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:

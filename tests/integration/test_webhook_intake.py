@@ -137,6 +137,14 @@ def test_unknown_topics_are_stored_and_ignored(client, desk) -> None:
     assert stored(desk, "ignored") == 1
 
 
+def test_the_desks_own_signal_topics_are_refused_even_when_signed(client, desk) -> None:
+    signal = delivery("opsdesk/order_oversold", {"id": 1}, "w-signal")
+    response = post(client, signal)
+    assert response.status_code == 400 and "reserved" in response.text
+    assert post(client, delivery("OpsDesk/payment_check_due", {"id": 1}, "w-signal-2")).status_code == 400
+    assert stored(desk) == 0
+
+
 def test_sixty_four_bit_ids_stay_exact_to_the_api(client, desk) -> None:
     big = 9_007_199_254_740_993  # 2**53 + 1: the first integer a float cannot hold
     payload = sample("orders/create") | {"id": big, "admin_graphql_api_id": f"gid://shopify/Order/{big}"}

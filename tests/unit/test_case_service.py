@@ -331,7 +331,7 @@ def test_resolving_again_after_a_reopen_records_a_second_decision(db, hooks) -> 
 
 def test_the_pipeline_opens_escalated_cases_with_an_owner_and_an_sla(db, hooks) -> None:
     clock = ManualClock(datetime(2026, 1, 5, 9, 10, tzinfo=UTC))
-    feed(db, order_lifecycle(1, reason="DEFECTIVE")[:6], clock)
+    feed(db, order_lifecycle(1, reason="OTHER")[:6], clock)  # not a simple purchase error: a person looks
     pipeline = Pipeline(starter_playbooks(), lambda _s: ShopDefaults(), case_hooks=hooks.hooks())
     report = process_pending(db.unit_of_work, pipeline, clock.now)
     assert report.cases == 1

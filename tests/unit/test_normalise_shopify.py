@@ -37,6 +37,7 @@ from opsdesk.domain.events import (
     ReturnChanged,
     ReturnLine,
     ReturnUpdated,
+    ShippingAddress,
     ShopDomain,
     StoreEvent,
 )
@@ -238,6 +239,10 @@ def test_order_created_sample_becomes_a_whole_snapshot_with_exact_ids() -> None:
                 discount_codes=(),
                 shipping_country="US",
                 location_id=None,
+                cancel_reason="customer",
+                shipping_address=ShippingAddress(
+                    "Steve Shipper", "123 Shipping Street", "", "Shippington", "KY", "40003", "US", "555-555-SHIP"
+                ),
             ),
         ),
     )

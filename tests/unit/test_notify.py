@@ -135,14 +135,14 @@ def test_quiet_hours_follow_the_clock_change_in_the_persons_zone() -> None:
     assert digest.due_at == utc(2026, 3, 29, 5)  # 07:00 CEST
 
 
-def test_an_urgent_notification_ignores_quiet_hours_but_is_still_batched() -> None:
+def test_an_urgent_notification_ignores_quiet_hours_and_batching() -> None:
     db = InMemoryDatabase()
+    notify(db, "ana", "routine", utc(2026, 3, 2, 23, 2))  # 00:02 in Paris: held until 07:00
 
     notify(db, "ana", "breach on case c1", utc(2026, 3, 2, 23, 2), urgent=True)
 
-    [digest] = pending(db, "ana")
-    assert digest.due_at == utc(2026, 3, 2, 23, 5)
-    sweep(db, utc(2026, 3, 2, 23, 5))
+    assert sorted(d.due_at for d in pending(db, "ana")) == [utc(2026, 3, 2, 23, 2), utc(2026, 3, 3, 6)]
+    sweep(db, utc(2026, 3, 2, 23, 2))
     [email] = sent(db)
     assert "[urgent]  breach on case c1" in email.payload["message"]
 

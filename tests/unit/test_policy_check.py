@@ -59,7 +59,8 @@ def test_unknown_keys_are_reported_with_line_and_column(tmp_path: Path) -> None:
         "    when: [return.requested]\n    if:", "    when: [return.requested]\n    iff: x\n    if:", 1
     )
     assert problems(tmp_path, text) == [
-        f"{tmp_path / 'p.yaml'}:6:5: unknown key 'iff' (allowed: description, escalate, guardrails, id, if, then, when)"
+        f"{tmp_path / 'p.yaml'}:6:5: unknown key 'iff' "
+        "(allowed: case, description, escalate, guardrails, id, if, then, when)"
     ]
 
 

@@ -48,6 +48,26 @@ TEMPLATES = {
         "An update on your order $order_name",
         "Hello,\n\nYour order $order_name is taking longer than we promised, and we are sorry for the wait.\n"
         "We are on it and will write again as soon as it ships.\n\nThank you for your patience.\n"),
+    "delayed_fulfilment": _template(
+        "Your order $order_name is running late",
+        "Hello,\n\nWe promised to send order $order_name ($items) by $ship_by, and it has not left us yet.\n"
+        "We are sorry for the wait. It is being looked after, and we will write again as soon as it ships.\n\n"
+        "Thank you for your patience.\n"),
+    "carrier_delay_notice": _template(
+        "Your order $order_name is delayed in transit",
+        "Hello,\n\nThe carrier has told us that the parcel with your order $order_name is delayed on its way\n"
+        "to you. We are keeping an eye on it and will step in if it does not move again soon; there is\n"
+        "nothing you need to do.\n\nWe are sorry for the wait, and thank you for your patience.\n"),
+    "return_label_in_hand": _template(
+        "Your return label for order $order_name is on its way",
+        "Hello,\n\nCreating the return label for order $order_name is taking longer than usual. A person on\n"
+        "our team is on it and will send you the label shortly; there is nothing you need to do.\n\n"
+        "Thank you for your patience.\n"),
+    "address_confirm": _template(
+        "Please confirm the delivery address for order $order_name",
+        "Hello,\n\nThe carrier could not confirm the delivery address of order $order_name:\n\n  $address\n\n"
+        "We are holding the order so it does not go astray. Please reply with the correct address, or\n"
+        "update it from your order page, and we will send it on its way.\n"),
     "generic": _template(
         "About your order $order_name",
         "Hello,\n\n$message\n"),

@@ -1,4 +1,4 @@
-"""Shopify Admin GraphQL: refunds, fulfilment holds, tags, notes and discount pauses for outbox actions.
+"""Shopify Admin GraphQL: refunds, holds, tags, notes, discount pauses, return approvals, payment re-checks.
 
 Every call carries ``Idempotency-Key: <action key>``, and ``refundCreate`` carries Shopify's
 ``@idempotent(key:)`` directive (API 2026-01+, required from 2026-04), so a refund retried after a lost
@@ -68,7 +68,7 @@ DEACTIVATE_AUTOMATIC = """mutation DeactivateAutomatic($id: ID!) {
 }"""
 DISCOUNT_TERMS = """query DiscountTerms($id: ID!) {
   discountNode(id: $id) { id discount { __typename
-    ... on DiscountCodeBasic { title status endsAt usageLimit asyncUsageCount
+    ... on DiscountCodeBasic { title status endsAt usageLimit asyncUsageCount codes(first: 10) { nodes { code } }
       combinesWith { orderDiscounts productDiscounts shippingDiscounts } customerGets { ...Gets } }
     ... on DiscountAutomaticBasic { title status endsAt asyncUsageCount
       combinesWith { orderDiscounts productDiscounts shippingDiscounts } customerGets { ...Gets } } } }
@@ -77,6 +77,34 @@ fragment Gets on DiscountCustomerGets {
   value { __typename ... on DiscountPercentage { percentage }
     ... on DiscountAmount { amount { amount currencyCode } appliesOnEachItem } }
   items { __typename ... on AllDiscountItems { allItems } }
+}"""
+
+RETURN_STATUS = """query ReturnStatus($id: ID!) { return(id: $id) { id status } }"""
+APPROVE_RETURN = """mutation ApproveReturn($input: ReturnApproveRequestInput!) {
+  returnApproveRequest(input: $input) { return { id status } userErrors { field message code } }
+}"""
+PAYMENT_STATUS = """query PaymentStatus($id: ID!) {
+  order(id: $id) { id displayFinancialStatus paymentGatewayNames
+    transactions(first: 50) { id kind status gateway } }
+}"""
+
+#: The reconciliation sweep (services/reconcile.py): orders changed since a time, oldest change first.
+ORDERS_UPDATED = """query OrdersUpdated($first: Int!, $after: String, $query: String!) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
+      displayFinancialStatus displayFulfillmentStatus tags sourceName currencyCode discountCodes
+      totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }
+      totalDiscountsSet { shopMoney { amount } } customer { id createdAt }
+      shippingAddress { name address1 address2 city provinceCode zip countryCodeV2 phone }
+      discountApplications(first: 20) { nodes { __typename ... on DiscountCodeApplication { code }
+        ... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title }
+        ... on ScriptDiscountApplication { title } } }
+      fulfillments(first: 50) { id legacyResourceId status displayStatus createdAt updatedAt
+        trackingInfo(first: 1) { company } location { legacyResourceId } }
+      lineItems(first: 250) { nodes { id sku quantity variant { id } product { id }
+        originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } } } } }
+  }
 }"""
 
 DEACTIVATIONS = {"DiscountCodeNode": ("discountCodeDeactivate", DEACTIVATE_CODE),
@@ -108,6 +136,7 @@ class ShopifyAdmin:
         self._handlers: dict[str, Callable[[OutboxAction], SendResult]] = {
             "refund": self._refund, "hold_fulfillment": self._hold, "release_hold": self._release,
             "add_tags": self._add_tags, "note": self._note, "deactivate_discount": self._deactivate,
+            "approve_return": self._approve_return, "check_payment": self._check_payment,
         }
 
     def __enter__(self) -> Self:
@@ -138,6 +167,19 @@ class ShopifyAdmin:
         if not isinstance(node, dict):
             raise NotFound(f"no discount {discount_gid} in {shop}")
         return _terms(node)
+
+    def orders_updated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
+        """One page of the orders updated at or after ``since``: ``{"nodes", "pageInfo"}`` or why not.
+
+        A query, so repeating it is safe; RetryLater carries the provider's wait (Retry-After, throttle).
+        """
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        variables = {"first": first, "after": after, "query": f"updated_at:>='{stamp}'"}
+        reply = self._execute(shop, ORDERS_UPDATED, variables, None)
+        if not isinstance(reply, dict):
+            return reply
+        orders = reply.get("orders")
+        return orders if isinstance(orders, dict) else RetryLater("orders query answered without orders")
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -243,6 +285,37 @@ class ShopifyAdmin:
         if not isinstance(result, dict):
             return result
         return Delivered({"discount_id": discount, "active": False})
+
+    def _approve_return(self, action: OutboxAction) -> SendResult:
+        """returnApproveRequest, unless the return is open already (a retry of an approval that was made)."""
+        target = _gid("Return", action.payload.get("return_id"))
+        reply = self._execute(action.shop, RETURN_STATUS, {"id": target}, action.idempotency_key)
+        if not isinstance(reply, dict):
+            return reply
+        status = str((reply.get("return") or {}).get("status") or "")
+        if status == "OPEN":
+            return Delivered({"return_id": target, "status": status, "already": True})
+        if status != "REQUESTED":
+            return Rejected(f"return {target} cannot be approved: it is {status or 'not found'}")
+        result = self._mutate(action, "returnApproveRequest", APPROVE_RETURN, {"input": {"id": target}})
+        if not isinstance(result, dict):
+            return result
+        return Delivered({"return_id": target, "status": (result.get("return") or {}).get("status")})
+
+    def _check_payment(self, action: OutboxAction) -> SendResult:
+        """Ask again how the order's payment stands (a query: nothing changes, so repeating it is safe)."""
+        order = _order_gid(action)
+        reply = self._execute(action.shop, PAYMENT_STATUS, {"id": order}, action.idempotency_key)
+        if not isinstance(reply, dict):
+            return reply
+        found = reply.get("order")
+        if not isinstance(found, dict):
+            return Rejected(f"no order {order} in {action.shop}")
+        transactions = found.get("transactions") or []
+        return Delivered({"order_id": order, "financial_status": str(found.get("displayFinancialStatus") or ""),
+                          "gateways": [str(g) for g in found.get("paymentGatewayNames") or []],
+                          "transactions": [{k: t.get(k) for k in ("id", "kind", "status", "gateway")}
+                                           for t in transactions if isinstance(t, dict)]})
 
     # -- transport -----------------------------------------------------------------------------------
 
@@ -386,6 +459,7 @@ def _terms(node: JSON) -> JSON:
         "currency": money.get("currencyCode"), "applies_on_each_item": value.get("appliesOnEachItem"),
         "applies_to_all_items": bool(items.get("allItems")), "ends_at": _datetime(discount.get("endsAt")),
         "usage_limit": discount.get("usageLimit"), "usage_count": discount.get("asyncUsageCount"),
+        "codes": [str(n.get("code")) for n in (discount.get("codes") or {}).get("nodes") or [] if n.get("code")],
         "combines_with": {"order": bool(combines.get("orderDiscounts")),
                           "product": bool(combines.get("productDiscounts")),
                           "shipping": bool(combines.get("shippingDiscounts"))},

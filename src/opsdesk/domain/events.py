@@ -58,6 +58,8 @@ class ComplianceKind(enum.Enum):
 
 #: Return reasons that count as a simple purchase error (Shopify's ReturnReason enum).
 SIMPLE_RETURN_REASONS = frozenset({"SIZE_TOO_LARGE", "SIZE_TOO_SMALL", "COLOR", "STYLE", "UNWANTED"})
+#: Return reasons that claim the goods were damaged or not what was sold: a person looks (disputed damage).
+DAMAGE_RETURN_REASONS = frozenset({"DEFECTIVE", "NOT_AS_DESCRIBED"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,20 @@ class LineItem:
     quantity: int
     price: Decimal
     total_discount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingAddress:
+    """Where an order ships to: what a carrier checks, and what places the customer in a time zone."""
+
+    name: str = ""
+    street1: str = ""
+    street2: str = ""
+    city: str = ""
+    province_code: str = ""
+    zip: str = ""
+    country_code: str = ""
+    phone: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +110,11 @@ class OrderSnapshot:
     discount_codes: tuple[str, ...]
     shipping_country: str
     location_id: int | None = None
+    cancel_reason: str = ""
+    shipping_address: ShippingAddress | None = None
+    #: The titles (automatic, manual) and codes of the discounts applied, from ``discount_applications``.
+    applied_discounts: tuple[str, ...] = ()
+    customer_created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +260,11 @@ class ReturnChanged(StoreEvent):
         """True when every line's reason is a simple purchase error (unknown reasons are not)."""
         return bool(self.lines) and all(r in SIMPLE_RETURN_REASONS for r in self.reasons)
 
+    @property
+    def damage_claim(self) -> bool:
+        """True when any line claims the goods arrived damaged, defective or not as described."""
+        return any(r in DAMAGE_RETURN_REASONS for r in self.reasons)
+
 
 @dataclass(frozen=True, slots=True)
 class DisputeChanged(StoreEvent):
@@ -353,3 +379,80 @@ class ReturnUpdated(StoreEvent):
     @property
     def key(self) -> str:
         return f"{self.name}:{self.return_id}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessed(StoreEvent):
+    """A new fraud risk assessment of an order (``orders/risk_assessment_changed``): low, medium, high."""
+
+    name: ClassVar[str] = "risk.assessed"
+    order: OrderId | None
+    risk_level: str
+    provider: str
+
+    @property
+    def order_id(self) -> OrderId | None:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.order}:{self.provider}:{self.risk_level}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryItemChanged(StoreEvent):
+    """An inventory item's SKU and tracking (``inventory_items/create|update``): links stock to order lines."""
+
+    name: ClassVar[str] = "inventory_item.updated"
+    inventory_item_id: int
+    sku: str
+    tracked: bool
+    #: The unit cost the merchant recorded (the discount guard's cost floor), when there is one.
+    cost: Decimal | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.inventory_item_id}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOversold(StoreEvent):
+    """The desk found an open order for stock that is gone (internal signal ``opsdesk/order_oversold``)."""
+
+    name: ClassVar[str] = "order.oversold"
+    order: OrderId
+    skus: tuple[str, ...]
+    available: int
+    cause: str
+
+    @property
+    def order_id(self) -> OrderId:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.order}:{','.join(self.skus)}"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOverdue(StoreEvent):
+    """An order still pending payment past its limit (internal signal ``opsdesk/payment_overdue``).
+
+    ``stage`` is ``due`` when the limit passes (the desk asks Shopify again), then ``checked`` with
+    what Shopify's Admin API said (``checked_status``: its display financial status, or ``unknown``).
+    """
+
+    name: ClassVar[str] = "payment.overdue"
+    order: OrderId
+    stage: str
+    minutes: int
+    checked_status: str = ""
+    gateways: tuple[str, ...] = ()
+
+    @property
+    def order_id(self) -> OrderId:
+        return self.order
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.order}:{self.stage}"

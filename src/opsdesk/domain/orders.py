@@ -25,6 +25,7 @@ from opsdesk.domain.events import (
     OrderSnapshot,
     RefundCreated,
     ReturnChanged,
+    RiskAssessed,
     ShopDomain,
     StoreEvent,
 )
@@ -53,6 +54,10 @@ class OrderState:
     owner: str | None = None
     last_event_at: datetime | None = None
     last_event: str = ""
+    #: The latest fraud risk assessment (level as ``status``), from ``orders/risk_assessment_changed``.
+    risk: Versioned | None = None
+    #: Returns that claim damage (``DEFECTIVE``, ``NOT_AS_DESCRIBED``): they freeze automatic refunds.
+    damage_claims: frozenset[int] = frozenset()
 
     @property
     def refunded(self) -> Decimal:
@@ -67,6 +72,15 @@ class OrderState:
         if self.snapshot and self.snapshot.fulfillment_status:
             return self.snapshot.fulfillment_status
         return "fulfilled" if self.fulfillments else "unfulfilled"
+
+    @property
+    def risk_level(self) -> str:
+        return self.risk.status if self.risk else ""
+
+    @property
+    def refunds_frozen(self) -> bool:
+        """No automatic refund while a dispute or a damage claim is on the order."""
+        return bool(self.disputes) or bool(self.damage_claims)
 
     @property
     def open_returns(self) -> int:
@@ -107,7 +121,15 @@ def _fold(state: OrderState, event: StoreEvent) -> OrderState:
             return state
         case ReturnChanged():
             versioned = Versioned(event.status, event.occurred_at)
-            return replace(state, returns=_newer(state.returns, event.return_id, versioned))
+            state = replace(state, returns=_newer(state.returns, event.return_id, versioned))
+            if event.damage_claim:
+                return replace(state, damage_claims=state.damage_claims | {event.return_id})
+            return state
+        case RiskAssessed(risk_level=level):
+            current = state.risk
+            if current is None or (event.occurred_at, level) > (current.at, current.status):
+                return replace(state, risk=Versioned(level, event.occurred_at))
+            return state
         case RefundCreated():
             versioned = Versioned("issued", event.occurred_at, event.amount.amount)
             return replace(state, refunds=_newer(state.refunds, event.refund_id, versioned))

@@ -80,6 +80,8 @@ class Rule:
     actions: tuple[ActionSpec, ...] = ()
     escalation: Escalation | None = None
     guardrails: tuple[Guardrail, ...] = ()
+    #: A case a person must also work while the rule acts (a hold is placed and someone reviews it).
+    case: Escalation | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -116,6 +118,8 @@ class Decision:
     usage: Mapping[str, Usage] = field(default_factory=dict)
     #: Who answers for the playbook: its failed actions and missed deadlines go to them.
     owner: str = ""
+    #: For an automated decision: the case opened alongside its actions (the rule's ``case``).
+    case: Escalation | None = None
 
 
 def guardrail_keys(rule: Rule, facts: Facts, now: datetime) -> dict[Guardrail, str]:
@@ -166,6 +170,7 @@ def _decide_rule(
         actions=rule.actions,
         escalation=rule.escalation,
         usage=consumed,
+        case=rule.case if outcome is Outcome.AUTOMATE else None,
     )
 
 

@@ -26,11 +26,16 @@ from opsdesk.domain.outbox import (
 )
 from opsdesk.domain.records import OutboxAction
 from opsdesk.engine.polling import keep_polling
-from opsdesk.ports import Clock, Connector, Database
+from opsdesk.ports import Clock, Connector, Database, UnitOfWork
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import case_for_failed_action
 
 log = logging.getLogger("opsdesk.outbox")
+
+#: Called with every recorded outcome of an action of its kind, in the transaction that saves it
+#: (``hook(uow, action, result, now)``; ``action.status`` says whether it is final). Returning True for
+#: a final failure means the hook took charge of it (a fallback, a case of its own): no automation case.
+OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
 
 
 @dataclass(slots=True)
@@ -55,6 +60,7 @@ class OutboxSender:
         rng: random.Random | None = None,
         on_outcome: Callable[[str], None] | None = None,
         case_hooks: CaseHooks | None = None,
+        outcome_hooks: Mapping[str, OutcomeHook] | None = None,
     ) -> None:
         self._db = db
         self._connectors = connectors
@@ -66,6 +72,7 @@ class OutboxSender:
         self._rng = rng or random.Random()
         self._on_outcome = on_outcome
         self._case_hooks = case_hooks or CaseHooks()
+        self._outcome_hooks = dict(outcome_hooks or {})
         self.stats = SenderStats()
 
     def breaker(self, provider: str) -> Breaker:
@@ -171,6 +178,9 @@ class OutboxSender:
         with self._db.unit_of_work() as uow:
             if not uow.outbox.save(updated, worker=self._worker):
                 return  # the lease ran out and another worker owns the action now
+            hook = self._outcome_hooks.get(updated.kind)
+            if hook is not None and hook(uow, updated, result, now):
+                case_reason = ""
             if case_reason:  # open_case gives it an owner and an SLA, and audits it
                 open_case(uow, case_for_failed_action(updated, case_reason, now), self._case_hooks, now)
             uow.commit()

@@ -1,8 +1,9 @@
 """A local Shopify Admin GraphQL server with scripted and random faults, for tests, the demo and benchmarks.
 
 It answers the operations ``opsdesk.connectors.shopify`` sends (refundCreate, fulfillmentOrderHold,
-fulfillmentOrderReleaseHold, tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate, and the order and
-discountNode queries) with Shopify-shaped bodies. It reads the operation's root field and its variables;
+fulfillmentOrderReleaseHold, tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate,
+returnApproveRequest, and the order, orders (from ``put_order_payload``), return and discountNode queries)
+with Shopify-shaped bodies. It reads the operation's root field and its variables;
 it is not a GraphQL engine. A mutation repeated with the same idempotency key (the ``@idempotent`` key,
 else the ``Idempotency-Key`` header) gets the first answer again and has no second effect. With
 ``header_idempotency=False`` only the directive counts, as on Shopify itself, where the other mutations
@@ -31,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -187,6 +189,16 @@ class FakeShopifyAdmin:
 
     def add_discount(self, gid: str, **terms: Any) -> None:
         self.store.add_discount(gid, **terms)
+
+    def put_order_payload(self, payload: JSON) -> None:
+        """Hold this order (webhook-shaped JSON) as the shop's true current state, for the ``orders`` query."""
+        self.store.put_order_payload(payload)
+
+    def set_return(self, return_id: int, status: str) -> None:
+        self.store.set_return(return_id, status)
+
+    def return_status(self, return_id: int) -> str:
+        return self.store.return_status(return_id)
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -389,16 +401,19 @@ class _Order:
     note: str = ""
     tags: list[str] = field(default_factory=list)
     fulfillment_orders: list[_FulfillmentOrder] = field(default_factory=list)
+    financial_status: str = "PAID"  # displayFinancialStatus: PAID, PENDING, AUTHORIZED, VOIDED, ...
 
     @property
     def gid(self) -> str:
         return f"gid://shopify/Order/{self.id}"
 
     def node(self) -> JSON:
-        sale = {"id": f"gid://shopify/OrderTransaction/{self.id}1", "kind": "SALE", "status": "SUCCESS",
-                "gateway": self.gateway,
+        paid = self.financial_status in ("PAID", "PARTIALLY_REFUNDED", "REFUNDED", "AUTHORIZED")
+        sale = {"id": f"gid://shopify/OrderTransaction/{self.id}1", "kind": "SALE",
+                "status": "SUCCESS" if paid else "PENDING", "gateway": self.gateway,
                 "amountSet": {"presentmentMoney": {"amount": str(self.total), "currencyCode": self.currency}}}
         return {"id": self.gid, "note": self.note, "tags": list(self.tags), "transactions": [sale],
+                "displayFinancialStatus": self.financial_status, "paymentGatewayNames": [self.gateway],
                 "fulfillmentOrders": {"nodes": [fo.node() for fo in self.fulfillment_orders]}}
 
 
@@ -416,6 +431,7 @@ class _Discount:
     usage_limit: int | None = None
     usage_count: int = 0
     combines_with: tuple[bool, bool, bool] = (False, False, False)  # order, product, shipping
+    codes: tuple[str, ...] = ()  # the redeem codes of a code discount
 
     @property
     def is_code(self) -> bool:
@@ -437,11 +453,71 @@ class _Discount:
             "customerGets": {"value": value, "items": items}}
         if self.is_code:
             discount["usageLimit"] = self.usage_limit
+            discount["codes"] = {"nodes": [{"code": code} for code in self.codes]}
         return {"id": self.gid, "discount": discount}
 
 
 def _user_error(message: str, field_path: Sequence[str] = (), code: str | None = None) -> JSON:
     return {"field": list(field_path) or None, "message": message, **({"code": code} if code else {})}
+
+
+def _utc_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _graphql_order(o: JSON) -> JSON:
+    """A webhook-shaped (REST) order as the Admin GraphQL ``Order`` node the reconciliation query reads."""
+    def money(value: object) -> JSON:
+        return {"shopMoney": {"amount": str(value), "currencyCode": o.get("currency")}}
+
+    def stamp(value: object) -> str | None:
+        return _utc_time(str(value)).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+    def gid(kind: str, value: object) -> JSON | None:
+        return {"id": f"gid://shopify/{kind}/{value}"} if value is not None else None
+
+    tags = o.get("tags") or ""
+    address = o.get("shipping_address")
+    fulfilment = {None: "UNFULFILLED", "partial": "PARTIALLY_FULFILLED"}.get(
+        o.get("fulfillment_status"), str(o.get("fulfillment_status")).upper())
+    customer = o.get("customer") or None
+    return {
+        "id": f"gid://shopify/Order/{o['id']}", "legacyResourceId": str(o["id"]), "name": o.get("name"),
+        "email": o.get("email") or o.get("contact_email"), "createdAt": stamp(o.get("created_at")),
+        "updatedAt": stamp(o.get("updated_at")), "cancelledAt": stamp(o.get("cancelled_at")),
+        "cancelReason": str(o["cancel_reason"]).upper() if o.get("cancel_reason") else None,
+        "closedAt": stamp(o.get("closed_at")),
+        "displayFinancialStatus": str(o.get("financial_status") or "pending").upper(),
+        "displayFulfillmentStatus": fulfilment,
+        "tags": [t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else list(tags),
+        "sourceName": o.get("source_name"), "currencyCode": o.get("currency"),
+        "discountCodes": [d["code"] for d in o.get("discount_codes") or []],
+        "totalPriceSet": money(o.get("total_price")), "subtotalPriceSet": money(o.get("subtotal_price")),
+        "totalDiscountsSet": money(o.get("total_discounts")),
+        "customer": {"id": f"gid://shopify/Customer/{customer['id']}", "createdAt": stamp(customer.get("created_at"))}
+        if customer else None,
+        "shippingAddress": None if not address else {
+            "name": address.get("name"), "address1": address.get("address1"), "address2": address.get("address2"),
+            "city": address.get("city"), "provinceCode": address.get("province_code"), "zip": address.get("zip"),
+            "countryCodeV2": address.get("country_code"), "phone": address.get("phone")},
+        "discountApplications": {"nodes": [
+            {"__typename": "DiscountCodeApplication", "code": a["code"]} if a.get("code")
+            else {"__typename": "ManualDiscountApplication", "title": a.get("title")}
+            for a in o.get("discount_applications") or []]},
+        "fulfillments": [{
+            "id": f"gid://shopify/Fulfillment/{f['id']}", "legacyResourceId": str(f["id"]),
+            "status": str(f.get("status") or "success").upper(), "createdAt": stamp(f.get("created_at")),
+            "updatedAt": stamp(f.get("updated_at")),
+            "displayStatus": str(f["shipment_status"]).upper() if f.get("shipment_status") else "FULFILLED",
+            "trackingInfo": [{"company": f["tracking_company"]}] if f.get("tracking_company") else [],
+            "location": {"legacyResourceId": str(f["location_id"])} if f.get("location_id") else None}
+            for f in o.get("fulfillments") or []],
+        "lineItems": {"nodes": [{
+            "id": f"gid://shopify/LineItem/{item['id']}", "sku": item.get("sku"), "quantity": item.get("quantity"),
+            "variant": gid("ProductVariant", item.get("variant_id")), "product": gid("Product", item.get("product_id")),
+            "originalUnitPriceSet": money(item.get("price")),
+            "totalDiscountSet": money(item.get("total_discount") or "0.00")} for item in o.get("line_items") or []]},
+    }
 
 
 def _number(gid: object) -> int:
@@ -456,6 +532,8 @@ class ShopifyStore:
         self._orders: dict[int, _Order] = {}
         self._fulfillment_orders: dict[str, _FulfillmentOrder] = {}
         self._discounts: dict[str, _Discount] = {}
+        self._returns: dict[str, str] = {}  # return gid -> status (REQUESTED, OPEN, DECLINED, ...)
+        self._payloads: dict[int, JSON] = {}  # order id -> webhook-shaped order, for the ``orders`` query
         self._replies: dict[tuple[str, str, str], JSON] = {}
         self._effects: list[Effect] = []
         self._sequence = 0
@@ -464,6 +542,7 @@ class ShopifyStore:
             "order": self._order, "discountNode": self._discount_node, "refundCreate": self._refund,
             "fulfillmentOrderHold": self._hold, "fulfillmentOrderReleaseHold": self._release,
             "tagsAdd": self._tags_add, "orderUpdate": self._order_update,
+            "return": self._return, "returnApproveRequest": self._approve_return, "orders": self._orders_page,
             "discountCodeDeactivate": functools.partial(self._deactivate, code=True),
             "discountAutomaticDeactivate": functools.partial(self._deactivate, code=False)}
 
@@ -473,15 +552,44 @@ class ShopifyStore:
             return list(self._effects)
 
     def add_order(self, order_id: int, *, total: str = "1000.00", currency: str = "USD",
-                  gateway: str = "shopify_payments", fulfillment_orders: Sequence[str] = ("OPEN",)) -> None:
+                  gateway: str = "shopify_payments", fulfillment_orders: Sequence[str] = ("OPEN",),
+                  financial_status: str = "PAID") -> None:
         with self._lock:
-            order = _Order(order_id, Decimal(total), currency, gateway)
+            order = _Order(order_id, Decimal(total), currency, gateway, financial_status=financial_status)
             self._orders[order_id] = order
             self._add_fulfillment_orders(order, fulfillment_orders)
 
     def add_discount(self, gid: str, **terms: Any) -> None:
         with self._lock:
             self._discounts[gid] = _Discount(gid, **terms)
+
+    def put_order_payload(self, payload: JSON) -> None:
+        with self._lock:
+            self._payloads[int(payload["id"])] = json.loads(json.dumps(payload, default=str))
+
+    def _orders_page(self, v: JSON) -> tuple[JSON, None]:
+        """``orders(first, after, query: "updated_at:>='T'", sortKey: UPDATED_AT)`` over the held payloads."""
+        found = re.search(r"updated_at:(>=?)'?([^' ]+)'?", str(v.get("query") or ""))
+        since = _utc_time(found.group(2)) if found else None
+        ordered = sorted(((_utc_time(o["updated_at"]), i) for i, o in self._payloads.items()))
+        if since is not None and found is not None:
+            ordered = [k for k in ordered if k[0] > since or (found.group(1) == ">=" and k[0] == since)]
+        if v.get("after"):
+            at, _, number = str(v["after"]).partition("|")
+            ordered = [k for k in ordered if k > (_utc_time(at), int(number))]
+        page = ordered[: int(v.get("first") or 50)]
+        cursor = f"{page[-1][0].isoformat()}|{page[-1][1]}" if page else None
+        return {"pageInfo": {"hasNextPage": len(ordered) > len(page), "endCursor": cursor},
+                "nodes": [_graphql_order(self._payloads[i]) for _, i in page]}, None
+
+    def set_return(self, return_id: int, status: str) -> None:
+        """A return's status (returns exist as REQUESTED when first asked for)."""
+        with self._lock:
+            self._returns[f"gid://shopify/Return/{return_id}"] = status
+
+    def return_status(self, return_id: int) -> str:
+        with self._lock:
+            return self._returns.get(f"gid://shopify/Return/{return_id}", "REQUESTED")
 
     def order(self, order_id: int) -> JSON:
         """The order as the ``order`` query shows it."""
@@ -539,6 +647,18 @@ class ShopifyStore:
 
     def _order(self, v: JSON) -> tuple[JSON | None, None]:
         return self._get_order(_number(v["id"])).node(), None
+
+    def _return(self, v: JSON) -> tuple[JSON | None, None]:
+        gid = str(v["id"])
+        return {"id": gid, "status": self._returns.setdefault(gid, "REQUESTED")}, None
+
+    def _approve_return(self, v: JSON) -> tuple[JSON, Effect | None]:
+        gid = str(v["input"]["id"])
+        if self._returns.setdefault(gid, "REQUESTED") != "REQUESTED":
+            error = _user_error("Return is not approvable.", ("input", "id"), "INVALID_STATE")
+            return {"return": None, "userErrors": [error]}, None
+        self._returns[gid] = "OPEN"
+        return {"return": {"id": gid, "status": "OPEN"}, "userErrors": []}, Effect("", "", "", gid)
 
     def _discount_node(self, v: JSON) -> tuple[JSON | None, None]:
         found = self._discounts.get(str(v["id"]))

@@ -13,6 +13,7 @@ from opsdesk.domain.events import (
     OrderId,
     OrderSnapshot,
     QuantityDelta,
+    ShippingAddress,
     ShopDomain,
     StoreEvent,
 )
@@ -71,6 +72,10 @@ def snapshot(order: JSON, updated_at: datetime) -> OrderSnapshot:
         discount_codes=each(order, "discount_codes", _discount_code),
         shipping_country=within(order, "shipping_address", _country) or "",
         location_id=find_id(order, "location_id", None),
+        cancel_reason=text(order, "cancel_reason"),
+        shipping_address=within(order, "shipping_address", _address),
+        applied_discounts=each(order, "discount_applications", _application),
+        customer_created_at=within(order, "customer", _customer_created_at),
     )
 
 
@@ -141,6 +146,30 @@ def _tags(order: JSON) -> tuple[str, ...]:
 
 def _discount_code(discount: JSON) -> str:
     return text(discount, "code")
+
+
+def _application(application: JSON) -> str:
+    return text(application, "code") or text(application, "title")
+
+
+def _customer_created_at(customer: JSON) -> datetime | None:
+    try:  # only a hint (is this a new account?): an odd value must not fail the whole order
+        return find_datetime(customer, "created_at")
+    except FieldError:
+        return None
+
+
+def _address(address: JSON) -> ShippingAddress:
+    return ShippingAddress(
+        name=text(address, "name"),
+        street1=text(address, "address1"),
+        street2=text(address, "address2"),
+        city=text(address, "city"),
+        province_code=text(address, "province_code"),
+        zip=text(address, "zip"),
+        country_code=text(address, "country_code"),
+        phone=text(address, "phone"),
+    )
 
 
 def _country(address: JSON) -> str:

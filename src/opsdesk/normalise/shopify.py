@@ -24,7 +24,7 @@ from opsdesk.domain.events import (
     ShopDomain,
     StoreEvent,
 )
-from opsdesk.normalise import catalogue, compliance, fulfilments, orders, payments, returns
+from opsdesk.normalise import catalogue, compliance, fulfilments, orders, payments, returns, signals
 from opsdesk.normalise.fields import FieldError, is_object
 from opsdesk.normalise.topics import IGNORED_TOPICS
 
@@ -67,6 +67,9 @@ _PARSERS: Mapping[str, Parser] = MappingProxyType(
         "discounts/update": partial(catalogue.discount_changed, DiscountChange.UPDATED),
         "discounts/delete": partial(catalogue.discount_changed, DiscountChange.DELETED),
         "inventory_levels/update": catalogue.inventory_level_changed,
+        "inventory_items/create": catalogue.inventory_item_changed,
+        "inventory_items/update": catalogue.inventory_item_changed,
+        "orders/risk_assessment_changed": signals.risk_assessed,
         "customers/data_request": partial(
             compliance.compliance_requested, ComplianceKind.CUSTOMER_DATA_REQUEST
         ),
@@ -76,6 +79,10 @@ _PARSERS: Mapping[str, Parser] = MappingProxyType(
 )
 
 HANDLED_TOPICS: frozenset[str] = frozenset(_PARSERS)
+#: The desk's own signals (``services.signals.emit``), decided like webhooks; not Shopify topics.
+INTERNAL_TOPICS: Mapping[str, Parser] = MappingProxyType(
+    {"opsdesk/order_oversold": signals.order_oversold, "opsdesk/payment_overdue": signals.payment_overdue}
+)
 
 
 def normalise(
@@ -86,7 +93,7 @@ def normalise(
     ``triggered_at`` (the ``X-Shopify-Triggered-At`` header, timezone-aware) dates the events of
     payloads that carry no timestamp of their own.
     """
-    parser = _PARSERS.get(topic)
+    parser = _PARSERS.get(topic) or INTERNAL_TOPICS.get(topic)
     if parser is None:
         reason = IGNORED_TOPICS.get(topic)
         return Ignored(reason if reason is not None else f"unknown topic {topic!r}")

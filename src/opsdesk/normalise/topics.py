@@ -18,12 +18,11 @@ _CUSTOMER = "customer profile, consent or segment data; the order topics carry w
 _DISPOSITION = "what happened to returned stock (restock or dispose); not needed by the return playbooks"
 _DRAFT = "a draft order is not a sale; completing it arrives as orders/create"
 _FINANCE_APP = "Shopify's finance app administration; no operational signal"
-_INVENTORY_ITEM = "inventory item metadata (cost, customs codes); stock arrives on inventory_levels/update"
+_INVENTORY_ITEM = "an inventory item removed; its stock levels stop arriving on inventory_levels/update"
 _NOT_YET_HOLD_RELEASE = "not modelled yet: a hold was released; the next fulfilment change shows it"
 _NOT_YET_ORDER_DELETE = "not modelled yet: the payload holds only the deleted order's id"
 _NOT_YET_PROCESSED = "not modelled yet: the 2026-07 sample payload is empty; refunds/create reports the money"
 _NOT_YET_RETURN_LABEL = "not modelled yet: a return label or its tracking attached to a return"
-_NOT_YET_RISK = "not modelled yet: the order's risk level, for the fraud-hold playbook"
 _NOT_YET_TRANSACTIONS = "not modelled yet: payment transactions; the order topics carry the financial status"
 _NOT_YET_VARIANT_STOCK = "not modelled yet: in/out-of-stock flags; inventory_levels/update has quantities"
 _PRE_ORDER = "a cart or checkout before any order exists; orders/create reports the purchase"
@@ -130,9 +129,7 @@ IGNORED_TOPICS: Mapping[str, str] = MappingProxyType(
         "fulfillment_orders/rescheduled": _ROUTING,
         "fulfillment_orders/scheduled_fulfillment_order_ready": _ROUTING,
         "fulfillment_orders/split": _ROUTING,
-        "inventory_items/create": _INVENTORY_ITEM,
         "inventory_items/delete": _INVENTORY_ITEM,
-        "inventory_items/update": _INVENTORY_ITEM,
         "inventory_levels/connect": _STOCKED_AT,
         "inventory_levels/disconnect": _STOCKED_AT,
         "inventory_shipments/add_items": _STOCK_MOVES,
@@ -171,7 +168,6 @@ IGNORED_TOPICS: Mapping[str, str] = MappingProxyType(
         "order_transactions/create": _NOT_YET_TRANSACTIONS,
         "orders/delete": _NOT_YET_ORDER_DELETE,
         "orders/link_requested": _STATUS_LINK,
-        "orders/risk_assessment_changed": _NOT_YET_RISK,
         "orders/shopify_protect_eligibility_changed": _PROTECT,
         "payment_schedules/due": _B2B,
         "payment_terms/create": _B2B,

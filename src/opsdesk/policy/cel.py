@@ -46,7 +46,7 @@ class CelCondition:
         context = facts.context if isinstance(facts, CelFacts) else to_cel(facts)
         try:
             return self.program.execute(context) is True
-        except (KeyError, TypeError, ValueError, RuntimeError):
+        except (LookupError, TypeError, ValueError, RuntimeError, ArithmeticError):  # e.g. lines[0] of none, x / 0
             return False
 
     def check(self, specimen: Facts) -> str:
@@ -61,6 +61,8 @@ class CelCondition:
             return f"cannot evaluate: {str(exc).split('.')[0]}"
         except (TypeError, ValueError) as exc:
             return f"type error: {str(exc).split('.')[0]}"
+        except (IndexError, ArithmeticError) as exc:  # the specimen's values: [1][5], 1 / 0, an overflow
+            return f"cannot evaluate: {str(exc).split('.')[0]}"
         if not isinstance(result, bool):
             return f"must be true or false, not {type(result).__name__}"
         return ""

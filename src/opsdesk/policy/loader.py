@@ -21,10 +21,11 @@ from opsdesk.policy.cel import CelCondition
 from opsdesk.services.facts import specimens
 
 ACTION_TYPES = frozenset(
-    {"refund", "email", "hold_fulfillment", "release_hold", "add_tags", "deactivate_discount", "note"}
+    {"refund", "email", "hold_fulfillment", "release_hold", "add_tags", "deactivate_discount", "note",
+     "approve_return", "check_payment"}
 )
 PLAYBOOK_KEYS = frozenset({"playbook", "owner", "description", "default", "escalate", "rules"})
-RULE_KEYS = frozenset({"id", "when", "if", "then", "escalate", "guardrails", "description"})
+RULE_KEYS = frozenset({"id", "when", "if", "then", "escalate", "guardrails", "description", "case"})
 ESCALATE_KEYS = frozenset({"queue", "priority", "sla"})
 GUARDRAIL_KEYS = frozenset({"per", "period", "max_count", "max_amount"})
 PERIOD = re.compile(r"^(\d+)([mhdw])$")
@@ -121,8 +122,11 @@ class _Reader:
         guardrails = self.guardrails(value.get("guardrails"), [*at, "guardrails"])
         if guardrails and "then" not in value:
             self.error([*at, "guardrails"], "guardrails only apply to a rule with 'then' actions")
+        case = self.escalation(value.get("case"), [*at, "case"])
+        if case is not None and "then" not in value:
+            self.error([*at, "case"], "'case' opens a case alongside 'then' actions; without them use 'escalate'")
         source = condition.source if condition else str(value.get("if") or "")
-        return Rule(rule_id, when, condition, source, actions, escalation, guardrails)
+        return Rule(rule_id, when, condition, source, actions, escalation, guardrails, case)
 
     def when(self, value: Any, at: list[str | int]) -> frozenset[str]:
         names = [value] if isinstance(value, str) else value
@@ -165,7 +169,7 @@ class _Reader:
         specs = []
         for i, item in enumerate(value):
             kind = item.get("type") if isinstance(item, dict) else None
-            if kind not in ACTION_TYPES:
+            if not isinstance(kind, str) or kind not in ACTION_TYPES:
                 self.error([*at, i], f"unknown action {kind!r} (known: {', '.join(sorted(ACTION_TYPES))})")
                 continue
             specs.append(ActionSpec(kind, {k: v for k, v in item.items() if k != "type"}))
@@ -208,7 +212,11 @@ class _Reader:
         if not match or int(match.group(1)) == 0:
             self.error(at, "'period' is a number and a unit: 30m, 12h, 1d, 4w")
             return None
-        return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:
+            self.error(at, "'period' is too long")
+            return None
 
     def amount(self, value: Any, at: list[str | int]) -> Decimal | None:
         if value is None:
@@ -249,6 +257,8 @@ def _first_line(exc: Exception) -> str:
 def check_file(path: Path, event_names: frozenset[str]) -> tuple[Playbook | None, list[Diagnostic]]:
     try:
         document = yamldoc.load(path)
+    except yamldoc.YamlError as exc:
+        return None, [Diagnostic(exc.position, exc.problem)]
     except InvalidInput as exc:
         return None, [Diagnostic(yamldoc.Position(str(path), 1, 1), str(exc))]
     reader = _Reader(document, event_names)
@@ -266,24 +276,23 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
 def check(paths: Iterable[Path]) -> tuple[list[Playbook], list[Diagnostic]]:
     """Check every playbook file under ``paths``; playbooks come back only for files without errors."""
     names = frozenset(specimens())
-    playbooks: list[Playbook] = []
+    loaded: list[tuple[Path, Playbook]] = []
     problems: list[Diagnostic] = []
     for file in playbook_files(paths):
         playbook, found = check_file(file, names)
         problems += found
         if playbook is not None:
-            playbooks.append(playbook)
-    _check_names(playbooks, problems)
-    return playbooks, problems
+            loaded.append((file, playbook))
+    _check_names(loaded, problems)
+    return [playbook for _file, playbook in loaded], problems
 
 
-def _check_names(playbooks: list[Playbook], problems: list[Diagnostic]) -> None:
+def _check_names(loaded: list[tuple[Path, Playbook]], problems: list[Diagnostic]) -> None:
     seen: set[str] = set()
-    for playbook in playbooks:
-        if playbook.name in seen:
-            problems.append(
-                Diagnostic(yamldoc.Position(playbook.name, 1, 1), f"duplicate playbook {playbook.name!r}")
-            )
+    for file, playbook in loaded:
+        if playbook.name in seen:  # where the second file names it (it loaded a moment ago)
+            where = yamldoc.load(file).position(["playbook"])
+            problems.append(Diagnostic(where, f"duplicate playbook {playbook.name!r}"))
         seen.add(playbook.name)
 
 

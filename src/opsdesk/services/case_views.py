@@ -8,6 +8,8 @@ from opsdesk.domain.cases import Case, CaseChange, describe
 from opsdesk.domain.records import CaseFilter, DecisionRecord
 from opsdesk.ports import UnitOfWork
 
+MAX_OFFSET = 1_000_000  # paging deeper reads every row before the page; a larger one overflowed SQLite
+
 
 def case_summary(case: Case) -> dict[str, Any]:
     """A case as the queue shows it (JSON-ready apart from datetimes)."""

@@ -20,6 +20,8 @@ PROVIDERS = {
     "add_tags": "shopify",
     "deactivate_discount": "shopify",
     "note": "shopify",
+    "approve_return": "shopify",
+    "check_payment": "shopify",
     "email": "smtp",
 }
 
@@ -34,6 +36,7 @@ QUEUE_KINDS = {
     "inventory": "inventory",
     "risk": "order",
     "payments": "payment",
+    "quality": "quality",
     "automation": "automation_failure",
 }
 
@@ -88,6 +91,10 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
             base.update(reason=spec.params.get("reason", "other"))
         case "deactivate_discount":
             base.update(discount_id=ev.get("discount_id", ""))
+        case "approve_return":
+            base.update(return_id=ev.get("return_id"))
+        case "check_payment":
+            base.update(minutes=ev.get("minutes"))
     return base
 
 
@@ -105,8 +112,15 @@ def case_for(
         order_id=event.order_id,
         source=f"decision:{decision_id}",
         priority=escalation.priority,
-        detail={"playbook": decision.playbook, "rule": decision.rule_id, "sla": escalation.sla},
+        detail={"playbook": decision.playbook, "rule": decision.rule_id, "sla": escalation.sla,
+                **_hard_deadline(event)},
     )
+
+
+def _hard_deadline(event: StoreEvent) -> dict[str, Any]:
+    """A deadline the SLA clocks may not run past: a dispute's evidence-due date."""
+    due = getattr(event, "evidence_due_by", None)
+    return {"hard_deadline": due.isoformat()} if isinstance(due, datetime) else {}
 
 
 def case_for_failed_action(action: OutboxAction, reason: str, now: datetime) -> CaseRecord:

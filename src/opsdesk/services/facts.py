@@ -20,16 +20,20 @@ from opsdesk.domain.events import (
     FulfillmentChanged,
     FulfillmentEventRecorded,
     FulfillmentHeld,
+    InventoryItemChanged,
     InventoryLevelChanged,
     LineItem,
     OrderChange,
     OrderChanged,
     OrderId,
+    OrderOversold,
     OrderSnapshot,
+    PaymentOverdue,
     RefundCreated,
     ReturnChange,
     ReturnChanged,
     ReturnLine,
+    RiskAssessed,
     ShopDomain,
     StoreEvent,
 )
@@ -60,6 +64,8 @@ def order_facts(state: OrderState | None) -> dict[str, Any]:
         "refunded": state.refunded,
         "open_returns": state.open_returns,
         "disputed": bool(state.disputes),
+        "refunds_frozen": state.refunds_frozen,
+        "risk_level": state.risk_level,
         "owner": state.owner or "",
     }
     if snap is not None:
@@ -74,6 +80,8 @@ def order_facts(state: OrderState | None) -> dict[str, Any]:
             source_name=snap.source_name,
             country=snap.shipping_country,
             cancelled=snap.cancelled_at is not None,
+            cancel_reason=snap.cancel_reason,
+            skus=[li.sku for li in snap.line_items if li.sku],
             created_at=snap.created_at,
             discount_codes=list(snap.discount_codes),
         )
@@ -100,6 +108,9 @@ def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
                 "status": event.status,
                 "reasons": list(event.reasons),
                 "simple_purchase_error": event.simple_purchase_error,
+                "damage_claim": event.damage_claim,
+                "notes": [line.note for line in event.lines if line.note],
+                "skus": return_skus(event, state),
                 "amount": return_amount(event, state),
                 "lines": len(event.lines),
             }
@@ -142,7 +153,33 @@ def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
         case ComplianceRequested():
             return {"kind": event.kind.value, "customer_id": event.customer_id}
         case _:
+            return _desk_event_facts(event)
+
+
+def _desk_event_facts(event: StoreEvent) -> dict[str, Any]:
+    """Facts of the risk, inventory and payment events (the order-side default playbooks)."""
+    match event:
+        case RiskAssessed():
+            return {"risk_level": event.risk_level, "provider": event.provider}
+        case InventoryItemChanged():
+            return {"inventory_item_id": event.inventory_item_id, "sku": event.sku, "tracked": event.tracked}
+        case OrderOversold():
+            return {"skus": list(event.skus), "available": event.available, "cause": event.cause}
+        case PaymentOverdue():
+            return {
+                "stage": event.stage,
+                "minutes": event.minutes,
+                "checked_status": event.checked_status,
+                "gateways": list(event.gateways),
+            }
+        case _:
             return {}
+
+
+def return_skus(event: ReturnChanged, state: OrderState | None) -> list[str]:
+    """The SKUs of the returned lines, from the order's line items (a return line names no SKU)."""
+    skus = {li.id: li.sku for li in state.snapshot.line_items} if state and state.snapshot else {}
+    return sorted({sku for line in event.lines if (sku := skus.get(line.line_item_id or -1))})
 
 
 _AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -202,6 +239,10 @@ def specimen_events() -> list[StoreEvent]:
         ),
         RefundCreated(_SHOP, _AT, 1, _ORDER, usd, ""),
         InventoryLevelChanged(_SHOP, _AT, 1, 1, 5),
+        InventoryItemChanged(_SHOP, _AT, 1, "SKU", True),
+        RiskAssessed(_SHOP, _AT, _ORDER, "medium", "shopify"),
+        OrderOversold(_SHOP, _AT, _ORDER, ("SKU",), -1, "stock below zero"),
+        PaymentOverdue(_SHOP, _AT, _ORDER, "checked", 30, "PENDING", ("visa",)),
     ]
     return events
 

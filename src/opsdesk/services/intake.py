@@ -58,6 +58,10 @@ def signature_ok(body: bytes, signature: str, secrets: tuple[str, ...]) -> bool:
     return ok
 
 
+RESERVED_TOPIC_PREFIX = "opsdesk/"
+"""Topics the desk appends for its own signals (services/signals.py); never accepted from outside."""
+
+
 def _timestamp(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -104,6 +108,8 @@ def _accept(
     webhook_id = header(headers, "webhook-id") or header(headers, "event-id")
     if not topic or not webhook_id:
         return Refused(400, "missing header X-Shopify-Topic or X-Shopify-Webhook-Id")
+    if topic.lower().startswith(RESERVED_TOPIC_PREFIX):
+        return Refused(400, f"topic {topic} is reserved for the desk's own signals")
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

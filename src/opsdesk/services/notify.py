@@ -41,13 +41,16 @@ class Notifier:
     def notify(
         self, uow: UnitOfWork, person_id: str, subject: str, body: str, now: datetime, urgent: bool = False
     ) -> None:
-        """Add a notification to the person's digest; urgent ones ignore quiet hours (not batching)."""
+        """Add a notification to the person's digest; urgent ones ignore quiet hours and batching."""
         person = self.org.people.get(person_id)
         if person is None or not (person.email or person.chat_webhook):
             _record(uow, now, person_id, "notification.dropped", {"subject": subject, "reason": _why(person)})
             return
         item = {"subject": subject, "body": body, "at": now.isoformat(), "urgent": urgent}
-        quiet = None if urgent else person.quiet_period(now)
+        if urgent:  # goes out with the next timer sweep: a T-15 warning cannot wait for the window
+            _hold(uow, person, [item], 1, (now, now), "urgent", now)
+            return
+        quiet = person.quiet_period(now)
         _hold(uow, person, [item], 1, quiet or self._batch(now), "quiet_hours" if quiet else "batching", now)
 
     def notify_owner(
@@ -136,8 +139,8 @@ def _hold(
 
 def _digest(uow: UnitOfWork, pid: str, period: tuple[datetime, datetime], reason: str) -> Timer:
     """The person's pending digest for ``period``, or a new empty one due when the period ends."""
-    # Quiet stretches are named apart from batching windows: one may start when the other does.
-    suffix = ":quiet" if reason == "quiet_hours" else ""
+    # Quiet stretches and urgent sends are named apart from batching windows: they may start together.
+    suffix = {"quiet_hours": ":quiet", "urgent": ":urgent"}.get(reason, "")
     digest_id = f"digest:{pid}:{period[0].astimezone(UTC).isoformat()}{suffix}"
     for timer in uow.timers.pending(f"person:{pid}"):
         if timer.id == digest_id:

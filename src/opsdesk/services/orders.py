@@ -10,6 +10,8 @@ from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
 from opsdesk.ports import UnitOfWork
 
+MAX_ORDER_ID = 2**63 - 1  # a signed 64-bit column, as Shopify's ids are
+
 
 def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, Any]:
     """Everything known about one order; ``shop`` may be omitted when the id is unique."""
@@ -55,6 +57,8 @@ def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, An
 
 
 def _find(uow: UnitOfWork, order_id: int, shop: str | None) -> OrderState:
+    if not 0 <= order_id <= MAX_ORDER_ID:  # never stored (the normaliser refuses it); SQLite would overflow
+        raise NotFound(f"no order {order_id}")
     if shop:
         state = uow.orders.find(ShopDomain(shop), OrderId(order_id))
         if state is None:

@@ -30,6 +30,11 @@ OrderKey = tuple[ShopDomain, OrderId]
 #: A delivery's normalised events, ``Ignored``, "held", or "failed:<reason>".
 Outcome_ = tuple[StoreEvent, ...] | Ignored | str
 Prepared = tuple[StoredDelivery, Outcome_]
+#: Called once per batch, in its transaction, with the events decided for the first time and the orders'
+#: states after them: monitors arm their timers here (``watcher(uow, events, states, now)``).
+Watcher = Callable[[UnitOfWork, Sequence[StoreEvent], Mapping[OrderKey, OrderState], datetime], None]
+#: Adds what a person needs to a case before it opens (a dispute's evidence), in the batch's transaction.
+CaseEnricher = Callable[[UnitOfWork, CaseRecord, datetime], CaseRecord]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ class _Batch:
     done: dict[str, list[int]] = field(default_factory=dict)
     arrived: set[OrderKey] = field(default_factory=set)
     requeued: int = 0
+    fresh: list[StoreEvent] = field(default_factory=list)
 
 
 class Pipeline:
@@ -106,12 +112,16 @@ class Pipeline:
         wait_for_order: timedelta = timedelta(minutes=10),
         case_hooks: CaseHooks | None = None,
         order_owner: Callable[[str, Mapping[str, Any]], str] | None = None,
+        watchers: Sequence[Watcher] = (),
+        enrich_case: CaseEnricher | None = None,
     ) -> None:
         self.playbooks = tuple(playbooks)
         self._defaults = defaults
         self.wait_for_order = wait_for_order
         self.case_hooks = case_hooks or CaseHooks()
         self._order_owner = order_owner
+        self.watchers = tuple(watchers)
+        self._enrich_case = enrich_case
 
     def process(
         self,
@@ -151,8 +161,13 @@ class Pipeline:
             batch.done.setdefault("processed", []).append(stored.id)
             report.events += len(found)
             for event in found:
+                decided = len(batch.decisions)
                 self._handle(stored.id, event, batch, ledger, report, now)
+                if len(batch.decisions) > decided:  # a duplicate of a fact decided before is not news
+                    batch.fresh.append(event)
         self._flush(uow, batch, ledger, now)
+        for watch in self.watchers:
+            watch(uow, batch.fresh, batch.states, now)
         report.requeued = batch.requeued
         return report
 
@@ -297,6 +312,9 @@ class Pipeline:
             actions = actions_for(did, decision, event, facts, now)
             batch.actions += actions
             report.actions += len(actions)
+            if decision.case is not None:  # the rule acts and a person reviews (e.g. a hold)
+                batch.cases.append(case_for(did, decision, event, decision.case, now))
+                report.cases += 1
         elif decision.outcome is Outcome.ESCALATE and decision.escalation is not None:
             report.escalated += 1
             batch.cases.append(case_for(did, decision, event, decision.escalation, now))
@@ -332,8 +350,9 @@ class Pipeline:
         uow.orders.put_many([batch.states[k] for k in batch.touched])
         uow.decisions.add_many(batch.decisions)
         uow.outbox.add_many(batch.actions)
+        enrich = self._enrich_case
         for case in batch.cases:  # each opened case is audited by open_case, with its owner
-            open_case(uow, case, self.case_hooks, now)
+            open_case(uow, case if enrich is None else enrich(uow, case, now), self.case_hooks, now)
         uow.usage.put_many(ledger.changed)
         for status, ids in batch.done.items():
             name, _, error = status.partition(":")

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from opsdesk.domain.events import LineItem, OrderId, OrderSnapshot, ShopDomain
+from opsdesk.domain.events import LineItem, OrderId, OrderSnapshot, ShippingAddress, ShopDomain
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, Versioned
 
@@ -65,11 +65,19 @@ def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
         "discount_codes": s.discount_codes,
         "shipping_country": s.shipping_country,
         "location_id": s.location_id,
+        "cancel_reason": s.cancel_reason,
+        "shipping_address": _address(s.shipping_address),
+        "applied_discounts": s.applied_discounts,
+        "customer_created_at": s.customer_created_at.isoformat() if s.customer_created_at else None,
         "line_items": [
             [li.id, li.sku, li.variant_id, li.product_id, li.quantity, li.price, li.total_discount]
             for li in s.line_items
         ],
     }
+
+
+def _address(a: ShippingAddress | None) -> dict[str, str] | None:
+    return {name: getattr(a, name) for name in ShippingAddress.__dataclass_fields__} if a else None
 
 
 def _decode_snapshot(d: dict[str, Any]) -> OrderSnapshot:
@@ -92,6 +100,10 @@ def _decode_snapshot(d: dict[str, Any]) -> OrderSnapshot:
         discount_codes=tuple(d["discount_codes"]),
         shipping_country=d["shipping_country"],
         location_id=d["location_id"],
+        cancel_reason=d.get("cancel_reason", ""),
+        shipping_address=ShippingAddress(**d["shipping_address"]) if d.get("shipping_address") else None,
+        applied_discounts=tuple(d.get("applied_discounts", ())),
+        customer_created_at=_dt(d.get("customer_created_at")),
         line_items=tuple(
             LineItem(li[0], li[1], li[2], li[3], li[4], Decimal(li[5]), Decimal(li[6]))
             for li in d["line_items"]
@@ -110,6 +122,8 @@ def encode_order(state: OrderState) -> str:
             "disputes": _encode_versioned(state.disputes),
             "carrier": [carrier.status, carrier.at.isoformat()] if carrier else None,
             "last_event": state.last_event,
+            "risk": [state.risk.status, state.risk.at.isoformat()] if state.risk else None,
+            "damage_claims": state.damage_claims,
         }
     )
 
@@ -123,7 +137,7 @@ def decode_order(
     last_event_at: datetime | None,
 ) -> OrderState:
     d = loads(text)
-    carrier = d["carrier"]
+    carrier, risk = d["carrier"], d.get("risk")
     return OrderState(
         shop=ShopDomain(shop),
         order_id=OrderId(order_id),
@@ -137,4 +151,6 @@ def decode_order(
         owner=owner,
         last_event_at=last_event_at,
         last_event=d["last_event"],
+        risk=Versioned(risk[0], datetime.fromisoformat(risk[1])) if risk else None,
+        damage_claims=frozenset(d.get("damage_claims", ())),
     )

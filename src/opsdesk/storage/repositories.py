@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, func, or_, select, update
 
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
@@ -16,7 +16,6 @@ from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import (
     ApiToken,
-    AuditEntry,
     DecisionRecord,
     OutboxAction,
     RawDelivery,
@@ -25,6 +24,66 @@ from opsdesk.domain.records import (
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
 from opsdesk.storage.codec import decode_order, dumps, encode_order, loads
+
+# The statements run on every poll or for every event, built once: building a statement per call cost
+# more than SQLite running it (the compiled form is cached by SQLAlchemy either way).
+_DELIVERIES_COUNT = select(func.count()).select_from(t.deliveries)
+_DELIVERIES_WITH_STATUS = _DELIVERIES_COUNT.where(t.deliveries.c.status == bindparam("status"))
+_PENDING_DELIVERIES = (
+    select(t.deliveries)
+    .where(t.deliveries.c.status == "pending", t.deliveries.c.id > bindparam("after_id"))
+    .order_by(t.deliveries.c.id)
+    .limit(bindparam("limit"))
+)
+_ORDERS_OF_SHOP = select(t.orders).where(
+    t.orders.c.shop == bindparam("shop"), t.orders.c.order_id.in_(bindparam("ids", expanding=True))
+)
+_NEXT_ACTION_DUE = select(func.min(t.actions.c.next_attempt_at)).where(
+    t.actions.c.status == ActionStatus.PENDING.value
+)
+_USAGE = select(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True)))
+_DECIDED = select(t.decisions.c.id).where(t.decisions.c.id.in_(bindparam("ids", expanding=True)))
+_MARK_PROCESSED = (
+    update(t.deliveries)
+    .where(t.deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=bindparam("b_status"), error=bindparam("b_error"))
+)
+_ACTION_COLUMNS = (
+    "id", "decision_id", "shop", "order_id", "kind", "provider", "payload", "idempotency_key", "status",
+    "attempts", "next_attempt_at", "last_error", "history", "created_at",
+)
+_SAVE_ACTION = (
+    update(t.actions)
+    .where(t.actions.c.id == bindparam("w_id"), t.actions.c.lease_owner == bindparam("w_worker"))
+    .values(
+        {
+            **{name: bindparam(f"v_{name}", type_=t.actions.c[name].type) for name in _ACTION_COLUMNS},
+            "lease_owner": None,
+            "lease_until": None,
+        }
+    )
+)
+_CLAIMABLE_ACTIONS = (
+    select(t.actions.c.id)
+    .where(
+        t.actions.c.status == ActionStatus.PENDING.value,
+        t.actions.c.next_attempt_at <= bindparam("now"),
+        or_(t.actions.c.lease_until.is_(None), t.actions.c.lease_until < bindparam("now")),
+    )
+    .order_by(t.actions.c.next_attempt_at, t.actions.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_LEASE_ACTIONS = (
+    update(t.actions)
+    .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
+    .values(lease_owner=bindparam("worker"), lease_until=bindparam("until"))
+)
+_ACTIONS_BY_ID = (
+    select(t.actions)
+    .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.actions.c.next_attempt_at, t.actions.c.id)
+)
 
 
 def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
@@ -60,13 +119,8 @@ class SqlDeliveries:
         return _insert_ignore(self._conn, t.deliveries, rows)
 
     def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]:
-        query = (
-            select(t.deliveries)
-            .where(t.deliveries.c.status == "pending", t.deliveries.c.id > after_id)
-            .order_by(t.deliveries.c.id)
-            .limit(limit)
-        )
-        return [_delivery(row) for row in self._conn.execute(query).mappings()]
+        params = {"after_id": after_id, "limit": limit}
+        return [_delivery(row) for row in self._conn.execute(_PENDING_DELIVERIES, params).mappings()]
 
     def claim_pending(self, ids: Sequence[int]) -> set[int]:
         c = t.deliveries.c
@@ -91,9 +145,7 @@ class SqlDeliveries:
         wanted = list(ids)
         for start in range(0, len(wanted), 500):  # one statement per chunk, not one per delivery
             chunk = wanted[start : start + 500]
-            self._conn.execute(
-                update(t.deliveries).where(t.deliveries.c.id.in_(chunk)).values(status=status, error=error)
-            )
+            self._conn.execute(_MARK_PROCESSED, {"ids": chunk, "b_status": status, "b_error": error})
 
     def requeue_waiting(self, shop: str, order_id: int) -> int:
         c = t.deliveries.c
@@ -114,10 +166,9 @@ class SqlDeliveries:
         return max(self._conn.execute(stmt).rowcount, 0)
 
     def count(self, status: str | None = None) -> int:
-        query = select(func.count()).select_from(t.deliveries)
-        if status is not None:
-            query = query.where(t.deliveries.c.status == status)
-        return int(self._conn.execute(query).scalar_one())
+        if status is None:
+            return int(self._conn.execute(_DELIVERIES_COUNT).scalar_one())
+        return int(self._conn.execute(_DELIVERIES_WITH_STATUS, {"status": status}).scalar_one())
 
 
 def _delivery(row: Any) -> StoredDelivery:
@@ -150,10 +201,8 @@ class SqlOrders:
             by_shop.setdefault(shop, []).append(order_id)
         for shop, ids in by_shop.items():
             for start in range(0, len(ids), 500):
-                query = select(t.orders).where(
-                    t.orders.c.shop == shop, t.orders.c.order_id.in_(ids[start : start + 500])
-                )
-                for row in self._conn.execute(query).mappings():
+                params = {"shop": shop, "ids": ids[start : start + 500]}
+                for row in self._conn.execute(_ORDERS_OF_SHOP, params).mappings():
                     state = _order(row)
                     found[(state.shop, state.order_id)] = state
         return found
@@ -163,6 +212,18 @@ class SqlOrders:
 
     def find_by_id(self, order_id: OrderId) -> list[OrderState]:
         query = select(t.orders).where(t.orders.c.order_id == order_id).order_by(t.orders.c.shop)
+        return [_order(row) for row in self._conn.execute(query).mappings()]
+
+    def search(self, term: str, limit: int = 20) -> list[OrderState]:
+        term = term.strip()
+        if not term:
+            return []
+        c = t.orders.c
+        number = term.removeprefix("#")
+        matches: list[ColumnElement[bool]] = [c.name.in_([f"#{number}", number]), c.email.in_([term, term.lower()])]
+        if number.isascii() and number.isdigit() and len(number) < 20 and int(number) < 2**63:  # not "²", 2**63
+            matches.append(c.order_id == int(number))
+        query = select(t.orders).where(or_(*matches)).order_by(c.last_event_at.desc(), c.shop).limit(limit)
         return [_order(row) for row in self._conn.execute(query).mappings()]
 
     def put_many(self, states: Iterable[OrderState]) -> None:
@@ -194,12 +255,28 @@ class SqlDecisions:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
+    def history(
+        self, since: datetime, until: datetime | None, after: tuple[datetime, int, str] | None, limit: int
+    ) -> list[DecisionRecord]:
+        c = t.decisions.c
+        delivery = func.coalesce(c.delivery_id, 0)
+        query = select(t.decisions).where(*_taken(since, until))
+        if after is not None:
+            at, did, last = after
+            later = or_(delivery > did, and_(delivery == did, c.id > last))
+            query = query.where(or_(c.decided_at > at, and_(c.decided_at == at, later)))
+        query = query.order_by(c.decided_at, delivery, c.id).limit(limit)
+        return [_decision(r) for r in self._conn.execute(query).mappings()]
+
+    def count_between(self, since: datetime, until: datetime | None) -> int:
+        query = select(func.count()).select_from(t.decisions).where(*_taken(since, until))
+        return int(self._conn.execute(query).scalar_one())
+
     def seen(self, ids: Iterable[str]) -> set[str]:
         wanted = list(set(ids))
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
-            query = select(t.decisions.c.id).where(t.decisions.c.id.in_(wanted[start : start + 500]))
-            found.update(self._conn.execute(query).scalars())
+            found.update(self._conn.execute(_DECIDED, {"ids": wanted[start : start + 500]}).scalars())
         return found
 
     def add_many(self, decisions: Sequence[DecisionRecord]) -> None:
@@ -248,6 +325,27 @@ class SqlDecisions:
             for r in self._conn.execute(query).mappings()
         ]
 
+    def outcomes_by_day(self, since: datetime) -> dict[str, dict[str, int]]:
+        c = t.decisions.c
+        day = func.date(c.decided_at)
+        query = select(day, c.outcome, func.count()).where(c.decided_at >= since).group_by(day, c.outcome)
+        found: dict[str, dict[str, int]] = {}
+        for when, outcome, count in self._conn.execute(query):
+            found.setdefault(str(when)[:10], {})[outcome] = int(count)
+        return found
+
+
+def _taken(since: datetime, until: datetime | None) -> list[Any]:
+    c = t.decisions.c
+    return [c.decided_at >= since] if until is None else [c.decided_at >= since, c.decided_at < until]
+
+
+def _decision(r: Any) -> DecisionRecord:
+    return DecisionRecord(
+        r["id"], r["shop"], r["delivery_id"], r["order_id"], r["event_name"], r["event_key"], r["playbook"],
+        r["rule_id"], r["policy_version"], r["outcome"], r["reason"], loads(r["inputs"]), r["decided_at"],
+    )
+
 
 class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
@@ -257,42 +355,21 @@ class SqlOutbox:
         _insert_ignore(self._conn, t.actions, [_action_row(a) for a in actions])
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
-        c = t.actions.c
-        due = and_(
-            c.status == ActionStatus.PENDING.value,
-            c.next_attempt_at <= now,
-            or_(c.lease_until.is_(None), c.lease_until < now),
-        )
-        query = (
-            select(c.id)
-            .where(due)
-            .order_by(c.next_attempt_at, c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(self._conn.execute(query).scalars())
+        ids = list(self._conn.execute(_CLAIMABLE_ACTIONS, {"now": now, "limit": limit}).scalars())
         if not ids:
             return []
-        self._conn.execute(
-            update(t.actions).where(c.id.in_(ids)).values(lease_owner=worker, lease_until=lease_until)
-        )
-        rows = self._conn.execute(
-            select(t.actions).where(c.id.in_(ids)).order_by(c.next_attempt_at, c.id)
-        ).mappings()
+        self._conn.execute(_LEASE_ACTIONS, {"ids": ids, "worker": worker, "until": lease_until})
+        rows = self._conn.execute(_ACTIONS_BY_ID, {"ids": ids}).mappings()
         return [_action(r) for r in rows]
 
     def next_due_at(self) -> datetime | None:
-        c = t.actions.c
-        query = select(func.min(c.next_attempt_at)).where(c.status == ActionStatus.PENDING.value)
-        value: datetime | None = self._conn.execute(query).scalar_one()  # typed by the column: UTC-aware
+        value: datetime | None = self._conn.execute(_NEXT_ACTION_DUE).scalar_one()  # typed by the column: UTC-aware
         return value
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
-        c = t.actions.c
-        values = _action_row(action)
-        values.update(lease_owner=None, lease_until=None)
-        stmt = update(t.actions).where(c.id == action.id, c.lease_owner == worker).values(**values)
-        return self._conn.execute(stmt).rowcount == 1
+        params = {f"v_{name}": value for name, value in _action_row(action).items()}
+        params.update(w_id=action.id, w_worker=worker)
+        return self._conn.execute(_SAVE_ACTION, params).rowcount == 1
 
     def get(self, action_id: str) -> OutboxAction:
         row = self._conn.execute(select(t.actions).where(t.actions.c.id == action_id)).mappings().first()
@@ -355,37 +432,12 @@ class SqlUsage:
         self._conn = conn
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Usage]:
-        query = select(t.usage).where(t.usage.c.key.in_(list(set(keys))))
-        return {
-            r["key"]: Usage(r["count"], Decimal(r["amount"])) for r in self._conn.execute(query).mappings()
-        }
+        rows = self._conn.execute(_USAGE, {"keys": list(set(keys))}).mappings()
+        return {r["key"]: Usage(r["count"], Decimal(r["amount"])) for r in rows}
 
     def put_many(self, usage: dict[str, Usage]) -> None:
         rows = [{"key": k, "count": u.count, "amount": str(u.amount)} for k, u in usage.items()]
         _upsert(self._conn, t.usage, rows, ("key",))
-
-
-class SqlAudit:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def record(self, entries: Sequence[AuditEntry]) -> None:
-        rows = [
-            {
-                "at": e.at,
-                "actor": e.actor,
-                "action": e.action,
-                "subject": e.subject,
-                "before": dumps(e.before) if e.before is not None else None,
-                "after": dumps(e.after) if e.after is not None else None,
-            }
-            for e in entries
-        ]
-        if rows:
-            self._conn.execute(t.audit.insert(), rows)
-
-    def count(self) -> int:
-        return int(self._conn.execute(select(func.count()).select_from(t.audit)).scalar_one())
 
 
 class SqlTokens:

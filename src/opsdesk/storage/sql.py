@@ -13,8 +13,13 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from opsdesk import ports
 from opsdesk.domain.errors import Conflict, Unavailable
 from opsdesk.storage import repositories as repos
+from opsdesk.storage.audit import SqlChainedAudit
 from opsdesk.storage.cases import SqlCases
+from opsdesk.storage.discounts_pickups import SqlDiscounts, SqlPickups
+from opsdesk.storage.inventory import SqlInventory
+from opsdesk.storage.readiness import SqlReadiness
 from opsdesk.storage.timers import SqlTimers
+from opsdesk.storage.users import SqlSessions, SqlUsers
 
 #: SQLite's durability setting, stated in docs/explanation/durability.md: FULL survives power loss.
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -77,6 +82,12 @@ class SqlUnitOfWork:
     audit: ports.AuditRepository
     tokens: ports.TokenRepository
     timers: ports.TimerRepository
+    readiness: ports.ReadinessRepository
+    inventory: ports.InventoryRepository
+    users: ports.UserRepository
+    sessions: ports.SessionRepository
+    discounts: ports.DiscountRepository
+    pickups: ports.PickupRepository
 
     def __init__(
         self,
@@ -110,9 +121,15 @@ class SqlUnitOfWork:
         self.outbox = repos.SqlOutbox(conn)
         self.cases = SqlCases(conn)
         self.usage = repos.SqlUsage(conn)
-        self.audit = repos.SqlAudit(conn)
+        self.audit = SqlChainedAudit(conn)
         self.tokens = repos.SqlTokens(conn)
         self.timers = SqlTimers(conn)
+        self.readiness = SqlReadiness(conn)
+        self.inventory = SqlInventory(conn)
+        self.users = SqlUsers(conn)
+        self.sessions = SqlSessions(conn)
+        self.discounts = SqlDiscounts(conn)
+        self.pickups = SqlPickups(conn)
         return self
 
     def commit(self) -> None:

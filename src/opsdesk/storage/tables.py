@@ -175,7 +175,60 @@ audit = Table(
     Column("subject", String(255), nullable=False),
     Column("before", Text, nullable=True),
     Column("after", Text, nullable=True),
+    # The hash chain (migration 0005): SHA-256 over this row's content and the previous row's hash.
+    Column("prev_hash", String(64), nullable=False, server_default=""),
+    Column("hash", String(64), nullable=False, server_default=""),
 )
+
+# The chain's head, one row (id 1): the last audit id and hash, so that removing the newest rows shows.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+)
+
+# Dashboard sign-in (migration 0005): people, their role per shop, server-side sessions, failed sign-ins.
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(255), primary_key=True),
+    Column("display_name", String(255), nullable=False),
+    Column("person_id", String(255), nullable=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("username", String(255), primary_key=True),
+    Column("shop", String(255), primary_key=True),
+    Column("role", String(16), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("username", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+Index("ix_sessions_username", sessions.c.username)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("username", String(255), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+Index("ix_login_failures_username", login_failures.c.username, login_failures.c.at)
 
 api_tokens = Table(
     "api_tokens",
@@ -230,3 +283,128 @@ Index(
     postgresql_where=timers.c.status == "pending",
 )
 Index("ix_timers_subject", timers.c.subject)
+
+# Readiness evidence (migration 0006): recorded reviews of playbooks, and HTTP probes of shop pages.
+policy_reviews = Table(
+    "policy_reviews",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("playbook", String(128), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("reviewer", String(255), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("reviewed_at", UtcDateTime, nullable=False),
+)
+Index("ix_policy_reviews_playbook", policy_reviews.c.playbook, policy_reviews.c.reviewed_at)
+
+probes = Table(
+    "probes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("shop", String(255), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("elapsed_ms", Integer, nullable=True),
+    Column("error", Text, nullable=False, server_default=""),
+)
+Index("ix_probes_kind_shop_at", probes.c.kind, probes.c.shop, probes.c.at)
+
+# Stock (migration 0007): levels per item and location, each item's SKU, and the SKUs of open orders, so
+# that stock below zero finds the orders it hits and a new order finds stock that is gone.
+inventory_levels = Table(
+    "inventory_levels",
+    metadata,
+    Column("shop", String(255), primary_key=True),
+    Column("inventory_item_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("location_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("available", Integer, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_inventory_levels_negative", inventory_levels.c.shop, inventory_levels.c.available)
+
+inventory_items = Table(
+    "inventory_items",
+    metadata,
+    Column("shop", String(255), primary_key=True),
+    Column("inventory_item_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("sku", String(255), nullable=False),
+    Column("tracked", Boolean, nullable=False),
+)
+Index("ix_inventory_items_sku", inventory_items.c.shop, inventory_items.c.sku)
+
+order_skus = Table(
+    "order_skus",
+    metadata,
+    Column("shop", String(255), primary_key=True),
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("sku", String(255), primary_key=True),
+    Column("placed_at", UtcDateTime, nullable=False),
+)
+Index("ix_order_skus_sku", order_skus.c.shop, order_skus.c.sku, order_skus.c.placed_at)
+
+# Discount guardrails and carrier pickups (migration 0003).
+discounts = Table(
+    "discounts",
+    metadata,
+    Column("shop", String(255), primary_key=True),
+    Column("gid", String(255), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("terms", Text, nullable=True),
+    Column("needs_terms", Boolean, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Column("checked_at", UtcDateTime, nullable=True),
+    Column("violations", Text, nullable=False, server_default="[]"),
+)
+Index("ix_discounts_needs_terms", discounts.c.needs_terms, discounts.c.seen_at)
+
+discount_incidents = Table(
+    "discount_incidents",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("shop", String(255), nullable=False),
+    Column("discount_gid", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("detected_at", UtcDateTime, nullable=False),
+    Column("first_bad_order_at", UtcDateTime, nullable=True),
+    Column("money_at_risk", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+Index("ix_discount_incidents_shop", discount_incidents.c.shop, discount_incidents.c.detected_at)
+
+discount_windows = Table(
+    "discount_windows",
+    metadata,
+    Column("shop", String(255), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("start", UtcDateTime, primary_key=True),
+    Column("orders", Integer, nullable=False),
+    Column("new_customers", Integer, nullable=False),
+    Column("revenue", String(64), nullable=False),
+    Column("discount", String(64), nullable=False),
+    Column("first_at", UtcDateTime, nullable=True),
+)
+
+item_costs = Table(
+    "item_costs",
+    metadata,
+    Column("shop", String(255), primary_key=True),
+    Column("sku", String(255), primary_key=True),
+    Column("cost", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+missed_pickups = Table(
+    "missed_pickups",
+    metadata,
+    Column("shop", String(255), primary_key=True),
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("pickup_at", UtcDateTime, primary_key=True),
+    Column("warehouse", String(128), nullable=False),
+    Column("carrier", String(128), nullable=False),
+    Column("ship_by", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+Index("ix_missed_pickups_recorded", missed_pickups.c.recorded_at)

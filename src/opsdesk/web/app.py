@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from opsdesk import __version__
 from opsdesk.desk import Background, Desk
 from opsdesk.domain.errors import Conflict, InvalidInput, NotFound, OpsdeskError, Unavailable
-from opsdesk.domain.records import ApiToken
-from opsdesk.services import tokens
 from opsdesk.services.orders import order_view
+from opsdesk.web.auth import Principal, Role, declare_public, ensure_shop, public, require_api
 from opsdesk.web.cases import cases_router
+from opsdesk.web.csrf import CsrfMiddleware
 from opsdesk.web.intake import WebhookEndpoint
+from opsdesk.web.login import login_router
+from opsdesk.web.pages import add_pages
+from opsdesk.web.readiness import readiness_router
 
 STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 400, Unavailable: 503}
-bearer = HTTPBearer(auto_error=False)
 
 
 def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
@@ -49,10 +50,18 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
     app.state.desk = desk
     app.state.webhook = WebhookEndpoint(desk)
     app.add_route("/webhooks/shopify", app.state.webhook.handle, methods=["POST"], include_in_schema=False)
+    declare_public(app, "/webhooks/shopify", "signed by Shopify (HMAC)", csrf_exempt=True)
+    for path in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url):
+        if path:
+            declare_public(app, path, "the API's documentation")
+    app.add_middleware(CsrfMiddleware)
     app.add_exception_handler(OpsdeskError, _error)
+    app.include_router(login_router())
     _add_ops_routes(app, desk)
     _add_api_routes(app, desk)
-    app.include_router(cases_router(desk, require))
+    app.include_router(cases_router(desk))
+    app.include_router(readiness_router(desk))
+    add_pages(app, desk)
     return app
 
 
@@ -65,7 +74,7 @@ async def _error(_request: Request, exc: Exception) -> Response:
 
 
 def _add_ops_routes(app: FastAPI, desk: Desk) -> None:
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], dependencies=[Depends(public("health checks"))])
     async def healthz() -> Response:
         try:
             await run_in_threadpool(desk.db.ping)
@@ -73,44 +82,32 @@ def _add_ops_routes(app: FastAPI, desk: Desk) -> None:
             return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        dependencies=[Depends(public("Prometheus scrapes it; counts only, no store data"))],
+    )
     async def metrics() -> Response:
         return Response(desk.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-def require(role: str) -> Callable[..., Awaitable[ApiToken]]:
-    """A dependency that admits a bearer token of at least ``role``."""
-
-    async def check(
-        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-    ) -> ApiToken:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise HTTPException(401, "bearer token required", headers={"WWW-Authenticate": "Bearer"})
-        desk: Desk = request.app.state.desk
-        token = await run_in_threadpool(_authenticate, desk, credentials.credentials)
-        if token is None:
-            raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-        if not tokens.allows(token.role, role):
-            raise HTTPException(403, f"needs role {role} or above; this token is {token.role}")
-        return token
-
-    return check
-
-
-def _authenticate(desk: Desk, token: str) -> ApiToken | None:
-    with desk.db.unit_of_work() as uow:
-        return tokens.authenticate(uow, token)
-
-
 def _add_api_routes(app: FastAPI, desk: Desk) -> None:
-    viewer = Depends(require("viewer"))
+    viewer = Depends(require_api(Role.VIEWER))  # a default: annotations here are strings, not evaluated
 
-    @app.get("/api/v1/orders/{order_id}", tags=["orders"], dependencies=[viewer])
-    async def get_order(order_id: int, shop: str | None = None) -> dict[str, Any]:
+    @app.get("/api/v1/orders/{order_id}", tags=["orders"])
+    async def get_order(order_id: int, shop: str | None = None, principal: Principal = viewer) -> dict[str, Any]:
         """An order's state, owner, decisions with their explanations, actions and cases."""
+        own = principal.shops_with(Role.VIEWER)
+        if shop:
+            ensure_shop(principal, shop, Role.VIEWER)
+        elif len(own) == 1:
+            shop = next(iter(own))
 
         def read() -> dict[str, Any]:
-            with desk.db.unit_of_work() as uow:
+            with desk.db.unit_of_work(read_only=True) as uow:
                 return order_view(uow, order_id, shop)
 
-        return await run_in_threadpool(read)
+        view = await run_in_threadpool(read)
+        ensure_shop(principal, view["shop"], Role.VIEWER)
+        return view

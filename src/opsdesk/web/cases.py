@@ -1,14 +1,16 @@
 """The case API: the queue, one case with its story, the actions people take, and the desk's metrics.
 
-The acting person is the bearer token's name. Viewers read; agents work cases; assigning a case to
-someone else takes a lead. A claim that loses a race answers 409 with the ``holder``.
+The acting person is the signed-in person (or the bearer token's name). Roles are held per shop:
+viewers read; agents work cases; assigning a case to someone else takes a lead, each in the case's shop.
+A case in a shop where the caller holds no role answers 404. A claim that loses a race answers 409 with
+the ``holder``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -21,14 +23,12 @@ from starlette.concurrency import run_in_threadpool
 
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import Unavailable
-from opsdesk.domain.records import ApiToken, CaseFilter
-from opsdesk.services import tokens
-from opsdesk.services.case_views import case_list, case_summary, case_view
+from opsdesk.domain.records import CaseFilter
+from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view
 from opsdesk.services.cases import act
 from opsdesk.services.desk_metrics import desk_metrics
 from opsdesk.services.effects import QUEUE_KINDS
-
-Require = Callable[[str], Callable[..., Awaitable[ApiToken]]]
+from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
 
 
 class CaseAction(enum.StrEnum):
@@ -58,22 +58,22 @@ class ActionBody(BaseModel):
     discount_id: str | None = Field(default=None, max_length=255)
 
 
-def cases_router(desk: Desk, require: Require) -> APIRouter:
+def cases_router(desk: Desk) -> APIRouter:
     """The ``/api/v1/cases`` routes and ``/api/v1/metrics/desk``; also adds the backlog gauge to ``/metrics``."""
     router = APIRouter(prefix="/api/v1", tags=["cases"])
-    _add_read_routes(router, desk, require)
-    _add_action_route(router, desk, require)
-    _add_metrics_route(router, desk, require)
+    _add_read_routes(router, desk)
+    _add_action_route(router, desk)
+    _add_metrics_route(router, desk)
     _register_backlog_gauge(desk)
     return router
 
 
-def _add_read_routes(router: APIRouter, desk: Desk, require: Require) -> None:
-    viewer = Depends(require("viewer"))  # a default, not an annotation: annotations here are strings
+def _add_read_routes(router: APIRouter, desk: Desk) -> None:
+    viewer = Depends(require_api(Role.VIEWER))  # a default, not an annotation: annotations here are strings
 
     @router.get("/cases")
     async def list_cases(
-        token: ApiToken = viewer,
+        principal: Principal = viewer,
         queue: str | None = None,
         owner: Annotated[str | None, Query(description="a person, team:<name>, or me")] = None,
         status: Annotated[list[str] | None, Query()] = None,
@@ -81,42 +81,61 @@ def _add_read_routes(router: APIRouter, desk: Desk, require: Require) -> None:
         shop: str | None = None,
         due_before: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
-        """Active cases (or those of the given statuses), what is due first first."""
-        who = token.name if owner == "me" else owner
-        where = CaseFilter(queue, who, tuple(status or ()), kind, shop, due_before)
+        """Active cases (or those of the given statuses), what is due first first; only the caller's shops."""
+        who = principal.actor if owner == "me" else owner
+        where = CaseFilter(queue, who, tuple(status or ()), kind, _shop_filter(desk, principal, shop), due_before)
         return await run_in_threadpool(_read, desk, lambda uow: case_list(uow, where, limit, offset))
 
-    @router.get("/cases/{case_id}", dependencies=[Depends(require("viewer"))])
-    async def get_case(case_id: str) -> dict[str, Any]:
+    @router.get("/cases/{case_id}")
+    async def get_case(case_id: str, principal: Principal = viewer) -> dict[str, Any]:
         """A case with its SLA, its timeline and the explanation of every decision on its order."""
+        await run_in_threadpool(_ensure_case_shop, desk, principal, case_id, Role.VIEWER)
         return await run_in_threadpool(_read, desk, lambda uow: case_view(uow, case_id))
 
 
-def _add_action_route(router: APIRouter, desk: Desk, require: Require) -> None:
-    agent = Depends(require("agent"))
+def _shop_filter(desk: Desk, principal: Principal, shop: str | None) -> str | None:
+    """The shop a list may show: the one asked for (if the caller may see it), else the caller's only one."""
+    if shop:
+        ensure_shop(principal, shop, Role.VIEWER)
+        return shop
+    own = principal.shops_with(Role.VIEWER)
+    if own >= {s.domain for s in desk.settings.file.shops}:
+        return None
+    if len(own) == 1:
+        return next(iter(own))
+    raise HTTPException(400, "you see some shops only: choose one with ?shop=")
+
+
+def _ensure_case_shop(desk: Desk, principal: Principal, case_id: str, role: Role) -> None:
+    with desk.db.unit_of_work(read_only=True) as uow:
+        shop = uow.cases.get(case_id).shop
+    ensure_shop(principal, shop, role)
+
+
+def _add_action_route(router: APIRouter, desk: Desk) -> None:
+    agent = Depends(require_api(Role.AGENT))
 
     @router.post("/cases/{case_id}/{action}", responses={409: {"description": "someone else holds the case"}})
     async def act_on_case(
         case_id: str,
         action: CaseAction,
         body: ActionBody | None = None,
-        token: ApiToken = agent,
+        principal: Principal = agent,
     ) -> dict[str, Any]:
-        """Claim, assign, start, wait, resume, comment, resolve, close or reopen a case as the token's person."""
+        """Claim, assign, start, wait, resume, comment, resolve, close or reopen a case as the caller."""
         params = (body or ActionBody()).model_dump(exclude_none=True)
-        if (
-            action.value == "assign"
-            and params.get("owner") != token.name
-            and not tokens.allows(token.role, "lead")
-        ):
-            raise HTTPException(403, "assigning a case to someone else needs role lead or above")
-        return await run_in_threadpool(_act, desk, case_id, action.value, token.name, params)
+        others = action.value == "assign" and params.get("owner") != principal.actor
+        needed = Role.LEAD if others else Role.AGENT
+        await run_in_threadpool(_ensure_case_shop, desk, principal, case_id, needed)
+        return await run_in_threadpool(_act, desk, case_id, action.value, principal.actor, params)
 
 
-def _add_metrics_route(router: APIRouter, desk: Desk, require: Require) -> None:
-    @router.get("/metrics/desk", tags=["metrics"], dependencies=[Depends(require("viewer"))])
+def _add_metrics_route(router: APIRouter, desk: Desk) -> None:
+    every_shop_viewer = Depends(require_api(Role.VIEWER, every_shop=True))
+
+    @router.get("/metrics/desk", tags=["metrics"], dependencies=[every_shop_viewer])
     async def get_desk_metrics() -> dict[str, Any]:
         """Backlog by queue and age, SLA compliance, time to first response and to resolution, automation rate."""
         outcomes = {

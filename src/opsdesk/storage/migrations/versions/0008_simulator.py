@@ -1,4 +1,4 @@
-"""simulator runs
+"""simulator runs: no schema change (the ground truth is a file beside the database; ADR 0011)
 
 Revision ID: 0008
 Revises: 0007

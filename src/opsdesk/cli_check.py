@@ -1,0 +1,96 @@
+"""``opsdesk check`` (the readiness controls), ``opsdesk probe`` and ``opsdesk policy review``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.connectors.storefront import PageProbe
+from opsdesk.desk import Desk
+from opsdesk.readiness import evidence, registry
+
+out = Console()
+err = Console(stderr=True)
+#: Offending records printed per failing control in text output (JSON has up to 20, and the counts).
+SHOWN = 5
+
+
+def check(
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+    probe: Annotated[
+        bool, typer.Option("--probe/--no-probe", help="probe the shops' pages first (storefront, returns policy)")
+    ] = True,
+) -> None:
+    """Measure the readiness controls; exits 1 when any control fails, naming what fails and why."""
+    desk = desk_for(config, database_url)
+    if probe:
+        _probe(desk, quiet=fmt == "json")
+    with desk.db.unit_of_work(read_only=True) as uow:
+        report = registry.check(desk.settings, uow, desk.clock.now(), desk.playbooks, desk.org)
+    data = report.as_dict()
+    if not emit(data, fmt):
+        _print(data)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _print(data: dict[str, Any]) -> None:
+    for control in data["controls"]:
+        mark = "[green]pass[/]" if control["status"] == "pass" else f"[red]{control['status']}[/]"
+        out.print(f"{mark}  [bold]{control['control']}[/]: {escape(control['title'])}")
+        out.print(f"      {escape(control['reason'])}", soft_wrap=True)
+        if control["status"] == "pass":
+            continue
+        for o in control["offending"][:SHOWN]:
+            out.print(f"      - {o['kind']} {escape(o['id'])}: {escape(o['detail'])}", soft_wrap=True)
+        if len(control["offending"]) > SHOWN:
+            out.print(f"      - ... and more (--format json lists up to {len(control['offending'])})")
+        out.print(f"      fix: {control['fix']}")
+    failed = data["failed"]
+    summary = f"{len(data['controls']) - len(failed)} of {len(data['controls'])} controls pass"
+    out.print(f"[green]{summary}[/]" if not failed else f"[red]{summary}; failing: {', '.join(failed)}[/]")
+
+
+def _probe(desk: Desk, *, quiet: bool) -> None:
+    for p in evidence.run_probes(desk.db, desk.settings, PageProbe(), desk.clock):
+        if not quiet:
+            answer = f"{p.status_code} in {p.elapsed_ms} ms" if p.status_code is not None else p.error
+            err.print(f"probed {p.kind} of {p.shop}: {p.url} -> {escape(answer)}", soft_wrap=True)
+
+
+def probe(config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text") -> None:
+    """Probe each shop's storefront and returns policy page once and record the results (run it daily)."""
+    desk = desk_for(config, database_url)
+    probes = evidence.run_probes(desk.db, desk.settings, PageProbe(), desk.clock)
+    data: list[dict[str, Any]] = [
+        {"kind": p.kind, "shop": p.shop, "url": p.url, "at": p.at.isoformat(), "status_code": p.status_code,
+         "elapsed_ms": p.elapsed_ms, "error": p.error}
+        for p in probes
+    ]
+    if not emit(data, fmt):
+        for p in data:
+            answer = f"{p['status_code']} in {p['elapsed_ms']} ms" if p["status_code"] is not None else p["error"]
+            out.print(f"{p['kind']} of {p['shop']}: {p['url']} -> {escape(answer)}", soft_wrap=True)
+        if not data:
+            err.print("nothing to probe: set storefront_url / returns_policy_url on the shops in opsdesk.yaml")
+
+
+def policy_review(
+    playbook: Annotated[str, typer.Argument(help="the playbook reviewed, e.g. risk")],
+    by: Annotated[str, typer.Option("--by", help="who reviewed it")],
+    note: Annotated[str, typer.Option(help="what was looked at or changed")] = "",
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Record a review of a playbook's current version (audited); the fraud-rules control reads it."""
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work() as uow:
+        review = evidence.record_review(uow, desk.playbooks, playbook, by, desk.clock.now(), note)
+        uow.commit()
+    out.print(f"recorded: {review.playbook} v{review.version} reviewed by {review.reviewer} at {review.reviewed_at}")

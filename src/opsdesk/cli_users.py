@@ -1,0 +1,158 @@
+"""``opsdesk users ...`` (dashboard accounts) and ``opsdesk audit verify`` (the audit log's hash chain)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.desk import Desk
+from opsdesk.domain.access import ALL_SHOPS, User
+from opsdesk.domain.errors import InvalidInput
+from opsdesk.services import users
+from opsdesk.services.audit import verify_audit
+
+users_cli = typer.Typer(no_args_is_help=True, help="Dashboard accounts: add, passwd, disable, list.")
+audit_cli = typer.Typer(no_args_is_help=True, help="The audit log: verify its hash chain.")
+out = Console()
+err = Console(stderr=True)
+
+UserArg = Annotated[str, typer.Argument(help="the username (a-z 0-9 . _ @ -)")]
+StdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from the first line of standard input")
+]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _check_shops(desk: Desk, shops: list[str]) -> None:
+    known = {s.domain for s in desk.settings.file.shops}
+    unknown = [s for s in shops if s != ALL_SHOPS and s.lower() not in known]
+    if unknown:
+        raise InvalidInput(
+            f"unknown shop(s) {', '.join(unknown)}; shops in opsdesk.yaml: {', '.join(sorted(known))}"
+        )
+
+
+@users_cli.command("add")
+def add(
+    username: UserArg,
+    role: Annotated[str, typer.Option(help="viewer, agent, lead or admin")],
+    shop: Annotated[list[str], typer.Option(help="a shop domain (repeatable), or '*' for every shop")],
+    person: Annotated[
+        str | None, typer.Option(help="the person in opsdesk.yaml this account acts as")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="the name shown on the dashboard")] = None,
+    password_stdin: StdinOpt = False,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Add an account holding ROLE in each --shop."""
+    desk = desk_for(config, database_url)
+    _check_shops(desk, shop)
+    if person is not None and person not in desk.settings.file.people:
+        raise InvalidInput(f"no person {person!r} in the people of opsdesk.yaml")
+    password = _password(password_stdin)
+    with desk.db.unit_of_work() as uow:
+        user = users.add_user(
+            uow, username, password, name or "", dict.fromkeys(shop, role), person, now=desk.clock.now()
+        )
+        uow.commit()
+    out.print(f"[green]added[/] {user.username} ({_roles(user)})")
+
+
+@users_cli.command("passwd")
+def passwd(
+    username: UserArg, password_stdin: StdinOpt = False, config: ConfigOpt = None, database_url: DbOpt = None
+) -> None:
+    """Set a new password; the account's sessions end."""
+    desk = desk_for(config, database_url)
+    password = _password(password_stdin)
+    with desk.db.unit_of_work() as uow:
+        user = users.set_password(uow, username, password, now=desk.clock.now())
+        uow.commit()
+    out.print(f"[green]password changed[/] for {user.username}; signed out everywhere")
+
+
+@users_cli.command("disable")
+def disable(username: UserArg, config: ConfigOpt = None, database_url: DbOpt = None) -> None:
+    """Disable an account; its sessions end and it can no longer sign in."""
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work() as uow:
+        user = users.disable_user(uow, username, now=desk.clock.now())
+        uow.commit()
+    out.print(f"[green]disabled[/] {user.username}")
+
+
+@users_cli.command("list")
+def list_users(config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text") -> None:
+    """Every account with its roles (never a password hash)."""
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work(read_only=True) as uow:
+        found = users.list_users(uow)
+    rows = [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "person_id": u.person_id,
+            "roles": {shop: role.label for shop, role in sorted(u.roles.items())},
+            "disabled": u.disabled,
+            "created_at": u.created_at.isoformat(),
+        }
+        for u in found
+    ]
+    if emit(rows, fmt):
+        return
+    table = Table("username", "name", "person", "roles", "disabled")
+    for u in found:
+        table.add_row(u.username, u.display_name, u.person_id or "-", _roles(u), "yes" if u.disabled else "")
+    out.print(table)
+
+
+def _roles(user: User) -> str:
+    return ", ".join(
+        f"{role.label} in {'every shop' if shop == ALL_SHOPS else shop}"
+        for shop, role in sorted(user.roles.items())
+    )
+
+
+@audit_cli.command("verify")
+def verify(
+    anchor: Annotated[
+        str | None, typer.Option(help="ID:HASH of a row kept from an earlier run (its printed head)")
+    ] = None,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Recompute the audit log's hash chain; exit 1 and name the first tampered row if it does not hold."""
+    kept = _anchor(anchor) if anchor else None
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work(read_only=True) as uow:
+        report = verify_audit(uow, anchor=kept)
+    if not emit(report.as_dict(), fmt):
+        if report.broken is None:
+            head = f"{report.head_id}:{report.head_hash}"
+            out.print(
+                f"[green]ok[/] {report.checked} rows; head {head} (keep it: --anchor {head})", soft_wrap=True
+            )
+        else:
+            where = f"row {report.broken.row_id}" if report.broken.row_id is not None else "the chain"
+            err.print(f"[red]tampered:[/] {where}: {report.broken.reason}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _anchor(value: str) -> tuple[int, str]:
+    row, _, digest = value.partition(":")
+    if not row.isdigit() or len(digest) != 64:
+        raise InvalidInput("--anchor is ID:HASH, as printed by an earlier verify (e.g. 1234:3f2a...)")
+    return int(row), digest

@@ -1,0 +1,135 @@
+"""Settings of the fulfilment-side playbooks (``monitors:``) and of the carrier label API (``connectors.carrier``).
+
+Part of ``opsdesk.yaml``: validated with the rest of the file, so a mistake is reported with its
+file:line:column. Durations are numbers in the unit their key names; every threshold has a default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LocalTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Hours = Annotated[float, Field(gt=0, le=24 * 90)]
+Minutes = Annotated[float, Field(gt=0, le=24 * 60 * 30)]
+Rate = Annotated[float, Field(gt=0, le=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CarrierAccount(_Strict):
+    """One carrier's label API (EasyPost-like: ``POST {base_url}/shipments``, ``POST {base_url}/addresses``)."""
+
+    base_url: str
+    api_key_env: str | None = None  # the environment variable holding the API key
+
+
+class CarrierConnectorConfig(_Strict):
+    carriers: dict[str, CarrierAccount] = {}
+    primary: str | None = None  # labels go here first
+    fallback: str | None = None  # after a permanent failure or a detected outage of the primary
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    #: Where returns go back to (the warehouse): name, street1, city, zip, country, ...
+    return_address: dict[str, str] = {}
+
+
+class _Case(_Strict):
+    queue: str
+    priority: str = "normal"
+
+
+class ReturnLabelsConfig(_Case):
+    enabled: bool = True
+    queue: str = "returns"
+    priority: str = "high"
+    #: An approved return without a label this long after approval is a case (the dead-man SLA).
+    deadline_minutes: Minutes = 15
+    tell_customer: bool = True  # "your label is on its way" when the carrier fails
+
+
+class DelayedFulfilmentConfig(_Case):
+    enabled: bool = True
+    queue: str = "fulfilment"
+    #: Ship-by when the order carries none: this long after payment (wall-clock hours).
+    promise_hours: Hours = 48
+    cadence_hours: Hours = 24  # one follow-up per this long while the order is late
+    max_messages: Annotated[int, Field(ge=0, le=50)] = 5
+    #: At most this many follow-ups per customer (over all their orders) per ``per_customer_hours``.
+    per_customer: Annotated[int, Field(ge=1, le=100)] = 1
+    per_customer_hours: Hours = 24
+    quiet_hours: tuple[LocalTime, LocalTime] = ("21:00", "08:00")  # in the customer's time zone
+    case_after_hours: Hours = 24  # late by more than this: a case for a person
+    template: str = "delayed_fulfilment"
+    #: Country code -> IANA zones, overriding the built-in table (see docs/playbooks/delayed-fulfilment.md).
+    customer_timezones: dict[str, list[str]] = {}
+
+    @field_validator("customer_timezones")
+    @classmethod
+    def _zones_exist(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for zones in value.values():
+            for zone in zones:
+                try:
+                    ZoneInfo(zone)
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise ValueError(f"unknown time zone {zone!r}") from None
+        return value
+
+
+class StuckOrdersConfig(_Case):
+    enabled: bool = True
+    queue: str = "fulfilment"
+    #: Hours an order may sit in a non-final state without any event: pending (unpaid), paid
+    #: (unfulfilled), partially_fulfilled, fulfilled (shipped, not delivered).
+    thresholds: dict[str, Hours] = {"pending": 24, "paid": 72, "partially_fulfilled": 72, "fulfilled": 240}
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_states(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {"pending", "paid", "partially_fulfilled", "fulfilled"})
+        if unknown:
+            raise ValueError(f"unknown order states {unknown} (pending, paid, partially_fulfilled, fulfilled)")
+        return value
+
+
+class AddressValidationConfig(_Case):
+    enabled: bool = True
+    queue: str = "fulfilment"
+    reply_hours: Hours = 24  # no answer from the customer in this long: a case
+
+
+class CarrierDowntimeConfig(_Case):
+    enabled: bool = True
+    queue: str = "incidents"
+    priority: str = "urgent"
+    window_minutes: Minutes = 10  # failure rate over fixed windows of this length
+    min_attempts: Annotated[int, Field(ge=1)] = 5
+    failure_rate: Rate = 0.5
+    recheck_minutes: Minutes = 30  # then the primary gets traffic again
+
+
+class EmailHealthConfig(_Case):
+    enabled: bool = True
+    queue: str = "incidents"
+    priority: str = "urgent"
+    window_minutes: Minutes = 60
+    min_messages: Annotated[int, Field(ge=1)] = 20
+    bounce_rate: Rate = 0.05
+    complaint_rate: Rate = 0.003
+    recheck_minutes: Minutes = 120
+    #: While degraded: customer messages per shop per hour; the rest wait for the next hour.
+    throttle_per_hour: Annotated[int, Field(ge=0)] = 10
+    #: The connector customer messages switch to while degraded (e.g. a second provider); none: throttle only.
+    fallback_provider: str | None = None
+
+
+class MonitorsConfig(_Strict):
+    return_labels: ReturnLabelsConfig = ReturnLabelsConfig()
+    delayed_fulfilment: DelayedFulfilmentConfig = DelayedFulfilmentConfig()
+    stuck_orders: StuckOrdersConfig = StuckOrdersConfig()
+    address_validation: AddressValidationConfig = AddressValidationConfig()
+    carrier_downtime: CarrierDowntimeConfig = CarrierDowntimeConfig()
+    email_health: EmailHealthConfig = EmailHealthConfig()

@@ -1,0 +1,139 @@
+"""Address validation: the carrier checks a paid order's address; refused, the order is held and the customer asked.
+
+When an order is paid, a ``verify_address`` action asks the current carrier about its shipping address.
+If the carrier refuses the address (``ADDRESS.VERIFY.FAILURE`` and friends), the order's fulfilment
+orders are held (``INCORRECT_ADDRESS``), the customer is asked to confirm their address, and an
+``address_reply`` timer waits ``reply_hours``. A changed address on the order (the customer's answer
+arrives as ``orders/updated``) is checked again; accepted, the hold is released. No change by the
+deadline: a case in the fulfilment queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opsdesk.config_playbooks import AddressValidationConfig
+from opsdesk.domain.carriers import PROVIDER, VERIFY_ADDRESS, Failure, classify, code_of
+from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
+from opsdesk.domain.orders import OrderState
+from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
+from opsdesk.domain.records import CaseRecord, OutboxAction, Timer
+from opsdesk.ports import UnitOfWork
+from opsdesk.services import monitors
+from opsdesk.services.carriers import CarrierHealth
+from opsdesk.services.cases import CaseHooks, open_case
+from opsdesk.services.followups import PAID
+from opsdesk.services.pipeline import OrderKey
+
+REPLY = "address_reply"
+PLAYBOOK = "address-validation"
+
+
+def subject(shop: str, order_id: int) -> str:
+    return f"address:{shop}:{order_id}"
+
+
+def fingerprint(state: OrderState) -> str:
+    address = monitors.address_dict(state.snapshot.shipping_address if state.snapshot else None)
+    return hashlib.blake2b(json.dumps(address, sort_keys=True).encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class AddressValidation:
+    settings: AddressValidationConfig
+    carriers: CarrierHealth
+    hooks: Callable[[], CaseHooks]
+
+    def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent],
+              states: Mapping[OrderKey, OrderState], now: datetime) -> None:
+        """Pipeline watcher: check the address of a newly paid order, and a changed one while on hold."""
+        if not self.settings.enabled or self.carriers.current(uow) is None:
+            return
+        for event in events:
+            if not isinstance(event, OrderChanged):
+                continue
+            state = states.get((event.shop, event.order_id))
+            if state is None or state.snapshot is None or state.snapshot.shipping_address is None:
+                continue
+            waiting = monitors.switched(uow, subject(event.shop, event.order_id), REPLY)
+            if waiting is not None and waiting.payload.get("fingerprint") != fingerprint(state):
+                self._verify(uow, state, now, held=True)
+            elif waiting is None and event.change is OrderChange.PAID and state.payment_status in PAID:
+                self._verify(uow, state, now, held=False)
+
+    def _verify(self, uow: UnitOfWork, state: OrderState, now: datetime, *, held: bool) -> None:
+        carrier = self.carriers.current(uow)
+        if carrier is None:
+            return
+        snap = state.snapshot
+        assert snap is not None
+        payload = {"shop": state.shop, "order_id": state.order_id, "carrier": carrier, "held": held,
+                   "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state)}
+        decision = f"address:{state.shop}:{state.order_id}:{payload['fingerprint']}"
+        uow.outbox.add_many([monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop,
+                                                    payload, now)])
+
+    def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
+        """Outcome hook of ``verify_address``: a refused address holds the order and asks the customer."""
+        state = monitors.find_order(uow, action.shop, action.order_id)
+        if state is None:
+            return False
+        if isinstance(result, Delivered):
+            if action.payload.get("held"):
+                self._release(uow, state, action, now)
+            return False
+        refused = classify(code_of(result.reason)) is Failure.ADDRESS
+        if action.status is not ActionStatus.FAILED or not refused:
+            return False  # retried by the outbox, or a carrier failure: the usual automation case
+        self._hold(uow, state, action, result.reason, now)
+        return True
+
+    def _hold(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, reason: str, now: datetime) -> None:
+        key = subject(state.shop, state.order_id)
+        decision = f"address-hold:{state.shop}:{state.order_id}:{action.payload.get('fingerprint')}"
+        actions = [] if action.payload.get("held") else [monitors.outbox_action(
+            decision, 0, "hold_fulfillment", "shopify", state, state.shop,
+            {"shop": state.shop, "order_id": state.order_id, "reason": "INCORRECT_ADDRESS",
+             "note": "opsdesk: the carrier refused the shipping address; asked the customer"}, now)]
+        snap = state.snapshot
+        address = snap.shipping_address if snap else None
+        one_line = ", ".join(p for p in (address.street1, address.city, address.zip, address.country_code) if p) \
+            if address else ""
+        email = monitors.customer_email(decision, 1, state, "address_confirm", now, address=one_line or "-")
+        uow.outbox.add_many(actions + ([email] if email else []))
+        due = now + timedelta(hours=self.settings.reply_hours)
+        uow.timers.schedule([Timer(f"{REPLY}:{state.shop}:{state.order_id}", REPLY, key, due,
+                                   {"shop": state.shop, "order_id": state.order_id, "asked_at": now.isoformat(),
+                                    "fingerprint": action.payload.get("fingerprint"), "error": reason})])
+        monitors.record_decision(uow, decision, state.shop, state.order_id, PLAYBOOK, "hold-and-ask", "automate",
+                                 reason, {"fingerprint": action.payload.get("fingerprint")}, now)
+        monitors.audit(uow, now, "address.held", key, {"error": reason, "reply_by": due.isoformat()})
+
+    def _release(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, now: datetime) -> None:
+        key = subject(state.shop, state.order_id)
+        uow.timers.cancel(key, [REPLY])
+        decision = f"address-release:{state.shop}:{state.order_id}:{action.payload.get('fingerprint')}"
+        uow.outbox.add_many([monitors.outbox_action(decision, 0, "release_hold", "shopify", state, state.shop,
+                                                    {"shop": state.shop, "order_id": state.order_id}, now)])
+        monitors.audit(uow, now, "address.confirmed", key, {"fingerprint": action.payload.get("fingerprint")})
+
+    def reply_due(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+        """The ``address_reply`` timer: no new address from the customer in time is a case."""
+        state = monitors.find_order(uow, str(timer.payload["shop"]), int(timer.payload["order_id"]))
+        if state is None or state.snapshot is None or fingerprint(state) != timer.payload.get("fingerprint"):
+            return  # the address changed: its check decides (and releases the hold)
+        case_id = f"address-{state.shop}-{state.order_id}-{timer.payload.get('fingerprint')}"
+        monitors.record_decision(uow, case_id, state.shop, state.order_id, PLAYBOOK, "no-reply", "escalate",
+                                 f"no reply {self.settings.reply_hours:g} h after asking", {}, now)
+        open_case(uow, CaseRecord(
+            id=case_id, shop=state.shop,
+            kind="address", queue=self.settings.queue,
+            title=f"Order {state.snapshot.name}: address refused, no reply from the customer",
+            reason=f"held since {timer.payload.get('asked_at')}; carrier said: {timer.payload.get('error')}",
+            opened_at=now, order_id=state.order_id, source=f"monitor:{PLAYBOOK}",
+            priority=self.settings.priority, detail={"playbook": PLAYBOOK},
+        ), self.hooks(), now)

@@ -1,0 +1,180 @@
+"""The dashboard's case page: the story of a case in one timeline, its order beside it, what can be done.
+
+The timeline merges what the case service, the pipeline and the outbox recorded, nothing of its own:
+the case's changes (opened, claimed, comments, waits, reassignments, escalations), the decisions taken on
+its order (store events with the rule, playbook version and inputs), the actions those decisions sent
+(refunds, messages) with their attempts, and the SLA warnings and breaches its clocks have passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from opsdesk.domain.cases import RESOLUTIONS, Case, CaseStatus
+from opsdesk.domain.errors import NotFound
+from opsdesk.domain.org import Org
+from opsdesk.ports import UnitOfWork
+from opsdesk.services.case_views import case_view
+from opsdesk.services.dashboard import first_warning, sla_marks
+from opsdesk.services.orders import order_view
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    name: str
+    label: str
+    effect: str  # what it does, said on the confirmation
+    needs_amount: bool = False
+    needs_discount: bool = False
+
+    @property
+    def irreversible(self) -> bool:
+        return self.name != "no_action"
+
+
+RESOLUTION_TEXT = {
+    "approve_refund": Resolution(
+        "approve_refund", "Approve refund", "refunds the amount through Shopify and emails the customer", True
+    ),
+    "deny": Resolution("deny", "Deny", "emails the customer that the request is declined"),
+    "reship": Resolution("reship", "Reship", "tags the order for reshipment and notes who approved it"),
+    "release_hold": Resolution("release_hold", "Release hold", "releases the fulfilment hold in Shopify"),
+    "pause_discount": Resolution(
+        "pause_discount", "Pause discount", "deactivates the discount in Shopify", needs_discount=True
+    ),
+    "no_action": Resolution("no_action", "Resolve, no action", "closes the matter; nothing is sent"),
+}
+assert set(RESOLUTION_TEXT) == RESOLUTIONS
+
+#: Which resolutions fit a case of each kind (``no_action`` fits every one).
+FITTING = {
+    "refund": ("approve_refund", "deny"),
+    "return": ("approve_refund", "reship", "deny"),
+    "dispute": ("approve_refund", "deny"),
+    "fulfilment": ("release_hold", "reship"),
+    "order": ("release_hold", "reship", "deny"),
+    "inventory": ("release_hold",),
+    "payment": ("release_hold", "deny"),
+    "discount": ("pause_discount",),
+    "automation_failure": (),
+}
+#: Resolutions that act on an order: offered only for a case linked to one.
+ON_ORDER = frozenset({"approve_refund", "deny", "reship", "release_hold"})
+
+
+def fitting_resolutions(case: Case) -> list[Resolution]:
+    """The resolutions offered for a case: those of its kind that it can carry out, then ``no_action``."""
+    if not case.status.active:
+        return []
+    names = [n for n in FITTING.get(case.kind, ()) if case.order_id is not None or n not in ON_ORDER]
+    return [RESOLUTION_TEXT[n] for n in [*names, "no_action"]]
+
+
+def case_actions(case: Case, person: str) -> list[str]:
+    """The buttons the case page offers ``person`` besides the resolutions and comments."""
+    status = case.status
+    found = []
+    if status.active and case.person != person and (status in {CaseStatus.OPEN, CaseStatus.ASSIGNED} or status.waiting):
+        found.append("claim")
+    if status in {CaseStatus.OPEN, CaseStatus.ASSIGNED}:
+        found.append("start")
+    if status in {CaseStatus.OPEN, CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS}:
+        found.append("wait")
+    if status.waiting:
+        found.append("resume")
+    if status is CaseStatus.RESOLVED:
+        found.append("close")
+    if not status.active:
+        found.append("reopen")
+    return found
+
+
+def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetime) -> dict[str, Any]:
+    """Everything the case page shows."""
+    view = case_view(uow, case_id)
+    case = uow.cases.get(case_id)
+    order = _order(uow, case)
+    actions = uow.outbox.for_order(case.shop, case.order_id) if case.order_id is not None else []
+    name = order["state"]["name"] if order is not None else None
+    title = case.title.replace(f"order {case.order_id}", f"order {name}") if name else case.title
+    return {
+        "case": {**view["case"], "title": title},
+        "detail": view["detail"],
+        "sla": _clocks(view["sla"]),
+        "warn_at": first_warning(org, case),
+        "order": order,
+        "customer": _customer(order, view["decisions"]),
+        "timeline": timeline(view, actions, sla_marks(org, case, now)),
+        "resolutions": fitting_resolutions(case),
+        "actions": case_actions(case, person),
+        "mine": case.person == person,
+        "amount": _amount(case, view["decisions"]),
+    }
+
+
+def timeline(view: dict[str, Any], actions: Iterable[Any], marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every entry about the case, oldest first."""
+    entries = [{"type": "change", "at": c["at"], **c} for c in view["timeline"]]
+    # Decisions taken in one batch share a time; the store events' own times keep them in story order.
+    entries += [{"type": "decision", "at": d["decided_at"], "then": _occurred(d), **d} for d in view["decisions"]]
+    entries += [
+        {
+            "type": "action",
+            "at": a.created_at,
+            "kind": a.kind,
+            "status": a.status.value,
+            "attempts": a.attempts,
+            "last_error": a.last_error,
+            "payload": a.payload,
+            "decision_id": a.decision_id,
+            "history": list(a.history),
+        }
+        for a in actions
+    ]
+    entries += [{"type": "sla", **m} for m in marks]
+    order = {"decision": 0, "change": 1, "action": 2, "sla": 3}
+    return sorted(entries, key=lambda e: (e["at"], order[e["type"]], e.get("then", "")))
+
+
+def _occurred(decision: dict[str, Any]) -> str:
+    event = decision["inputs"].get("event")
+    return str(event.get("occurred_at", "")) if isinstance(event, dict) else ""
+
+
+def _order(uow: UnitOfWork, case: Case) -> dict[str, Any] | None:
+    if case.order_id is None:
+        return None
+    try:
+        return order_view(uow, case.order_id, case.shop)
+    except NotFound:
+        return None  # the case came before the order was stored (or the order was erased)
+
+
+def _customer(order: dict[str, Any] | None, decisions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The customer as the order and the decisions' facts know them."""
+    facts = next((d["inputs"].get("customer") for d in reversed(decisions) if d["inputs"].get("customer")), None)
+    found: dict[str, Any] = dict(facts) if isinstance(facts, dict) else {}
+    if order is not None and order["state"].get("email"):
+        found.setdefault("email", order["state"]["email"])
+    return found
+
+
+def _amount(case: Case, decisions: list[dict[str, Any]]) -> str:
+    """The amount a refund would take by default: the case's, else the event's that opened it."""
+    if case.detail.get("amount"):
+        return str(case.detail["amount"])
+    source = case.source.removeprefix("decision:")
+    for d in decisions:
+        event = d["inputs"].get("event") if d["id"] == source else None
+        if isinstance(event, dict) and event.get("amount"):
+            return str(event["amount"])
+    return ""
+
+
+def _clocks(sla: Any) -> list[dict[str, Any]]:
+    if not isinstance(sla, dict):
+        return []
+    return [{"target": target, **clock} for target, clock in sorted((sla.get("clocks") or {}).items())]

@@ -1,0 +1,92 @@
+"""Discount incidents: their ids (one per discount and episode) and how they are read back.
+
+An incident is keyed by what orders call its discount (the title, or the code), so an order that names a
+discount before its webhook arrives joins the same incident. It ends when its case is resolved or closed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord
+from opsdesk.domain.errors import NotFound
+from opsdesk.domain.outbox import ActionStatus
+from opsdesk.ports import UnitOfWork
+
+
+def short_id(prefix: str, *parts: str) -> str:
+    return f"{prefix}-" + hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def current_incident(uow: UnitOfWork, base: str) -> tuple[str, DiscountIncident | None]:
+    """The id and record of a subject's current incident (none yet: the id a new one takes).
+
+    Once an incident's case is resolved or closed, the incident is over: a discount that goes wrong
+    again opens a new incident (``<base>-1``, ``<base>-2``, ...), with its own pause and case.
+    """
+    iid = base
+    for episode in range(1, 10_000):
+        found = uow.discounts.find_incident(iid)
+        if found is None or not _over(uow, found):
+            return iid, found
+        iid = f"{base}-{episode}"
+    return iid, None
+
+
+def _over(uow: UnitOfWork, incident: DiscountIncident) -> bool:
+    if incident.case_id is None:
+        return False
+    try:
+        return not uow.cases.get(incident.case_id).status.active
+    except NotFound:
+        return False
+
+
+def incident_key(record: DiscountRecord) -> str:
+    """What orders name a discount by: its first code for a code discount (once known), else its title."""
+    codes = record.terms.codes if record.terms else ()
+    return (codes[0] if codes else record.title).strip().casefold()
+
+
+def list_incidents(uow: UnitOfWork, shop: str | None = None) -> list[DiscountIncident]:
+    """Every discount incident (of a shop), with the time Shopify confirmed the pause, if it has."""
+    return [replace(i, paused_at=_paused_at(uow, i.pause_action_id)) for i in uow.discounts.incidents(shop)]
+
+
+def _paused_at(uow: UnitOfWork, action: str | None) -> datetime | None:
+    if action is None:
+        return None
+    try:
+        sent = uow.outbox.get(action)
+    except NotFound:
+        return None
+    if sent.status is not ActionStatus.SENT:
+        return None
+    return next((datetime.fromisoformat(h["at"]) for h in sent.history if h.get("outcome") == "sent"), None)
+
+
+def incident_summary(incident: DiscountIncident) -> dict[str, Any]:
+    """An incident as plain JSON (the scorecard, the dashboard, the API)."""
+    pause = incident.time_to_pause
+    return {
+        "id": incident.id,
+        "shop": incident.shop,
+        "discount_id": incident.discount_gid,
+        "title": incident.title,
+        "kind": incident.kind,
+        "detected_at": incident.detected_at.isoformat(),
+        "first_bad_order_at": incident.first_bad_order_at.isoformat()
+        if incident.first_bad_order_at
+        else None,
+        "paused_at": incident.paused_at.isoformat() if incident.paused_at else None,
+        "seconds_to_pause": pause.total_seconds() if pause is not None else None,
+        "money_at_risk": str(incident.money_at_risk),
+        "below_cost": str(incident.below_cost),
+        "currency": incident.currency,
+        "bad_orders": list(incident.bad_orders),
+        "violations": list(incident.violations),
+        "case_id": incident.case_id,
+    }

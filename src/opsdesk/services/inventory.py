@@ -1,0 +1,90 @@
+"""Inventory sync lag and overselling: keep stock levels, find orders for stock that is gone.
+
+Two signals raise ``order.oversold`` (decided by ``playbooks/inventory.yaml``, which holds the order and
+opens an ``inventory`` case):
+
+- an order arrives for a SKU whose known stock is below zero;
+- a stock level drops below zero: the open orders holding that SKU, newest first, up to a limit.
+
+Both are looked up in tables kept as events arrive (levels, each item's SKU, the SKUs of open orders),
+never by scanning orders. ``freshness`` is what the readiness control "inventory is synced" reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from opsdesk.domain.events import InventoryItemChanged, InventoryLevelChanged, OrderChanged, StoreEvent
+from opsdesk.domain.inventory import Freshness, total_available
+from opsdesk.domain.orders import OrderState
+from opsdesk.ports import UnitOfWork
+from opsdesk.services.pipeline import OrderKey
+from opsdesk.services.signals import emit
+
+OVERSOLD = "opsdesk/order_oversold"
+FINAL_FULFILMENT = frozenset({"fulfilled", "restocked"})
+
+
+def freshness(uow: UnitOfWork, shop: str, now: datetime) -> Freshness:
+    """When stock was last heard of for ``shop``, how old that is, and the levels below zero."""
+    last, negative = uow.inventory.freshness(shop)
+    return Freshness(last, tuple(negative), None if last is None else now - last)
+
+
+class InventoryWatch:
+    """A pipeline watcher: records stock and order SKUs, and raises ``order.oversold``."""
+
+    def __init__(self, max_orders: int = 50) -> None:
+        self.max_orders = max_orders
+
+    def __call__(
+        self,
+        uow: UnitOfWork,
+        events: Sequence[StoreEvent],
+        states: Mapping[OrderKey, OrderState],
+        now: datetime,
+    ) -> None:
+        for event in events:
+            match event:
+                case InventoryItemChanged():
+                    uow.inventory.record_item(event.shop, event.inventory_item_id, event.sku, event.tracked)
+                case InventoryLevelChanged():
+                    self._level(uow, event, now)
+                case OrderChanged():
+                    state = states.get((event.shop, event.order.id))
+                    if state is not None:
+                        self._order(uow, state, now)
+
+    def _level(self, uow: UnitOfWork, event: InventoryLevelChanged, now: datetime) -> None:
+        fresh = uow.inventory.record_level(
+            event.shop, event.inventory_item_id, event.location_id, event.available, event.occurred_at
+        )
+        sku = uow.inventory.sku_of(event.shop, event.inventory_item_id)
+        if not fresh or sku is None or event.available is None or event.available >= 0:
+            return
+        for order_id in uow.inventory.open_orders(event.shop, sku, self.max_orders):
+            _raise(uow, event.shop, order_id, [sku], event.available, "stock below zero", now)
+
+    def _order(self, uow: UnitOfWork, state: OrderState, now: datetime) -> None:
+        snap = state.snapshot
+        if snap is None:
+            return
+        skus = sorted({li.sku for li in snap.line_items if li.sku})
+        open_ = snap.cancelled_at is None and state.fulfilment_status not in FINAL_FULFILMENT
+        uow.inventory.track_order(state.shop, state.order_id, skus, open_, snap.created_at)
+        if not open_:
+            return
+        levels = uow.inventory.levels(state.shop, skus)
+        gone = {sku: total for sku, found in levels.items() if (total := total_available(found)) is not None}
+        short = sorted(sku for sku, total in gone.items() if total < 0)
+        if short:
+            available = min(gone[sku] for sku in short)
+            _raise(uow, state.shop, state.order_id, short, available, "order for stock below zero", now)
+
+
+def _raise(
+    uow: UnitOfWork, shop: str, order_id: int, skus: list[str], available: int, cause: str, now: datetime
+) -> None:
+    payload = {"order_id": order_id, "skus": skus, "available": available, "cause": cause}
+    emit(uow, shop, OVERSOLD, f"{order_id}:{','.join(skus)}", payload, now)

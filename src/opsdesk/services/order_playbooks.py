@@ -1,0 +1,42 @@
+"""What the order-side default playbooks plug into the desk: watchers, timer handlers, outbox hooks, cases.
+
+``app.build`` wires these from ``opsdesk.yaml`` (``order_playbooks``); the playbooks themselves decide in
+``playbooks/{refunds,disputes,inventory,risk,payments,wrong_item}.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opsdesk.domain.records import CaseRecord
+from opsdesk.engine.outbox import OutcomeHook
+from opsdesk.ports import UnitOfWork
+from opsdesk.services import disputes, payments, quality
+from opsdesk.services.deadlines import Handler
+from opsdesk.services.inventory import InventoryWatch
+from opsdesk.services.pipeline import Watcher
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlaybooks:
+    payment_pending: timedelta = timedelta(minutes=30)
+    oversold_max_orders: int = 50
+    wrong_item_repeat_after: int = 2
+
+    def watchers(self) -> list[Watcher]:
+        return [InventoryWatch(self.oversold_max_orders), payments.PaymentWatch(self.payment_pending)]
+
+    def timer_handlers(self) -> dict[str, Handler]:
+        return {payments.PAYMENT_PENDING: payments.PaymentWatch(self.payment_pending).fire}
+
+    def outcome_hooks(self) -> dict[str, OutcomeHook]:
+        return {"check_payment": payments.checked}
+
+    def enrich_case(self, uow: UnitOfWork, record: CaseRecord, now: datetime) -> CaseRecord:
+        """Evidence for dispute cases; SKUs and repeats for quality cases; others as they are."""
+        if record.kind == "dispute":
+            return disputes.with_evidence(uow, record)
+        if record.kind == "quality":
+            return quality.with_repeats(uow, record, self.wrong_item_repeat_after)
+        return record

@@ -1,0 +1,432 @@
+"""The reconciliation sweep: ask the Admin API what changed, append what the desk never heard of.
+
+Shopify does not guarantee delivery (8 retries over 4 hours, then a webhook is gone), and tells apps
+to reconcile. Each sweep reads the orders updated since the shop's high-water mark (less an overlap,
+for clock skew and changes committed while the last sweep ran), page by page with GraphQL cursors,
+and compares each with what the desk knows: an order the projection does not hold (missing), holds at
+an older ``updated_at`` (stale), or holds at this version while the ``orders/updated`` for it was never
+decided (undecided: its state came through another topic, ``orders/paid`` say, and the update itself
+was lost) gets a synthetic ``orders/updated`` delivery shaped like the webhook, so the ordinary
+pipeline folds and decides it. Its webhook id is derived from (order id, ``updated_at``), so running
+the sweep again stores nothing twice; its event key is the webhook's (``order.updated:<id>:<time>``), so
+a real ``orders/updated`` for the same change arriving later is decided once, not twice.
+
+The mark is kept per shop in ``guardrail_usage`` (key ``reconcile:mark:<shop>``; ``amount`` holds the
+time as epoch seconds, ``count`` the sweeps finished) and only moves when a whole sweep succeeded: a
+failed page (after the connector's retries, honouring ``Retry-After``) leaves it where it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+import orjson
+
+from opsdesk.domain.errors import InvalidPayload
+from opsdesk.domain.events import OrderId, ShopDomain
+from opsdesk.domain.orders import OrderState
+from opsdesk.domain.outbox import Breaker, Rejected, RetryLater
+from opsdesk.domain.policies import Usage
+from opsdesk.domain.records import RawDelivery
+from opsdesk.normalise.shopify import normalise
+from opsdesk.ports import Database, UnitOfWork
+from opsdesk.services.pipeline import decision_id
+
+#: ``api_version`` of the deliveries the sweep appends: tells them apart from Shopify's in the raw store.
+RECONCILE = "reconcile"
+TOPIC = "orders/updated"
+FULFILMENT_TOPIC = "fulfillments/update"
+MARK_PREFIX = "reconcile:mark:"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+JSON = dict[str, Any]
+
+
+class OrderReader(Protocol):
+    """What the sweep needs from the Admin API connector (``ShopifyAdmin.orders_updated``)."""
+
+    def orders_updated(
+        self, shop: str, since: datetime, after: str | None, first: int
+    ) -> JSON | RetryLater | Rejected: ...
+
+
+class SweepFailed(Exception):
+    """The Admin API did not answer a page; the mark stays where it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSettings:
+    overlap: timedelta = timedelta(minutes=5)
+    page_size: int = 100
+    #: Where the first sweep of a shop starts, before there is a mark.
+    initial_lookback: timedelta = timedelta(hours=24)
+    #: Tries per page; waits between them follow the provider's Retry-After, capped at ``max_wait``.
+    attempts: int = 3
+    max_wait: float = 30.0
+
+
+@dataclass(slots=True)
+class SweepReport:
+    shop: str
+    since: datetime
+    started_at: datetime
+    ok: bool = False
+    error: str = ""
+    pages: int = 0
+    seen: int = 0
+    missing: int = 0
+    stale: int = 0
+    undecided: int = 0
+    appended: int = 0
+    #: Missing or stale orders whose reconciliation delivery was appended by an earlier sweep already.
+    already_appended: int = 0
+    unreadable: int = 0
+    mark: datetime | None = None
+    found: list[JSON] = field(default_factory=list)
+
+    def as_dict(self) -> JSON:
+        return {
+            "shop": self.shop, "since": self.since.isoformat(), "started_at": self.started_at.isoformat(),
+            "ok": self.ok, "error": self.error, "pages": self.pages, "seen": self.seen,
+            "missing": self.missing, "stale": self.stale, "undecided": self.undecided, "appended": self.appended,
+            "already_appended": self.already_appended, "unreadable": self.unreadable,
+            "mark": self.mark.isoformat() if self.mark else None, "found": self.found[:200],
+        }
+
+
+# -- the mark ---------------------------------------------------------------------------------------
+
+
+def _to_amount(moment: datetime) -> Decimal:
+    micros = (moment - EPOCH) // timedelta(microseconds=1)
+    return Decimal(micros).scaleb(-6)
+
+
+def _from_amount(amount: Decimal) -> datetime:
+    return EPOCH + timedelta(microseconds=int(amount.scaleb(6)))
+
+
+def read_mark(uow: UnitOfWork, shop: str) -> datetime | None:
+    """The shop's high-water mark: the start of the last sweep that finished, or None before the first."""
+    found = uow.usage.get_many([MARK_PREFIX + shop]).get(MARK_PREFIX + shop)
+    return _from_amount(found.amount) if found is not None and found.count > 0 else None
+
+
+def write_mark(uow: UnitOfWork, shop: str, moment: datetime) -> datetime:
+    """Move the mark forward to ``moment`` (never back); returns the mark kept."""
+    key = MARK_PREFIX + shop
+    found = uow.usage.get_many([key]).get(key)
+    current = _from_amount(found.amount) if found is not None and found.count > 0 else None
+    kept = moment if current is None or moment > current else current
+    uow.usage.put_many({key: Usage(count=(found.count if found else 0) + 1, amount=_to_amount(kept))})
+    return kept
+
+
+# -- GraphQL order -> webhook-shaped order ----------------------------------------------------------
+
+
+def _number(gid: object) -> int | None:
+    if gid is None:
+        return None
+    text = str(gid).rsplit("/", 1)[-1]
+    return int(text) if text.isdigit() else None
+
+
+def _amount(money: object) -> str | None:
+    if not isinstance(money, dict):
+        return None
+    shop_money = money.get("shopMoney")
+    return str(shop_money.get("amount")) if isinstance(shop_money, dict) else None
+
+
+_FULFILMENT = {"UNFULFILLED": None, "PARTIALLY_FULFILLED": "partial", "FULFILLED": "fulfilled",
+               "RESTOCKED": "restocked"}
+
+
+def _nodes(connection: object) -> list[JSON]:
+    if not isinstance(connection, dict):
+        return []
+    return [n for n in connection.get("nodes") or [] if isinstance(n, dict)]
+
+
+def webhook_payload(node: JSON) -> JSON:
+    """An Admin GraphQL ``Order`` as the ``orders/updated`` webhook's body (the REST resource), so that
+    the ordinary normaliser reads it. Only what the order projection uses is carried over."""
+    order_id = int(node.get("legacyResourceId") or _number(node.get("id")) or 0)
+    customer = node.get("customer") if isinstance(node.get("customer"), dict) else None
+    address = node.get("shippingAddress") if isinstance(node.get("shippingAddress"), dict) else None
+    status = node.get("displayFulfillmentStatus")
+    return {
+        "id": order_id,
+        "admin_graphql_api_id": f"gid://shopify/Order/{order_id}",
+        "name": node.get("name"),
+        "email": node.get("email"),
+        "currency": node.get("currencyCode"),
+        "total_price": _amount(node.get("totalPriceSet")),
+        "subtotal_price": _amount(node.get("subtotalPriceSet")),
+        "total_discounts": _amount(node.get("totalDiscountsSet")),
+        "financial_status": str(node.get("displayFinancialStatus") or "").lower() or None,
+        "fulfillment_status": _FULFILMENT.get(str(status), str(status).lower()) if status else None,
+        "cancelled_at": node.get("cancelledAt"),
+        "cancel_reason": str(node["cancelReason"]).lower() if node.get("cancelReason") else None,
+        "closed_at": node.get("closedAt"),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "tags": ", ".join(str(t) for t in node.get("tags") or []),
+        "source_name": node.get("sourceName"),
+        "location_id": None,
+        "discount_codes": [{"code": str(c)} for c in node.get("discountCodes") or []],
+        "discount_applications": [
+            {"code": a["code"]} if a.get("code") else {"title": a.get("title")}
+            for a in _nodes(node.get("discountApplications"))
+        ],
+        "customer": None if customer is None else {
+            "id": _number(customer.get("id")), "created_at": customer.get("createdAt")},
+        "shipping_address": None if address is None else {
+            "name": address.get("name"), "address1": address.get("address1"),
+            "address2": address.get("address2"), "city": address.get("city"),
+            "province_code": address.get("provinceCode"), "zip": address.get("zip"),
+            "country_code": address.get("countryCodeV2"), "phone": address.get("phone")},
+        "fulfillments": [_fulfilment(order_id, f) for f in node.get("fulfillments") or [] if isinstance(f, dict)],
+        "line_items": [
+            {"id": _number(item.get("id")), "sku": item.get("sku"), "quantity": item.get("quantity"),
+             "variant_id": _number((item.get("variant") or {}).get("id")),
+             "product_id": _number((item.get("product") or {}).get("id")),
+             "price": _amount(item.get("originalUnitPriceSet")),
+             "total_discount": _amount(item.get("totalDiscountSet")) or "0.00"}
+            for item in _nodes(node.get("lineItems"))
+        ],
+    }
+
+
+#: ``Fulfillment.displayStatus`` values that say nothing about the shipment (REST ``shipment_status`` null).
+_NO_SHIPMENT_STATUS = frozenset({"FULFILLED", "MARKED_AS_FULFILLED", "SUBMITTED", "CANCELED", "LABEL_VOIDED"})
+
+
+def _fulfilment(order_id: int, node: JSON) -> JSON:
+    """An Admin GraphQL ``Fulfillment`` as the ``fulfillments/update`` webhook's body."""
+    display = str(node.get("displayStatus") or "")
+    tracking = [t for t in node.get("trackingInfo") or [] if isinstance(t, dict)]
+    location = node.get("location") if isinstance(node.get("location"), dict) else {}
+    return {
+        "id": int(node.get("legacyResourceId") or _number(node.get("id")) or 0),
+        "order_id": order_id,
+        "status": str(node.get("status") or "").lower() or None,
+        "shipment_status": None if not display or display in _NO_SHIPMENT_STATUS else display.lower(),
+        "tracking_company": tracking[0].get("company") if tracking else None,
+        "location_id": _number(location.get("legacyResourceId")) if location else None,
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+    }
+
+
+def _utc(value: object) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else None
+
+
+def synthetic_delivery(
+    shop: str, topic: str, resource: str, payload: JSON, updated_at: datetime, now: datetime
+) -> RawDelivery:
+    """The delivery the sweep appends; its id is the same every time for this version of the resource."""
+    stamp = updated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    name = f"{payload['id']}" if resource == "order" else resource
+    webhook_id = f"reconcile:{name}:{stamp}"
+    return RawDelivery(
+        shop=shop, webhook_id=webhook_id, topic=topic, body=orjson.dumps(payload), received_at=now,
+        api_version=RECONCILE, event_id=webhook_id, triggered_at=updated_at,
+    )
+
+
+# -- the sweep --------------------------------------------------------------------------------------
+
+
+class Reconciler:
+    """Sweeps shops through one reader; keeps one circuit breaker across sweeps, like the outbox."""
+
+    def __init__(
+        self,
+        db: Database,
+        reader: OrderReader,
+        now: Callable[[], datetime],
+        settings: SweepSettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        breaker: Breaker | None = None,
+        listeners: Callable[[str], Sequence[str]] = lambda _event: ("-",),
+    ) -> None:
+        self.db = db
+        self.reader = reader
+        self.now = now
+        self.settings = settings or SweepSettings()
+        self.sleep = sleep
+        self.breaker = breaker or Breaker()
+        #: The playbooks that decide an event ("-" when none does): a decision by any of them for the
+        #: event's key says that version was heard.
+        self.listeners = listeners
+
+    def sweep(
+        self, shop: str, since: datetime | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> SweepReport:
+        """One sweep of ``shop``; ``since`` overrides the mark. Never raises for Admin API failures."""
+        started = self.now()
+        if since is None:
+            with self.db.unit_of_work(read_only=True) as uow:
+                mark = read_mark(uow, shop)
+            since = mark - self.settings.overlap if mark else started - self.settings.initial_lookback
+        report = SweepReport(shop=shop, since=since, started_at=started)
+        cursor: str | None = None
+        try:
+            while True:
+                page = self._page(shop, since, cursor)
+                self._compare(shop, _nodes(page), report)
+                report.pages += 1
+                if progress is not None:
+                    progress(report.seen, report.appended)
+                info = page.get("pageInfo") or {}
+                cursor = info.get("endCursor")
+                if not info.get("hasNextPage") or not cursor:
+                    break
+        except SweepFailed as exc:
+            report.error = str(exc)
+            return report
+        with self.db.unit_of_work() as uow:
+            report.mark = write_mark(uow, shop, started)
+            uow.commit()
+        report.ok = True
+        return report
+
+    def _page(self, shop: str, since: datetime, cursor: str | None) -> JSON:
+        last = ""
+        for attempt in range(max(1, self.settings.attempts)):
+            now = self.now()
+            if not self.breaker.allows(now):
+                raise SweepFailed(f"the Admin API breaker is open after {self.breaker.failures} failures: {last}")
+            self.breaker = self.breaker.probe(now)
+            reply = self.reader.orders_updated(shop, since, cursor, self.settings.page_size)
+            self.breaker = self.breaker.record(isinstance(reply, dict), self.now())
+            if isinstance(reply, dict):
+                return reply
+            last = reply.reason
+            if isinstance(reply, Rejected):
+                raise SweepFailed(f"the Admin API refused the orders query: {reply.reason}")
+            if attempt + 1 < self.settings.attempts:
+                wait = reply.retry_after if reply.retry_after is not None else 2.0**attempt
+                self.sleep(min(max(wait, 0.0), self.settings.max_wait))
+        raise SweepFailed(f"the Admin API did not answer the orders query: {last}")
+
+    def _compare(self, shop: str, nodes: Sequence[JSON], report: SweepReport) -> None:
+        """Append a delivery for every order (and fulfilment) here that is missing, stale or undecided."""
+        found: list[_Version] = []
+        for node in nodes:
+            report.seen += 1
+            versions = _versions(shop, node)
+            if not versions:
+                report.unreadable += 1
+            found += versions
+        if not found:
+            return
+        orders = {(ShopDomain(shop), OrderId(v.order_id)) for v in found}
+        now = self.now()
+        with self.db.unit_of_work() as uow:
+            states = uow.orders.get_many(orders)
+            decided = uow.decisions.seen(
+                [decision_id(shop, v.key, name) for v in found for name in self.listeners(v.event)])
+            behind: list[RawDelivery] = []
+            for v in found:
+                known = v.known(states.get((ShopDomain(shop), OrderId(v.order_id))))
+                if known is None:
+                    reason = "missing"
+                elif known < v.updated:
+                    reason = "stale"
+                elif known == v.updated and not any(
+                    decision_id(shop, v.key, name) in decided for name in self.listeners(v.event)
+                ):
+                    reason = "undecided"
+                else:
+                    continue
+                setattr(report, reason, getattr(report, reason) + 1)
+                report.found.append({"order_id": v.order_id, "resource": v.resource, "topic": v.topic,
+                                     "updated_at": v.updated.isoformat(), "reason": reason,
+                                     "known_at": known.isoformat() if known else None})
+                behind.append(synthetic_delivery(shop, v.topic, v.resource, v.payload, v.updated, now))
+            new = uow.deliveries.add(behind) if behind else 0
+            uow.commit()
+        report.appended += new
+        report.already_appended += len(behind) - new
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """One resource as the Admin API has it now, as the webhook delivery that would have reported it."""
+
+    order_id: int
+    resource: str  # "order" or "fulfillment:<id>"
+    topic: str
+    event: str  # the domain event's name, whose deciders say whether this version was heard
+    key: str  # the event's key, as the pipeline will give it
+    updated: datetime
+    payload: JSON
+
+    def known(self, state: OrderState | None) -> datetime | None:
+        """When the desk's projection last saw this resource change (None: never)."""
+        if state is None:
+            return None
+        if self.resource == "order":
+            return state.snapshot.updated_at if state.snapshot else None
+        found = state.fulfillments.get(int(self.resource.partition(":")[2]))
+        return found.at if found else None
+
+
+def _versions(shop: str, node: JSON) -> list[_Version]:
+    """The order and its fulfilments as webhook deliveries; empty when the order cannot be read."""
+    payload = webhook_payload(node)
+    order = _version(shop, int(payload["id"] or 0), "order", TOPIC, payload)
+    if order is None:
+        return []
+    found = [order]
+    for item in payload.get("fulfillments") or []:
+        version = _version(shop, order.order_id, f"fulfillment:{item['id']}", FULFILMENT_TOPIC, item)
+        if version is not None:
+            found.append(version)
+    return found
+
+
+def _version(shop: str, order_id: int, resource: str, topic: str, payload: JSON) -> _Version | None:
+    """The version, with the event the normaliser makes of it (None when it cannot read it)."""
+    updated = _utc(payload.get("updated_at"))
+    if not order_id or updated is None:
+        return None
+    try:
+        events = normalise(topic, ShopDomain(shop), payload, updated)
+    except InvalidPayload:
+        return None
+    if not isinstance(events, tuple) or not events:
+        return None
+    return _Version(order_id, resource, topic, events[0].name, events[0].key, updated, payload)
+
+
+def sweep_all(
+    reconciler: Reconciler, shops: Sequence[str], since: datetime | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[SweepReport]:
+    """One sweep per shop, in turn; a shop that fails does not stop the others."""
+    reports = []
+    for shop in shops:
+        tick = (lambda seen, appended, s=shop: progress(s, seen, appended)) if progress else None
+        reports.append(reconciler.sweep(shop, since, tick))
+    return reports
+
+
+def due(db: Database, shops: Sequence[str], now: datetime, period: timedelta) -> list[str]:
+    """The shops whose last finished sweep started at least ``period`` ago (or never swept)."""
+    with db.unit_of_work(read_only=True) as uow:
+        marks: Mapping[str, datetime | None] = {shop: read_mark(uow, shop) for shop in shops}
+    return [shop for shop, mark in marks.items() if mark is None or now - mark >= period]

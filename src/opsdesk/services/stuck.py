@@ -1,0 +1,112 @@
+"""Stuck orders: an order that sits in a non-final state past its threshold goes to its owner as a case.
+
+Every event of an order moves its ``stuck_order`` timer to ``last event + threshold`` for the state the
+order is in (pending payment, paid, partially fulfilled, shipped but not delivered); a final order
+(cancelled, refunded, delivered) loses its timer. When the timer fires, the order is read again: if
+anything happened since, the timer moves; if not, a case opens owned by the order's owner (the nudge:
+the owner is told at once), and the desk's return timer hands it to the next person if they do not act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opsdesk.config_playbooks import StuckOrdersConfig
+from opsdesk.domain.events import StoreEvent
+from opsdesk.domain.orders import OrderState
+from opsdesk.domain.records import CaseRecord, Timer
+from opsdesk.ports import UnitOfWork
+from opsdesk.services import monitors
+from opsdesk.services.cases import CaseHooks, open_case
+from opsdesk.services.followups import PAID, closed
+from opsdesk.services.pipeline import OrderKey
+
+STUCK = "stuck_order"
+PLAYBOOK = "stuck-order"
+
+
+_ENDED = frozenset({"resolved", "closed"})
+
+
+def subject(shop: str, order_id: int) -> str:
+    return f"order:{shop}:{order_id}"
+
+
+def stage(state: OrderState) -> str | None:
+    """The non-final state an order is in, or None when it is final (nothing more should happen)."""
+    if state.snapshot is None or closed(state):
+        return None
+    if state.carrier_status is not None and state.carrier_status.status == "delivered":
+        return None
+    if state.fulfilment_status == "fulfilled":
+        return "fulfilled"
+    if state.fulfilment_status in {"partial", "partially_fulfilled"} or state.fulfillments:
+        return "partially_fulfilled"
+    return "paid" if state.payment_status in PAID else "pending"
+
+
+@dataclass(frozen=True)
+class StuckOrders:
+    settings: StuckOrdersConfig
+    hooks: Callable[[], CaseHooks]
+
+    def _due(self, state: OrderState) -> tuple[str, datetime] | None:
+        current = stage(state)
+        hours = self.settings.thresholds.get(current) if current else None
+        if current is None or hours is None or state.last_event_at is None:
+            return None
+        return current, state.last_event_at + timedelta(hours=hours)
+
+    def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent],
+              states: Mapping[OrderKey, OrderState], now: datetime) -> None:
+        """Pipeline watcher: move each touched order's timer to its new threshold, or drop it when final."""
+        if not self.settings.enabled:
+            return
+        timers = []
+        for key in {(e.shop, e.order_id) for e in events if e.order_id is not None}:
+            state = states.get(key)
+            if state is None:
+                continue
+            due = self._due(state)
+            if due is None:
+                uow.timers.cancel(subject(*key), [STUCK])
+            else:
+                timers.append(self._timer(state, *due))
+        if timers:  # one statement for the whole batch
+            uow.timers.schedule(timers)
+
+    def _timer(self, state: OrderState, current: str, due: datetime) -> Timer:
+        return Timer(f"{STUCK}:{state.shop}:{state.order_id}", STUCK, subject(state.shop, state.order_id), due,
+                     {"shop": state.shop, "order_id": state.order_id, "stage": current})
+
+    def fire(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+        """The ``stuck_order`` timer: still no progress means a case for the order's owner."""
+        state = monitors.find_order(uow, str(timer.payload["shop"]), int(timer.payload["order_id"]))
+        due = self._due(state) if state is not None else None
+        if state is None or due is None:
+            return
+        current, at = due
+        if at > now:  # something happened since the timer was set: wait for the new threshold
+            uow.timers.schedule([self._timer(state, current, at)])
+            return
+        since = state.last_event_at
+        assert since is not None and state.snapshot is not None
+        hours = (now - since).total_seconds() / 3600
+        case_id = f"stuck-{state.shop}-{state.order_id}-{int(since.timestamp())}"
+        monitors.record_decision(uow, case_id, state.shop, state.order_id, PLAYBOOK, f"stuck-{current}",
+                                 "escalate", f"no change for {hours:.0f} hours", {"since": since}, now)
+        # An order someone already has a case for is that case's matter: the signal joins it (the case's
+        # owner is nudged through its timeline) rather than opening a second case about the same order.
+        active = [c for c in uow.cases.for_order(state.shop, state.order_id) if c.status not in _ENDED]
+        kind, queue = (active[0].kind, active[0].queue) if active else ("stuck_order", self.settings.queue)
+        open_case(uow, CaseRecord(
+            id=case_id, shop=state.shop,
+            kind=kind, queue=queue,
+            title=f"Order {state.snapshot.name} is stuck ({current.replace('_', ' ')})",
+            reason=f"no change for {hours:.0f} hours (threshold {self.settings.thresholds[current]:g} h); "
+                   f"last: {state.last_event or 'unknown'} at {since.isoformat()}",
+            opened_at=now, order_id=state.order_id, source=f"monitor:{PLAYBOOK}", priority=self.settings.priority,
+            detail={"playbook": PLAYBOOK, "stage": current, "owner": state.owner, "since": since.isoformat()},
+        ), self.hooks(), now)

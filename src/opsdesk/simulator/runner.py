@@ -1,0 +1,271 @@
+"""Drive a desk with a simulated store: in process on a virtual clock, or a server over HTTP.
+
+In process, the virtual clock moves in ticks. In each tick the deliveries that reached opsdesk are
+verified (HMAC included) and stored through the same intake code as ``opsdesk ingest`` and processed by
+the pipeline; then the timers that fell due fire, the outbox sends (to the stand-ins), the simulated
+people work, and the incidents' faults are switched on or off. When nothing is due the clock jumps to
+the next thing that is.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import islice
+
+import httpx
+
+from opsdesk.desk import Desk
+from opsdesk.domain.records import CaseFilter, RawDelivery
+from opsdesk.engine.outbox import OutboxSender
+from opsdesk.engine.timers import TimerSweeper
+from opsdesk.services.intake import Refused, lower_headers, verify
+from opsdesk.services.pipeline import BatchReport
+from opsdesk.simulator.people import People
+from opsdesk.simulator.store import Delivery, Store
+
+#: Faults the runner can switch during an incident: incident kind -> switch(on).
+Faults = Mapping[str, Callable[[bool], None]]
+Progress = Callable[[float, str], None]
+#: How often, inside the scored day, the active cases are checked for one without an owner (each check
+#: reads them all); every 6 hours outside it.
+SAMPLE_EVERY = timedelta(minutes=30)
+#: How many ticks make one outside the scored day.
+OUTSIDE_DAY = 3
+
+
+class VirtualClock:
+    """The simulation's clock: it moves only when the runner moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+
+
+@dataclass(slots=True)
+class RunStats:
+    deliveries: int = 0
+    refused: int = 0
+    pipeline: BatchReport = field(default_factory=BatchReport)
+    timers_fired: int = 0
+    actions_claimed: int = 0
+    ticks: int = 0
+    #: the most active cases without any owner seen at once, sampled after every tick
+    max_unowned: int = 0
+    unowned_samples: int = 0
+    faults: list[str] = field(default_factory=list)
+    #: what the simulated people did: cases claimed, resolved, and refused moves (conflicts)
+    people: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class _Peek:
+    def __init__(self, items: Iterator[Delivery]) -> None:
+        self._items, self.head = items, next(items, None)
+
+    def until(self, when: datetime) -> list[Delivery]:
+        taken = []
+        while self.head is not None and self.head.at <= when:
+            taken.append(self.head)
+            self.head = next(self._items, None)
+        return taken
+
+
+class InProcess:
+    """Runs a scenario against a desk wired with a ``VirtualClock``."""
+
+    def __init__(
+        self,
+        desk: Desk,
+        clock: VirtualClock,
+        store: Store,
+        *,
+        faults: Faults | None = None,
+        people: bool = True,
+    ) -> None:
+        self.desk, self.clock, self.store, self.s = desk, clock, store, store.s
+        self.faults = dict(faults or {})
+        self.people = (
+            People(desk, self.s.staffing, self.s.start, random.Random(self.s.seed + 1)) if people else None
+        )
+        self.sweeper = TimerSweeper(desk.db, desk.timer_handlers, clock, worker="simulator")
+        self.sender: OutboxSender = desk.sender(worker="simulator", rng=random.Random(self.s.seed + 2))
+        self.stats = RunStats()
+        self._on: set[str] = set()
+        self._next_sample = self.s.first_order_at
+
+    def run(self, progress: Progress | None = None) -> RunStats:
+        started = time.perf_counter()
+        stream = _Peek(iter(self.store))
+        now, end = self.s.first_order_at, self.s.horizon
+        total = (end - now).total_seconds()
+        while now < end:
+            now = min(now + self._tick(now), end)
+            self.clock.set(now)
+            self._switch_faults(now)
+            self._ingest(stream.until(now), now)
+            self._drain()
+            if self.people is not None:
+                self.people.work(now)
+                self._drain()
+            if now >= self._next_sample:
+                self._sample_unowned()
+                inside = self.s.start <= now < self.s.end
+                self._next_sample = now + (SAMPLE_EVERY if inside else SAMPLE_EVERY * 12)
+            self.stats.ticks += 1
+            if progress is not None:
+                progress(1 - (end - now).total_seconds() / total, f"{now:%a %H:%M}")
+            now = self._skip_idle(now, stream, end)
+        self._switch_faults(end + timedelta(seconds=1))
+        if self.people is not None:
+            done = self.people.stats
+            self.stats.people = {
+                "claimed": done.claimed,
+                "resolved": done.resolved,
+                "conflicts": done.conflicts,
+            }
+        self.stats.seconds = time.perf_counter() - started
+        return self.stats
+
+    def _tick(self, now: datetime) -> timedelta:
+        """The scenario's tick inside the scored day; coarser before and after it (history, follow-up)."""
+        return self.s.tick if self.s.start <= now < self.s.end else self.s.tick * OUTSIDE_DAY
+
+    def _ingest(self, batch: list[Delivery], now: datetime) -> None:
+        if not batch:
+            return
+        desk, size = self.desk, self.desk.settings.file.limits.batch_size
+        limits = desk.settings.file.limits
+        for start in range(0, len(batch), size):
+            accepted: list[RawDelivery] = []
+            for d in islice(batch, start, start + size):
+                verdict = verify(
+                    lower_headers(d.headers),
+                    d.body,
+                    secrets_for=desk.secrets_for,
+                    is_known=desk.is_known,
+                    max_bytes=limits.max_body_bytes,
+                    now=now,
+                )
+                if isinstance(verdict, Refused):
+                    self.stats.refused += 1
+                    continue
+                accepted.append(verdict)
+            with desk.db.unit_of_work() as uow:
+                uow.deliveries.add(accepted)
+                payloads = {(d.shop, d.webhook_id): d.payload for d in accepted}
+                pending = uow.deliveries.pending(len(accepted) * 2)
+                report = desk.pipeline.process(uow, pending, now, payloads)
+                uow.commit()
+            desk.count(report)
+            self.stats.pipeline.add(report)
+        self.stats.deliveries += len(batch)
+
+    def _drain(self) -> None:
+        """Process what waits, then fire due timers and send due actions until nothing more is due."""
+        for _ in range(100):
+            deliveries, timed = self._due()
+            if not deliveries and not timed:
+                return  # each of the three below would find nothing: one read instead of three
+            if deliveries:  # else process_pending would find none pending or waiting and do nothing
+                self.stats.pipeline.add(self.desk.process_pending())
+            fired = self.sweeper.run_once()
+            sent = self.sender.run_once()
+            self.stats.timers_fired += fired
+            self.stats.actions_claimed += sent
+            if not fired and not sent:
+                return
+
+    def _due(self) -> tuple[bool, bool]:
+        """Whether deliveries wait; whether a timer or an action is due now (what the drain's steps check)."""
+        now = self.clock.now()
+        with self.desk.db.unit_of_work(read_only=True) as uow:
+            deliveries = bool(uow.deliveries.count("pending") or uow.deliveries.count("waiting"))
+            dues = (uow.timers.next_due_at(now), uow.outbox.next_due_at())
+        return deliveries, any(due is not None and due <= now for due in dues)
+
+    def _switch_faults(self, now: datetime) -> None:
+        for incident in self.store.truth.incidents:
+            switch = self.faults.get(incident.kind)
+            on = incident.start <= now < incident.end
+            key = f"{incident.kind}@{incident.start.isoformat()}"
+            if switch is None:
+                continue
+            if on and key not in self._on:
+                switch(True)
+                self._on.add(key)
+                self.stats.faults.append(f"{now.isoformat()} {incident.kind} on")
+            elif not on and key in self._on:
+                switch(False)
+                self._on.discard(key)
+                self.stats.faults.append(f"{now.isoformat()} {incident.kind} off")
+
+    def _sample_unowned(self) -> None:
+        with self.desk.db.unit_of_work(read_only=True) as uow:
+            active = uow.cases.search(CaseFilter(), limit=max(uow.cases.count(CaseFilter()), 1))
+        unowned = sum(1 for case in active if not case.owner)
+        self.stats.max_unowned = max(self.stats.max_unowned, unowned)
+        self.stats.unowned_samples += 1
+
+    def _skip_idle(self, now: datetime, stream: _Peek, end: datetime) -> datetime:
+        """When nothing happens before the next tick, jump to just before the next thing that does."""
+        candidates = [end]
+        if stream.head is not None:
+            candidates.append(stream.head.at)
+        with self.desk.db.unit_of_work(read_only=True) as uow:
+            for due in (uow.timers.next_due_at(end), uow.outbox.next_due_at()):
+                if due is not None:
+                    candidates.append(due)
+        if self.people is not None:
+            busy = self.people.next_event()
+            if busy is not None:
+                candidates.append(busy)
+            if any(w.busy_until is None for w in self.people.workers):
+                candidates.append(self._next_shift(now))
+        candidates += [t for i in self.store.truth.incidents for t in (i.start, i.end) if t > now]
+        upcoming, tick = min(candidates), self._tick(now)
+        if upcoming <= now + tick:
+            return now
+        ticks = (upcoming - now) // tick
+        return now + tick * (ticks - 1) if ticks > 1 else now
+
+    def _next_shift(self, now: datetime) -> datetime:
+        if self.people is not None and self.people.on_shift(now):
+            return now  # someone idle on shift may find work in every tick
+        day = self.s.start + (now - self.s.start) // timedelta(days=1) * timedelta(days=1)
+        start = day + self.s.staffing.shift[0]
+        return start if start > now else start + timedelta(days=1)
+
+
+def over_http(
+    store: Store, target: str, speed: float | None, progress: Progress | None = None, timeout: float = 10.0
+) -> RunStats:
+    """Post every delivery to ``target``/webhooks/shopify, paced at ``speed`` virtual seconds per second."""
+    stats, started = RunStats(), time.perf_counter()
+    first: datetime | None = None
+    url = target.rstrip("/") + "/webhooks/shopify"
+    total = (store.s.horizon - store.s.first_order_at).total_seconds()
+    with httpx.Client(timeout=timeout) as client:
+        for d in store:
+            first = first or d.at
+            if speed is not None:
+                wait = (d.at - first).total_seconds() / speed - (time.perf_counter() - started)
+                if wait > 0:
+                    time.sleep(wait)
+            answer = client.post(
+                url, content=d.body, headers={**d.headers, "Content-Type": "application/json"}
+            )
+            stats.deliveries += 1
+            stats.refused += answer.status_code >= 300
+            if progress is not None and stats.deliveries % 200 == 0:
+                progress((d.at - store.s.first_order_at).total_seconds() / total, f"{d.at:%a %H:%M}")
+    stats.seconds = time.perf_counter() - started
+    return stats

@@ -1,0 +1,310 @@
+"""Scenarios: a YAML file naming the store, its size and speed, the staff, and the incidents to inject.
+
+Every problem is reported with file:line:column, all at once, and a scenario with a problem never runs.
+Times inside the day are offsets from the start of the scored day: ``"10:30"`` or ``"10h30m"``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from opsdesk.domain.errors import InvalidInput
+from opsdesk.simulator.incidents import INCIDENT_KINDS
+from opsdesk.yamldoc import Document, load, parse
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_CLOCK = re.compile(r"^(\d{1,3}):(\d{2})$")
+BUILTIN = ("demo", "normal-day", "black-friday")
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    kind: str
+    at: timedelta
+    duration: timedelta
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Staffing:
+    people: tuple[str, ...] = ()  # empty: every person in opsdesk.yaml
+    pace: timedelta = timedelta(minutes=12)  # mean time a person spends on one case
+    shift: tuple[timedelta, timedelta] = (timedelta(hours=8), timedelta(hours=18))  # local, each day
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str = ""
+    seed: int = 1
+    shop: str = "demo-store.myshopify.com"
+    start: datetime = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # the scored day's start (shop midnight)
+    history: timedelta = timedelta(0)  # orders also arrive this long before the day
+    duration: timedelta = timedelta(days=1)
+    follow: timedelta = timedelta(days=2)  # lifecycles are followed this long after the last order
+    orders_per_day: int = 1000
+    day_factor: float = 1.0  # the scored day's orders against an ordinary day's (Black Friday: ~4)
+    products: int = 200
+    returns_share: float = 0.08
+    disputes_share: float = 0.005
+    cancel_share: float | None = None  # None: the calibrated share
+    duplicate_share: float = 0.015
+    reorder_share: float = 0.03
+    speed: float | None = None  # virtual seconds per real second for --target; None: as fast as possible
+    tick: timedelta = timedelta(minutes=1)
+    staffing: Staffing = field(default_factory=Staffing)
+    incidents: tuple[Incident, ...] = ()
+    path: str = ""
+
+    @property
+    def first_order_at(self) -> datetime:
+        return self.start - self.history
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.duration
+
+    @property
+    def horizon(self) -> datetime:
+        return self.end + self.follow
+
+
+class _Reader:
+    """Reads fields of a document, collecting every problem with its position."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self._problems: list[tuple[int, int, str]] = []
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem found, in the order of the file."""
+        return [text for _, _, text in sorted(self._problems)]
+
+    def problem(self, keys: tuple[str | int, ...], message: str, *, of_key: bool = False) -> None:
+        where = self.doc.position(keys, of_key=of_key)
+        self._problems.append((where.line, where.column, f"{where}: {message}"))
+
+    def mapping(self, keys: tuple[str | int, ...], value: Any, allowed: set[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(keys, "expected a mapping")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.problem(
+                    (*keys, key),
+                    f"unknown key {key!r} (expected one of: {', '.join(sorted(allowed))})",
+                    of_key=True,
+                )
+        return value
+
+    def typed(self, keys: tuple[str | int, ...], value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, kind):
+            self.problem(keys, f"expected {what}, got {value!r}")
+            return None
+        return value
+
+    def share(self, keys: tuple[str | int, ...], value: Any) -> float | None:
+        number = self.typed(keys, value, (int, float), "a share between 0 and 1")
+        if number is not None and not 0 <= number <= 1:
+            self.problem(keys, f"expected a share between 0 and 1, got {number}")
+            return None
+        return None if number is None else float(number)
+
+    def duration(self, keys: tuple[str | int, ...], value: Any) -> timedelta | None:
+        if value is None:
+            return None
+        text = str(value).strip()
+        clock = _CLOCK.match(text)
+        if clock:
+            return timedelta(hours=int(clock[1]), minutes=int(clock[2]))
+        match = _DURATION.match(text)
+        if not text or not match:
+            self.problem(
+                keys,
+                f"expected a duration like 1d, 3h, 90m, 2h30m or a time of day like 10:30, got {value!r}",
+            )
+            return None
+        d, h, m, s = (int(g or 0) for g in match.groups())
+        return timedelta(days=d, hours=h, minutes=m, seconds=s)
+
+
+_TOP = {
+    "name",
+    "description",
+    "seed",
+    "shop",
+    "start",
+    "history",
+    "duration",
+    "follow",
+    "store",
+    "delivery",
+    "staffing",
+    "incidents",
+}
+_STORE = {"orders_per_day", "day_factor", "products", "returns_share", "disputes_share", "cancel_share"}
+_DELIVERY = {"duplicate_share", "reorder_share", "speed", "tick"}
+_STAFF = {"people", "pace", "shift"}
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """A scenario file, or one of the built-in scenarios by name (``demo``, ``normal-day``, ``black-friday``)."""
+    text_path = str(path)
+    if text_path in BUILTIN:
+        source = resources.files("opsdesk") / "starter" / "scenarios" / f"{text_path}.yaml"
+        return read_scenario(parse(source.read_text(encoding="utf-8"), f"{text_path}.yaml"))
+    return read_scenario(load(Path(path)))
+
+
+def read_scenario(doc: Document) -> Scenario:
+    """Check a scenario document; raises ``InvalidInput`` listing every problem."""
+    r = _Reader(doc)
+    top = r.mapping((), doc.data, _TOP)
+    store = r.mapping(("store",), top.get("store"), _STORE)
+    delivery = r.mapping(("delivery",), top.get("delivery"), _DELIVERY)
+    values: dict[str, Any] = {
+        "name": r.typed(("name",), top.get("name"), str, "a name") or Path(doc.path).stem,
+        "description": r.typed(("description",), top.get("description"), str, "text"),
+        "seed": r.typed(("seed",), top.get("seed"), int, "an integer"),
+        "shop": r.typed(("shop",), top.get("shop"), str, "a myshopify domain"),
+        "start": _start(r, top.get("start")),
+        "history": r.duration(("history",), top.get("history")),
+        "duration": r.duration(("duration",), top.get("duration")),
+        "follow": r.duration(("follow",), top.get("follow")),
+        "orders_per_day": _positive(r, ("store", "orders_per_day"), store.get("orders_per_day")),
+        "day_factor": _factor(r, store.get("day_factor")),
+        "products": _positive(r, ("store", "products"), store.get("products")),
+        "returns_share": r.share(("store", "returns_share"), store.get("returns_share")),
+        "disputes_share": r.share(("store", "disputes_share"), store.get("disputes_share")),
+        "cancel_share": r.share(("store", "cancel_share"), store.get("cancel_share")),
+        "duplicate_share": r.share(("delivery", "duplicate_share"), delivery.get("duplicate_share")),
+        "reorder_share": r.share(("delivery", "reorder_share"), delivery.get("reorder_share")),
+        "speed": _speed(r, delivery.get("speed")),
+        "tick": r.duration(("delivery", "tick"), delivery.get("tick")),
+        "staffing": _staffing(r, top.get("staffing")),
+        "incidents": _incidents(r, top.get("incidents")),
+    }
+    if r.problems:
+        raise InvalidInput("scenario has problems:\n" + "\n".join(r.problems))
+    return Scenario(**{k: v for k, v in values.items() if v is not None}, path=doc.path)
+
+
+def _positive(r: _Reader, keys: tuple[str | int, ...], value: Any) -> int | None:
+    number = r.typed(keys, value, int, "a positive integer")
+    if number is not None and number < 1:
+        r.problem(keys, f"expected a positive integer, got {number}")
+        return None
+    return number  # type: ignore[no-any-return]
+
+
+def _factor(r: _Reader, value: Any) -> float | None:
+    number = r.typed(("store", "day_factor"), value, (int, float), "a positive number")
+    if number is not None and number <= 0:
+        r.problem(("store", "day_factor"), f"expected a positive number, got {number}")
+        return None
+    return None if number is None else float(number)
+
+
+def _start(r: _Reader, value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        r.problem(("start",), f"expected an ISO 8601 time like 2026-11-27T05:00:00Z, got {value!r}")
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _speed(r: _Reader, value: Any) -> float | None:
+    if value is None or value == "max":
+        return None
+    number = r.typed(
+        ("delivery", "speed"), value, (int, float), "a number of virtual seconds per second, or max"
+    )
+    if number is not None and number <= 0:
+        r.problem(("delivery", "speed"), "speed must be above 0")
+        return None
+    return None if number is None else float(number)
+
+
+def _staffing(r: _Reader, value: Any) -> Staffing | None:
+    staff = r.mapping(("staffing",), value, _STAFF)
+    if not staff:
+        return None
+    people = r.typed(("staffing", "people"), staff.get("people"), list, "a list of people from opsdesk.yaml")
+    pace = r.duration(("staffing", "pace"), staff.get("pace"))
+    shift = staff.get("shift")
+    hours: tuple[timedelta, timedelta] | None = None
+    if shift is not None:
+        parts = str(shift).split("-")
+        bounds = [r.duration(("staffing", "shift"), p.strip()) for p in parts] if len(parts) == 2 else []
+        if len(bounds) != 2 or None in bounds:
+            r.problem(("staffing", "shift"), f"expected a shift like 08:00-18:00, got {shift!r}")
+        else:
+            hours = (bounds[0], bounds[1])  # type: ignore[assignment]
+    defaults = Staffing()
+    return Staffing(
+        people=tuple(str(p) for p in people or ()),
+        pace=pace or defaults.pace,
+        shift=hours or defaults.shift,
+    )
+
+
+def _incidents(r: _Reader, value: Any) -> tuple[Incident, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        r.problem(("incidents",), "expected a list of incidents")
+        return None
+    found = []
+    for i, item in enumerate(value):
+        incident = _incident(r, i, item)
+        if incident is not None:
+            found.append(incident)
+    return tuple(found)
+
+
+def _incident(r: _Reader, i: int, item: Any) -> Incident | None:
+    keys: tuple[str | int, ...] = ("incidents", i)
+    if not isinstance(item, dict):
+        r.problem(keys, "expected a mapping with kind, at and duration")
+        return None
+    kind = item.get("kind")
+    spec = INCIDENT_KINDS.get(str(kind))
+    if spec is None:
+        r.problem(
+            (*keys, "kind"), f"unknown incident kind {kind!r} (one of: {', '.join(sorted(INCIDENT_KINDS))})"
+        )
+        return None
+    r.mapping(keys, item, {"kind", "at", "duration", *spec.params})
+    at = r.duration((*keys, "at"), item.get("at"))
+    duration = r.duration((*keys, "duration"), item.get("duration", "1h"))
+    if "at" not in item:
+        r.problem(keys, "an incident needs at: its time in the day, like 10:30")
+    params = {**spec.params, **{k: v for k, v in item.items() if k in spec.params}}
+    for name, default in spec.params.items():
+        if not _same_type(params[name], default):
+            r.problem((*keys, name), f"expected {type(default).__name__}, got {params[name]!r}")
+    if at is None or duration is None:
+        return None
+    return Incident(str(kind), at, duration, params)
+
+
+def _same_type(value: Any, default: Any) -> bool:
+    """A parameter has its default's type (an integer stands for a float; a boolean for nothing else)."""
+    if isinstance(value, bool) or isinstance(default, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    return isinstance(value, type(default)) or (isinstance(default, float) and isinstance(value, int))

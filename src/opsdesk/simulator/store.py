@@ -1,0 +1,240 @@
+"""The simulated store: orders arrive on the calibrated rhythm and live their calibrated lifecycles.
+
+Each order, when it arrives, gets its whole life scheduled (payment, fulfilment, carrier scans, maybe a
+cancellation, return, refund or dispute), with the scenario's incidents applied to the parts that fall
+in their windows. Each step becomes a delivery that reaches opsdesk a little later; a few arrive late
+enough to overtake others, a few twice (the same webhook id, as Shopify retries) — the way Shopify
+delivers. Everything is drawn from one seeded generator, so a seed gives the same deliveries.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from opsdesk.simulator import lifecycle
+from opsdesk.simulator.calibration import Calibration, load_calibration
+from opsdesk.simulator.scenario import Scenario
+from opsdesk.simulator.shaping import Line, Order, Renderer
+from opsdesk.simulator.truth import Affected, IncidentTruth, Truth
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One signed delivery and the virtual time it reaches opsdesk."""
+
+    at: datetime
+    topic: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(slots=True)
+class Product:
+    id: int
+    variant_id: int
+    item_id: int
+    sku: str
+    price: Decimal
+    stock: int
+
+
+_Render = Callable[[], dict[str, Any]]
+
+
+class Store:
+    """Yields the store's deliveries in the order they reach opsdesk, and keeps the ground truth."""
+
+    def __init__(self, scenario: Scenario, secret: str, calibration: Calibration | None = None) -> None:
+        self.s = scenario
+        self.cal = calibration or load_calibration()
+        self.rng = random.Random(scenario.seed)
+        self.render = Renderer(scenario.shop, secret)
+        self.truth = Truth(
+            scenario.name, scenario.seed, scenario.shop, scenario.start, scenario.end, scenario.horizon
+        )
+        self.truth.incidents = [
+            IncidentTruth(i.kind, scenario.start + i.at, scenario.start + i.at + i.duration, dict(i.params))
+            for i in scenario.incidents
+        ]
+        self._heap: list[tuple[datetime, int, str, _Render | tuple[dict[str, str], bytes], bool]] = []
+        self._seq = 0
+        self._next_id = 5_000_000_000_000_000_000
+        self.products = [self._product(i) for i in range(scenario.products)]
+        self._arrivals = self._arrival_times()
+        self._delivered: list[Order] = []  # orders delivered to the customer, for injected returns
+        pairs = zip(scenario.incidents, self.truth.incidents, strict=True)
+        self._pending = sorted(pairs, key=lambda pair: pair[1].start)
+        self._hot = self.products[0]
+
+    # -- identities ------------------------------------------------------------------------------
+    def _id(self) -> int:
+        self._next_id += self.rng.randrange(1, 65536)
+        return self._next_id
+
+    def _uuid(self) -> uuid.UUID:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def _product(self, i: int) -> Product:
+        price = Decimal(str(round(self.cal.price(self.rng), 2)))
+        return Product(
+            self._id(),
+            self._id(),
+            self._id(),
+            f"SKU-{i:05d}",
+            max(price, Decimal("1.00")),
+            self.rng.randrange(20, 400),
+        )
+
+    # -- the arrival rhythm ----------------------------------------------------------------------
+    def _arrival_times(self) -> list[datetime]:
+        """Orders of each day: the day's count by weekday, each at a calibrated hour."""
+        times: list[datetime] = []
+        day = self.s.first_order_at
+        while day < self.s.end:
+            weight = (
+                self.cal.weekday_weights[day.weekday()]
+                * 7
+                * (self.s.day_factor if day >= self.s.start else 1)
+            )
+            span = min(timedelta(days=1), self.s.end - day)
+            count = round(self.s.orders_per_day * weight * span / timedelta(days=1))
+            for _ in range(count):
+                offset = timedelta(hours=self.cal.hour(self.rng), seconds=self.rng.random() * 3600)
+                if offset < span:
+                    times.append(day + offset)
+            day += timedelta(days=1)
+        times.sort(reverse=True)  # popped from the end
+        return times
+
+    # -- the delivery stream ---------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Delivery]:
+        while self._arrivals or self._heap:
+            upcoming = self._arrivals[-1] if self._arrivals else None
+            if upcoming is not None and (not self._heap or upcoming <= self._heap[0][0]):
+                self._inject(upcoming)
+                self._spawn(self._arrivals.pop())
+                continue
+            self._inject(self._heap[0][0])
+            yield self._pop()
+
+    def _pop(self) -> Delivery:
+        at, _seq, topic, item, duplicate = heapq.heappop(self._heap)
+        if callable(item):
+            headers, body = self.render.sign(topic, item(), at, self._uuid(), self._uuid())
+            if self.rng.random() < self.s.duplicate_share:  # Shopify retries: same webhook id, later
+                self._push(at + timedelta(seconds=self.rng.uniform(5, 600)), topic, (headers, body), True)
+        else:
+            headers, body = item
+        self.truth.record(topic, headers["X-Shopify-Webhook-Id"], body, duplicate=duplicate)
+        return Delivery(at, topic, headers, body)
+
+    def _push(
+        self, at: datetime, topic: str, item: _Render | tuple[dict[str, str], bytes], dup: bool = False
+    ) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, topic, item, dup))
+
+    def emit(self, at: datetime, topic: str, render: _Render) -> None:
+        """Schedule a delivery for a store event at ``at``; it reaches opsdesk a little later."""
+        if at > self.s.horizon:
+            return
+        delay = self.rng.uniform(0.2, 3.0)
+        if self.rng.random() < self.s.reorder_share:  # slow delivery: later events overtake it
+            delay += self.rng.uniform(20, 300)
+            self.truth.reordered += 1
+        self._push(at + timedelta(seconds=delay), topic, render)
+
+    # -- one order's life ------------------------------------------------------------------------
+    def _spawn(self, t0: datetime) -> None:
+        self.truth.orders += 1
+        lifecycle.schedule(self, self.new_order(t0), t0)
+
+    def new_order(self, t0: datetime) -> Order:
+        rng = self.rng
+        lines = []
+        for _ in range(self.cal.line_count(rng)):
+            product = rng.choice(self.products)
+            lines.append(
+                Line(
+                    self._id(),
+                    product.id,
+                    product.variant_id,
+                    product.item_id,
+                    product.sku,
+                    f"Product {product.sku}",
+                    1,
+                    product.price,
+                )
+            )
+        shipping = Decimal(str(round(self.cal.shipping(rng), 2)))
+        life = self.cal.lifecycle(rng)
+        gateway = {"boleto": "manual", "voucher": "gift_card"}.get(life.payment_type, "shopify_payments")
+        order = Order(
+            self._id(),
+            self.truth.orders,
+            f"buyer{rng.randrange(10**6)}@example.com",
+            self._id(),
+            t0,
+            lines,
+            shipping,
+            gateway,
+            self._id(),
+            f"1Z{rng.getrandbits(64):016X}",
+        )
+        order.state["life"] = life
+        order.state["risk"] = rng.choices(("low", "medium", "high"), (90, 8, 2))[0]
+        order.risk = order.state["risk"]
+        if rng.random() < 0.08:  # the store's ordinary code, the baseline for the discount playbooks
+            self.apply_discount(order, "SAVE10", 10.0)
+        return order
+
+    @staticmethod
+    def apply_discount(order: Order, code: str, percent: float) -> None:
+        order.discount_code, order.discount_percent = code, percent
+        for line in order.lines:
+            line.discount = (line.price * line.quantity * Decimal(str(percent)) / 100).quantize(
+                Decimal("0.01")
+            )
+
+    # -- incidents -------------------------------------------------------------------------------
+    def active(self, kind: str, at: datetime) -> IncidentTruth | None:
+        """The incident of ``kind`` whose window contains ``at``, if any."""
+        for truth in self.truth.incidents:
+            if truth.kind == kind and truth.start <= at < truth.end:
+                return truth
+        return None
+
+    def affect(
+        self, truth: IncidentTruth, at: datetime, order: Order | None, amount: Decimal, why: str
+    ) -> None:
+        truth.affected.append(Affected(at, order.id if order else None, amount))
+        if order is not None:
+            self.truth.person(order.id, why)
+
+    def delivered(self, order: Order) -> None:
+        self._delivered.append(order)
+        if len(self._delivered) > 5000:
+            del self._delivered[: len(self._delivered) - 5000]
+
+    def _inject(self, now: datetime) -> None:
+        """Start incidents whose window has begun: shop-level deliveries and injected events."""
+        while self._pending and self._pending[0][1].start <= now:
+            incident, truth = self._pending.pop(0)
+            lifecycle.start_incident(self, incident, truth)
+
+    def hot_product(self) -> Product:
+        return self._hot
+
+    def candidates(self, before: datetime) -> list[Order]:
+        return [
+            o
+            for o in self._delivered
+            if o.state.get("delivered_at", before) < before and not o.state.get("returned")
+        ]

@@ -1,0 +1,91 @@
+"""The audit log as a hash chain: every insert links to the row before it and moves the chain's head.
+
+Writers take turns on the head row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has one writer
+anyway), so two transactions can never link to the same predecessor and fork the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select
+
+from opsdesk.domain.audit import GENESIS, ChainedRow, ChainHead, entry_hash
+from opsdesk.domain.records import AuditEntry
+from opsdesk.storage import tables as t
+from opsdesk.storage.codec import dumps
+
+HEAD_ID = 1
+# Built once: every case opened, assigned or moved records here, and building cost more than running.
+_INSERT = t.audit.insert()
+_LAST_ID = select(func.max(t.audit.c.id))
+_LOCK_HEAD = select(t.audit_head).where(t.audit_head.c.id == HEAD_ID).with_for_update()
+_MOVE_HEAD = (
+    t.audit_head.update()
+    .where(t.audit_head.c.id == HEAD_ID)
+    .values(last_id=bindparam("b_last_id"), hash=bindparam("b_hash"), count=bindparam("b_count"))
+)
+
+
+class SqlChainedAudit:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def record(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        head = self._lock_head()
+        prev, rows = head.hash, []
+        for e in entries:
+            row = _row(e)
+            digest = entry_hash(prev, e.at, e.actor, e.action, e.subject, row["before"], row["after"])
+            rows.append({**row, "prev_hash": prev, "hash": digest})
+            prev = digest
+        self._conn.execute(_INSERT, rows)
+        # Nobody else inserts while this transaction holds the head, so the newest id is ours.
+        last_id = int(self._conn.execute(_LAST_ID).scalar_one())
+        moved = {"b_last_id": last_id, "b_hash": prev, "b_count": head.count + len(entries)}
+        self._conn.execute(_MOVE_HEAD, moved)
+
+    def _lock_head(self) -> ChainHead:
+        row = self._conn.execute(_LOCK_HEAD).mappings().first()
+        if row is None:  # a database made without migration 0005's head row: the chain starts here
+            self._conn.execute(t.audit_head.insert().values(id=HEAD_ID, last_id=0, hash=GENESIS, count=0))
+            return ChainHead()
+        return ChainHead(int(row["last_id"]), row["hash"], int(row["count"]))
+
+    def count(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(t.audit)).scalar_one())
+
+    def chain(self, after_id: int, limit: int) -> list[ChainedRow]:
+        query = select(t.audit).where(t.audit.c.id > after_id).order_by(t.audit.c.id).limit(limit)
+        return [
+            ChainedRow(
+                int(r["id"]),
+                r["at"],
+                r["actor"],
+                r["action"],
+                r["subject"],
+                r["before"],
+                r["after"],
+                r["prev_hash"],
+                r["hash"],
+            )
+            for r in self._conn.execute(query).mappings()
+        ]
+
+    def head(self) -> ChainHead:
+        row = self._conn.execute(select(t.audit_head).where(t.audit_head.c.id == HEAD_ID)).mappings().first()
+        return ChainHead() if row is None else ChainHead(int(row["last_id"]), row["hash"], int(row["count"]))
+
+
+def _row(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": e.at,
+        "actor": e.actor,
+        "action": e.action,
+        "subject": e.subject,
+        "before": dumps(e.before) if e.before is not None else None,
+        "after": dumps(e.after) if e.after is not None else None,
+    }

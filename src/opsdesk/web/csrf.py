@@ -1,0 +1,124 @@
+"""CSRF protection for every POST, PUT, PATCH and DELETE of the whole app, as one ASGI middleware.
+
+A state-changing request must carry the CSRF token (``X-CSRF-Token`` header, or the ``csrf_token``
+field of a urlencoded form) that matches this browser's cookie; see ``auth.csrf_token``. Two kinds of
+request are let through without one, because a browser cannot be made to send them from another site:
+a request with an ``Authorization`` header (a bearer-token API call: the header is not one a cross-site
+form or a simple fetch can set, and such calls are authenticated by the header alone, never by the
+cookie), and a path declared ``csrf_exempt`` (the Shopify webhook, authenticated by its HMAC).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+import orjson
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from opsdesk.web.auth import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    UNSAFE,
+    auth_settings,
+    cookie_secure,
+    csrf_valid,
+)
+
+MAX_FORM_BYTES = 1024 * 1024
+REFUSED = "CSRF token missing or wrong: reload the page and try again"
+
+
+class CsrfMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})
+        send = self._with_seed_cookie(scope, send)
+        if scope["method"] in UNSAFE and not self._exempt(scope):
+            headers = Headers(scope=scope)
+            presented = headers.get(CSRF_HEADER)
+            if presented is None and headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                body = await _read_body(receive)
+                if body is None:
+                    await _refuse(send, 413, "form too large")
+                    return
+                presented = next(iter(parse_qs(body.decode("latin-1")).get(CSRF_FIELD, [])), None)
+                receive = _replay(body, receive)
+            if not csrf_valid(Request(scope).cookies, presented):
+                await _refuse(send, 403, REFUSED)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _exempt(scope: Scope) -> bool:
+        if any(name == b"authorization" for name, _ in scope["headers"]):
+            return True
+        app = scope.get("app")
+        exempt: set[str] = getattr(getattr(app, "state", None), "csrf_exempt", set())
+        return scope["path"] in exempt
+
+    @staticmethod
+    def _with_seed_cookie(scope: Scope, send: Send) -> Send:
+        """Set the pre-session CSRF cookie when a page handed out a token made from a new seed; forbid
+        framing everywhere (a framed page would let another site click our forms, token and all)."""
+
+        async def sending(message: Message) -> None:
+            seed = scope["state"].get("opsdesk_csrf_seed")
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("x-frame-options", "DENY")
+                headers.setdefault("content-security-policy", "frame-ancestors 'none'")
+            if message["type"] == "http.response.start" and seed:
+                request = Request(scope)
+                desk = request.app.state.desk
+                secure = "; Secure" if cookie_secure(request, auth_settings(desk).secure_cookies) else ""
+                cookie = f"{CSRF_COOKIE}={seed}; Path=/; HttpOnly; SameSite=Lax{secure}"
+                MutableHeaders(scope=message).append("set-cookie", cookie)
+            await send(message)
+
+        return sending
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replaying() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replaying
+
+
+async def _refuse(send: Send, status: int, error: str) -> None:
+    body = orjson.dumps({"error": error})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,126 @@
+"""The case page: timeline, order and customer, the actions and the resolutions that fit, confirmed first."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
+from opsdesk.ports import UnitOfWork
+from opsdesk.services.cases import act
+from opsdesk.services.dashboard_case import RESOLUTION_TEXT, case_page
+from opsdesk.web.auth import Principal, Role, ensure_shop, require_page
+from opsdesk.web.pages.common import Pages, see_other
+
+#: The actions the page posts besides resolving; assigning to someone else takes a lead (as in the API).
+PAGE_ACTIONS = frozenset({"claim", "assign", "start", "wait", "resume", "comment", "close", "reopen"})
+
+
+def case_router(pages: Pages) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    viewer = Depends(require_page(Role.VIEWER))
+    agent = Depends(require_page(Role.AGENT))
+
+    @router.get("/cases/{case_id}", response_class=HTMLResponse)
+    async def show(request: Request, case_id: str, principal: Principal = viewer) -> Response:
+        return await _show(pages, request, case_id, principal)
+
+    @router.post("/cases/{case_id}/act/{action}", response_class=HTMLResponse)
+    async def act_on(
+        request: Request,
+        case_id: str,
+        action: str,
+        note: Annotated[str, Form(max_length=10_000)] = "",
+        on: Annotated[str | None, Form()] = None,
+        owner: Annotated[str | None, Form(max_length=255)] = None,
+        principal: Principal = agent,
+    ) -> Response:
+        if action not in PAGE_ACTIONS:
+            raise HTTPException(404, f"no case action {action!r} here")
+        params = {"note": note, **({"on": on} if on else {}), **({"owner": owner} if owner else {})}
+        return await _act(pages, request, case_id, action, principal, params)
+
+    @router.post("/cases/{case_id}/resolve", response_class=HTMLResponse)
+    async def resolve(
+        request: Request,
+        case_id: str,
+        resolution: Annotated[str, Form()],
+        amount: Annotated[str, Form(max_length=32)] = "",
+        discount_id: Annotated[str, Form(max_length=255)] = "",
+        note: Annotated[str, Form(max_length=10_000)] = "",
+        confirmed: Annotated[str, Form()] = "",
+        principal: Principal = agent,
+    ) -> Response:
+        """Resolve a case; anything with an effect outside the desk is shown for confirmation first."""
+        chosen = RESOLUTION_TEXT.get(resolution)
+        if chosen is None:
+            raise HTTPException(400, f"unknown resolution {resolution!r}")
+        if chosen.irreversible and confirmed != "yes":
+            case = await pages.read(lambda uow: uow.cases.get(case_id))
+            ensure_shop(principal, case.shop, Role.AGENT)
+            return pages.render(
+                request, "confirm.html", principal, "queue", case=case, resolution=chosen,
+                amount=amount, discount_id=discount_id, note=note,
+            )
+        params: dict[str, Any] = {"resolution": resolution, "note": note}
+        if amount.strip():
+            params["amount"] = _amount(amount)
+        if discount_id.strip():
+            params["discount_id"] = discount_id.strip()
+        return await _act(pages, request, case_id, "resolve", principal, params)
+
+    return router
+
+
+async def _show(
+    pages: Pages, request: Request, case_id: str, principal: Principal, status: int = 200,
+    notices: list[dict[str, Any]] | None = None,
+) -> Response:
+    org, now = pages.desk.org, pages.desk.clock.now()
+    try:
+        view = await pages.read(lambda uow: case_page(uow, org, case_id, principal.actor, now))
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    shop = view["case"]["shop"]
+    ensure_shop(principal, shop, Role.VIEWER)
+    org = pages.desk.org
+    return pages.render(
+        request, "case.html", principal, "queue", status=status, view=view, notices=notices or [],
+        can_act=shop in principal.shops_with(Role.AGENT),
+        assignees=sorted(org.people) + [f"team:{t}" for t in sorted(org.teams)]
+        if shop in principal.shops_with(Role.LEAD) and view["case"]["status"] not in ("resolved", "closed")
+        else [],
+    )
+
+
+async def _act(
+    pages: Pages, request: Request, case_id: str, action: str, principal: Principal, params: dict[str, Any]
+) -> Response:
+    def work(uow: UnitOfWork) -> None:
+        case = uow.cases.get(case_id)
+        ensure_shop(principal, case.shop, Role.AGENT)
+        if action == "assign" and params.get("owner") != principal.actor:
+            ensure_shop(principal, case.shop, Role.LEAD)  # giving a case to someone else takes a lead
+        act(uow, case_id, action, principal.actor, pages.desk.clock.now(), pages.desk.case_hooks, **params)
+
+    try:
+        await pages.write(work)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except (Conflict, InvalidInput) as exc:
+        status = 409 if isinstance(exc, Conflict) else 400
+        return await _show(pages, request, case_id, principal, status, [{"error": True, "text": str(exc)}])
+    return see_other(f"/cases/{case_id}")
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise HTTPException(400, f"amount is not a number: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise HTTPException(400, "amount must be positive")
+    return value

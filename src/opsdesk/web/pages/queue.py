@@ -1,0 +1,126 @@
+"""The queue page: my cases, my team's, all; filters; due first; live rows; claim and bulk claim."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
+from opsdesk.ports import UnitOfWork
+from opsdesk.services.cases import act
+from opsdesk.services.dashboard import VIEWS, QueuePage, QueueQuery, queue_page
+from opsdesk.web.auth import Principal, Role, require_page
+from opsdesk.web.pages.common import Pages, local_path
+
+#: At most this many cases are claimed by one bulk claim (a page of the queue).
+MAX_BULK = 50
+
+
+def queue_router(pages: Pages) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    viewer = Depends(require_page(Role.VIEWER))
+    agent = Depends(require_page(Role.AGENT))
+
+    @router.get("/queue", response_class=HTMLResponse)
+    async def queue(request: Request, principal: Principal = viewer) -> Response:
+        found = await _page(pages, principal, _query(request))
+        return pages.render(request, "queue.html", principal, "queue", **_context(pages, principal, found))
+
+    @router.get("/queue/rows", response_class=HTMLResponse)
+    async def rows(request: Request, principal: Principal = viewer) -> Response:
+        """The queue's rows alone: what htmx fetches every few seconds to show new and changed cases."""
+        found = await _page(pages, principal, _query(request))
+        return pages.render(request, "_queue_rows.html", principal, **_context(pages, principal, found))
+
+    @router.post("/queue/claim", response_class=HTMLResponse)
+    async def bulk_claim(
+        request: Request,
+        case: Annotated[list[str] | None, Form()] = None,
+        next: Annotated[str | None, Form()] = None,
+        principal: Principal = agent,
+    ) -> Response:
+        """Claim every ticked case; each one someone else holds is refused, naming them."""
+        ids = list(dict.fromkeys(case or []))[:MAX_BULK]
+        notices = await pages.write(lambda uow: claim_all(pages, uow, ids, principal))
+        back = local_path(next, "/queue")
+        query = _query_from_path(back)
+        found = await _page(pages, principal, query)
+        response = pages.render(
+            request, "queue.html", principal, "queue", notices=notices, **_context(pages, principal, found)
+        )
+        response.headers["HX-Push-Url"] = back
+        return response
+
+    return router
+
+
+def claim_all(pages: Pages, uow: UnitOfWork, ids: list[str], principal: Principal) -> list[dict[str, Any]]:
+    """Claim each case; a refused claim writes nothing, so the others still count. Says what happened."""
+    now = pages.desk.clock.now()
+    claimed, notices = 0, []
+    agent_shops = principal.shops_with(Role.AGENT)
+    for case_id in ids:
+        try:
+            shop = uow.cases.get(case_id).shop
+            if shop not in agent_shops:
+                notices.append({"error": True, "text": f"case {case_id}: you are not an agent in {shop}"})
+                continue
+            act(uow, case_id, "claim", principal.actor, now, pages.desk.case_hooks)
+            claimed += 1
+        except (Conflict, InvalidInput, NotFound) as exc:
+            notices.append({"error": True, "text": str(exc)})
+    if not ids:
+        return [{"error": True, "text": "tick the cases to claim first"}]
+    return [{"error": False, "text": f"claimed {claimed} case{'' if claimed == 1 else 's'}"}, *notices]
+
+
+async def _page(pages: Pages, principal: Principal, query: QueueQuery) -> QueuePage:
+    shops = pages.shops(principal)
+    if len(shops) != len(pages.desk.settings.file.shops) and query.shop not in shops:
+        query = replace(query, shop=shops[0] if shops else "-")  # only shops this person may see
+    org, now = pages.desk.org, pages.desk.clock.now()
+    return await pages.read(lambda uow: queue_page(uow, org, query, principal.actor, now))
+
+
+def _context(pages: Pages, principal: Principal, page: QueuePage) -> dict[str, Any]:
+    q = page.query
+    base = {"view": q.view, "team": q.team, "queue": q.queue, "kind": q.kind, "status": q.status,
+            "owner": q.owner, "due": q.due, "shop": q.shop}
+    return {
+        "page": page,
+        "base": base,
+        "shops": pages.shops(principal),
+        "can_claim": bool(principal.shops_with(Role.AGENT)),
+    }
+
+
+def _query(request: Request) -> QueueQuery:
+    return _query_from(dict(request.query_params))
+
+
+def _query_from_path(path: str) -> QueueQuery:
+    return _query_from(dict(parse_qsl(urlsplit(path).query)))
+
+
+def _query_from(params: dict[str, str]) -> QueueQuery:
+    view = params.get("view", "all")
+    try:
+        page = max(int(params.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    return QueueQuery(
+        view=view if view in VIEWS else "all",
+        team=params.get("team") or None,
+        queue=params.get("queue") or None,
+        kind=params.get("kind") or None,
+        status=params.get("status") or None,
+        owner=params.get("owner") or None,
+        due=params.get("due") or None,
+        shop=params.get("shop") or None,
+        page=page,
+    )
+

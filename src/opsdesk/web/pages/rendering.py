@@ -1,0 +1,107 @@
+"""The dashboard's Jinja environment: templates from the package, filters for times, money and countdowns."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi.templating import Jinja2Templates
+
+WEB = Path(__file__).resolve().parents[1]
+TEMPLATES = WEB / "templates"
+STATIC = WEB / "static"
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    env = templates.env
+    env.filters.update(
+        when=when,
+        iso=iso,
+        span=span,
+        pretty=pretty,
+        label=label,
+        brief=brief,
+        period=period,
+    )
+    env.globals.update(countdown=countdown, query_string=query_string)
+    return templates
+
+
+def when(at: datetime | str | None) -> str:
+    """A moment as people read it, in UTC (the countdowns give the local sense of it)."""
+    if at is None:
+        return "—"
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def iso(at: datetime | None) -> str:
+    return at.isoformat() if at is not None else ""
+
+
+def span(seconds: float | timedelta | None) -> str:
+    """A length of time as the countdowns show it: ``2d 4h``, ``3h 12m 5s``, ``4m 0s``, ``45s``."""
+    if seconds is None:
+        return "—"
+    total = int(abs(seconds.total_seconds() if isinstance(seconds, timedelta) else seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m {secs}s"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def countdown(due: datetime | None, warn: datetime | None, now: datetime, paused: bool = False) -> dict[str, str]:
+    """The countdown as the server renders it (the script then ticks it): its text and its colour class."""
+    if paused:
+        return {"text": "paused", "cls": "sla-paused"}
+    if due is None:
+        return {"text": "no deadline", "cls": "sla-none"}
+    left = due - now
+    if left.total_seconds() <= 0:
+        return {"text": f"{span(left)} overdue", "cls": "sla-breach"}
+    cls = "sla-warn" if warn is not None and now >= warn else "sla-ok"
+    return {"text": f"{span(left)} left", "cls": cls}
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def brief(value: Any) -> str:
+    """A configuration value on one line: ``mon: 09:00-12:00, 13:00-17:30; tue: ...``."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {brief(v)}" for k, v in value.items() if v not in (None, "", [], {}))
+    if isinstance(value, list | tuple | set | frozenset):
+        parts = [brief(v) for v in value]
+        return ", ".join(f"({p})" if isinstance(v, dict) else p for p, v in zip(parts, value, strict=True))
+    return str(value)
+
+
+def period(value: timedelta | None) -> str:
+    """A guardrail's period: ``30d``, ``12h``, ``90m``."""
+    if value is None:
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def label(name: str | None) -> str:
+    """``approve_refund`` -> ``approve refund``."""
+    return (name or "").replace("_", " ")
+
+
+def query_string(values: dict[str, Any], **changes: Any) -> str:
+    """The query string of ``values`` with ``changes``, leaving out empty values."""
+    merged = {**values, **changes}
+    return urlencode({k: v for k, v in merged.items() if v not in (None, "")})

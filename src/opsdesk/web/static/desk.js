@@ -1,0 +1,89 @@
+/* opsdesk dashboard: SLA countdowns that tick, and the queue's live rows. No build step, no dependencies.
+ *
+ * Every element with data-due (ISO time) shows the time left and carries one of the classes sla-ok,
+ * sla-warn (from data-warn on) or sla-breach (from data-due on); data-paused shows "paused". The
+ * server's clock is the reference: <body data-now> is the server's time when the page was rendered.
+ */
+(function () {
+  "use strict";
+  var skew = 0;
+
+  function span(ms) {
+    var s = Math.floor(Math.abs(ms) / 1000);
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    if (d) return d + "d " + h + "h";
+    if (h) return h + "h " + m + "m " + (s % 60) + "s";
+    return m ? m + "m " + (s % 60) + "s" : (s % 60) + "s";
+  }
+
+  function tick() {
+    var now = Date.now() + skew;
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      if (el.dataset.paused) return;
+      var due = Date.parse(el.dataset.due);
+      var warn = el.dataset.warn ? Date.parse(el.dataset.warn) : NaN;
+      var left = due - now;
+      var state = left <= 0 ? "sla-breach" : now >= warn ? "sla-warn" : "sla-ok";
+      el.textContent = left <= 0 ? span(left) + " overdue" : span(left) + " left";
+      ["sla-ok", "sla-warn", "sla-breach"].forEach(function (c) { el.classList.toggle(c, c === state); });
+      el.setAttribute("data-state", state);
+    });
+  }
+
+  /* The queue polls only while nobody is mid-way through something on it (ticked rows, focus in it). */
+  function busy(rows) {
+    return !!document.querySelector("input[name=case]:checked") || rows.contains(document.activeElement);
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var rows = e.detail.elt;
+    if (rows && rows.id === "queue-rows" && e.detail.requestConfig.verb === "get" && busy(rows)) {
+      e.preventDefault();
+    }
+  });
+
+  /* The session ended while the rows were polled: sign in again and come back to this page (not to the
+     fragment, and never with a login form swapped into the table). */
+  document.addEventListener("htmx:beforeOnLoad", function (e) {
+    var xhr = e.detail.xhr;
+    var landed = xhr.status === 401 || (xhr.responseURL || "").indexOf("/login") !== -1;
+    if (landed) {
+      e.preventDefault();
+      window.location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    }
+  });
+
+  var before = null;  // the rows (id:version) before a poll's swap, to mark the new and changed ones
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "queue-rows") {
+      before = new Set(Array.from(e.detail.target.querySelectorAll("tr[data-id]")).map(function (r) {
+        return r.dataset.id + ":" + r.dataset.version;
+      }));
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var rows = document.getElementById("queue-rows"), total = document.getElementById("queue-total");
+    if (rows && total && rows.dataset.total) total.textContent = rows.dataset.total;
+    if (before) {
+      document.querySelectorAll("#queue-rows tr[data-id]").forEach(function (r) {
+        if (!before.has(r.dataset.id + ":" + r.dataset.version)) r.classList.add("fresh");
+      });
+      before = null;
+    }
+    tick();
+  });
+
+  /* Delegated, so it keeps working after htmx swaps the page in (boosted navigation). */
+  document.addEventListener("change", function (e) {
+    var all = e.target;
+    if (all && all.id === "select-all") {
+      document.querySelectorAll("input[name=case]").forEach(function (b) { b.checked = all.checked; });
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var serverNow = Date.parse(document.body.dataset.now || "");
+    if (!isNaN(serverNow)) skew = serverNow - Date.now();
+    tick();
+    setInterval(tick, 1000);
+  });
+})();

@@ -1,0 +1,155 @@
+"""The dashboard in a real browser against a running opsdesk: sign in, a case arrives from a signed webhook
+and appears without a reload, it is claimed and resolved with a refund that reaches the Shopify stand-in;
+a second agent's claim is refused with the owner's name; a state change without the CSRF token is refused.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from opsdesk.domain.records import CaseFilter
+from tests.browser.conftest import Running
+from tests.integration.dashboard_harness import PASSWORD
+from tests.samples import order_lifecycle
+
+pytestmark = pytest.mark.browser
+ORDER = 5_000_000_000_000_000_000
+WAIT_MS = 20_000
+
+
+def eventually(check: Callable[[], Any], seconds: float = 20.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def page_as(browser: Any, running: Running) -> Iterator[Callable[[str], Any]]:
+    """A fresh browser context (its own cookies) signed in as the given user, per call."""
+    contexts = []
+
+    def sign_in(username: str) -> Any:
+        context = browser.new_context(base_url=running.url, viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/queue?view=all")
+        assert "/login" in page.url  # not signed in: sent to the login form
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r"/queue\?view=all$"))
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()
+
+
+def case_of(running: Running, order_id: int) -> str:
+    def find() -> str | None:
+        with running.desk.db.unit_of_work(read_only=True) as uow:
+            found = [c.id for c in uow.cases.search(CaseFilter(active_only=False), 100) if c.order_id == order_id]
+        return found[0] if found else None
+
+    case_id = eventually(find)
+    assert case_id, f"no case opened for order {order_id}"
+    return str(case_id)
+
+
+def test_a_case_arrives_is_claimed_and_refunded_through_shopify(page_as, running) -> None:
+    page = page_as("alice")
+    assert page.locator("#queue-rows tr[data-id]").count() == 0
+    running.deliver(order_lifecycle(1, price="80.00")[:6])  # a return over the automatic-refund cap
+    row = page.locator("#queue-rows tr[data-id]").first
+    row.wait_for(timeout=WAIT_MS)  # the polled rows bring it in: no reload
+    case_id = row.get_attribute("data-id")
+    assert "fresh" in (row.get_attribute("class") or "")  # marked as new, so the eye finds it
+    assert case_id == case_of(running, ORDER + 1)
+    countdown = row.locator(".sla")
+    first = countdown.text_content()
+    assert countdown.get_attribute("data-due") and "sla-ok" in (countdown.get_attribute("class") or "")
+    page.wait_for_function("t => document.querySelector('#queue-rows .sla').textContent !== t", arg=first,
+                           timeout=5_000)  # it ticks
+    row.locator("a").click()
+    page.wait_for_url(f"**/cases/{case_id}")
+    page.click("button:has-text('Claim')")
+    page.wait_for_selector("#case-owner strong:has-text('you')")
+    assert page.locator("input[name=amount]").input_value() == "80.00"
+    page.click("button[data-resolution=approve_refund]")
+    page.wait_for_selector("text=Confirm: Approve refund")  # nothing irreversible without a confirmation
+    page.click("button:has-text('Yes, approve refund')")
+    page.wait_for_url(f"**/cases/{case_id}")
+    assert page.locator("#case-status").text_content() == "resolved"
+    refunds = eventually(lambda: [e for e in running.shopify.effects
+                                  if e.kind == "refundCreate" and e.order_id == ORDER + 1])
+    assert [(str(e.amount), e.shop) for e in refunds] == [("80.00", "demo-store.myshopify.com")]
+    page.reload()
+    timeline = page.locator("#timeline").text_content() or ""
+    assert "alice resolved case" in timeline and "refund 80.00" in timeline
+
+
+def test_a_second_agents_claim_is_refused_with_the_owners_name(page_as, running) -> None:
+    running.deliver(order_lifecycle(2, price="80.00")[:6])
+    case_id = case_of(running, ORDER + 2)
+    alice, bob = page_as("alice"), page_as("bob")
+    bob.goto(f"/cases/{case_id}")  # bob has the page open, with its Claim button, before alice claims
+    alice.goto(f"/cases/{case_id}")
+    alice.click("button:has-text('Claim')")
+    alice.wait_for_selector("#case-owner strong:has-text('you')")
+    with bob.expect_response(lambda r: r.url.endswith(f"/cases/{case_id}/act/claim")) as answer:
+        bob.click("button:has-text('Claim')")
+    assert answer.value.status == 409
+    assert bob.locator(".notice.error").text_content() == f"case {case_id} is already claimed by alice"
+    assert bob.locator("#case-owner").text_content() == "alice"
+
+
+def test_a_state_change_without_the_csrf_token_is_refused(page_as, running) -> None:
+    running.deliver(order_lifecycle(3, price="80.00")[:6])
+    case_id = case_of(running, ORDER + 3)
+    page = page_as("alice")
+    page.goto(f"/cases/{case_id}")
+    post = """async ([url, token]) => {
+        const body = new URLSearchParams(token ? {csrf_token: token} : {});
+        const r = await fetch(url, {method: "POST", body, credentials: "same-origin", redirect: "manual"});
+        return r.status;
+    }"""
+    url = f"/cases/{case_id}/act/claim"
+    assert page.evaluate(post, [url, ""]) == 403
+    assert page.evaluate(post, [url, "forged-token"]) == 403
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        assert uow.cases.get(case_id).owner == "team:support"
+    token = page.locator("input[name=csrf_token]").first.input_value()
+    assert page.evaluate(post, [url, token]) in (0, 303)  # the same request with the page's token works
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        assert uow.cases.get(case_id).owner == "alice"
+
+
+def test_bulk_claim_by_keyboard_alone(page_as, running) -> None:
+    running.deliver(order_lifecycle(4, price="80.00")[:6] + order_lifecycle(5, price="80.00")[:6])
+    ids = {case_of(running, ORDER + 4), case_of(running, ORDER + 5)}
+    page = page_as("bob")
+    page.goto("/queue?view=team")
+    assert {r.get_attribute("data-id") for r in page.locator("#queue-rows tr[data-id]").all()} == ids
+    page.focus("#select-all")
+    page.keyboard.press("Space")  # ticks every row of the page
+    assert page.locator("input[name=case]:checked").count() == 2
+    page.focus("button:has-text('Claim selected')")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=claimed 2 cases")
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        assert {uow.cases.get(i).owner for i in ids} == {"bob"}
+
+
+def test_when_the_session_ends_the_polling_queue_goes_to_sign_in(page_as) -> None:
+    page = page_as("vera")
+    page.context.clear_cookies()  # as if the session had expired
+    page.wait_for_url(re.compile(r"/login\?next=%2Fqueue%3Fview%3Dall$"), timeout=WAIT_MS)
+    assert page.locator("#queue-rows").count() == 0  # the login page, not a login form inside the table

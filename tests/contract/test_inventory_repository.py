@@ -1,0 +1,69 @@
+"""The inventory repository's promises, on memory, SQLite and PostgreSQL alike (written, then read back)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from opsdesk.ports import Database
+from tests.contract.transactions import read, write
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SHOP, OTHER = "alpha.myshopify.com", "beta.myshopify.com"
+ITEM = 271_878_346_596_884_015  # beyond float precision: ids must stay exact
+
+
+def test_a_level_is_kept_only_when_newer_than_the_one_stored(any_db: Database) -> None:
+    assert write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, 5, T0)) is True
+    assert (
+        write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, -3, T0 - timedelta(seconds=1)))
+        is False
+    )
+    assert write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, 5, T0)) is False  # a duplicate
+    assert (
+        write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, -2, T0 + timedelta(minutes=1)))
+        is True
+    )
+    write(any_db, lambda u: u.inventory.record_item(SHOP, ITEM, "MUG", True))
+    levels = read(any_db, lambda u: u.inventory.levels(SHOP, ["MUG", "OTHER"]))
+    assert [(x.inventory_item_id, x.location_id, x.available, x.sku) for x in levels["MUG"]] == [
+        (ITEM, 1, -2, "MUG")
+    ]
+    assert levels["MUG"][0].updated_at == T0 + timedelta(minutes=1)
+    assert read(any_db, lambda u: u.inventory.levels(OTHER, ["MUG"])) == {}
+
+
+def test_levels_of_untracked_items_and_of_unknown_skus_are_not_stock(any_db: Database) -> None:
+    write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, 4, T0))
+    assert read(any_db, lambda u: u.inventory.levels(SHOP, ["MUG"])) == {}  # no SKU known for the item yet
+    write(any_db, lambda u: u.inventory.record_item(SHOP, ITEM, "MUG", False))
+    assert read(any_db, lambda u: u.inventory.levels(SHOP, ["MUG"])) == {}
+    assert read(any_db, lambda u: u.inventory.sku_of(SHOP, ITEM)) == "MUG"
+    assert read(any_db, lambda u: u.inventory.sku_of(SHOP, ITEM + 1)) is None
+
+
+def test_open_orders_by_sku_newest_first_and_forgotten_once_closed(any_db: Database) -> None:
+    for n in range(3):
+        write(
+            any_db,
+            lambda u, n=n: u.inventory.track_order(
+                SHOP, 100 + n, ["MUG", "CUP"], True, T0 + timedelta(minutes=n)
+            ),
+        )
+    write(any_db, lambda u: u.inventory.track_order(SHOP, 101, ["MUG"], False, T0))  # fulfilled or cancelled
+    write(any_db, lambda u: u.inventory.track_order(SHOP, 102, ["CUP"], True, T0 + timedelta(minutes=2)))
+    assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "MUG")) == [100]
+    assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "CUP")) == [102, 100]
+    assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "CUP", limit=1)) == [102]
+    assert read(any_db, lambda u: u.inventory.open_orders(OTHER, "CUP")) == []
+
+
+def test_freshness_is_the_newest_level_and_the_levels_below_zero(any_db: Database) -> None:
+    assert read(any_db, lambda u: u.inventory.freshness(SHOP)) == (None, [])
+    write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, -1, T0))
+    write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 2, 7, T0 + timedelta(minutes=5)))
+    write(any_db, lambda u: u.inventory.record_level(SHOP, 5, 1, -4, T0 - timedelta(hours=1)))
+    write(any_db, lambda u: u.inventory.record_level(OTHER, 5, 1, -9, T0 + timedelta(hours=1)))
+    write(any_db, lambda u: u.inventory.record_item(SHOP, ITEM, "MUG", True))
+    newest, negative = read(any_db, lambda u: u.inventory.freshness(SHOP))
+    assert newest == T0 + timedelta(minutes=5)
+    assert [(x.inventory_item_id, x.available, x.sku) for x in negative] == [(5, -4, ""), (ITEM, -1, "MUG")]

@@ -1,0 +1,68 @@
+"""`opsdesk demo --no-serve`: a fresh folder, a simulated day, the scorecard and a login, in one command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = """
+name: demo-test
+seed: 2
+start: 2026-11-23T05:00:00Z
+history: 1d
+duration: 16h
+follow: 2h
+store: {orders_per_day: 25, products: 10}
+delivery: {tick: 10m}
+staffing: {people: [alice], pace: 20m}
+incidents:
+  - {kind: payment_gateway_stall, at: "10:00", duration: 2h}
+"""
+
+
+def opsdesk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSDESK_")} | {"COLUMNS": "160"}
+    command = [sys.executable, "-m", "opsdesk", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=240, check=False)
+
+
+def test_demo_inits_a_folder_runs_a_day_and_prints_the_scorecard_and_a_login(tmp_path: Path) -> None:
+    (tmp_path / "day.yaml").write_text(SCENARIO)
+    done = opsdesk("demo", "shop", "--no-serve", "--scenario", str(tmp_path / "day.yaml"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "shop"
+    assert (folder / "opsdesk.yaml").is_file() and (folder / "playbooks").is_dir()
+    assert (folder / "opsdesk.db").is_file() and (folder / "opsdesk.db.truth.json").is_file()
+    assert "scorecard: demo-test (seed 2)" in done.stdout
+    assert "payment_gateway_stall" in done.stdout
+    assert "dashboard login:" in done.stdout
+    truth = json.loads((folder / "opsdesk.db.truth.json").read_text())
+    assert truth["scenario"] == "demo-test" and truth["deliveries"] > 100
+
+
+@pytest.mark.parametrize("fmt", ["json"])
+def test_demo_again_starts_from_a_fresh_database(tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "day.yaml").write_text(SCENARIO)
+    cards = []
+    for _ in range(2):
+        done = opsdesk(
+            "demo",
+            "shop",
+            "--no-serve",
+            "--format",
+            fmt,
+            "--scenario",
+            str(tmp_path / "day.yaml"),
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        cards.append(json.loads(done.stdout))
+    first, second = ({k: v for k, v in c.items() if k not in ("run", "login")} for c in cards)
+    assert first == second  # nothing of the first run is left: the same seed scores the same
+    assert cards[0]["login"]["password"] != cards[1]["login"]["password"]

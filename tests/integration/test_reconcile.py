@@ -1,0 +1,400 @@
+"""Lost webhooks found by the reconciliation sweep (reliability test 4, quick size), on SQLite and PostgreSQL.
+
+An order stream goes through the real HTTP intake (uvicorn on a free port) while 5 % of the deliveries
+are dropped and the desk is down for longer than Shopify's retry window (what was triggered early in
+the outage is never delivered; the rest arrives late, out of order). FakeShopifyAdmin holds the true
+current orders and answers the ``orders`` query over real HTTP. One sweep period later, every order must
+be in the state a run with no drops reaches, with the same actions, each sent once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.desk import Background, Desk
+from opsdesk.domain.orders import OrderState
+from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+from opsdesk.services.reconcile import MARK_PREFIX, RECONCILE, Reconciler, read_mark
+from opsdesk.testing import ManualClock, RecordingConnector
+from opsdesk.web.app import create_app
+from tests.conftest import postgres_server_url
+from tests.integration.desk_harness import make_desk
+from tests.pipeline_harness import STARTER
+from tests.samples import SHOP, delivery, sample
+
+TOKEN = "shpat_reconcile"
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+ORDERS = 60
+OUTAGE = (T0 + timedelta(minutes=32), T0 + timedelta(hours=5, minutes=2))  # 4.5 h: longer than Shopify's 4 h of retries
+RETRY_WINDOW = timedelta(hours=4)
+PERIOD = timedelta(minutes=15)
+PROBE_PLAYBOOK = """\
+playbook: cancellations
+owner: team:ops
+description: A cancelled order gets a note in Shopify and an email to the customer (a probe for effects).
+default: ignore
+rules:
+  - id: note-cancelled
+    when: [order.updated]
+    if: order.cancelled
+    then:
+      - {type: note, note: "opsdesk: cancellation seen"}
+      - {type: email, template: generic, message: "Your order was cancelled."}
+"""
+
+
+# -- the stream -------------------------------------------------------------------------------------
+
+
+def _order(n: int) -> list[tuple[datetime, dict[str, Any]]]:
+    """One order's versions, oldest first: created (pending), paid, then cancelled or fulfilled or nothing."""
+    created = T0 + timedelta(minutes=5 * n)
+    order = sample("orders/create")
+    order_id = 4_000_000_000_000_000_000 + n
+    order.update(id=order_id, admin_graphql_api_id=f"gid://shopify/Order/{order_id}",
+                 name=f"#{2000 + n}", email=f"c{n}@example.com", created_at=created.isoformat(),
+                 updated_at=created.isoformat(), cancelled_at=None, cancel_reason=None,
+                 financial_status="pending", fulfillment_status=None, tags="")
+    order["customer"]["id"] = 9_100_000 + n
+    versions = [(created, order)]
+    paid_at = created + timedelta(minutes=2)
+    versions.append((paid_at, {**order, "financial_status": "paid", "updated_at": paid_at.isoformat()}))
+    last_at = created + timedelta(minutes=4)
+    if n % 3 == 0:
+        versions.append((last_at, {**versions[-1][1], "cancelled_at": last_at.isoformat(), "cancel_reason": "customer",
+                                   "financial_status": "voided", "updated_at": last_at.isoformat()}))
+    elif n % 3 == 1:
+        versions.append((last_at, {**versions[-1][1], "fulfillment_status": "fulfilled", "tags": "vip, gift",
+                                   "fulfillments": [fulfilment(n, order_id, last_at)],
+                                   "updated_at": last_at.isoformat()}))
+    return versions
+
+
+def fulfilment(n: int, order_id: int, at: datetime) -> dict[str, Any]:
+    found = sample("fulfillments/create")
+    found.update(id=8_200_000 + n, order_id=order_id, status="success", shipment_status=None,
+                 tracking_company="UPS", created_at=at.isoformat(), updated_at=at.isoformat())
+    return found
+
+
+_TOPIC = {0: "orders/create", 1: "orders/paid"}
+
+
+def stream() -> tuple[list[tuple[datetime, dict[str, Any]]], dict[int, dict[str, Any]]]:
+    """Every delivery (Shopify sends orders/updated with each change, plus the change's own topic) in
+    trigger order, and each order's true current version."""
+    deliveries: list[tuple[datetime, dict[str, Any]]] = []
+    current: dict[int, dict[str, Any]] = {}
+    for n in range(ORDERS):
+        versions = _order(n)
+        for v, (at, payload) in enumerate(versions):
+            topic = _TOPIC.get(v) or ("orders/cancelled" if payload["cancelled_at"] else "orders/fulfilled")
+            for t in (topic, "orders/updated"):
+                deliveries.append((at, delivery(t, payload, f"w-{n}-{v}-{t}", triggered_at=at)))
+            for item in payload.get("fulfillments") or []:
+                t = "fulfillments/create"
+                deliveries.append((at, delivery(t, item, f"w-{n}-{v}-{t}", triggered_at=at)))
+        current[versions[-1][1]["id"]] = versions[-1][1]
+    deliveries.sort(key=lambda d: d[0])
+    return deliveries, current
+
+
+# -- a running desk ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serving(desk: Desk) -> Iterator[str]:
+    """The real intake: uvicorn on a free port (the pipeline and outbox are driven by the test)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(desk, background=False), log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/webhooks/shopify"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()
+
+
+def appended_for(orders: list[dict[str, Any]]) -> int:
+    """Deliveries a sweep appends for orders the desk never heard of: each order and each fulfilment."""
+    return sum(1 + len(o.get("fulfillments") or []) for o in orders)
+
+
+def post(client: httpx.Client, url: str, d: dict[str, Any]) -> int:
+    return client.post(url, content=d["body"].encode(), headers=d["headers"]).status_code
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """A fresh database URL per name, on the backend under test."""
+    schemas: list[str] = []
+    server: Engine | None = request.getfixturevalue("pg_server") if request.param == "postgres" else None
+
+    def url(name: str) -> str:
+        if server is None:
+            return f"sqlite:///{tmp_path / name}.db"
+        schema = f"opsdesk_test_{uuid.uuid4().hex[:12]}"
+        with server.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        found = make_url(postgres_server_url()).update_query_dict({"options": f"-csearch_path={schema}"})
+        return found.render_as_string(hide_password=False)
+
+    yield url
+    if server is not None:
+        with server.begin() as conn:
+            for schema in schemas:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def build(tmp_path: Path, name: str, url: str, fake: FakeShopifyAdmin, monkeypatch: pytest.MonkeyPatch,
+          clock: ManualClock) -> tuple[Desk, RecordingConnector]:
+    directory = tmp_path / name
+    playbooks = directory / "playbooks"
+    shutil.copytree(STARTER, playbooks)
+    (playbooks / "cancellations.yaml").write_text(PROBE_PLAYBOOK)
+    smtp = RecordingConnector("smtp")
+    shopify = ShopifyAdmin(fake.url_for, lambda _shop: TOKEN, timeout=5.0)
+    desk = make_desk(directory, monkeypatch, database_url=url, clock=clock,
+                     connectors={"shopify": shopify, "smtp": smtp}, playbooks=str(playbooks),
+                     reconcile={"page_size": 7, "period_minutes": 15, "overlap_minutes": 5})
+    return desk, smtp
+
+
+def drain(desk: Desk) -> None:
+    desk.process_pending()
+    sender = desk.sender()
+    while sender.run_once():
+        pass
+
+
+def states(desk: Desk, ids: list[int]) -> dict[int, OrderState | None]:
+    with desk.db.unit_of_work(read_only=True) as uow:
+        return {i: uow.orders.find(SHOP, i) for i in ids}  # type: ignore[arg-type]
+
+
+def action_ids(desk: Desk, ids: list[int]) -> list[str]:
+    with desk.db.unit_of_work(read_only=True) as uow:
+        return [a.id for i in ids for a in uow.outbox.for_order(SHOP, i)]
+
+
+def mutations(fake: FakeShopifyAdmin) -> Counter[tuple[str, str]]:
+    return Counter((c.operation, c.key) for c in fake.calls if c.operation not in ("orders", "order"))
+
+
+# -- the tests --------------------------------------------------------------------------------------
+
+
+def test_lost_webhooks_are_recovered_by_one_sweep_with_no_duplicate_effects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Callable[[str], str]
+) -> None:
+    deliveries, current = stream()
+    ids = sorted(current)
+
+    # The run with no drops: what every order must end as.
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake_ok:
+        clock = ManualClock(T0)
+        desk_ok, smtp_ok = build(tmp_path, "no-drops", database("no_drops"), fake_ok, monkeypatch, clock)
+        with serving(desk_ok) as url, httpx.Client(timeout=10) as client:
+            for at, d in deliveries:
+                clock.set(at)
+                assert post(client, url, d) == 200
+        drain(desk_ok)
+        expected, expected_actions = states(desk_ok, ids), action_ids(desk_ok, ids)
+        expected_mutations = mutations(fake_ok)
+    assert all(s is not None and s.snapshot is not None for s in expected.values())
+    assert len(expected_actions) == 2 * len([n for n in range(ORDERS) if n % 3 == 0])
+
+    # The run with drops and an outage, then one sweep.
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        clock = ManualClock(T0 - timedelta(minutes=1))
+        desk, smtp = build(tmp_path, "drops", database("drops"), fake, monkeypatch, clock)
+        reconciler = desk.reconciler()
+        assert reconciler is not None
+        first = desk.reconcile_due(reconciler)  # the sweep at start: nothing yet, sets the mark
+        assert [r.ok for r in first] == [True] and first[0].seen == 0
+
+        rng = random.Random(1)
+        dropped = [d for _, d in deliveries if rng.random() < 0.05]
+        lost = [d for at, d in deliveries if OUTAGE[0] <= at and at + RETRY_WINDOW < OUTAGE[1]]
+        late = [(at, d) for at, d in deliveries if OUTAGE[0] <= at < OUTAGE[1] and not at + RETRY_WINDOW < OUTAGE[1]]
+        assert dropped and lost and late
+        with httpx.Client(timeout=10) as client:
+            with serving(desk) as url:
+                for at, d in deliveries:
+                    if at >= OUTAGE[0]:
+                        break
+                    clock.set(at)
+                    if d not in dropped:
+                        assert post(client, url, d) == 200
+            for d in lost[:3]:  # the desk is down: Shopify's attempts cannot connect
+                with pytest.raises(httpx.ConnectError), httpx.Client(timeout=2) as fresh:
+                    post(fresh, url, d)
+            clock.set(OUTAGE[1])
+            with serving(desk) as url:
+                for _, d in late:  # retried after the outage, out of order: arrives late
+                    if d not in dropped:
+                        assert post(client, url, d) == 200
+                for at, d in deliveries:
+                    if at >= OUTAGE[1] and d not in dropped:
+                        clock.set(at)
+                        assert post(client, url, d) == 200
+        drain(desk)
+        before = states(desk, ids)
+        assert sum(before[i] != expected[i] for i in ids) > 5  # the drops really lost state
+
+        for payload in current.values():
+            fake.put_order_payload(payload)  # what the Admin API says now
+        clock.set(clock.now() + PERIOD)
+        [report] = desk.reconcile_due(reconciler)
+        assert report.ok, report.error
+        assert report.pages == -(-ORDERS // 7) and report.seen == ORDERS
+        assert report.appended == report.missing + report.stale + report.undecided > 0
+        assert report.missing > 0 and report.stale > 0 and report.undecided > 0
+        assert any(f["topic"] == "fulfillments/update" for f in report.found)  # lost fulfilments too
+        drain(desk)
+
+        after = states(desk, ids)
+        wrong = [i for i in ids if after[i] != expected[i]]
+        assert wrong == [], f"{len(wrong)} orders differ from the no-drop run, e.g. {after[wrong[0]]}"
+        assert sorted(action_ids(desk, ids)) == sorted(expected_actions)  # each action once, the same ones
+        assert mutations(fake) == expected_mutations and set(mutations(fake).values()) == {1}
+        assert sorted(a.idempotency_key for a in smtp.sent) == sorted(a.idempotency_key for a in smtp_ok.sent)
+        assert len({a.idempotency_key for a in smtp.sent}) == len(smtp.sent)
+
+        # Again: nothing new; and a real webhook for a recovered change, arriving at last, changes nothing.
+        again = reconciler.sweep(SHOP, since=T0 - timedelta(hours=1))
+        assert again.ok and again.appended == 0 and again.missing + again.stale + again.undecided == 0
+        recovered = next(d for d in dropped + lost if d["headers"]["X-Shopify-Topic"] == "orders/updated"
+                         and '"cancelled_at":"' in d["body"])  # a change a rule acted on
+        with serving(desk) as url, httpx.Client(timeout=10) as client:
+            assert post(client, url, recovered) == 200
+        drain(desk)
+        assert states(desk, ids) == expected
+        assert sorted(action_ids(desk, ids)) == sorted(expected_actions)
+        assert mutations(fake) == expected_mutations
+        with desk.db.unit_of_work(read_only=True) as uow:
+            assert uow.deliveries.count("failed") == 0
+
+
+def test_a_failing_admin_api_leaves_the_mark_and_retry_after_is_honoured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Callable[[str], str]
+) -> None:
+    _, current = stream()
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        clock = ManualClock(T0)
+        desk, _ = build(tmp_path, "failing", database("failing"), fake, monkeypatch, clock)
+        reconciler = desk.reconciler()
+        assert isinstance(reconciler, Reconciler)
+        waits: list[float] = []
+        reconciler.sleep = waits.append
+        assert reconciler.sweep(SHOP).ok
+        with desk.db.unit_of_work(read_only=True) as uow:
+            mark = read_mark(uow, SHOP)
+        assert mark == T0
+
+        for payload in current.values():
+            fake.put_order_payload(payload)
+        clock.set(T0 + PERIOD)
+        fake.script("slow:0", "slow:0", "503", "503", "503")  # two pages answer, then the API fails
+        failed = reconciler.sweep(SHOP)
+        assert not failed.ok and "503" in failed.error and failed.mark is None
+        first_pages = appended_for(sorted(current.values(), key=lambda o: o["updated_at"])[:14])
+        assert failed.pages == 2 and failed.appended == first_pages  # what was read stays; the mark does not move
+        assert len(waits) == reconciler.settings.attempts - 1
+        with desk.db.unit_of_work(read_only=True) as uow:
+            assert read_mark(uow, SHOP) == T0  # not advanced: the next sweep reads the same window again
+            assert uow.usage.get_many([MARK_PREFIX + SHOP])[MARK_PREFIX + SHOP].count == 1
+
+        fake.script("429:7")  # throttled once: the sweep waits what Shopify says, then goes on
+        waits.clear()
+        clock.set(T0 + 2 * PERIOD)
+        ok = reconciler.sweep(SHOP)
+        assert ok.ok and waits == [7.0]
+        total = appended_for(list(current.values()))
+        assert ok.appended == total - first_pages and ok.already_appended == first_pages
+        with desk.db.unit_of_work(read_only=True) as uow:
+            assert read_mark(uow, SHOP) == T0 + 2 * PERIOD
+            assert uow.deliveries.count("pending") == total
+            stored = uow.deliveries.pending(5)
+        assert {s.delivery.api_version for s in stored} == {RECONCILE}
+        assert all(s.delivery.webhook_id.startswith("reconcile:") for s in stored)
+        # Appended but not yet processed: a sweep over the same window stores nothing twice.
+        again = reconciler.sweep(SHOP, since=T0 - timedelta(hours=1))
+        assert again.ok and again.appended == 0 and again.already_appended == total
+
+
+def test_the_reconcile_command_reports_and_processes_what_it_appended(tmp_path: Path) -> None:
+    _, current = stream()
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        held = list(current.values())[:12]
+        for payload in held:
+            fake.put_order_payload(payload)
+        config = {"shops": [{"domain": SHOP, "admin_url": fake.url_for(SHOP), "access_token_env": "RECON_TOKEN"}],
+                  "playbooks": str(STARTER), "reconcile": {"page_size": 5}}
+        (tmp_path / "opsdesk.yaml").write_text(yaml.safe_dump(config))
+        env = {**os.environ, "RECON_TOKEN": TOKEN, "OPSDESK_DATABASE_URL": f"sqlite:///{tmp_path}/opsdesk.db",
+               "OPSDESK_CONFIG": str(tmp_path / "opsdesk.yaml"), "COLUMNS": "200"}
+
+        def opsdesk(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "opsdesk", "reconcile", *args], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, timeout=120, check=False)
+
+        first = opsdesk("--since", "2026-03-02T07:00:00Z", "--format", "json")
+        assert first.returncode == 0, first.stderr
+        [shop] = json.loads(first.stdout)["shops"]
+        n = appended_for(held)
+        assert (shop["ok"], shop["pages"], shop["seen"], shop["missing"], shop["appended"]) == (True, 3, 12, n, n)
+        assert json.loads(first.stdout)["pipeline"]["deliveries"] == n
+        again = opsdesk("--shop", SHOP, "--since", "2026-03-02T07:00:00Z")
+        assert again.returncode == 0, again.stderr
+        assert "appended" in again.stdout and "processed 0 deliveries" in again.stdout
+        assert opsdesk("--shop", "other.myshopify.com").returncode == 2
+        fake.outage(True)
+        failed = opsdesk("--format", "json")
+        assert failed.returncode == 1
+        assert json.loads(failed.stdout)["shops"][0]["mark"] is None
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_worker_runs_the_sweep_unless_it_is_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    shopify = ShopifyAdmin(lambda _shop: "http://127.0.0.1:9/graphql.json", lambda _shop: TOKEN)
+    desk = make_desk(tmp_path, monkeypatch, connectors={"shopify": shopify, "smtp": RecordingConnector("smtp")},
+                     reconcile={"enabled": enabled})
+    names = [t.name for t in Background(desk).threads]
+    assert ("opsdesk-reconcile" in names) is enabled
+    assert "opsdesk-reconcile" not in [t.name for t in Background(desk, outbox=False).threads]

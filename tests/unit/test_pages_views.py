@@ -1,0 +1,112 @@
+"""The dashboard's pure parts: countdown states, chart geometry, what a case offers, metrics per day."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from opsdesk.domain.cases import Case, CaseStatus
+from opsdesk.domain.records import DecisionRecord
+from opsdesk.services.dashboard_case import case_actions, fitting_resolutions
+from opsdesk.services.dashboard_metrics import (
+    automation,
+    backlog,
+    compliance,
+    metrics_series,
+    resolution_hours,
+)
+from opsdesk.testing import InMemoryDatabase
+from opsdesk.web.pages.charts import line_chart
+from opsdesk.web.pages.common import local_path
+from opsdesk.web.pages.rendering import countdown, period, query_string, span
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def case(**changes: object) -> Case:
+    base = Case(id="c1", shop="s.myshopify.com", kind="refund", queue="refunds", title="t", reason="r",
+                opened_at=NOW - timedelta(days=2), order_id=1)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_countdown_is_green_then_amber_from_the_warning_then_red_from_the_breach() -> None:
+    due, warn = NOW + timedelta(hours=2), NOW + timedelta(hours=1)
+    assert countdown(due, warn, NOW) == {"text": "2h 0m 0s left", "cls": "sla-ok"}
+    assert countdown(due, warn, warn) == {"text": "1h 0m 0s left", "cls": "sla-warn"}
+    assert countdown(due, warn, due + timedelta(minutes=5)) == {"text": "5m 0s overdue", "cls": "sla-breach"}
+    assert countdown(due, None, NOW)["cls"] == "sla-ok"
+    assert countdown(due, warn, NOW, paused=True) == {"text": "paused", "cls": "sla-paused"}
+    assert countdown(None, None, NOW) == {"text": "no deadline", "cls": "sla-none"}
+    assert [span(s) for s in (45, 61, 3 * 86_400 + 7_200)] == ["45s", "1m 1s", "3d 2h"]
+    assert [period(timedelta(days=30)), period(timedelta(hours=12)), period(timedelta(minutes=90))] == [
+        "30d", "12h", "90m"]
+
+
+def test_a_chart_maps_values_into_its_box_and_skips_days_without_one() -> None:
+    chart = line_chart("Backlog", "cases", ["a", "b", "c"], [0.0, None, 40.0])
+    assert chart.points == "34.0,118.0 312.0,31.6"  # 0 at the bottom; 40 of a rounded top of 50; b has none
+    assert [tip for _, _, tip in chart.dots] == ["a: 0", "c: 40"]
+    assert [text for _, text in chart.y_labels] == ["0", "25", "50"]
+    assert chart.latest == "40"
+    money = line_chart("Money at risk caught (USD)", "USD", ["a"], [21_639.0])
+    assert ([t for _, t in money.y_labels], money.latest) == (["0", "15k", "30k"], "21,639 USD")
+    percent = line_chart("Automation rate", "%", ["a"], [None])
+    assert (percent.points, percent.latest, percent.y_labels[-1][1]) == ("", "no data", "100%")
+
+
+def test_a_case_offers_the_resolutions_of_its_kind_that_it_can_carry_out() -> None:
+    assert [r.name for r in fitting_resolutions(case())] == ["approve_refund", "deny", "no_action"]
+    assert [r.name for r in fitting_resolutions(case(order_id=None))] == ["no_action"]
+    assert [r.name for r in fitting_resolutions(case(kind="discount", order_id=None))] == [
+        "pause_discount", "no_action"]
+    assert fitting_resolutions(case(status=CaseStatus.RESOLVED)) == []
+    assert [r.irreversible for r in fitting_resolutions(case())] == [True, True, False]
+
+
+def test_the_case_buttons_follow_its_status_and_owner() -> None:
+    assert case_actions(case(), "alice") == ["claim", "start", "wait"]
+    assert case_actions(case(owner="alice", status=CaseStatus.ASSIGNED), "alice") == ["start", "wait"]
+    assert case_actions(case(owner="bob", status=CaseStatus.IN_PROGRESS), "alice") == ["wait"]
+    assert case_actions(case(status=CaseStatus.WAITING_CUSTOMER), "alice") == ["claim", "resume"]
+    assert case_actions(case(status=CaseStatus.RESOLVED), "alice") == ["close", "reopen"]
+    assert case_actions(case(status=CaseStatus.CLOSED), "alice") == ["reopen"]
+
+
+def test_metrics_per_day() -> None:
+    days = [date(2026, 3, 1), date(2026, 3, 2)]
+    resolved = case(status=CaseStatus.RESOLVED, opened_at=NOW - timedelta(days=1, hours=4),
+                    resolved_at=NOW - timedelta(hours=22),  # 6 h later, on 1 March
+                    detail={"decision": {"due_at": "x", "in_time": True}})
+    late = replace(resolved, id="c2", resolved_at=NOW, detail={"decision": {"due_at": "x", "in_time": False}})
+    new, old = case(id="c3", opened_at=NOW - timedelta(hours=1)), case(id="c4", opened_at=NOW - timedelta(days=5))
+    # End of 1 March: c4 and c2 (resolved on 2 March); c1 was resolved that day and c3 not opened yet.
+    assert backlog([new, old], [resolved, late], days) == [2.0, 2.0]
+    assert backlog([new], [resolved, late], days) == [1.0, 1.0]
+    assert compliance([resolved, late], days) == [100.0, 0.0]
+    assert resolution_hours([resolved, late], days) == [6.0, 28.0]
+    outcomes = {"2026-03-01": {"automate": 3, "escalate": 1, "ignore": 9}}
+    assert automation(outcomes, days) == [75.0, None]
+
+
+def test_the_metrics_series_read_decisions_per_day_from_the_database() -> None:
+    db = InMemoryDatabase()
+    with db.unit_of_work() as uow:
+        uow.decisions.add_many([
+            DecisionRecord(f"d{n}", "s.myshopify.com", None, 1, "return.requested", f"k{n}", "refunds", "r", "v",
+                           outcome, "why", {}, NOW - timedelta(hours=n))
+            for n, outcome in enumerate(["automate", "automate", "escalate", "automate"])
+        ])
+        uow.commit()
+    with db.unit_of_work() as uow:
+        series = metrics_series(uow, NOW, days=2)
+    assert [s.name for s in series] == ["Automation rate", "Backlog", "SLA compliance",
+                                        "Time to resolution (median)", "Money at risk caught (USD)"]
+    assert series[0].values == [None, 75.0]
+    assert series[1].values == [0.0, 0.0]
+
+
+def test_query_strings_and_redirects_stay_on_the_site() -> None:
+    assert query_string({"view": "all", "queue": None, "page": 2}, page=None, kind="refund") == "view=all&kind=refund"
+    assert local_path("/queue?view=mine", "/queue") == "/queue?view=mine"
+    for bad in ("//evil.example/x", "https://evil.example", "/\\evil", "", None):
+        assert local_path(bad, "/queue") == "/queue"
