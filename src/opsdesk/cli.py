@@ -128,14 +128,19 @@ def serve(
         )
 
 
-def _with_stand_ins(settings: Settings, stack: contextlib.ExitStack[Any]) -> Settings:
-    """Start the local stand-ins for Shopify's Admin API and an SMTP server, and point the connectors at them."""
+def _with_stand_ins(
+    settings: Settings, stack: contextlib.ExitStack[Any], fakes: dict[str, Any] | None = None
+) -> Settings:
+    """Start the local stand-ins for Shopify's Admin API and an SMTP server, and point the connectors at them
+    (``fakes`` receives them by name, for a caller that seeds them)."""
     from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
     from opsdesk.fakes.smtp import FakeSmtp
 
     os.environ.setdefault("OPSDESK_SHOPIFY_ACCESS_TOKEN", "stand-in-token")
     shopify = stack.enter_context(FakeShopifyAdmin())
     smtp = stack.enter_context(FakeSmtp())
+    if fakes is not None:
+        fakes.update(shopify=shopify, smtp=smtp)
     base = shopify.url_for("{shop}").split("/admin/")[0]
     connectors = settings.file.connectors.model_copy(
         update={

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -108,9 +108,20 @@ def stand_ins(settings: Settings, stack: contextlib.ExitStack[Any]) -> tuple[Set
     from opsdesk.cli import _with_stand_ins
 
     with contextlib.redirect_stdout(open(os.devnull, "w")) as quiet:
-        settings = _with_stand_ins(settings, stack)
+        fakes: dict[str, Any] = {}
+        settings = _with_stand_ins(settings, stack, fakes)
     quiet.close()
-    faults: dict[str, Callable[[bool], None]] = {}
+    faults: dict[str, Callable[[bool, Mapping[str, Any]], None]] = {}
+    shopify = fakes["shopify"]
+
+    def misconfigured_discount(on: bool, params: Mapping[str, Any]) -> None:
+        """The discount the incident creates by mistake, as Shopify holds it: far above its intent."""
+        if on and "discount_gid" in params:
+            code = str(params["code"])
+            shopify.add_discount(str(params["discount_gid"]), title=code, codes=(code,),
+                                 percentage=float(params["percent"]) / 100)
+
+    faults["discount_misconfigured"] = misconfigured_discount
     carriers = getattr(settings.file.connectors, "carrier", None)
     if carriers is None:
         return settings, faults
@@ -130,7 +141,7 @@ def stand_ins(settings: Settings, stack: contextlib.ExitStack[Any]) -> tuple[Set
         update={"file": settings.file.model_copy(update={"connectors": connectors})}
     )
 
-    def label_outage(on: bool) -> None:  # the label API itself is down: every carrier behind it
+    def label_outage(on: bool, _params: Mapping[str, Any]) -> None:  # the label API is down: every carrier
         for name in names:
             fake.outage(name, on)
 

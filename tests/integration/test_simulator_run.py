@@ -71,6 +71,9 @@ def test_a_caught_incident_has_its_time_to_detect_and_money_at_risk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     card = run(tmp_path / "a", monkeypatch)
+    # The mistaken discount exists at the Shopify stand-in, so its pause is carried out, not rejected.
+    assert "automation_failure" not in card["cases_by_kind"]
+    assert next(i for i in card["incidents"] if i["kind"] == "discount_misconfigured")["caught"]
     for incident in card["incidents"]:
         if incident["caught"]:
             detected = datetime.fromisoformat(incident["detected_at"])

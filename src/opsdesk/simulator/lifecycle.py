@@ -269,6 +269,8 @@ def start_incident(st: Store, incident: Incident, truth: IncidentTruth) -> None:
     at = truth.start
     if incident.kind == "discount_misconfigured":
         discount = st._id()
+        # The discount exists at Shopify too: the stand-in answers the terms query and the pause for it.
+        truth.params["discount_gid"] = f"gid://shopify/DiscountCodeNode/{discount}"
         st.emit(
             at,
             "discounts/create",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import Any
 
 import httpx
 
@@ -27,8 +28,8 @@ from opsdesk.services.pipeline import BatchReport
 from opsdesk.simulator.people import People
 from opsdesk.simulator.store import Delivery, Store
 
-#: Faults the runner can switch during an incident: incident kind -> switch(on).
-Faults = Mapping[str, Callable[[bool], None]]
+#: Faults the runner can switch during an incident: incident kind -> switch(on, the incident's params).
+Faults = Mapping[str, Callable[[bool, Mapping[str, Any]], None]]
 Progress = Callable[[float, str], None]
 #: How often, inside the scored day, the active cases are checked for one without an owner (each check
 #: reads them all); every 6 hours outside it.
@@ -200,11 +201,11 @@ class InProcess:
             if switch is None:
                 continue
             if on and key not in self._on:
-                switch(True)
+                switch(True, incident.params)
                 self._on.add(key)
                 self.stats.faults.append(f"{now.isoformat()} {incident.kind} on")
             elif not on and key in self._on:
-                switch(False)
+                switch(False, incident.params)
                 self._on.discard(key)
                 self.stats.faults.append(f"{now.isoformat()} {incident.kind} off")
 
