@@ -105,6 +105,7 @@ def money_at_risk(uow: UnitOfWork, cases: list[Case], span: list[date]) -> tuple
             key = (case.opened_at.date(), state.snapshot.total.currency)
             totals[key] = totals.get(key, Decimal(0)) + state.snapshot.total.amount
     currency = Counter(cur for _, cur in totals).most_common(1)[0][0] if totals else "USD"
+    # Summed exactly in Decimal above; float only as the chart's plotting coordinate, never as money.
     return currency, [float(totals.get((day, currency), 0)) for day in span]
 
 
