@@ -33,6 +33,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: host, port -> every address the host resolves to (``socket.getaddrinfo`` by default).
 Resolver = Callable[[str, int], list[str]]
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+#: IPv6 forms whose last 32 bits are an IPv4 address: NAT64, IPv4-translated (SIIT) and the deprecated
+#: IPv4-compatible ``::a.b.c.d`` (Python's ``is_global`` judges all three as IPv6, i.e. public).
+CARRY_IPV4 = (NAT64, ipaddress.IPv6Network("::ffff:0:0:0/96"), ipaddress.IPv6Network("::/96"))
+UNSPECIFIED_OR_LOOPBACK = (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1"))
 
 
 class _Refused(Exception):
@@ -45,20 +49,23 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 def embedded(ip: IPAddress) -> IPAddress:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64), else the address itself."""
+    """The IPv4 address an IPv6 one carries (mapped, translated, compatible, 6to4, NAT64), else itself."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return ip.ipv4_mapped
         if ip.sixtofour is not None:
             return ip.sixtofour
-        if ip in NAT64:
+        if any(ip in net for net in CARRY_IPV4) and ip not in UNSPECIFIED_OR_LOOPBACK:
             return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip
 
 
 def is_public(address: str) -> bool:
-    """Reachable on the public internet: not private, loopback, link-local, reserved, shared or multicast."""
+    """Reachable on the public internet: not private, loopback, link-local, site-local, reserved, shared
+    or multicast, in any notation."""
     ip = embedded(ipaddress.ip_address(address.split("%", 1)[0]))
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:  # fec0::/10: Python counts it global
+        return False
     return ip.is_global and not ip.is_multicast
 
 
