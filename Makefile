@@ -28,7 +28,7 @@ test: $(STAMP)
 	@scripts/ensure-services
 	@scripts/ensure-chromium
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache

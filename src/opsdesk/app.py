@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from opsdesk.clock import SystemClock
 from opsdesk.config import Settings
@@ -33,6 +34,7 @@ from opsdesk.services.notify import Notifier
 from opsdesk.services.order_playbooks import OrderPlaybooks
 from opsdesk.services.pickups import PickupWatch
 from opsdesk.services.pipeline import Pipeline, ShopDefaults
+from opsdesk.services.privacy import ExportSink, PrivacyRequests
 from opsdesk.services.sla import make_sla_hooks
 from opsdesk.storage.schema import migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
@@ -114,6 +116,7 @@ def build(
         lambda shop: (cfg.timezone if (cfg := settings.shop(shop)) else "UTC"),
         (lambda state: (found[1].ship_by if (found := pickups.plan(state)) else None)) if pickups else None,
     )
+    privacy = PrivacyRequests(export_files(settings.privacy_export_dir))
     outcome_hooks = dict(order_side.outcome_hooks())
     for kind, hook in fulfilment_side.outcome_hooks.items():
         outcome_hooks[kind] = chain(outcome_hooks[kind], hook) if kind in outcome_hooks else hook
@@ -129,7 +132,8 @@ def build(
             if org.order_rules
             else None,
             watchers=[*order_side.watchers(), *fulfilment_side.watchers,
-                      *([guard.watch] if guard else []), *([pickups.watch] if pickups else [])],
+                      *([guard.watch] if guard else []), *([pickups.watch] if pickups else []),
+                      privacy.watch],
             enrich_case=order_side.enrich_case,
         ),
         clock=clock or SystemClock(),
@@ -138,11 +142,27 @@ def build(
         org=org,
         case_hooks=hooks,
         timer_handlers={**handlers, **order_side.timer_handlers(), **fulfilment_side.timer_handlers,
-                        **(pickups.timer_handlers() if pickups else {})},
+                        **(pickups.timer_handlers() if pickups else {}), **privacy.timer_handlers()},
         discount_guard=guard,
         outcome_hooks=outcome_hooks,
         page_probe=PageProbe(),
     )
+
+
+def export_files(directory: Path) -> ExportSink:
+    """Privacy exports as files under ``directory``, readable by their owner only (they hold personal data)."""
+
+    def write(name: str, data: bytes) -> str:
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(partial, path)  # a reader never sees half a file; a retry writes the same name again
+        return str(path)
+
+    return write
 
 
 def order_playbooks(settings: Settings) -> OrderPlaybooks:

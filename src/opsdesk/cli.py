@@ -25,6 +25,7 @@ from opsdesk import cli_backtest, cli_check, cli_reconcile, cli_simulate
 from opsdesk.cli_cases import cases_cli
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
+from opsdesk.cli_privacy import privacy_cli
 from opsdesk.cli_users import audit_cli, users_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.desk import Background
@@ -43,6 +44,7 @@ cli.add_typer(users_cli, name="users")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(discounts_cli, name="discounts")
 cli.add_typer(pickups_cli, name="pickups")
+cli.add_typer(privacy_cli, name="privacy")
 cli.command()(cli_simulate.simulate)
 cli.command()(cli_simulate.demo)
 cli.command("check")(cli_check.check)

@@ -175,6 +175,13 @@ class ReconcileConfig(Strict):
     initial_lookback_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 24  # a shop's first sweep
 
 
+class PrivacyConfig(Strict):
+    """Privacy requests (docs/reference/privacy.md, ADR 0016)."""
+
+    # Where ``customers/data_request`` exports are written, relative to opsdesk.yaml; one folder per shop.
+    export_dir: str = "privacy-exports"
+
+
 class FileConfig(Strict):
     shops: list[ShopConfig] = []
     playbooks: str = "playbooks"
@@ -191,6 +198,7 @@ class FileConfig(Strict):
     auth: AuthConfig = AuthConfig()
     monitors: MonitorsConfig = MonitorsConfig()  # the fulfilment-side playbooks' thresholds
     reconcile: ReconcileConfig = ReconcileConfig()  # the sweep that finds lost webhooks
+    privacy: PrivacyConfig = PrivacyConfig()  # customers/data_request exports
     readiness: ReadinessConfig = ReadinessConfig()
     discount_guard: DiscountGuardConfig = DiscountGuardConfig()  # docs/playbooks/discount-glitch.md
     warehouses: dict[str, WarehouseConfig] = {}  # carrier pickups; docs/playbooks/carrier-pickup-cutoff.md
@@ -223,6 +231,10 @@ class Settings(BaseModel):
     def warehouses(self) -> dict[str, WarehouseConfig]:
         """The warehouses by id, with their carriers' pickup schedules (``warehouses:``)."""
         return self.file.warehouses
+
+    @property
+    def privacy_export_dir(self) -> Path:
+        return (self.config_path.parent / self.file.privacy.export_dir).resolve()
 
     @property
     def playbooks_dir(self) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
@@ -18,6 +18,7 @@ from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import SendResult
 from opsdesk.domain.pickups import MissedPickup
 from opsdesk.domain.policies import Usage
+from opsdesk.domain.privacy import PrivacySubject, StoredRow
 from opsdesk.domain.readiness import PolicyReview, Probe
 from opsdesk.domain.records import (
     ApiToken,
@@ -47,11 +48,14 @@ class DeliveryRepository(Protocol):
 
     def mark_processed(self, ids: Iterable[int], status: str = "processed", error: str = "") -> None: ...
 
-    def requeue_waiting(self, shop: str, order_id: int) -> int:
-        """Deliveries that were waiting for this order to be known go back to pending."""
+    def requeue_waiting(self, shop: str, order_ids: Iterable[int]) -> int:
+        """Deliveries that were waiting for one of these orders to be known go back to pending."""
 
     def release_waiting(self, received_before: datetime) -> int:
         """Deliveries that waited since before ``received_before`` are processed with what is known."""
+
+    def oldest_waiting(self) -> datetime | None:
+        """When the longest-waiting delivery was received (None: none waits)."""
 
     def count(self, status: str | None = None) -> int: ...
 
@@ -156,6 +160,9 @@ class TimerRepository(Protocol):
         """Mark a claimed timer fired (or failed, to retry at ``retry_at``); False when the lease was lost."""
 
     def pending(self, subject: str) -> list[Timer]: ...
+
+    def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
+        """``pending`` for many subjects in one read: by subject, the subjects with a pending timer only."""
 
     def count(self, status: str | None = None) -> int: ...
 
@@ -271,6 +278,17 @@ class InventoryRepository(Protocol):
     def track_order(self, shop: str, order_id: int, skus: Iterable[str], open_: bool, at: datetime) -> None:
         """Remember the SKUs of an open order (``open_`` False forgets them)."""
 
+    def stock(
+        self, shop: str, skus: Iterable[str], item_ids: Iterable[int]
+    ) -> tuple[dict[int, tuple[str, bool]], list[StockLevel]]:
+        """The items with these SKUs or ids, by id: (SKU, tracked); and every level of them and of ``item_ids``."""
+
+    def put_levels(self, levels: Sequence[StockLevel]) -> None:
+        """Store levels, each only over an older one (``record_level`` for a batch, its freshness known)."""
+
+    def track_orders(self, orders: Mapping[tuple[str, int], tuple[Sequence[str], datetime]]) -> None:
+        """``track_order`` for many orders: (shop, order id) -> (the SKUs it holds, none once closed; placed at)."""
+
     def open_orders(self, shop: str, sku: str, limit: int = 100) -> list[int]:
         """Open orders holding ``sku``, newest first."""
 
@@ -317,6 +335,24 @@ class PickupRepository(Protocol):
         """Missed pickups (of a shop, from ``since``), in pickup order."""
 
 
+class PrivacyRepository(Protocol):
+    """Every stored field that may hold a customer's personal data (privacy requests, ADR 0016)."""
+
+    def orders_of(self, shop: str, customer_id: int | None, email: str) -> set[int]:
+        """The shop's orders of the customer with this id or this email."""
+
+    def rows(self, subject: PrivacySubject, terms: Sequence[str]) -> list[StoredRow]:
+        """Rows of the subject's orders and cases, and rows of the shop (or shop-less) mentioning a term."""
+
+    def shop_audit(self, shop: str) -> list[StoredRow]:
+        """The audit rows about a shop's cases and orders, or that name the shop."""
+
+    def rewrite(self, row: StoredRow, values: Mapping[str, object]) -> None: ...
+
+    def erase_shop(self, shop: str) -> dict[str, int]:
+        """Delete every row of a shop; how many rows went, by table."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving without ``commit`` rolls back."""
 
@@ -335,6 +371,7 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     discounts: DiscountRepository
     pickups: PickupRepository
+    privacy: PrivacyRepository
 
     def __enter__(self) -> Self: ...
 

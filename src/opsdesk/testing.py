@@ -11,7 +11,7 @@ import copy
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,6 +45,7 @@ from opsdesk.domain.records import (
 from opsdesk.storage.codec import dumps, loads
 from opsdesk.testing_access import MemoryAudit, MemorySessions, MemoryUsers
 from opsdesk.testing_discounts_pickups import MemoryDiscounts, MemoryPickups
+from opsdesk.testing_privacy import MemoryPrivacy
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -159,11 +160,12 @@ class _Deliveries:
             if i in self.t.deliveries:
                 self.t.delivery_status[i] = (status, error)
 
-    def requeue_waiting(self, shop: str, order_id: int) -> int:
+    def requeue_waiting(self, shop: str, order_ids: Iterable[int]) -> int:
+        waited_for = {f"order:{order_id}" for order_id in order_ids}
         ids = [
             i
             for i, (s, e) in self.t.delivery_status.items()
-            if s == "waiting" and e == f"order:{order_id}" and self.t.deliveries[i].delivery.shop == shop
+            if s == "waiting" and e in waited_for and self.t.deliveries[i].delivery.shop == shop
         ]
         self.mark_processed(ids, "pending", "")
         return len(ids)
@@ -177,6 +179,11 @@ class _Deliveries:
         for i in ids:
             self.t.delivery_status[i] = ("pending", self.t.delivery_status[i][1])
         return len(ids)
+
+    def oldest_waiting(self) -> datetime | None:
+        waiting = [self.t.deliveries[i].delivery.received_at for i, (s, _) in self.t.delivery_status.items()
+                   if s == "waiting"]
+        return min(waiting, default=None)
 
     def count(self, status: str | None = None) -> int:
         return sum(1 for s, _ in self.t.delivery_status.values() if status is None or s == status)
@@ -511,6 +518,9 @@ class _Timers:
             key=lambda x: (x.due_at, x.id),
         )
 
+    def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
+        return {subject: found for subject in set(subjects) if (found := self.pending(subject))}
+
     def count(self, status: str | None = None) -> int:
         return sum(1 for x in self.t.timers.values() if status is None or x.status == status)
 
@@ -635,6 +645,24 @@ class _Inventory:
         if open_ and (held := frozenset(skus)):
             self._t.order_skus[(shop, order_id)] = (held, at)
 
+    def stock(
+        self, shop: str, skus: Iterable[str], item_ids: Iterable[int]
+    ) -> tuple[dict[int, tuple[str, bool]], list[StockLevel]]:
+        wanted_skus, wanted_ids = set(skus), set(item_ids)
+        items = {
+            i: v for (s, i), v in self._t.stock_items.items() if s == shop and (v[0] in wanted_skus or i in wanted_ids)
+        }
+        ids = wanted_ids | set(items)
+        return items, [x for (s, i, _), x in self._t.stock.items() if s == shop and i in ids]
+
+    def put_levels(self, levels: Sequence[StockLevel]) -> None:
+        for x in levels:
+            self.record_level(x.shop, x.inventory_item_id, x.location_id, x.available, x.updated_at)
+
+    def track_orders(self, orders: Mapping[tuple[str, int], tuple[Sequence[str], datetime]]) -> None:
+        for (shop, order_id), (skus, at) in orders.items():
+            self.track_order(shop, order_id, skus, bool(skus), at)
+
     def open_orders(self, shop: str, sku: str, limit: int = 100) -> list[int]:
         held = [(at, o) for (s, o), (skus, at) in self._t.order_skus.items() if s == shop and sku in skus]
         return [o for _, o in sorted(held, reverse=True)][:limit]
@@ -667,6 +695,7 @@ class InMemoryUnitOfWork:
     pickups: ports.PickupRepository
     users: ports.UserRepository
     sessions: ports.SessionRepository
+    privacy: ports.PrivacyRepository
 
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db
@@ -682,6 +711,7 @@ class InMemoryUnitOfWork:
         self.readiness = _Readiness(t)
         self.inventory = _Inventory(t)
         self.discounts, self.pickups = MemoryDiscounts(t), MemoryPickups(t)
+        self.privacy = MemoryPrivacy()
         return self
 
     def commit(self) -> None:

@@ -256,6 +256,18 @@ def test_scheduled_timers_are_pending_per_subject_in_due_order(any_db: Database)
     assert read(any_db, lambda uow: (uow.timers.count(), uow.timers.count("pending"))) == (3, 3)
 
 
+def test_pending_of_many_subjects_is_pending_of_each_in_one_read(any_db: Database) -> None:
+    timers = [timer("t2", at(20)), timer("t1", at(10), kind="sla_warning"), timer("x", at(5), subject="c2"),
+              timer("y", at(1), subject="c3")]
+    write(any_db, lambda uow: uow.timers.schedule(timers))
+    write(any_db, lambda uow: uow.timers.cancel("c3"))
+    assert read(any_db, lambda uow: uow.timers.pending_many(["c1", "c2", "c3", "c4", "c1"])) == {
+        "c1": [timers[1], timers[0]],
+        "c2": [timers[2]],
+    }
+    assert read(any_db, lambda uow: uow.timers.pending_many([])) == {}
+
+
 def test_scheduling_an_id_again_moves_it_and_rearms_a_cancelled_one(any_db: Database) -> None:
     write(any_db, lambda uow: uow.timers.schedule([timer("t1", at(10)), timer("t2", at(20))]))
     write(any_db, lambda uow: uow.timers.cancel("c1", ["sla_breach"]))

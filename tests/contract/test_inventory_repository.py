@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from opsdesk.domain.inventory import StockLevel
 from opsdesk.ports import Database
 from tests.contract.transactions import read, write
 
@@ -67,3 +68,56 @@ def test_freshness_is_the_newest_level_and_the_levels_below_zero(any_db: Databas
     newest, negative = read(any_db, lambda u: u.inventory.freshness(SHOP))
     assert newest == T0 + timedelta(minutes=5)
     assert [(x.inventory_item_id, x.available, x.sku) for x in negative] == [(5, -4, ""), (ITEM, -1, "MUG")]
+
+
+def test_stock_reads_the_items_of_skus_and_ids_with_every_level_of_them(any_db: Database) -> None:
+    write(any_db, lambda u: u.inventory.record_item(SHOP, ITEM, "MUG", True))
+    write(any_db, lambda u: u.inventory.record_item(SHOP, 7, "CUP", False))
+    write(any_db, lambda u: u.inventory.record_item(SHOP, 8, "PLATE", True))
+    write(any_db, lambda u: u.inventory.record_item(OTHER, 9, "MUG", True))
+    for item_id, location in ((ITEM, 1), (ITEM, 2), (7, 1), (8, 1), (9, 1), (10, 1)):
+        write(any_db, lambda u, i=item_id, loc=location: u.inventory.record_level(SHOP, i, loc, loc * 3, T0))
+
+    items, levels = read(any_db, lambda u: u.inventory.stock(SHOP, ["MUG", "NONE"], [7, 10]))
+    assert items == {ITEM: ("MUG", True), 7: ("CUP", False)}  # item 10 has a level but no SKU known
+    assert sorted((x.inventory_item_id, x.location_id, x.available, x.updated_at) for x in levels) == [
+        (7, 1, 3, T0), (10, 1, 3, T0), (ITEM, 1, 3, T0), (ITEM, 2, 6, T0)
+    ]
+    assert read(any_db, lambda u: u.inventory.stock(SHOP, ["PLATE"], [])) == (
+        {8: ("PLATE", True)}, [StockLevel(SHOP, 8, 1, 3, T0)]
+    )
+    assert read(any_db, lambda u: u.inventory.stock(SHOP, [], [])) == ({}, [])
+    assert read(any_db, lambda u: u.inventory.stock(OTHER, [], [ITEM])) == ({}, [])
+
+
+def test_put_levels_keeps_each_level_only_over_an_older_one(any_db: Database) -> None:
+    write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, 5, T0))
+    write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 2, 5, T0))
+    write(any_db, lambda u: u.inventory.record_item(SHOP, ITEM, "MUG", True))
+    later = T0 + timedelta(minutes=1)
+    write(any_db, lambda u: u.inventory.put_levels([
+        StockLevel(SHOP, ITEM, 1, -1, later),  # newer: kept
+        StockLevel(SHOP, ITEM, 2, -7, T0 - timedelta(minutes=1)),  # older than the stored one: not kept
+        StockLevel(SHOP, ITEM, 3, 2, T0),  # new location
+        StockLevel(SHOP, ITEM, 3, 4, later),  # the same key twice: the newer one wins
+    ]))
+    levels = read(any_db, lambda u: u.inventory.levels(SHOP, ["MUG"]))["MUG"]
+    assert sorted((x.location_id, x.available, x.updated_at) for x in levels) == [
+        (1, -1, later), (2, 5, T0), (3, 4, later)
+    ]
+    write(any_db, lambda u: u.inventory.put_levels([]))
+
+
+def test_track_orders_replaces_the_skus_each_order_holds(any_db: Database) -> None:
+    write(any_db, lambda u: u.inventory.track_order(SHOP, 100, ["MUG", "CUP"], True, T0))
+    write(any_db, lambda u: u.inventory.track_order(SHOP, 101, ["MUG"], True, T0 + timedelta(minutes=1)))
+    write(any_db, lambda u: u.inventory.track_orders({
+        (SHOP, 100): (["CUP"], T0),  # no longer holds MUG
+        (SHOP, 101): ([], T0),  # closed
+        (SHOP, 102): (["MUG", "MUG"], T0 + timedelta(minutes=2)),
+        (OTHER, 100): (["MUG"], T0),
+    }))
+    assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "MUG")) == [102]
+    assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "CUP")) == [100]
+    assert read(any_db, lambda u: u.inventory.open_orders(OTHER, "MUG")) == [100]
+    write(any_db, lambda u: u.inventory.track_orders({}))

@@ -179,13 +179,22 @@ def test_deliveries_waiting_for_an_order_go_back_to_pending_when_it_arrives(any_
         uow.deliveries.mark_processed(ids[:3], "waiting", f"order:{SNOWFLAKE_ID}")
         uow.deliveries.mark_processed([ids[3]], "waiting", f"order:{SNOWFLAKE_ID + 1}")
 
+    assert read(any_db, lambda uow: uow.deliveries.oldest_waiting()) is None
     write(any_db, wait)
     assert read(any_db, lambda uow: [s.delivery for s in uow.deliveries.pending(10)]) == [raws[4]]
+    oldest = min(raws[i].received_at for i in range(4))
+    assert read(any_db, lambda uow: uow.deliveries.oldest_waiting()) == oldest
 
-    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(SHOP, SNOWFLAKE_ID)) == 2
-    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(SHOP, SNOWFLAKE_ID)) == 0
+    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(SHOP, [SNOWFLAKE_ID, 7])) == 2
+    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(SHOP, [SNOWFLAKE_ID])) == 0
     assert read(any_db, lambda uow: [s.delivery for s in uow.deliveries.pending(10)]) == [raws[0], raws[1], raws[4]]
     assert read(any_db, lambda uow: uow.deliveries.count("waiting")) == 2
+    # several orders in one call: each order's waiting deliveries of that shop only
+    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(OTHER_SHOP, [SNOWFLAKE_ID + 1, SNOWFLAKE_ID])) == 1
+    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(SHOP, [])) == 0
+    assert write(any_db, lambda uow: uow.deliveries.requeue_waiting(SHOP, [SNOWFLAKE_ID + 1])) == 1
+    assert read(any_db, lambda uow: uow.deliveries.count("waiting")) == 0
+    assert read(any_db, lambda uow: uow.deliveries.oldest_waiting()) is None
 
 
 def test_deliveries_that_waited_since_before_a_time_are_released(any_db: Database) -> None:

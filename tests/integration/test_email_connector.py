@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import smtplib
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -146,3 +148,59 @@ def test_starttls_against_a_relay_without_it_is_rejected(smtp_server: FakeSmtp) 
 
     assert isinstance(result, Rejected)
     assert "STARTTLS" in result.reason
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per SMTP connection opened."""
+    opened: list[int] = []
+    connect = smtplib.SMTP.connect
+
+    def counting(self: smtplib.SMTP, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        opened.append(1)
+        return connect(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", counting)
+    return opened
+
+
+def test_a_batch_sends_its_messages_over_one_connection(
+        smtp_server: FakeSmtp, email: SmtpEmail, connections: list[int]) -> None:
+    actions = [email_action("generic", message=f"message {n}") for n in range(3)]
+
+    with email.batch():
+        results = [email.send(action) for action in actions]
+
+    assert all(isinstance(r, Delivered) for r in results)
+    assert [m.body for m in smtp_server.messages] == [f"Hello,\n\nmessage {n}\n" for n in range(3)]
+    assert len(connections) == 1
+    email.send(actions[0])  # outside a batch: a connection of its own
+    assert len(connections) == 2
+
+
+def test_a_refusal_in_a_batch_drops_the_connection_and_the_next_message_opens_a_new_one(
+        smtp_server: FakeSmtp, email: SmtpEmail, connections: list[int]) -> None:
+    smtp_server.refuse_next(1, 450)
+
+    with email.batch():
+        refused = email.send(email_action("generic", message="first"))
+        sent = email.send(email_action("generic", message="second"))
+
+    assert isinstance(refused, RetryLater)
+    assert isinstance(sent, Delivered)
+    assert [m.body for m in smtp_server.messages] == ["Hello,\n\nsecond\n"]
+    assert len(connections) == 2
+
+
+def test_a_kept_connection_the_relay_closed_is_replaced_for_the_next_message(
+        smtp_server: FakeSmtp, email: SmtpEmail, connections: list[int]) -> None:
+    with email.batch():
+        assert isinstance(email.send(email_action("generic", message="first")), Delivered)
+        kept = email._batch.smtp
+        assert kept is not None and kept.sock is not None
+        kept.sock.shutdown(socket.SHUT_RDWR)  # as when the relay closes an idle connection
+        second = email.send(email_action("generic", message="second"))
+
+    assert isinstance(second, Delivered)
+    assert [m.body for m in smtp_server.messages] == ["Hello,\n\nfirst\n", "Hello,\n\nsecond\n"]
+    assert len(connections) == 2

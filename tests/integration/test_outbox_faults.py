@@ -162,7 +162,11 @@ class WorkerCrashed(Exception):
 
 
 class CrashBeforeRecordingSent:
-    """A database whose worker dies the first time it is about to record each action as sent."""
+    """A database whose worker dies the first time it is about to commit each action as sent.
+
+    The sender records a batch's outcomes in one transaction, so a crash before that commit loses the
+    outcomes of every action of the batch: all of them are sent again.
+    """
 
     def __init__(self, db: SqlDatabase) -> None:
         self._db = db
@@ -178,6 +182,7 @@ class CrashBeforeRecordingSent:
 class _CrashingUnitOfWork:
     def __init__(self, inner: SqlUnitOfWork, crashed: set[str]) -> None:
         self._inner, self._crashed = inner, crashed
+        self._sent: set[str] = set()  # recorded as sent in this transaction
 
     def __enter__(self) -> Self:
         self._inner.__enter__()
@@ -192,21 +197,28 @@ class _CrashingUnitOfWork:
 
     @property
     def outbox(self) -> Any:
-        return _CrashingOutbox(self._inner.outbox, self._crashed)
+        return _RecordingOutbox(self._inner.outbox, self._sent)
+
+    def commit(self) -> None:
+        first_time = self._sent - self._crashed
+        if first_time:
+            self._crashed.update(first_time)
+            raise WorkerCrashed(sorted(first_time))
+        self._inner.commit()
 
 
-class _CrashingOutbox:
-    def __init__(self, inner: Any, crashed: set[str]) -> None:
-        self._inner, self._crashed = inner, crashed
+class _RecordingOutbox:
+    def __init__(self, inner: Any, sent: set[str]) -> None:
+        self._inner, self._sent = inner, sent
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
-        if action.status is ActionStatus.SENT and action.id not in self._crashed:
-            self._crashed.add(action.id)
-            raise WorkerCrashed(action.id)
-        return bool(self._inner.save(action, worker=worker))
+        saved = bool(self._inner.save(action, worker=worker))
+        if saved and action.status is ActionStatus.SENT:
+            self._sent.add(action.id)
+        return saved
 
 
 def test_a_crash_between_the_providers_200_and_our_commit_resends_the_same_key_with_one_effect(
@@ -231,7 +243,9 @@ def test_a_crash_between_the_providers_200_and_our_commit_resends_the_same_key_w
                 break
             clock.advance(seconds=1)
 
-    assert restarts == len(actions) == len(crashing.crashed)
+    # One batch holds all 20: one crash loses all their outcomes, and each is sent once more.
+    assert restarts == 1
+    assert crashing.crashed == {action.id for action in actions}
     for action in actions:
         assert get(db, action.id).status is ActionStatus.SENT
         assert [e.key for e in fake.effects if e.order_id == action.order_id] == [action.idempotency_key]

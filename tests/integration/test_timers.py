@@ -205,3 +205,11 @@ def test_an_idle_sweep_does_not_wait_for_sqlites_write_lock(sqlite_db: SqlDataba
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_sweep_told_a_timer_is_due_claims_at_once_and_fires_only_what_is_due(sql_db: SqlDatabase) -> None:
+    schedule(sql_db, [*due(2), Timer("later", "test", "s", T0 + timedelta(hours=1))])
+    s = sweeper(sql_db, ManualClock(T0), "w1")
+    assert s.run_once(seen_due=True) == 2
+    assert s.run_once(seen_due=True) == 0  # wrongly told: the claim finds nothing and fires nothing
+    assert (fired(sql_db), statuses(sql_db)) == ({"t0000": 1, "t0001": 1}, {"fired": 2, "pending": 1})

@@ -623,7 +623,7 @@ def test_inventory_level_takes_the_exact_item_id_from_its_gid() -> None:
 
 
 @pytest.mark.parametrize(
-    ("topic", "kind", "customer_id", "email", "orders"),
+    ("topic", "kind", "customer_id", "email", "orders", "phone", "request_id"),
     [
         (
             "customers/data_request",
@@ -631,6 +631,8 @@ def test_inventory_level_takes_the_exact_item_id_from_its_gid() -> None:
             191167,
             "john@example.com",
             (299938, 280263, 220458),
+            "555-625-1199",
+            9999,
         ),
         (
             "customers/redact",
@@ -638,17 +640,28 @@ def test_inventory_level_takes_the_exact_item_id_from_its_gid() -> None:
             191167,
             "john@example.com",
             (299938, 280263, 220458),
+            "555-625-1199",
+            None,
         ),
-        ("shop/redact", ComplianceKind.SHOP_REDACT, None, "", ()),
+        ("shop/redact", ComplianceKind.SHOP_REDACT, None, "", (), "", None),
     ],
 )
 def test_compliance_requests(
-    topic: str, kind: ComplianceKind, customer_id: int | None, email: str, orders: tuple[int, ...]
+    topic: str,
+    kind: ComplianceKind,
+    customer_id: int | None,
+    email: str,
+    orders: tuple[int, ...],
+    phone: str,
+    request_id: int | None,
 ) -> None:
     result = normalise(topic, SHOP, sample(topic), TRIGGERED)
 
     assert result == (
-        ComplianceRequested(SHOP, TRIGGERED, kind=kind, customer_id=customer_id, email=email, orders=orders),
+        ComplianceRequested(
+            SHOP, TRIGGERED, kind=kind, customer_id=customer_id, email=email, orders=orders, phone=phone,
+            request_id=request_id,
+        ),
     )
 
 

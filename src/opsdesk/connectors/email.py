@@ -5,6 +5,11 @@ message sent again after a lost answer is byte-for-byte the same message and the
 recognise it. Outcomes: accepted -> Delivered; refused connection, disconnect, timeout and SMTP 4xx ->
 RetryLater; SMTP 5xx, a missing or malformed recipient, an unknown template -> Rejected. No smtplib or
 socket exception leaves this module.
+
+Each message opens its own connection, except inside ``batch()`` (the outbox sender's batch): there the
+messages share one connection (per thread), opened by the first and closed with QUIT on leaving. After
+any failure the connection is dropped and the next message opens a new one; a kept connection the relay
+has closed meanwhile is replaced at once for the message that found it closed.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import ssl
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -86,6 +93,21 @@ class SmtpEmail:
         self._host, self._port, self._sender = host, port, sender
         self._starttls, self._username, self._password = starttls, username, password
         self._timeout = timeout
+        self._batch = _Batch()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Messages sent from this thread inside share one connection, closed (QUIT) on leaving."""
+        if self._batch.open:  # nested: the outer batch owns the connection
+            yield
+            return
+        self._batch.open = True
+        try:
+            yield
+        finally:
+            smtp, self._batch.smtp, self._batch.open = self._batch.smtp, None, False
+            if smtp is not None:
+                _quit(smtp)
 
     def send(self, action: OutboxAction) -> SendResult:
         try:
@@ -135,18 +157,61 @@ class SmtpEmail:
         return message
 
     def _deliver(self, message: EmailMessage) -> None:
+        if not self._batch.open:
+            smtp = self._connect()
+            try:
+                smtp.send_message(message)
+            finally:
+                _quit(smtp)
+            return
+        kept, self._batch.smtp = self._batch.smtp, None  # kept again only when this message goes through
+        if kept is not None:
+            try:
+                kept.send_message(message)
+            except smtplib.SMTPServerDisconnected:
+                # The relay closed the kept connection (an idle timeout, a limit of messages per
+                # connection): send on a new one. Were the message accepted before the close, it would go
+                # again under the same Message-ID, as the outbox's retry would send it.
+                kept.close()
+            except BaseException:
+                _quit(kept)
+                raise
+            else:
+                self._batch.smtp = kept
+                return
+        smtp = self._connect()
+        try:
+            smtp.send_message(message)
+        except BaseException:
+            _quit(smtp)
+            raise
+        self._batch.smtp = smtp
+
+    def _connect(self) -> smtplib.SMTP:
         smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
         try:
             if self._starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if self._username:
                 smtp.login(self._username, self._password or "")
-            smtp.send_message(message)
-        finally:
-            # The message is accepted once DATA is answered 250: a failing QUIT must not make it a retry.
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                smtp.quit()
-            smtp.close()
+        except BaseException:
+            _quit(smtp)
+            raise
+        return smtp
+
+
+class _Batch(threading.local):
+    """This thread's batch: whether one is open, and the connection it keeps."""
+
+    open: bool = False
+    smtp: smtplib.SMTP | None = None
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    # The message is accepted once DATA is answered 250: a failing QUIT must not make it a retry.
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+    smtp.close()
 
 
 def _answer(code: int, text: bytes | str) -> RetryLater | Rejected:

@@ -169,11 +169,17 @@ def baseline(history: Sequence[Decimal]) -> tuple[Decimal, Decimal]:
     return middle, Decimal(median(abs(x - middle) for x in history))
 
 
-def rate_anomaly(history: Sequence[Decimal], share: Decimal, orders: int, policy: GuardPolicy) -> bool:
-    """Whether a window's discount share of revenue is far above the baseline of the windows before it."""
+def rate_anomaly(
+    history: Sequence[Decimal], share: Decimal, orders: int, policy: GuardPolicy,
+    base: tuple[Decimal, Decimal] | None = None,
+) -> bool:
+    """Whether a window's discount share of revenue is far above the baseline of the windows before it.
+
+    ``base`` is ``baseline(history)`` when the caller has it already (once per window, not once per order).
+    """
     if len(history) < policy.min_baseline_windows or orders < policy.rate_min_orders:
         return False
-    middle, mad = baseline(history)
+    middle, mad = baseline(history) if base is None else base
     return share - middle >= policy.rate_min_increase and share > middle + policy.rate_mads * MAD_SCALE * mad
 
 

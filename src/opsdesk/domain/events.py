@@ -326,6 +326,9 @@ class ComplianceRequested(StoreEvent):
     customer_id: int | None
     email: str
     orders: tuple[int, ...]
+    phone: str = ""
+    #: Shopify's id of a ``customers/data_request`` (``data_request.id``), which names its export.
+    request_id: int | None = None
 
     @property
     def name(self) -> str:  # type: ignore[override]

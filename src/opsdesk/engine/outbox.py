@@ -1,8 +1,27 @@
-"""The outbox sender: claim due actions under a lease, send them, record the outcome.
+"""The outbox sender: claim due actions under a lease, send them, record their outcomes.
 
-Sending happens outside any transaction; the outcome is written in its own. A worker that dies
-between the provider's answer and our commit leaves the lease to expire; the next claim sends the
-same action again with the same idempotency key, and the provider recognises it.
+A batch is claimed in one transaction (each action leased to this worker), sent one action after
+another outside any transaction, and its outcomes are then recorded together in one more transaction:
+each action's new state, its outcome hook, and the case for a final failure. That saves a transaction
+(on SQLite with ``synchronous=FULL``, a WAL sync) for every action but one of a batch; what stays per
+action:
+
+- One action's failing write (its hook raised, say) does not lose the others' outcomes: the transaction
+  is rolled back and written again without that action, which keeps its lease and is sent again, with
+  the same idempotency key, when the lease ends (the first such error is raised once the others are
+  committed). A database that cannot answer loses the batch's outcomes, as a crash would (below).
+- An action whose lease ran out (another worker claimed it) is skipped: its outcome and hook are not
+  written. Outcomes are not held longer than half a lease: once half the lease has passed, what has been
+  sent is written before the next send (a slow provider, timeouts).
+- Crash semantics: a worker that dies after a provider answered but before the batch's commit leaves the
+  leases of the whole batch (up to ``limit`` actions, not only the one in flight) to expire; the next claim
+  sends them again with the same idempotency keys, and the providers recognise them (Shopify's and the
+  carriers' ``Idempotency-Key``), so no effect happens twice. Email is the exception: a relay delivers a
+  re-sent message again; its Message-ID, derived from the key, lets mail clients that collapse
+  duplicates show it once. The crash window covers a batch (typically a few actions) instead of one.
+
+Connectors that can reuse a connection for a batch (SMTP) say so with ``batch()``: the sender opens it
+around a batch's sends and closes it before writing the outcomes.
 """
 
 from __future__ import annotations
@@ -10,11 +29,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.outbox import (
     ActionStatus,
     Breaker,
@@ -38,12 +59,30 @@ log = logging.getLogger("opsdesk.outbox")
 OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
 
 
+@runtime_checkable
+class BatchingConnector(Protocol):
+    """A connector that can keep what one call sets up (a connection, a login) for the calls of a batch."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Sends made inside share what the first one set up; it is released on leaving."""
+
+
 @dataclass(slots=True)
 class SenderStats:
     sent: int = 0
     retried: int = 0
     failed: int = 0
     deferred: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """One sent action's new state, waiting to be written with the rest of its batch."""
+
+    action: OutboxAction
+    result: SendResult
+    at: datetime
+    case_reason: str  # the automation case to open, unless a hook takes charge; "" for none
 
 
 class OutboxSender:
@@ -88,12 +127,20 @@ class OutboxSender:
         with self._db.unit_of_work() as uow:
             claimed = uow.outbox.claim_due(now, limit, now + self._lease, self._worker)
             uow.commit()
-        deferred = [d for action in claimed if (d := self._send(action)) is not None]
-        if deferred:  # one transaction for every action held back by an open circuit
-            with self._db.unit_of_work() as uow:
-                for action in deferred:
-                    uow.outbox.save(action, worker=self._worker)
-                uow.commit()
+        write_by = now + self._lease / 2
+        outcomes: list[_Outcome] = []
+        deferred: list[OutboxAction] = []  # held back by an open circuit
+        with self._batches({action.provider for action in claimed}):
+            for action in claimed:
+                if outcomes and self._clock.now() >= write_by:  # half the lease gone: keep what we have
+                    self._write(outcomes, [])
+                    outcomes, write_by = [], self._clock.now() + self._lease / 2
+                sent = self._send(action)
+                if isinstance(sent, _Outcome):
+                    outcomes.append(sent)
+                else:
+                    deferred.append(sent)
+        self._write(outcomes, deferred)
         return len(claimed)
 
     def run(
@@ -102,8 +149,18 @@ class OutboxSender:
         """Send until ``stop`` is set; a database outage is waited out, never fatal."""
         keep_polling(lambda: self.run_once() > 0, stop, poll, on_error)
 
-    def _send(self, action: OutboxAction) -> OutboxAction | None:
-        """Send one action and record the outcome; an open circuit returns it deferred instead."""
+    @contextmanager
+    def _batches(self, providers: set[str]) -> Iterator[None]:
+        """A batch of their own for the connectors that keep a connection for one (SMTP)."""
+        with ExitStack() as stack:
+            for provider in sorted(providers):
+                connector: object = self._connectors.get(provider)
+                if isinstance(connector, BatchingConnector):
+                    stack.enter_context(connector.batch())
+            yield
+
+    def _send(self, action: OutboxAction) -> _Outcome | OutboxAction:
+        """Send one action: its outcome to record, or (an open circuit) the action deferred."""
         now = self._clock.now()
         breaker = self._breakers.get(action.provider, Breaker()).probe(now)
         self._breakers[action.provider] = breaker
@@ -115,8 +172,7 @@ class OutboxSender:
         result = self._call(action)
         done = self._clock.now()
         self._breakers[action.provider] = breaker.record(not isinstance(result, RetryLater), done)
-        self._record(action, result, done)
-        return None
+        return self._outcome(action, result, done)
 
     def _notify(self, outcome: str) -> None:
         if self._on_outcome is not None:
@@ -132,7 +188,8 @@ class OutboxSender:
             log.exception("connector %s raised", action.provider)
             return RetryLater(f"connector raised {type(exc).__name__}: {exc}")
 
-    def _record(self, action: OutboxAction, result: SendResult, now: datetime) -> None:
+    def _outcome(self, action: OutboxAction, result: SendResult, now: datetime) -> _Outcome:
+        """The action after this attempt (counted in the stats now, written with its batch)."""
         attempts = action.attempts + 1
         entry: dict[str, Any] = {"at": now.isoformat(), "attempt": attempts}
         case_reason = ""
@@ -175,12 +232,51 @@ class OutboxSender:
                 )
                 self.stats.failed += 1
                 self._notify("failed")
-        with self._db.unit_of_work() as uow:
-            if not uow.outbox.save(updated, worker=self._worker):
-                return  # the lease ran out and another worker owns the action now
-            hook = self._outcome_hooks.get(updated.kind)
-            if hook is not None and hook(uow, updated, result, now):
-                case_reason = ""
-            if case_reason:  # open_case gives it an owner and an SLA, and audits it
-                open_case(uow, case_for_failed_action(updated, case_reason, now), self._case_hooks, now)
-            uow.commit()
+        return _Outcome(updated, result, now, case_reason)
+
+    def _write(self, outcomes: Sequence[_Outcome], deferred: Sequence[OutboxAction]) -> None:
+        """Record a batch's outcomes (then its deferred actions) in one transaction, in the order sent.
+
+        An outcome whose write raises is left out and the transaction written again without it (the
+        others' hooks run again on the rolled-back state, so they decide as they would have); it keeps
+        its lease. The first such error is raised after the commit. A database error is not one action's
+        fault: it is raised at once, and the whole batch waits for its leases to end.
+        """
+        if not outcomes and not deferred:
+            return
+        todo = list(outcomes)
+        errors: list[Exception] = []
+        while True:
+            writing: int | None = None  # the outcome being written, to blame it for an error
+            try:
+                with self._db.unit_of_work() as uow:
+                    for index, outcome in enumerate(todo):
+                        writing = index
+                        self._record(uow, outcome)
+                    writing = None
+                    for action in deferred:
+                        uow.outbox.save(action, worker=self._worker)
+                    uow.commit()
+                break
+            except Unavailable:
+                raise
+            except Exception as exc:
+                if writing is None:
+                    raise
+                failed = todo.pop(writing).action
+                log.exception("recording the outcome of action %s (%s) failed; it is sent again when its "
+                              "lease ends", failed.id, failed.kind)
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _record(self, uow: UnitOfWork, outcome: _Outcome) -> None:
+        action = outcome.action
+        if not uow.outbox.save(action, worker=self._worker):
+            return  # the lease ran out and another worker owns the action now
+        case_reason = outcome.case_reason
+        hook = self._outcome_hooks.get(action.kind)
+        if hook is not None and hook(uow, action, outcome.result, outcome.at):
+            case_reason = ""
+        if case_reason:  # open_case gives it an owner and an SLA, and audits it
+            open_case(uow, case_for_failed_action(action, case_reason, outcome.at), self._case_hooks, outcome.at)

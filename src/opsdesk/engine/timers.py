@@ -60,13 +60,17 @@ class TimerSweeper:
         self._attempts = attempts
         self.stats = SweepStats()
 
-    def run_once(self) -> int:
-        """Claim one batch of due timers and fire them; returns how many were claimed."""
+    def run_once(self, *, seen_due: bool = False) -> int:
+        """Claim one batch of due timers and fire them; returns how many were claimed.
+
+        ``seen_due``: the caller has just seen a timer due, so the idle check (a read of its own) is
+        skipped; were it wrong, the claim would only take the write lock for nothing."""
         now = self._clock.now()
-        with self._db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
-            due = uow.timers.next_due_at(now)  # until ports declares it
-        if due is None or due > now:
-            return 0
+        if not seen_due:
+            with self._db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
+                due = uow.timers.next_due_at(now)  # until ports declares it
+            if due is None or due > now:
+                return 0
         lease_until = now + self._lease
         with self._db.unit_of_work() as uow:
             claimed = uow.timers.claim_due(now, self._batch, lease_until, self._worker)

@@ -170,7 +170,11 @@ def _fault_reply(fault: str) -> tuple[int, dict[str, Any], dict[str, str]]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes; do not wait for an ACK between
+    # The answer is buffered and goes out in one write (``_json`` flushes it): one wake-up of the client's
+    # thread per answer instead of one for the headers and one for the body, in a process whose threads
+    # share one interpreter lock.
+    wbufsize = -1
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:
@@ -213,6 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+            self.wfile.flush()
         except OSError:
             self.close_connection = True
 

@@ -14,7 +14,8 @@ def compliance_requested(
     kind: ComplianceKind, payload: JSON, shop: ShopDomain, triggered_at: datetime | None
 ) -> tuple[StoreEvent, ...]:
     """A privacy request; the payload is undated, so it happened when Shopify triggered the delivery."""
-    customer_id, email = within(payload, "customer", _customer) or (None, "")
+    customer_id, email, phone = within(payload, "customer", _customer) or (None, "", "")
+    request_id = within(payload, "data_request", find_id)
     return (
         ComplianceRequested(
             shop,
@@ -23,9 +24,11 @@ def compliance_requested(
             customer_id=customer_id,
             email=email,
             orders=get_ids(payload, "orders_requested") or get_ids(payload, "orders_to_redact"),
+            phone=phone,
+            request_id=request_id,
         ),
     )
 
 
-def _customer(customer: JSON) -> tuple[int | None, str]:
-    return find_id(customer), text(customer, "email")
+def _customer(customer: JSON) -> tuple[int | None, str, str]:
+    return find_id(customer), text(customer, "email"), text(customer, "phone")

@@ -50,32 +50,35 @@ class AddressValidation:
 
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent],
               states: Mapping[OrderKey, OrderState], now: datetime) -> None:
-        """Pipeline watcher: check the address of a newly paid order, and a changed one while on hold."""
-        if not self.settings.enabled or self.carriers.current(uow) is None:
-            return
-        for event in events:
-            if not isinstance(event, OrderChanged):
-                continue
-            state = states.get((event.shop, event.order_id))
-            if state is None or state.snapshot is None or state.snapshot.shipping_address is None:
-                continue
-            waiting = monitors.switched(uow, subject(event.shop, event.order_id), REPLY)
-            if waiting is not None and waiting.payload.get("fingerprint") != fingerprint(state):
-                self._verify(uow, state, now, held=True)
-            elif waiting is None and event.change is OrderChange.PAID and state.payment_status in PAID:
-                self._verify(uow, state, now, held=False)
+        """Pipeline watcher: check the address of a newly paid order, and a changed one while on hold.
 
-    def _verify(self, uow: UnitOfWork, state: OrderState, now: datetime, *, held: bool) -> None:
-        carrier = self.carriers.current(uow)
+        The reply timers of all the batch's orders are read at once, and the current carrier once: nothing in
+        here schedules or ends a timer.
+        """
+        orders = [(event, state) for event in events if isinstance(event, OrderChanged)
+                  and (state := states.get((event.shop, event.order_id))) is not None
+                  and state.snapshot is not None and state.snapshot.shipping_address is not None]
+        carrier = self.carriers.current(uow) if orders and self.settings.enabled else None
         if carrier is None:
             return
+        waiting = monitors.pending_timers(uow, [subject(event.shop, event.order_id) for event, _ in orders], REPLY)
+        checks: list[OutboxAction] = []
+        for event, state in orders:
+            held = waiting.get(subject(event.shop, event.order_id))
+            if held is not None and held.payload.get("fingerprint") != fingerprint(state):
+                checks.append(self._verify(state, carrier, now, held=True))
+            elif held is None and event.change is OrderChange.PAID and state.payment_status in PAID:
+                checks.append(self._verify(state, carrier, now, held=False))
+        if checks:
+            uow.outbox.add_many(checks)
+
+    def _verify(self, state: OrderState, carrier: str, now: datetime, *, held: bool) -> OutboxAction:
         snap = state.snapshot
         assert snap is not None
         payload = {"shop": state.shop, "order_id": state.order_id, "carrier": carrier, "held": held,
                    "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state)}
         decision = f"address:{state.shop}:{state.order_id}:{payload['fingerprint']}"
-        uow.outbox.add_many([monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop,
-                                                    payload, now)])
+        return monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)
 
     def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
         """Outcome hook of ``verify_address``: a refused address holds the order and asks the customer."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opsdesk.domain.audit import GENESIS, Break, first_break
+from opsdesk.domain.audit import Break, ChainCheck
 from opsdesk.ports import UnitOfWork
 
 PAGE = 1000
@@ -39,9 +39,10 @@ def verify_audit(uow: UnitOfWork, *, anchor: tuple[int, str] | None = None) -> A
     a chain rewritten from that row on, head included, shows up only against such a copy.
     """
     head = uow.audit.head()
-    prev, last_id, checked, anchored = GENESIS, 0, 0, anchor is None
+    walk = ChainCheck()  # rows erased by a privacy request pass when a redaction entry vouches for them
+    last_id, checked, anchored = 0, 0, anchor is None
     while rows := uow.audit.chain(last_id, PAGE):
-        broken, prev = first_break(rows, prev)
+        broken = walk.feed(rows)
         if broken is not None:
             return AuditReport(checked, head.last_id, head.hash, broken)
         if anchor is not None and not anchored:
@@ -49,6 +50,9 @@ def verify_audit(uow: UnitOfWork, *, anchor: tuple[int, str] | None = None) -> A
             anchored = kept is not None and kept.hash == anchor[1]
         checked += len(rows)
         last_id = rows[-1].id
+    broken, prev = walk.finish(), walk.prev
+    if broken is not None:
+        return AuditReport(checked, head.last_id, head.hash, broken)
     if (last_id, prev, checked) != (head.last_id, head.hash, head.count):
         reason = f"the head says {head.count} rows up to row {head.last_id}; the table has {checked} up to {last_id}"
         return AuditReport(checked, head.last_id, head.hash, Break(last_id or None, reason))

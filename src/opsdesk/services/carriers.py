@@ -55,8 +55,9 @@ class CarrierHealth:
         if not carrier or not self.settings.enabled:
             return False
         failed = not isinstance(result, Delivered) and classify(code_of(_reason(result))) is not Failure.ADDRESS
-        attempts = monitors.count(uow, f"carrier|{carrier}|attempts", now, self.window)
-        failures = monitors.count(uow, f"carrier|{carrier}|failures", now, self.window, by=int(failed))
+        counted = monitors.count_many(uow, {f"carrier|{carrier}|attempts": 1,
+                                            f"carrier|{carrier}|failures": int(failed)}, now, self.window)
+        attempts, failures = counted[f"carrier|{carrier}|attempts"], counted[f"carrier|{carrier}|failures"]
         if failed and attempts >= self.settings.min_attempts and failures / attempts >= self.settings.failure_rate:
             self._switch_off(uow, action, carrier, attempts, failures, now)
         return False  # counting never takes charge of a failure

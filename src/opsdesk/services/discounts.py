@@ -92,6 +92,7 @@ class DiscountGuard:
     ) -> None:
         """Take note of discounts and check orders: the pipeline calls this once per batch."""
         windows = BatchState(uow)
+        windows.read_costs(self._skus_to_cost(events))
         for event in events:
             if isinstance(event, DiscountChanged):
                 self._heard(uow, event, now)
@@ -102,6 +103,15 @@ class DiscountGuard:
                 uow.discounts.put_cost(event.shop, event.sku, event.cost, event.occurred_at)
                 windows.cost_changed(event.shop, event.sku)
         windows.flush()
+
+    def _skus_to_cost(self, events: Sequence[StoreEvent]) -> dict[str, set[str]]:
+        """By shop, the SKUs whose recorded cost the batch's orders need (one read for them all)."""
+        wanted: dict[str, set[str]] = {}
+        for event in events:
+            if isinstance(event, OrderChanged) and event.order.cancelled_at is None:
+                skus = (li.sku for li in event.order.line_items if li.sku and li.sku not in self.policy.costs)
+                wanted.setdefault(event.shop, set()).update(skus)
+        return wanted
 
     def _heard(self, uow: UnitOfWork, event: DiscountChanged, now: datetime) -> None:
         known = uow.discounts.find(event.shop, event.discount_gid)
@@ -182,11 +192,12 @@ class DiscountGuard:
             and snap.created_at - snap.customer_created_at <= self.policy.new_account_age
         )
         revenue = check.gross - check.discount
+        since = start - self.policy.window * self.policy.baseline_windows
+        # The history first: read from ``since`` on, it holds the current window too (one read for both).
+        history = windows.shares_before(shop, since, start)
         current = windows.get(shop, SHOP_WIDE, start).add(revenue, check.discount, new, snap.created_at)
         windows.put(current)
-        since = start - self.policy.window * self.policy.baseline_windows
-        history = windows.shares_before(shop, since, start)
-        if rate_anomaly(history, current.share, current.orders, self.policy):
+        if rate_anomaly(history, current.share, current.orders, self.policy, windows.baseline(shop, since, start)):
             self._rate(uow, shop, snap, current, history, record, now)
         for code in snap.discount_codes:
             window = windows.get(shop, f"code:{code.upper()}", start).add(

@@ -74,7 +74,7 @@ class DelayedFulfilment:
         # it again is harmless (progress is durable, so a timer moved back never repeats a message).
         arming = {(e.shop, e.order_id) for e in events
                   if isinstance(e, OrderChanged) and e.change in (OrderChange.CREATED, OrderChange.PAID)}
-        timers = []
+        timers, stopping = [], []
         for key in {(e.shop, e.order_id) for e in events if e.order_id is not None}:
             state = states.get(key)
             if state is None or state.snapshot is None:
@@ -82,12 +82,21 @@ class DelayedFulfilment:
             if shipped(state) or closed(state):
                 # Before its ship-by no follow-up has gone out: the timer stops itself when it fires,
                 # which spares a write for every order shipped on time.
-                if now >= self.ship_by(state) and uow.timers.cancel(subject(*key), [FOLLOWUP]):
-                    monitors.audit(uow, now, "followup.stopped", subject(*key), {"reason": _why_stop(state)})
+                if now >= self.ship_by(state):
+                    stopping.append(state)
             elif key in arming and state.payment_status in PAID:
                 timers.append(self._timer(state, self.ship_by(state)))
+        self._stop(uow, stopping, now)
         if timers:
             uow.timers.schedule(timers)
+
+    def _stop(self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime) -> None:
+        """End the follow-ups of these orders; the armed ones are read first, in one statement for them all."""
+        armed = monitors.pending_timers(uow, [subject(s.shop, s.order_id) for s in states], FOLLOWUP)
+        for state in states:
+            key = subject(state.shop, state.order_id)
+            if key in armed and uow.timers.cancel(key, [FOLLOWUP]):
+                monitors.audit(uow, now, "followup.stopped", key, {"reason": _why_stop(state)})
 
     def _timer(self, state: OrderState, due: datetime) -> Timer:
         key = subject(state.shop, state.order_id)

@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from opsdesk.domain.events import InventoryItemChanged, InventoryLevelChanged, OrderChanged, StoreEvent
-from opsdesk.domain.inventory import Freshness, total_available
+from opsdesk.domain.inventory import Freshness, StockLevel
 from opsdesk.domain.orders import OrderState
 from opsdesk.ports import UnitOfWork
+from opsdesk.services.inventory_batch import StockBatch, is_open, skus_of
 from opsdesk.services.pipeline import OrderKey
 from opsdesk.services.signals import emit
 
 OVERSOLD = "opsdesk/order_oversold"
-FINAL_FULFILMENT = frozenset({"fulfilled", "restocked"})
 
 
 def freshness(uow: UnitOfWork, shop: str, now: datetime) -> Freshness:
@@ -33,7 +33,10 @@ def freshness(uow: UnitOfWork, shop: str, now: datetime) -> Freshness:
 
 
 class InventoryWatch:
-    """A pipeline watcher: records stock and order SKUs, and raises ``order.oversold``."""
+    """A pipeline watcher: records stock and order SKUs, and raises ``order.oversold``.
+
+    A batch's stock is read in a few statements and written at its end (``inventory_batch.StockBatch``).
+    """
 
     def __init__(self, max_orders: int = 50) -> None:
         self.max_orders = max_orders
@@ -45,38 +48,38 @@ class InventoryWatch:
         states: Mapping[OrderKey, OrderState],
         now: datetime,
     ) -> None:
+        stock = StockBatch.read(uow, events, states)
         for event in events:
             match event:
                 case InventoryItemChanged():
-                    uow.inventory.record_item(event.shop, event.inventory_item_id, event.sku, event.tracked)
+                    stock.record_item(event.shop, event.inventory_item_id, event.sku, event.tracked)
                 case InventoryLevelChanged():
-                    self._level(uow, event, now)
+                    self._level(uow, stock, event, now)
                 case OrderChanged():
                     state = states.get((event.shop, event.order.id))
                     if state is not None:
-                        self._order(uow, state, now)
+                        self._order(uow, stock, state, now)
+        stock.flush()
 
-    def _level(self, uow: UnitOfWork, event: InventoryLevelChanged, now: datetime) -> None:
-        fresh = uow.inventory.record_level(
+    def _level(self, uow: UnitOfWork, stock: StockBatch, event: InventoryLevelChanged, now: datetime) -> None:
+        fresh = stock.record_level(StockLevel(
             event.shop, event.inventory_item_id, event.location_id, event.available, event.occurred_at
-        )
-        sku = uow.inventory.sku_of(event.shop, event.inventory_item_id)
+        ))
+        sku = stock.sku_of(event.shop, event.inventory_item_id)
         if not fresh or sku is None or event.available is None or event.available >= 0:
             return
-        for order_id in uow.inventory.open_orders(event.shop, sku, self.max_orders):
+        for order_id in stock.open_orders(event.shop, sku, self.max_orders):
             _raise(uow, event.shop, order_id, [sku], event.available, "stock below zero", now)
 
-    def _order(self, uow: UnitOfWork, state: OrderState, now: datetime) -> None:
+    def _order(self, uow: UnitOfWork, stock: StockBatch, state: OrderState, now: datetime) -> None:
         snap = state.snapshot
         if snap is None:
             return
-        skus = sorted({li.sku for li in snap.line_items if li.sku})
-        open_ = snap.cancelled_at is None and state.fulfilment_status not in FINAL_FULFILMENT
-        uow.inventory.track_order(state.shop, state.order_id, skus, open_, snap.created_at)
+        skus, open_ = skus_of(state), is_open(state)
+        stock.track_order(state.shop, state.order_id, skus, open_, snap.created_at)
         if not open_:
             return
-        levels = uow.inventory.levels(state.shop, skus)
-        gone = {sku: total for sku, found in levels.items() if (total := total_available(found)) is not None}
+        gone = stock.available(state.shop, skus)
         short = sorted(sku for sku, total in gone.items() if total < 0)
         if short:
             available = min(gone[sku] for sku in short)

@@ -43,19 +43,23 @@ class ReturnLabels:
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent],
               states: Mapping[OrderKey, OrderState], now: datetime) -> None:
         """Pipeline watcher: a label for each newly approved return, and its dead-man deadline."""
-        if not self.settings.enabled or self.carriers.current(uow) is None:
+        approved = [e for e in events if isinstance(e, ReturnChanged) and e.change is ReturnChange.APPROVED]
+        if not approved or not self.settings.enabled:
+            return  # most batches approve no return: no need to read which carrier is current
+        carrier = self.carriers.current(uow)  # nothing below switches carriers
+        if carrier is None:
             return  # without a carrier label API, labels are not the desk's to buy
-        for event in events:
-            if isinstance(event, ReturnChanged) and event.change is ReturnChange.APPROVED:
-                self._approved(uow, event, states.get((event.shop, event.order)), now)
+        for event in approved:
+            self._approved(uow, event, states.get((event.shop, event.order)), carrier, now)
 
-    def _approved(self, uow: UnitOfWork, event: ReturnChanged, state: OrderState | None, now: datetime) -> None:
-        carrier = self.carriers.current(uow)
+    def _approved(
+        self, uow: UnitOfWork, event: ReturnChanged, state: OrderState | None, carrier: str, now: datetime
+    ) -> None:
         due = now + timedelta(minutes=self.settings.deadline_minutes)
         payload = {"shop": event.shop, "order_id": event.order, "return_id": event.return_id}
         uow.timers.schedule([Timer(f"{DEADLINE}:{event.shop}:{event.return_id}", DEADLINE,
                                    subject(event.shop, event.return_id), due, payload)])
-        if carrier is None or state is None or state.snapshot is None:
+        if state is None or state.snapshot is None:
             return  # no order to take the address from: the deadline opens the case
         action = self._label(state, event.return_id, carrier, 0, now)
         uow.outbox.add_many([action])

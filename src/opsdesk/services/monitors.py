@@ -41,6 +41,17 @@ def count(uow: UnitOfWork, key: str, now: datetime, length: timedelta, by: int =
     return total
 
 
+def count_many(uow: UnitOfWork, by: Mapping[str, int], now: datetime, length: timedelta) -> dict[str, int]:
+    """``count`` for several counters of one window at once (one read, one write); each count after it."""
+    stamp = int(window_start(now, length).timestamp())
+    full = {key: f"monitor|{key}|{stamp}" for key in by}
+    current = uow.usage.get_many(full.values())
+    after = {key: Usage(current.get(name, Usage()).count + by[key], current.get(name, Usage()).amount)
+             for key, name in full.items()}
+    uow.usage.put_many({full[key]: usage for key, usage in after.items()})
+    return {key: usage.count for key, usage in after.items()}
+
+
 def read(uow: UnitOfWork, keys: Iterable[str], now: datetime, length: timedelta) -> list[int]:
     stamp = int(window_start(now, length).timestamp())
     full = [f"monitor|{key}|{stamp}" for key in keys]
@@ -51,6 +62,12 @@ def read(uow: UnitOfWork, keys: Iterable[str], now: datetime, length: timedelta)
 def switched(uow: UnitOfWork, subject: str, kind: str) -> Timer | None:
     """The pending timer that holds a switch on, or None when the switch is off."""
     return next((t for t in uow.timers.pending(subject) if t.kind == kind), None)
+
+
+def pending_timers(uow: UnitOfWork, subjects: Iterable[str], kind: str) -> dict[str, Timer]:
+    """In one read, by subject, the first pending timer of ``kind`` (``switched`` for many switches at once)."""
+    found = uow.timers.pending_many(subjects)
+    return {s: on for s, timers in found.items() if (on := next((t for t in timers if t.kind == kind), None))}
 
 
 def audit(uow: UnitOfWork, now: datetime, action: str, subject: str, after: dict[str, Any]) -> None:

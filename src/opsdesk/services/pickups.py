@@ -90,24 +90,37 @@ class PickupWatch:
     def watch(
         self, uow: UnitOfWork, events: Sequence[StoreEvent], states: Mapping[Any, OrderState], now: datetime
     ) -> None:
-        """Arm the timers of every order seen for the first time; its ship-by comes from the pickups."""
+        """Arm the timers of every order seen for the first time; its ship-by comes from the pickups.
+
+        The batch's orders are read and written together: each order arms timers of its own subject only,
+        so what one order writes never changes what another one reads.
+        """
         seen: set[tuple[ShopDomain, OrderId]] = set()
+        candidates: list[OrderState] = []
         for event in events:
             if not isinstance(event, OrderChanged) or (event.shop, event.order.id) in seen:
                 continue
             seen.add((event.shop, event.order.id))
             state = states.get((event.shop, event.order.id))
-            if state is None or not is_open(state) or uow.timers.pending(subject(event.shop, event.order.id)):
-                continue
-            found = self.plan(state)
+            if state is not None and is_open(state):
+                candidates.append(state)
+        armed = uow.timers.pending_many(subject(s.shop, s.order_id) for s in candidates)
+        moved: list[OrderState] = []
+        timers: list[Timer] = []
+        for state in candidates:
+            found = None if subject(state.shop, state.order_id) in armed else self.plan(state)
             if found is None:
                 continue
             warehouse, plan = found
             if plan.pickup_at < now - STALE:
                 continue  # history being replayed: its pickups left long ago, nobody can act on them now
             if state.ship_by != plan.ship_by:
-                uow.orders.put_many([replace(state, ship_by=plan.ship_by)])
-            uow.timers.schedule(self._timers(state.shop, state.order_id, warehouse, plan, now))
+                moved.append(replace(state, ship_by=plan.ship_by))
+            timers += self._timers(state.shop, state.order_id, warehouse, plan, now)
+        if moved:
+            uow.orders.put_many(moved)
+        if timers:
+            uow.timers.schedule(timers)
 
     def _timers(
         self, shop: str, order_id: int, warehouse: Warehouse, plan: ShipBy, now: datetime

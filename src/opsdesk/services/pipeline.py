@@ -357,8 +357,11 @@ class Pipeline:
         for status, ids in batch.done.items():
             name, _, error = status.partition(":")
             uow.deliveries.mark_processed(ids, name, error)
-        for shop, order_id in batch.arrived:
-            batch.requeued += uow.deliveries.requeue_waiting(shop, order_id)
+        arrived: dict[str, list[int]] = {}
+        for arrived_shop, order_id in sorted(batch.arrived):
+            arrived.setdefault(arrived_shop, []).append(order_id)
+        for shop_of, order_ids in arrived.items():  # one statement per shop, not one per order
+            batch.requeued += uow.deliveries.requeue_waiting(shop_of, order_ids)
 
 
 def process_pending(
@@ -373,16 +376,20 @@ def process_pending(
     held only for deciding and writing, not for parsing: webhook intake commits in between.
     """
     total = BatchReport()
-    with uow_factory(read_only=True) as uow:
-        waiting = uow.deliveries.count("waiting")
-    if waiting:
+    cutoff = now() - pipeline.wait_for_order
+    with uow_factory(read_only=True) as uow:  # the first batch is read with the waiting check
+        oldest = uow.deliveries.oldest_waiting()
+        release = oldest is not None and oldest < cutoff
+        pending: list[StoredDelivery] | None = None if release else uow.deliveries.pending(batch_size)
+    if release:  # a write transaction only when a delivery waited long enough
         with uow_factory() as uow:
-            uow.deliveries.release_waiting(now() - pipeline.wait_for_order)
+            uow.deliveries.release_waiting(cutoff)
             uow.commit()
     after = 0
     while True:
-        with uow_factory(read_only=True) as uow:
-            pending = uow.deliveries.pending(batch_size, after_id=after)
+        if pending is None:
+            with uow_factory(read_only=True) as uow:
+                pending = uow.deliveries.pending(batch_size, after_id=after)
         if not pending:
             return total
         after = pending[-1].id
@@ -393,5 +400,6 @@ def process_pending(
             report = pipeline.apply(uow, [p for p in prepared if p[0].id in still], now())
             uow.commit()
         total.add(report)
+        pending = None
         if report.requeued:  # deliveries that waited for an order that just arrived: start over
             after = 0

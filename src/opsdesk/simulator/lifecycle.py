@@ -86,9 +86,8 @@ def _stock(st: Store, o: Order, t0: datetime) -> None:
     if incident is not None and st.rng.random() < incident.params["share"]:
         o.lines[0].product_id, o.lines[0].variant_id = hot.id, hot.variant_id
         o.lines[0].sku, o.lines[0].price, o.lines[0].title = hot.sku, hot.price, f"Product {hot.sku}"
-    by_item = {p.variant_id: p for p in st.products}
     for line in o.lines:
-        product = by_item[line.variant_id]
+        product = st.by_variant[line.variant_id]
         product.stock -= line.quantity
         available, at = product.stock, t0 + _S
         st.emit(

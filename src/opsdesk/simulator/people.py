@@ -65,13 +65,16 @@ class People:
         busy = [w.busy_until for w in self.workers if w.busy_until is not None]
         return min(busy) if busy else None
 
-    def work(self, now: datetime) -> None:
+    def work(self, now: datetime) -> bool:
+        """Resolve the cases whose work is done, and take new ones; whether anyone tried to change a case."""
+        tried = False
         for worker in self.workers:
             if worker.busy_until is not None and worker.busy_until <= now and worker.case_id is not None:
                 self._resolve(worker, now)
+                tried = True
         idle = [w for w in self.workers if w.busy_until is None]
         if not idle or not self.on_shift(now):
-            return
+            return tried
         with self.desk.db.unit_of_work(read_only=True) as uow:  # one look at the queue for everyone idle
             queue = uow.cases.search(CaseFilter(status=("open", "assigned")), limit=200)
         taken: set[str] = set()
@@ -80,6 +83,8 @@ class People:
             if case is not None:
                 taken.add(case.id)
                 self._take(worker, case, now)
+                tried = True
+        return tried
 
     @staticmethod
     def _pick(worker: Worker, queue: list[Case]) -> Case | None:

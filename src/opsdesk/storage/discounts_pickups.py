@@ -81,6 +81,16 @@ def incident_from(row: Any, detail: dict[str, Any]) -> DiscountIncident:
 _COSTS = select(t.item_costs.c.sku, t.item_costs.c.cost).where(
     t.item_costs.c.shop == bindparam("shop"), t.item_costs.c.sku.in_(bindparam("skus", expanding=True))
 )
+#: Built once: the discount guard reads a shop's recent windows in every batch with new orders.
+_WINDOWS = (
+    select(t.discount_windows)
+    .where(
+        t.discount_windows.c.shop == bindparam("shop"),
+        t.discount_windows.c.subject == bindparam("subject"),
+        t.discount_windows.c.start >= bindparam("since"),
+    )
+    .order_by(t.discount_windows.c.start)
+)
 
 
 class SqlDiscounts:
@@ -146,13 +156,8 @@ class SqlDiscounts:
         return [incident_from(r, loads(r["detail"])) for r in self._conn.execute(query).mappings()]
 
     def windows(self, shop: str, subject: str, since: datetime) -> list[RateWindow]:
-        c = t.discount_windows.c
-        query = (
-            select(t.discount_windows)
-            .where(c.shop == shop, c.subject == subject, c.start >= since)
-            .order_by(c.start)
-        )
-        return [_window(r) for r in self._conn.execute(query).mappings()]
+        params = {"shop": shop, "subject": subject, "since": since}
+        return [_window(r) for r in self._conn.execute(_WINDOWS, params).mappings()]
 
     def put_window(self, window: RateWindow) -> None:
         row = {

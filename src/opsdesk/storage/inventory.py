@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, union, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Executable
 
 from opsdesk.domain.inventory import StockLevel
 from opsdesk.storage import bulk
@@ -21,6 +24,21 @@ _LEVELS = (
 )
 _UNTRACK = delete(t.order_skus).where(_O.shop == bindparam("shop"), _O.order_id == bindparam("order_id"))
 _SKU_OF = select(_I.sku).where(_I.shop == bindparam("shop"), _I.inventory_item_id == bindparam("item_id"))
+#: Rows per ``IN`` list of a batch read, well under every backend's limit on bound parameters.
+_CHUNK = 500
+_ITEM = select(_I.inventory_item_id, _I.sku, _I.tracked).where(_I.shop == bindparam("shop"))
+_SKUS = _I.sku.in_(bindparam("skus", expanding=True))
+_IDS = _I.inventory_item_id.in_(bindparam("ids", expanding=True))
+#: The items of a batch's SKUs and ids, by which of the two lists are given (an empty one is left out). A
+#: union rather than ``OR``: each half keeps its own index (SQLite would walk all the shop's items for an OR).
+_ITEMS: dict[tuple[bool, bool], Executable] = {
+    (True, False): _ITEM.where(_SKUS),
+    (False, True): _ITEM.where(_IDS),
+    (True, True): union(_ITEM.where(_SKUS), _ITEM.where(_IDS)),
+}
+_LEVELS_OF_ITEMS = select(t.inventory_levels).where(
+    _L.shop == bindparam("shop"), _L.inventory_item_id.in_(bindparam("ids", expanding=True))
+)
 
 
 class SqlInventory:
@@ -67,6 +85,60 @@ class SqlInventory:
         if open_ and rows:
             bulk.write(self._conn, t.order_skus, rows)
 
+    def stock(
+        self, shop: str, skus: Iterable[str], item_ids: Iterable[int]
+    ) -> tuple[dict[int, tuple[str, bool]], list[StockLevel]]:
+        """The items with these SKUs or ids (each one's SKU and whether it is tracked), and all their levels.
+
+        The levels of ``item_ids`` come whether or not the item itself is known: what one pipeline batch of
+        stock events and orders reads, in a few statements.
+        """
+        wanted_skus, wanted_ids = sorted(set(skus)), sorted(set(item_ids))
+        items: dict[int, tuple[str, bool]] = {}
+        for start in range(0, max(len(wanted_skus), len(wanted_ids)), _CHUNK):
+            some_skus, some_ids = wanted_skus[start : start + _CHUNK], wanted_ids[start : start + _CHUNK]
+            query = _ITEMS[(bool(some_skus), bool(some_ids))]
+            params = {"shop": shop, "skus": some_skus, "ids": some_ids}
+            items.update({int(r[0]): (r[1], bool(r[2])) for r in self._conn.execute(query, params)})
+        ids = sorted(set(wanted_ids) | set(items))
+        levels: list[StockLevel] = []
+        for start in range(0, len(ids), _CHUNK):
+            params = {"shop": shop, "ids": ids[start : start + _CHUNK]}
+            levels += [_level(r) for r in self._conn.execute(_LEVELS_OF_ITEMS, params).mappings()]
+        return items, levels
+
+    def put_levels(self, levels: Sequence[StockLevel]) -> None:
+        """Store levels, each only over an older one for its item and location (``record_level``, batched)."""
+        newest: dict[tuple[str, int, int], StockLevel] = {}
+        for x in levels:  # one row per key: PostgreSQL cannot update a row twice in one statement
+            key = (x.shop, x.inventory_item_id, x.location_id)
+            if key not in newest or newest[key].updated_at < x.updated_at:
+                newest[key] = x
+        if not newest:
+            return
+        newer = _put_levels(self._conn.dialect.name)
+        rows = [
+            {"shop": x.shop, "inventory_item_id": x.inventory_item_id, "location_id": x.location_id,
+             "available": x.available, "updated_at": x.updated_at}
+            for x in newest.values()
+        ]
+        self._conn.execute(newer, rows)
+
+    def track_orders(self, orders: Mapping[tuple[str, int], tuple[Sequence[str], datetime]]) -> None:
+        """``track_order`` for many orders: (shop, order id) -> the SKUs it holds (none once closed), placed at.
+
+        The rows are written in the mapping's order.
+        """
+        if not orders:
+            return
+        self._conn.execute(_UNTRACK, [{"shop": shop, "order_id": order_id} for shop, order_id in orders])
+        rows = [
+            {"shop": shop, "order_id": order_id, "sku": sku, "placed_at": at}
+            for (shop, order_id), (skus, at) in orders.items()
+            for sku in sorted(set(skus))
+        ]
+        bulk.write(self._conn, t.order_skus, rows)
+
     def open_orders(self, shop: str, sku: str, limit: int = 100) -> list[int]:
         """Open orders holding ``sku``, newest first (the latest sales are the ones stock ran out under)."""
         query = (
@@ -92,6 +164,18 @@ class SqlInventory:
             .limit(limit)
         )
         return newest, [_level(r) for r in self._conn.execute(query).mappings()]
+
+
+@cache
+def _put_levels(dialect: str) -> Executable:
+    """Insert a level, or update the stored one when it is older (built once per dialect)."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(t.inventory_levels)
+    newer: Executable = statement.on_conflict_do_update(
+        index_elements=[_L.shop, _L.inventory_item_id, _L.location_id],
+        set_={"available": statement.excluded.available, "updated_at": statement.excluded.updated_at},
+        where=_L.updated_at < statement.excluded.updated_at,
+    )
+    return newer
 
 
 def _level(row: Any) -> StockLevel:

@@ -24,29 +24,49 @@ from opsdesk.domain.records import (
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
 from opsdesk.storage.codec import decode_order, dumps, encode_order, loads
+from opsdesk.storage.fast import Fast
 
 # The statements run on every poll or for every event, built once: building a statement per call cost
 # more than SQLite running it (the compiled form is cached by SQLAlchemy either way).
-_DELIVERIES_COUNT = select(func.count()).select_from(t.deliveries)
-_DELIVERIES_WITH_STATUS = _DELIVERIES_COUNT.where(t.deliveries.c.status == bindparam("status"))
-_PENDING_DELIVERIES = (
+# Those run on every event go through ``Fast``: SQLite's driver directly (storage/fast.py).
+_COUNT_DELIVERIES = select(func.count()).select_from(t.deliveries)
+_DELIVERIES_COUNT = Fast(_COUNT_DELIVERIES)
+_DELIVERIES_WITH_STATUS = Fast(_COUNT_DELIVERIES.where(t.deliveries.c.status == bindparam("status")))
+_OLDEST_WAITING = Fast(select(func.min(t.deliveries.c.received_at)).where(t.deliveries.c.status == "waiting"))
+_PENDING_DELIVERIES = Fast(
     select(t.deliveries)
     .where(t.deliveries.c.status == "pending", t.deliveries.c.id > bindparam("after_id"))
     .order_by(t.deliveries.c.id)
     .limit(bindparam("limit"))
 )
-_ORDERS_OF_SHOP = select(t.orders).where(
-    t.orders.c.shop == bindparam("shop"), t.orders.c.order_id.in_(bindparam("ids", expanding=True))
+_CLAIM_PENDING = Fast(
+    select(t.deliveries.c.id)
+    .where(t.deliveries.c.id.in_(bindparam("ids", expanding=True)), t.deliveries.c.status == "pending")
+    .with_for_update(skip_locked=True)
+)
+_ORDERS_OF_SHOP = Fast(
+    select(t.orders).where(
+        t.orders.c.shop == bindparam("shop"), t.orders.c.order_id.in_(bindparam("ids", expanding=True))
+    )
 )
 _NEXT_ACTION_DUE = select(func.min(t.actions.c.next_attempt_at)).where(
     t.actions.c.status == ActionStatus.PENDING.value
 )
-_USAGE = select(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True)))
-_DECIDED = select(t.decisions.c.id).where(t.decisions.c.id.in_(bindparam("ids", expanding=True)))
-_MARK_PROCESSED = (
+_USAGE = Fast(select(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True))))
+_DECIDED = Fast(select(t.decisions.c.id).where(t.decisions.c.id.in_(bindparam("ids", expanding=True))))
+_MARK_PROCESSED = Fast(
     update(t.deliveries)
     .where(t.deliveries.c.id.in_(bindparam("ids", expanding=True)))
     .values(status=bindparam("b_status"), error=bindparam("b_error"))
+)
+_REQUEUE_WAITING = Fast(
+    update(t.deliveries)
+    .where(
+        t.deliveries.c.status == "waiting",
+        t.deliveries.c.shop == bindparam("b_shop"),
+        t.deliveries.c.error.in_(bindparam("b_errors", expanding=True)),
+    )
+    .values(status="pending", error="")
 )
 _ACTION_COLUMNS = (
     "id", "decision_id", "shop", "order_id", "kind", "provider", "payload", "idempotency_key", "status",
@@ -120,15 +140,12 @@ class SqlDeliveries:
 
     def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]:
         params = {"after_id": after_id, "limit": limit}
-        return [_delivery(row) for row in self._conn.execute(_PENDING_DELIVERIES, params).mappings()]
+        return [_delivery(row) for row in _PENDING_DELIVERIES.rows(self._conn, params)]
 
     def claim_pending(self, ids: Sequence[int]) -> set[int]:
-        c = t.deliveries.c
         claimed: set[int] = set()
         for start in range(0, len(ids), 500):
-            query = (select(c.id).where(c.id.in_(ids[start:start + 500]), c.status == "pending")
-                     .with_for_update(skip_locked=True))
-            claimed.update(self._conn.execute(query).scalars())
+            claimed.update(_CLAIM_PENDING.scalars(self._conn, {"ids": ids[start : start + 500]}))
         return claimed
 
     def get(self, delivery_id: int) -> StoredDelivery:
@@ -145,16 +162,15 @@ class SqlDeliveries:
         wanted = list(ids)
         for start in range(0, len(wanted), 500):  # one statement per chunk, not one per delivery
             chunk = wanted[start : start + 500]
-            self._conn.execute(_MARK_PROCESSED, {"ids": chunk, "b_status": status, "b_error": error})
+            _MARK_PROCESSED.rowcount(self._conn, {"ids": chunk, "b_status": status, "b_error": error})
 
-    def requeue_waiting(self, shop: str, order_id: int) -> int:
-        c = t.deliveries.c
-        stmt = (
-            update(t.deliveries)
-            .where(c.status == "waiting", c.shop == shop, c.error == f"order:{order_id}")
-            .values(status="pending", error="")
-        )
-        return max(self._conn.execute(stmt).rowcount, 0)
+    def requeue_waiting(self, shop: str, order_ids: Iterable[int]) -> int:
+        waited_for = sorted(f"order:{order_id}" for order_id in order_ids)
+        requeued = 0
+        for start in range(0, len(waited_for), 500):  # one statement per chunk, not one per order
+            params = {"b_shop": shop, "b_errors": waited_for[start : start + 500]}
+            requeued += _REQUEUE_WAITING.rowcount(self._conn, params)
+        return requeued
 
     def release_waiting(self, received_before: datetime) -> int:
         c = t.deliveries.c
@@ -165,10 +181,14 @@ class SqlDeliveries:
         )
         return max(self._conn.execute(stmt).rowcount, 0)
 
+    def oldest_waiting(self) -> datetime | None:
+        found: datetime | None = _OLDEST_WAITING.scalar(self._conn)
+        return found
+
     def count(self, status: str | None = None) -> int:
         if status is None:
-            return int(self._conn.execute(_DELIVERIES_COUNT).scalar_one())
-        return int(self._conn.execute(_DELIVERIES_WITH_STATUS, {"status": status}).scalar_one())
+            return int(_DELIVERIES_COUNT.scalar(self._conn))
+        return int(_DELIVERIES_WITH_STATUS.scalar(self._conn, {"status": status}))
 
 
 def _delivery(row: Any) -> StoredDelivery:
@@ -202,7 +222,7 @@ class SqlOrders:
         for shop, ids in by_shop.items():
             for start in range(0, len(ids), 500):
                 params = {"shop": shop, "ids": ids[start : start + 500]}
-                for row in self._conn.execute(_ORDERS_OF_SHOP, params).mappings():
+                for row in _ORDERS_OF_SHOP.rows(self._conn, params):
                     state = _order(row)
                     found[(state.shop, state.order_id)] = state
         return found
@@ -276,7 +296,7 @@ class SqlDecisions:
         wanted = list(set(ids))
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
-            found.update(self._conn.execute(_DECIDED, {"ids": wanted[start : start + 500]}).scalars())
+            found.update(_DECIDED.scalars(self._conn, {"ids": wanted[start : start + 500]}))
         return found
 
     def add_many(self, decisions: Sequence[DecisionRecord]) -> None:
@@ -432,8 +452,11 @@ class SqlUsage:
         self._conn = conn
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Usage]:
-        rows = self._conn.execute(_USAGE, {"keys": list(set(keys))}).mappings()
-        return {r["key"]: Usage(r["count"], Decimal(r["amount"])) for r in rows}
+        wanted, found = sorted(set(keys)), {}
+        for start in range(0, len(wanted), 500):
+            for r in _USAGE.rows(self._conn, {"keys": wanted[start : start + 500]}):
+                found[r["key"]] = Usage(r["count"], Decimal(r["amount"]))
+        return found
 
     def put_many(self, usage: dict[str, Usage]) -> None:
         rows = [{"key": k, "count": u.count, "amount": str(u.amount)} for k, u in usage.items()]

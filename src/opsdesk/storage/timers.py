@@ -51,6 +51,11 @@ _PENDING_OF = (
     .where(_C.subject == bindparam("subject"), _C.status == PENDING)
     .order_by(_C.due_at, _C.id)
 )
+_PENDING_OF_MANY = (
+    select(t.timers)
+    .where(_C.subject.in_(bindparam("subjects", expanding=True)), _C.status == PENDING)
+    .order_by(_C.due_at, _C.id)
+)
 _CANCEL = (
     update(t.timers).where(_C.subject == bindparam("b_subject"), _C.status == PENDING).values(status="cancelled")
 )
@@ -123,6 +128,15 @@ class SqlTimers:
 
     def pending(self, subject: str) -> list[Timer]:
         return [_timer(r) for r in self._conn.execute(_PENDING_OF, {"subject": subject}).mappings()]
+
+    def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
+        wanted = sorted(set(subjects))
+        found: dict[str, list[Timer]] = {}
+        for start in range(0, len(wanted), 500):  # one statement per chunk, not one per subject
+            rows = self._conn.execute(_PENDING_OF_MANY, {"subjects": wanted[start : start + 500]}).mappings()
+            for timer in map(_timer, rows):
+                found.setdefault(timer.subject, []).append(timer)
+        return found
 
     def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(t.timers)

@@ -1,0 +1,101 @@
+"""``opsdesk privacy export|redact|redact-shop``: the privacy requests by hand (docs/reference/privacy.md).
+
+The same services the compliance webhooks run; by hand for a request that came another way (by email
+to the shop), or to run one again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from opsdesk import app as composition
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.domain.errors import InvalidInput
+from opsdesk.domain.privacy import PrivacySubject
+from opsdesk.services.privacy import PrivacyReport, export_customer, redact_customer, redact_shop
+
+privacy_cli = typer.Typer(no_args_is_help=True, help="Privacy requests: export or erase a customer's data.")
+out = Console()
+
+ShopOpt = Annotated[str, typer.Option("--shop", help="the shop's myshopify.com domain")]
+CustomerOpt = Annotated[int | None, typer.Option("--customer", help="Shopify's customer id")]
+EmailOpt = Annotated[str, typer.Option("--email", help="the customer's email")]
+PhoneOpt = Annotated[str, typer.Option("--phone", help="the customer's phone number")]
+OrdersOpt = Annotated[list[int] | None, typer.Option("--order", help="an order of theirs (repeatable)")]
+
+
+def _subject(shop: str, customer: int | None, email: str, phone: str, orders: list[int] | None) -> PrivacySubject:
+    if customer is None and not email:
+        raise InvalidInput("name the customer: --customer ID and/or --email ADDRESS")
+    return PrivacySubject(shop.lower(), customer, email, phone, frozenset(orders or ()))
+
+
+def _print(report: PrivacyReport, fmt: str) -> None:
+    if emit(report.as_dict(), fmt):
+        return
+    tables = ", ".join(f"{name} {n}" for name, n in sorted(report.tables.items())) or "nothing stored"
+    out.print(f"{report.kind} for {report.shop}: {report.fields} fields; rows by table: {tables}")
+    if report.audit_rows:
+        out.print(f"{report.audit_rows} audit rows erased and vouched for by a redaction entry")
+    if report.export:
+        out.print(f"export written to {report.export}")
+
+
+@privacy_cli.command("export")
+def export(
+    shop: ShopOpt,
+    customer: CustomerOpt = None,
+    email: EmailOpt = "",
+    phone: PhoneOpt = "",
+    order: OrdersOpt = None,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Write every stored field that holds a customer's data to the export folder (privacy.export_dir)."""
+    desk = desk_for(config, database_url)
+    sink = composition.export_files(desk.settings.privacy_export_dir)
+    with desk.db.unit_of_work() as uow:
+        report, _ = export_customer(uow, _subject(shop, customer, email, phone, order), desk.clock.now(), sink)
+        uow.commit()
+    _print(report, fmt)
+
+
+@privacy_cli.command("redact")
+def redact(
+    shop: ShopOpt,
+    customer: CustomerOpt = None,
+    email: EmailOpt = "",
+    phone: PhoneOpt = "",
+    order: OrdersOpt = None,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Erase a customer's personal data everywhere it is stored (ids, amounts and statuses stay)."""
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work() as uow:
+        report = redact_customer(uow, _subject(shop, customer, email, phone, order), desk.clock.now())
+        uow.commit()
+    _print(report, fmt)
+
+
+@privacy_cli.command("redact-shop")
+def redact_shop_command(
+    shop: ShopOpt,
+    yes: Annotated[bool, typer.Option("--yes", help="really erase everything stored about the shop")] = False,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Erase everything stored about a shop (what ``shop/redact`` does)."""
+    if not yes:
+        raise InvalidInput("this erases every order, case and delivery of the shop: add --yes")
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work() as uow:
+        report = redact_shop(uow, shop.lower(), desk.clock.now())
+        uow.commit()
+    _print(report, fmt)
