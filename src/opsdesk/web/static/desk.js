@@ -55,6 +55,11 @@
   var before = null;  // the rows (id:version) before a poll's swap, to mark the new and changed ones
   document.addEventListener("htmx:beforeSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "queue-rows") {
+      var poll = e.detail.requestConfig && e.detail.requestConfig.verb === "get";
+      if (poll && busy(e.detail.target)) {  // rows ticked while the poll was on its way: keep the ticks
+        e.detail.shouldSwap = false;
+        return;
+      }
       before = new Set(Array.from(e.detail.target.querySelectorAll("tr[data-id]")).map(function (r) {
         return r.dataset.id + ":" + r.dataset.version;
       }));
