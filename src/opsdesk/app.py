@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from opsdesk.connectors.email import SmtpEmail
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
+from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org
 from opsdesk.domain.policies import Playbook
 from opsdesk.engine.timers import Handler as TimerHandler
@@ -34,7 +36,7 @@ from opsdesk.services.notify import Notifier
 from opsdesk.services.order_playbooks import OrderPlaybooks
 from opsdesk.services.pickups import PickupWatch
 from opsdesk.services.pipeline import Pipeline, ShopDefaults
-from opsdesk.services.privacy import ExportSink, PrivacyRequests
+from opsdesk.services.privacy import PrivacyRequests, export_name
 from opsdesk.services.sla import make_sla_hooks
 from opsdesk.storage.schema import migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
@@ -149,11 +151,15 @@ def build(
     )
 
 
-def export_files(directory: Path) -> ExportSink:
-    """Privacy exports as files under ``directory``, readable by their owner only (they hold personal data)."""
+class ExportFiles:
+    """Privacy exports as files under ``directory``, one folder per shop, readable by their owner only
+    (they hold personal data); an erasure of the customer or the shop removes them."""
 
-    def write(name: str, data: bytes) -> str:
-        path = directory / name
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def write(self, name: str, data: bytes) -> str:
+        path = self.directory / name
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -162,7 +168,27 @@ def export_files(directory: Path) -> ExportSink:
         os.replace(partial, path)  # a reader never sees half a file; a retry writes the same name again
         return str(path)
 
-    return write
+    def erase(self, shop: str, customer_id: int | None = None) -> int:
+        folder = self.directory / shop
+        if folder.parent != self.directory or shop in ("", ".", ".."):
+            raise InvalidInput(f"not a shop's export folder: {shop!r}")
+        if not folder.is_dir():
+            return 0
+        pattern = "*" if customer_id is None else export_name(shop, customer_id, "*").rpartition("/")[2]
+        removed = 0
+        for path in folder.glob(pattern):
+            if path.is_file():
+                path.unlink()
+                removed += 1
+        if customer_id is None:
+            with contextlib.suppress(OSError):  # gone, or something not ours left in it: keep the folder
+                folder.rmdir()
+        return removed
+
+
+def export_files(directory: Path) -> ExportFiles:
+    """The export folder (``privacy.export_dir``)."""
+    return ExportFiles(directory)
 
 
 def order_playbooks(settings: Settings) -> OrderPlaybooks:

@@ -15,7 +15,13 @@ from opsdesk import app as composition
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.privacy import PrivacySubject
-from opsdesk.services.privacy import PrivacyReport, export_customer, redact_customer, redact_shop
+from opsdesk.services.privacy import (
+    PrivacyReport,
+    erase_exports,
+    export_customer,
+    redact_customer,
+    redact_shop,
+)
 
 privacy_cli = typer.Typer(no_args_is_help=True, help="Privacy requests: export or erase a customer's data.")
 out = Console()
@@ -42,6 +48,8 @@ def _print(report: PrivacyReport, fmt: str) -> None:
         out.print(f"{report.audit_rows} audit rows erased and vouched for by a redaction entry")
     if report.export:
         out.print(f"export written to {report.export}")
+    if report.exports_erased:
+        out.print(f"{report.exports_erased} earlier export file(s) removed")
 
 
 @privacy_cli.command("export")
@@ -59,7 +67,7 @@ def export(
     desk = desk_for(config, database_url)
     sink = composition.export_files(desk.settings.privacy_export_dir)
     with desk.db.unit_of_work() as uow:
-        report, _ = export_customer(uow, _subject(shop, customer, email, phone, order), desk.clock.now(), sink)
+        report, _ = export_customer(uow, _subject(shop, customer, email, phone, order), desk.clock.now(), sink.write)
         uow.commit()
     _print(report, fmt)
 
@@ -79,6 +87,7 @@ def redact(
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
         report = redact_customer(uow, _subject(shop, customer, email, phone, order), desk.clock.now())
+        erase_exports(composition.export_files(desk.settings.privacy_export_dir), report)
         uow.commit()
     _print(report, fmt)
 
@@ -97,5 +106,6 @@ def redact_shop_command(
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
         report = redact_shop(uow, shop.lower(), desk.clock.now())
+        erase_exports(composition.export_files(desk.settings.privacy_export_dir), report)
         uow.commit()
     _print(report, fmt)

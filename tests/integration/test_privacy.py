@@ -257,11 +257,24 @@ def test_customers_data_request_exports_every_stored_field_that_holds_their_data
     assert exported["orders"] == [order_id_of(1), order_id_of(2)]
 
 
+def test_a_customers_redaction_removes_their_exports_and_no_one_elses(desk_day: Scenario) -> None:
+    folder = desk_day.desk.settings.privacy_export_dir / SHOP
+    send(desk_day, "customers/data_request", compliance("customers/data_request", WILHELMINA, [order_id_of(1)]), "e-w")
+    send(desk_day, "customers/data_request", compliance("customers/data_request", BARTHOLOMEW, [order_id_of(3)]), "e-b")
+    [mine] = folder.glob(f"customer-{WILHELMINA['customer_id']}-*.json")
+    [theirs] = folder.glob(f"customer-{BARTHOLOMEW['customer_id']}-*.json")
+    send(desk_day, "customers/redact", compliance("customers/redact", WILHELMINA, [order_id_of(1)]), "r-w")
+    assert not mine.exists() and theirs.exists()
+
+
 def test_shop_redact_erases_every_row_of_the_shop_and_the_chain_still_holds(desk_day: Scenario) -> None:
     db: SqlDatabase = desk_day.desk.db  # type: ignore[assignment]
     request = compliance("customers/data_request", WILHELMINA, [order_id_of(1)])
     send(desk_day, "customers/data_request", request, "export-2")  # its timer holds the email and phone
+    folder = desk_day.desk.settings.privacy_export_dir / SHOP
+    assert list(folder.glob("customer-*.json"))  # the export holds her data until the shop is erased
     send(desk_day, "shop/redact", compliance("shop/redact", WILHELMINA, []), "shop-1")
+    assert not folder.exists()
     after = dump(db)
     assert occurrences(after, personal_values(WILHELMINA) + personal_values(BARTHOLOMEW)) == []
     with db.engine.connect() as conn:
@@ -296,6 +309,7 @@ def test_the_privacy_commands_export_and_redact_by_hand(desk_day: Scenario) -> N
     assert report["orders"] == [order_id_of(3)] and report["fields"] > 0 and Path(report["export"]).exists()
     redacted = CliRunner().invoke(cli, ["privacy", "redact", *who, *common, "--format", "json"])
     assert redacted.exit_code == 0, redacted.output
+    assert json.loads(redacted.output)["exports_erased"] == 1 and not Path(report["export"]).exists()
     assert occurrences(dump(db), personal_values(BARTHOLOMEW)) == []
     assert {v for *_, v in occurrences(dump(db), personal_values(WILHELMINA))} == set(personal_values(WILHELMINA))
 

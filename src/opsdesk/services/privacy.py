@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, assert_never
+from typing import Any, Protocol, assert_never
 
 from opsdesk.domain.audit import REDACTION_ACTION, content_digest
 from opsdesk.domain.errors import OpsdeskError, Unavailable
@@ -40,6 +40,21 @@ ACTOR = "privacy"
 ExportSink = Callable[[str, bytes], str]
 
 
+class Exports(Protocol):
+    """Where exports are kept until fetched. They hold personal data, so an erasure removes them too."""
+
+    def write(self, name: str, data: bytes) -> str: ...
+
+    def erase(self, shop: str, customer_id: int | None = None) -> int:
+        """Remove a customer's exports, or with no customer every export of the shop; how many went."""
+        ...
+
+
+def export_name(shop: str, customer_id: int | None, tag: str) -> str:
+    """An export's file name under the export folder: one folder per shop, the customer in the name."""
+    return f"{shop}/customer-{customer_id}-{tag}.json"
+
+
 class PrivacyDeferred(OpsdeskError):
     """An email to the customer is being sent right now; the erasure runs again once it is done."""
 
@@ -60,6 +75,7 @@ class PrivacyReport:
     tables: dict[str, int] = field(default_factory=dict)
     audit_rows: int = 0
     export: str | None = None
+    exports_erased: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -68,8 +84,8 @@ class PrivacyReport:
 class PrivacyRequests:
     """The pipeline watcher that records privacy requests, and the timer handler that carries them out."""
 
-    def __init__(self, export: ExportSink) -> None:
-        self._export = export
+    def __init__(self, exports: Exports) -> None:
+        self._exports = exports
 
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent], _states: object, now: datetime) -> None:
         timers = [request_timer(e, now) for e in events if isinstance(e, ComplianceRequested)]
@@ -94,15 +110,26 @@ class PrivacyRequests:
         subject = PrivacySubject(
             p["shop"], p.get("customer_id"), p.get("email", ""), p.get("phone", ""), frozenset(p.get("orders", ()))
         )
+        # Exports are removed before the erasure commits: should the commit fail, the timer fires again
+        # and erases the rows; a removed export is never left describing data that was erased.
         match ComplianceKind(p["kind"]):
             case ComplianceKind.CUSTOMER_REDACT:
-                redact_customer(uow, subject, now)
+                erase_exports(self._exports, redact_customer(uow, subject, now))
             case ComplianceKind.SHOP_REDACT:
-                redact_shop(uow, subject.shop, now)
+                erase_exports(self._exports, redact_shop(uow, subject.shop, now))
             case ComplianceKind.CUSTOMER_DATA_REQUEST:
-                export_customer(uow, subject, now, self._export, p.get("request_id"))
+                export_customer(uow, subject, now, self._exports.write, p.get("request_id"))
             case kind:
                 assert_never(kind)
+
+
+def erase_exports(exports: Exports, report: PrivacyReport) -> PrivacyReport:
+    """Remove the exports an erasure covers: the customer's (when known), or all of a shop's."""
+    if report.kind == ComplianceKind.SHOP_REDACT.value:
+        report.exports_erased = exports.erase(report.shop)
+    elif report.customer_id is not None:
+        report.exports_erased = exports.erase(report.shop, report.customer_id)
+    return report
 
 
 def request_timer(event: ComplianceRequested, now: datetime) -> Timer:
@@ -193,7 +220,7 @@ def export_customer(
     for entry in entries:
         report.tables[entry["table"]] = report.tables.get(entry["table"], 0) + 1
     if sink is not None:
-        name = f"{subject.shop}/customer-{subject.customer_id}-{request_id or now.strftime('%Y%m%dT%H%M%SZ')}.json"
+        name = export_name(subject.shop, subject.customer_id, str(request_id or now.strftime("%Y%m%dT%H%M%SZ")))
         document = {"shop": subject.shop, "customer_id": subject.customer_id, "orders": report.orders,
                     "exported_at": now.isoformat(), "fields": entries}
         report.export = sink(name, json.dumps(document, indent=2, ensure_ascii=False, default=str).encode())
