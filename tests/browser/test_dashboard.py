@@ -1,6 +1,14 @@
 """The dashboard in a real browser against a running opsdesk: sign in, a case arrives from a signed webhook
 and appears without a reload, it is claimed and resolved with a refund that reaches the Shopify stand-in;
 a second agent's claim is refused with the owner's name; a state change without the CSRF token is refused.
+
+The tests share one running desk (its pipeline, timers and outbox on), so each works on orders of its
+own, dated within the last hour by the desk's clock, and on the one case their return request opens.
+Dated as the samples are by default (January 2026), an order was long past its ship-by and the
+stuck-order thresholds: whenever the pipeline took its payment in a batch before its fulfilment had
+arrived (the deliveries are posted one by one, so the busier the machine, the more often), the
+delayed-fulfilment timer fired at once and opened a fulfilment case of its own, owned by team:ops,
+which a test could take for its refund case.
 """
 
 from __future__ import annotations
@@ -8,14 +16,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from opsdesk.domain.records import CaseFilter
 from tests.browser.conftest import Running
 from tests.integration.dashboard_harness import PASSWORD
-from tests.samples import order_lifecycle
+from tests.samples import SHOP, order_lifecycle
 
 pytestmark = pytest.mark.browser
 ORDER = 5_000_000_000_000_000_000
@@ -53,21 +61,29 @@ def page_as(browser: Any, running: Running) -> Iterator[Callable[[str], Any]]:
         context.close()
 
 
-def case_of(running: Running, order_id: int) -> str:
-    def find() -> str | None:
-        with running.desk.db.unit_of_work(read_only=True) as uow:
-            found = [c.id for c in uow.cases.search(CaseFilter(active_only=False), 100) if c.order_id == order_id]
-        return found[0] if found else None
+def return_requested(running: Running, n: int) -> list[dict[str, Any]]:
+    """Order ``ORDER + n`` from creation to its return request (80.00: over the automatic-refund cap, so
+    the refunds queue gets a case), dated within the last hour so that no monitor finds the order late."""
+    return order_lifecycle(n, base=running.desk.clock.now() - timedelta(hours=1), price="80.00")[:6]
 
-    case_id = eventually(find)
-    assert case_id, f"no case opened for order {order_id}"
-    return str(case_id)
+
+def case_of(running: Running, order_id: int) -> str:
+    """The refund case the order's return request opened, which must be the only case about the order."""
+    def find() -> list[Any] | None:
+        with running.desk.db.unit_of_work(read_only=True) as uow:
+            found = uow.cases.for_order(SHOP, order_id)
+        return found if any(c.kind == "refund" for c in found) else None
+
+    cases = eventually(find)
+    assert cases, f"no refund case opened for order {order_id}"
+    assert [(c.kind, c.queue) for c in cases] == [("refund", "refunds")], f"cases of order {order_id}: {cases}"
+    return str(cases[0].id)
 
 
 def test_a_case_arrives_is_claimed_and_refunded_through_shopify(page_as, running) -> None:
     page = page_as("alice")
     assert page.locator("#queue-rows tr[data-id]").count() == 0
-    running.deliver(order_lifecycle(1, price="80.00")[:6])  # a return over the automatic-refund cap
+    running.deliver(return_requested(running, 1))  # a return over the automatic-refund cap
     row = page.locator("#queue-rows tr[data-id]").first
     row.wait_for(timeout=WAIT_MS)  # the polled rows bring it in: no reload
     case_id = row.get_attribute("data-id")
@@ -97,7 +113,7 @@ def test_a_case_arrives_is_claimed_and_refunded_through_shopify(page_as, running
 
 
 def test_a_second_agents_claim_is_refused_with_the_owners_name(page_as, running) -> None:
-    running.deliver(order_lifecycle(2, price="80.00")[:6])
+    running.deliver(return_requested(running, 2))
     case_id = case_of(running, ORDER + 2)
     alice, bob = page_as("alice"), page_as("bob")
     bob.goto(f"/cases/{case_id}")  # bob has the page open, with its Claim button, before alice claims
@@ -112,7 +128,7 @@ def test_a_second_agents_claim_is_refused_with_the_owners_name(page_as, running)
 
 
 def test_a_state_change_without_the_csrf_token_is_refused(page_as, running) -> None:
-    running.deliver(order_lifecycle(3, price="80.00")[:6])
+    running.deliver(return_requested(running, 3))
     case_id = case_of(running, ORDER + 3)
     page = page_as("alice")
     page.goto(f"/cases/{case_id}")
@@ -133,7 +149,7 @@ def test_a_state_change_without_the_csrf_token_is_refused(page_as, running) -> N
 
 
 def test_bulk_claim_by_keyboard_alone(page_as, running) -> None:
-    running.deliver(order_lifecycle(4, price="80.00")[:6] + order_lifecycle(5, price="80.00")[:6])
+    running.deliver(return_requested(running, 4) + return_requested(running, 5))
     ids = {case_of(running, ORDER + 4), case_of(running, ORDER + 5)}
     page = page_as("bob")
     page.goto("/queue?view=team")
@@ -150,14 +166,15 @@ def test_bulk_claim_by_keyboard_alone(page_as, running) -> None:
 
 def test_a_poll_answered_after_rows_were_ticked_keeps_the_ticks(page_as, running) -> None:
     """A poll already on its way when someone ticks rows must not swap them away (and the ticks with them)."""
-    running.deliver(order_lifecycle(6, price="80.00")[:6])
+    running.deliver(return_requested(running, 6))
+    case_id = case_of(running, ORDER + 6)
     page = page_as("bob")
     page.goto("/queue?view=team")
-    page.locator("#queue-rows input[name=case]").first.check()
-    # what the 5 s poll sends, issued now: the request guard does not see it as the rows' own poll
-    page.evaluate("htmx.ajax('GET', document.getElementById('queue-rows').getAttribute('hx-get'),"
+    page.locator(f"#queue-rows tr[data-id='{case_id}'] input[name=case]").check()
+    # what the 5 s poll sends, issued now: the request guard does not see it as the rows' own poll.
+    # htmx.ajax's promise settles once the answer has been handled (swapped in, or the swap refused).
+    page.evaluate("() => htmx.ajax('GET', document.getElementById('queue-rows').getAttribute('hx-get'),"
                   " {target: '#queue-rows', swap: 'outerHTML'})")
-    page.wait_for_timeout(1_000)
     assert page.locator("#queue-rows input[name=case]:checked").count() == 1
 
 
