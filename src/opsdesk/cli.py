@@ -131,15 +131,24 @@ def serve(
 
 
 def _with_stand_ins(
-    settings: Settings, stack: contextlib.ExitStack[Any], fakes: dict[str, Any] | None = None
+    settings: Settings,
+    stack: contextlib.ExitStack[Any],
+    fakes: dict[str, Any] | None = None,
+    *,
+    in_memory: bool = False,
 ) -> Settings:
     """Start the local stand-ins for Shopify's Admin API and an SMTP server, and point the connectors at them
-    (``fakes`` receives them by name, for a caller that seeds them)."""
+    (``fakes`` receives them by name, for a caller that seeds them). ``in_memory``: the Shopify stand-in
+    serves no socket; the caller gives the connector its ``transport()`` (the simulator, ADR 0018)."""
     from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
     from opsdesk.fakes.smtp import FakeSmtp
 
     os.environ.setdefault("OPSDESK_SHOPIFY_ACCESS_TOKEN", "stand-in-token")
-    shopify = stack.enter_context(FakeShopifyAdmin())
+    if in_memory:
+        shopify = FakeShopifyAdmin()
+        stack.callback(shopify.stop)
+    else:
+        shopify = stack.enter_context(FakeShopifyAdmin())
     smtp = stack.enter_context(FakeSmtp())
     if fakes is not None:
         fakes.update(shopify=shopify, smtp=smtp)

@@ -17,8 +17,11 @@ from rich.table import Table
 from opsdesk import app as composition
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, emit
 from opsdesk.config import Settings, load_settings
+from opsdesk.connectors.carrier import CarrierLabels
+from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
+from opsdesk.ports import Connector
 from opsdesk.simulator.runner import Faults, InProcess, RunStats, VirtualClock, over_http
 from opsdesk.simulator.scenario import Scenario, load_scenario
 from opsdesk.simulator.scorecard import scorecard
@@ -90,9 +93,9 @@ def run_in_process(
         update={"file": settings.file.model_copy(update={"sqlite_synchronous": "NORMAL"})}
     )
     with contextlib.ExitStack() as stack:
-        settings, faults = stand_ins(settings, stack)
+        settings, faults, connectors = stand_ins(settings, stack)
         clock = VirtualClock(plan.first_order_at)
-        desk = composition.build(settings, clock=clock)
+        desk = composition.build(settings, clock=clock, connectors=connectors)
         store = Store(plan, secret)
         runner = InProcess(desk, clock, store, faults=faults, people=people)
         stats = _with_bar(fmt, runner.run)
@@ -103,13 +106,21 @@ def run_in_process(
         return card
 
 
-def stand_ins(settings: Settings, stack: contextlib.ExitStack[Any]) -> tuple[Settings, Faults]:
-    """Local stand-ins for Shopify's Admin API, SMTP and the carrier's label API; the faults they can take."""
+def stand_ins(
+    settings: Settings, stack: contextlib.ExitStack[Any]
+) -> tuple[Settings, Faults, dict[str, Connector]]:
+    """Local stand-ins for Shopify's Admin API, SMTP and the carrier's label API; the faults they can take;
+    the desk's connectors, the Shopify and carrier ones answered by their stand-ins in memory (ADR 0018).
+
+    The connectors' own code runs in full (requests, headers, idempotency keys, answers, errors, retries and
+    the outbox's breaker); only the socket between them and the stand-ins is left out. SMTP stays a socket:
+    a simulated day sends no email through it.
+    """
     from opsdesk.cli import _with_stand_ins
 
     with contextlib.redirect_stdout(open(os.devnull, "w")) as quiet:
         fakes: dict[str, Any] = {}
-        settings = _with_stand_ins(settings, stack, fakes)
+        settings = _with_stand_ins(settings, stack, fakes, in_memory=True)
     quiet.close()
     faults: dict[str, Callable[[bool, Mapping[str, Any]], None]] = {}
     shopify = fakes["shopify"]
@@ -124,10 +135,11 @@ def stand_ins(settings: Settings, stack: contextlib.ExitStack[Any]) -> tuple[Set
     faults["discount_misconfigured"] = misconfigured_discount
     carriers = getattr(settings.file.connectors, "carrier", None)
     if carriers is None:
-        return settings, faults
+        return settings, faults, _in_memory(settings, stack, {"shopify": shopify})
     from opsdesk.fakes import carrier as carrier_fake
 
-    fake = stack.enter_context(carrier_fake.FakeCarrier())
+    fake = carrier_fake.FakeCarrier()
+    stack.callback(fake.stop)
     names = tuple(carriers.carriers) or STAND_IN_CARRIERS
     accounts = {name: {"base_url": fake.url_for(name)} for name in names}
     update: dict[str, Any] = {"carriers": accounts}
@@ -146,7 +158,23 @@ def stand_ins(settings: Settings, stack: contextlib.ExitStack[Any]) -> tuple[Set
             fake.outage(name, on)
 
     faults["label_api_outage"] = label_outage
-    return settings, faults
+    return settings, faults, _in_memory(settings, stack, {"shopify": shopify, "carrier": fake})
+
+
+def _in_memory(
+    settings: Settings, stack: contextlib.ExitStack[Any], fakes: Mapping[str, Any]
+) -> dict[str, Connector]:
+    """The connectors the settings make, those named in ``fakes`` on that stand-in's in-memory transport."""
+    connectors = composition.default_connectors(settings)
+    for name, fake in fakes.items():
+        wired = connectors.get(name)
+        if isinstance(wired, ShopifyAdmin | CarrierLabels):
+            connectors[name] = wired.with_transport(fake.transport())
+            wired.close()
+    for connector in connectors.values():
+        if isinstance(connector, ShopifyAdmin | CarrierLabels):
+            stack.callback(connector.close)
+    return connectors
 
 
 def _readiness(desk: Desk) -> Callable[[], Any] | None:

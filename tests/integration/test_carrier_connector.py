@@ -1,7 +1,12 @@
-"""The carrier label connector against the local carrier stand-in: outcomes, idempotency, fault knobs."""
+"""The carrier label connector against the local carrier stand-in: outcomes, idempotency, fault knobs.
+
+Every test runs twice: over a real HTTP server, and in memory through the stand-in's transport (what the
+simulator uses, ADR 0018): the two must give the same outcomes.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -23,16 +28,23 @@ ADDRESS = {
 }
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeCarrier]:
-    with FakeCarrier() as carrier:
-        yield carrier
+@pytest.fixture(params=["socket", "memory"])
+def wire(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def labels(fake: FakeCarrier) -> Iterator[CarrierLabels]:
+def fake(wire: str) -> Iterator[FakeCarrier]:
+    carrier = FakeCarrier() if wire == "memory" else FakeCarrier().start()
+    yield carrier
+    carrier.stop()
+
+
+@pytest.fixture
+def labels(fake: FakeCarrier, wire: str) -> Iterator[CarrierLabels]:
     carriers = {"ups": (fake.url_for("ups"), None), "fedex": (fake.url_for("fedex"), None)}
-    with CarrierLabels(carriers, return_address={"zip": "10001"}, timeout=0.5) as connector:
+    transport = fake.transport() if wire == "memory" else None
+    with CarrierLabels(carriers, return_address={"zip": "10001"}, timeout=0.5, transport=transport) as connector:
         yield connector
 
 
@@ -106,3 +118,28 @@ def test_an_outage_hang_and_unknown_carrier(fake: FakeCarrier, labels: CarrierLa
     assert labels.send(action(carrier="dhl")) == Rejected(
         "carrier dhl UNKNOWN_CARRIER: no carrier 'dhl' is configured"
     )
+
+
+def test_in_memory_the_same_connector_reaches_the_stand_in_without_a_server() -> None:
+    fake = FakeCarrier()  # not started: no socket, no thread
+    carriers = {"ups": (fake.url_for("ups"), None)}
+    with CarrierLabels(carriers, return_address={"zip": "10001"}) as over_http:
+        in_memory = over_http.with_transport(fake.transport())
+        assert isinstance(over_http.send(action(VERIFY_ADDRESS)), RetryLater)  # nothing listens at that URL
+        assert in_memory.send(action(VERIFY_ADDRESS)) == Delivered(
+            {"carrier": "ups", "address_id": "adr_1", "verified": True}
+        )
+        in_memory.close()
+    [call] = fake.calls
+    assert (call.carrier, call.what, call.key, call.status) == ("ups", "addresses", "opsdesk-a1", 200)
+    assert not any(t.name == "fake-carrier" for t in threading.enumerate())
+
+
+def test_the_transport_answers_only_the_stand_ins_own_urls() -> None:
+    fake = FakeCarrier()
+    elsewhere = {"ups": ("http://127.0.0.1:9/ups", None)}
+    with CarrierLabels(elsewhere, return_address={}, transport=fake.transport()) as labels:
+        result = labels.send(action(VERIFY_ADDRESS))
+    assert isinstance(result, RetryLater)
+    assert result.reason.startswith("carrier ups CONNECTION_ERROR: ConnectError")
+    assert fake.calls == []

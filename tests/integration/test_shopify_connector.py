@@ -1,12 +1,18 @@
-"""The Shopify connector against the local fake Admin API over real sockets: each action, each fault."""
+"""The Shopify connector against the local fake Admin API: each action, each fault.
+
+Every test that takes ``fake`` runs twice: over real sockets, and in memory through the fake's transport
+(what the simulator uses, ADR 0018): the two must give the same outcomes.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from opsdesk.connectors.shopify import ShopifyAdmin, retry_after
@@ -21,15 +27,39 @@ CODE_DISCOUNT = "gid://shopify/DiscountCodeNode/501"
 AUTOMATIC_DISCOUNT = "gid://shopify/DiscountAutomaticNode/502"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeShopifyAdmin]:
-    with FakeShopifyAdmin(access_tokens={TOKEN}) as server:
-        yield server
+@pytest.fixture(params=["socket", "memory"])
+def wire(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def serving(fake: FakeShopifyAdmin, wire: str) -> FakeShopifyAdmin:
+    return fake if wire == "memory" else fake.start()
+
+
+def connect(fake: FakeShopifyAdmin, wire: str, token: str = TOKEN) -> ShopifyAdmin:
+    """A connector to ``fake`` with ``token``, over the wire of the test."""
+    transport = fake.transport() if wire == "memory" else None
+    return ShopifyAdmin(fake.url_for, lambda shop: token, timeout=CLIENT_TIMEOUT, transport=transport)
 
 
 @pytest.fixture
-def shopify(fake: FakeShopifyAdmin) -> Iterator[ShopifyAdmin]:
-    with ShopifyAdmin(fake.url_for, lambda shop: TOKEN, timeout=CLIENT_TIMEOUT) as connector:
+def fake(wire: str) -> Iterator[FakeShopifyAdmin]:
+    server = serving(FakeShopifyAdmin(access_tokens={TOKEN}), wire)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def strict(wire: str) -> Iterator[FakeShopifyAdmin]:
+    """A fake that, as Shopify itself, ignores the Idempotency-Key header (only ``@idempotent`` counts)."""
+    server = serving(FakeShopifyAdmin(header_idempotency=False), wire)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shopify(fake: FakeShopifyAdmin, wire: str) -> Iterator[ShopifyAdmin]:
+    with connect(fake, wire) as connector:
         yield connector
 
 
@@ -71,9 +101,8 @@ def test_a_repeated_refund_gets_the_first_answer_and_has_one_effect(
     assert mutations(fake) == ["refundCreate", "refundCreate"]
 
 
-def test_a_refund_is_made_once_through_the_directive_alone(shopify: ShopifyAdmin) -> None:
-    with FakeShopifyAdmin(header_idempotency=False) as strict, \
-            ShopifyAdmin(strict.url_for, lambda shop: TOKEN, timeout=CLIENT_TIMEOUT) as connector:
+def test_a_refund_is_made_once_through_the_directive_alone(strict: FakeShopifyAdmin, wire: str) -> None:
+    with connect(strict, wire) as connector:
         action = refund_action(9)
         connector.send(action)
         connector.send(action)
@@ -129,10 +158,9 @@ def test_a_hold_covers_every_holdable_fulfillment_order_and_a_retry_adds_none(
     assert [n["status"] for n in nodes] == ["ON_HOLD", "ON_HOLD", "CLOSED"]
 
 
-def test_a_hold_shopify_already_has_under_our_handle_counts_as_placed() -> None:
+def test_a_hold_shopify_already_has_under_our_handle_counts_as_placed(strict: FakeShopifyAdmin, wire: str) -> None:
     # Shopify itself ignores the Idempotency-Key header; the hold's handle is what makes a repeat harmless.
-    with FakeShopifyAdmin(header_idempotency=False) as strict, \
-            ShopifyAdmin(strict.url_for, lambda shop: TOKEN, timeout=CLIENT_TIMEOUT) as connector:
+    with connect(strict, wire) as connector:
         strict.add_order(21)
         action = outbox_action("hold_fulfillment", 21, {"fulfillment_order_id": 211})
         first, again = connector.send(action), connector.send(action)
@@ -283,6 +311,15 @@ def test_a_server_that_hangs_past_the_client_timeout_is_retry_later_within_the_t
     assert fake.effects == []
 
 
+def test_a_connection_closed_without_an_answer_is_retry_later(fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.script("hang:0.05")  # shorter than the client's timeout: the server closes the connection first
+
+    result = shopify.send(refund_action(45, gateway="manual"))
+
+    assert result == RetryLater("RemoteProtocolError: Server disconnected without sending a response.")
+    assert fake.effects == []
+
+
 def test_an_answer_lost_to_a_timeout_then_retried_has_one_effect(
         fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
     fake.script("slow:0.6")  # the fake applies the refund, but only after the client has given up
@@ -296,7 +333,8 @@ def test_an_answer_lost_to_a_timeout_then_retried_has_one_effect(
     assert [e.key for e in fake.effects] == [action.idempotency_key]
 
 
-def test_a_refused_connection_is_retry_later(fake: FakeShopifyAdmin) -> None:
+def test_a_refused_connection_is_retry_later() -> None:
+    fake = FakeShopifyAdmin().start()
     url = fake.url
     fake.stop()
     with ShopifyAdmin(lambda shop: url, lambda shop: TOKEN, timeout=CLIENT_TIMEOUT) as connector:
@@ -305,10 +343,9 @@ def test_a_refused_connection_is_retry_later(fake: FakeShopifyAdmin) -> None:
     assert result.reason.startswith("ConnectError")
 
 
-def test_a_wrong_or_missing_token_is_rejected(fake: FakeShopifyAdmin) -> None:
+def test_a_wrong_or_missing_token_is_rejected(fake: FakeShopifyAdmin, wire: str) -> None:
     action = outbox_action("note", 46, {"note": "x"})
-    with ShopifyAdmin(fake.url_for, lambda shop: "shpat_wrong", timeout=CLIENT_TIMEOUT) as wrong, \
-            ShopifyAdmin(fake.url_for, lambda shop: "", timeout=CLIENT_TIMEOUT) as missing:
+    with connect(fake, wire, "shpat_wrong") as wrong, connect(fake, wire, "") as missing:
         assert isinstance(wrong.send(action), Rejected)
         assert missing.send(action) == Rejected(f"no Admin API access token for {SHOP!r}")
     assert len(fake.calls) == 1
@@ -324,3 +361,36 @@ def test_an_action_shopify_cannot_do_is_rejected(shopify: ShopifyAdmin) -> None:
 ])
 def test_retry_after_reads_delta_seconds_and_http_dates(header: str | None, expected: float | None) -> None:
     assert retry_after(header, datetime(2026, 3, 4, 10, 0, tzinfo=UTC)) == expected
+
+
+def test_in_memory_the_fake_serves_no_socket_and_answers_only_its_own_urls() -> None:
+    fake = FakeShopifyAdmin(access_tokens={TOKEN})  # not started
+    transport = fake.transport()
+    action = outbox_action("check_payment", 48, {})
+    with ShopifyAdmin(fake.url_for, lambda shop: TOKEN, transport=transport) as in_memory, \
+            ShopifyAdmin(lambda shop: "http://127.0.0.1:9/admin/api/graphql.json", lambda shop: TOKEN,
+                         transport=transport) as elsewhere:
+        assert isinstance(in_memory.send(action), Delivered)
+        refused = elsewhere.send(action)
+    assert isinstance(refused, RetryLater)
+    assert refused.reason.startswith("ConnectError")
+    assert [(c.shop, c.operation, c.key, c.status) for c in fake.calls] == [
+        (SHOP, "order", action.idempotency_key, 200)]
+    assert not any(t.name == "fake-shopify" for t in threading.enumerate())
+
+
+def test_a_cookie_set_by_the_api_is_not_sent_back() -> None:
+    # The Admin API authenticates each call with its token header; a cookie has nothing to carry, and the
+    # connector keeps none (nor pays for a jar on every answer).
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Cookie"))
+        body = {"data": {"order": {"id": "gid://shopify/Order/49", "transactions": []}}}
+        return httpx.Response(200, json=body, headers={"Set-Cookie": "session=abc; Path=/"})
+
+    with ShopifyAdmin(lambda shop: "https://shop.example/admin/api/2026-07/graphql.json", lambda shop: TOKEN,
+                      transport=httpx.MockTransport(answer)) as connector:
+        for _ in range(2):
+            assert isinstance(connector.send(outbox_action("check_payment", 49, {})), Delivered)
+    assert seen == [None, None]

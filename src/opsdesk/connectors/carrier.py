@@ -22,6 +22,7 @@ from typing import Any, Self
 
 import httpx
 
+from opsdesk.connectors.http import ApiClient
 from opsdesk.domain.carriers import RETURN_LABEL, VERIFY_ADDRESS, Failure, classify, reason
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
@@ -39,7 +40,14 @@ class CarrierLabels:
         """``carriers``: name -> (base URL, name of the environment variable with its API key)."""
         self._carriers = dict(carriers)
         self._return_address = dict(return_address)
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+        self._timeout = timeout
+        self._client = ApiClient(timeout=timeout, transport=transport)
+        self._urls: dict[tuple[str, str], httpx.URL] = {}  # parsed once per carrier and endpoint
+
+    def with_transport(self, transport: httpx.BaseTransport) -> CarrierLabels:
+        """The same carriers, return address and timeout, the requests carried by ``transport``."""
+        return CarrierLabels(self._carriers, return_address=self._return_address, timeout=self._timeout,
+                             transport=transport)
 
     def __enter__(self) -> Self:
         return self
@@ -74,7 +82,10 @@ class CarrierLabels:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         try:
-            response = self._client.post(f"{base.rstrip('/')}/{path}", json=body, headers=headers)
+            url = self._urls.get((carrier, path))
+            if url is None:
+                url = self._urls[(carrier, path)] = httpx.URL(f"{base.rstrip('/')}/{path}")
+            response = self._client.post(url, json=body, headers=headers)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             return Rejected(reason(carrier, "BAD_URL", str(exc)))
         except httpx.TimeoutException as exc:

@@ -24,6 +24,7 @@ from typing import Any, Self
 import httpx
 
 from opsdesk.clock import SystemClock
+from opsdesk.connectors.http import ApiClient
 from opsdesk.domain.errors import InvalidPayload, NotFound, Unavailable
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
@@ -130,14 +131,21 @@ class ShopifyAdmin:
         self._base_url_for = base_url_for
         self._token_for = token_for
         self._clock = clock or SystemClock()
-        # Redirects are never followed: a 3xx from an Admin API endpoint is a misconfiguration, and
-        # following it would send the access token wherever it points.
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+        self._timeout = timeout
+        # Redirects are never followed (ApiClient): a 3xx from an Admin API endpoint is a misconfiguration,
+        # and following it would send the access token wherever it points.
+        self._client = ApiClient(timeout=timeout, transport=transport)
+        self._urls: dict[str, httpx.URL] = {}  # each endpoint parsed once
         self._handlers: dict[str, Callable[[OutboxAction], SendResult]] = {
             "refund": self._refund, "hold_fulfillment": self._hold, "release_hold": self._release,
             "add_tags": self._add_tags, "note": self._note, "deactivate_discount": self._deactivate,
             "approve_return": self._approve_return, "check_payment": self._check_payment,
         }
+
+    def with_transport(self, transport: httpx.BaseTransport) -> ShopifyAdmin:
+        """The same shops, credentials, timeout and clock, the requests carried by ``transport``."""
+        return ShopifyAdmin(self._base_url_for, self._token_for, timeout=self._timeout, transport=transport,
+                            clock=self._clock)
 
     def __enter__(self) -> Self:
         return self
@@ -342,7 +350,10 @@ class ShopifyAdmin:
             return Rejected(f"no Admin API access token for {shop!r}")
         headers = {"X-Shopify-Access-Token": token, **({"Idempotency-Key": key} if key else {})}
         try:
-            response = self._client.post(url, json={"query": query, "variables": variables}, headers=headers)
+            parsed = self._urls.get(url)
+            if parsed is None:
+                parsed = self._urls[url] = httpx.URL(url)
+            response = self._client.post(parsed, json={"query": query, "variables": variables}, headers=headers)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             return Rejected(f"bad Admin API URL for {shop!r}: {exc}")
         except httpx.TimeoutException as exc:

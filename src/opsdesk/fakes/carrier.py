@@ -22,16 +22,20 @@ import random
 import re
 import threading
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from opsdesk.fakes.wire import NoAnswer, Reply, StandInTransport, headers_of, write_reply
+
 __all__ = ["CarrierCall", "FakeCarrier"]
 
 PATH = re.compile(r"^/(?P<carrier>[\w-]+)/(?P<what>shipments|addresses)$")
 FAULT = re.compile(r"^(?:\d{3}|429:\d+(?:\.\d+)?|transient|permanent|code:[A-Z0-9_.]+|hang:\d+(?:\.\d+)?)$")
+#: Where the carriers are before ``start()``: the origin ``transport()`` answers (``.invalid`` never resolves).
+IN_MEMORY = "http://carrier.stand-in.invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,10 @@ class CarrierCall:
 
 
 class FakeCarrier:
-    """A real HTTP server on 127.0.0.1; ``url_for(carrier)`` is a carrier's ``base_url``."""
+    """A real HTTP server on 127.0.0.1 once started; ``url_for(carrier)`` is a carrier's ``base_url``.
+
+    Not started, it answers in memory only, through ``transport()`` (see ``opsdesk.fakes.wire``).
+    """
 
     def __init__(self, *, seed: int = 0) -> None:
         self._lock = threading.Lock()
@@ -60,6 +67,7 @@ class FakeCarrier:
         self.calls: list[CarrierCall] = []
         self.labels: list[dict[str, Any]] = []  # every label bought, once per idempotency key
         self._server: _Server | None = None
+        self._stopping = threading.Event()  # set by stop(): ends hanging requests
 
     def __enter__(self) -> Self:
         return self.start()
@@ -69,20 +77,27 @@ class FakeCarrier:
         self.stop()
 
     def start(self) -> Self:
+        self._stopping.clear()
         self._server = _Server(self)
         threading.Thread(target=self._server.serve_forever, name="fake-carrier", daemon=True).start()
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
-            self._server.stopping.set()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
 
     def url_for(self, carrier: str) -> str:
-        assert self._server is not None, "start the fake first"
+        """The carrier's base URL: on the server once started, else where ``transport()`` answers."""
+        if self._server is None:
+            return f"{IN_MEMORY}/{carrier}"
         return f"http://127.0.0.1:{self._server.server_address[1]}/{carrier}"
+
+    def transport(self) -> StandInTransport:
+        """An httpx transport that hands requests for ``url_for(...)`` (not started) to ``handle``."""
+        return StandInTransport(self.handle, IN_MEMORY, self._stopping)
 
     # -- knobs ---------------------------------------------------------------------------------------
 
@@ -112,6 +127,32 @@ class FakeCarrier:
             return [label for label in self.labels if label["carrier"] == carrier]
 
     # -- serving -------------------------------------------------------------------------------------
+
+    def handle(self, path: str, headers: Mapping[str, str], raw: bytes) -> Reply | NoAnswer:
+        """Answer one request (headers by lower-case name), faults included, and record it."""
+        key = headers.get("idempotency-key", "")
+        match = PATH.match(path)
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        if match is None or not isinstance(body, dict):
+            return _reply(404 if match is None else 400, _error("BAD_REQUEST", "bad request"), {})
+        carrier, what = match.group("carrier"), match.group("what")
+        fault = self._fault(carrier)
+        if fault.startswith("hang:"):
+            self._record(CarrierCall(carrier, what, key, fault, 0, body))
+            return NoAnswer(float(fault.partition(":")[2]))
+        if fault:
+            status, answer, extra = _fault_reply(fault)
+        else:
+            (status, answer), extra = self._answer(carrier, what, key, body), {}
+        self._record(CarrierCall(carrier, what, key, fault, status, body))
+        return _reply(status, answer, extra)
+
+    def _record(self, call: CarrierCall) -> None:
+        with self._lock:
+            self.calls.append(call)
 
     def _fault(self, carrier: str) -> str:
         with self._lock:
@@ -151,6 +192,10 @@ class FakeCarrier:
         return 201, label
 
 
+def _reply(status: int, body: object, headers: dict[str, str]) -> Reply:
+    return Reply(status, json.dumps(body).encode(), {"Content-Type": "application/json", **headers})
+
+
 def _error(code: str, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "errors": errors or []}}
 
@@ -170,56 +215,21 @@ def _fault_reply(fault: str) -> tuple[int, dict[str, Any], dict[str, str]]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # The answer is buffered and goes out in one write (``_json`` flushes it): one wake-up of the client's
-    # thread per answer instead of one for the headers and one for the body, in a process whose threads
-    # share one interpreter lock.
+    # The answer is buffered and goes out in one write (``write_reply`` flushes it): one wake-up of the
+    # client's thread per answer instead of one for the headers and one for the body, in a process whose
+    # threads share one interpreter lock.
     wbufsize = -1
     disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:
-        fake = self.server.fake
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        key = self.headers.get("Idempotency-Key", "")
-        match = PATH.match(self.path)
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = None
-        if match is None or not isinstance(body, dict):
-            self._json(404 if match is None else 400, _error("BAD_REQUEST", "bad request"), {})
-            return
-        carrier, what = match.group("carrier"), match.group("what")
-        fault = fake._fault(carrier)
-        if fault.startswith("hang:"):
-            self._record(CarrierCall(carrier, what, key, fault, 0, body))
-            self.server.stopping.wait(float(fault.partition(":")[2]))
+        answer = self.server.fake.handle(self.path, headers_of(self), raw)
+        if isinstance(answer, NoAnswer):
+            self.server.fake._stopping.wait(answer.seconds)
             self.close_connection = True
             return
-        if fault:
-            status, answer, headers = _fault_reply(fault)
-        else:
-            (status, answer), headers = fake._answer(carrier, what, key, body), {}
-        self._record(CarrierCall(carrier, what, key, fault, status, body))
-        self._json(status, answer, headers)
-
-    def _record(self, call: CarrierCall) -> None:
-        with self.server.fake._lock:
-            self.server.fake.calls.append(call)
-
-    def _json(self, status: int, body: object, headers: dict[str, str]) -> None:
-        data = json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except OSError:
-            self.close_connection = True
+        write_reply(self, answer)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the calls are recorded instead."""
@@ -232,4 +242,3 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, fake: FakeCarrier) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
-        self.stopping = threading.Event()

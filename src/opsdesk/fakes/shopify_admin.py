@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote
+
+from opsdesk.fakes.wire import NoAnswer, Reply, StandInTransport, headers_of, write_reply
 
 __all__ = ["DEFAULT_FAULTS", "Call", "Effect", "FakeShopifyAdmin"]
 
@@ -57,6 +59,8 @@ COST = {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10, "throttleStatu
 #: Which actions a fulfilment order supports in each status (``FulfillmentOrder.supportedActions``).
 SUPPORTED = {"OPEN": ("CREATE_FULFILLMENT", "HOLD", "MOVE"), "ON_HOLD": ("HOLD", "RELEASE_HOLD")}
 NOT_FOUND = "FULFILLMENT_ORDER_NOT_FOUND"
+#: Where the shops are before ``start()``: the origin ``transport()`` answers (``.invalid`` never resolves).
+IN_MEMORY = "http://shopify.stand-in.invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,10 @@ class _Faults:
 
 
 class FakeShopifyAdmin:
-    """A real HTTP server on 127.0.0.1 standing in for the Admin GraphQL API of any number of shops."""
+    """A real HTTP server on 127.0.0.1 standing in for the Admin GraphQL API of any number of shops.
+
+    Not started, it answers in memory only, through ``transport()`` (see ``opsdesk.fakes.wire``).
+    """
 
     def __init__(self, *, access_tokens: Iterable[str] | None = None, seed: int = 0,
                  api_version: str = "2026-07", header_idempotency: bool = True) -> None:
@@ -109,6 +116,7 @@ class FakeShopifyAdmin:
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # set by stop(): wakes hanging and slow requests
 
     def __enter__(self) -> Self:
         return self.start()
@@ -119,6 +127,7 @@ class FakeShopifyAdmin:
 
     def start(self) -> Self:
         """Bind a free port on 127.0.0.1 and serve from a background thread."""
+        self._stopping.clear()
         self._server = _Server(self)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="fake-shopify", daemon=True)
@@ -126,9 +135,9 @@ class FakeShopifyAdmin:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # wakes hanging requests
         if self._server is None:
             return
-        self._server.stopping.set()  # wakes hanging requests
         self._server.shutdown()
         self._server.close_all()
         self._server.server_close()
@@ -142,11 +151,47 @@ class FakeShopifyAdmin:
     @property
     def url(self) -> str:
         """The GraphQL endpoint, for a connector that serves one shop (or does not care which)."""
-        return f"http://127.0.0.1:{self.port}/admin/api/{self.api_version}/graphql.json"
+        return f"{self._origin()}/admin/api/{self.api_version}/graphql.json"
 
     def url_for(self, shop: str) -> str:
         """A per-shop endpoint, so that calls and effects record the shop."""
-        return f"http://127.0.0.1:{self.port}/shops/{shop}/admin/api/{self.api_version}/graphql.json"
+        return f"{self._origin()}/shops/{shop}/admin/api/{self.api_version}/graphql.json"
+
+    def transport(self) -> StandInTransport:
+        """An httpx transport that hands requests for ``url_for(...)`` (not started) to ``handle``."""
+        return StandInTransport(self.handle, IN_MEMORY, self._stopping)
+
+    def _origin(self) -> str:
+        """The server once started, else the address ``transport()`` answers."""
+        return IN_MEMORY if self._server is None else f"http://127.0.0.1:{self.port}"
+
+    def handle(self, path: str, headers: Mapping[str, str], raw: bytes) -> Reply | NoAnswer:
+        """Answer one request (headers by lower-case name), faults included, and record it."""
+        arrived, key = time.monotonic(), headers.get("idempotency-key", "")
+        request = _parse(path, raw, key)
+        fault = self._faults.next()
+        name, _, arg = fault.partition(":")
+        seen = request or _Request("", "", {}, "", key, "")
+        if name in ("hang", "reset"):
+            self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, 0))
+            return NoAnswer(float(arg)) if name == "hang" else NoAnswer(reset=True)
+        if name == "slow":
+            self._stopping.wait(float(arg))
+        status, body, extra = self._answer(request, headers) if name in ("", "slow") \
+            else _fault_reply(name, arg)
+        # Recorded before the answer goes out, so a client that has its answer also sees the call recorded.
+        self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, status))
+        return Reply(status, json.dumps(body, default=str).encode(),
+                     {"Content-Type": "application/json; charset=utf-8", **extra})
+
+    def _answer(self, request: _Request | None, headers: Mapping[str, str]) -> _Reply:
+        token = headers.get("x-shopify-access-token", "")
+        if not token or (self._tokens and token not in self._tokens):
+            return 401, BAD_TOKEN, {}
+        if request is None:
+            return 400, {"errors": "Bad Request"}, {}
+        key = request.idempotent_key or (request.key if self.header_idempotency else "")
+        return 200, self.store.execute(request.shop, request.operation, request.variables, key), {}
 
     # -- faults --------------------------------------------------------------------------------------
 
@@ -261,63 +306,23 @@ def _fault_reply(name: str, arg: str) -> _Reply:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: thousands of calls a second need reused connections
-    # The answer is buffered and goes out in one write (``_json`` flushes it): one wake-up of the client's
-    # thread per answer instead of one for the headers and one for the body, in a process whose threads
-    # share one interpreter lock.
+    # The answer is buffered and goes out in one write (``write_reply`` flushes it): one wake-up of the
+    # client's thread per answer instead of one for the headers and one for the body, in a process whose
+    # threads share one interpreter lock.
     wbufsize = -1
     disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:
-        arrived, key = time.monotonic(), self.headers.get("Idempotency-Key", "")
-        request = _parse(self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0)), key)
-        fault = self.server.fake._faults.next()
-        name, _, arg = fault.partition(":")
-        seen = request or _Request("", "", {}, "", key, "")
-        if name in ("hang", "reset"):
-            self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, 0))
-            if name == "hang":
-                self._hang(float(arg))
-            else:
-                self._reset()
-            return
-        if name == "slow":
-            self.server.stopping.wait(float(arg))
-        status, body, headers = self._answer(request) if name in ("", "slow") else _fault_reply(name, arg)
-        # Recorded before the answer goes out, so a client that has its answer also sees the call recorded.
-        self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, status))
-        self._json(status, body, headers)
-
-    def _record(self, call: Call) -> None:
-        self.server.fake._record(call)
-
-    def _answer(self, request: _Request | None) -> _Reply:
-        token = self.headers.get("X-Shopify-Access-Token", "")
-        if not token or (self.server.fake._tokens and token not in self.server.fake._tokens):
-            return 401, BAD_TOKEN, {}
-        if request is None:
-            return 400, {"errors": "Bad Request"}, {}
-        key = request.idempotent_key or (request.key if self.server.fake.header_idempotency else "")
-        store = self.server.fake.store
-        return 200, store.execute(request.shop, request.operation, request.variables, key), {}
-
-    def _json(self, status: int, body: object, headers: dict[str, str]) -> None:
-        data = json.dumps(body, default=str).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except OSError:  # the client gave up (timed out) before the answer
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        answer = self.server.fake.handle(self.path, headers_of(self), raw)
+        if isinstance(answer, Reply):
+            write_reply(self, answer)
+        elif answer.reset:
+            self._reset()
+        else:
+            self.server.fake._stopping.wait(answer.seconds)
             self.close_connection = True
-
-    def _hang(self, seconds: float) -> None:
-        self.server.stopping.wait(seconds)
-        self.close_connection = True
 
     def _reset(self) -> None:
         # SO_LINGER with a zero timeout makes close() send RST instead of FIN: a connection reset by peer.
@@ -337,7 +342,6 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, fake: FakeShopifyAdmin) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
-        self.stopping = threading.Event()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
 

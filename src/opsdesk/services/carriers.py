@@ -55,10 +55,13 @@ class CarrierHealth:
         if not carrier or not self.settings.enabled:
             return False
         failed = not isinstance(result, Delivered) and classify(code_of(_reason(result))) is not Failure.ADDRESS
-        counted = monitors.count_many(uow, {f"carrier|{carrier}|attempts": 1,
-                                            f"carrier|{carrier}|failures": int(failed)}, now, self.window)
-        attempts, failures = counted[f"carrier|{carrier}|attempts"], counted[f"carrier|{carrier}|failures"]
-        if failed and attempts >= self.settings.min_attempts and failures / attempts >= self.settings.failure_rate:
+        attempts_key, failures_key = f"carrier|{carrier}|attempts", f"carrier|{carrier}|failures"
+        if not failed:  # a success adds to the attempts only, and cannot trip the switch: one counter
+            monitors.count_many(uow, {attempts_key: 1}, now, self.window)
+            return False
+        counted = monitors.count_many(uow, {attempts_key: 1, failures_key: 1}, now, self.window)
+        attempts, failures = counted[attempts_key], counted[failures_key]
+        if attempts >= self.settings.min_attempts and failures / attempts >= self.settings.failure_rate:
             self._switch_off(uow, action, carrier, attempts, failures, now)
         return False  # counting never takes charge of a failure
 

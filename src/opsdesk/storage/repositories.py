@@ -49,8 +49,9 @@ _ORDERS_OF_SHOP = Fast(
         t.orders.c.shop == bindparam("shop"), t.orders.c.order_id.in_(bindparam("ids", expanding=True))
     )
 )
-_NEXT_ACTION_DUE = select(func.min(t.actions.c.next_attempt_at)).where(
-    t.actions.c.status == ActionStatus.PENDING.value
+# The outbox's statements run once per poll (next due, claim) or per action sent (save): Fast (ADR 0017).
+_NEXT_ACTION_DUE = Fast(
+    select(func.min(t.actions.c.next_attempt_at)).where(t.actions.c.status == ActionStatus.PENDING.value)
 )
 _USAGE = Fast(select(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True))))
 _DECIDED = Fast(select(t.decisions.c.id).where(t.decisions.c.id.in_(bindparam("ids", expanding=True))))
@@ -72,7 +73,7 @@ _ACTION_COLUMNS = (
     "id", "decision_id", "shop", "order_id", "kind", "provider", "payload", "idempotency_key", "status",
     "attempts", "next_attempt_at", "last_error", "history", "created_at",
 )
-_SAVE_ACTION = (
+_SAVE_ACTION = Fast(
     update(t.actions)
     .where(t.actions.c.id == bindparam("w_id"), t.actions.c.lease_owner == bindparam("w_worker"))
     .values(
@@ -83,7 +84,7 @@ _SAVE_ACTION = (
         }
     )
 )
-_CLAIMABLE_ACTIONS = (
+_CLAIMABLE_ACTIONS = Fast(
     select(t.actions.c.id)
     .where(
         t.actions.c.status == ActionStatus.PENDING.value,
@@ -94,12 +95,12 @@ _CLAIMABLE_ACTIONS = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_LEASE_ACTIONS = (
+_LEASE_ACTIONS = Fast(
     update(t.actions)
     .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
     .values(lease_owner=bindparam("worker"), lease_until=bindparam("until"))
 )
-_ACTIONS_BY_ID = (
+_ACTIONS_BY_ID = Fast(
     select(t.actions)
     .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(t.actions.c.next_attempt_at, t.actions.c.id)
@@ -375,21 +376,20 @@ class SqlOutbox:
         _insert_ignore(self._conn, t.actions, [_action_row(a) for a in actions])
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
-        ids = list(self._conn.execute(_CLAIMABLE_ACTIONS, {"now": now, "limit": limit}).scalars())
+        ids = _CLAIMABLE_ACTIONS.scalars(self._conn, {"now": now, "limit": limit})
         if not ids:
             return []
-        self._conn.execute(_LEASE_ACTIONS, {"ids": ids, "worker": worker, "until": lease_until})
-        rows = self._conn.execute(_ACTIONS_BY_ID, {"ids": ids}).mappings()
-        return [_action(r) for r in rows]
+        _LEASE_ACTIONS.rowcount(self._conn, {"ids": ids, "worker": worker, "until": lease_until})
+        return [_action(r) for r in _ACTIONS_BY_ID.rows(self._conn, {"ids": ids})]
 
     def next_due_at(self) -> datetime | None:
-        value: datetime | None = self._conn.execute(_NEXT_ACTION_DUE).scalar_one()  # typed by the column: UTC-aware
+        value: datetime | None = _NEXT_ACTION_DUE.scalar(self._conn)  # typed by the column: UTC-aware
         return value
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
         params = {f"v_{name}": value for name, value in _action_row(action).items()}
         params.update(w_id=action.id, w_worker=worker)
-        return self._conn.execute(_SAVE_ACTION, params).rowcount == 1
+        return _SAVE_ACTION.rowcount(self._conn, params) == 1
 
     def get(self, action_id: str) -> OutboxAction:
         row = self._conn.execute(select(t.actions).where(t.actions.c.id == action_id)).mappings().first()
