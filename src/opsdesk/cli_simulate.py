@@ -22,6 +22,7 @@ from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.ports import Connector
+from opsdesk.simulator.feed import StoreProcess
 from opsdesk.simulator.runner import Faults, InProcess, RunStats, VirtualClock, over_http
 from opsdesk.simulator.scenario import Scenario, load_scenario
 from opsdesk.simulator.scorecard import scorecard
@@ -95,8 +96,9 @@ def run_in_process(
     with contextlib.ExitStack() as stack:
         settings, faults, connectors = stand_ins(settings, stack)
         clock = VirtualClock(plan.first_order_at)
+        # Started before the desk is built, so that its start-up and first frame overlap the build.
+        store = stack.enter_context(StoreProcess(plan, secret))  # generated on the other core
         desk = composition.build(settings, clock=clock, connectors=connectors)
-        store = Store(plan, secret)
         runner = InProcess(desk, clock, store, faults=faults, people=people)
         stats = _with_bar(fmt, runner.run)
         card = scorecard(desk, store.truth, stats, readiness=_readiness(desk))

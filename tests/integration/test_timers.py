@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -61,10 +62,13 @@ def sweeper(
     return TimerSweeper(db, {"test": handler}, clock, worker=worker, lease=LEASE, **kw)  # type: ignore[arg-type]
 
 
-def test_two_sweepers_in_threads_fire_each_of_500_due_timers_exactly_once(sql_db: SqlDatabase) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "together"])
+def test_two_sweepers_in_threads_fire_each_of_500_due_timers_exactly_once(
+    sql_db: SqlDatabase, together: bool
+) -> None:
     schedule(sql_db, due(500))
     clock = ManualClock(T0)
-    sweepers = [sweeper(sql_db, clock, f"w{i}", batch=25) for i in range(2)]
+    sweepers = [sweeper(sql_db, clock, f"w{i}", batch=25, together=together) for i in range(2)]
     errors: list[BaseException] = []
 
     def drain(s: TimerSweeper) -> None:
@@ -88,8 +92,9 @@ def test_two_sweepers_in_threads_fire_each_of_500_due_timers_exactly_once(sql_db
     assert sum(s.stats.lost for s in sweepers) == 0  # no two sweepers ever held the same timer
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "together"])
 def test_a_handler_that_raises_does_not_block_the_others_and_is_retried_then_given_up(
-    sql_db: SqlDatabase,
+    sql_db: SqlDatabase, together: bool
 ) -> None:
     schedule(sql_db, [*due(5), Timer("broken", "test", "s", T0 - timedelta(minutes=1))])
     clock = ManualClock(T0)
@@ -99,7 +104,7 @@ def test_a_handler_that_raises_does_not_block_the_others_and_is_retried_then_giv
         if timer.id == "broken":
             raise ValueError("no such order")
 
-    s = sweeper(sql_db, clock, "w1", handler, retry=timedelta(minutes=1), attempts=3)
+    s = sweeper(sql_db, clock, "w1", handler, retry=timedelta(minutes=1), attempts=3, together=together)
     s.run_once()
     assert (set(fired(sql_db)), statuses(sql_db)) == (
         {f"t{i:04}" for i in range(5)},
@@ -142,6 +147,46 @@ def test_a_sweeper_killed_after_its_handler_did_the_work_fires_the_timer_once_af
     assert statuses(sql_db) == {"fired": 3}
 
 
+class CountingDatabase:
+    """A database that counts the transactions opened on it (read-only ones apart)."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self.db, self.writes = db, 0
+
+    def unit_of_work(self, read_only: bool = False) -> Any:
+        self.writes += not read_only
+        return self.db.unit_of_work(read_only=read_only)
+
+
+def test_a_sweeper_firing_together_fires_a_claimed_batch_in_one_transaction(sql_db: SqlDatabase) -> None:
+    schedule(sql_db, due(10))
+    db = CountingDatabase(sql_db)
+    s = sweeper(db, ManualClock(T0), "w1", together=True)  # type: ignore[arg-type]
+    assert s.run_once() == 10
+    assert db.writes == 2  # the claim, then the batch: not one transaction per timer
+    assert (len(fired(sql_db)), set(fired(sql_db).values()), statuses(sql_db)) == (10, {1}, {"fired": 10})
+    assert (s.stats.fired, s.stats.lost) == (10, 0)
+
+
+def test_a_sweeper_firing_together_killed_half_way_leaves_the_whole_batch_to_the_lease(
+    sql_db: SqlDatabase,
+) -> None:
+    schedule(sql_db, due(3))
+    clock = ManualClock(T0)
+
+    def dies_on_the_second(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+        record_firing(uow, timer, now)
+        if timer.id == "t0001":
+            raise Killed
+
+    with pytest.raises(Killed):
+        sweeper(sql_db, clock, "w1", dies_on_the_second, together=True).run_once()
+    assert fired(sql_db) == {}  # the batch's one transaction never committed
+    clock.advance(seconds=31)
+    assert sweeper(sql_db, clock, "w2", together=True).run_once() == 3
+    assert (fired(sql_db), statuses(sql_db)) == ({"t0000": 1, "t0001": 1, "t0002": 1}, {"fired": 3})
+
+
 def test_timers_claimed_by_a_sweeper_that_vanished_are_fired_by_the_next_once_the_lease_expires(
     sql_db: SqlDatabase,
 ) -> None:
@@ -157,8 +202,9 @@ def test_timers_claimed_by_a_sweeper_that_vanished_are_fired_by_the_next_once_th
     assert set(fired(sql_db).values()) == {1} and len(fired(sql_db)) == 4
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "together"])
 def test_a_timer_moved_while_claimed_is_not_fired_by_the_stale_claim_but_at_its_new_time(
-    sql_db: SqlDatabase,
+    sql_db: SqlDatabase, together: bool
 ) -> None:
     schedule(sql_db, due(2))
     clock = ManualClock(T0)
@@ -169,7 +215,7 @@ def test_a_timer_moved_while_claimed_is_not_fired_by_the_stale_claim_but_at_its_
         if timer.id == "t0000":
             uow.timers.schedule([Timer("t0001", "test", "s1", later)])
 
-    s = sweeper(sql_db, clock, "w1", moves_the_other)
+    s = sweeper(sql_db, clock, "w1", moves_the_other, together=together)
     assert s.run_once() == 2
     assert (fired(sql_db), s.stats.lost) == ({"t0000": 1}, 1)
     clock.set(later)
@@ -177,7 +223,8 @@ def test_a_timer_moved_while_claimed_is_not_fired_by_the_stale_claim_but_at_its_
     assert fired(sql_db) == {"t0000": 1, "t0001": 1}
 
 
-def test_a_handler_may_re_arm_its_own_timer(sql_db: SqlDatabase) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "together"])
+def test_a_handler_may_re_arm_its_own_timer(sql_db: SqlDatabase, together: bool) -> None:
     schedule(sql_db, due(1))
     clock = ManualClock(T0)
 
@@ -186,7 +233,7 @@ def test_a_handler_may_re_arm_its_own_timer(sql_db: SqlDatabase) -> None:
         if now == T0:
             uow.timers.schedule([Timer(timer.id, "test", timer.subject, T0 + timedelta(minutes=5))])
 
-    s = sweeper(sql_db, clock, "w1", re_arms_once)
+    s = sweeper(sql_db, clock, "w1", re_arms_once, together=together)
     s.run_once()
     assert statuses(sql_db) == {"pending": 1}
     clock.advance(minutes=5)

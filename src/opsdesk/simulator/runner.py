@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -26,7 +26,9 @@ from opsdesk.engine.timers import TimerSweeper
 from opsdesk.services.intake import Refused, lower_headers, verify
 from opsdesk.services.pipeline import BatchReport
 from opsdesk.simulator.people import People
+from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery, Store
+from opsdesk.simulator.truth import Truth
 
 #: Faults the runner can switch during an incident: incident kind -> switch(on, the incident's params).
 Faults = Mapping[str, Callable[[bool, Mapping[str, Any]], None]]
@@ -36,6 +38,16 @@ Progress = Callable[[float, str], None]
 SAMPLE_EVERY = timedelta(minutes=30)
 #: How many ticks make one outside the scored day.
 OUTSIDE_DAY = 3
+
+
+class Source(Protocol):
+    """What the runner reads of a store: a ``Store``, or one generating in another process."""
+
+    s: Scenario
+    #: the incidents' windows and params, read for the faults and the clock's jumps
+    truth: Truth
+
+    def __iter__(self) -> Iterator[Delivery]: ...
 
 
 class VirtualClock:
@@ -87,7 +99,7 @@ class InProcess:
         self,
         desk: Desk,
         clock: VirtualClock,
-        store: Store,
+        store: Source,
         *,
         faults: Faults | None = None,
         people: bool = True,
@@ -97,7 +109,8 @@ class InProcess:
         self.people = (
             People(desk, self.s.staffing, self.s.start, random.Random(self.s.seed + 1)) if people else None
         )
-        self.sweeper = TimerSweeper(desk.db, desk.timer_handlers, clock, worker="simulator")
+        # The virtual clock stands still while a batch fires: one transaction for it, not one per timer.
+        self.sweeper = TimerSweeper(desk.db, desk.timer_handlers, clock, worker="simulator", together=True)
         self.sender: OutboxSender = desk.sender(worker="simulator", rng=random.Random(self.s.seed + 2))
         self.stats = RunStats()
         self._on: set[str] = set()

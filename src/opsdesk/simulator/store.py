@@ -48,6 +48,16 @@ class Product:
 _Render = Callable[[], dict[str, Any]]
 
 
+def ground_truth(scenario: Scenario) -> Truth:
+    """The truth of a scenario before any order: its incidents' windows and parameters."""
+    truth = Truth(scenario.name, scenario.seed, scenario.shop, scenario.start, scenario.end, scenario.horizon)
+    truth.incidents = [
+        IncidentTruth(i.kind, scenario.start + i.at, scenario.start + i.at + i.duration, dict(i.params))
+        for i in scenario.incidents
+    ]
+    return truth
+
+
 class Store:
     """Yields the store's deliveries in the order they reach opsdesk, and keeps the ground truth."""
 
@@ -56,13 +66,7 @@ class Store:
         self.cal = calibration or load_calibration()
         self.rng = random.Random(scenario.seed)
         self.render = Renderer(scenario.shop, secret)
-        self.truth = Truth(
-            scenario.name, scenario.seed, scenario.shop, scenario.start, scenario.end, scenario.horizon
-        )
-        self.truth.incidents = [
-            IncidentTruth(i.kind, scenario.start + i.at, scenario.start + i.at + i.duration, dict(i.params))
-            for i in scenario.incidents
-        ]
+        self.truth = ground_truth(scenario)
         self._heap: list[tuple[datetime, int, str, _Render | tuple[dict[str, str], bytes], bool]] = []
         self._seq = 0
         self._next_id = 5_000_000_000_000_000_000
@@ -76,6 +80,8 @@ class Store:
         self._delivered: deque[Order] = deque(maxlen=5000)
         pairs = zip(scenario.incidents, self.truth.incidents, strict=True)
         self._pending = sorted(pairs, key=lambda pair: pair[1].start)
+        #: incidents started so far: each start may add to its truth's params (the discount's id)
+        self.incidents_started = 0
         self._hot = self.products[0]
 
     # -- identities ------------------------------------------------------------------------------
@@ -236,6 +242,7 @@ class Store:
         while self._pending and self._pending[0][1].start <= now:
             incident, truth = self._pending.pop(0)
             lifecycle.start_incident(self, incident, truth)
+            self.incidents_started += 1
 
     def hot_product(self) -> Product:
         return self._hot
