@@ -6,6 +6,7 @@ Built only at entry points (the CLI and the app factory); never at import time.
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -241,7 +242,16 @@ class Settings(BaseModel):
         return (self.config_path.parent / self.file.playbooks).resolve()
 
     def shop(self, domain: str) -> ShopConfig | None:
-        return next((s for s in self.file.shops if s.domain == domain.lower()), None)
+        # Asked twice per delivery (the secret and whether the shop is known): a lookup, not a scan.
+        return self._shops_by_domain.get(domain.lower())
+
+    @cached_property
+    def _shops_by_domain(self) -> dict[str, ShopConfig]:
+        """The shops by domain; the first one listed wins, as the scan this replaces returned it."""
+        found: dict[str, ShopConfig] = {}
+        for shop in self.file.shops:
+            found.setdefault(shop.domain, shop)
+        return found
 
     def secrets_for(self, domain: str) -> tuple[str, ...]:
         """The secrets a delivery from ``domain`` may be signed with: the shop's own, else the app's two."""

@@ -41,6 +41,10 @@ class DeliveryRepository(Protocol):
     def add(self, deliveries: Sequence[RawDelivery]) -> int:
         """Store deliveries not seen before (dedupe on shop + webhook id); returns how many were new."""
 
+    def store(self, deliveries: Sequence[RawDelivery]) -> list[StoredDelivery]:
+        """``add``, returning the new deliveries with their ids in id order (their parsed payload kept)."""
+        ...
+
     def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]: ...
 
     def claim_pending(self, ids: Sequence[int]) -> set[int]:

@@ -148,6 +148,11 @@ class _Deliveries:
             new += 1
         return new
 
+    def store(self, deliveries: Sequence[RawDelivery]) -> list[StoredDelivery]:
+        first = len(self.t.deliveries) + 1
+        self.add(deliveries)
+        return [self.t.deliveries[i] for i in range(first, len(self.t.deliveries) + 1)]
+
     def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]:
         ids = [i for i, (s, _) in sorted(self.t.delivery_status.items()) if s == "pending" and i > after_id]
         return [self.t.deliveries[i] for i in ids[:limit]]

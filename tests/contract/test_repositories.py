@@ -27,8 +27,11 @@ from opsdesk.domain.records import (
     DecisionRecord,
     OutboxAction,
     RawDelivery,
+    StoredDelivery,
 )
 from opsdesk.ports import Database, UnitOfWork
+from opsdesk.storage.repositories import SqlDeliveries
+from opsdesk.storage.sql import SqlDatabase
 from tests.contract.transactions import read, write
 
 R = TypeVar("R")
@@ -131,6 +134,35 @@ def test_adding_deliveries_stores_each_shop_and_webhook_id_once_and_counts_the_n
     stored = read(any_db, lambda uow: uow.deliveries.pending(10))
     assert [s.delivery for s in stored] == [*first, again[1]]
     assert read(any_db, lambda uow: uow.deliveries.count()) == 4
+
+
+def stored_new(uow: UnitOfWork, deliveries: list[RawDelivery]) -> list[StoredDelivery]:
+    assert isinstance(uow.deliveries, SqlDeliveries)
+    return uow.deliveries.store(deliveries)
+
+
+def test_storing_deliveries_returns_the_new_ones_as_pending_would_read_them_back(sql_db: SqlDatabase) -> None:
+    before = [delivery("w1"), delivery("w2", shop=OTHER_SHOP)]
+    write(sql_db, lambda uow: uow.deliveries.add(before))
+    eastern = timezone(timedelta(hours=-5))
+    batch = [delivery("w1", body=b"retried"), delivery("w3", payload={"id": 3}),
+             delivery("w4", received_at=T0.astimezone(eastern), triggered_at=at(-2).astimezone(eastern)),
+             delivery("w3", body=b"twice in a batch"), delivery("w1", shop=OTHER_SHOP)]
+
+    with sql_db.unit_of_work() as uow:
+        stored = stored_new(uow, batch)
+        pending = uow.deliveries.pending(10, after_id=2)
+        uow.commit()
+
+    assert [s.delivery for s in stored] == [batch[1], batch[2], batch[4]]
+    assert [(s.id, s.delivery) for s in stored] == [(s.id, s.delivery) for s in pending]
+    # The times read back in UTC: an event's key may be made of them, and isoformat tells the zones apart.
+    times = [(s.delivery.received_at.isoformat(), str(s.delivery.triggered_at)) for s in stored]
+    assert times == [(s.delivery.received_at.isoformat(), str(s.delivery.triggered_at)) for s in pending]
+    assert stored[0].delivery.payload == {"id": 3}  # kept: no need to parse the body again
+    assert write(sql_db, lambda uow: stored_new(uow, batch)) == []
+    assert write(sql_db, lambda uow: stored_new(uow, [])) == []
+    assert read(sql_db, lambda uow: uow.deliveries.count()) == 5
 
 
 def test_pending_gives_the_oldest_deliveries_first_up_to_the_limit_and_after_an_id(any_db: Database) -> None:

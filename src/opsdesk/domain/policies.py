@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, assert_never
@@ -135,8 +135,8 @@ def decide(
         return None
     for rule in playbook.rules:
         if event_name in rule.when and (rule.condition is None or rule.condition(facts)):
-            return replace(_decide_rule(playbook, rule, facts, usage, now), owner=playbook.owner)
-    return replace(_default(playbook), owner=playbook.owner)
+            return _decide_rule(playbook, rule, facts, usage, now)
+    return _default(playbook)
 
 
 def _decide_rule(
@@ -158,6 +158,7 @@ def _decide_rule(
                     Outcome.ESCALATE,
                     f"guardrail: {breach}",
                     escalation=rule.escalation or playbook.default_escalation,
+                    owner=playbook.owner,
                 )
             if not per_action:
                 consumed[key] = Usage(before.count + 1, before.amount + amount)
@@ -170,6 +171,7 @@ def _decide_rule(
         actions=rule.actions,
         escalation=rule.escalation,
         usage=consumed,
+        owner=playbook.owner,
         case=rule.case if outcome is Outcome.AUTOMATE else None,
     )
 
@@ -178,7 +180,13 @@ def _default(playbook: Playbook) -> Decision:
     outcome = playbook.default
     escalation = playbook.default_escalation if outcome is Outcome.ESCALATE else None
     return Decision(
-        playbook.name, playbook.version, "default", outcome, "no rule matched", escalation=escalation
+        playbook.name,
+        playbook.version,
+        "default",
+        outcome,
+        "no rule matched",
+        escalation=escalation,
+        owner=playbook.owner,
     )
 
 

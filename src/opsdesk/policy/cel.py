@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import cel
@@ -46,6 +47,12 @@ def referenced_paths(source: str) -> frozenset[Path]:
 
 def select_facts(facts: Mapping[str, Any], paths: frozenset[Path]) -> dict[str, Any]:
     """The part of ``facts`` the paths reach, converted for CEL; a path that ends on a map keeps it whole."""
+    return _select(facts, _trie(paths))
+
+
+@lru_cache(maxsize=1024)
+def _trie(paths: frozenset[Path]) -> Mapping[str, Any]:
+    """The paths as a trie, built once per condition's paths rather than once per event (never mutated)."""
     trie: dict[str, Any] = {}  # name -> the trie below it, or None: the whole value is read
     for path in paths:
         node: dict[str, Any] | None = trie
@@ -57,7 +64,7 @@ def select_facts(facts: Mapping[str, Any], paths: frozenset[Path]) -> dict[str, 
                 node[part] = None
             else:
                 node = node.setdefault(part, {})
-    return _select(facts, trie)
+    return trie
 
 
 def _select(facts: Mapping[str, Any], trie: Mapping[str, Any]) -> dict[str, Any]:

@@ -102,6 +102,9 @@ class _Batch:
     arrived: set[OrderKey] = field(default_factory=set)
     requeued: int = 0
     fresh: list[StoreEvent] = field(default_factory=list)
+    defaults: dict[str, ShopDefaults] = field(default_factory=dict)
+    #: Decision ids by (shop, event key, playbook), worked out once for the read of those decided before.
+    ids: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -122,6 +125,7 @@ class Pipeline:
         self._order_owner = order_owner
         self.watchers = tuple(watchers)
         self._enrich_case = enrich_case
+        self._listeners: dict[str, tuple[Playbook, ...]] = {}
 
     def process(
         self,
@@ -150,7 +154,7 @@ class Pipeline:
         events = [e for _, found in parsed for e in found]
         keys = {(e.shop, e.order_id) for e in events if e.order_id is not None}
         batch.states = uow.orders.get_many(keys)
-        batch.seen = uow.decisions.seen(self._ids(events))
+        batch.seen = uow.decisions.seen(self._ids(events, batch))
         ledger = UsageLedger(uow.usage)
         for stored, found in parsed:
             waiting_for = self._missing_order(stored, found, batch, now)
@@ -176,7 +180,7 @@ class Pipeline:
         if not d.known_shop:
             return "held"
         try:
-            payload = payloads.get((d.shop, d.webhook_id))
+            payload = d.payload if d.payload is not None else payloads.get((d.shop, d.webhook_id))
             if payload is None:
                 payload = orjson.loads(d.body)
             return normalise(d.topic, ShopDomain(d.shop), payload, d.triggered_at)
@@ -216,35 +220,49 @@ class Pipeline:
         for event in events:
             if event.order_id is None or isinstance(event, OrderChanged):
                 continue
-            if not any(p.listens_to(event.name) for p in self.playbooks):
+            if not self._listening(event.name):
                 continue
             state = batch.states.get((event.shop, event.order_id))
             if state is None or state.snapshot is None:
                 return event.order_id
         return None
 
-    def _ids(self, events: list[StoreEvent]) -> list[str]:
-        return [decision_id(e.shop, e.key, p) for e in events for p in self._listeners(e)]
+    def _ids(self, events: list[StoreEvent], batch: _Batch) -> list[str]:
+        """The ids of the decisions the events may take, kept in the batch for ``_handle``."""
+        for e in events:
+            key = e.key
+            for name in [p.name for p in self._listening(e.name)] or ["-"]:
+                batch.ids[(e.shop, key, name)] = decision_id(e.shop, key, name)
+        return list(batch.ids.values())
 
-    def _listeners(self, event: StoreEvent) -> list[str]:
-        return [p.name for p in self.playbooks if p.listens_to(event.name)] or ["-"]
+    def _decision_id(self, batch: _Batch, shop: str, event_key: str, playbook: str) -> str:
+        found = batch.ids.get((shop, event_key, playbook))
+        return decision_id(shop, event_key, playbook) if found is None else found
+
+    def _listening(self, event_name: str) -> tuple[Playbook, ...]:
+        """The playbooks listening to an event, in order; worked out once per event name (playbooks are fixed)."""
+        found = self._listeners.get(event_name)
+        if found is None:
+            found = self._listeners[event_name] = tuple(p for p in self.playbooks if p.listens_to(event_name))
+        return found
 
     def _state(self, event: StoreEvent, batch: _Batch) -> OrderState | None:
         if event.order_id is None:
             return None
         key = (event.shop, event.order_id)
         known = batch.states.get(key)
-        state = known or OrderState(
-            shop=event.shop, order_id=event.order_id, owner=self._defaults(event.shop).owner
-        )
+        defaults = batch.defaults.get(event.shop)
+        if defaults is None:  # built from the settings once per shop and batch, not up to four times an event
+            defaults = batch.defaults[event.shop] = self._defaults(event.shop)
+        state = known or OrderState(shop=event.shop, order_id=event.order_id, owner=defaults.owner)
         new = apply(state, event).state
         if new.ship_by is None and new.snapshot is not None:
-            new = replace(new, ship_by=new.snapshot.created_at + self._defaults(event.shop).handling)
+            new = replace(new, ship_by=new.snapshot.created_at + defaults.handling)
         first_sight = new.snapshot is not None and (known is None or known.snapshot is None)
-        if first_sight and self._order_owner is not None and new.owner == self._defaults(event.shop).owner:
+        if first_sight and self._order_owner is not None and new.owner == defaults.owner:
             # Ownership rules (value, tags, region, channel) need the order itself: decided when it is first seen.
             facts = {"shop": event.shop, "order": order_facts(new)}
-            new = replace(new, owner=self._order_owner(self._defaults(event.shop).owner, facts))
+            new = replace(new, owner=self._order_owner(defaults.owner, facts))
         if new != known:
             if first_sight:
                 batch.arrived.add(key)
@@ -263,9 +281,10 @@ class Pipeline:
     ) -> None:
         state = self._state(event, batch)
         facts: CelFacts | None = None
-        listening = [p for p in self.playbooks if p.listens_to(event.name)]
+        listening = self._listening(event.name)
+        key = event.key if listening else ""
         for playbook in listening:
-            did = decision_id(event.shop, event.key, playbook.name)
+            did = self._decision_id(batch, event.shop, key, playbook.name)
             if did in batch.seen:
                 continue
             batch.seen.add(did)
@@ -323,7 +342,7 @@ class Pipeline:
     def _record_unheard(
         self, delivery_id: int, event: StoreEvent, batch: _Batch, report: BatchReport, now: datetime
     ) -> None:
-        did = decision_id(event.shop, event.key, "-")
+        did = self._decision_id(batch, event.shop, event.key, "-")
         if did in batch.seen:
             return
         batch.seen.add(did)

@@ -7,14 +7,14 @@ pipeline drains what was stored. A bad line is counted with its number and never
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from opsdesk.domain.records import RawDelivery
+from opsdesk.domain.records import RawDelivery, StoredDelivery
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.intake import Refused, lower_headers, verify
 from opsdesk.services.pipeline import BatchReport, Pipeline
@@ -76,15 +76,31 @@ def replay(
     report = ReplayReport()
     for batch in _batches(_accepted(lines, report, secrets_for, is_known, max_bytes, now), batch_size):
         with uow_factory() as uow:
-            new = uow.deliveries.add(batch)
             if pipeline is not None:
-                payloads = {(d.shop, d.webhook_id): d.payload for d in batch}
-                pending = uow.deliveries.pending(len(batch) * 2)
-                report.pipeline.add(pipeline.process(uow, pending, now(), payloads))
+                stored, pending = store_for_processing(uow, batch)
+                new = len(stored)
+                report.pipeline.add(pipeline.process(uow, pending, now()))
+            else:
+                new = uow.deliveries.add(batch)
             uow.commit()
         report.stored += new
         report.duplicates += len(batch) - new
     return report
+
+
+def store_for_processing(
+    uow: UnitOfWork, batch: Sequence[RawDelivery]
+) -> tuple[list[StoredDelivery], list[StoredDelivery]]:
+    """Store a batch; return what was new and what the pipeline should process now, in the same transaction.
+
+    What was just stored is usually all that is pending, and is then taken as stored, bodies already parsed,
+    instead of read back. When something else is pending too (a delivery requeued when its order arrived in
+    the previous batch), the pending rows are read as before, so the pipeline sees the same batch either way.
+    """
+    stored = uow.deliveries.store(batch)
+    if uow.deliveries.count("pending") == len(stored):
+        return stored, stored
+    return stored, uow.deliveries.pending(len(batch) * 2)
 
 
 def _accepted(

@@ -25,6 +25,7 @@ from opsdesk.engine.outbox import OutboxSender
 from opsdesk.engine.timers import TimerSweeper
 from opsdesk.services.intake import Refused, lower_headers, verify
 from opsdesk.services.pipeline import BatchReport
+from opsdesk.services.replay import store_for_processing
 from opsdesk.simulator.people import People
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery, Store
@@ -175,10 +176,8 @@ class InProcess:
                     continue
                 accepted.append(verdict)
             with desk.db.unit_of_work() as uow:
-                uow.deliveries.add(accepted)
-                payloads = {(d.shop, d.webhook_id): d.payload for d in accepted}
-                pending = uow.deliveries.pending(len(accepted) * 2)
-                report = desk.pipeline.process(uow, pending, now, payloads)
+                _, pending = store_for_processing(uow, accepted)
+                report = desk.pipeline.process(uow, pending, now)
                 uow.commit()
             desk.count(report)
             self.stats.pipeline.add(report)

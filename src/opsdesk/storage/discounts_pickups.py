@@ -14,6 +14,7 @@ from opsdesk.domain.pickups import MissedPickup
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
 from opsdesk.storage.codec import dumps, loads
+from opsdesk.storage.fast import Fast
 
 
 def terms_to_json(terms: DiscountTerms) -> dict[str, Any]:
@@ -77,12 +78,14 @@ def incident_from(row: Any, detail: dict[str, Any]) -> DiscountIncident:
     )
 
 
-# Built once: the discount watcher reads the costs of every order's SKUs.
-_COSTS = select(t.item_costs.c.sku, t.item_costs.c.cost).where(
-    t.item_costs.c.shop == bindparam("shop"), t.item_costs.c.sku.in_(bindparam("skus", expanding=True))
+# Built once, and run on SQLite's driver (storage/fast.py): the discount guard reads the costs of every
+# order's SKUs, a shop's known discounts and its recent windows in every batch with new orders.
+_COSTS = Fast(
+    select(t.item_costs.c.sku, t.item_costs.c.cost).where(
+        t.item_costs.c.shop == bindparam("shop"), t.item_costs.c.sku.in_(bindparam("skus", expanding=True))
+    )
 )
-#: Built once: the discount guard reads a shop's recent windows in every batch with new orders.
-_WINDOWS = (
+_WINDOWS = Fast(
     select(t.discount_windows)
     .where(
         t.discount_windows.c.shop == bindparam("shop"),
@@ -90,6 +93,11 @@ _WINDOWS = (
         t.discount_windows.c.start >= bindparam("since"),
     )
     .order_by(t.discount_windows.c.start)
+)
+_DISCOUNTS_OF_SHOP = Fast(
+    select(t.discounts)
+    .where(t.discounts.c.shop == bindparam("shop"))
+    .order_by(t.discounts.c.seen_at, t.discounts.c.gid)
 )
 
 
@@ -103,11 +111,7 @@ class SqlDiscounts:
         return _discount(row) if row else None
 
     def for_shop(self, shop: str) -> list[DiscountRecord]:
-        c = t.discounts.c
-        rows = self._conn.execute(
-            select(t.discounts).where(c.shop == shop).order_by(c.seen_at, c.gid)
-        ).mappings()
-        return [_discount(r) for r in rows]
+        return [_discount(r) for r in _DISCOUNTS_OF_SHOP.rows(self._conn, {"shop": shop})]
 
     def needing_terms(self, limit: int) -> list[DiscountRecord]:
         c = t.discounts.c
@@ -157,7 +161,7 @@ class SqlDiscounts:
 
     def windows(self, shop: str, subject: str, since: datetime) -> list[RateWindow]:
         params = {"shop": shop, "subject": subject, "since": since}
-        return [_window(r) for r in self._conn.execute(_WINDOWS, params).mappings()]
+        return [_window(r) for r in _WINDOWS.rows(self._conn, params)]
 
     def put_window(self, window: RateWindow) -> None:
         row = {
@@ -182,7 +186,7 @@ class SqlDiscounts:
         found: dict[str, Decimal] = {}
         for start in range(0, len(wanted), 500):
             params = {"shop": shop, "skus": wanted[start : start + 500]}
-            found.update({sku: Decimal(cost) for sku, cost in self._conn.execute(_COSTS, params)})
+            found.update({r["sku"]: Decimal(r["cost"]) for r in _COSTS.rows(self._conn, params)})
         return found
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.sql.expression import Executable
 from opsdesk.domain.inventory import StockLevel
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
+from opsdesk.storage.fast import Fast
 
 _L, _I, _O = t.inventory_levels.c, t.inventory_items.c, t.order_skus.c
 # Built once: the pipeline's inventory watcher runs these for every order event.
@@ -31,13 +32,16 @@ _SKUS = _I.sku.in_(bindparam("skus", expanding=True))
 _IDS = _I.inventory_item_id.in_(bindparam("ids", expanding=True))
 #: The items of a batch's SKUs and ids, by which of the two lists are given (an empty one is left out). A
 #: union rather than ``OR``: each half keeps its own index (SQLite would walk all the shop's items for an OR).
-_ITEMS: dict[tuple[bool, bool], Executable] = {
-    (True, False): _ITEM.where(_SKUS),
-    (False, True): _ITEM.where(_IDS),
+#: A batch with orders only, or stock events only, reads one half, on SQLite's driver (storage/fast.py).
+_ITEMS: dict[tuple[bool, bool], Fast | Executable] = {
+    (True, False): Fast(_ITEM.where(_SKUS)),
+    (False, True): Fast(_ITEM.where(_IDS)),
     (True, True): union(_ITEM.where(_SKUS), _ITEM.where(_IDS)),
 }
-_LEVELS_OF_ITEMS = select(t.inventory_levels).where(
-    _L.shop == bindparam("shop"), _L.inventory_item_id.in_(bindparam("ids", expanding=True))
+_LEVELS_OF_ITEMS = Fast(
+    select(t.inventory_levels).where(
+        _L.shop == bindparam("shop"), _L.inventory_item_id.in_(bindparam("ids", expanding=True))
+    )
 )
 
 
@@ -99,12 +103,16 @@ class SqlInventory:
             some_skus, some_ids = wanted_skus[start : start + _CHUNK], wanted_ids[start : start + _CHUNK]
             query = _ITEMS[(bool(some_skus), bool(some_ids))]
             params = {"shop": shop, "skus": some_skus, "ids": some_ids}
-            items.update({int(r[0]): (r[1], bool(r[2])) for r in self._conn.execute(query, params)})
+            if isinstance(query, Fast):
+                rows = [tuple(r.values()) for r in query.rows(self._conn, params)]
+            else:
+                rows = [tuple(r) for r in self._conn.execute(query, params)]
+            items.update({int(r[0]): (r[1], bool(r[2])) for r in rows})
         ids = sorted(set(wanted_ids) | set(items))
         levels: list[StockLevel] = []
         for start in range(0, len(ids), _CHUNK):
             params = {"shop": shop, "ids": ids[start : start + _CHUNK]}
-            levels += [_level(r) for r in self._conn.execute(_LEVELS_OF_ITEMS, params).mappings()]
+            levels += [_level(r) for r in _LEVELS_OF_ITEMS.rows(self._conn, params)]
         return items, levels
 
     def put_levels(self, levels: Sequence[StockLevel]) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql
 
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
@@ -38,6 +40,12 @@ _PENDING_DELIVERIES = Fast(
     .where(t.deliveries.c.status == "pending", t.deliveries.c.id > bindparam("after_id"))
     .order_by(t.deliveries.c.id)
     .limit(bindparam("limit"))
+)
+_LAST_DELIVERY_ID = Fast(select(func.max(t.deliveries.c.id)))
+_NEW_DELIVERY_KEYS = Fast(
+    select(t.deliveries.c.id, t.deliveries.c.shop, t.deliveries.c.webhook_id)
+    .where(t.deliveries.c.id > bindparam("after_id"))
+    .order_by(t.deliveries.c.id)
 )
 _CLAIM_PENDING = Fast(
     select(t.deliveries.c.id)
@@ -121,23 +129,34 @@ class SqlDeliveries:
         self._conn = conn
 
     def add(self, deliveries: Sequence[RawDelivery]) -> int:
-        rows = [
-            {
-                "shop": d.shop,
-                "webhook_id": d.webhook_id,
-                "topic": d.topic,
-                "api_version": d.api_version,
-                "event_id": d.event_id,
-                "triggered_at": d.triggered_at,
-                "received_at": d.received_at,
-                "body": d.body,
-                "known_shop": d.known_shop,
-                "status": "pending",
-                "error": "",
-            }
-            for d in deliveries
-        ]
-        return _insert_ignore(self._conn, t.deliveries, rows)
+        return _insert_ignore(self._conn, t.deliveries, _delivery_rows(deliveries))
+
+    def store(self, deliveries: Sequence[RawDelivery]) -> list[StoredDelivery]:
+        """``add``, returning the deliveries that were new with their ids, in id order, as given (their
+        parsed ``payload`` kept): a caller processing them in the same transaction need not read back
+        the bodies it has just written. A duplicate (stored before, or earlier in the same call) is left out.
+        """
+        rows = _delivery_rows(deliveries)
+        if not rows:
+            return []
+        if self._conn.dialect.name == "sqlite":
+            # Under SQLite's write lock (BEGIN IMMEDIATE) nobody else inserts: the new rows are those
+            # after the highest id before the insert (ids only grow), read back without their bodies.
+            before = int(_LAST_DELIVERY_ID.scalar(self._conn) or 0)
+            _insert_ignore(self._conn, t.deliveries, rows)
+            new = _NEW_DELIVERY_KEYS.rows(self._conn, {"after_id": before})
+        else:  # other writers may insert concurrently: the insert itself says which rows it added
+            statement = postgresql.insert(t.deliveries).on_conflict_do_nothing()
+            keys = (t.deliveries.c.id, t.deliveries.c.shop, t.deliveries.c.webhook_id)
+            new = [dict(r) for r in self._conn.execute(statement.returning(*keys), rows).mappings()]
+        ids = {(r["shop"], r["webhook_id"]): int(r["id"]) for r in new}
+        stored: list[StoredDelivery] = []
+        for d in deliveries:
+            found = ids.pop((d.shop, d.webhook_id), None)  # popped: a later duplicate in the call is not new
+            if found is not None:
+                stored.append(StoredDelivery(found, _as_stored(d)))
+        stored.sort(key=lambda s: s.id)
+        return stored
 
     def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]:
         params = {"after_id": after_id, "limit": limit}
@@ -207,6 +226,34 @@ def _delivery(row: Any) -> StoredDelivery:
             known_shop=row["known_shop"],
         ),
     )
+
+
+def _as_stored(d: RawDelivery) -> RawDelivery:
+    """The delivery as ``pending`` reads it back: its times in UTC, since an event's key (hence a decision's
+    id) may be made of them, and ``isoformat`` tells ``-05:00`` from UTC."""
+    if d.received_at.tzinfo is UTC and (d.triggered_at is None or d.triggered_at.tzinfo is UTC):
+        return d
+    triggered = None if d.triggered_at is None else d.triggered_at.astimezone(UTC)
+    return replace(d, received_at=d.received_at.astimezone(UTC), triggered_at=triggered)
+
+
+def _delivery_rows(deliveries: Sequence[RawDelivery]) -> list[dict[str, Any]]:
+    return [
+        {
+            "shop": d.shop,
+            "webhook_id": d.webhook_id,
+            "topic": d.topic,
+            "api_version": d.api_version,
+            "event_id": d.event_id,
+            "triggered_at": d.triggered_at,
+            "received_at": d.received_at,
+            "body": d.body,
+            "known_shop": d.known_shop,
+            "status": "pending",
+            "error": "",
+        }
+        for d in deliveries
+    ]
 
 
 class SqlOrders:
