@@ -81,17 +81,21 @@ class AddressValidation:
         return monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)
 
     def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
-        """Outcome hook of ``verify_address``: a refused address holds the order and asks the customer."""
+        """Outcome hook of ``verify_address``: a refused address holds the order and asks the customer.
+
+        The order is read only when there is something to do: most checks pass on an order never held.
+        """
+        if isinstance(result, Delivered):
+            if not action.payload.get("held"):
+                return False  # nothing to release
+        elif action.status is not ActionStatus.FAILED or classify(code_of(result.reason)) is not Failure.ADDRESS:
+            return False  # retried by the outbox, or a carrier failure: the usual automation case
         state = monitors.find_order(uow, action.shop, action.order_id)
         if state is None:
             return False
         if isinstance(result, Delivered):
-            if action.payload.get("held"):
-                self._release(uow, state, action, now)
+            self._release(uow, state, action, now)
             return False
-        refused = classify(code_of(result.reason)) is Failure.ADDRESS
-        if action.status is not ActionStatus.FAILED or not refused:
-            return False  # retried by the outbox, or a carrier failure: the usual automation case
         self._hold(uow, state, action, result.reason, now)
         return True
 
