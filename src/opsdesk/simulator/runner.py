@@ -9,7 +9,9 @@ the next thing that is.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +120,10 @@ class InProcess:
         self._next_sample = self.s.first_order_at
 
     def run(self, progress: Progress | None = None) -> RunStats:
+        with _checkpointer(self.desk):
+            return self._run(progress)
+
+    def _run(self, progress: Progress | None) -> RunStats:
         started = time.perf_counter()
         stream = _Peek(iter(self.store))
         now, end = self.s.first_order_at, self.s.horizon
@@ -268,6 +274,27 @@ class InProcess:
         day = self.s.start + (now - self.s.start) // timedelta(days=1) * timedelta(days=1)
         start = day + self.s.staffing.shift[0]
         return start if start > now else start + timedelta(days=1)
+
+
+@contextlib.contextmanager
+def _checkpointer(desk: Desk, every: float = 1.0) -> Iterator[None]:
+    """Copy SQLite's WAL into the database file on a thread of its own while the run goes on, as
+    `opsdesk serve` does: the checkpoint's copying and syncing happen in SQLite, outside the interpreter
+    lock, on the second core, instead of inside whichever commit passes the WAL's auto-checkpoint size."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):  # the next round tries again; the run's own commits go on
+                desk.db.checkpoint()
+
+    thread = threading.Thread(target=run, name="opsdesk-simulator-checkpoint", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def over_http(
