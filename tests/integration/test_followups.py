@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from opsdesk.domain.cases import CaseStatus
 from opsdesk.fakes.smtp import FakeSmtp
+from opsdesk.services.cases import act
 from tests.integration.fulfilment_harness import (
     ORDER_ID,
     START,
@@ -93,6 +95,12 @@ def test_follow_ups_go_out_on_a_cadence_then_a_case_and_stop_the_moment_the_orde
 
     assert run.customer_mail(smtp) == [LATE, LATE]  # stopped the moment it shipped
     assert "followup.stopped" in audit_actions(run)
+    assert run.cases() == []  # nobody had started on it: the exception is gone, and the case says so
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        settled = uow.cases.get(case.id)
+        [last] = uow.cases.timeline(case.id)[-1:]
+    assert (settled.status, settled.resolution) == (CaseStatus.RESOLVED, "no_action")
+    assert (last.actor, last.note) == ("automation", "the order shipped; nothing left to do")
     with run.desk.db.unit_of_work(read_only=True) as uow:  # every step explains itself in the order's history
         decided = [
             (d.playbook, d.rule_id, d.outcome)
@@ -212,3 +220,22 @@ def test_a_carrier_pickup_schedule_sets_the_ship_by_the_follow_ups_keep(
     run.advance(minutes=1)  # 10:30: the 11:00 pickup minus 30 minutes of handling, not 48 hours later
 
     assert run.customer_mail(smtp) == [LATE]
+
+
+def test_a_late_case_someone_has_started_on_stays_theirs_when_the_order_ships(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, smtp: FakeSmtp
+) -> None:
+    run = run_with(tmp_path, monkeypatch, smtp, database_url=db_url)
+    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+    run.settle()
+    run.advance(hours=72)  # a day past the ship-by: the case
+    [case] = run.cases()
+    with run.desk.db.unit_of_work() as uow:
+        act(uow, case.id, "start", case.owner, run.clock.now(), run.desk.case_hooks)
+        uow.commit()
+
+    run.feed(delivery("fulfillments/create", shipment(), "w-shipped"))
+    run.advance(minutes=1)
+
+    [still] = run.cases()
+    assert (still.status, still.resolution) == (CaseStatus.IN_PROGRESS, None)

@@ -5,7 +5,8 @@ else ``promise_hours`` after it was placed). When it fires, the order is read ag
 refunded means stop (a fulfilment event also cancels the timer at once). Otherwise, a templated email
 goes out if the cadence allows, the customer is awake (quiet hours in their time zones) and under the
 per-customer limit, and email is not throttled; else the timer moves to when it may. Late by more than
-``case_after_hours``, the order becomes a case in the fulfilment queue. Progress (messages sent, the last
+``case_after_hours``, the order becomes a case in the fulfilment queue; should it ship (or be cancelled)
+before anyone starts on that case, the case is resolved, saying so. Progress (messages sent, the last
 one's time) is a usage row, so a re-armed timer never repeats a message.
 """
 
@@ -17,17 +18,20 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from opsdesk.config_playbooks import DelayedFulfilmentConfig
+from opsdesk.domain.cases import CaseStatus
 from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import CaseRecord, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
-from opsdesk.services.cases import CaseHooks, open_case
+from opsdesk.services.cases import CaseHooks, act, open_case
 from opsdesk.services.messaging_health import EmailHealth
 from opsdesk.services.pipeline import OrderKey
 
 FOLLOWUP = "followup"
+#: Who resolves a delayed-fulfilment case whose order shipped before anyone started on it.
+RESOLVER = "automation"
 PLAYBOOK = "delayed-fulfilment"
 PAID = frozenset({"paid", "partially_paid", "authorized"})
 FINAL_PAYMENT = frozenset({"refunded", "voided"})
@@ -97,6 +101,21 @@ class DelayedFulfilment:
             key = subject(state.shop, state.order_id)
             if key in armed and uow.timers.cancel(key, [FOLLOWUP]):
                 monitors.audit(uow, now, "followup.stopped", key, {"reason": _why_stop(state)})
+            self._settle_case(uow, state, now)
+
+    def _settle_case(self, uow: UnitOfWork, state: OrderState, now: datetime) -> None:
+        """The order shipped (or was cancelled) after its delay became a case: the exception is gone, so a
+        case nobody has started on is resolved, saying why. One a person is working on is left to them
+        (the case page shows the shipment in the order's history): an automated note would count as
+        their first response."""
+        case_id = _case_id(state)
+        if not any(c.id == case_id for c in uow.cases.for_order(state.shop, state.order_id)):
+            return
+        case = uow.cases.get(case_id)
+        if case.status not in (CaseStatus.OPEN, CaseStatus.ASSIGNED):
+            return
+        act(uow, case_id, "resolve", RESOLVER, now, self.hooks(), resolution="no_action",
+            note=f"the order {_why_stop(state)}; nothing left to do")
 
     def _timer(self, state: OrderState, due: datetime) -> Timer:
         key = subject(state.shop, state.order_id)
@@ -123,7 +142,7 @@ class DelayedFulfilment:
     def _case(self, uow: UnitOfWork, state: OrderState, ship_by: datetime, case_at: datetime,
               now: datetime) -> bool:
         """Open the case once the delay passes the threshold; True when it is open (or was opened)."""
-        case_id = f"delayed-{state.shop}-{state.order_id}"
+        case_id = _case_id(state)
         if any(c.id == case_id for c in uow.cases.for_order(state.shop, state.order_id)):
             return True
         if now < case_at:
@@ -206,6 +225,10 @@ class DelayedFulfilment:
         monitors.audit(uow, now, "followup.sent", subject(state.shop, state.order_id),
                        {"number": number, "action": email.id, "provider": route.provider})
         return None
+
+
+def _case_id(state: OrderState) -> str:
+    return f"delayed-{state.shop}-{state.order_id}"
 
 
 def _why_stop(state: OrderState) -> str:
