@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The benchmarks' extra (SpiffWorkflow, P1's peer) on top of the project's venv.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+
 demo: $(STAMP)
 	OPSDESK_SHOPIFY_SECRET=demo-secret $(BIN)/opsdesk demo demo --host 127.0.0.1 --port 8000
 
