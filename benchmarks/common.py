@@ -72,10 +72,21 @@ def git_commit() -> str:
     return found.stdout.strip()
 
 
+def src_changed() -> bool:
+    """Whether src/ differs from the checked-out commit (changed or new files; ignored ones aside)."""
+    try:
+        found = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+                               capture_output=True, text=True, check=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(found.stdout.strip())
+
+
 def machine_line() -> str:
     """Describe the machine and its load right now."""
+    changed = " (+ uncommitted changes in src/)" if src_changed() else ""
     return (f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}, opsdesk commit {git_commit()} (+ uncommitted work in src/), "
+            f"SQLite {sqlite3.sqlite_version}, opsdesk commit {git_commit()}{changed}, "
             f"load average {load_average()} at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
 
 
