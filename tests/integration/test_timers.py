@@ -122,16 +122,18 @@ def test_a_handler_that_raises_does_not_block_the_others_and_is_retried_then_giv
     assert (s.stats.fired, s.stats.retried, s.stats.failed) == (5, 2, 1)
 
 
+def dies_on_the_second(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+    """A handler that does its work for every timer, then dies on the second: after the work, before the commit."""
+    record_firing(uow, timer, now)
+    if timer.id == "t0001":
+        raise Killed
+
+
 def test_a_sweeper_killed_after_its_handler_did_the_work_fires_the_timer_once_after_the_lease(
     sql_db: SqlDatabase,
 ) -> None:
     schedule(sql_db, due(3))
     clock = ManualClock(T0)
-
-    def dies_on_the_second(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
-        record_firing(uow, timer, now)
-        if timer.id == "t0001":
-            raise Killed  # after the work, before the commit
 
     with pytest.raises(Killed):
         sweeper(sql_db, clock, "w1", dies_on_the_second).run_once()
@@ -173,11 +175,6 @@ def test_a_sweeper_firing_together_killed_half_way_leaves_the_whole_batch_to_the
 ) -> None:
     schedule(sql_db, due(3))
     clock = ManualClock(T0)
-
-    def dies_on_the_second(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
-        record_firing(uow, timer, now)
-        if timer.id == "t0001":
-            raise Killed
 
     with pytest.raises(Killed):
         sweeper(sql_db, clock, "w1", dies_on_the_second, together=True).run_once()
