@@ -30,6 +30,8 @@ OrderKey = tuple[ShopDomain, OrderId]
 #: A delivery's normalised events, ``Ignored``, "held", or "failed:<reason>".
 Outcome_ = tuple[StoreEvent, ...] | Ignored | str
 Prepared = tuple[StoredDelivery, Outcome_]
+#: An event with its key, formatted once per batch: decision ids and decision records all read it.
+Keyed = tuple[StoreEvent, str]
 #: Called once per batch, in its transaction, with the events decided for the first time and the orders'
 #: states after them: monitors arm their timers here (``watcher(uow, events, states, now)``).
 Watcher = Callable[[UnitOfWork, Sequence[StoreEvent], Mapping[OrderKey, OrderState], datetime], None]
@@ -151,10 +153,10 @@ class Pipeline:
         report = BatchReport(deliveries=len(prepared))
         batch = _Batch()
         parsed = self._sort_out(prepared, batch, report)
-        events = [e for _, found in parsed for e in found]
-        keys = {(e.shop, e.order_id) for e in events if e.order_id is not None}
+        keyed = [pair for _, found in parsed for pair in found]
+        keys = {(e.shop, e.order_id) for e, _ in keyed if e.order_id is not None}
         batch.states = uow.orders.get_many(keys)
-        batch.seen = uow.decisions.seen(self._ids(events, batch))
+        batch.seen = uow.decisions.seen(self._ids(keyed, batch))
         ledger = UsageLedger(uow.usage)
         for stored, found in parsed:
             waiting_for = self._missing_order(stored, found, batch, now)
@@ -164,9 +166,9 @@ class Pipeline:
                 continue
             batch.done.setdefault("processed", []).append(stored.id)
             report.events += len(found)
-            for event in found:
+            for event, key in found:
                 decided = len(batch.decisions)
-                self._handle(stored.id, event, batch, ledger, report, now)
+                self._handle(stored.id, event, key, batch, ledger, report, now)
                 if len(batch.decisions) > decided:  # a duplicate of a fact decided before is not news
                     batch.fresh.append(event)
         self._flush(uow, batch, ledger, now)
@@ -191,11 +193,11 @@ class Pipeline:
 
     def _sort_out(
         self, prepared: Sequence[Prepared], batch: _Batch, report: BatchReport
-    ) -> list[tuple[StoredDelivery, tuple[StoreEvent, ...]]]:
-        parsed: list[tuple[StoredDelivery, tuple[StoreEvent, ...]]] = []
+    ) -> list[tuple[StoredDelivery, list[Keyed]]]:
+        parsed: list[tuple[StoredDelivery, list[Keyed]]] = []
         for stored, outcome in prepared:
             if isinstance(outcome, tuple):
-                parsed.append((stored, outcome))
+                parsed.append((stored, [(event, event.key) for event in outcome]))
                 continue
             status = "ignored" if isinstance(outcome, Ignored) else outcome
             batch.done.setdefault(status, []).append(stored.id)
@@ -208,7 +210,7 @@ class Pipeline:
         return parsed
 
     def _missing_order(
-        self, stored: StoredDelivery, events: tuple[StoreEvent, ...], batch: _Batch, now: datetime
+        self, stored: StoredDelivery, events: Sequence[Keyed], batch: _Batch, now: datetime
     ) -> int | None:
         """The order a delivery must wait for: a rule will decide on it and the order is not known yet.
 
@@ -217,7 +219,7 @@ class Pipeline:
         """
         if now - stored.delivery.received_at >= self.wait_for_order:
             return None
-        for event in events:
+        for event, _ in events:
             if event.order_id is None or isinstance(event, OrderChanged):
                 continue
             if not self._listening(event.name):
@@ -227,10 +229,9 @@ class Pipeline:
                 return event.order_id
         return None
 
-    def _ids(self, events: list[StoreEvent], batch: _Batch) -> list[str]:
+    def _ids(self, events: Sequence[Keyed], batch: _Batch) -> list[str]:
         """The ids of the decisions the events may take, kept in the batch for ``_handle``."""
-        for e in events:
-            key = e.key
+        for e, key in events:
             for name in [p.name for p in self._listening(e.name)] or ["-"]:
                 batch.ids[(e.shop, key, name)] = decision_id(e.shop, key, name)
         return list(batch.ids.values())
@@ -274,6 +275,7 @@ class Pipeline:
         self,
         delivery_id: int,
         event: StoreEvent,
+        key: str,
         batch: _Batch,
         ledger: UsageLedger,
         report: BatchReport,
@@ -282,7 +284,6 @@ class Pipeline:
         state = self._state(event, batch)
         facts: CelFacts | None = None
         listening = self._listening(event.name)
-        key = event.key if listening else ""
         for playbook in listening:
             did = self._decision_id(batch, event.shop, key, playbook.name)
             if did in batch.seen:
@@ -291,15 +292,15 @@ class Pipeline:
             facts = facts or CelFacts(facts_for(event, state))
             decision = decide(playbook, event.name, facts, ledger, now)  # type: ignore[arg-type]
             if decision is not None:
-                self._record(did, delivery_id, event, decision, facts, batch, ledger, report, now)
+                self._record(did, delivery_id, (event, key), decision, facts, batch, ledger, report, now)
         if not listening:
-            self._record_unheard(delivery_id, event, batch, report, now)
+            self._record_unheard(delivery_id, (event, key), batch, report, now)
 
     def _record(
         self,
         did: str,
         delivery_id: int,
-        event: StoreEvent,
+        keyed: Keyed,
         decision: Decision,
         facts: dict[str, Any],
         batch: _Batch,
@@ -307,6 +308,7 @@ class Pipeline:
         report: BatchReport,
         now: datetime,
     ) -> None:
+        event, key = keyed
         batch.decisions.append(
             DecisionRecord(
                 id=did,
@@ -314,7 +316,7 @@ class Pipeline:
                 delivery_id=delivery_id,
                 order_id=event.order_id,
                 event_name=event.name,
-                event_key=event.key,
+                event_key=key,
                 playbook=decision.playbook,
                 rule_id=decision.rule_id,
                 policy_version=decision.version,
@@ -340,9 +342,10 @@ class Pipeline:
             report.cases += 1
 
     def _record_unheard(
-        self, delivery_id: int, event: StoreEvent, batch: _Batch, report: BatchReport, now: datetime
+        self, delivery_id: int, keyed: Keyed, batch: _Batch, report: BatchReport, now: datetime
     ) -> None:
-        did = self._decision_id(batch, event.shop, event.key, "-")
+        event, key = keyed
+        did = self._decision_id(batch, event.shop, key, "-")
         if did in batch.seen:
             return
         batch.seen.add(did)
@@ -353,7 +356,7 @@ class Pipeline:
                 delivery_id=delivery_id,
                 order_id=event.order_id,
                 event_name=event.name,
-                event_key=event.key,
+                event_key=key,
                 playbook="-",
                 rule_id="none",
                 policy_version="-",
