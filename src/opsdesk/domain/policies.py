@@ -99,6 +99,11 @@ class Playbook:
     default: Outcome = Outcome.IGNORE
     default_escalation: Escalation | None = None
     listens: frozenset[str] = frozenset()
+    #: What the playbook decides when no rule matches: the same for every event, so made once, here.
+    fallback: Decision = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fallback", _default(self))
 
     def listens_to(self, event_name: str) -> bool:
         return event_name in self.listens
@@ -136,7 +141,7 @@ def decide(
     for rule in playbook.rules:
         if event_name in rule.when and (rule.condition is None or rule.condition(facts)):
             return _decide_rule(playbook, rule, facts, usage, now)
-    return _default(playbook)
+    return playbook.fallback
 
 
 def _decide_rule(
