@@ -96,3 +96,29 @@ def test_any_facts_decide_the_same(order: dict[str, Any], event: dict[str, Any])
     facts = {"shop": "s", "event": event, "order": order, "customer": {}}
     for source in EXPRESSIONS:
         assert compile_condition(source)(CelFacts(facts)) == _full(source, facts), source
+
+
+#: Compiled once for every example: a condition remembers its results, and must decide as if it did not.
+_REMEMBERING = {source: compile_condition(source) for source in EXPRESSIONS}
+
+
+@settings(max_examples=300, deadline=None)
+@given(order=_orders, event=st.dictionaries(st.sampled_from(["status", "n"]), _values, max_size=2))
+def test_remembered_results_decide_as_evaluating_again(order: dict[str, Any], event: dict[str, Any]) -> None:
+    facts = {"shop": "s", "event": event, "order": order, "customer": {}}
+    for source, condition in _REMEMBERING.items():
+        assert condition(CelFacts(facts)) == _full(source, facts), source
+
+
+def test_values_python_finds_equal_are_remembered_apart() -> None:
+    condition = compile_condition('event.n == 1 || string(event.n) == "-0"')
+    for n in [1, True, 1.0, 0.0, -0.0, "1", None, 1]:
+        facts = {"event": {"n": n}}
+        assert condition(CelFacts(facts)) == _full(condition.source, facts), n
+
+
+def test_a_full_memory_starts_over_and_still_decides() -> None:
+    condition = compile_condition("event.n > 2")
+    condition.remembered = 3
+    for n in [*range(6), *range(6)]:
+        assert condition(CelFacts({"event": {"n": n}})) is (n > 2)

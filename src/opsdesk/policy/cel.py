@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -77,23 +78,45 @@ def _select(facts: Mapping[str, Any], trie: Mapping[str, Any]) -> dict[str, Any]
     return chosen
 
 
+def _key(value: Any) -> Hashable:
+    """A value converted for CEL (``to_cel``) as a key equal only for values CEL cannot tell apart.
+
+    The type is kept with each value and map key: Python has ``1 == 1.0 == True``, CEL has an int, a double
+    and a bool; so are the sign of a zero and the offset of a time, which ``==`` ignores.
+    """
+    if isinstance(value, dict):
+        return dict, tuple((type(name), name, _key(v)) for name, v in value.items())
+    if isinstance(value, list):
+        return list, tuple(_key(v) for v in value)
+    if isinstance(value, float):
+        return float, value, math.copysign(1.0, value)
+    if isinstance(value, datetime):
+        return datetime, value, value.utcoffset()
+    return type(value), value
+
+
 class CelFacts(dict[str, Any]):
-    """Facts for the rules of one event, with CEL contexts built on demand and shared by those rules.
+    """Facts for the rules of one event, with the values each condition reads picked out on demand.
 
     Building a CEL context costs a few microseconds per value (~200 µs for a whole order), more than
     evaluating most conditions, so each condition gets a context holding only the paths it reads
-    (``referenced_paths``), built once per set of paths for the event.
+    (``referenced_paths``); those values are picked once per set of paths for the event.
     """
 
     def __init__(self, facts: Facts) -> None:
         super().__init__(facts)
-        self._contexts: dict[frozenset[Path], Any] = {}
+        self._selected: dict[frozenset[Path], tuple[dict[str, Any], Hashable]] = {}
+
+    def selected(self, paths: frozenset[Path]) -> tuple[dict[str, Any], Hashable]:
+        """The values the paths reach, converted for CEL, and the same as a key (``_key``)."""
+        found = self._selected.get(paths)
+        if found is None:
+            values = select_facts(self, paths)
+            found = self._selected[paths] = (values, _key(values))
+        return found
 
     def context_for(self, paths: frozenset[Path]) -> Any:
-        context = self._contexts.get(paths)
-        if context is None:
-            context = self._contexts[paths] = cel.Context(select_facts(self, paths))
-        return context
+        return cel.Context(self.selected(paths)[0])
 
     @property
     def context(self) -> Any:
@@ -102,15 +125,35 @@ class CelFacts(dict[str, Any]):
 
 
 class CelCondition:
-    """A compiled expression; an evaluation error means the condition does not hold."""
+    """A compiled expression; an evaluation error means the condition does not hold.
+
+    A condition's result depends only on the values it reads (CEL has no clock, no randomness, and no
+    functions are registered), and most events repeat a few of them (an order's status, its risk level,
+    whether it is cancelled): results are remembered by those values, so the common ones are not
+    evaluated again (building their context costs more than evaluating it). At most ``remembered``
+    results are kept; the memory starts over when full.
+    """
+
+    remembered = 4096
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.program = cel.compile(source)
         self.paths = referenced_paths(source)
+        self._results: dict[Hashable, bool] = {}
 
     def __call__(self, facts: Facts) -> bool:
-        context = facts.context_for(self.paths) if isinstance(facts, CelFacts) else to_cel(facts)
+        if not isinstance(facts, CelFacts):
+            return self._holds(to_cel(facts))
+        values, key = facts.selected(self.paths)
+        found = self._results.get(key)
+        if found is None:
+            if len(self._results) >= self.remembered:
+                self._results.clear()
+            found = self._results[key] = self._holds(cel.Context(values))
+        return found
+
+    def _holds(self, context: Any) -> bool:
         try:
             return self.program.execute(context) is True
         except (LookupError, TypeError, ValueError, RuntimeError, ArithmeticError):  # e.g. lines[0] of none, x / 0
