@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, union, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Executable
 
@@ -24,20 +24,17 @@ _LEVELS = (
     .where(_L.shop == bindparam("shop"), _I.sku.in_(bindparam("skus", expanding=True)), _I.tracked.is_(True))
 )
 _UNTRACK = delete(t.order_skus).where(_O.shop == bindparam("shop"), _O.order_id == bindparam("order_id"))
+_UNTRACK_MANY = Fast(
+    delete(t.order_skus).where(_O.shop == bindparam("shop"), _O.order_id.in_(bindparam("ids", expanding=True)))
+)
 _SKU_OF = select(_I.sku).where(_I.shop == bindparam("shop"), _I.inventory_item_id == bindparam("item_id"))
 #: Rows per ``IN`` list of a batch read, well under every backend's limit on bound parameters.
 _CHUNK = 500
 _ITEM = select(_I.inventory_item_id, _I.sku, _I.tracked).where(_I.shop == bindparam("shop"))
-_SKUS = _I.sku.in_(bindparam("skus", expanding=True))
-_IDS = _I.inventory_item_id.in_(bindparam("ids", expanding=True))
-#: The items of a batch's SKUs and ids, by which of the two lists are given (an empty one is left out). A
-#: union rather than ``OR``: each half keeps its own index (SQLite would walk all the shop's items for an OR).
-#: A batch with orders only, or stock events only, reads one half, on SQLite's driver (storage/fast.py).
-_ITEMS: dict[tuple[bool, bool], Fast | Executable] = {
-    (True, False): Fast(_ITEM.where(_SKUS)),
-    (False, True): Fast(_ITEM.where(_IDS)),
-    (True, True): union(_ITEM.where(_SKUS), _ITEM.where(_IDS)),
-}
+#: The items of a batch's SKUs, and of its ids: two statements rather than one with ``OR``, so that each
+#: keeps its own index (SQLite would walk all the shop's items for an OR); both on SQLite's driver.
+_ITEMS_OF_SKUS = Fast(_ITEM.where(_I.sku.in_(bindparam("skus", expanding=True))))
+_ITEMS_OF_IDS = Fast(_ITEM.where(_I.inventory_item_id.in_(bindparam("ids", expanding=True))))
 _LEVELS_OF_ITEMS = Fast(
     select(t.inventory_levels).where(
         _L.shop == bindparam("shop"), _L.inventory_item_id.in_(bindparam("ids", expanding=True))
@@ -99,15 +96,10 @@ class SqlInventory:
         """
         wanted_skus, wanted_ids = sorted(set(skus)), sorted(set(item_ids))
         items: dict[int, tuple[str, bool]] = {}
-        for start in range(0, max(len(wanted_skus), len(wanted_ids)), _CHUNK):
-            some_skus, some_ids = wanted_skus[start : start + _CHUNK], wanted_ids[start : start + _CHUNK]
-            query = _ITEMS[(bool(some_skus), bool(some_ids))]
-            params = {"shop": shop, "skus": some_skus, "ids": some_ids}
-            if isinstance(query, Fast):
-                rows = [tuple(r.values()) for r in query.rows(self._conn, params)]
-            else:
-                rows = [tuple(r) for r in self._conn.execute(query, params)]
-            items.update({int(r[0]): (r[1], bool(r[2])) for r in rows})
+        for query, name, wanted in ((_ITEMS_OF_SKUS, "skus", wanted_skus), (_ITEMS_OF_IDS, "ids", wanted_ids)):
+            for start in range(0, len(wanted), _CHUNK):
+                for r in query.rows(self._conn, {"shop": shop, name: wanted[start : start + _CHUNK]}):
+                    items[int(r["inventory_item_id"])] = (r["sku"], bool(r["tracked"]))
         ids = sorted(set(wanted_ids) | set(items))
         levels: list[StockLevel] = []
         for start in range(0, len(ids), _CHUNK):
@@ -139,7 +131,12 @@ class SqlInventory:
         """
         if not orders:
             return
-        self._conn.execute(_UNTRACK, [{"shop": shop, "order_id": order_id} for shop, order_id in orders])
+        by_shop: dict[str, list[int]] = {}
+        for shop, order_id in orders:
+            by_shop.setdefault(shop, []).append(order_id)
+        for shop, ids in by_shop.items():  # one statement per shop, not one per order
+            for start in range(0, len(ids), _CHUNK):
+                _UNTRACK_MANY.rowcount(self._conn, {"shop": shop, "ids": ids[start : start + _CHUNK]})
         rows = [
             {"shop": shop, "order_id": order_id, "sku": sku, "placed_at": at}
             for (shop, order_id), (skus, at) in orders.items()
