@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,7 @@ def test_remembered_results_decide_as_evaluating_again(order: dict[str, Any], ev
 
 def test_values_python_finds_equal_are_remembered_apart() -> None:
     condition = compile_condition('event.n == 1 || string(event.n) == "-0"')
-    for n in [1, True, 1.0, 0.0, -0.0, "1", None, 1]:
+    for n in [1, True, 1.0, 0.0, -0.0, Decimal("-0"), Decimal("1.00"), "1", None, ["1"], ("1",), {"1": 1}, 1]:
         facts = {"event": {"n": n}}
         assert condition(CelFacts(facts)) == _full(condition.source, facts), n
 

@@ -79,44 +79,59 @@ def _select(facts: Mapping[str, Any], trie: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _key(value: Any) -> Hashable:
-    """A value converted for CEL (``to_cel``) as a key equal only for values CEL cannot tell apart.
+    """``to_cel(value)`` as a key equal only for values CEL cannot tell apart, worked out without converting.
 
     The type is kept with each value and map key: Python has ``1 == 1.0 == True``, CEL has an int, a double
     and a bool; so are the sign of a zero and the offset of a time, which ``==`` ignores.
     """
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return dict, tuple((type(name), name, _key(v)) for name, v in value.items())
-    if isinstance(value, list):
-        return list, tuple(_key(v) for v in value)
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, float):
         return float, value, math.copysign(1.0, value)
+    if isinstance(value, list | tuple):
+        return list, tuple(_key(v) for v in value)
     if isinstance(value, datetime):
         return datetime, value, value.utcoffset()
-    return type(value), value
+    if isinstance(value, bool | int | str) or value is None:
+        return type(value), value
+    return str, str(value)
+
+
+def _selected_key(facts: Mapping[str, Any], trie: Mapping[str, Any]) -> Hashable:
+    """A key for ``_select(facts, trie)``: equal keys, the same values for CEL (built from the facts as they are)."""
+    parts: list[tuple[str, Hashable]] = []
+    for name, below in trie.items():
+        if name in facts:
+            value = facts[name]
+            parts.append(
+                (name, _key(value) if below is None or not isinstance(value, Mapping) else _selected_key(value, below))
+            )
+    return tuple(parts)
 
 
 class CelFacts(dict[str, Any]):
-    """Facts for the rules of one event, with the values each condition reads picked out on demand.
+    """Facts for the rules of one event; what each set of paths reads is keyed once for the event.
 
     Building a CEL context costs a few microseconds per value (~200 µs for a whole order), more than
-    evaluating most conditions, so each condition gets a context holding only the paths it reads
-    (``referenced_paths``); those values are picked once per set of paths for the event.
+    evaluating most conditions, so a condition gets a context holding only the paths it reads
+    (``referenced_paths``), and only when it has not decided on the same values before (``CelCondition``).
     """
 
     def __init__(self, facts: Facts) -> None:
         super().__init__(facts)
-        self._selected: dict[frozenset[Path], tuple[dict[str, Any], Hashable]] = {}
+        self._keys: dict[frozenset[Path], Hashable] = {}
 
-    def selected(self, paths: frozenset[Path]) -> tuple[dict[str, Any], Hashable]:
-        """The values the paths reach, converted for CEL, and the same as a key (``_key``)."""
-        found = self._selected.get(paths)
+    def key_for(self, paths: frozenset[Path]) -> Hashable:
+        """A key for the values the paths reach: equal keys, the same values for CEL."""
+        found = self._keys.get(paths)
         if found is None:
-            values = select_facts(self, paths)
-            found = self._selected[paths] = (values, _key(values))
+            found = self._keys[paths] = _selected_key(self, _trie(paths))
         return found
 
     def context_for(self, paths: frozenset[Path]) -> Any:
-        return cel.Context(self.selected(paths)[0])
+        return cel.Context(select_facts(self, paths))
 
     @property
     def context(self) -> Any:
@@ -145,12 +160,12 @@ class CelCondition:
     def __call__(self, facts: Facts) -> bool:
         if not isinstance(facts, CelFacts):
             return self._holds(to_cel(facts))
-        values, key = facts.selected(self.paths)
+        key = facts.key_for(self.paths)
         found = self._results.get(key)
         if found is None:
             if len(self._results) >= self.remembered:
                 self._results.clear()
-            found = self._results[key] = self._holds(cel.Context(values))
+            found = self._results[key] = self._holds(facts.context_for(self.paths))
         return found
 
     def _holds(self, context: Any) -> bool:
