@@ -14,7 +14,7 @@ inserts). On any other backend it is an ordinary ``Connection.execute``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,19 @@ class Fast:
         finally:
             cursor.close()
 
+    def many(self, conn: Connection, rows: Sequence[Params]) -> None:
+        """Run an INSERT, UPDATE or DELETE once for each of ``rows`` (which name the same parameters, and no
+        ``IN`` list), in one call: the driver's ``executemany`` on SQLite."""
+        if not rows:
+            return
+        if conn.dialect.name != "sqlite":
+            conn.execute(self.statement, [dict(row) for row in rows])
+            return
+        compiled = self._compiled or self._compile(conn)
+        shape = self._shapes.get(()) or self._shape(compiled, rows[0], ())
+        values = [_values(shape, row) for row in rows]
+        _driver(conn).executemany(shape.sql, values)
+
     # -- SQLite ----------------------------------------------------------------------------------------
 
     def _cursor(self, conn: Connection, params: Params) -> Any:
@@ -118,13 +131,7 @@ class Fast:
         if lengths:
             params = _padded(params, self._expanding, lengths)
         shape = self._shapes.get(lengths) or self._shape(compiled, params, lengths)
-        values = []
-        for name, index, convert in shape.binds:
-            value = params[name][index] if index >= 0 else params[name] if index == _GIVEN else shape.literals[name]
-            values.append(value if convert is None or value is None else convert(value))
-        if not conn.in_transaction():  # SQLAlchemy begins lazily; the driver must not run outside a transaction
-            conn.begin()
-        return conn.connection.driver_connection.execute(shape.sql, values)  # type: ignore[union-attr]
+        return _driver(conn).execute(shape.sql, _values(shape, params))
 
     def _compile(self, conn: Connection) -> SQLCompiler:
         with self._lock:
@@ -156,6 +163,22 @@ class Fast:
         shape = _Shape(state.statement, tuple(binds), literals)
         self._shapes[lengths] = shape
         return shape
+
+
+def _values(shape: _Shape, params: Params) -> list[Any]:
+    """The values for the shape's ``?``, in order, converted as the column types store them."""
+    values = []
+    for name, index, convert in shape.binds:
+        value = params[name][index] if index >= 0 else params[name] if index == _GIVEN else shape.literals[name]
+        values.append(value if convert is None or value is None else convert(value))
+    return values
+
+
+def _driver(conn: Connection) -> Any:
+    """The driver connection, in the unit of work's transaction."""
+    if not conn.in_transaction():  # SQLAlchemy begins lazily; the driver must not run outside a transaction
+        conn.begin()
+    return conn.connection.driver_connection
 
 
 #: ``IN`` lists up to this long keep their own shape; longer ones are rounded up to a multiple of it.

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.expression import Executable
 
 from opsdesk.domain.inventory import StockLevel
 from opsdesk.storage import bulk
@@ -116,13 +115,12 @@ class SqlInventory:
                 newest[key] = x
         if not newest:
             return
-        newer = _put_levels(self._conn.dialect.name)
         rows = [
             {"shop": x.shop, "inventory_item_id": x.inventory_item_id, "location_id": x.location_id,
              "available": x.available, "updated_at": x.updated_at}
             for x in newest.values()
         ]
-        self._conn.execute(newer, rows)
+        _put_levels(self._conn.dialect.name).many(self._conn, rows)
 
     def track_orders(self, orders: Mapping[tuple[str, int], tuple[Sequence[str], datetime]]) -> None:
         """``track_order`` for many orders: (shop, order id) -> the SKUs it holds (none once closed), placed at.
@@ -172,15 +170,16 @@ class SqlInventory:
 
 
 @cache
-def _put_levels(dialect: str) -> Executable:
+def _put_levels(dialect: str) -> Fast:
     """Insert a level, or update the stored one when it is older (built once per dialect)."""
     statement = (postgresql if dialect == "postgresql" else sqlite).insert(t.inventory_levels)
-    newer: Executable = statement.on_conflict_do_update(
-        index_elements=[_L.shop, _L.inventory_item_id, _L.location_id],
-        set_={"available": statement.excluded.available, "updated_at": statement.excluded.updated_at},
-        where=_L.updated_at < statement.excluded.updated_at,
+    return Fast(
+        statement.on_conflict_do_update(
+            index_elements=[_L.shop, _L.inventory_item_id, _L.location_id],
+            set_={"available": statement.excluded.available, "updated_at": statement.excluded.updated_at},
+            where=_L.updated_at < statement.excluded.updated_at,
+        )
     )
-    return newer
 
 
 def _level(row: Any) -> StockLevel:
