@@ -78,12 +78,19 @@ def _select(facts: Mapping[str, Any], trie: Mapping[str, Any]) -> dict[str, Any]
     return chosen
 
 
+#: The types ``to_cel`` passes through unchanged, and that need nothing more than their type in a key.
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _key(value: Any) -> Hashable:
     """``to_cel(value)`` as a key equal only for values CEL cannot tell apart, worked out without converting.
 
     The type is kept with each value and map key: Python has ``1 == 1.0 == True``, CEL has an int, a double
     and a bool; so are the sign of a zero and the offset of a time, which ``==`` ignores.
     """
+    kind = type(value)
+    if kind in _PLAIN:  # most facts: answered before the checks against abstract types, which cost more
+        return kind, value
     if isinstance(value, Mapping):
         return dict, tuple((type(name), name, _key(v)) for name, v in value.items())
     if isinstance(value, Decimal):
