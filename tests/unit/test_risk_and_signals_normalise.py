@@ -55,6 +55,17 @@ def test_the_latest_assessment_wins_whatever_order_they_arrive_in() -> None:
     assert apply(apply(start, late).state, early).state.risk_level == "low"
 
 
+def test_an_assessment_older_than_the_one_held_is_stale() -> None:
+    early = RiskAssessed(SHOP, AT, OrderId(1), "high", "shopify")
+    late = RiskAssessed(SHOP, AT.replace(hour=15), OrderId(1), "low", "shopify")
+    held = apply(OrderState(SHOP, OrderId(1)), late).state
+    assert [apply(held, early).stale, apply(held, late).stale, apply(OrderState(SHOP, OrderId(1)), late).stale] == [
+        True,
+        True,
+        False,
+    ]
+
+
 def test_the_inventory_item_sample_links_its_exact_id_to_its_sku() -> None:
     assert normalise("inventory_items/update", SHOP, sample("inventory_items/update"), None) == (
         InventoryItemChanged(SHOP, datetime(2022, 1, 1, tzinfo=UTC), 271878346596884015, "example-sku", True),

@@ -7,6 +7,7 @@ stale retry changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -90,7 +91,15 @@ class OrderState:
 @dataclass(frozen=True, slots=True)
 class Applied:
     state: OrderState
-    stale: bool
+    before: OrderState
+    #: What the event brought, by field (the last event's name and time aside).
+    changes: Mapping[str, Any]
+
+    @property
+    def stale(self) -> bool:
+        """The event brought nothing newer. Worked out when asked: comparing snapshots costs more than the
+        fold, and the pipeline, which folds every event, does not ask."""
+        return all(getattr(self.before, name) == value for name, value in self.changes.items())
 
 
 def apply(state: OrderState, event: StoreEvent) -> Applied:
@@ -98,13 +107,14 @@ def apply(state: OrderState, event: StoreEvent) -> Applied:
     # The fold's changes and the last event's are made in one new state: building a frozen state costs
     # more than folding, and the pipeline folds every event.
     changes = _changes(state, event)
-    stale = all(getattr(state, name) == value for name, value in changes.items())
     if state.last_event_at is None or (event.occurred_at, event.name) > (
         state.last_event_at,
         state.last_event,
     ):
-        changes.update(last_event_at=event.occurred_at, last_event=event.name)
-    return Applied(replace(state, **changes) if changes else state, stale)
+        new = replace(state, **changes, last_event_at=event.occurred_at, last_event=event.name)
+    else:
+        new = replace(state, **changes) if changes else state
+    return Applied(new, state, changes)
 
 
 def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
