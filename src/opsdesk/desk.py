@@ -68,13 +68,8 @@ class Desk:
     def is_known(self, shop: str) -> bool:
         return self.settings.shop(shop) is not None
 
-    def process_pending(self, *, seen_waiting: bool = False) -> BatchReport:
-        """Process the pending deliveries; ``seen_waiting``: the caller has just seen some pending or
-        waiting (so the idle check, a read of its own, is skipped)."""
-        if not seen_waiting:
-            with self.db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
-                if uow.deliveries.count("pending") == 0 and uow.deliveries.count("waiting") == 0:
-                    return BatchReport()
+    def process_pending(self) -> BatchReport:
+        """Process the pending deliveries (an idle poll is one read-only transaction: no write lock)."""
         report = process_pending(
             self.db.unit_of_work, self.pipeline, self.clock.now, self.settings.file.limits.batch_size
         )

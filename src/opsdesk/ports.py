@@ -112,7 +112,9 @@ class OutboxRepository(Protocol):
         """When the earliest pending action is due (leased ones included), or None when none is pending."""
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
-        """Write back a claimed action's outcome; False when the lease was lost to another worker."""
+        """Write back a claimed action's outcome (its status, attempts, next attempt, last error and
+        history; nothing else of an action changes once added); False when the lease was lost to another
+        worker."""
 
     def for_order(self, shop: str, order_id: int) -> list[OutboxAction]: ...
 

@@ -306,7 +306,11 @@ class _Outbox:
         if lease is None or lease[0] != worker:
             return False
         del self.t.leases[action.id]
-        self.t.actions[action.id] = _action(action)
+        saved = _action(action)
+        self.t.actions[action.id] = replace(
+            self.t.actions[action.id], status=saved.status, attempts=saved.attempts,
+            next_attempt_at=saved.next_attempt_at, last_error=saved.last_error, history=saved.history,
+        )
         return True
 
     def get(self, action_id: str) -> OutboxAction:

@@ -107,6 +107,21 @@ def test_a_batch_is_claimed_in_one_transaction_and_recorded_in_one_more(db: SqlD
     assert sender.stats.sent == 10
 
 
+def test_a_sender_told_an_action_is_due_claims_at_once_and_sends_only_what_is_due(db: SqlDatabase) -> None:
+    due = seed(db, 2)
+    with db.unit_of_work() as uow:
+        uow.outbox.add_many([refund_action(3, at=START + timedelta(hours=1))])
+        uow.commit()
+    counting, shopify = CountingDatabase(db), RecordingConnector("shopify")
+    sender = OutboxSender(counting, {"shopify": shopify}, ManualClock(START), worker="w")
+
+    assert sender.run_once(seen_due=True) == 2
+    assert sender.run_once(seen_due=True) == 0  # wrongly told: the claim finds nothing and sends nothing
+
+    assert counting.writes == 3  # the batch's claim and its outcomes, then the empty claim
+    assert sorted(a.id for a in shopify.sent) == sorted(a.id for a in due)
+
+
 def test_a_failing_hook_loses_no_other_outcome_and_its_action_is_sent_again_with_the_same_key(
         db: SqlDatabase) -> None:
     actions = seed(db, 5)

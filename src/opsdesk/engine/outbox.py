@@ -117,13 +117,17 @@ class OutboxSender:
     def breaker(self, provider: str) -> Breaker:
         return self._breakers[provider]
 
-    def run_once(self, limit: int = 50) -> int:
-        """Claim and send one batch of due actions; returns how many were claimed."""
+    def run_once(self, limit: int = 50, *, seen_due: bool = False) -> int:
+        """Claim and send one batch of due actions; returns how many were claimed.
+
+        ``seen_due``: the caller has just seen an action due, so the idle check (a read of its own) is
+        skipped; were it wrong, the claim would only take the write lock for nothing."""
         now = self._clock.now()
-        with self._db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
-            due = uow.outbox.next_due_at()
-        if due is None or due > now:
-            return 0
+        if not seen_due:
+            with self._db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
+                due = uow.outbox.next_due_at()
+            if due is None or due > now:
+                return 0
         with self._db.unit_of_work() as uow:
             claimed = uow.outbox.claim_due(now, limit, now + self._lease, self._worker)
             uow.commit()

@@ -83,7 +83,7 @@ class StandInTransport(httpx.BaseTransport):
         self._handle = handle
         self._origin = httpx.URL(origin)
         self._stopping = stopping
-        self._date = (0, "")  # the Date header of the current second, as http.server writes it
+        self._date = (0, b"")  # the Date header of the current second, as http.server writes it
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -107,12 +107,15 @@ class StandInTransport(httpx.BaseTransport):
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
         if timeout is not None and time.monotonic() - started >= timeout:  # a slow answer, too slow
             raise httpx.ReadTimeout("timed out", request=request)
-        headers = {"Date": self._now(), **answer.headers, "Content-Length": str(len(answer.body))}
-        return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
+        # As a socket transport hands over an answer: raw header bytes and a stream the client reads
+        # (``content=`` would encode and read the body here, and the client would read it again).
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers.items()]
+        raw = [(b"Date", self._now()), *raw, (b"Content-Length", b"%d" % len(answer.body))]
+        return httpx.Response(answer.status, headers=raw, stream=httpx.ByteStream(answer.body), request=request)
 
-    def _now(self) -> str:
+    def _now(self) -> bytes:
         """The ``Date`` header a server sends (the Shopify connector measures an HTTP-date Retry-After by it)."""
         second = int(time.time())
         if self._date[0] != second:
-            self._date = (second, formatdate(second, usegmt=True))
+            self._date = (second, formatdate(second, usegmt=True).encode("ascii"))
         return self._date[1]

@@ -394,34 +394,32 @@ def process_pending(
 ) -> BatchReport:
     """Drain the pending deliveries, one write transaction per batch; returns what was done.
 
-    Each batch is read and normalised in a read-only transaction first, so that SQLite's write lock is
-    held only for deciding and writing, not for parsing: webhook intake commits in between.
+    Each batch is normalised outside any transaction, so that SQLite's write lock is held only for
+    reading rows, deciding and writing, not for parsing: webhook intake commits in between. The first
+    batch is read in a read-only transaction (with the waiting check); each next one, the deliveries the
+    batch requeued or the watchers appended included, at the end of the write transaction before it, a
+    transaction fewer per batch.
     """
     total = BatchReport()
     cutoff = now() - pipeline.wait_for_order
     with uow_factory(read_only=True) as uow:  # the first batch is read with the waiting check
         oldest = uow.deliveries.oldest_waiting()
         release = oldest is not None and oldest < cutoff
-        pending: list[StoredDelivery] | None = None if release else uow.deliveries.pending(batch_size)
+        pending = [] if release else uow.deliveries.pending(batch_size)
     if release:  # a write transaction only when a delivery waited long enough
         with uow_factory() as uow:
             uow.deliveries.release_waiting(cutoff)
+            pending = uow.deliveries.pending(batch_size)
             uow.commit()
-    after = 0
-    while True:
-        if pending is None:
-            with uow_factory(read_only=True) as uow:
-                pending = uow.deliveries.pending(batch_size, after_id=after)
-        if not pending:
-            return total
-        after = pending[-1].id
+    while pending:
         prepared = pipeline.prepare(pending)
         with uow_factory() as uow:
             # Only what is still pending and not being processed elsewhere (locked rows are skipped).
             still = uow.deliveries.claim_pending([stored.id for stored in pending])
             report = pipeline.apply(uow, [p for p in prepared if p[0].id in still], now())
+            # Deliveries that waited for an order that just arrived were requeued: start over.
+            after = 0 if report.requeued else pending[-1].id
+            pending = uow.deliveries.pending(batch_size, after_id=after)
             uow.commit()
         total.add(report)
-        pending = None
-        if report.requeued:  # deliveries that waited for an order that just arrived: start over
-            after = 0
+    return total

@@ -193,36 +193,32 @@ class InProcess:
         """Process what waits, then fire due timers and send due actions until nothing more is due;
         False if it stopped after 100 rounds with work left.
 
-        Each round reads once what each step would find (``_due``) and skips a step that would find
-        nothing: one whose work was not due at that read and that no step before it in the round can
-        have made due (the virtual clock stands still during a drain). The pipeline may schedule timers
-        and actions, a timer's handler actions; anything due later is found by the next round's read.
+        Each round processes what waits (when nothing does, that is one read), then reads once what is
+        due for the timers and the outbox and skips a step that would find nothing: one whose work was
+        not due at that read and that no step before it in the round can have made due (the virtual
+        clock stands still during a drain). A timer's handler may schedule actions: after timers fired,
+        the sender checks for itself.
         """
         for _ in range(100):
-            deliveries, timer_due, action_due = self._due()
-            if not (deliveries or timer_due or action_due):
-                return True  # each of the three below would find nothing: one read instead of three
-            if deliveries:  # else process_pending would find none pending or waiting and do nothing
-                # Deliveries of this tick the pipeline made wait for their order and requeued when it
-                # came in the same batch, and the desk's own signals (opsdesk/* topics) that watchers
-                # and timers appended: decided now, at this tick's time, as a server would.
-                self.stats.pipeline.add(self.desk.process_pending(seen_waiting=True))
-            fired = self.sweeper.run_once(seen_due=timer_due) if timer_due or deliveries else 0
-            sent = self.sender.run_once() if action_due or deliveries or fired else 0
+            # Deliveries of this tick the pipeline made wait for their order and requeued when it came in
+            # the same batch, and the desk's own signals (opsdesk/* topics) that watchers and timers
+            # appended: decided now, at this tick's time, as a server would.
+            self.stats.pipeline.add(self.desk.process_pending())
+            timer_due, action_due = self._due()
+            fired = self.sweeper.run_once(seen_due=True) if timer_due else 0
+            sent = self.sender.run_once(seen_due=action_due) if action_due or fired else 0
             self.stats.timers_fired += fired
             self.stats.actions_claimed += sent
             if not fired and not sent:
                 return True
         return False
 
-    def _due(self) -> tuple[bool, bool, bool]:
-        """Whether deliveries wait; whether a timer is due now; whether an action is (what the drain's
-        steps check)."""
+    def _due(self) -> tuple[bool, bool]:
+        """Whether a timer is due now; whether an action is (what the drain's steps check)."""
         now = self.clock.now()
         with self.desk.db.unit_of_work(read_only=True) as uow:
-            deliveries = bool(uow.deliveries.count("pending") or uow.deliveries.count("waiting"))
             timer, action = uow.timers.next_due_at(now), uow.outbox.next_due_at()
-        return deliveries, timer is not None and timer <= now, action is not None and action <= now
+        return timer is not None and timer <= now, action is not None and action <= now
 
     def _switch_faults(self, now: datetime) -> None:
         for incident in self.store.truth.incidents:

@@ -77,23 +77,21 @@ _REQUEUE_WAITING = Fast(
     )
     .values(status="pending", error="")
 )
-_ACTION_COLUMNS = (
-    "id", "decision_id", "shop", "order_id", "kind", "provider", "payload", "idempotency_key", "status",
-    "attempts", "next_attempt_at", "last_error", "history", "created_at",
-)
+#: What an attempt changes in an action (``save``): the rest (its payload, key, ...) is written once, by add_many.
+_OUTCOME_COLUMNS = ("status", "attempts", "next_attempt_at", "last_error", "history")
 _SAVE_ACTION = Fast(
     update(t.actions)
     .where(t.actions.c.id == bindparam("w_id"), t.actions.c.lease_owner == bindparam("w_worker"))
     .values(
         {
-            **{name: bindparam(f"v_{name}", type_=t.actions.c[name].type) for name in _ACTION_COLUMNS},
+            **{name: bindparam(f"v_{name}", type_=t.actions.c[name].type) for name in _OUTCOME_COLUMNS},
             "lease_owner": None,
             "lease_until": None,
         }
     )
 )
 _CLAIMABLE_ACTIONS = Fast(
-    select(t.actions.c.id)
+    select(t.actions)
     .where(
         t.actions.c.status == ActionStatus.PENDING.value,
         t.actions.c.next_attempt_at <= bindparam("now"),
@@ -107,11 +105,6 @@ _LEASE_ACTIONS = Fast(
     update(t.actions)
     .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
     .values(lease_owner=bindparam("worker"), lease_until=bindparam("until"))
-)
-_ACTIONS_BY_ID = Fast(
-    select(t.actions)
-    .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(t.actions.c.next_attempt_at, t.actions.c.id)
 )
 
 
@@ -423,19 +416,29 @@ class SqlOutbox:
         _insert_ignore(self._conn, t.actions, [_action_row(a) for a in actions])
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
-        ids = _CLAIMABLE_ACTIONS.scalars(self._conn, {"now": now, "limit": limit})
-        if not ids:
+        # The rows are read with the claim's check (and locks): the lease columns they carry are not
+        # part of an OutboxAction, so leasing them after the read changes nothing read.
+        rows = _CLAIMABLE_ACTIONS.rows(self._conn, {"now": now, "limit": limit})
+        if not rows:
             return []
+        ids = [r["id"] for r in rows]
         _LEASE_ACTIONS.rowcount(self._conn, {"ids": ids, "worker": worker, "until": lease_until})
-        return [_action(r) for r in _ACTIONS_BY_ID.rows(self._conn, {"ids": ids})]
+        return [_action(r) for r in rows]
 
     def next_due_at(self) -> datetime | None:
         value: datetime | None = _NEXT_ACTION_DUE.scalar(self._conn)  # typed by the column: UTC-aware
         return value
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
-        params = {f"v_{name}": value for name, value in _action_row(action).items()}
-        params.update(w_id=action.id, w_worker=worker)
+        params = {
+            "v_status": action.status.value,
+            "v_attempts": action.attempts,
+            "v_next_attempt_at": action.next_attempt_at,
+            "v_last_error": action.last_error,
+            "v_history": dumps(action.history),
+            "w_id": action.id,
+            "w_worker": worker,
+        }
         return _SAVE_ACTION.rowcount(self._conn, params) == 1
 
     def get(self, action_id: str) -> OutboxAction:
