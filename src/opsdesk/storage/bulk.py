@@ -6,12 +6,13 @@ pipeline's small rows. Values are converted exactly as the column types would st
 written either way read back the same. PostgreSQL goes through SQLAlchemy (``RETURNING`` counts the
 new rows, which psycopg's ``executemany`` does not report).
 
-An upsert's ``stable`` columns are indexed ones that an update rarely changes (an order's name and
-email, a timer's subject). SQLite rewrites the entries of every index whose columns an UPDATE names,
-equal values or not, and each rewritten entry dirties a page that the commit writes to the WAL and the
-checkpoint copies again: for an order that is a page of each of two indexes, at random places, per
-event. So on SQLite the upsert leaves them out and a second statement writes them where they differ.
-PostgreSQL needs no such help: an update that keeps every indexed value leaves the indexes alone (HOT).
+SQLite writes a row that an UPDATE names, and the entries of every index whose columns it names, even
+when the values stay the same; each page so dirtied is written to the WAL at commit and copied again by
+the checkpoint, and index entries sit at random places (emails, hashed ids). So on SQLite an upsert
+leaves a stored row that equals the new one alone (a timer armed again for the same time), and leaves
+out its ``stable`` columns, indexed ones that rarely change (an order's name and email, a timer's
+subject): a second statement writes those where they differ. PostgreSQL keeps the plain upsert: an
+update that keeps every indexed value leaves its indexes alone there (HOT).
 """
 
 from __future__ import annotations
@@ -70,10 +71,12 @@ def _sqlite_statement(
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT"
     if not update:
         return statement + " DO NOTHING"
-    changed = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys and c not in stable)
-    if not changed:  # every other column is stable: the second statement writes what differs
+    updated = [c for c in columns if c not in keys and c not in stable]
+    if not updated:  # every other column is stable: the second statement writes what differs
         return statement + " DO NOTHING"
-    return statement + f" ({', '.join(keys)}) DO UPDATE SET {changed}"
+    changed = ", ".join(f"{c} = excluded.{c}" for c in updated)
+    differs = " OR ".join(f"{table.name}.{c} IS NOT excluded.{c}" for c in updated)
+    return statement + f" ({', '.join(keys)}) DO UPDATE SET {changed} WHERE {differs}"
 
 
 @cache
