@@ -77,8 +77,10 @@ _REQUEUE_WAITING = Fast(
     )
     .values(status="pending", error="")
 )
-_ACTION_COLUMNS = (
-    "id", "decision_id", "shop", "order_id", "kind", "provider", "payload", "idempotency_key", "status",
+#: What a save writes: not the action's id, shop and order, which never change and are indexed (setting
+#: them would rewrite their index entries, at random places, at every attempt).
+_SAVED_ACTION_COLUMNS = (
+    "decision_id", "kind", "provider", "payload", "idempotency_key", "status",
     "attempts", "next_attempt_at", "last_error", "history", "created_at",
 )
 _SAVE_ACTION = Fast(
@@ -86,7 +88,7 @@ _SAVE_ACTION = Fast(
     .where(t.actions.c.id == bindparam("w_id"), t.actions.c.lease_owner == bindparam("w_worker"))
     .values(
         {
-            **{name: bindparam(f"v_{name}", type_=t.actions.c[name].type) for name in _ACTION_COLUMNS},
+            **{name: bindparam(f"v_{name}", type_=t.actions.c[name].type) for name in _SAVED_ACTION_COLUMNS},
             "lease_owner": None,
             "lease_until": None,
         }
@@ -437,7 +439,8 @@ class SqlOutbox:
         return value
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
-        params = {f"v_{name}": value for name, value in _action_row(action).items()}
+        row = _action_row(action)
+        params = {f"v_{name}": row[name] for name in _SAVED_ACTION_COLUMNS}
         params.update(w_id=action.id, w_worker=worker)
         return _SAVE_ACTION.rowcount(self._conn, params) == 1
 
