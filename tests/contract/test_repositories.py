@@ -322,6 +322,20 @@ def test_putting_an_order_again_replaces_the_stored_state(any_db: Database) -> N
     assert read(any_db, lambda uow: uow.orders.find_by_id(SNOWFLAKE_ID)) == [after]
 
 
+def test_an_order_is_found_by_its_new_name_and_email_once_they_change(any_db: Database) -> None:
+    kept, renamed = order_state(SHOP, SNOWFLAKE_ID), order_state(SHOP, MAX_ID)
+    write(any_db, lambda uow: uow.orders.put_many([kept, renamed]))
+    assert renamed.snapshot is not None
+    new_snapshot = replace(renamed.snapshot, name="#2002", email="grace@example.com")
+    later = [replace(kept, last_event_at=at(5)), replace(renamed, snapshot=new_snapshot, last_event_at=at(5))]
+    write(any_db, lambda uow: uow.orders.put_many(later))
+
+    assert read(any_db, lambda uow: uow.orders.search("grace@example.com")) == [later[1]]
+    assert read(any_db, lambda uow: uow.orders.search("#2002")) == [later[1]]
+    assert read(any_db, lambda uow: uow.orders.search("ada@example.com")) == [later[0]]
+    assert read(any_db, lambda uow: uow.orders.search("#1001")) == [later[0]]
+
+
 # Decisions
 
 

@@ -257,3 +257,25 @@ def test_a_sweep_told_a_timer_is_due_claims_at_once_and_fires_only_what_is_due(s
     assert s.run_once(seen_due=True) == 2
     assert s.run_once(seen_due=True) == 0  # wrongly told: the claim finds nothing and fires nothing
     assert (fired(sql_db), statuses(sql_db)) == ({"t0000": 1, "t0001": 1}, {"fired": 2, "pending": 1})
+
+
+def test_a_timer_scheduled_again_under_another_subject_is_found_by_the_new_one_only(sql_db: SqlDatabase) -> None:
+    schedule(sql_db, due(2))
+    schedule(sql_db, [Timer("t0000", "test", "s-new", T0), Timer("t0001", "test", "s1", T0)])
+
+    with sql_db.unit_of_work(read_only=True) as uow:
+        found = {subject: [x.id for x in uow.timers.pending(subject)] for subject in ("s0", "s1", "s-new")}
+    assert found == {"s0": [], "s1": ["t0001"], "s-new": ["t0000"]}
+
+
+def test_a_fired_timer_scheduled_again_for_the_same_time_fires_again(sql_db: SqlDatabase) -> None:
+    schedule(sql_db, due(1))
+    schedule(sql_db, due(1))  # the same timer again, unchanged: still one pending timer
+    clock = ManualClock(T0)
+    s = sweeper(sql_db, clock, "w1")
+    assert (s.run_once(), statuses(sql_db)) == (1, {"fired": 1})
+
+    schedule(sql_db, due(1))
+    assert statuses(sql_db) == {"pending": 1}
+    s.run_once()
+    assert fired(sql_db) == {"t0000": 2}

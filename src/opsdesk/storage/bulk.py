@@ -5,6 +5,14 @@ transaction: SQLAlchemy's per-row parameter processing cost more than SQLite's o
 pipeline's small rows. Values are converted exactly as the column types would store them, so rows
 written either way read back the same. PostgreSQL goes through SQLAlchemy (``RETURNING`` counts the
 new rows, which psycopg's ``executemany`` does not report).
+
+SQLite writes a row that an UPDATE names, and the entries of every index whose columns it names, even
+when the values stay the same; each page so dirtied is written to the WAL at commit and copied again by
+the checkpoint, and index entries sit at random places (emails, hashed ids). So on SQLite an upsert
+leaves a stored row that equals the new one alone (a timer armed again for the same time), and leaves
+out its ``stable`` columns, indexed ones that rarely change (an order's name and email, a timer's
+subject): a second statement writes those where they differ. PostgreSQL keeps the plain upsert: an
+update that keeps every indexed value leaves its indexes alone there (HOT).
 """
 
 from __future__ import annotations
@@ -56,25 +64,52 @@ def _converters(table: Table, columns: tuple[str, ...]) -> tuple[tuple[int, Call
 
 
 @cache
-def _sqlite_statement(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], update: bool) -> str:
+def _sqlite_statement(
+    table: Table, columns: tuple[str, ...], keys: tuple[str, ...], update: bool, stable: tuple[str, ...] = ()
+) -> str:
     placeholders = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT"
     if not update:
         return statement + " DO NOTHING"
-    changed = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-    return statement + f" ({', '.join(keys)}) DO UPDATE SET {changed}"
+    updated = [c for c in columns if c not in keys and c not in stable]
+    if not updated:  # every other column is stable: the second statement writes what differs
+        return statement + " DO NOTHING"
+    changed = ", ".join(f"{c} = excluded.{c}" for c in updated)
+    differs = " OR ".join(f"{table.name}.{c} IS NOT excluded.{c}" for c in updated)
+    return statement + f" ({', '.join(keys)}) DO UPDATE SET {changed} WHERE {differs}"
 
 
-def write(conn: Connection, table: Table, rows: Sequence[Row], *, upsert_on: Sequence[str] = ()) -> int:
-    """Insert ``rows``, skipping conflicts (or updating them on ``upsert_on``); returns how many are new."""
+@cache
+def _sqlite_stable_update(table: Table, keys: tuple[str, ...], stable: tuple[str, ...]) -> str:
+    """Write the stable columns of a row whose values differ (``IS NOT``: NULL is a value here)."""
+    changed = ", ".join(f"{c} = ?" for c in stable)
+    where = " AND ".join(f"{k} = ?" for k in keys)
+    differs = " OR ".join(f"{c} IS NOT ?" for c in stable)
+    return f"UPDATE {table.name} SET {changed} WHERE {where} AND ({differs})"
+
+
+def write(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Row],
+    *,
+    upsert_on: Sequence[str] = (),
+    stable: Sequence[str] = (),
+) -> int:
+    """Insert ``rows``, skipping conflicts (or updating them on ``upsert_on``); returns how many are new.
+
+    ``stable``: indexed columns of an upsert that are written only where they change (module docstring).
+    """
     if not rows:
         return 0
     if conn.dialect.name == "sqlite":
-        return _write_sqlite(conn, table, rows, tuple(upsert_on))
+        return _write_sqlite(conn, table, rows, tuple(upsert_on), tuple(stable) if upsert_on else ())
     return _write_sqlalchemy(conn, table, rows, tuple(upsert_on))
 
 
-def _write_sqlite(conn: Connection, table: Table, rows: Sequence[Row], keys: tuple[str, ...]) -> int:
+def _write_sqlite(
+    conn: Connection, table: Table, rows: Sequence[Row], keys: tuple[str, ...], stable: tuple[str, ...] = ()
+) -> int:
     columns = tuple(rows[0])
     convert = _converters(table, columns)
     params = []
@@ -87,8 +122,12 @@ def _write_sqlite(conn: Connection, table: Table, rows: Sequence[Row], keys: tup
         conn.begin()
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(_sqlite_statement(table, columns, keys, bool(keys)), params)
-        return max(int(cursor.rowcount), 0)
+        cursor.executemany(_sqlite_statement(table, columns, keys, bool(keys), stable), params)
+        written = max(int(cursor.rowcount), 0)
+        if stable:
+            at = [columns.index(c) for c in (*stable, *keys, *stable)]
+            cursor.executemany(_sqlite_stable_update(table, keys, stable), [[p[i] for i in at] for p in params])
+        return written
     finally:
         cursor.close()
 

@@ -41,10 +41,17 @@ def _versioned(items: dict[str, list[Any]]) -> dict[int, Versioned]:
     return {int(k): Versioned(v[0], datetime.fromisoformat(v[1]), Decimal(v[2])) for k, v in items.items()}
 
 
-def _encode_versioned(items: dict[int, Versioned]) -> dict[int, list[str]]:
-    return {k: [v.status, v.at.isoformat(), str(v.amount)] for k, v in items.items()}
+def _encode_versioned(items: dict[int, Versioned]) -> dict[int, list[Any]]:
+    return {k: [v.status, v.at, str(v.amount)] for k, v in items.items()}
 
 
+def _encode_money(m: Money) -> dict[str, str]:
+    return {"amount": str(m.amount), "currency": m.currency}
+
+
+# The encoders below hand datetimes to orjson as they are and turn Decimals into text themselves: orjson
+# writes a datetime exactly as ``isoformat()`` does, and ``_default`` (a call back into Python per value)
+# would write ``str(amount)`` too. An order is encoded at every event that changes it.
 def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
     return {
         "id": s.id,
@@ -52,14 +59,14 @@ def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
         "email": s.email,
         "customer_id": s.customer_id,
         "currency": s.currency,
-        "total": {"amount": s.total.amount, "currency": s.total.currency},
-        "subtotal": {"amount": s.subtotal.amount, "currency": s.subtotal.currency},
-        "total_discounts": {"amount": s.total_discounts.amount, "currency": s.total_discounts.currency},
+        "total": _encode_money(s.total),
+        "subtotal": _encode_money(s.subtotal),
+        "total_discounts": _encode_money(s.total_discounts),
         "financial_status": s.financial_status,
         "fulfillment_status": s.fulfillment_status,
-        "cancelled_at": s.cancelled_at.isoformat() if s.cancelled_at else None,
-        "created_at": s.created_at.isoformat(),
-        "updated_at": s.updated_at.isoformat(),
+        "cancelled_at": s.cancelled_at,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
         "tags": s.tags,
         "source_name": s.source_name,
         "discount_codes": s.discount_codes,
@@ -68,9 +75,9 @@ def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
         "cancel_reason": s.cancel_reason,
         "shipping_address": _address(s.shipping_address),
         "applied_discounts": s.applied_discounts,
-        "customer_created_at": s.customer_created_at.isoformat() if s.customer_created_at else None,
+        "customer_created_at": s.customer_created_at,
         "line_items": [
-            [li.id, li.sku, li.variant_id, li.product_id, li.quantity, li.price, li.total_discount]
+            [li.id, li.sku, li.variant_id, li.product_id, li.quantity, str(li.price), str(li.total_discount)]
             for li in s.line_items
         ],
     }
@@ -120,9 +127,9 @@ def encode_order(state: OrderState) -> str:
             "returns": _encode_versioned(state.returns),
             "refunds": _encode_versioned(state.refunds),
             "disputes": _encode_versioned(state.disputes),
-            "carrier": [carrier.status, carrier.at.isoformat()] if carrier else None,
+            "carrier": [carrier.status, carrier.at] if carrier else None,
             "last_event": state.last_event,
-            "risk": [state.risk.status, state.risk.at.isoformat()] if state.risk else None,
+            "risk": [state.risk.status, state.risk.at] if state.risk else None,
             "damage_claims": state.damage_claims,
         }
     )

@@ -113,8 +113,10 @@ def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
     return bulk.write(conn, table, rows)
 
 
-def _upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
-    bulk.write(conn, table, rows, upsert_on=keys)
+def _upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], stable: Sequence[str] = ()
+) -> None:
+    bulk.write(conn, table, rows, upsert_on=keys, stable=stable)
 
 
 class SqlDeliveries:
@@ -303,7 +305,8 @@ class SqlOrders:
             }
             for s in states
         ]
-        _upsert(self._conn, t.orders, rows, ("shop", "order_id"))
+        # An order's name and email (indexed, for search) hardly ever change: written only where they do.
+        _upsert(self._conn, t.orders, rows, ("shop", "order_id"), stable=("name", "email"))
 
 
 def _order(row: Any) -> OrderState:

@@ -99,7 +99,8 @@ class SqlTimers:
             }
             for x in timers
         ]
-        bulk.write(self._conn, t.timers, rows, upsert_on=("id",))
+        # A timer scheduled again keeps its subject (indexed): written only where it changes.
+        bulk.write(self._conn, t.timers, rows, upsert_on=("id",), stable=("subject",))
 
     def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
         wanted = list(kinds)
