@@ -244,12 +244,19 @@ def test_a_stuck_in_transit_case_resolves_itself_when_the_parcel_is_delivered(
     assert (last.actor, last.note) == ("automation", "the order was delivered; nothing left to do")
 
 
-def test_a_stuck_case_stays_open_while_the_order_is_still_in_the_state_it_was_stuck_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str
+@pytest.mark.parametrize(
+    "update",
+    [
+        later(24.5, tags="gift"),  # an edit: still paid
+        later(24.5, financial_status="partially_refunded"),  # back to an earlier state (pending), not on
+    ],
+)
+def test_a_stuck_case_stays_open_until_the_order_moves_on_from_the_state_it_was_stuck_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str, update: dict[str, Any]
 ) -> None:
     run, case = stuck_in_paid(tmp_path, monkeypatch, smtp, db_url)
 
-    run.feed(delivery("orders/updated", later(24.5, tags="gift"), "w-upd"))  # an edit, not progress
+    run.feed(delivery("orders/updated", update, "w-upd"))
     run.settle()
 
     [still] = run.cases()

@@ -39,6 +39,10 @@ def subject(shop: str, order_id: int) -> str:
     return f"order:{shop}:{order_id}"
 
 
+#: The non-final states an order goes through, in order.
+STAGES = ("pending", "paid", "partially_fulfilled", "fulfilled")
+
+
 def stage(state: OrderState) -> str | None:
     """The non-final state an order is in, or None when it is final (nothing more should happen)."""
     if state.snapshot is None or closed(state):
@@ -52,11 +56,16 @@ def stage(state: OrderState) -> str | None:
     return "paid" if state.payment_status in PAID else "pending"
 
 
-def _moved_on(state: OrderState, current: str | None) -> str:
-    """What became of an order that left the state it was stuck in (``current``: its state now)."""
+def moved_on(stuck_in: str, state: OrderState) -> str | None:
+    """What became of an order stuck in ``stuck_in`` that has since reached a later state or ended, or None
+    when it has not (still there, or back at an earlier state: a partial refund makes a paid order pending).
+    """
+    current = stage(state)
     if current is None:
         return "was cancelled or refunded" if closed(state) else "was delivered"
-    return {"paid": "was paid", "partially_fulfilled": "partly shipped"}.get(current, "shipped")
+    if STAGES.index(current) <= STAGES.index(stuck_in):
+        return None
+    return {"paid": "was paid", "partially_fulfilled": "partly shipped", "fulfilled": "shipped"}[current]
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,7 @@ class StuckOrders:
         self._settle(uow, touched, now)
 
     def _settle(self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime) -> None:
-        """An order that left the state it was stuck in (it moved on, or ended) makes its stuck case moot:
+        """An order that moved on from the state it was stuck in (to a later one, or ended) makes its case moot:
         the case is settled (``cases.settle``: resolved, saying why, unless someone has started on it).
         The orders' cases are read in one statement per shop."""
         by_shop: dict[str, dict[int, OrderState]] = {}
@@ -100,11 +109,12 @@ class StuckOrders:
             by_shop.setdefault(state.shop, {})[state.order_id] = state
         for shop, orders in by_shop.items():
             for order_id, cases in uow.cases.for_orders(shop, orders).items():
-                state = orders[order_id]
-                current = stage(state)
                 for case in cases:
-                    if case.source == SOURCE and case.status in _UNSTARTED and case.detail.get("stage") != current:
-                        settle(uow, case.id, f"the order {_moved_on(state, current)}", now, self.hooks())
+                    if case.source != SOURCE or case.status not in _UNSTARTED:
+                        continue
+                    what = moved_on(str(case.detail["stage"]), orders[order_id])
+                    if what is not None:
+                        settle(uow, case.id, f"the order {what}", now, self.hooks())
 
     def _timer(self, state: OrderState, current: str, due: datetime) -> Timer:
         return Timer(f"{STUCK}:{state.shop}:{state.order_id}", STUCK, subject(state.shop, state.order_id), due,
