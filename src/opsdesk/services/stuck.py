@@ -103,10 +103,15 @@ class StuckOrders:
     def _settle(self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime) -> None:
         """An order that moved on from the state it was stuck in (to a later one, or ended) makes its case moot:
         the case is settled (``cases.settle``: resolved, saying why, unless someone has started on it).
-        The orders' cases are read in one statement per shop."""
+        Only an order placed at least the shortest threshold ago can have a stuck case (most events are
+        about younger orders); the cases of those are read in one statement per shop."""
+        if not self.settings.thresholds:
+            return
+        placed_by = now - timedelta(hours=min(self.settings.thresholds.values()))
         by_shop: dict[str, dict[int, OrderState]] = {}
         for state in states:
-            by_shop.setdefault(state.shop, {})[state.order_id] = state
+            if state.snapshot is not None and state.snapshot.created_at <= placed_by:
+                by_shop.setdefault(state.shop, {})[state.order_id] = state
         for shop, orders in by_shop.items():
             for order_id, cases in uow.cases.for_orders(shop, orders).items():
                 for case in cases:
