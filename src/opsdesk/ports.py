@@ -129,6 +129,9 @@ class CaseRepository(Protocol):
 
     def for_order(self, shop: str, order_id: int) -> list[CaseRecord]: ...
 
+    def for_orders(self, shop: str, order_ids: Iterable[int]) -> dict[int, list[CaseRecord]]:
+        """``for_order`` for many orders of a shop in one read: by order, the orders with a case only."""
+
     def list_open(self, limit: int = 100) -> list[CaseRecord]: ...
 
     def get(self, case_id: str) -> Case:

@@ -355,6 +355,10 @@ class _Cases:
             )
         ]
 
+    def for_orders(self, shop: str, order_ids: Iterable[int]) -> dict[int, list[CaseRecord]]:
+        found = {order_id: self.for_order(shop, order_id) for order_id in set(order_ids)}
+        return {order_id: cases for order_id, cases in found.items() if cases}
+
     def list_open(self, limit: int = 100) -> list[CaseRecord]:
         return [
             _record(c)

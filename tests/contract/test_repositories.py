@@ -469,6 +469,19 @@ def test_a_second_open_case_of_the_same_kind_for_an_order_joins_the_first(any_db
     assert read(any_db, lambda uow: uow.cases.list_open()) == [first, *others]
 
 
+def test_the_cases_of_many_orders_of_a_shop_are_read_at_once_by_order(any_db: Database) -> None:
+    first, second = case("c1", opened_at=at(1)), case("c2", kind="dispute", opened_at=at(2))
+    other = case("c3", order_id=SNOWFLAKE_ID + 1, opened_at=at(3))
+    elsewhere = case("c4", shop=OTHER_SHOP, order_id=SNOWFLAKE_ID + 2, opened_at=at(4))
+    write(any_db, lambda uow: [uow.cases.open(c) for c in [second, first, other, elsewhere]])
+
+    found = read(any_db, lambda uow: uow.cases.for_orders(SHOP, [SNOWFLAKE_ID, SNOWFLAKE_ID + 1,
+                                                                 SNOWFLAKE_ID + 2, 7]))
+
+    assert found == {SNOWFLAKE_ID: [first, second], SNOWFLAKE_ID + 1: [other]}
+    assert read(any_db, lambda uow: uow.cases.for_orders(SHOP, [])) == {}
+
+
 def test_cases_without_an_order_are_never_joined(any_db: Database) -> None:
     loose = [case("c1", order_id=None, opened_at=at(1)), case("c2", order_id=None, opened_at=at(2))]
     assert write(any_db, lambda uow: [uow.cases.open(c) for c in loose]) == loose

@@ -85,6 +85,30 @@ def test_a_leaked_code_used_by_many_new_accounts_is_paused_and_priced(
     assert "8 of 8 uses in one window by accounts created just before" in case.reason
 
 
+def test_an_everyday_code_used_often_at_its_usual_share_is_no_spike_but_a_new_code_used_as_often_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_admin: FakeShopifyAdmin
+) -> None:
+    busy = {"window_minutes": 5, "min_baseline_windows": 4, "code_max_uses": 5, "rate_mads": 2}
+    run = scenario(tmp_path, monkeypatch, fake_admin, START, discount_guard=busy)
+    for n in range(100):  # a busy shop: 20 orders in every 5-minute window
+        window, i = divmod(n, 20)
+        # The shop's everyday code on 40 % or 60 % of the orders (8 or 12 uses a window, more than 5: in
+        # the first four no spike for want of a baseline, then none at the code's usual share)...
+        code = "SAVE10" if i % 5 in ({0, 2} if window % 2 == 0 else {0, 1, 3}) else None
+        if window == 4 and i % 5 in {2, 4}:
+            code = "VIRAL"  # ... and in the fifth window a code nobody used before, 8 times
+        at = START + timedelta(seconds=15 * n)
+        discount = Decimal("4.00") if code else Decimal(0)
+        run.deliver("orders/create", order_payload(n, at, LINES, discount=discount, code=code), at)
+    run.run_until(START + timedelta(minutes=25), step=timedelta(seconds=15))
+
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        incidents = list_incidents(uow)
+        [case] = uow.cases.search(CaseFilter(queue="pricing"))
+    assert [(i.kind, i.title) for i in incidents] == [("code_abuse", "VIRAL")]
+    assert "used 6 times in one window (more than 5)" in case.reason
+
+
 def test_a_discount_rate_far_above_its_baseline_opens_a_pricing_case_without_pausing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_admin: FakeShopifyAdmin
 ) -> None:

@@ -13,8 +13,16 @@ from typing import Any
 
 import pytest
 
+from opsdesk.domain.cases import CaseStatus
 from opsdesk.fakes.smtp import FakeSmtp
-from tests.integration.fulfilment_harness import ORDER_ID, START, make_run, paid_order
+from opsdesk.services.cases import act
+from tests.integration.fulfilment_harness import (
+    ORDER_ID,
+    START,
+    db_url_fixture,  # noqa: F401  (the db_url fixture)
+    make_run,
+    paid_order,
+)
 from tests.samples import delivery, sample
 
 STUCK = {
@@ -145,3 +153,126 @@ def test_a_stuck_order_that_already_has_a_case_joins_it_instead_of_opening_a_sec
     with run.desk.db.unit_of_work(read_only=True) as uow:
         kinds = [change.kind for change in uow.cases.timeline(case.id)]
     assert kinds.count("signal") == 1  # the stuck signal, on the case that was already there
+
+
+def shipped_at(hours: float) -> dict[str, Any]:
+    fulfilment = sample("fulfillments/create")
+    at = (START + timedelta(hours=hours)).isoformat()
+    fulfilment.update(id=55, order_id=ORDER_ID, status="success", created_at=at, updated_at=at)
+    return fulfilment
+
+
+def stuck_in_paid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str) -> Any:
+    """An order paid Monday 10:00 (New York) with no change for 24 hours: its stuck case, for olga."""
+    run = make_run(tmp_path, monkeypatch, smtp=smtp, monitors=STUCK, database_url=db_url)
+    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+    run.settle()
+    run.advance(hours=24)
+    [case] = run.cases()
+    assert (case.kind, case.detail["stage"]) == ("stuck_order", "paid")
+    return run, case
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "why"),
+    [
+        ("fulfillments/create", shipped_at(24.5), "the order shipped"),
+        ("orders/partially_fulfilled", later(24.5, fulfillment_status="partial"), "the order partly shipped"),
+        (
+            "orders/cancelled",
+            later(
+                24.5, cancelled_at=(START + timedelta(hours=24.5)).isoformat(), financial_status="refunded"
+            ),
+            "the order was cancelled or refunded",
+        ),
+    ],
+)
+def test_a_stuck_case_nobody_has_started_on_resolves_itself_when_the_order_moves_on(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    smtp: FakeSmtp,
+    db_url: str,
+    topic: str,
+    payload: dict[str, Any],
+    why: str,
+) -> None:
+    run, case = stuck_in_paid(tmp_path, monkeypatch, smtp, db_url)
+
+    run.advance(minutes=30)
+    run.feed(delivery(topic, payload, "w-moved-on"))
+    run.settle()
+
+    assert run.cases() == []  # nobody had started on it: the order is no longer stuck, and the case says so
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        settled = uow.cases.get(case.id)
+        [last] = uow.cases.timeline(case.id)[-1:]
+    assert (settled.status, settled.resolution) == (CaseStatus.RESOLVED, "no_action")
+    assert (last.actor, last.note) == ("automation", f"{why}; nothing left to do")
+
+
+def test_a_stuck_in_transit_case_resolves_itself_when_the_parcel_is_delivered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str
+) -> None:
+    run = make_run(tmp_path, monkeypatch, smtp=smtp, monitors=STUCK, database_url=db_url)
+    run.feed(
+        delivery("orders/paid", paid_order(), "w-paid"),
+        delivery("orders/fulfilled", later(2, fulfillment_status="fulfilled"), "w-ful"),
+        delivery("fulfillments/create", shipped_at(2), "w-fc"),
+    )
+    run.advance(hours=2)
+    run.advance(hours=48)
+    [case] = run.cases()
+    scan = sample("fulfillment_events/create")
+    at = (START + timedelta(hours=51)).isoformat()
+    scan.update(
+        id=66,
+        fulfillment_id=55,
+        order_id=ORDER_ID,
+        status="delivered",
+        happened_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+
+    run.advance(hours=1)
+    run.feed(delivery("fulfillment_events/create", scan, "w-scan"))
+    run.settle()
+
+    assert run.cases() == []
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        [last] = uow.cases.timeline(case.id)[-1:]
+    assert (last.actor, last.note) == ("automation", "the order was delivered; nothing left to do")
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        later(24.5, tags="gift"),  # an edit: still paid
+        later(24.5, financial_status="partially_refunded"),  # back to an earlier state (pending), not on
+    ],
+)
+def test_a_stuck_case_stays_open_until_the_order_moves_on_from_the_state_it_was_stuck_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str, update: dict[str, Any]
+) -> None:
+    run, case = stuck_in_paid(tmp_path, monkeypatch, smtp, db_url)
+
+    run.feed(delivery("orders/updated", update, "w-upd"))
+    run.settle()
+
+    [still] = run.cases()
+    assert (still.id, still.status) == (case.id, case.status)
+
+
+def test_a_stuck_case_someone_has_started_on_stays_theirs_when_the_order_ships(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str
+) -> None:
+    run, case = stuck_in_paid(tmp_path, monkeypatch, smtp, db_url)
+    with run.desk.db.unit_of_work() as uow:
+        act(uow, case.id, "start", case.owner, run.clock.now(), run.desk.case_hooks)
+        uow.commit()
+
+    run.feed(delivery("fulfillments/create", shipped_at(24.5), "w-shipped"))
+    run.settle()
+
+    [still] = run.cases()
+    assert (still.status, still.resolution) == (CaseStatus.IN_PROGRESS, None)

@@ -21,6 +21,7 @@ from opsdesk.domain.discounts import (
     code_abuse,
     preflight,
     rate_anomaly,
+    unusual_use,
     window_start,
 )
 from opsdesk.services.cases import CaseHooks
@@ -120,6 +121,20 @@ def test_code_abuse_is_a_usage_spike_or_a_leak_to_new_accounts() -> None:
     assert code_abuse(12, 10, policy) == "10 of 12 uses in one window by accounts created just before"
     assert code_abuse(20, 10, policy) == ""  # half the uses by old customers: a promotion that works
     assert code_abuse(9, 9, policy) == ""
+
+
+def test_many_uses_of_a_code_are_a_spike_only_above_its_usual_share_of_the_orders() -> None:
+    policy = GuardPolicy(code_max_uses=50, min_baseline_windows=4, rate_mads=Decimal(5))
+    everyday = [Decimal("0.08"), Decimal("0.07"), Decimal("0.09"), Decimal("0.08"), Decimal("0.10")]
+    assert not unusual_use(everyday, Decimal("0.11"), policy)  # a big shop's busy window: 110 uses of 1,000
+    assert unusual_use(everyday, Decimal("0.40"), policy)
+    assert unusual_use([Decimal(0)] * 4, Decimal("0.06"), policy)  # a code nobody used before
+    assert not unusual_use([Decimal(0)] * 3, Decimal("0.06"), policy)  # no usual share to compare with yet
+    assert code_abuse(110, 0, policy, unusual=False) == ""
+    assert (
+        code_abuse(12, 10, policy, unusual=False)
+        == "10 of 12 uses in one window by accounts created just before"
+    )
 
 
 def test_an_incident_counts_each_bad_order_once_and_remembers_the_first() -> None:

@@ -109,6 +109,19 @@ def test_incidents_leave_their_ground_truth() -> None:
     assert stall.orders and stall.orders <= set(store.truth.needs_person)
 
 
+def test_every_order_assessed_at_high_risk_needs_a_person_even_when_the_customer_cancels_it_later() -> None:
+    store = Store(small(incidents=(), cancel_share=0.5, orders_per_day=300), SECRET)
+    high, cancelled = set(), set()
+    for d in store:
+        topic, body = d.headers["X-Shopify-Topic"], orjson.loads(d.body)
+        if topic == "orders/risk_assessment_changed" and body["risk_level"] == "high":
+            high.add(body["order_id"])
+        elif topic == "orders/cancelled":
+            cancelled.add(body["id"])
+    assert high & cancelled  # assessed while live, cancelled hours later: the desk reviews it meanwhile
+    assert all(store.truth.needs_person.get(order) == "high fraud risk" for order in high)
+
+
 def test_calibration_reproduces_the_late_share_and_the_daily_rhythm() -> None:
     cal = load_calibration()
     rng = random.Random(5)

@@ -183,9 +183,26 @@ def rate_anomaly(
     return share - middle >= policy.rate_min_increase and share > middle + policy.rate_mads * MAD_SCALE * mad
 
 
-def code_abuse(uses: int, new_customers: int, policy: GuardPolicy) -> str:
-    """Why a code's use in one window looks like abuse (a usage spike, a leak to new accounts), or ''."""
-    if uses > policy.code_max_uses:
+def unusual_use(history: Sequence[Decimal], share: Decimal, policy: GuardPolicy) -> bool:
+    """Whether a code's share of a window's orders is far above its usual share: more than ``rate_mads``
+    scaled median absolute deviations above the median of its shares in the windows before (``history``,
+    0 for a window without the code, so any use of a new code is unusual). With fewer than
+    ``min_baseline_windows`` windows before, there is no usual share to compare with (as for the rate
+    detector): nothing is unusual yet.
+    """
+    if len(history) < policy.min_baseline_windows:
+        return False
+    middle, mad = baseline(history)
+    return share > middle + policy.rate_mads * MAD_SCALE * mad
+
+
+def code_abuse(uses: int, new_customers: int, policy: GuardPolicy, unusual: bool = True) -> str:
+    """Why a code's use in one window looks like abuse (a usage spike, a leak to new accounts), or ''.
+
+    A spike is more than ``code_max_uses`` uses that are ``unusual`` for the code (``unusual_use``): in a
+    large shop an everyday code is used that often in every busy window, at its usual share of the orders.
+    """
+    if uses > policy.code_max_uses and unusual:
         return f"used {uses} times in one window (more than {policy.code_max_uses})"
     if new_customers >= policy.code_min_new_customers and new_customers >= policy.code_new_share * uses:
         return f"{new_customers} of {uses} uses in one window by accounts created just before"

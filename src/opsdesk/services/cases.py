@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.domain import cases as transitions
-from opsdesk.domain.cases import Case, CaseChange, Changed
+from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, InvalidInput
 from opsdesk.domain.org import Org
 from opsdesk.domain.records import AuditEntry, CaseRecord, Timer
@@ -29,6 +29,8 @@ OnChanged = Callable[[UnitOfWork, Case, Case, CaseChange, datetime], None]
 
 #: What a person can do to a case, by the name the API and the CLI use.
 ACTIONS = ("claim", "assign", "start", "wait", "resume", "comment", "resolve", "close", "reopen")
+#: Who resolves a case whose exception went away by itself before anyone started on it (``settle``).
+AUTOMATION = "automation"
 
 
 def team_owner(org: Org) -> OwnerFor:
@@ -86,6 +88,17 @@ def act(
     if action == "resolve":
         changed = record_resolution(uow, before, changed, actor, now, params)
     return _commit(uow, before, changed, now, hooks, action)
+
+
+def settle(uow: UnitOfWork, case_id: str, why: str, now: datetime, hooks: CaseHooks) -> bool:
+    """The exception behind a case went away by itself (``why``: what happened to the order): a case
+    nobody has started on (open or assigned) is resolved by ``automation`` as ``no_action``, saying why.
+    One a person is working on is left to them (the case page shows what happened in the order's
+    history): an automated note would count as their first response. True when it was resolved."""
+    if uow.cases.get(case_id).status not in (CaseStatus.OPEN, CaseStatus.ASSIGNED):
+        return False
+    act(uow, case_id, "resolve", AUTOMATION, now, hooks, resolution="no_action", note=f"{why}; nothing left to do")
+    return True
 
 
 def escalate_case(

@@ -84,16 +84,26 @@ class BatchState:
     def shares_before(self, shop: str, since: datetime, start: datetime) -> list[Decimal]:
         """The discount shares of the shop's windows from ``since`` to before ``start``, this batch's included."""
         if (shop, since, start) not in self._shares:
-            merged = {w.start: w for w in self._read(shop, SHOP_WIDE, since) if w.start < start}
-            merged.update(
-                {
-                    k[2]: w
-                    for k, w in self._windows.items()
-                    if k[0] == shop and k[1] == SHOP_WIDE and since <= k[2] < start
-                }
-            )
-            self._shares[(shop, since, start)] = [w.share for w in merged.values()]
+            self._shares[(shop, since, start)] = [w.share for w in self._before(shop, SHOP_WIDE, since, start).values()]
         return list(self._shares[(shop, since, start)])
+
+    def use_before(self, shop: str, subject: str, since: datetime, start: datetime) -> list[Decimal]:
+        """A code's share of the shop's orders in each of the shop's windows from ``since`` to before
+        ``start`` (0 in a window without the code), this batch's included."""
+        uses = self._before(shop, subject, since, start)
+        return [
+            Decimal(uses[at].orders if at in uses else 0) / window.orders
+            for at, window in self._before(shop, SHOP_WIDE, since, start).items()
+            if window.orders
+        ]
+
+    def _before(self, shop: str, subject: str, since: datetime, start: datetime) -> dict[datetime, RateWindow]:
+        """The windows of a subject from ``since`` to before ``start``, by start: stored, or this batch's."""
+        merged = {w.start: w for w in self._read(shop, subject, since) if w.start < start}
+        merged.update(
+            {k[2]: w for k, w in self._windows.items() if k[0] == shop and k[1] == subject and since <= k[2] < start}
+        )
+        return merged
 
     def baseline(self, shop: str, since: datetime, start: datetime) -> tuple[Decimal, Decimal]:
         """``baseline`` of ``shares_before``, worked out once for all the orders of a window."""

@@ -39,6 +39,7 @@ from opsdesk.domain.discounts import (
     code_abuse,
     preflight,
     rate_anomaly,
+    unusual_use,
     window_start,
 )
 from opsdesk.domain.errors import NotFound, Unavailable
@@ -200,11 +201,14 @@ class DiscountGuard:
         if rate_anomaly(history, current.share, current.orders, self.policy, windows.baseline(shop, since, start)):
             self._rate(uow, shop, snap, current, history, record, now)
         for code in snap.discount_codes:
-            window = windows.get(shop, f"code:{code.upper()}", start).add(
-                revenue, check.discount, new, snap.created_at
-            )
+            subject = f"code:{code.upper()}"
+            window = windows.get(shop, subject, start).add(revenue, check.discount, new, snap.created_at)
             windows.put(window)
-            why = code_abuse(window.orders, window.new_customers, self.policy)
+            # Many uses are a spike only above the code's usual share of the orders (read only then).
+            unusual = window.orders > self.policy.code_max_uses and unusual_use(
+                windows.use_before(shop, subject, since, start), Decimal(window.orders) / current.orders, self.policy
+            )
+            why = code_abuse(window.orders, window.new_customers, self.policy, unusual)
             if why:
                 self._abuse(uow, shop, code, snap, check, window, why, now)
 

@@ -18,20 +18,17 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from opsdesk.config_playbooks import DelayedFulfilmentConfig
-from opsdesk.domain.cases import CaseStatus
 from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import CaseRecord, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
-from opsdesk.services.cases import CaseHooks, act, open_case
+from opsdesk.services.cases import CaseHooks, open_case, settle
 from opsdesk.services.messaging_health import EmailHealth
 from opsdesk.services.pipeline import OrderKey
 
 FOLLOWUP = "followup"
-#: Who resolves a delayed-fulfilment case whose order shipped before anyone started on it.
-RESOLVER = "automation"
 PLAYBOOK = "delayed-fulfilment"
 PAID = frozenset({"paid", "partially_paid", "authorized"})
 FINAL_PAYMENT = frozenset({"refunded", "voided"})
@@ -104,18 +101,11 @@ class DelayedFulfilment:
             self._settle_case(uow, state, now)
 
     def _settle_case(self, uow: UnitOfWork, state: OrderState, now: datetime) -> None:
-        """The order shipped (or was cancelled) after its delay became a case: the exception is gone, so a
-        case nobody has started on is resolved, saying why. One a person is working on is left to them
-        (the case page shows the shipment in the order's history): an automated note would count as
-        their first response."""
+        """The order shipped (or was cancelled) after its delay became a case: the exception is gone, so
+        the case is settled (``cases.settle``: resolved, saying why, unless someone has started on it)."""
         case_id = _case_id(state)
-        if not any(c.id == case_id for c in uow.cases.for_order(state.shop, state.order_id)):
-            return
-        case = uow.cases.get(case_id)
-        if case.status not in (CaseStatus.OPEN, CaseStatus.ASSIGNED):
-            return
-        act(uow, case_id, "resolve", RESOLVER, now, self.hooks(), resolution="no_action",
-            note=f"the order {_why_stop(state)}; nothing left to do")
+        if any(c.id == case_id for c in uow.cases.for_order(state.shop, state.order_id)):
+            settle(uow, case_id, f"the order {_why_stop(state)}", now, self.hooks())
 
     def _timer(self, state: OrderState, due: datetime) -> Timer:
         key = subject(state.shop, state.order_id)

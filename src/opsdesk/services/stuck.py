@@ -5,6 +5,8 @@ order is in (pending payment, paid, partially fulfilled, shipped but not deliver
 (cancelled, refunded, delivered) loses its timer. When the timer fires, the order is read again: if
 anything happened since, the timer moves; if not, a case opens owned by the order's owner (the nudge:
 the owner is told at once), and the desk's return timer hands it to the next person if they do not act.
+Should the order leave the state it was stuck in (move on, or end) before anyone starts on that case,
+the case is resolved, saying so.
 """
 
 from __future__ import annotations
@@ -19,19 +21,26 @@ from opsdesk.domain.orders import OrderState
 from opsdesk.domain.records import CaseRecord, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
-from opsdesk.services.cases import CaseHooks, open_case
+from opsdesk.services.cases import CaseHooks, open_case, settle
 from opsdesk.services.followups import PAID, closed
 from opsdesk.services.pipeline import OrderKey
 
 STUCK = "stuck_order"
 PLAYBOOK = "stuck-order"
+SOURCE = f"monitor:{PLAYBOOK}"
 
 
 _ENDED = frozenset({"resolved", "closed"})
+#: A case nobody has started on: the only kind ``settle`` resolves (read here to skip the others early).
+_UNSTARTED = frozenset({"open", "assigned"})
 
 
 def subject(shop: str, order_id: int) -> str:
     return f"order:{shop}:{order_id}"
+
+
+#: The non-final states an order goes through, in order.
+STAGES = ("pending", "paid", "partially_fulfilled", "fulfilled")
 
 
 def stage(state: OrderState) -> str | None:
@@ -45,6 +54,18 @@ def stage(state: OrderState) -> str | None:
     if state.fulfilment_status in {"partial", "partially_fulfilled"} or state.fulfillments:
         return "partially_fulfilled"
     return "paid" if state.payment_status in PAID else "pending"
+
+
+def moved_on(stuck_in: str, state: OrderState) -> str | None:
+    """What became of an order stuck in ``stuck_in`` that has since reached a later state or ended, or None
+    when it has not (still there, or back at an earlier state: a partial refund makes a paid order pending).
+    """
+    current = stage(state)
+    if current is None:
+        return "was cancelled or refunded" if closed(state) else "was delivered"
+    if STAGES.index(current) <= STAGES.index(stuck_in):
+        return None
+    return {"paid": "was paid", "partially_fulfilled": "partly shipped", "fulfilled": "shipped"}[current]
 
 
 @dataclass(frozen=True)
@@ -64,11 +85,12 @@ class StuckOrders:
         """Pipeline watcher: move each touched order's timer to its new threshold, or drop it when final."""
         if not self.settings.enabled:
             return
-        timers = []
+        timers, touched = [], []
         for key in {(e.shop, e.order_id) for e in events if e.order_id is not None}:
             state = states.get(key)
             if state is None:
                 continue
+            touched.append(state)
             due = self._due(state)
             if due is None:
                 uow.timers.cancel(subject(*key), [STUCK])
@@ -76,6 +98,28 @@ class StuckOrders:
                 timers.append(self._timer(state, *due))
         if timers:  # one statement for the whole batch
             uow.timers.schedule(timers)
+        self._settle(uow, touched, now)
+
+    def _settle(self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime) -> None:
+        """An order that moved on from the state it was stuck in (to a later one, or ended) makes its case moot:
+        the case is settled (``cases.settle``: resolved, saying why, unless someone has started on it).
+        Only an order placed at least the shortest threshold ago can have a stuck case (most events are
+        about younger orders); the cases of those are read in one statement per shop."""
+        if not self.settings.thresholds:
+            return
+        placed_by = now - timedelta(hours=min(self.settings.thresholds.values()))
+        by_shop: dict[str, dict[int, OrderState]] = {}
+        for state in states:
+            if state.snapshot is not None and state.snapshot.created_at <= placed_by:
+                by_shop.setdefault(state.shop, {})[state.order_id] = state
+        for shop, orders in by_shop.items():
+            for order_id, cases in uow.cases.for_orders(shop, orders).items():
+                for case in cases:
+                    if case.source != SOURCE or case.status not in _UNSTARTED:
+                        continue
+                    what = moved_on(str(case.detail["stage"]), orders[order_id])
+                    if what is not None:
+                        settle(uow, case.id, f"the order {what}", now, self.hooks())
 
     def _timer(self, state: OrderState, current: str, due: datetime) -> Timer:
         return Timer(f"{STUCK}:{state.shop}:{state.order_id}", STUCK, subject(state.shop, state.order_id), due,
@@ -107,6 +151,6 @@ class StuckOrders:
             title=f"Order {state.snapshot.name} is stuck ({current.replace('_', ' ')})",
             reason=f"no change for {hours:.0f} hours (threshold {self.settings.thresholds[current]:g} h); "
                    f"last: {state.last_event or 'unknown'} at {since.isoformat()}",
-            opened_at=now, order_id=state.order_id, source=f"monitor:{PLAYBOOK}", priority=self.settings.priority,
+            opened_at=now, order_id=state.order_id, source=SOURCE, priority=self.settings.priority,
             detail={"playbook": PLAYBOOK, "stage": current, "owner": state.owner, "since": since.isoformat()},
         ), self.hooks(), now)

@@ -54,6 +54,10 @@ def schedule(st: Store, o: Order, t0: datetime) -> None:
             "order_transactions/create",
             lambda: r.transaction(o, t0 + _S, txn, "authorization", status),
         )
+    if o.risk == "high":
+        # Assessed two seconds in, while the order is live: a person must review it, even when the
+        # customer cancels it later (nobody can know that at the time).
+        st.truth.person(o.id, "high fraud risk")
     if _fraud_cancel(st, o, t0) or _cancel(st, o, t0):
         return
     if o.risk == "high":
@@ -61,7 +65,6 @@ def schedule(st: Store, o: Order, t0: datetime) -> None:
         st.emit(
             held, "fulfillment_orders/placed_on_hold", lambda: r.hold(o, held, "high_risk_of_fraud", "risk")
         )
-        st.truth.person(o.id, "high fraud risk")
     paid = _paid(st, o, t0, stall)
     shipped = _ship(st, o, t0, paid)
     _disputes(st, o, t0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from itertools import islice
@@ -22,6 +23,11 @@ _C = t.cases.c
 _FOR_ORDER = (
     select(t.cases)
     .where(_C.shop == bindparam("shop"), _C.order_id == bindparam("order_id"))
+    .order_by(_C.opened_at, _C.id)
+)
+_FOR_ORDERS = (
+    select(t.cases)
+    .where(_C.shop == bindparam("shop"), _C.order_id.in_(bindparam("order_ids", expanding=True)))
     .order_by(_C.opened_at, _C.id)
 )
 _BY_ID = select(t.cases).where(_C.id == bindparam("case_id"))
@@ -78,6 +84,15 @@ class SqlCases:
     def for_order(self, shop: str, order_id: int) -> list[CaseRecord]:
         rows = self._conn.execute(_FOR_ORDER, {"shop": shop, "order_id": order_id}).mappings()
         return [_record(r) for r in rows]
+
+    def for_orders(self, shop: str, order_ids: Iterable[int]) -> dict[int, list[CaseRecord]]:
+        wanted = sorted(set(order_ids))
+        found: dict[int, list[CaseRecord]] = {}
+        for start in range(0, len(wanted), 500):  # one statement per chunk, not one per order
+            params = {"shop": shop, "order_ids": wanted[start : start + 500]}
+            for row in self._conn.execute(_FOR_ORDERS, params).mappings():
+                found.setdefault(row["order_id"], []).append(_record(row))
+        return found
 
     def list_open(self, limit: int = 100) -> list[CaseRecord]:
         query = (
