@@ -4,7 +4,8 @@ Writes a scenario of N orders in one day (the calibrated daily rhythm, no incide
 lifecycles are followed for --follow days (so the deliveries are those a store of that size sends in a
 day of its steady state: each order's create, payment, fulfilment, scans, returns), and runs
 `opsdesk simulate --format json` on it in a subprocess against a fresh SQLite file: intake with HMAC
-verification, pipeline, timers, outbox to the local stand-ins, simulated people working the queue.
+verification, pipeline, timers, outbox to the local stand-ins. Its opsdesk.yaml names no people, so no
+simulated person works the queue: the day's cases wait (the scorecard shows 0 claimed).
 Target: <= 60 s.
 
     .venv/bin/python benchmarks/p6_simulate.py            # 100,000 orders
