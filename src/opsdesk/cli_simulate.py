@@ -22,6 +22,7 @@ from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.ports import Connector
+from opsdesk.services.ahead import Ahead
 from opsdesk.simulator.feed import StoreProcess
 from opsdesk.simulator.runner import Faults, InProcess, RunStats, VirtualClock, over_http
 from opsdesk.simulator.scenario import Scenario, load_scenario
@@ -86,9 +87,19 @@ def simulate(
 
 
 def run_in_process(
-    settings: Settings, plan: Scenario, secret: str, *, fmt: str = "text", people: bool = True
+    settings: Settings,
+    plan: Scenario,
+    secret: str,
+    *,
+    fmt: str = "text",
+    people: bool = True,
+    ahead: bool = True,
 ) -> dict[str, Any]:
-    """Build a desk on a virtual clock with the stand-ins, run the scenario through it, return the scorecard."""
+    """Build a desk on a virtual clock with the stand-ins, run the scenario through it, return the scorecard.
+
+    With ``ahead`` the store's process also does the desk's intake CPU work (ADR 0023); the scorecard is
+    the same without.
+    """
     # A simulation's database is rebuilt by running it again: NORMAL spares the fsync of every commit.
     settings = settings.model_copy(
         update={"file": settings.file.model_copy(update={"sqlite_synchronous": "NORMAL"})}
@@ -96,8 +107,15 @@ def run_in_process(
     with contextlib.ExitStack() as stack:
         settings, faults, connectors = stand_ins(settings, stack)
         clock = VirtualClock(plan.first_order_at)
-        # Started before the desk is built, so that its start-up and first frame overlap the build.
-        store = stack.enter_context(StoreProcess(plan, secret))  # generated on the other core
+        # Generated on the other core, with the desk's intake CPU work (verify, parse, normalise) done
+        # there too; started before the desk is built, so that its start-up and first frame overlap the build.
+        checks = Ahead(
+            plan.shop,
+            settings.secrets_for(plan.shop),
+            settings.shop(plan.shop) is not None,
+            settings.file.limits.max_body_bytes,
+        )
+        store = stack.enter_context(StoreProcess(plan, secret, ahead=checks if ahead else None))
         desk = composition.build(settings, clock=clock, connectors=connectors)
         runner = InProcess(desk, clock, store, faults=faults, people=people)
         stats = _with_bar(fmt, runner.run)

@@ -39,13 +39,15 @@ TINY = Scenario(
 )
 
 
-def run(directory: Path, monkeypatch: pytest.MonkeyPatch, scenario: Scenario = TINY) -> dict[str, Any]:
+def run(
+    directory: Path, monkeypatch: pytest.MonkeyPatch, scenario: Scenario = TINY, *, ahead: bool = True
+) -> dict[str, Any]:
     from opsdesk.cli_simulate import run_in_process
 
     monkeypatch.setenv("OPSDESK_SHOPIFY_SECRET", SECRET)
     directory.mkdir()
     settings = load_settings(str(write_config(directory)), f"sqlite:///{directory}/opsdesk.db")
-    return run_in_process(settings, scenario, SECRET, fmt="json")
+    return run_in_process(settings, scenario, SECRET, fmt="json", ahead=ahead)
 
 
 def stable(card: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +67,20 @@ def test_the_same_seed_gives_the_same_scorecard(tmp_path: Path, monkeypatch: pyt
     assert stall["affected_orders"] > 0
     truth = load_truth(truth_path(f"sqlite:///{tmp_path}/a/opsdesk.db"))  # type: ignore[arg-type]
     assert truth.orders == first["deliveries"]["orders"] and truth.digest == first["deliveries"]["digest"]
+
+
+def test_intake_done_ahead_in_the_stores_process_gives_the_same_scorecard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADR 0023: verify, parse and normalise in the store's process or at the desk, the run is the same
+    (duplicates, requeued deliveries waiting for their order and the desk's own signals included)."""
+    busy = replace(TINY, duplicate_share=0.2, reorder_share=0.3)
+    ahead = run(tmp_path / "a", monkeypatch, busy)
+    at_the_desk = run(tmp_path / "b", monkeypatch, busy, ahead=False)
+    assert stable(ahead) == stable(at_the_desk)
+    del ahead["run"]["seconds"], at_the_desk["run"]["seconds"]
+    assert ahead["run"] == at_the_desk["run"]  # the pipeline's counts: events, decisions, waiting, ...
+    assert ahead["deliveries"]["duplicates"] > 0 and ahead["run"]["pipeline"]["requeued"] > 0
 
 
 def test_a_caught_incident_has_its_time_to_detect_and_money_at_risk(

@@ -18,7 +18,7 @@ from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.events import OrderChanged, OrderId, ShopDomain, StoreEvent
 from opsdesk.domain.orders import OrderState, apply
 from opsdesk.domain.policies import Decision, Outcome, Playbook, Usage, decide
-from opsdesk.domain.records import CaseRecord, DecisionRecord, OutboxAction, StoredDelivery
+from opsdesk.domain.records import CaseRecord, DecisionRecord, OutboxAction, RawDelivery, StoredDelivery
 from opsdesk.normalise.shopify import Ignored, normalise
 from opsdesk.policy.cel import CelFacts
 from opsdesk.ports import UnitOfWork, UsageRepository
@@ -135,18 +135,27 @@ class Pipeline:
         deliveries: Sequence[StoredDelivery],
         now: datetime,
         payloads: Mapping[tuple[str, str], Any] | None = None,
+        done: Mapping[int, Outcome_] | None = None,
     ) -> BatchReport:
         """Process a batch inside the caller's unit of work (the caller commits).
 
-        ``payloads`` are bodies intake already parsed, by (shop, webhook id), so they are not parsed twice.
+        ``payloads`` are bodies intake already parsed, by (shop, webhook id), so they are not parsed twice;
+        ``done`` are deliveries normalised already (``normalised``, in another process), by stored id.
         """
-        return self.apply(uow, self.prepare(deliveries, payloads or {}), now)
+        return self.apply(uow, self.prepare(deliveries, payloads, done), now)
 
     def prepare(
-        self, deliveries: Sequence[StoredDelivery], payloads: Mapping[tuple[str, str], Any] | None = None
+        self,
+        deliveries: Sequence[StoredDelivery],
+        payloads: Mapping[tuple[str, str], Any] | None = None,
+        done: Mapping[int, Outcome_] | None = None,
     ) -> list[Prepared]:
         """Parse and normalise: the CPU work, which needs no transaction (nor SQLite's write lock)."""
-        return [(stored, self._normalise_one(stored, payloads or {})) for stored in deliveries]
+        payloads, done = payloads or {}, done or {}
+        return [
+            (stored, done[stored.id] if stored.id in done else self._normalise_one(stored, payloads))
+            for stored in deliveries
+        ]
 
     def apply(self, uow: UnitOfWork, prepared: Sequence[Prepared], now: datetime) -> BatchReport:
         """Decide and write a prepared batch inside the caller's unit of work."""
@@ -179,17 +188,7 @@ class Pipeline:
 
     def _normalise_one(self, stored: StoredDelivery, payloads: Mapping[tuple[str, str], Any]) -> Outcome_:
         d = stored.delivery
-        if not d.known_shop:
-            return "held"
-        try:
-            payload = d.payload if d.payload is not None else payloads.get((d.shop, d.webhook_id))
-            if payload is None:
-                payload = orjson.loads(d.body)
-            return normalise(d.topic, ShopDomain(d.shop), payload, d.triggered_at)
-        except (InvalidPayload, orjson.JSONDecodeError) as exc:
-            return f"failed:{exc}"
-        except Exception as exc:  # one unreadable delivery must never block the rest
-            return f"failed:internal error {type(exc).__name__}: {exc}"
+        return normalised(d, d.payload if d.payload is not None else payloads.get((d.shop, d.webhook_id)))
 
     def _sort_out(
         self, prepared: Sequence[Prepared], batch: _Batch, report: BatchReport
@@ -384,6 +383,21 @@ class Pipeline:
             arrived.setdefault(arrived_shop, []).append(order_id)
         for shop_of, order_ids in arrived.items():  # one statement per shop, not one per order
             batch.requeued += uow.deliveries.requeue_waiting(shop_of, order_ids)
+
+
+def normalised(d: RawDelivery, payload: Any = None) -> Outcome_:
+    """A delivery's events, ``Ignored``, "held" (an unknown shop's) or "failed:<why>"; ``payload`` is its
+    body already parsed, if it was. Never raises: one unreadable delivery must never block the rest."""
+    if not d.known_shop:
+        return "held"
+    try:
+        if payload is None:
+            payload = orjson.loads(d.body)
+        return normalise(d.topic, ShopDomain(d.shop), payload, d.triggered_at)
+    except (InvalidPayload, orjson.JSONDecodeError) as exc:
+        return f"failed:{exc}"
+    except Exception as exc:
+        return f"failed:internal error {type(exc).__name__}: {exc}"
 
 
 def process_pending(

@@ -36,6 +36,7 @@ from typing import IO, Any
 
 import opsdesk
 from opsdesk.domain.errors import OpsdeskError
+from opsdesk.services.ahead import Ahead, Checked
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery, Store, ground_truth
 from opsdesk.simulator.truth import Truth
@@ -47,8 +48,9 @@ FRAME = 128
 #: caps it for other than root): with room for a few frames, the child writes a frame in one go and runs
 #: ahead, instead of handing the parent 64 KB at a time with a switch between the processes for each.
 PIPE_BYTES = 4 << 20
-#: a delivery in a frame: at, topic, headers, body, and the incidents' params if they changed with it
-_Item = tuple[datetime, str, dict[str, str], bytes, list[dict[str, Any]] | None]
+#: a delivery in a frame: at, topic, headers, body, the incidents' params if they changed with it, and the
+#: desk's verdict worked out ahead (when the parent asked for it)
+_Item = tuple[datetime, str, dict[str, str], bytes, list[dict[str, Any]] | None, Checked | None]
 
 
 class GeneratorFailed(OpsdeskError):
@@ -61,11 +63,13 @@ class StoreProcess:
     Use it as a context manager: leaving it (a finished run, an error, Ctrl-C) ends the child.
     """
 
-    def __init__(self, scenario: Scenario, secret: str, *, frame: int = FRAME) -> None:
+    def __init__(
+        self, scenario: Scenario, secret: str, *, frame: int = FRAME, ahead: Ahead | None = None
+    ) -> None:
         self.s = scenario
         #: the incidents' windows and params at once; everything else once generation is over
         self.truth = ground_truth(scenario)
-        self._args = (scenario, secret, frame)
+        self._args = (scenario, secret, frame, ahead)
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> StoreProcess:
@@ -114,16 +118,16 @@ class StoreProcess:
             if frame[0] == "end":
                 self._finish(frame)
                 return
-            for at, topic, headers, body, params in frame[1]:
+            for at, topic, headers, body, params, checked in frame[1]:
                 if params is not None:
                     for truth, now in zip(self.truth.incidents, params, strict=True):
                         truth.params.clear()
                         truth.params.update(now)
                 if at > horizon:  # the child's last: the truth as it stood when it was generated
                     self._finish(self._receive())
-                    yield Delivery(at, topic, headers, body)
+                    yield Delivery(at, topic, headers, body, checked)
                     return
-                yield Delivery(at, topic, headers, body)
+                yield Delivery(at, topic, headers, body, checked)
 
     def _finish(self, frame: tuple[Any, ...]) -> None:
         if frame[0] != "end":
@@ -162,8 +166,9 @@ def _portable(truth: Truth) -> dict[str, Any]:
     return data
 
 
-def generate(scenario: Scenario, secret: str, frame: int, out: IO[bytes]) -> None:
-    """Write the store's deliveries to ``out`` in frames, up to the first past the horizon, then its truth."""
+def generate(scenario: Scenario, secret: str, frame: int, out: IO[bytes], ahead: Ahead | None = None) -> None:
+    """Write the store's deliveries to ``out`` in frames, up to the first past the horizon, then its truth;
+    with ``ahead``, each with the desk's verdict on it."""
     store, started, horizon = Store(scenario, secret), 0, scenario.horizon
     items: list[_Item] = []
 
@@ -176,7 +181,8 @@ def generate(scenario: Scenario, secret: str, frame: int, out: IO[bytes]) -> Non
         if store.incidents_started != started:  # an incident began: its params may have grown
             started = store.incidents_started
             params = [dict(t.params) for t in store.truth.incidents]
-        items.append((d.at, d.topic, d.headers, d.body, params))
+        checked = None if ahead is None else ahead.check(d.headers, d.body)
+        items.append((d.at, d.topic, d.headers, d.body, params, checked))
         if d.at > horizon:
             break
         if len(items) >= frame:
@@ -195,9 +201,9 @@ def _child() -> None:
     gc.set_threshold(50_000, 50, 100)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the frames
-    scenario, secret, frame = pickle.load(sys.stdin.buffer)  # noqa: S301 (our parent, our pipe)
+    scenario, secret, frame, ahead = pickle.load(sys.stdin.buffer)  # noqa: S301 (our parent, our pipe)
     try:
-        generate(scenario, secret, frame, out)
+        generate(scenario, secret, frame, out, ahead)
     except BrokenPipeError:
         return  # the parent stopped reading: it has ended the run
     except Exception:

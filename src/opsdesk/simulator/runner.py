@@ -25,8 +25,9 @@ from opsdesk.desk import Desk
 from opsdesk.domain.records import RawDelivery
 from opsdesk.engine.outbox import OutboxSender
 from opsdesk.engine.timers import TimerSweeper
+from opsdesk.services.ahead import accepted as ahead_accepted
 from opsdesk.services.intake import Refused, lower_headers, verify
-from opsdesk.services.pipeline import BatchReport
+from opsdesk.services.pipeline import BatchReport, Outcome_
 from opsdesk.services.replay import store_for_processing
 from opsdesk.simulator.people import People
 from opsdesk.simulator.scenario import Scenario
@@ -168,22 +169,37 @@ class InProcess:
         limits = desk.settings.file.limits
         for start in range(0, len(batch), size):
             accepted: list[RawDelivery] = []
+            # Events of deliveries normalised ahead, by (shop, webhook id): the first of a duplicated id,
+            # the one stored.
+            ahead: dict[tuple[str, str], Outcome_] = {}
             for d in islice(batch, start, start + size):
-                verdict = verify(
-                    lower_headers(d.headers),
-                    d.body,
-                    secrets_for=desk.secrets_for,
-                    is_known=desk.is_known,
-                    max_bytes=limits.max_body_bytes,
-                    now=now,
-                )
+                checked = d.checked
+                if checked is None:
+                    verdict = verify(
+                        lower_headers(d.headers),
+                        d.body,
+                        secrets_for=desk.secrets_for,
+                        is_known=desk.is_known,
+                        max_bytes=limits.max_body_bytes,
+                        now=now,
+                    )
+                elif isinstance(checked, Refused):
+                    verdict = checked
+                else:
+                    verdict, outcome = ahead_accepted(checked, d.body, now)
+                    ahead.setdefault((verdict.shop, verdict.webhook_id), outcome)
                 if isinstance(verdict, Refused):
                     self.stats.refused += 1
                     continue
                 accepted.append(verdict)
             with desk.db.unit_of_work() as uow:
-                _, pending = store_for_processing(uow, accepted)
-                report = desk.pipeline.process(uow, pending, now)
+                stored, pending = store_for_processing(uow, accepted)
+                done = {
+                    s.id: ahead[key]
+                    for s in stored
+                    if (key := (s.delivery.shop, s.delivery.webhook_id)) in ahead
+                }
+                report = desk.pipeline.process(uow, pending, now, done=done)
                 uow.commit()
             desk.count(report)
             self.stats.pipeline.add(report)

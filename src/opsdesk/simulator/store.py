@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from opsdesk.services.ahead import Checked
 from opsdesk.simulator import lifecycle
 from opsdesk.simulator.calibration import Calibration, load_calibration
 from opsdesk.simulator.scenario import Scenario
@@ -33,6 +34,8 @@ class Delivery:
     topic: str
     headers: dict[str, str]
     body: bytes
+    #: the desk's verdict and events, when they were worked out ahead (``opsdesk.services.ahead``)
+    checked: Checked | None = None
 
 
 @dataclass(slots=True)
