@@ -161,6 +161,9 @@ class TimerRepository(Protocol):
     def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
         """Cancel the pending timers of a subject (of the given kinds, or all); returns how many."""
 
+    def cancel_many(self, subjects: Iterable[str], kinds: Iterable[str] = ()) -> set[str]:
+        """``cancel`` for many subjects in one write: the subjects that had a pending timer cancelled."""
+
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
         """Lease due pending timers to one worker (skipping rows other workers hold)."""
 

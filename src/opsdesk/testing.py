@@ -481,6 +481,10 @@ class _Timers:
             self.t.timers[x.id] = replace(x, status="cancelled")
         return len(hits)
 
+    def cancel_many(self, subjects: Iterable[str], kinds: Iterable[str] = ()) -> set[str]:
+        wanted = list(kinds)
+        return {subject for subject in set(subjects) if self.cancel(subject, wanted)}
+
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
         due = sorted(
             (
