@@ -184,6 +184,12 @@ class UsageRepository(Protocol):
 
     def put_many(self, usage: dict[str, Usage]) -> None: ...
 
+    def keys(self, after: str, limit: int) -> list[str]:
+        """Up to ``limit`` stored keys that sort after ``after``, in order (a sweep reads them page by page)."""
+
+    def remove(self, keys: Iterable[str]) -> int:
+        """Delete the rows of these keys; returns how many there were."""
+
 
 class AuditRepository(Protocol):
     def record(self, entries: Sequence[AuditEntry]) -> None:

@@ -552,6 +552,12 @@ class _Usage:
     def put_many(self, usage: dict[str, Usage]) -> None:
         self.t.usage.update(usage)
 
+    def keys(self, after: str, limit: int) -> list[str]:
+        return sorted(k for k in self.t.usage if k > after)[:limit]
+
+    def remove(self, keys: Iterable[str]) -> int:
+        return sum(self.t.usage.pop(k, None) is not None for k in set(keys))
+
 
 class _Tokens:
     def __init__(self, t: _Tables) -> None:
