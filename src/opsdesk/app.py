@@ -38,6 +38,7 @@ from opsdesk.services.pickups import PickupWatch
 from opsdesk.services.pipeline import Pipeline, ShopDefaults
 from opsdesk.services.privacy import PrivacyRequests, export_name
 from opsdesk.services.sla import make_sla_hooks
+from opsdesk.services.usage_retention import UsageRetention, longest_window
 from opsdesk.storage.schema import migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
 
@@ -119,6 +120,7 @@ def build(
         (lambda state: (found[1].ship_by if (found := pickups.plan(state)) else None)) if pickups else None,
     )
     privacy = PrivacyRequests(export_files(settings.privacy_export_dir))
+    retention = UsageRetention(longest_window(playbooks, fulfilment_side.windows))
     outcome_hooks = dict(order_side.outcome_hooks())
     for kind, hook in fulfilment_side.outcome_hooks.items():
         outcome_hooks[kind] = chain(outcome_hooks[kind], hook) if kind in outcome_hooks else hook
@@ -144,7 +146,9 @@ def build(
         org=org,
         case_hooks=hooks,
         timer_handlers={**handlers, **order_side.timer_handlers(), **fulfilment_side.timer_handlers,
-                        **(pickups.timer_handlers() if pickups else {}), **privacy.timer_handlers()},
+                        **(pickups.timer_handlers() if pickups else {}), **privacy.timer_handlers(),
+                        **retention.timer_handlers},
+        standing_timers=(retention.first,),
         discount_guard=guard,
         outcome_hooks=outcome_hooks,
         page_probe=PageProbe(),

@@ -7,9 +7,9 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from opsdesk.config import Settings
@@ -17,6 +17,7 @@ from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
+from opsdesk.domain.records import Timer
 from opsdesk.engine.outbox import OutboxSender, OutcomeHook
 from opsdesk.engine.polling import keep_polling
 from opsdesk.engine.timers import Handler as TimerHandler
@@ -54,6 +55,9 @@ class Desk:
     discount_guard: DiscountGuard | None = None
     #: Fetches a shop page for the readiness probes (storefront speed, returns policy), once a day.
     page_probe: Fetch | None = None
+    #: Housekeeping timers that arm themselves again (the usage retention sweep): a sweeper made with
+    #: ``housekeeping=True`` arms them when it starts.
+    standing_timers: tuple[Callable[[datetime], Timer], ...] = ()
 
     def inspect_discounts(self, limit: int = 20) -> int:
         """Read the terms of the discounts heard of and run the preflight; how many were checked."""
@@ -76,9 +80,10 @@ class Desk:
         self.count(report)
         return report
 
-    def sweeper(self, worker: str | None = None) -> TimerSweeper:
+    def sweeper(self, worker: str | None = None, *, housekeeping: bool = False) -> TimerSweeper:
         return TimerSweeper(
-            self.db, self.timer_handlers, self.clock, worker=worker or f"{socket.gethostname()}:{os.getpid()}"
+            self.db, self.timer_handlers, self.clock, worker=worker or f"{socket.gethostname()}:{os.getpid()}",
+            standing=self.standing_timers if housekeeping else (),
         )
 
     def count(self, report: BatchReport) -> None:
@@ -160,11 +165,12 @@ class Background:
         if pipeline:
             self.threads.append(threading.Thread(target=self._drain, name="opsdesk-pipeline", daemon=True))
         self.threads.append(threading.Thread(target=self._checkpoint, name="opsdesk-checkpoint", daemon=True))
-        if outbox:  # the timers (SLA warnings and breaches, return timers, digests) run with the outbox
+        if outbox:  # the timers (SLA warnings and breaches, return timers, digests, housekeeping) run with the outbox
             poll = desk.settings.file.outbox.poll_seconds
             self.threads.append(
                 threading.Thread(
-                    target=desk.sweeper().run, args=(self.stop, poll), name="opsdesk-timers", daemon=True
+                    target=desk.sweeper(housekeeping=True).run, args=(self.stop, poll), name="opsdesk-timers",
+                    daemon=True,
                 )
             )
             if desk.discount_guard is not None:  # new discounts' terms, read from the Admin API

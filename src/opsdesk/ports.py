@@ -161,6 +161,9 @@ class TimerRepository(Protocol):
     def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
         """Cancel the pending timers of a subject (of the given kinds, or all); returns how many."""
 
+    def cancel_many(self, subjects: Iterable[str], kinds: Iterable[str] = ()) -> set[str]:
+        """``cancel`` for many subjects in one write: the subjects that had a pending timer cancelled."""
+
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
         """Lease due pending timers to one worker (skipping rows other workers hold)."""
 
@@ -180,6 +183,12 @@ class UsageRepository(Protocol):
     def get_many(self, keys: Iterable[str]) -> dict[str, Usage]: ...
 
     def put_many(self, usage: dict[str, Usage]) -> None: ...
+
+    def keys(self, after: str, limit: int) -> list[str]:
+        """Up to ``limit`` stored keys that sort after ``after``, in order (a sweep reads them page by page)."""
+
+    def remove(self, keys: Iterable[str]) -> int:
+        """Delete the rows of these keys; returns how many there were."""
 
 
 class AuditRepository(Protocol):

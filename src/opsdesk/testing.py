@@ -481,6 +481,10 @@ class _Timers:
             self.t.timers[x.id] = replace(x, status="cancelled")
         return len(hits)
 
+    def cancel_many(self, subjects: Iterable[str], kinds: Iterable[str] = ()) -> set[str]:
+        wanted = list(kinds)
+        return {subject for subject in set(subjects) if self.cancel(subject, wanted)}
+
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
         due = sorted(
             (
@@ -547,6 +551,12 @@ class _Usage:
 
     def put_many(self, usage: dict[str, Usage]) -> None:
         self.t.usage.update(usage)
+
+    def keys(self, after: str, limit: int) -> list[str]:
+        return sorted(k for k in self.t.usage if k > after)[:limit]
+
+    def remove(self, keys: Iterable[str]) -> int:
+        return sum(self.t.usage.pop(k, None) is not None for k in set(keys))
 
 
 class _Tokens:

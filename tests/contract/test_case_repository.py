@@ -291,6 +291,35 @@ def test_cancel_takes_out_pending_timers_of_a_subject_by_kind_or_all(any_db: Dat
     assert read(any_db, lambda uow: (uow.timers.count("cancelled"), uow.timers.count("pending"))) == (3, 1)
 
 
+def still_pending(db: Database, prefix: str) -> set[tuple[str, str, str]]:
+    """The pending timers whose subject starts with ``prefix``: (id, subject, kind), the prefix left out."""
+    found = read(db, lambda uow: uow.timers.pending_many([f"{prefix}{n}" for n in range(700)]))
+    return {(x.id.removeprefix(prefix), x.subject.removeprefix(prefix), x.kind)
+            for timers in found.values() for x in timers}
+
+
+@pytest.mark.parametrize("kinds", [["stuck_order"], ["stuck_order", "followup"], []])
+def test_cancelling_many_subjects_at_once_ends_what_cancelling_each_would(any_db: Database, kinds: list[str]) -> None:
+    """Two copies of the same timers (prefixes ``a`` and ``b``): one cancelled a subject at a time, the other
+    at once; more than one chunk of subjects (500), some named twice, some without a timer."""
+    def copy(prefix: str) -> list[Timer]:
+        return [timer(f"{prefix}{n}:{kind}", at(n % 7), subject=f"{prefix}{n}", kind=kind)
+                for n in range(620) for kind in ("stuck_order", "followup", "sla_breach")[: 1 + n % 3]]
+
+    write(any_db, lambda uow: uow.timers.schedule(copy("a") + copy("b")))
+    write(any_db, lambda uow: [uow.timers.cancel(s) for s in ("a6", "a7", "b6", "b7")])  # some ended before
+    chosen = [*(n for n in range(700) if n % 5), 3, 6, 9]  # 560 subjects, three named twice
+
+    counts = write(any_db, lambda uow: [uow.timers.cancel(f"a{n}", kinds) for n in chosen])
+    cancelled = write(any_db, lambda uow: uow.timers.cancel_many([f"b{n}" for n in chosen], kinds))
+
+    assert cancelled == {f"b{n}" for n, count in zip(chosen, counts, strict=True) if count}
+    assert cancelled and still_pending(any_db, "a") == still_pending(any_db, "b")
+    assert read(any_db, lambda uow: uow.timers.count("cancelled")) % 2 == 0  # as many in each copy
+    assert write(any_db, lambda uow: uow.timers.cancel_many([f"b{n}" for n in chosen], kinds)) == set()
+    assert write(any_db, lambda uow: uow.timers.cancel_many([])) == set()
+
+
 def test_claiming_leases_due_timers_in_due_order_to_one_worker(any_db: Database) -> None:
     write(any_db, lambda uow: uow.timers.schedule([timer(f"t{i}", at(i)) for i in (3, 1, 2, 9)]))
     assert claim(any_db, "w1", at(5), limit=2) == ["t1", "t2"]

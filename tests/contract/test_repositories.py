@@ -523,6 +523,37 @@ def test_usage_is_stored_with_exact_decimals_and_replaced_on_put(any_db: Databas
     assert read(any_db, lambda uow: uow.usage.get_many([])) == {}
 
 
+USAGE_KEYS = ["monitor|carrier|ups|attempts|1772409600", "refunds|customer|c1@example.com|1771200000",
+              "refunds|customer|9000001|1771200000", "followup|alpha.myshopify.com|820982911946154508",
+              "reconcile:mark:alpha.myshopify.com", "r|shop|a-b|-", "r|shop|a|b|1", "Z|shop|x|1", "é|shop|x|1"]
+
+
+def test_usage_keys_are_read_page_by_page_each_once(any_db: Database) -> None:
+    write(any_db, lambda uow: uow.usage.put_many({k: Usage(n, Decimal(n)) for n, k in enumerate(USAGE_KEYS)}))
+
+    pages, after = [], ""
+    while page := read(any_db, lambda uow, after=after: uow.usage.keys(after, 4)):
+        pages.append(page)
+        after = page[-1]
+
+    assert [len(p) for p in pages] == [4, 4, 1]
+    keys = [k for p in pages for k in p]
+    assert sorted(keys) == sorted(USAGE_KEYS)  # each once, in the order of the database's collation
+    assert read(any_db, lambda uow: uow.usage.keys(keys[-1], 4)) == []
+
+
+def test_removing_usage_deletes_only_the_named_rows_and_counts_those_that_were_there(any_db: Database) -> None:
+    many = {f"monitor|email|messages|{n}": Usage(n) for n in range(600)}  # more than one statement's worth
+    write(any_db, lambda uow: uow.usage.put_many({**many, **{k: Usage(1) for k in USAGE_KEYS}}))
+
+    gone = [*many, USAGE_KEYS[0], USAGE_KEYS[0], "never-stored"]
+    assert write(any_db, lambda uow: uow.usage.remove(gone)) == 601
+    assert write(any_db, lambda uow: uow.usage.remove([])) == 0
+
+    assert sorted(read(any_db, lambda uow: uow.usage.keys("", 1000))) == sorted(USAGE_KEYS[1:])
+    assert read(any_db, lambda uow: uow.usage.get_many(many)) == {}
+
+
 def test_audit_entries_are_counted(any_db: Database) -> None:
     entries = [AuditEntry(T0, "automation", "case.opened", "case:c1", None, {"queue": "refunds"}),
                AuditEntry(at(1), "grace", "case.assigned", "case:c1", {"owner": None}, {"owner": "grace"})]

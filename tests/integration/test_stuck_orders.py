@@ -23,7 +23,7 @@ from tests.integration.fulfilment_harness import (
     make_run,
     paid_order,
 )
-from tests.samples import delivery, sample
+from tests.samples import SHOP, delivery, sample
 
 STUCK = {
     "stuck_orders": {"thresholds": {"paid": 24, "fulfilled": 48}},
@@ -276,3 +276,23 @@ def test_a_stuck_case_someone_has_started_on_stays_theirs_when_the_order_ships(
 
     [still] = run.cases()
     assert (still.status, still.resolution) == (CaseStatus.IN_PROGRESS, None)
+
+
+def test_orders_that_end_in_one_batch_all_lose_their_timer_and_those_still_open_keep_theirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str
+) -> None:
+    run = make_run(tmp_path, monkeypatch, smtp=smtp, monitors=STUCK, database_url=db_url)
+    orders = [ORDER_ID + n for n in range(6)]
+    run.feed(*(delivery("orders/paid", paid_order(n), f"w-paid-{n}") for n in orders))
+    run.settle()
+    ended = orders[::2]
+    run.feed(*(delivery("orders/cancelled", paid_order(n, updated_at=(START + timedelta(hours=1)).isoformat(),
+                                                        cancelled_at=(START + timedelta(hours=1)).isoformat()),
+                        f"w-cancel-{n}") for n in ended))
+    run.advance(hours=1)  # the cancellations, in one batch
+
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        armed = uow.timers.pending_many(f"order:{SHOP}:{n}" for n in orders)
+    assert sorted(armed) == [f"order:{SHOP}:{n}" for n in orders if n not in ended]
+    run.advance(hours=24)
+    assert sorted(c.order_id for c in run.cases()) == [n for n in orders if n not in ended]

@@ -8,7 +8,7 @@ a rule may act only inside explicit limits, and outside them the same event is e
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -125,6 +125,20 @@ class Decision:
     owner: str = ""
     #: For an automated decision: the case opened alongside its actions (the rule's ``case``).
     case: Escalation | None = None
+
+
+def longest_period(playbooks: Sequence[Playbook]) -> timedelta:
+    """The longest guardrail period of these playbooks (zero when none has one)."""
+    periods = [g.period for p in playbooks for r in p.rules for g in r.guardrails if g.period]
+    return max(periods, default=timedelta(0))
+
+
+def window_started(key: str) -> int | None:
+    """When the window a guardrail counter's key names began, in Unix seconds (the inverse of ``usage_key``);
+    None for a counter without a period, and for a key that is not a guardrail counter's."""
+    parts = key.split("|")
+    counted = len(parts) >= 4 and parts[1] in (Scope.CUSTOMER.value, Scope.SHOP.value)
+    return int(parts[-1]) if counted and parts[-1].isascii() and parts[-1].isdigit() else None
 
 
 def guardrail_keys(rule: Rule, facts: Facts, now: datetime) -> dict[Guardrail, str]:

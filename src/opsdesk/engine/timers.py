@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,7 +56,10 @@ class TimerSweeper:
         retry: timedelta = timedelta(seconds=30),
         attempts: int = 5,
         together: bool = False,
+        standing: Sequence[Callable[[datetime], Timer]] = (),
     ) -> None:
+        """``standing``: timers that must always be pending (housekeeping that arms itself again when it
+        fires, such as the usage retention sweep): the first pass schedules each one not pending already."""
         self._db = db
         self._handlers = handlers
         self._clock = clock
@@ -66,6 +69,7 @@ class TimerSweeper:
         self._retry = retry
         self._attempts = attempts
         self._together = together
+        self._standing = standing
         self.stats = SweepStats()
 
     def run_once(self, *, seen_due: bool = False) -> int:
@@ -74,6 +78,8 @@ class TimerSweeper:
         ``seen_due``: the caller has just seen a timer due, so the idle check (a read of its own) is
         skipped; were it wrong, the claim would only take the write lock for nothing."""
         now = self._clock.now()
+        if self._standing:
+            self._arm_standing(now)
         if not seen_due:
             with self._db.unit_of_work(read_only=True) as uow:  # an idle poll must not take the write lock
                 due = uow.timers.next_due_at(now)  # until ports declares it
@@ -98,6 +104,15 @@ class TimerSweeper:
     ) -> None:
         """Sweep until ``stop`` is set; a database outage is waited out, never fatal."""
         keep_polling(lambda: self.run_once() >= self._batch, stop, poll, on_error)
+
+    def _arm_standing(self, now: datetime) -> None:
+        with self._db.unit_of_work() as uow:
+            for make in self._standing:
+                timer = make(now)
+                if all(pending.id != timer.id for pending in uow.timers.pending(timer.subject)):
+                    uow.timers.schedule([timer])
+            uow.commit()
+        self._standing = ()  # armed: from now on they arm themselves again
 
     def _fire(self, timer: Timer) -> None:
         now = self._clock.now()

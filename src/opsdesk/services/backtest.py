@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from opsdesk.domain.events import ShopDomain
-from opsdesk.domain.policies import Decision, Outcome, Playbook, Usage, decide
+from opsdesk.domain.policies import Decision, Outcome, Playbook, Usage, decide, longest_period, window_started
 from opsdesk.domain.records import DecisionRecord
 from opsdesk.normalise.shopify import normalise
 from opsdesk.policy.cel import CelFacts
@@ -108,13 +108,8 @@ class SimulatedUsage(dict[str, Usage]):
 
     def prune(self, now: datetime) -> None:
         horizon = now.timestamp() - self._longest.total_seconds()
-        for key in [k for k in self if k.rsplit("|", 1)[-1].isdigit() and int(k.rsplit("|", 1)[-1]) < horizon]:
+        for key in [k for k in self if (started := window_started(k)) is not None and started < horizon]:
             del self[key]
-
-
-def longest_period(playbooks: Sequence[Playbook]) -> timedelta:
-    periods = [g.period for p in playbooks for r in p.rules for g in r.guardrails if g.period]
-    return max(periods, default=timedelta(0))
 
 
 def _typed(value: Any, like: Any) -> Any:

@@ -56,6 +56,11 @@ class DelayedFulfilment:
     #: The ship-by a carrier pickup schedule gives the order (services/pickups.py), when one applies.
     promise: Callable[[OrderState], datetime | None] | None = None
 
+    @property
+    def per_customer_window(self) -> timedelta:
+        """The window the per-customer limit counts follow-ups in."""
+        return timedelta(hours=self.settings.per_customer_hours)
+
     def ship_by(self, state: OrderState) -> datetime:
         """The pickup schedule's ship-by, else the order's own (``handling_hours``), else ``promise_hours``."""
         planned = self.promise(state) if self.promise is not None else None
@@ -92,11 +97,11 @@ class DelayedFulfilment:
             uow.timers.schedule(timers)
 
     def _stop(self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime) -> None:
-        """End the follow-ups of these orders; the armed ones are read first, in one statement for them all."""
-        armed = monitors.pending_timers(uow, [subject(s.shop, s.order_id) for s in states], FOLLOWUP)
+        """End the follow-ups of these orders, in one statement for them all (it names the ones it stopped)."""
+        stopped = uow.timers.cancel_many([subject(s.shop, s.order_id) for s in states], [FOLLOWUP])
         for state in states:
             key = subject(state.shop, state.order_id)
-            if key in armed and uow.timers.cancel(key, [FOLLOWUP]):
+            if key in stopped:
                 monitors.audit(uow, now, "followup.stopped", key, {"reason": _why_stop(state)})
             self._settle_case(uow, state, now)
 
@@ -177,10 +182,10 @@ class DelayedFulfilment:
         quiet = monitors.quiet_until(zones, self.settings.quiet_hours, now)
         if quiet is not None:
             return quiet
-        per = timedelta(hours=self.settings.per_customer_hours)
         customer = f"followup|customer|{snap.customer_id or snap.email}"
-        if monitors.read(uow, [customer], now, per)[0] >= self.settings.per_customer:
-            return monitors.window_start(now, per) + per
+        window = self.per_customer_window
+        if monitors.read(uow, [customer], now, window)[0] >= self.settings.per_customer:
+            return monitors.window_start(now, window) + window
         return None
 
     def _zones(self, state: OrderState) -> tuple[str, ...]:
@@ -207,8 +212,7 @@ class DelayedFulfilment:
         if email is None:
             return None
         uow.outbox.add_many([email])
-        per = timedelta(hours=self.settings.per_customer_hours)
-        monitors.count(uow, f"followup|customer|{snap.customer_id or snap.email}", now, per)
+        monitors.count(uow, f"followup|customer|{snap.customer_id or snap.email}", now, self.per_customer_window)
         monitors.record_decision(uow, email.decision_id, state.shop, state.order_id, PLAYBOOK, "follow-up",
                                  "automate", f"follow-up {number}: late since {ship_by.isoformat()}",
                                  {"ship_by": ship_by, "number": number, "provider": route.provider}, now)

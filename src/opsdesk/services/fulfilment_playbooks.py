@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from opsdesk.config_playbooks import CarrierConnectorConfig, MonitorsConfig
 from opsdesk.domain.carriers import RETURN_LABEL, VERIFY_ADDRESS
@@ -33,6 +33,11 @@ class FulfilmentPlaybooks:
     @property
     def watchers(self) -> tuple[Watcher, ...]:
         return (self.labels.watch, self.followups.watch, self.stuck.watch, self.addresses.watch)
+
+    @property
+    def windows(self) -> tuple[timedelta, ...]:
+        """The lengths of the windows their counters are kept in (the usage retention sweep keeps them)."""
+        return (self.carriers.window, self.email.window, messaging_health.HOUR, self.followups.per_customer_window)
 
     @property
     def timer_handlers(self) -> dict[str, Handler]:

@@ -1,7 +1,9 @@
 """What the fulfilment-side monitors share: windowed counters, switches, customer time zones, outbox rows.
 
 - Counters live in the guardrail usage table under ``monitor|...`` keys, one row per fixed window (aligned
-  to the Unix epoch, like guardrail periods), so a failure rate over a window is two reads.
+  to the Unix epoch, like guardrail periods), so a failure rate over a window is two reads. Only the
+  window ``now`` falls in is ever read: the usage retention sweep deletes the others once they are old
+  enough (services/usage_retention.py).
 - A switch (carrier moved to its fallback, email degraded) is a pending timer: it is on while the timer
   waits and ends when it fires, so it needs no table and cannot be left on by a crash.
 - A customer's time zones come from the shipping address: the zone of the province for countries that
@@ -24,6 +26,8 @@ from opsdesk.domain.records import AuditEntry, DecisionRecord, OutboxAction, Tim
 from opsdesk.ports import UnitOfWork
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: How the key of every windowed counter begins: ``monitor|<counter>|<window start, Unix seconds>``.
+PREFIX = "monitor|"
 #: The outbox sender's outcome hook (``opsdesk.engine.outbox.OutcomeHook``), declared here for services.
 OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
 
@@ -32,9 +36,19 @@ def window_start(now: datetime, length: timedelta) -> datetime:
     return EPOCH + (now - EPOCH) // length * length
 
 
+def window_started(key: str) -> int | None:
+    """When the window a counter's key names began, in Unix seconds; None for a key that is not a counter's."""
+    stamp = key.rsplit("|", 1)[-1]
+    return int(stamp) if key.startswith(PREFIX) and stamp.isascii() and stamp.isdigit() else None
+
+
+def _key(counter: str, now: datetime, length: timedelta) -> str:
+    return f"{PREFIX}{counter}|{int(window_start(now, length).timestamp())}"
+
+
 def count(uow: UnitOfWork, key: str, now: datetime, length: timedelta, by: int = 1) -> int:
     """Add ``by`` to a windowed counter; returns the window's count after it."""
-    full = f"monitor|{key}|{int(window_start(now, length).timestamp())}"
+    full = _key(key, now, length)
     current = uow.usage.get_many([full]).get(full, Usage())
     total = current.count + by
     uow.usage.put_many({full: Usage(total, current.amount)})
@@ -43,8 +57,7 @@ def count(uow: UnitOfWork, key: str, now: datetime, length: timedelta, by: int =
 
 def count_many(uow: UnitOfWork, by: Mapping[str, int], now: datetime, length: timedelta) -> dict[str, int]:
     """``count`` for several counters of one window at once (one read, one write); each count after it."""
-    stamp = int(window_start(now, length).timestamp())
-    full = {key: f"monitor|{key}|{stamp}" for key in by}
+    full = {key: _key(key, now, length) for key in by}
     current = uow.usage.get_many(full.values())
     after = {key: Usage(current.get(name, Usage()).count + by[key], current.get(name, Usage()).amount)
              for key, name in full.items()}
@@ -53,8 +66,7 @@ def count_many(uow: UnitOfWork, by: Mapping[str, int], now: datetime, length: ti
 
 
 def read(uow: UnitOfWork, keys: Iterable[str], now: datetime, length: timedelta) -> list[int]:
-    stamp = int(window_start(now, length).timestamp())
-    full = [f"monitor|{key}|{stamp}" for key in keys]
+    full = [_key(key, now, length) for key in keys]
     found = uow.usage.get_many(full)
     return [found.get(k, Usage()).count for k in full]
 

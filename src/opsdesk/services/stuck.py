@@ -85,7 +85,7 @@ class StuckOrders:
         """Pipeline watcher: move each touched order's timer to its new threshold, or drop it when final."""
         if not self.settings.enabled:
             return
-        timers, touched = [], []
+        timers, final, touched = [], [], []
         for key in {(e.shop, e.order_id) for e in events if e.order_id is not None}:
             state = states.get(key)
             if state is None:
@@ -93,10 +93,12 @@ class StuckOrders:
             touched.append(state)
             due = self._due(state)
             if due is None:
-                uow.timers.cancel(subject(*key), [STUCK])
+                final.append(subject(*key))
             else:
                 timers.append(self._timer(state, *due))
-        if timers:  # one statement for the whole batch
+        if final:  # one statement for the whole batch, as for the timers moved
+            uow.timers.cancel_many(final, [STUCK])
+        if timers:
             uow.timers.schedule(timers)
         self._settle(uow, touched, now)
 

@@ -139,11 +139,12 @@ class Fast:
                 compiled = self.statement.compile(dialect=conn.dialect)
                 assert isinstance(compiled, SQLCompiler)
                 self._expanding = tuple(name for name, bind in compiled.binds.items() if bind.expanding)
-                if isinstance(self.statement, Select):
-                    columns = list(self.statement.selected_columns)
-                    self._results = tuple(
-                        c.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None) for c in columns
-                    )
+                # What a SELECT gives, or an UPDATE's RETURNING (nothing without one)
+                columns = list(self.statement.selected_columns if isinstance(self.statement, Select)
+                               else self.statement.exported_columns)
+                self._results = tuple(
+                    c.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None) for c in columns
+                )
                 self._compiled = compiled
             return self._compiled
 

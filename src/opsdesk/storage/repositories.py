@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 
 from opsdesk.domain.errors import NotFound
@@ -62,6 +62,11 @@ _NEXT_ACTION_DUE = Fast(
     select(func.min(t.actions.c.next_attempt_at)).where(t.actions.c.status == ActionStatus.PENDING.value)
 )
 _USAGE = Fast(select(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True))))
+# A walk along the primary key's index (the retention sweep's pages), and the delete of what it chose.
+_USAGE_KEYS = Fast(
+    select(t.usage.c.key).where(t.usage.c.key > bindparam("after")).order_by(t.usage.c.key).limit(bindparam("limit"))
+)
+_USAGE_REMOVE = Fast(delete(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True))))
 _DECIDED = Fast(select(t.decisions.c.id).where(t.decisions.c.id.in_(bindparam("ids", expanding=True))))
 _MARK_PROCESSED = Fast(
     update(t.deliveries)
@@ -514,6 +519,15 @@ class SqlUsage:
     def put_many(self, usage: dict[str, Usage]) -> None:
         rows = [{"key": k, "count": u.count, "amount": str(u.amount)} for k, u in usage.items()]
         _upsert(self._conn, t.usage, rows, ("key",))
+
+    def keys(self, after: str, limit: int) -> list[str]:
+        return list(_USAGE_KEYS.scalars(self._conn, {"after": after, "limit": limit}))
+
+    def remove(self, keys: Iterable[str]) -> int:
+        wanted, removed = sorted(set(keys)), 0
+        for start in range(0, len(wanted), 500):  # one statement per chunk, not one per key
+            removed += _USAGE_REMOVE.rowcount(self._conn, {"keys": wanted[start : start + 500]})
+        return removed
 
 
 class SqlTokens:

@@ -63,6 +63,13 @@ _CANCEL = (
     update(t.timers).where(_C.subject == bindparam("b_subject"), _C.status == PENDING).values(status="cancelled")
 )
 _CANCEL_KINDS = _CANCEL.where(_C.kind.in_(bindparam("kinds", expanding=True)))
+_CANCEL_MANY = (
+    update(t.timers)
+    .where(_C.subject.in_(bindparam("subjects", expanding=True)), _C.status == PENDING)
+    .values(status="cancelled")
+    .returning(_C.subject)
+)
+_CANCEL_MANY_KINDS = _CANCEL_MANY.where(_C.kind.in_(bindparam("kinds", expanding=True)))
 _FIRED = (
     update(t.timers)
     .where(_C.id == bindparam("timer_id"), _C.lease_owner == bindparam("worker"), _C.status == PENDING)
@@ -76,6 +83,7 @@ _CLAIMABLE, _NEXT_DUE = Fast(CLAIMABLE), Fast(NEXT_DUE)
 _LEASE_IDS, _FINISH = Fast(_LEASE), Fast(_FIRED)
 _PENDING, _PENDING_MANY = Fast(_PENDING_OF), Fast(_PENDING_OF_MANY)
 _CANCEL_ALL, _CANCEL_OF_KINDS = Fast(_CANCEL), Fast(_CANCEL_KINDS)
+_CANCEL_SUBJECTS, _CANCEL_SUBJECTS_OF_KINDS = Fast(_CANCEL_MANY), Fast(_CANCEL_MANY_KINDS)
 
 
 class SqlTimers:
@@ -107,6 +115,15 @@ class SqlTimers:
         if wanted:
             return _CANCEL_OF_KINDS.rowcount(self._conn, {"b_subject": subject, "kinds": wanted})
         return _CANCEL_ALL.rowcount(self._conn, {"b_subject": subject})
+
+    def cancel_many(self, subjects: Iterable[str], kinds: Iterable[str] = ()) -> set[str]:
+        wanted, of_kinds = sorted(set(subjects)), list(kinds)
+        statement = _CANCEL_SUBJECTS_OF_KINDS if of_kinds else _CANCEL_SUBJECTS
+        cancelled: set[str] = set()
+        for start in range(0, len(wanted), 500):  # one statement per chunk, not one per subject
+            params = {"subjects": wanted[start : start + 500], **({"kinds": of_kinds} if of_kinds else {})}
+            cancelled.update(statement.scalars(self._conn, params))
+        return cancelled
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[Timer]:
         params = {"now": now, "limit": limit}

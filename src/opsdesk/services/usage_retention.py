@@ -1,0 +1,81 @@
+"""Usage retention: a windowed counter is deleted once no rule or monitor can read it again, a page at a time.
+
+The windowed rows of the guardrail usage table are the guardrails' counters
+(``<rule>|customer|<customer>|<start>`` and ``<rule>|shop|<shop>|<start>``, ``Guardrail.usage_key``) and the
+monitors' (``monitor|<counter>|<start>``, ``monitors.count``), ``<start>`` being the Unix second their fixed
+window began. Whoever reads a counter reads the window ``now`` falls in, never an earlier one, and no window
+is longer than ``longest``, the longest configured: the guardrail periods of the loaded playbooks and the
+monitors' windows (``monitors:`` in ``opsdesk.yaml``). So a row whose window began ``longest`` ago is read no
+more. The sweep keeps it one ``longest`` longer still (``keep``) for what runs with another ``now``: a
+worker whose clock lags, a transaction begun before the window ended. Rows without a window are never
+deleted: a cap without a period (``|-``), a late order's follow-up progress, the reconciliation marks.
+
+The sweep is a durable timer (``usage_retention``) that the timer sweeper of ``opsdesk serve`` and
+``opsdesk worker`` arms when it starts (``TimerSweeper(standing=...)``); on PostgreSQL only the worker
+holding its lease sweeps. Each firing reads the next ``batch`` keys after the last one it read (kept in the
+timer's payload), deletes the expired ones among them, and arms the timer again: at once while there is
+more to read, else ``every`` later, from the first key. So one transaction is one read along the primary
+key's index and at most one DELETE, however big the table is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opsdesk.domain import policies
+from opsdesk.domain.records import Timer
+from opsdesk.ports import UnitOfWork
+from opsdesk.services import monitors
+from opsdesk.services.deadlines import Handler
+
+RETENTION = "usage_retention"
+SUBJECT = "housekeeping:usage"
+
+
+def window_started(key: str) -> int | None:
+    """When the window of a usage row began (Unix seconds), or None for a row of no window."""
+    return monitors.window_started(key) if key.startswith(monitors.PREFIX) else policies.window_started(key)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRetention:
+    #: The longest window any rule or monitor reads (``longest_window``).
+    longest: timedelta
+    every: timedelta = timedelta(hours=1)
+    batch: int = 500
+
+    @property
+    def keep(self) -> timedelta:
+        """How long after its window began a row is kept: the window, then as long again as a margin."""
+        return 2 * self.longest
+
+    @property
+    def timer_handlers(self) -> dict[str, Handler]:
+        return {RETENTION: self.sweep}
+
+    def expired(self, key: str, now: datetime) -> bool:
+        started = window_started(key)
+        return started is not None and started + self.keep.total_seconds() <= now.timestamp()
+
+    def first(self, now: datetime) -> Timer:
+        """The timer that starts the sweeps, due at once (the sweeper arms it when it starts)."""
+        return _timer(now, after="")
+
+    def sweep(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+        """The ``usage_retention`` timer: one page of keys, its expired rows deleted; then the next page."""
+        keys = uow.usage.keys(str(timer.payload.get("after", "")), self.batch)
+        uow.usage.remove([key for key in keys if self.expired(key, now)])
+        more = len(keys) == self.batch
+        after, due = (keys[-1], now) if more else ("", now + self.every)
+        uow.timers.schedule([_timer(due, after)])
+
+
+def longest_window(playbooks: Sequence[policies.Playbook], monitor_windows: Iterable[timedelta]) -> timedelta:
+    """The longest window read: of the playbooks' guardrail periods and the monitors' windows."""
+    return max(policies.longest_period(playbooks), *monitor_windows)
+
+
+def _timer(due: datetime, after: str) -> Timer:
+    return Timer(RETENTION, RETENTION, SUBJECT, due, {"after": after})
