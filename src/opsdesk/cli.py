@@ -214,6 +214,7 @@ def ingest(
             now=desk.clock.now,
             batch_size=desk.settings.file.limits.batch_size,
             pipeline=desk.pipeline,
+            screen=desk.erased.screen,
         )
         report.pipeline.add(desk.process_pending())
     summary = report.as_dict()

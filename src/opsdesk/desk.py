@@ -27,6 +27,7 @@ from opsdesk.ports import Clock, Connector, Database
 from opsdesk.readiness.evidence import Fetch, probe_due
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.discounts import DiscountGuard, TermsReader, inspect_pending
+from opsdesk.services.erasures import ErasedCustomers
 from opsdesk.services.intake import GroupCommitter
 from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending
 from opsdesk.services.reconcile import OrderReader, Reconciler, SweepReport, SweepSettings, due
@@ -58,6 +59,8 @@ class Desk:
     #: Housekeeping timers that arm themselves again (the usage retention sweep): a sweeper made with
     #: ``housekeeping=True`` arms them when it starts.
     standing_timers: tuple[Callable[[datetime], Timer], ...] = ()
+    #: The erased customers (ADR 0021): every path that stores deliveries screens them with it.
+    erased: ErasedCustomers = field(default_factory=ErasedCustomers)
 
     def inspect_discounts(self, limit: int = 20) -> int:
         """Read the terms of the discounts heard of and run the preflight; how many were checked."""
@@ -75,7 +78,7 @@ class Desk:
     def process_pending(self) -> BatchReport:
         """Process the pending deliveries (an idle poll is one read-only transaction: no write lock)."""
         report = process_pending(
-            self.db.unit_of_work, self.pipeline, self.clock.now, self.settings.file.limits.batch_size
+            self.db.unit_of_work, self.pipeline, self.clock.now, self.settings.file.limits.batch_size, self.erased
         )
         self.count(report)
         return report
@@ -111,7 +114,8 @@ class Desk:
         def listeners(event: str) -> list[str]:  # who decides an event: their decision ids say it was heard
             return [p.name for p in playbooks if p.listens_to(event)] or ["-"]
 
-        return Reconciler(self.db, cast(OrderReader, reader), self.clock.now, settings, listeners=listeners)
+        return Reconciler(self.db, cast(OrderReader, reader), self.clock.now, settings, listeners=listeners,
+                          screen=self.erased.screen)
 
     def reconcile_due(self, reconciler: Reconciler) -> list[SweepReport]:
         """Sweep the configured shops whose last sweep is a period old, then process what was appended."""
@@ -133,7 +137,7 @@ class Desk:
             self.metrics.intake.labels("duplicate").inc(count - new)
             self.wake.set()
 
-        return GroupCommitter(self.db, on_commit=committed)
+        return GroupCommitter(self.db, on_commit=committed, screen=self.erased.screen)
 
     def sender(self, worker: str | None = None, rng: random.Random | None = None) -> OutboxSender:
         """The outbox sender; ``rng`` seeds its retry jitter (the simulator's runs repeat exactly)."""

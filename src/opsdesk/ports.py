@@ -12,6 +12,7 @@ from opsdesk.domain.access import Session, User
 from opsdesk.domain.audit import ChainedRow, ChainHead
 from opsdesk.domain.cases import Case, CaseChange, Changed
 from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow
+from opsdesk.domain.erasures import Erasure
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.inventory import StockLevel
 from opsdesk.domain.orders import OrderState
@@ -368,7 +369,22 @@ class PrivacyRepository(Protocol):
     def rewrite(self, row: StoredRow, values: Mapping[str, object]) -> None: ...
 
     def erase_shop(self, shop: str) -> dict[str, int]:
-        """Delete every row of a shop; how many rows went, by table."""
+        """Delete every row of a shop (its recorded erasures too); how many rows went, by table."""
+
+    def begin_erasure(self) -> None:
+        """Wait until no transaction holds the erasures (``erasures_version(hold=True)``), then keep them
+        waiting until this one ends: call it before reading what to erase, so that every delivery stored
+        meanwhile is either read by the erasure or stored knowing of it."""
+
+    def record_erasure(self, erasure: Erasure) -> None:
+        """Record that a customer was erased (ids only): their later deliveries are erased on arrival."""
+
+    def erasures(self) -> list[Erasure]:
+        """Every erasure recorded, oldest first."""
+
+    def erasures_version(self, *, hold: bool = False) -> int:
+        """A number that changes whenever an erasure is recorded or a shop's are deleted. With ``hold``,
+        no erasure begins (``begin_erasure``) until this transaction ends."""
 
 
 class UnitOfWork(Protocol):

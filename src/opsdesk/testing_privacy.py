@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from opsdesk.domain.erasures import Erasure
 from opsdesk.domain.privacy import PrivacySubject, StoredRow
 
 _WHY = "privacy requests need a SQL database (SQLite or PostgreSQL); the in-memory one keeps no rows"
@@ -28,3 +29,15 @@ class MemoryPrivacy:
 
     def erase_shop(self, shop: str) -> dict[str, int]:
         raise NotImplementedError(_WHY)
+
+    def begin_erasure(self) -> None:
+        raise NotImplementedError(_WHY)
+
+    def record_erasure(self, erasure: Erasure) -> None:
+        raise NotImplementedError(_WHY)
+
+    def erasures(self) -> list[Erasure]:
+        return []  # nothing can be erased here, so nothing arriving needs erasing
+
+    def erasures_version(self, *, hold: bool = False) -> int:
+        return 0

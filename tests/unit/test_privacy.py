@@ -7,13 +7,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from opsdesk.domain.audit import GENESIS, REDACTION_ACTION, ChainCheck, ChainedRow, content_digest, entry_hash
+from opsdesk.domain.erasures import Erased, Erasure
 from opsdesk.domain.privacy import (
     REDACTED,
     Needles,
     PrivacySubject,
     Scrubber,
     erase,
+    erase_record,
     gather,
+    referenced,
     refers_to,
     rewrite_text,
 )
@@ -67,6 +70,39 @@ def test_a_payload_is_the_customers_by_order_customer_id_or_email() -> None:
     assert refers_to({"email": "a@x.org"}, who)
     assert not refers_to({"id": 5}, who)  # a fulfilment's own id 5 is not order 5
     assert not refers_to({"order_id": 6, "email": "b@x.org"}, who)
+
+
+def test_a_payload_is_the_customers_when_it_is_their_customer_record_or_names_their_id() -> None:
+    who = PrivacySubject("s", customer_id=9)  # erased by id alone: no email to match
+    assert refers_to({"id": 9, "admin_graphql_api_id": "gid://shopify/Customer/9", "first_name": "Ada"}, who)
+    assert refers_to({"id": 3, "customer_id": 9}, who)  # e.g. a payment method or a subscription of theirs
+    assert not refers_to({"id": 9, "admin_graphql_api_id": "gid://shopify/Product/9"}, who)
+
+
+def test_the_ids_a_payload_names_are_its_customers_and_its_orders() -> None:
+    order = {"id": 5, "financial_status": "paid", "customer": {"id": 9}}
+    assert referenced(order) == (frozenset({9}), frozenset({5}))
+    assert referenced({"id": 1, "order_id": 5, "email": "a@x.org"}) == (frozenset(), frozenset({5}))
+    assert referenced({"id": 2, "order": {"id": 5}, "customer_id": True}) == (frozenset(), frozenset({5}))
+    assert referenced(["not", "a", "record"]) == (frozenset(), frozenset())
+
+
+def test_erased_customers_are_recognised_by_their_id_or_their_orders_in_their_own_shop_only() -> None:
+    erased = Erased.of(7, [Erasure("s", 9, frozenset({5, 6}), AT), Erasure("t", 4, frozenset(), AT)])
+    assert (erased.whose("s", {"customer": {"id": 9}}), erased.whose("s", {"order_id": 6})) == (9, 9)
+    assert erased.whose("s", {"order_id": 8, "customer": {"id": 10}}) is None  # another customer
+    assert erased.whose("t", {"order_id": 5}) is None  # order 5 of another shop
+    assert (erased.covers("t"), erased.covers("u"), erased.version) == (True, False, 7)
+
+
+def test_a_record_erased_on_arrival_is_what_the_erasure_leaves_of_it() -> None:
+    order = {"id": 5, "note": "Leave it with Ada", "total_price": "9.50",
+             "customer": {"id": 9, "first_name": "Ada", "last_name": "Byron", "email": "ada@x.org"},
+             "shipping_lines": [{"title": "Ada Byron's usual"}]}
+    erased = json.loads(erase_record(json.dumps(order)))
+    assert erased == {"id": 5, "note": REDACTED, "total_price": "9.50",
+                      "customer": {"id": 9, "first_name": REDACTED, "last_name": REDACTED, "email": REDACTED},
+                      "shipping_lines": [{"title": f"{REDACTED}'s usual"}]}
 
 
 def _chain(*contents: tuple[str, str | None]) -> list[ChainedRow]:

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 REDACTED = "[redacted]"
+#: Why an email to an erased customer stays unsent: its recipient was erased.
+NOT_SENT = "not sent: the customer's data was erased (customers/redact)"
 
 #: Personal wherever they appear in a record of the customer.
 PERSONAL_KEYS = frozenset(
@@ -48,6 +50,7 @@ ADDRESS_FIELDS = frozenset(
 _STRONG_KEYS = frozenset({"email", "contact_email", "customer_email", "phone"})
 _NAME_PARTS = ("first_name", "last_name")
 _MIN_WEAK = 3  # shorter values ("NY", "1") would erase unrelated text
+_CUSTOMER_GID = "gid://shopify/Customer/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,21 +195,48 @@ def _blank(value: Any) -> Any:
     return None if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
+def referenced(payload: Any) -> tuple[frozenset[int], frozenset[int]]:
+    """The customers and orders a Shopify payload is about, by id: ``(customer ids, order ids)``.
+
+    A payload names its customer as ``customer.id`` or ``customer_id``, or is the customer record itself;
+    its order as ``order_id`` or ``order.id``, or is the order itself.
+    """
+    if not isinstance(payload, dict):
+        return frozenset(), frozenset()
+    customer, order = payload.get("customer"), payload.get("order")
+    customers = [customer.get("id") if isinstance(customer, dict) else None, payload.get("customer_id")]
+    orders = [payload.get("order_id"), order.get("id") if isinstance(order, dict) else None]
+    if "line_items" in payload or "financial_status" in payload:  # an order itself
+        orders.append(payload.get("id"))
+    if str(payload.get("admin_graphql_api_id", "")).startswith(_CUSTOMER_GID):  # a customer itself
+        customers.append(payload.get("id"))
+    return _ids(customers), _ids(orders)
+
+
+def _ids(values: Iterable[Any]) -> frozenset[int]:
+    return frozenset(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+
+
 def refers_to(payload: Any, subject: PrivacySubject) -> bool:
     """Whether a Shopify payload is about the customer: one of their orders, their id or their email."""
     if not isinstance(payload, dict):
         return False
-    order = payload.get("order")
-    candidates = [payload.get("order_id"), order.get("id") if isinstance(order, dict) else None]
-    if "line_items" in payload or "financial_status" in payload:  # an order itself
-        candidates.append(payload.get("id"))
-    if any(isinstance(c, int) and c in subject.orders for c in candidates):
-        return True
-    customer = payload.get("customer")
-    if subject.customer_id is not None and isinstance(customer, dict) and customer.get("id") == subject.customer_id:
+    customers, orders = referenced(payload)
+    if orders & subject.orders or subject.customer_id in customers:
         return True
     emails = {str(payload.get(k) or "").lower() for k in ("email", "contact_email")}
     return bool(subject.email) and subject.email.lower() in emails
+
+
+def erase_record(text: str) -> str:
+    """A stored record of the customer's own (a raw delivery about them) as their erasure leaves it.
+
+    The values under personal keys are erased, and then wherever else they appear in the record: what
+    ``rewrite_text`` does to such a record when the customer is erased, with the needles it holds.
+    """
+    needles = Needles()
+    gather(export_value(text), needles)
+    return rewrite_text(text, Scrubber(needles, linked=True), structured=True)
 
 
 def rewrite_text(text: str, scrub: Scrubber, *, structured: bool) -> str:

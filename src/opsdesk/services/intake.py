@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +21,17 @@ import orjson
 
 from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.records import RawDelivery
-from opsdesk.ports import Database
+from opsdesk.ports import Database, UnitOfWork
 
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+#: What verified deliveries become just before they are stored, in the transaction that stores them:
+#: ``ErasedCustomers.screen`` erases those about an erased customer (ADR 0021).
+Screen = Callable[[UnitOfWork, Sequence[RawDelivery]], Sequence[RawDelivery]]
+
+
+def as_received(_uow: UnitOfWork, deliveries: Sequence[RawDelivery]) -> Sequence[RawDelivery]:
+    """Store deliveries as they came (tests and tools with no erased customers to screen for)."""
+    return deliveries
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +143,15 @@ class GroupCommitter:
     """One writer thread that commits every delivery waiting in the queue as one transaction."""
 
     def __init__(
-        self, db: Database, *, max_batch: int = 2000, on_commit: Callable[[int, int], None] | None = None
+        self,
+        db: Database,
+        *,
+        max_batch: int = 2000,
+        on_commit: Callable[[int, int], None] | None = None,
+        screen: Screen = as_received,
     ):
         self._db = db
+        self._screen = screen
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._on_commit = on_commit
@@ -178,7 +192,7 @@ class GroupCommitter:
     def _commit(self, batch: list[tuple[RawDelivery, Future[None]]]) -> None:
         try:
             with self._db.unit_of_work() as uow:
-                new = uow.deliveries.add([d for d, _ in batch])
+                new = uow.deliveries.add(self._screen(uow, [d for d, _ in batch]))
                 uow.commit()
         except Unavailable as exc:
             for _, future in batch:

@@ -24,6 +24,7 @@ from opsdesk.policy.cel import CelFacts
 from opsdesk.ports import UnitOfWork, UsageRepository
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import actions_for, case_for
+from opsdesk.services.erasures import ErasedCustomers
 from opsdesk.services.facts import facts_for, order_facts
 
 OrderKey = tuple[ShopDomain, OrderId]
@@ -405,6 +406,7 @@ def process_pending(
     pipeline: Pipeline,
     now: Callable[[], datetime],
     batch_size: int = 500,
+    erased: ErasedCustomers | None = None,
 ) -> BatchReport:
     """Drain the pending deliveries, one write transaction per batch; returns what was done.
 
@@ -412,22 +414,28 @@ def process_pending(
     reading rows, deciding and writing, not for parsing: webhook intake commits in between. The first
     batch is read in a read-only transaction (with the waiting check); each next one, the deliveries the
     batch requeued or the watchers appended included, at the end of the write transaction before it, a
-    transaction fewer per batch.
+    transaction fewer per batch. With ``erased``, a batch read before a customer's erasure committed is
+    read again (the erasure rewrote its bodies) instead of deciding on the copy parsed before (ADR 0021).
     """
     total = BatchReport()
     cutoff = now() - pipeline.wait_for_order
     with uow_factory(read_only=True) as uow:  # the first batch is read with the waiting check
+        seen = _erasures(erased, uow, hold=False)  # before the bodies: a later erasure changes it
         oldest = uow.deliveries.oldest_waiting()
         release = oldest is not None and oldest < cutoff
         pending = [] if release else uow.deliveries.pending(batch_size)
     if release:  # a write transaction only when a delivery waited long enough
         with uow_factory() as uow:
+            seen = _erasures(erased, uow, hold=True)
             uow.deliveries.release_waiting(cutoff)
             pending = uow.deliveries.pending(batch_size)
             uow.commit()
     while pending:
         prepared = pipeline.prepare(pending)
         with uow_factory() as uow:
+            if (version := _erasures(erased, uow, hold=True)) != seen:  # read again, from the same place
+                seen, pending = version, uow.deliveries.pending(batch_size, after_id=pending[0].id - 1)
+                continue
             # Only what is still pending and not being processed elsewhere (locked rows are skipped).
             still = uow.deliveries.claim_pending([stored.id for stored in pending])
             report = pipeline.apply(uow, [p for p in prepared if p[0].id in still], now())
@@ -437,3 +445,8 @@ def process_pending(
             uow.commit()
         total.add(report)
     return total
+
+
+def _erasures(erased: ErasedCustomers | None, uow: UnitOfWork, *, hold: bool) -> int:
+    """The erasures' version; with ``hold``, none begins until ``uow`` ends (the batch decides on what it read)."""
+    return 0 if erased is None else erased.current(uow, hold=hold).version

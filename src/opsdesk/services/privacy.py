@@ -16,9 +16,12 @@ from datetime import datetime
 from typing import Any, Protocol, assert_never
 
 from opsdesk.domain.audit import REDACTION_ACTION, content_digest
+from opsdesk.domain.erasures import Erasure
 from opsdesk.domain.errors import OpsdeskError, Unavailable
 from opsdesk.domain.events import ComplianceKind, ComplianceRequested, StoreEvent
 from opsdesk.domain.privacy import (
+    NOT_SENT,
+    REDACTED,
     Needles,
     PrivacySubject,
     Scrubber,
@@ -108,7 +111,8 @@ class PrivacyRequests:
     def _carry_out(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         p = timer.payload
         subject = PrivacySubject(
-            p["shop"], p.get("customer_id"), p.get("email", ""), p.get("phone", ""), frozenset(p.get("orders", ()))
+            p["shop"], p.get("customer_id"), _given(p.get("email")), _given(p.get("phone")),
+            frozenset(p.get("orders", ())),
         )
         # Exports are removed before the erasure commits: should the commit fail, the timer fires again
         # and erases the rows; a removed export is never left describing data that was erased.
@@ -162,8 +166,15 @@ def find_customer(uow: UnitOfWork, subject: PrivacySubject) -> tuple[PrivacySubj
 
 
 def redact_customer(uow: UnitOfWork, subject: PrivacySubject, now: datetime) -> PrivacyReport:
-    """Erase a customer's personal data everywhere it is stored; ids, amounts and statuses stay."""
+    """Erase a customer's personal data everywhere it is stored; ids, amounts and statuses stay.
+
+    The erasure is recorded (ids only, ADR 0021), so that what arrives about them later is erased on
+    arrival; it begins before anything is read, so nothing stored meanwhile escapes both.
+    """
+    uow.privacy.begin_erasure()
     subject, needles, rows = find_customer(uow, subject)
+    if subject.customer_id is not None:
+        uow.privacy.record_erasure(Erasure(subject.shop, subject.customer_id, subject.orders, now))
     report = PrivacyReport(ComplianceKind.CUSTOMER_REDACT.value, subject.shop, subject.customer_id,
                            sorted(subject.orders))
     audit_ids: list[int] = []
@@ -230,6 +241,12 @@ def export_customer(
     return report, entries
 
 
+def _given(value: str | None) -> str:
+    """A contact detail of the request; none when it came erased (a request repeated after the erasure,
+    ADR 0021), since ``[redacted]`` would match every erased customer's orders."""
+    return "" if value is None or value == REDACTED else value
+
+
 def _own(row: StoredRow, subject: PrivacySubject) -> bool:
     """A record of the customer's own: linked by order or case, or a raw delivery about them."""
     if row.linked:
@@ -250,7 +267,7 @@ def _unsendable(row: StoredRow, changed: Mapping[str, object], now: datetime) ->
     lease_until = row.control.get("lease_until")
     if isinstance(lease_until, datetime) and lease_until > now:
         raise PrivacyDeferred()
-    return {"status": "failed", "last_error": "not sent: the customer's data was erased (customers/redact)"}
+    return {"status": "failed", "last_error": NOT_SENT}
 
 
 def _vouch(uow: UnitOfWork, audit_ids: list[int], subject: str, report: PrivacyReport, now: datetime) -> None:

@@ -35,6 +35,7 @@ from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import RawDelivery
 from opsdesk.normalise.shopify import normalise
 from opsdesk.ports import Database, UnitOfWork
+from opsdesk.services.intake import Screen, as_received
 from opsdesk.services.pipeline import decision_id
 
 #: ``api_version`` of the deliveries the sweep appends: tells them apart from Shopify's in the raw store.
@@ -261,6 +262,7 @@ class Reconciler:
         sleep: Callable[[float], None] = time.sleep,
         breaker: Breaker | None = None,
         listeners: Callable[[str], Sequence[str]] = lambda _event: ("-",),
+        screen: Screen = as_received,
     ) -> None:
         self.db = db
         self.reader = reader
@@ -271,6 +273,8 @@ class Reconciler:
         #: The playbooks that decide an event ("-" when none does): a decision by any of them for the
         #: event's key says that version was heard.
         self.listeners = listeners
+        #: Sees what a sweep appends just before it is stored (ADR 0021: erased customers' data is erased).
+        self.screen = screen
 
     def sweep(
         self, shop: str, since: datetime | None = None, progress: Callable[[int, int], None] | None = None
@@ -357,7 +361,7 @@ class Reconciler:
                                      "updated_at": v.updated.isoformat(), "reason": reason,
                                      "known_at": known.isoformat() if known else None})
                 behind.append(synthetic_delivery(shop, v.topic, v.resource, v.payload, v.updated, now))
-            new = uow.deliveries.add(behind) if behind else 0
+            new = uow.deliveries.add(self.screen(uow, behind)) if behind else 0
             uow.commit()
         report.appended += new
         report.already_appended += len(behind) - new

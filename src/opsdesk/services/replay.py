@@ -16,7 +16,7 @@ import orjson
 
 from opsdesk.domain.records import RawDelivery, StoredDelivery
 from opsdesk.ports import UnitOfWork
-from opsdesk.services.intake import Refused, lower_headers, verify
+from opsdesk.services.intake import Refused, Screen, as_received, lower_headers, verify
 from opsdesk.services.pipeline import BatchReport, Pipeline
 
 
@@ -67,21 +67,23 @@ def replay(
     now: Callable[[], datetime],
     batch_size: int = 500,
     pipeline: Pipeline | None = None,
+    screen: Screen = as_received,
 ) -> ReplayReport:
     """Verify and store every recorded delivery, one transaction per batch.
 
     With a ``pipeline``, each batch is also processed in the same transaction, with the bodies
-    already parsed: one commit per batch instead of one to store and one to process.
+    already parsed: one commit per batch instead of one to store and one to process. ``screen`` sees
+    each batch just before it is stored (ADR 0021).
     """
     report = ReplayReport()
     for batch in _batches(_accepted(lines, report, secrets_for, is_known, max_bytes, now), batch_size):
         with uow_factory() as uow:
             if pipeline is not None:
-                stored, pending = store_for_processing(uow, batch)
+                stored, pending = store_for_processing(uow, batch, screen)
                 new = len(stored)
                 report.pipeline.add(pipeline.process(uow, pending, now()))
             else:
-                new = uow.deliveries.add(batch)
+                new = uow.deliveries.add(screen(uow, batch))
             uow.commit()
         report.stored += new
         report.duplicates += len(batch) - new
@@ -89,7 +91,7 @@ def replay(
 
 
 def store_for_processing(
-    uow: UnitOfWork, batch: Sequence[RawDelivery]
+    uow: UnitOfWork, batch: Sequence[RawDelivery], screen: Screen = as_received
 ) -> tuple[list[StoredDelivery], list[StoredDelivery]]:
     """Store a batch; return what was new and what the pipeline should process now, in the same transaction.
 
@@ -97,7 +99,7 @@ def store_for_processing(
     instead of read back. When something else is pending too (a delivery requeued when its order arrived in
     the previous batch), the pending rows are read as before, so the pipeline sees the same batch either way.
     """
-    stored = uow.deliveries.store(batch)
+    stored = uow.deliveries.store(screen(uow, batch))
     if uow.deliveries.count("pending") == len(stored):
         return stored, stored
     return stored, uow.deliveries.pending(len(batch) * 2)

@@ -193,11 +193,14 @@ class InProcess:
                     continue
                 accepted.append(verdict)
             with desk.db.unit_of_work() as uow:
-                stored, pending = store_for_processing(uow, accepted)
+                screened = desk.erased.screen(uow, accepted)
+                # A delivery the screen erased (a new object) is normalised again from what is stored.
+                erased = {(d.shop, d.webhook_id) for d, kept in zip(accepted, screened, strict=True) if kept is not d}
+                stored, pending = store_for_processing(uow, screened)
                 done = {
                     s.id: ahead[key]
                     for s in stored
-                    if (key := (s.delivery.shop, s.delivery.webhook_id)) in ahead
+                    if (key := (s.delivery.shop, s.delivery.webhook_id)) in ahead and key not in erased
                 }
                 report = desk.pipeline.process(uow, pending, now, done=done)
                 uow.commit()

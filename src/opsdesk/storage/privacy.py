@@ -8,14 +8,31 @@ windows, missed pickups (ids, counts, amounts and times only).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, Text, and_, cast, delete, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    Text,
+    and_,
+    cast,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 
+from opsdesk.domain.erasures import Erasure
 from opsdesk.domain.privacy import PrivacySubject, StoredRow
 from opsdesk.storage import tables as t
+from opsdesk.storage.fast import Fast
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +60,10 @@ SPECS: tuple[_Spec, ...] = (
 SHOP_TABLES = (
     t.deliveries, t.orders, t.decisions, t.actions, t.discount_incidents, t.order_skus, t.inventory_levels,
     t.inventory_items, t.discounts, t.discount_windows, t.item_costs, t.missed_pickups, t.probes,
-    t.user_roles,
+    t.user_roles, t.erased_customers,
 )
+#: Read before every batch intake stores and the pipeline processes (ADR 0021): on SQLite's driver.
+_ERASURES_VERSION = Fast(select(func.max(t.erased_customers.c.id)))
 
 
 class SqlPrivacy:
@@ -115,6 +134,27 @@ class SqlPrivacy:
         for table in SHOP_TABLES:
             counts[str(table.name)] = self._delete(table, table.c.shop == shop)
         return counts
+
+    def begin_erasure(self) -> None:
+        if self._conn.dialect.name == "postgresql":  # SQLite: a writer is alone (BEGIN IMMEDIATE)
+            # Conflicts with the SHARE lock of ``erasures_version(hold=True)`` and with itself.
+            self._conn.execute(text("LOCK TABLE erased_customers IN SHARE ROW EXCLUSIVE MODE"))
+
+    def record_erasure(self, erasure: Erasure) -> None:
+        orders = json.dumps(sorted(erasure.orders))
+        self._conn.execute(insert(t.erased_customers).values(
+            shop=erasure.shop, customer_id=erasure.customer_id, orders=orders, erased_at=erasure.erased_at))
+
+    def erasures(self) -> list[Erasure]:
+        rows = self._conn.execute(select(t.erased_customers).order_by(t.erased_customers.c.id)).mappings()
+        return [Erasure(r["shop"], int(r["customer_id"]), frozenset(json.loads(r["orders"])), r["erased_at"])
+                for r in rows]
+
+    def erasures_version(self, *, hold: bool = False) -> int:
+        if hold and self._conn.dialect.name == "postgresql":
+            # SHARE: any number of intake and pipeline transactions at once, no erasure among them.
+            self._conn.execute(text("LOCK TABLE erased_customers IN SHARE MODE"))
+        return int(_ERASURES_VERSION.scalar(self._conn) or 0)
 
     def _delete(self, table: Table, where: ColumnElement[bool]) -> int:
         return int(self._conn.execute(delete(table).where(where)).rowcount or 0)

@@ -165,6 +165,19 @@ usage = Table(
     Column("amount", String(64), nullable=False),
 )
 
+# Erased customers (migration 0008, ADR 0021): one row per erasure, ids only. The id only grows (SQLite's
+# AUTOINCREMENT: never reused after a shop's rows are deleted), so the highest one says whether any changed.
+erased_customers = Table(
+    "erased_customers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop", String(255), nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("orders", Text, nullable=False),  # a JSON list of the customer's order ids
+    Column("erased_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
 audit = Table(
     "audit",
     metadata,
