@@ -9,6 +9,7 @@ customer's deliveries are stored as sent.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from opsdesk.services.privacy import redact_customer
 from opsdesk.storage import tables as t
 from opsdesk.storage.sql import SqlDatabase
 from opsdesk.web.app import create_app
-from tests.integration.order_scenarios import MONDAY_9AM, Scenario, order_id_of
+from tests.integration.order_scenarios import MONDAY_9AM, Scenario, order_id_of, return_request
 from tests.integration.test_privacy import (
     BARTHOLOMEW,
     WILHELMINA,
@@ -178,3 +179,15 @@ def test_a_redaction_repeated_after_the_erasure_is_about_that_customer_only(desk
                         (w, [order_id_of(1), order_id_of(2)])]
     assert occurrences(dump(db), personal_values(WILHELMINA) + personal_values(BARTHOLOMEW)) == []
 
+
+def test_a_late_return_of_an_erased_customer_is_refunded_and_their_email_not_sent(desk_day: Scenario) -> None:  # noqa: F811
+    """The refund is the shop's business and goes out; the email has no one to go to, and is no failure."""
+    erase_wilhelmina(desk_day)
+    late = return_request(1, "SIZE_TOO_SMALL", price="19.99") | {"id": 4_100_001}
+    send(desk_day, "returns/request", late, "late-return")
+    desk_day.later(hours=1)
+    newest = [a for a in desk_day.actions(order_id_of(1)) if a.created_at > MONDAY_9AM + timedelta(minutes=5)]
+    assert sorted((a.kind, a.status.value, a.last_error) for a in newest) == [
+        ("email", "failed", "not sent: the customer's data was erased (customers/redact)"), ("refund", "sent", "")]
+    assert [c.kind for c in desk_day.cases() if c.order_id == order_id_of(1)] == []
+    assert occurrences(dump(desk_day.desk.db), personal_values(WILHELMINA)) == []  # type: ignore[arg-type]

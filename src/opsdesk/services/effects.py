@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from opsdesk.domain.events import StoreEvent
-from opsdesk.domain.outbox import action_id, idempotency_key
+from opsdesk.domain.outbox import ActionStatus, action_id, idempotency_key
 from opsdesk.domain.policies import ActionSpec, Decision, Escalation
+from opsdesk.domain.privacy import NOT_SENT, REDACTED
 from opsdesk.domain.records import CaseRecord, OutboxAction
 
 #: Which provider carries each action type.
@@ -54,6 +55,9 @@ def _action(
     decision_id: str, index: int, spec: ActionSpec, event: StoreEvent, facts: dict[str, Any], now: datetime
 ) -> OutboxAction:
     aid = action_id(decision_id, index)
+    payload = _payload(spec, event, facts)
+    # The customer was erased (their order's email with them): the email is recorded, not sent (ADR 0021).
+    erased = spec.type == "email" and payload.get("to") == REDACTED
     return OutboxAction(
         id=aid,
         decision_id=decision_id,
@@ -61,10 +65,12 @@ def _action(
         order_id=event.order_id,
         kind=spec.type,
         provider=PROVIDERS[spec.type],
-        payload=_payload(spec, event, facts),
+        payload=payload,
         idempotency_key=idempotency_key(aid),
         created_at=now,
         next_attempt_at=now,
+        status=ActionStatus.FAILED if erased else ActionStatus.PENDING,
+        last_error=NOT_SENT if erased else "",
     )
 
 
