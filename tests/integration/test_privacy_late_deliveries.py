@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -21,8 +22,11 @@ from typer.testing import CliRunner
 from opsdesk.cli import cli
 from opsdesk.domain.privacy import PrivacySubject
 from opsdesk.ports import UnitOfWork
+from opsdesk.services.ahead import Ahead
 from opsdesk.services.audit import verify_audit
 from opsdesk.services.privacy import redact_customer
+from opsdesk.simulator.runner import InProcess
+from opsdesk.simulator.store import Delivery
 from opsdesk.storage import tables as t
 from opsdesk.storage.sql import SqlDatabase
 from opsdesk.web.app import create_app
@@ -40,7 +44,7 @@ from tests.integration.test_privacy import (
     post,
     send,
 )
-from tests.samples import SHOP, delivery, sample
+from tests.samples import SECRET, SHOP, delivery, sample
 
 LATE = MONDAY_9AM.replace(hour=20).isoformat()
 
@@ -190,4 +194,19 @@ def test_a_late_return_of_an_erased_customer_is_refunded_and_their_email_not_sen
     assert sorted((a.kind, a.status.value, a.last_error) for a in newest) == [
         ("email", "failed", "not sent: the customer's data was erased (customers/redact)"), ("refund", "sent", "")]
     assert [c.kind for c in desk_day.cases() if c.order_id == order_id_of(1)] == []
+    assert occurrences(dump(desk_day.desk.db), personal_values(WILHELMINA)) == []  # type: ignore[arg-type]
+
+
+def test_a_late_delivery_the_simulated_store_normalised_ahead_is_decided_as_stored(desk_day: Scenario) -> None:  # noqa: F811
+    """The simulator's store verifies and normalises each delivery ahead (ADR 0023); the desk stores it
+    erased, and must not decide on the events worked out from what was sent."""
+    erase_wilhelmina(desk_day)
+    sent = delivery("orders/updated", late_update(WILHELMINA, 2, "450.00"), "late-sim")
+    body = sent["body"].encode()
+    checked = Ahead(SHOP, (SECRET,), True, 1 << 21).check(sent["headers"], body)
+    now = desk_day.clock.now()
+    store = SimpleNamespace(s=SimpleNamespace(seed=1, first_order_at=now))
+    runner = InProcess(desk_day.desk, desk_day.clock, store, people=False)  # type: ignore[arg-type]
+    runner._ingest([Delivery(now, "orders/updated", sent["headers"], body, checked)], now)
+    assert runner.stats.pipeline.deliveries == 1
     assert occurrences(dump(desk_day.desk.db), personal_values(WILHELMINA)) == []  # type: ignore[arg-type]
