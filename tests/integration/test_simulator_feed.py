@@ -7,12 +7,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from opsdesk.simulator.feed import PIPE_BYTES, GeneratorFailed, StoreProcess
+from opsdesk.simulator.feed import AHEAD_FRAMES, PIPE_BYTES, GeneratorFailed, StoreProcess
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery, Store
 from opsdesk.simulator.truth import Truth
@@ -80,8 +81,8 @@ def test_a_child_that_dies_is_an_error_not_a_hang(frame: int) -> None:
         assert child._proc is not None and child._proc.stdout is not None
         if frame == 1:
             next(iter(child))
-        else:
-            child._proc.stdout.peek(1)  # the child has begun writing its one big frame
+        else:  # the child has begun writing its one big frame: the reader has its length, not all of it
+            assert child._inside_frame.wait(timeout=60)
         child._proc.kill()
         with pytest.raises(GeneratorFailed, match=r"ended early \(exit code -9\)"):
             list(child)
@@ -101,3 +102,19 @@ def test_the_pipe_has_room_for_a_few_frames_where_the_system_allows_it() -> None
     with StoreProcess(scenario(), SECRET) as child:
         assert child._proc is not None and child._proc.stdout is not None
         assert fcntl.fcntl(child._proc.stdout.fileno(), fcntl.F_GETPIPE_SZ) == allowed > 64 * 1024
+
+
+def test_the_child_runs_ahead_of_the_desk_by_more_than_the_pipe_holds() -> None:
+    """The reader thread takes frames off the pipe while the desk works: the child does not wait for it."""
+    allowed = min(PIPE_BYTES, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
+    plan = scenario(orders_per_day=4000, duration=timedelta(days=1))
+    with StoreProcess(plan, SECRET) as child:
+        deadline = time.monotonic() + 60
+        while child._frames.qsize() < AHEAD_FRAMES and time.monotonic() < deadline:
+            time.sleep(0.05)  # nothing taken: the desk is busy elsewhere
+        assert child._frames.qsize() == AHEAD_FRAMES
+        queued = sum(len(frame or b"") for frame in list(child._frames.queue))
+        assert queued > allowed
+        # and what was read ahead comes out whole and in order
+        inline = Store(plan, SECRET)
+        assert [(d.at, d.body) for d in islice(child, 5000)] == [(d.at, d.body) for d in islice(inline, 5000)]
