@@ -85,6 +85,14 @@ class StuckOrdersConfig(_Case):
     #: Hours an order may sit in a non-final state without any event: pending (unpaid), paid
     #: (unfulfilled), partially_fulfilled, fulfilled (shipped, not delivered).
     thresholds: dict[str, Hours] = {"pending": 24, "paid": 72, "partially_fulfilled": 72, "fulfilled": 240}
+    #: Hours an unpaid order may wait instead of ``pending``, by payment gateway (Shopify's
+    #: ``payment_gateway_names``, in any case): methods that clear slowly by design. An order with several
+    #: takes the longest of theirs. Cash on delivery is paid only at the door: until it ships, the order
+    #: waits as long as a paid one (``paid``). Kept with names folded to lower case.
+    pending_by_gateway: dict[str, Hours] = {
+        "manual": 96, "bank_deposit": 96, "bank deposit": 96, "money_order": 168, "money order": 168,
+        "cash_on_delivery": 72, "cash on delivery (cod)": 72,
+    }
 
     @field_validator("thresholds")
     @classmethod
@@ -93,6 +101,18 @@ class StuckOrdersConfig(_Case):
         if unknown:
             raise ValueError(f"unknown order states {unknown} (pending, paid, partially_fulfilled, fulfilled)")
         return value
+
+    @field_validator("pending_by_gateway")
+    @classmethod
+    def _gateways_in_any_case(cls, value: dict[str, float]) -> dict[str, float]:
+        folded: dict[str, float] = {}
+        for name, hours in value.items():
+            if not name:
+                raise ValueError("a gateway name is empty")
+            if name.casefold() in folded:
+                raise ValueError(f"gateway {name!r} is listed twice (names match in any case)")
+            folded[name.casefold()] = hours
+        return folded
 
 
 class AddressValidationConfig(_Case):

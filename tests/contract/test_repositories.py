@@ -67,6 +67,7 @@ def snapshot(order_id: OrderId) -> OrderSnapshot:
             LineItem(SNOWFLAKE_ID, "", None, None, 1, Decimal("50.005"), Decimal("15.50")),
         ),
         discount_codes=("SPRING10",), shipping_country="DE", location_id=SNOWFLAKE_ID,
+        payment_gateways=("gift_card", "Cash on Delivery (COD)"),
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.integration.order_scenarios import MONDAY_9AM, Scenario, order, order_id_of, scenario, sql_scenario
 
 __all__ = ["scenario", "sql_scenario"]
@@ -76,10 +78,14 @@ def test_a_payment_shopify_has_although_its_webhook_was_lost_stops_at_the_re_che
     assert ("payment.overdue", "payments", "paid-after-all", "ignore") in scenario.decisions(order_id_of(1))
 
 
-def test_a_manual_payment_method_is_pending_by_nature_and_is_not_chased(scenario: Scenario) -> None:
-    pending_order(scenario, 1, gateway="bank_deposit")
+@pytest.mark.parametrize(
+    "gateway", ["bank_deposit", "manual", "Bank Deposit", "Money Order", "Cash on Delivery (COD)"]
+)
+def test_a_manual_payment_method_is_pending_by_nature_and_is_not_chased(scenario: Scenario, gateway: str) -> None:
+    pending_order(scenario, 1, gateway=gateway)  # Shopify's own names of its suggested manual methods too
     scenario.later(minutes=31)
     assert scenario.mail_to("c1@example.com") == [] and scenario.cases() == []
+    assert ("payment.overdue", "payments", "manual-payment-waits", "ignore") in scenario.decisions(order_id_of(1))
 
 
 def test_a_re_check_shopify_refuses_still_ends_in_a_reminder_and_a_payments_case(scenario: Scenario) -> None:

@@ -296,3 +296,36 @@ def test_orders_that_end_in_one_batch_all_lose_their_timer_and_those_still_open_
     assert sorted(armed) == [f"order:{SHOP}:{n}" for n in orders if n not in ended]
     run.advance(hours=24)
     assert sorted(c.order_id for c in run.cases()) == [n for n in orders if n not in ended]
+
+
+def unpaid_order(order_id: int, gateways: list[str]) -> dict[str, Any]:
+    return paid_order(order_id, financial_status="pending", payment_gateway_names=gateways)
+
+
+def test_an_unpaid_order_on_a_slow_payment_method_waits_for_its_own_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp
+) -> None:
+    monitors = {"delayed_fulfilment": {"enabled": False}, "address_validation": {"enabled": False}}
+    run = make_run(tmp_path, monkeypatch, smtp=smtp, monitors=monitors)  # the default thresholds
+    card, transfer = ORDER_ID, ORDER_ID + 1
+    run.feed(
+        delivery("orders/create", unpaid_order(card, ["shopify_payments"]), "w-card"),
+        delivery("orders/create", unpaid_order(transfer, ["manual"]), "w-transfer"),
+    )
+    run.settle()
+    run.advance(minutes=30)  # the payment re-check's signal (payment.overdue): the orders' last event
+
+    run.advance(hours=24)
+    [case] = run.cases()
+    assert (case.order_id, case.detail["stage"]) == (card, "pending")
+    assert case.reason.startswith("no change for 24 hours (threshold 24 h); last: payment.overdue")
+    run.advance(hours=5, minutes=30)  # unpaid for 30 hours: late for a card, not for a bank transfer
+    assert [c.order_id for c in run.cases()] == [card]
+
+    run.advance(hours=66, minutes=29)
+    assert [c.order_id for c in run.cases()] == [card]
+    run.advance(minutes=1)  # 96 hours after the last event: the manual gateway's threshold
+
+    [late] = [c for c in run.cases() if c.order_id == transfer]
+    assert (late.kind, late.title, late.detail["stage"]) == ("stuck_order", "Order #9999 is stuck (pending)", "pending")
+    assert late.reason.startswith("no change for 96 hours (threshold 96 h for manual); last: payment.overdue")

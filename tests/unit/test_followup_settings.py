@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opsdesk.config import load_file
+from opsdesk.config_playbooks import StuckOrdersConfig
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.events import ShippingAddress
 from opsdesk.services.monitors import COUNTRY_ZONES, customer_zones, quiet_until
@@ -29,6 +30,7 @@ def test_the_starters_commented_monitors_section_is_valid_when_uncommented(tmp_p
 
     assert monitors.delayed_fulfilment.quiet_hours == ("21:00", "08:00")
     assert monitors.stuck_orders.thresholds["fulfilled"] == 240
+    assert monitors.stuck_orders.pending_by_gateway == StuckOrdersConfig().pending_by_gateway  # the defaults
     assert monitors.carrier_downtime.failure_rate == 0.5
 
 
@@ -37,6 +39,8 @@ def test_the_starters_commented_monitors_section_is_valid_when_uncommented(tmp_p
     ("monitors:\n  delayed_fulfilment:\n    quiet_hours: ['25:00', '08:00']\n",
      "3:19: monitors.delayed_fulfilment.quiet_hours.0"),
     ("monitors:\n  stuck_orders:\n    thresholds: {shipped: 3}\n", "3:17: monitors.stuck_orders.thresholds"),
+    ("monitors:\n  stuck_orders:\n    pending_by_gateway: {manual: 96, MANUAL: 48}\n",
+     "3:25: monitors.stuck_orders.pending_by_gateway: Value error, gateway 'MANUAL' is listed twice"),
     ("monitors:\n  carrier_downtime:\n    failure_rate: 2\n", "3:19: monitors.carrier_downtime.failure_rate"),
     ("monitors:\n  email_health:\n    bounce_limit: 0.1\n", "3:5: monitors.email_health.bounce_limit: unknown key"),
     ("monitors:\n  delayed_fulfilment:\n    customer_timezones: {US: [Mars/Olympus]}\n",

@@ -243,6 +243,7 @@ def test_order_created_sample_becomes_a_whole_snapshot_with_exact_ids() -> None:
                 shipping_address=ShippingAddress(
                     "Steve Shipper", "123 Shipping Street", "", "Shippington", "KY", "40003", "US", "555-555-SHIP"
                 ),
+                payment_gateways=("visa", "bogus"),
             ),
         ),
     )
@@ -287,6 +288,26 @@ def test_order_reads_string_ids_discount_codes_and_unknown_statuses() -> None:
     )
     assert order.financial_status == "partially_teleported"
     assert order.updated_at == event.occurred_at == datetime(2022, 1, 1, 18, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("names", "gateways"),
+    [
+        (["Cash on Delivery (COD)"], ("Cash on Delivery (COD)",)),
+        (["gift_card", "manual"], ("gift_card", "manual")),
+        ([], ()),
+        (None, ()),
+        ("manual", ()),  # not a list: only a hint, so it is left out rather than failing the order
+        (["manual", 7, "", None], ("manual",)),
+    ],
+)
+def test_an_orders_payment_gateways_are_kept_as_shopify_names_them(names: Any, gateways: tuple[str, ...]) -> None:
+    payload = sample("orders/create") | {"payment_gateway_names": names}
+
+    (event,) = assert_events(normalise("orders/create", SHOP, payload, TRIGGERED))
+
+    assert isinstance(event, OrderChanged)
+    assert event.order.payment_gateways == gateways
 
 
 def test_order_edit_becomes_line_item_deltas() -> None:

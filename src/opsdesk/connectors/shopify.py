@@ -95,6 +95,7 @@ ORDERS_UPDATED = """query OrdersUpdated($first: Int!, $after: String, $query: St
     pageInfo { hasNextPage endCursor }
     nodes { id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
       displayFinancialStatus displayFulfillmentStatus tags sourceName currencyCode discountCodes
+      paymentGatewayNames
       totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }
       totalDiscountsSet { shopMoney { amount } } customer { id createdAt }
       shippingAddress { name address1 address2 city provinceCode zip countryCodeV2 phone }

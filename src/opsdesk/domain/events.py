@@ -115,6 +115,8 @@ class OrderSnapshot:
     #: The titles (automatic, manual) and codes of the discounts applied, from ``discount_applications``.
     applied_discounts: tuple[str, ...] = ()
     customer_created_at: datetime | None = None
+    #: The payment methods the order was placed with, as Shopify names them (``payment_gateway_names``).
+    payment_gateways: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -501,6 +501,7 @@ def _graphql_order(o: JSON) -> JSON:
         "tags": [t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else list(tags),
         "sourceName": o.get("source_name"), "currencyCode": o.get("currency"),
         "discountCodes": [d["code"] for d in o.get("discount_codes") or []],
+        "paymentGatewayNames": list(o.get("payment_gateway_names") or []),
         "totalPriceSet": money(o.get("total_price")), "subtotalPriceSet": money(o.get("subtotal_price")),
         "totalDiscountsSet": money(o.get("total_discounts")),
         "customer": {"id": f"gid://shopify/Customer/{customer['id']}", "createdAt": stamp(customer.get("created_at"))}

@@ -76,6 +76,7 @@ def snapshot(order: JSON, updated_at: datetime) -> OrderSnapshot:
         shipping_address=within(order, "shipping_address", _address),
         applied_discounts=each(order, "discount_applications", _application),
         customer_created_at=within(order, "customer", _customer_created_at),
+        payment_gateways=_gateways(order),
     )
 
 
@@ -157,6 +158,14 @@ def _customer_created_at(customer: JSON) -> datetime | None:
         return find_datetime(customer, "created_at")
     except FieldError:
         return None
+
+
+def _gateways(order: JSON) -> tuple[str, ...]:
+    # Only a hint (how long an unpaid order may wait): an odd value must not fail the whole order.
+    names = order.get("payment_gateway_names")
+    if type(names) is not list:
+        return ()
+    return tuple(name for name in names if type(name) is str and name)
 
 
 def _address(address: JSON) -> ShippingAddress:

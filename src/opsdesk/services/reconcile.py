@@ -181,6 +181,7 @@ def webhook_payload(node: JSON) -> JSON:
         "source_name": node.get("sourceName"),
         "location_id": None,
         "discount_codes": [{"code": str(c)} for c in node.get("discountCodes") or []],
+        "payment_gateway_names": [str(g) for g in node.get("paymentGatewayNames") or []],
         "discount_applications": [
             {"code": a["code"]} if a.get("code") else {"title": a.get("title")}
             for a in _nodes(node.get("discountApplications"))

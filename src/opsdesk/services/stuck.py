@@ -2,18 +2,21 @@
 
 Every event of an order moves its ``stuck_order`` timer to ``last event + threshold`` for the state the
 order is in (pending payment, paid, partially fulfilled, shipped but not delivered); a final order
-(cancelled, refunded, delivered) loses its timer. When the timer fires, the order is read again: if
-anything happened since, the timer moves; if not, a case opens owned by the order's owner (the nudge:
-the owner is told at once), and the desk's return timer hands it to the next person if they do not act.
+(cancelled, refunded, delivered) loses its timer. An unpaid order paid with a method that clears slowly by
+design (bank transfer, cash on delivery: ``pending_by_gateway``) waits longer. When the timer fires, the
+order is read again: if anything happened since, the timer moves; if not, a case opens owned by the
+order's owner (the nudge: the owner is told at once), and the desk's return timer hands it to the next
+person if they do not act.
 Should the order leave the state it was stuck in (move on, or end) before anyone starts on that case,
 the case is resolved, saying so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from opsdesk.config_playbooks import StuckOrdersConfig
 from opsdesk.domain.events import StoreEvent
@@ -68,17 +71,44 @@ def moved_on(stuck_in: str, state: OrderState) -> str | None:
     return {"paid": "was paid", "partially_fulfilled": "partly shipped", "fulfilled": "shipped"}[current]
 
 
+def threshold(settings: StuckOrdersConfig, current: str, gateways: Iterable[str]) -> tuple[float, str] | None:
+    """The hours an order may sit in ``current`` and the payment gateway they are for ('' when they are the
+    state's own), or None when the state is not watched. An unpaid order takes the longest threshold of its
+    gateways listed in ``pending_by_gateway`` (names in any case), else ``thresholds["pending"]``."""
+    hours = settings.thresholds.get(current)
+    if hours is None:
+        return None
+    if current == "pending":
+        by_gateway = settings.pending_by_gateway
+        slow = [(by_gateway[name.casefold()], name) for name in gateways if name.casefold() in by_gateway]
+        if slow:
+            return max(slow)
+    return hours, ""
+
+
+class _Due(NamedTuple):
+    """When an order is stuck in the state it sits in, and why that long (for the case's reason)."""
+
+    stage: str
+    at: datetime
+    why: str
+
+
 @dataclass(frozen=True)
 class StuckOrders:
     settings: StuckOrdersConfig
     hooks: Callable[[], CaseHooks]
 
-    def _due(self, state: OrderState) -> tuple[str, datetime] | None:
+    def _due(self, state: OrderState) -> _Due | None:
         current = stage(state)
-        hours = self.settings.thresholds.get(current) if current else None
-        if current is None or hours is None or state.last_event_at is None:
+        if current is None or state.snapshot is None or state.last_event_at is None:
             return None
-        return current, state.last_event_at + timedelta(hours=hours)
+        found = threshold(self.settings, current, state.snapshot.payment_gateways)
+        if found is None:
+            return None
+        hours, gateway = found
+        why = f"threshold {hours:g} h" + (f" for {gateway}" if gateway else "")
+        return _Due(current, state.last_event_at + timedelta(hours=hours), why)
 
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent],
               states: Mapping[OrderKey, OrderState], now: datetime) -> None:
@@ -95,7 +125,7 @@ class StuckOrders:
             if due is None:
                 final.append(subject(*key))
             else:
-                timers.append(self._timer(state, *due))
+                timers.append(self._timer(state, due.stage, due.at))
         if final:  # one statement for the whole batch, as for the timers moved
             uow.timers.cancel_many(final, [STUCK])
         if timers:
@@ -105,11 +135,12 @@ class StuckOrders:
     def _settle(self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime) -> None:
         """An order that moved on from the state it was stuck in (to a later one, or ended) makes its case moot:
         the case is settled (``cases.settle``: resolved, saying why, unless someone has started on it).
-        Only an order placed at least the shortest threshold ago can have a stuck case (most events are
-        about younger orders); the cases of those are read in one statement per shop."""
+        Only an order placed at least the shortest threshold ago (a gateway's included) can have a stuck case
+        (most events are about younger orders); the cases of those are read in one statement per shop."""
         if not self.settings.thresholds:
             return
-        placed_by = now - timedelta(hours=min(self.settings.thresholds.values()))
+        shortest = min([*self.settings.thresholds.values(), *self.settings.pending_by_gateway.values()])
+        placed_by = now - timedelta(hours=shortest)
         by_shop: dict[str, dict[int, OrderState]] = {}
         for state in states:
             if state.snapshot is not None and state.snapshot.created_at <= placed_by:
@@ -133,7 +164,7 @@ class StuckOrders:
         due = self._due(state) if state is not None else None
         if state is None or due is None:
             return
-        current, at = due
+        current, at, why = due
         if at > now:  # something happened since the timer was set: wait for the new threshold
             uow.timers.schedule([self._timer(state, current, at)])
             return
@@ -151,7 +182,7 @@ class StuckOrders:
             id=case_id, shop=state.shop,
             kind=kind, queue=queue,
             title=f"Order {state.snapshot.name} is stuck ({current.replace('_', ' ')})",
-            reason=f"no change for {hours:.0f} hours (threshold {self.settings.thresholds[current]:g} h); "
+            reason=f"no change for {hours:.0f} hours ({why}); "
                    f"last: {state.last_event or 'unknown'} at {since.isoformat()}",
             opened_at=now, order_id=state.order_id, source=SOURCE, priority=self.settings.priority,
             detail={"playbook": PLAYBOOK, "stage": current, "owner": state.owner, "since": since.isoformat()},

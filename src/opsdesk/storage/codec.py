@@ -76,6 +76,7 @@ def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
         "shipping_address": _address(s.shipping_address),
         "applied_discounts": s.applied_discounts,
         "customer_created_at": s.customer_created_at,
+        "payment_gateways": s.payment_gateways,
         "line_items": [
             [li.id, li.sku, li.variant_id, li.product_id, li.quantity, str(li.price), str(li.total_discount)]
             for li in s.line_items
@@ -111,6 +112,7 @@ def _decode_snapshot(d: dict[str, Any]) -> OrderSnapshot:
         shipping_address=ShippingAddress(**d["shipping_address"]) if d.get("shipping_address") else None,
         applied_discounts=tuple(d.get("applied_discounts", ())),
         customer_created_at=_dt(d.get("customer_created_at")),
+        payment_gateways=tuple(d.get("payment_gateways", ())),  # none in a state stored before they were kept
         line_items=tuple(
             LineItem(li[0], li[1], li[2], li[3], li[4], Decimal(li[5]), Decimal(li[6]))
             for li in d["line_items"]
