@@ -14,6 +14,7 @@ from opsdesk.normalise.shopify import Ignored
 from opsdesk.services.ahead import Ahead, accepted
 from opsdesk.services.intake import Refused, lower_headers, verify
 from opsdesk.services.pipeline import normalised
+from opsdesk.simulator import frames
 from opsdesk.simulator.store import Store
 from opsdesk.testing import sign
 from tests.samples import SHOP, delivery, sample
@@ -37,8 +38,8 @@ def at_the_desk(headers: dict[str, str], body: bytes, shop: str, known: bool = T
 
 
 def ahead_of_the_desk(checks: Ahead, headers: dict[str, str], body: bytes) -> Any:
-    """The same worked out by ``checks`` in another process (pickled both ways), finished at the desk."""
-    checked = pickle.loads(pickle.dumps(pickle.loads(pickle.dumps(checks)).check(headers, body)))
+    """The same worked out by ``checks`` in another process (pickled both ways as in the frames), at the desk."""
+    checked = pickle.loads(frames.dumps(pickle.loads(pickle.dumps(checks)).check(headers, body)))
     return checked if checked is None or isinstance(checked, Refused) else accepted(checked, body, NOW)
 
 

@@ -42,6 +42,7 @@ from typing import IO, Any
 import opsdesk
 from opsdesk.domain.errors import OpsdeskError
 from opsdesk.services.ahead import Ahead, Checked
+from opsdesk.simulator import frames
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery, Store, ground_truth
 from opsdesk.simulator.truth import Truth
@@ -270,7 +271,7 @@ def _child() -> None:
 
 
 def _send(out: IO[bytes], frame: tuple[Any, ...]) -> None:
-    data = pickle.dumps(frame, pickle.HIGHEST_PROTOCOL)
+    data = frames.dumps(frame)
     out.write(_LENGTH.pack(len(data)))
     out.write(data)
     out.flush()
