@@ -210,7 +210,9 @@ def resolve(
     actor: AsOpt,
     note: NoteOpt = "",
     amount: Annotated[str | None, typer.Option(help="refund amount (default: the requested one)")] = None,
-    discount_id: Annotated[str | None, typer.Option(help="the discount to pause")] = None,
+    discount_id: Annotated[
+        str | None, typer.Option(help="the discount to pause (by default the case's, or the code it is known by)")
+    ] = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     fmt: FormatOpt = "text",

@@ -29,6 +29,8 @@ __all__ = ["fake_admin"]
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LINES = (LineSpec("TEE-BLK-M", Decimal("40.00")),)
 LEAK = "gid://shopify/DiscountCodeNode/5501"
+#: A leak shows at the eighth use in a window by a new account.
+LEAK_GUARD = {"code_min_new_customers": 8, "code_new_share": 80, "window_minutes": 15}
 
 
 def test_a_leaked_code_used_by_many_new_accounts_is_paused_and_priced(
@@ -43,13 +45,7 @@ def test_a_leaked_code_used_by_many_new_accounts_is_paused_and_priced(
         usage_limit=500,
         codes=("FRIENDS25",),
     )
-    run = scenario(
-        tmp_path,
-        monkeypatch,
-        fake_admin,
-        START,
-        discount_guard={"code_min_new_customers": 8, "code_new_share": 80, "window_minutes": 15},
-    )
+    run = scenario(tmp_path, monkeypatch, fake_admin, START, discount_guard=LEAK_GUARD)
     run.deliver("discounts/create", discount_payload(LEAK, "Friends 25", START), START)
     run.run_until(START + timedelta(minutes=1))
     placed = []
@@ -258,3 +254,62 @@ def test_a_discount_that_goes_wrong_again_after_its_case_is_resolved_is_a_new_in
     assert [i.paused_at for i in incidents] == [START, again]
     assert len([e for e in fake_admin.effects if e.target == gid]) == 2
     assert sorted(c.status.value for c in cases) == ["assigned", "resolved"]
+
+
+def test_a_leaked_code_of_a_discount_made_before_opsdesk_is_paused_by_its_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_admin: FakeShopifyAdmin
+) -> None:
+    # The discount predates the desk: no discounts/* webhook ever names it, only the orders' code does.
+    fake_admin.store.add_discount(
+        LEAK, title="Friends 25", percentage=0.25, all_items=True, usage_limit=500, codes=("FRIENDS25",)
+    )
+    run = scenario(tmp_path, monkeypatch, fake_admin, START, discount_guard=LEAK_GUARD)
+    used = 0
+    for n in range(20):
+        at = run.clock.now()
+        active = fake_admin.store.discount(LEAK)["discount"]["status"] == "ACTIVE"  # type: ignore[index]
+        used += active
+        payload = order_payload(
+            n,
+            at,
+            LINES,
+            discount=Decimal("10.00") if active else Decimal(0),
+            code="friends25" if active else None,  # redeemed in any letter case
+            customer_since=at - timedelta(minutes=3),
+        )
+        run.deliver("orders/create", payload, at + timedelta(seconds=2))
+        run.run_until(at + timedelta(seconds=30))
+
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        [incident] = list_incidents(uow)
+        [case] = uow.cases.search(CaseFilter(queue="pricing"))
+    assert used == 8 and incident.discount_gid == ""  # still not known by its id
+    assert [(e.kind, e.target) for e in fake_admin.effects] == [("discountCodeDeactivate", LEAK)]
+    assert incident.paused_at is not None and incident.time_to_pause is not None
+    assert case.detail["code"] == "friends25" and "paused by its code friends25" in case.reason
+
+
+def test_a_discount_case_known_only_by_a_code_is_paused_by_a_person_without_an_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_admin: FakeShopifyAdmin
+) -> None:
+    gid = "gid://shopify/DiscountCodeNode/7702"
+    fake_admin.store.add_discount(gid, title="Clear 40", percentage=0.4, all_items=True, codes=("CLEAR40",))
+    run = scenario(
+        tmp_path, monkeypatch, fake_admin, START, discount_guard={"max_percentage": 50, "costs": {"TEE-BLK-M": "30.00"}}
+    )
+    payload = order_payload(1, START, LINES, discount=Decimal("16.00"), code="CLEAR40")
+    run.deliver("orders/create", payload, START)
+    run.run_until(START + timedelta(minutes=1))
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        [incident] = list_incidents(uow)
+    assert incident.pause_action_id is None and fake_admin.effects == []  # below its cost floor: a person decides
+
+    with run.desk.db.unit_of_work() as uow:
+        act(uow, str(incident.case_id), "claim", "paula", run.clock.now(), run.desk.case_hooks)
+        act(uow, str(incident.case_id), "resolve", "paula", run.clock.now(), run.desk.case_hooks,
+            resolution="pause_discount", note="sold below cost")
+        uow.commit()
+    run.run_until(START + timedelta(minutes=2))
+
+    assert [(e.kind, e.target) for e in fake_admin.effects] == [("discountCodeDeactivate", gid)]
+    assert fake_admin.store.discount(gid)["discount"]["status"] == "EXPIRED"  # type: ignore[index]

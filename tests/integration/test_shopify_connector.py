@@ -394,3 +394,24 @@ def test_a_cookie_set_by_the_api_is_not_sent_back() -> None:
         for _ in range(2):
             assert isinstance(connector.send(outbox_action("check_payment", 49, {})), Delivered)
     assert seen == [None, None]
+
+
+def test_a_discount_known_only_by_a_code_is_looked_up_by_it_then_deactivated(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.add_discount(CODE_DISCOUNT, codes=("SPRING25",))
+
+    result = shopify.send(outbox_action("deactivate_discount", None, {"discount_id": "", "code": "spring25"}))
+
+    assert result == Delivered({"discount_id": CODE_DISCOUNT, "active": False, "code": "spring25"})
+    assert [e.kind for e in fake.effects] == ["discountCodeDeactivate"]
+    assert [c.operation for c in fake.calls] == ["codeDiscountNodeByCode", "discountCodeDeactivate"]
+
+
+def test_a_code_no_discount_has_is_rejected_without_a_mutation(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.add_discount(CODE_DISCOUNT, codes=("SPRING25",))
+
+    result = shopify.send(outbox_action("deactivate_discount", None, {"code": "WINTER10"}))
+
+    assert result == Rejected(f"no code discount 'WINTER10' in {SHOP}")
+    assert fake.effects == [] and [c.operation for c in fake.calls] == ["codeDiscountNodeByCode"]

@@ -4,7 +4,8 @@ Every call carries ``Idempotency-Key: <action key>``, and ``refundCreate`` carri
 ``@idempotent(key:)`` directive (API 2026-01+, required from 2026-04), so a refund retried after a lost
 answer is made once. The other mutations are made safe to repeat here: a hold uses a handle derived from
 the action and skips fulfilment orders that already carry it, a release finds nothing left to release,
-adding a tag twice or setting the same note twice changes nothing.
+adding a tag twice or setting the same note twice changes nothing. A discount known only by a code it is
+redeemed with is looked up by that code (``codeDiscountNodeByCode``) before it is deactivated.
 
 Outcomes: 2xx without errors -> Delivered; ``userErrors`` -> Rejected; ``THROTTLED``, 429, 408, 5xx,
 timeouts and broken connections -> RetryLater (with the provider's wait when it gives one); other 4xx and
@@ -66,6 +67,10 @@ DEACTIVATE_CODE = """mutation DeactivateCode($id: ID!) {
 }"""
 DEACTIVATE_AUTOMATIC = """mutation DeactivateAutomatic($id: ID!) {
   discountAutomaticDeactivate(id: $id) { automaticDiscountNode { id } userErrors { field message code } }
+}"""
+#: A code discount by one of its redeem codes (Shopify matches codes in any letter case).
+DISCOUNT_BY_CODE = """query DiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) { id }
 }"""
 DISCOUNT_TERMS = """query DiscountTerms($id: ID!) {
   discountNode(id: $id) { id discount { __typename
@@ -285,7 +290,15 @@ class ShopifyAdmin:
         return result if not isinstance(result, dict) else Delivered({"order_id": order, "note": note})
 
     def _deactivate(self, action: OutboxAction) -> SendResult:
+        """Deactivate the discount the payload names by its node id, or else by one of its codes (a
+        discount created before opsdesk heard of it is known only by the code orders carry)."""
         discount = str(action.payload.get("discount_id") or "")
+        code = str(action.payload.get("code") or "").strip()
+        if not discount and code:
+            found = self._discount_by_code(action.shop, code)
+            if not isinstance(found, str):
+                return found
+            discount = found
         match = DISCOUNT_GID.match(discount)
         if match is None:
             raise InvalidPayload(f"not a discount node id: {discount!r}")
@@ -293,7 +306,17 @@ class ShopifyAdmin:
         result = self._mutate(action, field, query, {"id": discount})
         if not isinstance(result, dict):
             return result
-        return Delivered({"discount_id": discount, "active": False})
+        return Delivered({"discount_id": discount, "active": False, **({"code": code} if code else {})})
+
+    def _discount_by_code(self, shop: str, code: str) -> str | SendResult:
+        """The node id of the code discount redeemed with ``code``, or why there is none."""
+        reply = self._execute(shop, DISCOUNT_BY_CODE, {"code": code}, None)
+        if not isinstance(reply, dict):
+            return reply
+        node = reply.get("codeDiscountNodeByCode")
+        if not isinstance(node, dict) or not node.get("id"):
+            return Rejected(f"no code discount {code!r} in {shop}")
+        return str(node["id"])
 
     def _approve_return(self, action: OutboxAction) -> SendResult:
         """returnApproveRequest, unless the return is open already (a retry of an approval that was made)."""

@@ -2,9 +2,9 @@
 
 It answers the operations ``opsdesk.connectors.shopify`` sends (refundCreate, fulfillmentOrderHold,
 fulfillmentOrderReleaseHold, tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate,
-returnApproveRequest, and the order, orders (from ``put_order_payload``), return and discountNode queries)
-with Shopify-shaped bodies. It reads the operation's root field and its variables;
-it is not a GraphQL engine. A mutation repeated with the same idempotency key (the ``@idempotent`` key,
+returnApproveRequest, and the order, orders (from ``put_order_payload``), return, discountNode and
+codeDiscountNodeByCode queries) with Shopify-shaped bodies. It reads the operation's root field and its
+variables; it is not a GraphQL engine. A mutation repeated with the same idempotency key (the ``@idempotent`` key,
 else the ``Idempotency-Key`` header) gets the first answer again and has no second effect. With
 ``header_idempotency=False`` only the directive counts, as on Shopify itself, where the other mutations
 must be safe to repeat on their own.
@@ -550,6 +550,7 @@ class ShopifyStore:
         self.errors: list[str] = []
         self._ops: dict[str, Callable[[JSON], tuple[JSON | None, Effect | None]]] = {
             "order": self._order, "discountNode": self._discount_node, "refundCreate": self._refund,
+            "codeDiscountNodeByCode": self._discount_by_code,
             "fulfillmentOrderHold": self._hold, "fulfillmentOrderReleaseHold": self._release,
             "tagsAdd": self._tags_add, "orderUpdate": self._order_update,
             "return": self._return, "returnApproveRequest": self._approve_return, "orders": self._orders_page,
@@ -673,6 +674,11 @@ class ShopifyStore:
     def _discount_node(self, v: JSON) -> tuple[JSON | None, None]:
         found = self._discounts.get(str(v["id"]))
         return (found.node() if found else None), None
+
+    def _discount_by_code(self, v: JSON) -> tuple[JSON | None, None]:
+        code = str(v["code"]).casefold()
+        found = next((d for d in self._discounts.values() if code in (c.casefold() for c in d.codes)), None)
+        return ({"id": found.gid} if found else None), None
 
     def _refund(self, v: JSON) -> tuple[JSON, Effect | None]:
         given = v["input"]

@@ -174,7 +174,9 @@ class DiscountGuard:
         incident = self._incident(uow, short_id("disc", shop, subject), shop, record, name, "glitch", now)
         incident = incident.with_order(snap.id, snap.created_at, check)
         incident = replace(incident, currency=incident.currency or snap.currency)
-        self._act(uow, incident, set(check.violations), record, now)
+        # Not known by its id (no discounts/* webhook yet, or created before opsdesk): a code can name it.
+        code = "" if record else next((c for c in snap.discount_codes if c.strip().casefold() == subject), "")
+        self._act(uow, incident, set(check.violations), record, now, code=code)
 
     def _count(
         self,
@@ -273,7 +275,7 @@ class DiscountGuard:
                 violations=(Violation.CODE_ABUSE.value,),
             )
         incident = replace(incident, currency=snap.currency)
-        self._act(uow, incident, {Violation.CODE_ABUSE}, record, now, f"code {code}: {why}")
+        self._act(uow, incident, {Violation.CODE_ABUSE}, record, now, f"code {code}: {why}", code=code)
 
     # -- the preflight, after the terms are read -----------------------------------------------------
 
@@ -336,35 +338,40 @@ class DiscountGuard:
         record: DiscountRecord | None,
         now: datetime,
         note: str = "",
+        *,
+        code: str = "",
     ) -> None:
-        """Pause the discount if the policy allows it and it is not paused yet; open the case once."""
-        if (
-            incident.pause_action_id is None
-            and record is not None
-            and found & self.policy.pause_on
-            and record.status.upper() not in ("EXPIRED", "DELETED")
-        ):
-            incident = replace(incident, pause_action_id=self._pause(uow, incident, record, now))
+        """Pause the discount if the policy allows it and it is not paused yet; open the case once.
+
+        A discount not known by its id is paused by ``code``, the code the orders redeemed it with, when
+        there is one: the connector looks the discount up by it (an automatic discount has none)."""
+        known = record is not None and record.status.upper() not in ("EXPIRED", "DELETED")
+        if incident.pause_action_id is None and (known or (record is None and code)) and found & self.policy.pause_on:
+            incident = replace(incident, pause_action_id=self._pause(uow, incident, record, now, code))
         if incident.case_id is None:
             paused = (
-                "paused"
+                ("paused" if record is not None else f"paused by its code {code}")
                 if incident.pause_action_id
                 else "not paused: the discount is not known yet"
                 if record is None
                 else "not paused (policy)"
             )
             why = note or ", ".join(sorted(v.value.replace("_", " ") for v in found))
-            incident = replace(incident, case_id=self._case(uow, incident, found, f"{why}; {paused}", now))
+            incident = replace(
+                incident, case_id=self._case(uow, incident, found, f"{why}; {paused}", now, code)
+            )
         uow.discounts.put_incident(incident)
 
     def _pause(
-        self, uow: UnitOfWork, incident: DiscountIncident, record: DiscountRecord, now: datetime
+        self, uow: UnitOfWork, incident: DiscountIncident, record: DiscountRecord | None, now: datetime,
+        code: str = "",
     ) -> str:
         aid = action_id(incident.id, 0)
         payload = {
             "shop": incident.shop,
             "order_id": None,
-            "discount_id": record.gid,
+            "discount_id": record.gid if record is not None else "",
+            **({"code": code} if record is None else {}),
             "incident": incident.id,
             "playbook_owner": self.owner,
         }
@@ -390,7 +397,7 @@ class DiscountGuard:
                     now,
                     PLAYBOOK,
                     "discount.pause",
-                    f"discount:{record.gid}",
+                    f"discount:{record.gid}" if record is not None else f"discount-code:{code}",
                     after={"incident": incident.id, "action": aid},
                 )
             ]
@@ -398,7 +405,13 @@ class DiscountGuard:
         return aid
 
     def _case(
-        self, uow: UnitOfWork, incident: DiscountIncident, found: set[Violation], note: str, now: datetime
+        self,
+        uow: UnitOfWork,
+        incident: DiscountIncident,
+        found: set[Violation],
+        note: str,
+        now: datetime,
+        code: str = "",
     ) -> str:
         what = ", ".join(sorted(v.value.replace("_", " ") for v in found))
         money = f"{incident.money_at_risk:.2f} {incident.currency}".strip()
@@ -416,6 +429,7 @@ class DiscountGuard:
                 "playbook": PLAYBOOK,
                 "incident": incident.id,
                 "discount_id": incident.discount_gid,
+                **({"code": code} if code else {}),
                 "violations": sorted(v.value for v in found),
                 "money_at_risk": str(incident.money_at_risk),
                 "currency": incident.currency,

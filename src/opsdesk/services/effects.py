@@ -97,6 +97,8 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
             base.update(reason=spec.params.get("reason", "other"))
         case "deactivate_discount":
             base.update(discount_id=ev.get("discount_id", ""))
+            if not base["discount_id"] and ev.get("code"):
+                base.update(code=ev["code"])  # the connector looks the discount up by it
         case "approve_return":
             base.update(return_id=ev.get("return_id"))
         case "check_payment":

@@ -106,6 +106,8 @@ def _facts(uow: UnitOfWork, case: Case, event: CaseResolved, params: Mapping[str
     facts["event"] = {**source, **facts["event"], "amount": _amount(amount)}
     if params.get("discount_id"):
         facts["event"]["discount_id"] = str(params["discount_id"])
+    elif case.detail.get("code") and not facts["event"].get("discount_id"):
+        facts["event"]["code"] = str(case.detail["code"])  # known only by the code orders redeemed it with
     facts["case"] = {
         "id": case.id,
         "kind": case.kind,
@@ -147,8 +149,8 @@ def _specs(
     if resolution == "no_action":
         return ()
     if resolution == "pause_discount":
-        if not facts["event"].get("discount_id"):
-            raise InvalidInput("pause_discount needs discount_id (none is known for this case)")
+        if not facts["event"].get("discount_id") and not facts["event"].get("code"):
+            raise InvalidInput("pause_discount needs discount_id (neither it nor a code is known for this case)")
         return (ActionSpec("deactivate_discount"),)
     if case.order_id is None:
         raise InvalidInput(f"{resolution} needs a case linked to an order")
