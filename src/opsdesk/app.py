@@ -202,6 +202,7 @@ def order_playbooks(settings: Settings) -> OrderPlaybooks:
         payment_pending=timedelta(minutes=cfg.payment_pending_minutes),
         oversold_max_orders=cfg.oversold_max_orders,
         wrong_item_repeat_after=cfg.wrong_item_repeat_after,
+        slow_methods=frozenset(settings.file.monitors.stuck_orders.pending_by_gateway),  # casefolded there
     )
 
 

@@ -6,10 +6,19 @@ through the Admin API stand-in, then a reminder and a case, or nothing when the 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.integration.order_scenarios import MONDAY_9AM, Scenario, order, order_id_of, scenario, sql_scenario
+from tests.integration.order_scenarios import (
+    MONDAY_9AM,
+    Scenario,
+    make_scenario,
+    order,
+    order_id_of,
+    scenario,
+    sql_scenario,
+)
 
 __all__ = ["scenario", "sql_scenario"]
 
@@ -86,6 +95,20 @@ def test_a_manual_payment_method_is_pending_by_nature_and_is_not_chased(scenario
     scenario.later(minutes=31)
     assert scenario.mail_to("c1@example.com") == [] and scenario.cases() == []
     assert ("payment.overdue", "payments", "manual-payment-waits", "ignore") in scenario.decisions(order_id_of(1))
+
+
+def test_a_custom_manual_method_listed_once_in_opsdesk_yaml_is_not_chased_and_one_taken_out_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The one list of slow methods: the stuck-order monitor's, read by the playbook as event.slow_method.
+    slow = {"monitors": {"stuck_orders": {"pending_by_gateway": {"Pay by Invoice": 240}}}}
+    for run in make_scenario(tmp_path, monkeypatch, f"sqlite:///{tmp_path / 'opsdesk.db'}", **slow):
+        pending_order(run, 1, gateway="pay by invoice")  # any letter case
+        pending_order(run, 2, gateway="manual")  # no longer listed: chased like any other
+        run.later(minutes=31)
+        assert ("payment.overdue", "payments", "manual-payment-waits", "ignore") in run.decisions(order_id_of(1))
+        assert [c.order_id for c in run.cases()] == [order_id_of(2)]
+        assert run.mail_to("c1@example.com") == [] and len(run.mail_to("c2@example.com")) == 1
 
 
 def test_a_re_check_shopify_refuses_still_ends_in_a_reminder_and_a_payments_case(scenario: Scenario) -> None:

@@ -453,6 +453,8 @@ class PaymentOverdue(StoreEvent):
     minutes: int
     checked_status: str = ""
     gateways: tuple[str, ...] = ()
+    #: one of ``gateways`` clears slowly by design (``monitors.stuck_orders.pending_by_gateway``)
+    slow_method: bool = False
 
     @property
     def order_id(self) -> OrderId:

@@ -63,5 +63,6 @@ def payment_overdue(payload: JSON, shop: ShopDomain, triggered_at: datetime | No
             minutes=get_int(payload, "minutes"),
             checked_status=text(payload, "checked_status"),
             gateways=tuple(str(g) for g in gateways),
+            slow_method=payload.get("slow_method") is True,
         ),
     )

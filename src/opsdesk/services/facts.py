@@ -171,6 +171,7 @@ def _desk_event_facts(event: StoreEvent) -> dict[str, Any]:
                 "minutes": event.minutes,
                 "checked_status": event.checked_status,
                 "gateways": list(event.gateways),
+                "slow_method": event.slow_method,
             }
         case _:
             return {}

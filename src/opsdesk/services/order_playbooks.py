@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from opsdesk.domain.records import CaseRecord
 from opsdesk.engine.outbox import OutcomeHook
@@ -23,6 +24,8 @@ class OrderPlaybooks:
     payment_pending: timedelta = timedelta(minutes=30)
     oversold_max_orders: int = 50
     wrong_item_repeat_after: int = 2
+    #: payment methods that clear slowly by design, casefolded (``payment.overdue``'s ``slow_method``)
+    slow_methods: frozenset[str] = frozenset()
 
     def watchers(self) -> list[Watcher]:
         return [InventoryWatch(self.oversold_max_orders), payments.PaymentWatch(self.payment_pending)]
@@ -31,7 +34,7 @@ class OrderPlaybooks:
         return {payments.PAYMENT_PENDING: payments.PaymentWatch(self.payment_pending).fire}
 
     def outcome_hooks(self) -> dict[str, OutcomeHook]:
-        return {"check_payment": payments.checked}
+        return {"check_payment": partial(payments.checked, slow=self.slow_methods)}
 
     def enrich_case(self, uow: UnitOfWork, record: CaseRecord, now: datetime) -> CaseRecord:
         """Evidence for dispute cases; SKUs and repeats for quality cases; others as they are."""

@@ -71,21 +71,28 @@ class PaymentWatch:
         emit(uow, shop, OVERDUE, f"{order_id}:due", payload, now)
 
 
-def checked(uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
+def checked(
+    uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime, *, slow: frozenset[str] = frozenset()
+) -> bool:
     """The outbox hook of ``check_payment``: raise ``payment.overdue`` (stage ``checked``) with the answer.
 
-    A check that failed for good raises it too, with ``unknown``: the playbook's case covers it, so no
-    automation-failure case is opened beside it (returns True).
+    ``slow``: the payment methods that clear slowly by design, casefolded (the stuck-order monitor's
+    ``pending_by_gateway``); the event says whether the order was paid with one (``slow_method``), so the
+    playbook reads the one list in ``opsdesk.yaml`` instead of a copy of its own. A check that failed for
+    good raises the event too, with ``unknown``: the playbook's case covers it, so no automation-failure
+    case is opened beside it (returns True).
     """
     if action.status is ActionStatus.PENDING or action.order_id is None:
         return False  # a retry is coming
     answer = result.response if isinstance(result, Delivered) else {}
+    gateways = [str(g) for g in answer.get("gateways") or []]
     payload = {
         "order_id": action.order_id,
         "stage": "checked",
         "minutes": int(action.payload.get("minutes") or 0),
         "checked_status": str(answer.get("financial_status") or "unknown").upper(),
-        "gateways": list(answer.get("gateways") or []),
+        "gateways": gateways,
+        "slow_method": any(g.casefold() in slow for g in gateways),
     }
     emit(uow, action.shop, OVERDUE, f"{action.order_id}:checked", payload, now)
     return True
