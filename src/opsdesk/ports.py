@@ -177,6 +177,10 @@ class TimerRepository(Protocol):
     def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
         """``pending`` for many subjects in one read: by subject, the subjects with a pending timer only."""
 
+    def prune(self, after: str, limit: int, due_before: datetime) -> tuple[str, int]:
+        """Of the next ``limit`` timers by id after ``after``, delete the fired and cancelled ones due before
+        ``due_before``; returns the last id read ("" if fewer than ``limit`` were left) and how many went."""
+
     def count(self, status: str | None = None) -> int: ...
 
 

@@ -538,6 +538,14 @@ class _Timers:
     def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
         return {subject: found for subject in set(subjects) if (found := self.pending(subject))}
 
+    def prune(self, after: str, limit: int, due_before: datetime) -> tuple[str, int]:
+        page = sorted(i for i in self.t.timers if i > after)[:limit]
+        done = [i for i in page if self.t.timers[i].status in ("fired", "cancelled")
+                and self.t.timers[i].due_at < due_before]
+        for i in done:
+            del self.t.timers[i]
+        return (page[-1] if len(page) == limit else ""), len(done)
+
     def count(self, status: str | None = None) -> int:
         return sum(1 for x in self.t.timers.values() if status is None or x.status == status)
 

@@ -79,3 +79,36 @@ def longest_window(playbooks: Sequence[policies.Playbook], monitor_windows: Iter
 
 def _timer(due: datetime, after: str) -> Timer:
     return Timer(RETENTION, RETENTION, SUBJECT, due, {"after": after})
+
+
+TIMER_RETENTION = "timer_retention"
+TIMER_SUBJECT = "housekeeping:timers"
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRetention:
+    """Fired and cancelled timers deleted ``keep`` after they were due, a page of the table at a time.
+
+    Such a row is history only: no sweep, monitor or page reads it again, and a timer scheduled again under
+    its id is written anew. Pending timers (this one too) and failed ones are kept. Like the usage sweep,
+    each firing reads the next ``batch`` ids after the last one it read (in its payload) and deletes the
+    expired rows among them, then arms itself again, at once while there is more, else ``every`` later.
+    """
+
+    keep: timedelta
+    every: timedelta = timedelta(hours=1)
+    batch: int = 500
+
+    @property
+    def timer_handlers(self) -> dict[str, Handler]:
+        return {TIMER_RETENTION: self.sweep}
+
+    def first(self, now: datetime) -> Timer:
+        """The timer that starts the sweeps, due at once (the sweeper arms it when it starts)."""
+        return Timer(TIMER_RETENTION, TIMER_RETENTION, TIMER_SUBJECT, now, {"after": ""})
+
+    def sweep(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+        """The ``timer_retention`` timer: one page of timers, its expired rows deleted; then the next page."""
+        last, _ = uow.timers.prune(str(timer.payload.get("after", "")), self.batch, now - self.keep)
+        due = now if last else now + self.every
+        uow.timers.schedule([Timer(TIMER_RETENTION, TIMER_RETENTION, TIMER_SUBJECT, due, {"after": last})])

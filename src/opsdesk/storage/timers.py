@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, literal_column, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, literal_column, or_, select, update
 
 from opsdesk.domain.records import Timer
 from opsdesk.storage import bulk
@@ -15,6 +15,8 @@ from opsdesk.storage.codec import dumps, loads
 from opsdesk.storage.fast import Fast
 
 PENDING = "pending"
+#: Timers whose row is history only: nothing reads them again (a timer scheduled again is written anew).
+DONE = ("fired", "cancelled")
 _C = t.timers.c
 # Built once, since a sweep runs them every poll. The partial index on pending rows keeps the claim a
 # short range scan however many timers wait; 'pending' is a literal so that PostgreSQL's generic plan
@@ -79,7 +81,18 @@ _FIRED = (
 )
 
 
+#: A page of timers along the primary key (the retention sweep reads the table a page per transaction).
+_TIMER_PAGE = (
+    select(_C.id, _C.status, _C.due_at).where(_C.id > bindparam("after")).order_by(_C.id).limit(bindparam("limit"))
+)
+#: Still done when deleted: a timer another worker scheduled again since the page was read is pending.
+_REMOVE_TIMERS = delete(t.timers).where(
+    _C.id.in_(bindparam("ids", expanding=True)), or_(*(_C.status == literal_column(f"'{s}'") for s in DONE))
+)
+
+
 _CLAIMABLE, _NEXT_DUE = Fast(CLAIMABLE), Fast(NEXT_DUE)
+_PAGE, _REMOVE = Fast(_TIMER_PAGE), Fast(_REMOVE_TIMERS)
 _LEASE_IDS, _FINISH = Fast(_LEASE), Fast(_FIRED)
 _PENDING, _PENDING_MANY = Fast(_PENDING_OF), Fast(_PENDING_OF_MANY)
 _CANCEL_ALL, _CANCEL_OF_KINDS = Fast(_CANCEL), Fast(_CANCEL_KINDS)
@@ -164,6 +177,12 @@ class SqlTimers:
             for timer in map(_timer, rows):
                 found.setdefault(timer.subject, []).append(timer)
         return found
+
+    def prune(self, after: str, limit: int, due_before: datetime) -> tuple[str, int]:
+        rows = _PAGE.rows(self._conn, {"after": after, "limit": limit})
+        done = [r["id"] for r in rows if r["status"] in DONE and r["due_at"] < due_before]
+        removed = _REMOVE.rowcount(self._conn, {"ids": done}) if done else 0
+        return (rows[-1]["id"] if len(rows) == limit else ""), removed
 
     def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(t.timers)
