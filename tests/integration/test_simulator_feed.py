@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import io
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -13,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from opsdesk.simulator.feed import AHEAD_FRAMES, PIPE_BYTES, GeneratorFailed, StoreProcess
+from opsdesk.simulator.feed import (
+    _LENGTH,
+    AHEAD_FRAMES,
+    MAX_FRAME_BYTES,
+    PIPE_BYTES,
+    GeneratorFailed,
+    StoreProcess,
+)
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery, Store
 from opsdesk.simulator.truth import Truth
@@ -86,6 +94,13 @@ def test_a_child_that_dies_is_an_error_not_a_hang(frame: int) -> None:
         child._proc.kill()
         with pytest.raises(GeneratorFailed, match=r"ended early \(exit code -9\)"):
             list(child)
+
+
+def test_a_length_no_frame_has_ends_the_stream_instead_of_being_read() -> None:
+    """A stream that is not frames (a length of 4 EB, say) is the child's end: no read of that size."""
+    child = StoreProcess(scenario(), SECRET)
+    child._read(io.BytesIO(_LENGTH.pack(MAX_FRAME_BYTES + 1) + b"not a frame"))
+    assert child._frames.get_nowait() is None
 
 
 def test_leaving_early_ends_a_child_blocked_on_its_pipe() -> None:

@@ -58,6 +58,8 @@ PIPE_BYTES = 4 << 20
 #: MB): more than the busiest tick of a 100,000-order day (~5,000), so the child generates the next tick's
 #: deliveries while the desk works through this one, instead of waiting for the pipe to empty.
 AHEAD_FRAMES = 96
+#: No frame is near this (~0.5 MB for 128 deliveries): a length past it means the stream is not frames.
+MAX_FRAME_BYTES = 1 << 30
 #: A frame on the pipe: its length (8 bytes, little-endian), then the pickled frame.
 _LENGTH = struct.Struct("<Q")
 #: a delivery in a frame: at, topic, headers, body, the incidents' params if they changed with it, and the
@@ -150,6 +152,8 @@ class StoreProcess:
                     break
                 self._inside_frame.set()
                 size = _LENGTH.unpack(head)[0]
+                if size > MAX_FRAME_BYTES:  # not a frame's length: treated as the child's end, not read
+                    break
                 body = pipe.read(size)
                 self._inside_frame.clear()
                 if len(body) < size or not self._put(body):
