@@ -16,7 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from opsdesk.desk import Desk
-from opsdesk.domain.records import CaseFilter
+from opsdesk.domain.records import CaseFilter, CaseRecord
+from opsdesk.services.cases import open_case
 from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app
 from tests.conftest import SQL_BACKENDS
@@ -323,3 +324,26 @@ def test_a_browser_gets_a_readable_page_for_what_it_may_not_see_and_the_api_keep
     assert client.get("/cases/no-such-case").json() == {"detail": "no case no-such-case"}
     assert client.get("/api/v1/cases/no-such-case", headers=html).headers["content-type"].startswith(
         "application/json")
+
+
+def test_a_discount_case_known_by_a_code_is_paused_from_its_page_without_an_id(client, desk) -> None:
+    record = CaseRecord(
+        "disc-1", "demo-store.myshopify.com", "discount", "refunds", "Discount 'CLEAR40': below cost floor",
+        "below cost floor; not paused (policy)", NOW, source="discount-guard:disc-1",
+        detail={"discount_id": "", "code": "CLEAR40", "incident": "disc-1"},
+    )
+    with desk.db.unit_of_work() as uow:
+        open_case(uow, record, desk.case_hooks, NOW)
+        uow.commit()
+    sign_in(client, "alice")
+    page = client.get("/cases/disc-1").text
+    field = re.search(r'<input name="discount_id"[^>]*>', page)
+    assert field is not None and "required" not in field.group(0) and "by code CLEAR40" in field.group(0)
+
+    act(client, "/cases/disc-1/resolve", resolution="pause_discount", discount_id="", confirmed="yes")
+    with desk.db.unit_of_work() as uow:  # what the outbox would send next (not committed)
+        case = uow.cases.get("disc-1")
+        [action] = uow.outbox.claim_due(NOW + timedelta(days=1), 10, NOW + timedelta(days=2), "test")
+    assert (case.status.value, case.resolution) == ("resolved", "pause_discount")
+    assert (action.kind, action.payload["discount_id"], action.payload["code"]) == (
+        "deactivate_discount", "", "CLEAR40")
