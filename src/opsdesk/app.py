@@ -127,7 +127,9 @@ def build(
         outcome_hooks[kind] = chain(outcome_hooks[kind], hook) if kind in outcome_hooks else hook
     return Desk(
         settings=settings,
-        db=SqlDatabase(engine, writer_wait=settings.file.sqlite_busy_timeout_ms / 1000),
+        db=SqlDatabase(
+            engine, writer_wait=settings.file.sqlite_busy_timeout_ms / 1000, audit_keys=settings.audit_keys
+        ),
         playbooks=playbooks,
         pipeline=Pipeline(
             playbooks,

@@ -28,10 +28,11 @@ from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
 from opsdesk.cli_privacy import privacy_cli
 from opsdesk.cli_users import audit_cli, users_cli
 from opsdesk.config import Settings, load_settings
-from opsdesk.desk import Background
+from opsdesk.desk import Background, Desk
 from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
 from opsdesk.policy import loader
 from opsdesk.services import tokens as token_service
+from opsdesk.services.audit import check_writable
 from opsdesk.services.replay import replay
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="The operations desk for online stores.")
@@ -116,6 +117,7 @@ def serve(
         if stand_ins:
             settings = _with_stand_ins(settings, stack)
         desk = composition.build(settings)
+        _check_audit(desk)
         out.print(
             f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
         )
@@ -128,6 +130,12 @@ def serve(
             loop="uvloop",
             http="httptools",
         )
+
+
+def _check_audit(desk: Desk) -> None:
+    """Refuse to start a desk that could not extend the audit chain with its key (ADR 0024)."""
+    with desk.db.unit_of_work(read_only=True) as uow:
+        check_writable(uow, desk.settings.audit_keys)
 
 
 def _with_stand_ins(
@@ -167,6 +175,7 @@ def _with_stand_ins(
 def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
     """Run the pipeline and the outbox sender until interrupted (SIGINT or SIGTERM)."""
     desk = desk_for(config, database_url)
+    _check_audit(desk)
     background = Background(desk)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

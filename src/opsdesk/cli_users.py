@@ -1,4 +1,4 @@
-"""``opsdesk users ...`` (dashboard accounts) and ``opsdesk audit verify`` (the audit log's hash chain)."""
+"""``opsdesk users ...`` (dashboard accounts) and ``opsdesk audit verify|rekey`` (the audit log's hash chain)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from opsdesk.desk import Desk
 from opsdesk.domain.access import ALL_SHOPS, User
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.services import users
-from opsdesk.services.audit import verify_audit
+from opsdesk.services.audit import rekey_audit, verify_audit
 
 users_cli = typer.Typer(no_args_is_help=True, help="Dashboard accounts: add, passwd, disable, list.")
-audit_cli = typer.Typer(no_args_is_help=True, help="The audit log: verify its hash chain.")
+audit_cli = typer.Typer(no_args_is_help=True, help="The audit log: verify its hash chain, or rekey it.")
 out = Console()
 err = Console(stderr=True)
 
@@ -137,18 +137,56 @@ def verify(
     kept = _anchor(anchor) if anchor else None
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
-        report = verify_audit(uow, anchor=kept)
+        report = verify_audit(uow, anchor=kept, keys=desk.settings.audit_keys)
     if not emit(report.as_dict(), fmt):
         if report.broken is None:
             head = f"{report.head_id}:{report.head_hash}"
+            how = f"keyed with key {report.key_id}" if report.key_id else "plain SHA-256, no OPSDESK_AUDIT_KEY"
             out.print(
-                f"[green]ok[/] {report.checked} rows; head {head} (keep it: --anchor {head})", soft_wrap=True
+                f"[green]ok[/] {report.checked} rows, {how}; head {head} (keep it: --anchor {head})",
+                soft_wrap=True,
             )
         else:
             where = f"row {report.broken.row_id}" if report.broken.row_id is not None else "the chain"
             err.print(f"[red]tampered:[/] {where}: {report.broken.reason}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_cli.command("rekey")
+def rekey(
+    anchor: Annotated[
+        str | None, typer.Option(help="ID:HASH of a row kept from an earlier verify, checked before rekeying")
+    ] = None,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Rehash the audit log under OPSDESK_AUDIT_KEY, once the chain verifies under the key it was written with.
+
+    Run it once after setting OPSDESK_AUDIT_KEY on a desk that has audit entries (they are plain SHA-256
+    until then), or to rotate: the old key in OPSDESK_AUDIT_PREVIOUS_KEY, the new one in OPSDESK_AUDIT_KEY.
+    One transaction: entries wait meanwhile, and an interrupted rekey changes nothing.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    kept = _anchor(anchor) if anchor else None
+    desk = desk_for(config, database_url)
+    with Progress(TextColumn("rekeying the audit log"), BarColumn(), MofNCompleteColumn(), console=err,
+                  disable=fmt == "json") as bar:
+        task = bar.add_task("rekey", total=None)
+        with desk.db.unit_of_work() as uow:
+            done = rekey_audit(
+                uow, desk.settings.audit_keys, anchor=kept,
+                progress=lambda seen, total: bar.update(task, completed=seen, total=total),
+            )
+            uow.commit()
+    if not emit(done.as_dict(), fmt):
+        before = f"key {done.old_key_id}" if done.old_key_id else "plain SHA-256"
+        if done.old_key_id == done.new_key_id:
+            out.print(f"[green]already keyed[/] with key {done.new_key_id}: nothing to do")
+        else:
+            out.print(f"[green]rekeyed[/] {done.rows} rows: {before} → key {done.new_key_id}")
 
 
 def _anchor(value: str) -> tuple[int, str]:

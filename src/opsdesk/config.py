@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from opsdesk import yamldoc
 from opsdesk.config_discounts_pickups import DiscountGuardConfig, WarehouseConfig
 from opsdesk.config_playbooks import CarrierConnectorConfig, MonitorsConfig
+from opsdesk.domain.audit import AuditKeys, audit_key
 from opsdesk.domain.errors import InvalidInput
 
 
@@ -215,6 +216,8 @@ class Environment(BaseSettings):
     config: str = "opsdesk.yaml"
     shopify_secret: str | None = None
     shopify_previous_secret: str | None = None
+    audit_key: str | None = None
+    audit_previous_key: str | None = None
 
 
 class Settings(BaseModel):
@@ -227,6 +230,8 @@ class Settings(BaseModel):
     file: FileConfig
     shopify_secret: str | None
     shopify_previous_secret: str | None
+    # The audit chain's HMAC keys (ADR 0024), kept outside the database; never printed.
+    audit_keys: AuditKeys = Field(default_factory=AuditKeys, repr=False)
 
     @property
     def warehouses(self) -> dict[str, WarehouseConfig]:
@@ -271,6 +276,10 @@ def load_settings(config_path: str | None = None, database_url: str | None = Non
         file=load_file(path) if path.exists() else FileConfig(),
         shopify_secret=env.shopify_secret,
         shopify_previous_secret=env.shopify_previous_secret,
+        audit_keys=AuditKeys(
+            audit_key(env.audit_key, "OPSDESK_AUDIT_KEY"),
+            audit_key(env.audit_previous_key, "OPSDESK_AUDIT_PREVIOUS_KEY"),
+        ),
     )
 
 

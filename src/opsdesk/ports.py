@@ -207,6 +207,15 @@ class AuditRepository(Protocol):
 
     def head(self) -> ChainHead: ...
 
+    def lock_head(self) -> ChainHead:
+        """The head, held until the transaction ends: no other writer extends the chain meanwhile."""
+
+    def rehash(self, hashes: Sequence[tuple[int, str, str]]) -> None:
+        """Give rows (id, prev_hash, hash) new hashes (``opsdesk audit rekey`` only)."""
+
+    def move_head(self, head: ChainHead) -> None:
+        """Set the chain's head (``opsdesk audit rekey`` only)."""
+
 
 class UserRepository(Protocol):
     def add(self, user: User) -> None:

@@ -112,6 +112,7 @@ class _Tables:
     usage: dict[str, Usage] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     audit_chain: list[ChainedRow] = field(default_factory=list)
+    audit_key_id: str | None = None
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     login_failures: list[tuple[str, datetime]] = field(default_factory=list)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from opsdesk.domain.access import Session, User
-from opsdesk.domain.audit import GENESIS, ChainedRow, ChainHead, entry_hash
+from opsdesk.domain.audit import GENESIS, AuditKeys, ChainedRow, ChainHead, entry_hash
 from opsdesk.domain.errors import Conflict
 from opsdesk.domain.records import AuditEntry
 
@@ -21,6 +21,7 @@ from opsdesk.domain.records import AuditEntry
 class Tables(Protocol):
     audit: list[AuditEntry]
     audit_chain: list[ChainedRow]
+    audit_key_id: str | None
     users: dict[str, User]
     sessions: dict[str, Session]
     login_failures: list[tuple[str, datetime]]
@@ -35,6 +36,7 @@ class MemoryAudit:
         self.t = t
 
     def record(self, entries: Sequence[AuditEntry]) -> None:
+        AuditKeys().for_writing(self.head())  # no keys in memory: a keyed chain is not extended with plain rows
         for e in entries:
             prev = self.head().hash
             before, after = _text(e.before), _text(e.after)
@@ -54,7 +56,22 @@ class MemoryAudit:
 
     def head(self) -> ChainHead:
         rows = self.t.audit_chain
-        return ChainHead(rows[-1].id, rows[-1].hash, len(rows)) if rows else ChainHead(0, GENESIS, 0)
+        if not rows:
+            return ChainHead(0, GENESIS, 0, self.t.audit_key_id)
+        return ChainHead(rows[-1].id, rows[-1].hash, len(rows), self.t.audit_key_id)
+
+    def lock_head(self) -> ChainHead:
+        return self.head()  # one writer at a time in memory
+
+    def rehash(self, hashes: Sequence[tuple[int, str, str]]) -> None:
+        new = {i: (p, h) for i, p, h in hashes}
+        self.t.audit_chain[:] = [
+            replace(r, prev_hash=new[r.id][0], hash=new[r.id][1]) if r.id in new else r for r in self.t.audit_chain
+        ]
+
+    def move_head(self, head: ChainHead) -> None:
+        # The head is the last row here: only the key is kept apart.
+        self.t.audit_key_id = head.key_id
 
 
 class MemoryUsers:

@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 
 from opsdesk import app as composition
 from opsdesk.cli import cli
+from opsdesk.domain.audit import AuditKeys
 from opsdesk.domain.privacy import PrivacySubject
-from opsdesk.services.audit import verify_audit
+from opsdesk.services.audit import rekey_audit, verify_audit
 from opsdesk.services.cases import act
 from opsdesk.services.privacy import PrivacyDeferred, redact_customer
 from opsdesk.storage import tables as t
@@ -228,6 +229,26 @@ def test_a_redacted_audit_row_changed_afterwards_is_caught(desk_day: Scenario) -
         conn.execute(t.audit.update().where(t.audit.c.id == redacted[0]).values(after='{"note":"forged"}'))
     with db.unit_of_work(read_only=True) as uow:
         broken = verify_audit(uow).broken
+    assert broken is not None and broken.row_id == redacted[0]
+
+
+def test_a_chain_with_erased_rows_is_rekeyed_and_a_later_change_is_still_caught(desk_day: Scenario) -> None:
+    db: SqlDatabase = desk_day.desk.db  # type: ignore[assignment]
+    send(desk_day, "customers/redact", compliance("customers/redact", WILHELMINA, [order_id_of(2)]), "redact-3")
+    with db.engine.connect() as conn:
+        vouchers = conn.execute(select(t.audit.c.after).where(t.audit.c.action == "privacy.redacted")).scalars()
+        redacted = sorted(int(i) for after in vouchers for i in json.loads(after)["rows"])
+    assert redacted
+    keys = AuditKeys(b"an-audit-key-of-at-least-32-characters")
+    with db.unit_of_work() as uow:  # the erased rows pass on their vouchers, then are hashed as they are now
+        assert rekey_audit(uow, keys).rows > len(redacted)
+        uow.commit()
+    with db.unit_of_work(read_only=True) as uow:
+        assert verify_audit(uow, keys=keys).ok
+    with db.engine.begin() as conn:
+        conn.execute(t.audit.update().where(t.audit.c.id == redacted[0]).values(after='{"note":"forged"}'))
+    with db.unit_of_work(read_only=True) as uow:
+        broken = verify_audit(uow, keys=keys).broken
     assert broken is not None and broken.row_id == redacted[0]
 
 

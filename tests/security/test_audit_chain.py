@@ -57,7 +57,7 @@ def execute(engine: Engine, sql: str, **params: Any) -> None:
 
 
 def test_an_untouched_chain_verifies_on_every_backend(any_db: Database) -> None:
-    assert verify(any_db).as_dict() == {"ok": True, "checked": 0, "head_id": 0, "head_hash": ""}
+    assert verify(any_db).as_dict() == {"ok": True, "checked": 0, "head_id": 0, "head_hash": "", "key_id": None}
     write(any_db, 7)
     report = verify(any_db)
     assert (report.ok, report.checked, report.head_id) == (True, 7, 7)

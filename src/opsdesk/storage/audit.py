@@ -1,7 +1,8 @@
 """The audit log as a hash chain: every insert links to the row before it and moves the chain's head.
 
 Writers take turns on the head row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has one writer
-anyway), so two transactions can never link to the same predecessor and fork the chain.
+anyway), so two transactions can never link to the same predecessor and fork the chain. The head also
+names the key the chain is hashed with (ADR 0024); a writer holding another key refuses to extend it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from opsdesk.domain.audit import GENESIS, ChainedRow, ChainHead, entry_hash
+from opsdesk.domain.audit import GENESIS, AuditKeys, ChainedRow, ChainHead, entry_hash
 from opsdesk.domain.records import AuditEntry
 from opsdesk.storage import tables as t
 from opsdesk.storage.codec import dumps
@@ -24,36 +25,57 @@ _LOCK_HEAD = select(t.audit_head).where(t.audit_head.c.id == HEAD_ID).with_for_u
 _MOVE_HEAD = (
     t.audit_head.update()
     .where(t.audit_head.c.id == HEAD_ID)
-    .values(last_id=bindparam("b_last_id"), hash=bindparam("b_hash"), count=bindparam("b_count"))
+    .values(
+        last_id=bindparam("b_last_id"),
+        hash=bindparam("b_hash"),
+        count=bindparam("b_count"),
+        key_id=bindparam("b_key_id"),
+    )
+)
+_REHASH = (
+    t.audit.update()
+    .where(t.audit.c.id == bindparam("b_id"))
+    .values(prev_hash=bindparam("b_prev_hash"), hash=bindparam("b_hash"))
 )
 
 
 class SqlChainedAudit:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keys: AuditKeys | None = None) -> None:
         self._conn = conn
+        self._keys = keys or AuditKeys()
 
     def record(self, entries: Sequence[AuditEntry]) -> None:
         if not entries:
             return
-        head = self._lock_head()
+        head = self.lock_head()
+        key = self._keys.for_writing(head)
         prev, rows = head.hash, []
         for e in entries:
             row = _row(e)
-            digest = entry_hash(prev, e.at, e.actor, e.action, e.subject, row["before"], row["after"])
+            digest = entry_hash(prev, e.at, e.actor, e.action, e.subject, row["before"], row["after"], key)
             rows.append({**row, "prev_hash": prev, "hash": digest})
             prev = digest
         self._conn.execute(_INSERT, rows)
         # Nobody else inserts while this transaction holds the head, so the newest id is ours.
         last_id = int(self._conn.execute(_LAST_ID).scalar_one())
-        moved = {"b_last_id": last_id, "b_hash": prev, "b_count": head.count + len(entries)}
+        moved = {"b_last_id": last_id, "b_hash": prev, "b_count": head.count + len(entries),
+                 "b_key_id": self._keys.current_id}
         self._conn.execute(_MOVE_HEAD, moved)
 
-    def _lock_head(self) -> ChainHead:
+    def lock_head(self) -> ChainHead:
         row = self._conn.execute(_LOCK_HEAD).mappings().first()
         if row is None:  # a database made without migration 0005's head row: the chain starts here
             self._conn.execute(t.audit_head.insert().values(id=HEAD_ID, last_id=0, hash=GENESIS, count=0))
             return ChainHead()
-        return ChainHead(int(row["last_id"]), row["hash"], int(row["count"]))
+        return _head(row)
+
+    def rehash(self, hashes: Sequence[tuple[int, str, str]]) -> None:
+        if hashes:
+            self._conn.execute(_REHASH, [{"b_id": i, "b_prev_hash": p, "b_hash": h} for i, p, h in hashes])
+
+    def move_head(self, head: ChainHead) -> None:
+        moved = {"b_last_id": head.last_id, "b_hash": head.hash, "b_count": head.count, "b_key_id": head.key_id}
+        self._conn.execute(_MOVE_HEAD, moved)
 
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(t.audit)).scalar_one())
@@ -77,7 +99,11 @@ class SqlChainedAudit:
 
     def head(self) -> ChainHead:
         row = self._conn.execute(select(t.audit_head).where(t.audit_head.c.id == HEAD_ID)).mappings().first()
-        return ChainHead() if row is None else ChainHead(int(row["last_id"]), row["hash"], int(row["count"]))
+        return ChainHead() if row is None else _head(row)
+
+
+def _head(row: Any) -> ChainHead:
+    return ChainHead(int(row["last_id"]), row["hash"], int(row["count"]), row["key_id"])
 
 
 def _row(e: AuditEntry) -> dict[str, Any]:

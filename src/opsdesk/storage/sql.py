@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from opsdesk import ports
+from opsdesk.domain.audit import AuditKeys
 from opsdesk.domain.errors import Conflict, Unavailable
 from opsdesk.storage import repositories as repos
 from opsdesk.storage.audit import SqlChainedAudit
@@ -100,8 +101,10 @@ class SqlUnitOfWork:
         read_only: bool = False,
         writer: threading.Lock | None = None,
         wait: float = 4.0,
+        audit_keys: AuditKeys | None = None,
     ) -> None:
         self._engine = engine
+        self._audit_keys = audit_keys
         self._read_only = read_only
         self._writer = None if read_only else writer
         self._wait = wait
@@ -130,7 +133,7 @@ class SqlUnitOfWork:
         self.outbox = repos.SqlOutbox(conn)
         self.cases = SqlCases(conn)
         self.usage = repos.SqlUsage(conn)
-        self.audit = SqlChainedAudit(conn)
+        self.audit = SqlChainedAudit(conn, self._audit_keys)
         self.tokens = repos.SqlTokens(conn)
         self.timers = SqlTimers(conn)
         self.readiness = SqlReadiness(conn)
@@ -178,8 +181,9 @@ class SqlUnitOfWork:
 
 
 class SqlDatabase:
-    def __init__(self, engine: Engine, *, writer_wait: float = 4.0) -> None:
+    def __init__(self, engine: Engine, *, writer_wait: float = 4.0, audit_keys: AuditKeys | None = None) -> None:
         self.engine = engine
+        self.audit_keys = audit_keys or AuditKeys()
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._writer_wait = writer_wait
 
@@ -189,7 +193,9 @@ class SqlDatabase:
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A transaction; ``read_only`` ones never take SQLite's write lock (WAL readers run alongside)."""
-        return SqlUnitOfWork(self.engine, read_only=read_only, writer=self._writer, wait=self._writer_wait)
+        return SqlUnitOfWork(
+            self.engine, read_only=read_only, writer=self._writer, wait=self._writer_wait, audit_keys=self.audit_keys
+        )
 
     def ping(self) -> None:
         try:

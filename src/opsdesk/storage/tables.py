@@ -188,7 +188,7 @@ audit = Table(
     Column("subject", String(255), nullable=False),
     Column("before", Text, nullable=True),
     Column("after", Text, nullable=True),
-    # The hash chain (migration 0005): SHA-256 over this row's content and the previous row's hash.
+    # The hash chain (migration 0005): SHA-256 (or HMAC-SHA256, ADR 0024) over this row and the previous hash.
     Column("prev_hash", String(64), nullable=False, server_default=""),
     Column("hash", String(64), nullable=False, server_default=""),
 )
@@ -201,6 +201,8 @@ audit_head = Table(
     Column("last_id", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("count", BigInteger, nullable=False),
+    # The key the chain's hashes are HMACs under (``domain.audit.key_id``; migration 0009); NULL: plain SHA-256.
+    Column("key_id", String(16), nullable=True),
 )
 
 # Dashboard sign-in (migration 0005): people, their role per shop, server-side sessions, failed sign-ins.
