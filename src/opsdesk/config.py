@@ -175,6 +175,8 @@ class ReconcileConfig(Strict):
     overlap_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 5  # re-read before the mark: clock skew
     page_size: Annotated[int, Field(ge=1, le=250)] = 100  # orders per Admin API page (Shopify's max 250)
     initial_lookback_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 24  # a shop's first sweep
+    disputes: bool = True  # sweep Shopify Payments disputes too (needs read_shopify_payments_disputes)
+    dispute_window_days: Annotated[int, Field(ge=1, le=540)] = 120  # disputes re-read before the mark
 
 
 class PrivacyConfig(Strict):

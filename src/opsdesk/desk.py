@@ -108,7 +108,9 @@ class Desk:
             return None
         cfg = self.settings.file.reconcile
         settings = SweepSettings(overlap=timedelta(minutes=cfg.overlap_minutes), page_size=cfg.page_size,
-                                 initial_lookback=timedelta(hours=cfg.initial_lookback_hours))
+                                 initial_lookback=timedelta(hours=cfg.initial_lookback_hours),
+                                 disputes=cfg.disputes and hasattr(reader, "disputes_initiated"),
+                                 dispute_window=timedelta(days=cfg.dispute_window_days))
         playbooks = self.pipeline.playbooks
 
         def listeners(event: str) -> list[str]:  # who decides an event: their decision ids say it was heard
@@ -124,7 +126,8 @@ class Desk:
         reports = [reconciler.sweep(shop) for shop in shops]
         for report in reports:
             if report.appended:
-                log.warning("reconciliation: %s had %d lost or stale orders", report.shop, report.appended)
+                log.warning("reconciliation: %s had %d lost or stale orders and disputes", report.shop,
+                            report.appended)
             if not report.ok:
                 log.warning("reconciliation of %s failed, mark kept: %s", report.shop, report.error)
         if any(r.appended for r in reports):

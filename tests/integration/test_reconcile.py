@@ -211,7 +211,8 @@ def action_ids(desk: Desk, ids: list[int]) -> list[str]:
 
 
 def mutations(fake: FakeShopifyAdmin) -> Counter[tuple[str, str]]:
-    return Counter((c.operation, c.key) for c in fake.calls if c.operation not in ("orders", "order"))
+    queries = ("orders", "order", "shopifyPaymentsAccount")
+    return Counter((c.operation, c.key) for c in fake.calls if c.operation not in queries)
 
 
 # -- the tests --------------------------------------------------------------------------------------
@@ -386,6 +387,88 @@ def test_the_reconcile_command_reports_and_processes_what_it_appended(tmp_path: 
         failed = opsdesk("--format", "json")
         assert failed.returncode == 1
         assert json.loads(failed.stdout)["shops"][0]["mark"] is None
+
+
+def dispute_cases(desk: Desk, order_id: int) -> list[Any]:
+    with desk.db.unit_of_work(read_only=True) as uow:
+        return [(uow.cases.get(c.id), len(uow.cases.timeline(c.id)))
+                for c in uow.cases.for_order(SHOP, order_id) if c.kind == "dispute"]
+
+
+def decisions_on(desk: Desk, order_id: int) -> list[tuple[str, str]]:
+    with desk.db.unit_of_work(read_only=True) as uow:
+        return [(d.event_key, d.playbook) for d in uow.decisions.for_order(SHOP, order_id)]
+
+
+def test_a_lost_dispute_is_recovered_its_case_opens_once_with_its_deadline_and_late_webhooks_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Callable[[str], str]
+) -> None:
+    versions = _order(2)  # created, then paid: every webhook of the order arrives
+    order_id = versions[-1][1]["id"]
+    initiated, due = T0 + timedelta(minutes=30), T0 + timedelta(days=7)
+    created = sample("disputes/create")
+    created.update(id=285_332_461_850_802_050, order_id=order_id, type="chargeback", status="needs_response",
+                   amount="19.99", currency="USD", initiated_at=initiated.isoformat(),
+                   evidence_due_by=due.isoformat(), evidence_sent_on=None, finalized_on=None)
+    lost_create = delivery("disputes/create", created, "w-dispute-create", triggered_at=initiated)
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        clock = ManualClock(T0 - timedelta(minutes=1))
+        desk, _ = build(tmp_path, "dispute", database("dispute"), fake, monkeypatch, clock)
+        reconciler = desk.reconciler()
+        assert reconciler is not None and desk.reconcile_due(reconciler)[0].ok  # the mark
+        with serving(desk) as url, httpx.Client(timeout=10) as client:
+            for v, (at, payload) in enumerate(versions):
+                clock.set(at)
+                for topic in (_TOPIC[v], "orders/updated"):
+                    assert post(client, url, delivery(topic, payload, f"w-{v}-{topic}", triggered_at=at)) == 200
+        drain(desk)  # the disputes/create webhook was lost: nobody knows of the chargeback
+        assert dispute_cases(desk, order_id) == []
+        fake.put_order_payload(versions[-1][1])
+        fake.put_dispute_payload(created)
+
+        clock.set(T0 + timedelta(minutes=45))
+        [report] = desk.reconcile_due(reconciler)
+        assert [(f["resource"], f["topic"], f["reason"]) for f in report.found] == [
+            (f"dispute:{created['id']}", "disputes/create", "missing")]
+        assert report.ok and report.appended == report.missing == 1 and report.stale == report.undecided == 0
+        assert (report.dispute_pages, report.disputes_seen, report.seen) == (1, 1, 1)
+        drain(desk)
+
+        [(case, changes)] = dispute_cases(desk, order_id)
+        assert case.queue == "disputes" and case.detail["rule"] == "chargeback-needs-evidence"
+        assert case.detail["hard_deadline"] == due.isoformat()  # the evidence deadline, from the Admin API
+        assert states(desk, [order_id])[order_id].disputes[created["id"]].status == "needs_response"  # type: ignore[union-attr]
+        decided = decisions_on(desk, order_id)
+
+        # The real webhook, retried by Shopify after the sweep: the same event, decided already.
+        with serving(desk) as url, httpx.Client(timeout=10) as client:
+            assert post(client, url, lost_create) == 200
+        drain(desk)
+        assert dispute_cases(desk, order_id) == [(case, changes)]
+        assert decisions_on(desk, order_id) == decided
+        again = reconciler.sweep(SHOP)
+        assert again.ok and again.appended == again.already_appended == 0 and again.found == []
+
+        # Evidence is sent and the disputes/update is lost too: the desk holds an older version.
+        sent = T0 + timedelta(days=2)
+        updated = {**created, "status": "under_review", "evidence_sent_on": sent.isoformat()}
+        fake.put_dispute_payload(updated)
+        clock.set(sent + timedelta(hours=1))
+        [report] = desk.reconcile_due(reconciler)
+        assert [(f["topic"], f["reason"], f["known_at"]) for f in report.found] == [
+            ("disputes/update", "stale", initiated.isoformat())]
+        drain(desk)
+        assert states(desk, [order_id])[order_id].disputes[created["id"]].status == "under_review"  # type: ignore[union-attr]
+        [(still, _)] = dispute_cases(desk, order_id)  # the update joins the open case; none opens
+        assert still.id == case.id
+        decided = decisions_on(desk, order_id)
+        with serving(desk) as url, httpx.Client(timeout=10) as client:
+            late = delivery("disputes/update", updated, "w-dispute-update", triggered_at=sent)
+            assert post(client, url, late) == 200
+        drain(desk)
+        assert decisions_on(desk, order_id) == decided and dispute_cases(desk, order_id)[0][0] == still
+        with desk.db.unit_of_work(read_only=True) as uow:
+            assert uow.deliveries.count("failed") == 0
 
 
 @pytest.mark.parametrize("enabled", [True, False])

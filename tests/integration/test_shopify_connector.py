@@ -9,18 +9,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 
 from opsdesk.connectors.shopify import ShopifyAdmin, retry_after
 from opsdesk.domain.errors import NotFound, Unavailable
+from opsdesk.domain.events import ShopDomain
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+from opsdesk.normalise.shopify import normalise
+from opsdesk.services.reconcile import dispute_payload
 from tests.integration._servers import TOKEN, outbox_action, refund_action
-from tests.samples import SHOP
+from tests.samples import SHOP, sample
 
 CLIENT_TIMEOUT = 0.3
 CODE_DISCOUNT = "gid://shopify/DiscountCodeNode/501"
@@ -415,3 +419,81 @@ def test_a_code_no_discount_has_is_rejected_without_a_mutation(
 
     assert result == Rejected(f"no code discount 'WINTER10' in {SHOP}")
     assert fake.effects == [] and [c.operation for c in fake.calls] == ["codeDiscountNodeByCode"]
+
+
+# -- the reconciliation sweep's disputes query -----------------------------------------------------------
+
+DISPUTES_SINCE = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def dispute(n: int, initiated: datetime, **changes: Any) -> dict[str, Any]:
+    """Shopify's ``disputes/create`` sample as dispute ``n`` on order ``n``, initiated at ``initiated``."""
+    payload = sample("disputes/create")
+    payload.update(id=2_850_000 + n, order_id=4_000_000 + n, initiated_at=initiated.isoformat(),
+                   evidence_due_by=(initiated + timedelta(days=7)).isoformat(), **changes)
+    return payload
+
+
+def test_disputes_initiated_since_a_time_come_page_by_page_and_read_back_as_the_webhook(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    held = [dispute(n, DISPUTES_SINCE + timedelta(minutes=n - 2)) for n in range(7)]  # 0 and 1 are older
+    held[5].update(status="won", evidence_sent_on="2026-03-03T10:00:00-05:00", finalized_on="2026-03-20T00:00:00Z")
+    for payload in held:
+        fake.put_dispute_payload(payload)
+
+    pages, cursor = [], None
+    while True:
+        page = shopify.disputes_initiated(SHOP, DISPUTES_SINCE, cursor, 2)
+        assert isinstance(page, dict)
+        pages.append(page["nodes"])
+        cursor = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+
+    assert [len(p) for p in pages] == [2, 2, 1]  # 2..6: initiated at or after the time, none twice
+    nodes = [node for p in pages for node in p]
+    assert [n["legacyResourceId"] for n in nodes] == [str(2_850_000 + n) for n in range(2, 7)]
+    assert nodes[0]["status"] == "UNDER_REVIEW" and nodes[0]["reasonDetails"]["reason"] == "FRAUDULENT"
+    assert [c.operation for c in fake.calls] == ["shopifyPaymentsAccount"] * 3
+    # Turned back into the webhook's body, each is the event Shopify's own webhook would have made.
+    for node, payload in zip(nodes, held[2:], strict=True):
+        ours = normalise("disputes/create", ShopDomain(SHOP), dispute_payload(node), None)
+        theirs = normalise("disputes/create", ShopDomain(SHOP), payload, None)
+        assert isinstance(ours, tuple) and isinstance(theirs, tuple)
+        assert [e.key for e in ours] == [e.key for e in theirs]
+        assert ours == theirs
+
+
+def test_a_shop_without_shopify_payments_has_no_disputes(fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    fake.put_dispute_payload(dispute(1, DISPUTES_SINCE))
+    fake.store.payments_account = False
+
+    assert shopify.disputes_initiated(SHOP, DISPUTES_SINCE, None, 10) == {
+        "nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+
+
+@pytest.mark.parametrize(("fault", "expected"), [
+    ("503", RetryLater("HTTP 503")),
+    ("429:7", RetryLater("HTTP 429", 7.0)),
+    ("throttled", RetryLater("throttled: Throttled", 0.1)),
+    ("403", Rejected('HTTP 403: {"errors": "HTTP 403"}')),
+])
+def test_the_disputes_query_maps_each_failure_to_retry_later_or_rejected(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin, fault: str, expected: RetryLater | Rejected) -> None:
+    fake.put_dispute_payload(dispute(1, DISPUTES_SINCE))
+    fake.script(fault)
+
+    assert shopify.disputes_initiated(SHOP, DISPUTES_SINCE, None, 10) == expected
+    page = shopify.disputes_initiated(SHOP, DISPUTES_SINCE, None, 10)  # the retry reads the page
+    assert isinstance(page, dict) and len(page["nodes"]) == 1
+
+
+def test_the_disputes_query_with_a_wrong_token_or_a_lost_connection_fails_as_the_other_queries(
+        fake: FakeShopifyAdmin, wire: str) -> None:
+    with connect(fake, wire, token="shpat_wrong") as wrong:
+        refused = wrong.disputes_initiated(SHOP, DISPUTES_SINCE, None, 10)
+    assert isinstance(refused, Rejected) and "401" in refused.reason
+    fake.script("reset")
+    with connect(fake, wire) as shopify:
+        lost = shopify.disputes_initiated(SHOP, DISPUTES_SINCE, None, 10)
+    assert isinstance(lost, RetryLater)

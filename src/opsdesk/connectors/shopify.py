@@ -114,6 +114,20 @@ ORDERS_UPDATED = """query OrdersUpdated($first: Int!, $after: String, $query: St
   }
 }"""
 
+#: The reconciliation sweep's disputes: those initiated since a time. Shopify's dispute search has no
+#: ``updated_at`` (only ``id``, ``initiated_at`` and ``status``), so the sweep re-reads a window of them.
+DISPUTES_INITIATED = """query DisputesInitiated($first: Int!, $after: String, $query: String!) {
+  shopifyPaymentsAccount {
+    disputes(first: $first, after: $after, query: $query) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id legacyResourceId status type initiatedAt evidenceDueBy evidenceSentOn finalizedOn
+        amount { amount currencyCode } reasonDetails { reason networkReasonCode } order { legacyResourceId } }
+    }
+  }
+}"""
+#: A shop without Shopify Payments (``shopifyPaymentsAccount`` null) has no disputes to read.
+NO_DISPUTES: JSON = {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+
 DEACTIVATIONS = {"DiscountCodeNode": ("discountCodeDeactivate", DEACTIVATE_CODE),
                  "DiscountAutomaticNode": ("discountAutomaticDeactivate", DEACTIVATE_AUTOMATIC)}
 DISCOUNT_GID = re.compile(r"^gid://shopify/(DiscountCodeNode|DiscountAutomaticNode)/\d+$")
@@ -187,13 +201,29 @@ class ShopifyAdmin:
 
         A query, so repeating it is safe; RetryLater carries the provider's wait (Retry-After, throttle).
         """
-        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        variables = {"first": first, "after": after, "query": f"updated_at:>='{stamp}'"}
-        reply = self._execute(shop, ORDERS_UPDATED, variables, None)
+        reply = self._search(shop, ORDERS_UPDATED, f"updated_at:>='{_stamp(since)}'", after, first)
         if not isinstance(reply, dict):
             return reply
         orders = reply.get("orders")
         return orders if isinstance(orders, dict) else RetryLater("orders query answered without orders")
+
+    def disputes_initiated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
+        """One page of the Shopify Payments disputes initiated at or after ``since``, or why not.
+
+        A query, as ``orders_updated``; a shop without a Shopify Payments account has none (an empty page).
+        """
+        reply = self._search(shop, DISPUTES_INITIATED, f"initiated_at:>='{_stamp(since)}'", after, first)
+        if not isinstance(reply, dict):
+            return reply
+        account = reply.get("shopifyPaymentsAccount")
+        if account is None:
+            return dict(NO_DISPUTES)
+        disputes = account.get("disputes") if isinstance(account, dict) else None
+        return disputes if isinstance(disputes, dict) else RetryLater("disputes query answered without disputes")
+
+    def _search(self, shop: str, query: str, search: str, after: str | None, first: int) -> Reply:
+        """One page of a connection filtered with Shopify's search syntax (no idempotency key: a query)."""
+        return self._execute(shop, query, {"first": first, "after": after, "query": search}, None)
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -403,6 +433,11 @@ class ShopifyAdmin:
             return _graphql_errors(body)
         data = body.get("data")
         return data if isinstance(data, dict) else RetryLater(f"HTTP {status} without data")
+
+
+def _stamp(moment: datetime) -> str:
+    """A time as Shopify's search syntax takes it: UTC, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def retry_after(value: str | None, now: datetime) -> float | None:

@@ -2,12 +2,12 @@
 
 It answers the operations ``opsdesk.connectors.shopify`` sends (refundCreate, fulfillmentOrderHold,
 fulfillmentOrderReleaseHold, tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate,
-returnApproveRequest, and the order, orders (from ``put_order_payload``), return, discountNode and
-codeDiscountNodeByCode queries) with Shopify-shaped bodies. It reads the operation's root field and its
-variables; it is not a GraphQL engine. A mutation repeated with the same idempotency key (the ``@idempotent`` key,
-else the ``Idempotency-Key`` header) gets the first answer again and has no second effect. With
-``header_idempotency=False`` only the directive counts, as on Shopify itself, where the other mutations
-must be safe to repeat on their own.
+returnApproveRequest, and the order, orders (from ``put_order_payload``), shopifyPaymentsAccount's
+disputes (from ``put_dispute_payload``), return, discountNode and codeDiscountNodeByCode queries) with
+Shopify-shaped bodies. It reads the operation's root field and its variables; it is not a GraphQL engine.
+A mutation repeated with the same idempotency key (the ``@idempotent`` key, else the ``Idempotency-Key``
+header) gets the first answer again and has no second effect. With ``header_idempotency=False`` only the
+directive counts, as on Shopify itself, where the other mutations must be safe to repeat on their own.
 
 Faults, one per request, in this order: ``outage(True)`` answers every call 503; scripted faults are
 taken next; otherwise a seeded random draw at the chaos rate. A fault is one of:
@@ -238,6 +238,10 @@ class FakeShopifyAdmin:
     def put_order_payload(self, payload: JSON) -> None:
         """Hold this order (webhook-shaped JSON) as the shop's true current state, for the ``orders`` query."""
         self.store.put_order_payload(payload)
+
+    def put_dispute_payload(self, payload: JSON) -> None:
+        """Hold this dispute (webhook-shaped JSON) as the shop's true current state, for the disputes query."""
+        self.store.put_dispute_payload(payload)
 
     def set_return(self, return_id: int, status: str) -> None:
         self.store.set_return(return_id, status)
@@ -530,6 +534,26 @@ def _graphql_order(o: JSON) -> JSON:
     }
 
 
+def _graphql_dispute(d: JSON) -> JSON:
+    """A webhook-shaped (REST) dispute as the Admin GraphQL ``ShopifyPaymentsDispute`` node the sweep reads
+    (dates as DateTime, as from API 2026-01 on; enums in upper case)."""
+    def stamp(value: object) -> str | None:
+        return _utc_time(str(value)).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+    def enum(value: object) -> str | None:
+        return str(value).upper() if value else None
+
+    return {
+        "id": f"gid://shopify/ShopifyPaymentsDispute/{d['id']}", "legacyResourceId": str(d["id"]),
+        "status": enum(d.get("status")), "type": enum(d.get("type")), "initiatedAt": stamp(d.get("initiated_at")),
+        "evidenceDueBy": stamp(d.get("evidence_due_by")), "evidenceSentOn": stamp(d.get("evidence_sent_on")),
+        "finalizedOn": stamp(d.get("finalized_on")),
+        "amount": {"amount": str(d.get("amount")), "currencyCode": d.get("currency")},
+        "reasonDetails": {"reason": enum(d.get("reason")), "networkReasonCode": d.get("network_reason_code")},
+        "order": {"legacyResourceId": str(d["order_id"])} if d.get("order_id") else None,
+    }
+
+
 def _number(gid: object) -> int:
     return int(str(gid).rsplit("/", 1)[-1])
 
@@ -544,6 +568,9 @@ class ShopifyStore:
         self._discounts: dict[str, _Discount] = {}
         self._returns: dict[str, str] = {}  # return gid -> status (REQUESTED, OPEN, DECLINED, ...)
         self._payloads: dict[int, JSON] = {}  # order id -> webhook-shaped order, for the ``orders`` query
+        self._disputes: dict[int, JSON] = {}  # dispute id -> webhook-shaped dispute, for the disputes query
+        #: False: the shop has no Shopify Payments account (``shopifyPaymentsAccount`` is null).
+        self.payments_account = True
         self._replies: dict[tuple[str, str, str], JSON] = {}
         self._effects: list[Effect] = []
         self._sequence = 0
@@ -554,6 +581,7 @@ class ShopifyStore:
             "fulfillmentOrderHold": self._hold, "fulfillmentOrderReleaseHold": self._release,
             "tagsAdd": self._tags_add, "orderUpdate": self._order_update,
             "return": self._return, "returnApproveRequest": self._approve_return, "orders": self._orders_page,
+            "shopifyPaymentsAccount": self._disputes_page,
             "discountCodeDeactivate": functools.partial(self._deactivate, code=True),
             "discountAutomaticDeactivate": functools.partial(self._deactivate, code=False)}
 
@@ -592,6 +620,27 @@ class ShopifyStore:
         cursor = f"{page[-1][0].isoformat()}|{page[-1][1]}" if page else None
         return {"pageInfo": {"hasNextPage": len(ordered) > len(page), "endCursor": cursor},
                 "nodes": [_graphql_order(self._payloads[i]) for _, i in page]}, None
+
+    def put_dispute_payload(self, payload: JSON) -> None:
+        with self._lock:
+            self._disputes[int(payload["id"])] = json.loads(json.dumps(payload, default=str))
+
+    def _disputes_page(self, v: JSON) -> tuple[JSON | None, None]:
+        """``shopifyPaymentsAccount { disputes(first, after, query: "initiated_at:>='T'") }`` over the held
+        disputes, by id (Shopify's default order); the cursor is the last id."""
+        if not self.payments_account:
+            return None, None
+        found = re.search(r"initiated_at:(>=?)'?([^' ]+)'?", str(v.get("query") or ""))
+        since = _utc_time(found.group(2)) if found else None
+        ordered = sorted(self._disputes)
+        if since is not None and found is not None:
+            ordered = [i for i in ordered if (at := _utc_time(self._disputes[i]["initiated_at"])) > since
+                       or (found.group(1) == ">=" and at == since)]
+        if v.get("after"):
+            ordered = [i for i in ordered if i > int(str(v["after"]))]
+        page = ordered[: int(v.get("first") or 50)]
+        info = {"hasNextPage": len(ordered) > len(page), "endCursor": str(page[-1]) if page else None}
+        return {"disputes": {"pageInfo": info, "nodes": [_graphql_dispute(self._disputes[i]) for i in page]}}, None
 
     def set_return(self, return_id: int, status: str) -> None:
         """A return's status (returns exist as REQUESTED when first asked for)."""

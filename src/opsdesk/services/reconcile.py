@@ -11,6 +11,14 @@ pipeline folds and decides it. Its webhook id is derived from (order id, ``updat
 the sweep again stores nothing twice; its event key is the webhook's (``order.updated:<id>:<time>``), so
 a real ``orders/updated`` for the same change arriving later is decided once, not twice.
 
+Disputes come next, through their own query: a lost ``disputes/create`` is a chargeback whose evidence
+deadline nobody sees. Shopify's dispute search has no ``updated_at``, so each sweep reads the disputes
+initiated since the mark less ``dispute_window`` (the time a dispute stays live), and compares each with
+the dispute on the order's projection and with the decisions taken on its version: one the desk never
+heard of gets a ``disputes/create``, one it holds at an older version a ``disputes/update``. The event key
+of a dispute (``dispute.<change>:<id>:<status>:<time>``) is the webhook's, so a late real webhook for the
+same version is decided once, not twice.
+
 The mark is kept per shop in ``guardrail_usage`` (key ``reconcile:mark:<shop>``; ``amount`` holds the
 time as epoch seconds, ``count`` the sweeps finished) and only moves when a whole sweep succeeded: a
 failed page (after the connector's retries, honouring ``Retry-After``) leaves it where it was.
@@ -19,7 +27,7 @@ failed page (after the connector's retries, honouring ``Retry-After``) leaves it
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,7 +36,7 @@ from typing import Any, Protocol
 import orjson
 
 from opsdesk.domain.errors import InvalidPayload
-from opsdesk.domain.events import OrderId, ShopDomain
+from opsdesk.domain.events import DisputeChanged, OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import Breaker, Rejected, RetryLater
 from opsdesk.domain.policies import Usage
@@ -42,15 +50,22 @@ from opsdesk.services.pipeline import decision_id
 RECONCILE = "reconcile"
 TOPIC = "orders/updated"
 FULFILMENT_TOPIC = "fulfillments/update"
+DISPUTE_CREATED = "disputes/create"
+DISPUTE_UPDATED = "disputes/update"
 MARK_PREFIX = "reconcile:mark:"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON = dict[str, Any]
 
 
 class OrderReader(Protocol):
-    """What the sweep needs from the Admin API connector (``ShopifyAdmin.orders_updated``)."""
+    """What the sweep needs from the Admin API connector (``ShopifyAdmin.orders_updated`` and
+    ``ShopifyAdmin.disputes_initiated``)."""
 
     def orders_updated(
+        self, shop: str, since: datetime, after: str | None, first: int
+    ) -> JSON | RetryLater | Rejected: ...
+
+    def disputes_initiated(
         self, shop: str, since: datetime, after: str | None, first: int
     ) -> JSON | RetryLater | Rejected: ...
 
@@ -68,6 +83,11 @@ class SweepSettings:
     #: Tries per page; waits between them follow the provider's Retry-After, capped at ``max_wait``.
     attempts: int = 3
     max_wait: float = 30.0
+    #: Whether Shopify Payments disputes are swept too (the app needs ``read_shopify_payments_disputes``).
+    disputes: bool = True
+    #: How long before the mark a dispute is re-read: its search has no ``updated_at``, so a change to a
+    #: dispute initiated earlier than this is not seen. Card networks settle most disputes within 120 days.
+    dispute_window: timedelta = timedelta(days=120)
 
 
 @dataclass(slots=True)
@@ -86,6 +106,8 @@ class SweepReport:
     #: Missing or stale orders whose reconciliation delivery was appended by an earlier sweep already.
     already_appended: int = 0
     unreadable: int = 0
+    dispute_pages: int = 0
+    disputes_seen: int = 0
     mark: datetime | None = None
     found: list[JSON] = field(default_factory=list)
 
@@ -95,6 +117,7 @@ class SweepReport:
             "ok": self.ok, "error": self.error, "pages": self.pages, "seen": self.seen,
             "missing": self.missing, "stale": self.stale, "undecided": self.undecided, "appended": self.appended,
             "already_appended": self.already_appended, "unreadable": self.unreadable,
+            "dispute_pages": self.dispute_pages, "disputes_seen": self.disputes_seen,
             "mark": self.mark.isoformat() if self.mark else None, "found": self.found[:200],
         }
 
@@ -226,6 +249,57 @@ def _fulfilment(order_id: int, node: JSON) -> JSON:
     }
 
 
+def dispute_payload(node: JSON) -> JSON:
+    """An Admin GraphQL ``ShopifyPaymentsDispute`` as the ``disputes/*`` webhook's body (the REST resource),
+    with every field of Shopify's sample, so that the ordinary normaliser reads it and dates it the same:
+    its version time is the latest of ``finalized_on``, ``evidence_sent_on``, ``initiated_at``."""
+    order, money, reason = (_object(node.get(name)) for name in ("order", "amount", "reasonDetails"))
+    return {
+        "id": int(node.get("legacyResourceId") or _number(node.get("id")) or 0),
+        "order_id": _number(order.get("legacyResourceId")),
+        "type": _lower(node.get("type")),
+        "amount": None if money.get("amount") is None else str(money["amount"]),
+        "currency": money.get("currencyCode"),
+        "reason": _lower(reason.get("reason")),
+        "network_reason_code": reason.get("networkReasonCode"),
+        "status": _lower(node.get("status")),
+        "evidence_due_by": _instant(node.get("evidenceDueBy")),
+        "evidence_sent_on": _instant(node.get("evidenceSentOn")),
+        "finalized_on": _instant(node.get("finalizedOn")),
+        "initiated_at": _instant(node.get("initiatedAt")),
+    }
+
+
+def _object(value: object) -> JSON:
+    return value if isinstance(value, dict) else {}
+
+
+def _lower(value: object) -> str | None:
+    """A GraphQL enum (``NEEDS_RESPONSE``) as the REST value (``needs_response``)."""
+    return str(value).lower() if value else None
+
+
+def _instant(value: object) -> str | None:
+    """A GraphQL DateTime as it is; a bare Date (what API versions before 2026-01 give for a dispute's
+    evidence and finalisation dates) as midnight UTC, since the webhook's fields carry an offset."""
+    if not value:
+        return None
+    text = str(value)
+    return f"{text}T00:00:00+00:00" if len(text) == 10 else text
+
+
+def _dispute_event(shop: str, payload: JSON) -> DisputeChanged | None:
+    """The event the normaliser makes of the dispute (as created; None when it cannot read it)."""
+    if not payload["id"]:
+        return None
+    try:
+        events = normalise(DISPUTE_CREATED, ShopDomain(shop), payload, None)
+    except InvalidPayload:
+        return None
+    found = events[0] if isinstance(events, tuple) and events else None
+    return found if isinstance(found, DisputeChanged) else None
+
+
 def _utc(value: object) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -287,18 +361,20 @@ class Reconciler:
                 mark = read_mark(uow, shop)
             since = mark - self.settings.overlap if mark else started - self.settings.initial_lookback
         report = SweepReport(shop=shop, since=since, started_at=started)
-        cursor: str | None = None
+        size, window = self.settings.page_size, since - self.settings.dispute_window
         try:
-            while True:
-                page = self._page(shop, since, cursor)
+            for page in self._pages("orders", lambda after: self.reader.orders_updated(shop, since, after, size)):
                 self._compare(shop, _nodes(page), report)
                 report.pages += 1
                 if progress is not None:
                     progress(report.seen, report.appended)
-                info = page.get("pageInfo") or {}
-                cursor = info.get("endCursor")
-                if not info.get("hasNextPage") or not cursor:
-                    break
+            # After the orders: a dispute on an order that was lost too is then appended after its order,
+            # so the pipeline folds the order first and the dispute does not wait for it.
+            if self.settings.disputes:
+                read = self.reader.disputes_initiated
+                for page in self._pages("disputes", lambda after: read(shop, window, after, size)):
+                    self._compare_disputes(shop, _nodes(page), report)
+                    report.dispute_pages += 1
         except SweepFailed as exc:
             report.error = str(exc)
             return report
@@ -308,24 +384,35 @@ class Reconciler:
         report.ok = True
         return report
 
-    def _page(self, shop: str, since: datetime, cursor: str | None) -> JSON:
+    def _pages(self, what: str, fetch: Callable[[str | None], JSON | RetryLater | Rejected]) -> Iterator[JSON]:
+        """Every page of one query, following ``pageInfo.endCursor``; raises SweepFailed for one not read."""
+        cursor: str | None = None
+        while True:
+            page = self._page(what, fetch, cursor)
+            yield page
+            info = page.get("pageInfo") or {}
+            cursor = info.get("endCursor")
+            if not info.get("hasNextPage") or not cursor:
+                return
+
+    def _page(self, what: str, fetch: Callable[[str | None], JSON | RetryLater | Rejected], cursor: str | None) -> JSON:
         last = ""
         for attempt in range(max(1, self.settings.attempts)):
             now = self.now()
             if not self.breaker.allows(now):
                 raise SweepFailed(f"the Admin API breaker is open after {self.breaker.failures} failures: {last}")
             self.breaker = self.breaker.probe(now)
-            reply = self.reader.orders_updated(shop, since, cursor, self.settings.page_size)
+            reply = fetch(cursor)
             self.breaker = self.breaker.record(isinstance(reply, dict), self.now())
             if isinstance(reply, dict):
                 return reply
             last = reply.reason
             if isinstance(reply, Rejected):
-                raise SweepFailed(f"the Admin API refused the orders query: {reply.reason}")
+                raise SweepFailed(f"the Admin API refused the {what} query: {reply.reason}")
             if attempt + 1 < self.settings.attempts:
                 wait = reply.retry_after if reply.retry_after is not None else 2.0**attempt
                 self.sleep(min(max(wait, 0.0), self.settings.max_wait))
-        raise SweepFailed(f"the Admin API did not answer the orders query: {last}")
+        raise SweepFailed(f"the Admin API did not answer the {what} query: {last}")
 
     def _compare(self, shop: str, nodes: Sequence[JSON], report: SweepReport) -> None:
         """Append a delivery for every order (and fulfilment) here that is missing, stale or undecided."""
@@ -366,6 +453,58 @@ class Reconciler:
             uow.commit()
         report.appended += new
         report.already_appended += len(behind) - new
+
+    def _compare_disputes(self, shop: str, nodes: Sequence[JSON], report: SweepReport) -> None:
+        """Append a ``disputes/create`` for every dispute here the desk never heard of, and a
+        ``disputes/update`` for one it holds at an older version (or whose version was never decided)."""
+        found: list[tuple[JSON, DisputeChanged]] = []
+        for node in nodes:
+            report.disputes_seen += 1
+            payload = dispute_payload(node)
+            event = _dispute_event(shop, payload)
+            if event is None:
+                report.unreadable += 1
+            else:
+                found.append((payload, event))
+        if not found:
+            return
+        orders = {(ShopDomain(shop), e.order) for _, e in found if e.order is not None}
+        now = self.now()
+        with self.db.unit_of_work() as uow:
+            states = uow.orders.get_many(orders)
+            ids = {e.dispute_id: self._dispute_decisions(shop, e) for _, e in found}
+            decided = uow.decisions.seen([i for found_ids in ids.values() for i in found_ids])
+            behind: list[RawDelivery] = []
+            for payload, e in found:
+                state = states.get((ShopDomain(shop), e.order)) if e.order is not None else None
+                held = state.disputes.get(e.dispute_id) if state is not None else None
+                known = (held.at, held.status) if held is not None else None
+                heard = not decided.isdisjoint(ids[e.dispute_id])
+                if known is None and not heard:
+                    reason, topic = "missing", DISPUTE_CREATED
+                elif known is not None and known < (e.occurred_at, e.status):
+                    reason, topic = "stale", DISPUTE_UPDATED
+                elif known == (e.occurred_at, e.status) and not heard:
+                    reason, topic = "undecided", DISPUTE_UPDATED
+                else:
+                    continue
+                setattr(report, reason, getattr(report, reason) + 1)
+                report.found.append({"order_id": e.order, "resource": f"dispute:{e.dispute_id}", "topic": topic,
+                                     "updated_at": e.occurred_at.isoformat(), "reason": reason,
+                                     "known_at": known[0].isoformat() if known else None})
+                resource = f"dispute:{e.dispute_id}:{e.status}"
+                behind.append(synthetic_delivery(shop, topic, resource, payload, e.occurred_at, now))
+            new = uow.deliveries.add(self.screen(uow, behind)) if behind else 0
+            uow.commit()
+        report.appended += new
+        report.already_appended += len(behind) - new
+
+    def _dispute_decisions(self, shop: str, event: DisputeChanged) -> set[str]:
+        """The ids of the decisions that say this version of the dispute was heard, through either topic:
+        the key differs only in the event's name (``dispute.created`` or ``dispute.updated``)."""
+        _, _, rest = event.key.partition(":")
+        return {decision_id(shop, f"{name}:{rest}", playbook)
+                for name in ("dispute.created", "dispute.updated") for playbook in self.listeners(name)}
 
 
 @dataclass(frozen=True, slots=True)
