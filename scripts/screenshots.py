@@ -2,23 +2,29 @@
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
-It does what ``make demo`` does in a scratch directory (``opsdesk init``, then ``opsdesk ingest`` of the
-486 recorded deliveries in ``examples/``), serves the desk on a free 127.0.0.1 port with the local
-Shopify and SMTP stand-ins, signs in as ``alice`` (a lead) in Debian's headless Chromium through
-Playwright, claims and comments on one case, and writes ``queue.png``, ``case.png``, ``readiness.png``,
+It runs the simulated day of ``opsdesk demo`` (the ``demo`` scenario: a small store's Monday with its seven
+incidents, simulated people working the queue) in a scratch folder, stopped at the scored day's end
+(midnight in New York) instead of following the orders two more days, and serves that desk on a free
+127.0.0.1 port with the local Shopify and SMTP stand-ins on the simulation's clock, standing at the day's
+end: the SLA countdowns read as they would that night. It signs in as ``alice`` (a lead) in Debian's
+headless Chromium through Playwright, claims and comments on the first stuck order in the queue (its page
+shows every kind of timeline entry: store events, decisions with their rule and inputs, messages sent,
+an earlier case's resolution, SLA warnings), and writes ``queue.png``, ``case.png``, ``readiness.png``,
 ``metrics.png`` (1280 px wide) and ``queue-phone.png`` (390 px, a phone). Needs ``/usr/bin/chromium``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -28,29 +34,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from opsdesk import app as composition  # noqa: E402
+from opsdesk.cli import _with_stand_ins, init  # noqa: E402
+from opsdesk.cli_simulate import DEMO_SECRET, run_in_process  # noqa: E402
 from opsdesk.config import Settings, load_settings  # noqa: E402
-from opsdesk.fakes.shopify_admin import FakeShopifyAdmin  # noqa: E402
-from opsdesk.fakes.smtp import FakeSmtp  # noqa: E402
 from opsdesk.services import users  # noqa: E402
+from opsdesk.simulator.runner import VirtualClock  # noqa: E402
+from opsdesk.simulator.scenario import load_scenario  # noqa: E402
 from opsdesk.web.app import create_app  # noqa: E402
 
-SECRET = "demo-secret"
 USER, PASSWORD = "alice", "screenshots-only-password"
+#: the row of the case shot for case.png
+CASE = "tr[data-id]:has-text('is stuck')"
 
 
-def opsdesk(directory: Path, *args: str) -> None:
-    command = [str(Path(sys.executable).with_name("opsdesk")), *args]
-    env = {**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET}
-    subprocess.run(command, cwd=directory, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
-
-
-def with_stand_ins(settings: Settings, shopify: FakeShopifyAdmin, smtp: FakeSmtp) -> Settings:
-    base = shopify.url_for("{shop}").split("/admin/")[0]
-    connectors = settings.file.connectors.model_copy(update={
-        "shopify": settings.file.connectors.shopify.model_copy(update={"base_url": base}),
-        "smtp": settings.file.connectors.smtp.model_copy(update={"host": "127.0.0.1", "port": smtp.port}),
-    })
-    return settings.model_copy(update={"file": settings.file.model_copy(update={"connectors": connectors})})
+def simulate_day(directory: Path) -> tuple[Settings, datetime]:
+    """What ``opsdesk demo --no-serve`` does, stopped at the scored day's end; the settings and that time."""
+    os.environ.setdefault("OPSDESK_SHOPIFY_SECRET", DEMO_SECRET)
+    url = f"sqlite:///{directory / 'opsdesk.db'}"
+    with contextlib.redirect_stdout(None):
+        init(directory=directory, force=False, database_url=url)
+    settings = load_settings(str(directory / "opsdesk.yaml"), url)
+    plan = replace(load_scenario("demo"), follow=timedelta(0))
+    run_in_process(settings, plan, settings.secrets_for(plan.shop)[0], fmt="json")
+    return settings, plan.end
 
 
 def serve(app: object) -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -82,12 +88,12 @@ def shoot(url: str, out: Path, extras: list[str]) -> None:
         page.goto("/queue?view=all")
         page.wait_for_timeout(1500)  # let the countdowns tick once
         page.screenshot(path=str(out / "queue.png"))
-        page.locator("#queue-rows tr[data-id] a").first.click()
+        page.locator(f"#queue-rows {CASE} a").first.click()
         page.wait_for_load_state()
         if page.locator("button:has-text('Claim')").count():
             page.click("button:has-text('Claim')")
             page.wait_for_load_state()
-        page.fill("#comment", "Asked the customer for a photo of the item.")
+        page.fill("#comment", "Asked the warehouse when it ships; the customer has had three follow-ups.")
         page.click("button:has-text('Comment')")
         page.wait_for_load_state()
         page.screenshot(path=str(out / "case.png"), full_page=True)
@@ -97,7 +103,7 @@ def shoot(url: str, out: Path, extras: list[str]) -> None:
         page.screenshot(path=str(out / "metrics.png"), full_page=True)
         for extra in extras:  # for a look, not for the docs
             page.goto(f"/{extra}")
-            page.screenshot(path=str(out / f"{extra}.png"), full_page=True)
+            page.screenshot(path=str(out / f"{extra.replace('/', '-')}.png"), full_page=True)
         phone = browser.new_context(base_url=url, viewport={"width": 390, "height": 844}, is_mobile=True)
         mobile = phone.new_page()
         sign_in(mobile)
@@ -113,14 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra", action="append", default=[], help="another page to shoot (e.g. settings)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch, FakeShopifyAdmin() as shopify, FakeSmtp() as smtp:
-        directory = Path(scratch)
-        opsdesk(directory, "init", ".")
-        opsdesk(directory, "ingest", str(ROOT / "examples" / "deliveries.jsonl.gz"))
-        os.environ["OPSDESK_SHOPIFY_SECRET"] = SECRET
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as stack:
+        settings, day_end = simulate_day(Path(scratch))
         os.environ.setdefault("OPSDESK_SHOPIFY_ACCESS_TOKEN", "stand-in-token")
-        settings = load_settings(str(directory / "opsdesk.yaml"), f"sqlite:///{directory / 'opsdesk.db'}")
-        desk = composition.build(with_stand_ins(settings, shopify, smtp))
+        # The clock the simulation ran on, left where it stopped: the queue's "time left" and "overdue"
+        # are those of the simulated day, not of today (`opsdesk demo` serves on the wall clock).
+        with contextlib.redirect_stdout(None):
+            settings = _with_stand_ins(settings, stack)
+        desk = composition.build(settings, clock=VirtualClock(day_end))
         with desk.db.unit_of_work() as uow:
             users.add_user(uow, USER, PASSWORD, "Alice Ng", {"*": "lead"}, "alice", now=desk.clock.now())
             uow.commit()
