@@ -31,6 +31,7 @@ from opsdesk.config import Settings, load_settings
 from opsdesk.desk import Background, Desk
 from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
 from opsdesk.policy import loader
+from opsdesk.ports import Clock
 from opsdesk.services import tokens as token_service
 from opsdesk.services.audit import check_writable
 from opsdesk.services.replay import replay
@@ -108,15 +109,21 @@ def serve(
     database_url: DbOpt = None,
 ) -> None:
     """Run webhook intake, the JSON API and the worker in one process."""
+    run_server(_settings(config, database_url), host=host, port=port, stand_ins=stand_ins, worker=worker)
+
+
+def run_server(
+    settings: Settings, *, host: str, port: int, stand_ins: bool, worker: bool, clock: Clock | None = None
+) -> None:
+    """``opsdesk serve``; ``clock`` for a desk not on the wall clock (the demo's, which resumes its day)."""
     import uvicorn
 
     from opsdesk.web.app import create_app
 
-    settings = _settings(config, database_url)
     with contextlib.ExitStack() as stack:
         if stand_ins:
             settings = _with_stand_ins(settings, stack)
-        desk = composition.build(settings)
+        desk = composition.build(settings, clock=clock)
         _check_audit(desk)
         out.print(
             f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"

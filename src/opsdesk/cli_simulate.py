@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from opsdesk import app as composition
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, emit
+from opsdesk.clock import ResumedClock
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.carrier import CarrierLabels
 from opsdesk.connectors.shopify import ShopifyAdmin
@@ -356,12 +358,14 @@ def demo(
             f"dashboard login: [bold]{login['user']}[/] / [bold]{login['password']}[/]  ({login['how']})"
         )
     if serve:
-        from opsdesk.cli import serve as serve_command
+        from opsdesk.cli import run_server
 
         os.chdir(directory)
-        serve_command(
-            host=host, port=port, stand_ins=True, worker=True, config="opsdesk.yaml", database_url=url
-        )
+        # The dashboard resumes the simulated day where it ended, at the wall clock's pace.
+        resumed = ResumedClock(datetime.fromisoformat(card["day"]["followed_until"]))
+        out.print(f"the desk's clock resumes at the simulated day's end: {card['day']['followed_until']}")
+        run_server(load_settings("opsdesk.yaml", url), host=host, port=port, stand_ins=True, worker=True,
+                   clock=resumed)
 
 
 def demo_login(settings: Settings) -> dict[str, str]:

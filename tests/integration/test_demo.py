@@ -66,3 +66,30 @@ def test_demo_again_starts_from_a_fresh_database(tmp_path: Path, fmt: str) -> No
     first, second = ({k: v for k, v in c.items() if k not in ("run", "login")} for c in cards)
     assert first == second  # nothing of the first run is left: the same seed scores the same
     assert cards[0]["login"]["password"] != cards[1]["login"]["password"]
+
+
+def test_demo_serves_its_day_on_a_clock_that_resumes_where_the_day_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Served on the wall clock, days after the simulated day, the desk would breach every SLA and fire
+    every timer of the day at once; it goes on from the day's end instead, at the wall clock's pace."""
+    from datetime import datetime, timedelta
+
+    from typer.testing import CliRunner
+
+    import opsdesk.cli
+    from opsdesk.cli import cli
+
+    served: dict[str, object] = {}
+    monkeypatch.setattr(opsdesk.cli, "run_server", lambda settings, **kwargs: served.update(kwargs))
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("OPSDESK_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / "day.yaml").write_text(SCENARIO)
+    done = CliRunner().invoke(cli, ["demo", "shop", "--scenario", str(tmp_path / "day.yaml"), "--port", "8765"])
+    assert done.exit_code == 0, done.output
+    ended = datetime.fromisoformat("2026-11-23T05:00:00+00:00") + timedelta(hours=16 + 2)  # duration + follow
+    assert f"resumes at the simulated day's end: {ended.isoformat()}" in done.output
+    assert served["port"] == 8765 and served["stand_ins"] is True
+    now = served["clock"].now()  # type: ignore[attr-defined]
+    assert ended <= now < ended + timedelta(minutes=5)

@@ -254,6 +254,20 @@ def test_the_case_page_tells_the_whole_story(client, desk, clock) -> None:
     assert 'class="sla sla-paused"' not in client.get(f"/cases/{case_id}").text
 
 
+def test_an_escalated_case_page_shows_its_level(client, desk, clock) -> None:
+    case_id = case_ids(desk)[ORDER]
+    sign_in(client, "alice")
+    act(client, f"/cases/{case_id}/act/claim")
+    clock.advance(days=8)  # past the resolution SLA's breach: the ladder moves the case up
+    sweeper = desk.sweeper()
+    while sweeper.run_once():
+        pass
+    sign_in(client, "alice")
+    response = client.get(f"/cases/{case_id}")
+    assert response.status_code == 200, response.text
+    assert re.search(r"escalation level: (0 → )?[1-9]", response.text)
+
+
 def test_orders_are_found_by_number_id_and_email(client) -> None:
     sign_in(client, "vera")
     for term in ("#1002", "1002", str(ORDER + 1), "c2@example.com", "C2@example.com"):

@@ -96,9 +96,9 @@ def period(value: timedelta | None) -> str:
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 
 
-def label(name: str | None) -> str:
-    """``approve_refund`` -> ``approve refund``."""
-    return (name or "").replace("_", " ")
+def label(name: object) -> str:
+    """``approve_refund`` -> ``approve refund``; a number (an escalation level) as it is."""
+    return "" if name is None else str(name).replace("_", " ")
 
 
 def query_string(values: dict[str, Any], **changes: Any) -> str:
