@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         settings, day_end = simulate_day(Path(scratch))
         os.environ.setdefault("OPSDESK_SHOPIFY_ACCESS_TOKEN", "stand-in-token")
         # The clock the simulation ran on, left where it stopped: the queue's "time left" and "overdue"
-        # are those of the simulated day, not of today (`opsdesk demo` serves on the wall clock).
+        # are those of the simulated day, not of today (`opsdesk demo` resumes its day's end the same way).
         with contextlib.redirect_stdout(None):
             settings = _with_stand_ins(settings, stack)
         desk = composition.build(settings, clock=VirtualClock(day_end))

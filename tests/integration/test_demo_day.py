@@ -1,0 +1,88 @@
+"""The demo's own day, as a newcomer gets it: every injected incident caught, and every page of the desk
+at the day's end answers (no page of a case, order or queue view fails on the data a real day leaves).
+
+One run of the shipped ``demo`` scenario (the README's first command runs the same), stopped at the scored
+day's end as ``scripts/screenshots.py`` does, then each case page, each linked order page and the other
+pages read through the real app with a signed-in lead, on the simulation's clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from opsdesk import app as composition
+from opsdesk.cli import init
+from opsdesk.cli_simulate import DEMO_SECRET, run_in_process
+from opsdesk.config import load_settings
+from opsdesk.domain.records import CaseFilter
+from opsdesk.services import users
+from opsdesk.simulator.runner import VirtualClock
+from opsdesk.simulator.scenario import load_scenario
+from opsdesk.web.app import create_app
+
+PASSWORD = "demo-day-test-password"
+ORDER_LINK = re.compile(r'href="(/orders/[^"/]+/\d+)"')
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], Any]]:
+    directory = tmp_path_factory.mktemp("demo-day")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("OPSDESK_AUDIT_KEY", "OPSDESK_AUDIT_PREVIOUS_KEY", "OPSDESK_CONFIG", "OPSDESK_DATABASE_URL"):
+            patch.delenv(name, raising=False)
+        patch.setenv("OPSDESK_SHOPIFY_SECRET", DEMO_SECRET)
+        url = f"sqlite:///{directory / 'opsdesk.db'}"
+        with contextlib.redirect_stdout(None):
+            init(directory=directory, force=False, database_url=url)
+        settings = load_settings(str(directory / "opsdesk.yaml"), url)
+        plan = replace(load_scenario("demo"), follow=timedelta(0))
+        card = run_in_process(settings, plan, DEMO_SECRET, fmt="json")
+        desk = composition.build(settings, clock=VirtualClock(plan.end))
+        with desk.db.unit_of_work() as uow:
+            users.add_user(uow, "lead", PASSWORD, "Lead", {"*": "admin"}, "alice", now=desk.clock.now())
+            uow.commit()
+        yield card, desk
+
+
+def test_every_injected_incident_of_the_demo_is_caught_with_its_time_to_detect(day: Any) -> None:
+    card, _ = day
+    incidents = card["incidents"]
+    assert len(incidents) == 7 and card["caught"] == "7 of 7", card["incidents"]
+    assert all(i["caught"] and i["time_to_detect_seconds"] is not None for i in incidents)
+    assert card["unneeded_escalations"]["count"] == 0
+    assert card["max_unowned"] == 0
+
+
+def test_every_page_of_the_desk_at_the_days_end_answers(day: Any) -> None:
+    _, desk = day
+    with desk.db.unit_of_work(read_only=True) as uow:
+        cases = uow.cases.search(CaseFilter(active_only=False), 1000)
+    assert len(cases) > 50  # a real day's worth: every kind the incidents open
+    with TestClient(create_app(desk, background=False), base_url="http://127.0.0.1") as client:
+        form = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        signed = client.post("/login", data={"username": "lead", "password": PASSWORD, "csrf_token": token,
+                                             "next": "/queue"}, follow_redirects=False)
+        assert signed.status_code == 303
+        failed: list[str] = []
+        orders: set[str] = set()
+        pages = ["/queue?view=all", "/queue/rows?view=all", "/orders", "/charts", "/readiness", "/playbooks",
+                 "/settings", *(f"/cases/{c.id}" for c in cases)]
+        for path in pages:
+            response = client.get(path)
+            if response.status_code != 200:
+                failed.append(f"{path}: {response.status_code}")
+            orders.update(ORDER_LINK.findall(response.text))
+        for path in sorted(orders):
+            if (status := client.get(path).status_code) != 200:
+                failed.append(f"{path}: {status}")
+    assert len(orders) > 20
+    assert failed == []
