@@ -38,7 +38,7 @@ from opsdesk.services.pickups import PickupWatch
 from opsdesk.services.pipeline import Pipeline, ShopDefaults
 from opsdesk.services.privacy import PrivacyRequests, export_name
 from opsdesk.services.sla import make_sla_hooks
-from opsdesk.services.usage_retention import TimerRetention, UsageRetention, longest_window
+from opsdesk.services.usage_retention import DeliveryRetention, TimerRetention, UsageRetention, longest_window
 from opsdesk.storage.schema import migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
 
@@ -122,6 +122,8 @@ def build(
     privacy = PrivacyRequests(export_files(settings.privacy_export_dir))
     retention = UsageRetention(longest_window(playbooks, fulfilment_side.windows))
     timer_retention = TimerRetention(retention.keep)  # one horizon for the housekeeping (ADR 0022)
+    days = settings.file.retention.deliveries_days
+    kept = DeliveryRetention(timedelta(days=days)) if days is not None else None  # ADR 0025
     outcome_hooks = dict(order_side.outcome_hooks())
     for kind, hook in fulfilment_side.outcome_hooks.items():
         outcome_hooks[kind] = chain(outcome_hooks[kind], hook) if kind in outcome_hooks else hook
@@ -150,8 +152,9 @@ def build(
         case_hooks=hooks,
         timer_handlers={**handlers, **order_side.timer_handlers(), **fulfilment_side.timer_handlers,
                         **(pickups.timer_handlers() if pickups else {}), **privacy.timer_handlers(),
-                        **retention.timer_handlers, **timer_retention.timer_handlers},
-        standing_timers=(retention.first, timer_retention.first),
+                        **retention.timer_handlers, **timer_retention.timer_handlers,
+                        **(kept.timer_handlers if kept else {})},
+        standing_timers=(retention.first, timer_retention.first, *((kept.first,) if kept else ())),
         discount_guard=guard,
         outcome_hooks=outcome_hooks,
         page_probe=PageProbe(),

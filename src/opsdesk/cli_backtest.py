@@ -87,6 +87,9 @@ def _print(data: dict[str, Any], playbooks: Path) -> None:
             if currency in money.get(direction, {}):
                 table.add_row(f"  {direction.replace('_', ' ')}", "", f"{sign}{money[direction][currency]}")
     out.print(table)
+    if data["unavailable_events"]:
+        out.print(f"[yellow]{data['unavailable_events']} events could not be replayed:[/] their facts were not "
+                  "recorded and retention deleted their deliveries (retention.deliveries_days)")
     out.print(f"{data['changed']} decisions would change, {data['outcome_changed']} of them their outcome"
               + (":" if data["changes"] else ""))
     for c in data["changes"]:

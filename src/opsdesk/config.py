@@ -179,6 +179,15 @@ class ReconcileConfig(Strict):
     dispute_window_days: Annotated[int, Field(ge=1, le=540)] = 120  # disputes re-read before the mark
 
 
+class RetentionConfig(Strict):
+    """How long raw deliveries are kept (docs/reference/webhook-intake.md#retention, ADR 0025)."""
+
+    # Processed and ignored deliveries older than this are deleted, their decisions, cases and audit kept.
+    # Unset: kept for good. At least 31 days: readiness reads the last 30 days of orders, and Shopify
+    # retries a delivery for 4 hours (48 before September 2024), so a deleted one is never delivered again.
+    deliveries_days: Annotated[int, Field(ge=31, le=3650)] | None = None
+
+
 class PrivacyConfig(Strict):
     """Privacy requests (docs/reference/privacy.md, ADR 0016)."""
 
@@ -202,6 +211,7 @@ class FileConfig(Strict):
     auth: AuthConfig = AuthConfig()
     monitors: MonitorsConfig = MonitorsConfig()  # the fulfilment-side playbooks' thresholds
     reconcile: ReconcileConfig = ReconcileConfig()  # the sweep that finds lost webhooks
+    retention: RetentionConfig = RetentionConfig()  # how long raw deliveries are kept
     privacy: PrivacyConfig = PrivacyConfig()  # customers/data_request exports
     readiness: ReadinessConfig = ReadinessConfig()
     discount_guard: DiscountGuardConfig = DiscountGuardConfig()  # docs/playbooks/discount-glitch.md

@@ -66,6 +66,11 @@ class DeliveryRepository(Protocol):
 
     def get(self, delivery_id: int) -> StoredDelivery: ...
 
+    def prune(self, after: int, limit: int, received_before: datetime) -> tuple[int, int, bool]:
+        """Delete processed and ignored deliveries received before ``received_before``, reading at most
+        ``limit`` rows in id order after ``after``; stops at the first row received since. Returns the id to
+        go on after, how many were deleted, and whether it stopped there (or at the table's end)."""
+
 
 class OrderRepository(Protocol):
     def get_many(

@@ -143,16 +143,31 @@ class _Deliveries:
             if (d.shop, d.webhook_id) in self.t.delivery_keys:
                 continue
             self.t.delivery_keys.add((d.shop, d.webhook_id))
-            next_id = len(self.t.deliveries) + 1
+            next_id = max(self.t.deliveries, default=0) + 1  # ids are never reused, as in SQL
             self.t.deliveries[next_id] = StoredDelivery(next_id, _utc(d))
             self.t.delivery_status[next_id] = ("pending", "")
             new += 1
         return new
 
     def store(self, deliveries: Sequence[RawDelivery]) -> list[StoredDelivery]:
-        first = len(self.t.deliveries) + 1
+        first = max(self.t.deliveries, default=0) + 1
         self.add(deliveries)
-        return [self.t.deliveries[i] for i in range(first, len(self.t.deliveries) + 1)]
+        return [d for i, d in sorted(self.t.deliveries.items()) if i >= first]
+
+    def prune(self, after: int, limit: int, received_before: datetime) -> tuple[int, int, bool]:
+        page = [i for i in sorted(self.t.deliveries) if i > after][:limit]
+        cursor, deleted, reached = after, 0, len(page) < limit
+        for i in page:
+            if self.t.deliveries[i].delivery.received_at >= received_before:
+                reached = True
+                break
+            if self.t.delivery_status[i][0] in ("processed", "ignored"):
+                gone = self.t.deliveries.pop(i).delivery
+                del self.t.delivery_status[i]
+                self.t.delivery_keys.discard((gone.shop, gone.webhook_id))
+                deleted += 1
+            cursor = i
+        return cursor, deleted, reached
 
     def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]:
         ids = [i for i, (s, _) in sorted(self.t.delivery_status.items()) if s == "pending" and i > after_id]

@@ -178,12 +178,8 @@ def test_the_command_prints_the_report_and_json(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "no such file or folder: missing" in bad.stderr
 
 
-def test_a_new_playbook_on_events_nobody_listened_to_is_decided_on_rebuilt_facts(
-    any_db: Database, tmp_path: Path
-) -> None:
-    recorded(any_db, tmp_path, [PRICES])
-    candidate = refunds(tmp_path / "candidate", 50)
-    (candidate / "paid.yaml").write_text("""
+#: A playbook on an event the live rule set does not listen to (its facts were never recorded).
+PAID_ORDERS = """
 playbook: paid-orders
 owner: team:support
 escalate: {queue: risk}
@@ -192,7 +188,15 @@ rules:
     when: [order.paid]
     if: order.known && "vip" in order.tags
     escalate: {queue: risk}
-""")
+"""
+
+
+def test_a_new_playbook_on_events_nobody_listened_to_is_decided_on_rebuilt_facts(
+    any_db: Database, tmp_path: Path
+) -> None:
+    recorded(any_db, tmp_path, [PRICES])
+    candidate = refunds(tmp_path / "candidate", 50)
+    (candidate / "paid.yaml").write_text(PAID_ORDERS)
     report = run(any_db, candidate)
     # The recorded facts of order.paid were never kept (no playbook listened); rebuilt from the delivery
     # with each order as it is now, tagged vip by its later orders/updated.
@@ -201,6 +205,19 @@ rules:
         for c in report.changes
     ] == [(n, "paid-orders", "none", "escalate", True) for n in range(1, 6)]
     assert (report.approximate, report.changed, report.outcome_changed) == (5, 5, 5)
+
+
+def test_events_whose_deliveries_retention_deleted_are_counted_not_guessed(any_db: Database, tmp_path: Path) -> None:
+    recorded(any_db, tmp_path, [PRICES])
+    with any_db.unit_of_work() as uow:  # retention deletes every decided delivery (ADR 0025)
+        assert uow.deliveries.prune(0, 1000, datetime(2100, 1, 1, tzinfo=UTC))[1] > 0
+        uow.commit()
+    candidate = refunds(tmp_path / "candidate", 50)
+    (candidate / "paid.yaml").write_text(PAID_ORDERS)
+    report = run(any_db, candidate)
+    # order.paid's facts were never recorded and its deliveries are gone: reported, not decided on nothing.
+    assert (report.unavailable, report.approximate, report.changed) == (5, 0, 0)
+    assert report.as_dict()["unavailable_events"] == 5
 
 
 def test_simulated_usage_drops_windows_that_closed_and_keeps_open_ones() -> None:

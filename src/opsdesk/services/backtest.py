@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from opsdesk.domain.errors import NotFound
 from opsdesk.domain.events import ShopDomain
 from opsdesk.domain.policies import Decision, Outcome, Playbook, Usage, decide, longest_period, window_started
 from opsdesk.domain.records import DecisionRecord
@@ -77,6 +78,8 @@ class BacktestReport:
     until: datetime | None
     events: int = 0
     approximate: int = 0
+    #: Events a candidate listens to whose facts were not recorded and whose delivery retention deleted.
+    unavailable: int = 0
     before: Counter[str] = field(default_factory=Counter)
     after: Counter[str] = field(default_factory=Counter)
     changed: int = 0
@@ -92,6 +95,7 @@ class BacktestReport:
         return {
             "since": self.since.isoformat(), "until": self.until.isoformat() if self.until else None,
             "events": self.events, "approximate_events": self.approximate,
+            "unavailable_events": self.unavailable,
             "decisions": {"before": dict(self.before), "after": dict(self.after)},
             "automation_rate": {"before": _rate(self.before), "after": _rate(self.after)},
             "changed": self.changed, "outcome_changed": self.outcome_changed, "money": money,
@@ -189,12 +193,19 @@ class Backtest:
         like = self.specimens.get(group[0].event_name, {})
         if recorded is not None:
             return _typed(recorded, like), False
-        return (self._rebuilt(group[0]), True) if needed else (None, False)
+        if not needed:
+            return None, False
+        rebuilt = self._rebuilt(group[0])
+        return rebuilt, rebuilt is not None  # approximate: decided on facts rebuilt from the delivery
 
     def _rebuilt(self, record: DecisionRecord) -> dict[str, Any] | None:
         if record.delivery_id is None:
             return None
-        d = self.uow.deliveries.get(record.delivery_id).delivery
+        try:
+            d = self.uow.deliveries.get(record.delivery_id).delivery
+        except NotFound:  # deleted by retention (ADR 0025): nothing to rebuild the facts from
+            self.report.unavailable += 1
+            return None
         found = normalise(d.topic, ShopDomain(d.shop), orjson.loads(d.body), d.triggered_at)
         event = next((e for e in found if e.key == record.event_key), None) if isinstance(found, tuple) else None
         if event is None:

@@ -112,3 +112,40 @@ class TimerRetention:
         last, _ = uow.timers.prune(str(timer.payload.get("after", "")), self.batch, now - self.keep)
         due = now if last else now + self.every
         uow.timers.schedule([Timer(TIMER_RETENTION, TIMER_RETENTION, TIMER_SUBJECT, due, {"after": last})])
+
+
+DELIVERY_RETENTION = "delivery_retention"
+DELIVERY_SUBJECT = "housekeeping:deliveries"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRetention:
+    """Raw deliveries deleted ``keep`` after they arrived, once decided or ignored (``retention:`` in
+    opsdesk.yaml; ADR 0025).
+
+    A delivery's body is the store's payload, personal data included; what the desk made of it stays: the
+    decisions with their inputs, the order projection, cases, actions and the audit log. Pending, waiting,
+    held and failed deliveries are kept (they are work or evidence). Ids follow arrival, so each firing
+    reads the next ``batch`` rows after the last one it read (in its payload), deletes the expired ones, and
+    arms itself again: at once while the page held only rows older than the horizon, else ``every`` later
+    from the first row it stopped at. The table is never read from its start again.
+    """
+
+    keep: timedelta
+    every: timedelta = timedelta(hours=1)
+    batch: int = 500
+
+    @property
+    def timer_handlers(self) -> dict[str, Handler]:
+        return {DELIVERY_RETENTION: self.sweep}
+
+    def first(self, now: datetime) -> Timer:
+        """The timer that starts the sweeps, due at once (the sweeper arms it when it starts)."""
+        return Timer(DELIVERY_RETENTION, DELIVERY_RETENTION, DELIVERY_SUBJECT, now, {"after": 0})
+
+    def sweep(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+        """The ``delivery_retention`` timer: one page of deliveries, the expired ones deleted; then the next."""
+        after = int(str(timer.payload.get("after", 0)) or 0)
+        cursor, _, reached = uow.deliveries.prune(after, self.batch, now - self.keep)
+        due = now + self.every if reached else now
+        uow.timers.schedule([Timer(DELIVERY_RETENTION, DELIVERY_RETENTION, DELIVERY_SUBJECT, due, {"after": cursor})])

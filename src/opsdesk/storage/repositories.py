@@ -34,6 +34,14 @@ from opsdesk.storage.fast import Fast
 _COUNT_DELIVERIES = select(func.count()).select_from(t.deliveries)
 _DELIVERIES_COUNT = Fast(_COUNT_DELIVERIES)
 _DELIVERIES_WITH_STATUS = Fast(_COUNT_DELIVERIES.where(t.deliveries.c.status == bindparam("status")))
+#: Deliveries that retention may delete: decided (their decisions stay) or ignored.
+DONE_STATUSES = ("processed", "ignored")
+_PRUNE_PAGE = (
+    select(t.deliveries.c.id, t.deliveries.c.status, t.deliveries.c.received_at)
+    .where(t.deliveries.c.id > bindparam("b_after"))
+    .order_by(t.deliveries.c.id)
+    .limit(bindparam("b_limit"))
+)
 _OLDEST_WAITING = Fast(select(func.min(t.deliveries.c.received_at)).where(t.deliveries.c.status == "waiting"))
 _PENDING_DELIVERIES = Fast(
     select(t.deliveries)
@@ -209,6 +217,23 @@ class SqlDeliveries:
         if status is None:
             return int(_DELIVERIES_COUNT.scalar(self._conn))
         return int(_DELIVERIES_WITH_STATUS.scalar(self._conn, {"status": status}))
+
+    def prune(self, after: int, limit: int, received_before: datetime) -> tuple[int, int, bool]:
+        c = t.deliveries.c
+        page = self._conn.execute(_PRUNE_PAGE, {"b_after": after, "b_limit": limit}).all()
+        doomed, cursor, reached = [], after, len(page) < limit
+        for delivery_id, status, received_at in page:
+            if received_at >= received_before:  # ids follow arrival: the rest are newer still
+                reached = True
+                break
+            if status in DONE_STATUSES:
+                doomed.append(delivery_id)
+            cursor = delivery_id
+        for start in range(0, len(doomed), 500):
+            # The status is checked again: a row requeued since the read is kept.
+            where = c.id.in_(doomed[start : start + 500]), c.status.in_(DONE_STATUSES)
+            self._conn.execute(delete(t.deliveries).where(*where))
+        return cursor, len(doomed), reached
 
 
 def _delivery(row: Any) -> StoredDelivery:
