@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from opsdesk.domain.calendar import BusinessCalendar
 from opsdesk.domain.cases import Case, CaseStatus
+from opsdesk.domain.org import Org
 from opsdesk.domain.records import DecisionRecord
+from opsdesk.domain.sla import SlaPolicy
+from opsdesk.services.dashboard import off_hours
 from opsdesk.services.dashboard_case import case_actions, fitting_resolutions
 from opsdesk.services.dashboard_metrics import (
     automation,
@@ -110,3 +114,18 @@ def test_query_strings_and_redirects_stay_on_the_site() -> None:
     assert local_path("/queue?view=mine", "/queue") == "/queue?view=mine"
     for bad in ("//evil.example/x", "https://evil.example", "/\\evil", "", None):
         assert local_path(bad, "/queue") == "/queue"
+
+
+def test_off_hours_says_until_when_the_business_time_of_a_case_deadline_is_not_running() -> None:
+    ny = BusinessCalendar("America/New_York", {day: ((time(9), time(17)),) for day in range(5)})
+    org = Org(sla_policies={
+        "refunds": SlaPolicy("refunds", ny, {"resolution": timedelta(hours=4)}),
+        "pricing": SlaPolicy("pricing", BusinessCalendar.always_open(), {"resolution": timedelta(hours=1)}),
+    })
+    midnight_ny = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # a Monday: the case is due at 09:30 New York
+    due = case(due_at=midnight_ny + timedelta(hours=9, minutes=30), detail={"sla": {"policy": "refunds"}})
+    assert countdown(due.due_at, None, midnight_ny)["text"] == "9h 30m 0s left"  # clock time, as help desks show
+    assert off_hours(org, due, midnight_ny) == {"at": "2026-11-23T14:00:00+00:00", "text": "Mon 09:00 EST"}
+    assert off_hours(org, due, midnight_ny + timedelta(hours=9, minutes=5)) is None  # 09:05: business time runs
+    assert off_hours(org, replace(due, detail={"sla": {"policy": "pricing"}}), midnight_ny) is None
+    assert off_hours(org, replace(due, status=CaseStatus.WAITING_CUSTOMER), midnight_ny) is None  # "paused" says it

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from opsdesk.domain.calendar import is_open, next_open
 from opsdesk.domain.cases import CASE_KINDS, Case, CaseStatus, describe
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.org import Org
@@ -60,6 +62,7 @@ class Row:
     paused: bool
     mine: bool
     version: int
+    off_hours: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,7 @@ def queue_page(uow: UnitOfWork, org: Org, query: QueueQuery, person: str, now: d
     names = order_names(uow, cases)
     return QueuePage(
         query=query,
-        rows=[row(org, case, person, names.get((case.shop, case.order_id or 0), "")) for case in cases],
+        rows=[row(org, case, person, names.get((case.shop, case.order_id or 0), ""), now) for case in cases],
         total=total,
         page=page,
         pages=pages,
@@ -139,7 +142,7 @@ def order_names(uow: UnitOfWork, cases: Sequence[Case]) -> dict[tuple[str, int],
     return {(str(shop), int(oid)): s.snapshot.name for (shop, oid), s in found.items() if s.snapshot}
 
 
-def row(org: Org, case: Case, person: str, order_name: str = "") -> Row:
+def row(org: Org, case: Case, person: str, order_name: str = "", now: datetime | None = None) -> Row:
     title = case.title.replace(f"order {case.order_id}", f"order {order_name}") if order_name else case.title
     return Row(
         id=case.id,
@@ -158,6 +161,7 @@ def row(org: Org, case: Case, person: str, order_name: str = "") -> Row:
         paused=case.status.waiting,
         mine=case.person == person,
         version=case.version,
+        off_hours=off_hours(org, case, now) if now is not None else None,
     )
 
 
@@ -177,6 +181,21 @@ def first_warning(org: Org, case: Case) -> datetime | None:
         if breach is not None and warn is not None:
             warnings.append((breach, warn))
     return min(warnings)[1] if warnings else None
+
+
+def off_hours(org: Org, case: Case, now: datetime) -> dict[str, str] | None:
+    """When business time resumes, if the hours the case's deadline is counted in are closed at ``now``.
+
+    The countdown counts clock time to the deadline, as the badges of help desks do (so that cases on
+    different calendars compare at a glance), and the deadline does not move while the hours are closed;
+    this says that nobody's business time is running meanwhile, and until when (``at``, and ``text`` in
+    the calendar's own time zone)."""
+    found = policy_of(org, case) if case.due_at is not None and not case.status.waiting else None
+    if found is None or is_open(found[0].calendar, now):
+        return None
+    cal = found[0].calendar
+    resumes = next_open(cal, now)
+    return {"at": resumes.isoformat(), "text": resumes.astimezone(ZoneInfo(cal.timezone)).strftime("%a %H:%M %Z")}
 
 
 def sla_marks(org: Org, case: Case, now: datetime) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from opsdesk.domain.errors import NotFound
 from opsdesk.domain.org import Org
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.case_views import case_view
-from opsdesk.services.dashboard import first_warning, sla_marks
+from opsdesk.services.dashboard import first_warning, off_hours, sla_marks
 from opsdesk.services.orders import order_view
 
 
@@ -105,6 +105,7 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
         "detail": view["detail"],
         "sla": _clocks(view["sla"]),
         "warn_at": first_warning(org, case),
+        "off_hours": off_hours(org, case, now),
         "order": order,
         "customer": _customer(order, view["decisions"]),
         "timeline": timeline(view, actions, sla_marks(org, case, now)),

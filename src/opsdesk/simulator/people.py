@@ -1,8 +1,11 @@
 """Simulated people working the queue: during their shift each takes the next case (their own first,
 then their team's), works it for a while drawn around the scenario's pace, and resolves it.
 
-They act through the same case service as the CLI and the API (claim, start, resolve), so their work
-is timed by the SLA clocks like anyone's.
+They act through the same case service as the CLI and the API (claim, start, assign, resolve), so their
+work is timed by the SLA clocks like anyone's, and they choose among the resolutions the case page offers.
+A case in progress that comes to someone (handed back to the team by the return timer, or escalated up the
+ladder) is theirs to finish too: left alone it would sit at the top of the queue, overdue. A manager (in
+no team but managing one) takes only what the ladder escalates to them, not the team's queue.
 """
 
 from __future__ import annotations
@@ -12,18 +15,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from opsdesk.desk import Desk
-from opsdesk.domain.cases import Case
+from opsdesk.domain.cases import Case, CaseStatus
 from opsdesk.domain.errors import Conflict, InvalidInput
 from opsdesk.domain.records import CaseFilter
 from opsdesk.services.cases import act
+from opsdesk.services.dashboard_case import fitting_resolutions
 from opsdesk.simulator.scenario import Staffing
 
-#: What a person decides for a case of each kind; ``no_action`` when the preferred one cannot apply.
+#: The statuses of cases a person may take: waiting ones wait on someone else.
+WORKABLE = ("open", "assigned", "in_progress")
+
+#: What a competent person decides for a case of each kind, when the case page offers it (else, and for
+#: every kind not named, ``no_action``: the work is done outside the desk, or there is nothing to undo).
+#: Not named on purpose: a return case is a label that could not be bought (the desk keeps trying; the
+#: refund follows the goods, so refunding now would pay twice); a dispute is answered with evidence in
+#: Shopify (a refund on a disputed charge pays twice); a late or stuck order is chased with the warehouse;
+#: a risk case needs a judgement on evidence the simulation does not model.
 RESOLUTION_BY_KIND = {
-    "refund": "approve_refund",
-    "return": "approve_refund",
-    "discount": "pause_discount",
-    "dispute": "no_action",
+    "refund": "approve_refund",  # the request a rule could not decide: the amount is on the case
+    "discount": "pause_discount",  # docs/playbooks/discount-glitch.md: pause it, even if the guard did
 }
 
 
@@ -31,6 +41,7 @@ RESOLUTION_BY_KIND = {
 class Worker:
     name: str
     teams: tuple[str, ...]
+    manager: bool = False  # manages a team and works in none: takes only what is escalated to them
     busy_until: datetime | None = None
     case_id: str | None = None
     resolved: int = 0
@@ -50,10 +61,7 @@ class People:
     def __init__(self, desk: Desk, staffing: Staffing, day_start: datetime, rng: random.Random) -> None:
         names = staffing.people or tuple(desk.org.people)
         self.desk, self.staffing, self.day_start, self.rng = desk, staffing, day_start, rng
-        self.workers = [
-            Worker(n, tuple(t.name for t in desk.org.teams.values() if n in t.members or n == t.lead))
-            for n in names
-        ]
+        self.workers = [_worker(desk, n) for n in names]
         self.stats = PeopleStats()
 
     def on_shift(self, at: datetime) -> bool:
@@ -76,7 +84,7 @@ class People:
         if not idle or not self.on_shift(now):
             return tried
         with self.desk.db.unit_of_work(read_only=True) as uow:  # one look at the queue for everyone idle
-            queue = uow.cases.search(CaseFilter(status=("open", "assigned")), limit=200)
+            queue = uow.cases.search(CaseFilter(status=WORKABLE), limit=200)
         taken: set[str] = set()
         for worker in idle:
             case = self._pick(worker, [c for c in queue if c.id not in taken])
@@ -89,17 +97,19 @@ class People:
     @staticmethod
     def _pick(worker: Worker, queue: list[Case]) -> Case | None:
         """Their own case first (the queue is due-first), else one their team owns (any team's, for
-        someone in no team of ``opsdesk.yaml``)."""
+        someone in no team of ``opsdesk.yaml``; none, for a manager)."""
         mine = next((c for c in queue if c.owner == worker.name), None)
+        if mine is not None or worker.manager:
+            return mine
         teams = {f"team:{t}" for t in worker.teams}
         anyone = not worker.teams
-        return mine or next((c for c in queue if c.owner in teams or (anyone and _team(c.owner))), None)
+        return next((c for c in queue if c.owner in teams or (anyone and _team(c.owner))), None)
 
     def _take(self, worker: Worker, case: Case, now: datetime) -> None:
         with self.desk.db.unit_of_work() as uow:
             try:
-                act(uow, case.id, "claim", worker.name, now, self.desk.case_hooks)
-                act(uow, case.id, "start", worker.name, now, self.desk.case_hooks)
+                for action, params in _taking(case, worker.name):
+                    act(uow, case.id, action, worker.name, now, self.desk.case_hooks, **params)
                 uow.commit()
             except (Conflict, InvalidInput) as exc:
                 self.stats.conflicts += 1
@@ -116,7 +126,7 @@ class People:
             case = uow.cases.get(case_id)
             if not case.status.active or case.person != worker.name:
                 return  # resolved or reassigned meanwhile (a return timer, a lead)
-            for resolution in dict.fromkeys((RESOLUTION_BY_KIND.get(case.kind, "no_action"), "no_action")):
+            for resolution in dict.fromkeys((choose_resolution(case), "no_action")):
                 try:
                     act(
                         uow,
@@ -125,7 +135,7 @@ class People:
                         worker.name,
                         now,
                         self.desk.case_hooks,
-                        resolution=resolution,
+                        **resolution_params(case, resolution),
                         note="simulated",
                     )
                 except InvalidInput as exc:
@@ -135,6 +145,38 @@ class People:
                 self.stats.resolved += 1
                 worker.resolved += 1
                 return
+
+
+def choose_resolution(case: Case) -> str:
+    """The resolution a competent person picks for ``case``: their kind's choice if the page offers it."""
+    offered = {r.name for r in fitting_resolutions(case)}
+    preferred = RESOLUTION_BY_KIND.get(case.kind, "no_action")
+    return preferred if preferred in offered else "no_action"
+
+
+def resolution_params(case: Case, resolution: str) -> dict[str, str]:
+    """What the case page fills in for ``resolution``: the discount the case names (the resolution reads
+    a refund's amount from the case itself, and a discount known only by its code by that code)."""
+    discount = str(case.detail.get("discount_id") or "")
+    if resolution == "pause_discount" and discount:
+        return {"resolution": resolution, "discount_id": discount}
+    return {"resolution": resolution}
+
+
+def _taking(case: Case, person: str) -> list[tuple[str, dict[str, str]]]:
+    """The moves that make ``case`` the person's and in progress: claim and start an open one; take one
+    in progress that its team holds (handed back by the return timer) by assigning it to themselves, as
+    the API lets an agent do (the page offers no claim there); one in progress already theirs needs none."""
+    if case.status is not CaseStatus.IN_PROGRESS:
+        return [("claim", {}), ("start", {})]
+    return [] if case.person == person else [("assign", {"owner": person})]
+
+
+def _worker(desk: Desk, name: str) -> Worker:
+    teams = desk.org.teams.values()
+    works_in = tuple(t.name for t in teams if name in t.members or name == t.lead)
+    manages = any(t.manager == name for t in teams)
+    return Worker(name, works_in, manager=manages and not works_in)
 
 
 def _team(owner: str | None) -> bool:

@@ -1,8 +1,10 @@
 /* opsdesk dashboard: SLA countdowns that tick, and the queue's live rows. No build step, no dependencies.
  *
  * Every element with data-due (ISO time) shows the time left and carries one of the classes sla-ok,
- * sla-warn (from data-warn on) or sla-breach (from data-due on); data-paused shows "paused". The
- * server's clock is the reference: <body data-now> is the server's time when the page was rendered.
+ * sla-warn (from data-warn on) or sla-breach (from data-due on); data-paused shows "paused". It counts
+ * clock time to the deadline; an element with data-resumes (business hours closed until then) hides from
+ * that time on. The server's clock is the reference: <body data-now> is the server's time when the page
+ * was rendered.
  */
 (function () {
   "use strict";
@@ -27,6 +29,10 @@
       el.textContent = left <= 0 ? span(left) + " overdue" : span(left) + " left";
       ["sla-ok", "sla-warn", "sla-breach"].forEach(function (c) { el.classList.toggle(c, c === state); });
       el.setAttribute("data-state", state);
+    });
+    /* Business hours opened again: business time runs, the "off hours" note is over. */
+    document.querySelectorAll("[data-resumes]").forEach(function (el) {
+      if (now >= Date.parse(el.dataset.resumes)) el.hidden = true;
     });
   }
 
