@@ -256,6 +256,35 @@ def test_a_discount_that_goes_wrong_again_after_its_case_is_resolved_is_a_new_in
     assert sorted(c.status.value for c in cases) == ["assigned", "resolved"]
 
 
+def test_an_order_of_a_finished_incident_updated_later_does_not_open_a_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_admin: FakeShopifyAdmin
+) -> None:
+    # A discount no webhook names: its bad orders are known by its title only, so nothing can pause it.
+    run = scenario(tmp_path, monkeypatch, fake_admin, START, discount_guard={"max_percentage": 50})
+    first = order_payload(1, START, LINES, discount=Decimal("30.00"), automatic="Mystery")
+    run.deliver("orders/create", first, START)
+    run.run_until(START + timedelta(minutes=1))
+    with run.desk.db.unit_of_work() as uow:
+        [incident] = list_incidents(uow)
+        act(uow, str(incident.case_id), "resolve", "paula", run.clock.now(), run.desk.case_hooks,
+            resolution="no_action", note="ended the campaign by hand")
+        uow.commit()
+    # The same order ships (orders/updated, same discount): it was counted, and its incident is over.
+    shipped = {**first, "updated_at": (START + timedelta(hours=2)).isoformat(), "fulfillment_status": "fulfilled"}
+    run.deliver("orders/updated", shipped, START + timedelta(hours=2))
+    run.run_until(START + timedelta(hours=2, minutes=1))
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        assert [(i.id, i.bad_orders) for i in list_incidents(uow)] == [(incident.id, incident.bad_orders)]
+    # A new bad order is a new incident, with only its own money at risk.
+    later = START + timedelta(hours=3)
+    run.deliver("orders/create", order_payload(2, later, LINES, discount=Decimal("30.00"), automatic="Mystery"), later)
+    run.run_until(later + timedelta(minutes=1))
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        again = list_incidents(uow)
+    assert [i.id for i in again] == [incident.id, f"{incident.id}-1"]
+    assert again[1].bad_orders == (7_100_000_002,) and again[1].money_at_risk == incident.money_at_risk
+
+
 def test_a_leaked_code_of_a_discount_made_before_opsdesk_is_paused_by_its_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_admin: FakeShopifyAdmin
 ) -> None:

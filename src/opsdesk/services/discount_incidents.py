@@ -36,6 +36,23 @@ def current_incident(uow: UnitOfWork, base: str) -> tuple[str, DiscountIncident 
     return iid, None
 
 
+def counted_before(uow: UnitOfWork, base: str, order_id: int) -> bool:
+    """Whether an incident of the subject that is over already counted this order.
+
+    An order keeps its discount through its later updates (paid, shipped, edited): counted once, it must
+    not open the subject's next incident, pause the discount again and count its money twice.
+    """
+    iid = base
+    for episode in range(1, 10_000):
+        found = uow.discounts.find_incident(iid)
+        if found is None or not _over(uow, found):
+            return False
+        if order_id in found.bad_orders:
+            return True
+        iid = f"{base}-{episode}"
+    return False
+
+
 def _over(uow: UnitOfWork, incident: DiscountIncident) -> bool:
     if incident.case_id is None:
         return False

@@ -59,6 +59,7 @@ from opsdesk.ports import Database, UnitOfWork
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.discount_batch import SHOP_WIDE, BatchState
 from opsdesk.services.discount_incidents import (
+    counted_before,
     current_incident,
     incident_key,
     incident_summary,
@@ -171,7 +172,10 @@ class DiscountGuard:
             incident_key(record) if record else (applied[0].strip().casefold() if applied else "(manual)")
         )
         name = record.title if record else (applied[0] if applied else "(manual)")
-        incident = self._incident(uow, short_id("disc", shop, subject), shop, record, name, "glitch", now)
+        base = short_id("disc", shop, subject)
+        if counted_before(uow, base, snap.id):
+            return  # a later update of an order an earlier, finished incident counted
+        incident = self._incident(uow, base, shop, record, name, "glitch", now)
         incident = incident.with_order(snap.id, snap.created_at, check)
         incident = replace(incident, currency=incident.currency or snap.currency)
         # Not known by its id (no discounts/* webhook yet, or created before opsdesk): a code can name it.
