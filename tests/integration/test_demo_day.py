@@ -23,7 +23,7 @@ from opsdesk.cli import init
 from opsdesk.cli_simulate import DEMO_SECRET, run_in_process
 from opsdesk.config import load_settings
 from opsdesk.domain.records import CaseFilter
-from opsdesk.services import users
+from opsdesk.services import tokens, users
 from opsdesk.simulator.runner import VirtualClock
 from opsdesk.simulator.scenario import load_scenario
 from opsdesk.web.app import create_app
@@ -85,4 +85,21 @@ def test_every_page_of_the_desk_at_the_days_end_answers(day: Any) -> None:
             if (status := client.get(path).status_code) != 200:
                 failed.append(f"{path}: {status}")
     assert len(orders) > 20
+    assert failed == []
+
+
+def test_every_read_of_the_json_api_at_the_days_end_answers(day: Any) -> None:
+    _, desk = day
+    with desk.db.unit_of_work() as uow:
+        token = tokens.create_token(uow, "crawler", "viewer", desk.clock.now())
+        uow.commit()
+    with desk.db.unit_of_work(read_only=True) as uow:
+        cases = uow.cases.search(CaseFilter(active_only=False), 1000)
+    orders = sorted({c.order_id for c in cases if c.order_id is not None})
+    assert len(orders) > 20
+    paths = ["/api/v1/cases", "/api/v1/cases?queue=fulfilment", "/api/v1/metrics/desk", "/api/v1/readiness",
+             "/metrics", *(f"/api/v1/cases/{c.id}" for c in cases), *(f"/api/v1/orders/{o}" for o in orders)]
+    with TestClient(create_app(desk, background=False), base_url="http://127.0.0.1") as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        failed = [f"{p}: {r.status_code}" for p in paths if (r := client.get(p, headers=headers)).status_code != 200]
     assert failed == []
