@@ -60,6 +60,8 @@ class Row:
     paused: bool
     mine: bool
     version: int
+    #: What ended the case's exception while someone works on it ("the order shipped"; cases.settle), or "".
+    moot: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,7 @@ def row(org: Org, case: Case, person: str, order_name: str = "") -> Row:
         paused=case.status.waiting,
         mine=case.person == person,
         version=case.version,
+        moot=str((case.detail.get("moot") or {}).get("why", "")),
     )
 
 
