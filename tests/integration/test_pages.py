@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from opsdesk.desk import Desk
 from opsdesk.domain.records import CaseFilter, CaseRecord
+from opsdesk.services import monitors
 from opsdesk.services.cases import open_case, settle
 from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app
@@ -387,3 +388,29 @@ def test_a_late_order_case_someone_works_on_says_plainly_when_the_order_has_ship
     assert 'id="case-status">in progress' in html  # still theirs to close: only they know what is left
     queue = client.get("/queue?view=all").text
     assert '<span class="pill" title="the order shipped">moot</span>' in queue
+
+
+def test_a_monitors_case_page_reads_its_times_like_the_rest_of_the_page_and_claims_no_playbook_version(
+    client, desk
+) -> None:
+    since = datetime(2026, 1, 2, 9, 30, 15, tzinfo=UTC)
+    reason = f"no change for 72 hours (threshold 72 h); last: order.paid at {since.isoformat()}"
+    record = CaseRecord(
+        "stuck-1", "demo-store.myshopify.com", "stuck_order", "refunds", "Order #1001 is stuck (paid)", reason,
+        NOW, order_id=ORDER, source="monitor:stuck-order", detail={"playbook": "stuck-order", "stage": "paid"},
+    )
+    with desk.db.unit_of_work() as uow:  # as services/stuck.py records and opens it
+        monitors.record_decision(uow, "stuck-1", "demo-store.myshopify.com", ORDER, "stuck-order", "stuck-paid",
+                                 "escalate", f"no change since {since.isoformat()}", {"since": since}, NOW)
+        open_case(uow, record, desk.case_hooks, NOW)
+        uow.commit()
+    sign_in(client, "alice")
+
+    html = client.get("/cases/stuck-1").text
+    order_html = client.get(f"/orders/demo-store.myshopify.com/{ORDER}").text
+
+    assert "<dd>no change for 72 hours (threshold 72 h); last: order.paid at 2026-01-02 09:30 UTC</dd>" in html
+    assert "<div>no change since 2026-01-02 09:30 UTC</div>" in html
+    assert html.count("2026-01-02T09:30:15") == 1  # only in the inputs, as the monitor recorded them
+    assert "playbook version -" not in html and "playbook version -" not in order_html
+    assert "inputs (playbook version " in html  # a playbook's own decision still names its version
