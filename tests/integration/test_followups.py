@@ -239,3 +239,10 @@ def test_a_late_case_someone_has_started_on_stays_theirs_when_the_order_ships(
 
     [still] = run.cases()
     assert (still.status, still.resolution) == (CaseStatus.IN_PROGRESS, None)
+    assert still.detail["moot"] == {"why": "the order shipped", "at": run.clock.now().isoformat()}
+    with run.desk.db.unit_of_work(read_only=True) as uow:  # said once, on the timeline and in the audit log
+        marked = [(c.actor, c.kind, c.note) for c in uow.cases.timeline(case.id) if c.kind == "moot"]
+    assert marked == [("automation", "moot",
+                       "the order shipped: what this case was opened for has ended; resolve it unless "
+                       "something is left to do")]
+    assert audit_actions(run).count("case.moot") == 1

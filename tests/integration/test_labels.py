@@ -89,6 +89,7 @@ def test_both_carriers_refusing_makes_a_returns_case_and_tells_the_customer_it_i
 
     [case] = run.cases()
     assert (case.queue, case.kind, case.order_id, case.owner) == ("returns", "return", ORDER_ID, "rita")
+    assert (case.title, case.detail["return_id"]) == ("Return label missing for order #9999", RETURN_ID)
     assert case.reason == "carrier fedex DISABLED_SHIPPING_ACCOUNT: error DISABLED_SHIPPING_ACCOUNT"
     assert case.due_at == START.replace(hour=19)  # 4 business hours from 10:00 New York: 14:00 New York
     assert run.customer_mail(smtp) == ["Your return label for order #9999 is on its way"]

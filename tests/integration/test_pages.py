@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 
 from opsdesk.desk import Desk
 from opsdesk.domain.records import CaseFilter, CaseRecord
-from opsdesk.services.cases import open_case
+from opsdesk.services import monitors
+from opsdesk.services.cases import open_case, settle
 from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app
 from tests.conftest import SQL_BACKENDS
@@ -361,3 +362,55 @@ def test_a_discount_case_known_by_a_code_is_paused_from_its_page_without_an_id(c
     assert (case.status.value, case.resolution) == ("resolved", "pause_discount")
     assert (action.kind, action.payload["discount_id"], action.payload["code"]) == (
         "deactivate_discount", "", "CLEAR40")
+
+
+def test_a_late_order_case_someone_works_on_says_plainly_when_the_order_has_shipped_since(client, desk, clock) -> None:
+    record = CaseRecord(
+        "delayed-1", "demo-store.myshopify.com", "fulfilment", "refunds", "Order #1001 has not shipped",
+        "25 hours past its ship-by time", NOW, order_id=ORDER, source="monitor:delayed-fulfilment",
+        detail={"playbook": "delayed-fulfilment"},
+    )
+    with desk.db.unit_of_work() as uow:
+        open_case(uow, record, desk.case_hooks, NOW)
+        uow.commit()
+    sign_in(client, "alice")
+    act(client, "/cases/delayed-1/act/claim")
+    act(client, "/cases/delayed-1/act/start")
+    clock.advance(minutes=20)
+    with desk.db.unit_of_work() as uow:  # what the delayed-fulfilment watcher does when the order ships
+        assert not settle(uow, "delayed-1", "the order shipped", clock.now(), desk.case_hooks)
+        uow.commit()
+
+    html = client.get("/cases/delayed-1").text
+
+    assert re.search(r'id="case-moot"[^>]*>\s*<strong>The order shipped</strong> 2026-01-05 10:20 UTC', html)
+    assert '<span class="pill">moot</span>' in html[html.index("<h1>") : html.index("</h1>")]
+    assert 'id="case-status">in progress' in html  # still theirs to close: only they know what is left
+    queue = client.get("/queue?view=all").text
+    assert '<span class="pill" title="the order shipped">moot</span>' in queue
+
+
+def test_a_monitors_case_page_reads_its_times_like_the_rest_of_the_page_and_claims_no_playbook_version(
+    client, desk
+) -> None:
+    since = datetime(2026, 1, 2, 9, 30, 15, tzinfo=UTC)
+    reason = f"no change for 72 hours (threshold 72 h); last: order.paid at {since.isoformat()}"
+    record = CaseRecord(
+        "stuck-1", "demo-store.myshopify.com", "stuck_order", "refunds", "Order #1001 is stuck (paid)", reason,
+        NOW, order_id=ORDER, source="monitor:stuck-order", detail={"playbook": "stuck-order", "stage": "paid"},
+    )
+    with desk.db.unit_of_work() as uow:  # as services/stuck.py records and opens it
+        monitors.record_decision(uow, "stuck-1", "demo-store.myshopify.com", ORDER, "stuck-order", "stuck-paid",
+                                 "escalate", f"no change since {since.isoformat()}", {"since": since}, NOW)
+        open_case(uow, record, desk.case_hooks, NOW)
+        uow.commit()
+    sign_in(client, "alice")
+
+    html = client.get("/cases/stuck-1").text
+    order_html = client.get(f"/orders/demo-store.myshopify.com/{ORDER}").text
+
+    assert "<dd>no change for 72 hours (threshold 72 h); last: order.paid at 2026-01-02 09:30 UTC</dd>" in html
+    assert "<div>no change since 2026-01-02 09:30 UTC</div>" in html
+    assert html.count("2026-01-02T09:30:15") == 1  # only in the inputs, as the monitor recorded them
+    assert "playbook version -" not in html and "playbook version -" not in order_html
+    assert "inputs (playbook version " in html  # a playbook's own decision still names its version

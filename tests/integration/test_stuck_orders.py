@@ -276,6 +276,10 @@ def test_a_stuck_case_someone_has_started_on_stays_theirs_when_the_order_ships(
 
     [still] = run.cases()
     assert (still.status, still.resolution) == (CaseStatus.IN_PROGRESS, None)
+    assert still.detail["moot"]["why"] == "the order shipped"
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        [last] = uow.cases.timeline(case.id)[-1:]
+    assert (last.actor, last.kind) == ("automation", "moot")
 
 
 def test_orders_that_end_in_one_batch_all_lose_their_timer_and_those_still_open_keep_theirs(

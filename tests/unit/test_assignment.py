@@ -223,16 +223,39 @@ def test_an_owner_who_does_not_act_loses_the_case_to_the_next_person_and_the_lea
     assert [t.id for t in pending(db, "c0")] == ["c0:return"]
 
 
-def test_an_owner_who_acts_keeps_the_case_and_the_timer_starts_again() -> None:
+@pytest.mark.parametrize(("action", "params"), [
+    ("comment", {"note": "looking"}),
+    ("start", {}),
+])
+def test_an_owner_who_acts_keeps_the_case_and_the_timer_stops(action: str, params: dict[str, str]) -> None:
     db = InMemoryDatabase()
     open_cases(db, "refunds", 1)
     with db.unit_of_work() as uow:
-        act(uow, "c0", "comment", "ana", MONDAY_10 + timedelta(minutes=30), hooks(), note="looking")
+        act(uow, "c0", action, "ana", MONDAY_10 + timedelta(minutes=30), hooks(), **params)
         uow.commit()
 
-    sweep(db, MONDAY_10 + timedelta(minutes=60))
+    assert pending(db, "c0") == []  # the case is being worked: slowness is the SLA ladder's to chase
+    sweep(db, MONDAY_10 + timedelta(hours=3))
     assert case(db, "c0").owner == "ana"
-    assert [t.due_at for t in pending(db, "c0")] == [MONDAY_10 + timedelta(minutes=90)]
+
+
+def test_a_started_case_stays_with_its_owner_until_someone_hands_it_on_and_the_new_owner_idles() -> None:
+    db = InMemoryDatabase()
+    team_first = CaseHooks(owner_for=lambda *_: "team:support", on_changed=make_on_changed(ORG, NOTIFIER))
+    with db.unit_of_work() as uow:
+        open_case(uow, record("c0", "refunds"), team_first, MONDAY_10)
+        act(uow, "c0", "claim", "ana", MONDAY_10 + timedelta(minutes=5), hooks())
+        act(uow, "c0", "start", "ana", MONDAY_10 + timedelta(minutes=5), hooks())
+        uow.commit()
+
+    sweep(db, MONDAY_10 + timedelta(hours=2))
+    assert (case(db, "c0").owner, case(db, "c0").status, pending(db, "c0")) == ("ana", CaseStatus.IN_PROGRESS, [])
+
+    with db.unit_of_work() as uow:  # handed on: ben has not acted on it, so his timer runs
+        act(uow, "c0", "assign", "lea", MONDAY_10 + timedelta(hours=2), hooks(), owner="ben")
+        uow.commit()
+    sweep(db, MONDAY_10 + timedelta(hours=3))
+    assert case(db, "c0").owner == "ana"  # on shift, and the least loaded of the others
 
 
 def test_a_colleagues_comment_does_not_restart_the_owners_timer() -> None:
@@ -277,15 +300,19 @@ def test_a_resolved_or_waiting_case_is_not_taken_back(action: str, params: dict[
     assert case(db, "c0").owner == "ana"
 
 
-def test_a_case_that_stops_waiting_starts_the_timer_again() -> None:
+def test_a_case_that_stops_waiting_gets_a_timer_only_for_an_owner_who_has_not_acted_on_it() -> None:
     db = InMemoryDatabase()
-    open_cases(db, "refunds", 1)
+    open_cases(db, "refunds", 2)  # c0 to ana, c1 to ben
     with db.unit_of_work() as uow:
-        act(uow, "c0", "wait", "ana", MONDAY_10 + timedelta(minutes=5), hooks(), on="customer")
-        act(uow, "c0", "resume", "automation", MONDAY_10 + timedelta(hours=3), hooks(), note="customer replied")
+        for case_id, owner in (("c0", "ana"), ("c1", "ben")):
+            act(uow, case_id, "wait", owner, MONDAY_10 + timedelta(minutes=5), hooks(), on="customer")
+        act(uow, "c1", "assign", "lea", MONDAY_10 + timedelta(minutes=10), hooks(), owner="cy")
+        for case_id in ("c0", "c1"):
+            act(uow, case_id, "resume", "automation", MONDAY_10 + timedelta(hours=3), hooks(), note="replied")
         uow.commit()
 
-    assert [t.due_at for t in pending(db, "c0")] == [MONDAY_10 + timedelta(hours=4)]
+    assert {c: [(t.due_at, t.payload["owner"]) for t in pending(db, c)] for c in ("c0", "c1")} == {
+        "c0": [], "c1": [(MONDAY_10 + timedelta(hours=4), "cy")]}
 
 
 def test_with_no_one_else_on_shift_the_case_goes_to_the_person_on_call() -> None:

@@ -359,3 +359,21 @@ def test_an_action_the_provider_rejects_becomes_an_owned_case(db, hooks) -> None
                                                                  T0 + DAY)
     assert [a.action for a in audit(db)] == ["case.opened"]
     assert Decimal(case.detail["history"][0]["attempt"]) == 1
+
+
+def test_settling_a_case_someone_works_on_marks_it_moot_once_and_leaves_it_to_them(db, hooks) -> None:
+    opened(db, hooks, record())
+    do(db, hooks, "start", "ada", at(5))
+
+    resolved = [run(db, lambda uow, n=n, why=why: service.settle(uow, "c1", why, at(n), hooks.hooks()))
+                for n, why in ((10, "the order shipped"), (20, "the order was delivered"))]
+
+    case = run(db, lambda uow: uow.cases.get("c1"))
+    assert resolved == [False, False]
+    assert (case.status, case.owner, case.first_response_at, case.due_at) == (
+        CaseStatus.IN_PROGRESS, "ada", None, T0 + DAY)  # no response counted, the SLA runs on
+    assert case.detail["moot"] == {"why": "the order shipped", "at": at(10).isoformat()}
+    assert [(e.actor, e.action, e.after) for e in audit(db)][-1] == ("automation", "case.moot", {
+        "moot": "the order shipped",
+        "note": "the order shipped: what this case was opened for has ended; resolve it unless something is left to do",
+    })

@@ -22,7 +22,7 @@ from opsdesk.services.dashboard_metrics import (
 from opsdesk.testing import InMemoryDatabase
 from opsdesk.web.pages.charts import line_chart
 from opsdesk.web.pages.common import local_path
-from opsdesk.web.pages.rendering import countdown, period, query_string, span
+from opsdesk.web.pages.rendering import countdown, period, query_string, span, times
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -44,6 +44,15 @@ def test_a_countdown_is_green_then_amber_from_the_warning_then_red_from_the_brea
     assert [span(s) for s in (45, 61, 3 * 86_400 + 7_200)] == ["45s", "1m 1s", "3d 2h"]
     assert [period(timedelta(days=30)), period(timedelta(hours=12)), period(timedelta(minutes=90))] == [
         "30d", "12h", "90m"]
+
+
+def test_times_in_a_sentence_read_like_the_pages_other_times_in_utc() -> None:
+    assert times("24 hours past its ship-by time 2026-11-20T14:34:38+00:00 (threshold 24 h)") == (
+        "24 hours past its ship-by time 2026-11-20 14:34 UTC (threshold 24 h)")
+    assert times("last: order.paid at 2026-11-20T09:34:38.123-05:00, then 2026-11-21T00:00Z") == (
+        "last: order.paid at 2026-11-20 14:34 UTC, then 2026-11-21 00:00 UTC")
+    assert [times(t) for t in ("return 5000000000149049687", "on 2026-11-20", "", None)] == [
+        "return 5000000000149049687", "on 2026-11-20", "", ""]
 
 
 def test_a_chart_maps_values_into_its_box_and_skips_days_without_one() -> None:

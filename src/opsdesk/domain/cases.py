@@ -161,6 +161,16 @@ def joined(case: Case, source: str, reason: str, at: datetime) -> Changed:
     return Changed(new, replace(changed.change, after={"source": source}))
 
 
+def mooted(case: Case, why: str, at: datetime) -> Changed:
+    """What the case was opened for ended by itself (``why``: "the order shipped") while a person works on
+    it: the case stays theirs to resolve (only they know whether something is left, a message to the
+    customer, a reship), marked in ``detail["moot"]`` so that nobody chases what is already done."""
+    note = f"{why}: what this case was opened for has ended; resolve it unless something is left to do"
+    changed = _change(case, "automation", at, "moot", note)
+    new = replace(changed.case, detail={**case.detail, "moot": {"why": why, "at": at.isoformat()}})
+    return Changed(new, replace(changed.change, after={"moot": why}))
+
+
 def claim(case: Case, person: str, at: datetime) -> Changed:
     """A person takes an unowned (or team-owned) case; someone else's case is a conflict naming them."""
     if case.person is not None and case.person != person:

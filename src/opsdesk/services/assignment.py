@@ -1,4 +1,4 @@
-"""Who owns a case or an open order: selection rules, and the return timer that takes idle cases back.
+"""Who owns a case or an open order: selection rules, and the return timer that takes untouched cases back.
 
 A case goes to a member of its queue's team who is active, on shift and has the queue's skills, chosen
 by the queue's strategy (least loaded, or in turn); with nobody on shift, to the team's on-call person of
@@ -14,7 +14,7 @@ cannot be read back through its port, and the case list is ordered by deadline, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -115,13 +115,35 @@ def _timer_runs(case: Case) -> bool:
     )
 
 
+def _acted_since_given(timeline: Iterable[CaseChange], person: str) -> bool:
+    """Whether ``person`` has done anything to the case (claimed, commented, started, ...) since it
+    last became theirs: the return timer is for cases nobody has taken up, not for slow work."""
+    acted = False
+    for change in timeline:
+        if change.actor == person:
+            acted = True
+        elif change.after.get("owner") == person and change.before.get("owner") != person:
+            acted = False  # given to them (again) by someone else
+    return acted
+
+
 def make_on_changed(org: Org, notifier: Notifier) -> OnChanged:
-    """The ``on_changed`` case hook: (re)start or stop the return timer, and tell a new owner."""
+    """The ``on_changed`` case hook: start or stop the return timer, and tell a new owner.
+
+    The timer starts when a person is given the case by someone else, and stops for good the moment
+    they act on it: a case someone has started, commented on or put on hold is being worked, and
+    taking it away for "no action" would be wrong (a slow case is the SLA ladder's to chase). A case
+    that becomes eligible again (it stops waiting, it is reopened) gets a timer only for an owner
+    who has not acted on it yet.
+    """
 
     def on_changed(uow: UnitOfWork, before: Case, after: Case, change: CaseChange, now: datetime) -> None:
-        if not _timer_runs(after):
+        person = after.person
+        if person is None or not _timer_runs(after) or change.actor == person:
             uow.timers.cancel(after.id, [RETURN_TIMER])
-        elif not _timer_runs(before) or before.owner != after.owner or change.actor == after.person:
+        elif before.owner != after.owner or (
+            not _timer_runs(before) and not _acted_since_given(uow.cases.timeline(after.id), person)
+        ):
             # Same id each time: scheduling it again moves the one pending row (the sweeper marks a
             # timer fired before its handler runs, so this is safe inside the return timer's own handler).
             uow.timers.schedule([return_timer_for(after, now, org.return_timer)])
@@ -142,13 +164,15 @@ def _tell_new_owner(
 def make_return_timer_handler(
     org: Org, hooks_provider: Callable[[], CaseHooks], notifier: Notifier
 ) -> TimerHandler:
-    """The ``return_timer`` handler: an owner who has not acted loses the case to the next candidate."""
+    """The ``return_timer`` handler: an owner who has not acted loses the case to the next candidate.
+
+    The check reads the timeline rather than trusting the timer, so a timer armed before its owner
+    acted (or by an older desk that re-armed it on every action) takes nothing away from them."""
 
     def handle(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         case = uow.cases.get(timer.subject)
         owner = str(timer.payload.get("owner", ""))
-        since = datetime.fromisoformat(str(timer.payload.get("since", now.isoformat())))
-        if not _idle(uow, case, owner, since):
+        if not _idle(uow, case, owner):
             return
         successor = choose_owner(org, uow, case, now, exclude=frozenset({owner}))
         minutes = int(org.return_timer.total_seconds() // 60)
@@ -163,11 +187,11 @@ def make_return_timer_handler(
     return handle
 
 
-def _idle(uow: UnitOfWork, case: Case, owner: str, since: datetime) -> bool:
-    """Still with ``owner``, still running the timer, and nothing done by them since ``since``."""
+def _idle(uow: UnitOfWork, case: Case, owner: str) -> bool:
+    """Still with ``owner``, still running the timer, and nothing done by them since it became theirs."""
     if not owner or case.person != owner or not _timer_runs(case):
         return False
-    return not any(c.actor == owner and c.at > since for c in uow.cases.timeline(case.id))
+    return not _acted_since_given(uow.cases.timeline(case.id), owner)
 
 
 def _reassign(uow: UnitOfWork, case: Case, owner: str, now: datetime, hooks: CaseHooks, note: str) -> None:

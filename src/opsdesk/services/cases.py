@@ -91,14 +91,19 @@ def act(
 
 
 def settle(uow: UnitOfWork, case_id: str, why: str, now: datetime, hooks: CaseHooks) -> bool:
-    """The exception behind a case went away by itself (``why``: what happened to the order): a case
-    nobody has started on (open or assigned) is resolved by ``automation`` as ``no_action``, saying why.
-    One a person is working on is left to them (the case page shows what happened in the order's
-    history): an automated note would count as their first response. True when it was resolved."""
-    if uow.cases.get(case_id).status not in (CaseStatus.OPEN, CaseStatus.ASSIGNED):
-        return False
-    act(uow, case_id, "resolve", AUTOMATION, now, hooks, resolution="no_action", note=f"{why}; nothing left to do")
-    return True
+    """The exception behind a case went away by itself (``why``: what happened to the order).
+
+    A case nobody has started on (open or assigned) is resolved by ``automation`` as ``no_action``,
+    saying why. One a person is working on is left to them (resolving it would take it out of their
+    hands, and count as its first response) but marked moot once, on its timeline and in the audit log,
+    so that its page says the order has moved on. True when it was resolved."""
+    case = uow.cases.get(case_id)
+    if case.status in (CaseStatus.OPEN, CaseStatus.ASSIGNED):
+        act(uow, case_id, "resolve", AUTOMATION, now, hooks, resolution="no_action", note=f"{why}; nothing left to do")
+        return True
+    if case.status.active and "moot" not in case.detail:
+        _commit(uow, case, transitions.mooted(case, why, now), now, hooks)
+    return False
 
 
 def escalate_case(

@@ -63,6 +63,8 @@ class Row:
     mine: bool
     version: int
     off_hours: dict[str, str] | None = None
+    #: What ended the case's exception while someone works on it ("the order shipped"; cases.settle), or "".
+    moot: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,7 @@ def row(org: Org, case: Case, person: str, order_name: str = "", now: datetime |
         mine=case.person == person,
         version=case.version,
         off_hours=off_hours(org, case, now) if now is not None else None,
+        moot=str((case.detail.get("moot") or {}).get("why", "")),
     )
 
 

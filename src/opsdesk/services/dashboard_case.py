@@ -103,6 +103,7 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
     return {
         "case": {**view["case"], "title": title},
         "detail": view["detail"],
+        "moot": case.detail.get("moot"),  # the order moved on while someone works the case (cases.settle)
         "sla": _clocks(view["sla"]),
         "warn_at": first_warning(org, case),
         "off_hours": off_hours(org, case, now),

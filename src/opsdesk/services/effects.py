@@ -131,6 +131,20 @@ def _hard_deadline(event: StoreEvent) -> dict[str, Any]:
     return {"hard_deadline": due.isoformat()} if isinstance(due, datetime) else {}
 
 
+def _about(action: OutboxAction) -> str:
+    """What an action was about, for its case's title: its order (the pages show the order's name for
+    ``order <id>``), else the discount it paused, else whom it was sent to, else the action itself."""
+    payload = action.payload
+    if action.order_id is not None:
+        return f"for order {action.order_id}"
+    discount = payload.get("code") or payload.get("discount_id")
+    if action.kind == "deactivate_discount" and discount:
+        return f"for discount {discount}"
+    if payload.get("to"):
+        return f"for {payload['to']}"
+    return f"(action {action.id})"
+
+
 def case_for_failed_action(action: OutboxAction, reason: str, now: datetime) -> CaseRecord:
     """An action that exhausted its retries, or was rejected, becomes a case with its history."""
     return CaseRecord(
@@ -138,7 +152,7 @@ def case_for_failed_action(action: OutboxAction, reason: str, now: datetime) -> 
         shop=action.shop,
         kind="automation_failure",
         queue="automation",
-        title=f"{action.kind} failed for order {action.order_id}",
+        title=f"{action.kind} failed {_about(action)}",
         reason=reason,
         opened_at=now,
         order_id=action.order_id,

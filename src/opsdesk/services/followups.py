@@ -5,9 +5,9 @@ else ``promise_hours`` after it was placed). When it fires, the order is read ag
 refunded means stop (a fulfilment event also cancels the timer at once). Otherwise, a templated email
 goes out if the cadence allows, the customer is awake (quiet hours in their time zones) and under the
 per-customer limit, and email is not throttled; else the timer moves to when it may. Late by more than
-``case_after_hours``, the order becomes a case in the fulfilment queue; should it ship (or be cancelled)
-before anyone starts on that case, the case is resolved, saying so. Progress (messages sent, the last
-one's time) is a usage row, so a re-armed timer never repeats a message.
+``case_after_hours``, the order becomes a case in the fulfilment queue; should it ship (or be cancelled),
+the case is resolved, saying so (one somebody has started on stays theirs, marked moot). Progress
+(messages sent, the last one's time) is a usage row, so a re-armed timer never repeats a message.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class DelayedFulfilment:
 
     def _settle_case(self, uow: UnitOfWork, state: OrderState, now: datetime) -> None:
         """The order shipped (or was cancelled) after its delay became a case: the exception is gone, so
-        the case is settled (``cases.settle``: resolved, saying why, unless someone has started on it)."""
+        the case is settled (``cases.settle``: resolved, saying why, or marked moot if someone has started on it)."""
         case_id = _case_id(state)
         if any(c.id == case_id for c in uow.cases.for_order(state.shop, state.order_id)):
             settle(uow, case_id, f"the order {_why_stop(state)}", now, self.hooks())

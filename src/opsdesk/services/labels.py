@@ -122,7 +122,7 @@ class ReturnLabels:
                                  "label-needs-a-person", "escalate", reason, {"return_id": return_id}, now)
         open_case(uow, CaseRecord(
             id=f"label-{shop}-{return_id}", shop=shop, kind="return", queue=self.settings.queue,
-            title=f"Return label missing for return {return_id}", reason=reason, opened_at=now,
+            title=f"Return label missing for {_about(order_id, return_id, state)}", reason=reason, opened_at=now,
             order_id=order_id, source=f"monitor:{PLAYBOOK}", priority=self.settings.priority,
             detail={"playbook": PLAYBOOK, "return_id": return_id},
         ), self.hooks(), now)
@@ -131,3 +131,11 @@ class ReturnLabels:
                                             "return_label_in_hand", now)
             if email is not None:
                 uow.outbox.add_many([email])
+
+
+def _about(order_id: int | None, return_id: int, state: OrderState | None) -> str:
+    """Whose return, for the case's title: the order's name, else ``order <id>`` (the pages show the
+    name once the order is stored), else the return itself; the return's id is in the case's detail."""
+    if state is not None and state.snapshot is not None and state.snapshot.name:
+        return f"order {state.snapshot.name}"
+    return f"order {order_id}" if order_id is not None else f"return {return_id}"

@@ -7,8 +7,8 @@ design (bank transfer, cash on delivery: ``pending_by_gateway``) waits longer. W
 order is read again: if anything happened since, the timer moves; if not, a case opens owned by the
 order's owner (the nudge: the owner is told at once), and the desk's return timer hands it to the next
 person if they do not act.
-Should the order leave the state it was stuck in (move on, or end) before anyone starts on that case,
-the case is resolved, saying so.
+Should the order leave the state it was stuck in (move on, or end), the case is resolved, saying so;
+one somebody has started on stays theirs, marked moot.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ SOURCE = f"monitor:{PLAYBOOK}"
 
 
 _ENDED = frozenset({"resolved", "closed"})
-#: A case nobody has started on: the only kind ``settle`` resolves (read here to skip the others early).
-_UNSTARTED = frozenset({"open", "assigned"})
 
 
 def subject(shop: str, order_id: int) -> str:
@@ -134,7 +132,7 @@ class StuckOrders:
 
     def _settle(self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime) -> None:
         """An order that moved on from the state it was stuck in (to a later one, or ended) makes its case moot:
-        the case is settled (``cases.settle``: resolved, saying why, unless someone has started on it).
+        the case is settled (``cases.settle``: resolved, saying why, or marked moot if someone has started on it).
         Only an order placed at least the shortest threshold ago (a gateway's included) can have a stuck case
         (most events are about younger orders); the cases of those are read in one statement per shop."""
         if not self.settings.thresholds:
@@ -148,7 +146,7 @@ class StuckOrders:
         for shop, orders in by_shop.items():
             for order_id, cases in uow.cases.for_orders(shop, orders).items():
                 for case in cases:
-                    if case.source != SOURCE or case.status not in _UNSTARTED:
+                    if case.source != SOURCE or case.status in _ENDED or "moot" in case.detail:
                         continue
                     what = moved_on(str(case.detail["stage"]), orders[order_id])
                     if what is not None:

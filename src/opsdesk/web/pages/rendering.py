@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +21,7 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.filters.update(
         when=when,
+        times=times,
         iso=iso,
         span=span,
         pretty=pretty,
@@ -38,6 +40,24 @@ def when(at: datetime | str | None) -> str:
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+#: An ISO 8601 moment inside a sentence, as the services write them into reasons and notes.
+_ISO_MOMENT = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?")
+
+
+def times(text: str | None) -> str:
+    """A sentence with its ISO moments as ``when`` shows them: reasons and notes are stored with exact,
+    machine-readable times (the API and the audit log keep those), people read them like the page's others."""
+    return _ISO_MOMENT.sub(lambda m: _moment(m.group(0)), text or "")
+
+
+def _moment(found: str) -> str:
+    try:
+        at = datetime.fromisoformat(found)
+    except ValueError:
+        return found
+    return when(at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC))
 
 
 def iso(at: datetime | None) -> str:
