@@ -217,6 +217,7 @@ def webhook_payload(node: JSON) -> JSON:
             "province_code": address.get("provinceCode"), "zip": address.get("zip"),
             "country_code": address.get("countryCodeV2"), "phone": address.get("phone")},
         "fulfillments": [_fulfilment(order_id, f) for f in node.get("fulfillments") or [] if isinstance(f, dict)],
+        "refunds": [refund_payload(order_id, r) for r in node.get("refunds") or [] if isinstance(r, dict)],
         "line_items": [
             {"id": _number(item.get("id")), "sku": item.get("sku"), "quantity": item.get("quantity"),
              "variant_id": _number((item.get("variant") or {}).get("id")),
@@ -247,6 +248,36 @@ def _fulfilment(order_id: int, node: JSON) -> JSON:
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
     }
+
+
+def refund_payload(order_id: int, node: JSON) -> JSON:
+    """An Admin GraphQL ``Refund`` as the ``refunds/create`` webhook's body, with what ``refund_created``
+    reads: the refund transactions, else the refunded lines' subtotals, in shop money. GraphQL gives a refund
+    no ``processedAt``, so the normaliser dates it by ``created_at``, as it does a webhook without one."""
+    return {
+        "id": int(node.get("legacyResourceId") or _number(node.get("id")) or 0),
+        "order_id": order_id,
+        "note": node.get("note"),
+        "created_at": node.get("createdAt"),
+        "transactions": [
+            {"id": _number(t.get("id")), "kind": _lower(t.get("kind")), "status": _lower(t.get("status")),
+             **_money(t.get("amountSet"), "amount", "currency")}
+            for t in _nodes(node.get("transactions"))
+        ],
+        "refund_line_items": [
+            {"id": _number(line.get("id")), "quantity": line.get("quantity"),
+             "line_item_id": _number(_object(line.get("lineItem")).get("id")),
+             "subtotal_set": {"shop_money": _money(line.get("subtotalSet"), "amount", "currency_code")}}
+            for line in _nodes(node.get("refundLineItems"))
+        ],
+    }
+
+
+def _money(money_set: object, amount: str, currency: str) -> JSON:
+    """A GraphQL ``MoneyBag``'s shop money under the REST names ``amount`` and ``currency``."""
+    shop_money = _object(_object(money_set).get("shopMoney"))
+    found = shop_money.get("amount")
+    return {amount: None if found is None else str(found), currency: shop_money.get("currencyCode")}
 
 
 def dispute_payload(node: JSON) -> JSON:
