@@ -38,8 +38,8 @@ def reconcile(
     database_url: DbOpt = None,
     fmt: FormatOpt = "text",
 ) -> None:
-    """Ask the Admin API for the orders and disputes changed since the last sweep; append and process what
-    was lost."""
+    """Ask the Admin API for the orders (with their fulfilments and refunds) and disputes changed since the
+    last sweep; append and process what was lost."""
     desk = desk_for(config, database_url)
     shops = [s.domain for s in desk.settings.file.shops]
     if shop is not None:
@@ -69,11 +69,13 @@ def reconcile(
 
 def _print(data: dict[str, Any]) -> None:
     table = Table(title="reconcile")
-    for name in ("shop", "since", "read", "disputes", "missing", "stale", "undecided", "appended", "mark"):
+    for name in ("shop", "since", "read", "refunds", "disputes", "missing", "stale", "undecided", "appended",
+                 "mark"):
         table.add_column(name)
     for r in data["shops"]:
         mark = r["mark"] or f"[red]kept: {escape(r['error'])}[/]"
-        counts = (r[k] for k in ("seen", "disputes_seen", "missing", "stale", "undecided", "appended"))
+        keys = ("seen", "refunds_seen", "disputes_seen", "missing", "stale", "undecided", "appended")
+        counts = (r[k] for k in keys)
         table.add_row(r["shop"], r["since"], *map(str, counts), mark)
     out.print(table)
     for r in data["shops"]:

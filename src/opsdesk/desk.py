@@ -126,7 +126,7 @@ class Desk:
         reports = [reconciler.sweep(shop) for shop in shops]
         for report in reports:
             if report.appended:
-                log.warning("reconciliation: %s had %d lost or stale orders and disputes", report.shop,
+                log.warning("reconciliation: %s had %d lost or stale orders, refunds and disputes", report.shop,
                             report.appended)
             if not report.ok:
                 log.warning("reconciliation of %s failed, mark kept: %s", report.shop, report.error)

@@ -23,6 +23,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from sqlalchemy.engine import make_url
 
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.desk import Background, Desk
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.orders import OrderState, Versioned
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.services.reconcile import MARK_PREFIX, RECONCILE, Reconciler, read_mark
 from opsdesk.testing import ManualClock, RecordingConnector
@@ -63,6 +64,19 @@ rules:
     then:
       - {type: note, note: "opsdesk: cancellation seen"}
       - {type: email, template: generic, message: "Your order was cancelled."}
+"""
+REFUND_PLAYBOOK = """\
+playbook: refund-notice
+owner: team:support
+description: A refund made in Shopify gets a tag on the order and an email to the customer (a probe for effects).
+default: ignore
+rules:
+  - id: tag-refunded
+    when: [refund.created]
+    if: event.amount > 0.0
+    then:
+      - {type: add_tags, tags: [refund-seen]}
+      - {type: email, template: generic, message: "Your refund is on its way."}
 """
 
 
@@ -148,8 +162,8 @@ def serving(desk: Desk) -> Iterator[str]:
 
 
 def appended_for(orders: list[dict[str, Any]]) -> int:
-    """Deliveries a sweep appends for orders the desk never heard of: each order and each fulfilment."""
-    return sum(1 + len(o.get("fulfillments") or []) for o in orders)
+    """Deliveries a sweep appends for orders the desk never heard of: each order, fulfilment and refund."""
+    return sum(1 + len(o.get("fulfillments") or []) + len(o.get("refunds") or []) for o in orders)
 
 
 def post(client: httpx.Client, url: str, d: dict[str, Any]) -> int:
@@ -180,11 +194,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callabl
 
 
 def build(tmp_path: Path, name: str, url: str, fake: FakeShopifyAdmin, monkeypatch: pytest.MonkeyPatch,
-          clock: ManualClock) -> tuple[Desk, RecordingConnector]:
+          clock: ManualClock, probes: tuple[str, ...] = ()) -> tuple[Desk, RecordingConnector]:
     directory = tmp_path / name
     playbooks = directory / "playbooks"
     shutil.copytree(STARTER, playbooks)
     (playbooks / "cancellations.yaml").write_text(PROBE_PLAYBOOK)
+    for n, probe in enumerate(probes):
+        (playbooks / f"probe_{n}.yaml").write_text(probe)
     smtp = RecordingConnector("smtp")
     shopify = ShopifyAdmin(fake.url_for, lambda _shop: TOKEN, timeout=5.0)
     desk = make_desk(directory, monkeypatch, database_url=url, clock=clock,
@@ -361,6 +377,7 @@ def test_the_reconcile_command_reports_and_processes_what_it_appended(tmp_path: 
     _, current = stream()
     with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
         held = list(current.values())[:12]
+        held[4] = refunded(held[4], 7_300_000_004, datetime.fromisoformat(held[4]["updated_at"]))[1]
         for payload in held:
             fake.put_order_payload(payload)
         config = {"shops": [{"domain": SHOP, "admin_url": fake.url_for(SHOP), "access_token_env": "RECON_TOKEN"}],
@@ -378,10 +395,11 @@ def test_the_reconcile_command_reports_and_processes_what_it_appended(tmp_path: 
         [shop] = json.loads(first.stdout)["shops"]
         n = appended_for(held)
         assert (shop["ok"], shop["pages"], shop["seen"], shop["missing"], shop["appended"]) == (True, 3, 12, n, n)
+        assert shop["refunds_seen"] == 1 and n == 13 + sum(len(o.get("fulfillments") or []) for o in held)
         assert json.loads(first.stdout)["pipeline"]["deliveries"] == n
         again = opsdesk("--shop", SHOP, "--since", "2026-03-02T07:00:00Z")
         assert again.returncode == 0, again.stderr
-        assert "appended" in again.stdout and "processed 0 deliveries" in again.stdout
+        assert "appended" in again.stdout and "refunds" in again.stdout and "processed 0 deliveries" in again.stdout
         assert opsdesk("--shop", "other.myshopify.com").returncode == 2
         fake.outage(True)
         failed = opsdesk("--format", "json")
@@ -481,3 +499,88 @@ def test_the_worker_runs_the_sweep_unless_it_is_turned_off(
     names = [t.name for t in Background(desk).threads]
     assert ("opsdesk-reconcile" in names) is enabled
     assert "opsdesk-reconcile" not in [t.name for t in Background(desk, outbox=False).threads]
+
+
+def refunded(order: dict[str, Any], refund_id: int, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Shopify's ``refunds/create`` sample (85.00 USD through two refund transactions) made on ``order`` at
+    ``at``, and the order as it is after it: the refund moved its ``updated_at``."""
+    refund = sample("refunds/create")
+    refund.update(id=refund_id, order_id=order["id"], created_at=at.isoformat(), processed_at=at.isoformat(),
+                  note="Damaged in transit")
+    after = {**order, "financial_status": "partially_refunded", "updated_at": at.isoformat(), "refunds": [refund]}
+    return refund, after
+
+
+def test_a_lost_refund_is_recovered_with_its_money_and_what_the_desk_does_on_it_happens_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Callable[[str], str]
+) -> None:
+    # Order a: every webhook arrives but the refunds/create. Order b: its orders/updated for the refund is
+    # lost too, so the desk holds it as paid.
+    (a, b) = (_order(2), _order(5))  # created, then paid
+    at_a, at_b = T0 + timedelta(minutes=40), T0 + timedelta(minutes=50)
+    refund_a, after_a = refunded(a[-1][1], 7_300_000_001, at_a)
+    refund_b, after_b = refunded(b[-1][1], 7_300_000_002, at_b)
+    ids = [after_a["id"], after_b["id"]]
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        clock = ManualClock(T0 - timedelta(minutes=1))
+        desk, smtp = build(tmp_path, "refund", database("refund"), fake, monkeypatch, clock, (REFUND_PLAYBOOK,))
+        reconciler = desk.reconciler()
+        assert reconciler is not None and desk.reconcile_due(reconciler)[0].ok  # the mark
+        arriving = [(at, delivery(topic, payload, f"w-{payload['id']}-{v}-{topic}", triggered_at=at))
+                    for versions in (a, b) for v, (at, payload) in enumerate(versions)
+                    for topic in (_TOPIC[v], "orders/updated")]
+        arriving.append((at_a, delivery("orders/updated", after_a, "w-a-refunded", triggered_at=at_a)))
+        with serving(desk) as url, httpx.Client(timeout=10) as client:
+            for at, d in sorted(arriving, key=lambda x: x[0]):
+                clock.set(at)
+                assert post(client, url, d) == 200
+        drain(desk)  # neither refunds/create arrived: the desk holds no refund
+        assert [s.refunds if s else None for s in states(desk, ids).values()] == [{}, {}]
+        for payload in (after_a, after_b):
+            fake.put_order_payload(payload)
+
+        clock.set(T0 + timedelta(hours=1))
+        [report] = desk.reconcile_due(reconciler)
+        assert report.ok, report.error
+        assert [(f["order_id"], f["resource"], f["topic"], f["reason"]) for f in report.found] == [
+            (ids[0], f"refund:{refund_a['id']}", "refunds/create", "missing"),
+            (ids[1], "order", "orders/updated", "stale"),  # the order's own delivery first, then its refund
+            (ids[1], f"refund:{refund_b['id']}", "refunds/create", "missing")]
+        assert (report.seen, report.refunds_seen, report.missing, report.stale, report.appended) == (2, 2, 2, 1, 3)
+        assert report.as_dict()["refunds_seen"] == 2
+        with desk.db.unit_of_work(read_only=True) as uow:
+            appended = [s.delivery for s in uow.deliveries.pending(10)]
+        assert [(d.topic, d.webhook_id, d.api_version) for d in appended] == [
+            ("refunds/create", f"reconcile:refund:{refund_a['id']}:2026-03-02T08:40:00.000000Z", RECONCILE),
+            ("orders/updated", f"reconcile:{ids[1]}:2026-03-02T08:50:00.000000Z", RECONCILE),
+            ("refunds/create", f"reconcile:refund:{refund_b['id']}:2026-03-02T08:50:00.000000Z", RECONCILE)]
+        drain(desk)
+
+        recovered = states(desk, ids)
+        assert {i: s.refunds if s else None for i, s in recovered.items()} == {
+            ids[0]: {refund_a["id"]: Versioned("issued", at_a, Decimal("85.00"))},
+            ids[1]: {refund_b["id"]: Versioned("issued", at_b, Decimal("85.00"))}}
+        assert [s.refunded if s else None for s in recovered.values()] == [Decimal("85.00")] * 2
+        assert [s.payment_status if s else None for s in recovered.values()] == ["partially_refunded"] * 2
+        tagged = mutations(fake)
+        assert sorted(op for op, _ in tagged) == ["tagsAdd", "tagsAdd"] and set(tagged.values()) == {1}
+        emails = sorted(a.idempotency_key for a in smtp.sent)
+        assert len(emails) == len(set(emails)) == 2
+        decided = [decisions_on(desk, i) for i in ids]
+        assert all(("refund.created:" + str(r["id"]), "refund-notice") in d
+                   for r, d in zip((refund_a, refund_b), decided, strict=True))
+
+        # The real webhooks, retried by Shopify after the sweep: the same events, decided already.
+        with serving(desk) as url, httpx.Client(timeout=10) as client:
+            for refund, at in ((refund_a, at_a), (refund_b, at_b)):
+                late = delivery("refunds/create", refund, f"w-refund-{refund['id']}", triggered_at=at)
+                assert post(client, url, late) == 200
+        drain(desk)
+        assert states(desk, ids) == recovered
+        assert [decisions_on(desk, i) for i in ids] == decided
+        assert mutations(fake) == tagged and sorted(a.idempotency_key for a in smtp.sent) == emails
+        again = reconciler.sweep(SHOP, since=T0)  # the same window again: both refunds read, none appended
+        assert again.ok and again.appended == again.already_appended == 0 and again.found == []
+        assert (again.seen, again.refunds_seen) == (2, 2)
+        with desk.db.unit_of_work(read_only=True) as uow:
+            assert uow.deliveries.count("failed") == 0

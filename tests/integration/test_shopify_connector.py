@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,11 +18,12 @@ import pytest
 
 from opsdesk.connectors.shopify import ShopifyAdmin, retry_after
 from opsdesk.domain.errors import NotFound, Unavailable
-from opsdesk.domain.events import ShopDomain
+from opsdesk.domain.events import RefundCreated, ShopDomain
+from opsdesk.domain.money import Money
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.normalise.shopify import normalise
-from opsdesk.services.reconcile import dispute_payload
+from opsdesk.services.reconcile import dispute_payload, webhook_payload
 from tests.integration._servers import TOKEN, outbox_action, refund_action
 from tests.samples import SHOP, sample
 
@@ -426,6 +427,18 @@ def test_a_code_no_discount_has_is_rejected_without_a_mutation(
 DISPUTES_SINCE = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
+def read_pages(fetch: Callable[[str | None], object]) -> list[list[dict[str, Any]]]:
+    """The nodes of every page of one query, following ``pageInfo.endCursor`` as the sweep does."""
+    pages, cursor = [], None
+    while True:
+        page = fetch(cursor)
+        assert isinstance(page, dict)
+        pages.append(page["nodes"])
+        cursor = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return pages
+
+
 def dispute(n: int, initiated: datetime, **changes: Any) -> dict[str, Any]:
     """Shopify's ``disputes/create`` sample as dispute ``n`` on order ``n``, initiated at ``initiated``."""
     payload = sample("disputes/create")
@@ -441,14 +454,7 @@ def test_disputes_initiated_since_a_time_come_page_by_page_and_read_back_as_the_
     for payload in held:
         fake.put_dispute_payload(payload)
 
-    pages, cursor = [], None
-    while True:
-        page = shopify.disputes_initiated(SHOP, DISPUTES_SINCE, cursor, 2)
-        assert isinstance(page, dict)
-        pages.append(page["nodes"])
-        cursor = page["pageInfo"]["endCursor"]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
+    pages = read_pages(lambda cursor: shopify.disputes_initiated(SHOP, DISPUTES_SINCE, cursor, 2))
 
     assert [len(p) for p in pages] == [2, 2, 1]  # 2..6: initiated at or after the time, none twice
     nodes = [node for p in pages for node in p]
@@ -497,3 +503,53 @@ def test_the_disputes_query_with_a_wrong_token_or_a_lost_connection_fails_as_the
     with connect(fake, wire) as shopify:
         lost = shopify.disputes_initiated(SHOP, DISPUTES_SINCE, None, 10)
     assert isinstance(lost, RetryLater)
+
+
+# -- the reconciliation sweep's orders query: each order's refunds ----------------------------------------
+
+
+def refunded_order(n: int, updated: datetime, *refunds: dict[str, Any]) -> dict[str, Any]:
+    """Shopify's ``orders/create`` sample as order ``n``, last changed at ``updated``, with these refunds."""
+    order = sample("orders/create")
+    order.update(id=4_100_000 + n, updated_at=updated.isoformat(), financial_status="partially_refunded",
+                 refunds=[{**r, "order_id": 4_100_000 + n} for r in refunds])
+    return order
+
+
+def refund(n: int, **changes: Any) -> dict[str, Any]:
+    """Shopify's ``refunds/create`` sample as refund ``n`` (75.00 and 10.00 refunded through two transactions)."""
+    payload = sample("refunds/create")
+    payload.update(id=8_900_000 + n, **changes)
+    return payload
+
+
+def test_orders_updated_carry_each_orders_refunds_which_read_back_as_the_refunds_create_webhook(
+        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
+    no_money_moved = refund(3, transactions=[{**t, "status": "failure"} for t in refund(0)["transactions"]])
+    held = [refunded_order(0, DISPUTES_SINCE - timedelta(minutes=1), refund(0)),  # changed before the time
+            refunded_order(1, DISPUTES_SINCE, refund(1), refund(2, note=None)),
+            refunded_order(2, DISPUTES_SINCE + timedelta(minutes=1)),
+            refunded_order(3, DISPUTES_SINCE + timedelta(minutes=2), no_money_moved)]
+    for payload in held:
+        fake.put_order_payload(payload)
+
+    pages = read_pages(lambda cursor: shopify.orders_updated(SHOP, DISPUTES_SINCE, cursor, 2))
+
+    assert [[n["legacyResourceId"] for n in p] for p in pages] == [["4100001", "4100002"], ["4100003"]]
+    nodes = [node for p in pages for node in p]
+    assert [[r["legacyResourceId"] for r in n["refunds"]] for n in nodes] == [["8900001", "8900002"], [], ["8900003"]]
+    first = nodes[0]["refunds"][0]
+    assert (first["createdAt"], first["note"]) == ("2022-01-01T00:00:00Z", "Things were damaged")
+    assert [(t["kind"], t["status"], t["amountSet"]["shopMoney"]) for t in first["transactions"]["nodes"]] == [
+        ("REFUND", "SUCCESS", {"amount": "75.00", "currencyCode": "USD"}),
+        ("REFUND", "SUCCESS", {"amount": "10.00", "currencyCode": "USD"})]
+    assert [c.operation for c in fake.calls] == ["orders"] * 2
+    # Turned back into the webhook's body, each refund is the event Shopify's own refunds/create makes of it.
+    ours = [normalise("refunds/create", ShopDomain(SHOP), r, None)
+            for node in nodes for r in webhook_payload(node)["refunds"]]
+    theirs = [normalise("refunds/create", ShopDomain(SHOP), r, None) for o in held[1:] for r in o["refunds"]]
+    assert ours == theirs
+    amounts = [(e.refund_id, e.order, e.amount) for found in ours for e in found if isinstance(e, RefundCreated)]
+    assert amounts == [(8_900_001, 4_100_001, Money(Decimal("85.00"), "USD")),
+                       (8_900_002, 4_100_001, Money(Decimal("85.00"), "USD")),
+                       (8_900_003, 4_100_003, Money(Decimal("414.95"), "USD"))]  # no money moved: the lines

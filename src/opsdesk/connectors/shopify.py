@@ -94,7 +94,10 @@ PAYMENT_STATUS = """query PaymentStatus($id: ID!) {
     transactions(first: 50) { id kind status gateway } }
 }"""
 
-#: The reconciliation sweep (services/reconcile.py): orders changed since a time, oldest change first.
+#: The reconciliation sweep (services/reconcile.py): orders changed since a time, oldest change first, with
+#: their fulfilments and refunds (a refund moves its order's ``updated_at``; ``Order.refunds`` is a list,
+#: its transactions and lines connections). The refund's money is read as the ``refunds/create`` webhook
+#: gives it (transactions, else refunded lines), so the normaliser computes the same amount from either.
 ORDERS_UPDATED = """query OrdersUpdated($first: Int!, $after: String, $query: String!) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
@@ -109,6 +112,10 @@ ORDERS_UPDATED = """query OrdersUpdated($first: Int!, $after: String, $query: St
         ... on ScriptDiscountApplication { title } } }
       fulfillments(first: 50) { id legacyResourceId status displayStatus createdAt updatedAt
         trackingInfo(first: 1) { company } location { legacyResourceId } }
+      refunds(first: 20) { id legacyResourceId createdAt note
+        transactions(first: 10) { nodes { id kind status amountSet { shopMoney { amount currencyCode } } } }
+        refundLineItems(first: 50) { nodes { id quantity lineItem { id }
+          subtotalSet { shopMoney { amount currencyCode } } } } }
       lineItems(first: 250) { nodes { id sku quantity variant { id } product { id }
         originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } } } } }
   }

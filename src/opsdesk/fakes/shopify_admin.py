@@ -2,9 +2,10 @@
 
 It answers the operations ``opsdesk.connectors.shopify`` sends (refundCreate, fulfillmentOrderHold,
 fulfillmentOrderReleaseHold, tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate,
-returnApproveRequest, and the order, orders (from ``put_order_payload``), shopifyPaymentsAccount's
-disputes (from ``put_dispute_payload``), return, discountNode and codeDiscountNodeByCode queries) with
-Shopify-shaped bodies. It reads the operation's root field and its variables; it is not a GraphQL engine.
+returnApproveRequest, and the order, orders (from ``put_order_payload``, with their fulfilments and
+refunds), shopifyPaymentsAccount's disputes (from ``put_dispute_payload``), return, discountNode and
+codeDiscountNodeByCode queries) with Shopify-shaped bodies. It reads the operation's root field and its
+variables; it is not a GraphQL engine.
 A mutation repeated with the same idempotency key (the ``@idempotent`` key, else the ``Idempotency-Key``
 header) gets the first answer again and has no second effect. With ``header_idempotency=False`` only the
 directive counts, as on Shopify itself, where the other mutations must be safe to repeat on their own.
@@ -191,7 +192,7 @@ class FakeShopifyAdmin:
         if request is None:
             return 400, {"errors": "Bad Request"}, {}
         key = request.idempotent_key or (request.key if self.header_idempotency else "")
-        return 200, self.store.execute(request.shop, request.operation, request.variables, key), {}
+        return 200, self.store.execute(request.shop, request.operation, request.variables, key, request.query), {}
 
     # -- faults --------------------------------------------------------------------------------------
 
@@ -526,11 +527,41 @@ def _graphql_order(o: JSON) -> JSON:
             "trackingInfo": [{"company": f["tracking_company"]}] if f.get("tracking_company") else [],
             "location": {"legacyResourceId": str(f["location_id"])} if f.get("location_id") else None}
             for f in o.get("fulfillments") or []],
+        "refunds": [_graphql_refund(r, o.get("currency")) for r in o.get("refunds") or []],
         "lineItems": {"nodes": [{
             "id": f"gid://shopify/LineItem/{item['id']}", "sku": item.get("sku"), "quantity": item.get("quantity"),
             "variant": gid("ProductVariant", item.get("variant_id")), "product": gid("Product", item.get("product_id")),
             "originalUnitPriceSet": money(item.get("price")),
             "totalDiscountSet": money(item.get("total_discount") or "0.00")} for item in o.get("line_items") or []]},
+    }
+
+
+def _asked(node: JSON, query: str) -> JSON:
+    """The node's fields that the query names."""
+    return {k: v for k, v in node.items() if re.search(rf"\b{k}\b", query)}
+
+
+def _graphql_refund(r: JSON, currency: object) -> JSON:
+    """A webhook-shaped (REST) refund, as in the order's ``refunds``, as the Admin GraphQL ``Refund`` node the
+    reconciliation query reads (money in shop money; a REST transaction without a currency is the order's)."""
+    def money(amount: object, code: object) -> JSON:
+        return {"shopMoney": {"amount": str(amount), "currencyCode": code or currency}}
+
+    def shop_money(money_set: object) -> JSON:
+        found = (money_set.get("shop_money") or {}) if isinstance(money_set, dict) else {}
+        return money(found.get("amount"), found.get("currency_code"))
+
+    return {
+        "id": f"gid://shopify/Refund/{r['id']}", "legacyResourceId": str(r["id"]),
+        "createdAt": _utc_time(str(r["created_at"])).strftime("%Y-%m-%dT%H:%M:%SZ"), "note": r.get("note"),
+        "transactions": {"nodes": [{
+            "id": f"gid://shopify/OrderTransaction/{t['id']}", "kind": str(t.get("kind") or "").upper(),
+            "status": str(t.get("status") or "").upper(), "amountSet": money(t.get("amount"), t.get("currency"))}
+            for t in r.get("transactions") or []]},
+        "refundLineItems": {"nodes": [{
+            "id": f"gid://shopify/RefundLineItem/{line['id']}", "quantity": line.get("quantity"),
+            "lineItem": {"id": f"gid://shopify/LineItem/{line.get('line_item_id')}"},
+            "subtotalSet": shop_money(line.get("subtotal_set"))} for line in r.get("refund_line_items") or []]},
     }
 
 
@@ -661,8 +692,11 @@ class ShopifyStore:
             found = self._discounts.get(gid)
             return found.node() if found else None
 
-    def execute(self, shop: str, operation: str, variables: JSON, key: str) -> JSON:
-        """Answer one operation; a mutation already applied under ``key`` gets its first answer again."""
+    def execute(self, shop: str, operation: str, variables: JSON, key: str, query: str = "") -> JSON:
+        """Answer one operation; a mutation already applied under ``key`` gets its first answer again.
+
+        An order of the ``orders`` query keeps only the fields the query names (anywhere in its text): a
+        connector that stops asking for a field, or never asked, does not get it, as from Shopify."""
         op = self._ops.get(operation)
         if op is None:
             return {"errors": [{"message": f"Field '{operation}' doesn't exist on type 'Root'",
@@ -679,6 +713,8 @@ class ShopifyStore:
                 self.errors.append(f"{operation}: {exc!r}")
                 return {"errors": [{"message": f"Variable input is invalid: {exc!r}",
                                     "extensions": {"code": "INVALID_VARIABLE"}}]}
+            if operation == "orders" and query and data is not None:
+                data = {**data, "nodes": [_asked(node, query) for node in data["nodes"]]}
             body = {"data": {operation: data}, "extensions": COST}
             if effect is not None:
                 self._effects.append(replace(effect, kind=operation, key=key, shop=shop))

@@ -11,6 +11,12 @@ pipeline folds and decides it. Its webhook id is derived from (order id, ``updat
 the sweep again stores nothing twice; its event key is the webhook's (``order.updated:<id>:<time>``), so
 a real ``orders/updated`` for the same change arriving later is decided once, not twice.
 
+Refunds come in the same query (a refund moves its order's ``updated_at``): each refund on the order that
+its projection does not hold gets a synthetic ``refunds/create`` after the order's own delivery, and one it
+holds whose event was never decided likewise. A refund never changes once made (there is no
+``refunds/update``), so its event key (``refund.created:<id>``) has no time, and a real ``refunds/create``
+arriving after the sweep is decided once, not twice.
+
 Disputes come next, through their own query: a lost ``disputes/create`` is a chargeback whose evidence
 deadline nobody sees. Shopify's dispute search has no ``updated_at``, so each sweep reads the disputes
 initiated since the mark less ``dispute_window`` (the time a dispute stays live), and compares each with
@@ -50,6 +56,7 @@ from opsdesk.services.pipeline import decision_id
 RECONCILE = "reconcile"
 TOPIC = "orders/updated"
 FULFILMENT_TOPIC = "fulfillments/update"
+REFUND_TOPIC = "refunds/create"
 DISPUTE_CREATED = "disputes/create"
 DISPUTE_UPDATED = "disputes/update"
 MARK_PREFIX = "reconcile:mark:"
@@ -108,6 +115,8 @@ class SweepReport:
     unreadable: int = 0
     dispute_pages: int = 0
     disputes_seen: int = 0
+    #: Refunds read on the orders (the orders query carries them; they have no pages of their own).
+    refunds_seen: int = 0
     mark: datetime | None = None
     found: list[JSON] = field(default_factory=list)
 
@@ -118,6 +127,7 @@ class SweepReport:
             "missing": self.missing, "stale": self.stale, "undecided": self.undecided, "appended": self.appended,
             "already_appended": self.already_appended, "unreadable": self.unreadable,
             "dispute_pages": self.dispute_pages, "disputes_seen": self.disputes_seen,
+            "refunds_seen": self.refunds_seen,
             "mark": self.mark.isoformat() if self.mark else None, "found": self.found[:200],
         }
 
@@ -217,6 +227,7 @@ def webhook_payload(node: JSON) -> JSON:
             "province_code": address.get("provinceCode"), "zip": address.get("zip"),
             "country_code": address.get("countryCodeV2"), "phone": address.get("phone")},
         "fulfillments": [_fulfilment(order_id, f) for f in node.get("fulfillments") or [] if isinstance(f, dict)],
+        "refunds": [refund_payload(order_id, r) for r in node.get("refunds") or [] if isinstance(r, dict)],
         "line_items": [
             {"id": _number(item.get("id")), "sku": item.get("sku"), "quantity": item.get("quantity"),
              "variant_id": _number((item.get("variant") or {}).get("id")),
@@ -247,6 +258,36 @@ def _fulfilment(order_id: int, node: JSON) -> JSON:
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
     }
+
+
+def refund_payload(order_id: int, node: JSON) -> JSON:
+    """An Admin GraphQL ``Refund`` as the ``refunds/create`` webhook's body, with what ``refund_created``
+    reads: the refund transactions, else the refunded lines' subtotals, in shop money. GraphQL gives a refund
+    no ``processedAt``, so the normaliser dates it by ``created_at``, as it does a webhook without one."""
+    return {
+        "id": int(node.get("legacyResourceId") or _number(node.get("id")) or 0),
+        "order_id": order_id,
+        "note": node.get("note"),
+        "created_at": node.get("createdAt"),
+        "transactions": [
+            {"id": _number(t.get("id")), "kind": _lower(t.get("kind")), "status": _lower(t.get("status")),
+             **_money(t.get("amountSet"), "amount", "currency")}
+            for t in _nodes(node.get("transactions"))
+        ],
+        "refund_line_items": [
+            {"id": _number(line.get("id")), "quantity": line.get("quantity"),
+             "line_item_id": _number(_object(line.get("lineItem")).get("id")),
+             "subtotal_set": {"shop_money": _money(line.get("subtotalSet"), "amount", "currency_code")}}
+            for line in _nodes(node.get("refundLineItems"))
+        ],
+    }
+
+
+def _money(money_set: object, amount: str, currency: str) -> JSON:
+    """A GraphQL ``MoneyBag``'s shop money under the REST names ``amount`` and ``currency``."""
+    shop_money = _object(_object(money_set).get("shopMoney"))
+    found = shop_money.get("amount")
+    return {amount: None if found is None else str(found), currency: shop_money.get("currencyCode")}
 
 
 def dispute_payload(node: JSON) -> JSON:
@@ -419,6 +460,7 @@ class Reconciler:
         found: list[_Version] = []
         for node in nodes:
             report.seen += 1
+            report.refunds_seen += len(node.get("refunds") or [])
             versions = _versions(shop, node)
             if not versions:
                 report.unreadable += 1
@@ -512,7 +554,7 @@ class _Version:
     """One resource as the Admin API has it now, as the webhook delivery that would have reported it."""
 
     order_id: int
-    resource: str  # "order" or "fulfillment:<id>"
+    resource: str  # "order", "fulfillment:<id>" or "refund:<id>"
     topic: str
     event: str  # the domain event's name, whose deciders say whether this version was heard
     key: str  # the event's key, as the pipeline will give it
@@ -525,12 +567,16 @@ class _Version:
             return None
         if self.resource == "order":
             return state.snapshot.updated_at if state.snapshot else None
-        found = state.fulfillments.get(int(self.resource.partition(":")[2]))
+        kind, _, number = self.resource.partition(":")
+        if kind == "refund":  # never changes once made: held at all is held at this version
+            return self.updated if int(number) in state.refunds else None
+        found = state.fulfillments.get(int(number))
         return found.at if found else None
 
 
 def _versions(shop: str, node: JSON) -> list[_Version]:
-    """The order and its fulfilments as webhook deliveries; empty when the order cannot be read."""
+    """The order, its fulfilments and its refunds as webhook deliveries, the order first (a refund waits for
+    its order in the pipeline); empty when the order cannot be read."""
     payload = webhook_payload(node)
     order = _version(shop, int(payload["id"] or 0), "order", TOPIC, payload)
     if order is None:
@@ -540,12 +586,19 @@ def _versions(shop: str, node: JSON) -> list[_Version]:
         version = _version(shop, order.order_id, f"fulfillment:{item['id']}", FULFILMENT_TOPIC, item)
         if version is not None:
             found.append(version)
+    for item in payload.get("refunds") or []:
+        version = _version(shop, order.order_id, f"refund:{item['id']}", REFUND_TOPIC, item, "created_at")
+        if version is not None:
+            found.append(version)
     return found
 
 
-def _version(shop: str, order_id: int, resource: str, topic: str, payload: JSON) -> _Version | None:
-    """The version, with the event the normaliser makes of it (None when it cannot read it)."""
-    updated = _utc(payload.get("updated_at"))
+def _version(
+    shop: str, order_id: int, resource: str, topic: str, payload: JSON, stamp: str = "updated_at"
+) -> _Version | None:
+    """The version (dated by the payload's ``stamp``), with the event the normaliser makes of it (None when
+    it cannot read it)."""
+    updated = _utc(payload.get(stamp))
     if not order_id or updated is None:
         return None
     try:
