@@ -87,7 +87,8 @@ def test_a_case_arrives_is_claimed_and_refunded_through_shopify(page_as, running
     row = page.locator("#queue-rows tr[data-id]").first
     row.wait_for(timeout=WAIT_MS)  # the polled rows bring it in: no reload
     case_id = row.get_attribute("data-id")
-    assert "fresh" in (row.get_attribute("class") or "")  # marked as new, so the eye finds it
+    # Marked as new, so the eye finds it: the class comes when htmx settles the swap, just after the row.
+    row.locator("xpath=self::*[contains(@class, 'fresh')]").wait_for(timeout=WAIT_MS)
     assert case_id == case_of(running, ORDER + 1)
     countdown = row.locator(".sla")
     first = countdown.text_content()
