@@ -277,8 +277,13 @@ def _directives(tokens: _Tokens) -> None:
 
 def _arguments(tokens: _Tokens) -> dict[str, object]:
     tokens.expect("(")
+    return _pairs(tokens, ")")
+
+
+def _pairs(tokens: _Tokens, closing: str) -> dict[str, object]:
+    """``name: value`` pairs up to ``closing`` (arguments, or an input object's fields)."""
     found: dict[str, object] = {}
-    while tokens.peek() != ")":
+    while tokens.peek() != closing:
         name = tokens.next()
         tokens.expect(":")
         found[name] = _literal(tokens)
@@ -297,13 +302,7 @@ def _literal(tokens: _Tokens) -> object:
         tokens.next()
         return items
     if token == "{":
-        fields = {}
-        while tokens.peek() != "}":
-            name = tokens.next()
-            tokens.expect(":")
-            fields[name] = _literal(tokens)
-        tokens.next()
-        return fields
+        return _pairs(tokens, "}")
     if token.startswith('"'):
         return token[1:-1]
     return int(token) if re.fullmatch(r"-?\d+", token) else token
