@@ -536,14 +536,16 @@ def test_orders_updated_carry_each_orders_refunds_which_read_back_as_the_refunds
     pages = read_pages(lambda cursor: shopify.orders_updated(SHOP, DISPUTES_SINCE, cursor, 2))
 
     assert [[n["legacyResourceId"] for n in p] for p in pages] == [["4100001", "4100002"], ["4100003"]]
-    nodes = [node for p in pages for node in p]
+    listed = [node for p in pages for node in p]
+    assert [[r["legacyResourceId"] for r in n["refunds"]] for n in listed] == [["8900001", "8900002"], [], ["8900003"]]
+    nodes = [shopify.order(SHOP, n["id"]) for n in listed]  # the listing carries ids; the order, the money
     assert [[r["legacyResourceId"] for r in n["refunds"]] for n in nodes] == [["8900001", "8900002"], [], ["8900003"]]
     first = nodes[0]["refunds"][0]
     assert (first["createdAt"], first["note"]) == ("2022-01-01T00:00:00Z", "Things were damaged")
     assert [(t["kind"], t["status"], t["amountSet"]["shopMoney"]) for t in first["transactions"]["nodes"]] == [
         ("REFUND", "SUCCESS", {"amount": "75.00", "currencyCode": "USD"}),
         ("REFUND", "SUCCESS", {"amount": "10.00", "currencyCode": "USD"})]
-    assert [c.operation for c in fake.calls] == ["orders"] * 2
+    assert [c.operation for c in fake.calls] == ["orders"] * 2 + ["order"] * 3
     # Turned back into the webhook's body, each refund is the event Shopify's own refunds/create makes of it.
     ours = [normalise("refunds/create", ShopDomain(SHOP), r, None)
             for node in nodes for r in webhook_payload(node)["refunds"]]

@@ -94,32 +94,74 @@ PAYMENT_STATUS = """query PaymentStatus($id: ID!) {
     transactions(first: 50) { id kind status gateway } }
 }"""
 
-#: The reconciliation sweep (services/reconcile.py): orders changed since a time, oldest change first, with
-#: their fulfilments and refunds (a refund moves its order's ``updated_at``; ``Order.refunds`` is a list,
-#: its transactions and lines connections). The refund's money is read as the ``refunds/create`` webhook
-#: gives it (transactions, else refunded lines), so the normaliser computes the same amount from either.
-ORDERS_UPDATED = """query OrdersUpdated($first: Int!, $after: String, $query: String!) {
-  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
-    pageInfo { hasNextPage endCursor }
-    nodes { id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
-      displayFinancialStatus displayFulfillmentStatus tags sourceName currencyCode discountCodes
-      paymentGatewayNames
-      totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }
-      totalDiscountsSet { shopMoney { amount } } customer { id createdAt }
-      shippingAddress { name address1 address2 city provinceCode zip countryCodeV2 phone }
-      discountApplications(first: 20) { nodes { __typename ... on DiscountCodeApplication { code }
-        ... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title }
-        ... on ScriptDiscountApplication { title } } }
-      fulfillments(first: 50) { id legacyResourceId status displayStatus createdAt updatedAt
-        trackingInfo(first: 1) { company } location { legacyResourceId } }
-      refunds(first: 20) { id legacyResourceId createdAt note
-        transactions(first: 10) { nodes { id kind status amountSet { shopMoney { amount currencyCode } } } }
-        refundLineItems(first: 50) { nodes { id quantity lineItem { id }
-          subtotalSet { shopMoney { amount currencyCode } } } } }
-      lineItems(first: 250) { nodes { id sku quantity variant { id } product { id }
-        originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } } } } }
-  }
-}"""
+#: The reconciliation sweep (services/reconcile.py) reads in two steps, because Shopify refuses a query whose
+#: requested cost is over 1,000 points (``MAX_COST_EXCEEDED``): a connection or a list costs 2 plus its
+#: ``first`` times one item, so nested lists multiply (the whole order at 100 a page was 673,703 points).
+#: First a cheap listing of the orders changed since a time, oldest change first, with what tells whether
+#: the desk is behind: the order's ``updatedAt`` and its first ``LISTED`` refunds and fulfilments (scalars
+#: cost nothing). 903 points at 100 orders a page, the most ``reconcile.page_size`` allows.
+LISTED = 2
+ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: String!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ id legacyResourceId updatedAt
+      refunds(first: {LISTED}) {{ id legacyResourceId createdAt }}
+      fulfillments(first: {LISTED}) {{ id legacyResourceId status displayStatus createdAt updatedAt }} }}
+  }}
+}}"""
+
+#: Then the whole order, one a query, for the orders the desk is behind on (809 points): its fulfilments
+#: and refunds (a refund's money as the ``refunds/create`` webhook gives it: transactions, else refunded
+#: lines), lines and discounts. What does not fit is read by the queries below, page by page.
+FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
+             "location { legacyResourceId }"
+REFUND_TRANSACTION = "id kind status amountSet { shopMoney { amount currencyCode } }"
+REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount currencyCode } }"
+LINE_ITEM = "id sku quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \
+            "totalDiscountSet { shopMoney { amount } }"
+DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
+    "... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title } " \
+    "... on ScriptDiscountApplication { title }"
+PAGE = "pageInfo { hasNextPage endCursor }"
+DETAIL_FULFILMENTS, DETAIL_REFUNDS = 10, 5
+ORDER = f"""query Order($id: ID!) {{
+  order(id: $id) {{ id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
+    displayFinancialStatus displayFulfillmentStatus tags sourceName currencyCode discountCodes paymentGatewayNames
+    totalPriceSet {{ shopMoney {{ amount currencyCode }} }} subtotalPriceSet {{ shopMoney {{ amount }} }}
+    totalDiscountsSet {{ shopMoney {{ amount }} }} customer {{ id createdAt }}
+    shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
+    discountApplications(first: 10) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }}
+    fulfillments(first: {DETAIL_FULFILMENTS}) {{ {FULFILMENT} }}
+    refunds(first: {DETAIL_REFUNDS}) {{ id legacyResourceId createdAt note
+      transactions(first: 5) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }}
+      refundLineItems(first: 10) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
+    lineItems(first: 60) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
+}}"""
+#: The rest of a connection, from a cursor (704, 104, 754 and 804 points).
+ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
+  order(id: $id) {{ lineItems(first: 100, after: $after) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
+}}"""
+ORDER_DISCOUNT_APPLICATIONS = f"""query OrderDiscountApplications($id: ID!, $after: String) {{
+  order(id: $id) {{ discountApplications(first: 100, after: $after) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }} }}
+}}"""
+REFUND_TRANSACTIONS = f"""query RefundTransactions($id: ID!, $after: String) {{
+  refund(id: $id) {{ transactions(first: 250, after: $after) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }} }}
+}}"""
+REFUND_LINES = f"""query RefundLines($id: ID!, $after: String) {{
+  refund(id: $id) {{ refundLineItems(first: 200, after: $after) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
+}}"""
+#: ``Order.fulfillments`` and ``Order.refunds`` are lists without cursors: when the order's query filled one,
+#: it is read again as long as the cost allows (753 and 253 points); an order with that many or more is
+#: said to be incomplete rather than read as if it had only those.
+ALL_FULFILMENTS, ALL_REFUNDS = 150, 250
+ORDER_FULFILLMENTS = f"""query OrderFulfillments($id: ID!) {{
+  order(id: $id) {{ fulfillments(first: {ALL_FULFILMENTS}) {{ {FULFILMENT} }} }}
+}}"""
+ORDER_REFUNDS = f"""query OrderRefunds($id: ID!) {{
+  order(id: $id) {{ refunds(first: {ALL_REFUNDS}) {{ id legacyResourceId createdAt note }} }}
+}}"""
+#: Read from the start by ``_rest``: a refund found by ORDER_REFUNDS, whose connections were not read yet.
+UNREAD: JSON = {"pageInfo": {"hasNextPage": True, "endCursor": None}}
 
 #: The reconciliation sweep's disputes: those initiated since a time. Shopify's dispute search has no
 #: ``updated_at`` (only ``id``, ``initiated_at`` and ``status``), so the sweep re-reads a window of them.
@@ -143,6 +185,9 @@ HOLD_REASONS = frozenset({"AWAITING_PAYMENT", "AWAITING_RETURN_ITEMS", "HIGH_RIS
                           "ONLINE_STORE_POST_PURCHASE_CROSS_SELL"})
 #: A hold with our handle already on the fulfilment order: a retry of a hold that was placed.
 HELD_ALREADY = frozenset({"DUPLICATE_FULFILLMENT_HOLD_HANDLE"})
+#: Shopify refuses a query whose requested cost is over its single-query limit, before running it: asking
+#: again cannot help, the query must ask for less.
+TOO_COSTLY = "MAX_COST_EXCEEDED"
 #: Top-level GraphQL error codes that say "not now" rather than "never".
 TRANSIENT_CODES = frozenset({"THROTTLED", "INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"})
 
@@ -151,6 +196,9 @@ class ShopifyAdmin:
     """Sends outbox actions to the Shopify Admin GraphQL API of each shop."""
 
     provider = "shopify"
+    #: How many of an order's refunds and fulfilments ``orders_updated`` lists (an order with that many may
+    #: have more: only ``order`` reads them all).
+    listed = LISTED
 
     def __init__(self, base_url_for: Callable[[str], str], token_for: Callable[[str], str], *,
                  timeout: float = 10.0, transport: httpx.BaseTransport | None = None,
@@ -213,6 +261,79 @@ class ShopifyAdmin:
             return reply
         orders = reply.get("orders")
         return orders if isinstance(orders, dict) else RetryLater("orders query answered without orders")
+
+    def order(self, shop: str, order_gid: str) -> Reply:
+        """The whole order as the reconciliation sweep reads it, every connection followed to its end.
+
+        Its ``refunds`` and ``fulfillments`` are lists without cursors: an order with more than Shopify lets
+        one query read (ALL_REFUNDS, ALL_FULFILMENTS) comes with ``incomplete`` saying so, as does one that
+        is gone (``{"id", "incomplete"}``). A query, so repeating it is safe; RetryLater or Rejected as the
+        other queries, for whichever of its reads failed.
+        """
+        reply = self._execute(shop, ORDER, {"id": order_gid}, None)
+        if not isinstance(reply, dict):
+            return reply
+        node = reply.get("order")
+        if not isinstance(node, dict):
+            return {"id": order_gid, "incomplete": f"no order {order_gid} in {shop}"}
+        failed = self._read_lists(shop, order_gid, node) or self._read_refunds(shop, order_gid, node)
+        return failed or node
+
+    def _read_lists(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
+        """The rest of the order's lines and discounts, and all its fulfilments when the first read was full."""
+        for field, query in (("lineItems", ORDER_LINE_ITEMS), ("discountApplications", ORDER_DISCOUNT_APPLICATIONS)):
+            rest = self._rest(shop, query, order_gid, ("order", field), node.get(field))
+            if not isinstance(rest, list):
+                return rest
+            node[field] = {"nodes": rest}
+        if len(node.get("fulfillments") or []) < DETAIL_FULFILMENTS:
+            return None
+        reply = self._execute(shop, ORDER_FULFILLMENTS, {"id": order_gid}, None)
+        if not isinstance(reply, dict):
+            return reply
+        node["fulfillments"] = found = list((reply.get("order") or {}).get("fulfillments") or [])
+        if len(found) >= ALL_FULFILMENTS:
+            node["incomplete"] = f"{ALL_FULFILMENTS} fulfilments or more: not all of them can be read"
+        return None
+
+    def _read_refunds(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
+        """All the order's refunds when the first read was full, and each refund's transactions and lines."""
+        refunds: list[JSON] = list(node.get("refunds") or [])
+        if len(refunds) >= DETAIL_REFUNDS:
+            reply = self._execute(shop, ORDER_REFUNDS, {"id": order_gid}, None)
+            if not isinstance(reply, dict):
+                return reply
+            read = {r.get("id") for r in refunds}
+            every = list((reply.get("order") or {}).get("refunds") or [])
+            refunds += [{**r, "transactions": UNREAD, "refundLineItems": UNREAD} for r in every
+                        if r.get("id") not in read]
+            if len(every) >= ALL_REFUNDS:
+                node["incomplete"] = f"{ALL_REFUNDS} refunds or more: not all of them can be read"
+        for refund in refunds:
+            for field, query in (("transactions", REFUND_TRANSACTIONS), ("refundLineItems", REFUND_LINES)):
+                rest = self._rest(shop, query, str(refund.get("id")), ("refund", field), refund.get(field))
+                if not isinstance(rest, list):
+                    return rest
+                refund[field] = {"nodes": rest}
+        node["refunds"] = refunds
+        return None
+
+    def _rest(self, shop: str, query: str, gid: str, path: tuple[str, str], page: object
+              ) -> list[JSON] | RetryLater | Rejected:
+        """A connection's nodes: those of ``page`` (already read), then the next pages from its cursor."""
+        page = page if isinstance(page, dict) else {}
+        nodes, info = list(page.get("nodes") or []), page.get("pageInfo") or {}
+        while info.get("hasNextPage"):
+            cursor = info.get("endCursor")
+            reply = self._execute(shop, query, {"id": gid, "after": cursor}, None)
+            if not isinstance(reply, dict):
+                return reply
+            page = (reply.get(path[0]) or {}).get(path[1]) or {}
+            nodes += page.get("nodes") or []
+            info = page.get("pageInfo") or {}
+            if info.get("hasNextPage") and info.get("endCursor") in (None, cursor):
+                return Rejected(f"{path[1]} of {gid}: the next page has no new cursor")
+        return nodes
 
     def disputes_initiated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
         """One page of the Shopify Payments disputes initiated at or after ``since``, or why not.
@@ -478,6 +599,8 @@ def _graphql_errors(body: JSON) -> RetryLater | Rejected:
     text = "; ".join(_message(e) for e in items)
     if "THROTTLED" in codes:
         return RetryLater(f"throttled: {text}", _throttle_wait(body))
+    if TOO_COSTLY in codes:  # Shopify's message goes on to links about bulk operations: its first line says it
+        return Rejected(f"{TOO_COSTLY}: {text.splitlines()[0] if text else 'the query costs too much'}")
     return RetryLater(text) if codes & TRANSIENT_CODES else Rejected(text)
 
 

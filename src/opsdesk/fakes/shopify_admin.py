@@ -6,6 +6,13 @@ returnApproveRequest, and the order, orders (from ``put_order_payload``, with th
 refunds), shopifyPaymentsAccount's disputes (from ``put_dispute_payload``), return, discountNode and
 codeDiscountNodeByCode queries) with Shopify-shaped bodies. It reads the operation's root field and its
 variables; it is not a GraphQL engine.
+Every query is priced as Shopify prices it (``opsdesk.fakes.query_cost``): one whose requested cost is over
+1,000 points is refused with ``MAX_COST_EXCEEDED`` and nothing else happens; every answer carries
+``extensions.cost`` (requested and actual cost, and the throttle bucket). With ``bucket=(maximum,
+restore_rate)`` the bucket is enforced as Shopify's leaky bucket (a query whose requested cost is more than
+what is left gets ``THROTTLED``); without, it is reported full. The orders read back from
+``put_order_payload`` (``orders``, ``order``, ``refund``) keep only the fields the query selects, each list
+and connection cut to its ``first`` (a connection from its ``after`` cursor, with its ``pageInfo``).
 A mutation repeated with the same idempotency key (the ``@idempotent`` key, else the ``Idempotency-Key``
 header) gets the first answer again and has no second effect. With ``header_idempotency=False`` only the
 directive counts, as on Shopify itself, where the other mutations must be safe to repeat on their own.
@@ -41,6 +48,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote
 
+from opsdesk.fakes.query_cost import MAX_COST, actual_cost, parse, requested_cost, shape
 from opsdesk.fakes.wire import NoAnswer, Reply, StandInTransport, headers_of, write_reply
 
 __all__ = ["DEFAULT_FAULTS", "Call", "Effect", "FakeShopifyAdmin"]
@@ -55,8 +63,9 @@ THROTTLED = {"errors": [{"message": "Throttled", "extensions": {
     "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": None, "throttleStatus": {
         "maximumAvailable": 2000.0, "currentlyAvailable": 0, "restoreRate": 100.0}}}}
 BAD_TOKEN = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
-COST = {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10, "throttleStatus": {
-    "maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}}
+#: Shopify's standard plan: 100 points a second, a bucket of 2,000 (Plus: 1,000 a second, 10,000).
+STANDARD_BUCKET = (2000.0, 100.0)
+RATE_LIMITS = "https://shopify.dev/api/usage/rate-limits"
 #: Which actions a fulfilment order supports in each status (``FulfillmentOrder.supportedActions``).
 SUPPORTED = {"OPEN": ("CREATE_FULFILLMENT", "HOLD", "MOVE"), "ON_HOLD": ("HOLD", "RELEASE_HOLD")}
 NOT_FOUND = "FULFILLMENT_ORDER_NOT_FOUND"
@@ -75,6 +84,7 @@ class Call:
     idempotent_key: str  # the @idempotent(key:) value
     fault: str  # the fault injected, "" for none
     status: int  # the HTTP status answered; 0 when no answer was sent
+    cost: int = 0  # the query's requested cost, as Shopify computes it before running it
 
 
 @dataclass
@@ -100,6 +110,41 @@ class _Faults:
             return ""
 
 
+@dataclass
+class _Bucket:
+    """Shopify's leaky bucket of query cost points for one app on one shop."""
+
+    maximum: float
+    restore_rate: float
+    enforced: bool
+    available: float = -1.0
+    at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, requested: int) -> bool:
+        """Whether the query may run now; if so its requested cost is taken from the bucket."""
+        with self.lock:
+            now = time.monotonic()
+            left = self.maximum if self.available < 0 else self.available
+            self.available = min(self.maximum, left + (now - self.at) * self.restore_rate)
+            self.at = now
+            if self.enforced and requested > self.available:
+                return False
+            if self.enforced:
+                self.available -= requested
+            return True
+
+    def settle(self, requested: int, actual: int | None) -> JSON:
+        """Give back what the query did not use; the answer's ``extensions.cost``."""
+        with self.lock:
+            if self.enforced and actual is not None:
+                self.available = min(self.maximum, self.available + requested - actual)
+            left = self.available if self.enforced else self.maximum - (actual or 0)
+            return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": {
+                "maximumAvailable": self.maximum, "currentlyAvailable": round(max(left, 0.0), 1),
+                "restoreRate": self.restore_rate}}}
+
+
 class FakeShopifyAdmin:
     """A real HTTP server on 127.0.0.1 standing in for the Admin GraphQL API of any number of shops.
 
@@ -107,8 +152,11 @@ class FakeShopifyAdmin:
     """
 
     def __init__(self, *, access_tokens: Iterable[str] | None = None, seed: int = 0,
-                 api_version: str = "2026-07", header_idempotency: bool = True) -> None:
+                 api_version: str = "2026-07", header_idempotency: bool = True,
+                 bucket: tuple[float, float] | None = None) -> None:
         self.store = ShopifyStore()
+        maximum, rate = bucket or STANDARD_BUCKET
+        self._bucket = _Bucket(maximum, rate, enforced=bucket is not None)
         self.api_version = api_version
         self.header_idempotency = header_idempotency
         self._tokens = frozenset(access_tokens or ())
@@ -173,26 +221,37 @@ class FakeShopifyAdmin:
         fault = self._faults.next()
         name, _, arg = fault.partition(":")
         seen = request or _Request("", "", {}, "", key, "")
+        cost = _requested(seen)
         if name in ("hang", "reset"):
-            self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, 0))
+            self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, 0, cost or 0))
             return NoAnswer(float(arg)) if name == "hang" else NoAnswer(reset=True)
         if name == "slow":
             self._stopping.wait(float(arg))
-        status, body, extra = self._answer(request, headers) if name in ("", "slow") \
+        status, body, extra = self._answer(request, headers, cost) if name in ("", "slow") \
             else _fault_reply(name, arg)
         # Recorded before the answer goes out, so a client that has its answer also sees the call recorded.
-        self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, status))
+        self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, status, cost or 0))
         return Reply(status, json.dumps(body, default=str).encode(),
                      {"Content-Type": "application/json; charset=utf-8", **extra})
 
-    def _answer(self, request: _Request | None, headers: Mapping[str, str]) -> _Reply:
+    def _answer(self, request: _Request | None, headers: Mapping[str, str], cost: int | None) -> _Reply:
         token = headers.get("x-shopify-access-token", "")
         if not token or (self._tokens and token not in self._tokens):
             return 401, BAD_TOKEN, {}
         if request is None:
             return 400, {"errors": "Bad Request"}, {}
+        if cost is None:
+            return 200, {"errors": [{"message": "Syntax error: the query cannot be read",
+                                     "extensions": {"code": "PARSE_ERROR"}}]}, {}
+        if cost > MAX_COST:  # refused before it runs: no effect, no points taken
+            return 200, too_costly(cost), {}
+        if not self._bucket.take(cost):
+            return 200, {**THROTTLED, "extensions": self._bucket.settle(cost, None)}, {}
         key = request.idempotent_key or (request.key if self.header_idempotency else "")
-        return 200, self.store.execute(request.shop, request.operation, request.variables, key, request.query), {}
+        body = self.store.execute(request.shop, request.operation, request.variables, key, request.query)
+        data = body.get("data")
+        actual = actual_cost(request.query, request.variables, data) if isinstance(data, dict) else cost
+        return 200, {**body, "extensions": self._bucket.settle(cost, actual)}, {}
 
     # -- faults --------------------------------------------------------------------------------------
 
@@ -273,6 +332,26 @@ class _Request:
     operation: str
     key: str
     idempotent_key: str
+
+
+def too_costly(cost: int) -> JSON:
+    """Shopify's answer to a query whose requested cost is over the single-query limit."""
+    return {"errors": [{
+        "message": f"Query cost is {cost}, which exceeds the single query max cost limit ({MAX_COST}).\n\n"
+                   "See https://shopify.dev/concepts/about-apis/rate-limits for more information on how the\n"
+                   "cost of a query is calculated.\n\n"
+                   "To query larger amounts of data with fewer limits, bulk operations should be used instead.\n"
+                   "See https://shopify.dev/tutorials/perform-bulk-operations-with-admin-api for usage details.\n",
+        "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_COST,
+                       "documentation": RATE_LIMITS}}]}
+
+
+def _requested(request: _Request) -> int | None:
+    """The request's requested cost; None when its query cannot be read."""
+    try:
+        return requested_cost(request.query, request.variables) if request.query else 0
+    except (ValueError, TypeError):
+        return None
 
 
 def _parse(path: str, body: bytes, key: str) -> _Request | None:
@@ -536,9 +615,15 @@ def _graphql_order(o: JSON) -> JSON:
     }
 
 
-def _asked(node: JSON, query: str) -> JSON:
-    """The node's fields that the query names."""
-    return {k: v for k, v in node.items() if re.search(rf"\b{k}\b", query)}
+#: The operations whose answers are cut to the query's selection (the reconciliation sweep's reads).
+SHAPED = frozenset({"orders", "order", "refund"})
+
+
+def _shaped(query: str, operation: str, data: JSON, variables: JSON) -> JSON:
+    """``data`` (the root field's full value) cut to what the query selects on that root field."""
+    root = next(f for f in parse(query).selections if getattr(f, "name", "") == operation)
+    shaped: JSON = shape(root.selections, data, variables)
+    return shaped
 
 
 def _graphql_refund(r: JSON, currency: object) -> JSON:
@@ -608,6 +693,7 @@ class ShopifyStore:
         self.errors: list[str] = []
         self._ops: dict[str, Callable[[JSON], tuple[JSON | None, Effect | None]]] = {
             "order": self._order, "discountNode": self._discount_node, "refundCreate": self._refund,
+            "refund": self._refund_node,
             "codeDiscountNodeByCode": self._discount_by_code,
             "fulfillmentOrderHold": self._hold, "fulfillmentOrderReleaseHold": self._release,
             "tagsAdd": self._tags_add, "orderUpdate": self._order_update,
@@ -695,8 +781,10 @@ class ShopifyStore:
     def execute(self, shop: str, operation: str, variables: JSON, key: str, query: str = "") -> JSON:
         """Answer one operation; a mutation already applied under ``key`` gets its first answer again.
 
-        An order of the ``orders`` query keeps only the fields the query names (anywhere in its text): a
-        connector that stops asking for a field, or never asked, does not get it, as from Shopify."""
+        An order of the ``orders``, ``order`` or ``refund`` query keeps only the fields the query selects, its
+        lists and connections cut to their ``first``: a connector that stops asking for a field, or never
+        asked, does not get it, and one that asks for fewer items than there are gets that many, as from
+        Shopify."""
         op = self._ops.get(operation)
         if op is None:
             return {"errors": [{"message": f"Field '{operation}' doesn't exist on type 'Root'",
@@ -713,9 +801,9 @@ class ShopifyStore:
                 self.errors.append(f"{operation}: {exc!r}")
                 return {"errors": [{"message": f"Variable input is invalid: {exc!r}",
                                     "extensions": {"code": "INVALID_VARIABLE"}}]}
-            if operation == "orders" and query and data is not None:
-                data = {**data, "nodes": [_asked(node, query) for node in data["nodes"]]}
-            body = {"data": {operation: data}, "extensions": COST}
+            if operation in SHAPED and query and data is not None:
+                data = _shaped(query, operation, data, variables)
+            body: JSON = {"data": {operation: data}}
             if effect is not None:
                 self._effects.append(replace(effect, kind=operation, key=key, shop=shop))
                 if key:
@@ -742,7 +830,20 @@ class ShopifyStore:
     # Each operation returns (the mutation payload or query result, the effect or None).
 
     def _order(self, v: JSON) -> tuple[JSON | None, None]:
-        return self._get_order(_number(v["id"])).node(), None
+        """The order's actions view, and its reconciliation view when ``put_order_payload`` holds it."""
+        number = _number(v["id"])
+        held = self._payloads.get(number)
+        node = self._get_order(number).node()
+        return (node if held is None else {**node, **_graphql_order(held)}), None
+
+    def _refund_node(self, v: JSON) -> tuple[JSON | None, None]:
+        """``refund(id:)``: a refund of one of the orders ``put_order_payload`` holds."""
+        number = _number(v["id"])
+        for order in self._payloads.values():
+            for refund in order.get("refunds") or []:
+                if int(refund["id"]) == number:
+                    return _graphql_refund(refund, order.get("currency")), None
+        return None, None
 
     def _return(self, v: JSON) -> tuple[JSON | None, None]:
         gid = str(v["id"])

@@ -65,12 +65,20 @@ JSON = dict[str, Any]
 
 
 class OrderReader(Protocol):
-    """What the sweep needs from the Admin API connector (``ShopifyAdmin.orders_updated`` and
-    ``ShopifyAdmin.disputes_initiated``)."""
+    """What the sweep needs from the Admin API connector (``ShopifyAdmin.orders_updated``, ``order`` and
+    ``disputes_initiated``)."""
+
+    #: How many of an order's refunds and fulfilments a listed order carries: one with that many may have more.
+    listed: int
 
     def orders_updated(
         self, shop: str, since: datetime, after: str | None, first: int
-    ) -> JSON | RetryLater | Rejected: ...
+    ) -> JSON | RetryLater | Rejected:
+        """A page of the orders changed since ``since``: each with its id, ``updatedAt`` and its first
+        ``listed`` refunds (``legacyResourceId``, ``createdAt``) and fulfilments (with ``updatedAt``)."""
+
+    def order(self, shop: str, order_gid: str) -> JSON | RetryLater | Rejected:
+        """The whole order, every list read to its end, or with ``incomplete`` saying why not."""
 
     def disputes_initiated(
         self, shop: str, since: datetime, after: str | None, first: int
@@ -117,6 +125,11 @@ class SweepReport:
     disputes_seen: int = 0
     #: Refunds read on the orders (the orders query carries them; they have no pages of their own).
     refunds_seen: int = 0
+    #: Orders read whole because the desk is behind on them (or their listing could not tell).
+    orders_read: int = 0
+    #: Orders that could not be read whole (more refunds or fulfilments than Shopify lets one query read,
+    #: or gone since they were listed): not appended, rather than folded as if they had only what was read.
+    incomplete: list[str] = field(default_factory=list)
     mark: datetime | None = None
     found: list[JSON] = field(default_factory=list)
 
@@ -127,7 +140,7 @@ class SweepReport:
             "missing": self.missing, "stale": self.stale, "undecided": self.undecided, "appended": self.appended,
             "already_appended": self.already_appended, "unreadable": self.unreadable,
             "dispute_pages": self.dispute_pages, "disputes_seen": self.disputes_seen,
-            "refunds_seen": self.refunds_seen,
+            "refunds_seen": self.refunds_seen, "orders_read": self.orders_read, "incomplete": self.incomplete,
             "mark": self.mark.isoformat() if self.mark else None, "found": self.found[:200],
         }
 
@@ -405,7 +418,10 @@ class Reconciler:
         size, window = self.settings.page_size, since - self.settings.dispute_window
         try:
             for page in self._pages("orders", lambda after: self.reader.orders_updated(shop, since, after, size)):
-                self._compare(shop, _nodes(page), report)
+                # The listing is cheap; only the orders the desk is behind on are read whole, one a query,
+                # outside any transaction.
+                whole = [self._read_whole(shop, gid) for gid in self._behind(shop, _nodes(page), report)]
+                self._compare(shop, whole, report)
                 report.pages += 1
                 if progress is not None:
                     progress(report.seen, report.appended)
@@ -424,6 +440,10 @@ class Reconciler:
             uow.commit()
         report.ok = True
         return report
+
+    def _read_whole(self, shop: str, order_gid: str) -> JSON:
+        """One order read whole, with the retries and the breaker of a page; raises SweepFailed if not read."""
+        return self._page(f"order {order_gid}", lambda _cursor: self.reader.order(shop, order_gid), None)
 
     def _pages(self, what: str, fetch: Callable[[str | None], JSON | RetryLater | Rejected]) -> Iterator[JSON]:
         """Every page of one query, following ``pageInfo.endCursor``; raises SweepFailed for one not read."""
@@ -455,37 +475,64 @@ class Reconciler:
                 self.sleep(min(max(wait, 0.0), self.settings.max_wait))
         raise SweepFailed(f"the Admin API did not answer the {what} query: {last}")
 
-    def _compare(self, shop: str, nodes: Sequence[JSON], report: SweepReport) -> None:
-        """Append a delivery for every order (and fulfilment) here that is missing, stale or undecided."""
-        found: list[_Version] = []
+    def _behind(self, shop: str, nodes: Sequence[JSON], report: SweepReport) -> list[str]:
+        """The ids of the listed orders to read whole: those whose order, listed refunds or listed fulfilments
+        the desk is behind on, and those that may have more refunds or fulfilments than were listed."""
+        listed: dict[str, list[_Version]] = {}
         for node in nodes:
             report.seen += 1
+            versions = _listed_versions(shop, node)
+            if versions is None:
+                report.unreadable += 1
+            else:
+                listed[str(node.get("id"))] = versions
+        with self.db.unit_of_work(read_only=True) as uow:
+            late = {v.order_id for v, _, _ in self._classify(uow, shop, [v for vs in listed.values() for v in vs])}
+        full = {str(n.get("id")) for n in nodes
+                if max(len(n.get("refunds") or []), len(n.get("fulfillments") or [])) >= self.reader.listed}
+        behind = [gid for gid, vs in listed.items() if vs[0].order_id in late or gid in full]
+        report.refunds_seen += sum(len(n.get("refunds") or []) for n in nodes if str(n.get("id")) not in behind)
+        report.orders_read += len(behind)
+        return behind
+
+    def _classify(self, uow: UnitOfWork, shop: str, found: Sequence[_Version]
+                  ) -> list[tuple[_Version, str, datetime | None]]:
+        """Each version the desk is behind on, why (missing, stale, undecided) and when the desk last saw it."""
+        orders = {(ShopDomain(shop), OrderId(v.order_id)) for v in found}
+        states = uow.orders.get_many(orders) if orders else {}
+        decided = uow.decisions.seen(
+            [decision_id(shop, v.key, name) for v in found for name in self.listeners(v.event)])
+        behind: list[tuple[_Version, str, datetime | None]] = []
+        for v in found:
+            known = v.known(states.get((ShopDomain(shop), OrderId(v.order_id))))
+            if known is None:
+                behind.append((v, "missing", known))
+            elif known < v.updated:
+                behind.append((v, "stale", known))
+            elif known == v.updated and not any(
+                decision_id(shop, v.key, name) in decided for name in self.listeners(v.event)
+            ):
+                behind.append((v, "undecided", known))
+        return behind
+
+    def _compare(self, shop: str, nodes: Sequence[JSON], report: SweepReport) -> None:
+        """Append a delivery for every order (fulfilment, refund) read whole that is missing, stale or undecided."""
+        found: list[_Version] = []
+        for node in nodes:
             report.refunds_seen += len(node.get("refunds") or [])
+            if node.get("incomplete"):
+                report.incomplete.append(f"{node.get('id')}: {node['incomplete']}")
+                continue
             versions = _versions(shop, node)
             if not versions:
                 report.unreadable += 1
             found += versions
         if not found:
             return
-        orders = {(ShopDomain(shop), OrderId(v.order_id)) for v in found}
         now = self.now()
         with self.db.unit_of_work() as uow:
-            states = uow.orders.get_many(orders)
-            decided = uow.decisions.seen(
-                [decision_id(shop, v.key, name) for v in found for name in self.listeners(v.event)])
             behind: list[RawDelivery] = []
-            for v in found:
-                known = v.known(states.get((ShopDomain(shop), OrderId(v.order_id))))
-                if known is None:
-                    reason = "missing"
-                elif known < v.updated:
-                    reason = "stale"
-                elif known == v.updated and not any(
-                    decision_id(shop, v.key, name) in decided for name in self.listeners(v.event)
-                ):
-                    reason = "undecided"
-                else:
-                    continue
+            for v, reason, known in self._classify(uow, shop, found):
                 setattr(report, reason, getattr(report, reason) + 1)
                 report.found.append({"order_id": v.order_id, "resource": v.resource, "topic": v.topic,
                                      "updated_at": v.updated.isoformat(), "reason": reason,
@@ -590,6 +637,25 @@ def _versions(shop: str, node: JSON) -> list[_Version]:
         version = _version(shop, order.order_id, f"refund:{item['id']}", REFUND_TOPIC, item, "created_at")
         if version is not None:
             found.append(version)
+    return found
+
+
+def _listed_versions(shop: str, node: JSON) -> list[_Version] | None:
+    """A listed order's versions as far as the listing tells them: the order's own (its event key as the
+    normaliser makes it, ``order.updated:<id>:<updated_at>``; the listing lacks what the normaliser needs to
+    make the whole event), then its listed fulfilments and refunds. None when the order cannot be read."""
+    order_id, updated = int(node.get("legacyResourceId") or _number(node.get("id")) or 0), _utc(node.get("updatedAt"))
+    if not order_id or updated is None:
+        return None
+    key = f"order.updated:{order_id}:{updated.isoformat()}"
+    found = [_Version(order_id, "order", TOPIC, "order.updated", key, updated, {})]
+    for item in node.get("fulfillments") or []:
+        payload = _fulfilment(order_id, item)
+        found += filter(None, [_version(shop, order_id, f"fulfillment:{payload['id']}", FULFILMENT_TOPIC, payload)])
+    for item in node.get("refunds") or []:
+        payload = refund_payload(order_id, item)
+        found += filter(None, [_version(shop, order_id, f"refund:{payload['id']}", REFUND_TOPIC, payload,
+                                        "created_at")])
     return found
 
 
