@@ -215,12 +215,17 @@ def test_customers_redact_leaves_no_personal_data_and_the_audit_chain_holds(desk
     assert ("refundCreate", order_id_of(1)) in {(e.kind, e.order_id) for e in desk_day.shopify.effects}
 
 
+def redacted_rows(db: SqlDatabase) -> list[int]:
+    """The audit rows the redaction entries vouch for (their personal part was erased)."""
+    with db.engine.connect() as conn:
+        vouchers = conn.execute(select(t.audit.c.after).where(t.audit.c.action == "privacy.redacted")).scalars()
+        return sorted(int(i) for after in vouchers for i in json.loads(after)["rows"])
+
+
 def test_a_redacted_audit_row_changed_afterwards_is_caught(desk_day: Scenario) -> None:
     db: SqlDatabase = desk_day.desk.db  # type: ignore[assignment]
     send(desk_day, "customers/redact", compliance("customers/redact", WILHELMINA, [order_id_of(2)]), "redact-2")
-    with db.engine.connect() as conn:
-        vouchers = conn.execute(select(t.audit.c.after).where(t.audit.c.action == "privacy.redacted")).scalars()
-        redacted = sorted(int(i) for after in vouchers for i in json.loads(after)["rows"])
+    redacted = redacted_rows(db)
     assert redacted, "the comment's audit row held the customer's name and phone"
     result = CliRunner().invoke(cli, ["audit", "verify", "--database-url", str(db.engine.url.render_as_string(False)),
                                       "--config", str(desk_day.desk.settings.config_path), "--format", "json"])
@@ -235,9 +240,7 @@ def test_a_redacted_audit_row_changed_afterwards_is_caught(desk_day: Scenario) -
 def test_a_chain_with_erased_rows_is_rekeyed_and_a_later_change_is_still_caught(desk_day: Scenario) -> None:
     db: SqlDatabase = desk_day.desk.db  # type: ignore[assignment]
     send(desk_day, "customers/redact", compliance("customers/redact", WILHELMINA, [order_id_of(2)]), "redact-3")
-    with db.engine.connect() as conn:
-        vouchers = conn.execute(select(t.audit.c.after).where(t.audit.c.action == "privacy.redacted")).scalars()
-        redacted = sorted(int(i) for after in vouchers for i in json.loads(after)["rows"])
+    redacted = redacted_rows(db)
     assert redacted
     keys = AuditKeys(b"an-audit-key-of-at-least-32-characters")
     with db.unit_of_work() as uow:  # the erased rows pass on their vouchers, then are hashed as they are now

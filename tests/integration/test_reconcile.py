@@ -327,18 +327,27 @@ def test_lost_webhooks_are_recovered_by_one_sweep_with_no_duplicate_effects(
             assert uow.deliveries.count("failed") == 0
 
 
+def swept_once(
+    tmp_path: Path, name: str, database: Callable[[str], str], fake: FakeShopifyAdmin,
+    monkeypatch: pytest.MonkeyPatch, clock: ManualClock,
+) -> tuple[Any, Reconciler, list[float]]:
+    """A desk whose first sweep (of nothing yet) set the mark; its reconciler records the waits it asks for."""
+    desk, _ = build(tmp_path, name, database(name), fake, monkeypatch, clock)
+    reconciler = desk.reconciler()
+    assert isinstance(reconciler, Reconciler)
+    waits: list[float] = []
+    reconciler.sleep = waits.append
+    assert reconciler.sweep(SHOP).ok
+    return desk, reconciler, waits
+
+
 def test_a_failing_admin_api_leaves_the_mark_and_retry_after_is_honoured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Callable[[str], str]
 ) -> None:
     _, current = stream()
     with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
         clock = ManualClock(T0)
-        desk, _ = build(tmp_path, "failing", database("failing"), fake, monkeypatch, clock)
-        reconciler = desk.reconciler()
-        assert isinstance(reconciler, Reconciler)
-        waits: list[float] = []
-        reconciler.sleep = waits.append
-        assert reconciler.sweep(SHOP).ok
+        desk, reconciler, waits = swept_once(tmp_path, "failing", database, fake, monkeypatch, clock)
         with desk.db.unit_of_work(read_only=True) as uow:
             mark = read_mark(uow, SHOP)
         assert mark == T0
@@ -656,12 +665,7 @@ def test_a_query_over_shopifys_cost_limit_is_refused_and_the_sweep_says_why_with
     _, current = stream()
     with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
         clock = ManualClock(T0)
-        desk, _ = build(tmp_path, "costly", database("costly"), fake, monkeypatch, clock)
-        reconciler = desk.reconciler()
-        assert isinstance(reconciler, Reconciler)
-        waits: list[float] = []
-        reconciler.sleep = waits.append
-        assert reconciler.sweep(SHOP).ok  # the mark
+        desk, reconciler, waits = swept_once(tmp_path, "costly", database, fake, monkeypatch, clock)
         for payload in current.values():
             fake.put_order_payload(payload)
         clock.set(T0 + PERIOD)
