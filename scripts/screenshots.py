@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from opsdesk import app as composition  # noqa: E402
-from opsdesk.cli import _with_stand_ins, init  # noqa: E402
+from opsdesk.cli import _with_stand_ins  # noqa: E402
+from opsdesk.cli_demo import prepare  # noqa: E402
 from opsdesk.cli_simulate import DEMO_SECRET, run_in_process  # noqa: E402
-from opsdesk.config import Settings, load_settings  # noqa: E402
+from opsdesk.config import Settings  # noqa: E402
 from opsdesk.services import users  # noqa: E402
 from opsdesk.simulator.runner import VirtualClock  # noqa: E402
 from opsdesk.simulator.scenario import load_scenario  # noqa: E402
@@ -51,10 +52,9 @@ def simulate_day(directory: Path) -> tuple[Settings, datetime]:
     """What ``opsdesk demo --no-serve`` does, stopped at the scored day's end; the settings and that time."""
     os.environ.setdefault("OPSDESK_SHOPIFY_SECRET", DEMO_SECRET)
     url = f"sqlite:///{directory / 'opsdesk.db'}"
-    with contextlib.redirect_stdout(None):
-        init(directory=directory, force=False, database_url=url)
-    settings = load_settings(str(directory / "opsdesk.yaml"), url)
     plan = replace(load_scenario("demo"), follow=timedelta(0))
+    with contextlib.redirect_stdout(None):
+        settings = prepare(directory, url, plan)
     run_in_process(settings, plan, settings.secrets_for(plan.shop)[0], fmt="json")
     return settings, plan.end
 
@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             settings = _with_stand_ins(settings, stack)
         desk = composition.build(settings, clock=VirtualClock(day_end))
         with desk.db.unit_of_work() as uow:
-            users.add_user(uow, USER, PASSWORD, "Alice Ng", {"*": "lead"}, "alice", now=desk.clock.now())
+            # alice has the demo's account (an agent, a password nobody is told): shot as the ops lead
+            users.set_password(uow, USER, PASSWORD, now=desk.clock.now())
+            users.set_roles(uow, USER, {"*": "lead"}, now=desk.clock.now())
             uow.commit()
         url, server, thread = serve(create_app(desk))
         try:

@@ -25,6 +25,7 @@ from opsdesk.metrics import Metrics
 from opsdesk.organisation import build_org
 from opsdesk.policy import loader
 from opsdesk.ports import Clock, Connector
+from opsdesk.readiness.evidence import Fetch
 from opsdesk.services.assignment import make_on_changed, make_owner_for, order_owner
 from opsdesk.services.assignment import timer_handlers as assignment_timer_handlers
 from opsdesk.services.cases import CaseHooks
@@ -90,8 +91,10 @@ def build(
     connectors: Mapping[str, Connector] | None = None,
     playbooks: list[Playbook] | None = None,
     create_schema: bool = True,
+    page_probe: Fetch | None = None,
 ) -> Desk:
-    """Wire a desk from settings; the playbooks are checked and a failing set is never loaded."""
+    """Wire a desk from settings; the playbooks are checked and a failing set is never loaded.
+    ``page_probe`` fetches the shops' pages for the readiness probes (default: over HTTP)."""
     engine = create_sql_engine(
         settings.database_url,
         sqlite_synchronous=settings.file.sqlite_synchronous,
@@ -157,7 +160,7 @@ def build(
         standing_timers=(retention.first, timer_retention.first, *((kept.first,) if kept else ())),
         discount_guard=guard,
         outcome_hooks=outcome_hooks,
-        page_probe=PageProbe(),
+        page_probe=page_probe or PageProbe(),
     )
 
 

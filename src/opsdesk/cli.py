@@ -21,15 +21,17 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from opsdesk import app as composition
-from opsdesk import cli_backtest, cli_check, cli_reconcile, cli_simulate
+from opsdesk import cli_backtest, cli_check, cli_demo, cli_reconcile, cli_simulate
 from opsdesk.cli_cases import cases_cli
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
 from opsdesk.cli_privacy import privacy_cli
 from opsdesk.cli_users import audit_cli, users_cli
 from opsdesk.config import Settings, load_settings
+from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Background, Desk
 from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
+from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.policy import loader
 from opsdesk.ports import Clock
 from opsdesk.services import tokens as token_service
@@ -48,7 +50,7 @@ cli.add_typer(discounts_cli, name="discounts")
 cli.add_typer(pickups_cli, name="pickups")
 cli.add_typer(privacy_cli, name="privacy")
 cli.command()(cli_simulate.simulate)
-cli.command()(cli_simulate.demo)
+cli.command()(cli_demo.demo)
 cli.command("check")(cli_check.check)
 cli.command("probe")(cli_check.probe)
 cli.command("reconcile")(cli_reconcile.reconcile)
@@ -121,9 +123,11 @@ def run_server(
     from opsdesk.web.app import create_app
 
     with contextlib.ExitStack() as stack:
+        probe = None
         if stand_ins:
             settings = _with_stand_ins(settings, stack)
-        desk = composition.build(settings, clock=clock)
+            probe = StandInStorefront(fallback=PageProbe())  # the demo shop's pages (fakes/storefront.py)
+        desk = composition.build(settings, clock=clock, page_probe=probe)
         _check_audit(desk)
         out.print(
             f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"

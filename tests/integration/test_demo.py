@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,22 +27,26 @@ incidents:
 """
 
 
-def opsdesk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSDESK_")} | {"COLUMNS": "160"}
+def opsdesk(*args: str, cwd: Path, columns: int = 160) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSDESK_")} | {"COLUMNS": str(columns)}
     command = [sys.executable, "-m", "opsdesk", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=240, check=False)
 
 
 def test_demo_inits_a_folder_runs_a_day_and_prints_the_scorecard_and_a_login(tmp_path: Path) -> None:
     (tmp_path / "day.yaml").write_text(SCENARIO)
-    done = opsdesk("demo", "shop", "--no-serve", "--scenario", str(tmp_path / "day.yaml"), cwd=tmp_path)
+    done = opsdesk("demo", "shop", "--no-serve", "--scenario", str(tmp_path / "day.yaml"), cwd=tmp_path, columns=80)
     assert done.returncode == 0, done.stderr
     folder = tmp_path / "shop"
     assert (folder / "opsdesk.yaml").is_file() and (folder / "playbooks").is_dir()
     assert (folder / "opsdesk.db").is_file() and (folder / "opsdesk.db.truth.json").is_file()
     assert "scorecard: demo-test (seed 2)" in done.stdout
-    assert "payment_gateway_stall" in done.stdout
     assert "dashboard login:" in done.stdout
+    # read whole in an 80-column terminal (or piped): nothing cut to "…", the incident's row on one line
+    lines = done.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines) and "…" not in done.stdout
+    row = next(line for line in lines if line.strip().startswith("payment gateway stall "))
+    assert re.fullmatch(r"10:00 (\d+h\d\dm|\d+m(\d\ds)?|NOT caught) .+", " ".join(row.split()[3:])), row
     truth = json.loads((folder / "opsdesk.db.truth.json").read_text())
     assert truth["scenario"] == "demo-test" and truth["deliveries"] > 100
 

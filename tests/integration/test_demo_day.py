@@ -19,9 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from opsdesk import app as composition
-from opsdesk.cli import init
+from opsdesk.cli_demo import prepare
 from opsdesk.cli_simulate import DEMO_SECRET, run_in_process
-from opsdesk.config import load_settings
 from opsdesk.domain.records import CaseFilter
 from opsdesk.services import tokens, users
 from opsdesk.simulator.runner import VirtualClock
@@ -40,10 +39,9 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, An
             patch.delenv(name, raising=False)
         patch.setenv("OPSDESK_SHOPIFY_SECRET", DEMO_SECRET)
         url = f"sqlite:///{directory / 'opsdesk.db'}"
-        with contextlib.redirect_stdout(None):
-            init(directory=directory, force=False, database_url=url)
-        settings = load_settings(str(directory / "opsdesk.yaml"), url)
         plan = replace(load_scenario("demo"), follow=timedelta(0))
+        with contextlib.redirect_stdout(None):
+            settings = prepare(directory, url, plan)
         card = run_in_process(settings, plan, DEMO_SECRET, fmt="json")
         desk = composition.build(settings, clock=VirtualClock(plan.end))
         with desk.db.unit_of_work() as uow:
@@ -59,6 +57,19 @@ def test_every_injected_incident_of_the_demo_is_caught_with_its_time_to_detect(d
     assert all(i["caught"] and i["time_to_detect_seconds"] is not None for i in incidents)
     assert card["unneeded_escalations"]["count"] == 0
     assert card["max_unowned"] == 0
+
+
+def test_the_demo_store_is_set_up_so_readiness_fails_only_on_what_the_day_did(day: Any) -> None:
+    """The controls that only a store's set-up decides pass (its pages answer the probe, its pickups and
+    packaging are documented, its people can read orders, its risk rules were reviewed): what fails is
+    what the day's incidents did, such as the stock the overselling drove below zero."""
+    card, _ = day
+    controls = card["readiness"]["controls"]
+    set_up = ("returns-policy-accessible", "site-speed-monitored", "support-can-read-orders",
+              "fraud-rules-reviewed", "packaging-stocked", "pickup-times-documented", "order-owners",
+              "automations-owned")
+    assert {c: controls[c] for c in set_up} == dict.fromkeys(set_up, "pass")
+    assert controls["inventory-synced"] == "fail"  # the overselling left a level below zero
 
 
 def test_every_page_of_the_desk_at_the_days_end_answers(day: Any) -> None:
