@@ -13,7 +13,9 @@ Every query is priced as Shopify prices it (``opsdesk.fakes.query_cost``): one w
 1,000 points is refused with ``MAX_COST_EXCEEDED`` and nothing else happens; every answer carries
 ``extensions.cost`` (requested and actual cost, and the throttle bucket). With ``bucket=(maximum,
 restore_rate)`` the bucket is enforced as Shopify's leaky bucket (a query whose requested cost is more than
-what is left gets ``THROTTLED``); without, it is reported full. The orders read back from
+what is left gets ``THROTTLED``); without, it is reported full. The bucket refills at ``restore_rate``
+points a second of ``clock`` (the wall clock's monotonic seconds without one; a test's manual clock, moved by
+the sleeps of the client under test, makes minutes of pacing take no time). The orders read back from
 ``put_order_payload`` (``orders``, ``order``, ``refund``) keep only the fields the query selects, each list
 and connection cut to its ``first`` (a connection from its ``after`` cursor, with its ``pageInfo``).
 A mutation repeated with the same idempotency key (the ``@idempotent`` key, else the ``Idempotency-Key``
@@ -47,6 +49,7 @@ from opsdesk.fakes.shopify_resources import Effect
 from opsdesk.fakes.shopify_server import Server
 from opsdesk.fakes.shopify_store import ShopifyStore
 from opsdesk.fakes.wire import NoAnswer, Reply, StandInTransport
+from opsdesk.ports import Clock
 
 __all__ = ["DEFAULT_FAULTS", "Call", "Effect", "FakeShopifyAdmin", "ShopifyStore", "too_costly"]
 
@@ -71,6 +74,8 @@ class Call:
     fault: str  # the fault injected, "" for none
     status: int  # the HTTP status answered; 0 when no answer was sent
     cost: int = 0  # the query's requested cost, as Shopify computes it before running it
+    #: The points in the shop's cost bucket when the query came (None: not priced: a fault, a refused query).
+    bucket: float | None = None
 
 
 class FakeShopifyAdmin:
@@ -81,10 +86,11 @@ class FakeShopifyAdmin:
 
     def __init__(self, *, access_tokens: Iterable[str] | None = None, seed: int = 0,
                  api_version: str = "2026-07", header_idempotency: bool = True,
-                 bucket: tuple[float, float] | None = None) -> None:
+                 bucket: tuple[float, float] | None = None, clock: Clock | None = None) -> None:
         self.store = ShopifyStore()
         maximum, rate = bucket or STANDARD_BUCKET
-        self._bucket = Bucket(maximum, rate, enforced=bucket is not None)
+        seconds = (lambda: clock.now().timestamp()) if clock is not None else time.monotonic
+        self._bucket = Bucket(maximum, rate, enforced=bucket is not None, clock=seconds)
         self.api_version = api_version
         self.header_idempotency = header_idempotency
         self._tokens = frozenset(access_tokens or ())
@@ -155,31 +161,35 @@ class FakeShopifyAdmin:
             return NoAnswer(float(arg)) if name == "hang" else NoAnswer(reset=True)
         if name == "slow":
             self._stopping.wait(float(arg))
-        status, body, extra = self._answer(request, headers, cost) if name in ("", "slow") \
-            else fault_reply(name, arg)
+        (status, body, extra), bucket = self._answer(request, headers, cost) if name in ("", "slow") \
+            else (fault_reply(name, arg), None)
         # Recorded before the answer goes out, so a client that has its answer also sees the call recorded.
-        self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, status, cost or 0))
+        self._record(Call(arrived, seen.shop, seen.operation, key, seen.idempotent_key, fault, status, cost or 0,
+                          bucket))
         return Reply(status, json.dumps(body, default=str).encode(),
                      {"Content-Type": "application/json; charset=utf-8", **extra})
 
-    def _answer(self, request: _Request | None, headers: Mapping[str, str], cost: int | None) -> Answer:
+    def _answer(self, request: _Request | None, headers: Mapping[str, str], cost: int | None
+                ) -> tuple[Answer, float | None]:
+        """The answer, and the points the bucket held when the query came (None when it was not priced)."""
         token = headers.get("x-shopify-access-token", "")
         if not token or (self._tokens and token not in self._tokens):
-            return 401, BAD_TOKEN, {}
+            return (401, BAD_TOKEN, {}), None
         if request is None:
-            return 400, {"errors": "Bad Request"}, {}
+            return (400, {"errors": "Bad Request"}, {}), None
         if cost is None:
-            return 200, {"errors": [{"message": "Syntax error: the query cannot be read",
-                                     "extensions": {"code": "PARSE_ERROR"}}]}, {}
+            return (200, {"errors": [{"message": "Syntax error: the query cannot be read",
+                                      "extensions": {"code": "PARSE_ERROR"}}]}, {}), None
         if cost > MAX_COST:  # refused before it runs: no effect, no points taken
-            return 200, too_costly(cost), {}
-        if not self._bucket.take(cost):
-            return 200, {**THROTTLED, "extensions": self._bucket.settle(cost, None)}, {}
+            return (200, too_costly(cost), {}), None
+        allowed, found = self._bucket.take(cost)
+        if not allowed:
+            return (200, {**THROTTLED, "extensions": self._bucket.settle(cost, None)}, {}), found
         key = request.idempotent_key or (request.key if self.header_idempotency else "")
         body = self.store.execute(request.shop, request.operation, request.variables, key, request.query)
         data = body.get("data")
         actual = actual_cost(request.query, request.variables, data) if isinstance(data, dict) else cost
-        return 200, {**body, "extensions": self._bucket.settle(cost, actual)}, {}
+        return (200, {**body, "extensions": self._bucket.settle(cost, actual)}, {}), found
 
     # -- faults --------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,20 +37,23 @@ class Bucket:
     enforced: bool
     available: float = -1.0
     at: float = 0.0
+    #: Seconds on the fake's clock: the bucket refills as that clock moves (a test's clock moves when told to).
+    clock: Callable[[], float] = time.monotonic
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def take(self, requested: int) -> bool:
-        """Whether the query may run now; if so its requested cost is taken from the bucket."""
+    def take(self, requested: int) -> tuple[bool, float]:
+        """Whether the query may run now (if so its requested cost is taken from the bucket), and the points the
+        bucket held when it came, after refilling at the restore rate for the seconds since the last query."""
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             left = self.maximum if self.available < 0 else self.available
-            self.available = min(self.maximum, left + (now - self.at) * self.restore_rate)
+            self.available = found = min(self.maximum, left + (now - self.at) * self.restore_rate)
             self.at = now
             if self.enforced and requested > self.available:
-                return False
+                return False, found
             if self.enforced:
                 self.available -= requested
-            return True
+            return True, found
 
     def settle(self, requested: int, actual: int | None) -> JSON:
         """Give back what the query did not use; the answer's ``extensions.cost``."""
