@@ -7,6 +7,10 @@ the action and skips fulfilment orders that already carry it, a release finds no
 adding a tag twice or setting the same note twice changes nothing. A discount known only by a code it is
 redeemed with is looked up by that code (``codeDiscountNodeByCode``) before it is deactivated.
 
+The reconciliation sweep's reads pace themselves: before sending one, the connector waits (with its
+injected sleeper) until the shop's cost bucket, as the last answer left it and refilled since, holds the
+read's requested cost plus a reserve for the desk's actions (``shopify_bucket``). Actions never wait.
+
 Outcomes: 2xx without errors -> Delivered; ``userErrors`` -> Rejected; ``THROTTLED``, 429, 408, 5xx,
 timeouts and broken connections -> RetryLater (with the provider's wait when it gives one); other 4xx and
 3xx (redirects are never followed) -> Rejected. No httpx exception leaves this module.
@@ -15,6 +19,7 @@ timeouts and broken connections -> RetryLater (with the provider's wait when it 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -26,6 +31,7 @@ import httpx
 
 from opsdesk.clock import SystemClock
 from opsdesk.connectors.http import ApiClient
+from opsdesk.connectors.shopify_bucket import DEFAULT_RESERVE, CostBuckets, throttle_wait
 from opsdesk.domain.errors import InvalidPayload, NotFound, Unavailable
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
@@ -202,10 +208,13 @@ class ShopifyAdmin:
 
     def __init__(self, base_url_for: Callable[[str], str], token_for: Callable[[str], str], *,
                  timeout: float = 10.0, transport: httpx.BaseTransport | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, sleep: Callable[[float], None] = time.sleep,
+                 reserve: float = DEFAULT_RESERVE) -> None:
         self._base_url_for = base_url_for
         self._token_for = token_for
         self._clock = clock or SystemClock()
+        self._sleep = sleep  # the reads' pacing waits with it (a test's sleeper moves its clock instead)
+        self._buckets = CostBuckets(reserve)
         self._timeout = timeout
         # Redirects are never followed (ApiClient): a 3xx from an Admin API endpoint is a misconfiguration,
         # and following it would send the access token wherever it points.
@@ -218,9 +227,9 @@ class ShopifyAdmin:
         }
 
     def with_transport(self, transport: httpx.BaseTransport) -> ShopifyAdmin:
-        """The same shops, credentials, timeout and clock, the requests carried by ``transport``."""
+        """The same shops, credentials, timeout, clock, sleeper and reserve, the requests carried by ``transport``."""
         return ShopifyAdmin(self._base_url_for, self._token_for, timeout=self._timeout, transport=transport,
-                            clock=self._clock)
+                            clock=self._clock, sleep=self._sleep, reserve=self._buckets.reserve)
 
     def __enter__(self) -> Self:
         return self
@@ -270,7 +279,7 @@ class ShopifyAdmin:
         is gone (``{"id", "incomplete"}``). A query, so repeating it is safe; RetryLater or Rejected as the
         other queries, for whichever of its reads failed.
         """
-        reply = self._execute(shop, ORDER, {"id": order_gid}, None)
+        reply = self._read(shop, ORDER, {"id": order_gid})
         if not isinstance(reply, dict):
             return reply
         node = reply.get("order")
@@ -288,7 +297,7 @@ class ShopifyAdmin:
             node[field] = {"nodes": rest}
         if len(node.get("fulfillments") or []) < DETAIL_FULFILMENTS:
             return None
-        reply = self._execute(shop, ORDER_FULFILLMENTS, {"id": order_gid}, None)
+        reply = self._read(shop, ORDER_FULFILLMENTS, {"id": order_gid})
         if not isinstance(reply, dict):
             return reply
         node["fulfillments"] = found = list((reply.get("order") or {}).get("fulfillments") or [])
@@ -300,7 +309,7 @@ class ShopifyAdmin:
         """All the order's refunds when the first read was full, and each refund's transactions and lines."""
         refunds: list[JSON] = list(node.get("refunds") or [])
         if len(refunds) >= DETAIL_REFUNDS:
-            reply = self._execute(shop, ORDER_REFUNDS, {"id": order_gid}, None)
+            reply = self._read(shop, ORDER_REFUNDS, {"id": order_gid})
             if not isinstance(reply, dict):
                 return reply
             read = {r.get("id") for r in refunds}
@@ -325,7 +334,7 @@ class ShopifyAdmin:
         nodes, info = list(page.get("nodes") or []), page.get("pageInfo") or {}
         while info.get("hasNextPage"):
             cursor = info.get("endCursor")
-            reply = self._execute(shop, query, {"id": gid, "after": cursor}, None)
+            reply = self._read(shop, query, {"id": gid, "after": cursor})
             if not isinstance(reply, dict):
                 return reply
             page = (reply.get(path[0]) or {}).get(path[1]) or {}
@@ -351,7 +360,19 @@ class ShopifyAdmin:
 
     def _search(self, shop: str, query: str, search: str, after: str | None, first: int) -> Reply:
         """One page of a connection filtered with Shopify's search syntax (no idempotency key: a query)."""
-        return self._execute(shop, query, {"first": first, "after": after, "query": search}, None)
+        return self._read(shop, query, {"first": first, "after": after, "query": search})
+
+    def paced(self, shop: str) -> float:
+        """Seconds the reads have waited so far for the shop's cost bucket, before sending."""
+        return self._buckets.paced(shop)
+
+    def _read(self, shop: str, query: str, variables: JSON) -> Reply:
+        """A query of the sweep's, sent once the shop's bucket holds its cost plus the reserve."""
+        wait = self._buckets.wait(shop, query, variables.get("first"), self._clock.now())
+        if wait > 0:
+            self._sleep(wait)
+            self._buckets.paced(shop, wait)
+        return self._execute(shop, query, variables, None)
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -542,9 +563,9 @@ class ShopifyAdmin:
             return RetryLater(f"timed out ({type(exc).__name__})")
         except httpx.HTTPError as exc:
             return RetryLater(f"{type(exc).__name__}: {exc}")
-        return self._reply(response)
+        return self._reply(response, shop, query, variables)
 
-    def _reply(self, response: httpx.Response) -> Reply:
+    def _reply(self, response: httpx.Response, shop: str, query: str, variables: JSON) -> Reply:
         status = response.status_code
         if status in (408, 429) or status >= 500:
             now = _server_time(response) or self._clock.now()
@@ -557,6 +578,7 @@ class ShopifyAdmin:
             return RetryLater(f"HTTP {status} with a body that is not JSON")
         if not isinstance(body, dict):
             return RetryLater(f"HTTP {status} with a body that is not a JSON object")
+        self._buckets.observe(shop, query, variables.get("first"), body, self._clock.now())
         if body.get("errors"):
             return _graphql_errors(body)
         data = body.get("data")
@@ -598,21 +620,10 @@ def _graphql_errors(body: JSON) -> RetryLater | Rejected:
     codes = {str((e.get("extensions") or {}).get("code", "")) for e in items if isinstance(e, dict)}
     text = "; ".join(_message(e) for e in items)
     if "THROTTLED" in codes:
-        return RetryLater(f"throttled: {text}", _throttle_wait(body))
+        return RetryLater(f"throttled: {text}", throttle_wait(body))
     if TOO_COSTLY in codes:  # Shopify's message goes on to links about bulk operations: its first line says it
         return Rejected(f"{TOO_COSTLY}: {text.splitlines()[0] if text else 'the query costs too much'}")
     return RetryLater(text) if codes & TRANSIENT_CODES else Rejected(text)
-
-
-def _throttle_wait(body: JSON) -> float | None:
-    """How long until the cost bucket holds the query's cost again, from the response's ``extensions``."""
-    cost = (body.get("extensions") or {}).get("cost") or {}
-    try:
-        bucket = cost["throttleStatus"]
-        missing = float(cost["requestedQueryCost"]) - float(bucket["currentlyAvailable"])
-        return round(max(0.0, missing) / float(bucket["restoreRate"]), 3)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
-        return None
 
 
 def _message(error: object) -> str:

@@ -82,6 +82,9 @@ class OrderReader(Protocol):
         self, shop: str, since: datetime, after: str | None, first: int
     ) -> JSON | RetryLater | Rejected: ...
 
+    def paced(self, shop: str) -> float:
+        """Seconds the reads have waited so far, before sending, for the shop's rate limit (its cost bucket)."""
+
 
 
 class Reconciler:
@@ -112,9 +115,12 @@ class Reconciler:
         self.screen = screen
 
     def sweep(
-        self, shop: str, since: datetime | None = None, progress: Callable[[int, int], None] | None = None
+        self, shop: str, since: datetime | None = None, progress: Callable[[SweepReport], None] | None = None
     ) -> SweepReport:
-        """One sweep of ``shop``; ``since`` overrides the mark. Never raises for Admin API failures."""
+        """One sweep of ``shop``; ``since`` overrides the mark. Never raises for Admin API failures.
+
+        ``progress`` sees the report after each page of orders.
+        """
         started = self.now()
         if since is None:
             with self.db.unit_of_work(read_only=True) as uow:
@@ -123,6 +129,7 @@ class Reconciler:
         report = SweepReport(shop=shop, since=since, started_at=started)
         size, window = self.settings.page_size, since - self.settings.dispute_window
         orders = OrderComparison(self.db, self.listeners, self.screen, self.now)
+        paced = self.reader.paced(shop)  # the reader's total so far: this sweep's waits are what it adds
         try:
             listing = read_pages(self, "orders", lambda after: self.reader.orders_updated(shop, since, after, size))
             for page in listing:
@@ -131,8 +138,9 @@ class Reconciler:
                 behind = orders.behind(shop, connection_nodes(page), report, self.reader.listed)
                 orders.compare(shop, [self._read_whole(shop, gid) for gid in behind], report)
                 report.pages += 1
+                report.paced_seconds = round(self.reader.paced(shop) - paced, 3)
                 if progress is not None:
-                    progress(report.seen, report.appended)
+                    progress(report)
             # After the orders: a dispute on an order that was lost too is then appended after its order,
             # so the pipeline folds the order first and the dispute does not wait for it.
             if self.settings.disputes:
@@ -144,6 +152,8 @@ class Reconciler:
         except SweepFailed as exc:
             report.error = str(exc)
             return report
+        finally:
+            report.paced_seconds = round(self.reader.paced(shop) - paced, 3)
         with self.db.unit_of_work() as uow:
             report.mark = write_mark(uow, shop, started)
             uow.commit()
@@ -157,12 +167,8 @@ class Reconciler:
 
 def sweep_all(
     reconciler: Reconciler, shops: Sequence[str], since: datetime | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[SweepReport], None] | None = None,
 ) -> list[SweepReport]:
     """One sweep per shop, in turn; a shop that fails does not stop the others."""
-    reports = []
-    for shop in shops:
-        tick = (lambda seen, appended, s=shop: progress(s, seen, appended)) if progress else None
-        reports.append(reconciler.sweep(shop, since, tick))
-    return reports
+    return [reconciler.sweep(shop, since, progress) for shop in shops]
 

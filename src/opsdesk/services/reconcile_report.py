@@ -56,6 +56,9 @@ class SweepReport:
     #: Orders that could not be read whole (more refunds or fulfilments than Shopify lets one query read,
     #: or gone since they were listed): not appended, rather than folded as if they had only what was read.
     incomplete: list[str] = field(default_factory=list)
+    #: Seconds the reads waited, before sending, for the shop's cost bucket to hold their cost and the reserve
+    #: left for the desk's actions (Shopify's rate limit: the sweep paces itself rather than be throttled).
+    paced_seconds: float = 0.0
     mark: datetime | None = None
     found: list[JSON] = field(default_factory=list)
 
@@ -72,6 +75,7 @@ class SweepReport:
             "already_appended": self.already_appended, "unreadable": self.unreadable,
             "dispute_pages": self.dispute_pages, "disputes_seen": self.disputes_seen,
             "refunds_seen": self.refunds_seen, "orders_read": self.orders_read, "incomplete": self.incomplete,
+            "paced_seconds": self.paced_seconds,
             "mark": self.mark.isoformat() if self.mark else None, "found": self.found[:200],
         }
 
