@@ -73,7 +73,9 @@ def test_waits_are_added_up_per_shop() -> None:
 @pytest.mark.parametrize(("body", "wait"), [
     (answer(10, 0.0), 0.1),
     (answer(809, 300.0), 5.09),
-    (answer(10, 50.0), 0.0),
+    (answer(809, 808.96), 0.01),  # refused, so not all there, whatever the rounded report says: one point more
+    (answer(809, 809.0), 0.01),
+    (answer(10, 0.0, rate=3.0), 3.334),  # never short
     ({"errors": [{"message": "Throttled"}]}, None),
 ])
 def test_a_throttled_answer_says_how_long_until_its_cost_is_back(body: dict[str, Any], wait: float | None) -> None:

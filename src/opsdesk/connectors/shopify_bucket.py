@@ -98,11 +98,15 @@ class CostBuckets:
 
 
 def throttle_wait(body: JSON) -> float | None:
-    """How long until the cost bucket holds the query's cost again, from a ``THROTTLED`` answer's ``extensions``."""
+    """How long until the cost bucket holds the query's cost again, from a ``THROTTLED`` answer's ``extensions``.
+
+    At least one point's worth, rounded up to the millisecond: the query was refused, so its cost was not all
+    there, whatever a bucket reported to a fraction of a point says; a wait of 0 would only be refused again.
+    """
     cost = (body.get("extensions") or {}).get("cost") or {}
     try:
         bucket = cost["throttleStatus"]
         missing = float(cost["requestedQueryCost"]) - float(bucket["currentlyAvailable"])
-        return round(max(0.0, missing) / float(bucket["restoreRate"]), 3)
+        return math.ceil(max(1.0, missing) / float(bucket["restoreRate"]) * 1000) / 1000
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None

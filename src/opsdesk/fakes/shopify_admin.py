@@ -36,7 +36,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -89,7 +89,7 @@ class FakeShopifyAdmin:
                  bucket: tuple[float, float] | None = None, clock: Clock | None = None) -> None:
         self.store = ShopifyStore()
         maximum, rate = bucket or STANDARD_BUCKET
-        seconds = (lambda: clock.now().timestamp()) if clock is not None else time.monotonic
+        seconds = time.monotonic if clock is None else _seconds_on(clock)
         self._bucket = Bucket(maximum, rate, enforced=bucket is not None, clock=seconds)
         self.api_version = api_version
         self.header_idempotency = header_idempotency
@@ -287,3 +287,13 @@ def _parse(path: str, body: bytes, key: str) -> _Request | None:
         idempotent_key = str(variables.get(name, "")) if name else literal
     return _Request(unquote(match.group("shop") or ""), query, variables, root.group(1) if root else "", key,
                     idempotent_key)
+
+
+def _seconds_on(clock: Clock) -> Callable[[], float]:
+    """Seconds on ``clock`` since now: small numbers keep a float's precision (epoch seconds lose a microsecond)."""
+    origin = clock.now()
+
+    def seconds() -> float:
+        return (clock.now() - origin).total_seconds()
+
+    return seconds
