@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from opsdesk.connectors.shopify import ORDERS_UPDATED, ShopifyAdmin
+from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.connectors.shopify_reads import ORDERS_UPDATED
 from opsdesk.domain.outbox import Delivered
 from opsdesk.fakes.shopify_admin import Call, FakeShopifyAdmin
 from opsdesk.services.reconcile import Reconciler, SweepSettings
