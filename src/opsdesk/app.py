@@ -60,7 +60,8 @@ def default_connectors(settings: Settings) -> dict[str, Connector]:
         return os.environ.get(shop_cfg.access_token_env if shop_cfg else "OPSDESK_SHOPIFY_ACCESS_TOKEN", "")
 
     return {
-        "shopify": ShopifyAdmin(graphql_url, token, timeout=shopify_cfg.timeout_seconds),
+        "shopify": ShopifyAdmin(graphql_url, token, timeout=shopify_cfg.timeout_seconds,
+                                reserve=shopify_cfg.reserve_points),
         "chat": ChatWebhook(),
         "smtp": SmtpEmail(
             host=smtp.host,

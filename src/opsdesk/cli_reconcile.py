@@ -13,7 +13,7 @@ from rich.table import Table
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.services.reconcile import sweep_all
+from opsdesk.services.reconcile import SweepReport, sweep_all
 
 out = Console()
 err = Console(stderr=True)
@@ -55,8 +55,9 @@ def reconcile(
     with Progress(*columns, console=err, disable=fmt == "json", transient=True) as progress:
         task = progress.add_task("reconcile", total=None)
 
-        def tick(name: str, seen: int, appended: int) -> None:
-            progress.update(task, description=f"{name}: {seen} orders read, {appended} appended")
+        def tick(report: SweepReport) -> None:
+            progress.update(task, description=f"{report.shop}: {report.seen} orders read, {report.appended} "
+                                              f"appended, {report.paced_seconds:.0f} s paced for Shopify's rate limit")
 
         reports = sweep_all(reconciler, shops, start, tick)
     processed = desk.process_pending()
@@ -70,13 +71,13 @@ def reconcile(
 def _print(data: dict[str, Any]) -> None:
     table = Table(title="reconcile")
     for name in ("shop", "since", "read", "refunds", "disputes", "missing", "stale", "undecided", "appended",
-                 "mark"):
+                 "paced", "mark"):
         table.add_column(name)
     for r in data["shops"]:
         mark = r["mark"] or f"[red]kept: {escape(r['error'])}[/]"
         keys = ("seen", "refunds_seen", "disputes_seen", "missing", "stale", "undecided", "appended")
         counts = (r[k] for k in keys)
-        table.add_row(r["shop"], r["since"], *map(str, counts), mark)
+        table.add_row(r["shop"], r["since"], *map(str, counts), f"{r['paced_seconds']:.1f} s", mark)
     out.print(table)
     for r in data["shops"]:
         for found in r["found"][:20]:

@@ -41,6 +41,9 @@ class ShopifyConnectorConfig(Strict):
     api_version: str = "2026-07"
     timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     base_url: str | None = None
+    # Points of each shop's Admin API cost bucket the reconciliation sweep's reads leave for the desk's own
+    # actions (a hold or a refund asks under 200): a read waits until the bucket holds its cost and these (ADR 0015).
+    reserve_points: Annotated[float, Field(ge=0, le=10_000)] = 200.0
 
 
 class SmtpConfig(Strict):

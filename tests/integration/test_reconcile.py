@@ -407,10 +407,12 @@ def test_the_reconcile_command_reports_and_processes_what_it_appended(tmp_path: 
         n = appended_for(held)
         assert (shop["ok"], shop["pages"], shop["seen"], shop["missing"], shop["appended"]) == (True, 3, 12, n, n)
         assert shop["refunds_seen"] == 1 and n == 13 + sum(len(o.get("fulfillments") or []) for o in held)
+        assert shop["paced_seconds"] == 0.0  # the fake's bucket is not enforced: reported full, nothing to wait for
         assert json.loads(first.stdout)["pipeline"]["deliveries"] == n
         again = opsdesk("--shop", SHOP, "--since", "2026-03-02T07:00:00Z")
         assert again.returncode == 0, again.stderr
         assert "appended" in again.stdout and "refunds" in again.stdout and "processed 0 deliveries" in again.stdout
+        assert "paced" in again.stdout and "0.0 s" in again.stdout
         assert opsdesk("--shop", "other.myshopify.com").returncode == 2
         fake.outage(True)
         failed = opsdesk("--format", "json")

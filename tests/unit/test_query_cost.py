@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from opsdesk.config import ReconcileConfig
-from opsdesk.connectors import shopify
+from opsdesk.connectors import shopify, shopify_reads
 from opsdesk.fakes.query_cost import MAX_COST, requested_cost
 
 #: The largest page the configuration lets the sweep ask for.
 PAGE = next(m.le for m in ReconcileConfig.model_fields["page_size"].metadata if hasattr(m, "le"))
 VARIABLES = {"first": PAGE, "after": "at:1", "query": "updated_at:>='2026-01-01T00:00:00Z'",
              "id": "gid://shopify/Order/1", "code": "SAVE10"}
-QUERIES = {name: value for name, value in vars(shopify).items()
+QUERIES = {name: value for name, value in (vars(shopify) | vars(shopify_reads)).items()
            if name.isupper() and isinstance(value, str) and value.lstrip().startswith(("query", "mutation"))}
 
 

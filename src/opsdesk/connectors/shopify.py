@@ -7,6 +7,11 @@ the action and skips fulfilment orders that already carry it, a release finds no
 adding a tag twice or setting the same note twice changes nothing. A discount known only by a code it is
 redeemed with is looked up by that code (``codeDiscountNodeByCode``) before it is deactivated.
 
+It also answers the reconciliation sweep's queries (``shopify_reads``), which pace themselves: before sending
+one, the connector waits (with its injected sleeper) until the shop's cost bucket, as the last answer left it
+and refilled since, holds the query's requested cost plus a reserve for the desk's actions
+(``shopify_bucket``). Actions never wait.
+
 Outcomes: 2xx without errors -> Delivered; ``userErrors`` -> Rejected; ``THROTTLED``, 429, 408, 5xx,
 timeouts and broken connections -> RetryLater (with the provider's wait when it gives one); other 4xx and
 3xx (redirects are never followed) -> Rejected. No httpx exception leaves this module.
@@ -15,6 +20,7 @@ timeouts and broken connections -> RetryLater (with the provider's wait when it 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -26,14 +32,14 @@ import httpx
 
 from opsdesk.clock import SystemClock
 from opsdesk.connectors.http import ApiClient
+from opsdesk.connectors.shopify_bucket import DEFAULT_RESERVE, CostBuckets, throttle_wait
+from opsdesk.connectors.shopify_reads import Reply, SweepReads
 from opsdesk.domain.errors import InvalidPayload, NotFound, Unavailable
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Clock
 
 JSON = dict[str, Any]
-#: One GraphQL round trip: the ``data`` object (or a mutation's payload), or why there is none.
-Reply = JSON | RetryLater | Rejected
 
 REFUND = """mutation Refund($input: RefundInput!, $idempotencyKey: String!) {
   refundCreate(input: $input) @idempotent(key: $idempotencyKey) {
@@ -94,89 +100,6 @@ PAYMENT_STATUS = """query PaymentStatus($id: ID!) {
     transactions(first: 50) { id kind status gateway } }
 }"""
 
-#: The reconciliation sweep (services/reconcile.py) reads in two steps, because Shopify refuses a query whose
-#: requested cost is over 1,000 points (``MAX_COST_EXCEEDED``): a connection or a list costs 2 plus its
-#: ``first`` times one item, so nested lists multiply (the whole order at 100 a page was 673,703 points).
-#: First a cheap listing of the orders changed since a time, oldest change first, with what tells whether
-#: the desk is behind: the order's ``updatedAt`` and its first ``LISTED`` refunds and fulfilments (scalars
-#: cost nothing). 903 points at 100 orders a page, the most ``reconcile.page_size`` allows.
-LISTED = 2
-ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: String!) {{
-  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
-    pageInfo {{ hasNextPage endCursor }}
-    nodes {{ id legacyResourceId updatedAt
-      refunds(first: {LISTED}) {{ id legacyResourceId createdAt }}
-      fulfillments(first: {LISTED}) {{ id legacyResourceId status displayStatus createdAt updatedAt }} }}
-  }}
-}}"""
-
-#: Then the whole order, one a query, for the orders the desk is behind on (809 points): its fulfilments
-#: and refunds (a refund's money as the ``refunds/create`` webhook gives it: transactions, else refunded
-#: lines), lines and discounts. What does not fit is read by the queries below, page by page.
-FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
-             "location { legacyResourceId }"
-REFUND_TRANSACTION = "id kind status amountSet { shopMoney { amount currencyCode } }"
-REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount currencyCode } }"
-LINE_ITEM = "id sku quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \
-            "totalDiscountSet { shopMoney { amount } }"
-DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
-    "... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title } " \
-    "... on ScriptDiscountApplication { title }"
-PAGE = "pageInfo { hasNextPage endCursor }"
-DETAIL_FULFILMENTS, DETAIL_REFUNDS = 10, 5
-ORDER = f"""query Order($id: ID!) {{
-  order(id: $id) {{ id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
-    displayFinancialStatus displayFulfillmentStatus tags sourceName currencyCode discountCodes paymentGatewayNames
-    totalPriceSet {{ shopMoney {{ amount currencyCode }} }} subtotalPriceSet {{ shopMoney {{ amount }} }}
-    totalDiscountsSet {{ shopMoney {{ amount }} }} customer {{ id createdAt }}
-    shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
-    discountApplications(first: 10) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }}
-    fulfillments(first: {DETAIL_FULFILMENTS}) {{ {FULFILMENT} }}
-    refunds(first: {DETAIL_REFUNDS}) {{ id legacyResourceId createdAt note
-      transactions(first: 5) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }}
-      refundLineItems(first: 10) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
-    lineItems(first: 60) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
-}}"""
-#: The rest of a connection, from a cursor (704, 104, 754 and 804 points).
-ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
-  order(id: $id) {{ lineItems(first: 100, after: $after) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
-}}"""
-ORDER_DISCOUNT_APPLICATIONS = f"""query OrderDiscountApplications($id: ID!, $after: String) {{
-  order(id: $id) {{ discountApplications(first: 100, after: $after) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }} }}
-}}"""
-REFUND_TRANSACTIONS = f"""query RefundTransactions($id: ID!, $after: String) {{
-  refund(id: $id) {{ transactions(first: 250, after: $after) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }} }}
-}}"""
-REFUND_LINES = f"""query RefundLines($id: ID!, $after: String) {{
-  refund(id: $id) {{ refundLineItems(first: 200, after: $after) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
-}}"""
-#: ``Order.fulfillments`` and ``Order.refunds`` are lists without cursors: when the order's query filled one,
-#: it is read again as long as the cost allows (753 and 253 points); an order with that many or more is
-#: said to be incomplete rather than read as if it had only those.
-ALL_FULFILMENTS, ALL_REFUNDS = 150, 250
-ORDER_FULFILLMENTS = f"""query OrderFulfillments($id: ID!) {{
-  order(id: $id) {{ fulfillments(first: {ALL_FULFILMENTS}) {{ {FULFILMENT} }} }}
-}}"""
-ORDER_REFUNDS = f"""query OrderRefunds($id: ID!) {{
-  order(id: $id) {{ refunds(first: {ALL_REFUNDS}) {{ id legacyResourceId createdAt note }} }}
-}}"""
-#: Read from the start by ``_rest``: a refund found by ORDER_REFUNDS, whose connections were not read yet.
-UNREAD: JSON = {"pageInfo": {"hasNextPage": True, "endCursor": None}}
-
-#: The reconciliation sweep's disputes: those initiated since a time. Shopify's dispute search has no
-#: ``updated_at`` (only ``id``, ``initiated_at`` and ``status``), so the sweep re-reads a window of them.
-DISPUTES_INITIATED = """query DisputesInitiated($first: Int!, $after: String, $query: String!) {
-  shopifyPaymentsAccount {
-    disputes(first: $first, after: $after, query: $query) {
-      pageInfo { hasNextPage endCursor }
-      nodes { id legacyResourceId status type initiatedAt evidenceDueBy evidenceSentOn finalizedOn
-        amount { amount currencyCode } reasonDetails { reason networkReasonCode } order { legacyResourceId } }
-    }
-  }
-}"""
-#: A shop without Shopify Payments (``shopifyPaymentsAccount`` null) has no disputes to read.
-NO_DISPUTES: JSON = {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
-
 DEACTIVATIONS = {"DiscountCodeNode": ("discountCodeDeactivate", DEACTIVATE_CODE),
                  "DiscountAutomaticNode": ("discountAutomaticDeactivate", DEACTIVATE_AUTOMATIC)}
 DISCOUNT_GID = re.compile(r"^gid://shopify/(DiscountCodeNode|DiscountAutomaticNode)/\d+$")
@@ -198,14 +121,19 @@ class ShopifyAdmin:
     provider = "shopify"
     #: How many of an order's refunds and fulfilments ``orders_updated`` lists (an order with that many may
     #: have more: only ``order`` reads them all).
-    listed = LISTED
+    listed = SweepReads.listed
 
     def __init__(self, base_url_for: Callable[[str], str], token_for: Callable[[str], str], *,
                  timeout: float = 10.0, transport: httpx.BaseTransport | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, sleep: Callable[[float], None] = time.sleep,
+                 reserve: float = DEFAULT_RESERVE) -> None:
         self._base_url_for = base_url_for
         self._token_for = token_for
         self._clock = clock or SystemClock()
+        self._sleep = sleep
+        self._buckets = CostBuckets(reserve)
+        # The reconciliation sweep's queries, paced by the buckets every answer here keeps up to date.
+        self._reads = SweepReads(self._execute, self._buckets, self._clock, sleep)
         self._timeout = timeout
         # Redirects are never followed (ApiClient): a 3xx from an Admin API endpoint is a misconfiguration,
         # and following it would send the access token wherever it points.
@@ -218,9 +146,9 @@ class ShopifyAdmin:
         }
 
     def with_transport(self, transport: httpx.BaseTransport) -> ShopifyAdmin:
-        """The same shops, credentials, timeout and clock, the requests carried by ``transport``."""
+        """The same shops, credentials, timeout, clock, sleeper and reserve, the requests carried by ``transport``."""
         return ShopifyAdmin(self._base_url_for, self._token_for, timeout=self._timeout, transport=transport,
-                            clock=self._clock)
+                            clock=self._clock, sleep=self._sleep, reserve=self._buckets.reserve)
 
     def __enter__(self) -> Self:
         return self
@@ -252,106 +180,20 @@ class ShopifyAdmin:
         return _terms(node)
 
     def orders_updated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
-        """One page of the orders updated at or after ``since``: ``{"nodes", "pageInfo"}`` or why not.
-
-        A query, so repeating it is safe; RetryLater carries the provider's wait (Retry-After, throttle).
-        """
-        reply = self._search(shop, ORDERS_UPDATED, f"updated_at:>='{_stamp(since)}'", after, first)
-        if not isinstance(reply, dict):
-            return reply
-        orders = reply.get("orders")
-        return orders if isinstance(orders, dict) else RetryLater("orders query answered without orders")
+        """One page of the orders updated at or after ``since`` (``SweepReads.orders_updated``)."""
+        return self._reads.orders_updated(shop, since, after, first)
 
     def order(self, shop: str, order_gid: str) -> Reply:
-        """The whole order as the reconciliation sweep reads it, every connection followed to its end.
-
-        Its ``refunds`` and ``fulfillments`` are lists without cursors: an order with more than Shopify lets
-        one query read (ALL_REFUNDS, ALL_FULFILMENTS) comes with ``incomplete`` saying so, as does one that
-        is gone (``{"id", "incomplete"}``). A query, so repeating it is safe; RetryLater or Rejected as the
-        other queries, for whichever of its reads failed.
-        """
-        reply = self._execute(shop, ORDER, {"id": order_gid}, None)
-        if not isinstance(reply, dict):
-            return reply
-        node = reply.get("order")
-        if not isinstance(node, dict):
-            return {"id": order_gid, "incomplete": f"no order {order_gid} in {shop}"}
-        failed = self._read_lists(shop, order_gid, node) or self._read_refunds(shop, order_gid, node)
-        return failed or node
-
-    def _read_lists(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
-        """The rest of the order's lines and discounts, and all its fulfilments when the first read was full."""
-        for field, query in (("lineItems", ORDER_LINE_ITEMS), ("discountApplications", ORDER_DISCOUNT_APPLICATIONS)):
-            rest = self._rest(shop, query, order_gid, ("order", field), node.get(field))
-            if not isinstance(rest, list):
-                return rest
-            node[field] = {"nodes": rest}
-        if len(node.get("fulfillments") or []) < DETAIL_FULFILMENTS:
-            return None
-        reply = self._execute(shop, ORDER_FULFILLMENTS, {"id": order_gid}, None)
-        if not isinstance(reply, dict):
-            return reply
-        node["fulfillments"] = found = list((reply.get("order") or {}).get("fulfillments") or [])
-        if len(found) >= ALL_FULFILMENTS:
-            node["incomplete"] = f"{ALL_FULFILMENTS} fulfilments or more: not all of them can be read"
-        return None
-
-    def _read_refunds(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
-        """All the order's refunds when the first read was full, and each refund's transactions and lines."""
-        refunds: list[JSON] = list(node.get("refunds") or [])
-        if len(refunds) >= DETAIL_REFUNDS:
-            reply = self._execute(shop, ORDER_REFUNDS, {"id": order_gid}, None)
-            if not isinstance(reply, dict):
-                return reply
-            read = {r.get("id") for r in refunds}
-            every = list((reply.get("order") or {}).get("refunds") or [])
-            refunds += [{**r, "transactions": UNREAD, "refundLineItems": UNREAD} for r in every
-                        if r.get("id") not in read]
-            if len(every) >= ALL_REFUNDS:
-                node["incomplete"] = f"{ALL_REFUNDS} refunds or more: not all of them can be read"
-        for refund in refunds:
-            for field, query in (("transactions", REFUND_TRANSACTIONS), ("refundLineItems", REFUND_LINES)):
-                rest = self._rest(shop, query, str(refund.get("id")), ("refund", field), refund.get(field))
-                if not isinstance(rest, list):
-                    return rest
-                refund[field] = {"nodes": rest}
-        node["refunds"] = refunds
-        return None
-
-    def _rest(self, shop: str, query: str, gid: str, path: tuple[str, str], page: object
-              ) -> list[JSON] | RetryLater | Rejected:
-        """A connection's nodes: those of ``page`` (already read), then the next pages from its cursor."""
-        page = page if isinstance(page, dict) else {}
-        nodes, info = list(page.get("nodes") or []), page.get("pageInfo") or {}
-        while info.get("hasNextPage"):
-            cursor = info.get("endCursor")
-            reply = self._execute(shop, query, {"id": gid, "after": cursor}, None)
-            if not isinstance(reply, dict):
-                return reply
-            page = (reply.get(path[0]) or {}).get(path[1]) or {}
-            nodes += page.get("nodes") or []
-            info = page.get("pageInfo") or {}
-            if info.get("hasNextPage") and info.get("endCursor") in (None, cursor):
-                return Rejected(f"{path[1]} of {gid}: the next page has no new cursor")
-        return nodes
+        """The whole order, every connection followed to its end (``SweepReads.order``)."""
+        return self._reads.order(shop, order_gid)
 
     def disputes_initiated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
-        """One page of the Shopify Payments disputes initiated at or after ``since``, or why not.
+        """One page of the disputes initiated at or after ``since`` (``SweepReads.disputes_initiated``)."""
+        return self._reads.disputes_initiated(shop, since, after, first)
 
-        A query, as ``orders_updated``; a shop without a Shopify Payments account has none (an empty page).
-        """
-        reply = self._search(shop, DISPUTES_INITIATED, f"initiated_at:>='{_stamp(since)}'", after, first)
-        if not isinstance(reply, dict):
-            return reply
-        account = reply.get("shopifyPaymentsAccount")
-        if account is None:
-            return dict(NO_DISPUTES)
-        disputes = account.get("disputes") if isinstance(account, dict) else None
-        return disputes if isinstance(disputes, dict) else RetryLater("disputes query answered without disputes")
-
-    def _search(self, shop: str, query: str, search: str, after: str | None, first: int) -> Reply:
-        """One page of a connection filtered with Shopify's search syntax (no idempotency key: a query)."""
-        return self._execute(shop, query, {"first": first, "after": after, "query": search}, None)
+    def paced(self, shop: str) -> float:
+        """Seconds the sweep's reads have waited so far for the shop's cost bucket, before sending."""
+        return self._reads.paced(shop)
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -542,9 +384,9 @@ class ShopifyAdmin:
             return RetryLater(f"timed out ({type(exc).__name__})")
         except httpx.HTTPError as exc:
             return RetryLater(f"{type(exc).__name__}: {exc}")
-        return self._reply(response)
+        return self._reply(response, shop, query, variables)
 
-    def _reply(self, response: httpx.Response) -> Reply:
+    def _reply(self, response: httpx.Response, shop: str, query: str, variables: JSON) -> Reply:
         status = response.status_code
         if status in (408, 429) or status >= 500:
             now = _server_time(response) or self._clock.now()
@@ -557,15 +399,11 @@ class ShopifyAdmin:
             return RetryLater(f"HTTP {status} with a body that is not JSON")
         if not isinstance(body, dict):
             return RetryLater(f"HTTP {status} with a body that is not a JSON object")
+        self._buckets.observe(shop, query, variables.get("first"), body, self._clock.now())
         if body.get("errors"):
             return _graphql_errors(body)
         data = body.get("data")
         return data if isinstance(data, dict) else RetryLater(f"HTTP {status} without data")
-
-
-def _stamp(moment: datetime) -> str:
-    """A time as Shopify's search syntax takes it: UTC, to the second."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def retry_after(value: str | None, now: datetime) -> float | None:
@@ -598,21 +436,10 @@ def _graphql_errors(body: JSON) -> RetryLater | Rejected:
     codes = {str((e.get("extensions") or {}).get("code", "")) for e in items if isinstance(e, dict)}
     text = "; ".join(_message(e) for e in items)
     if "THROTTLED" in codes:
-        return RetryLater(f"throttled: {text}", _throttle_wait(body))
+        return RetryLater(f"throttled: {text}", throttle_wait(body))
     if TOO_COSTLY in codes:  # Shopify's message goes on to links about bulk operations: its first line says it
         return Rejected(f"{TOO_COSTLY}: {text.splitlines()[0] if text else 'the query costs too much'}")
     return RetryLater(text) if codes & TRANSIENT_CODES else Rejected(text)
-
-
-def _throttle_wait(body: JSON) -> float | None:
-    """How long until the cost bucket holds the query's cost again, from the response's ``extensions``."""
-    cost = (body.get("extensions") or {}).get("cost") or {}
-    try:
-        bucket = cost["throttleStatus"]
-        missing = float(cost["requestedQueryCost"]) - float(bucket["currentlyAvailable"])
-        return round(max(0.0, missing) / float(bucket["restoreRate"]), 3)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
-        return None
 
 
 def _message(error: object) -> str:

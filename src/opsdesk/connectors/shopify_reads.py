@@ -1,0 +1,241 @@
+"""The reconciliation sweep's reads of the Admin GraphQL API, paced by each shop's cost bucket (ADR 0015).
+
+Queries only, so repeating one is safe; each answers the page or the order read, or RetryLater (with the
+provider's wait: Retry-After, the throttle's cost) or Rejected, as the connector's other calls. Before sending
+one, it waits (with the connector's sleeper) until the shop's cost bucket, as the connector's last answer
+from the shop left it and refilled since, holds the query's requested cost plus the reserve kept for the
+desk's actions (``shopify_bucket``). ``ShopifyAdmin`` sends them through its own client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from opsdesk.connectors.shopify_bucket import CostBuckets
+from opsdesk.domain.outbox import Rejected, RetryLater
+from opsdesk.ports import Clock
+
+JSON = dict[str, Any]
+#: One GraphQL round trip: the ``data`` object (or a mutation's payload), or why there is none.
+Reply = JSON | RetryLater | Rejected
+#: Sends one query (shop, query, variables, idempotency key: None for a query) and reads its answer.
+Execute = Callable[[str, str, JSON, str | None], Reply]
+
+#: The reconciliation sweep (services/reconcile.py) reads in two steps, because Shopify refuses a query whose
+#: requested cost is over 1,000 points (``MAX_COST_EXCEEDED``): a connection or a list costs 2 plus its
+#: ``first`` times one item, so nested lists multiply (the whole order at 100 a page was 673,703 points).
+#: First a cheap listing of the orders changed since a time, oldest change first, with what tells whether
+#: the desk is behind: the order's ``updatedAt`` and its first ``LISTED`` refunds and fulfilments (scalars
+#: cost nothing). 903 points at 100 orders a page, the most ``reconcile.page_size`` allows.
+LISTED = 2
+ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: String!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ id legacyResourceId updatedAt
+      refunds(first: {LISTED}) {{ id legacyResourceId createdAt }}
+      fulfillments(first: {LISTED}) {{ id legacyResourceId status displayStatus createdAt updatedAt }} }}
+  }}
+}}"""
+
+#: Then the whole order, one a query, for the orders the desk is behind on (809 points): its fulfilments
+#: and refunds (a refund's money as the ``refunds/create`` webhook gives it: transactions, else refunded
+#: lines), lines and discounts. What does not fit is read by the queries below, page by page.
+FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
+             "location { legacyResourceId }"
+REFUND_TRANSACTION = "id kind status amountSet { shopMoney { amount currencyCode } }"
+REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount currencyCode } }"
+LINE_ITEM = "id sku quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \
+            "totalDiscountSet { shopMoney { amount } }"
+DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
+    "... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title } " \
+    "... on ScriptDiscountApplication { title }"
+PAGE = "pageInfo { hasNextPage endCursor }"
+DETAIL_FULFILMENTS, DETAIL_REFUNDS = 10, 5
+ORDER = f"""query Order($id: ID!) {{
+  order(id: $id) {{ id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
+    displayFinancialStatus displayFulfillmentStatus tags sourceName currencyCode discountCodes paymentGatewayNames
+    totalPriceSet {{ shopMoney {{ amount currencyCode }} }} subtotalPriceSet {{ shopMoney {{ amount }} }}
+    totalDiscountsSet {{ shopMoney {{ amount }} }} customer {{ id createdAt }}
+    shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
+    discountApplications(first: 10) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }}
+    fulfillments(first: {DETAIL_FULFILMENTS}) {{ {FULFILMENT} }}
+    refunds(first: {DETAIL_REFUNDS}) {{ id legacyResourceId createdAt note
+      transactions(first: 5) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }}
+      refundLineItems(first: 10) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
+    lineItems(first: 60) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
+}}"""
+#: The rest of a connection, from a cursor (704, 104, 754 and 804 points).
+ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
+  order(id: $id) {{ lineItems(first: 100, after: $after) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
+}}"""
+ORDER_DISCOUNT_APPLICATIONS = f"""query OrderDiscountApplications($id: ID!, $after: String) {{
+  order(id: $id) {{ discountApplications(first: 100, after: $after) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }} }}
+}}"""
+REFUND_TRANSACTIONS = f"""query RefundTransactions($id: ID!, $after: String) {{
+  refund(id: $id) {{ transactions(first: 250, after: $after) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }} }}
+}}"""
+REFUND_LINES = f"""query RefundLines($id: ID!, $after: String) {{
+  refund(id: $id) {{ refundLineItems(first: 200, after: $after) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
+}}"""
+#: ``Order.fulfillments`` and ``Order.refunds`` are lists without cursors: when the order's query filled one,
+#: it is read again as long as the cost allows (753 and 253 points); an order with that many or more is
+#: said to be incomplete rather than read as if it had only those.
+ALL_FULFILMENTS, ALL_REFUNDS = 150, 250
+ORDER_FULFILLMENTS = f"""query OrderFulfillments($id: ID!) {{
+  order(id: $id) {{ fulfillments(first: {ALL_FULFILMENTS}) {{ {FULFILMENT} }} }}
+}}"""
+ORDER_REFUNDS = f"""query OrderRefunds($id: ID!) {{
+  order(id: $id) {{ refunds(first: {ALL_REFUNDS}) {{ id legacyResourceId createdAt note }} }}
+}}"""
+#: Read from the start by ``_rest``: a refund found by ORDER_REFUNDS, whose connections were not read yet.
+UNREAD: JSON = {"pageInfo": {"hasNextPage": True, "endCursor": None}}
+
+#: The reconciliation sweep's disputes: those initiated since a time. Shopify's dispute search has no
+#: ``updated_at`` (only ``id``, ``initiated_at`` and ``status``), so the sweep re-reads a window of them.
+DISPUTES_INITIATED = """query DisputesInitiated($first: Int!, $after: String, $query: String!) {
+  shopifyPaymentsAccount {
+    disputes(first: $first, after: $after, query: $query) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id legacyResourceId status type initiatedAt evidenceDueBy evidenceSentOn finalizedOn
+        amount { amount currencyCode } reasonDetails { reason networkReasonCode } order { legacyResourceId } }
+    }
+  }
+}"""
+#: A shop without Shopify Payments (``shopifyPaymentsAccount`` null) has no disputes to read.
+NO_DISPUTES: JSON = {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+
+
+class SweepReads:
+    """The sweep's queries for any number of shops, through one connector's ``execute`` and cost buckets."""
+
+    #: How many of an order's refunds and fulfilments ``orders_updated`` lists (an order with that many may
+    #: have more: only ``order`` reads them all).
+    listed = LISTED
+
+    def __init__(self, execute: Execute, buckets: CostBuckets, clock: Clock, sleep: Callable[[float], None]
+                 ) -> None:
+        self._execute = execute
+        self._buckets = buckets
+        self._clock = clock
+        self._sleep = sleep  # the pacing waits with it (a test's sleeper moves its clock instead)
+
+    def orders_updated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
+        """One page of the orders updated at or after ``since``: ``{"nodes", "pageInfo"}`` or why not.
+
+        A query, so repeating it is safe; RetryLater carries the provider's wait (Retry-After, throttle).
+        """
+        reply = self._search(shop, ORDERS_UPDATED, f"updated_at:>='{_stamp(since)}'", after, first)
+        if not isinstance(reply, dict):
+            return reply
+        orders = reply.get("orders")
+        return orders if isinstance(orders, dict) else RetryLater("orders query answered without orders")
+
+    def order(self, shop: str, order_gid: str) -> Reply:
+        """The whole order as the reconciliation sweep reads it, every connection followed to its end.
+
+        Its ``refunds`` and ``fulfillments`` are lists without cursors: an order with more than Shopify lets
+        one query read (ALL_REFUNDS, ALL_FULFILMENTS) comes with ``incomplete`` saying so, as does one that
+        is gone (``{"id", "incomplete"}``). A query, so repeating it is safe; RetryLater or Rejected as the
+        other queries, for whichever of its reads failed.
+        """
+        reply = self._read(shop, ORDER, {"id": order_gid})
+        if not isinstance(reply, dict):
+            return reply
+        node = reply.get("order")
+        if not isinstance(node, dict):
+            return {"id": order_gid, "incomplete": f"no order {order_gid} in {shop}"}
+        failed = self._read_lists(shop, order_gid, node) or self._read_refunds(shop, order_gid, node)
+        return failed or node
+
+    def _read_lists(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
+        """The rest of the order's lines and discounts, and all its fulfilments when the first read was full."""
+        for field, query in (("lineItems", ORDER_LINE_ITEMS), ("discountApplications", ORDER_DISCOUNT_APPLICATIONS)):
+            rest = self._rest(shop, query, order_gid, ("order", field), node.get(field))
+            if not isinstance(rest, list):
+                return rest
+            node[field] = {"nodes": rest}
+        if len(node.get("fulfillments") or []) < DETAIL_FULFILMENTS:
+            return None
+        reply = self._read(shop, ORDER_FULFILLMENTS, {"id": order_gid})
+        if not isinstance(reply, dict):
+            return reply
+        node["fulfillments"] = found = list((reply.get("order") or {}).get("fulfillments") or [])
+        if len(found) >= ALL_FULFILMENTS:
+            node["incomplete"] = f"{ALL_FULFILMENTS} fulfilments or more: not all of them can be read"
+        return None
+
+    def _read_refunds(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
+        """All the order's refunds when the first read was full, and each refund's transactions and lines."""
+        refunds: list[JSON] = list(node.get("refunds") or [])
+        if len(refunds) >= DETAIL_REFUNDS:
+            reply = self._read(shop, ORDER_REFUNDS, {"id": order_gid})
+            if not isinstance(reply, dict):
+                return reply
+            read = {r.get("id") for r in refunds}
+            every = list((reply.get("order") or {}).get("refunds") or [])
+            refunds += [{**r, "transactions": UNREAD, "refundLineItems": UNREAD} for r in every
+                        if r.get("id") not in read]
+            if len(every) >= ALL_REFUNDS:
+                node["incomplete"] = f"{ALL_REFUNDS} refunds or more: not all of them can be read"
+        for refund in refunds:
+            for field, query in (("transactions", REFUND_TRANSACTIONS), ("refundLineItems", REFUND_LINES)):
+                rest = self._rest(shop, query, str(refund.get("id")), ("refund", field), refund.get(field))
+                if not isinstance(rest, list):
+                    return rest
+                refund[field] = {"nodes": rest}
+        node["refunds"] = refunds
+        return None
+
+    def _rest(self, shop: str, query: str, gid: str, path: tuple[str, str], page: object
+              ) -> list[JSON] | RetryLater | Rejected:
+        """A connection's nodes: those of ``page`` (already read), then the next pages from its cursor."""
+        page = page if isinstance(page, dict) else {}
+        nodes, info = list(page.get("nodes") or []), page.get("pageInfo") or {}
+        while info.get("hasNextPage"):
+            cursor = info.get("endCursor")
+            reply = self._read(shop, query, {"id": gid, "after": cursor})
+            if not isinstance(reply, dict):
+                return reply
+            page = (reply.get(path[0]) or {}).get(path[1]) or {}
+            nodes += page.get("nodes") or []
+            info = page.get("pageInfo") or {}
+            if info.get("hasNextPage") and info.get("endCursor") in (None, cursor):
+                return Rejected(f"{path[1]} of {gid}: the next page has no new cursor")
+        return nodes
+
+    def disputes_initiated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
+        """One page of the Shopify Payments disputes initiated at or after ``since``, or why not.
+
+        A query, as ``orders_updated``; a shop without a Shopify Payments account has none (an empty page).
+        """
+        reply = self._search(shop, DISPUTES_INITIATED, f"initiated_at:>='{_stamp(since)}'", after, first)
+        if not isinstance(reply, dict):
+            return reply
+        account = reply.get("shopifyPaymentsAccount")
+        if account is None:
+            return dict(NO_DISPUTES)
+        disputes = account.get("disputes") if isinstance(account, dict) else None
+        return disputes if isinstance(disputes, dict) else RetryLater("disputes query answered without disputes")
+
+    def _search(self, shop: str, query: str, search: str, after: str | None, first: int) -> Reply:
+        """One page of a connection filtered with Shopify's search syntax (no idempotency key: a query)."""
+        return self._read(shop, query, {"first": first, "after": after, "query": search})
+
+    def paced(self, shop: str) -> float:
+        """Seconds the reads have waited so far for the shop's cost bucket, before sending."""
+        return self._buckets.paced(shop)
+
+    def _read(self, shop: str, query: str, variables: JSON) -> Reply:
+        """A query of the sweep's, sent once the shop's bucket holds its cost plus the reserve."""
+        wait = self._buckets.wait(shop, query, variables.get("first"), self._clock.now())
+        if wait > 0:
+            self._sleep(wait)
+            self._buckets.paced(shop, wait)
+        return self._execute(shop, query, variables, None)
+
+
+def _stamp(moment: datetime) -> str:
+    """A time as Shopify's search syntax takes it: UTC, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

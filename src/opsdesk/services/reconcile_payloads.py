@@ -1,0 +1,211 @@
+"""The Admin GraphQL resources the sweep reads, as the webhooks' bodies (the REST resources) the normaliser reads.
+
+Only what the desk's projections use is carried over; a new snapshot field must be added both here and to the
+connector's query (ADR 0015). ``synthetic_delivery`` wraps one as the delivery the sweep appends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from opsdesk.domain.records import RawDelivery
+
+__all__ = ["RECONCILE", "connection_nodes", "dispute_payload", "fulfilment_payload", "gid_number", "parse_utc",
+           "refund_payload", "synthetic_delivery", "webhook_payload"]
+
+#: ``api_version`` of the deliveries the sweep appends: tells them apart from Shopify's in the raw store.
+RECONCILE = "reconcile"
+JSON = dict[str, Any]
+
+
+def gid_number(gid: object) -> int | None:
+    if gid is None:
+        return None
+    text = str(gid).rsplit("/", 1)[-1]
+    return int(text) if text.isdigit() else None
+
+
+def _amount(money: object) -> str | None:
+    if not isinstance(money, dict):
+        return None
+    shop_money = money.get("shopMoney")
+    return str(shop_money.get("amount")) if isinstance(shop_money, dict) else None
+
+
+_FULFILMENT = {"UNFULFILLED": None, "PARTIALLY_FULFILLED": "partial", "FULFILLED": "fulfilled",
+               "RESTOCKED": "restocked"}
+
+
+def connection_nodes(connection: object) -> list[JSON]:
+    if not isinstance(connection, dict):
+        return []
+    return [n for n in connection.get("nodes") or [] if isinstance(n, dict)]
+
+
+def webhook_payload(node: JSON) -> JSON:
+    """An Admin GraphQL ``Order`` as the ``orders/updated`` webhook's body (the REST resource), so that
+    the ordinary normaliser reads it. Only what the order projection uses is carried over."""
+    order_id = int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0)
+    customer = node.get("customer") if isinstance(node.get("customer"), dict) else None
+    address = node.get("shippingAddress") if isinstance(node.get("shippingAddress"), dict) else None
+    status = node.get("displayFulfillmentStatus")
+    return {
+        "id": order_id,
+        "admin_graphql_api_id": f"gid://shopify/Order/{order_id}",
+        "name": node.get("name"),
+        "email": node.get("email"),
+        "currency": node.get("currencyCode"),
+        "total_price": _amount(node.get("totalPriceSet")),
+        "subtotal_price": _amount(node.get("subtotalPriceSet")),
+        "total_discounts": _amount(node.get("totalDiscountsSet")),
+        "financial_status": str(node.get("displayFinancialStatus") or "").lower() or None,
+        "fulfillment_status": _FULFILMENT.get(str(status), str(status).lower()) if status else None,
+        "cancelled_at": node.get("cancelledAt"),
+        "cancel_reason": str(node["cancelReason"]).lower() if node.get("cancelReason") else None,
+        "closed_at": node.get("closedAt"),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "tags": ", ".join(str(t) for t in node.get("tags") or []),
+        "source_name": node.get("sourceName"),
+        "location_id": None,
+        "discount_codes": [{"code": str(c)} for c in node.get("discountCodes") or []],
+        "payment_gateway_names": [str(g) for g in node.get("paymentGatewayNames") or []],
+        "discount_applications": [
+            {"code": a["code"]} if a.get("code") else {"title": a.get("title")}
+            for a in connection_nodes(node.get("discountApplications"))
+        ],
+        "customer": None if customer is None else {
+            "id": gid_number(customer.get("id")), "created_at": customer.get("createdAt")},
+        "shipping_address": None if address is None else {
+            "name": address.get("name"), "address1": address.get("address1"),
+            "address2": address.get("address2"), "city": address.get("city"),
+            "province_code": address.get("provinceCode"), "zip": address.get("zip"),
+            "country_code": address.get("countryCodeV2"), "phone": address.get("phone")},
+        "fulfillments": [fulfilment_payload(order_id, f) for f in node.get("fulfillments") or []
+                         if isinstance(f, dict)],
+        "refunds": [refund_payload(order_id, r) for r in node.get("refunds") or [] if isinstance(r, dict)],
+        "line_items": [
+            {"id": gid_number(item.get("id")), "sku": item.get("sku"), "quantity": item.get("quantity"),
+             "variant_id": gid_number((item.get("variant") or {}).get("id")),
+             "product_id": gid_number((item.get("product") or {}).get("id")),
+             "price": _amount(item.get("originalUnitPriceSet")),
+             "total_discount": _amount(item.get("totalDiscountSet")) or "0.00"}
+            for item in connection_nodes(node.get("lineItems"))
+        ],
+    }
+
+
+#: ``Fulfillment.displayStatus`` values that say nothing about the shipment (REST ``shipment_status`` null).
+_NO_SHIPMENT_STATUS = frozenset({"FULFILLED", "MARKED_AS_FULFILLED", "SUBMITTED", "CANCELED", "LABEL_VOIDED"})
+
+
+def fulfilment_payload(order_id: int, node: JSON) -> JSON:
+    """An Admin GraphQL ``Fulfillment`` as the ``fulfillments/update`` webhook's body."""
+    display = str(node.get("displayStatus") or "")
+    tracking = [t for t in node.get("trackingInfo") or [] if isinstance(t, dict)]
+    location = node.get("location") if isinstance(node.get("location"), dict) else {}
+    return {
+        "id": int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0),
+        "order_id": order_id,
+        "status": str(node.get("status") or "").lower() or None,
+        "shipment_status": None if not display or display in _NO_SHIPMENT_STATUS else display.lower(),
+        "tracking_company": tracking[0].get("company") if tracking else None,
+        "location_id": gid_number(location.get("legacyResourceId")) if location else None,
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+    }
+
+
+def refund_payload(order_id: int, node: JSON) -> JSON:
+    """An Admin GraphQL ``Refund`` as the ``refunds/create`` webhook's body, with what ``refund_created``
+    reads: the refund transactions, else the refunded lines' subtotals, in shop money. GraphQL gives a refund
+    no ``processedAt``, so the normaliser dates it by ``created_at``, as it does a webhook without one."""
+    return {
+        "id": int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0),
+        "order_id": order_id,
+        "note": node.get("note"),
+        "created_at": node.get("createdAt"),
+        "transactions": [
+            {"id": gid_number(t.get("id")), "kind": _lower(t.get("kind")), "status": _lower(t.get("status")),
+             **_money(t.get("amountSet"), "amount", "currency")}
+            for t in connection_nodes(node.get("transactions"))
+        ],
+        "refund_line_items": [
+            {"id": gid_number(line.get("id")), "quantity": line.get("quantity"),
+             "line_item_id": gid_number(_object(line.get("lineItem")).get("id")),
+             "subtotal_set": {"shop_money": _money(line.get("subtotalSet"), "amount", "currency_code")}}
+            for line in connection_nodes(node.get("refundLineItems"))
+        ],
+    }
+
+
+def _money(money_set: object, amount: str, currency: str) -> JSON:
+    """A GraphQL ``MoneyBag``'s shop money under the REST names ``amount`` and ``currency``."""
+    shop_money = _object(_object(money_set).get("shopMoney"))
+    found = shop_money.get("amount")
+    return {amount: None if found is None else str(found), currency: shop_money.get("currencyCode")}
+
+
+def dispute_payload(node: JSON) -> JSON:
+    """An Admin GraphQL ``ShopifyPaymentsDispute`` as the ``disputes/*`` webhook's body (the REST resource),
+    with every field of Shopify's sample, so that the ordinary normaliser reads it and dates it the same:
+    its version time is the latest of ``finalized_on``, ``evidence_sent_on``, ``initiated_at``."""
+    order, money, reason = (_object(node.get(name)) for name in ("order", "amount", "reasonDetails"))
+    return {
+        "id": int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0),
+        "order_id": gid_number(order.get("legacyResourceId")),
+        "type": _lower(node.get("type")),
+        "amount": None if money.get("amount") is None else str(money["amount"]),
+        "currency": money.get("currencyCode"),
+        "reason": _lower(reason.get("reason")),
+        "network_reason_code": reason.get("networkReasonCode"),
+        "status": _lower(node.get("status")),
+        "evidence_due_by": _instant(node.get("evidenceDueBy")),
+        "evidence_sent_on": _instant(node.get("evidenceSentOn")),
+        "finalized_on": _instant(node.get("finalizedOn")),
+        "initiated_at": _instant(node.get("initiatedAt")),
+    }
+
+
+def _object(value: object) -> JSON:
+    return value if isinstance(value, dict) else {}
+
+
+def _lower(value: object) -> str | None:
+    """A GraphQL enum (``NEEDS_RESPONSE``) as the REST value (``needs_response``)."""
+    return str(value).lower() if value else None
+
+
+def _instant(value: object) -> str | None:
+    """A GraphQL DateTime as it is; a bare Date (what API versions before 2026-01 give for a dispute's
+    evidence and finalisation dates) as midnight UTC, since the webhook's fields carry an offset."""
+    if not value:
+        return None
+    text = str(value)
+    return f"{text}T00:00:00+00:00" if len(text) == 10 else text
+
+
+
+def parse_utc(value: object) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else None
+
+
+def synthetic_delivery(
+    shop: str, topic: str, resource: str, payload: JSON, updated_at: datetime, now: datetime
+) -> RawDelivery:
+    """The delivery the sweep appends; its id is the same every time for this version of the resource."""
+    stamp = updated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    name = f"{payload['id']}" if resource == "order" else resource
+    webhook_id = f"reconcile:{name}:{stamp}"
+    return RawDelivery(
+        shop=shop, webhook_id=webhook_id, topic=topic, body=orjson.dumps(payload), received_at=now,
+        api_version=RECONCILE, event_id=webhook_id, triggered_at=updated_at,
+    )
+

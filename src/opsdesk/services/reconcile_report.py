@@ -1,0 +1,81 @@
+"""What a reconciliation sweep is told (its settings), and what it tells (its report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+__all__ = ["SweepFailed", "SweepReport", "SweepSettings"]
+
+JSON = dict[str, Any]
+
+
+class SweepFailed(Exception):
+    """The Admin API did not answer a page; the mark stays where it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSettings:
+    overlap: timedelta = timedelta(minutes=5)
+    page_size: int = 100
+    #: Where the first sweep of a shop starts, before there is a mark.
+    initial_lookback: timedelta = timedelta(hours=24)
+    #: Tries per page; waits between them follow the provider's Retry-After, capped at ``max_wait``.
+    attempts: int = 3
+    max_wait: float = 30.0
+    #: Whether Shopify Payments disputes are swept too (the app needs ``read_shopify_payments_disputes``).
+    disputes: bool = True
+    #: How long before the mark a dispute is re-read: its search has no ``updated_at``, so a change to a
+    #: dispute initiated earlier than this is not seen. Card networks settle most disputes within 120 days.
+    dispute_window: timedelta = timedelta(days=120)
+
+
+@dataclass(slots=True)
+class SweepReport:
+    shop: str
+    since: datetime
+    started_at: datetime
+    ok: bool = False
+    error: str = ""
+    pages: int = 0
+    seen: int = 0
+    missing: int = 0
+    stale: int = 0
+    undecided: int = 0
+    appended: int = 0
+    #: Missing or stale orders whose reconciliation delivery was appended by an earlier sweep already.
+    already_appended: int = 0
+    unreadable: int = 0
+    dispute_pages: int = 0
+    disputes_seen: int = 0
+    #: Refunds read on the orders (the orders query carries them; they have no pages of their own).
+    refunds_seen: int = 0
+    #: Orders read whole because the desk is behind on them (or their listing could not tell).
+    orders_read: int = 0
+    #: Orders that could not be read whole (more refunds or fulfilments than Shopify lets one query read,
+    #: or gone since they were listed): not appended, rather than folded as if they had only what was read.
+    incomplete: list[str] = field(default_factory=list)
+    #: Seconds the reads waited, before sending, for the shop's cost bucket to hold their cost and the reserve
+    #: left for the desk's actions (Shopify's rate limit: the sweep paces itself rather than be throttled).
+    paced_seconds: float = 0.0
+    mark: datetime | None = None
+    found: list[JSON] = field(default_factory=list)
+
+    def record(self, reason: str, found: JSON) -> None:
+        """Count one resource the desk is behind on under ``reason`` (missing, stale, undecided) and list it."""
+        setattr(self, reason, getattr(self, reason) + 1)
+        self.found.append(found)
+
+    def as_dict(self) -> JSON:
+        return {
+            "shop": self.shop, "since": self.since.isoformat(), "started_at": self.started_at.isoformat(),
+            "ok": self.ok, "error": self.error, "pages": self.pages, "seen": self.seen,
+            "missing": self.missing, "stale": self.stale, "undecided": self.undecided, "appended": self.appended,
+            "already_appended": self.already_appended, "unreadable": self.unreadable,
+            "dispute_pages": self.dispute_pages, "disputes_seen": self.disputes_seen,
+            "refunds_seen": self.refunds_seen, "orders_read": self.orders_read, "incomplete": self.incomplete,
+            "paced_seconds": self.paced_seconds,
+            "mark": self.mark.isoformat() if self.mark else None, "found": self.found[:200],
+        }
+
