@@ -80,6 +80,8 @@ def test_the_case_buttons_follow_its_status_and_owner() -> None:
     assert case_actions(case(), "alice") == ["claim", "start", "wait"]
     assert case_actions(case(owner="alice", status=CaseStatus.ASSIGNED), "alice") == ["start", "wait"]
     assert case_actions(case(owner="bob", status=CaseStatus.IN_PROGRESS), "alice") == ["wait"]
+    handed_back = case(owner="team:support", status=CaseStatus.IN_PROGRESS)  # by the return timer or a lead
+    assert case_actions(handed_back, "alice") == ["claim", "wait"]
     assert case_actions(case(status=CaseStatus.WAITING_CUSTOMER), "alice") == ["claim", "resume"]
     assert case_actions(case(status=CaseStatus.RESOLVED), "alice") == ["close", "reopen"]
     assert case_actions(case(status=CaseStatus.CLOSED), "alice") == ["reopen"]

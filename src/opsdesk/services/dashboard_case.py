@@ -77,7 +77,8 @@ def case_actions(case: Case, person: str) -> list[str]:
     """The buttons the case page offers ``person`` besides the resolutions and comments."""
     status = case.status
     found = []
-    if status.active and case.person != person and (status in {CaseStatus.OPEN, CaseStatus.ASSIGNED} or status.waiting):
+    # Someone's case in progress is theirs; one handed back to the team is anyone's to claim, like a new one.
+    if status.active and case.person != person and (status is not CaseStatus.IN_PROGRESS or case.person is None):
         found.append("claim")
     if status in {CaseStatus.OPEN, CaseStatus.ASSIGNED}:
         found.append("start")
