@@ -51,6 +51,12 @@ CASE_KINDS = frozenset(
         "inventory",
         "payment",
         "automation_failure",
+        # opened by the monitors: an address refused and unanswered, a stuck order, a repeated wrong item,
+        # an incident (a carrier or the email provider down)
+        "address",
+        "stuck_order",
+        "quality",
+        "incident",
     }
 )
 

@@ -55,6 +55,9 @@ FITTING = {
     "return": ("approve_refund", "reship", "deny"),
     "dispute": ("approve_refund", "deny"),
     "fulfilment": ("release_hold", "reship"),
+    # The order is held until the address is settled: fixed in Shopify, or shipped as it is. Nothing shipped
+    # yet to reship, no request to deny; cancelling the order is Shopify's to do, not a resolution here.
+    "address": ("release_hold",),
     "order": ("release_hold", "reship", "deny"),
     "inventory": ("release_hold",),
     "payment": ("release_hold", "deny"),

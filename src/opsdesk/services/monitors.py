@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -28,6 +29,8 @@ from opsdesk.ports import UnitOfWork
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: How the key of every windowed counter begins: ``monitor|<counter>|<window start, Unix seconds>``.
 PREFIX = "monitor|"
+#: The longest id the decisions, cases and outbox tables hold (their ``id`` and ``decision_id`` columns).
+ID_LENGTH = 64
 #: The outbox sender's outcome hook (``opsdesk.engine.outbox.OutcomeHook``), declared here for services.
 OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
 
@@ -80,6 +83,16 @@ def pending_timers(uow: UnitOfWork, subjects: Iterable[str], kind: str) -> dict[
     """In one read, by subject, the first pending timer of ``kind`` (``switched`` for many switches at once)."""
     found = uow.timers.pending_many(subjects)
     return {s: on for s, timers in found.items() if (on := next((t for t in timers if t.kind == kind), None))}
+
+
+def bounded_id(prefix: str, *parts: object, sep: str = ":") -> str:
+    """``prefix`` and ``parts`` joined by ``sep``, or, when a long shop name makes that longer than an id column
+    holds (``ID_LENGTH``; PostgreSQL refuses it), ``prefix`` and a digest of it: the same parts give the same
+    id either way, and one that fits reads as before."""
+    whole = sep.join([prefix, *map(str, parts)])
+    if len(whole) <= ID_LENGTH:
+        return whole
+    return f"{prefix}{sep}{hashlib.blake2b(whole.encode(), digest_size=16).hexdigest()}"
 
 
 def audit(uow: UnitOfWork, now: datetime, action: str, subject: str, after: dict[str, Any]) -> None:
