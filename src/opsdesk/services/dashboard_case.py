@@ -20,6 +20,7 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services.case_views import case_view
 from opsdesk.services.dashboard import first_warning, off_hours, sla_marks
 from opsdesk.services.orders import order_view
+from opsdesk.services.titles import with_order_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +103,9 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
     case = uow.cases.get(case_id)
     order = _order(uow, case)
     actions = uow.outbox.for_order(case.shop, case.order_id) if case.order_id is not None else []
-    name = order["state"]["name"] if order is not None else None
-    title = case.title.replace(f"order {case.order_id}", f"order {name}") if name else case.title
+    name = order["state"]["name"] if order is not None else ""
     return {
-        "case": {**view["case"], "title": title},
+        "case": {**view["case"], "title": with_order_name(case.title, case.order_id, name or "")},
         "detail": view["detail"],
         "moot": case.detail.get("moot"),  # the order moved on while someone works the case (cases.settle)
         "sla": _clocks(view["sla"]),

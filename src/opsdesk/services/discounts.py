@@ -375,7 +375,7 @@ class DiscountGuard:
             "shop": incident.shop,
             "order_id": None,
             "discount_id": record.gid if record is not None else "",
-            **({"code": code} if record is None else {}),
+            **({"code": code} if record is None else {"discount_name": _name(record)}),
             "incident": incident.id,
             "playbook_owner": self.owner,
         }
@@ -497,3 +497,9 @@ def terms_from_admin(raw: Mapping[str, Any]) -> DiscountTerms:
 
 
 __all__ = ["DiscountGuard", "TermsReader", "incident_summary", "inspect_pending", "list_incidents"]
+
+
+def _name(record: DiscountRecord) -> str:
+    """How people know a discount: its first code, else its title, else its node id."""
+    codes = record.terms.codes if record.terms is not None else ()
+    return codes[0] if codes else record.title or record.gid
