@@ -79,8 +79,10 @@ class AddressValidation:
         assert snap is not None
         payload = {"shop": state.shop, "order_id": state.order_id, "carrier": carrier, "held": held,
                    "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state)}
-        decision = monitors.bounded_id("address", state.shop, state.order_id, payload["fingerprint"])
-        return monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)
+        decision = f"address:{state.shop}:{state.order_id}:{payload['fingerprint']}"
+        [check] = monitors.decided_by(decision, [monitors.outbox_action(
+            decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)])
+        return check
 
     def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
         """Outcome hook of ``verify_address``: a refused address holds the order and asks the customer.
@@ -103,7 +105,7 @@ class AddressValidation:
 
     def _hold(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, reason: str, now: datetime) -> None:
         key = subject(state.shop, state.order_id)
-        decision = monitors.bounded_id("address-hold", state.shop, state.order_id, action.payload.get("fingerprint"))
+        decision = f"address-hold:{state.shop}:{state.order_id}:{action.payload.get('fingerprint')}"
         actions = [] if action.payload.get("held") else [monitors.outbox_action(
             decision, 0, "hold_fulfillment", "shopify", state, state.shop,
             {"shop": state.shop, "order_id": state.order_id, "reason": "INCORRECT_ADDRESS",
@@ -113,22 +115,23 @@ class AddressValidation:
         one_line = ", ".join(p for p in (address.street1, address.city, address.zip, address.country_code) if p) \
             if address else ""
         email = monitors.customer_email(decision, 1, state, "address_confirm", now, address=one_line or "-")
-        uow.outbox.add_many(actions + ([email] if email else []))
+        uow.outbox.add_many(monitors.decided_by(decision, actions + ([email] if email else [])))
         due = now + timedelta(hours=self.settings.reply_hours)
         uow.timers.schedule([Timer(f"{REPLY}:{state.shop}:{state.order_id}", REPLY, key, due,
                                    {"shop": state.shop, "order_id": state.order_id, "asked_at": now.isoformat(),
                                     "fingerprint": action.payload.get("fingerprint"), "error": reason})])
-        monitors.record_decision(uow, decision, state.shop, state.order_id, PLAYBOOK, "hold-and-ask", "automate",
+        monitors.record_decision(uow, monitors.fit_id(decision), state.shop, state.order_id, PLAYBOOK,
+                                 "hold-and-ask", "automate",
                                  reason, {"fingerprint": action.payload.get("fingerprint")}, now)
         monitors.audit(uow, now, "address.held", key, {"error": reason, "reply_by": due.isoformat()})
 
     def _release(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, now: datetime) -> None:
         key = subject(state.shop, state.order_id)
         uow.timers.cancel(key, [REPLY])
-        decision = monitors.bounded_id("address-release", state.shop, state.order_id,
-                                       action.payload.get("fingerprint"))
-        uow.outbox.add_many([monitors.outbox_action(decision, 0, "release_hold", "shopify", state, state.shop,
-                                                    {"shop": state.shop, "order_id": state.order_id}, now)])
+        decision = f"address-release:{state.shop}:{state.order_id}:{action.payload.get('fingerprint')}"
+        uow.outbox.add_many(monitors.decided_by(decision, [monitors.outbox_action(
+            decision, 0, "release_hold", "shopify", state, state.shop,
+            {"shop": state.shop, "order_id": state.order_id}, now)]))
         monitors.audit(uow, now, "address.confirmed", key, {"fingerprint": action.payload.get("fingerprint")})
 
     def on_release(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
@@ -150,7 +153,7 @@ class AddressValidation:
         state = monitors.find_order(uow, str(timer.payload["shop"]), int(timer.payload["order_id"]))
         if state is None or state.snapshot is None or fingerprint(state) != timer.payload.get("fingerprint"):
             return  # the address changed: its check decides (and releases the hold)
-        case_id = monitors.bounded_id("address", state.shop, state.order_id, timer.payload.get("fingerprint"), sep="-")
+        case_id = monitors.fit_id(f"address-{state.shop}-{state.order_id}-{timer.payload.get('fingerprint')}", "-")
         monitors.record_decision(uow, case_id, state.shop, state.order_id, PLAYBOOK, "no-reply", "escalate",
                                  f"no reply {self.settings.reply_hours:g} h after asking", {}, now)
         open_case(uow, CaseRecord(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -85,14 +86,19 @@ def pending_timers(uow: UnitOfWork, subjects: Iterable[str], kind: str) -> dict[
     return {s: on for s, timers in found.items() if (on := next((t for t in timers if t.kind == kind), None))}
 
 
-def bounded_id(prefix: str, *parts: object, sep: str = ":") -> str:
-    """``prefix`` and ``parts`` joined by ``sep``, or, when a long shop name makes that longer than an id column
-    holds (``ID_LENGTH``; PostgreSQL refuses it), ``prefix`` and a digest of it: the same parts give the same
-    id either way, and one that fits reads as before."""
-    whole = sep.join([prefix, *map(str, parts)])
-    if len(whole) <= ID_LENGTH:
-        return whole
-    return f"{prefix}{sep}{hashlib.blake2b(whole.encode(), digest_size=16).hexdigest()}"
+def fit_id(name: str, sep: str = ":") -> str:
+    """``name`` (``<kind><sep><shop><sep>...``) as an id its column holds: itself when it fits (``ID_LENGTH``),
+    else, when a long shop name makes it longer (PostgreSQL refuses it), its kind and a digest of it. The same
+    name always gives the same id, and one that fits reads as before."""
+    if len(name) <= ID_LENGTH:
+        return name
+    return f"{name.split(sep, 1)[0]}{sep}{hashlib.blake2b(name.encode(), digest_size=16).hexdigest()}"
+
+
+def decided_by(decision: str, actions: Sequence[OutboxAction]) -> list[OutboxAction]:
+    """``actions`` (made with ``outbox_action``) filed under ``fit_id(decision)``: their own ids, and so their
+    idempotency keys, still come from the whole ``decision``, so that none changes with the shortening."""
+    return [replace(a, decision_id=fit_id(decision)) for a in actions]
 
 
 def audit(uow: UnitOfWork, now: datetime, action: str, subject: str, after: dict[str, Any]) -> None:
