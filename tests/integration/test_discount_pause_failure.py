@@ -44,5 +44,7 @@ def test_a_pause_that_fails_is_a_case_named_after_the_discount(
 
     with run.desk.db.unit_of_work(read_only=True) as uow:
         [failure] = uow.cases.search(CaseFilter(queue="automation"))
+        [pricing] = uow.cases.search(CaseFilter(queue="pricing"))
     assert failure.title == f"deactivate_discount failed for discount {named}"
+    assert pricing.detail["discount_name"] == named  # a person's pause from it is named the same (resolutions)
     assert (failure.kind, failure.detail["kind"]) == ("automation_failure", "deactivate_discount")

@@ -100,6 +100,8 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
             base.update(discount_id=ev.get("discount_id", ""))
             if not base["discount_id"] and ev.get("code"):
                 base.update(code=ev["code"])  # the connector looks the discount up by it
+            if ev.get("discount_name"):
+                base.update(discount_name=ev["discount_name"])
         case "approve_return":
             base.update(return_id=ev.get("return_id"))
         case "check_payment":
