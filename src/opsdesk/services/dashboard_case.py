@@ -103,9 +103,9 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
     case = uow.cases.get(case_id)
     order = _order(uow, case)
     actions = uow.outbox.for_order(case.shop, case.order_id) if case.order_id is not None else []
-    name = order["state"]["name"] if order is not None else ""
+    name = str(order["state"].get("name") or "") if order is not None else ""
     return {
-        "case": {**view["case"], "title": with_order_name(case.title, case.order_id, name or "")},
+        "case": {**view["case"], "title": with_order_name(case.title, case.order_id, name)},
         "detail": view["detail"],
         "moot": case.detail.get("moot"),  # the order moved on while someone works the case (cases.settle)
         "sla": _clocks(view["sla"]),
