@@ -98,6 +98,11 @@ class Run:
         """The subjects of the messages the customer received (desk digests to people left out)."""
         return [m.subject for m in smtp.messages if m.to == to]
 
+    def told(self, smtp: FakeSmtp, person: str, about: str) -> int:
+        """How many of the desk's notifications to ``person`` (in the digests mailed to them) say ``about``."""
+        digests = [m.body for m in smtp.messages if m.to == f"{person}@example.com"]
+        return sum(body.count(about) for body in digests)
+
     def actions(self, kind: str) -> list[OutboxAction]:
         with self.desk.db.unit_of_work(read_only=True) as uow:
             return [a for a in uow.outbox.for_order(SHOP, ORDER_ID) if a.kind == kind]

@@ -246,3 +246,6 @@ def test_a_late_case_someone_has_started_on_stays_theirs_when_the_order_ships(
                        "the order shipped: what this case was opened for has ended; resolve it unless "
                        "something is left to do")]
     assert audit_actions(run).count("case.moot") == 1
+    run.feed(delivery("orders/updated", paid_order(updated_at=run.clock.now().isoformat(), tags="gift"), "w-edit"))
+    run.advance(minutes=10)  # another update of the shipped order; the notifications' batching window passes
+    assert run.told(smtp, str(case.owner), f"Case {case.id}: the order shipped: what this case was opened") == 1

@@ -86,7 +86,7 @@ def test_the_queue_lists_cases_due_first_with_live_countdowns(client, desk, cloc
         api_order = [c.id for c in uow.cases.search(CaseFilter(), 50)]
     assert rows(html) == api_order and sorted(api_order) == sorted(ids.values())
     assert "3 cases" in html
-    assert [n for n in ("#1001", "#1002", "#1003") if f"return.requested on order {n}<" in html] == [
+    assert [n for n in ("#1001", "#1002", "#1003") if f"Return requested on order {n}<" in html] == [
         "#1001",
         "#1002",
         "#1003",
@@ -248,7 +248,9 @@ def test_the_case_page_tells_the_whole_story(client, desk, clock) -> None:
     assert "first response warning: 50% of the time used" in timeline  # the SLA checkpoints passed
     assert "breached" not in timeline
     assert "#1001" in html and "c1@example.com" in html  # the order and the customer beside it
-    assert "<h1>return.requested on order #1001</h1>" in html
+    assert "<h1>Return requested on order #1001</h1>" in html
+    with desk.db.unit_of_work(read_only=True) as uow:  # so titled as it opened: the order was stored by then
+        assert uow.cases.get(case_id).title == "Return requested on order #1001"
     offered = re.findall(r'data-resolution="(\w+)"', html)
     assert offered == ["approve_refund", "deny", "no_action"]  # what fits a refund case linked to an order
     act(client, f"/cases/{case_id}/act/resume")

@@ -19,6 +19,7 @@ from opsdesk.engine.outbox import OutboxSender
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import cases as service
 from opsdesk.services.cases import CaseHooks, act, escalate_case, open_case
+from opsdesk.services.effects import case_for_failed_action
 from opsdesk.services.pipeline import Pipeline, ShopDefaults, process_pending
 from opsdesk.testing import InMemoryDatabase, ManualClock
 from tests.pipeline_harness import feed, starter_playbooks
@@ -307,6 +308,17 @@ def test_each_resolution_becomes_its_actions(db, hooks, resolution, params, expe
     actions = {a.kind: {k: a.payload.get(k) for k in wanted.get(a.kind, {})} for a in db.tables.actions.values()}
     assert actions == wanted
     assert next(iter(db.tables.decisions.values())).rule_id == resolution
+
+
+def test_a_person_pausing_a_guarded_discount_names_it_as_the_guard_knows_it(db, hooks) -> None:
+    gid = "gid://shopify/DiscountAutomaticNode/1"
+    detail = {"discount_id": gid, "discount_name": "Staff 80", "incident": "i1"}  # as the discount guard opens it
+    opened(db, hooks, record(order_id=None, kind="discount", queue="pricing", detail=detail))
+    do(db, hooks, "resolve", "ada", at(1), resolution="pause_discount", discount_id=gid)  # the page fills it in
+    [pause] = db.tables.actions.values()
+    assert (pause.kind, pause.payload["discount_id"], pause.payload["discount_name"]) == (
+        "deactivate_discount", gid, "Staff 80")
+    assert case_for_failed_action(pause, "rejected", at(2)).title == "deactivate_discount failed for discount Staff 80"
 
 
 def test_a_discount_pause_needs_a_discount_and_order_actions_need_an_order(db, hooks) -> None:

@@ -48,10 +48,21 @@ def test_claiming_a_waiting_case_keeps_it_waiting() -> None:
     assert claimed.status is CaseStatus.WAITING_CUSTOMER
 
 
-@pytest.mark.parametrize("status", [CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.CLOSED])
-def test_a_case_at_work_or_done_cannot_be_claimed(status: CaseStatus) -> None:
+@pytest.mark.parametrize("status", [CaseStatus.RESOLVED, CaseStatus.CLOSED])
+def test_a_case_done_cannot_be_claimed(status: CaseStatus) -> None:
     with pytest.raises(InvalidInput, match=f"cannot claim case c1: it is {status.value}"):
         tr.claim(case(status=status), "ada", T1)
+
+
+def test_a_case_in_progress_handed_back_to_its_team_is_claimed_again_and_stays_in_progress() -> None:
+    handed_back = case(owner="team:support", status=CaseStatus.IN_PROGRESS, version=5)
+    assert tr.claim(handed_back, "ada", T1) == Changed(
+        replace(handed_back, owner="ada", version=6, updated_at=T1),
+        CaseChange("c1", T1, "ada", "claimed", {"owner": "team:support", "status": "in_progress"},
+                   {"owner": "ada", "status": "in_progress"}),
+    )
+    with pytest.raises(Conflict, match="already claimed by bob"):  # someone at work on it keeps it
+        tr.claim(case(owner="bob", status=CaseStatus.IN_PROGRESS), "ada", T1)
 
 
 def test_assigning_to_a_team_leaves_the_case_open_and_to_a_person_assigns_it() -> None:

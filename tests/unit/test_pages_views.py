@@ -10,7 +10,7 @@ from opsdesk.domain.cases import Case, CaseStatus
 from opsdesk.domain.org import Org
 from opsdesk.domain.records import DecisionRecord
 from opsdesk.domain.sla import SlaPolicy
-from opsdesk.services.dashboard import off_hours
+from opsdesk.services.dashboard import filter_options, off_hours
 from opsdesk.services.dashboard_case import case_actions, fitting_resolutions
 from opsdesk.services.dashboard_metrics import (
     automation,
@@ -68,6 +68,9 @@ def test_a_chart_maps_values_into_its_box_and_skips_days_without_one() -> None:
 
 
 def test_a_case_offers_the_resolutions_of_its_kind_that_it_can_carry_out() -> None:
+    # An address case (the order held, the customer silent) releases the hold or leaves it; nothing else fits.
+    assert [r.name for r in fitting_resolutions(case(kind="address"))] == ["release_hold", "no_action"]
+    assert {"address", "stuck_order", "quality", "incident"} <= set(filter_options(Org())["kind"])  # the queue filter
     assert [r.name for r in fitting_resolutions(case())] == ["approve_refund", "deny", "no_action"]
     assert [r.name for r in fitting_resolutions(case(order_id=None))] == ["no_action"]
     assert [r.name for r in fitting_resolutions(case(kind="discount", order_id=None))] == [
@@ -80,6 +83,8 @@ def test_the_case_buttons_follow_its_status_and_owner() -> None:
     assert case_actions(case(), "alice") == ["claim", "start", "wait"]
     assert case_actions(case(owner="alice", status=CaseStatus.ASSIGNED), "alice") == ["start", "wait"]
     assert case_actions(case(owner="bob", status=CaseStatus.IN_PROGRESS), "alice") == ["wait"]
+    handed_back = case(owner="team:support", status=CaseStatus.IN_PROGRESS)  # by the return timer or a lead
+    assert case_actions(handed_back, "alice") == ["claim", "wait"]
     assert case_actions(case(status=CaseStatus.WAITING_CUSTOMER), "alice") == ["claim", "resume"]
     assert case_actions(case(status=CaseStatus.RESOLVED), "alice") == ["close", "reopen"]
     assert case_actions(case(status=CaseStatus.CLOSED), "alice") == ["reopen"]

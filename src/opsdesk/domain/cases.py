@@ -51,6 +51,12 @@ CASE_KINDS = frozenset(
         "inventory",
         "payment",
         "automation_failure",
+        # opened by the monitors: an address refused and unanswered, a stuck order, a repeated wrong item,
+        # an incident (a carrier or the email provider down)
+        "address",
+        "stuck_order",
+        "quality",
+        "incident",
     }
 )
 
@@ -172,10 +178,13 @@ def mooted(case: Case, why: str, at: datetime) -> Changed:
 
 
 def claim(case: Case, person: str, at: datetime) -> Changed:
-    """A person takes an unowned (or team-owned) case; someone else's case is a conflict naming them."""
+    """A person takes an unowned (or team-owned) case; someone else's case is a conflict naming them.
+
+    A case in progress is claimable once it is back with its team (the return timer or a lead handed it
+    back): it stays in progress, its clocks running as they were."""
     if case.person is not None and case.person != person:
         raise Conflict(f"case {case.id} is already claimed by {case.person}", holder=case.person)
-    _require(case, {CaseStatus.OPEN, CaseStatus.ASSIGNED, *_WAITING}, "claim")
+    _require(case, _ACTIVE, "claim")
     status = CaseStatus.ASSIGNED if case.status is CaseStatus.OPEN else case.status
     return _change(case, person, at, "claimed", owner=person, status=status)
 

@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.outbox import (
     ActionStatus,
     Breaker,
@@ -283,4 +284,13 @@ class OutboxSender:
         if hook is not None and hook(uow, action, outcome.result, outcome.at):
             case_reason = ""
         if case_reason:  # open_case gives it an owner and an SLA, and audits it
-            open_case(uow, case_for_failed_action(action, case_reason, outcome.at), self._case_hooks, outcome.at)
+            case = case_for_failed_action(action, case_reason, outcome.at, _order_name(uow, action))
+            open_case(uow, case, self._case_hooks, outcome.at)
+
+
+def _order_name(uow: UnitOfWork, action: OutboxAction) -> str:
+    """The stored name (``#1205``) of the order an action was about, for its failure case's title; "" if none."""
+    if action.order_id is None:
+        return ""
+    state = uow.orders.find(ShopDomain(action.shop), OrderId(action.order_id))
+    return state.snapshot.name if state is not None and state.snapshot is not None else ""

@@ -5,7 +5,9 @@ If the carrier refuses the address (``ADDRESS.VERIFY.FAILURE`` and friends), the
 orders are held (``INCORRECT_ADDRESS``), the customer is asked to confirm their address, and an
 ``address_reply`` timer waits ``reply_hours``. A changed address on the order (the customer's answer
 arrives as ``orders/updated``) is checked again; accepted, the hold is released. No change by the
-deadline: a case in the fulfilment queue.
+deadline: a case in the fulfilment queue, whose person releases the hold (``release_hold``) once the address is
+fixed in Shopify or to ship as is. A hold released by a person while the customer's answer is still awaited
+(resolving another case of the order: Shopify releases every hold of its fulfilment orders) ends the wait.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from opsdesk.domain.carriers import PROVIDER, VERIFY_ADDRESS, Failure, classify,
 from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
-from opsdesk.domain.records import CaseRecord, OutboxAction, Timer
+from opsdesk.domain.records import AuditEntry, CaseRecord, OutboxAction, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.carriers import CarrierHealth
@@ -78,7 +80,9 @@ class AddressValidation:
         payload = {"shop": state.shop, "order_id": state.order_id, "carrier": carrier, "held": held,
                    "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state)}
         decision = f"address:{state.shop}:{state.order_id}:{payload['fingerprint']}"
-        return monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)
+        [check] = monitors.decided_by(decision, [monitors.outbox_action(
+            decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)])
+        return check
 
     def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
         """Outcome hook of ``verify_address``: a refused address holds the order and asks the customer.
@@ -111,12 +115,13 @@ class AddressValidation:
         one_line = ", ".join(p for p in (address.street1, address.city, address.zip, address.country_code) if p) \
             if address else ""
         email = monitors.customer_email(decision, 1, state, "address_confirm", now, address=one_line or "-")
-        uow.outbox.add_many(actions + ([email] if email else []))
+        uow.outbox.add_many(monitors.decided_by(decision, actions + ([email] if email else [])))
         due = now + timedelta(hours=self.settings.reply_hours)
         uow.timers.schedule([Timer(f"{REPLY}:{state.shop}:{state.order_id}", REPLY, key, due,
                                    {"shop": state.shop, "order_id": state.order_id, "asked_at": now.isoformat(),
                                     "fingerprint": action.payload.get("fingerprint"), "error": reason})])
-        monitors.record_decision(uow, decision, state.shop, state.order_id, PLAYBOOK, "hold-and-ask", "automate",
+        monitors.record_decision(uow, monitors.fit_id(decision), state.shop, state.order_id, PLAYBOOK,
+                                 "hold-and-ask", "automate",
                                  reason, {"fingerprint": action.payload.get("fingerprint")}, now)
         monitors.audit(uow, now, "address.held", key, {"error": reason, "reply_by": due.isoformat()})
 
@@ -124,16 +129,31 @@ class AddressValidation:
         key = subject(state.shop, state.order_id)
         uow.timers.cancel(key, [REPLY])
         decision = f"address-release:{state.shop}:{state.order_id}:{action.payload.get('fingerprint')}"
-        uow.outbox.add_many([monitors.outbox_action(decision, 0, "release_hold", "shopify", state, state.shop,
-                                                    {"shop": state.shop, "order_id": state.order_id}, now)])
+        uow.outbox.add_many(monitors.decided_by(decision, [monitors.outbox_action(
+            decision, 0, "release_hold", "shopify", state, state.shop,
+            {"shop": state.shop, "order_id": state.order_id}, now)]))
         monitors.audit(uow, now, "address.confirmed", key, {"fingerprint": action.payload.get("fingerprint")})
+
+    def on_release(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
+        """Outcome hook of ``release_hold``: a hold released while the customer's answer is awaited (by a person,
+        resolving another case of the order) ends the wait, so that no case opens later for an order no longer
+        held, and a late answer is not checked again. The audit names who released it. (Our own release, after
+        an accepted address, has stopped the timer already.)"""
+        if not isinstance(result, Delivered) or action.order_id is None:
+            return False
+        key = subject(action.shop, action.order_id)
+        if uow.timers.cancel(key, [REPLY]):
+            decided = [d for d in uow.decisions.for_order(action.shop, action.order_id) if d.id == action.decision_id]
+            who = str(decided[0].inputs.get("actor") or "automation") if decided else "automation"
+            uow.audit.record([AuditEntry(now, who, "address.released", key, None, {"decision": action.decision_id})])
+        return False
 
     def reply_due(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         """The ``address_reply`` timer: no new address from the customer in time is a case."""
         state = monitors.find_order(uow, str(timer.payload["shop"]), int(timer.payload["order_id"]))
         if state is None or state.snapshot is None or fingerprint(state) != timer.payload.get("fingerprint"):
             return  # the address changed: its check decides (and releases the hold)
-        case_id = f"address-{state.shop}-{state.order_id}-{timer.payload.get('fingerprint')}"
+        case_id = monitors.fit_id(f"address-{state.shop}-{state.order_id}-{timer.payload.get('fingerprint')}", "-")
         monitors.record_decision(uow, case_id, state.shop, state.order_id, PLAYBOOK, "no-reply", "escalate",
                                  f"no reply {self.settings.reply_hours:g} h after asking", {}, now)
         open_case(uow, CaseRecord(

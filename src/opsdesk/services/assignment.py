@@ -128,7 +128,9 @@ def _acted_since_given(timeline: Iterable[CaseChange], person: str) -> bool:
 
 
 def make_on_changed(org: Org, notifier: Notifier) -> OnChanged:
-    """The ``on_changed`` case hook: start or stop the return timer, and tell a new owner.
+    """The ``on_changed`` case hook: start or stop the return timer, tell a new owner, and tell the owner
+    when their case becomes moot (``cases.settle``: the order moved on while they work on it; a case is
+    marked so once, so they hear it once), through the same digests as an SLA warning.
 
     The timer starts when a person is given the case by someone else, and stops for good the moment
     they act on it: a case someone has started, commented on or put on hold is being worked, and
@@ -149,6 +151,8 @@ def make_on_changed(org: Org, notifier: Notifier) -> OnChanged:
             uow.timers.schedule([return_timer_for(after, now, org.return_timer)])
         if after.owner is not None and after.owner not in (before.owner, change.actor):
             _tell_new_owner(notifier, uow, after.owner, after, change, now)
+        if change.kind == "moot":
+            notifier.tell(uow, after, change.note, now)
 
     return on_changed
 

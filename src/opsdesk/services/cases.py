@@ -96,7 +96,8 @@ def settle(uow: UnitOfWork, case_id: str, why: str, now: datetime, hooks: CaseHo
     A case nobody has started on (open or assigned) is resolved by ``automation`` as ``no_action``,
     saying why. One a person is working on is left to them (resolving it would take it out of their
     hands, and count as its first response) but marked moot once, on its timeline and in the audit log,
-    so that its page says the order has moved on. True when it was resolved."""
+    so that its page says the order has moved on (and the desk's ``on_changed`` hook tells its owner).
+    True when it was resolved."""
     case = uow.cases.get(case_id)
     if case.status in (CaseStatus.OPEN, CaseStatus.ASSIGNED):
         act(uow, case_id, "resolve", AUTOMATION, now, hooks, resolution="no_action", note=f"{why}; nothing left to do")

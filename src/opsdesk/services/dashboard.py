@@ -22,6 +22,7 @@ from opsdesk.domain.records import CaseFilter
 from opsdesk.domain.sla import CheckpointKind, checkpoints
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.sla import policy_of
+from opsdesk.services.titles import with_order_name
 
 PAGE_SIZE = 50
 VIEWS = ("mine", "team", "all")
@@ -145,10 +146,9 @@ def order_names(uow: UnitOfWork, cases: Sequence[Case]) -> dict[tuple[str, int],
 
 
 def row(org: Org, case: Case, person: str, order_name: str = "", now: datetime | None = None) -> Row:
-    title = case.title.replace(f"order {case.order_id}", f"order {order_name}") if order_name else case.title
     return Row(
         id=case.id,
-        title=title,
+        title=with_order_name(case.title, case.order_id, order_name),
         shop=case.shop,
         kind=case.kind,
         queue=case.queue,

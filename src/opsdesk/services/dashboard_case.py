@@ -20,6 +20,7 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services.case_views import case_view
 from opsdesk.services.dashboard import first_warning, off_hours, sla_marks
 from opsdesk.services.orders import order_view
+from opsdesk.services.titles import with_order_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,9 @@ FITTING = {
     "return": ("approve_refund", "reship", "deny"),
     "dispute": ("approve_refund", "deny"),
     "fulfilment": ("release_hold", "reship"),
+    # The order is held until the address is settled: fixed in Shopify, or shipped as it is. Nothing shipped
+    # yet to reship, no request to deny; cancelling the order is Shopify's to do, not a resolution here.
+    "address": ("release_hold",),
     "order": ("release_hold", "reship", "deny"),
     "inventory": ("release_hold",),
     "payment": ("release_hold", "deny"),
@@ -77,7 +81,8 @@ def case_actions(case: Case, person: str) -> list[str]:
     """The buttons the case page offers ``person`` besides the resolutions and comments."""
     status = case.status
     found = []
-    if status.active and case.person != person and (status in {CaseStatus.OPEN, CaseStatus.ASSIGNED} or status.waiting):
+    # Someone's case in progress is theirs; one handed back to the team is anyone's to claim, like a new one.
+    if status.active and case.person != person and (status is not CaseStatus.IN_PROGRESS or case.person is None):
         found.append("claim")
     if status in {CaseStatus.OPEN, CaseStatus.ASSIGNED}:
         found.append("start")
@@ -98,10 +103,9 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
     case = uow.cases.get(case_id)
     order = _order(uow, case)
     actions = uow.outbox.for_order(case.shop, case.order_id) if case.order_id is not None else []
-    name = order["state"]["name"] if order is not None else None
-    title = case.title.replace(f"order {case.order_id}", f"order {name}") if name else case.title
+    name = str(order["state"].get("name") or "") if order is not None else ""
     return {
-        "case": {**view["case"], "title": title},
+        "case": {**view["case"], "title": with_order_name(case.title, case.order_id, name)},
         "detail": view["detail"],
         "moot": case.detail.get("moot"),  # the order moved on while someone works the case (cases.settle)
         "sla": _clocks(view["sla"]),

@@ -362,7 +362,8 @@ class DiscountGuard:
             )
             why = note or ", ".join(sorted(v.value.replace("_", " ") for v in found))
             incident = replace(
-                incident, case_id=self._case(uow, incident, found, f"{why}; {paused}", now, code)
+                incident, case_id=self._case(uow, incident, found, f"{why}; {paused}", now, code,
+                                             _name(record) if record is not None else code or incident.title)
             )
         uow.discounts.put_incident(incident)
 
@@ -375,7 +376,7 @@ class DiscountGuard:
             "shop": incident.shop,
             "order_id": None,
             "discount_id": record.gid if record is not None else "",
-            **({"code": code} if record is None else {}),
+            **({"code": code} if record is None else {"discount_name": _name(record)}),
             "incident": incident.id,
             "playbook_owner": self.owner,
         }
@@ -416,6 +417,7 @@ class DiscountGuard:
         note: str,
         now: datetime,
         code: str = "",
+        name: str = "",
     ) -> str:
         what = ", ".join(sorted(v.value.replace("_", " ") for v in found))
         money = f"{incident.money_at_risk:.2f} {incident.currency}".strip()
@@ -433,6 +435,7 @@ class DiscountGuard:
                 "playbook": PLAYBOOK,
                 "incident": incident.id,
                 "discount_id": incident.discount_gid,
+                "discount_name": name,
                 **({"code": code} if code else {}),
                 "violations": sorted(v.value for v in found),
                 "money_at_risk": str(incident.money_at_risk),
@@ -497,3 +500,9 @@ def terms_from_admin(raw: Mapping[str, Any]) -> DiscountTerms:
 
 
 __all__ = ["DiscountGuard", "TermsReader", "incident_summary", "inspect_pending", "list_incidents"]
+
+
+def _name(record: DiscountRecord) -> str:
+    """How people know a discount: its first code, else its title, else its node id."""
+    codes = record.terms.codes if record.terms is not None else ()
+    return codes[0] if codes else record.title or record.gid

@@ -12,6 +12,7 @@ from opsdesk.domain.outbox import ActionStatus, action_id, idempotency_key
 from opsdesk.domain.policies import ActionSpec, Decision, Escalation
 from opsdesk.domain.privacy import NOT_SENT, REDACTED
 from opsdesk.domain.records import CaseRecord, OutboxAction
+from opsdesk.services.titles import event_title, order_label
 
 #: Which provider carries each action type.
 PROVIDERS = {
@@ -99,6 +100,8 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
             base.update(discount_id=ev.get("discount_id", ""))
             if not base["discount_id"] and ev.get("code"):
                 base.update(code=ev["code"])  # the connector looks the discount up by it
+            if ev.get("discount_name"):
+                base.update(discount_name=ev["discount_name"])
         case "approve_return":
             base.update(return_id=ev.get("return_id"))
         case "check_payment":
@@ -107,14 +110,16 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
 
 
 def case_for(
-    decision_id: str, decision: Decision, event: StoreEvent, escalation: Escalation, now: datetime
+    decision_id: str, decision: Decision, event: StoreEvent, escalation: Escalation, now: datetime,
+    *, order_name: str = "",
 ) -> CaseRecord:
+    """The case a rule opens (``order_name``: the order's, when the event or the stored order has it)."""
     return CaseRecord(
         id=decision_id,
         shop=event.shop,
         kind=QUEUE_KINDS.get(escalation.queue, "order"),
         queue=escalation.queue,
-        title=f"{event.name} on order {event.order_id}" if event.order_id else event.name,
+        title=event_title(event, order_name),
         reason=decision.reason,
         opened_at=now,
         order_id=event.order_id,
@@ -131,13 +136,14 @@ def _hard_deadline(event: StoreEvent) -> dict[str, Any]:
     return {"hard_deadline": due.isoformat()} if isinstance(due, datetime) else {}
 
 
-def _about(action: OutboxAction) -> str:
-    """What an action was about, for its case's title: its order (the pages show the order's name for
-    ``order <id>``), else the discount it paused, else whom it was sent to, else the action itself."""
+def _about(action: OutboxAction, order_name: str) -> str:
+    """What an action was about, for its case's title: its order (by the name given, else the one its payload
+    carries, else its id), else the discount it paused (by the code or title the discount guard knew it by,
+    else the code or id it was paused by), else whom it was sent to, else the action itself."""
     payload = action.payload
     if action.order_id is not None:
-        return f"for order {action.order_id}"
-    discount = payload.get("code") or payload.get("discount_id")
+        return f"for {order_label(action.order_id, order_name or str(payload.get('order_name') or ''))}"
+    discount = payload.get("discount_name") or payload.get("code") or payload.get("discount_id")
     if action.kind == "deactivate_discount" and discount:
         return f"for discount {discount}"
     if payload.get("to"):
@@ -145,14 +151,15 @@ def _about(action: OutboxAction) -> str:
     return f"(action {action.id})"
 
 
-def case_for_failed_action(action: OutboxAction, reason: str, now: datetime) -> CaseRecord:
-    """An action that exhausted its retries, or was rejected, becomes a case with its history."""
+def case_for_failed_action(action: OutboxAction, reason: str, now: datetime, order_name: str = "") -> CaseRecord:
+    """An action that exhausted its retries, or was rejected, becomes a case with its history
+    (``order_name``: the stored order's, when it has one)."""
     return CaseRecord(
         id=f"action-{action.id}",
         shop=action.shop,
         kind="automation_failure",
         queue="automation",
-        title=f"{action.kind} failed {_about(action)}",
+        title=f"{action.kind} failed {_about(action, order_name)}",
         reason=reason,
         opened_at=now,
         order_id=action.order_id,

@@ -55,6 +55,7 @@ class FulfilmentPlaybooks:
         return {
             RETURN_LABEL: chain(self.carriers.on_outcome, self.labels.on_outcome),
             VERIFY_ADDRESS: chain(self.carriers.on_outcome, self.addresses.on_outcome),
+            "release_hold": self.addresses.on_release,
             "email": self.email.on_outcome,
         }
 

@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,6 +30,8 @@ from opsdesk.ports import UnitOfWork
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: How the key of every windowed counter begins: ``monitor|<counter>|<window start, Unix seconds>``.
 PREFIX = "monitor|"
+#: The longest id the decisions, cases and outbox tables hold (their ``id`` and ``decision_id`` columns).
+ID_LENGTH = 64
 #: The outbox sender's outcome hook (``opsdesk.engine.outbox.OutcomeHook``), declared here for services.
 OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
 
@@ -80,6 +84,21 @@ def pending_timers(uow: UnitOfWork, subjects: Iterable[str], kind: str) -> dict[
     """In one read, by subject, the first pending timer of ``kind`` (``switched`` for many switches at once)."""
     found = uow.timers.pending_many(subjects)
     return {s: on for s, timers in found.items() if (on := next((t for t in timers if t.kind == kind), None))}
+
+
+def fit_id(name: str, sep: str = ":") -> str:
+    """``name`` (``<kind><sep><shop><sep>...``) as an id its column holds: itself when it fits (``ID_LENGTH``),
+    else, when a long shop name makes it longer (PostgreSQL refuses it), its kind and a digest of it. The same
+    name always gives the same id, and one that fits reads as before."""
+    if len(name) <= ID_LENGTH:
+        return name
+    return f"{name.split(sep, 1)[0]}{sep}{hashlib.blake2b(name.encode(), digest_size=16).hexdigest()}"
+
+
+def decided_by(decision: str, actions: Sequence[OutboxAction]) -> list[OutboxAction]:
+    """``actions`` (made with ``outbox_action``) filed under ``fit_id(decision)``: their own ids, and so their
+    idempotency keys, still come from the whole ``decision``, so that none changes with the shortening."""
+    return [replace(a, decision_id=fit_id(decision)) for a in actions]
 
 
 def audit(uow: UnitOfWork, now: datetime, action: str, subject: str, after: dict[str, Any]) -> None:

@@ -334,11 +334,11 @@ class Pipeline:
             batch.actions += actions
             report.actions += len(actions)
             if decision.case is not None:  # the rule acts and a person reviews (e.g. a hold)
-                batch.cases.append(case_for(did, decision, event, decision.case, now))
+                batch.cases.append(case_for(did, decision, event, decision.case, now, order_name=_name(facts)))
                 report.cases += 1
         elif decision.outcome is Outcome.ESCALATE and decision.escalation is not None:
             report.escalated += 1
-            batch.cases.append(case_for(did, decision, event, decision.escalation, now))
+            batch.cases.append(case_for(did, decision, event, decision.escalation, now, order_name=_name(facts)))
             report.cases += 1
 
     def _record_unheard(
@@ -450,3 +450,8 @@ def process_pending(
 def _erasures(erased: ErasedCustomers | None, uow: UnitOfWork, *, hold: bool) -> int:
     """The erasures' version; with ``hold``, none begins until ``uow`` ends (the batch decides on what it read)."""
     return 0 if erased is None else erased.current(uow, hold=hold).version
+
+
+def _name(facts: Mapping[str, Any]) -> str:
+    """The order's name (``#1205``) as the facts have it: from the stored order, or the event's own payload."""
+    return str(facts["order"].get("name") or "")

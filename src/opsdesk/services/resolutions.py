@@ -108,6 +108,8 @@ def _facts(uow: UnitOfWork, case: Case, event: CaseResolved, params: Mapping[str
         facts["event"]["discount_id"] = str(params["discount_id"])
     elif case.detail.get("code") and not facts["event"].get("discount_id"):
         facts["event"]["code"] = str(case.detail["code"])  # known only by the code orders redeemed it with
+    if case.detail.get("discount_name"):  # how the discount guard knew it: names a failed pause's case
+        facts["event"]["discount_name"] = str(case.detail["discount_name"])
     facts["case"] = {
         "id": case.id,
         "kind": case.kind,

@@ -164,12 +164,12 @@ def resolution_params(case: Case, resolution: str) -> dict[str, str]:
 
 
 def _taking(case: Case, person: str) -> list[tuple[str, dict[str, str]]]:
-    """The moves that make ``case`` the person's and in progress: claim and start an open one; take one
-    in progress that its team holds (handed back by the return timer) by assigning it to themselves, as
-    the API lets an agent do (the page offers no claim there); one in progress already theirs needs none."""
+    """The moves that make ``case`` the person's and in progress: claim and start an open one; claim one
+    in progress that its team holds (handed back by the return timer), as its page offers; one in progress
+    already theirs needs none."""
     if case.status is not CaseStatus.IN_PROGRESS:
         return [("claim", {}), ("start", {})]
-    return [] if case.person == person else [("assign", {"owner": person})]
+    return [] if case.person == person else [("claim", {})]
 
 
 def _worker(desk: Desk, name: str) -> Worker:

@@ -1,0 +1,179 @@
+"""The address case, worked to the end: the customer never answered about the address the carrier refused, and
+a person releases the order's fulfilment hold from the case (the address fixed in Shopify, or shipping as is).
+
+The desk of tests/integration/fulfilment_harness.py (a SQLite file, or PostgreSQL) with the real Shopify
+connector against the local Shopify Admin stand-in, whose fulfilment order is held and released for real,
+the carrier stand-in refusing the sample's postal code, the SMTP stand-in, and the dashboard over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.domain.cases import Case, CaseStatus
+from opsdesk.domain.records import CaseRecord
+from opsdesk.fakes.carrier import FakeCarrier
+from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+from opsdesk.fakes.smtp import FakeSmtp
+from opsdesk.services import users
+from opsdesk.services.cases import act, open_case
+from opsdesk.web.app import create_app
+from tests.integration.dashboard_harness import PASSWORD, csrf_of, sign_in
+from tests.integration.fulfilment_harness import (
+    ORDER_ID,
+    START,
+    Run,
+    db_url_fixture,  # noqa: F401  (the db_url fixture)
+    make_run,
+    paid_order,
+)
+from tests.samples import SHOP, delivery
+
+ADDRESSES = {"delayed_fulfilment": {"enabled": False}, "stuck_orders": {"enabled": False}}
+TOKEN = "shpat_address_case"
+ASK = "Please confirm the delivery address for order #9999"
+FULFILMENT_ORDER = f"gid://shopify/FulfillmentOrder/{ORDER_ID}1"
+
+
+@pytest.fixture
+def carrier() -> Iterator[FakeCarrier]:
+    with FakeCarrier() as fake:
+        fake.reject_zip("40003")  # the postal code of the sample's shipping address
+        yield fake
+
+
+@pytest.fixture
+def smtp() -> Iterator[FakeSmtp]:
+    with FakeSmtp() as fake:
+        yield fake
+
+
+@pytest.fixture
+def shopify() -> Iterator[FakeShopifyAdmin]:
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        yield fake
+
+
+def unanswered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier,
+               smtp: FakeSmtp, shopify: FakeShopifyAdmin) -> tuple[Run, Case]:
+    """The carrier refused the paid order's address, the order was held in Shopify, the customer was asked,
+    and 24 hours went by without an answer: the address case, for fred of the warehouse team."""
+    connector = ShopifyAdmin(shopify.url_for, lambda _shop: TOKEN, timeout=5)
+    run = make_run(tmp_path, monkeypatch, carrier=carrier, smtp=smtp, monitors=ADDRESSES, database_url=db_url,
+                   extra_connectors={"shopify": connector})
+    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+    run.settle()
+    run.advance(hours=24)
+    [case] = run.cases()
+    assert (case.kind, case.owner, holds(shopify)) == ("address", "fred", ["ON_HOLD"])
+    return run, case
+
+
+def holds(shopify: FakeShopifyAdmin) -> list[str]:
+    """The status of the order's fulfilment orders in Shopify."""
+    return [fo["status"] for fo in shopify.store.order(ORDER_ID)["fulfillmentOrders"]["nodes"]]
+
+
+def nothing_more_happens(run: Run, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin,
+                         resolved: list[tuple[str, CaseStatus]] | None = None) -> None:
+    """The customer's late answer (a new address) and the days after it hold nothing again and open nothing."""
+    late = paid_order(updated_at=(START + timedelta(hours=30)).isoformat())
+    late["shipping_address"] = {**late["shipping_address"], "address1": "125 Shipping Street", "zip": "40004"}
+    run.feed(delivery("orders/updated", late, "w-late-answer"))
+    run.advance(hours=48)
+    assert [e.kind for e in shopify.effects] == ["fulfillmentOrderHold", "fulfillmentOrderReleaseHold"]
+    assert holds(shopify) == ["OPEN"]
+    expected = resolved or [("address", CaseStatus.RESOLVED)]
+    assert [(c.kind, c.status) for c in run.cases(active_only=False)] == expected
+    assert (len(carrier.calls), run.customer_mail(smtp)) == (1, [ASK])  # asked once, checked once
+
+
+def last_audit(run: Run) -> tuple[str, str, str]:
+    """The newest audit entry's actor, action and subject (read straight from the table)."""
+    from sqlalchemy import select
+
+    from opsdesk.storage import tables
+
+    with run.desk.db.engine.connect() as conn:  # type: ignore[attr-defined]
+        row = conn.execute(select(tables.audit.c.actor, tables.audit.c.action, tables.audit.c.subject)
+                           .order_by(tables.audit.c.id.desc()).limit(1)).one()
+    return row[0], row[1], row[2]
+
+
+def test_a_person_releases_the_hold_of_an_unanswered_address_from_its_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
+    shopify: FakeShopifyAdmin,
+) -> None:
+    run, case = unanswered(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    with run.desk.db.unit_of_work() as uow:
+        users.add_user(uow, "fred", PASSWORD, "Fred", {"*": "agent"}, "fred", now=run.clock.now())
+        uow.commit()
+    with TestClient(create_app(run.desk, background=False), base_url="http://127.0.0.1") as client:
+        sign_in(client, "fred")
+        page = client.get(f"/cases/{case.id}").text
+        offered = [name for name in ("release_hold", "no_action", "deny", "reship", "approve_refund")
+                   if f'data-resolution="{name}"' in page]
+        assert offered == ["release_hold", "no_action"]
+        form = {"csrf_token": csrf_of(page), "resolution": "release_hold", "note": "address fixed in Shopify"}
+        asked = client.post(f"/cases/{case.id}/resolve", data=form)
+        assert "releases the fulfilment hold in Shopify" in asked.text and holds(shopify) == ["ON_HOLD"]
+        done = client.post(f"/cases/{case.id}/resolve", data={**form, "confirmed": "yes"}, follow_redirects=False)
+        assert done.status_code == 303
+        run.settle()  # the outbox sends the release
+
+        [release] = [e for e in shopify.effects if e.kind == "fulfillmentOrderReleaseHold"]
+        assert (release.target, release.order_id, holds(shopify)) == (FULFILMENT_ORDER, ORDER_ID, ["OPEN"])
+        page = client.get(f"/cases/{case.id}").text
+    assert f"fred resolved case {case.id} as release_hold: address fixed in Shopify" in page
+    assert "<strong>release hold</strong>" in page and '<span class="pill">sent</span>' in page
+    assert last_audit(run) == ("fred", "case.resolved", f"case:{case.id}")
+    nothing_more_happens(run, carrier, smtp, shopify)
+
+
+def test_releasing_through_the_case_service_sends_the_release_and_says_who(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
+) -> None:
+    run, case = unanswered(tmp_path, monkeypatch, f"sqlite:///{tmp_path}/opsdesk.db", carrier, smtp, shopify)
+    with run.desk.db.unit_of_work() as uow:
+        act(uow, case.id, "resolve", "fred", run.clock.now(), run.desk.case_hooks, resolution="release_hold",
+            note="shipping as is: the carrier's database lags behind this new street")
+        uow.commit()
+    run.settle()
+
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        resolved = uow.cases.get(case.id)
+        [change] = uow.cases.timeline(case.id)[-1:]
+        decided = resolved.detail["decision"]["id"]
+        [action] = [a for a in uow.outbox.for_order(SHOP, ORDER_ID) if a.decision_id == decided]
+    assert (resolved.status, resolved.resolution, change.actor, change.kind) == (
+        CaseStatus.RESOLVED, "release_hold", "fred", "resolved")
+    assert (action.kind, action.status.value, action.payload["order_id"]) == ("release_hold", "sent", ORDER_ID)
+    assert holds(shopify) == ["OPEN"]
+    nothing_more_happens(run, carrier, smtp, shopify)
+
+
+def test_a_hold_a_person_releases_while_the_answer_is_awaited_ends_the_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
+) -> None:
+    connector = ShopifyAdmin(shopify.url_for, lambda _shop: TOKEN, timeout=5)
+    run = make_run(tmp_path, monkeypatch, carrier=carrier, smtp=smtp, monitors=ADDRESSES,
+                   extra_connectors={"shopify": connector})
+    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+    run.settle()
+    run.advance(hours=2)  # the customer has been asked; another matter of the order comes to a person
+    other = CaseRecord("risk-1", SHOP, "order", "fulfilment", "Order #9999: review", "flagged", run.clock.now(),
+                       order_id=ORDER_ID, source="test")
+    with run.desk.db.unit_of_work() as uow:
+        open_case(uow, other, run.desk.case_hooks, run.clock.now())
+        act(uow, "risk-1", "resolve", "fred", run.clock.now(), run.desk.case_hooks, resolution="release_hold")
+        uow.commit()
+    run.settle()
+
+    assert (holds(shopify), last_audit(run)) == (["OPEN"], ("fred", "address.released", f"address:{SHOP}:{ORDER_ID}"))
+    nothing_more_happens(run, carrier, smtp, shopify, resolved=[("order", CaseStatus.RESOLVED)])
