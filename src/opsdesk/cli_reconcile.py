@@ -74,7 +74,7 @@ SWEEP = (
     Column("read", right=True),
     Column("refunds", rank=5, right=True),
     Column("disputes", rank=6, right=True),
-    Column("missing", right=True),
+    Column("missing", rank=1, right=True),
     Column("stale", rank=4, right=True),
     Column("undecided", rank=2, right=True),
     Column("appended", right=True),

@@ -3,7 +3,8 @@
 A column is an *id* (printed whole, never cut: someone copies it into the next command), a *value*
 (short, printed whole) or *text* (titles, reasons: takes the width that is left, cut with an ellipsis).
 When the width is short the columns with the highest ``rank`` go first, before the text would fall
-under ``TEXT_MIN``; ``wide`` columns show only with ``--wide``, which also cuts nothing. With no width
+under ``TEXT_MIN``; ``wide`` columns show only with ``--wide``, which also cuts nothing; a column empty
+in every row is left out. With no width
 (stdout is not a terminal and ``COLUMNS`` is unset) nothing is cut either: a pipe has no edge.
 """
 
@@ -44,7 +45,8 @@ def fit(
 ) -> list[str]:
     """The header and the rows as lines in ``width`` (``None``: unbounded). With ``wrap`` (a detail view,
     whose text is read whole) the text wraps at words within its column and a row may take several lines."""
-    shown = [i for i, c in enumerate(columns) if wide or not c.wide]
+    # a column with nothing in any row (no errors, nobody disabled) is left out: it only takes room
+    shown = [i for i, c in enumerate(columns) if (wide or not c.wide) and (not rows or any(r[i] for r in rows))]
     natural = _natural(columns, rows)
     widths = dict(enumerate(natural))
     if width is not None and not wide:
@@ -82,13 +84,19 @@ def _least(columns: Sequence[Column], rows: Sequence[Sequence[str]], natural: li
 
 
 def _drop(columns: Sequence[Column], shown: list[int], natural: list[int], least: list[int], width: int) -> list[int]:
-    shown = list(shown)
-    while sum(least[i] for i in shown) + len(GAP) * (len(shown) - 1) > width:
-        ranked = [i for i in shown if columns[i].rank]
-        if not ranked:
-            break  # ids and values wider than the room: the line runs past it rather than cut an id
-        shown.remove(max(ranked, key=lambda i: columns[i].rank))
-    return shown
+    """The columns that fit: the highest ranks go until the rest does, then the most needed of those
+    gone come back while there is room for them (a narrow one may fit where a wide one did not)."""
+
+    def need(kept: list[int]) -> int:
+        return sum(least[i] for i in kept) + len(GAP) * (len(kept) - 1)
+
+    kept = list(shown)
+    while need(kept) > width and any(columns[i].rank for i in kept):
+        kept.remove(max((i for i in kept if columns[i].rank), key=lambda i: columns[i].rank))
+    for i in sorted(set(shown) - set(kept), key=lambda i: columns[i].rank):
+        if need(sorted([*kept, i])) <= width:
+            kept = sorted([*kept, i])
+    return kept  # ids and values wider than the room: the line runs past it rather than cut an id
 
 
 def _share(

@@ -50,6 +50,19 @@ def test_wide_and_an_unbounded_room_cut_nothing() -> None:
     assert fit(COLUMNS, [ROW], 40, wide=True)[1] == f"{ID}  open    team:ops  refunds  {ROW[4]}  {TITLE}"
 
 
+def test_a_narrow_column_gone_with_the_wide_ones_comes_back_when_it_fits() -> None:
+    columns = (Column("shop", "id"), Column("since", "id", rank=2), Column("read", rank=1), Column("n", rank=3))
+    row = ("a.myshopify.com", "2026-03-02T07:00:00.000000+00:00", "12", "3")
+    assert fit(columns, [row], 30) == ["shop             read  n", "a.myshopify.com  12    3"]
+
+
+def test_a_column_empty_in_every_row_is_left_out_but_an_empty_list_keeps_its_header() -> None:
+    columns = (Column("username", "id"), Column("disabled"), Column("name", "text"))
+    rows = [("ada", "", "Ada"), ("bob", "", "Bob")]
+    assert fit(columns, rows, 80) == ["username  name", "ada       Ada", "bob       Bob"]
+    assert fit(columns, [], 80) == ["username  disabled  name"]
+
+
 def test_numbers_line_up_on_the_right() -> None:
     counts = (Column("shop", "id"), Column("read", right=True))
     assert fit(counts, [("a.myshopify.com", "7"), ("b.myshopify.com", "12")], 80) == [
