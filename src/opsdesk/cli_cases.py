@@ -116,8 +116,8 @@ TIMELINE = (Column("at"), Column("who"), Column("what"), Column("change", "text"
 DECISIONS = (
     Column("decided"),
     Column("event"),
-    Column("playbook", rank=2),
-    Column("rule", rank=1),
+    Column("playbook", rank=1),
+    Column("rule", rank=2),  # the explanation names the rule: it goes first
     Column("outcome"),
     Column("explanation", "text"),
 )
