@@ -4,8 +4,8 @@ A column is an *id* (printed whole, never cut: someone copies it into the next c
 (short, printed whole) or *text* (titles, reasons: takes the width that is left, cut with an ellipsis).
 When the width is short the columns with the highest ``rank`` go first, before the text would fall
 under ``TEXT_MIN``; ``wide`` columns show only with ``--wide``, which also cuts nothing; a column empty
-in every row is left out. With no width
-(stdout is not a terminal and ``COLUMNS`` is unset) nothing is cut either: a pipe has no edge.
+in every row is left out. With no width (stdout is not a terminal and ``COLUMNS`` is unset) nothing is
+cut either: a pipe has no edge.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def fit(
     lines = [_line([_pad(columns[i].header, widths[i], columns[i].right) for i in shown])]
     for row in rows:
         cells = [_cell(row[i], widths[i], wrap and columns[i].kind == "text") for i in shown]
-        for n in range(max(len(c) for c in cells)):
+        for n in range(max((len(c) for c in cells), default=1)):
             parts = [c[n] if n < len(c) else "" for c in cells]
             lines.append(_line([_pad(p, widths[i], columns[i].right) for p, i in zip(parts, shown, strict=True)]))
     return lines
