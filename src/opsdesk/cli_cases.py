@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
+from opsdesk.cli_tables import Column, print_rows, until, when
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
 from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view
@@ -23,10 +24,6 @@ AsOpt = Annotated[
 ]
 CaseArg = Annotated[str, typer.Argument(help="the case id")]
 NoteOpt = Annotated[str, typer.Option("--note", help="a note for the timeline")]
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -52,36 +49,54 @@ def list_cases(
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     fmt: FormatOpt = "text",
+    wide: WideOpt = False,
 ) -> None:
-    """The queue: active cases, what is due first first."""
+    """The queue: active cases, what is due first first (``due``: the SLA deadline from now)."""
     where = CaseFilter(queue, owner, tuple(status or ()), kind, shop, _instant(due_before))
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         page = case_list(uow, where, limit, offset)
     if not emit(page, fmt):
-        _print_queue(page)
+        _print_queue(page, desk.clock.now(), wide)
 
 
-def _print_queue(page: dict[str, Any]) -> None:
+QUEUE = (
+    Column("id", "id"),
+    Column("due"),
+    Column("status"),
+    Column("owner", rank=3),
+    Column("priority", rank=4),
+    Column("queue", rank=5),
+    Column("kind", rank=6),
+    Column("shop", "id", wide=True),
+    Column("order", "id", wide=True),
+    Column("deadline", wide=True),
+    Column("opened", wide=True),
+    Column("title", "text"),
+)
+
+
+def _print_queue(page: dict[str, Any], now: datetime, wide: bool) -> None:
     shown = len(page["cases"])
-    table = Table(
-        title=f"cases {page['offset'] + 1 if shown else 0}-{page['offset'] + shown} of {page['total']}"
-    )
-    for column in ("id", "queue", "kind", "status", "owner", "priority", "due", "opened", "title"):
-        table.add_column(column, overflow="fold")
-    for c in page["cases"]:
-        table.add_row(
+    rows = [
+        (
             c["id"],
-            c["queue"],
-            c["kind"],
+            until(c["due_at"], now),
             c["status"],
             c["owner"] or "-",
             c["priority"],
-            _when(c["due_at"]),
-            _when(c["opened_at"]),
+            c["queue"],
+            c["kind"],
+            c["shop"],
+            "-" if c["order_id"] is None else str(c["order_id"]),
+            when(c["due_at"]),
+            when(c["opened_at"]),
             c["title"],
         )
-    out.print(table)
+        for c in page["cases"]
+    ]
+    first = page["offset"] + 1 if shown else 0
+    print_rows(out, QUEUE, rows, wide=wide, title=f"cases {first}-{page['offset'] + shown} of {page['total']}")
 
 
 @cases_cli.command()
@@ -96,38 +111,39 @@ def show(
         _print_case(view)
 
 
+FACTS = (Column("fact"), Column("value", "text"))
+TIMELINE = (Column("at"), Column("who"), Column("what"), Column("change", "text"), Column("note", "text"))
+DECISIONS = (
+    Column("decided"),
+    Column("event"),
+    Column("playbook", rank=1),
+    Column("rule", rank=2),  # the explanation names the rule: it goes first
+    Column("outcome"),
+    Column("explanation", "text"),
+)
+TIME_KEYS = ("opened_at", "due_at", "first_response_at", "resolved_at")
+FACT_KEYS = ("title", "reason", "queue", "kind", "status_text", "owner", "priority", "order_id", "resolution")
+
+
 def _print_case(view: dict[str, Any]) -> None:
     case = view["case"]
-    facts = Table(title=f"case {case['id']}", show_header=False)
-    for key in (
-        "title",
-        "reason",
-        "queue",
-        "kind",
-        "status_text",
-        "owner",
-        "priority",
-        "order_id",
-        "resolution",
-    ):
-        facts.add_row(key.replace("_text", ""), str(case[key] if case[key] is not None else "-"))
-    for key in ("opened_at", "due_at", "first_response_at", "resolved_at"):
-        facts.add_row(key.removesuffix("_at"), _when(case[key]))
-    timeline = Table(title="timeline")
-    for column in ("at", "who", "what", "change", "note"):
-        timeline.add_column(column, overflow="fold")
-    for e in view["timeline"]:
-        change = ", ".join(f"{k}: {e['before'].get(k, '-')} -> {v}" for k, v in e["after"].items())
-        timeline.add_row(_when(e["at"]), e["actor"], e["kind"], change, e["note"])
-    decisions = Table(title="decisions on the order")
-    for column in ("decided", "event", "playbook", "rule", "outcome", "explanation"):
-        decisions.add_column(column, overflow="fold")
-    for d in view["decisions"]:
-        decisions.add_row(
-            _when(d["decided_at"]), d["event"], d["playbook"], d["rule"], d["outcome"], d["explanation"]
-        )
-    for table in (facts, timeline, decisions):
-        out.print(table)
+    out.print(Text(f"case {case['id']}", style="bold"), soft_wrap=True)
+    facts = [(k.removesuffix("_text"), "-" if case[k] is None else str(case[k])) for k in FACT_KEYS]
+    facts += [(k.removesuffix("_at"), when(case[k])) for k in TIME_KEYS]
+    print_rows(out, FACTS, facts, wrap=True, header=False)
+    timeline = [
+        (when(e["at"]), e["actor"], e["kind"], ", ".join(_changes(e)), e["note"]) for e in view["timeline"]
+    ]
+    print_rows(out, TIMELINE, timeline, wrap=True, title="\ntimeline")
+    decisions = [
+        (when(d["decided_at"]), d["event"], d["playbook"], d["rule"], d["outcome"], d["explanation"])
+        for d in view["decisions"]
+    ]
+    print_rows(out, DECISIONS, decisions, wrap=True, title="\ndecisions on the order")
+
+
+def _changes(entry: dict[str, Any]) -> list[str]:
+    return [f"{k}: {entry['before'].get(k, '-')} -> {v}" for k, v in entry["after"].items()]
 
 
 def _act(

@@ -18,6 +18,9 @@ ConfigOpt = Annotated[
 ]
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: $OPSDESK_DATABASE_URL")]
 FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", "-w", help="every column, nothing cut (lines may run past the terminal)")
+]
 
 
 def desk_for(config: str | None, database_url: str | None) -> Desk:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
+from opsdesk.cli_tables import Column, print_rows, when
 from opsdesk.services.discounts import incident_summary, list_incidents
 from opsdesk.services.pickups import missed_pickups
 
@@ -21,7 +20,11 @@ out = Console()
 
 @discounts_cli.command("incidents")
 def incidents(
-    shop: ShopOpt = None, config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text"
+    shop: ShopOpt = None,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+    wide: WideOpt = False,
 ) -> None:
     """Every discount incident: first bad order, pause, time to pause, money at risk, its case."""
     desk = desk_for(config, database_url)
@@ -29,38 +32,50 @@ def incidents(
         rows = [incident_summary(i) for i in list_incidents(uow, shop)]
     if emit(rows, fmt):
         return
-    table = Table(title=f"{len(rows)} discount incident(s)")
-    for column in (
-        "detected",
-        "discount",
-        "kind",
-        "first bad order",
-        "paused",
-        "to pause",
-        "money at risk",
-        "bad orders",
-        "case",
-    ):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        seconds = r["seconds_to_pause"]
-        table.add_row(
-            _when(r["detected_at"]),
-            r["title"],
-            r["kind"],
-            _when(r["first_bad_order_at"]),
-            _when(r["paused_at"]),
-            "-" if seconds is None else f"{seconds:g} s",
-            f"{r['money_at_risk']} {r['currency']}".strip(),
-            str(len(r["bad_orders"])),
-            r["case_id"] or "-",
-        )
-    out.print(table)
+    print_rows(out, INCIDENTS, [_incident(r) for r in rows], wide=wide, title=f"{len(rows)} discount incident(s)")
+
+
+INCIDENTS = (
+    Column("case", "id"),
+    Column("detected", rank=2),
+    Column("kind", rank=4),
+    Column("to pause", rank=3, right=True),
+    Column("at risk", right=True),
+    Column("orders", rank=5, right=True),
+    Column("shop", "id", wide=True),
+    Column("discount id", "id", wide=True),
+    Column("first bad order", wide=True),
+    Column("paused", wide=True),
+    Column("violations", "text", wide=True),
+    Column("discount", "text"),
+)
+
+
+def _incident(r: dict[str, Any]) -> tuple[str, ...]:
+    seconds = r["seconds_to_pause"]
+    return (
+        r["case_id"] or "-",
+        when(r["detected_at"], zone=True),
+        r["kind"],
+        "-" if seconds is None else f"{seconds:g} s",
+        f"{r['money_at_risk']} {r['currency']}".strip(),
+        str(len(r["bad_orders"])),
+        r["shop"],
+        r["discount_id"],
+        when(r["first_bad_order_at"], zone=True),
+        when(r["paused_at"], zone=True),
+        ", ".join(r["violations"]) or "-",
+        r["title"],
+    )
 
 
 @pickups_cli.command("missed")
 def missed(
-    shop: ShopOpt = None, config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text"
+    shop: ShopOpt = None,
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
+    wide: WideOpt = False,
 ) -> None:
     """Every pickup an order missed: the order, the warehouse, the carrier, the pickup and its cut-off."""
     desk = desk_for(config, database_url)
@@ -79,15 +94,27 @@ def missed(
         ]
     if emit(rows, fmt):
         return
-    table = Table(title=f"{len(rows)} missed pickup(s)")
-    for column in ("pickup", "warehouse", "carrier", "order", "ship-by"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(
-            _when(r["pickup_at"]), r["warehouse"], r["carrier"], str(r["order_id"]), _when(r["ship_by"])
-        )
-    out.print(table)
+    print_rows(out, MISSED, [_missed(r) for r in rows], wide=wide, title=f"{len(rows)} missed pickup(s)")
 
 
-def _when(value: str | None) -> str:
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M %Z") if value else "-"
+MISSED = (
+    Column("pickup"),
+    Column("order", "id"),
+    Column("warehouse"),
+    Column("carrier"),
+    Column("ship-by", rank=1),
+    Column("shop", "id", wide=True),
+    Column("recorded", wide=True),
+)
+
+
+def _missed(r: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        when(r["pickup_at"], zone=True),
+        str(r["order_id"]),
+        r["warehouse"],
+        r["carrier"],
+        when(r["ship_by"], zone=True),
+        r["shop"],
+        when(r["recorded_at"], zone=True),
+    )

@@ -47,7 +47,7 @@ def _print(report: PrivacyReport, fmt: str) -> None:
     if report.audit_rows:
         out.print(f"{report.audit_rows} audit rows erased and vouched for by a redaction entry")
     if report.export:
-        out.print(f"export written to {report.export}")
+        out.print(f"export written to {report.export}", soft_wrap=True)  # a path to copy: never folded
     if report.exports_erased:
         out.print(f"{report.exports_erased} earlier export file(s) removed")
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
+from opsdesk.cli_tables import Column, print_rows
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.services.reconcile import SweepReport, sweep_all
 
@@ -37,6 +37,7 @@ def reconcile(
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     fmt: FormatOpt = "text",
+    wide: WideOpt = False,
 ) -> None:
     """Ask the Admin API for the orders (with their fulfilments and refunds) and disputes changed since the
     last sweep; append and process what was lost."""
@@ -63,26 +64,39 @@ def reconcile(
     processed = desk.process_pending()
     data: dict[str, Any] = {"shops": [r.as_dict() for r in reports], "pipeline": processed.as_dict()}
     if not emit(data, fmt):
-        _print(data)
+        _print(data, wide)
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
 
 
-def _print(data: dict[str, Any]) -> None:
-    table = Table(title="reconcile")
-    for name in ("shop", "since", "read", "refunds", "disputes", "missing", "stale", "undecided", "appended",
-                 "paced", "mark"):
-        table.add_column(name)
-    for r in data["shops"]:
-        mark = r["mark"] or f"[red]kept: {escape(r['error'])}[/]"
-        keys = ("seen", "refunds_seen", "disputes_seen", "missing", "stale", "undecided", "appended")
-        counts = (r[k] for k in keys)
-        table.add_row(r["shop"], r["since"], *map(str, counts), f"{r['paced_seconds']:.1f} s", mark)
-    out.print(table)
+SWEEP = (
+    Column("shop", "id"),
+    Column("since", "id", rank=3),
+    Column("read", right=True),
+    Column("refunds", rank=5, right=True),
+    Column("disputes", rank=6, right=True),
+    Column("missing", rank=1, right=True),
+    Column("stale", rank=4, right=True),
+    Column("undecided", rank=2, right=True),
+    Column("appended", right=True),
+    Column("paced", rank=7, right=True),
+    Column("mark", "id"),
+    Column("error", "text"),
+)
+COUNTS = ("seen", "refunds_seen", "disputes_seen", "missing", "stale", "undecided", "appended")
+
+
+def _print(data: dict[str, Any], wide: bool) -> None:
+    rows = [
+        (r["shop"], r["since"], *(str(r[k]) for k in COUNTS), f"{r['paced_seconds']:.1f} s", r["mark"] or "kept",
+         r["error"] or "")
+        for r in data["shops"]
+    ]
+    print_rows(out, SWEEP, rows, wide=wide, title="reconcile")
     for r in data["shops"]:
         for found in r["found"][:20]:
-            out.print(f"  {r['shop']} order {found['order_id']} {found['resource']}: {found['reason']} "
-                      f"(Shopify {found['updated_at']}, desk {found['known_at'] or 'never'})")
+            out.print(Text(f"  {r['shop']} order {found['order_id']} {found['resource']}: {found['reason']} "
+                           f"(Shopify {found['updated_at']}, desk {found['known_at'] or 'never'})"), soft_wrap=True)
     pipeline = data["pipeline"]
     out.print(f"processed {pipeline['deliveries']} deliveries: {pipeline['decisions']} decisions, "
               f"{pipeline['actions']} actions, {pipeline['cases']} cases")

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
+from opsdesk.cli_tables import Column, print_rows
 from opsdesk.desk import Desk
 from opsdesk.domain.access import ALL_SHOPS, User
 from opsdesk.domain.errors import InvalidInput
@@ -93,7 +93,9 @@ def disable(username: UserArg, config: ConfigOpt = None, database_url: DbOpt = N
 
 
 @users_cli.command("list")
-def list_users(config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text") -> None:
+def list_users(
+    config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text", wide: WideOpt = False
+) -> None:
     """Every account with its roles (never a password hash)."""
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
@@ -111,10 +113,20 @@ def list_users(config: ConfigOpt = None, database_url: DbOpt = None, fmt: Format
     ]
     if emit(rows, fmt):
         return
-    table = Table("username", "name", "person", "roles", "disabled")
-    for u in found:
-        table.add_row(u.username, u.display_name, u.person_id or "-", _roles(u), "yes" if u.disabled else "")
-    out.print(table)
+    lines = [
+        (u.username, "yes" if u.disabled else "", u.person_id or "-", u.display_name or "-", _roles(u))
+        for u in found
+    ]
+    print_rows(out, ACCOUNTS, lines, wide=wide)
+
+
+ACCOUNTS = (
+    Column("username", "id"),
+    Column("disabled"),
+    Column("person", "id", rank=1),
+    Column("name", "text", rank=2),
+    Column("roles", "text"),
+)
 
 
 def _roles(user: User) -> str:

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -397,9 +398,10 @@ def test_the_reconcile_command_reports_and_processes_what_it_appended(tmp_path: 
         env = {**os.environ, "RECON_TOKEN": TOKEN, "OPSDESK_DATABASE_URL": f"sqlite:///{tmp_path}/opsdesk.db",
                "OPSDESK_CONFIG": str(tmp_path / "opsdesk.yaml"), "COLUMNS": "200"}
 
-        def opsdesk(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "opsdesk", "reconcile", *args], cwd=tmp_path, env=env,
-                                  capture_output=True, text=True, timeout=120, check=False)
+        def opsdesk(*args: str, columns: str = "200") -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "opsdesk", "reconcile", *args], cwd=tmp_path,
+                                  env={**env, "COLUMNS": columns}, capture_output=True, text=True, timeout=120,
+                                  check=False)
 
         first = opsdesk("--since", "2026-03-02T07:00:00Z", "--format", "json")
         assert first.returncode == 0, first.stderr
@@ -413,6 +415,11 @@ def test_the_reconcile_command_reports_and_processes_what_it_appended(tmp_path: 
         assert again.returncode == 0, again.stderr
         assert "appended" in again.stdout and "refunds" in again.stdout and "processed 0 deliveries" in again.stdout
         assert "paced" in again.stdout and "0.0 s" in again.stdout
+        for columns in (80, 120):  # ADR 0026: one line for the shop, its mark whole (what --since takes)
+            title, header, row, done = opsdesk("--shop", SHOP, columns=str(columns)).stdout.splitlines()
+            assert (title, header.split()[0], row.split()[0]) == ("reconcile", "shop", SHOP)
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", row.split()[-1])
+            assert len(row) <= columns and done.startswith("processed 0 deliveries")
         assert opsdesk("--shop", "other.myshopify.com").returncode == 2
         fake.outage(True)
         failed = opsdesk("--format", "json")
