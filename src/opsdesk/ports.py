@@ -31,6 +31,7 @@ from opsdesk.domain.records import (
     RawDelivery,
     StoredDelivery,
     Timer,
+    TimerMark,
 )
 
 
@@ -182,9 +183,12 @@ class TimerRepository(Protocol):
     def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
         """``pending`` for many subjects in one read: by subject, the subjects with a pending timer only."""
 
-    def prune(self, after: str, limit: int, due_before: datetime) -> tuple[str, int]:
-        """Of the next ``limit`` timers by id after ``after``, delete the fired and cancelled ones due before
-        ``due_before``; returns the last id read ("" if fewer than ``limit`` were left) and how many went."""
+    def prune(self, after: TimerMark | None, limit: int, due_before: datetime) -> tuple[TimerMark | None, int, int]:
+        """Delete up to ``limit`` fired and cancelled timers due before ``due_before``, the next ones by (due
+        time, id) after ``after`` (None: from the first). Reads no other row. Returns the last one read (None
+        when fewer than ``limit`` were left), how many were read and how many went (fewer if another worker
+        scheduled one again meanwhile).
+        """
 
     def count(self, status: str | None = None) -> int: ...
 

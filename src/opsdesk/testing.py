@@ -41,6 +41,7 @@ from opsdesk.domain.records import (
     RawDelivery,
     StoredDelivery,
     Timer,
+    TimerMark,
 )
 from opsdesk.storage.codec import dumps, loads
 from opsdesk.testing_access import MemoryAudit, MemorySessions, MemoryUsers
@@ -554,13 +555,13 @@ class _Timers:
     def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
         return {subject: found for subject in set(subjects) if (found := self.pending(subject))}
 
-    def prune(self, after: str, limit: int, due_before: datetime) -> tuple[str, int]:
-        page = sorted(i for i in self.t.timers if i > after)[:limit]
-        done = [i for i in page if self.t.timers[i].status in ("fired", "cancelled")
-                and self.t.timers[i].due_at < due_before]
-        for i in done:
-            del self.t.timers[i]
-        return (page[-1] if len(page) == limit else ""), len(done)
+    def prune(self, after: TimerMark | None, limit: int, due_before: datetime) -> tuple[TimerMark | None, int, int]:
+        done = sorted((x.due_at, x.id) for x in self.t.timers.values()
+                      if x.status in ("fired", "cancelled") and x.due_at < due_before)
+        page = [mark for mark in done if after is None or mark > after][:limit]
+        for _, timer_id in page:
+            del self.t.timers[timer_id]
+        return (page[-1] if len(page) == limit else None), len(page), len(page)
 
     def count(self, status: str | None = None) -> int:
         return sum(1 for x in self.t.timers.values() if status is None or x.status == status)

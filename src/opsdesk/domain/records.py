@@ -119,6 +119,10 @@ class Timer:
     last_error: str = ""
 
 
+#: Where a sweep along the timers' due times stands: the due time and id of the last timer it read.
+TimerMark = tuple[datetime, str]
+
+
 @dataclass(frozen=True, slots=True)
 class CaseFilter:
     """What a case list asks for; every field left empty matches everything."""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -298,6 +299,9 @@ Index(
     postgresql_where=timers.c.status == "pending",
 )
 Index("ix_timers_subject", timers.c.subject)
+# The done rows by due time (migration 0010): the retention sweep reads the expired ones and no other row.
+TIMER_DONE = timers.c.status.in_([literal_column("'fired'"), literal_column("'cancelled'")])
+Index("ix_timers_done", timers.c.due_at, timers.c.id, sqlite_where=TIMER_DONE, postgresql_where=TIMER_DONE)
 
 # Readiness evidence (migration 0006): recorded reviews of playbooks, and HTTP probes of shop pages.
 policy_reviews = Table(
