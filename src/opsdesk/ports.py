@@ -27,6 +27,7 @@ from opsdesk.domain.records import (
     CaseFilter,
     CaseRecord,
     DecisionRecord,
+    FollowupProgress,
     OutboxAction,
     RawDelivery,
     StoredDelivery,
@@ -191,6 +192,21 @@ class TimerRepository(Protocol):
         """
 
     def count(self, status: str | None = None) -> int: ...
+
+
+class FollowupRepository(Protocol):
+    """Delayed-fulfilment progress, one row per order followed up (services/followups.py, ADR 0022)."""
+
+    def find(self, shop: str, order_id: int) -> FollowupProgress | None: ...
+
+    def record(self, progress: FollowupProgress) -> None:
+        """Store an order's progress; its first record numbers it, after every row stored before."""
+
+    def page(self, after: int, limit: int) -> list[FollowupProgress]:
+        """Up to ``limit`` rows with an id above ``after``, in id order: the order their follow-ups began."""
+
+    def remove(self, ids: Iterable[int], sent_before: datetime) -> int:
+        """Delete the rows of these ids whose last message went before ``sent_before``; how many went."""
 
 
 class UsageRepository(Protocol):
@@ -418,6 +434,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     cases: CaseRepository
     usage: UsageRepository
+    followups: FollowupRepository
     audit: AuditRepository
     tokens: TokenRepository
     timers: TimerRepository

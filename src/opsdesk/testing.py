@@ -37,6 +37,7 @@ from opsdesk.domain.records import (
     CaseFilter,
     CaseRecord,
     DecisionRecord,
+    FollowupProgress,
     OutboxAction,
     RawDelivery,
     StoredDelivery,
@@ -46,6 +47,7 @@ from opsdesk.domain.records import (
 from opsdesk.storage.codec import dumps, loads
 from opsdesk.testing_access import MemoryAudit, MemorySessions, MemoryUsers
 from opsdesk.testing_discounts_pickups import MemoryDiscounts, MemoryPickups
+from opsdesk.testing_followups import MemoryFollowups
 from opsdesk.testing_privacy import MemoryPrivacy
 
 if TYPE_CHECKING:
@@ -111,6 +113,8 @@ class _Tables:
     timers: dict[str, Timer] = field(default_factory=dict)
     timer_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     usage: dict[str, Usage] = field(default_factory=dict)
+    followups: dict[tuple[str, int], FollowupProgress] = field(default_factory=dict)
+    followups_numbered: int = 0
     audit: list[AuditEntry] = field(default_factory=list)
     audit_chain: list[ChainedRow] = field(default_factory=list)
     audit_key_id: str | None = None
@@ -734,6 +738,7 @@ class InMemoryUnitOfWork:
     outbox: ports.OutboxRepository
     cases: ports.CaseRepository
     usage: ports.UsageRepository
+    followups: ports.FollowupRepository
     audit: ports.AuditRepository
     tokens: ports.TokenRepository
     timers: ports.TimerRepository
@@ -759,6 +764,7 @@ class InMemoryUnitOfWork:
         self.readiness = _Readiness(t)
         self.inventory = _Inventory(t)
         self.discounts, self.pickups = MemoryDiscounts(t), MemoryPickups(t)
+        self.followups = MemoryFollowups(t)
         self.privacy = MemoryPrivacy()
         return self
 

@@ -166,6 +166,22 @@ usage = Table(
     Column("amount", String(64), nullable=False),
 )
 
+# Delayed-fulfilment progress (migration 0010; a usage row ``followup|<shop>|<order>`` before): one row per
+# order followed up. Ids only grow (AUTOINCREMENT on SQLite) in the order follow-ups began, so the
+# retention sweep pages along them from where it stopped (ADR 0022).
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop", String(255), nullable=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_sent_at", UtcDateTime, nullable=False),
+    UniqueConstraint("shop", "order_id", name="uq_followups_order"),
+    sqlite_autoincrement=True,
+)
+
 # Erased customers (migration 0008, ADR 0021): one row per erasure, ids only. The id only grows (SQLite's
 # AUTOINCREMENT: never reused after a shop's rows are deleted), so the highest one says whether any changed.
 erased_customers = Table(
