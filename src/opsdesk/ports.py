@@ -11,7 +11,7 @@ from typing import Protocol, Self
 from opsdesk.domain.access import Session, User
 from opsdesk.domain.audit import ChainedRow, ChainHead
 from opsdesk.domain.cases import Case, CaseChange, Changed
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow, WindowMark
 from opsdesk.domain.erasures import Erasure
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.inventory import StockLevel
@@ -376,6 +376,13 @@ class DiscountRepository(Protocol):
         """The windows of a subject starting at or after ``since``, oldest first."""
 
     def put_window(self, window: RateWindow) -> None: ...
+
+    def old_windows(self, before: datetime, after: WindowMark | None, limit: int) -> list[RateWindow]:
+        """Up to ``limit`` windows that started before ``before``, by (start, shop, subject) after ``after``
+        (None: from the first); reads no other window."""
+
+    def remove_windows(self, windows: Iterable[RateWindow]) -> int:
+        """Delete these windows; how many there were."""
 
     def put_cost(self, shop: str, sku: str, cost: Decimal, at: datetime) -> None:
         """Record an item's unit cost (``inventory_items/*``) unless a newer one is stored."""

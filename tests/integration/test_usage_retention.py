@@ -18,6 +18,7 @@ from opsdesk.domain.records import Timer
 from opsdesk.engine.timers import TimerSweeper
 from opsdesk.ports import Database
 from opsdesk.services import monitors
+from opsdesk.services.discount_retention import DISCOUNT_RETENTION
 from opsdesk.services.followups import FOLLOWUP_RETENTION
 from opsdesk.services.reconcile import MARK_PREFIX
 from opsdesk.services.usage_retention import (
@@ -114,7 +115,8 @@ def test_the_sweeper_leaves_a_sweep_already_pending_where_it_is(any_db: Database
 def test_the_desk_arms_every_housekeeping_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     desk = make_desk(tmp_path, monkeypatch)
     kinds = {make(NOW).kind for make in desk.standing_timers}
-    assert kinds == {RETENTION, TIMER_RETENTION, FOLLOWUP_RETENTION} and kinds <= desk.timer_handlers.keys()
+    assert kinds == {RETENTION, TIMER_RETENTION, FOLLOWUP_RETENTION, DISCOUNT_RETENTION}
+    assert kinds <= desk.timer_handlers.keys()
 
 
 # The guardrail cap across the sweep, through the composition root
