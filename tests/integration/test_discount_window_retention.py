@@ -141,3 +141,14 @@ def test_a_round_resumes_after_the_window_it_read_last(any_db: Database) -> None
                                                          {"start": OLD.isoformat(), "shop": "a", "subject": ""})]))
     sweep_round(any_db, ManualClock(NOW), DiscountWindowRetention(2 * DAY, POLICY))
     assert [w.start for w in read(any_db, lambda uow: uow.discounts.old_windows(NOW, None, 10))] == [OLD]
+
+
+def test_remove_windows_deletes_exactly_the_windows_named(any_db: Database) -> None:
+    stored = [window(shop, OLD + n * WINDOW, subject) for shop in ("a", "b") for subject in ("", "code:X")
+              for n in range(3)]
+    write(any_db, lambda uow: [uow.discounts.put_window(w) for w in stored])
+    named = [stored[0], stored[4], stored[11], window("c", OLD)]  # the last one was never stored
+
+    assert write(any_db, lambda uow: uow.discounts.remove_windows(named)) == 3
+    assert read(any_db, lambda uow: uow.discounts.old_windows(NOW, None, 100)) == sorted(
+        (w for w in stored if w not in named), key=lambda w: (w.start, w.shop, w.subject))

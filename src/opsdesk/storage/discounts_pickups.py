@@ -106,8 +106,10 @@ _OLD_WINDOWS = (
     .order_by(_W.start, _W.shop, _W.subject)
     .limit(bindparam("limit"))
 )
-_REMOVE_WINDOWS = delete(t.discount_windows).where(
-    tuple_(_W.shop, _W.subject, _W.start).in_(bindparam("keys", expanding=True)))
+#: One by its key, run for many: a row-value IN list is a scan of the table on SQLite.
+_REMOVE_WINDOW = delete(t.discount_windows).where(
+    _W.shop == bindparam("b_shop"), _W.subject == bindparam("b_subject"),
+    _W.start == bindparam("b_start", type_=_W.start.type))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DISCOUNTS_OF_SHOP = Fast(
     select(t.discounts)
@@ -197,11 +199,8 @@ class SqlDiscounts:
         return [_window(r) for r in self._conn.execute(_OLD_WINDOWS, params).mappings()]
 
     def remove_windows(self, windows: Iterable[RateWindow]) -> int:
-        keys = [(w.shop, w.subject, w.start) for w in windows]
-        removed = 0
-        for first in range(0, len(keys), 500):
-            removed += self._conn.execute(_REMOVE_WINDOWS, {"keys": keys[first : first + 500]}).rowcount
-        return removed
+        keys = [{"b_shop": w.shop, "b_subject": w.subject, "b_start": w.start} for w in windows]
+        return max(self._conn.execute(_REMOVE_WINDOW, keys).rowcount, 0) if keys else 0
 
     def put_cost(self, shop: str, sku: str, cost: Decimal, at: datetime) -> None:
         if _cost_newer(self._conn, shop, sku, at):
