@@ -8,7 +8,8 @@ is longer than ``longest``, the longest configured: the guardrail periods of the
 monitors' windows (``monitors:`` in ``opsdesk.yaml``). So a row whose window began ``longest`` ago is read no
 more. The sweep keeps it one ``longest`` longer still (``keep``) for what runs with another ``now``: a
 worker whose clock lags, a transaction begun before the window ended. Rows without a window are never
-deleted: a cap without a period (``|-``), a late order's follow-up progress, the reconciliation marks.
+deleted: a cap without a period (``|-``), the reconciliation marks. (Follow-up progress has a table of its
+own since migration 0010, with its own sweep: ``followups.FollowupRetention``.)
 
 The sweep is a durable timer (``usage_retention``) that the timer sweeper of ``opsdesk serve`` and
 ``opsdesk worker`` arms when it starts (``TimerSweeper(standing=...)``); on PostgreSQL only the worker
@@ -16,6 +17,10 @@ holding its lease sweeps. Each firing reads the next ``batch`` keys after the la
 timer's payload), deletes the expired ones among them, and arms the timer again: at once while there is
 more to read, else ``every`` later, from the first key. So one transaction is one read along the primary
 key's index and at most one DELETE, however big the table is.
+
+The other housekeeping sweeps share its horizon (``keep``): ``TimerRetention`` below, follow-up progress
+(``followups.FollowupRetention``) and discount rate windows (``discount_retention``), each reading only
+what it deletes or must look at again (ADR 0022's last amendment); delivery retention has its own.
 """
 
 from __future__ import annotations
