@@ -233,7 +233,6 @@ def _why_stop(state: OrderState) -> str:
     return "cancelled or refunded" if closed(state) else "no longer late"
 
 
-
 FOLLOWUP_RETENTION = "followup_retention"
 RETENTION_SUBJECT = "housekeeping:followups"
 
@@ -266,22 +265,29 @@ class FollowupRetention:
     def sweep(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         """The ``followup_retention`` timer: one page of progress rows, the ended ones deleted; then the next."""
         settled, after = int(timer.payload.get("from", 0)), int(timer.payload.get("after", 0))
-        horizon = now - self.keep
         page = uow.followups.page(after, self.batch)
+        doomed, settled, after, reached = self._walk(uow, page, settled, after, now - self.keep)
+        uow.followups.remove(doomed, now - self.keep)
+        uow.timers.schedule([_retention_timer(now + self.every, settled, settled) if reached
+                             else _retention_timer(now, settled, after)])
+
+    def _walk(self, uow: UnitOfWork, page: Sequence[FollowupProgress], settled: int, after: int,
+              horizon: datetime) -> tuple[list[int], int, int, bool]:
+        """The page's rows to delete, where every row is settled, where the page ended, whether the round did.
+
+        A round never passes the first row begun since the horizon: a row another transaction is writing
+        and has not committed began now, after it, so the cursor never passes a row it could not see."""
         running = uow.timers.pending_many(subject(p.shop, p.order_id) for p in page)
-        doomed, reached = [], len(page) < self.batch
+        doomed: list[int] = []
         for progress in page:
             if progress.started_at >= horizon:  # numbered in the order they began: the rest began later
-                reached = True
-                break
+                return doomed, settled, after, True
             ended = all(t.kind != FOLLOWUP for t in running.get(subject(progress.shop, progress.order_id), []))
             if ended and progress.last_sent_at < horizon:
                 doomed.append(progress.id)
                 settled = progress.id if settled == after else settled
             after = progress.id
-        uow.followups.remove(doomed, horizon)
-        uow.timers.schedule([_retention_timer(now + self.every, settled, settled) if reached
-                             else _retention_timer(now, settled, after)])
+        return doomed, settled, after, len(page) < self.batch
 
 
 def _retention_timer(due: datetime, settled: int, after: int) -> Timer:
