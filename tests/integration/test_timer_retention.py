@@ -5,13 +5,19 @@ along their due time, so that a round reads only the rows it deletes, whatever t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from opsdesk.domain.records import Timer
 from opsdesk.ports import Database, UnitOfWork
 from opsdesk.services.usage_retention import TIMER_RETENTION, TIMER_SUBJECT, TimerRetention
 from opsdesk.testing import ManualClock
 from tests.contract.transactions import read, write
+from tests.integration.desk_harness import make_desk
 from tests.integration.retention_harness import sweep_round
+from tests.pipeline_harness import feed
+from tests.samples import order_lifecycle
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -90,3 +96,28 @@ def test_a_round_started_by_the_sweep_that_paged_along_the_ids_starts_from_the_f
     write(any_db, lambda uow: settle(uow, fired=("a", "b")))
     sweep_round(any_db, ManualClock(NOW), TimerRetention(KEEP))
     assert counts(any_db) == [0, 0, 0, 1]
+
+
+def test_the_desk_deletes_the_timers_its_own_work_fired_once_past_the_horizon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The starter playbooks through the composition root: their longest window is 30 days, so 60 days; the
+    four housekeeping sweeps stay pending."""
+    clock = ManualClock(NOW)
+    desk = make_desk(tmp_path, monkeypatch, clock=clock)
+    feed(desk.db, [d for n in (1, 2, 3) for d in order_lifecycle(n, base=clock.now())], clock)
+    desk.process_pending()
+    sweeper = desk.sweeper("test", housekeeping=True)
+    clock.advance(days=11)  # the orders' stuck-order timers (due ten days on) fire: the orders shipped
+    while sweeper.run_once():
+        pass
+    assert read(desk.db, lambda uow: uow.timers.count("fired")) == 3
+
+    clock.advance(days=59)  # due 60 days ago less a day: kept
+    while sweeper.run_once():
+        pass
+    assert read(desk.db, lambda uow: uow.timers.count("fired")) == 3
+    clock.advance(days=1, hours=1)
+    while sweeper.run_once():
+        pass
+    assert read(desk.db, lambda uow: (uow.timers.count("fired"), uow.timers.count("pending"))) == (0, 4)
