@@ -30,7 +30,9 @@ from opsdesk.services.assignment import make_on_changed, make_owner_for, order_o
 from opsdesk.services.assignment import timer_handlers as assignment_timer_handlers
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.deadlines import make_timer_handlers
+from opsdesk.services.discount_retention import DiscountWindowRetention
 from opsdesk.services.discounts import DiscountGuard
+from opsdesk.services.followups import FollowupRetention
 from opsdesk.services.fulfilment_playbooks import fulfilment_playbooks
 from opsdesk.services.monitors import chain
 from opsdesk.services.notify import Notifier
@@ -126,6 +128,8 @@ def build(
     privacy = PrivacyRequests(export_files(settings.privacy_export_dir))
     retention = UsageRetention(longest_window(playbooks, fulfilment_side.windows))
     timer_retention = TimerRetention(retention.keep)  # one horizon for the housekeeping (ADR 0022)
+    followup_retention = FollowupRetention(retention.keep)
+    window_retention = DiscountWindowRetention(retention.keep, build_guard_policy(settings.file.discount_guard))
     days = settings.file.retention.deliveries_days
     kept = DeliveryRetention(timedelta(days=days)) if days is not None else None  # ADR 0025
     outcome_hooks = dict(order_side.outcome_hooks())
@@ -157,8 +161,10 @@ def build(
         timer_handlers={**handlers, **order_side.timer_handlers(), **fulfilment_side.timer_handlers,
                         **(pickups.timer_handlers() if pickups else {}), **privacy.timer_handlers(),
                         **retention.timer_handlers, **timer_retention.timer_handlers,
+                        **followup_retention.timer_handlers, **window_retention.timer_handlers,
                         **(kept.timer_handlers if kept else {})},
-        standing_timers=(retention.first, timer_retention.first, *((kept.first,) if kept else ())),
+        standing_timers=(retention.first, timer_retention.first, followup_retention.first, window_retention.first,
+                         *((kept.first,) if kept else ())),
         discount_guard=guard,
         outcome_hooks=outcome_hooks,
         page_probe=page_probe or PageProbe(),

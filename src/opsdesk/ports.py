@@ -11,7 +11,7 @@ from typing import Protocol, Self
 from opsdesk.domain.access import Session, User
 from opsdesk.domain.audit import ChainedRow, ChainHead
 from opsdesk.domain.cases import Case, CaseChange, Changed
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow, WindowMark
 from opsdesk.domain.erasures import Erasure
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.inventory import StockLevel
@@ -27,10 +27,12 @@ from opsdesk.domain.records import (
     CaseFilter,
     CaseRecord,
     DecisionRecord,
+    FollowupProgress,
     OutboxAction,
     RawDelivery,
     StoredDelivery,
     Timer,
+    TimerMark,
 )
 
 
@@ -182,11 +184,29 @@ class TimerRepository(Protocol):
     def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
         """``pending`` for many subjects in one read: by subject, the subjects with a pending timer only."""
 
-    def prune(self, after: str, limit: int, due_before: datetime) -> tuple[str, int]:
-        """Of the next ``limit`` timers by id after ``after``, delete the fired and cancelled ones due before
-        ``due_before``; returns the last id read ("" if fewer than ``limit`` were left) and how many went."""
+    def prune(self, after: TimerMark | None, limit: int, due_before: datetime) -> tuple[TimerMark | None, int, int]:
+        """Delete up to ``limit`` fired and cancelled timers due before ``due_before``, the next ones by (due
+        time, id) after ``after`` (None: from the first). Reads no other row. Returns the last one read (None
+        when fewer than ``limit`` were left), how many were read and how many went (fewer if another worker
+        scheduled one again meanwhile).
+        """
 
     def count(self, status: str | None = None) -> int: ...
+
+
+class FollowupRepository(Protocol):
+    """Delayed-fulfilment progress, one row per order followed up (services/followups.py, ADR 0022)."""
+
+    def find(self, shop: str, order_id: int) -> FollowupProgress | None: ...
+
+    def record(self, progress: FollowupProgress) -> None:
+        """Store an order's progress; its first record numbers it, after every row stored before."""
+
+    def page(self, after: int, limit: int) -> list[FollowupProgress]:
+        """Up to ``limit`` rows with an id above ``after``, in id order: the order their follow-ups began."""
+
+    def remove(self, ids: Iterable[int], sent_before: datetime) -> int:
+        """Delete the rows of these ids whose last message went before ``sent_before``; how many went."""
 
 
 class UsageRepository(Protocol):
@@ -357,6 +377,13 @@ class DiscountRepository(Protocol):
 
     def put_window(self, window: RateWindow) -> None: ...
 
+    def old_windows(self, before: datetime, after: WindowMark | None, limit: int) -> list[RateWindow]:
+        """Up to ``limit`` windows that started before ``before``, by (start, shop, subject) after ``after``
+        (None: from the first); reads no other window."""
+
+    def remove_windows(self, windows: Iterable[RateWindow]) -> int:
+        """Delete these windows; how many there were."""
+
     def put_cost(self, shop: str, sku: str, cost: Decimal, at: datetime) -> None:
         """Record an item's unit cost (``inventory_items/*``) unless a newer one is stored."""
 
@@ -414,6 +441,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     cases: CaseRepository
     usage: UsageRepository
+    followups: FollowupRepository
     audit: AuditRepository
     tokens: TokenRepository
     timers: TimerRepository

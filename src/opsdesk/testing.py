@@ -37,14 +37,17 @@ from opsdesk.domain.records import (
     CaseFilter,
     CaseRecord,
     DecisionRecord,
+    FollowupProgress,
     OutboxAction,
     RawDelivery,
     StoredDelivery,
     Timer,
+    TimerMark,
 )
 from opsdesk.storage.codec import dumps, loads
 from opsdesk.testing_access import MemoryAudit, MemorySessions, MemoryUsers
 from opsdesk.testing_discounts_pickups import MemoryDiscounts, MemoryPickups
+from opsdesk.testing_followups import MemoryFollowups
 from opsdesk.testing_privacy import MemoryPrivacy
 
 if TYPE_CHECKING:
@@ -110,6 +113,8 @@ class _Tables:
     timers: dict[str, Timer] = field(default_factory=dict)
     timer_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     usage: dict[str, Usage] = field(default_factory=dict)
+    followups: dict[tuple[str, int], FollowupProgress] = field(default_factory=dict)
+    followups_numbered: int = 0
     audit: list[AuditEntry] = field(default_factory=list)
     audit_chain: list[ChainedRow] = field(default_factory=list)
     audit_key_id: str | None = None
@@ -554,13 +559,13 @@ class _Timers:
     def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
         return {subject: found for subject in set(subjects) if (found := self.pending(subject))}
 
-    def prune(self, after: str, limit: int, due_before: datetime) -> tuple[str, int]:
-        page = sorted(i for i in self.t.timers if i > after)[:limit]
-        done = [i for i in page if self.t.timers[i].status in ("fired", "cancelled")
-                and self.t.timers[i].due_at < due_before]
-        for i in done:
-            del self.t.timers[i]
-        return (page[-1] if len(page) == limit else ""), len(done)
+    def prune(self, after: TimerMark | None, limit: int, due_before: datetime) -> tuple[TimerMark | None, int, int]:
+        done = sorted((x.due_at, x.id) for x in self.t.timers.values()
+                      if x.status in ("fired", "cancelled") and x.due_at < due_before)
+        page = [mark for mark in done if after is None or mark > after][:limit]
+        for _, timer_id in page:
+            del self.t.timers[timer_id]
+        return (page[-1] if len(page) == limit else None), len(page), len(page)
 
     def count(self, status: str | None = None) -> int:
         return sum(1 for x in self.t.timers.values() if status is None or x.status == status)
@@ -733,6 +738,7 @@ class InMemoryUnitOfWork:
     outbox: ports.OutboxRepository
     cases: ports.CaseRepository
     usage: ports.UsageRepository
+    followups: ports.FollowupRepository
     audit: ports.AuditRepository
     tokens: ports.TokenRepository
     timers: ports.TimerRepository
@@ -758,6 +764,7 @@ class InMemoryUnitOfWork:
         self.readiness = _Readiness(t)
         self.inventory = _Inventory(t)
         self.discounts, self.pickups = MemoryDiscounts(t), MemoryPickups(t)
+        self.followups = MemoryFollowups(t)
         self.privacy = MemoryPrivacy()
         return self
 

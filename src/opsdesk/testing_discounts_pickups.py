@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow, WindowMark
 from opsdesk.domain.pickups import MissedPickup
 
 
@@ -69,6 +69,14 @@ class MemoryDiscounts:
             if s == shop and sub == subject and start >= since
         )
         return sorted(found, key=lambda w: w.start)
+
+    def old_windows(self, before: datetime, after: WindowMark | None, limit: int) -> list[RateWindow]:
+        marks = sorted((w.start, w.shop, w.subject) for w in self.t.discount_windows.values() if w.start < before)
+        return [self.t.discount_windows[(m[1], m[2], m[0])] for m in marks if after is None or m > after][:limit]
+
+    def remove_windows(self, windows: Iterable[RateWindow]) -> int:
+        keys = [(w.shop, w.subject, _utc(w.start)) for w in windows]
+        return sum(self.t.discount_windows.pop(key, None) is not None for key in keys)
 
     def put_window(self, window: RateWindow) -> None:
         self.t.discount_windows[(window.shop, window.subject, _utc(window.start))] = window

@@ -6,12 +6,17 @@ Each migration is written by hand (several people add tables at once), so nothin
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select
 
+from opsdesk.domain.records import FollowupProgress
 from opsdesk.storage.schema import downgrade, is_current, migrate
 from opsdesk.storage.sql import SqlDatabase
-from opsdesk.storage.tables import metadata
+from opsdesk.storage.tables import metadata, usage
+from tests.samples import SHOP
 
 
 def test_the_migrated_schema_matches_the_declared_tables(sql_db: SqlDatabase) -> None:
@@ -32,3 +37,28 @@ def test_every_migration_downgrades_to_nothing_and_upgrades_again(sql_db: SqlDat
     migrate(sql_db.engine, "head")
     assert is_current(sql_db.engine)
 
+
+
+def test_follow_up_progress_moves_out_of_the_usage_table_and_back(sql_db: SqlDatabase) -> None:
+    """Migration 0010: ``followup|<shop>|<order>`` usage rows become follow-up rows (ADR 0022), and back."""
+    sent = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    others = {"monitor|followup|customer|9000001|1772409600": (1, "0"), "refunds|customer|c|1": (1, "19.99")}
+    progress = {f"followup|{SHOP}|4783296544821": (2, str(int(sent.timestamp()))),
+                f"followup|{SHOP}|820982911946154508": (1, str(int(sent.timestamp()) - 86400))}
+    downgrade(sql_db.engine, "0009")
+    with sql_db.engine.begin() as conn:
+        rows = [{"key": k, "count": c, "amount": a} for k, (c, a) in {**others, **progress}.items()]
+        conn.execute(insert(usage), rows)
+
+    migrate(sql_db.engine, "head")
+    with sql_db.unit_of_work() as uow:
+        assert uow.followups.page(0, 10) == [
+            FollowupProgress(SHOP, 820982911946154508, 1, sent - timedelta(days=1), sent - timedelta(days=1), 1),
+            FollowupProgress(SHOP, 4783296544821, 2, sent, sent, 2)]
+        assert sorted(uow.usage.keys("", 10)) == sorted(others)
+
+    downgrade(sql_db.engine, "0009")
+    with sql_db.engine.connect() as conn:
+        back = conn.execute(select(usage)).all()
+    assert {r.key: (r.count, r.amount) for r in back} == {**others, **progress}
+    migrate(sql_db.engine, "head")

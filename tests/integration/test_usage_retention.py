@@ -16,21 +16,22 @@ import pytest
 from opsdesk.domain.policies import Guardrail, Scope, Usage
 from opsdesk.domain.records import Timer
 from opsdesk.engine.timers import TimerSweeper
-from opsdesk.ports import Database, UnitOfWork
+from opsdesk.ports import Database
 from opsdesk.services import monitors
+from opsdesk.services.discount_retention import DISCOUNT_RETENTION
+from opsdesk.services.followups import FOLLOWUP_RETENTION
 from opsdesk.services.reconcile import MARK_PREFIX
 from opsdesk.services.usage_retention import (
     RETENTION,
     SUBJECT,
     TIMER_RETENTION,
-    TIMER_SUBJECT,
-    TimerRetention,
     UsageRetention,
     window_started,
 )
 from opsdesk.testing import InMemoryDatabase, ManualClock, sign
 from tests.contract.transactions import read, write
 from tests.integration.desk_harness import make_desk
+from tests.integration.retention_harness import sweep_round
 from tests.pipeline_harness import feed
 from tests.samples import SECRET, SHOP, order_lifecycle
 
@@ -69,14 +70,6 @@ def rows(day_ago: float) -> dict[str, Usage]:
             f"monitor|carrier|ups|attempts|{began}": Usage(4)}
 
 
-def sweep_until_idle(db: Database, clock: ManualClock, retention: UsageRetention) -> int:
-    sweeper = TimerSweeper(db, retention.timer_handlers, clock, worker="w", standing=(retention.first,))
-    firings = 0
-    while sweeper.run_once():
-        firings += 1
-    return firings
-
-
 def test_a_sweep_deletes_the_rows_whose_window_began_two_longest_windows_ago_a_page_at_a_time(
     any_db: Database,
 ) -> None:
@@ -87,7 +80,7 @@ def test_a_sweep_deletes_the_rows_whose_window_began_two_longest_windows_ago_a_p
     write(any_db, lambda uow: uow.usage.put_many({**expired, **kept}))
     retention = UsageRetention(longest=DAY, batch=3)
 
-    firings = sweep_until_idle(any_db, ManualClock(NOW), retention)
+    firings = sweep_round(any_db, ManualClock(NOW), retention)
 
     assert firings == 5  # 13 keys, 3 a page: the fifth page is short and ends the round
     assert sorted(read(any_db, lambda uow: uow.usage.keys("", 100))) == sorted(kept)
@@ -119,47 +112,11 @@ def test_the_sweeper_leaves_a_sweep_already_pending_where_it_is(any_db: Database
     assert read(any_db, lambda uow: uow.timers.pending(SUBJECT)) == [later]
 
 
-def test_fired_and_cancelled_timers_go_two_longest_windows_after_they_were_due_and_nothing_else(
-    any_db: Database,
-) -> None:
-    keep = 2 * DAY
-    old, recent = NOW - keep - timedelta(seconds=1), NOW - keep + timedelta(seconds=1)
-
-    def timer(name: str, due: datetime) -> Timer:
-        return Timer(name, "followup", f"order:{name}", due, {"n": 1})
-
-    def setup(uow: UnitOfWork) -> None:
-        uow.timers.schedule([timer(name, due) for name, due in (
-            ("fired-old", old), ("fired-recent", recent), ("failed-old", old), ("cancelled-old", old),
-            ("cancelled-recent", recent), ("pending-later", NOW + DAY))])
-        for claimed in uow.timers.claim_due(NOW, 10, NOW + timedelta(minutes=5), "w"):
-            if claimed.id.startswith("fired"):
-                uow.timers.finish(claimed.id, worker="w", at=NOW)
-            elif claimed.id == "failed-old":
-                uow.timers.finish(claimed.id, worker="w", at=NOW, error="boom")
-        uow.timers.cancel("order:cancelled-old")
-        uow.timers.cancel("order:cancelled-recent")
-
-    write(any_db, setup)
-    assert read(any_db, lambda uow: [uow.timers.count(s) for s in ("fired", "cancelled", "failed", "pending")]) == [
-        2, 2, 1, 1]
-    retention = TimerRetention(keep, batch=2)
-    sweeper = TimerSweeper(any_db, retention.timer_handlers, ManualClock(NOW), worker="w", standing=(retention.first,))
-    firings = 0
-    while sweeper.run_once():
-        firings += 1
-
-    assert firings == 4  # 6 timers and the sweep's own, 2 a page: the fourth page is short and ends the round
-    assert read(any_db, lambda uow: (uow.timers.count("fired"), uow.timers.count("cancelled"))) == (1, 1)
-    assert read(any_db, lambda uow: [uow.timers.count(s) for s in ("failed", "pending")]) == [1, 2]
-    assert read(any_db, lambda uow: uow.timers.pending(TIMER_SUBJECT)) == [
-        Timer(TIMER_RETENTION, TIMER_RETENTION, TIMER_SUBJECT, NOW + retention.every, {"after": ""})]
-
-
-def test_the_desk_arms_both_housekeeping_sweeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_desk_arms_every_housekeeping_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     desk = make_desk(tmp_path, monkeypatch)
     kinds = {make(NOW).kind for make in desk.standing_timers}
-    assert kinds == {RETENTION, TIMER_RETENTION} and {RETENTION, TIMER_RETENTION} <= desk.timer_handlers.keys()
+    assert kinds == {RETENTION, TIMER_RETENTION, FOLLOWUP_RETENTION, DISCOUNT_RETENTION}
+    assert kinds <= desk.timer_handlers.keys()
 
 
 # The guardrail cap across the sweep, through the composition root

@@ -281,6 +281,10 @@ class RateWindow:
         )
 
 
+#: Where a sweep along the windows' starts stands: the start, shop and subject of the last window it read.
+WindowMark = tuple[datetime, str, str]
+
+
 def window_start(at: datetime, length: timedelta) -> datetime:
     """The start of the fixed window ``at`` falls in (windows aligned to the Unix epoch)."""
     epoch = datetime(1970, 1, 1, tzinfo=at.tzinfo)

@@ -120,6 +120,23 @@ class Timer:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowupProgress:
+    """How far an order's delayed-fulfilment follow-ups went: messages sent, when the first and the last went."""
+
+    shop: str
+    order_id: int
+    sent: int
+    started_at: datetime
+    last_sent_at: datetime
+    #: The row's id: stored rows are numbered in the order their follow-ups began (0 before it is stored).
+    id: int = 0
+
+
+#: Where a sweep along the timers' due times stands: the due time and id of the last timer it read.
+TimerMark = tuple[datetime, str]
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFilter:
     """What a case list asks for; every field left empty matches everything."""
 

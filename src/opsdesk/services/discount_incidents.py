@@ -53,6 +53,11 @@ def counted_before(uow: UnitOfWork, base: str, order_id: int) -> bool:
     return False
 
 
+def open_incidents(uow: UnitOfWork, shop: str) -> list[DiscountIncident]:
+    """The shop's incidents that are not over: their case is open, or they have none yet."""
+    return [i for i in uow.discounts.incidents(shop) if not _over(uow, i)]
+
+
 def _over(uow: UnitOfWork, incident: DiscountIncident) -> bool:
     if incident.case_id is None:
         return False

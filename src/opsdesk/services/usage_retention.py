@@ -8,7 +8,8 @@ is longer than ``longest``, the longest configured: the guardrail periods of the
 monitors' windows (``monitors:`` in ``opsdesk.yaml``). So a row whose window began ``longest`` ago is read no
 more. The sweep keeps it one ``longest`` longer still (``keep``) for what runs with another ``now``: a
 worker whose clock lags, a transaction begun before the window ended. Rows without a window are never
-deleted: a cap without a period (``|-``), a late order's follow-up progress, the reconciliation marks.
+deleted: a cap without a period (``|-``), the reconciliation marks. (Follow-up progress has a table of its
+own since migration 0010, with its own sweep: ``followups.FollowupRetention``.)
 
 The sweep is a durable timer (``usage_retention``) that the timer sweeper of ``opsdesk serve`` and
 ``opsdesk worker`` arms when it starts (``TimerSweeper(standing=...)``); on PostgreSQL only the worker
@@ -16,16 +17,20 @@ holding its lease sweeps. Each firing reads the next ``batch`` keys after the la
 timer's payload), deletes the expired ones among them, and arms the timer again: at once while there is
 more to read, else ``every`` later, from the first key. So one transaction is one read along the primary
 key's index and at most one DELETE, however big the table is.
+
+The other housekeeping sweeps share its horizon (``keep``): ``TimerRetention`` below, follow-up progress
+(``followups.FollowupRetention``) and discount rate windows (``discount_retention``), each reading only
+what it deletes or must look at again (ADR 0022's last amendment); delivery retention has its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opsdesk.domain import policies
-from opsdesk.domain.records import Timer
+from opsdesk.domain.records import Timer, TimerMark
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.deadlines import Handler
@@ -87,12 +92,16 @@ TIMER_SUBJECT = "housekeeping:timers"
 
 @dataclass(frozen=True, slots=True)
 class TimerRetention:
-    """Fired and cancelled timers deleted ``keep`` after they were due, a page of the table at a time.
+    """Fired and cancelled timers deleted ``keep`` after they were due, a page at a time.
 
     Such a row is history only: no sweep, monitor or page reads it again, and a timer scheduled again under
-    its id is written anew. Pending timers (this one too) and failed ones are kept. Like the usage sweep,
-    each firing reads the next ``batch`` ids after the last one it read (in its payload) and deletes the
-    expired rows among them, then arms itself again, at once while there is more, else ``every`` later.
+    its id is written anew. Pending timers (this one too) and failed ones are kept. A timer's id says nothing
+    of when it is due, so the sweep does not walk the ids (every kept row would be read again each round):
+    it reads the done timers by due time (a partial index of them), from the last one it read (in its
+    payload) to the horizon, and deletes every row it reads; at once again while a page was full, else
+    ``every`` later from the first done timer. A round reads only rows it deletes: what is left before the
+    horizon after a round is what was not done yet, which enters the index, at its due time, when it fires
+    or is cancelled; the next round starts from the first done timer so that such a row is not passed.
     """
 
     keep: timedelta
@@ -105,13 +114,24 @@ class TimerRetention:
 
     def first(self, now: datetime) -> Timer:
         """The timer that starts the sweeps, due at once (the sweeper arms it when it starts)."""
-        return Timer(TIMER_RETENTION, TIMER_RETENTION, TIMER_SUBJECT, now, {"after": ""})
+        return _timer_sweep(now, None)
 
     def sweep(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
-        """The ``timer_retention`` timer: one page of timers, its expired rows deleted; then the next page."""
-        last, _ = uow.timers.prune(str(timer.payload.get("after", "")), self.batch, now - self.keep)
-        due = now if last else now + self.every
-        uow.timers.schedule([Timer(TIMER_RETENTION, TIMER_RETENTION, TIMER_SUBJECT, due, {"after": last})])
+        """The ``timer_retention`` timer: one page of expired done timers deleted; then the next page."""
+        last, _, _ = uow.timers.prune(_mark(timer.payload), self.batch, now - self.keep)
+        uow.timers.schedule([_timer_sweep(now if last else now + self.every, last)])
+
+
+def _timer_sweep(due: datetime, after: TimerMark | None) -> Timer:
+    payload = {"due": after[0].isoformat(), "id": after[1]} if after else {}
+    return Timer(TIMER_RETENTION, TIMER_RETENTION, TIMER_SUBJECT, due, payload)
+
+
+def _mark(payload: Mapping[str, object]) -> TimerMark | None:
+    """The due time and id a round goes on after; None (from the first) for a new round, or a payload of
+    the sweep that paged along the ids before (``{"after": id}``)."""
+    due = payload.get("due")
+    return (datetime.fromisoformat(str(due)), str(payload.get("id", ""))) if due else None
 
 
 DELIVERY_RETENTION = "delivery_retention"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, delete, select, tuple_
 
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, DiscountTerms, RateWindow
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, DiscountTerms, RateWindow, WindowMark
 from opsdesk.domain.pickups import MissedPickup
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
@@ -94,6 +94,23 @@ _WINDOWS = Fast(
     )
     .order_by(t.discount_windows.c.start)
 )
+_W = t.discount_windows.c
+#: The retention sweep's page, along ``ix_discount_windows_start`` (migration 0010) from the last window read.
+_OLD_WINDOWS = (
+    select(t.discount_windows)
+    .where(
+        _W.start < bindparam("before", type_=_W.start.type),
+        tuple_(_W.start, _W.shop, _W.subject)
+        > tuple_(bindparam("after_start", type_=_W.start.type), bindparam("after_shop"), bindparam("after_subject")),
+    )
+    .order_by(_W.start, _W.shop, _W.subject)
+    .limit(bindparam("limit"))
+)
+#: One by its key, run for many: a row-value IN list is a scan of the table on SQLite.
+_REMOVE_WINDOW = delete(t.discount_windows).where(
+    _W.shop == bindparam("b_shop"), _W.subject == bindparam("b_subject"),
+    _W.start == bindparam("b_start", type_=_W.start.type))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DISCOUNTS_OF_SHOP = Fast(
     select(t.discounts)
     .where(t.discounts.c.shop == bindparam("shop"))
@@ -175,6 +192,15 @@ class SqlDiscounts:
             "first_at": window.first_at,
         }
         bulk.write(self._conn, t.discount_windows, [row], upsert_on=("shop", "subject", "start"))
+
+    def old_windows(self, before: datetime, after: WindowMark | None, limit: int) -> list[RateWindow]:
+        start, shop, subject = after or (_EPOCH, "", "")
+        params = {"before": before, "after_start": start, "after_shop": shop, "after_subject": subject, "limit": limit}
+        return [_window(r) for r in self._conn.execute(_OLD_WINDOWS, params).mappings()]
+
+    def remove_windows(self, windows: Iterable[RateWindow]) -> int:
+        keys = [{"b_shop": w.shop, "b_subject": w.subject, "b_start": w.start} for w in windows]
+        return max(self._conn.execute(_REMOVE_WINDOW, keys).rowcount, 0) if keys else 0
 
     def put_cost(self, shop: str, sku: str, cost: Decimal, at: datetime) -> None:
         if _cost_newer(self._conn, shop, sku, at):

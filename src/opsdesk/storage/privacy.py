@@ -3,7 +3,7 @@
 ``SPECS`` is the map of where personal data can sit, table by table (docs/reference/privacy.md has the
 same map in prose, field by field). Tables left out hold no customer data: staff accounts and sessions,
 API tokens, playbook reviews, page probes, stock levels and item costs, SKUs of orders, discount rate
-windows, missed pickups (ids, counts, amounts and times only).
+windows, missed pickups, follow-up progress (ids, counts, amounts and times only).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ SPECS: tuple[_Spec, ...] = (
 SHOP_TABLES = (
     t.deliveries, t.orders, t.decisions, t.actions, t.discount_incidents, t.order_skus, t.inventory_levels,
     t.inventory_items, t.discounts, t.discount_windows, t.item_costs, t.missed_pickups, t.probes,
-    t.user_roles, t.erased_customers,
+    t.user_roles, t.erased_customers, t.followups,
 )
 #: Read before every batch intake stores and the pipeline processes (ADR 0021): on SQLite's driver.
 _ERASURES_VERSION = Fast(select(func.max(t.erased_customers.c.id)))

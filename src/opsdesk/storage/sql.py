@@ -18,6 +18,7 @@ from opsdesk.storage import repositories as repos
 from opsdesk.storage.audit import SqlChainedAudit
 from opsdesk.storage.cases import SqlCases
 from opsdesk.storage.discounts_pickups import SqlDiscounts, SqlPickups
+from opsdesk.storage.followups import SqlFollowups
 from opsdesk.storage.inventory import SqlInventory
 from opsdesk.storage.privacy import SqlPrivacy
 from opsdesk.storage.readiness import SqlReadiness
@@ -83,6 +84,7 @@ class SqlUnitOfWork:
     outbox: ports.OutboxRepository
     cases: ports.CaseRepository
     usage: ports.UsageRepository
+    followups: ports.FollowupRepository
     audit: ports.AuditRepository
     tokens: ports.TokenRepository
     timers: ports.TimerRepository
@@ -133,6 +135,7 @@ class SqlUnitOfWork:
         self.outbox = repos.SqlOutbox(conn)
         self.cases = SqlCases(conn)
         self.usage = repos.SqlUsage(conn)
+        self.followups = SqlFollowups(conn)
         self.audit = SqlChainedAudit(conn, self._audit_keys)
         self.tokens = repos.SqlTokens(conn)
         self.timers = SqlTimers(conn)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -165,6 +166,22 @@ usage = Table(
     Column("amount", String(64), nullable=False),
 )
 
+# Delayed-fulfilment progress (migration 0010; a usage row ``followup|<shop>|<order>`` before): one row per
+# order followed up. Ids only grow (AUTOINCREMENT on SQLite) in the order follow-ups began, so the
+# retention sweep pages along them from where it stopped (ADR 0022).
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop", String(255), nullable=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_sent_at", UtcDateTime, nullable=False),
+    UniqueConstraint("shop", "order_id", name="uq_followups_order"),
+    sqlite_autoincrement=True,
+)
+
 # Erased customers (migration 0008, ADR 0021): one row per erasure, ids only. The id only grows (SQLite's
 # AUTOINCREMENT: never reused after a shop's rows are deleted), so the highest one says whether any changed.
 erased_customers = Table(
@@ -298,6 +315,9 @@ Index(
     postgresql_where=timers.c.status == "pending",
 )
 Index("ix_timers_subject", timers.c.subject)
+# The done rows by due time (migration 0010): the retention sweep reads the expired ones and no other row.
+TIMER_DONE = timers.c.status.in_([literal_column("'fired'"), literal_column("'cancelled'")])
+Index("ix_timers_done", timers.c.due_at, timers.c.id, sqlite_where=TIMER_DONE, postgresql_where=TIMER_DONE)
 
 # Readiness evidence (migration 0006): recorded reviews of playbooks, and HTTP probes of shop pages.
 policy_reviews = Table(
@@ -401,6 +421,9 @@ discount_windows = Table(
     Column("discount", String(64), nullable=False),
     Column("first_at", UtcDateTime, nullable=True),
 )
+
+# By start (migration 0010): the retention sweep reads the windows past its horizon, and no other.
+Index("ix_discount_windows_start", discount_windows.c.start, discount_windows.c.shop, discount_windows.c.subject)
 
 item_costs = Table(
     "item_costs",

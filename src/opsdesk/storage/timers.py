@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, literal_column, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, literal_column, or_, select, tuple_, update
 
-from opsdesk.domain.records import Timer
+from opsdesk.domain.records import Timer, TimerMark
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
 from opsdesk.storage.codec import dumps, loads
@@ -81,18 +81,28 @@ _FIRED = (
 )
 
 
-#: A page of timers along the primary key (the retention sweep reads the table a page per transaction).
-_TIMER_PAGE = (
-    select(_C.id, _C.status, _C.due_at).where(_C.id > bindparam("after")).order_by(_C.id).limit(bindparam("limit"))
+#: The condition of the partial index, as written there: an index serves only a query that names it so.
+_IS_DONE = t.TIMER_DONE
+#: The retention sweep's page: done timers due before the horizon, along ``ix_timers_done`` (due time, id; a
+#: partial index of the done rows, migration 0010) from the last one read. It reads only rows it deletes.
+_DONE_PAGE = (
+    select(_C.id, _C.due_at)
+    .where(
+        _IS_DONE,
+        _C.due_at < bindparam("before", type_=_C.due_at.type),
+        tuple_(_C.due_at, _C.id) > tuple_(bindparam("after_due", type_=_C.due_at.type), bindparam("after_id")),
+    )
+    .order_by(_C.due_at, _C.id)
+    .limit(bindparam("limit"))
 )
 #: Still done when deleted: a timer another worker scheduled again since the page was read is pending.
-_REMOVE_TIMERS = delete(t.timers).where(
-    _C.id.in_(bindparam("ids", expanding=True)), or_(*(_C.status == literal_column(f"'{s}'") for s in DONE))
-)
+_REMOVE_TIMERS = delete(t.timers).where(_C.id.in_(bindparam("ids", expanding=True)), _IS_DONE)
+#: Where a sweep of the done timers starts: before any due time.
+_START: TimerMark = (datetime(1970, 1, 1, tzinfo=UTC), "")
 
 
 _CLAIMABLE, _NEXT_DUE = Fast(CLAIMABLE), Fast(NEXT_DUE)
-_PAGE, _REMOVE = Fast(_TIMER_PAGE), Fast(_REMOVE_TIMERS)
+_PAGE, _REMOVE = Fast(_DONE_PAGE), Fast(_REMOVE_TIMERS)
 _LEASE_IDS, _FINISH = Fast(_LEASE), Fast(_FIRED)
 _PENDING, _PENDING_MANY = Fast(_PENDING_OF), Fast(_PENDING_OF_MANY)
 _CANCEL_ALL, _CANCEL_OF_KINDS = Fast(_CANCEL), Fast(_CANCEL_KINDS)
@@ -178,11 +188,11 @@ class SqlTimers:
                 found.setdefault(timer.subject, []).append(timer)
         return found
 
-    def prune(self, after: str, limit: int, due_before: datetime) -> tuple[str, int]:
-        rows = _PAGE.rows(self._conn, {"after": after, "limit": limit})
-        done = [r["id"] for r in rows if r["status"] in DONE and r["due_at"] < due_before]
-        removed = _REMOVE.rowcount(self._conn, {"ids": done}) if done else 0
-        return (rows[-1]["id"] if len(rows) == limit else ""), removed
+    def prune(self, after: TimerMark | None, limit: int, due_before: datetime) -> tuple[TimerMark | None, int, int]:
+        due, last = after or _START
+        rows = _PAGE.rows(self._conn, {"before": due_before, "after_due": due, "after_id": last, "limit": limit})
+        removed = _REMOVE.rowcount(self._conn, {"ids": [r["id"] for r in rows]}) if rows else 0
+        return ((rows[-1]["due_at"], rows[-1]["id"]) if len(rows) == limit else None), len(rows), removed
 
     def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(t.timers)
