@@ -249,3 +249,27 @@ def test_a_late_case_someone_has_started_on_stays_theirs_when_the_order_ships(
     run.feed(delivery("orders/updated", paid_order(updated_at=run.clock.now().isoformat(), tags="gift"), "w-edit"))
     run.advance(minutes=10)  # another update of the shipped order; the notifications' batching window passes
     assert run.told(smtp, str(case.owner), f"Case {case.id}: the order shipped: what this case was opened") == 1
+
+
+def test_an_order_paid_days_after_it_was_placed_is_promised_from_its_payment_not_late_on_payment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, smtp: FakeSmtp
+) -> None:
+    """A bank transfer paid on day three: its 48 hours of handling run from the payment. Promised from the
+    order's time, it was late the moment it was paid: the customer got a "running late" email minutes
+    after paying, the team a late-order case, and the readiness control counted a follow-up it could never
+    have sent in time."""
+    run = run_with(tmp_path, monkeypatch, smtp, database_url=db_url)
+    run.feed(delivery("orders/create", paid_order(financial_status="pending"), "w-create"))
+    run.settle()
+    run.advance(days=3)  # Thursday 10:00 New York: paid
+    paid = paid_order(updated_at=(START + timedelta(days=3)).isoformat())
+    run.feed(delivery("orders/paid", paid, "w-paid"))
+    run.settle()
+    with run.desk.db.unit_of_work(read_only=True) as uow:
+        state = uow.orders.find(SHOP, ORDER_ID)
+    assert state is not None and state.ship_by == START + timedelta(days=3, hours=48)
+
+    run.advance(hours=47, minutes=59)
+    assert run.customer_mail(smtp) == [] and run.cases() == []  # not late, not told so
+    run.advance(minutes=1)  # 48 hours after the payment: now it is late
+    assert run.customer_mail(smtp) == [LATE]

@@ -63,3 +63,9 @@ def test_an_order_stored_before_payment_gateways_were_kept_decodes_with_none() -
     assert STATE.snapshot is not None
 
     assert decode(STORED_BEFORE) == replace(STATE, snapshot=replace(STATE.snapshot, payment_gateways=()))
+
+
+def test_an_order_paid_late_keeps_when_it_was_seen_awaiting_payment_and_paid() -> None:
+    paid_late = replace(STATE, first_awaiting_at=AT, first_paid_at=AT + timedelta(days=3))
+    assert decode(encode_order(paid_late)) == paid_late and decode(encode_order(paid_late)).paid_late_at
+    assert decode(STORED_BEFORE).paid_late_at is None  # stored before the field: nothing seen

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, assert_never
 
@@ -30,6 +30,11 @@ from opsdesk.domain.events import (
     ShopDomain,
     StoreEvent,
 )
+
+#: Payment statuses under which an order is to be shipped (its handling promise runs).
+PAID = frozenset({"paid", "partially_paid", "authorized"})
+#: The payment status of an order placed and not paid yet (a bank transfer, a manual method, a stalled gateway).
+AWAITING = "pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +64,20 @@ class OrderState:
     risk: Versioned | None = None
     #: Returns that claim damage (``DEFECTIVE``, ``NOT_AS_DESCRIBED``): they freeze automatic refunds.
     damage_claims: frozenset[int] = frozenset()
+    #: The earliest time an event showed the order awaiting payment, and the earliest it showed it paid:
+    #: minima, so any delivery order gives the same pair (``paid_late_at``).
+    first_awaiting_at: datetime | None = None
+    first_paid_at: datetime | None = None
 
     @property
     def refunded(self) -> Decimal:
         return sum((r.amount for r in self.refunds.values()), Decimal(0))
+
+    @property
+    def paid_late_at(self) -> datetime | None:
+        """When an order seen awaiting payment was first seen paid (its handling promise runs from then)."""
+        awaiting, paid = self.first_awaiting_at, self.first_paid_at
+        return paid if awaiting is not None and paid is not None and awaiting < paid else None
 
     @property
     def payment_status(self) -> str:
@@ -121,9 +136,10 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
     """What the event changes in the state, by field (nothing: it brings nothing newer to fold)."""
     match event:
         case OrderChanged(order=snapshot):
+            seen = _payment_seen(state, snapshot.financial_status, event.occurred_at)
             if state.snapshot is None or snapshot.updated_at > state.snapshot.updated_at:
-                return {"snapshot": snapshot}
-            return {}
+                seen["snapshot"] = snapshot
+            return seen
         case FulfillmentChanged():
             versioned = Versioned(event.status, event.occurred_at)
             return {"fulfillments": _newer(state.fulfillments, event.fulfillment_id, versioned)}
@@ -153,6 +169,34 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             return {}
         case _:
             return {}
+
+
+def _payment_seen(state: OrderState, status: str, at: datetime) -> dict[str, Any]:
+    """The earliest sightings of the order awaiting payment and paid, moved back by this event if earlier."""
+    if status == AWAITING and (state.first_awaiting_at is None or at < state.first_awaiting_at):
+        return {"first_awaiting_at": at}
+    if status in PAID and (state.first_paid_at is None or at < state.first_paid_at):
+        return {"first_paid_at": at}
+    return {}
+
+
+def promised_ship_by(before: OrderState, after: OrderState, handling: timedelta) -> OrderState:
+    """``after`` with its promised ship-by: order time + handling, or, for an order seen awaiting payment and
+    paid later, payment time + handling when that is later: a customer who pays by bank transfer on day
+    three is not late the moment they pay, and is not told so. A pure function of minima, so the promise is
+    the same whatever order the deliveries came in; a ship-by set otherwise (a pickup plan) is left alone."""
+    promise = _promise(after, handling)
+    if promise is None or after.ship_by not in (None, _promise(before, handling)) or after.ship_by == promise:
+        return after
+    return replace(after, ship_by=promise)
+
+
+def _promise(state: OrderState, handling: timedelta) -> datetime | None:
+    if state.snapshot is None:
+        return None
+    promise = state.snapshot.created_at + handling
+    paid = state.paid_late_at
+    return max(promise, paid + handling) if paid is not None else promise
 
 
 def _newer(items: dict[int, Versioned], key: int, value: Versioned) -> dict[int, Versioned]:

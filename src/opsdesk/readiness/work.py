@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from opsdesk.domain.cases import Case
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.readiness import MAX_OFFENDERS, Control, Measurement, Offender
 from opsdesk.domain.records import OutboxAction
 from opsdesk.readiness.context import Context, ReadinessControl, fix
-from opsdesk.services.followups import PAID
 
 Thresholds = Mapping[str, float]
 

@@ -21,14 +21,13 @@ from datetime import datetime, timedelta
 from opsdesk.config_playbooks import AddressValidationConfig
 from opsdesk.domain.carriers import PROVIDER, VERIFY_ADDRESS, Failure, classify, code_of
 from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
 from opsdesk.domain.records import AuditEntry, CaseRecord, OutboxAction, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.carriers import CarrierHealth
 from opsdesk.services.cases import CaseHooks, open_case
-from opsdesk.services.followups import PAID
 from opsdesk.services.pipeline import OrderKey
 
 REPLY = "address_reply"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from opsdesk.config_playbooks import DelayedFulfilmentConfig
 from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.records import CaseRecord, FollowupProgress, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
@@ -31,7 +31,6 @@ from opsdesk.services.pipeline import OrderKey
 
 FOLLOWUP = "followup"
 PLAYBOOK = "delayed-fulfilment"
-PAID = frozenset({"paid", "partially_paid", "authorized"})
 FINAL_PAYMENT = frozenset({"refunded", "voided"})
 
 

@@ -16,7 +16,7 @@ import orjson
 
 from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.events import OrderChanged, OrderId, ShopDomain, StoreEvent
-from opsdesk.domain.orders import OrderState, apply
+from opsdesk.domain.orders import OrderState, apply, promised_ship_by
 from opsdesk.domain.policies import Decision, Outcome, Playbook, Usage, decide
 from opsdesk.domain.records import CaseRecord, DecisionRecord, OutboxAction, RawDelivery, StoredDelivery
 from opsdesk.normalise.shopify import Ignored, normalise
@@ -256,9 +256,7 @@ class Pipeline:
         if defaults is None:  # built from the settings once per shop and batch, not up to four times an event
             defaults = batch.defaults[event.shop] = self._defaults(event.shop)
         state = known or OrderState(shop=event.shop, order_id=event.order_id, owner=defaults.owner)
-        new = apply(state, event).state
-        if new.ship_by is None and new.snapshot is not None:
-            new = replace(new, ship_by=new.snapshot.created_at + defaults.handling)
+        new = promised_ship_by(state, apply(state, event).state, defaults.handling)
         first_sight = new.snapshot is not None and (known is None or known.snapshot is None)
         if first_sight and self._order_owner is not None and new.owner == defaults.owner:
             # Ownership rules (value, tags, region, channel) need the order itself: decided when it is first seen.

@@ -20,12 +20,12 @@ from typing import NamedTuple
 
 from opsdesk.config_playbooks import StuckOrdersConfig
 from opsdesk.domain.events import StoreEvent
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.records import CaseRecord, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.cases import CaseHooks, open_case, settle
-from opsdesk.services.followups import PAID, closed
+from opsdesk.services.followups import closed
 from opsdesk.services.pipeline import OrderKey
 
 STUCK = "stuck_order"

@@ -133,6 +133,7 @@ def encode_order(state: OrderState) -> str:
             "last_event": state.last_event,
             "risk": [state.risk.status, state.risk.at] if state.risk else None,
             "damage_claims": state.damage_claims,
+            "payment_seen": [state.first_awaiting_at, state.first_paid_at],
         }
     )
 
@@ -147,6 +148,7 @@ def decode_order(
 ) -> OrderState:
     d = loads(text)
     carrier, risk = d["carrier"], d.get("risk")
+    awaiting, paid = d.get("payment_seen") or (None, None)  # an order stored before the field: none seen
     return OrderState(
         shop=ShopDomain(shop),
         order_id=OrderId(order_id),
@@ -162,4 +164,6 @@ def decode_order(
         last_event=d["last_event"],
         risk=Versioned(risk[0], datetime.fromisoformat(risk[1])) if risk else None,
         damage_claims=frozenset(d.get("damage_claims", ())),
+        first_awaiting_at=_dt(awaiting),
+        first_paid_at=_dt(paid),
     )
