@@ -14,6 +14,7 @@ from typing import cast
 
 from opsdesk.config import Settings
 from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.ids import fit_id
 from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
@@ -33,6 +34,12 @@ from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending
 from opsdesk.services.reconcile import OrderReader, Reconciler, SweepReport, SweepSettings, due
 
 log = logging.getLogger("opsdesk")
+
+
+def this_worker() -> str:
+    """This process as the owner of the leases it takes (``host:pid``, fitted to the ``lease_owner`` columns:
+    a container's host name may be 63 characters)."""
+    return fit_id(f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass
@@ -85,7 +92,7 @@ class Desk:
 
     def sweeper(self, worker: str | None = None, *, housekeeping: bool = False) -> TimerSweeper:
         return TimerSweeper(
-            self.db, self.timer_handlers, self.clock, worker=worker or f"{socket.gethostname()}:{os.getpid()}",
+            self.db, self.timer_handlers, self.clock, worker=worker or this_worker(),
             standing=self.standing_timers if housekeeping else (),
         )
 
@@ -149,7 +156,7 @@ class Desk:
             self.db,
             self.connectors,
             self.clock,
-            worker=worker or f"{socket.gethostname()}:{os.getpid()}",
+            worker=worker or this_worker(),
             policy=RetryPolicy(cfg.max_attempts, cfg.base_delay_seconds, cfg.max_delay_seconds),
             lease=timedelta(seconds=cfg.lease_seconds),
             breaker=Breaker(

@@ -15,6 +15,7 @@ from typing import Any
 
 from opsdesk.domain.cases import Case
 from opsdesk.domain.errors import InvalidInput, NotFound
+from opsdesk.domain.ids import LONG_ID_LENGTH, fit_id
 from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.records import AuditEntry, CaseRecord, Timer
@@ -161,7 +162,7 @@ def deadman_case(timer: Timer, now: datetime) -> CaseRecord:
     p = timer.payload
     check = str(p.get("check") or timer.id)
     return CaseRecord(
-        id=f"deadman-{timer.id}",
+        id=fit_id(f"deadman-{timer.id}", "-"),
         shop=str(p.get("shop") or ""),
         kind="automation_failure",
         queue="automation",
@@ -169,7 +170,7 @@ def deadman_case(timer: Timer, now: datetime) -> CaseRecord:
         reason=f"{check}: expected {p.get('expect')} by {timer.due_at.isoformat()}",
         opened_at=now,
         order_id=p.get("order_id"),
-        source=f"timer:{timer.id}",
+        source=fit_id(f"timer:{timer.id}", length=LONG_ID_LENGTH),
         priority="high",
         detail={
             "check": check,

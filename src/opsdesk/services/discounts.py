@@ -52,6 +52,7 @@ from opsdesk.domain.events import (
     OrderSnapshot,
     StoreEvent,
 )
+from opsdesk.domain.ids import KEY_LENGTH, fit_id
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import action_id, idempotency_key
 from opsdesk.domain.records import AuditEntry, CaseRecord, OutboxAction
@@ -402,7 +403,8 @@ class DiscountGuard:
                     now,
                     PLAYBOOK,
                     "discount.pause",
-                    f"discount:{record.gid}" if record is not None else f"discount-code:{code}",
+                    f"discount:{record.gid}" if record is not None
+                    else fit_id(f"discount-code:{code}", length=KEY_LENGTH),  # a code may be 255 characters
                     after={"incident": incident.id, "action": aid},
                 )
             ]
