@@ -22,7 +22,7 @@ from opsdesk.domain.records import OutboxAction, Timer
 from opsdesk.domain.sla import SlaPolicy
 from opsdesk.services import addresses, followups, labels, monitors, notify, pickups, stuck
 from opsdesk.services.deadlines import deadman_case, deadman_timer
-from opsdesk.services.discount_incidents import short_id
+from opsdesk.services.discount_incidents import code_audit_subject, code_subject, short_id
 from opsdesk.services.payments import PaymentWatch
 from opsdesk.services.privacy import request_timer
 from opsdesk.services.reconcile_mark import MARK_PREFIX
@@ -161,6 +161,13 @@ def test_a_signal_about_an_order_of_many_skus_fits() -> None:
     assert_fits(raised.event_id, t.deliveries.c.event_id)
     short = signal(SHOP, "opsdesk/payment_overdue", f"{ORDER}:due", {}, NOW)
     assert short.webhook_id == f"opsdesk:opsdesk/payment_overdue:{ORDER}:due"
+
+
+def test_a_discount_code_as_long_as_shopify_allows_fits_its_rate_windows_and_audit_subject() -> None:
+    code = "SPRING-" + "X" * 248  # 255 characters: Shopify's longest code
+    assert_fits(code_subject(code), t.discount_windows.c.subject)
+    assert_fits(code_audit_subject(code), t.audit.c.subject)
+    assert code_subject("welcome10") == "code:WELCOME10"  # as before
 
 
 def test_the_reconcile_mark_and_the_open_case_key_fit() -> None:
