@@ -140,6 +140,7 @@ def test_the_desks_own_timers_and_cases_fit() -> None:
     assert_timer_fits(sla_timer(longest_case, policy, "first_response", SLA_WARNING, 0.75, NOW))
     dead = deadman_timer("label within 15 minutes of return approval", NOW, expect="case_resolved", shop=SHOP,
                          subject=labels.subject(SHOP, ORDER), order_id=ORDER)
+    assert_timer_fits(dead)
     case = deadman_case(dead, NOW)
     assert_fits(case.id, t.cases.c.id)
     assert_fits(case.source, t.cases.c.source)

@@ -152,9 +152,8 @@ def deadman_timer(
     payload = {"check": check, "expect": expect, "shop": shop, "order_id": order_id, "owner": owner}
     if action_id:
         payload["action_id"] = action_id
-    return Timer(
-        id=f"deadman:{subject}:{check}", kind=DEADMAN, subject=subject, due_at=due_at, payload=payload
-    )
+    timer_id = fit_id(f"deadman:{subject}:{check}", length=LONG_ID_LENGTH)  # the check is free text
+    return Timer(id=timer_id, kind=DEADMAN, subject=subject, due_at=due_at, payload=payload)
 
 
 def deadman_case(timer: Timer, now: datetime) -> CaseRecord:
