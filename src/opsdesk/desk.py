@@ -7,6 +7,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from typing import cast
 
 from opsdesk.config import Settings
 from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.ids import fit_id
 from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
@@ -33,6 +35,12 @@ from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending
 from opsdesk.services.reconcile import OrderReader, Reconciler, SweepReport, SweepSettings, due
 
 log = logging.getLogger("opsdesk")
+
+
+def this_worker() -> str:
+    """This process as the owner of the leases it takes (``host:pid``, fitted to the ``lease_owner`` columns:
+    a container's host name may be 63 characters)."""
+    return fit_id(f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass
@@ -85,7 +93,7 @@ class Desk:
 
     def sweeper(self, worker: str | None = None, *, housekeeping: bool = False) -> TimerSweeper:
         return TimerSweeper(
-            self.db, self.timer_handlers, self.clock, worker=worker or f"{socket.gethostname()}:{os.getpid()}",
+            self.db, self.timer_handlers, self.clock, worker=worker or this_worker(),
             standing=self.standing_timers if housekeeping else (),
         )
 
@@ -101,11 +109,19 @@ class Desk:
         m.decisions.labels("ignore").inc(report.decisions - report.automated - report.escalated)
         m.cases.inc(report.cases)
 
-    def reconciler(self) -> Reconciler | None:
-        """The reconciliation sweep over the Shopify connector (ADR 0015); None when it cannot query orders."""
+    def reconciler(
+        self, sleep: Callable[[float], None] = time.sleep, stopped: Callable[[], bool] = lambda: False
+    ) -> Reconciler | None:
+        """The reconciliation sweep over the Shopify connector (ADR 0015); None when it cannot query orders.
+
+        ``sleep`` is what its waits (a retry's, and the connector's pacing by the cost bucket) wait with, and
+        ``stopped`` tells it to end before its next read: the worker's stop event (``Background``)."""
         reader = self.connectors.get("shopify")
         if not hasattr(reader, "orders_updated"):
             return None
+        pacing_with = getattr(reader, "pacing_with", None)  # the Shopify connector's own pacing waits too
+        if pacing_with is not None:
+            reader = pacing_with(sleep)
         cfg = self.settings.file.reconcile
         settings = SweepSettings(overlap=timedelta(minutes=cfg.overlap_minutes), page_size=cfg.page_size,
                                  initial_lookback=timedelta(hours=cfg.initial_lookback_hours),
@@ -116,8 +132,8 @@ class Desk:
         def listeners(event: str) -> list[str]:  # who decides an event: their decision ids say it was heard
             return [p.name for p in playbooks if p.listens_to(event)] or ["-"]
 
-        return Reconciler(self.db, cast(OrderReader, reader), self.clock.now, settings, listeners=listeners,
-                          screen=self.erased.screen)
+        return Reconciler(self.db, cast(OrderReader, reader), self.clock.now, settings, sleep=sleep,
+                          stopped=stopped, listeners=listeners, screen=self.erased.screen)
 
     def reconcile_due(self, reconciler: Reconciler) -> list[SweepReport]:
         """Sweep the configured shops whose last sweep is a period old, then process what was appended."""
@@ -149,7 +165,7 @@ class Desk:
             self.db,
             self.connectors,
             self.clock,
-            worker=worker or f"{socket.gethostname()}:{os.getpid()}",
+            worker=worker or this_worker(),
             policy=RetryPolicy(cfg.max_attempts, cfg.base_delay_seconds, cfg.max_delay_seconds),
             lease=timedelta(seconds=cfg.lease_seconds),
             breaker=Breaker(
@@ -165,9 +181,16 @@ class Desk:
 class Background:
     """The threads of a running desk: the pipeline drain and the outbox sender."""
 
-    def __init__(self, desk: Desk, *, pipeline: bool = True, outbox: bool = True) -> None:
+    #: How long ``close`` waits for each thread: what a stopping thread may still be doing must end by then.
+    GRACE_SECONDS = 10.0
+
+    def __init__(self, desk: Desk, *, pipeline: bool = True, outbox: bool = True,
+                 first_sweep_after: float = 60.0) -> None:
+        """``first_sweep_after``: seconds from the start to the first reconciliation sweep (webhooks flow
+        meanwhile)."""
         self.desk = desk
         self.stop = threading.Event()
+        self._first_sweep_after = first_sweep_after
         self.threads: list[threading.Thread] = []
         if pipeline:
             self.threads.append(threading.Thread(target=self._drain, name="opsdesk-pipeline", daemon=True))
@@ -184,7 +207,9 @@ class Background:
                 self.threads.append(threading.Thread(
                     target=keep_polling, args=(lambda: desk.inspect_discounts() > 0, self.stop, 5.0, self._outage),
                     name="opsdesk-discounts", daemon=True))
-            reconciler = desk.reconciler() if desk.settings.file.reconcile.enabled else None
+            # The sweep's waits (retries, pacing by the cost bucket: up to ~20 s) end when the desk stops.
+            enabled = desk.settings.file.reconcile.enabled
+            reconciler = desk.reconciler(self._pause, self.stop.is_set) if enabled else None
             if reconciler is not None:  # lost webhooks, found through the Admin API (ADR 0015)
                 self.threads.append(threading.Thread(
                     target=self._reconcile, args=(reconciler,), name="opsdesk-reconcile", daemon=True))
@@ -204,7 +229,7 @@ class Background:
             )
 
     def _reconcile(self, reconciler: Reconciler) -> None:
-        if self.stop.wait(60.0):  # the first sweep a minute after start: webhooks flow meanwhile
+        if self.stop.wait(self._first_sweep_after):
             return
 
         def step() -> bool:  # a sweep is due once a period: never "more work waiting"
@@ -212,6 +237,10 @@ class Background:
             return False
 
         keep_polling(step, self.stop, 60.0, self._outage)
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the desk is stopped meanwhile."""
+        self.stop.wait(seconds)
 
     def _probe_pages(self) -> bool:
         assert self.desk.page_probe is not None
@@ -233,7 +262,7 @@ class Background:
         self.stop.set()
         self.desk.wake.set()
         for thread in self.threads:
-            thread.join(timeout=10)
+            thread.join(timeout=self.GRACE_SECONDS)
 
     def _outage(self, exc: Exception) -> None:
         log.warning("database unavailable, waiting: %s", exc)

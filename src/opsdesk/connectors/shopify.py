@@ -19,6 +19,7 @@ timeouts and broken connections -> RetryLater (with the provider's wait when it 
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Callable
@@ -149,6 +150,15 @@ class ShopifyAdmin:
         """The same shops, credentials, timeout, clock, sleeper and reserve, the requests carried by ``transport``."""
         return ShopifyAdmin(self._base_url_for, self._token_for, timeout=self._timeout, transport=transport,
                             clock=self._clock, sleep=self._sleep, reserve=self._buckets.reserve)
+
+    def pacing_with(self, sleep: Callable[[float], None]) -> ShopifyAdmin:
+        """This connector (its client and cost buckets shared), its sweep reads waiting with ``sleep``: the
+        worker's sleeper wakes when it is stopped, so that a sweep waiting for a shop's bucket does not hold
+        up shutting down."""
+        paced = copy.copy(self)
+        paced._sleep = sleep
+        paced._reads = SweepReads(self._execute, self._buckets, self._clock, sleep)
+        return paced
 
     def __enter__(self) -> Self:
         return self

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from opsdesk.config_playbooks import AddressValidationConfig
 from opsdesk.domain.carriers import PROVIDER, VERIFY_ADDRESS, Failure, classify, code_of
 from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
+from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
 from opsdesk.domain.records import AuditEntry, CaseRecord, OutboxAction, Timer
@@ -36,6 +37,21 @@ PLAYBOOK = "address-validation"
 
 def subject(shop: str, order_id: int) -> str:
     return f"address:{shop}:{order_id}"
+
+
+def timer_id(shop: str, order_id: int) -> str:
+    return f"{REPLY}:{shop}:{order_id}"
+
+
+def address_decision(step: str, shop: str, order_id: int, fingerprint: object) -> str:
+    """The decision of a step (``address``: check, ``address-hold``, ``address-release``) for an address
+    (its ``fingerprint``): its actions' ids come from it, the stored decision is ``fit_id`` of it."""
+    return f"{step}:{shop}:{order_id}:{fingerprint}"
+
+
+def case_id(shop: str, order_id: int, fingerprint: object) -> str:
+    """The case (and the decision that opens it) of a refused address the customer did not answer for."""
+    return fit_id(f"address-{shop}-{order_id}-{fingerprint}", "-")
 
 
 def fingerprint(state: OrderState) -> str:
@@ -78,10 +94,8 @@ class AddressValidation:
         assert snap is not None
         payload = {"shop": state.shop, "order_id": state.order_id, "carrier": carrier, "held": held,
                    "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state)}
-        decision = f"address:{state.shop}:{state.order_id}:{payload['fingerprint']}"
-        [check] = monitors.decided_by(decision, [monitors.outbox_action(
-            decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)])
-        return check
+        decision = address_decision("address", state.shop, state.order_id, payload["fingerprint"])
+        return monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)
 
     def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
         """Outcome hook of ``verify_address``: a refused address holds the order and asks the customer.
@@ -104,7 +118,7 @@ class AddressValidation:
 
     def _hold(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, reason: str, now: datetime) -> None:
         key = subject(state.shop, state.order_id)
-        decision = f"address-hold:{state.shop}:{state.order_id}:{action.payload.get('fingerprint')}"
+        decision = address_decision("address-hold", state.shop, state.order_id, action.payload.get("fingerprint"))
         actions = [] if action.payload.get("held") else [monitors.outbox_action(
             decision, 0, "hold_fulfillment", "shopify", state, state.shop,
             {"shop": state.shop, "order_id": state.order_id, "reason": "INCORRECT_ADDRESS",
@@ -114,12 +128,12 @@ class AddressValidation:
         one_line = ", ".join(p for p in (address.street1, address.city, address.zip, address.country_code) if p) \
             if address else ""
         email = monitors.customer_email(decision, 1, state, "address_confirm", now, address=one_line or "-")
-        uow.outbox.add_many(monitors.decided_by(decision, actions + ([email] if email else [])))
+        uow.outbox.add_many(actions + ([email] if email else []))
         due = now + timedelta(hours=self.settings.reply_hours)
-        uow.timers.schedule([Timer(f"{REPLY}:{state.shop}:{state.order_id}", REPLY, key, due,
+        uow.timers.schedule([Timer(timer_id(state.shop, state.order_id), REPLY, key, due,
                                    {"shop": state.shop, "order_id": state.order_id, "asked_at": now.isoformat(),
                                     "fingerprint": action.payload.get("fingerprint"), "error": reason})])
-        monitors.record_decision(uow, monitors.fit_id(decision), state.shop, state.order_id, PLAYBOOK,
+        monitors.record_decision(uow, fit_id(decision), state.shop, state.order_id, PLAYBOOK,
                                  "hold-and-ask", "automate",
                                  reason, {"fingerprint": action.payload.get("fingerprint")}, now)
         monitors.audit(uow, now, "address.held", key, {"error": reason, "reply_by": due.isoformat()})
@@ -127,10 +141,10 @@ class AddressValidation:
     def _release(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, now: datetime) -> None:
         key = subject(state.shop, state.order_id)
         uow.timers.cancel(key, [REPLY])
-        decision = f"address-release:{state.shop}:{state.order_id}:{action.payload.get('fingerprint')}"
-        uow.outbox.add_many(monitors.decided_by(decision, [monitors.outbox_action(
+        decision = address_decision("address-release", state.shop, state.order_id, action.payload.get("fingerprint"))
+        uow.outbox.add_many([monitors.outbox_action(
             decision, 0, "release_hold", "shopify", state, state.shop,
-            {"shop": state.shop, "order_id": state.order_id}, now)]))
+            {"shop": state.shop, "order_id": state.order_id}, now)])
         monitors.audit(uow, now, "address.confirmed", key, {"fingerprint": action.payload.get("fingerprint")})
 
     def on_release(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
@@ -152,11 +166,11 @@ class AddressValidation:
         state = monitors.find_order(uow, str(timer.payload["shop"]), int(timer.payload["order_id"]))
         if state is None or state.snapshot is None or fingerprint(state) != timer.payload.get("fingerprint"):
             return  # the address changed: its check decides (and releases the hold)
-        case_id = monitors.fit_id(f"address-{state.shop}-{state.order_id}-{timer.payload.get('fingerprint')}", "-")
-        monitors.record_decision(uow, case_id, state.shop, state.order_id, PLAYBOOK, "no-reply", "escalate",
+        cid = case_id(state.shop, state.order_id, timer.payload.get("fingerprint"))
+        monitors.record_decision(uow, cid, state.shop, state.order_id, PLAYBOOK, "no-reply", "escalate",
                                  f"no reply {self.settings.reply_hours:g} h after asking", {}, now)
         open_case(uow, CaseRecord(
-            id=case_id, shop=state.shop,
+            id=cid, shop=state.shop,
             kind="address", queue=self.settings.queue,
             title=f"Order {state.snapshot.name}: address refused, no reply from the customer",
             reason=f"held since {timer.payload.get('asked_at')}; carrier said: {timer.payload.get('error')}",

@@ -15,6 +15,7 @@ from typing import Any
 
 from opsdesk.domain.cases import Case
 from opsdesk.domain.errors import InvalidInput, NotFound
+from opsdesk.domain.ids import LONG_ID_LENGTH, fit_id
 from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.records import AuditEntry, CaseRecord, Timer
@@ -151,9 +152,8 @@ def deadman_timer(
     payload = {"check": check, "expect": expect, "shop": shop, "order_id": order_id, "owner": owner}
     if action_id:
         payload["action_id"] = action_id
-    return Timer(
-        id=f"deadman:{subject}:{check}", kind=DEADMAN, subject=subject, due_at=due_at, payload=payload
-    )
+    timer_id = fit_id(f"deadman:{subject}:{check}", length=LONG_ID_LENGTH)  # the check is free text
+    return Timer(id=timer_id, kind=DEADMAN, subject=subject, due_at=due_at, payload=payload)
 
 
 def deadman_case(timer: Timer, now: datetime) -> CaseRecord:
@@ -161,7 +161,7 @@ def deadman_case(timer: Timer, now: datetime) -> CaseRecord:
     p = timer.payload
     check = str(p.get("check") or timer.id)
     return CaseRecord(
-        id=f"deadman-{timer.id}",
+        id=fit_id(f"deadman-{timer.id}", "-"),
         shop=str(p.get("shop") or ""),
         kind="automation_failure",
         queue="automation",
@@ -169,7 +169,7 @@ def deadman_case(timer: Timer, now: datetime) -> CaseRecord:
         reason=f"{check}: expected {p.get('expect')} by {timer.due_at.isoformat()}",
         opened_at=now,
         order_id=p.get("order_id"),
-        source=f"timer:{timer.id}",
+        source=fit_id(f"timer:{timer.id}", length=LONG_ID_LENGTH),
         priority="high",
         detail={
             "check": check,

@@ -13,12 +13,23 @@ from typing import Any
 
 from opsdesk.domain.discounts import DiscountIncident, DiscountRecord
 from opsdesk.domain.errors import NotFound
+from opsdesk.domain.ids import KEY_LENGTH, fit_id
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.ports import UnitOfWork
 
 
 def short_id(prefix: str, *parts: str) -> str:
     return f"{prefix}-" + hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def code_subject(code: str) -> str:
+    """The rate windows' subject of the orders that redeemed ``code`` (a code may be 255 characters: fitted)."""
+    return fit_id(f"code:{code.upper()}", length=KEY_LENGTH)
+
+
+def code_audit_subject(code: str) -> str:
+    """The audit subject of a discount known only by a code it is redeemed with (fitted likewise)."""
+    return fit_id(f"discount-code:{code}", length=KEY_LENGTH)
 
 
 def current_incident(uow: UnitOfWork, base: str) -> tuple[str, DiscountIncident | None]:

@@ -59,6 +59,8 @@ from opsdesk.ports import Database, UnitOfWork
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.discount_batch import SHOP_WIDE, BatchState
 from opsdesk.services.discount_incidents import (
+    code_audit_subject,
+    code_subject,
     counted_before,
     current_incident,
     incident_key,
@@ -207,7 +209,7 @@ class DiscountGuard:
         if rate_anomaly(history, current.share, current.orders, self.policy, windows.baseline(shop, since, start)):
             self._rate(uow, shop, snap, current, history, record, now)
         for code in snap.discount_codes:
-            subject = f"code:{code.upper()}"
+            subject = code_subject(code)
             window = windows.get(shop, subject, start).add(revenue, check.discount, new, snap.created_at)
             windows.put(window)
             # Many uses are a spike only above the code's usual share of the orders (read only then).
@@ -402,7 +404,7 @@ class DiscountGuard:
                     now,
                     PLAYBOOK,
                     "discount.pause",
-                    f"discount:{record.gid}" if record is not None else f"discount-code:{code}",
+                    f"discount:{record.gid}" if record is not None else code_audit_subject(code),
                     after={"incident": incident.id, "action": aid},
                 )
             ]

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from opsdesk.config_playbooks import DelayedFulfilmentConfig
 from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
+from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.records import CaseRecord, FollowupProgress, Timer
 from opsdesk.ports import UnitOfWork
@@ -36,6 +37,20 @@ FINAL_PAYMENT = frozenset({"refunded", "voided"})
 
 def subject(shop: str, order_id: int) -> str:
     return f"order:{shop}:{order_id}"
+
+
+def timer_id(shop: str, order_id: int) -> str:
+    return f"{FOLLOWUP}:{shop}:{order_id}"
+
+
+def case_id(shop: str, order_id: int) -> str:
+    """The case (and the decision that opens it) of an order late beyond the threshold."""
+    return fit_id(f"delayed-{shop}-{order_id}", "-")
+
+
+def message_decision(shop: str, order_id: int, number: int) -> str:
+    """The decision to send follow-up ``number``: its email's id comes from it (``monitors.outbox_action``)."""
+    return f"followup:{shop}:{order_id}:{number}"
 
 
 def shipped(state: OrderState) -> bool:
@@ -108,13 +123,13 @@ class DelayedFulfilment:
     def _settle_case(self, uow: UnitOfWork, state: OrderState, now: datetime) -> None:
         """The order shipped (or was cancelled) after its delay became a case: the exception is gone, so
         the case is settled (``cases.settle``: resolved, saying why, or marked moot if someone has started on it)."""
-        case_id = _case_id(state)
-        if any(c.id == case_id for c in uow.cases.for_order(state.shop, state.order_id)):
-            settle(uow, case_id, f"the order {_why_stop(state)}", now, self.hooks())
+        cid = case_id(state.shop, state.order_id)
+        if any(c.id == cid for c in uow.cases.for_order(state.shop, state.order_id)):
+            settle(uow, cid, f"the order {_why_stop(state)}", now, self.hooks())
 
     def _timer(self, state: OrderState, due: datetime) -> Timer:
         key = subject(state.shop, state.order_id)
-        return Timer(f"{FOLLOWUP}:{state.shop}:{state.order_id}", FOLLOWUP, key, due,
+        return Timer(timer_id(state.shop, state.order_id), FOLLOWUP, key, due,
                      {"shop": state.shop, "order_id": state.order_id})
 
     def fire(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
@@ -137,16 +152,16 @@ class DelayedFulfilment:
     def _case(self, uow: UnitOfWork, state: OrderState, ship_by: datetime, case_at: datetime,
               now: datetime) -> bool:
         """Open the case once the delay passes the threshold; True when it is open (or was opened)."""
-        case_id = _case_id(state)
-        if any(c.id == case_id for c in uow.cases.for_order(state.shop, state.order_id)):
+        cid = case_id(state.shop, state.order_id)
+        if any(c.id == cid for c in uow.cases.for_order(state.shop, state.order_id)):
             return True
         if now < case_at:
             return False
         hours = (now - ship_by).total_seconds() / 3600
-        monitors.record_decision(uow, case_id, state.shop, state.order_id, PLAYBOOK, "late-beyond-threshold",
+        monitors.record_decision(uow, cid, state.shop, state.order_id, PLAYBOOK, "late-beyond-threshold",
                                  "escalate", f"{hours:.0f} hours past ship-by", {"ship_by": ship_by}, now)
         open_case(uow, CaseRecord(
-            id=case_id, shop=state.shop, kind="fulfilment", queue=self.settings.queue,
+            id=cid, shop=state.shop, kind="fulfilment", queue=self.settings.queue,
             title=f"Order {state.snapshot.name if state.snapshot else state.order_id} has not shipped",
             reason=f"{hours:.0f} hours past its ship-by time {ship_by.isoformat()} "
                    f"(threshold {self.settings.case_after_hours:g} h)",
@@ -207,7 +222,7 @@ class DelayedFulfilment:
         local = ship_by.astimezone(ZoneInfo(self._zones(state)[0]))
         items = sum(li.quantity for li in snap.line_items)
         email = monitors.customer_email(
-            f"followup:{state.shop}:{state.order_id}:{number}", 0, state, self.settings.template, now,
+            message_decision(state.shop, state.order_id, number), 0, state, self.settings.template, now,
             provider=route.provider, ship_by=local.strftime("%A %d %B"),
             items=f"{items} item{'s' if items != 1 else ''}", followup=str(number))
         if email is None:
@@ -220,10 +235,6 @@ class DelayedFulfilment:
         monitors.audit(uow, now, "followup.sent", subject(state.shop, state.order_id),
                        {"number": number, "action": email.id, "provider": route.provider})
         return None
-
-
-def _case_id(state: OrderState) -> str:
-    return f"delayed-{state.shop}-{state.order_id}"
 
 
 def _why_stop(state: OrderState) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from opsdesk.config_playbooks import ReturnLabelsConfig
 from opsdesk.domain.carriers import PROVIDER, RETURN_LABEL, Failure, classify, code_of
 from opsdesk.domain.events import ReturnChange, ReturnChanged, StoreEvent
+from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
 from opsdesk.domain.records import CaseRecord, OutboxAction, Timer
@@ -32,6 +33,30 @@ PLAYBOOK = "return-labels"
 
 def subject(shop: str, return_id: int) -> str:
     return f"return:{shop}:{return_id}"
+
+
+def timer_id(shop: str, return_id: int) -> str:
+    return f"{DEADLINE}:{shop}:{return_id}"
+
+
+def label_decision(shop: str, return_id: int, attempt: int) -> str:
+    """The decision to buy a return's label (attempt 0, 1 with the fallback carrier): the action's id comes
+    from it (``monitors.outbox_action``)."""
+    return f"label:{shop}:{return_id}:{attempt}"
+
+
+def case_id(shop: str, return_id: int) -> str:
+    return fit_id(f"label-{shop}-{return_id}", "-")
+
+
+def case_decision(shop: str, return_id: int) -> str:
+    """The decision to hand the return's label to a person."""
+    return fit_id(f"label-case:{shop}:{return_id}")
+
+
+def in_hand_decision(shop: str, return_id: int) -> str:
+    """The decision to tell the customer their label is in hand (the email's id comes from it)."""
+    return f"label-in-hand:{shop}:{return_id}"
 
 
 @dataclass(frozen=True)
@@ -57,7 +82,7 @@ class ReturnLabels:
     ) -> None:
         due = now + timedelta(minutes=self.settings.deadline_minutes)
         payload = {"shop": event.shop, "order_id": event.order, "return_id": event.return_id}
-        uow.timers.schedule([Timer(f"{DEADLINE}:{event.shop}:{event.return_id}", DEADLINE,
+        uow.timers.schedule([Timer(timer_id(event.shop, event.return_id), DEADLINE,
                                    subject(event.shop, event.return_id), due, payload)])
         if state is None or state.snapshot is None:
             return  # no order to take the address from: the deadline opens the case
@@ -72,7 +97,7 @@ class ReturnLabels:
         payload = {"shop": state.shop, "order_id": state.order_id, "return_id": return_id, "carrier": carrier,
                    "attempt": attempt, "address": monitors.address_dict(snap.shipping_address if snap else None),
                    "order_name": snap.name if snap else ""}
-        decision = f"label:{state.shop}:{return_id}:{attempt}"
+        decision = label_decision(state.shop, return_id, attempt)
         return monitors.outbox_action(decision, 0, RETURN_LABEL, PROVIDER, state, state.shop, payload, now)
 
     def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
@@ -118,16 +143,16 @@ class ReturnLabels:
     def escalate(self, uow: UnitOfWork, shop: str, order_id: int | None, return_id: int,
                  state: OrderState | None, reason: str, now: datetime) -> None:
         """The case for a person, and (once) the customer told that their label is in hand."""
-        monitors.record_decision(uow, f"label-case:{shop}:{return_id}", shop, order_id, PLAYBOOK,
+        monitors.record_decision(uow, case_decision(shop, return_id), shop, order_id, PLAYBOOK,
                                  "label-needs-a-person", "escalate", reason, {"return_id": return_id}, now)
         open_case(uow, CaseRecord(
-            id=f"label-{shop}-{return_id}", shop=shop, kind="return", queue=self.settings.queue,
+            id=case_id(shop, return_id), shop=shop, kind="return", queue=self.settings.queue,
             title=f"Return label missing for {_about(order_id, return_id, state)}", reason=reason, opened_at=now,
             order_id=order_id, source=f"monitor:{PLAYBOOK}", priority=self.settings.priority,
             detail={"playbook": PLAYBOOK, "return_id": return_id},
         ), self.hooks(), now)
         if self.settings.tell_customer and state is not None:
-            email = monitors.customer_email(f"label-in-hand:{shop}:{return_id}", 0, state,
+            email = monitors.customer_email(in_hand_decision(shop, return_id), 0, state,
                                             "return_label_in_hand", now)
             if email is not None:
                 uow.outbox.add_many([email])

@@ -12,15 +12,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsdesk.domain.events import OrderId, ShippingAddress, ShopDomain
+from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import SendResult, action_id, idempotency_key
 from opsdesk.domain.policies import Usage
@@ -30,8 +29,6 @@ from opsdesk.ports import UnitOfWork
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: How the key of every windowed counter begins: ``monitor|<counter>|<window start, Unix seconds>``.
 PREFIX = "monitor|"
-#: The longest id the decisions, cases and outbox tables hold (their ``id`` and ``decision_id`` columns).
-ID_LENGTH = 64
 #: The outbox sender's outcome hook (``opsdesk.engine.outbox.OutcomeHook``), declared here for services.
 OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
 
@@ -86,21 +83,6 @@ def pending_timers(uow: UnitOfWork, subjects: Iterable[str], kind: str) -> dict[
     return {s: on for s, timers in found.items() if (on := next((t for t in timers if t.kind == kind), None))}
 
 
-def fit_id(name: str, sep: str = ":") -> str:
-    """``name`` (``<kind><sep><shop><sep>...``) as an id its column holds: itself when it fits (``ID_LENGTH``),
-    else, when a long shop name makes it longer (PostgreSQL refuses it), its kind and a digest of it. The same
-    name always gives the same id, and one that fits reads as before."""
-    if len(name) <= ID_LENGTH:
-        return name
-    return f"{name.split(sep, 1)[0]}{sep}{hashlib.blake2b(name.encode(), digest_size=16).hexdigest()}"
-
-
-def decided_by(decision: str, actions: Sequence[OutboxAction]) -> list[OutboxAction]:
-    """``actions`` (made with ``outbox_action``) filed under ``fit_id(decision)``: their own ids, and so their
-    idempotency keys, still come from the whole ``decision``, so that none changes with the shortening."""
-    return [replace(a, decision_id=fit_id(decision)) for a in actions]
-
-
 def audit(uow: UnitOfWork, now: datetime, action: str, subject: str, after: dict[str, Any]) -> None:
     uow.audit.record([AuditEntry(now, "automation", action, subject, None, after)])
 
@@ -120,10 +102,11 @@ def outbox_action(
     decision: str, index: int, kind: str, provider: str, state: OrderState | None, shop: str,
     payload: dict[str, Any], now: datetime,
 ) -> OutboxAction:
-    """An outbox row with the id and idempotency key derived from ``decision`` and ``index``."""
+    """An outbox row with the id and idempotency key derived from ``decision`` and ``index``, filed under
+    ``fit_id(decision)``: the ids come from the whole name, so that none changes where it is shortened."""
     aid = action_id(decision, index)
     return OutboxAction(
-        id=aid, decision_id=decision, shop=shop, order_id=state.order_id if state else None, kind=kind,
+        id=aid, decision_id=fit_id(decision), shop=shop, order_id=state.order_id if state else None, kind=kind,
         provider=provider, payload=payload, idempotency_key=idempotency_key(aid), created_at=now,
         next_attempt_at=now,
     )

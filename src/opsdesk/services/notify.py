@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsdesk.domain.cases import Case
+from opsdesk.domain.ids import fit_id
 from opsdesk.domain.org import Org, Person
 from opsdesk.domain.outbox import action_id, idempotency_key
 from opsdesk.domain.records import AuditEntry, OutboxAction, Timer
@@ -202,7 +203,7 @@ def _action(
     aid = action_id(decision, index)
     return OutboxAction(
         id=aid,
-        decision_id=decision,
+        decision_id=fit_id(decision),  # a long person id makes the name outgrow its column
         shop="",
         order_id=None,
         kind=kind,

@@ -32,7 +32,6 @@ failed page (after the connector's retries, honouring ``Retry-After``) leaves it
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -97,7 +96,8 @@ class Reconciler:
         now: Callable[[], datetime],
         settings: SweepSettings | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None],
+        stopped: Callable[[], bool] = lambda: False,
         breaker: Breaker | None = None,
         listeners: Callable[[str], Sequence[str]] = lambda _event: ("-",),
         screen: Screen = as_received,
@@ -106,7 +106,10 @@ class Reconciler:
         self.reader = reader
         self.now = now
         self.settings = settings or SweepSettings()
+        #: Waits between a read's retries; the worker's wakes up when it is stopped (``desk.Background``).
         self.sleep = sleep
+        #: True once the worker is stopping: the sweep then ends before its next read, the mark kept.
+        self.stopped = stopped
         self.breaker = breaker or Breaker()
         #: The playbooks that decide an event ("-" when none does): a decision by any of them for the
         #: event's key says that version was heard.

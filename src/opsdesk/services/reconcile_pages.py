@@ -3,7 +3,8 @@
 A read that answers ``RetryLater`` (throttled, 429, 5xx, a time-out) is tried up to ``attempts`` times,
 waiting what the provider said (``Retry-After``, the throttle's cost), else 1, 2, 4 ... seconds, at most
 ``max_wait``; one that answers ``Rejected`` is not (asking again cannot help). The circuit breaker is the
-sweeper's, kept across sweeps as the outbox keeps its own: while it is open, no read is sent.
+sweeper's, kept across sweeps as the outbox keeps its own: while it is open, no read is sent. A sweeper
+asked to stop (the worker shutting down) sends no further read: the sweep fails, its mark kept.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ Fetch = Callable[[str | None], JSON | RetryLater | Rejected]
 
 
 class Reads(Protocol):
-    """What the retries need of the sweeper: its settings, its breaker (replaced as it moves), its clock and
-    its sleeper."""
+    """What the retries need of the sweeper: its settings, its breaker (replaced as it moves), its clock, its
+    sleeper, and whether it is asked to stop."""
 
     settings: SweepSettings
     breaker: Breaker
     now: Callable[[], datetime]
     sleep: Callable[[float], None]
+    stopped: Callable[[], bool]
 
 
 def read_pages(reads: Reads, what: str, fetch: Fetch) -> Iterator[JSON]:
@@ -49,6 +51,8 @@ def read_page(reads: Reads, what: str, fetch: Fetch, cursor: str | None) -> JSON
     last = ""
     attempts = reads.settings.attempts
     for attempt in range(max(1, attempts)):
+        if reads.stopped():
+            raise SweepFailed(f"stopped before the {what} query: the desk is shutting down")
         now = reads.now()
         if not reads.breaker.allows(now):
             raise SweepFailed(f"the Admin API breaker is open after {reads.breaker.failures} failures: {last}")

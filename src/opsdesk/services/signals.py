@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from opsdesk.domain.ids import KEY_LENGTH, fit_id
 from opsdesk.domain.records import RawDelivery
 from opsdesk.ports import UnitOfWork
 
@@ -22,15 +23,19 @@ INTERNAL = "opsdesk"
 
 def emit(uow: UnitOfWork, shop: str, topic: str, fact: str, payload: dict[str, Any], now: datetime) -> bool:
     """Append a signal (``topic`` such as ``opsdesk/order_oversold``); False when this fact was raised before."""
-    body = orjson.dumps({**payload, "at": now.isoformat()})
-    delivery = RawDelivery(
+    return uow.deliveries.add([signal(shop, topic, fact, payload, now)]) == 1
+
+
+def signal(shop: str, topic: str, fact: str, payload: dict[str, Any], now: datetime) -> RawDelivery:
+    """The delivery of a signal; its ids come from the fact (fitted to their columns: an order of many SKUs
+    is a long fact)."""
+    return RawDelivery(
         shop=shop,
-        webhook_id=f"opsdesk:{topic}:{fact}",
+        webhook_id=fit_id(f"opsdesk:{topic}:{fact}", length=KEY_LENGTH),
         topic=topic,
-        body=body,
+        body=orjson.dumps({**payload, "at": now.isoformat()}),
         received_at=now,
         api_version=INTERNAL,
-        event_id=f"opsdesk:{fact}",
+        event_id=fit_id(f"opsdesk:{fact}", length=KEY_LENGTH),
         triggered_at=now,
     )
-    return uow.deliveries.add([delivery]) == 1

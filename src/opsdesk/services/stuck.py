@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from opsdesk.config_playbooks import StuckOrdersConfig
 from opsdesk.domain.events import StoreEvent
+from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.records import CaseRecord, Timer
 from opsdesk.ports import UnitOfWork
@@ -38,6 +39,15 @@ _ENDED = frozenset({"resolved", "closed"})
 
 def subject(shop: str, order_id: int) -> str:
     return f"order:{shop}:{order_id}"
+
+
+def timer_id(shop: str, order_id: int) -> str:
+    return f"{STUCK}:{shop}:{order_id}"
+
+
+def case_id(shop: str, order_id: int, since: datetime) -> str:
+    """The case (and the decision that opens it) of an order with no change since ``since``."""
+    return fit_id(f"stuck-{shop}-{order_id}-{int(since.timestamp())}", "-")
 
 
 #: The non-final states an order goes through, in order.
@@ -153,7 +163,7 @@ class StuckOrders:
                         settle(uow, case.id, f"the order {what}", now, self.hooks())
 
     def _timer(self, state: OrderState, current: str, due: datetime) -> Timer:
-        return Timer(f"{STUCK}:{state.shop}:{state.order_id}", STUCK, subject(state.shop, state.order_id), due,
+        return Timer(timer_id(state.shop, state.order_id), STUCK, subject(state.shop, state.order_id), due,
                      {"shop": state.shop, "order_id": state.order_id, "stage": current})
 
     def fire(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
@@ -169,15 +179,15 @@ class StuckOrders:
         since = state.last_event_at
         assert since is not None and state.snapshot is not None
         hours = (now - since).total_seconds() / 3600
-        case_id = f"stuck-{state.shop}-{state.order_id}-{int(since.timestamp())}"
-        monitors.record_decision(uow, case_id, state.shop, state.order_id, PLAYBOOK, f"stuck-{current}",
+        cid = case_id(state.shop, state.order_id, since)
+        monitors.record_decision(uow, cid, state.shop, state.order_id, PLAYBOOK, f"stuck-{current}",
                                  "escalate", f"no change for {hours:.0f} hours", {"since": since}, now)
         # An order someone already has a case for is that case's matter: the signal joins it (the case's
         # owner is nudged through its timeline) rather than opening a second case about the same order.
         active = [c for c in uow.cases.for_order(state.shop, state.order_id) if c.status not in _ENDED]
         kind, queue = (active[0].kind, active[0].queue) if active else ("stuck_order", self.settings.queue)
         open_case(uow, CaseRecord(
-            id=case_id, shop=state.shop,
+            id=cid, shop=state.shop,
             kind=kind, queue=queue,
             title=f"Order {state.snapshot.name} is stuck ({current.replace('_', ' ')})",
             reason=f"no change for {hours:.0f} hours ({why}); "
