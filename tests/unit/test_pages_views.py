@@ -86,6 +86,10 @@ def test_the_case_buttons_follow_its_status_and_owner() -> None:
     handed_back = case(owner="team:support", status=CaseStatus.IN_PROGRESS)  # by the return timer or a lead
     assert case_actions(handed_back, "alice") == ["claim", "wait"]
     assert case_actions(case(status=CaseStatus.WAITING_CUSTOMER), "alice") == ["claim", "resume"]
+    # Someone else's case is not offered for claiming: the claim would be refused, naming them.
+    assert case_actions(case(owner="bob", status=CaseStatus.ASSIGNED), "alice") == ["start", "wait"]
+    assert case_actions(case(owner="bob", status=CaseStatus.WAITING_CUSTOMER), "alice") == ["resume"]
+    assert case_actions(case(owner="team:support", status=CaseStatus.OPEN), "alice") == ["claim", "start", "wait"]
     assert case_actions(case(status=CaseStatus.RESOLVED), "alice") == ["close", "reopen"]
     assert case_actions(case(status=CaseStatus.CLOSED), "alice") == ["reopen"]
 

@@ -81,8 +81,9 @@ def case_actions(case: Case, person: str) -> list[str]:
     """The buttons the case page offers ``person`` besides the resolutions and comments."""
     status = case.status
     found = []
-    # Someone's case in progress is theirs; one handed back to the team is anyone's to claim, like a new one.
-    if status.active and case.person != person and (status is not CaseStatus.IN_PROGRESS or case.person is None):
+    # A case a person holds (assigned, in progress, waiting) is theirs: claiming it is a conflict, so only one
+    # that no person holds (new, or handed back to its team) is offered, to anyone, as the claim rule allows.
+    if status.active and case.person is None:
         found.append("claim")
     if status in {CaseStatus.OPEN, CaseStatus.ASSIGNED}:
         found.append("start")
