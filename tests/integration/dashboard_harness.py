@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from fastapi.testclient import TestClient
 
 from opsdesk.desk import Desk
 from opsdesk.ports import Clock, Connector
 from opsdesk.services import users
+from opsdesk.web.app import create_app
 from tests.integration.desk_harness import make_desk
 from tests.pipeline_harness import STARTER
 from tests.samples import SHOP
@@ -96,4 +102,15 @@ def sign_in(client: Any, username: str) -> None:
     assert response.status_code == 303, response.text
 
 
-__all__ = ["PASSWORD", "SHOP", "USERS", "csrf_of", "dashboard_desk", "sign_in"]
+@contextmanager
+def agent_client(desk: Desk, username: str, now: datetime) -> Iterator[TestClient]:
+    """The dashboard over HTTP, signed in as ``username``: a person of the org, made an agent in every shop."""
+    with desk.db.unit_of_work() as uow:
+        users.add_user(uow, username, PASSWORD, username.title(), {"*": "agent"}, username, now=now)
+        uow.commit()
+    with TestClient(create_app(desk, background=False), base_url="http://127.0.0.1") as client:
+        sign_in(client, username)
+        yield client
+
+
+__all__ = ["PASSWORD", "SHOP", "USERS", "agent_client", "csrf_of", "dashboard_desk", "sign_in"]

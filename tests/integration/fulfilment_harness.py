@@ -117,6 +117,25 @@ def db_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def carrier_connector(carrier: FakeCarrier) -> dict[str, Any]:
+    """The ``connectors.carrier`` configuration for the carrier stand-in: UPS first, FedEx the fallback."""
+    return {
+        "carriers": {
+            "ups": {"base_url": carrier.url_for("ups")},
+            "fedex": {"base_url": carrier.url_for("fedex")},
+        },
+        "primary": "ups",
+        "fallback": "fedex",
+        "timeout_seconds": 2,
+        "return_address": {
+            "name": "Returns dept",
+            "street1": "1 Dock Road",
+            "zip": "10001",
+            "country": "US",
+        },
+    }
+
+
 def make_run(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -133,21 +152,7 @@ def make_run(
     monkeypatch.setenv("OPSDESK_SHOPIFY_SECRET", SECRET)
     connectors: dict[str, Any] = {}
     if carrier is not None:
-        connectors["carrier"] = {
-            "carriers": {
-                "ups": {"base_url": carrier.url_for("ups")},
-                "fedex": {"base_url": carrier.url_for("fedex")},
-            },
-            "primary": "ups",
-            "fallback": "fedex",
-            "timeout_seconds": 2,
-            "return_address": {
-                "name": "Returns dept",
-                "street1": "1 Dock Road",
-                "zip": "10001",
-                "country": "US",
-            },
-        }
+        connectors["carrier"] = carrier_connector(carrier)
     if smtp is not None:
         connectors["smtp"] = {"host": smtp.host, "port": smtp.port, "timeout_seconds": 2}
     config = {

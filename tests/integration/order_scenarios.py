@@ -99,8 +99,10 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scenar
 
 
 def make_scenario(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str, **overrides: Any
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str,
+    connectors: dict[str, Any] | None = None, **overrides: Any
 ) -> Iterator[Scenario]:
+    """``connectors``: more than the starter's (a carrier, say); ``overrides``: other top-level settings."""
     with FakeShopifyAdmin(access_tokens=[TOKEN]) as shopify, FakeSmtp() as smtp:
         config = yaml.safe_load(STARTER_CONFIG.read_text())
         config["shops"] = [
@@ -113,6 +115,7 @@ def make_scenario(
             (playbooks / f"{name}.yaml").write_text((STARTER / f"{name}.yaml").read_text())
         config["playbooks"] = str(playbooks)
         config["connectors"]["smtp"].update(host=smtp.host, port=smtp.port)
+        config["connectors"].update(connectors or {})
         config.update(overrides)
         path = tmp_path / "opsdesk.yaml"
         path.write_text(yaml.safe_dump(config))

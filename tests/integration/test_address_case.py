@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.domain.cases import Case, CaseStatus
@@ -21,10 +20,8 @@ from opsdesk.domain.records import CaseRecord
 from opsdesk.fakes.carrier import FakeCarrier
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
-from opsdesk.services import users
 from opsdesk.services.cases import act, open_case
-from opsdesk.web.app import create_app
-from tests.integration.dashboard_harness import PASSWORD, csrf_of, sign_in
+from tests.integration.dashboard_harness import agent_client, csrf_of
 from tests.integration.fulfilment_harness import (
     ORDER_ID,
     START,
@@ -111,18 +108,14 @@ def test_a_person_releases_the_hold_of_an_unanswered_address_from_its_page(
     shopify: FakeShopifyAdmin,
 ) -> None:
     run, case = unanswered(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
-    with run.desk.db.unit_of_work() as uow:
-        users.add_user(uow, "fred", PASSWORD, "Fred", {"*": "agent"}, "fred", now=run.clock.now())
-        uow.commit()
-    with TestClient(create_app(run.desk, background=False), base_url="http://127.0.0.1") as client:
-        sign_in(client, "fred")
+    with agent_client(run.desk, "fred", run.clock.now()) as client:
         page = client.get(f"/cases/{case.id}").text
         offered = [name for name in ("release_hold", "no_action", "deny", "reship", "approve_refund")
                    if f'data-resolution="{name}"' in page]
         assert offered == ["release_hold", "no_action"]
         form = {"csrf_token": csrf_of(page), "resolution": "release_hold", "note": "address fixed in Shopify"}
         asked = client.post(f"/cases/{case.id}/resolve", data=form)
-        assert "releases the fulfilment hold in Shopify" in asked.text and holds(shopify) == ["ON_HOLD"]
+        assert "releases the desk&#39;s address hold in Shopify" in asked.text and holds(shopify) == ["ON_HOLD"]
         done = client.post(f"/cases/{case.id}/resolve", data={**form, "confirmed": "yes"}, follow_redirects=False)
         assert done.status_code == 303
         run.settle()  # the outbox sends the release
@@ -166,14 +159,14 @@ def test_a_hold_a_person_releases_while_the_answer_is_awaited_ends_the_wait(
                    extra_connectors={"shopify": connector})
     run.feed(delivery("orders/paid", paid_order(), "w-paid"))
     run.settle()
-    run.advance(hours=2)  # the customer has been asked; another matter of the order comes to a person
-    other = CaseRecord("risk-1", SHOP, "order", "fulfilment", "Order #9999: review", "flagged", run.clock.now(),
-                       order_id=ORDER_ID, source="test")
+    run.advance(hours=2)  # the customer has been asked; the order's lateness comes to a person, who ships it
+    other = CaseRecord("late-1", SHOP, "fulfilment", "fulfilment", "Order #9999: late", "not shipped",
+                       run.clock.now(), order_id=ORDER_ID, source="test")
     with run.desk.db.unit_of_work() as uow:
         open_case(uow, other, run.desk.case_hooks, run.clock.now())
-        act(uow, "risk-1", "resolve", "fred", run.clock.now(), run.desk.case_hooks, resolution="release_hold")
+        act(uow, "late-1", "resolve", "fred", run.clock.now(), run.desk.case_hooks, resolution="release_hold")
         uow.commit()
     run.settle()
 
     assert (holds(shopify), last_audit(run)) == (["OPEN"], ("fred", "address.released", f"address:{SHOP}:{ORDER_ID}"))
-    nothing_more_happens(run, carrier, smtp, shopify, resolved=[("order", CaseStatus.RESOLVED)])
+    nothing_more_happens(run, carrier, smtp, shopify, resolved=[("fulfilment", CaseStatus.RESOLVED)])

@@ -154,6 +154,19 @@ def test_a_second_agents_claim_is_refused_with_the_owners_name(client, desk) -> 
         assert uow.cases.get(ids[ORDER]).owner == "alice"
 
 
+def test_the_case_page_offers_claim_only_on_a_case_no_person_holds(client, desk) -> None:
+    case_id = case_ids(desk)[ORDER]
+    claim, start = f'action="/cases/{case_id}/act/claim"', f'action="/cases/{case_id}/act/start"'
+    sign_in(client, "alice")
+    assert claim in client.get(f"/cases/{case_id}").text  # the team's: anyone of it may claim it
+    act(client, f"/cases/{case_id}/act/claim")
+    assert claim not in client.get(f"/cases/{case_id}").text  # hers
+    client.cookies.clear()
+    sign_in(client, "bob")
+    page = client.get(f"/cases/{case_id}").text
+    assert (claim in page, start in page) == (False, True)  # alice's: bob's claim would be refused
+
+
 def test_bulk_claim_claims_the_free_cases_and_names_the_owner_of_the_others(client, desk) -> None:
     ids = case_ids(desk)
     sign_in(client, "alice")

@@ -144,46 +144,7 @@ def test_a_refund_without_a_positive_amount_is_rejected_before_any_call(
     assert fake.calls == []
 
 
-# -- holds, tags, notes, discounts -----------------------------------------------------------------------
-
-
-def test_a_hold_covers_every_holdable_fulfillment_order_and_a_retry_adds_none(
-        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
-    fake.add_order(20, fulfillment_orders=("OPEN", "OPEN", "CLOSED"))
-    action = outbox_action("hold_fulfillment", 20, {"reason": "high_risk_of_fraud"})
-
-    first, again = shopify.send(action), shopify.send(action)
-
-    held = ["gid://shopify/FulfillmentOrder/201", "gid://shopify/FulfillmentOrder/202"]
-    assert first == Delivered({"held": held, "handle": action.idempotency_key})
-    assert again == Delivered({"held": [], "handle": action.idempotency_key})
-    assert [(e.target, e.detail["reason"]) for e in fake.effects] == [
-        (fo, "HIGH_RISK_OF_FRAUD") for fo in held]
-    nodes = fake.store.order(20)["fulfillmentOrders"]["nodes"]
-    assert [n["status"] for n in nodes] == ["ON_HOLD", "ON_HOLD", "CLOSED"]
-
-
-def test_a_hold_shopify_already_has_under_our_handle_counts_as_placed(strict: FakeShopifyAdmin, wire: str) -> None:
-    # Shopify itself ignores the Idempotency-Key header; the hold's handle is what makes a repeat harmless.
-    with connect(strict, wire) as connector:
-        strict.add_order(21)
-        action = outbox_action("hold_fulfillment", 21, {"fulfillment_order_id": 211})
-        first, again = connector.send(action), connector.send(action)
-
-        assert first == again == Delivered({"held": ["gid://shopify/FulfillmentOrder/211"],
-                                            "handle": action.idempotency_key})
-        assert len(strict.effects) == 1
-
-
-def test_a_release_lifts_the_hold_and_a_repeat_finds_nothing_to_release(
-        fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:
-    shopify.send(outbox_action("hold_fulfillment", 22, {}, decision="hold"))
-    release = outbox_action("release_hold", 22, {}, decision="release")
-
-    assert shopify.send(release) == Delivered({"released": ["gid://shopify/FulfillmentOrder/221"]})
-    assert shopify.send(release) == Delivered({"released": []})
-    assert fake.store.order(22)["fulfillmentOrders"]["nodes"][0]["status"] == "OPEN"
-    assert [e.kind for e in fake.effects] == ["fulfillmentOrderHold", "fulfillmentOrderReleaseHold"]
+# -- tags, notes, discounts (holds: test_shopify_holds.py) ---------------------------------------------
 
 
 def test_tags_and_a_note_reach_the_order(fake: FakeShopifyAdmin, shopify: ShopifyAdmin) -> None:

@@ -295,7 +295,6 @@ def test_the_amount_and_discount_come_from_the_decision_that_opened_the_case(db,
          [("email", {"template": "generic", "message": "outside the return window"})]),
         ("reship", {"note": "wrong colour sent"},
          [("add_tags", {"tags": ["reship"]}), ("note", {"note": "reship approved by ada: wrong colour sent"})]),
-        ("release_hold", {}, [("release_hold", {"reason": "other"})]),
         ("pause_discount", {"discount_id": "gid://shopify/DiscountAutomaticNode/1"},
          [("deactivate_discount", {"discount_id": "gid://shopify/DiscountAutomaticNode/1"})]),
         ("no_action", {}, []),
@@ -308,6 +307,27 @@ def test_each_resolution_becomes_its_actions(db, hooks, resolution, params, expe
     actions = {a.kind: {k: a.payload.get(k) for k in wanted.get(a.kind, {})} for a in db.tables.actions.values()}
     assert actions == wanted
     assert next(iter(db.tables.decisions.values())).rule_id == resolution
+
+
+@pytest.mark.parametrize(("kind", "holds"), [
+    ("address", ["address"]),  # the address monitor's case: its hold, not a fraud hold
+    ("order", ["risk"]),  # a risk review: the fraud hold, not the address hold
+    ("inventory", ["inventory"]),
+    ("payment", ["payment"]),
+    ("fulfilment", ["address", "inventory"]),  # what holds it back for shipping, never a fraud hold
+])
+def test_a_release_names_the_holds_the_case_is_about(db, hooks, kind, holds) -> None:
+    opened(db, hooks, record(kind=kind))
+    do(db, hooks, "resolve", "ada", at(1), resolution="release_hold")
+    [release] = db.tables.actions.values()
+    assert (release.kind, release.payload) == ("release_hold", {"shop": SHOP, "order_id": ORDER, "holds": holds})
+
+
+def test_a_case_about_no_hold_of_the_desks_releases_none(db, hooks) -> None:
+    opened(db, hooks, record())  # a refund request
+    with pytest.raises(InvalidInput, match="a refund case is about no hold opsdesk places"):
+        do(db, hooks, "resolve", "ada", at(1), resolution="release_hold")
+    assert db.tables.decisions == {} and db.tables.actions == {}
 
 
 def test_a_person_pausing_a_guarded_discount_names_it_as_the_guard_knows_it(db, hooks) -> None:

@@ -79,6 +79,17 @@ def test_a_case_offers_the_resolutions_of_its_kind_that_it_can_carry_out() -> No
     assert [r.irreversible for r in fitting_resolutions(case())] == [True, True, False]
 
 
+def test_a_hold_release_says_which_hold_it_releases() -> None:
+    def effect(kind: str) -> str:
+        return next(r.effect for r in fitting_resolutions(case(kind=kind)) if r.name == "release_hold")
+
+    assert effect("address") == ("releases the desk's address hold in Shopify, and no other: a fraud hold, "
+                                 "or one placed by hand, stays")
+    assert effect("order") == ("releases the desk's fraud hold in Shopify, and no other: an address hold, "
+                               "or one placed by hand, stays")
+    assert effect("fulfilment").startswith("releases the desk's address and out-of-stock holds in Shopify")
+
+
 def test_the_case_buttons_follow_its_status_and_owner() -> None:
     assert case_actions(case(), "alice") == ["claim", "start", "wait"]
     assert case_actions(case(owner="alice", status=CaseStatus.ASSIGNED), "alice") == ["start", "wait"]
@@ -86,6 +97,10 @@ def test_the_case_buttons_follow_its_status_and_owner() -> None:
     handed_back = case(owner="team:support", status=CaseStatus.IN_PROGRESS)  # by the return timer or a lead
     assert case_actions(handed_back, "alice") == ["claim", "wait"]
     assert case_actions(case(status=CaseStatus.WAITING_CUSTOMER), "alice") == ["claim", "resume"]
+    # Someone else's case is not offered for claiming: the claim would be refused, naming them.
+    assert case_actions(case(owner="bob", status=CaseStatus.ASSIGNED), "alice") == ["start", "wait"]
+    assert case_actions(case(owner="bob", status=CaseStatus.WAITING_CUSTOMER), "alice") == ["resume"]
+    assert case_actions(case(owner="team:support", status=CaseStatus.OPEN), "alice") == ["claim", "start", "wait"]
     assert case_actions(case(status=CaseStatus.RESOLVED), "alice") == ["close", "reopen"]
     assert case_actions(case(status=CaseStatus.CLOSED), "alice") == ["reopen"]
 

@@ -5,19 +5,27 @@ from __future__ import annotations
 import pytest
 
 from opsdesk.config import ReconcileConfig
-from opsdesk.connectors import shopify, shopify_reads
+from opsdesk.connectors import shopify, shopify_holds, shopify_reads
 from opsdesk.fakes.query_cost import MAX_COST, requested_cost
 
 #: The largest page the configuration lets the sweep ask for.
 PAGE = next(m.le for m in ReconcileConfig.model_fields["page_size"].metadata if hasattr(m, "le"))
 VARIABLES = {"first": PAGE, "after": "at:1", "query": "updated_at:>='2026-01-01T00:00:00Z'",
              "id": "gid://shopify/Order/1", "code": "SAVE10"}
-QUERIES = {name: value for name, value in (vars(shopify) | vars(shopify_reads)).items()
+QUERIES = {name: value for name, value in (vars(shopify) | vars(shopify_reads) | vars(shopify_holds)).items()
            if name.isupper() and isinstance(value, str) and value.lstrip().startswith(("query", "mutation"))}
 
 
-def test_the_connector_has_the_reconciliation_queries() -> None:
+def test_the_connector_has_the_reconciliation_queries_and_its_actions() -> None:
     assert {"ORDERS_UPDATED", "ORDER", "ORDER_LINE_ITEMS", "REFUND_LINES", "DISPUTES_INITIATED"} <= set(QUERIES)
+    assert {"REFUND", "FULFILLMENT_ORDERS", "HOLD", "RELEASE", "TAGS", "NOTE"} <= set(QUERIES)
+
+
+def test_a_hold_and_a_release_cost_what_adr_0015_reserves_for_them() -> None:
+    # The holds' read asks each hold's id, handle, reason and whether we placed it: scalars, no points.
+    costs = {name: requested_cost(QUERIES[name], {"id": "gid://shopify/Order/1", "holdIds": ["h1", "h2"]})
+             for name in ("FULFILLMENT_ORDERS", "HOLD", "RELEASE")}
+    assert costs == {"FULFILLMENT_ORDERS": 153, "HOLD": 13, "RELEASE": 12}
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))

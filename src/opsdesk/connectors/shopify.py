@@ -2,10 +2,11 @@
 
 Every call carries ``Idempotency-Key: <action key>``, and ``refundCreate`` carries Shopify's
 ``@idempotent(key:)`` directive (API 2026-01+, required from 2026-04), so a refund retried after a lost
-answer is made once. The other mutations are made safe to repeat here: a hold uses a handle derived from
-the action and skips fulfilment orders that already carry it, a release finds nothing left to release,
-adding a tag twice or setting the same note twice changes nothing. A discount known only by a code it is
-redeemed with is looked up by that code (``codeDiscountNodeByCode``) before it is deactivated.
+answer is made once. The other mutations are made safe to repeat here: a hold goes under a handle that
+says why and skips fulfilment orders that already carry it, a release names the ids of the desk's holds it
+means and finds nothing left to release (``shopify_holds``), adding a tag twice or setting the same note
+twice changes nothing. A discount known only by a code it is redeemed with is looked up by that code
+(``codeDiscountNodeByCode``) before it is deactivated.
 
 It also answers the reconciliation sweep's queries (``shopify_reads``), which pace themselves: before sending
 one, the connector waits (with its injected sleeper) until the shop's cost bucket, as the last answer left it
@@ -34,6 +35,8 @@ import httpx
 from opsdesk.clock import SystemClock
 from opsdesk.connectors.http import ApiClient
 from opsdesk.connectors.shopify_bucket import DEFAULT_RESERVE, CostBuckets, throttle_wait
+from opsdesk.connectors.shopify_holds import FulfilmentHolds
+from opsdesk.connectors.shopify_ids import gid, order_gid
 from opsdesk.connectors.shopify_reads import Reply, SweepReads
 from opsdesk.domain.errors import InvalidPayload, NotFound, Unavailable
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
@@ -50,18 +53,6 @@ REFUND = """mutation Refund($input: RefundInput!, $idempotencyKey: String!) {
 }"""
 ORDER_PAYMENTS = """query OrderPayments($id: ID!) {
   order(id: $id) { id transactions(first: 50) { id kind status gateway } }
-}"""
-FULFILLMENT_ORDERS = """query FulfillmentOrders($id: ID!) {
-  order(id: $id) { id fulfillmentOrders(first: 50) {
-    nodes { id status supportedActions { action } fulfillmentHolds { id handle } } } }
-}"""
-HOLD = """mutation Hold($id: ID!, $fulfillmentHold: FulfillmentOrderHoldInput!) {
-  fulfillmentOrderHold(id: $id, fulfillmentHold: $fulfillmentHold) {
-    fulfillmentHold { id handle } fulfillmentOrder { id status } userErrors { field message code }
-  }
-}"""
-RELEASE = """mutation Release($id: ID!) {
-  fulfillmentOrderReleaseHold(id: $id) { fulfillmentOrder { id status } userErrors { field message code } }
 }"""
 TAGS = """mutation Tags($id: ID!, $tags: [String!]!) {
   tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
@@ -104,11 +95,6 @@ PAYMENT_STATUS = """query PaymentStatus($id: ID!) {
 DEACTIVATIONS = {"DiscountCodeNode": ("discountCodeDeactivate", DEACTIVATE_CODE),
                  "DiscountAutomaticNode": ("discountAutomaticDeactivate", DEACTIVATE_AUTOMATIC)}
 DISCOUNT_GID = re.compile(r"^gid://shopify/(DiscountCodeNode|DiscountAutomaticNode)/\d+$")
-HOLD_REASONS = frozenset({"AWAITING_PAYMENT", "AWAITING_RETURN_ITEMS", "HIGH_RISK_OF_FRAUD", "OTHER",
-                          "INCORRECT_ADDRESS", "INVENTORY_OUT_OF_STOCK", "UNKNOWN_DELIVERY_DATE",
-                          "ONLINE_STORE_POST_PURCHASE_CROSS_SELL"})
-#: A hold with our handle already on the fulfilment order: a retry of a hold that was placed.
-HELD_ALREADY = frozenset({"DUPLICATE_FULFILLMENT_HOLD_HANDLE"})
 #: Shopify refuses a query whose requested cost is over its single-query limit, before running it: asking
 #: again cannot help, the query must ask for less.
 TOO_COSTLY = "MAX_COST_EXCEEDED"
@@ -135,13 +121,14 @@ class ShopifyAdmin:
         self._buckets = CostBuckets(reserve)
         # The reconciliation sweep's queries, paced by the buckets every answer here keeps up to date.
         self._reads = SweepReads(self._execute, self._buckets, self._clock, sleep)
+        self._holds = FulfilmentHolds(self._execute, self._mutate)
         self._timeout = timeout
         # Redirects are never followed (ApiClient): a 3xx from an Admin API endpoint is a misconfiguration,
         # and following it would send the access token wherever it points.
         self._client = ApiClient(timeout=timeout, transport=transport)
         self._urls: dict[str, httpx.URL] = {}  # each endpoint parsed once
         self._handlers: dict[str, Callable[[OutboxAction], SendResult]] = {
-            "refund": self._refund, "hold_fulfillment": self._hold, "release_hold": self._release,
+            "refund": self._refund, "hold_fulfillment": self._holds.hold, "release_hold": self._holds.release,
             "add_tags": self._add_tags, "note": self._note, "deactivate_discount": self._deactivate,
             "approve_return": self._approve_return, "check_payment": self._check_payment,
         }
@@ -210,7 +197,7 @@ class ShopifyAdmin:
     def _refund(self, action: OutboxAction) -> SendResult:
         """refundCreate for the payload's amount, through the payment gateway of the order's sale."""
         # notify defaults to False: the customer hears from us, through the email templates.
-        order, payload = _order_gid(action), action.payload
+        order, payload = order_gid(action), action.payload
         amount = _amount(payload.get("amount"))
         payment = self._payment(action, order)
         if not isinstance(payment, dict):
@@ -241,53 +228,13 @@ class ShopifyAdmin:
                 return {"gateway": tx["gateway"], "parentId": tx["id"]}
         return Rejected(f"order {order} has no successful sale or capture to refund")
 
-    def _hold(self, action: OutboxAction) -> SendResult:
-        # The handle names our hold, so a retry can see it is already there instead of stacking another.
-        handle = action.idempotency_key
-        targets = self._fulfillment_orders(action, "HOLD", skip_handle=handle)
-        if not isinstance(targets, list):
-            return targets
-        reason = str(action.payload.get("reason") or "other").upper()
-        hold = {"reason": reason if reason in HOLD_REASONS else "OTHER", "handle": handle,
-                "notifyMerchant": False, "reasonNotes": str(action.payload.get("note") or "opsdesk")}
-        for target in targets:
-            variables = {"id": target, "fulfillmentHold": hold}
-            result = self._mutate(action, "fulfillmentOrderHold", HOLD, variables, done_codes=HELD_ALREADY)
-            if not isinstance(result, dict):
-                return result
-        return Delivered({"held": targets, "handle": handle})
-
-    def _release(self, action: OutboxAction) -> SendResult:
-        targets = self._fulfillment_orders(action, "RELEASE_HOLD")
-        if not isinstance(targets, list):
-            return targets
-        for target in targets:
-            result = self._mutate(action, "fulfillmentOrderReleaseHold", RELEASE, {"id": target})
-            if not isinstance(result, dict):
-                return result
-        return Delivered({"released": targets})
-
-    def _fulfillment_orders(self, action: OutboxAction, supported: str,
-                            skip_handle: str = "") -> list[str] | RetryLater | Rejected:
-        """The payload's fulfilment order, else the order's ones that support ``supported`` right now."""
-        if action.payload.get("fulfillment_order_id"):
-            return [_gid("FulfillmentOrder", action.payload["fulfillment_order_id"])]
-        order = _order_gid(action)
-        reply = self._execute(action.shop, FULFILLMENT_ORDERS, {"id": order}, action.idempotency_key)
-        if not isinstance(reply, dict):
-            return reply
-        nodes = ((reply.get("order") or {}).get("fulfillmentOrders") or {}).get("nodes") or []
-        return [node["id"] for node in nodes
-                if supported in {a.get("action") for a in node.get("supportedActions") or []}
-                and skip_handle not in {h.get("handle") for h in node.get("fulfillmentHolds") or []}]
-
     def _add_tags(self, action: OutboxAction) -> SendResult:
         given = action.payload.get("tags") or []
         parts = given.split(",") if isinstance(given, str) else map(str, given)
         tags = [t.strip() for t in parts if t.strip()]
         if not tags:
             raise InvalidPayload("add_tags needs at least one tag")
-        order = _order_gid(action)
+        order = order_gid(action)
         result = self._mutate(action, "tagsAdd", TAGS, {"id": order, "tags": tags})
         return result if not isinstance(result, dict) else Delivered({"order_id": order, "tags": tags})
 
@@ -295,7 +242,7 @@ class ShopifyAdmin:
         note = str(action.payload.get("note") or action.payload.get("text") or "")
         if not note:
             raise InvalidPayload("note needs a text")
-        order = _order_gid(action)
+        order = order_gid(action)
         result = self._mutate(action, "orderUpdate", NOTE, {"input": {"id": order, "note": note}})
         return result if not isinstance(result, dict) else Delivered({"order_id": order, "note": note})
 
@@ -330,7 +277,7 @@ class ShopifyAdmin:
 
     def _approve_return(self, action: OutboxAction) -> SendResult:
         """returnApproveRequest, unless the return is open already (a retry of an approval that was made)."""
-        target = _gid("Return", action.payload.get("return_id"))
+        target = gid("Return", action.payload.get("return_id"))
         reply = self._execute(action.shop, RETURN_STATUS, {"id": target}, action.idempotency_key)
         if not isinstance(reply, dict):
             return reply
@@ -346,7 +293,7 @@ class ShopifyAdmin:
 
     def _check_payment(self, action: OutboxAction) -> SendResult:
         """Ask again how the order's payment stands (a query: nothing changes, so repeating it is safe)."""
-        order = _order_gid(action)
+        order = order_gid(action)
         reply = self._execute(action.shop, PAYMENT_STATUS, {"id": order}, action.idempotency_key)
         if not isinstance(reply, dict):
             return reply
@@ -457,20 +404,6 @@ def _message(error: object) -> str:
         field = ".".join(str(f) for f in error.get("field") or [])
         return f"{field}: {error.get('message')}" if field else str(error.get("message"))
     return str(error)
-
-
-def _gid(kind: str, value: object) -> str:
-    """A Shopify global id from a gid or a bare numeric id."""
-    text = str(value if value is not None else "").strip()
-    if text.startswith(f"gid://shopify/{kind}/"):
-        return text
-    if text.isdigit():
-        return f"gid://shopify/{kind}/{text}"
-    raise InvalidPayload(f"not a {kind} id: {value!r}")
-
-
-def _order_gid(action: OutboxAction) -> str:
-    return _gid("Order", action.order_id if action.order_id is not None else action.payload.get("order_id"))
 
 
 def _amount(value: object) -> Decimal:

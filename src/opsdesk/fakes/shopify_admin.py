@@ -1,26 +1,27 @@
 """A local Shopify Admin GraphQL server with scripted and random faults, for tests, the demo and benchmarks.
 
-It answers the operations ``opsdesk.connectors.shopify`` sends (refundCreate, fulfillmentOrderHold,
-fulfillmentOrderReleaseHold, tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate,
-returnApproveRequest, and the order, orders (from ``put_order_payload``, with their fulfilments and
-refunds), shopifyPaymentsAccount's disputes (from ``put_dispute_payload``), return, discountNode and
-codeDiscountNodeByCode queries) with Shopify-shaped bodies. It reads the operation's root field and its
-variables; it is not a GraphQL engine. This module is the HTTP application (requests, faults, the record of
-calls); the shop's data and operations are in ``shopify_store`` (its resources in ``shopify_resources``, the
-orders, refunds and disputes read back as GraphQL nodes in ``shopify_graphql``), the cost limit and the
-leaky bucket in ``shopify_bucket``, the faults in ``shopify_faults`` and the socket side in ``shopify_server``.
-Every query is priced as Shopify prices it (``opsdesk.fakes.query_cost``): one whose requested cost is over
-1,000 points is refused with ``MAX_COST_EXCEEDED`` and nothing else happens; every answer carries
-``extensions.cost`` (requested and actual cost, and the throttle bucket). With ``bucket=(maximum,
-restore_rate)`` the bucket is enforced as Shopify's leaky bucket (a query whose requested cost is more than
-what is left gets ``THROTTLED``); without, it is reported full. The bucket refills at ``restore_rate``
-points a second of ``clock`` (the wall clock's monotonic seconds without one; a test's manual clock, moved by
-the sleeps of the client under test, makes minutes of pacing take no time). The orders read back from
-``put_order_payload`` (``orders``, ``order``, ``refund``) keep only the fields the query selects, each list
-and connection cut to its ``first`` (a connection from its ``after`` cursor, with its ``pageInfo``).
-A mutation repeated with the same idempotency key (the ``@idempotent`` key, else the ``Idempotency-Key``
-header) gets the first answer again and has no second effect. With ``header_idempotency=False`` only the
-directive counts, as on Shopify itself, where the other mutations must be safe to repeat on their own.
+It answers the operations ``opsdesk.connectors.shopify`` sends (refundCreate, fulfillmentOrderHold (several
+holds on a fulfilment order, each with an id and a handle), fulfillmentOrderReleaseHold (of the ``holdIds``),
+tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate, returnApproveRequest, and the order, orders (from
+``put_order_payload``, with their fulfilments and refunds), shopifyPaymentsAccount's disputes (from
+``put_dispute_payload``), return, discountNode and codeDiscountNodeByCode queries) with Shopify-shaped bodies.
+It reads the operation's root field and its variables; it is not a GraphQL engine. This module is the HTTP
+application (requests, faults, the record of calls); the shop's data and operations are in ``shopify_store``
+(its resources in ``shopify_resources``, the orders, refunds and disputes read back as GraphQL nodes in
+``shopify_graphql``), the cost limit and the leaky bucket in ``shopify_bucket``, the faults in
+``shopify_faults`` and the socket side in ``shopify_server``. Every query is priced as Shopify prices it
+(``opsdesk.fakes.query_cost``): one whose requested cost is over 1,000 points is refused with
+``MAX_COST_EXCEEDED`` and nothing else happens; every answer carries ``extensions.cost`` (requested and actual
+cost, and the throttle bucket). With ``bucket=(maximum, restore_rate)`` the bucket is enforced as Shopify's
+leaky bucket (a query whose requested cost is more than what is left gets ``THROTTLED``); without, it is
+reported full. The bucket refills at ``restore_rate`` points a second of ``clock`` (the wall clock's monotonic
+seconds without one; a test's manual clock, moved by the sleeps of the client under test, makes minutes of
+pacing take no time). The orders read back from ``put_order_payload`` (``orders``, ``order``, ``refund``) keep
+only the fields the query selects, each list and connection cut to its ``first`` (a connection from its
+``after`` cursor, with its ``pageInfo``). A mutation repeated with the same idempotency key (the
+``@idempotent`` key, else the ``Idempotency-Key`` header) gets the first answer again and has no second
+effect. With ``header_idempotency=False`` only the directive counts, as on Shopify itself, where the other
+mutations must be safe to repeat on their own.
 
 Faults, one per request, in this order: ``outage(True)`` answers every call 503; scripted faults are
 taken next; otherwise a seeded random draw at the chaos rate. A fault is one of:
@@ -232,6 +233,10 @@ class FakeShopifyAdmin:
 
     def add_discount(self, gid: str, **terms: Any) -> None:
         self.store.add_discount(gid, **terms)
+
+    def hold_by_hand(self, order_id: int, reason: str = "OTHER", handle: str = "") -> str:
+        """Hold the order as a person in Shopify's admin would (or another app, with a handle): the hold's id."""
+        return self.store.hold_by_hand(order_id, reason, handle)
 
     def put_order_payload(self, payload: JSON) -> None:
         """Hold this order (webhook-shaped JSON) as the shop's true current state, for the ``orders`` query."""

@@ -249,32 +249,50 @@ class ShopifyStore:
         return {"refund": refund, "order": {"id": order.gid}, "userErrors": []}, effect
 
     def _hold(self, v: JSON) -> tuple[JSON, Effect | None]:
+        """A hold of the app's: one more on a fulfilment order already held (API 2025-01+), its handle unique
+        among the app's holds there."""
         fo, hold = self._fulfillment_orders.get(str(v["id"])), v["fulfillmentHold"]
-        handle = hold.get("handle")
+        handle = str(hold.get("handle") or "")
         error = None
         if fo is None or "HOLD" not in SUPPORTED.get(fo.status, ()):
             error = user_error("The fulfillment order could not be found.", ("id",), NOT_FOUND)
-        elif handle and any(h["handle"] == handle for h in fo.holds):
+        elif any(h["handle"] == handle and h["heldByRequestingApp"] for h in fo.holds):
             error = user_error("The handle is already in use for a hold on this fulfillment order.",
                                 ("handle",), "DUPLICATE_FULFILLMENT_HOLD_HANDLE")
         if fo is None or error is not None:
             return {"fulfillmentHold": None, "fulfillmentOrder": None, "userErrors": [error]}, None
-        created = {"id": self._next_id("FulfillmentHold"), "handle": handle, "reason": hold["reason"]}
+        created = self._place(fo, str(hold["reason"]), handle, ours=True)
+        effect = Effect("", "", "", fo.id, fo.order_id, detail={"reason": hold["reason"], "handle": handle})
+        return {"fulfillmentHold": {"id": created["id"], "handle": handle},
+                "fulfillmentOrder": {"id": fo.id, "status": fo.status}, "userErrors": []}, effect
+
+    def hold_by_hand(self, order_id: int, reason: str = "OTHER", handle: str = "") -> str:
+        """A hold on the order's first fulfilment order placed by someone else than the app (by hand in
+        Shopify's admin, or by another app, which has its own handles): its id."""
+        with self._lock:
+            fo = self._get_order(order_id).fulfillment_orders[0]
+            return str(self._place(fo, reason, handle, ours=False)["id"])
+
+    def _place(self, fo: FulfillmentOrder, reason: str, handle: str, *, ours: bool) -> JSON:
+        created = {"id": self._next_id("FulfillmentHold"), "handle": handle, "reason": reason,
+                   "heldByRequestingApp": ours}
         fo.holds.append(created)
         fo.status = "ON_HOLD"
-        effect = Effect("", "", "", fo.id, fo.order_id, detail={"reason": hold["reason"], "handle": handle})
-        return {"fulfillmentHold": created, "fulfillmentOrder": {"id": fo.id, "status": fo.status},
-                "userErrors": []}, effect
+        return created
 
     def _release(self, v: JSON) -> tuple[JSON, Effect | None]:
+        """The holds ``holdIds`` names that are on the fulfilment order (every hold when it names none); the
+        fulfilment order is open again once no hold is left."""
         fo = self._fulfillment_orders.get(str(v["id"]))
         if fo is None or fo.status != "ON_HOLD":
             error = user_error("The fulfillment order wasn't found.", ("id",), NOT_FOUND)
             return {"fulfillmentOrder": None, "userErrors": [error]}, None
-        released = [h["id"] for h in fo.holds]
-        fo.holds.clear()
-        fo.status = "OPEN"
-        effect = Effect("", "", "", fo.id, fo.order_id, detail={"released": released})
+        named = v.get("holdIds")
+        gone = [h for h in fo.holds if named is None or h["id"] in named]
+        fo.holds = [h for h in fo.holds if h not in gone]
+        fo.status = "ON_HOLD" if fo.holds else "OPEN"
+        effect = None if not gone else Effect("", "", "", fo.id, fo.order_id, detail={
+            "released": [h["id"] for h in gone], "handles": [h["handle"] for h in gone]})
         return {"fulfillmentOrder": {"id": fo.id, "status": fo.status}, "userErrors": []}, effect
 
     def _tags_add(self, v: JSON) -> tuple[JSON, Effect]:

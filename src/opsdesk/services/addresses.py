@@ -2,12 +2,13 @@
 
 When an order is paid, a ``verify_address`` action asks the current carrier about its shipping address.
 If the carrier refuses the address (``ADDRESS.VERIFY.FAILURE`` and friends), the order's fulfilment
-orders are held (``INCORRECT_ADDRESS``), the customer is asked to confirm their address, and an
-``address_reply`` timer waits ``reply_hours``. A changed address on the order (the customer's answer
-arrives as ``orders/updated``) is checked again; accepted, the hold is released. No change by the
-deadline: a case in the fulfilment queue, whose person releases the hold (``release_hold``) once the address is
-fixed in Shopify or to ship as is. A hold released by a person while the customer's answer is still awaited
-(resolving another case of the order: Shopify releases every hold of its fulfilment orders) ends the wait.
+orders are held (``INCORRECT_ADDRESS``, under the handle ``opsdesk-address``), the customer is asked to
+confirm their address, and an ``address_reply`` timer waits ``reply_hours``. A changed address on the order
+(the customer's answer arrives as ``orders/updated``) is checked again; accepted, the address hold is released,
+and only it: a fraud hold or one placed by hand stays. No change by the deadline: a case in the fulfilment
+queue, whose person releases the address hold (``release_hold``) once the address is fixed in Shopify or to
+ship as is. The address hold released by a person while the customer's answer is still awaited (resolving a
+fulfilment case of the order) ends the wait.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from opsdesk.config_playbooks import AddressValidationConfig
 from opsdesk.domain.carriers import PROVIDER, VERIFY_ADDRESS, Failure, classify, code_of
 from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
+from opsdesk.domain.holds import HoldPurpose
 from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
@@ -144,15 +146,17 @@ class AddressValidation:
         decision = address_decision("address-release", state.shop, state.order_id, action.payload.get("fingerprint"))
         uow.outbox.add_many([monitors.outbox_action(
             decision, 0, "release_hold", "shopify", state, state.shop,
-            {"shop": state.shop, "order_id": state.order_id}, now)])
+            {"shop": state.shop, "order_id": state.order_id, "holds": [HoldPurpose.ADDRESS.value]}, now)])
         monitors.audit(uow, now, "address.confirmed", key, {"fingerprint": action.payload.get("fingerprint")})
 
     def on_release(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
-        """Outcome hook of ``release_hold``: a hold released while the customer's answer is awaited (by a person,
-        resolving another case of the order) ends the wait, so that no case opens later for an order no longer
-        held, and a late answer is not checked again. The audit names who released it. (Our own release, after
-        an accepted address, has stopped the timer already.)"""
-        if not isinstance(result, Delivered) or action.order_id is None:
+        """Outcome hook of ``release_hold``: the address hold released while the customer's answer is awaited (by
+        a person, resolving a fulfilment case of the order) ends the wait, so that no case opens later for an
+        order no longer held for its address, and a late answer is not checked again. The audit names who
+        released it. A release of other holds (a fraud review's) leaves the wait as it is. (Our own release,
+        after an accepted address, has stopped the timer already.)"""
+        named = action.payload.get("holds") or ()
+        if not isinstance(result, Delivered) or action.order_id is None or HoldPurpose.ADDRESS not in named:
             return False
         key = subject(action.shop, action.order_id)
         if uow.timers.cancel(key, [REPLY]):

@@ -9,12 +9,13 @@ its order (store events with the rule, playbook version and inputs), the actions
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from opsdesk.domain.cases import RESOLUTIONS, Case, CaseStatus
 from opsdesk.domain.errors import NotFound
+from opsdesk.domain.holds import HoldPurpose, case_holds, describe
 from opsdesk.domain.org import Org
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.case_views import case_view
@@ -42,7 +43,8 @@ RESOLUTION_TEXT = {
     ),
     "deny": Resolution("deny", "Deny", "emails the customer that the request is declined"),
     "reship": Resolution("reship", "Reship", "tags the order for reshipment and notes who approved it"),
-    "release_hold": Resolution("release_hold", "Release hold", "releases the fulfilment hold in Shopify"),
+    # Which hold: ``resolution_for`` says it for the case (an address case's, a fraud review's).
+    "release_hold": Resolution("release_hold", "Release hold", "releases the desk's hold in Shopify"),
     "pause_discount": Resolution(
         "pause_discount", "Pause discount", "deactivates the discount in Shopify", needs_discount=True
     ),
@@ -65,6 +67,7 @@ FITTING = {
     "discount": ("pause_discount",),
     "automation_failure": (),
 }
+assert all(case_holds(kind) for kind, names in FITTING.items() if "release_hold" in names)
 #: Resolutions that act on an order: offered only for a case linked to one.
 ON_ORDER = frozenset({"approve_refund", "deny", "reship", "release_hold"})
 
@@ -74,15 +77,27 @@ def fitting_resolutions(case: Case) -> list[Resolution]:
     if not case.status.active:
         return []
     names = [n for n in FITTING.get(case.kind, ()) if case.order_id is not None or n not in ON_ORDER]
-    return [RESOLUTION_TEXT[n] for n in [*names, "no_action"]]
+    return [resolution_for(case, n) for n in [*names, "no_action"]]
+
+
+def resolution_for(case: Case, name: str) -> Resolution:
+    """The resolution as the case's page and its confirmation say it: a release names the hold it releases."""
+    found = RESOLUTION_TEXT[name]
+    if name != "release_hold":
+        return found
+    wanted = case_holds(case.kind)
+    other = "an address hold" if HoldPurpose.RISK in wanted else "a fraud hold"
+    return replace(found, effect=f"releases {describe(wanted)} in Shopify, and no other: {other}, "
+                                 "or one placed by hand, stays")
 
 
 def case_actions(case: Case, person: str) -> list[str]:
     """The buttons the case page offers ``person`` besides the resolutions and comments."""
     status = case.status
     found = []
-    # Someone's case in progress is theirs; one handed back to the team is anyone's to claim, like a new one.
-    if status.active and case.person != person and (status is not CaseStatus.IN_PROGRESS or case.person is None):
+    # A case a person holds (assigned, in progress, waiting) is theirs: claiming it is a conflict, so only one
+    # that no person holds (new, or handed back to its team) is offered, to anyone, as the claim rule allows.
+    if status.active and case.person is None:
         found.append("claim")
     if status in {CaseStatus.OPEN, CaseStatus.ASSIGNED}:
         found.append("start")

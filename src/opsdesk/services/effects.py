@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from opsdesk.domain import holds
 from opsdesk.domain.events import StoreEvent
 from opsdesk.domain.outbox import ActionStatus, action_id, idempotency_key
 from opsdesk.domain.policies import ActionSpec, Decision, Escalation
@@ -94,8 +95,13 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
                 amount=str(ev.get("amount") or ""),
                 currency=order.get("currency", ""),
             )
-        case "hold_fulfillment" | "release_hold":
+        case "hold_fulfillment":
             base.update(reason=spec.params.get("reason", "other"))
+        case "release_hold":
+            # The holds it releases, by purpose: those named, else the one a hold of its reason is placed for.
+            named = spec.params.get("holds") or holds.purpose_of(str(spec.params.get("reason") or "other"))
+            base.update(holds=[str(p) for p in ([named] if isinstance(named, str) else named)])
+            base.pop("reason", None)
         case "deactivate_discount":
             base.update(discount_id=ev.get("discount_id", ""))
             if not base["discount_id"] and ev.get("code"):

@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from opsdesk.domain import holds
 from opsdesk.domain.cases import Case, Changed
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.events import OrderId, ShopDomain, StoreEvent
@@ -165,7 +166,13 @@ def _specs(
                 ActionSpec("email", {"template": "refund_confirmation"}),
             )
         case "release_hold":
-            return (ActionSpec("release_hold", {"reason": "other"}),)
+            # Only the holds the case is about: never another matter's (an address case leaves a fraud hold)
+            # nor one placed by hand in Shopify, which is released there.
+            wanted = holds.case_holds(case.kind)
+            if not wanted:
+                raise InvalidInput(f"release_hold: a {case.kind} case is about no hold opsdesk places; "
+                                   "release the order's holds in Shopify")
+            return (ActionSpec("release_hold", {"holds": [p.value for p in wanted]}),)
         case "reship":
             text = f"reship approved by {actor}" + (f": {note}" if note else "")
             return (ActionSpec("add_tags", {"tags": ["reship"]}), ActionSpec("note", {"note": text}))

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.cases import act
-from opsdesk.services.dashboard_case import RESOLUTION_TEXT, case_page
+from opsdesk.services.dashboard_case import RESOLUTION_TEXT, case_page, resolution_for
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_page
 from opsdesk.web.pages.common import Pages, see_other
 
@@ -62,7 +62,7 @@ def case_router(pages: Pages) -> APIRouter:
             case = await pages.read(lambda uow: uow.cases.get(case_id))
             ensure_shop(principal, case.shop, Role.AGENT)
             return pages.render(
-                request, "confirm.html", principal, "queue", case=case, resolution=chosen,
+                request, "confirm.html", principal, "queue", case=case, resolution=resolution_for(case, resolution),
                 amount=amount, discount_id=discount_id, note=note,
             )
         params: dict[str, Any] = {"resolution": resolution, "note": note}
