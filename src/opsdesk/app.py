@@ -219,6 +219,7 @@ def order_playbooks(settings: Settings) -> OrderPlaybooks:
         oversold_max_orders=cfg.oversold_max_orders,
         wrong_item_repeat_after=cfg.wrong_item_repeat_after,
         slow_methods=frozenset(settings.file.monitors.stuck_orders.pending_by_gateway),  # casefolded there
+        locations={w.location_id: w.name or wid for wid, w in settings.warehouses.items() if w.location_id is not None},
     )
 
 

@@ -43,6 +43,7 @@ SET_UP = f"""
 warehouses:
   main:
     name: Main warehouse
+    location_id: 24826418          # the simulated store's one location (its stock levels name it)
     default: true                  # the simulated orders name no location: they ship from here
     timezone: America/New_York
     lead: carol

@@ -34,6 +34,8 @@ MONDAY_9AM = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 TOKEN = "shpat_scenario"
 ORDER_QUEUES = frozenset({"refunds", "disputes", "inventory", "risk", "payments", "quality", "automation"})
 ORDER_PLAYBOOKS = ("refunds", "disputes", "inventory", "risk", "payments", "wrong_item")
+ITEM = 271878346596884015  # the samples' inventory item (exact, from its admin_graphql_api_id)
+LOCATION = 24826418  # the samples' location
 
 
 @dataclass
@@ -160,6 +162,25 @@ def order(
         sku=sku,
         price=price,
         variant_id=None,
+    )
+    return payload
+
+
+def inventory_item(sku: str = "SKU2006-001") -> dict[str, Any]:
+    """Shopify's ``inventory_items/update`` sample: the samples' item, of ``sku``."""
+    payload = sample("inventory_items/update")
+    payload.update(sku=sku, updated_at=MONDAY_9AM.isoformat())
+    return payload
+
+
+def inventory_level(available: int, at: datetime, location: int = LOCATION) -> dict[str, Any]:
+    """Shopify's ``inventory_levels/update`` sample: ``available`` units of the samples' item at ``location``."""
+    payload = sample("inventory_levels/update")
+    payload.update(
+        available=available,
+        updated_at=at.isoformat(),
+        location_id=location,
+        admin_graphql_api_id=f"gid://shopify/InventoryLevel/{location}?inventory_item_id={ITEM}",
     )
     return payload
 

@@ -8,23 +8,32 @@ the carrier stand-in refusing the sample's postal code, the SMTP stand-in, and t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.domain.cases import Case, CaseStatus
+from opsdesk.domain.cases import CaseStatus
 from opsdesk.domain.records import CaseRecord
 from opsdesk.fakes.carrier import FakeCarrier
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
 from opsdesk.services.cases import act, open_case
+from tests.integration.address_harness import (
+    ADDRESSES,
+    ASK,
+    FULFILMENT_ORDER,
+    TOKEN,
+    answer,
+    carrier_fixture,  # noqa: F401  (the carrier fixture)
+    holds,
+    shopify_fixture,  # noqa: F401  (the shopify fixture)
+    smtp_fixture,  # noqa: F401  (the smtp fixture)
+    unanswered,
+)
 from tests.integration.dashboard_harness import agent_client, csrf_of
 from tests.integration.fulfilment_harness import (
     ORDER_ID,
-    START,
     Run,
     db_url_fixture,  # noqa: F401  (the db_url fixture)
     make_run,
@@ -32,57 +41,11 @@ from tests.integration.fulfilment_harness import (
 )
 from tests.samples import SHOP, delivery
 
-ADDRESSES = {"delayed_fulfilment": {"enabled": False}, "stuck_orders": {"enabled": False}}
-TOKEN = "shpat_address_case"
-ASK = "Please confirm the delivery address for order #9999"
-FULFILMENT_ORDER = f"gid://shopify/FulfillmentOrder/{ORDER_ID}1"
-
-
-@pytest.fixture
-def carrier() -> Iterator[FakeCarrier]:
-    with FakeCarrier() as fake:
-        fake.reject_zip("40003")  # the postal code of the sample's shipping address
-        yield fake
-
-
-@pytest.fixture
-def smtp() -> Iterator[FakeSmtp]:
-    with FakeSmtp() as fake:
-        yield fake
-
-
-@pytest.fixture
-def shopify() -> Iterator[FakeShopifyAdmin]:
-    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
-        yield fake
-
-
-def unanswered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier,
-               smtp: FakeSmtp, shopify: FakeShopifyAdmin) -> tuple[Run, Case]:
-    """The carrier refused the paid order's address, the order was held in Shopify, the customer was asked,
-    and 24 hours went by without an answer: the address case, for fred of the warehouse team."""
-    connector = ShopifyAdmin(shopify.url_for, lambda _shop: TOKEN, timeout=5)
-    run = make_run(tmp_path, monkeypatch, carrier=carrier, smtp=smtp, monitors=ADDRESSES, database_url=db_url,
-                   extra_connectors={"shopify": connector})
-    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
-    run.settle()
-    run.advance(hours=24)
-    [case] = run.cases()
-    assert (case.kind, case.owner, holds(shopify)) == ("address", "fred", ["ON_HOLD"])
-    return run, case
-
-
-def holds(shopify: FakeShopifyAdmin) -> list[str]:
-    """The status of the order's fulfilment orders in Shopify."""
-    return [fo["status"] for fo in shopify.store.order(ORDER_ID)["fulfillmentOrders"]["nodes"]]
-
 
 def nothing_more_happens(run: Run, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin,
                          resolved: list[tuple[str, CaseStatus]] | None = None) -> None:
     """The customer's late answer (a new address) and the days after it hold nothing again and open nothing."""
-    late = paid_order(updated_at=(START + timedelta(hours=30)).isoformat())
-    late["shipping_address"] = {**late["shipping_address"], "address1": "125 Shipping Street", "zip": "40004"}
-    run.feed(delivery("orders/updated", late, "w-late-answer"))
+    answer(run, 30, "w-late-answer")
     run.advance(hours=48)
     assert [e.kind for e in shopify.effects] == ["fulfillmentOrderHold", "fulfillmentOrderReleaseHold"]
     assert holds(shopify) == ["OPEN"]

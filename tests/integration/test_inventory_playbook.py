@@ -5,10 +5,10 @@ clock, from Shopify's ``inventory_items/update``, ``inventory_levels/update`` an
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from opsdesk.services.inventory import freshness
 from tests.integration.order_scenarios import (
+    ITEM,
     MONDAY_9AM,
     Scenario,
     order,
@@ -16,29 +16,11 @@ from tests.integration.order_scenarios import (
     scenario,
     sql_scenario,
 )
-from tests.samples import SHOP, sample
+from tests.integration.order_scenarios import inventory_item as item
+from tests.integration.order_scenarios import inventory_level as level
+from tests.samples import SHOP
 
 __all__ = ["scenario", "sql_scenario"]
-
-ITEM = 271878346596884015  # the samples' inventory item (exact, from its admin_graphql_api_id)
-LOCATION = 24826418
-
-
-def item(sku: str = "SKU2006-001") -> dict[str, Any]:
-    payload = sample("inventory_items/update")
-    payload.update(sku=sku, updated_at=MONDAY_9AM.isoformat())
-    return payload
-
-
-def level(available: int, at: datetime, location: int = LOCATION) -> dict[str, Any]:
-    payload = sample("inventory_levels/update")
-    payload.update(
-        available=available,
-        updated_at=at.isoformat(),
-        location_id=location,
-        admin_graphql_api_id=f"gid://shopify/InventoryLevel/{location}?inventory_item_id={ITEM}",
-    )
-    return payload
 
 
 def test_stock_below_zero_holds_the_open_orders_for_it_and_opens_inventory_cases(

@@ -13,7 +13,8 @@ import pytest
 
 from opsdesk.services.inventory import OVERSOLD, freshness
 from tests.integration.order_scenarios import MONDAY_9AM, Scenario, make_scenario, order, order_id_of
-from tests.integration.test_inventory_playbook import item, level
+from tests.integration.order_scenarios import inventory_item as item
+from tests.integration.order_scenarios import inventory_level as level
 from tests.pipeline_harness import feed
 from tests.samples import SHOP, delivery
 

@@ -409,3 +409,21 @@ def test_settling_a_case_someone_works_on_marks_it_moot_once_and_leaves_it_to_th
         "moot": "the order shipped",
         "note": "the order shipped: what this case was opened for has ended; resolve it unless something is left to do",
     })
+
+
+def test_a_signal_adds_to_an_active_case_and_its_detail_and_an_ended_case_hears_nothing(db, hooks) -> None:
+    opened(db, hooks, record())
+    news = {"fingerprint": "b2", "error": "refused"}
+
+    added = run(db, lambda uow: service.add_signal(uow, "c1", "monitor:m", "refused again", at(5), hooks.hooks(), news))
+    do(db, hooks, "resolve", "ada", at(6), resolution="no_action")
+    late = run(db, lambda uow: service.add_signal(uow, "c1", "monitor:m", "and again", at(7), hooks.hooks()))
+
+    case = run(db, lambda uow: uow.cases.get("c1"))
+    assert (added, late) == (True, False)
+    assert {k: case.detail[k] for k in ("amount", "fingerprint", "error", "signals")} == {
+        "amount": "60.00", "fingerprint": "b2", "error": "refused",
+        "signals": [{"source": "monitor:m", "reason": "refused again", "at": at(5).isoformat()}]}
+    assert [(c.kind, c.note) for c in db.tables.changes] == [
+        ("opened", ""), ("signal", "refused again"), ("resolved", "")]
+    assert [change.kind for _, _, change in hooks.seen] == ["opened", "signal", "resolved"]

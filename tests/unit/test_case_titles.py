@@ -1,5 +1,7 @@
 """Case titles read as what happened to which order: the order's name (``#1205``) whenever the desk has it, a
-plain fallback when it does not yet, and the pages put the name in once the order is stored."""
+plain fallback when it does not yet, and the pages put the name in once the order is stored. Stock is said by
+what the event gave (the desk puts in the names it knows as the case opens: tests/integration/
+test_inventory_names.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from opsdesk.domain.events import InventoryLevelChanged, OrderId, RiskAssessed, ShopDomain, StoreEvent
+from opsdesk.domain.events import (
+    InventoryLevelChanged,
+    OrderId,
+    OrderOversold,
+    RiskAssessed,
+    ShopDomain,
+    StoreEvent,
+)
 from opsdesk.domain.policies import Decision, Escalation, Outcome
 from opsdesk.services.effects import case_for
 from opsdesk.services.resolutions import CaseResolved
@@ -31,7 +40,15 @@ def title(event: StoreEvent, order_name: str = "") -> str:
         (RISK, "", f"Risk assessed on order id {ORDER}"),  # the order is not stored yet
         (CaseResolved(SHOP, NOW, "c1", ORDER), "#1205", "Case resolved on order #1205"),
         (InventoryLevelChanged(SHOP, NOW, 808, 905, -2), "",
-         "Inventory level updated: item 808 at location 905, -2 available"),
+         "Stock below zero: inventory item 808 (SKU not known) at location 905, -2 available"),
+        (InventoryLevelChanged(SHOP, NOW, 808, 905, 4), "",
+         "Inventory level updated: inventory item 808 (SKU not known) at location 905, 4 available"),
+        (InventoryLevelChanged(SHOP, NOW, 808, 905, None), "",
+         "Inventory level updated: inventory item 808 (SKU not known) at location 905, no count"),
+        (OrderOversold(SHOP, NOW, ORDER, ("HAT-1", "SCARF-2"), -1, "stock below zero"), "#1205",
+         "Order #1205 oversold: SKU HAT-1, SKU SCARF-2"),
+        (OrderOversold(SHOP, NOW, ORDER, ("HAT-1",), -1, "stock below zero"), "",
+         f"Order id {ORDER} oversold: SKU HAT-1"),
     ],
 )
 def test_a_rule_escalated_case_says_what_happened_on_which_order(

@@ -205,8 +205,8 @@ def test_unknown_topic_is_ignored_not_an_error() -> None:
 def test_order_created_sample_becomes_a_whole_snapshot_with_exact_ids() -> None:
     result = normalise("orders/create", SHOP, sample("orders/create"), TRIGGERED)
 
-    def line(line_id: int, sku: str, product_id: int | None, price: str) -> LineItem:
-        return LineItem(line_id, sku, None, product_id, 1, Decimal(price), Decimal("0.00"))
+    def line(line_id: int, sku: str, product_id: int | None, price: str, title: str) -> LineItem:
+        return LineItem(line_id, sku, None, product_id, 1, Decimal(price), Decimal("0.00"), title)
 
     assert result == (
         OrderChanged(
@@ -230,11 +230,11 @@ def test_order_created_sample_becomes_a_whole_snapshot_with_exact_ids() -> None:
                 tags=("tag1", "tag2"),
                 source_name="web",
                 line_items=(
-                    line(487817672276298554, "SKU2006-001", 788032119674292900, "89.99"),
-                    line(789012345678901234, "LENS-PROTECT-2YR", None, "19.99"),
-                    line(890123456789012345, "CASE-LEATHER-PREM", None, "24.99"),
-                    line(976318377106520349, "SKU2006-020", 788032119674292900, "159.99"),
-                    line(315789986012684393, "SKU2006-035", 788032119674292900, "119.99"),
+                    line(487817672276298554, "SKU2006-001", 788032119674292900, "89.99", "Aviator sunglasses"),
+                    line(789012345678901234, "LENS-PROTECT-2YR", None, "19.99", "Lens Protection Plan (2 Year)"),
+                    line(890123456789012345, "CASE-LEATHER-PREM", None, "24.99", "Premium Leather Case"),
+                    line(976318377106520349, "SKU2006-020", 788032119674292900, "159.99", "Mid-century lounger"),
+                    line(315789986012684393, "SKU2006-035", 788032119674292900, "119.99", "Coffee table"),
                 ),
                 discount_codes=(),
                 shipping_country="US",

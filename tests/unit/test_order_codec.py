@@ -59,6 +59,16 @@ def test_an_order_state_round_trips_with_its_payment_gateways() -> None:
     assert decode(encode_order(STATE)) == STATE
 
 
+def test_an_order_keeps_the_product_titles_of_its_lines_and_one_stored_before_them_has_none() -> None:
+    assert STATE.snapshot is not None
+    line = replace(STATE.snapshot.line_items[0], title="Porto tote")
+    titled = replace(STATE, snapshot=replace(STATE.snapshot, line_items=(line,)))
+
+    before = decode(STORED_BEFORE).snapshot
+    assert decode(encode_order(titled)) == titled
+    assert before is not None and [li.title for li in before.line_items] == [""]
+
+
 def test_an_order_stored_before_payment_gateways_were_kept_decodes_with_none() -> None:
     assert STATE.snapshot is not None
 

@@ -46,7 +46,7 @@ FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt track
              "location { legacyResourceId }"
 REFUND_TRANSACTION = "id kind status amountSet { shopMoney { amount currencyCode } }"
 REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount currencyCode } }"
-LINE_ITEM = "id sku quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \
+LINE_ITEM = "id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \
             "totalDiscountSet { shopMoney { amount } }"
 DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
     "... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title } " \

@@ -13,6 +13,7 @@ version it read is still current, so of two concurrent claims exactly one wins.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, assert_never
@@ -158,12 +159,14 @@ def opened(case: Case, owner: str, at: datetime) -> Changed:
     return Changed(changed.case, replace(changed.change, kind="opened", before={}))
 
 
-def joined(case: Case, source: str, reason: str, at: datetime) -> Changed:
-    """A repeated signal for the same order and kind adds to the open case instead of opening another."""
+def joined(case: Case, source: str, reason: str, at: datetime, news: Mapping[str, Any] | None = None) -> Changed:
+    """A repeated signal for the same order and kind adds to the open case instead of opening another.
+
+    ``news``: what the signal changes in the case's detail (the address its monitor last checked, say)."""
     signal = {"source": source, "reason": reason, "at": at.isoformat()}
     signals = [*case.detail.get("signals", []), signal][-MAX_SIGNALS:]
     changed = _change(case, "automation", at, "signal", reason)
-    new = replace(changed.case, detail={**case.detail, "signals": signals})
+    new = replace(changed.case, detail={**case.detail, **(news or {}), "signals": signals})
     return Changed(new, replace(changed.change, after={"source": source}))
 
 

@@ -71,6 +71,8 @@ class LineItem:
     quantity: int
     price: Decimal
     total_discount: Decimal
+    #: The product's title as the order shows it (``Aviator sunglasses``), what the stock cases name a SKU by.
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)

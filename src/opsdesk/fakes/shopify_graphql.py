@@ -67,7 +67,8 @@ def graphql_order(o: JSON) -> JSON:
             for f in o.get("fulfillments") or []],
         "refunds": [graphql_refund(r, o.get("currency")) for r in o.get("refunds") or []],
         "lineItems": {"nodes": [{
-            "id": f"gid://shopify/LineItem/{item['id']}", "sku": item.get("sku"), "quantity": item.get("quantity"),
+            "id": f"gid://shopify/LineItem/{item['id']}", "sku": item.get("sku"), "title": item.get("title"),
+            "quantity": item.get("quantity"),
             "variant": gid("ProductVariant", item.get("variant_id")), "product": gid("Product", item.get("product_id")),
             "originalUnitPriceSet": money(item.get("price")),
             "totalDiscountSet": money(item.get("total_discount") or "0.00")} for item in o.get("line_items") or []]},

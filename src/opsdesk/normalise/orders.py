@@ -131,6 +131,7 @@ def _line_item(item: JSON) -> LineItem:
         get_int(item, "quantity"),
         get_decimal(item, "price"),
         _ZERO if discount is None else discount,
+        text(item, "title"),
     )
 
 

@@ -7,7 +7,10 @@ confirm their address, and an ``address_reply`` timer waits ``reply_hours``. A c
 (the customer's answer arrives as ``orders/updated``) is checked again; accepted, the address hold is released,
 and only it: a fraud hold or one placed by hand stays. No change by the deadline: a case in the fulfilment
 queue, whose person releases the address hold (``release_hold``) once the address is fixed in Shopify or to
-ship as is. The address hold released by a person while the customer's answer is still awaited (resolving a
+ship as is. An answer that comes after the case opened, while it is open, is checked all the same: accepted,
+the address hold is released and the case settled (``cases.settle``: resolved saying why, or marked moot for
+the person working on it); refused again, the case's timeline says so, with the carrier's answer, and the case
+stays open. The address hold released by a person while the customer's answer is still awaited (resolving a
 fulfilment case of the order) ends the wait.
 """
 
@@ -21,7 +24,8 @@ from datetime import datetime, timedelta
 
 from opsdesk.config_playbooks import AddressValidationConfig
 from opsdesk.domain.carriers import PROVIDER, VERIFY_ADDRESS, Failure, classify, code_of
-from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
+from opsdesk.domain.cases import CaseStatus
+from opsdesk.domain.events import OrderChange, OrderChanged, ShippingAddress, StoreEvent
 from opsdesk.domain.holds import HoldPurpose
 from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import PAID, OrderState
@@ -30,11 +34,12 @@ from opsdesk.domain.records import AuditEntry, CaseRecord, OutboxAction, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.carriers import CarrierHealth
-from opsdesk.services.cases import CaseHooks, open_case
+from opsdesk.services.cases import CaseHooks, add_signal, open_case, settle
 from opsdesk.services.pipeline import OrderKey
 
 REPLY = "address_reply"
 PLAYBOOK = "address-validation"
+SOURCE = f"monitor:{PLAYBOOK}"
 
 
 def subject(shop: str, order_id: int) -> str:
@@ -61,6 +66,12 @@ def fingerprint(state: OrderState) -> str:
     return hashlib.blake2b(json.dumps(address, sort_keys=True).encode(), digest_size=8).hexdigest()
 
 
+def one_line(address: ShippingAddress | None) -> str:
+    """The address as the customer's message and the case say it: street, city, postal code, country."""
+    parts = (address.street1, address.city, address.zip, address.country_code) if address else ()
+    return ", ".join(p for p in parts if p)
+
+
 @dataclass(frozen=True)
 class AddressValidation:
     settings: AddressValidationConfig
@@ -69,10 +80,11 @@ class AddressValidation:
 
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent],
               states: Mapping[OrderKey, OrderState], now: datetime) -> None:
-        """Pipeline watcher: check the address of a newly paid order, and a changed one while on hold.
+        """Pipeline watcher: check the address of a newly paid order, and a changed one while on hold (the
+        customer's answer, awaited, or come after their case opened).
 
-        The reply timers of all the batch's orders are read at once, and the current carrier once: nothing in
-        here schedules or ends a timer.
+        The reply timers of all the batch's orders are read at once, their open cases once per shop, and the
+        current carrier once: nothing in here schedules or ends a timer.
         """
         orders = [(event, state) for event in events if isinstance(event, OrderChanged)
                   and (state := states.get((event.shop, event.order_id))) is not None
@@ -81,21 +93,52 @@ class AddressValidation:
         if carrier is None:
             return
         waiting = monitors.pending_timers(uow, [subject(event.shop, event.order_id) for event, _ in orders], REPLY)
+        cases = self._open_cases(uow, [s for _, s in orders if subject(s.shop, s.order_id) not in waiting], now)
         checks: list[OutboxAction] = []
         for event, state in orders:
             held = waiting.get(subject(event.shop, event.order_id))
+            case = cases.get((state.shop, state.order_id))
             if held is not None and held.payload.get("fingerprint") != fingerprint(state):
                 checks.append(self._verify(state, carrier, now, held=True))
+            elif case is not None:
+                if case.detail.get("fingerprint") != fingerprint(state):
+                    checks.append(self._verify(state, carrier, now, held=True, case=case.id))
             elif held is None and event.change is OrderChange.PAID and state.payment_status in PAID:
                 checks.append(self._verify(state, carrier, now, held=False))
         if checks:
             uow.outbox.add_many(checks)
 
-    def _verify(self, state: OrderState, carrier: str, now: datetime, *, held: bool) -> OutboxAction:
+    def _open_cases(
+        self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime
+    ) -> dict[tuple[str, int], CaseRecord]:
+        """The open address cases of these orders, in one read per shop, but for those marked moot (the answer
+        that settled them was accepted). Only an order placed ``reply_hours`` ago or more can have one: most
+        events are about younger orders, whose cases are not read.
+
+        A case opened before the monitor kept its address (``detail["fingerprint"]``) has every change of its
+        order checked, the one address it was opened for too: that check has the id of the first one, so the
+        outbox keeps the first and adds nothing."""
+        placed_by = now - timedelta(hours=self.settings.reply_hours)
+        by_shop: dict[str, list[int]] = {}
+        for state in states:
+            if state.snapshot is not None and state.snapshot.created_at <= placed_by:
+                by_shop.setdefault(state.shop, []).append(state.order_id)
+        found: dict[tuple[str, int], CaseRecord] = {}
+        for shop, order_ids in by_shop.items():
+            for order_id, cases in uow.cases.for_orders(shop, order_ids).items():
+                for case in cases:
+                    if case.source == SOURCE and CaseStatus(case.status).active and "moot" not in case.detail:
+                        found[(shop, order_id)] = case
+        return found
+
+    def _verify(
+        self, state: OrderState, carrier: str, now: datetime, *, held: bool, case: str = ""
+    ) -> OutboxAction:
         snap = state.snapshot
         assert snap is not None
         payload = {"shop": state.shop, "order_id": state.order_id, "carrier": carrier, "held": held,
-                   "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state)}
+                   "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state),
+                   **({"case": case} if case else {})}
         decision = address_decision("address", state.shop, state.order_id, payload["fingerprint"])
         return monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)
 
@@ -112,11 +155,36 @@ class AddressValidation:
         state = monitors.find_order(uow, action.shop, action.order_id)
         if state is None:
             return False
+        if action.payload.get("case"):
+            self._answered(uow, state, action, result, str(action.payload["case"]), now)
+            return not isinstance(result, Delivered)
         if isinstance(result, Delivered):
             self._release(uow, state, action, now)
             return False
         self._hold(uow, state, action, result.reason, now)
         return True
+
+    def _answered(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, result: SendResult,
+                  case_id: str, now: datetime) -> None:
+        """The check of an address the customer gave after their case opened. Accepted: the hold is released
+        and the case settled. Refused again: the case's timeline says so, and the case keeps the address, so
+        that the same address is not checked again. A case that ended meanwhile (its person decided) or an
+        address changed again since (its own check decides) changes nothing."""
+        case = uow.cases.get(case_id)
+        checked = action.payload.get("fingerprint")
+        if not case.status.active or "moot" in case.detail or fingerprint(state) != checked:
+            return
+        address = one_line(state.snapshot.shipping_address if state.snapshot else None) or "-"
+        if isinstance(result, Delivered):
+            self._release(uow, state, action, now)
+            why = f"the customer gave a new address ({address}), which the carrier accepted: the hold is released"
+            settle(uow, case_id, why, now, self.hooks())
+            return
+        note = f"the customer gave a new address ({address}); the carrier refused it too: {result.reason}"
+        news = {"fingerprint": checked, "error": result.reason}
+        add_signal(uow, case_id, SOURCE, note, now, self.hooks(), news)
+        monitors.audit(uow, now, "address.refused", subject(state.shop, state.order_id),
+                       {"case": case_id, "fingerprint": checked, "error": result.reason})
 
     def _hold(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, reason: str, now: datetime) -> None:
         key = subject(state.shop, state.order_id)
@@ -125,11 +193,8 @@ class AddressValidation:
             decision, 0, "hold_fulfillment", "shopify", state, state.shop,
             {"shop": state.shop, "order_id": state.order_id, "reason": "INCORRECT_ADDRESS",
              "note": "opsdesk: the carrier refused the shipping address; asked the customer"}, now)]
-        snap = state.snapshot
-        address = snap.shipping_address if snap else None
-        one_line = ", ".join(p for p in (address.street1, address.city, address.zip, address.country_code) if p) \
-            if address else ""
-        email = monitors.customer_email(decision, 1, state, "address_confirm", now, address=one_line or "-")
+        address = one_line(state.snapshot.shipping_address if state.snapshot else None)
+        email = monitors.customer_email(decision, 1, state, "address_confirm", now, address=address or "-")
         uow.outbox.add_many(actions + ([email] if email else []))
         due = now + timedelta(hours=self.settings.reply_hours)
         uow.timers.schedule([Timer(timer_id(state.shop, state.order_id), REPLY, key, due,
@@ -178,6 +243,6 @@ class AddressValidation:
             kind="address", queue=self.settings.queue,
             title=f"Order {state.snapshot.name}: address refused, no reply from the customer",
             reason=f"held since {timer.payload.get('asked_at')}; carrier said: {timer.payload.get('error')}",
-            opened_at=now, order_id=state.order_id, source=f"monitor:{PLAYBOOK}",
-            priority=self.settings.priority, detail={"playbook": PLAYBOOK},
+            opened_at=now, order_id=state.order_id, source=SOURCE, priority=self.settings.priority,
+            detail={"playbook": PLAYBOOK, "fingerprint": timer.payload.get("fingerprint")},
         ), self.hooks(), now)

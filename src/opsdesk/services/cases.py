@@ -107,6 +107,19 @@ def settle(uow: UnitOfWork, case_id: str, why: str, now: datetime, hooks: CaseHo
     return False
 
 
+def add_signal(
+    uow: UnitOfWork, case_id: str, source: str, reason: str, now: datetime, hooks: CaseHooks,
+    news: Mapping[str, Any] | None = None,
+) -> bool:
+    """News from ``source`` about the exception of an active case: on its timeline (``reason``), and merged into
+    its detail (``news``), as a repeated signal joins it. False, and nothing written, for a case that has ended."""
+    before = uow.cases.get(case_id)
+    if not before.status.active:
+        return False
+    _commit(uow, before, transitions.joined(before, source, reason, now, news), now, hooks)
+    return True
+
+
 def escalate_case(
     uow: UnitOfWork, case_id: str, level: int, owner: str | None, now: datetime, note: str, hooks: CaseHooks
 ) -> Case:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from opsdesk.domain import holds
-from opsdesk.domain.events import StoreEvent
+from opsdesk.domain.events import InventoryLevelChanged, OrderOversold, StoreEvent
 from opsdesk.domain.outbox import ActionStatus, action_id, idempotency_key
 from opsdesk.domain.policies import ActionSpec, Decision, Escalation
 from opsdesk.domain.privacy import NOT_SENT, REDACTED
@@ -132,7 +132,7 @@ def case_for(
         source=f"decision:{decision_id}",
         priority=escalation.priority,
         detail={"playbook": decision.playbook, "rule": decision.rule_id, "sla": escalation.sla,
-                **_hard_deadline(event)},
+                **_hard_deadline(event), **_stock(event)},
     )
 
 
@@ -140,6 +140,18 @@ def _hard_deadline(event: StoreEvent) -> dict[str, Any]:
     """A deadline the SLA clocks may not run past: a dispute's evidence-due date."""
     due = getattr(event, "evidence_due_by", None)
     return {"hard_deadline": due.isoformat()} if isinstance(due, datetime) else {}
+
+
+def _stock(event: StoreEvent) -> dict[str, Any]:
+    """The stock a case is about (``detail["stock"]``), by the ids the event gave: the desk names it as the case
+    opens (``inventory.named``)."""
+    match event:
+        case InventoryLevelChanged():
+            return {"stock": {"inventory_item_id": event.inventory_item_id, "location_id": event.location_id,
+                              "available": event.available}}
+        case OrderOversold():
+            return {"stock": {"skus": list(event.skus), "available": event.available}}
+    return {}
 
 
 def _about(action: OutboxAction, order_name: str) -> str:

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -15,7 +16,7 @@ from opsdesk.engine.outbox import OutcomeHook
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import disputes, payments, quality
 from opsdesk.services.deadlines import Handler
-from opsdesk.services.inventory import InventoryWatch
+from opsdesk.services.inventory import InventoryWatch, named
 from opsdesk.services.pipeline import Watcher
 
 
@@ -26,6 +27,8 @@ class OrderPlaybooks:
     wrong_item_repeat_after: int = 2
     #: payment methods that clear slowly by design, casefolded (``payment.overdue``'s ``slow_method``)
     slow_methods: frozenset[str] = frozenset()
+    #: the warehouses' names by Shopify location id (``warehouses:``), for the stock cases' titles
+    locations: Mapping[int, str] = field(default_factory=dict)
 
     def watchers(self) -> list[Watcher]:
         return [InventoryWatch(self.oversold_max_orders), payments.PaymentWatch(self.payment_pending)]
@@ -37,9 +40,10 @@ class OrderPlaybooks:
         return {"check_payment": partial(payments.checked, slow=self.slow_methods)}
 
     def enrich_case(self, uow: UnitOfWork, record: CaseRecord, now: datetime) -> CaseRecord:
-        """Evidence for dispute cases; SKUs and repeats for quality cases; others as they are."""
+        """Evidence for dispute cases; SKUs and repeats for quality cases; names for stock cases (whatever their
+        queue); others as they are."""
         if record.kind == "dispute":
             return disputes.with_evidence(uow, record)
         if record.kind == "quality":
             return quality.with_repeats(uow, record, self.wrong_item_repeat_after)
-        return record
+        return named(uow, record, self.locations)

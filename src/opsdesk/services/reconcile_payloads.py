@@ -88,7 +88,8 @@ def webhook_payload(node: JSON) -> JSON:
                          if isinstance(f, dict)],
         "refunds": [refund_payload(order_id, r) for r in node.get("refunds") or [] if isinstance(r, dict)],
         "line_items": [
-            {"id": gid_number(item.get("id")), "sku": item.get("sku"), "quantity": item.get("quantity"),
+            {"id": gid_number(item.get("id")), "sku": item.get("sku"), "title": item.get("title"),
+             "quantity": item.get("quantity"),
              "variant_id": gid_number((item.get("variant") or {}).get("id")),
              "product_id": gid_number((item.get("product") or {}).get("id")),
              "price": _amount(item.get("originalUnitPriceSet")),

@@ -78,7 +78,8 @@ def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
         "customer_created_at": s.customer_created_at,
         "payment_gateways": s.payment_gateways,
         "line_items": [
-            [li.id, li.sku, li.variant_id, li.product_id, li.quantity, str(li.price), str(li.total_discount)]
+            [li.id, li.sku, li.variant_id, li.product_id, li.quantity, str(li.price), str(li.total_discount),
+             li.title]
             for li in s.line_items
         ],
     }
@@ -114,7 +115,8 @@ def _decode_snapshot(d: dict[str, Any]) -> OrderSnapshot:
         customer_created_at=_dt(d.get("customer_created_at")),
         payment_gateways=tuple(d.get("payment_gateways", ())),  # none in a state stored before they were kept
         line_items=tuple(
-            LineItem(li[0], li[1], li[2], li[3], li[4], Decimal(li[5]), Decimal(li[6]))
+            # no title in a line stored before the desk kept it
+            LineItem(li[0], li[1], li[2], li[3], li[4], Decimal(li[5]), Decimal(li[6]), li[7] if len(li) > 7 else "")
             for li in d["line_items"]
         ),
     )

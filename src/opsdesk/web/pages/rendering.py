@@ -28,6 +28,7 @@ def make_templates() -> Jinja2Templates:
         label=label,
         brief=brief,
         period=period,
+        sentence=sentence,
     )
     env.globals.update(countdown=countdown, query_string=query_string)
     return templates
@@ -114,6 +115,12 @@ def period(value: timedelta | None) -> str:
     if minutes % 1440 == 0:
         return f"{minutes // 1440}d"
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def sentence(text: str | None) -> str:
+    """``text`` opening a sentence: its first letter a capital, the rest as written (Jinja's ``capitalize``
+    lowers the rest, the street and the country of an address too)."""
+    return (text or "")[:1].upper() + (text or "")[1:]
 
 
 def label(name: object) -> str:

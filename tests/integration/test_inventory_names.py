@@ -1,0 +1,92 @@
+"""The inventory cases name the stock by what the desk knows as they open: the product and its SKU, and the
+warehouse of the location; by the ids Shopify sent, said as such, for what it does not know.
+
+Through the real intake path (Shopify's ``inventory_items/update``, ``inventory_levels/update`` and order
+samples), the starter's inventory playbook and the Shopify Admin stand-in, on a SQLite file and on PostgreSQL
+(tests/integration/order_scenarios.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.integration.order_scenarios import (
+    ITEM,
+    LOCATION,
+    MONDAY_9AM,
+    Scenario,
+    inventory_item,
+    inventory_level,
+    make_scenario,
+    order,
+    order_id_of,
+    scenario,
+)
+
+__all__ = ["scenario"]
+
+#: The store's warehouse at the samples' location (opsdesk.yaml ``warehouses:``).
+WAREHOUSES = {"main": {"name": "Main warehouse", "location_id": LOCATION, "lead": "carol"}}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stocked(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scenario]:
+    """The scenario desk with the warehouse, on a SQLite file, then on a PostgreSQL schema of its own."""
+    url = f"sqlite:///{tmp_path / 'opsdesk.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    yield from make_scenario(tmp_path, monkeypatch, url, warehouses=WAREHOUSES)
+
+
+def titles(s: Scenario) -> dict[int | None, str]:
+    """The inventory cases' titles, by order (None: a level's own case)."""
+    return {c.order_id: c.title for c in s.cases(queue="inventory")}
+
+
+def test_stock_below_zero_is_named_by_its_product_sku_and_warehouse(stocked: Scenario) -> None:
+    s = stocked
+    s.deliver("inventory_items/update", inventory_item())
+    s.deliver("inventory_levels/update", inventory_level(1, MONDAY_9AM))
+    s.deliver("orders/create", order(1, MONDAY_9AM + timedelta(minutes=1)))  # one pair of Aviator sunglasses
+    s.deliver("orders/create", order(2, MONDAY_9AM + timedelta(minutes=2)))
+    s.later(minutes=3)
+
+    s.deliver("inventory_levels/update", inventory_level(-1, s.clock.now()))
+    s.work()
+
+    assert titles(s) == {
+        None: "Stock below zero: Aviator sunglasses (SKU SKU2006-001) at Main warehouse, -1 available",
+        order_id_of(1): "Order #1001 oversold: Aviator sunglasses (SKU SKU2006-001)",
+        order_id_of(2): "Order #1002 oversold: Aviator sunglasses (SKU SKU2006-001)",
+    }
+    [level_case] = [c for c in s.cases(queue="inventory") if c.order_id is None]
+    assert level_case.detail["stock"] == {
+        "inventory_item_id": ITEM, "location_id": LOCATION, "available": -1,
+        "sku": "SKU2006-001", "product": "Aviator sunglasses", "location": "Main warehouse",
+    }
+
+
+def test_an_order_for_stock_already_gone_names_each_of_its_products(stocked: Scenario) -> None:
+    s = stocked
+    s.deliver("inventory_items/update", inventory_item())
+    s.deliver("inventory_levels/update", inventory_level(-2, MONDAY_9AM))  # nobody holds the SKU yet: no product title
+    s.deliver("orders/create", order(1, MONDAY_9AM + timedelta(minutes=5)))
+    s.work()
+
+    assert titles(s) == {
+        None: "Stock below zero: SKU SKU2006-001 at Main warehouse, -2 available",
+        order_id_of(1): "Order #1001 oversold: Aviator sunglasses (SKU SKU2006-001)",
+    }
+
+
+def test_stock_the_desk_cannot_name_is_said_by_the_ids_shopify_sent(scenario: Scenario) -> None:
+    # No inventory_items/* ever came for the item (a store installed before its products were last changed),
+    # and no warehouse is configured at the location.
+    scenario.deliver("inventory_levels/update", inventory_level(-3, MONDAY_9AM))
+    scenario.work()
+
+    assert titles(scenario) == {
+        None: f"Stock below zero: inventory item {ITEM} (SKU not known) at location {LOCATION}, -3 available",
+    }
