@@ -7,6 +7,7 @@
     │   └── InvalidPolicy
     ├── NotFound                  a record looked up by id does not exist
     ├── Conflict                  a concurrent change won (carries the current holder)
+    ├── Refused                   the database refused a value (too long, out of range): for good
     └── Unavailable               a dependency (database, provider) cannot answer now
 
 Expected business outcomes (a decision, a retry) are return values, never exceptions.
@@ -49,6 +50,10 @@ class Conflict(OpsdeskError):
     def __init__(self, message: str | None = None, *, holder: str | None = None) -> None:
         super().__init__(message)
         self.holder = holder
+
+
+class Refused(OpsdeskError):
+    """The database refused a value; sending the same write again will not help."""
 
 
 class Unavailable(OpsdeskError):

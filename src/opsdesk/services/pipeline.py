@@ -7,6 +7,7 @@ delivered twice, or replayed after a crash, is decided once; action ids derive f
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -26,6 +27,9 @@ from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import actions_for, case_for
 from opsdesk.services.erasures import ErasedCustomers
 from opsdesk.services.facts import facts_for, order_facts
+from opsdesk.services.refusals import REFUSALS, apply_each
+
+log = logging.getLogger(__name__)
 
 OrderKey = tuple[ShopDomain, OrderId]
 #: A delivery's normalised events, ``Ignored``, "held", or "failed:<reason>".
@@ -430,19 +434,49 @@ def process_pending(
             uow.commit()
     while pending:
         prepared = pipeline.prepare(pending)
-        with uow_factory() as uow:
-            if (version := _erasures(erased, uow, hold=True)) != seen:  # read again, from the same place
-                seen, pending = version, uow.deliveries.pending(batch_size, after_id=pending[0].id - 1)
-                continue
-            # Only what is still pending and not being processed elsewhere (locked rows are skipped).
-            still = uow.deliveries.claim_pending([stored.id for stored in pending])
-            report = pipeline.apply(uow, [p for p in prepared if p[0].id in still], now())
-            # Deliveries that waited for an order that just arrived were requeued: start over.
-            after = 0 if report.requeued else pending[-1].id
-            pending = uow.deliveries.pending(batch_size, after_id=after)
-            uow.commit()
+        try:
+            with uow_factory() as uow:
+                if (version := _erasures(erased, uow, hold=True)) != seen:  # read again, from the same place
+                    seen, pending = version, uow.deliveries.pending(batch_size, after_id=pending[0].id - 1)
+                    continue
+                # Only what is still pending and not being processed elsewhere (locked rows are skipped).
+                still = uow.deliveries.claim_pending([stored.id for stored in pending])
+                report = pipeline.apply(uow, [p for p in prepared if p[0].id in still], now())
+                # Deliveries that waited for an order that just arrived were requeued: start over.
+                after = 0 if report.requeued else pending[-1].id
+                pending = uow.deliveries.pending(batch_size, after_id=after)
+                uow.commit()
+        except REFUSALS as exc:  # one delivery's data, not an outage: the batch again, one by one
+            log.warning("a batch of %d deliveries was refused (%s); applying them one by one", len(pending), exc)
+            pending = _one_by_one(uow_factory, pipeline, prepared, now, batch_size, erased, seen, total)
+            continue
         total.add(report)
     return total
+
+
+def _one_by_one(
+    uow_factory: Callable[..., UnitOfWork],
+    pipeline: Pipeline,
+    prepared: Sequence[Prepared],
+    now: Callable[[], datetime],
+    batch_size: int,
+    erased: ErasedCustomers | None,
+    seen: int,
+    total: BatchReport,
+) -> list[StoredDelivery]:
+    """Apply a refused batch one delivery per transaction (adding to ``total``); the deliveries to do next."""
+    by_id = {p[0].id: p for p in prepared}
+    requeued = total.requeued
+    stale = apply_each(
+        uow_factory,
+        lambda uow, delivery_id: pipeline.apply(uow, [by_id[delivery_id]], now()),
+        list(by_id),
+        lambda uow: _erasures(erased, uow, hold=True) == seen,
+        total,
+    )
+    after = 0 if total.requeued > requeued else prepared[-1][0].id
+    with uow_factory(read_only=True) as uow:  # a stale read is read again from where it stopped
+        return uow.deliveries.pending(batch_size, after_id=after if stale is None else stale - 1)
 
 
 def _erasures(erased: ErasedCustomers | None, uow: UnitOfWork, *, hold: bool) -> int:

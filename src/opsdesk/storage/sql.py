@@ -8,12 +8,12 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from opsdesk import ports
 from opsdesk.domain.audit import AuditKeys
-from opsdesk.domain.errors import Conflict, Unavailable
+from opsdesk.domain.errors import Conflict, Refused, Unavailable
 from opsdesk.storage import repositories as repos
 from opsdesk.storage.audit import SqlChainedAudit
 from opsdesk.storage.cases import SqlCases
@@ -152,6 +152,8 @@ class SqlUnitOfWork:
         assert self._conn is not None
         try:
             self._conn.commit()
+        except DataError as exc:
+            raise Refused(f"refused by the database: {exc.orig}") from exc
         except (OperationalError, DBAPIError) as exc:
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
 
@@ -174,6 +176,10 @@ class SqlUnitOfWork:
             self._release()
         if isinstance(exc, IntegrityError):
             raise Conflict(f"conflicts with a stored record: {exc.orig}") from exc
+        # A value the database will not store (too long for its column, out of range) is refused for good:
+        # retrying it as an outage would hold up everything behind it (ADR 0030).
+        if isinstance(exc, DataError | sqlite3.DataError):
+            raise Refused(f"refused by the database: {getattr(exc, 'orig', None) or exc}") from exc
         if isinstance(exc, OperationalError | DBAPIError):
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
         # The statements storage/fast.py and storage/bulk.py send to SQLite's driver raise its own errors.

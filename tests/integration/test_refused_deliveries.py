@@ -1,0 +1,74 @@
+"""A delivery whose write PostgreSQL refuses for its data fails alone; an outage is still waited out (ADR 0030).
+
+PostgreSQL refuses a value too long for its column, and with it the whole transaction (SQLite stores it).
+Retried as an outage, one such delivery would hold up its batch, and every batch behind it, for ever.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from opsdesk.domain.errors import Unavailable
+from opsdesk.ports import UnitOfWork
+from opsdesk.services.pipeline import Pipeline, ShopDefaults, process_pending
+from opsdesk.storage.sql import SqlDatabase, SqlUnitOfWork
+from opsdesk.testing import ManualClock
+from tests.pipeline_harness import drain, feed, starter_playbooks
+from tests.samples import delivery, sample
+
+pytestmark = pytest.mark.postgres
+
+
+def order(n: int, name: str) -> dict[str, Any]:
+    payload = sample("orders/create")
+    order_id = 5_000_000_000_000_000_000 + n
+    payload.update(id=order_id, admin_graphql_api_id=f"gid://shopify/Order/{order_id}", name=name)
+    return delivery("orders/create", payload, f"w-{n}")
+
+
+def statuses(db: SqlDatabase) -> list[tuple[str, str]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT status, error FROM deliveries ORDER BY id")).all()
+    return [(status, error) for status, error in rows]
+
+
+def test_the_refused_delivery_fails_with_the_reason_and_the_rest_of_its_batch_is_processed(pg_db: SqlDatabase) -> None:
+    clock = ManualClock()
+    names = ["#1001", "#" + "9" * 80, "#1003"]  # an order's name is stored in 64 characters
+    feed(pg_db, [order(n, name) for n, name in enumerate(names)], clock)
+
+    report = drain(pg_db, clock)
+
+    assert (report.deliveries, report.failed) == (3, 1)
+    found = statuses(pg_db)
+    assert [status for status, _ in found] == ["processed", "failed", "processed"]
+    assert found[1][1] == "refused by the database: value too long for type character varying(64)"
+    with pg_db.unit_of_work(read_only=True) as uow:
+        stored = {state.snapshot.name for state in uow.orders.find_by_id(5_000_000_000_000_000_000)
+                  + uow.orders.find_by_id(5_000_000_000_000_000_002) if state.snapshot is not None}
+    assert stored == {"#1001", "#1003"}
+    assert drain(pg_db, clock).deliveries == 0  # nothing is left to retry
+
+
+def test_a_connection_lost_mid_batch_is_an_outage_retried_whole_not_a_refusal(pg_db: SqlDatabase) -> None:
+    clock = ManualClock()
+    feed(pg_db, [order(n, f"#{1000 + n}") for n in range(3)], clock)
+    cut: list[int] = []
+
+    def cut_the_connection(uow: UnitOfWork, *_: Any) -> None:  # the server ends this session, once
+        if not cut:
+            assert isinstance(uow, SqlUnitOfWork) and uow._conn is not None
+            cut.append(uow._conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            with pg_db.engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": cut[0]})
+
+    pipeline = Pipeline(starter_playbooks(), lambda _s: ShopDefaults(), watchers=[cut_the_connection])
+    with pytest.raises(Unavailable):
+        process_pending(pg_db.unit_of_work, pipeline, clock.now)
+    assert [status for status, _ in statuses(pg_db)] == ["pending"] * 3  # nothing failed, nothing lost
+
+    assert process_pending(pg_db.unit_of_work, pipeline, clock.now).deliveries == 3
+    assert [status for status, _ in statuses(pg_db)] == ["processed"] * 3
