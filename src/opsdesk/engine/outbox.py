@@ -9,7 +9,9 @@ action:
 - One action's failing write (its hook raised, say) does not lose the others' outcomes: the transaction
   is rolled back and written again without that action, which keeps its lease and is sent again, with
   the same idempotency key, when the lease ends (the first such error is raised once the others are
-  committed). A database that cannot answer loses the batch's outcomes, as a crash would (below).
+  committed). An outcome the database refuses for its data (a value too long for its column) would be
+  refused again: its action fails, with a case in the automation queue (ADR 0030). A database that cannot
+  answer loses the batch's outcomes, as a crash would (below).
 - An action whose lease ran out (another worker claimed it) is skipped: its outcome and hook are not
   written. Outcomes are not held longer than half a lease: once half the lease has passed, what has been
   sent is written before the next send (a slow provider, timeouts).
@@ -51,6 +53,7 @@ from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Connector, Database, UnitOfWork
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import case_for_failed_action
+from opsdesk.services.refusals import REFUSALS
 
 log = logging.getLogger("opsdesk.outbox")
 
@@ -251,6 +254,7 @@ class OutboxSender:
             return
         todo = list(outcomes)
         errors: list[Exception] = []
+        refused: list[tuple[_Outcome, Exception]] = []
         while True:
             writing: int | None = None  # the outcome being written, to blame it for an error
             try:
@@ -268,12 +272,32 @@ class OutboxSender:
             except Exception as exc:
                 if writing is None:
                     raise
-                failed = todo.pop(writing).action
+                outcome = todo.pop(writing)
+                if isinstance(exc, REFUSALS):  # sent again, it would be refused again: for good (ADR 0030)
+                    refused.append((outcome, exc))
+                    continue
                 log.exception("recording the outcome of action %s (%s) failed; it is sent again when its "
-                              "lease ends", failed.id, failed.kind)
+                              "lease ends", outcome.action.id, outcome.action.kind)
                 errors.append(exc)
+        for refused_outcome, refusal in refused:
+            self._fail_refused(refused_outcome, refusal)
         if errors:
             raise errors[0]
+
+    def _fail_refused(self, outcome: _Outcome, exc: Exception) -> None:
+        """The database refused an outcome's write for its data: the action fails, in a case of the automation
+        queue that says what the provider answered (its history) and what the database refused."""
+        action, at = outcome.action, outcome.at
+        reason = f"its outcome could not be recorded: {exc}"
+        log.error("action %s (%s) failed: %s", action.id, action.kind, reason)
+        failed = replace(action, status=ActionStatus.FAILED, last_error=reason, history=(
+            *action.history, {"at": at.isoformat(), "attempt": action.attempts, "outcome": "failed", "error": reason}))
+        self.stats.failed += 1
+        with self._db.unit_of_work() as uow:
+            if uow.outbox.save(failed, worker=self._worker):
+                case = case_for_failed_action(failed, reason, at, _order_name(uow, failed))
+                open_case(uow, case, self._case_hooks, at)
+            uow.commit()
 
     def _record(self, uow: UnitOfWork, outcome: _Outcome) -> None:
         action = outcome.action

@@ -10,7 +10,8 @@ passing a case on to the next person does).
 
 A sweeper made with ``together=True`` fires a claimed batch in one transaction instead: one commit for
 the batch, not one per timer. A handler that raises rolls the whole batch back, which is then fired one
-timer per transaction as above, so a broken timer still blocks nobody; a sweeper killed half way leaves
+timer per transaction as above, so a broken timer still blocks nobody (one whose write the database
+refuses for its data, a value too long for its column, fails at once: ADR 0030); a sweeper killed half way leaves
 the whole batch to the lease. It is for a virtual clock that stands still while the batch fires (the
 simulator): with a real one each timer would no longer fire at its own ``now``.
 """
@@ -23,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.errors import Refused, Unavailable
 from opsdesk.domain.records import Timer
 from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Database
@@ -164,7 +165,8 @@ class TimerSweeper:
             raise LookupError(f"no handler for timer kind {kind!r}") from None
 
     def _record_failure(self, timer: Timer, exc: Exception, now: datetime) -> None:
-        retry_at = now + self._retry if timer.attempts + 1 < self._attempts else None
+        # A value the database refused would be refused again: the timer fails at once (ADR 0030).
+        retry_at = None if isinstance(exc, Refused) or timer.attempts + 1 >= self._attempts else now + self._retry
         with self._db.unit_of_work() as uow:
             recorded = uow.timers.finish(
                 timer.id, worker=self._worker, at=now, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at
