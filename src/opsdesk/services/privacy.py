@@ -19,6 +19,7 @@ from opsdesk.domain.audit import REDACTION_ACTION, content_digest
 from opsdesk.domain.erasures import Erasure
 from opsdesk.domain.errors import OpsdeskError, Unavailable
 from opsdesk.domain.events import ComplianceKind, ComplianceRequested, StoreEvent
+from opsdesk.domain.ids import LONG_ID_LENGTH, fit_id
 from opsdesk.domain.privacy import (
     NOT_SENT,
     REDACTED,
@@ -91,9 +92,9 @@ class PrivacyRequests:
         self._exports = exports
 
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent], _states: object, now: datetime) -> None:
-        timers = [request_timer(e, now) for e in events if isinstance(e, ComplianceRequested)]
-        if timers:
-            uow.timers.schedule(timers)
+        requests = [(e, request_timer(e, now)) for e in events if isinstance(e, ComplianceRequested)]
+        if requests:
+            uow.timers.schedule([timer for e, timer in requests if not _pending_as_before(uow, e, timer)])
 
     def timer_handlers(self) -> dict[str, Callable[[UnitOfWork, Timer, datetime], None]]:
         return {PRIVACY_TIMER: self.fire}
@@ -143,7 +144,14 @@ def request_timer(event: ComplianceRequested, now: datetime) -> Timer:
         "phone": event.phone, "orders": list(event.orders), "request_id": event.request_id,
     }
     who = "shop" if event.kind is ComplianceKind.SHOP_REDACT else f"customer:{event.customer_id}"
-    return Timer(f"privacy:{event.key}", PRIVACY_TIMER, f"privacy:{event.shop}|{who}", now, payload)
+    # The shop is in the id: two shops' requests made at the same instant are two requests.
+    timer_id = fit_id(f"privacy:{event.shop}:{event.key}", length=LONG_ID_LENGTH)
+    return Timer(timer_id, PRIVACY_TIMER, f"privacy:{event.shop}|{who}", now, payload)
+
+
+def _pending_as_before(uow: UnitOfWork, event: ComplianceRequested, timer: Timer) -> bool:
+    """The request is pending already under the id it had before ids named the shop (``privacy:<key>``)."""
+    return any(pending.id == f"privacy:{event.key}" for pending in uow.timers.pending(timer.subject))
 
 
 def find_customer(uow: UnitOfWork, subject: PrivacySubject) -> tuple[PrivacySubject, Needles, list[StoredRow]]:
