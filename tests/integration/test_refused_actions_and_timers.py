@@ -72,5 +72,5 @@ def test_a_timer_whose_write_is_refused_fails_at_once_and_the_others_fire(pg_db:
     assert (set(fired(pg_db)), statuses(pg_db)) == ({"t0000", "t0001", "t0002"}, {"fired": 3, "failed": 1})
     with pg_db.engine.connect() as conn:
         row = conn.execute(select(t.timers).where(t.timers.c.id == "refused")).mappings().one()
-    assert (row["attempts"], row["last_error"]) == (1, f"Refused: {REFUSED}")
+    assert (row["attempts"], row["last_error"]) == (1, f"DataRefused: {REFUSED}")
     assert (s.stats.fired, s.stats.retried, s.stats.failed) == (3, 0, 1)

@@ -7,7 +7,7 @@
     │   └── InvalidPolicy
     ├── NotFound                  a record looked up by id does not exist
     ├── Conflict                  a concurrent change won (carries the current holder)
-    ├── Refused                   the database refused a value (too long, out of range): for good
+    ├── DataRefused               the database refused a value (too long, out of range): for good
     └── Unavailable               a dependency (database, provider) cannot answer now
 
 Expected business outcomes (a decision, a retry) are return values, never exceptions.
@@ -52,7 +52,7 @@ class Conflict(OpsdeskError):
         self.holder = holder
 
 
-class Refused(OpsdeskError):
+class DataRefused(OpsdeskError):
     """The database refused a value; sending the same write again will not help."""
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from opsdesk.domain.errors import Refused, Unavailable
+from opsdesk.domain.errors import DataRefused, Unavailable
 from opsdesk.domain.records import Timer
 from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Database
@@ -166,7 +166,7 @@ class TimerSweeper:
 
     def _record_failure(self, timer: Timer, exc: Exception, now: datetime) -> None:
         # A value the database refused would be refused again: the timer fails at once (ADR 0030).
-        retry_at = None if isinstance(exc, Refused) or timer.attempts + 1 >= self._attempts else now + self._retry
+        retry_at = None if isinstance(exc, DataRefused) or timer.attempts + 1 >= self._attempts else now + self._retry
         with self._db.unit_of_work() as uow:
             recorded = uow.timers.finish(
                 timer.id, worker=self._worker, at=now, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at

@@ -418,6 +418,8 @@ def process_pending(
     batch requeued or the watchers appended included, at the end of the write transaction before it, a
     transaction fewer per batch. With ``erased``, a batch read before a customer's erasure committed is
     read again (the erasure rewrote its bodies) instead of deciding on the copy parsed before (ADR 0021).
+    A batch the database refuses for its data is applied again one delivery at a time, and the refused
+    delivery is marked failed (ADR 0030); an outage (``Unavailable``) is raised, for the caller to wait out.
     """
     total = BatchReport()
     cutoff = now() - pipeline.wait_for_order

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from opsdesk.domain.errors import Conflict, Refused
+from opsdesk.domain.errors import Conflict, DataRefused
 from opsdesk.ports import UnitOfWork
 
 if TYPE_CHECKING:  # the pipeline imports this module
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 #: What a transaction's write can be refused with for its data: a value the database will not store, or a
 #: constraint it breaks. Races the code expects (a claim, an open case's key) are caught where they happen.
-REFUSALS = (Refused, Conflict)
+REFUSALS = (DataRefused, Conflict)
 
 
 def apply_each(

@@ -13,7 +13,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from opsdesk import ports
 from opsdesk.domain.audit import AuditKeys
-from opsdesk.domain.errors import Conflict, Refused, Unavailable
+from opsdesk.domain.errors import Conflict, DataRefused, Unavailable
 from opsdesk.storage import repositories as repos
 from opsdesk.storage.audit import SqlChainedAudit
 from opsdesk.storage.cases import SqlCases
@@ -153,7 +153,7 @@ class SqlUnitOfWork:
         try:
             self._conn.commit()
         except DataError as exc:
-            raise Refused(f"refused by the database: {exc.orig}") from exc
+            raise DataRefused(f"refused by the database: {exc.orig}") from exc
         except (OperationalError, DBAPIError) as exc:
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
 
@@ -179,7 +179,7 @@ class SqlUnitOfWork:
         # A value the database will not store (too long for its column, out of range) is refused for good:
         # retrying it as an outage would hold up everything behind it (ADR 0030).
         if isinstance(exc, DataError | sqlite3.DataError):
-            raise Refused(f"refused by the database: {getattr(exc, 'orig', None) or exc}") from exc
+            raise DataRefused(f"refused by the database: {getattr(exc, 'orig', None) or exc}") from exc
         if isinstance(exc, OperationalError | DBAPIError):
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
         # The statements storage/fast.py and storage/bulk.py send to SQLite's driver raise its own errors.

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from opsdesk import __version__
 from opsdesk.desk import Background, Desk
-from opsdesk.domain.errors import Conflict, InvalidInput, NotFound, OpsdeskError, Refused, Unavailable
+from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, NotFound, OpsdeskError, Unavailable
 from opsdesk.services.orders import order_view
 from opsdesk.web.auth import Principal, Role, declare_public, ensure_shop, public, require_api
 from opsdesk.web.cases import cases_router
@@ -22,7 +22,7 @@ from opsdesk.web.login import login_router
 from opsdesk.web.pages import add_pages
 from opsdesk.web.readiness import readiness_router
 
-STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 400, Refused: 422, Unavailable: 503}
+STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 400, DataRefused: 422, Unavailable: 503}
 
 
 def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
