@@ -9,9 +9,15 @@ and only it: a fraud hold or one placed by hand stays. No change by the deadline
 queue, whose person releases the address hold (``release_hold``) once the address is fixed in Shopify or to
 ship as is. An answer that comes after the case opened, while it is open, is checked all the same: accepted,
 the address hold is released and the case settled (``cases.settle``: resolved saying why, or marked moot for
-the person working on it); refused again, the case's timeline says so, with the carrier's answer, and the case
-stays open. The address hold released by a person while the customer's answer is still awaited (resolving a
-fulfilment case of the order) ends the wait.
+the person working on it); refused again, the case's timeline says so, with the carrier's answer, its owner is
+told, a case waiting on the customer goes back to them (``cases.add_news``), and the case stays open. The
+address hold released by a person while the customer's answer is still awaited (resolving a fulfilment case of
+the order) ends the wait.
+
+Each answer is a check of its own, named after the order's version that gave it: an address refused before and
+given again is checked (and asked about) again. Only the check of the order's current address decides, and a
+held order is never left without a wait or a case: the reply timer finding the address changed waits for that
+address's check, or opens the case when none is out.
 """
 
 from __future__ import annotations
