@@ -242,6 +242,7 @@ def desk_work(org: Org) -> tuple[CaseHooks, dict[str, TimerHandler]]:
         sla_start=sla_start,
         sla_update=sla_update,
         on_changed=make_on_changed(org, notifier),
+        tell=notifier.tell,
     )
     handlers = {
         **make_timer_handlers(org, lambda: hooks, tell=notifier.tell),

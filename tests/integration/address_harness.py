@@ -57,15 +57,22 @@ def unanswered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, car
                smtp: FakeSmtp, shopify: FakeShopifyAdmin) -> tuple[Run, Case]:
     """The carrier refused the paid order's address, the order was held in Shopify, the customer was asked,
     and 24 hours went by without an answer: the address case, for fred of the warehouse team."""
-    connector = ShopifyAdmin(shopify.url_for, lambda _shop: TOKEN, timeout=5)
-    run = make_run(tmp_path, monkeypatch, carrier=carrier, smtp=smtp, monitors=ADDRESSES, database_url=db_url,
-                   extra_connectors={"shopify": connector})
-    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+    run = paid(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
     run.settle()
     run.advance(hours=24)
     [case] = run.cases()
     assert (case.kind, case.owner, holds(shopify)) == ("address", "fred", ["ON_HOLD"])
     return run, case
+
+
+def paid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
+         shopify: FakeShopifyAdmin) -> Run:
+    """The desk with the order paid (``orders/paid`` stored, not processed yet)."""
+    connector = ShopifyAdmin(shopify.url_for, lambda _shop: TOKEN, timeout=5)
+    run = make_run(tmp_path, monkeypatch, carrier=carrier, smtp=smtp, monitors=ADDRESSES, database_url=db_url,
+                   extra_connectors={"shopify": connector})
+    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+    return run
 
 
 def holds(shopify: FakeShopifyAdmin) -> list[str]:

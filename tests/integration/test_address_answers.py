@@ -127,9 +127,37 @@ def test_an_answer_the_carrier_refuses_too_is_on_the_open_case_and_the_next_one_
     answer(run, 26, "w-tags", street="7 Nowhere Lane", zip_="40005", tags="vip")  # the same address: not an answer
     run.advance(hours=1)
     assert checks(carrier) == [("40003", 422), ("40005", 422)]
+    assert run.told(smtp, "fred", f"Case {case.id}: {refused_too}") == 1  # in their digest, once
 
     answer(run, 27, "w-answer-2")
     run.settle()
     assert checks(carrier) == [("40003", 422), ("40005", 422), ("40004", 200)]
     assert (holds(shopify), [(c.id, c.status) for c in run.cases(active_only=False)]) == (
         ["OPEN"], [(case.id, CaseStatus.RESOLVED)])
+
+
+def test_a_refused_answer_to_a_case_waiting_on_the_customer_brings_it_back_to_its_owner_who_is_told_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
+    shopify: FakeShopifyAdmin,
+) -> None:
+    run, case = unanswered(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    carrier.reject_zip("40003", "40005")
+    with run.desk.db.unit_of_work() as uow:
+        act(uow, case.id, "start", "fred", run.clock.now(), run.desk.case_hooks)
+        act(uow, case.id, "wait", "fred", run.clock.now(), run.desk.case_hooks, on="customer", note="phoned them")
+        uow.commit()
+    run.advance(hours=1)
+
+    answer(run, 25, "w-answer", street="7 Nowhere Lane", zip_="40005")
+    run.settle()
+    answer(run, 26, "w-tags", street="7 Nowhere Lane", zip_="40005", tags="vip")  # the same address: not news
+    run.advance(minutes=10)  # the notifications' batching window passes
+
+    refused_too = (f"the customer gave a new address (7 Nowhere Lane, Shippington, 40005, US); the carrier refused "
+                   f"it too: {REFUSED}")
+    [still] = run.cases()
+    assert (still.status, still.owner, still.detail["fingerprint"] != case.detail["fingerprint"]) == (
+        CaseStatus.IN_PROGRESS, "fred", True)
+    assert last_change(run, case.id) == ("automation", "resumed", "the customer answered")
+    assert run.told(smtp, "fred", f"Case {case.id}: {refused_too}") == 1
+    assert (holds(shopify), run.customer_mail(smtp)) == (["ON_HOLD"], [ASK])

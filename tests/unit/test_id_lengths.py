@@ -89,7 +89,8 @@ def test_the_monitors_cases_and_the_decisions_that_open_them_fit(case_id: str) -
     labels.in_hand_decision(SHOP, ORDER),
     *(addresses.address_decision(step, SHOP, ORDER, FINGERPRINT)
       for step in ("address", "address-hold", "address-release")),
-], ids=["followup", "label", "label-in-hand", "address", "address-hold", "address-release"])
+    addresses.address_decision("address-hold", SHOP, ORDER, FINGERPRINT, "2026-01-05T15:00:00.123456+00:00"),
+], ids=["followup", "label", "label-in-hand", "address", "address-hold", "address-release", "address-answer"])
 def test_the_monitors_actions_fit_and_their_decisions_fit_where_they_are_recorded(decision: str) -> None:
     made = action(decision)
     assert_action_fits(made)

@@ -126,3 +126,26 @@ def test_loading_a_failing_set_raises_and_loads_nothing(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidPolicy, match=r"b\.yaml:\d+:\d+: unknown action"):
         loader.load([tmp_path])
+
+
+RELEASE = GOOD.replace("{type: refund}\n", "{type: refund}\n      - {type: release_hold, holds: [address, risk]}\n")
+
+
+KNOWN = "address, inventory, other, payment, risk"  # the purposes of opsdesk.domain.holds, spelt out
+
+
+def test_a_release_names_holds_the_desk_places(tmp_path: Path) -> None:
+    [playbook] = loader.load([write(tmp_path, RELEASE)])
+    assert playbook.rules[0].actions[1].params == {"holds": ["address", "risk"]}
+    assert problems(tmp_path, RELEASE.replace("holds: [address, risk]", "holds: inventory")) == []
+
+
+def test_an_unknown_hold_is_reported_where_it_is_named(tmp_path: Path) -> None:
+    found = problems(tmp_path, RELEASE.replace("holds: [address, risk]", "holds: [address, fraud]"))
+    assert found == [f"{tmp_path / 'p.yaml'}:11:47: unknown hold 'fraud' (known: {KNOWN})"]
+    [alone] = problems(tmp_path, RELEASE.replace("holds: [address, risk]", "holds: adress"))
+    assert alone == f"{tmp_path / 'p.yaml'}:11:37: unknown hold 'adress' (known: {KNOWN})"
+    [shape] = problems(tmp_path, RELEASE.replace("holds: [address, risk]", "holds: {address: yes}"))
+    assert shape.endswith(f":11:37: 'holds' is a hold ({KNOWN}) or a list of them")
+    [inner] = problems(tmp_path, RELEASE.replace("holds: [address, risk]", "holds: [{address: yes}]"))
+    assert inner.endswith(f":11:38: unknown hold {{'address': True}} (known: {KNOWN})")

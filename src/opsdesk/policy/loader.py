@@ -16,6 +16,7 @@ from typing import Any
 
 from opsdesk import yamldoc
 from opsdesk.domain.errors import InvalidInput, InvalidPolicy
+from opsdesk.domain.holds import HoldPurpose
 from opsdesk.domain.policies import ActionSpec, Escalation, Guardrail, Outcome, Playbook, Rule, Scope
 from opsdesk.policy.cel import CelCondition
 from opsdesk.services.facts import specimens
@@ -172,8 +173,20 @@ class _Reader:
             if not isinstance(kind, str) or kind not in ACTION_TYPES:
                 self.error([*at, i], f"unknown action {kind!r} (known: {', '.join(sorted(ACTION_TYPES))})")
                 continue
+            if "holds" in item:
+                self.holds(item["holds"], [*at, i, "holds"])
             specs.append(ActionSpec(kind, {k: v for k, v in item.items() if k != "type"}))
         return tuple(specs)
+
+    def holds(self, value: Any, at: list[str | int]) -> None:
+        """The holds a release names: purposes the desk places holds for (one, or a list)."""
+        known = ", ".join(sorted(HoldPurpose))
+        if not isinstance(value, (str, list)):
+            self.error(at, f"'holds' is a hold ({known}) or a list of them")
+            return
+        for j, name in enumerate([value] if isinstance(value, str) else value):
+            if not isinstance(name, str) or name not in {p.value for p in HoldPurpose}:
+                self.error(at if isinstance(value, str) else [*at, j], f"unknown hold {name!r} (known: {known})")
 
     def guardrails(self, value: Any, at: list[str | int]) -> tuple[Guardrail, ...]:
         if value is None:

@@ -9,9 +9,15 @@ and only it: a fraud hold or one placed by hand stays. No change by the deadline
 queue, whose person releases the address hold (``release_hold``) once the address is fixed in Shopify or to
 ship as is. An answer that comes after the case opened, while it is open, is checked all the same: accepted,
 the address hold is released and the case settled (``cases.settle``: resolved saying why, or marked moot for
-the person working on it); refused again, the case's timeline says so, with the carrier's answer, and the case
-stays open. The address hold released by a person while the customer's answer is still awaited (resolving a
-fulfilment case of the order) ends the wait.
+the person working on it); refused again, the case's timeline says so, with the carrier's answer, its owner is
+told, a case waiting on the customer goes back to them (``cases.add_news``), and the case stays open. The
+address hold released by a person while the customer's answer is still awaited (resolving a fulfilment case of
+the order) ends the wait.
+
+Each answer is a check of its own, named after the order's version that gave it: an address refused before and
+given again is checked (and asked about) again. Only the check of the order's current address decides, and a
+held order is never left without a wait or a case: the reply timer finding the address changed waits for that
+address's check, or opens the case when none is out.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from opsdesk.config_playbooks import AddressValidationConfig
 from opsdesk.domain.carriers import PROVIDER, VERIFY_ADDRESS, Failure, classify, code_of
@@ -34,7 +41,7 @@ from opsdesk.domain.records import AuditEntry, CaseRecord, OutboxAction, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.carriers import CarrierHealth
-from opsdesk.services.cases import CaseHooks, add_signal, open_case, settle
+from opsdesk.services.cases import CaseHooks, add_news, open_case, settle
 from opsdesk.services.pipeline import OrderKey
 
 REPLY = "address_reply"
@@ -50,10 +57,14 @@ def timer_id(shop: str, order_id: int) -> str:
     return f"{REPLY}:{shop}:{order_id}"
 
 
-def address_decision(step: str, shop: str, order_id: int, fingerprint: object) -> str:
+def address_decision(step: str, shop: str, order_id: int, fingerprint: object, answer: object = "") -> str:
     """The decision of a step (``address``: check, ``address-hold``, ``address-release``) for an address
-    (its ``fingerprint``): its actions' ids come from it, the stored decision is ``fit_id`` of it."""
-    return f"{step}:{shop}:{order_id}:{fingerprint}"
+    (its ``fingerprint``): its actions' ids come from it, the stored decision is ``fit_id`` of it.
+
+    ``answer``: the version of the order (its ``updated_at``) that gave the address, for every check but the
+    first: an address given again (gone back to after another) is a new answer, checked again, while the
+    same version seen twice (a delivery processed again) is the same check."""
+    return f"{step}:{shop}:{order_id}:{fingerprint}" + (f":{answer}" if answer else "")
 
 
 def case_id(shop: str, order_id: int, fingerprint: object) -> str:
@@ -99,10 +110,11 @@ class AddressValidation:
             held = waiting.get(subject(event.shop, event.order_id))
             case = cases.get((state.shop, state.order_id))
             if held is not None and held.payload.get("fingerprint") != fingerprint(state):
-                checks.append(self._verify(state, carrier, now, held=True))
+                checks.append(self._verify(state, carrier, now, held=True, answer=True))
             elif case is not None:
                 if case.detail.get("fingerprint") != fingerprint(state):
-                    checks.append(self._verify(state, carrier, now, held=True, case=case.id))
+                    answer = "fingerprint" in case.detail  # see _open_cases
+                    checks.append(self._verify(state, carrier, now, held=True, answer=answer, case=case.id))
             elif held is None and event.change is OrderChange.PAID and state.payment_status in PAID:
                 checks.append(self._verify(state, carrier, now, held=False))
         if checks:
@@ -132,15 +144,16 @@ class AddressValidation:
         return found
 
     def _verify(
-        self, state: OrderState, carrier: str, now: datetime, *, held: bool, case: str = ""
+        self, state: OrderState, carrier: str, now: datetime, *, held: bool, answer: bool = False, case: str = ""
     ) -> OutboxAction:
+        """The check of the order's address: the first one, or (``answer``) one the customer gave."""
         snap = state.snapshot
         assert snap is not None
         payload = {"shop": state.shop, "order_id": state.order_id, "carrier": carrier, "held": held,
                    "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state),
-                   **({"case": case} if case else {})}
-        decision = address_decision("address", state.shop, state.order_id, payload["fingerprint"])
-        return monitors.outbox_action(decision, 0, VERIFY_ADDRESS, PROVIDER, state, state.shop, payload, now)
+                   **({"answer": snap.updated_at.isoformat()} if answer else {}), **({"case": case} if case else {})}
+        return monitors.outbox_action(_decision("address", payload), 0, VERIFY_ADDRESS, PROVIDER, state, state.shop,
+                                      payload, now)
 
     def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
         """Outcome hook of ``verify_address``: a refused address holds the order and asks the customer.
@@ -157,19 +170,29 @@ class AddressValidation:
             return False
         if action.payload.get("case"):
             self._answered(uow, state, action, result, str(action.payload["case"]), now)
-            return not isinstance(result, Delivered)
-        if isinstance(result, Delivered):
-            self._release(uow, state, action, now)
-            return False
-        self._hold(uow, state, action, result.reason, now)
-        return True
+        elif not action.payload.get("held") or self._awaited(uow, state, action):
+            if isinstance(result, Delivered):
+                self._release(uow, state, action, now)
+            else:
+                self._hold(uow, state, action, result.reason, now)
+        return not isinstance(result, Delivered)
+
+    def _awaited(self, uow: UnitOfWork, state: OrderState, action: OutboxAction) -> bool:
+        """Whether the check of an answer still decides: the order's address is still the one checked (else a
+        newer answer's check decides, or the reply timer, for an address it waits on already), and the reply is
+        still awaited, for another address than this one (else the wait has ended: the hold released, or the
+        case opened; or this address was decided already, by the check of the same answer delivered again)."""
+        checked = action.payload.get("fingerprint")
+        timer = monitors.switched(uow, subject(state.shop, state.order_id), REPLY)
+        return fingerprint(state) == checked and timer is not None and timer.payload.get("fingerprint") != checked
 
     def _answered(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, result: SendResult,
                   case_id: str, now: datetime) -> None:
         """The check of an address the customer gave after their case opened. Accepted: the hold is released
-        and the case settled. Refused again: the case's timeline says so, and the case keeps the address, so
-        that the same address is not checked again. A case that ended meanwhile (its person decided) or an
-        address changed again since (its own check decides) changes nothing."""
+        and the case settled. Refused again: the case's timeline says so, its owner is told, a case waiting on
+        the customer goes back to its owner, and the case keeps the address, so that the same answer is not
+        noted twice. A case that ended meanwhile (its person decided) or an address changed again since (its own
+        check decides) changes nothing."""
         case = uow.cases.get(case_id)
         checked = action.payload.get("fingerprint")
         if not case.status.active or "moot" in case.detail or fingerprint(state) != checked:
@@ -180,15 +203,17 @@ class AddressValidation:
             why = f"the customer gave a new address ({address}), which the carrier accepted: the hold is released"
             settle(uow, case_id, why, now, self.hooks())
             return
+        if case.detail.get("fingerprint") == checked:
+            return  # the same answer, delivered again: noted once
         note = f"the customer gave a new address ({address}); the carrier refused it too: {result.reason}"
-        news = {"fingerprint": checked, "error": result.reason}
-        add_signal(uow, case_id, SOURCE, note, now, self.hooks(), news)
+        add_news(uow, case_id, SOURCE, note, now, self.hooks(), {"fingerprint": checked, "error": result.reason})
         monitors.audit(uow, now, "address.refused", subject(state.shop, state.order_id),
                        {"case": case_id, "fingerprint": checked, "error": result.reason})
 
     def _hold(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, reason: str, now: datetime) -> None:
+        """Hold the order (for the first check), ask the customer about the address refused, and wait."""
         key = subject(state.shop, state.order_id)
-        decision = address_decision("address-hold", state.shop, state.order_id, action.payload.get("fingerprint"))
+        decision = _decision("address-hold", action.payload)
         actions = [] if action.payload.get("held") else [monitors.outbox_action(
             decision, 0, "hold_fulfillment", "shopify", state, state.shop,
             {"shop": state.shop, "order_id": state.order_id, "reason": "INCORRECT_ADDRESS",
@@ -208,9 +233,8 @@ class AddressValidation:
     def _release(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, now: datetime) -> None:
         key = subject(state.shop, state.order_id)
         uow.timers.cancel(key, [REPLY])
-        decision = address_decision("address-release", state.shop, state.order_id, action.payload.get("fingerprint"))
         uow.outbox.add_many([monitors.outbox_action(
-            decision, 0, "release_hold", "shopify", state, state.shop,
+            _decision("address-release", action.payload), 0, "release_hold", "shopify", state, state.shop,
             {"shop": state.shop, "order_id": state.order_id, "holds": [HoldPurpose.ADDRESS.value]}, now)])
         monitors.audit(uow, now, "address.confirmed", key, {"fingerprint": action.payload.get("fingerprint")})
 
@@ -231,11 +255,19 @@ class AddressValidation:
         return False
 
     def reply_due(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
-        """The ``address_reply`` timer: no new address from the customer in time is a case."""
+        """The ``address_reply`` timer: no new address from the customer in time is a case.
+
+        An address changed since the customer was asked is waited on while its check is out (its outcome
+        decides, and needs the wait to); one that nothing checks any more (the check failed, or the address
+        changed while the first check was out) is a case all the same: the order, held, is a person's."""
         state = monitors.find_order(uow, str(timer.payload["shop"]), int(timer.payload["order_id"]))
-        if state is None or state.snapshot is None or fingerprint(state) != timer.payload.get("fingerprint"):
-            return  # the address changed: its check decides (and releases the hold)
-        cid = case_id(state.shop, state.order_id, timer.payload.get("fingerprint"))
+        if state is None or state.snapshot is None:
+            return
+        asked = timer.payload.get("fingerprint")
+        if fingerprint(state) != asked and _checking(uow, state):
+            uow.timers.schedule([replace(timer, due_at=now + timedelta(hours=self.settings.reply_hours))])
+            return
+        cid = case_id(state.shop, state.order_id, asked)
         monitors.record_decision(uow, cid, state.shop, state.order_id, PLAYBOOK, "no-reply", "escalate",
                                  f"no reply {self.settings.reply_hours:g} h after asking", {}, now)
         open_case(uow, CaseRecord(
@@ -244,5 +276,18 @@ class AddressValidation:
             title=f"Order {state.snapshot.name}: address refused, no reply from the customer",
             reason=f"held since {timer.payload.get('asked_at')}; carrier said: {timer.payload.get('error')}",
             opened_at=now, order_id=state.order_id, source=SOURCE, priority=self.settings.priority,
-            detail={"playbook": PLAYBOOK, "fingerprint": timer.payload.get("fingerprint")},
+            detail={"playbook": PLAYBOOK, "fingerprint": asked},
         ), self.hooks(), now)
+
+
+def _decision(step: str, payload: Mapping[str, Any]) -> str:
+    """The decision of a step about the address a check's ``payload`` is about (``address_decision``)."""
+    return address_decision(step, str(payload["shop"]), int(payload["order_id"]), payload.get("fingerprint"),
+                            payload.get("answer", ""))
+
+
+def _checking(uow: UnitOfWork, state: OrderState) -> bool:
+    """Whether a check of the order's address as it is now is still out (waiting in the outbox, or retried)."""
+    now_at = fingerprint(state)
+    return any(a.kind == VERIFY_ADDRESS and a.status is ActionStatus.PENDING and a.payload.get("fingerprint") == now_at
+               for a in uow.outbox.for_order(state.shop, state.order_id))

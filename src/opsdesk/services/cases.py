@@ -26,6 +26,8 @@ OwnerFor = Callable[[UnitOfWork, Case, datetime], str]
 SlaStart = Callable[[Case, datetime], tuple[Case, list[Timer]]]
 SlaUpdate = Callable[[Case, Case, datetime], tuple[Case, list[Timer], list[str]]]
 OnChanged = Callable[[UnitOfWork, Case, Case, CaseChange, datetime], None]
+#: Tells the people concerned about a case (``tell(uow, case, message, now)``), e.g. through the notifier.
+Tell = Callable[[UnitOfWork, Case, str, datetime], None]
 
 #: What a person can do to a case, by the name the API and the CLI use.
 ACTIONS = ("claim", "assign", "start", "wait", "resume", "comment", "resolve", "close", "reopen")
@@ -54,6 +56,10 @@ def _nothing(_uow: UnitOfWork, _before: Case, _after: Case, _change: CaseChange,
     return None
 
 
+def _nobody(_uow: UnitOfWork, _case: Case, _message: str, _now: datetime) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class CaseHooks:
     """What the desk plugs into every case change: ownership rules, SLA clocks, notifications."""
@@ -62,6 +68,8 @@ class CaseHooks:
     sla_start: SlaStart = _no_sla
     sla_update: SlaUpdate = _sla_unchanged
     on_changed: OnChanged = _nothing
+    #: Tells a case's owner something the case's changes do not (``add_news``), in the SLA warnings' digests.
+    tell: Tell = _nobody
 
 
 def open_case(uow: UnitOfWork, record: CaseRecord, hooks: CaseHooks, now: datetime) -> Case:
@@ -117,6 +125,22 @@ def add_signal(
     if not before.status.active:
         return False
     _commit(uow, before, transitions.joined(before, source, reason, now, news), now, hooks)
+    return True
+
+
+def add_news(
+    uow: UnitOfWork, case_id: str, source: str, reason: str, now: datetime, hooks: CaseHooks,
+    news: Mapping[str, Any] | None = None,
+) -> bool:
+    """News about an active case that its owner must hear (the customer answered, and not as hoped): a signal
+    (``add_signal``), told to the owner (``hooks.tell``), and a case waiting on the customer back in progress,
+    as the customer has moved. False, and nothing written or told, for a case that has ended."""
+    if not add_signal(uow, case_id, source, reason, now, hooks, news):
+        return False
+    case = uow.cases.get(case_id)
+    if case.status is CaseStatus.WAITING_CUSTOMER:
+        case = act(uow, case_id, "resume", AUTOMATION, now, hooks, note="the customer answered")
+    hooks.tell(uow, case, reason, now)
     return True
 
 

@@ -29,7 +29,7 @@ from opsdesk.domain.sla import (
     escalation_role,
 )
 from opsdesk.ports import UnitOfWork
-from opsdesk.services.cases import CaseHooks, escalate_case, open_case
+from opsdesk.services.cases import CaseHooks, Tell, escalate_case, open_case
 from opsdesk.services.sla import SLA_BREACH, SLA_WARNING, next_escalation_check, policy_of
 
 DEADMAN = "deadman"
@@ -37,8 +37,6 @@ DEADMAN = "deadman"
 EXPECTATIONS = frozenset({"action_sent", "case_resolved"})
 
 Handler = Callable[[UnitOfWork, Timer, datetime], None]
-#: Tells the people concerned about a case (``tell(uow, case, message, now)``), e.g. through the notifier.
-Tell = Callable[[UnitOfWork, Case, str, datetime], None]
 
 
 def make_timer_handlers(
