@@ -22,7 +22,7 @@ out = Console()
 AsOpt = Annotated[
     str, typer.Option("--as", help="the person acting (recorded in the timeline and audit log)")
 ]
-CaseArg = Annotated[str, typer.Argument(help="the case id")]
+CaseArg = Annotated[str, typer.Argument(help="the case's key (C-1042) or its id")]
 NoteOpt = Annotated[str, typer.Option("--note", help="a note for the timeline")]
 
 
@@ -61,13 +61,14 @@ def list_cases(
 
 
 QUEUE = (
-    Column("id", "id"),
+    Column("key", "id"),
     Column("due"),
     Column("status"),
     Column("owner", rank=3),
     Column("priority", rank=4),
     Column("queue", rank=5),
     Column("kind", rank=6),
+    Column("id", "id", wide=True),  # built from the cause, up to 64 characters: the key names the case
     Column("shop", "id", wide=True),
     Column("order", "id", wide=True),
     Column("deadline", wide=True),
@@ -80,13 +81,14 @@ def _print_queue(page: dict[str, Any], now: datetime, wide: bool) -> None:
     shown = len(page["cases"])
     rows = [
         (
-            c["id"],
+            c["key"],
             until(c["due_at"], now),
             c["status"],
             c["owner"] or "-",
             c["priority"],
             c["queue"],
             c["kind"],
+            c["id"],
             c["shop"],
             "-" if c["order_id"] is None else str(c["order_id"]),
             when(c["due_at"]),
@@ -127,7 +129,7 @@ FACT_KEYS = ("title", "reason", "queue", "kind", "status_text", "owner", "priori
 
 def _print_case(view: dict[str, Any]) -> None:
     case = view["case"]
-    out.print(Text(f"case {case['id']}", style="bold"), soft_wrap=True)
+    out.print(Text(f"case {case['key']} ({case['id']})", style="bold"), soft_wrap=True)
     facts = [(k.removesuffix("_text"), "-" if case[k] is None else str(case[k])) for k in FACT_KEYS]
     facts += [(k.removesuffix("_at"), when(case[k])) for k in TIME_KEYS]
     print_rows(out, FACTS, facts, wrap=True, header=False)
@@ -161,7 +163,7 @@ def _act(
         uow.commit()
     summary = case_summary(case)
     if not emit(summary, fmt):
-        out.print(f"[green]{action}[/] case {case.id}: {summary['status_text']}, owner {case.owner or '-'}")
+        out.print(f"[green]{action}[/] case {case.key}: {summary['status_text']}, owner {case.owner or '-'}")
 
 
 @cases_cli.command()

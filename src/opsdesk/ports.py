@@ -133,7 +133,10 @@ class OutboxRepository(Protocol):
 
 class CaseRepository(Protocol):
     def open(self, case: CaseRecord) -> CaseRecord:
-        """Open a case, or return the open one of the same kind for the same order (repeated signals join it)."""
+        """Open a case, or return the open one of the same kind for the same order (repeated signals join it).
+
+        A new case takes the next number of the desk's sequence (its key), in the same transaction; numbers
+        only grow and are never given twice, not even after the cases that held them were erased."""
 
     def for_order(self, shop: str, order_id: int) -> list[CaseRecord]: ...
 
@@ -143,7 +146,8 @@ class CaseRepository(Protocol):
     def list_open(self, limit: int = 100) -> list[CaseRecord]: ...
 
     def get(self, case_id: str) -> Case:
-        """The case with its owner, status and version; ``NotFound`` when there is none."""
+        """The case with its owner, status and version; ``NotFound`` when there is none. ``case_id`` may also
+        be the case's key (``C-1042``, ADR 0029): an id is looked up first, so no id is ever shadowed."""
 
     def save(self, changed: Changed, expected_version: int) -> bool:
         """Write a transition and its timeline entry if the case is still at ``expected_version``."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from opsdesk import ports
 from opsdesk.domain.access import Session, User
 from opsdesk.domain.audit import ChainedRow
+from opsdesk.domain.case_keys import key_number
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow
 from opsdesk.domain.errors import Conflict, NotFound
@@ -109,6 +110,7 @@ class _Tables:
     actions: dict[str, OutboxAction] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
+    cases_numbered: int = 0  # the desk's case number sequence: only grows, as PostgreSQL's
     changes: list[CaseChange] = field(default_factory=list)
     timers: dict[str, Timer] = field(default_factory=dict)
     timer_leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
@@ -364,8 +366,10 @@ class _Cases:
                 and existing.kind == case.kind
             ):
                 return _record(existing)
-        self.t.cases[case.id] = _full(replace(_utc(case), detail=_json(case.detail)))
-        return case
+        self.t.cases_numbered += 1
+        stored = replace(_utc(case), detail=_json(case.detail), number=self.t.cases_numbered)
+        self.t.cases[case.id] = _full(stored)
+        return replace(case, number=stored.number)
 
     def for_order(self, shop: str, order_id: int) -> list[CaseRecord]:
         return [
@@ -390,9 +394,13 @@ class _Cases:
         ]
 
     def get(self, case_id: str) -> Case:
-        if case_id not in self.t.cases:
+        found = self.t.cases.get(case_id)
+        number = key_number(case_id) if found is None else None
+        if number is not None:
+            found = next((c for c in self.t.cases.values() if c.number == number), None)
+        if found is None:
             raise NotFound(f"no case {case_id}")
-        return self.t.cases[case_id]
+        return found
 
     def save(self, changed: Changed, expected_version: int) -> bool:
         case = changed.case
@@ -464,6 +472,7 @@ def _full(record: CaseRecord) -> Case:
         order_id=record.order_id,
         source=record.source,
         detail=record.detail,
+        number=record.number,
     )
 
 

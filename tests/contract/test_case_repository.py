@@ -70,7 +70,7 @@ def test_an_opened_case_comes_back_whole_at_version_one_without_owner_or_deadlin
     assert case == Case(id="c1", shop=SHOP, kind="refund", queue="refunds", title="case c1",
                         reason="refund over the cap", opened_at=T0, status=CaseStatus.OPEN, owner=None,
                         priority="high", order_id=ORDER, source="decision:d1", version=1,
-                        detail={"amount": "60.00"})
+                        detail={"amount": "60.00"}, number=1)
 
 
 def test_getting_an_unknown_case_raises_not_found(any_db: Database) -> None:

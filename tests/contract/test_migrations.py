@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table
 
-from opsdesk.domain.records import FollowupProgress
+from opsdesk.domain.records import CaseRecord, FollowupProgress
 from opsdesk.storage.schema import downgrade, is_current, migrate
 from opsdesk.storage.sql import SqlDatabase
-from opsdesk.storage.tables import metadata, usage
+from opsdesk.storage.tables import cases, metadata, usage
 from tests.samples import SHOP
 
 
@@ -62,3 +62,40 @@ def test_follow_up_progress_moves_out_of_the_usage_table_and_back(sql_db: SqlDat
         back = conn.execute(select(usage)).all()
     assert {r.key: (r.count, r.amount) for r in back} == {**others, **progress}
     migrate(sql_db.engine, "head")
+
+
+def test_cases_stored_before_keys_are_numbered_in_the_order_they_opened_and_new_ones_follow(
+    sql_db: SqlDatabase,
+) -> None:
+    """Migration 0011 (ADR 0029): existing cases get 1, 2, ... by when they opened (the id breaks a tie), the
+    next case opened takes the number after them; downgrading drops the numbers and keeps the cases."""
+    downgrade(sql_db.engine, "0010")
+    opened = {"zz-first": T0, "bb-second": T0 + timedelta(minutes=5), "aa-third": T0 + timedelta(minutes=9),
+              "ab-tied-with-third": T0 + timedelta(minutes=9)}
+    old = table("cases", *(column(c.name, c.type) for c in cases.c if c.name != "number"))  # as 0010 left it
+    with sql_db.engine.begin() as conn:
+        conn.execute(insert(old), [_old_case(case_id, at) for case_id, at in reversed(opened.items())])
+
+    migrate(sql_db.engine, "head")
+    with sql_db.unit_of_work() as uow:
+        assert [uow.cases.get(f"C-{n}").id for n in (1, 2, 3, 4)] == list(opened)
+        new = uow.cases.open(CaseRecord("new", SHOP, "refund", "refunds", "t", "r", T0 + timedelta(hours=1)))
+        uow.commit()
+    assert new.key == "C-5"
+
+    downgrade(sql_db.engine, "0010")
+    with sql_db.engine.connect() as conn:
+        assert "number" not in {c["name"] for c in sql_db.engine.dialect.get_columns(conn, "cases")}
+        assert sorted(conn.execute(select(old.c.id)).scalars()) == sorted([*opened, "new"])
+    migrate(sql_db.engine, "head")
+    with sql_db.unit_of_work(read_only=True) as uow:
+        assert [uow.cases.get(f"C-{n}").id for n in (1, 2, 3, 4, 5)] == [*opened, "new"]
+
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _old_case(case_id: str, at: datetime) -> dict[str, object]:
+    return {"id": case_id, "shop": SHOP, "kind": "refund", "queue": "refunds", "title": f"case {case_id}",
+            "reason": "over the cap", "order_id": None, "source": "", "priority": "normal", "status": "open",
+            "detail": "{}", "opened_at": at, "version": 1, "escalation_level": 0}

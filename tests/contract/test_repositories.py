@@ -457,14 +457,15 @@ def test_saving_releases_the_lease_so_a_retry_is_claimable_when_due(any_db: Data
 
 
 def test_a_second_open_case_of_the_same_kind_for_an_order_joins_the_first(any_db: Database) -> None:
-    first = case("c1", opened_at=at(1))
-    assert write(any_db, lambda uow: uow.cases.open(first)) == first
+    first = case("c1", opened_at=at(1), number=1)  # each stored case numbered as it opens (ADR 0029)
+    assert write(any_db, lambda uow: uow.cases.open(replace(first, number=None))) == first
     assert write(any_db, lambda uow: uow.cases.open(case("c2", opened_at=at(2), reason="again"))) == first
     assert write(any_db, lambda uow: uow.cases.open(first)) == first
 
-    others = [case("c3", kind="dispute", opened_at=at(3)), case("c4", shop=OTHER_SHOP, opened_at=at(4)),
-              case("c5", order_id=SNOWFLAKE_ID + 1, opened_at=at(5))]
-    assert write(any_db, lambda uow: [uow.cases.open(c) for c in others]) == others
+    others = [case("c3", kind="dispute", opened_at=at(3), number=2),
+              case("c4", shop=OTHER_SHOP, opened_at=at(4), number=3),
+              case("c5", order_id=SNOWFLAKE_ID + 1, opened_at=at(5), number=4)]  # c2 joined c1: no number
+    assert write(any_db, lambda uow: [uow.cases.open(replace(c, number=None)) for c in others]) == others
 
     assert read(any_db, lambda uow: uow.cases.for_order(SHOP, SNOWFLAKE_ID)) == [first, others[0]]
     assert read(any_db, lambda uow: uow.cases.list_open()) == [first, *others]
@@ -474,7 +475,9 @@ def test_the_cases_of_many_orders_of_a_shop_are_read_at_once_by_order(any_db: Da
     first, second = case("c1", opened_at=at(1)), case("c2", kind="dispute", opened_at=at(2))
     other = case("c3", order_id=SNOWFLAKE_ID + 1, opened_at=at(3))
     elsewhere = case("c4", shop=OTHER_SHOP, order_id=SNOWFLAKE_ID + 2, opened_at=at(4))
-    write(any_db, lambda uow: [uow.cases.open(c) for c in [second, first, other, elsewhere]])
+    opened = write(any_db, lambda uow: [uow.cases.open(c) for c in [second, first, other, elsewhere]])
+    second, first, other, elsewhere = opened
+    assert [c.number for c in opened] == [1, 2, 3, 4]
 
     found = read(any_db, lambda uow: uow.cases.for_orders(SHOP, [SNOWFLAKE_ID, SNOWFLAKE_ID + 1,
                                                                  SNOWFLAKE_ID + 2, 7]))
@@ -485,14 +488,15 @@ def test_the_cases_of_many_orders_of_a_shop_are_read_at_once_by_order(any_db: Da
 
 def test_cases_without_an_order_are_never_joined(any_db: Database) -> None:
     loose = [case("c1", order_id=None, opened_at=at(1)), case("c2", order_id=None, opened_at=at(2))]
-    assert write(any_db, lambda uow: [uow.cases.open(c) for c in loose]) == loose
-    assert read(any_db, lambda uow: uow.cases.list_open()) == loose
+    stored = [replace(c, number=n) for n, c in enumerate(loose, 1)]
+    assert write(any_db, lambda uow: [uow.cases.open(c) for c in loose]) == stored
+    assert read(any_db, lambda uow: uow.cases.list_open()) == stored
 
 
 def test_open_cases_are_listed_oldest_first_up_to_the_limit_without_closed_ones(any_db: Database) -> None:
-    cases = [case(f"c{i}", order_id=i, opened_at=at(-i)) for i in range(1, 6)]
-    closed = case("closed", order_id=99, status="closed", opened_at=at(-100))
-    write(any_db, lambda uow: [uow.cases.open(c) for c in [*cases, closed]])
+    cases = [case(f"c{i}", order_id=i, opened_at=at(-i), number=i) for i in range(1, 6)]
+    closed = case("closed", order_id=99, status="closed", opened_at=at(-100), number=6)
+    write(any_db, lambda uow: [uow.cases.open(replace(c, number=None)) for c in [*cases, closed]])
 
     assert read(any_db, lambda uow: uow.cases.list_open(limit=3)) == [cases[4], cases[3], cases[2]]
     assert read(any_db, lambda uow: uow.cases.list_open()) == cases[::-1]
@@ -501,7 +505,7 @@ def test_open_cases_are_listed_oldest_first_up_to_the_limit_without_closed_ones(
 
 def test_a_closed_case_does_not_take_the_place_of_an_open_one(any_db: Database) -> None:
     closed = case("old", status="closed", opened_at=at(-100))
-    fresh = case("new")
+    fresh = case("new", number=2)
     write(any_db, lambda uow: uow.cases.open(closed))
 
     assert write(any_db, lambda uow: uow.cases.open(fresh)) == fresh

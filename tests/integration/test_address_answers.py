@@ -98,7 +98,7 @@ def test_an_answer_to_a_case_someone_works_on_releases_the_hold_and_marks_it_moo
     assert (still.status, still.owner, still.detail["moot"]) == (
         CaseStatus.IN_PROGRESS, "fred", {"why": ACCEPTED, "at": answered_at.isoformat()})
     assert last_change(run, case.id)[:2] == ("automation", "moot")
-    assert run.told(smtp, "fred", f"Case {case.id}: {ACCEPTED}: what this case was opened for has ended") == 1
+    assert run.told(smtp, "fred", f"Case {case.key}: {ACCEPTED}: what this case was opened for has ended") == 1
     page = case_page(run, case.id)
     assert "<strong>The customer gave a new address (125 Shipping Street, Shippington, 40004, US)" in page
 

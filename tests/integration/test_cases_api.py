@@ -244,3 +244,22 @@ def test_with_an_organisation_a_case_gets_a_person_and_sla_deadlines_that_pause_
         post(client, case["id"], "resolve", alice, resolution="no_action")
         sla = client.get("/api/v1/metrics/desk", headers=alice).json()["sla"]
         assert sla == {"resolved_with_deadline": 1, "in_time": 1, "compliance": 1.0}
+
+
+def test_a_case_is_read_and_worked_by_its_key_as_by_its_id(client, desk) -> None:
+    """ADR 0029: the key comes first in every case document and names the case wherever the id does."""
+    viewer = bearer(desk, "vi", "viewer")
+    listed = cases(client, viewer)["cases"]
+    assert [list(c)[:2] for c in listed] == [["key", "id"]] * 3
+    assert sorted(c["key"] for c in listed) == ["C-1", "C-2", "C-3"]
+    case = first_case(client, desk)
+    by_key = client.get(f"/api/v1/cases/{case['key']}", headers=viewer)
+    by_id = client.get(f"/api/v1/cases/{case['id']}", headers=viewer)
+    assert by_key.status_code == 200 and by_key.json() == by_id.json()
+    claimed = post(client, case["key"].lower(), "claim", bearer(desk, "ada", "agent"))
+    assert claimed.status_code == 200, claimed.text
+    assert (claimed.json()["id"], claimed.json()["key"], claimed.json()["owner"]) == (case["id"], case["key"], "ada")
+    order = client.get(f"/api/v1/orders/{ORDER}", headers=viewer).json()
+    assert [c["key"] for c in order["cases"]] == [case["key"]]
+    missing = client.get("/api/v1/cases/C-99", headers=viewer)
+    assert missing.status_code == 404 and missing.json() == {"error": "no case C-99"}

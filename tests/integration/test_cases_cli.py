@@ -57,7 +57,9 @@ def test_list_prints_the_queue_as_a_table_and_as_json_with_filters(desk, tmp_pat
 def test_show_tells_the_story_of_a_case(desk, tmp_path) -> None:
     cid = case_id(tmp_path)
     text = run(tmp_path, "show", cid).output
-    assert f"case {cid}" in text and "timeline" in text and "refund-request-needs-a-person" in text
+    key = next(c["key"] for c in listed(tmp_path)["cases"] if c["id"] == cid)
+    assert text.splitlines()[0] == f"case {key} ({cid})"
+    assert "timeline" in text and "refund-request-needs-a-person" in text
     view = json.loads(run(tmp_path, "show", cid, "--format", "json").output)
     assert [e["kind"] for e in view["timeline"]] == ["opened"]
 
@@ -92,3 +94,18 @@ def test_a_claim_on_someone_elses_case_exits_2_naming_them(desk, tmp_path) -> No
     )
     assert result.returncode == 2
     assert f"case {cid} is already claimed by ada" in " ".join(result.stderr.split())
+
+
+def test_every_case_command_takes_the_key_as_it_takes_the_id(desk, tmp_path) -> None:
+    """ADR 0029: ``C-<number>`` (in either case) names the case in ``show``, ``claim``, ``resolve``, ..."""
+    cid = case_id(tmp_path)
+    key = next(c["key"] for c in listed(tmp_path)["cases"] if c["id"] == cid)
+    assert json.loads(run(tmp_path, "show", key, "--format", "json").output) == json.loads(
+        run(tmp_path, "show", cid, "--format", "json").output)
+    assert run(tmp_path, "claim", key.lower(), "--as", "ada").output.split() == [
+        "claim", "case", f"{key}:", "owned,", "not", "started,", "owner", "ada"]
+    resolved = json.loads(run(tmp_path, "resolve", key, "no_action", "--as", "ada", "--format", "json").output)
+    assert (resolved["id"], resolved["key"], resolved["status"]) == (cid, key, "resolved")
+    unknown = CliRunner().invoke(cli, ["cases", "show", "C-99", "--config", str(tmp_path / "opsdesk.yaml"),
+                                       "--database-url", f"sqlite:///{tmp_path}/opsdesk.db"])
+    assert unknown.exit_code != 0 and str(unknown.exception) == "no case C-99"  # the entry point reports it

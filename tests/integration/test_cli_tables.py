@@ -100,38 +100,41 @@ def deadline(due_at: str | None, before: datetime, after: datetime) -> list[int 
 
 
 @pytest.mark.parametrize("columns", WIDTHS)
-def test_the_case_queue_is_one_line_per_case_with_its_id_whole_and_its_title_cut_to_fit(
+def test_the_case_queue_is_one_line_per_case_named_by_its_key_within_the_width_with_the_address_case(
     where: list[str], columns: int
 ) -> None:
+    """ADR 0029: the queue names each case by its key; the address case's 69-character id no longer pushes
+    the line past 80 columns (ADR 0026 let it run past)."""
     page = as_json(where, "cases", "list")
-    assert len(page["cases"]) == 4
+    assert len(page["cases"]) == 4 and ADDRESS in [c["id"] for c in page["cases"]]
     before = datetime.now(UTC)
     header, rows = rows_of(output(where, columns, "cases", "list"), "cases 1-4 of 4")
     after = datetime.now(UTC)
-    assert header.split()[:3] == ["id", "due", "status"] and header.split()[-1] == "title"
-    assert len(rows) == len(page["cases"])
+    assert header.split()[:3] == ["key", "due", "status"] and header.split()[-1] == "title"
+    assert len(rows) == len(page["cases"]) and all(len(line) <= columns for line in [header, *rows])
     for row, case in zip(rows, page["cases"], strict=True):
-        assert row.split()[0] == case["id"]
+        assert row.split()[0] == case["key"] and re.fullmatch(r"C-[1-9][0-9]*", case["key"])
+        assert case["id"] not in row
         assert minutes_left(row.split()[1:3]) in deadline(case["due_at"], before, after)
         assert cut_or_whole(row.rsplit("  ", 1)[1], case["title"]), row
-    if columns == 120:
-        assert all(len(line) <= columns for line in [header, *rows])
-    else:  # the address case's id alone is most of 80: the line runs past rather than cut it or wrap
-        assert header.split() == ["id", "due", "status", "title"] and len(rows[1]) > columns
+    assert len({c["key"] for c in page["cases"]}) == 4
+    if columns == 80:
+        assert "owner" in header.split()  # room the id took is the owner's now
 
 
 @pytest.mark.parametrize("columns", WIDTHS)
-def test_a_queue_of_short_ids_fits_the_width_and_drops_the_least_needed_columns_first(
+def test_a_queue_named_by_keys_keeps_every_column_at_80_and_cuts_only_the_title(
     where: list[str], columns: int
 ) -> None:
     page = as_json(where, "cases", "list", "--queue", "refunds")
     header, rows = rows_of(output(where, columns, "cases", "list", "--queue", "refunds"), "cases 1-2 of 2")
     assert all(len(line) <= columns for line in [header, *rows])
-    assert [row.split()[0] for row in rows] == [c["id"] for c in page["cases"]]
-    names = header.split()
-    assert {"id", "due", "status", "title"} <= set(names) and ("kind" in names) == (columns == 120)
-    if columns == 80:
-        assert "priority" not in names and all(row.endswith("…") for row in rows)
+    assert [row.split()[0] for row in rows] == [c["key"] for c in page["cases"]]
+    names = header.split()  # keys leave room at 80 for every column of the queue, the title cut to fit
+    assert names == ["key", "due", "status", "owner", "priority", "queue", "kind", "title"]
+    titles = [row.rsplit("  ", 1)[1] for row in rows]
+    assert all(cut_or_whole(t, c["title"]) for t, c in zip(titles, page["cases"], strict=True))
+    assert any(t.endswith("…") for t in titles) == (columns == 80)
 
 
 def test_piped_with_no_columns_set_nothing_is_cut_and_wide_adds_every_column(where: list[str]) -> None:
@@ -139,9 +142,9 @@ def test_piped_with_no_columns_set_nothing_is_cut_and_wide_adds_every_column(whe
     _, rows = rows_of(output(where, None, "cases", "list"), "cases 1-4 of 4")
     assert [row.rsplit("  ", 1)[1] for row in rows] == [c["title"] for c in page["cases"]]
     header, rows = rows_of(output(where, 80, "cases", "list", "--wide"), "cases 1-4 of 4")
-    assert header.split()[-5:] == ["shop", "order", "deadline", "opened", "title"]
+    assert header.split()[-6:] == ["id", "shop", "order", "deadline", "opened", "title"]
     for row, case in zip(rows, page["cases"], strict=True):
-        assert row.endswith(case["title"]) and SHOP in row.split()
+        assert row.endswith(case["title"]) and SHOP in row.split() and case["id"] in row.split()
         assert str(case["order_id"] or "-") in row.split()
 
 
@@ -170,7 +173,9 @@ def test_missed_pickups_and_accounts_are_one_line_each_within_the_width(where: l
 @pytest.mark.parametrize("columns", WIDTHS)
 def test_a_case_shown_wraps_its_text_at_words_and_keeps_its_id_whole(where: list[str], columns: int) -> None:
     text = output(where, columns, "cases", "show", ADDRESS)
-    assert text.splitlines()[0] == f"case {ADDRESS}"
+    key = next(c["key"] for c in as_json(where, "cases", "list")["cases"] if c["id"] == ADDRESS)
+    assert text.splitlines()[0] == f"case {key} ({ADDRESS})"
+    assert output(where, columns, "cases", "show", key) == text  # by its key, the same case
     assert all(len(line) <= columns for line in text.splitlines()[1:])
     words = " ".join(text.split())
     assert all(word in text.split() for word in ADDRESS_TITLE.split())  # no word broken across lines
@@ -184,9 +189,9 @@ def test_the_json_is_the_same_whole_document_at_any_width(where: list[str]) -> N
     page = as_json(where, "cases", "list")
     assert set(page) == {"total", "limit", "offset", "cases"}
     assert set(page["cases"][0]) == {
-        "id", "shop", "kind", "queue", "title", "reason", "status", "status_text", "owner", "priority", "order_id",
-        "source", "version", "opened_at", "updated_at", "due_at", "first_response_at", "resolved_at", "resolution",
-        "escalation_level",
+        "key", "id", "shop", "kind", "queue", "title", "reason", "status", "status_text", "owner", "priority",
+        "order_id", "source", "version", "opened_at", "updated_at", "due_at", "first_response_at", "resolved_at",
+        "resolution", "escalation_level",
     }
     [incident] = as_json(where, "discounts", "incidents")
     assert incident["discount_id"] == GID and incident["title"] == DISCOUNT and incident["case_id"]

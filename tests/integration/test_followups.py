@@ -248,7 +248,7 @@ def test_a_late_case_someone_has_started_on_stays_theirs_when_the_order_ships(
     assert audit_actions(run).count("case.moot") == 1
     run.feed(delivery("orders/updated", paid_order(updated_at=run.clock.now().isoformat(), tags="gift"), "w-edit"))
     run.advance(minutes=10)  # another update of the shipped order; the notifications' batching window passes
-    assert run.told(smtp, str(case.owner), f"Case {case.id}: the order shipped: what this case was opened") == 1
+    assert run.told(smtp, str(case.owner), f"Case {case.key}: the order shipped: what this case was opened") == 1
 
 
 def test_an_order_paid_days_after_it_was_placed_is_promised_from_its_payment_not_late_on_payment(

@@ -250,6 +250,6 @@ def test_the_return_timer_takes_a_case_back_and_tells_everyone_on_every_backend(
         next_return = fired + timedelta(minutes=60)
         assert [(t.id, t.due_at) for t in uow.timers.pending("c1")] == [("c1:return", next_return)]
         assert [t.payload["items"][0]["subject"] for t in uow.timers.pending("person:lea")] == [
-            "Case c1 went from ana to ben: no action in 60 minutes"]
+            "Case C-1 went from ana to ben: no action in 60 minutes"]
         assert [t.payload["items"][0]["subject"] for t in uow.timers.pending("person:ben")] == [
-            "Case c1 is now yours: Refund"]
+            "Case C-1 is now yours: Refund"]

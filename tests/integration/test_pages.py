@@ -261,7 +261,8 @@ def test_the_case_page_tells_the_whole_story(client, desk, clock) -> None:
     assert "first response warning: 50% of the time used" in timeline  # the SLA checkpoints passed
     assert "breached" not in timeline
     assert "#1001" in html and "c1@example.com" in html  # the order and the customer beside it
-    assert "<h1>Return requested on order #1001</h1>" in html
+    heading = r'<h1><span class="case-key" id="case-key">C-[123]</span> Return requested on order #1001</h1>'
+    assert re.search(heading, html)
     with desk.db.unit_of_work(read_only=True) as uow:  # so titled as it opened: the order was stored by then
         assert uow.cases.get(case_id).title == "Return requested on order #1001"
     offered = re.findall(r'data-resolution="(\w+)"', html)
@@ -429,3 +430,26 @@ def test_a_monitors_case_page_reads_its_times_like_the_rest_of_the_page_and_clai
     assert html.count("2026-01-02T09:30:15") == 1  # only in the inputs, as the monitor recorded them
     assert "playbook version -" not in html and "playbook version -" not in order_html
     assert "inputs (playbook version " in html  # a playbook's own decision still names its version
+
+
+def test_a_case_page_is_found_by_its_key_and_shows_it_first_as_the_queue_does(client, desk) -> None:
+    """ADR 0029: the queue row and the case page name the case by its key; /cases/<key> is its page, and the
+    page's actions work through the key as through the id."""
+    sign_in(client, "alice")
+    case_id = case_ids(desk)[ORDER]
+    with desk.db.unit_of_work(read_only=True) as uow:
+        key = uow.cases.get(case_id).key
+    assert re.fullmatch(r"C-[123]", key)
+    queue = client.get("/queue?view=all").text
+    link = f'<a href="/cases/{case_id}"><span class="case-key">{key}</span> Return requested on order #1001</a>'
+    assert link in queue
+    page = client.get(f"/cases/{key}")
+    assert page.status_code == 200 and page.text == client.get(f"/cases/{case_id}").text
+    assert f'<h1><span class="case-key" id="case-key">{key}</span> Return requested on order #1001</h1>' in page.text
+    assert f"case id {case_id}" in page.text
+    assert f"<title>{key} · Return requested on order #1001 · opsdesk</title>" in page.text
+    claimed = act(client, f"/cases/{key.lower()}/act/claim")
+    assert claimed.status_code == 303 and claimed.headers["location"] == f"/cases/{key.lower()}"
+    with desk.db.unit_of_work(read_only=True) as uow:
+        assert uow.cases.get(case_id).owner == "alice"
+    assert client.get("/cases/C-99").status_code == 404

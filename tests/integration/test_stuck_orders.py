@@ -282,7 +282,7 @@ def test_a_stuck_case_someone_has_started_on_stays_theirs_when_the_order_ships(
     assert (last.actor, last.kind) == ("automation", "moot")
     run.feed(delivery("orders/updated", later(24.6, tags="gift"), "w-edit"))
     run.advance(minutes=10)  # another update after the shipment; the notifications' batching window passes
-    assert run.told(smtp, str(case.owner), f"Case {case.id}: the order shipped: what this case was opened") == 1
+    assert run.told(smtp, str(case.owner), f"Case {case.key}: the order shipped: what this case was opened") == 1
 
 
 def test_orders_that_end_in_one_batch_all_lose_their_timer_and_those_still_open_keep_theirs(

@@ -200,7 +200,7 @@ def test_an_assigned_case_gets_a_return_timer_and_its_owner_is_told() -> None:
         Timer("c0:return", RETURN_TIMER, "c0", MONDAY_10 + timedelta(minutes=60),
               {"owner": "ana", "since": MONDAY_10.isoformat()})
     ]
-    assert told(db, "ana") == ["Case c0 is now yours: Refund c0"]
+    assert told(db, "ana") == ["Case C-1 is now yours: Refund c0"]
 
 
 def test_an_owner_who_does_not_act_loses_the_case_to_the_next_person_and_the_lead_is_told() -> None:
@@ -218,8 +218,8 @@ def test_an_owner_who_does_not_act_loses_the_case_to_the_next_person_and_the_lea
     assert (last.actor, last.kind, last.before, last.after, last.note) == (
         "automation", "assigned", {"owner": "ana", "status": "assigned"}, {"owner": "ben", "status": "assigned"},
         "return timer: no action in 60 minutes")
-    assert told(db, "lea") == ["Case c0 went from ana to ben: no action in 60 minutes"]
-    assert told(db, "ben") == ["Case c0 is now yours: Refund c0"]
+    assert told(db, "lea") == ["Case C-1 went from ana to ben: no action in 60 minutes"]
+    assert told(db, "ben") == ["Case C-1 is now yours: Refund c0"]
     assert [t.id for t in pending(db, "c0")] == ["c0:return"]
 
 

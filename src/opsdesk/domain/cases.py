@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, assert_never
 
+from opsdesk.domain.case_keys import key_or_id
 from opsdesk.domain.errors import Conflict, InvalidInput
 from opsdesk.domain.records import CaseRecord
 
@@ -90,6 +91,13 @@ class Case:
     escalation_level: int = 0
     detail: dict[str, Any] = field(default_factory=dict)
     due_at: datetime | None = None
+    #: The desk's number for the case, given when it is stored (``None`` before): its key is ``C-<number>``.
+    number: int | None = None
+
+    @property
+    def key(self) -> str:
+        """The short name people read and type (``C-1042``; ADR 0029)."""
+        return key_or_id(self.number, self.id)
 
     def as_record(self) -> CaseRecord:
         """The case as the record that opened it (what the pipeline and order views carry)."""
@@ -106,6 +114,7 @@ class Case:
             priority=self.priority,
             status=self.status.value,
             detail=self.detail,
+            number=self.number,
         )
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from opsdesk.domain.case_keys import key_or_id
 from opsdesk.domain.outbox import ActionStatus
 
 
@@ -83,6 +84,13 @@ class CaseRecord:
     priority: str = "normal"
     status: str = "open"
     detail: dict[str, Any] = field(default_factory=dict)
+    #: Given by the repository when the case is stored (ADR 0029); ``None`` on a case not stored yet.
+    number: int | None = None
+
+    @property
+    def key(self) -> str:
+        """The short name people read and type (``C-1042``)."""
+        return key_or_id(self.number, self.id)
 
 
 @dataclass(frozen=True, slots=True)

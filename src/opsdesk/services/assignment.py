@@ -162,7 +162,7 @@ def _tell_new_owner(
 ) -> None:
     whose = f"with team {owner.removeprefix('team:')}" if case.person is None else "now yours"
     body = f"Queue {case.queue}, priority {case.priority}. {change.note or case.reason}".strip()
-    notifier.notify_owner(uow, owner, f"Case {case.id} is {whose}: {case.title}", body, now)
+    notifier.notify_owner(uow, owner, f"Case {case.key} is {whose}: {case.title}", body, now)
 
 
 def make_return_timer_handler(
@@ -185,7 +185,7 @@ def make_return_timer_handler(
         )
         lead = org.team(org.queue(case.queue).team).lead
         if lead is not None:
-            subject = f"Case {case.id} went from {owner} to {successor}: no action in {minutes} minutes"
+            subject = f"Case {case.key} went from {owner} to {successor}: no action in {minutes} minutes"
             notifier.notify(uow, lead, subject, f"{case.title} (queue {case.queue})", now)
 
     return handle

@@ -12,8 +12,9 @@ MAX_OFFSET = 1_000_000  # paging deeper reads every row before the page; a large
 
 
 def case_summary(case: Case) -> dict[str, Any]:
-    """A case as the queue shows it (JSON-ready apart from datetimes)."""
+    """A case as the queue shows it (JSON-ready apart from datetimes): its key first, what people type."""
     return {
+        "key": case.key,
         "id": case.id,
         "shop": case.shop,
         "kind": case.kind,

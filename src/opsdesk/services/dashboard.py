@@ -48,6 +48,7 @@ class QueueQuery:
 @dataclass(frozen=True, slots=True)
 class Row:
     id: str
+    key: str
     title: str
     shop: str
     kind: str
@@ -148,6 +149,7 @@ def order_names(uow: UnitOfWork, cases: Sequence[Case]) -> dict[tuple[str, int],
 def row(org: Org, case: Case, person: str, order_name: str = "", now: datetime | None = None) -> Row:
     return Row(
         id=case.id,
+        key=case.key,
         title=with_order_name(case.title, case.order_id, order_name),
         shop=case.shop,
         kind=case.kind,

@@ -63,9 +63,9 @@ class Notifier:
             self.notify(uow, person, subject, body, now, urgent)
 
     def tell(self, uow: UnitOfWork, case: Case, message: str, now: datetime) -> None:
-        """Tell a case's owner about it (the SLA handlers' ``tell``): ``Case <id>: <message>``."""
+        """Tell a case's owner about it (the SLA handlers' ``tell``): ``Case <key>: <message>``."""
         if case.owner is not None:
-            self.notify_owner(uow, case.owner, f"Case {case.id}: {message}", case.title, now)
+            self.notify_owner(uow, case.owner, f"Case {case.key}: {message}", case.title, now)
 
     def send_digest(self, uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         """The ``notify_digest`` timer handler: one email and, with a chat webhook, one chat message."""

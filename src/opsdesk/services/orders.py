@@ -52,7 +52,7 @@ def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, An
             }
             for a in actions
         ],
-        "cases": [asdict(c) for c in cases],
+        "cases": [{"key": c.key, **asdict(c)} for c in cases],
     }
 
 

@@ -173,7 +173,7 @@ def _signals(
                 case.order_id,
                 case.kind,
                 case.queue,
-                what=f"{case.kind} case in {case.queue} ({case.id})",
+                what=f"{case.kind} case in {case.queue} ({case.key})",
             )
     for order_id, since in sorted(harmed.items()):
         for d in uow.decisions.for_order(shop, order_id):

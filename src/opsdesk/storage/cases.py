@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select, update
 
+from opsdesk.domain.case_keys import key_number
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord
@@ -31,6 +32,13 @@ _FOR_ORDERS = (
     .order_by(_C.opened_at, _C.id)
 )
 _BY_ID = select(t.cases).where(_C.id == bindparam("case_id"))
+_BY_NUMBER = select(t.cases).where(_C.number == bindparam("number"))
+_SET_NUMBER = update(t.cases).where(_C.id == bindparam("case_id")).values(number=bindparam("b_number"))
+_NEXT_ON_POSTGRES = select(t.CASE_NUMBERS.next_value())
+_S = t.sequences.c
+_NEXT_ON_SQLITE = (
+    update(t.sequences).where(_S.name == "case_number").values(value=_S.value + 1).returning(_S.value)
+)
 _SET_DUE = update(t.cases).where(_C.id == bindparam("case_id")).values(due_at=bindparam("b_due_at"))
 _SAVED = (
     "status", "owner", "version", "updated_at", "first_response_at", "resolved_at", "resolution",
@@ -70,12 +78,20 @@ class SqlCases:
             "open_key": open_key,
         }
         if bulk.write(self._conn, t.cases, [row]) == 1:
-            return case
+            return replace(case, number=self._number(case.id))
         # Not inserted: this very case is stored already, or another open case holds the key.
         existing = self._first(t.cases.c.id == case.id)
         if existing is None and open_key is not None:
             existing = self._first(t.cases.c.open_key == open_key)
         return existing or case
+
+    def _number(self, case_id: str) -> int:
+        """Give a case just stored the next number of the desk's sequence (only a new row takes one: a
+        repeated signal that joins an open case leaves no gap)."""
+        postgres = self._conn.dialect.name == "postgresql"
+        number = int(self._conn.execute(_NEXT_ON_POSTGRES if postgres else _NEXT_ON_SQLITE).scalar_one())
+        self._conn.execute(_SET_NUMBER, {"case_id": case_id, "b_number": number})
+        return number
 
     def _first(self, where: ColumnElement[bool]) -> CaseRecord | None:
         row = self._conn.execute(select(t.cases).where(where)).mappings().first()
@@ -105,6 +121,8 @@ class SqlCases:
 
     def get(self, case_id: str) -> Case:
         row = self._conn.execute(_BY_ID, {"case_id": case_id}).mappings().first()
+        if row is None and (number := key_number(case_id)) is not None:
+            row = self._conn.execute(_BY_NUMBER, {"number": number}).mappings().first()
         if row is None:
             raise NotFound(f"no case {case_id}")
         return _full(row)
@@ -254,6 +272,7 @@ def _full(r: Any) -> Case:
         escalation_level=r["escalation_level"],
         detail=loads(r["detail"]),
         due_at=r["due_at"],
+        number=r["number"],
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Sequence,
     String,
     Table,
     Text,
@@ -154,6 +155,22 @@ cases = Table(
     Column("due_at", UtcDateTime, nullable=True),
     # Set while the case is open, NULL once closed: at most one open case per (shop, order, kind).
     Column("open_key", String(400), nullable=True, unique=True),
+    # The desk's number for the case, its key C-<number> (migration 0011, ADR 0029): set by the repository in
+    # the transaction that stores the case, from CASE_NUMBERS on PostgreSQL and the sequences row on SQLite.
+    Column("number", BigInteger, nullable=True),
+)
+Index("ux_cases_number", cases.c.number, unique=True)
+#: PostgreSQL's sequence of case numbers: concurrent transactions each take their own, never one twice.
+CASE_NUMBERS = Sequence("case_number_seq", metadata=metadata)
+
+# SQLite has no sequences: a row here stands in for one (``case_number``), moved only under SQLite's single
+# write lock, so two writers never read the same value, and never moved back, so a number is never given
+# twice even after the cases holding the highest ones are erased. PostgreSQL uses its own (CASE_NUMBERS).
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )
 Index("ix_cases_order", cases.c.shop, cases.c.order_id)
 Index("ix_cases_status", cases.c.status, cases.c.opened_at)

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +29,9 @@ from opsdesk.services.cases import act
 from opsdesk.services.desk_metrics import desk_metrics
 from opsdesk.services.effects import QUEUE_KINDS
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
+
+#: A case in a path: its key (``C-1042``, ADR 0029) or its id.
+CaseRef = Annotated[str, Path(description="the case's key (C-1042) or its id")]
 
 
 class CaseAction(enum.StrEnum):
@@ -89,7 +92,7 @@ def _add_read_routes(router: APIRouter, desk: Desk) -> None:
         return await run_in_threadpool(_read, desk, lambda uow: case_list(uow, where, limit, offset))
 
     @router.get("/cases/{case_id}")
-    async def get_case(case_id: str, principal: Principal = viewer) -> dict[str, Any]:
+    async def get_case(case_id: CaseRef, principal: Principal = viewer) -> dict[str, Any]:
         """A case with its SLA, its timeline and the explanation of every decision on its order."""
         await run_in_threadpool(_ensure_case_shop, desk, principal, case_id, Role.VIEWER)
         return await run_in_threadpool(_read, desk, lambda uow: case_view(uow, case_id))
@@ -119,7 +122,7 @@ def _add_action_route(router: APIRouter, desk: Desk) -> None:
 
     @router.post("/cases/{case_id}/{action}", responses={409: {"description": "someone else holds the case"}})
     async def act_on_case(
-        case_id: str,
+        case_id: CaseRef,
         action: CaseAction,
         body: ActionBody | None = None,
         principal: Principal = agent,
