@@ -127,7 +127,7 @@ def test_an_answer_the_carrier_refuses_too_is_on_the_open_case_and_the_next_one_
     answer(run, 26, "w-tags", street="7 Nowhere Lane", zip_="40005", tags="vip")  # the same address: not an answer
     run.advance(hours=1)
     assert checks(carrier) == [("40003", 422), ("40005", 422)]
-    assert run.told(smtp, "fred", f"Case {case.id}: {refused_too}") == 1  # in their digest, once
+    assert run.told(smtp, "fred", f"Case {case.key}: {refused_too}") == 1  # in their digest, once
 
     answer(run, 27, "w-answer-2")
     run.settle()
@@ -159,5 +159,5 @@ def test_a_refused_answer_to_a_case_waiting_on_the_customer_brings_it_back_to_it
     assert (still.status, still.owner, still.detail["fingerprint"] != case.detail["fingerprint"]) == (
         CaseStatus.IN_PROGRESS, "fred", True)
     assert last_change(run, case.id) == ("automation", "resumed", "the customer answered")
-    assert run.told(smtp, "fred", f"Case {case.id}: {refused_too}") == 1
+    assert run.told(smtp, "fred", f"Case {case.key}: {refused_too}") == 1
     assert (holds(shopify), run.customer_mail(smtp)) == (["ON_HOLD"], [ASK])

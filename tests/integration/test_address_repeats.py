@@ -97,7 +97,7 @@ def test_an_address_given_again_after_the_case_opened_is_checked_again_and_the_o
     assert [n.split(";")[0] for n in notes] == [
         "the customer gave a new address (7 Nowhere Lane, Shippington, 40005, US)",
         "the customer gave a new address (123 Shipping Street, Shippington, 40003, US)"]
-    assert run.told(smtp, "fred", f"Case {case.id}: the customer gave a new address") == 2
+    assert run.told(smtp, "fred", f"Case {case.key}: the customer gave a new address") == 2
     assert [(c.id, c.status) for c in run.cases()] == [(case.id, CaseStatus.ASSIGNED)]
 
 
