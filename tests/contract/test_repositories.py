@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import insert, select
 
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.events import LineItem, OrderId, OrderSnapshot, ShopDomain
@@ -30,6 +31,8 @@ from opsdesk.domain.records import (
     StoredDelivery,
 )
 from opsdesk.ports import Database, UnitOfWork
+from opsdesk.storage import tables as t
+from opsdesk.storage.bodies import MAGIC
 from opsdesk.storage.repositories import SqlDeliveries
 from opsdesk.storage.sql import SqlDatabase
 from tests.contract.transactions import read, write
@@ -270,6 +273,22 @@ def test_delivery_bodies_and_fields_come_back_byte_for_byte(any_db: Database) ->
     assert stored[3].delivery.body == two_megabytes
     got = read(any_db, lambda uow: [uow.deliveries.get(s.id).delivery.body for s in stored])
     assert got == [r.body for r in raws]
+
+
+def test_bodies_are_stored_packed_and_rows_stored_before_are_read_as_they_are(sql_db: SqlDatabase) -> None:
+    """ADR 0031: the column holds a zstd frame a fraction of the body's size; a body stored raw by an older
+    opsdesk (before bodies were packed) comes back as it is."""
+    body = b'{"id":1,"email":"ada@example.com","line_items":[' + b'{"title":"IPod Nano","quantity":1},' * 50 + b"{}]}"
+    write(sql_db, lambda uow: uow.deliveries.add([delivery("packed", body=body)]))
+    with sql_db.engine.begin() as conn:
+        stored = bytes(conn.execute(select(t.deliveries.c.body)).scalar_one())
+        conn.execute(insert(t.deliveries).values(
+            shop=SHOP, webhook_id="legacy", topic="orders/updated", api_version="", event_id="", triggered_at=None,
+            received_at=T0, body=b'{"id": 2}', known_shop=True, status="pending", error=""))
+    assert stored[:4] == MAGIC and len(stored) < len(body) / 4
+
+    got = read(sql_db, lambda uow: {s.delivery.webhook_id: s.delivery.body for s in uow.deliveries.pending(10)})
+    assert got == {"packed": body, "legacy": b'{"id": 2}'}
 
 
 # Orders

@@ -28,6 +28,7 @@ from opsdesk.services.privacy import redact_customer
 from opsdesk.simulator.runner import InProcess
 from opsdesk.simulator.store import Delivery
 from opsdesk.storage import tables as t
+from opsdesk.storage.bodies import unpack
 from opsdesk.storage.sql import SqlDatabase
 from opsdesk.web.app import create_app
 from tests.integration.order_scenarios import MONDAY_9AM, Scenario, order_id_of, return_request
@@ -67,7 +68,7 @@ def late_shipment(person: dict[str, Any], n: int) -> dict[str, Any]:
 def stored_body(db: SqlDatabase, webhook_id: str) -> bytes:
     with db.engine.connect() as conn:
         query = select(t.deliveries.c.body).where(t.deliveries.c.webhook_id == webhook_id)
-        return bytes(conn.execute(query).scalar_one())
+        return unpack(bytes(conn.execute(query).scalar_one()))  # stored packed (ADR 0031)
 
 
 def erase_wilhelmina(s: Scenario) -> None:

@@ -25,6 +25,7 @@ from opsdesk.domain.records import (
 )
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
+from opsdesk.storage.bodies import pack, unpack
 from opsdesk.storage.codec import decode_order, dumps, encode_order, loads
 from opsdesk.storage.fast import Fast
 
@@ -243,7 +244,7 @@ def _delivery(row: Any) -> StoredDelivery:
             shop=row["shop"],
             webhook_id=row["webhook_id"],
             topic=row["topic"],
-            body=bytes(row["body"]),
+            body=unpack(bytes(row["body"])),
             received_at=row["received_at"],
             api_version=row["api_version"],
             event_id=row["event_id"],
@@ -272,7 +273,7 @@ def _delivery_rows(deliveries: Sequence[RawDelivery]) -> list[dict[str, Any]]:
             "event_id": d.event_id,
             "triggered_at": d.triggered_at,
             "received_at": d.received_at,
-            "body": d.body,
+            "body": pack(d.body),
             "known_shop": d.known_shop,
             "status": "pending",
             "error": "",
