@@ -234,7 +234,7 @@ def ingest(
             now=desk.clock.now,
             batch_size=desk.settings.file.limits.batch_size,
             pipeline=desk.pipeline,
-            screen=desk.erased.screen,
+            erased=desk.erased,
         )
         report.pipeline.add(desk.process_pending())
     summary = report.as_dict()

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
 from opsdesk.cli_tables import Column, print_rows, when
-from opsdesk.services.discounts import incident_summary, list_incidents
+from opsdesk.services.discount_incidents import incident_summaries
 from opsdesk.services.pickups import missed_pickups
 
 discounts_cli = typer.Typer(no_args_is_help=True, help="Discount guardrails: the incidents they caught.")
@@ -26,10 +26,10 @@ def incidents(
     fmt: FormatOpt = "text",
     wide: WideOpt = False,
 ) -> None:
-    """Every discount incident: first bad order, pause, time to pause, money at risk, its case."""
+    """Every discount incident: first bad order, pause, time to pause, money at risk, its case (by its key)."""
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
-        rows = [incident_summary(i) for i in list_incidents(uow, shop)]
+        rows = incident_summaries(uow, shop)
     if emit(rows, fmt):
         return
     print_rows(out, INCIDENTS, [_incident(r) for r in rows], wide=wide, title=f"{len(rows)} discount incident(s)")
@@ -54,7 +54,7 @@ INCIDENTS = (
 def _incident(r: dict[str, Any]) -> tuple[str, ...]:
     seconds = r["seconds_to_pause"]
     return (
-        r["case_id"] or "-",
+        r["case_key"] or r["case_id"] or "-",
         when(r["detected_at"], zone=True),
         r["kind"],
         "-" if seconds is None else f"{seconds:g} s",

@@ -145,6 +145,9 @@ class CaseRepository(Protocol):
 
     def list_open(self, limit: int = 100) -> list[CaseRecord]: ...
 
+    def keys(self, case_ids: Iterable[str]) -> dict[str, str]:
+        """The keys (``C-1042``) of many cases in one read: by id, the cases found only."""
+
     def get(self, case_id: str) -> Case:
         """The case with its owner, status and version; ``NotFound`` when there is none. ``case_id`` may also
         be the case's key (``C-1042``, ADR 0029): an id is looked up first, so no id is ever shadowed."""

@@ -393,6 +393,9 @@ class _Cases:
             )[:limit]
         ]
 
+    def keys(self, case_ids: Iterable[str]) -> dict[str, str]:
+        return {c: self.t.cases[c].key for c in set(case_ids) if c in self.t.cases}
+
     def get(self, case_id: str) -> Case:
         found = self.t.cases.get(case_id)
         number = key_number(case_id) if found is None else None

@@ -60,6 +60,16 @@ def test_a_case_is_found_by_its_key_in_either_case_as_by_its_id(any_db: Database
     assert (by_id.key, by_id.number) == ("C-2", 2)
 
 
+def test_the_keys_of_many_cases_are_read_together_for_the_cases_found(any_db: Database) -> None:
+    opened = [open_one(any_db, record(f"disc-{n:032x}", n)) for n in range(1, 4)]
+    ids = [c.id for c in opened]
+
+    found = read(any_db, lambda uow: uow.cases.keys([*ids, ids[0], "no-such-case"]))
+
+    assert found == {ids[0]: "C-1", ids[1]: "C-2", ids[2]: "C-3"}
+    assert read(any_db, lambda uow: uow.cases.keys([])) == {}
+
+
 @pytest.mark.parametrize("ref", ["C-3", "C-0", "C-", "C2", "2", "C-2x", "C-" + "9" * 19, "C-" + "9" * 40])
 def test_a_key_of_no_case_is_not_found(any_db: Database, ref: str) -> None:
     open_one(any_db, record("address-alpha-1-3f2a9c01", 1))

@@ -61,22 +61,45 @@ def test_decided_and_ignored_deliveries_past_the_horizon_go_and_nothing_else(any
     assert read(any_db, lambda uow: uow.deliveries.get(ninth + 1)).delivery.webhook_id == "w9"
 
 
-def test_a_delivery_decided_later_goes_in_a_later_round(any_db: Database) -> None:
-    write(any_db, lambda uow: uow.deliveries.store(
-        [RawDelivery(SHOP, "late", "orders/updated", b"{}", NOW - 2 * KEEP)]))
+def sweeper_past_a_delivery_still_to_do(db: Database, clock: ManualClock) -> TimerSweeper:
+    """A delivery still to do, twice the horizon old, and a first round of the sweep that passed it."""
+    late = RawDelivery(SHOP, "late", "orders/updated", b"{}", NOW - 2 * KEEP)
+    write(db, lambda uow: uow.deliveries.store([late]))
     retention = DeliveryRetention(KEEP)
-    clock = ManualClock(NOW)
-    sweeper = TimerSweeper(any_db, retention.timer_handlers, clock, worker="w", standing=(retention.first,))
+    sweeper = TimerSweeper(db, retention.timer_handlers, clock, worker="w", standing=(retention.first,))
     while sweeper.run_once():
         pass
-    assert statuses(any_db) == ["pending"]  # still to do: kept
-    # The first round passed it (its cursor is beyond it); it goes when the cursor starts over at the next start.
-    write(any_db, lambda uow: uow.deliveries.mark_processed([uow.deliveries.pending(1)[0].id]))
+    assert statuses(db) == ["pending"]  # still to do: kept
+    write(db, lambda uow: uow.deliveries.mark_processed([uow.deliveries.pending(1)[0].id]))  # decided now
+    return sweeper
+
+
+def test_a_delivery_decided_later_goes_in_a_later_round(any_db: Database) -> None:
+    sweeper = sweeper_past_a_delivery_still_to_do(any_db, ManualClock(NOW))
+    # The first round passed it (its cursor is beyond it); it goes in a round that starts from the first row
+    # again, which takes a timer armed afresh (here by hand: a sweeper that starts keeps the pending one).
     write(any_db, lambda uow: uow.timers.schedule([Timer(DELIVERY_RETENTION, DELIVERY_RETENTION, DELIVERY_SUBJECT,
                                                          NOW, {"after": 0})]))
     while sweeper.run_once():
         pass
     assert statuses(any_db) == []
+
+
+def test_a_sweeper_that_starts_again_keeps_the_cursor_of_the_pending_sweep(any_db: Database) -> None:
+    """ADR 0025: the cursor survives a restart; the standing timer is armed afresh only when none is pending."""
+    clock = ManualClock(NOW)
+    sweeper_past_a_delivery_still_to_do(any_db, clock)
+    [passed] = read(any_db, lambda uow: uow.timers.pending(DELIVERY_SUBJECT))
+
+    retention = DeliveryRetention(KEEP)
+    clock.set(NOW + retention.every)  # the worker starts again an hour later
+    again = TimerSweeper(any_db, retention.timer_handlers, clock, worker="w2", standing=(retention.first,))
+    while again.run_once():
+        pass
+
+    assert statuses(any_db) == ["processed"]  # decided after the cursor passed it: kept by this round too
+    [timer] = read(any_db, lambda uow: uow.timers.pending(DELIVERY_SUBJECT))
+    assert timer.payload == passed.payload != {"after": 0}
 
 
 def test_the_desk_keeps_decisions_orders_and_cases_when_their_deliveries_go(

@@ -40,10 +40,15 @@ def test_the_incidents_and_missed_pickups_are_listed_as_json_and_as_a_table(
     assert (incident["title"], incident["discount_id"], incident["kind"]) == ("Oops 95", BIG, "preflight")
     assert incident["paused_at"] == START.isoformat() and incident["seconds_to_pause"] is None  # no bad order
     assert incident["violations"] == ["no_end_date", "above_max_percentage"]
+    with run.desk.db.unit_of_work(read_only=True) as uow:  # its case, by the key people use (ADR 0029)
+        key = uow.cases.get(incident["case_id"]).key
+    assert (incident["case_key"], key[:2]) == (key, "C-")
     table = CliRunner().invoke(
         cli, ["discounts", "incidents", *where, "--shop", SHOP], env={"COLUMNS": "200"}
     )
     assert table.exit_code == 0 and "Oops 95" in table.output and "1 discount incident(s)" in table.output
+    [row] = [line for line in table.output.splitlines() if "Oops 95" in line]
+    assert row.split()[0] == key and incident["case_id"] not in table.output
     other = CliRunner().invoke(
         cli, ["discounts", "incidents", *where, "--shop", "x.myshopify.com", "--format", "json"]
     )

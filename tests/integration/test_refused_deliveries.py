@@ -6,18 +6,24 @@ Retried as an outage, one such delivery would hold up its batch, and every batch
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from opsdesk.cli import cli
 from opsdesk.domain.errors import Unavailable
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.pipeline import Pipeline, ShopDefaults, process_pending
 from opsdesk.storage.sql import SqlDatabase, SqlUnitOfWork
 from opsdesk.testing import ManualClock
+from tests.integration.desk_harness import write_config
 from tests.pipeline_harness import drain, feed, starter_playbooks
-from tests.samples import delivery, sample
+from tests.samples import SECRET, delivery, sample
 
 pytestmark = pytest.mark.postgres
 
@@ -72,3 +78,35 @@ def test_a_connection_lost_mid_batch_is_an_outage_retried_whole_not_a_refusal(pg
 
     assert process_pending(pg_db.unit_of_work, pipeline, clock.now).deliveries == 3
     assert [status for status, _ in statuses(pg_db)] == ["processed"] * 3
+
+
+def test_ingest_stores_a_refused_batch_one_by_one_and_only_the_refused_delivery_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_db: SqlDatabase, pg_url: str
+) -> None:
+    """``opsdesk ingest`` stores and processes a batch in one transaction: refused, it goes one by one."""
+    monkeypatch.setenv("OPSDESK_SHOPIFY_SECRET", SECRET)
+    unstorable = order(3, "#1004")
+    unstorable["headers"]["X-Shopify-API-Version"] = "2026-07-" + "x" * 30  # stored in 32 characters
+    recorded = [order(0, "#1001"), order(1, "#" + "9" * 80), order(2, "#1003"), unstorable]
+    path = tmp_path / "deliveries.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(d) for d in recorded) + b"\n")
+
+    where = ["--config", str(write_config(tmp_path)), "--database-url", pg_url]
+    result = CliRunner().invoke(cli, ["ingest", str(path), *where, "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["lines"], summary["stored"], summary["duplicates"]) == (4, 3, 0)
+    assert summary["refused"] == {
+        "422 refused by the database: value too long for type character varying(32)": 1
+    }
+    assert (summary["pipeline"]["failed"], summary["pipeline"]["events"]) == (1, 2)
+    assert statuses(pg_db) == [
+        ("processed", ""),
+        ("failed", "refused by the database: value too long for type character varying(64)"),
+        ("processed", ""),
+    ]
+    with pg_db.unit_of_work(read_only=True) as uow:
+        found = [uow.orders.find_by_id(5_000_000_000_000_000_000 + n) for n in (0, 2)]
+    names = [state.snapshot.name for states in found for state in states if state.snapshot is not None]
+    assert names == ["#1001", "#1003"]

@@ -18,6 +18,7 @@ from opsdesk.domain.events import ComplianceKind, ComplianceRequested, OrderId, 
 from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.org import Person
+from opsdesk.domain.policies import Guardrail, Scope, window_started
 from opsdesk.domain.records import OutboxAction, Timer
 from opsdesk.domain.sla import SlaPolicy
 from opsdesk.services import addresses, followups, labels, monitors, notify, pickups, stuck
@@ -175,6 +176,41 @@ def test_a_discount_code_as_long_as_shopify_allows_fits_its_rate_windows_and_aud
 def test_the_reconcile_mark_and_the_open_case_key_fit() -> None:
     assert_fits(f"{MARK_PREFIX}{SHOP}", t.usage.c.key)
     assert_fits(f"{SHOP}|{ORDER}|automation_failure", t.cases.c.open_key)
+
+
+#: The longest a rule id is stored (``decisions.rule_id``) and an email address can be (RFC 5321: 64 + 1 + 255).
+RULE = "refund-" + "r" * (limit(t.decisions.c.rule_id) - 7)
+EMAIL = "a" * 64 + "@" + ("d" * 63 + ".") * 3 + "d" * 63
+
+
+@pytest.mark.parametrize("now", [NOW, datetime(9999, 12, 31, 23, 59, tzinfo=UTC)], ids=["today", "year-9999"])
+@pytest.mark.parametrize(
+    "period",
+    [timedelta(days=30), timedelta(seconds=1), None],  # None: a cap without a period, its window is "-"
+    ids=["30d", "1s", "for-ever"],
+)
+def test_a_guardrail_counter_of_the_longest_rule_and_email_fits_and_keeps_its_window(
+    period: timedelta | None, now: datetime
+) -> None:
+    per_customer = Guardrail(Scope.CUSTOMER, period, max_count=2)
+    key, window = per_customer.usage_key(RULE, EMAIL, now), per_customer.window(now)
+    assert (len(RULE), len(EMAIL), len(f"{RULE}|customer|{EMAIL}|{window}")) == (128, 320, 459 + len(window))
+
+    assert_fits(key, t.usage.c.key)
+    assert window_started(key) == (None if window == "-" else int(window))  # the retention sweep reads it back
+    assert key.startswith("refund-r") and key.split("|")[1] == "customer"
+    assert key == per_customer.usage_key(RULE, EMAIL, now)  # the same counter every time
+    assert key != per_customer.usage_key(RULE, "b" + EMAIL[1:], now)  # and one per customer
+
+
+def test_a_guardrail_counter_that_fits_is_kept_as_it_was() -> None:
+    per_customer = Guardrail(Scope.CUSTOMER, timedelta(days=30), max_count=2)
+    start = int(per_customer.window(NOW))
+    assert per_customer.usage_key("auto-refund", "9000001", NOW) == f"auto-refund|customer|9000001|{start}"
+    per_shop = Guardrail(Scope.SHOP, timedelta(days=1), max_count=9)  # the longest domain and rule: 222
+    assert per_shop.usage_key(RULE, SHOP, NOW) == f"{RULE}|shop|{SHOP}|{per_shop.window(NOW)}"
+    longest = per_customer.usage_key("r" * 59, EMAIL, NOW)
+    assert (len(longest), longest) == (400, f"{'r' * 59}|customer|{EMAIL}|{start}")  # the column, exactly
 
 
 def test_a_worker_on_a_host_with_a_long_name_fits_the_lease_columns(monkeypatch: pytest.MonkeyPatch) -> None:

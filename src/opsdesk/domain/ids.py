@@ -17,6 +17,8 @@ ID_LENGTH = 64
 LONG_ID_LENGTH = 128
 #: Delivery ids (``webhook_id``, ``event_id``) and audit subjects.
 KEY_LENGTH = 255
+#: Guardrail usage counters' keys (``guardrail_usage.key``).
+USAGE_KEY_LENGTH = 400
 #: A digest of 16 bytes, in hex.
 _DIGEST = 32
 

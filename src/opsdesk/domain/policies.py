@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, assert_never
 
+from opsdesk.domain.ids import USAGE_KEY_LENGTH, fit_id
+
 Facts = Mapping[str, Any]
 Condition = Callable[[Facts], bool]
 
@@ -62,7 +64,19 @@ class Guardrail:
         return str(int(now.timestamp()) // seconds * seconds)
 
     def usage_key(self, rule_id: str, subject: str, now: datetime) -> str:
-        return f"{rule_id}|{self.scope.value}|{subject}|{self.window(now)}"
+        """``<rule>|<scope>|<subject>|<window>``, the key of the counter ``now`` falls in.
+
+        A key longer than its column (a 128-character rule id, a 320-character email) is fitted: the rule
+        and subject become what ``fit_id`` makes of the whole key (the rule's beginning and a digest), and
+        the scope and window stay where ``window_started`` reads them. A key that fits is kept as it was,
+        so stored counters go on counting."""
+        scope, window = self.scope.value, self.window(now)
+        key = f"{rule_id}|{scope}|{subject}|{window}"
+        if len(key) <= USAGE_KEY_LENGTH:
+            return key
+        room = USAGE_KEY_LENGTH - len(f"|{scope}|{window}")
+        rule, digest = fit_id(key, sep="|", length=room).rsplit("|", 1)
+        return f"{rule}|{scope}|{digest}|{window}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,8 +101,16 @@ def _paused_at(uow: UnitOfWork, action: str | None) -> datetime | None:
     return next((datetime.fromisoformat(h["at"]) for h in sent.history if h.get("outcome") == "sent"), None)
 
 
-def incident_summary(incident: DiscountIncident) -> dict[str, Any]:
-    """An incident as plain JSON (the scorecard, the dashboard, the API)."""
+def incident_summaries(uow: UnitOfWork, shop: str | None = None) -> list[dict[str, Any]]:
+    """``list_incidents`` as plain JSON, each naming its case by its key too (read for them all at once)."""
+    incidents = list_incidents(uow, shop)
+    keys = uow.cases.keys(i.case_id for i in incidents if i.case_id is not None)
+    return [incident_summary(i, keys.get(i.case_id) if i.case_id else None) for i in incidents]
+
+
+def incident_summary(incident: DiscountIncident, case_key: str | None = None) -> dict[str, Any]:
+    """An incident as plain JSON (the scorecard, the dashboard, the API); ``case_key`` names its case
+    (``C-1042``, ADR 0029) for people, beside the id."""
     pause = incident.time_to_pause
     return {
         "id": incident.id,
@@ -122,4 +130,5 @@ def incident_summary(incident: DiscountIncident) -> dict[str, Any]:
         "bad_orders": list(incident.bad_orders),
         "violations": list(incident.violations),
         "case_id": incident.case_id,
+        "case_key": case_key,
     }

@@ -1,11 +1,15 @@
 """Replay recorded deliveries (JSON Lines of ``{"headers": {...}, "body": "<raw JSON>"}``) through intake.
 
 The same checks as HTTP, minus HTTP: each line is verified and stored (dedupe included), then the
-pipeline drains what was stored. A bad line is counted with its number and never stops the replay.
+pipeline drains what was stored. A bad line is counted with its number and never stops the replay, nor
+does a delivery whose data the database refuses (ADR 0030): its batch is stored again one delivery per
+transaction and processed as the pipeline processes a refused batch, one delivery at a time, so that only
+that delivery fails, with the database's reason.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +20,12 @@ import orjson
 
 from opsdesk.domain.records import RawDelivery, StoredDelivery
 from opsdesk.ports import UnitOfWork
+from opsdesk.services.erasures import ErasedCustomers
 from opsdesk.services.intake import Refused, Screen, as_received, lower_headers, verify
-from opsdesk.services.pipeline import BatchReport, Pipeline
+from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending
+from opsdesk.services.refusals import REFUSALS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -59,7 +67,7 @@ def read_line(number: int, line: bytes) -> tuple[dict[str, str], bytes] | str:
 
 def replay(
     lines: Iterable[bytes],
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: Callable[..., UnitOfWork],
     *,
     secrets_for: Callable[[str], tuple[str, ...]],
     is_known: Callable[[str], bool],
@@ -67,27 +75,74 @@ def replay(
     now: Callable[[], datetime],
     batch_size: int = 500,
     pipeline: Pipeline | None = None,
-    screen: Screen = as_received,
+    erased: ErasedCustomers | None = None,
 ) -> ReplayReport:
     """Verify and store every recorded delivery, one transaction per batch.
 
     With a ``pipeline``, each batch is also processed in the same transaction, with the bodies
-    already parsed: one commit per batch instead of one to store and one to process. ``screen`` sees
-    each batch just before it is stored (ADR 0021).
+    already parsed: one commit per batch instead of one to store and one to process. ``erased`` screens
+    each batch just before it is stored (ADR 0021). A batch the database refuses for its data is stored
+    one delivery per transaction (one it refuses even so is counted in ``refused`` with the reason), then
+    processed by ``process_pending``, which marks failed only the delivery it refuses (ADR 0030).
     """
     report = ReplayReport()
+    screen = erased.screen if erased is not None else as_received
     for batch in _batches(_accepted(lines, report, secrets_for, is_known, max_bytes, now), batch_size):
-        with uow_factory() as uow:
+        try:
+            new, refused = _store(uow_factory, batch, screen, pipeline, now, report.pipeline), 0
+        except REFUSALS as exc:  # one delivery's data, not an outage: the batch again, one by one
+            log.warning("a batch of %d deliveries was refused (%s); storing them one by one", len(batch), exc)
+            new, refused = _store_each(uow_factory, batch, screen, report.refused)
             if pipeline is not None:
-                stored, pending = store_for_processing(uow, batch, screen)
-                new = len(stored)
-                report.pipeline.add(pipeline.process(uow, pending, now()))
-            else:
-                new = uow.deliveries.add(screen(uow, batch))
-            uow.commit()
+                report.pipeline.add(process_pending(uow_factory, pipeline, now, batch_size, erased))
         report.stored += new
-        report.duplicates += len(batch) - new
+        report.duplicates += len(batch) - new - refused
     return report
+
+
+def _store(
+    uow_factory: Callable[..., UnitOfWork],
+    batch: Sequence[RawDelivery],
+    screen: Screen,
+    pipeline: Pipeline | None,
+    now: Callable[[], datetime],
+    total: BatchReport,
+) -> int:
+    """Store a batch (and process it, with a pipeline) in one transaction; how many deliveries were new."""
+    with uow_factory() as uow:
+        if pipeline is None:
+            new, report = uow.deliveries.add(screen(uow, batch)), BatchReport()
+        else:
+            stored, pending = store_for_processing(uow, batch, screen)
+            new, report = len(stored), pipeline.process(uow, pending, now())
+        uow.commit()
+    total.add(report)
+    return new
+
+
+def _store_each(
+    uow_factory: Callable[..., UnitOfWork],
+    batch: Sequence[RawDelivery],
+    screen: Screen,
+    refused: Counter[str],
+) -> tuple[int, int]:
+    """Store a refused batch one delivery per transaction, unprocessed; how many were new and how many the
+    database refused on their own (a header too long for its column: not stored, counted in ``refused``)."""
+    new = not_stored = 0
+    for delivery in batch:
+        try:
+            with uow_factory() as uow:
+                added = uow.deliveries.add(screen(uow, [delivery]))
+                uow.commit()
+        except REFUSALS as exc:
+            log.error(
+                "delivery %s of %s refused by the database: %s", delivery.webhook_id, delivery.shop, exc
+            )
+            refused[f"422 {exc}"] += 1
+            not_stored += 1
+            continue
+        new += added
+    return new, not_stored
 
 
 def store_for_processing(

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select, update
 
-from opsdesk.domain.case_keys import key_number
+from opsdesk.domain.case_keys import key_number, key_or_id
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord
@@ -33,6 +33,7 @@ _FOR_ORDERS = (
 )
 _BY_ID = select(t.cases).where(_C.id == bindparam("case_id"))
 _BY_NUMBER = select(t.cases).where(_C.number == bindparam("number"))
+_NUMBERS = select(_C.id, _C.number).where(_C.id.in_(bindparam("case_ids", expanding=True)))
 _SET_NUMBER = update(t.cases).where(_C.id == bindparam("case_id")).values(number=bindparam("b_number"))
 _NEXT_ON_POSTGRES = select(t.CASE_NUMBERS.next_value())
 _S = t.sequences.c
@@ -118,6 +119,14 @@ class SqlCases:
             .limit(limit)
         )
         return [_record(r) for r in self._conn.execute(query).mappings()]
+
+    def keys(self, case_ids: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(case_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):  # one statement per chunk, not one per case
+            rows = self._conn.execute(_NUMBERS, {"case_ids": wanted[start : start + 500]})
+            found.update((case_id, key_or_id(number, case_id)) for case_id, number in rows)
+        return found
 
     def get(self, case_id: str) -> Case:
         row = self._conn.execute(_BY_ID, {"case_id": case_id}).mappings().first()
