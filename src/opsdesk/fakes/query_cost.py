@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["MAX_COST", "Field", "Fragment", "Operation", "actual_cost", "parse", "requested_cost", "shape"]
@@ -70,8 +71,10 @@ def actual_cost(query: str, variables: Mapping[str, Any], data: Mapping[str, Any
     return _actual(operation.selections, data)
 
 
+@lru_cache(maxsize=256)
 def parse(query: str) -> Operation:
-    """The document's operation, with named fragments resolved."""
+    """The document's operation, with named fragments resolved (remembered: the desk sends a few documents
+    over and over, with different variables, and an operation is never changed)."""
     tokens = _Tokens(query)
     operation: tuple[str, _Raw] | None = None
     fragments: dict[str, tuple[str, _Raw]] = {}
