@@ -28,7 +28,8 @@ from opsdesk.metrics import Metrics
 from opsdesk.ports import Clock, Connector, Database
 from opsdesk.readiness.evidence import Fetch, probe_due
 from opsdesk.services.cases import CaseHooks
-from opsdesk.services.discounts import DiscountGuard, TermsReader, inspect_pending
+from opsdesk.services.discount_terms import TermsReader, inspect_pending
+from opsdesk.services.discounts import DiscountGuard
 from opsdesk.services.erasures import ErasedCustomers
 from opsdesk.services.intake import GroupCommitter
 from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending

@@ -1,7 +1,7 @@
-"""In-memory repositories of dashboard users, sessions and the audit chain, for ``opsdesk.testing``.
+"""In-memory repositories of dashboard users, sessions, API tokens and the audit chain, for ``opsdesk.testing``.
 
 They work on the containers of the in-memory unit of work's tables (``audit``, ``audit_chain``,
-``users``, ``sessions``, ``login_failures``), so they commit and roll back with it.
+``users``, ``sessions``, ``login_failures``, ``tokens``), so they commit and roll back with it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Protocol
 from opsdesk.domain.access import Session, User
 from opsdesk.domain.audit import GENESIS, AuditKeys, ChainedRow, ChainHead, entry_hash
 from opsdesk.domain.errors import Conflict
-from opsdesk.domain.records import AuditEntry
+from opsdesk.domain.records import ApiToken, AuditEntry
+from opsdesk.testing_rows import in_utc
 
 
 class Tables(Protocol):
@@ -25,6 +26,7 @@ class Tables(Protocol):
     users: dict[str, User]
     sessions: dict[str, Session]
     login_failures: list[tuple[str, datetime]]
+    tokens: dict[str, ApiToken]
 
 
 def _text(value: object) -> str | None:
@@ -134,3 +136,14 @@ class MemorySessions:
         for digest in gone:
             del self.t.sessions[digest]
         return len(gone)
+
+
+class MemoryTokens:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def add(self, token: ApiToken) -> None:
+        self.t.tokens[token.digest] = in_utc(token)
+
+    def find_by_digest(self, digest: str) -> ApiToken | None:
+        return self.t.tokens.get(digest)

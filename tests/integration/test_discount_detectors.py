@@ -14,7 +14,7 @@ import pytest
 from opsdesk.domain.records import CaseFilter
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.services.cases import act
-from opsdesk.services.discounts import list_incidents
+from opsdesk.services.discount_incidents import list_incidents
 from tests.integration.discount_pickup_harness import (
     LineSpec,
     discount_payload,

@@ -16,7 +16,7 @@ import pytest
 
 from opsdesk.domain.records import CaseFilter
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
-from opsdesk.services.discounts import incident_summary, list_incidents
+from opsdesk.services.discount_incidents import incident_summary, list_incidents
 from tests.integration.discount_pickup_harness import (
     CENT,
     LineSpec,

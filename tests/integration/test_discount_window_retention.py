@@ -16,8 +16,8 @@ from opsdesk.domain.records import CaseRecord, Timer
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.ports import Database, UnitOfWork
 from opsdesk.services.cases import CaseHooks, act, open_case
+from opsdesk.services.discount_incidents import list_incidents
 from opsdesk.services.discount_retention import DISCOUNT_RETENTION, SUBJECT, DiscountWindowRetention
-from opsdesk.services.discounts import list_incidents
 from opsdesk.testing import ManualClock
 from tests.contract.transactions import read, write
 from tests.integration.discount_pickup_harness import LineSpec, fake_admin, order_payload, scenario

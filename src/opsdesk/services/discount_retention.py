@@ -1,6 +1,6 @@
 """Discount rate windows deleted once no detector reads them again and no open incident stands on them.
 
-The rate detectors (``DiscountGuard._count``, ``services/discount_batch.py``) read, for a new order, the
+The rate detectors (``RateDetectors.count``, ``services/discount_batch.py``) read, for a new order, the
 window its time falls in and the ``baseline_windows`` before it: ``span`` back from the order's time, which
 may be behind ``now`` (a late delivery, a replay). A window is deleted once it ended ``keep`` ago: the
 housekeeping horizon of ADR 0022 (two longest guardrail or monitor windows), or twice ``span`` when that

@@ -1,0 +1,80 @@
+"""The in-memory outbox, for ``opsdesk.testing``: actions claimed under a lease, as ``storage`` claims them.
+It works on the in-memory unit of work's ``actions`` and ``leases``, so it commits and rolls back with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+from opsdesk.domain.errors import NotFound
+from opsdesk.domain.outbox import ActionStatus
+from opsdesk.domain.records import OutboxAction
+from opsdesk.testing_rows import as_stored, in_utc
+
+
+class Tables(Protocol):
+    actions: dict[str, OutboxAction]
+    leases: dict[str, tuple[str, datetime]]  # action id: (worker, until)
+
+
+def _action(a: OutboxAction) -> OutboxAction:
+    return replace(in_utc(a), payload=as_stored(a.payload), history=tuple(as_stored(a.history)))
+
+
+class MemoryOutbox:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def add_many(self, actions: Sequence[OutboxAction]) -> None:
+        for a in actions:
+            if a.id not in self.t.actions:
+                self.t.actions[a.id] = _action(a)
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
+        due = sorted(
+            (
+                a
+                for a in self.t.actions.values()
+                if a.status is ActionStatus.PENDING
+                and a.next_attempt_at <= now
+                and (a.id not in self.t.leases or self.t.leases[a.id][1] < now)
+            ),
+            key=lambda a: (a.next_attempt_at, a.id),
+        )[:limit]
+        for a in due:
+            self.t.leases[a.id] = (worker, lease_until)
+        return due
+
+    def next_due_at(self) -> datetime | None:
+        due = [a.next_attempt_at for a in self.t.actions.values() if a.status is ActionStatus.PENDING]
+        return min(due) if due else None
+
+    def save(self, action: OutboxAction, *, worker: str) -> bool:
+        lease = self.t.leases.get(action.id)
+        if lease is None or lease[0] != worker:
+            return False
+        del self.t.leases[action.id]
+        saved = _action(action)
+        self.t.actions[action.id] = replace(
+            self.t.actions[action.id],
+            status=saved.status,
+            attempts=saved.attempts,
+            next_attempt_at=saved.next_attempt_at,
+            last_error=saved.last_error,
+            history=saved.history,
+        )
+        return True
+
+    def get(self, action_id: str) -> OutboxAction:
+        if action_id not in self.t.actions:
+            raise NotFound(f"no action {action_id}")
+        return self.t.actions[action_id]
+
+    def for_order(self, shop: str, order_id: int) -> list[OutboxAction]:
+        found = [a for a in self.t.actions.values() if a.shop == shop and a.order_id == order_id]
+        return sorted(found, key=lambda a: (a.created_at, a.id))
+
+    def count(self, status: str | None = None) -> int:
+        return sum(1 for a in self.t.actions.values() if status is None or a.status.value == status)
