@@ -145,14 +145,17 @@ class AddressValidation:
                  checking: set[tuple[str, int | None]], carrier: str, now: datetime) -> list[OutboxAction]:
         """The checks of the orders whose address changed since their last check, when nothing waits on their
         answer: the first check passed, or the hold was released (an answer accepted, or by a person). An order
-        never checked is the first check's (``orders/paid``), one checked in this batch already is done."""
+        never checked is the first check's (``orders/paid``), one checked in this batch already is done. Their
+        checks so far are read in one statement per shop."""
+        by_shop: dict[str, list[int]] = {}
+        for shop, order_id in states.keys() - checking:
+            by_shop.setdefault(shop, []).append(order_id)
         checks = []
-        for key, state in states.items():
-            if key in checking:
-                continue
-            last = last_checked(uow.outbox.for_order(state.shop, state.order_id))
-            if last is not None and last != fingerprint(state):
-                checks.append(self._verify(state, carrier, now, held=False, answer=True))
+        for shop, order_ids in by_shop.items():
+            for order_id, done in uow.outbox.for_orders(shop, order_ids, VERIFY_ADDRESS).items():
+                state = states[(shop, order_id)]
+                if last_checked(done) != fingerprint(state):
+                    checks.append(self._verify(state, carrier, now, held=False, answer=True))
         return checks
 
     def _open_cases(
@@ -331,10 +334,9 @@ def snap_at(state: OrderState) -> datetime | None:
     return state.snapshot.updated_at if state.snapshot else None
 
 
-def last_checked(actions: Sequence[OutboxAction]) -> str | None:
+def last_checked(checks: Sequence[OutboxAction]) -> str | None:
     """The address (its fingerprint) of the order's newest check, the check of its newest version; None for an
     order never checked. A check queued before checks kept the version is placed at the time it was queued."""
-    checks = [a for a in actions if a.kind == VERIFY_ADDRESS]
     return str(max(checks, key=_version).payload.get("fingerprint")) if checks else None
 
 
