@@ -126,6 +126,10 @@ class OutboxRepository(Protocol):
 
     def for_order(self, shop: str, order_id: int) -> list[OutboxAction]: ...
 
+    def for_orders(self, shop: str, order_ids: Iterable[int], kind: str) -> dict[int, list[OutboxAction]]:
+        """The actions of one ``kind`` of a shop's orders, by order, each order's in creation order (as
+        ``for_order``); an order with none is left out."""
+
     def get(self, action_id: str) -> OutboxAction: ...
 
     def count(self, status: str | None = None) -> int: ...

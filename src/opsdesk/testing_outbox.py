@@ -76,5 +76,9 @@ class MemoryOutbox:
         found = [a for a in self.t.actions.values() if a.shop == shop and a.order_id == order_id]
         return sorted(found, key=lambda a: (a.created_at, a.id))
 
+    def for_orders(self, shop: str, order_ids: Iterable[int], kind: str) -> dict[int, list[OutboxAction]]:
+        found = {order_id: [a for a in self.for_order(shop, order_id) if a.kind == kind] for order_id in order_ids}
+        return {order_id: actions for order_id, actions in found.items() if actions}
+
     def count(self, status: str | None = None) -> int:
         return sum(1 for a in self.t.actions.values() if status is None or a.status.value == status)

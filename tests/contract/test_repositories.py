@@ -415,6 +415,18 @@ def test_actions_are_listed_per_order_in_creation_order(any_db: Database) -> Non
     assert [a.id for a in found] == ["c", "a", "b"]
 
 
+def test_actions_of_one_kind_are_listed_for_many_orders_at_once_each_in_creation_order(any_db: Database) -> None:
+    actions = [action("b", created_at=at(1)), action("a", created_at=at(1)), action("c", created_at=at(-1)),
+               action("email", kind="email"), action("second", order_id=1), action("other-shop", shop=OTHER_SHOP),
+               action("not-asked", order_id=2)]
+    write(any_db, lambda uow: uow.outbox.add_many(actions))
+
+    found = read(any_db, lambda uow: uow.outbox.for_orders(SHOP, [SNOWFLAKE_ID, 1, 1, 3], "refund"))
+    assert {order_id: [a.id for a in listed] for order_id, listed in found.items()} == {
+        SNOWFLAKE_ID: ["c", "a", "b"], 1: ["second"]}
+    assert found[1] == [actions[4]]
+
+
 def test_claiming_returns_only_due_pending_unleased_actions_in_due_order(any_db: Database) -> None:
     actions = [
         action("due-later", due=at(-1)), action("due-first", due=at(-50)), action("due-now", due=T0),

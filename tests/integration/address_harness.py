@@ -66,12 +66,15 @@ def unanswered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, car
 
 
 def paid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-         shopify: FakeShopifyAdmin) -> Run:
-    """The desk with the order paid (``orders/paid`` stored, not processed yet)."""
+         shopify: FakeShopifyAdmin, **shipping: str) -> Run:
+    """The desk with the order paid (``orders/paid`` stored, not processed yet); ``shipping``: its shipping
+    address's fields that differ from the sample's (``address1``, ``zip``)."""
     connector = ShopifyAdmin(shopify.url_for, lambda _shop: TOKEN, timeout=5)
     run = make_run(tmp_path, monkeypatch, carrier=carrier, smtp=smtp, monitors=ADDRESSES, database_url=db_url,
                    extra_connectors={"shopify": connector})
-    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+    order = paid_order()
+    order["shipping_address"] = {**order["shipping_address"], **shipping}
+    run.feed(delivery("orders/paid", order, "w-paid"))
     return run
 
 

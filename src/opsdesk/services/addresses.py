@@ -18,6 +18,14 @@ Each answer is a check of its own, named after the order's version that gave it:
 given again is checked (and asked about) again. Only the check of the order's current address decides, and a
 held order is never left without a wait or a case: the reply timer finding the address changed waits for that
 address's check, or opens the case when none is out.
+
+Once nothing waits on the customer (the first check passed, the address hold was released: an answer accepted,
+or a person released it, or their case was resolved), a change of the address of an order paid and neither
+fulfilled nor cancelled is checked too, with the first check's consequences (refused: held, asked, the reply
+timer, then the case; accepted: nothing). A change is an address other than the one of the order's newest check
+(checks keep the order's version they checked): an ``orders/updated`` that leaves the address as it was, or the
+same version delivered again, checks nothing. The case of an address refused again after such a change is one of
+its own, named after that version too, so an address whose case was resolved before gets a new case.
 """
 
 from __future__ import annotations
@@ -42,11 +50,14 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.carriers import CarrierHealth
 from opsdesk.services.cases import CaseHooks, add_news, open_case, settle
+from opsdesk.services.inventory_batch import FINAL_FULFILMENT
 from opsdesk.services.pipeline import OrderKey
 
 REPLY = "address_reply"
 PLAYBOOK = "address-validation"
 SOURCE = f"monitor:{PLAYBOOK}"
+#: The payment statuses of an order still to ship: paid, or paid and refunded in part.
+SHIPPABLE = PAID | {"partially_refunded"}
 
 
 def subject(shop: str, order_id: int) -> str:
@@ -67,9 +78,14 @@ def address_decision(step: str, shop: str, order_id: int, fingerprint: object, a
     return f"{step}:{shop}:{order_id}:{fingerprint}" + (f":{answer}" if answer else "")
 
 
-def case_id(shop: str, order_id: int, fingerprint: object) -> str:
-    """The case (and the decision that opens it) of a refused address the customer did not answer for."""
-    return fit_id(f"address-{shop}-{order_id}-{fingerprint}", "-")
+def case_id(shop: str, order_id: int, fingerprint: object, answer: object = "") -> str:
+    """The case (and the decision that opens it) of a refused address the customer did not answer for.
+
+    ``answer``: the order's version that gave the address, when it was not the first check's (as for
+    ``address_decision``): an address refused again once its case was resolved (the hold released, then the
+    address given again) is a case of its own, not the resolved one."""
+    asked = f"-{hashlib.blake2b(str(answer).encode(), digest_size=4).hexdigest()}" if answer else ""
+    return fit_id(f"address-{shop}-{order_id}-{fingerprint}{asked}", "-")
 
 
 def fingerprint(state: OrderState) -> str:
@@ -91,8 +107,9 @@ class AddressValidation:
 
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent],
               states: Mapping[OrderKey, OrderState], now: datetime) -> None:
-        """Pipeline watcher: check the address of a newly paid order, and a changed one while on hold (the
-        customer's answer, awaited, or come after their case opened).
+        """Pipeline watcher: check the address of a newly paid order, a changed one while on hold (the
+        customer's answer, awaited, or come after their case opened), and a changed one of a paid order that
+        nothing waits on (``_changed``).
 
         The reply timers of all the batch's orders are read at once, their open cases once per shop, and the
         current carrier once: nothing in here schedules or ends a timer.
@@ -106,6 +123,7 @@ class AddressValidation:
         waiting = monitors.pending_timers(uow, [subject(event.shop, event.order_id) for event, _ in orders], REPLY)
         cases = self._open_cases(uow, [s for _, s in orders if subject(s.shop, s.order_id) not in waiting], now)
         checks: list[OutboxAction] = []
+        changed: dict[tuple[str, int], OrderState] = {}
         for event, state in orders:
             held = waiting.get(subject(event.shop, event.order_id))
             case = cases.get((state.shop, state.order_id))
@@ -117,8 +135,28 @@ class AddressValidation:
                     checks.append(self._verify(state, carrier, now, held=True, answer=answer, case=case.id))
             elif held is None and event.change is OrderChange.PAID and state.payment_status in PAID:
                 checks.append(self._verify(state, carrier, now, held=False))
+            elif held is None and case is None and event.order.updated_at == snap_at(state) and shippable(state):
+                changed[(state.shop, state.order_id)] = state  # brought the order's address as it is now
+        checks += self._changed(uow, changed, {(a.shop, a.order_id) for a in checks}, carrier, now)
         if checks:
             uow.outbox.add_many(checks)
+
+    def _changed(self, uow: UnitOfWork, states: Mapping[tuple[str, int], OrderState],
+                 checking: set[tuple[str, int | None]], carrier: str, now: datetime) -> list[OutboxAction]:
+        """The checks of the orders whose address changed since their last check, when nothing waits on their
+        answer: the first check passed, or the hold was released (an answer accepted, or by a person). An order
+        never checked is the first check's (``orders/paid``), one checked in this batch already is done. Their
+        checks so far are read in one statement per shop."""
+        by_shop: dict[str, list[int]] = {}
+        for shop, order_id in states.keys() - checking:
+            by_shop.setdefault(shop, []).append(order_id)
+        checks = []
+        for shop, order_ids in by_shop.items():
+            for order_id, done in uow.outbox.for_orders(shop, order_ids, VERIFY_ADDRESS).items():
+                state = states[(shop, order_id)]
+                if last_checked(done) != fingerprint(state):
+                    checks.append(self._verify(state, carrier, now, held=False, answer=True))
+        return checks
 
     def _open_cases(
         self, uow: UnitOfWork, states: Sequence[OrderState], now: datetime
@@ -151,6 +189,7 @@ class AddressValidation:
         assert snap is not None
         payload = {"shop": state.shop, "order_id": state.order_id, "carrier": carrier, "held": held,
                    "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state),
+                   "version": snap.updated_at.isoformat(),
                    **({"answer": snap.updated_at.isoformat()} if answer else {}), **({"case": case} if case else {})}
         return monitors.outbox_action(_decision("address", payload), 0, VERIFY_ADDRESS, PROVIDER, state, state.shop,
                                       payload, now)
@@ -170,21 +209,24 @@ class AddressValidation:
             return False
         if action.payload.get("case"):
             self._answered(uow, state, action, result, str(action.payload["case"]), now)
-        elif not action.payload.get("held") or self._awaited(uow, state, action):
+        elif self._decides(uow, state, action):
             if isinstance(result, Delivered):
                 self._release(uow, state, action, now)
             else:
                 self._hold(uow, state, action, result.reason, now)
         return not isinstance(result, Delivered)
 
-    def _awaited(self, uow: UnitOfWork, state: OrderState, action: OutboxAction) -> bool:
-        """Whether the check of an answer still decides: the order's address is still the one checked (else a
-        newer answer's check decides, or the reply timer, for an address it waits on already), and the reply is
-        still awaited, for another address than this one (else the wait has ended: the hold released, or the
-        case opened; or this address was decided already, by the check of the same answer delivered again)."""
+    def _decides(self, uow: UnitOfWork, state: OrderState, action: OutboxAction) -> bool:
+        """Whether a check still decides: the order's address is still the one checked (else a newer address's
+        check decides, or the reply timer, for an address it waits on already), and this address was not decided
+        already (the reply timer waits on it: the check of the same answer, delivered again, asked). The check of
+        an answer needs the reply still awaited (else the wait has ended: the hold released, or the case opened);
+        the check of an order nobody waits on (the first, or a change once released) holds it."""
         checked = action.payload.get("fingerprint")
         timer = monitors.switched(uow, subject(state.shop, state.order_id), REPLY)
-        return fingerprint(state) == checked and timer is not None and timer.payload.get("fingerprint") != checked
+        if fingerprint(state) != checked or (timer is not None and timer.payload.get("fingerprint") == checked):
+            return False
+        return timer is not None or not action.payload.get("held")
 
     def _answered(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, result: SendResult,
                   case_id: str, now: datetime) -> None:
@@ -224,7 +266,8 @@ class AddressValidation:
         due = now + timedelta(hours=self.settings.reply_hours)
         uow.timers.schedule([Timer(timer_id(state.shop, state.order_id), REPLY, key, due,
                                    {"shop": state.shop, "order_id": state.order_id, "asked_at": now.isoformat(),
-                                    "fingerprint": action.payload.get("fingerprint"), "error": reason})])
+                                    "fingerprint": action.payload.get("fingerprint"), "error": reason,
+                                    **({"answer": action.payload["answer"]} if action.payload.get("answer") else {})})])
         monitors.record_decision(uow, fit_id(decision), state.shop, state.order_id, PLAYBOOK,
                                  "hold-and-ask", "automate",
                                  reason, {"fingerprint": action.payload.get("fingerprint")}, now)
@@ -258,8 +301,8 @@ class AddressValidation:
         """The ``address_reply`` timer: no new address from the customer in time is a case.
 
         An address changed since the customer was asked is waited on while its check is out (its outcome
-        decides, and needs the wait to); one that nothing checks any more (the check failed, or the address
-        changed while the first check was out) is a case all the same: the order, held, is a person's."""
+        decides, and needs the wait to); one that nothing checks any more (the check failed) is a case all the
+        same: the order, held, is a person's."""
         state = monitors.find_order(uow, str(timer.payload["shop"]), int(timer.payload["order_id"]))
         if state is None or state.snapshot is None:
             return
@@ -267,7 +310,7 @@ class AddressValidation:
         if fingerprint(state) != asked and _checking(uow, state):
             uow.timers.schedule([replace(timer, due_at=now + timedelta(hours=self.settings.reply_hours))])
             return
-        cid = case_id(state.shop, state.order_id, asked)
+        cid = case_id(state.shop, state.order_id, asked, timer.payload.get("answer", ""))
         monitors.record_decision(uow, cid, state.shop, state.order_id, PLAYBOOK, "no-reply", "escalate",
                                  f"no reply {self.settings.reply_hours:g} h after asking", {}, now)
         open_case(uow, CaseRecord(
@@ -278,6 +321,28 @@ class AddressValidation:
             opened_at=now, order_id=state.order_id, source=SOURCE, priority=self.settings.priority,
             detail={"playbook": PLAYBOOK, "fingerprint": asked},
         ), self.hooks(), now)
+
+
+def shippable(state: OrderState) -> bool:
+    """Paid, and neither fulfilled nor cancelled: a change of its address is checked before it ships."""
+    snap = state.snapshot
+    return (snap is not None and snap.cancelled_at is None and state.payment_status in SHIPPABLE
+            and state.fulfilment_status not in FINAL_FULFILMENT)
+
+
+def snap_at(state: OrderState) -> datetime | None:
+    return state.snapshot.updated_at if state.snapshot else None
+
+
+def last_checked(checks: Sequence[OutboxAction]) -> str | None:
+    """The address (its fingerprint) of the order's newest check, the check of its newest version; None for an
+    order never checked. A check queued before checks kept the version is placed at the time it was queued."""
+    return str(max(checks, key=_version).payload.get("fingerprint")) if checks else None
+
+
+def _version(check: OutboxAction) -> datetime:
+    version = check.payload.get("version") or check.payload.get("answer")
+    return datetime.fromisoformat(str(version)) if version else check.created_at
 
 
 def _decision(step: str, payload: Mapping[str, Any]) -> str:

@@ -115,6 +115,15 @@ _CLAIMABLE_ACTIONS = Fast(
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
+_ACTIONS_OF_ORDERS = Fast(
+    select(t.actions)
+    .where(
+        t.actions.c.shop == bindparam("shop"),
+        t.actions.c.order_id.in_(bindparam("order_ids", expanding=True)),
+        t.actions.c.kind == bindparam("kind"),
+    )
+    .order_by(t.actions.c.created_at, t.actions.c.id)
+)
 _LEASE_ACTIONS = Fast(
     update(t.actions)
     .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
@@ -485,6 +494,15 @@ class SqlOutbox:
         c = t.actions.c
         query = select(t.actions).where(c.shop == shop, c.order_id == order_id).order_by(c.created_at, c.id)
         return [_action(r) for r in self._conn.execute(query).mappings()]
+
+    def for_orders(self, shop: str, order_ids: Iterable[int], kind: str) -> dict[int, list[OutboxAction]]:
+        wanted = sorted(set(order_ids))
+        found: dict[int, list[OutboxAction]] = {}
+        for start in range(0, len(wanted), 500):  # one statement per chunk, not one per order
+            params = {"shop": shop, "order_ids": wanted[start : start + 500], "kind": kind}
+            for row in _ACTIONS_OF_ORDERS.rows(self._conn, params):
+                found.setdefault(row["order_id"], []).append(_action(row))
+        return found
 
     def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(t.actions)
