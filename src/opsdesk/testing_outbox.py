@@ -3,7 +3,7 @@ It works on the in-memory unit of work's ``actions`` and ``leases``, so it commi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
