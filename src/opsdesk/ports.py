@@ -48,7 +48,11 @@ class DeliveryRepository(Protocol):
         """``add``, returning the new deliveries with their ids in id order (their parsed payload kept)."""
         ...
 
-    def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]: ...
+    def pending(
+        self, limit: int, after_id: int = 0, have: Mapping[int, StoredDelivery] | None = None
+    ) -> list[StoredDelivery]:
+        """The oldest pending deliveries after ``after_id``, in id order; those in ``have`` (just stored, by id)
+        are taken from it instead of read back."""
 
     def claim_pending(self, ids: Sequence[int]) -> set[int]:
         """Which of these are still pending, locked for this transaction (rows other workers hold are skipped)."""

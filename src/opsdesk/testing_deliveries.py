@@ -3,7 +3,7 @@ work's ``deliveries``, ``delivery_status`` and ``delivery_keys``, so it commits 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -54,9 +54,12 @@ class MemoryDeliveries:
             cursor = i
         return cursor, deleted, reached
 
-    def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]:
+    def pending(
+        self, limit: int, after_id: int = 0, have: Mapping[int, StoredDelivery] | None = None
+    ) -> list[StoredDelivery]:
         ids = [i for i, (s, _) in sorted(self.t.delivery_status.items()) if s == "pending" and i > after_id]
-        return [self.t.deliveries[i] for i in ids[:limit]]
+        have = have or {}
+        return [have[i] if i in have else self.t.deliveries[i] for i in ids[:limit]]
 
     def claim_pending(self, ids: Sequence[int]) -> set[int]:
         return {i for i in ids if self.t.delivery_status.get(i, ("", ""))[0] == "pending"}

@@ -275,6 +275,19 @@ def test_delivery_bodies_and_fields_come_back_byte_for_byte(any_db: Database) ->
     assert got == [r.body for r in raws]
 
 
+def test_pending_takes_the_deliveries_in_hand_and_reads_only_the_others(any_db: Database) -> None:
+    raws = [delivery(f"w{n}", body=f'{{"id": {n}}}'.encode()) for n in range(4)]
+    stored = write(any_db, lambda uow: uow.deliveries.store(raws))
+    write(any_db, lambda uow: uow.deliveries.mark_processed([stored[0].id]))
+    in_hand = StoredDelivery(stored[2].id, replace(stored[2].delivery, payload={"id": 2}))
+
+    got = read(any_db, lambda uow: uow.deliveries.pending(10, have={in_hand.id: in_hand}))
+    assert [s.id for s in got] == [s.id for s in stored[1:]]
+    assert got[1] is in_hand  # taken, not read back
+    assert [s.delivery for s in got] == raws[1:]
+    assert read(any_db, lambda uow: uow.deliveries.pending(2, have={in_hand.id: in_hand})) == got[:2]
+
+
 def test_bodies_are_stored_packed_and_rows_stored_before_are_read_as_they_are(sql_db: SqlDatabase) -> None:
     """ADR 0031: the column holds a zstd frame a fraction of the body's size; a body stored raw by an older
     opsdesk (before bodies were packed) comes back as it is."""

@@ -152,12 +152,13 @@ def store_for_processing(
 
     What was just stored is usually all that is pending, and is then taken as stored, bodies already parsed,
     instead of read back. When something else is pending too (a delivery requeued when its order arrived in
-    the previous batch), the pending rows are read as before, so the pipeline sees the same batch either way.
+    the previous batch), the pending batch is read as before, so the pipeline sees the same batch either way,
+    but only the rows not just stored are read back (bodies and all).
     """
     stored = uow.deliveries.store(screen(uow, batch))
     if uow.deliveries.count("pending") == len(stored):
         return stored, stored
-    return stored, uow.deliveries.pending(len(batch) * 2)
+    return stored, uow.deliveries.pending(len(batch) * 2, have={s.id: s for s in stored})
 
 
 def _accepted(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -50,6 +50,13 @@ _PENDING_DELIVERIES = Fast(
     .order_by(t.deliveries.c.id)
     .limit(bindparam("limit"))
 )
+_PENDING_IDS = Fast(
+    select(t.deliveries.c.id)
+    .where(t.deliveries.c.status == "pending", t.deliveries.c.id > bindparam("after_id"))
+    .order_by(t.deliveries.c.id)
+    .limit(bindparam("limit"))
+)
+_DELIVERIES_BY_ID = Fast(select(t.deliveries).where(t.deliveries.c.id.in_(bindparam("ids", expanding=True))))
 _LAST_DELIVERY_ID = Fast(select(func.max(t.deliveries.c.id)))
 _NEW_DELIVERY_KEYS = Fast(
     select(t.deliveries.c.id, t.deliveries.c.shop, t.deliveries.c.webhook_id)
@@ -176,9 +183,19 @@ class SqlDeliveries:
         stored.sort(key=lambda s: s.id)
         return stored
 
-    def pending(self, limit: int, after_id: int = 0) -> list[StoredDelivery]:
+    def pending(
+        self, limit: int, after_id: int = 0, have: Mapping[int, StoredDelivery] | None = None
+    ) -> list[StoredDelivery]:
         params = {"after_id": after_id, "limit": limit}
-        return [_delivery(row) for row in _PENDING_DELIVERIES.rows(self._conn, params)]
+        if not have:
+            return [_delivery(row) for row in _PENDING_DELIVERIES.rows(self._conn, params)]
+        ids = _PENDING_IDS.scalars(self._conn, params)  # the batch's ids, then only the rows not in hand
+        wanted = [i for i in ids if i not in have]
+        read: dict[int, StoredDelivery] = {}
+        for start in range(0, len(wanted), 500):
+            rows = _DELIVERIES_BY_ID.rows(self._conn, {"ids": wanted[start : start + 500]})
+            read.update((int(row["id"]), _delivery(row)) for row in rows)
+        return [have[i] if i in have else read[i] for i in ids]
 
     def claim_pending(self, ids: Sequence[int]) -> set[int]:
         claimed: set[int] = set()
