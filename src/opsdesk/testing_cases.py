@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from opsdesk.domain.case_keys import key_number
-from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
+from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed, join_key
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord
 from opsdesk.testing_rows import as_stored, in_utc
@@ -29,14 +29,12 @@ class MemoryCases:
     def open(self, case: CaseRecord) -> CaseRecord:
         if case.id in self.t.cases:
             return _record(self.t.cases[case.id])
+        key = join_key(case.shop, case.order_id, case.kind, case.detail) if case.status != "closed" else None
         for existing in self.t.cases.values():
             if (
-                case.order_id is not None
-                and case.status != "closed"
+                key is not None
                 and existing.status.active
-                and existing.shop == case.shop
-                and existing.order_id == case.order_id
-                and existing.kind == case.kind
+                and join_key(existing.shop, existing.order_id, existing.kind, existing.detail) == key
             ):
                 return _record(existing)
         self.t.cases_numbered += 1
@@ -83,16 +81,15 @@ class MemoryCases:
         current = self.t.cases.get(case.id)
         if current is None or current.version != expected_version:
             return False
-        if case.status.active and not current.status.active and case.order_id is not None:
+        key = join_key(case.shop, case.order_id, case.kind, case.detail)
+        if case.status.active and not current.status.active and key is not None:
             for other in self.t.cases.values():
                 if (
                     other.id != case.id
                     and other.status.active
-                    and other.shop == case.shop
-                    and other.order_id == case.order_id
-                    and other.kind == case.kind
+                    and join_key(other.shop, other.order_id, other.kind, other.detail) == key
                 ):
-                    raise Conflict(f"another {case.kind} case is open for order {case.order_id}")
+                    raise Conflict(f"another {case.kind} case is open for what case {case.id} is about")
         # As in SQL: a save leaves the deadline alone (``set_due`` moves it) until the case ends.
         due = current.due_at if case.status.active else None
         self.t.cases[case.id] = replace(case, detail=as_stored(case.detail), due_at=due)

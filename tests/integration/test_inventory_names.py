@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from opsdesk.services.cases import act
 from tests.integration.order_scenarios import (
     ITEM,
     LOCATION,
@@ -90,3 +91,39 @@ def test_stock_the_desk_cannot_name_is_said_by_the_ids_shopify_sent(scenario: Sc
     assert titles(scenario) == {
         None: f"Stock below zero: inventory item {ITEM} (SKU not known) at location {LOCATION}, -3 available",
     }
+
+
+OTHER_LOCATION = LOCATION + 1
+
+
+def test_a_level_falling_further_joins_its_open_case_and_retitles_it(stocked: Scenario) -> None:
+    """One case for an item at a location while it is open, however far the level falls (the demo's overselling
+    opened one case per unit sold past zero); another location's level is a case of its own; once the case has
+    ended, the next fall opens a new one."""
+    s = stocked
+    s.deliver("inventory_items/update", inventory_item())
+    for n, available in enumerate((-1, -2, -3)):
+        s.deliver("inventory_levels/update", inventory_level(available, MONDAY_9AM + timedelta(minutes=n)))
+    s.deliver("inventory_levels/update", inventory_level(-1, MONDAY_9AM + timedelta(minutes=4), OTHER_LOCATION))
+    s.work()
+
+    [here, there] = sorted(s.cases(queue="inventory"), key=lambda c: c.detail["stock"]["location_id"])
+    assert here.title == "Stock below zero: SKU SKU2006-001 at Main warehouse, -3 available"
+    assert here.detail["stock"]["available"] == -3
+    assert [signal["reason"] for signal in here.detail["signals"]] == [here.reason] * 2
+    assert (there.detail["stock"]["location_id"], there.detail["stock"]["available"]) == (OTHER_LOCATION, -1)
+    with s.desk.db.unit_of_work(read_only=True) as uow:
+        retitled = [c.after.get("title") for c in uow.cases.timeline(here.id) if c.kind == "signal"]
+    assert retitled == [
+        "Stock below zero: SKU SKU2006-001 at Main warehouse, -2 available",
+        "Stock below zero: SKU SKU2006-001 at Main warehouse, -3 available",
+    ]
+
+    with s.desk.db.unit_of_work() as uow:
+        hooks = s.desk.case_hooks
+        act(uow, here.id, "resolve", "carol", s.clock.now(), hooks, resolution="no_action", note="recounted")
+        uow.commit()
+    s.deliver("inventory_levels/update", inventory_level(-4, MONDAY_9AM + timedelta(minutes=30)))
+    s.work()
+    active = [c for c in s.cases(queue="inventory") if c.status.active and c.detail["stock"]["location_id"] == LOCATION]
+    assert [(c.id != here.id, c.detail["stock"]["available"]) for c in active] == [(True, -4)]

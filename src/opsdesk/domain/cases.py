@@ -69,6 +69,18 @@ RESOLUTIONS = frozenset({"approve_refund", "deny", "reship", "release_hold", "pa
 MAX_SIGNALS = 50
 
 
+def join_key(shop: str, order_id: int | None, kind: str, detail: Mapping[str, Any]) -> str | None:
+    """What an active case stands for, so that a repeated signal joins it instead of opening another: its
+    order and kind; for a case about a stock level (``detail["stock"]`` of an inventory item at a location, no
+    order), that item at that location. None: each such case stands alone."""
+    if order_id is not None:
+        return f"{shop}|{order_id}|{kind}"
+    stock = detail.get("stock")
+    if isinstance(stock, Mapping) and stock.get("inventory_item_id") is not None and stock.get("location_id"):
+        return f"{shop}|stock:{stock['inventory_item_id']}@{stock['location_id']}|{kind}"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     id: str
@@ -168,15 +180,23 @@ def opened(case: Case, owner: str, at: datetime) -> Changed:
     return Changed(changed.case, replace(changed.change, kind="opened", before={}))
 
 
-def joined(case: Case, source: str, reason: str, at: datetime, news: Mapping[str, Any] | None = None) -> Changed:
-    """A repeated signal for the same order and kind adds to the open case instead of opening another.
+def joined(
+    case: Case, source: str, reason: str, at: datetime, news: Mapping[str, Any] | None = None, title: str = ""
+) -> Changed:
+    """A repeated signal for what an open case stands for (``join_key``) adds to it instead of opening another.
 
-    ``news``: what the signal changes in the case's detail (the address its monitor last checked, say)."""
+    ``news``: what the signal changes in the case's detail (the address its monitor last checked, say);
+    ``title``: the case's title as the signal tells it now (a stock level that fell further), when it changes."""
     signal = {"source": source, "reason": reason, "at": at.isoformat()}
     signals = [*case.detail.get("signals", []), signal][-MAX_SIGNALS:]
     changed = _change(case, "automation", at, "signal", reason)
     new = replace(changed.case, detail={**case.detail, **(news or {}), "signals": signals})
-    return Changed(new, replace(changed.change, after={"source": source}))
+    before: dict[str, Any] = dict(changed.change.before)
+    after: dict[str, Any] = {"source": source}
+    if title and title != case.title:
+        new = replace(new, title=title)
+        before["title"], after["title"] = case.title, title
+    return Changed(new, replace(changed.change, before=before, after=after))
 
 
 def mooted(case: Case, why: str, at: datetime) -> Changed:

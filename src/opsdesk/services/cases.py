@@ -77,12 +77,21 @@ def open_case(uow: UnitOfWork, record: CaseRecord, hooks: CaseHooks, now: dateti
     stored = uow.cases.open(record)
     case = uow.cases.get(stored.id)
     if case.id != record.id:
-        return _commit(uow, case, transitions.joined(case, record.source, record.reason, now), now, hooks)
+        news, title = _news(record)
+        joined = transitions.joined(case, record.source, record.reason, now, news, title)
+        return _commit(uow, case, joined, now, hooks)
     if case.version != 1 or case.owner is not None or not case.status.active:
         return case  # opened before (the same signal again): nothing changes
     changed = transitions.opened(case, hooks.owner_for(uow, case, now), now)
     started, timers = hooks.sla_start(changed.case, now)
     return _save(uow, case, Changed(started, changed.change), (timers, []), now, hooks)
+
+
+def _news(record: CaseRecord) -> tuple[dict[str, Any] | None, str]:
+    """What a signal that joins an open case brings to it: for a stock case, the level as it is now, named, and
+    the title that says it (one case for an item at a location while it is open, not one per level)."""
+    stock = record.detail.get("stock")
+    return ({"stock": stock}, record.title) if isinstance(stock, dict) else (None, "")
 
 
 def act(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from itertools import islice
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select, update
 
 from opsdesk.domain.case_keys import key_number, key_or_id
-from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
+from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed, join_key
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord
 from opsdesk.storage import bulk
@@ -43,7 +43,7 @@ _NEXT_ON_SQLITE = (
 _SET_DUE = update(t.cases).where(_C.id == bindparam("case_id")).values(due_at=bindparam("b_due_at"))
 _SAVED = (
     "status", "owner", "version", "updated_at", "first_response_at", "resolved_at", "resolution",
-    "escalation_level", "priority", "queue", "detail", "open_key",
+    "escalation_level", "priority", "queue", "detail", "open_key", "title",
 )
 _SAVE = update(t.cases).where(_C.id == bindparam("w_id"), _C.version == bindparam("w_version"))
 _SAVE_ACTIVE = _SAVE.values({name: bindparam(f"v_{name}", type_=_C[name].type) for name in _SAVED})
@@ -51,9 +51,9 @@ _SAVE_ENDED = _SAVE.values({name: bindparam(f"v_{name}", type_=_C[name].type) fo
 _ADD_CHANGE = t.case_changes.insert()
 
 
-def _open_key(shop: str, order_id: int | None, kind: str, active: bool) -> str | None:
+def _open_key(shop: str, order_id: int | None, kind: str, active: bool, detail: Mapping[str, Any]) -> str | None:
     # Only an open case holds the key: a closed one must not stand in for the open case of its kind.
-    return f"{shop}|{order_id}|{kind}" if order_id is not None and active else None
+    return join_key(shop, order_id, kind, detail) if active else None
 
 
 class SqlCases:
@@ -62,7 +62,7 @@ class SqlCases:
 
     def open(self, case: CaseRecord) -> CaseRecord:
         # Only an open case holds the key: a closed one must not stand in for the open case of its kind.
-        open_key = _open_key(case.shop, case.order_id, case.kind, case.status != "closed")
+        open_key = _open_key(case.shop, case.order_id, case.kind, case.status != "closed", case.detail)
         row = {
             "id": case.id,
             "shop": case.shop,
@@ -150,7 +150,8 @@ class SqlCases:
             "priority": case.priority,
             "queue": case.queue,
             "detail": dumps(case.detail),
-            "open_key": _open_key(case.shop, case.order_id, case.kind, case.status.active),
+            "open_key": _open_key(case.shop, case.order_id, case.kind, case.status.active, case.detail),
+            "title": case.title,
         }
         if not case.status.active:
             values["due_at"] = None
@@ -162,7 +163,7 @@ class SqlCases:
                 written = self._conn.execute(stmt, params).rowcount == 1
         except Exception as exc:
             if "open_key" in str(exc) or "UNIQUE" in str(exc).upper():
-                raise Conflict(f"another {case.kind} case is open for order {case.order_id}") from exc
+                raise Conflict(f"another {case.kind} case is open for what case {case.id} is about") from exc
             raise
         if written:
             self._conn.execute(
