@@ -13,12 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import update
 
 from opsdesk.domain import cases as tr
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord, Timer
 from opsdesk.ports import Database, UnitOfWork
+from opsdesk.storage import tables as t
+from opsdesk.storage.sql import SqlDatabase
 from tests.contract.transactions import read, write
 
 R = TypeVar("R")
@@ -132,6 +135,37 @@ def test_a_resolved_case_frees_its_order_and_kind_and_cannot_reopen_while_anothe
     apply(any_db, "c1", lambda c: tr.reopen(c, "ada", at(5)))
     assert get(any_db, "c1").status is CaseStatus.OPEN
     assert write(any_db, lambda uow: uow.cases.open(record("c3", opened_at=at(6)))).id == "c1"
+
+
+def stock(case_id: str, item: int = 7, location: int = 9, **changes: Any) -> CaseRecord:
+    detail = {"stock": {"inventory_item_id": item, "location_id": location, "available": -1}}
+    return record(case_id, kind="inventory", queue="inventory", order_id=None, detail=detail, **changes)
+
+
+def test_a_stock_case_joins_the_open_case_of_its_item_at_its_location(any_db: Database) -> None:
+    opened(any_db, stock("s1"))
+    assert write(any_db, lambda uow: uow.cases.open(stock("s2"))).id == "s1"
+    assert write(any_db, lambda uow: uow.cases.open(stock("s3", location=10))).id == "s3"
+    assert write(any_db, lambda uow: uow.cases.open(stock("s4", item=8))).id == "s4"
+    apply(any_db, "s1", lambda c: tr.resolve(c, "no_action", "ada", at(1)))
+    assert write(any_db, lambda uow: uow.cases.open(stock("s5", opened_at=at(2)))).id == "s5"
+
+
+def test_an_active_case_stored_without_its_open_key_stays_workable_beside_the_one_holding_it(
+    sql_db: SqlDatabase,
+) -> None:
+    """A stock case opened by an opsdesk before stock cases had a key holds none; the next fall opens a case that
+    takes the key, and the older one is still worked, resolved and closed without a conflict."""
+    opened(sql_db, stock("old"))
+    with sql_db.engine.begin() as conn:
+        conn.execute(update(t.cases).where(t.cases.c.id == "old").values(open_key=None))
+    assert write(sql_db, lambda uow: uow.cases.open(stock("new", opened_at=at(1)))).id == "new"
+
+    assert apply(sql_db, "old", lambda c: tr.claim(c, "ada", at(2)))[0]
+    assert apply(sql_db, "old", lambda c: tr.resolve(c, "no_action", "ada", at(3)))[0]
+    with pytest.raises(Conflict, match="another inventory case is open"):
+        apply(sql_db, "old", lambda c: tr.reopen(c, "ada", at(4)))
+    assert apply(sql_db, "new", lambda c: tr.claim(c, "bob", at(5)))[0]
 
 
 # Timeline

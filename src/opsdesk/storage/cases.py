@@ -9,7 +9,8 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, select, update
+from sqlalchemy import case as sql_case
 
 from opsdesk.domain.case_keys import key_number, key_or_id
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed, join_key
@@ -43,11 +44,21 @@ _NEXT_ON_SQLITE = (
 _SET_DUE = update(t.cases).where(_C.id == bindparam("case_id")).values(due_at=bindparam("b_due_at"))
 _SAVED = (
     "status", "owner", "version", "updated_at", "first_response_at", "resolved_at", "resolution",
-    "escalation_level", "priority", "queue", "detail", "open_key", "title",
+    "escalation_level", "priority", "queue", "detail", "title",
 )
 _SAVE = update(t.cases).where(_C.id == bindparam("w_id"), _C.version == bindparam("w_version"))
-_SAVE_ACTIVE = _SAVE.values({name: bindparam(f"v_{name}", type_=_C[name].type) for name in _SAVED})
-_SAVE_ENDED = _SAVE.values({name: bindparam(f"v_{name}", type_=_C[name].type) for name in (*_SAVED, "due_at")})
+#: An active case keeps the open key it holds (one opened before ``join_key`` knew its kind holds none, and
+#: takes none: another may hold it now); an ended one gives it up; one reopened takes it again, or conflicts.
+_KEEP_OR_RETAKE_KEY = sql_case(
+    (and_(_C.open_key.is_(None), _C.status.in_(["resolved", "closed"])), bindparam("v_open_key")),
+    else_=_C.open_key,
+)
+_SAVE_ACTIVE = _SAVE.values(
+    {**{name: bindparam(f"v_{name}", type_=_C[name].type) for name in _SAVED}, "open_key": _KEEP_OR_RETAKE_KEY}
+)
+_SAVE_ENDED = _SAVE.values(
+    {**{name: bindparam(f"v_{name}", type_=_C[name].type) for name in (*_SAVED, "due_at")}, "open_key": None}
+)
 _ADD_CHANGE = t.case_changes.insert()
 
 
