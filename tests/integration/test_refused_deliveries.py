@@ -7,11 +7,14 @@ Retried as an outage, one such delivery would hold up its batch, and every batch
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -21,7 +24,8 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services.pipeline import Pipeline, ShopDefaults, process_pending
 from opsdesk.storage.sql import SqlDatabase, SqlUnitOfWork
 from opsdesk.testing import ManualClock
-from tests.integration.desk_harness import write_config
+from opsdesk.web.app import create_app
+from tests.integration.desk_harness import make_desk, write_config
 from tests.pipeline_harness import drain, feed, starter_playbooks
 from tests.samples import SECRET, delivery, sample
 
@@ -110,3 +114,39 @@ def test_ingest_stores_a_refused_batch_one_by_one_and_only_the_refused_delivery_
         found = [uow.orders.find_by_id(5_000_000_000_000_000_000 + n) for n in (0, 2)]
     names = [state.snapshot.name for states in found for state in states if state.snapshot is not None]
     assert names == ["#1001", "#1003"]
+
+
+def test_intake_answers_422_to_the_delivery_postgresql_refuses_and_stores_the_rest_of_its_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_db: SqlDatabase, pg_url: str
+) -> None:
+    """Over HTTP: the writer commits whatever waits as one group (ADR 0002). A delivery whose header the database
+    refuses used to fail its whole group with 503 (every delivery in it retried by Shopify, and refused again
+    with the next group); now the group goes one by one, the refused one gets 422 with the reason."""
+    desk = make_desk(tmp_path, monkeypatch, database_url=pg_url)
+    unstorable = order(9, "#1009")
+    unstorable["headers"]["X-Shopify-API-Version"] = "2026-07-" + "x" * 30  # stored in 32 characters
+    group = [order(1, "#1001"), unstorable, order(2, "#1002"), order(3, "#1003")]
+    codes: dict[str, int] = {}
+    with TestClient(create_app(desk, background=False)) as client, pg_db.engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE deliveries IN EXCLUSIVE MODE"))  # the writer waits with the first
+
+        def send(d: dict[str, Any]) -> None:
+            headers = d["headers"]
+            response = client.post("/webhooks/shopify", content=d["body"].encode(), headers=headers)
+            codes[headers["X-Shopify-Webhook-Id"]] = response.status_code
+
+        first = threading.Thread(target=send, args=(order(0, "#1000"),))
+        first.start()
+        time.sleep(0.5)  # the writer holds the first delivery, blocked on the lock
+        others = [threading.Thread(target=send, args=(d,)) for d in group]
+        for t in others:
+            t.start()
+        time.sleep(0.5)  # the rest wait in the writer's queue: its next group
+        blocker.rollback()
+        for t in [first, *others]:
+            t.join()
+
+    assert codes == {"w-0": 200, "w-1": 200, "w-9": 422, "w-2": 200, "w-3": 200}
+    with pg_db.unit_of_work(read_only=True) as uow:
+        assert uow.deliveries.count() == 4
+    assert desk.metrics.intake.labels("refused_422")._value.get() == 1

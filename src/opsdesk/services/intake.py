@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -19,9 +20,12 @@ from datetime import datetime
 
 import orjson
 
-from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.errors import DataRefused, Unavailable
 from opsdesk.domain.records import RawDelivery
 from opsdesk.ports import Database, UnitOfWork
+from opsdesk.services.refusals import REFUSALS
+
+log = logging.getLogger(__name__)
 
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 #: What verified deliveries become just before they are stored, in the transaction that stores them:
@@ -191,12 +195,13 @@ class GroupCommitter:
 
     def _commit(self, batch: list[tuple[RawDelivery, Future[None]]]) -> None:
         try:
-            with self._db.unit_of_work() as uow:
-                new = uow.deliveries.add(self._screen(uow, [d for d, _ in batch]))
-                uow.commit()
+            new = self._store([d for d, _ in batch])
         except Unavailable as exc:
             for _, future in batch:
                 future.set_exception(exc)
+            return
+        except REFUSALS:  # one delivery's data, not an outage: each alone, so that only it is refused (ADR 0030)
+            self._commit_each(batch)
             return
         except Exception as exc:
             for _, future in batch:
@@ -206,3 +211,31 @@ class GroupCommitter:
             self._on_commit(len(batch), new)
         for _, future in batch:
             future.set_result(None)
+
+    def _store(self, deliveries: list[RawDelivery]) -> int:
+        with self._db.unit_of_work() as uow:
+            new = uow.deliveries.add(self._screen(uow, deliveries))
+            uow.commit()
+        return new
+
+    def _commit_each(self, batch: list[tuple[RawDelivery, Future[None]]]) -> None:
+        """A group the database refused, one delivery per transaction: the refused one is answered with the
+        refusal (``DataRefused``, a 422 naming the database's reason), the others are stored and answered."""
+        stored = new = 0
+        for delivery, future in batch:
+            try:
+                new += self._store([delivery])
+            except REFUSALS as exc:
+                log.error("delivery %s of %s refused by the database: %s", delivery.webhook_id, delivery.shop, exc)
+                future.set_exception(exc if isinstance(exc, DataRefused) else DataRefused(str(exc)))
+                continue
+            except Unavailable as exc:
+                future.set_exception(exc)
+                continue
+            except Exception as exc:
+                future.set_exception(Unavailable(f"could not store delivery: {type(exc).__name__}"))
+                continue
+            stored += 1
+            future.set_result(None)
+        if self._on_commit and stored:
+            self._on_commit(stored, new)

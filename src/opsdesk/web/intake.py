@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from opsdesk.desk import Desk
-from opsdesk.domain.errors import Unavailable
+from opsdesk.domain.errors import DataRefused, Unavailable
 from opsdesk.services.intake import GroupCommitter, Refused, verify
 
 OK = PlainTextResponse("ok")
@@ -43,6 +43,8 @@ class WebhookEndpoint:
             return self._refuse(verdict)
         try:
             await asyncio.wrap_future(self._committer.submit(verdict))
+        except DataRefused as exc:  # this delivery's data, never storable as it is; its group is stored (ADR 0030)
+            return self._refuse(Refused(422, str(exc)))
         except Unavailable:
             self._counter.labels("unavailable").inc()
             return PlainTextResponse(
