@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,15 @@ STARTER = Path(__file__).resolve().parents[1] / "src" / "opsdesk" / "starter" / 
 
 def starter_playbooks() -> list[Playbook]:
     return loader.load([STARTER])
+
+
+def starter_with_refund_rule(directory: Path, rule_id: str) -> Path:
+    """A copy of the starter playbooks in ``directory``/playbooks, the automatic refund rule's id replaced."""
+    playbooks = directory / "playbooks"
+    shutil.copytree(STARTER, playbooks)
+    refunds = playbooks / "refunds.yaml"
+    refunds.write_text(refunds.read_text().replace("id: auto-refund-simple-purchase-error", f"id: {rule_id}"))
+    return playbooks
 
 
 def feed(

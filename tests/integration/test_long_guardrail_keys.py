@@ -7,7 +7,6 @@ the refund cap per customer counts, holds and is swept as for any customer.
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +20,7 @@ from opsdesk.services.usage_retention import window_started
 from opsdesk.testing import ManualClock, sign
 from tests.contract.transactions import read
 from tests.integration.desk_harness import make_desk
-from tests.pipeline_harness import STARTER, feed
+from tests.pipeline_harness import feed, starter_with_refund_rule
 from tests.samples import SECRET, order_lifecycle
 
 pytestmark = pytest.mark.postgres
@@ -45,10 +44,7 @@ def guest_with_a_long_email(deliveries: list[dict[str, Any]]) -> list[dict[str, 
 def test_the_refund_cap_per_customer_counts_under_a_fitted_key_on_postgresql(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
 ) -> None:
-    playbooks = tmp_path / "playbooks"
-    shutil.copytree(STARTER, playbooks)
-    refunds = playbooks / "refunds.yaml"
-    refunds.write_text(refunds.read_text().replace("id: auto-refund-simple-purchase-error", f"id: {RULE}"))
+    playbooks = starter_with_refund_rule(tmp_path, RULE)
     clock = ManualClock(NOW)
     desk = make_desk(tmp_path, monkeypatch, database_url=pg_url, clock=clock, playbooks=str(playbooks))
     assert len(RULE) == 128 and len(EMAIL) == 320

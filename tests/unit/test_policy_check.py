@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from opsdesk.domain.errors import InvalidPolicy
+from opsdesk.domain.policies import Guardrail, Scope, window_started
 from opsdesk.policy import loader
 
 STARTER = Path(__file__).resolve().parents[2] / "src" / "opsdesk" / "starter" / "playbooks"
@@ -149,3 +151,49 @@ def test_an_unknown_hold_is_reported_where_it_is_named(tmp_path: Path) -> None:
     assert shape.endswith(f":11:37: 'holds' is a hold ({KNOWN}) or a list of them")
     [inner] = problems(tmp_path, RELEASE.replace("holds: [address, risk]", "holds: [{address: yes}]"))
     assert inner.endswith(f":11:38: unknown hold {{'address': True}} (known: {KNOWN})")
+
+
+def test_a_rule_id_or_playbook_name_as_long_as_a_decision_holds_loads(tmp_path: Path) -> None:
+    longest = "r" * 128  # decisions.rule_id and decisions.playbook are VARCHAR(128)
+    text = GOOD.replace("id: small", f"id: {longest}").replace("playbook: refunds", f"playbook: {'p' * 128}")
+    [playbook] = loader.load([write(tmp_path, text)])
+    assert (playbook.name, playbook.rules[0].id) == ("p" * 128, longest)
+
+
+NOT_TEXT = "a control character or a lone surrogate is not text"
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("r" * 129, "'id' is 129 characters long; at most 128 are stored with each decision"),
+        ("small|1", "'id' may not contain '|': it separates the parts of a guardrail counter's key"),
+        ('"small\\0"', rf"'id' may not contain '\x00': {NOT_TEXT}"),
+        ('"sm\\nall"', rf"'id' may not contain '\n': {NOT_TEXT}"),
+        ('"small\\ud800"', rf"'id' may not contain '\ud800': {NOT_TEXT}"),
+    ],
+    ids=["too-long", "bar", "nul", "line-break", "lone-surrogate"],
+)
+def test_a_rule_id_a_decision_or_guardrail_counter_cannot_take_is_reported_where_it_is_written(
+    tmp_path: Path, written: str, problem: str
+) -> None:
+    found = problems(tmp_path, GOOD.replace("id: small", f"id: {written}"))
+    assert found == [f"{tmp_path / 'p.yaml'}:4:9: {problem}"]
+    with pytest.raises(InvalidPolicy, match=r"p\.yaml:4:9: 'id' "):  # as the desk refuses it at start-up
+        loader.load([tmp_path / "p.yaml"])
+
+
+def test_a_playbook_name_longer_than_a_decision_holds_is_reported_but_a_bar_is_not(tmp_path: Path) -> None:
+    long_name = GOOD.replace("playbook: refunds", f"playbook: {'p' * 129}")
+    assert problems(tmp_path, long_name) == [
+        f"{tmp_path / 'p.yaml'}:1:11: 'playbook' is 129 characters long; at most 128 are stored with each decision"
+    ]
+    assert problems(tmp_path, GOOD.replace("playbook: refunds", "playbook: refunds|eu")) == []  # in no key
+
+
+def test_a_bar_in_a_rule_id_would_hide_its_counters_from_the_retention_sweep() -> None:
+    """Why the loader refuses it: the sweep reads a counter's window where the scope should be."""
+    per_customer = Guardrail(Scope.CUSTOMER, timedelta(days=30), max_count=2)
+    now = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    assert window_started(per_customer.usage_key("small", "9000001", now)) == int(per_customer.window(now))
+    assert window_started(per_customer.usage_key("small|1", "9000001", now)) is None

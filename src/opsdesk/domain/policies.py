@@ -8,6 +8,7 @@ a rule may act only inside explicit limits, and outside them the same event is e
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,9 @@ from opsdesk.domain.ids import USAGE_KEY_LENGTH, fit_id
 
 Facts = Mapping[str, Any]
 Condition = Callable[[Facts], bool]
+
+#: The longest rule id and playbook name: what a decision record's ``rule_id`` and ``playbook`` hold.
+NAME_LENGTH = 128
 
 
 class Outcome(enum.Enum):
@@ -139,6 +143,25 @@ class Decision:
     owner: str = ""
     #: For an automated decision: the case opened alongside its actions (the rule's ``case``).
     case: Escalation | None = None
+
+
+def name_problem(name: str, *, in_keys: bool) -> str:
+    """Why a rule id (``in_keys``: it begins guardrail counters' keys) or a playbook name cannot be stored
+    as a decision records it, or "" when it can.
+
+    Longer than its column, PostgreSQL refuses the decision (SQLite stores it). A ``|`` in a rule id moves the
+    scope out of its place in a counter's key, where ``window_started`` reads it: the usage retention sweep
+    would never delete that rule's counters. A control character (NUL, which PostgreSQL refuses in text; a
+    line break, which breaks a one-line listing) or a lone surrogate (not UTF-8: no database or digest
+    takes it) is not part of a name."""
+    if len(name) > NAME_LENGTH:
+        return f"is {len(name)} characters long; at most {NAME_LENGTH} are stored with each decision"
+    if in_keys and "|" in name:
+        return "may not contain '|': it separates the parts of a guardrail counter's key"
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        return f"may not contain {bad!r}: a control character or a lone surrogate is not text"
+    return ""
 
 
 def longest_period(playbooks: Sequence[Playbook]) -> timedelta:

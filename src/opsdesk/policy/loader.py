@@ -17,7 +17,16 @@ from typing import Any
 from opsdesk import yamldoc
 from opsdesk.domain.errors import InvalidInput, InvalidPolicy
 from opsdesk.domain.holds import HoldPurpose
-from opsdesk.domain.policies import ActionSpec, Escalation, Guardrail, Outcome, Playbook, Rule, Scope
+from opsdesk.domain.policies import (
+    ActionSpec,
+    Escalation,
+    Guardrail,
+    Outcome,
+    Playbook,
+    Rule,
+    Scope,
+    name_problem,
+)
 from opsdesk.policy.cel import CelCondition
 from opsdesk.services.facts import specimens
 
@@ -67,7 +76,7 @@ class _Reader:
             self.error([], "a playbook is a mapping with 'playbook', 'owner' and 'rules'")
             return None
         self.keys(data, PLAYBOOK_KEYS, [])
-        name = self.text(data, "playbook", [])
+        name = self.name(data, "playbook", [], in_keys=False)
         owner = self.text(data, "owner", [])
         default = self.outcome(data.get("default", "ignore"), ["default"])
         escalation = self.escalation(data.get("escalate"), ["escalate"])
@@ -83,6 +92,14 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             self.error([*at, key] if key in data else at, f"'{key}' is required and must be text")
             return ""
+        return value
+
+    def name(self, data: Mapping[str, Any], key: str, at: list[str | int], *, in_keys: bool) -> str:
+        """A playbook's name or a rule's id: text that every decision it makes can record."""
+        value = self.text(data, key, at)
+        problem = name_problem(value, in_keys=in_keys)
+        if problem:
+            self.error([*at, key], f"'{key}' {problem}")
         return value
 
     def outcome(self, value: Any, at: list[str | int]) -> Outcome:
@@ -115,7 +132,7 @@ class _Reader:
             self.error(at, "a rule is a mapping with 'id' and 'when'")
             return None
         self.keys(value, RULE_KEYS, at)
-        rule_id = self.text(value, "id", at)
+        rule_id = self.name(value, "id", at, in_keys=True)
         when = self.when(value.get("when"), [*at, "when"])
         condition = self.condition(value.get("if"), when, [*at, "if"])
         actions = self.actions(value.get("then"), [*at, "then"])

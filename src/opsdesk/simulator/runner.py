@@ -10,10 +10,12 @@ the next thing that is.
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
@@ -28,11 +30,14 @@ from opsdesk.engine.timers import TimerSweeper
 from opsdesk.services.ahead import accepted as ahead_accepted
 from opsdesk.services.intake import Refused, lower_headers, verify
 from opsdesk.services.pipeline import BatchReport, Outcome_
-from opsdesk.services.replay import store_for_processing
+from opsdesk.services.refusals import REFUSALS
+from opsdesk.services.replay import _store_each, store_for_processing  # `opsdesk ingest`'s, shared
 from opsdesk.simulator.people import People
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery, Store
 from opsdesk.simulator.truth import Truth
+
+log = logging.getLogger(__name__)
 
 #: Faults the runner can switch during an incident: incident kind -> switch(on, the incident's params).
 Faults = Mapping[str, Callable[[bool, Mapping[str, Any]], None]]
@@ -163,50 +168,83 @@ class InProcess:
         return self.s.tick if self.s.start <= now < self.s.end else self.s.tick * OUTSIDE_DAY
 
     def _ingest(self, batch: list[Delivery], now: datetime) -> None:
+        """Verify, store and process the deliveries that reached the desk, one transaction per batch.
+
+        A batch the database refuses for its data (a value too long for its column) goes on as in
+        ``opsdesk ingest`` (ADR 0030): stored again one delivery per transaction (one refused even so is
+        counted refused), then processed one delivery at a time, the refused one marked failed; the run
+        goes on."""
         if not batch:
             return
-        desk, size = self.desk, self.desk.settings.file.limits.batch_size
-        limits = desk.settings.file.limits
+        size = self.desk.settings.file.limits.batch_size
         for start in range(0, len(batch), size):
-            accepted: list[RawDelivery] = []
-            # Events of deliveries normalised ahead, by (shop, webhook id): the first of a duplicated id,
-            # the one stored.
-            ahead: dict[tuple[str, str], Outcome_] = {}
-            for d in islice(batch, start, start + size):
-                checked = d.checked
-                if checked is None:
-                    verdict = verify(
-                        lower_headers(d.headers),
-                        d.body,
-                        secrets_for=desk.secrets_for,
-                        is_known=desk.is_known,
-                        max_bytes=limits.max_body_bytes,
-                        now=now,
-                    )
-                elif isinstance(checked, Refused):
-                    verdict = checked
-                else:
-                    verdict, outcome = ahead_accepted(checked, d.body, now)
-                    ahead.setdefault((verdict.shop, verdict.webhook_id), outcome)
-                if isinstance(verdict, Refused):
-                    self.stats.refused += 1
-                    continue
-                accepted.append(verdict)
-            with desk.db.unit_of_work() as uow:
-                screened = desk.erased.screen(uow, accepted)
-                # A delivery the screen erased (a new object) is normalised again from what is stored.
-                erased = {(d.shop, d.webhook_id) for d, kept in zip(accepted, screened, strict=True) if kept is not d}
-                stored, pending = store_for_processing(uow, screened)
-                done = {
-                    s.id: ahead[key]
-                    for s in stored
-                    if (key := (s.delivery.shop, s.delivery.webhook_id)) in ahead and key not in erased
-                }
-                report = desk.pipeline.process(uow, pending, now, done=done)
-                uow.commit()
-            desk.count(report)
+            accepted, ahead = self._verified(islice(batch, start, start + size), now)
+            try:
+                report = self._store_and_process(accepted, ahead, now)
+            except REFUSALS as exc:  # one delivery's data, not an outage
+                log.warning("a batch of %d deliveries was refused (%s); one by one", len(accepted), exc)
+                report = self._store_one_by_one(accepted)
             self.stats.pipeline.add(report)
         self.stats.deliveries += len(batch)
+
+    def _verified(
+        self, deliveries: Iterable[Delivery], now: datetime
+    ) -> tuple[list[RawDelivery], dict[tuple[str, str], Outcome_]]:
+        """The deliveries intake accepts (the others counted refused), and the events of those normalised
+        ahead, by (shop, webhook id): the first of a duplicated id, the one stored."""
+        desk, limits = self.desk, self.desk.settings.file.limits
+        accepted: list[RawDelivery] = []
+        ahead: dict[tuple[str, str], Outcome_] = {}
+        for d in deliveries:
+            checked = d.checked
+            if checked is None:
+                verdict = verify(
+                    lower_headers(d.headers),
+                    d.body,
+                    secrets_for=desk.secrets_for,
+                    is_known=desk.is_known,
+                    max_bytes=limits.max_body_bytes,
+                    now=now,
+                )
+            elif isinstance(checked, Refused):
+                verdict = checked
+            else:
+                verdict, outcome = ahead_accepted(checked, d.body, now)
+                ahead.setdefault((verdict.shop, verdict.webhook_id), outcome)
+            if isinstance(verdict, Refused):
+                self.stats.refused += 1
+                continue
+            accepted.append(verdict)
+        return accepted, ahead
+
+    def _store_and_process(
+        self, accepted: list[RawDelivery], ahead: dict[tuple[str, str], Outcome_], now: datetime
+    ) -> BatchReport:
+        desk = self.desk
+        with desk.db.unit_of_work() as uow:
+            screened = desk.erased.screen(uow, accepted)
+            # A delivery the screen erased (a new object) is normalised again from what is stored.
+            erased = {
+                (d.shop, d.webhook_id) for d, kept in zip(accepted, screened, strict=True) if kept is not d
+            }
+            stored, pending = store_for_processing(uow, screened)
+            done = {
+                s.id: ahead[key]
+                for s in stored
+                if (key := (s.delivery.shop, s.delivery.webhook_id)) in ahead and key not in erased
+            }
+            report = desk.pipeline.process(uow, pending, now, done=done)
+            uow.commit()
+        desk.count(report)
+        return report
+
+    def _store_one_by_one(self, accepted: list[RawDelivery]) -> BatchReport:
+        """A refused batch stored one delivery per transaction, unprocessed, as ``opsdesk ingest`` stores it;
+        then processed as the desk processes what is pending (a refused delivery fails alone)."""
+        reasons: Counter[str] = Counter()
+        _, not_stored = _store_each(self.desk.db.unit_of_work, accepted, self.desk.erased.screen, reasons)
+        self.stats.refused += not_stored
+        return self.desk.process_pending()  # it adds its report to the desk's metrics
 
     def _drain(self) -> bool:
         """Process what waits, then fire due timers and send due actions until nothing more is due;
