@@ -92,7 +92,7 @@ def replay(
             new, refused = _store(uow_factory, batch, screen, pipeline, now, report.pipeline), 0
         except REFUSALS as exc:  # one delivery's data, not an outage: the batch again, one by one
             log.warning("a batch of %d deliveries was refused (%s); storing them one by one", len(batch), exc)
-            new, refused = _store_each(uow_factory, batch, screen, report.refused)
+            new, refused = store_each(uow_factory, batch, screen, report.refused)
             if pipeline is not None:
                 report.pipeline.add(process_pending(uow_factory, pipeline, now, batch_size, erased))
         report.stored += new
@@ -120,7 +120,7 @@ def _store(
     return new
 
 
-def _store_each(
+def store_each(
     uow_factory: Callable[..., UnitOfWork],
     batch: Sequence[RawDelivery],
     screen: Screen,

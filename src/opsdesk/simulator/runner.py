@@ -31,7 +31,7 @@ from opsdesk.services.ahead import accepted as ahead_accepted
 from opsdesk.services.intake import Refused, lower_headers, verify
 from opsdesk.services.pipeline import BatchReport, Outcome_
 from opsdesk.services.refusals import REFUSALS
-from opsdesk.services.replay import _store_each, store_for_processing  # `opsdesk ingest`'s, shared
+from opsdesk.services.replay import store_each, store_for_processing
 from opsdesk.simulator.people import People
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery, Store
@@ -242,7 +242,7 @@ class InProcess:
         """A refused batch stored one delivery per transaction, unprocessed, as ``opsdesk ingest`` stores it;
         then processed as the desk processes what is pending (a refused delivery fails alone)."""
         reasons: Counter[str] = Counter()
-        _, not_stored = _store_each(self.desk.db.unit_of_work, accepted, self.desk.erased.screen, reasons)
+        _, not_stored = store_each(self.desk.db.unit_of_work, accepted, self.desk.erased.screen, reasons)
         self.stats.refused += not_stored
         return self.desk.process_pending()  # it adds its report to the desk's metrics
 
