@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> None:
             f"opsdesk simulate exited with {done.returncode}:\n{done.stderr.decode()[-4000:]}"
         )
     card: dict[str, Any] = orjson.loads(done.stdout)
-    report(args, card, seconds, cpu)
+    report(args, card, seconds, cpu, _size(db))
     if not args.keep:
         common.remove_sqlite(db)
 
@@ -102,7 +102,12 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def report(args: argparse.Namespace, card: dict[str, Any], seconds: float, cpu: float) -> None:
+def _size(db: Path) -> int:
+    """Bytes of the database the day wrote: its file and what its write-ahead log still holds."""
+    return sum(p.stat().st_size for p in (db, db.with_name(db.name + "-wal")) if p.exists())
+
+
+def report(args: argparse.Namespace, card: dict[str, Any], seconds: float, cpu: float, size: int) -> None:
     sent, runtime = card["deliveries"]["sent"], card["run"]
     pipe = runtime["pipeline"]
     print(
@@ -114,7 +119,8 @@ def report(args: argparse.Namespace, card: dict[str, Any], seconds: float, cpu: 
     print(
         f"wall {seconds:.1f} s for the subprocess (the run itself {runtime['seconds']:.1f} s), CPU {cpu:.1f} s "
         "(both processes, user + system): "
-        f"{common.ratio(sent, runtime['seconds']):,.0f} deliveries/s; sqlite_synchronous NORMAL (the simulator's)"
+        f"{common.ratio(sent, runtime['seconds']):,.0f} deliveries/s; sqlite_synchronous NORMAL (the simulator's); "
+        f"database {size / 1e6:,.0f} MB"
     )
     met = seconds <= TARGET_SECONDS
     print(
@@ -132,6 +138,7 @@ def report(args: argparse.Namespace, card: dict[str, Any], seconds: float, cpu: 
                 "cpu_seconds": cpu,
                 "deliveries": sent,
                 "events": pipe["events"],
+                "database_bytes": size,
                 "target_met": met,
                 "load_average": common.load_average(),
             },
