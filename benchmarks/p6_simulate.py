@@ -30,6 +30,7 @@ import orjson
 from benchmarks import common
 
 TARGET_SECONDS = 60.0
+TARGET_ORDERS = 100_000
 QUICK_ORDERS = 10_000
 
 
@@ -122,11 +123,10 @@ def report(args: argparse.Namespace, card: dict[str, Any], seconds: float, cpu: 
         f"{common.ratio(sent, runtime['seconds']):,.0f} deliveries/s; sqlite_synchronous NORMAL (the simulator's); "
         f"database {size / 1e6:,.0f} MB"
     )
-    met = seconds <= TARGET_SECONDS
-    print(
-        f"P6  {seconds:.1f} s (target <= {TARGET_SECONDS:.0f} s): {common.verdict(met)}; "
-        f"load average {common.load_average()}"
-    )
+    full = args.orders >= TARGET_ORDERS  # the target is for the 100,000-order day: a smaller one meets nothing
+    met = full and seconds <= TARGET_SECONDS
+    verdict = common.verdict(met) if full else f"not judged ({args.orders:,} orders, not {TARGET_ORDERS:,})"
+    print(f"P6  {seconds:.1f} s (target <= {TARGET_SECONDS:.0f} s): {verdict}; load average {common.load_average()}")
     if args.json:
         common.emit_json(
             "P6_RESULT",
