@@ -51,7 +51,7 @@ from opsdesk.services import monitors
 from opsdesk.services.carriers import CarrierHealth
 from opsdesk.services.cases import CaseHooks, add_news, open_case, settle
 from opsdesk.services.inventory_batch import FINAL_FULFILMENT
-from opsdesk.services.pipeline import OrderKey
+from opsdesk.services.pipeline_batch import OrderKey
 
 REPLY = "address_reply"
 PLAYBOOK = "address-validation"
