@@ -12,7 +12,9 @@ import orjson
 from opsdesk.domain.policies import Playbook
 from opsdesk.policy import loader
 from opsdesk.ports import Database
-from opsdesk.services.pipeline import BatchReport, Pipeline, ShopDefaults, process_pending
+from opsdesk.services.pipeline import Pipeline
+from opsdesk.services.pipeline_batch import BatchReport, ShopDefaults
+from opsdesk.services.pipeline_drain import process_pending
 from opsdesk.services.replay import ReplayReport, replay
 from opsdesk.testing import ManualClock
 from tests.samples import SECRET, SHOP

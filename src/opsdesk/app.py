@@ -38,7 +38,8 @@ from opsdesk.services.monitors import chain
 from opsdesk.services.notify import Notifier
 from opsdesk.services.order_playbooks import OrderPlaybooks
 from opsdesk.services.pickups import PickupWatch
-from opsdesk.services.pipeline import Pipeline, ShopDefaults
+from opsdesk.services.pipeline import Pipeline
+from opsdesk.services.pipeline_batch import ShopDefaults
 from opsdesk.services.privacy import PrivacyRequests, export_name
 from opsdesk.services.sla import make_sla_hooks
 from opsdesk.services.usage_retention import DeliveryRetention, TimerRetention, UsageRetention, longest_window

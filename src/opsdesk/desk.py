@@ -32,7 +32,9 @@ from opsdesk.services.discount_terms import TermsReader, inspect_pending
 from opsdesk.services.discounts import DiscountGuard
 from opsdesk.services.erasures import ErasedCustomers
 from opsdesk.services.intake import GroupCommitter
-from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending
+from opsdesk.services.pipeline import Pipeline
+from opsdesk.services.pipeline_batch import BatchReport
+from opsdesk.services.pipeline_drain import process_pending
 from opsdesk.services.reconcile import OrderReader, Reconciler, SweepReport, SweepSettings, due
 
 log = logging.getLogger("opsdesk")

@@ -19,7 +19,7 @@ from opsdesk.domain.cases import CaseStatus
 from opsdesk.fakes.carrier import FakeCarrier
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
-from opsdesk.services.addresses import REPLY, subject
+from opsdesk.services.address_checks import REPLY, subject
 from opsdesk.services.cases import act
 from tests.integration.address_harness import (
     ASK,

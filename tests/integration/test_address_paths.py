@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from opsdesk.fakes.carrier import FakeCarrier
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
-from opsdesk.services.addresses import REPLY, subject
+from opsdesk.services.address_checks import REPLY, subject
 from tests.conftest import postgres_server_url
 from tests.integration.address_harness import TOKEN, holds, paid
 from tests.integration.fulfilment_harness import ORDER_ID, START, Run, paid_order

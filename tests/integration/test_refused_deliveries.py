@@ -21,7 +21,9 @@ from typer.testing import CliRunner
 from opsdesk.cli import cli
 from opsdesk.domain.errors import Unavailable
 from opsdesk.ports import UnitOfWork
-from opsdesk.services.pipeline import Pipeline, ShopDefaults, process_pending
+from opsdesk.services.pipeline import Pipeline
+from opsdesk.services.pipeline_batch import ShopDefaults
+from opsdesk.services.pipeline_drain import process_pending
 from opsdesk.storage.sql import SqlDatabase, SqlUnitOfWork
 from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app

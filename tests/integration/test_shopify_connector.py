@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from opsdesk.connectors.shopify import ShopifyAdmin, retry_after
+from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.connectors.shopify_errors import retry_after
 from opsdesk.domain.errors import NotFound, Unavailable
 from opsdesk.domain.events import RefundCreated, ShopDomain
 from opsdesk.domain.money import Money

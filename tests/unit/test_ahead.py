@@ -13,7 +13,7 @@ import pytest
 from opsdesk.normalise.shopify import Ignored
 from opsdesk.services.ahead import Ahead, accepted
 from opsdesk.services.intake import Refused, lower_headers, verify
-from opsdesk.services.pipeline import normalised
+from opsdesk.services.pipeline_events import normalised
 from opsdesk.simulator import frames
 from opsdesk.simulator.store import Store
 from opsdesk.testing import sign

@@ -20,7 +20,9 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services import cases as service
 from opsdesk.services.cases import CaseHooks, act, escalate_case, open_case
 from opsdesk.services.effects import case_for_failed_action
-from opsdesk.services.pipeline import Pipeline, ShopDefaults, process_pending
+from opsdesk.services.pipeline import Pipeline
+from opsdesk.services.pipeline_batch import ShopDefaults
+from opsdesk.services.pipeline_drain import process_pending
 from opsdesk.testing import InMemoryDatabase, ManualClock
 from tests.pipeline_harness import feed, starter_playbooks
 from tests.samples import SHOP, order_lifecycle

@@ -24,7 +24,7 @@ from typing import Self
 import httpx
 
 from opsdesk.clock import SystemClock
-from opsdesk.connectors.shopify import retry_after
+from opsdesk.connectors.shopify_errors import retry_after
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Clock

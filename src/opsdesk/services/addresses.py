@@ -26,77 +26,46 @@ timer, then the case; accepted: nothing). A change is an address other than the 
 (checks keep the order's version they checked): an ``orders/updated`` that leaves the address as it was, or the
 same version delivered again, checks nothing. The case of an address refused again after such a change is one of
 its own, named after that version too, so an address whose case was resolved before gets a new case.
+
+This module is the monitor: which orders' addresses to check, which check's outcome decides, the reply timer.
+Beside it: the names and fingerprints of the checks (``address_checks.py``), and what an outcome does: hold and
+ask, release, note an answer (``address_response.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cached_property
 
 from opsdesk.config_playbooks import AddressValidationConfig
 from opsdesk.domain.carriers import PROVIDER, VERIFY_ADDRESS, Failure, classify, code_of
 from opsdesk.domain.cases import CaseStatus
-from opsdesk.domain.events import OrderChange, OrderChanged, ShippingAddress, StoreEvent
+from opsdesk.domain.events import OrderChange, OrderChanged, StoreEvent
 from opsdesk.domain.holds import HoldPurpose
-from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
 from opsdesk.domain.records import AuditEntry, CaseRecord, OutboxAction, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
+from opsdesk.services.address_checks import (
+    PLAYBOOK,
+    REPLY,
+    SOURCE,
+    case_id,
+    checking,
+    fingerprint,
+    last_checked,
+    shippable,
+    snap_at,
+    step_decision,
+    subject,
+)
+from opsdesk.services.address_response import AddressResponse
 from opsdesk.services.carriers import CarrierHealth
-from opsdesk.services.cases import CaseHooks, add_news, open_case, settle
-from opsdesk.services.inventory_batch import FINAL_FULFILMENT
-from opsdesk.services.pipeline import OrderKey
-
-REPLY = "address_reply"
-PLAYBOOK = "address-validation"
-SOURCE = f"monitor:{PLAYBOOK}"
-#: The payment statuses of an order still to ship: paid, or paid and refunded in part.
-SHIPPABLE = PAID | {"partially_refunded"}
-
-
-def subject(shop: str, order_id: int) -> str:
-    return f"address:{shop}:{order_id}"
-
-
-def timer_id(shop: str, order_id: int) -> str:
-    return f"{REPLY}:{shop}:{order_id}"
-
-
-def address_decision(step: str, shop: str, order_id: int, fingerprint: object, answer: object = "") -> str:
-    """The decision of a step (``address``: check, ``address-hold``, ``address-release``) for an address
-    (its ``fingerprint``): its actions' ids come from it, the stored decision is ``fit_id`` of it.
-
-    ``answer``: the version of the order (its ``updated_at``) that gave the address, for every check but the
-    first: an address given again (gone back to after another) is a new answer, checked again, while the
-    same version seen twice (a delivery processed again) is the same check."""
-    return f"{step}:{shop}:{order_id}:{fingerprint}" + (f":{answer}" if answer else "")
-
-
-def case_id(shop: str, order_id: int, fingerprint: object, answer: object = "") -> str:
-    """The case (and the decision that opens it) of a refused address the customer did not answer for.
-
-    ``answer``: the order's version that gave the address, when it was not the first check's (as for
-    ``address_decision``): an address refused again once its case was resolved (the hold released, then the
-    address given again) is a case of its own, not the resolved one."""
-    asked = f"-{hashlib.blake2b(str(answer).encode(), digest_size=4).hexdigest()}" if answer else ""
-    return fit_id(f"address-{shop}-{order_id}-{fingerprint}{asked}", "-")
-
-
-def fingerprint(state: OrderState) -> str:
-    address = monitors.address_dict(state.snapshot.shipping_address if state.snapshot else None)
-    return hashlib.blake2b(json.dumps(address, sort_keys=True).encode(), digest_size=8).hexdigest()
-
-
-def one_line(address: ShippingAddress | None) -> str:
-    """The address as the customer's message and the case say it: street, city, postal code, country."""
-    parts = (address.street1, address.city, address.zip, address.country_code) if address else ()
-    return ", ".join(p for p in parts if p)
+from opsdesk.services.cases import CaseHooks, open_case
+from opsdesk.services.pipeline_batch import OrderKey
 
 
 @dataclass(frozen=True)
@@ -104,6 +73,10 @@ class AddressValidation:
     settings: AddressValidationConfig
     carriers: CarrierHealth
     hooks: Callable[[], CaseHooks]
+
+    @cached_property
+    def _respond(self) -> AddressResponse:
+        return AddressResponse(self.settings, self.hooks)
 
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent],
               states: Mapping[OrderKey, OrderState], now: datetime) -> None:
@@ -191,7 +164,7 @@ class AddressValidation:
                    "address": monitors.address_dict(snap.shipping_address), "fingerprint": fingerprint(state),
                    "version": snap.updated_at.isoformat(),
                    **({"answer": snap.updated_at.isoformat()} if answer else {}), **({"case": case} if case else {})}
-        return monitors.outbox_action(_decision("address", payload), 0, VERIFY_ADDRESS, PROVIDER, state, state.shop,
+        return monitors.outbox_action(step_decision("address", payload), 0, VERIFY_ADDRESS, PROVIDER, state, state.shop,
                                       payload, now)
 
     def on_outcome(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
@@ -208,12 +181,12 @@ class AddressValidation:
         if state is None:
             return False
         if action.payload.get("case"):
-            self._answered(uow, state, action, result, str(action.payload["case"]), now)
+            self._respond.answered(uow, state, action, result, str(action.payload["case"]), now)
         elif self._decides(uow, state, action):
             if isinstance(result, Delivered):
-                self._release(uow, state, action, now)
+                self._respond.release(uow, state, action, now)
             else:
-                self._hold(uow, state, action, result.reason, now)
+                self._respond.hold(uow, state, action, result.reason, now)
         return not isinstance(result, Delivered)
 
     def _decides(self, uow: UnitOfWork, state: OrderState, action: OutboxAction) -> bool:
@@ -227,59 +200,6 @@ class AddressValidation:
         if fingerprint(state) != checked or (timer is not None and timer.payload.get("fingerprint") == checked):
             return False
         return timer is not None or not action.payload.get("held")
-
-    def _answered(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, result: SendResult,
-                  case_id: str, now: datetime) -> None:
-        """The check of an address the customer gave after their case opened. Accepted: the hold is released
-        and the case settled. Refused again: the case's timeline says so, its owner is told, a case waiting on
-        the customer goes back to its owner, and the case keeps the address, so that the same answer is not
-        noted twice. A case that ended meanwhile (its person decided) or an address changed again since (its own
-        check decides) changes nothing."""
-        case = uow.cases.get(case_id)
-        checked = action.payload.get("fingerprint")
-        if not case.status.active or "moot" in case.detail or fingerprint(state) != checked:
-            return
-        address = one_line(state.snapshot.shipping_address if state.snapshot else None) or "-"
-        if isinstance(result, Delivered):
-            self._release(uow, state, action, now)
-            why = f"the customer gave a new address ({address}), which the carrier accepted: the hold is released"
-            settle(uow, case_id, why, now, self.hooks())
-            return
-        if case.detail.get("fingerprint") == checked:
-            return  # the same answer, delivered again: noted once
-        note = f"the customer gave a new address ({address}); the carrier refused it too: {result.reason}"
-        add_news(uow, case_id, SOURCE, note, now, self.hooks(), {"fingerprint": checked, "error": result.reason})
-        monitors.audit(uow, now, "address.refused", subject(state.shop, state.order_id),
-                       {"case": case_id, "fingerprint": checked, "error": result.reason})
-
-    def _hold(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, reason: str, now: datetime) -> None:
-        """Hold the order (for the first check), ask the customer about the address refused, and wait."""
-        key = subject(state.shop, state.order_id)
-        decision = _decision("address-hold", action.payload)
-        actions = [] if action.payload.get("held") else [monitors.outbox_action(
-            decision, 0, "hold_fulfillment", "shopify", state, state.shop,
-            {"shop": state.shop, "order_id": state.order_id, "reason": "INCORRECT_ADDRESS",
-             "note": "opsdesk: the carrier refused the shipping address; asked the customer"}, now)]
-        address = one_line(state.snapshot.shipping_address if state.snapshot else None)
-        email = monitors.customer_email(decision, 1, state, "address_confirm", now, address=address or "-")
-        uow.outbox.add_many(actions + ([email] if email else []))
-        due = now + timedelta(hours=self.settings.reply_hours)
-        uow.timers.schedule([Timer(timer_id(state.shop, state.order_id), REPLY, key, due,
-                                   {"shop": state.shop, "order_id": state.order_id, "asked_at": now.isoformat(),
-                                    "fingerprint": action.payload.get("fingerprint"), "error": reason,
-                                    **({"answer": action.payload["answer"]} if action.payload.get("answer") else {})})])
-        monitors.record_decision(uow, fit_id(decision), state.shop, state.order_id, PLAYBOOK,
-                                 "hold-and-ask", "automate",
-                                 reason, {"fingerprint": action.payload.get("fingerprint")}, now)
-        monitors.audit(uow, now, "address.held", key, {"error": reason, "reply_by": due.isoformat()})
-
-    def _release(self, uow: UnitOfWork, state: OrderState, action: OutboxAction, now: datetime) -> None:
-        key = subject(state.shop, state.order_id)
-        uow.timers.cancel(key, [REPLY])
-        uow.outbox.add_many([monitors.outbox_action(
-            _decision("address-release", action.payload), 0, "release_hold", "shopify", state, state.shop,
-            {"shop": state.shop, "order_id": state.order_id, "holds": [HoldPurpose.ADDRESS.value]}, now)])
-        monitors.audit(uow, now, "address.confirmed", key, {"fingerprint": action.payload.get("fingerprint")})
 
     def on_release(self, uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
         """Outcome hook of ``release_hold``: the address hold released while the customer's answer is awaited (by
@@ -307,7 +227,7 @@ class AddressValidation:
         if state is None or state.snapshot is None:
             return
         asked = timer.payload.get("fingerprint")
-        if fingerprint(state) != asked and _checking(uow, state):
+        if fingerprint(state) != asked and checking(uow, state):
             uow.timers.schedule([replace(timer, due_at=now + timedelta(hours=self.settings.reply_hours))])
             return
         cid = case_id(state.shop, state.order_id, asked, timer.payload.get("answer", ""))
@@ -322,37 +242,3 @@ class AddressValidation:
             detail={"playbook": PLAYBOOK, "fingerprint": asked},
         ), self.hooks(), now)
 
-
-def shippable(state: OrderState) -> bool:
-    """Paid, and neither fulfilled nor cancelled: a change of its address is checked before it ships."""
-    snap = state.snapshot
-    return (snap is not None and snap.cancelled_at is None and state.payment_status in SHIPPABLE
-            and state.fulfilment_status not in FINAL_FULFILMENT)
-
-
-def snap_at(state: OrderState) -> datetime | None:
-    return state.snapshot.updated_at if state.snapshot else None
-
-
-def last_checked(checks: Sequence[OutboxAction]) -> str | None:
-    """The address (its fingerprint) of the order's newest check, the check of its newest version; None for an
-    order never checked. A check queued before checks kept the version is placed at the time it was queued."""
-    return str(max(checks, key=_version).payload.get("fingerprint")) if checks else None
-
-
-def _version(check: OutboxAction) -> datetime:
-    version = check.payload.get("version") or check.payload.get("answer")
-    return datetime.fromisoformat(str(version)) if version else check.created_at
-
-
-def _decision(step: str, payload: Mapping[str, Any]) -> str:
-    """The decision of a step about the address a check's ``payload`` is about (``address_decision``)."""
-    return address_decision(step, str(payload["shop"]), int(payload["order_id"]), payload.get("fingerprint"),
-                            payload.get("answer", ""))
-
-
-def _checking(uow: UnitOfWork, state: OrderState) -> bool:
-    """Whether a check of the order's address as it is now is still out (waiting in the outbox, or retried)."""
-    now_at = fingerprint(state)
-    return any(a.kind == VERIFY_ADDRESS and a.status is ActionStatus.PENDING and a.payload.get("fingerprint") == now_at
-               for a in uow.outbox.for_order(state.shop, state.order_id))

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from opsdesk.domain.records import RawDelivery
 from opsdesk.services.intake import Refused, header, lower_headers, verify
-from opsdesk.services.pipeline import Outcome_, normalised
+from opsdesk.services.pipeline_events import Outcome_, normalised
 
 #: A delivery the desk accepts: shop, webhook id, topic, API version, event id, triggered at, known shop,
 #: and its normalised events (or why there are none); or why the desk refuses it.

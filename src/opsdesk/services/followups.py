@@ -28,7 +28,7 @@ from opsdesk.services import monitors
 from opsdesk.services.cases import CaseHooks, open_case, settle
 from opsdesk.services.deadlines import Handler
 from opsdesk.services.messaging_health import EmailHealth
-from opsdesk.services.pipeline import OrderKey
+from opsdesk.services.pipeline_batch import OrderKey
 
 FOLLOWUP = "followup"
 PLAYBOOK = "delayed-fulfilment"

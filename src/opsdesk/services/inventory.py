@@ -25,7 +25,7 @@ from opsdesk.domain.records import CaseRecord
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.inventory_batch import StockBatch, is_open, skus_of
 from opsdesk.services.monitors import find_order
-from opsdesk.services.pipeline import OrderKey
+from opsdesk.services.pipeline_batch import OrderKey
 from opsdesk.services.signals import emit
 from opsdesk.services.titles import item_label, level_title, location_label, oversold_title
 

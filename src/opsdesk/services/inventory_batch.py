@@ -21,7 +21,7 @@ from opsdesk.domain.events import InventoryItemChanged, InventoryLevelChanged, O
 from opsdesk.domain.inventory import StockLevel, total_available
 from opsdesk.domain.orders import OrderState
 from opsdesk.ports import UnitOfWork
-from opsdesk.services.pipeline import OrderKey
+from opsdesk.services.pipeline_batch import OrderKey
 
 FINAL_FULFILMENT = frozenset({"fulfilled", "restocked"})
 Key = tuple[str, int]  # (shop, inventory item id) or (shop, order id)

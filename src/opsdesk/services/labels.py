@@ -25,7 +25,7 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.carriers import CarrierHealth
 from opsdesk.services.cases import CaseHooks, open_case
-from opsdesk.services.pipeline import OrderKey
+from opsdesk.services.pipeline_batch import OrderKey
 
 DEADLINE = "label_deadline"
 PLAYBOOK = "return-labels"

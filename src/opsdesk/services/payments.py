@@ -20,7 +20,7 @@ from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
 from opsdesk.domain.records import OutboxAction, Timer
 from opsdesk.ports import UnitOfWork
-from opsdesk.services.pipeline import OrderKey
+from opsdesk.services.pipeline_batch import OrderKey
 from opsdesk.services.signals import emit
 
 PAYMENT_PENDING = "payment_pending"

@@ -16,7 +16,7 @@ from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.events import DisputeChanged, ShopDomain
 from opsdesk.domain.records import RawDelivery
 from opsdesk.normalise.shopify import normalise
-from opsdesk.services.pipeline import decision_id
+from opsdesk.services.pipeline_batch import decision_id
 from opsdesk.services.reconcile_append import Comparison
 from opsdesk.services.reconcile_payloads import dispute_payload, synthetic_delivery
 from opsdesk.services.reconcile_report import SweepReport

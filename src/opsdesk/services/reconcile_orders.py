@@ -19,7 +19,7 @@ from opsdesk.domain.orders import OrderState
 from opsdesk.domain.records import RawDelivery
 from opsdesk.normalise.shopify import normalise
 from opsdesk.ports import UnitOfWork
-from opsdesk.services.pipeline import decision_id
+from opsdesk.services.pipeline_batch import decision_id
 from opsdesk.services.reconcile_append import Comparison
 from opsdesk.services.reconcile_payloads import (
     fulfilment_payload,

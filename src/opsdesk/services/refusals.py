@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from opsdesk.domain.errors import Conflict, DataRefused
 from opsdesk.ports import UnitOfWork
-
-if TYPE_CHECKING:  # the pipeline imports this module
-    from opsdesk.services.pipeline import BatchReport
+from opsdesk.services.pipeline_batch import BatchReport
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.cases import CaseHooks, open_case, settle
 from opsdesk.services.followups import closed
-from opsdesk.services.pipeline import OrderKey
+from opsdesk.services.pipeline_batch import OrderKey
 
 STUCK = "stuck_order"
 PLAYBOOK = "stuck-order"

@@ -1,0 +1,90 @@
+"""What a batch writes for a decided event: its decision record, and for an automated or escalated one its
+outbox actions and case; an event no playbook listens to gets a record saying so."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from opsdesk.domain.policies import Decision, Outcome
+from opsdesk.domain.records import DecisionRecord
+from opsdesk.services.effects import actions_for, case_for
+from opsdesk.services.pipeline_batch import Batch, BatchReport, UsageLedger, batch_decision_id
+from opsdesk.services.pipeline_events import Keyed
+
+
+def record(
+    did: str,
+    delivery_id: int,
+    keyed: Keyed,
+    decision: Decision,
+    facts: dict[str, Any],
+    batch: Batch,
+    ledger: UsageLedger,
+    report: BatchReport,
+    now: datetime,
+) -> None:
+    event, key = keyed
+    batch.decisions.append(
+        DecisionRecord(
+            id=did,
+            shop=event.shop,
+            delivery_id=delivery_id,
+            order_id=event.order_id,
+            event_name=event.name,
+            event_key=key,
+            playbook=decision.playbook,
+            rule_id=decision.rule_id,
+            policy_version=decision.version,
+            outcome=decision.outcome.value,
+            reason=decision.reason,
+            inputs=dict(facts),
+            decided_at=now,
+        )
+    )
+    report.decisions += 1
+    if decision.outcome is Outcome.AUTOMATE:
+        report.automated += 1
+        ledger.consume(dict(decision.usage))
+        actions = actions_for(did, decision, event, facts, now)
+        batch.actions += actions
+        report.actions += len(actions)
+        if decision.case is not None:  # the rule acts and a person reviews (e.g. a hold)
+            batch.cases.append(case_for(did, decision, event, decision.case, now, order_name=_name(facts)))
+            report.cases += 1
+    elif decision.outcome is Outcome.ESCALATE and decision.escalation is not None:
+        report.escalated += 1
+        batch.cases.append(case_for(did, decision, event, decision.escalation, now, order_name=_name(facts)))
+        report.cases += 1
+
+
+def record_unheard(delivery_id: int, keyed: Keyed, batch: Batch, report: BatchReport, now: datetime) -> None:
+    event, key = keyed
+    did = batch_decision_id(batch, event.shop, key, "-")
+    if did in batch.seen:
+        return
+    batch.seen.add(did)
+    batch.decisions.append(
+        DecisionRecord(
+            id=did,
+            shop=event.shop,
+            delivery_id=delivery_id,
+            order_id=event.order_id,
+            event_name=event.name,
+            event_key=key,
+            playbook="-",
+            rule_id="none",
+            policy_version="-",
+            outcome=Outcome.IGNORE.value,
+            reason="no playbook listens to this event",
+            inputs={},
+            decided_at=now,
+        )
+    )
+    report.decisions += 1
+
+
+def _name(facts: Mapping[str, Any]) -> str:
+    """The order's name (``#1205``) as the facts have it: from the stored order, or the event's own payload."""
+    return str(facts["order"].get("name") or "")
