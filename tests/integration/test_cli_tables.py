@@ -149,12 +149,12 @@ def test_piped_with_no_columns_set_nothing_is_cut_and_wide_adds_every_column(whe
 
 
 @pytest.mark.parametrize("columns", WIDTHS)
-def test_discount_incidents_show_the_case_id_whole_and_wide_adds_the_discount_gid(
+def test_discount_incidents_show_the_case_key_whole_and_wide_adds_the_discount_gid(
     where: list[str], columns: int
 ) -> None:
     [incident] = as_json(where, "discounts", "incidents")
     header, [row] = rows_of(output(where, columns, "discounts", "incidents"), "1 discount incident(s)")
-    assert header.split()[0] == "case" and row.split()[0] == incident["case_id"]
+    assert header.split()[0] == "case" and row.split()[0] == incident["case_key"]  # C-1042, as everywhere (ADR 0029)
     assert len(row) <= columns and cut_or_whole(row.rsplit("  ", 1)[1], DISCOUNT)
     assert f"{incident['money_at_risk']} {incident['currency']}".strip() in row
     _, [row] = rows_of(output(where, columns, "discounts", "incidents", "--wide"), "1 discount incident(s)")
