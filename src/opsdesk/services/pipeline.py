@@ -34,13 +34,10 @@ from opsdesk.services.pipeline_batch import (
     batch_decision_id,
     decision_id,
 )
-from opsdesk.services.pipeline_drain import process_pending
 from opsdesk.services.pipeline_events import Keyed, Outcome_, Prepared, normalised
 from opsdesk.services.pipeline_records import record, record_unheard
 
-# Names other modules import from here, as they did before the batch, its events, its records and draining
-# moved beside the pipeline: they stay importable from here.
-__all__ = ["BatchReport", "CaseEnricher", "Outcome_", "Pipeline", "Watcher", "process_pending"]
+__all__ = ["CaseEnricher", "Pipeline", "Watcher"]
 
 #: Called once per batch, in its transaction, with the events decided for the first time and the orders'
 #: states after them: monitors arm their timers here (``watcher(uow, events, states, now)``).

@@ -19,7 +19,7 @@ from opsdesk.services.pipeline_batch import BatchReport
 from opsdesk.services.pipeline_events import Prepared
 from opsdesk.services.refusals import REFUSALS, apply_each
 
-if TYPE_CHECKING:  # the pipeline imports this module, to keep process_pending importable from it
+if TYPE_CHECKING:  # drains with a pipeline, and is run beside it
     from opsdesk.services.pipeline import Pipeline
 
 #: The pipeline's logger, named as it was before draining had a module of its own.

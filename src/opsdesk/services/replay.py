@@ -22,7 +22,9 @@ from opsdesk.domain.records import RawDelivery, StoredDelivery
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.erasures import ErasedCustomers
 from opsdesk.services.intake import Refused, Screen, as_received, lower_headers, verify
-from opsdesk.services.pipeline import BatchReport, Pipeline, process_pending
+from opsdesk.services.pipeline import Pipeline
+from opsdesk.services.pipeline_batch import BatchReport
+from opsdesk.services.pipeline_drain import process_pending
 from opsdesk.services.refusals import REFUSALS
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,8 @@ from opsdesk.engine.outbox import OutboxSender
 from opsdesk.engine.timers import TimerSweeper
 from opsdesk.services.ahead import accepted as ahead_accepted
 from opsdesk.services.intake import Refused, lower_headers, verify
-from opsdesk.services.pipeline import BatchReport, Outcome_
+from opsdesk.services.pipeline_batch import BatchReport
+from opsdesk.services.pipeline_events import Outcome_
 from opsdesk.services.refusals import REFUSALS
 from opsdesk.services.replay import store_each, store_for_processing
 from opsdesk.simulator.people import People
