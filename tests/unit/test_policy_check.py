@@ -285,8 +285,9 @@ NO_TEXT = "a NUL or a lone surrogate is not text"
         ("{type: refund, limit: 18446744073709551616}", "10:31",
          "'limit' is 18446744073709551616: past the 64-bit whole numbers an action's payload stores"),
         ('{type: email, extra: {"\\ud800": 1}}', "10:30", rf"'extra' may not contain '\ud800': {NO_TEXT}"),
+        ('{type: email, "\\ud800": 1}', "10:9", rf"a parameter may not contain '\ud800': {NO_TEXT}"),
     ],
-    ids=["nul-note", "lone-surrogate-tag", "bytes", "huge-number", "lone-surrogate-key"],
+    ids=["nul-note", "lone-surrogate-tag", "bytes", "huge-number", "lone-surrogate-key", "lone-surrogate-name"],
 )
 def test_an_action_parameter_its_outbox_row_cannot_store_is_reported_where_it_is_written(
     tmp_path: Path, written: str, place: str, problem: str

@@ -211,8 +211,8 @@ class _Reader:
             if "holds" in item:
                 self.holds(item["holds"], [*at, i, "holds"])
             params = {k: v for k, v in item.items() if k not in ("type", "holds")}
-            for where, problem in payloads.problems(params):
-                self.error([*at, i, *where], f"'{where[0]}' {problem}")
+            for where, problem in payloads.problems(params):  # () where a parameter's own name is the problem
+                self.error([*at, i, *where], f"'{where[0]}' {problem}" if where else f"a parameter {problem}")
             specs.append(ActionSpec(kind, {k: v for k, v in item.items() if k != "type"}))
         return tuple(specs)
 
