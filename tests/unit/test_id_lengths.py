@@ -18,7 +18,15 @@ from opsdesk.domain.events import ComplianceKind, ComplianceRequested, OrderId, 
 from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.org import Person
-from opsdesk.domain.policies import NAME_LENGTH, Guardrail, Scope, window_started
+from opsdesk.domain.policies import (
+    NAME_LENGTH,
+    OWNER_LENGTH,
+    PRIORITY_LENGTH,
+    QUEUE_LENGTH,
+    Guardrail,
+    Scope,
+    window_started,
+)
 from opsdesk.domain.records import OutboxAction, Timer
 from opsdesk.domain.sla import SlaPolicy
 from opsdesk.services import addresses, followups, labels, monitors, notify, pickups, stuck
@@ -205,6 +213,11 @@ def test_a_guardrail_counter_of_the_longest_rule_and_email_fits_and_keeps_its_wi
 
 def test_the_longest_rule_id_and_playbook_name_the_loader_takes_are_what_a_decision_holds() -> None:
     assert NAME_LENGTH == limit(t.decisions.c.rule_id) == limit(t.decisions.c.playbook) == len(RULE)
+
+
+def test_the_longest_queue_priority_and_owner_the_loader_takes_are_what_a_case_holds() -> None:
+    columns = (limit(t.cases.c.queue), limit(t.cases.c.priority), limit(t.cases.c.owner))
+    assert columns == (QUEUE_LENGTH, PRIORITY_LENGTH, OWNER_LENGTH)
 
 
 def test_a_guardrail_counter_that_fits_is_kept_as_it_was() -> None:

@@ -22,6 +22,20 @@ Condition = Callable[[Facts], bool]
 
 #: The longest rule id and playbook name: what a decision record's ``rule_id`` and ``playbook`` hold.
 NAME_LENGTH = 128
+#: The longest queue and priority a rule's case has: what ``cases.queue`` and ``cases.priority`` hold.
+QUEUE_LENGTH = 64
+PRIORITY_LENGTH = 16
+#: The longest playbook owner: a rule's failed action opens a case that they own (``cases.owner``).
+OWNER_LENGTH = 255
+#: The rule id of a playbook's decision when no rule matches.
+FALLBACK_RULE = "default"
+#: The rule ids (and playbook names) the desk records for decisions no rule took: a playbook's own rule
+#: (or a playbook) named the same would read as one of them in every stored decision.
+RESERVED_RULE_IDS: Mapping[str, str] = {
+    FALLBACK_RULE: "the rule id a decision records when no rule of its playbook matches",
+    "none": "the rule id a decision records when no playbook listens to its event",
+}
+RESERVED_PLAYBOOKS: Mapping[str, str] = {"-": "the playbook a decision records when no playbook listens to its event"}
 
 
 class Outcome(enum.Enum):
@@ -151,14 +165,26 @@ def name_problem(name: str, *, in_keys: bool) -> str:
 
     Longer than its column, PostgreSQL refuses the decision (SQLite stores it). A ``|`` in a rule id moves the
     scope out of its place in a counter's key, where ``window_started`` reads it: the usage retention sweep
-    would never delete that rule's counters. A control character (NUL, which PostgreSQL refuses in text; a
-    line break, which breaks a one-line listing) or a lone surrogate (not UTF-8: no database or digest
-    takes it) is not part of a name."""
-    if len(name) > NAME_LENGTH:
-        return f"is {len(name)} characters long; at most {NAME_LENGTH} are stored with each decision"
+    would never delete that rule's counters. A name the desk records for its own decisions would read as one
+    of them."""
+    problem = text_problem(name, NAME_LENGTH, "with each decision")
+    if problem:
+        return problem
     if in_keys and "|" in name:
         return "may not contain '|': it separates the parts of a guardrail counter's key"
-    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs")), None)
+    reserved = (RESERVED_RULE_IDS if in_keys else RESERVED_PLAYBOOKS).get(name)
+    return f"may not be {name!r}: it is {reserved}" if reserved else ""
+
+
+def text_problem(text: str, length: int | None, stored: str) -> str:
+    """Why a name a playbook sets cannot be stored in a column of ``length`` characters (None: any), or "".
+
+    A control character (NUL, which PostgreSQL refuses in text; a line break, which breaks a one-line
+    listing) or a lone surrogate (not UTF-8: no database, JSON document or digest takes it) is not part of a
+    name."""
+    if length is not None and len(text) > length:
+        return f"is {len(text)} characters long; at most {length} are stored {stored}"
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs")), None)
     if bad is not None:
         return f"may not contain {bad!r}: a control character or a lone surrogate is not text"
     return ""
@@ -238,7 +264,7 @@ def _default(playbook: Playbook) -> Decision:
     return Decision(
         playbook.name,
         playbook.version,
-        "default",
+        FALLBACK_RULE,
         outcome,
         "no rule matched",
         escalation=escalation,

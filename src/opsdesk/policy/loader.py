@@ -18,6 +18,9 @@ from opsdesk import yamldoc
 from opsdesk.domain.errors import InvalidInput, InvalidPolicy
 from opsdesk.domain.holds import HoldPurpose
 from opsdesk.domain.policies import (
+    OWNER_LENGTH,
+    PRIORITY_LENGTH,
+    QUEUE_LENGTH,
     ActionSpec,
     Escalation,
     Guardrail,
@@ -26,7 +29,9 @@ from opsdesk.domain.policies import (
     Rule,
     Scope,
     name_problem,
+    text_problem,
 )
+from opsdesk.policy import payloads
 from opsdesk.policy.cel import CelCondition
 from opsdesk.services.facts import specimens
 
@@ -77,7 +82,7 @@ class _Reader:
             return None
         self.keys(data, PLAYBOOK_KEYS, [])
         name = self.name(data, "playbook", [], in_keys=False)
-        owner = self.text(data, "owner", [])
+        owner = self.stored(self.text(data, "owner", []), ["owner"], OWNER_LENGTH, "as the owner of a case")
         default = self.outcome(data.get("default", "ignore"), ["default"])
         escalation = self.escalation(data.get("escalate"), ["escalate"])
         if default is Outcome.ESCALATE and escalation is None:
@@ -116,7 +121,17 @@ class _Reader:
             self.error(at, "'escalate' needs a 'queue'")
             return None
         self.keys(value, ESCALATE_KEYS, at)
-        return Escalation(value["queue"], str(value.get("priority", "normal")), str(value.get("sla", "")))
+        queue = self.stored(value["queue"], [*at, "queue"], QUEUE_LENGTH, "with each case")
+        priority = str(value.get("priority", "normal"))
+        self.stored(priority, [*at, "priority"], PRIORITY_LENGTH, "with each case")
+        return Escalation(queue, priority, self.stored(str(value.get("sla", "")), [*at, "sla"], None, ""))
+
+    def stored(self, value: str, at: list[str | int], length: int | None, where: str) -> str:
+        """A name the desk stores (a case's queue, priority and SLA, a case's owner): reported if it cannot be."""
+        problem = text_problem(value, length, where)
+        if problem:
+            self.error(at, f"'{at[-1]}' {problem}")
+        return value
 
     def rules(self, value: Any, at: list[str | int]) -> list[Rule]:
         if not isinstance(value, list) or not value:
@@ -165,6 +180,9 @@ class _Reader:
         if not isinstance(value, str):
             self.error(at, "'if' is a CEL expression (text)")
             return None
+        if problem := payloads.text_problem(value):  # each decision's reason quotes it
+            self.error(at, f"'if' {problem}")
+            return None
         try:
             condition = CelCondition(value.strip())
         except ValueError as exc:
@@ -192,6 +210,9 @@ class _Reader:
                 continue
             if "holds" in item:
                 self.holds(item["holds"], [*at, i, "holds"])
+            params = {k: v for k, v in item.items() if k not in ("type", "holds")}
+            for where, problem in payloads.problems(params):  # () where a parameter's own name is the problem
+                self.error([*at, i, *where], f"'{where[0]}' {problem}" if where else f"a parameter {problem}")
             specs.append(ActionSpec(kind, {k: v for k, v in item.items() if k != "type"}))
         return tuple(specs)
 

@@ -1,0 +1,22 @@
+"""The rule ids and playbook names the desk records for decisions no rule took are the ones the loader reserves.
+
+A playbook may not name a rule (or itself) as one of them: its decisions would read as the desk's own.
+"""
+
+from __future__ import annotations
+
+from opsdesk.domain.policies import FALLBACK_RULE, RESERVED_PLAYBOOKS, RESERVED_RULE_IDS
+from opsdesk.testing import InMemoryDatabase, ManualClock
+from tests.pipeline_harness import drain, feed
+from tests.samples import order_lifecycle
+
+
+def test_the_decisions_no_rule_took_record_only_reserved_ids() -> None:
+    db, clock = InMemoryDatabase(), ManualClock()
+    feed(db, order_lifecycle(1), clock)
+    drain(db, clock)
+    recorded = {(d.reason, d.playbook, d.rule_id) for d in db.tables.decisions.values()}
+    unheard = {(p, r) for reason, p, r in recorded if reason == "no playbook listens to this event"}
+    fallback = {r for reason, _p, r in recorded if reason == "no rule matched"}
+    assert unheard == {("-", "none")} and fallback == {FALLBACK_RULE}
+    assert {"-"} == set(RESERVED_PLAYBOOKS) and {"none", FALLBACK_RULE} == set(RESERVED_RULE_IDS)
