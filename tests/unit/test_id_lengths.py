@@ -29,7 +29,7 @@ from opsdesk.domain.policies import (
 )
 from opsdesk.domain.records import OutboxAction, Timer
 from opsdesk.domain.sla import SlaPolicy
-from opsdesk.services import addresses, followups, labels, monitors, notify, pickups, stuck
+from opsdesk.services import address_checks, followups, labels, monitors, notify, pickups, stuck
 from opsdesk.services.deadlines import deadman_case, deadman_timer
 from opsdesk.services.discount_incidents import code_audit_subject, code_subject, short_id
 from opsdesk.services.payments import PaymentWatch
@@ -84,7 +84,7 @@ def test_the_longest_shop_domain_is_the_one_measured() -> None:
     stuck.case_id(SHOP, ORDER, NOW),
     followups.case_id(SHOP, ORDER),
     labels.case_id(SHOP, ORDER),
-    addresses.case_id(SHOP, ORDER, FINGERPRINT),
+    address_checks.case_id(SHOP, ORDER, FINGERPRINT),
     short_id("abuse", SHOP, "A-CODE-OF-255-CHARACTERS" * 10) + "-9999",  # a discount incident's later episode
 ], ids=["stuck", "delayed", "label", "address", "discount"])
 def test_the_monitors_cases_and_the_decisions_that_open_them_fit(case_id: str) -> None:
@@ -96,9 +96,9 @@ def test_the_monitors_cases_and_the_decisions_that_open_them_fit(case_id: str) -
     followups.message_decision(SHOP, ORDER, 3),
     labels.label_decision(SHOP, ORDER, 1),
     labels.in_hand_decision(SHOP, ORDER),
-    *(addresses.address_decision(step, SHOP, ORDER, FINGERPRINT)
+    *(address_checks.address_decision(step, SHOP, ORDER, FINGERPRINT)
       for step in ("address", "address-hold", "address-release")),
-    addresses.address_decision("address-hold", SHOP, ORDER, FINGERPRINT, "2026-01-05T15:00:00.123456+00:00"),
+    address_checks.address_decision("address-hold", SHOP, ORDER, FINGERPRINT, "2026-01-05T15:00:00.123456+00:00"),
 ], ids=["followup", "label", "label-in-hand", "address", "address-hold", "address-release", "address-answer"])
 def test_the_monitors_actions_fit_and_their_decisions_fit_where_they_are_recorded(decision: str) -> None:
     made = action(decision)
@@ -108,7 +108,7 @@ def test_the_monitors_actions_fit_and_their_decisions_fit_where_they_are_recorde
 
 def test_decisions_recorded_by_name_fit() -> None:
     assert_fits(labels.case_decision(SHOP, ORDER), t.decisions.c.id)
-    assert_fits(fit_id(addresses.address_decision("address-hold", SHOP, ORDER, FINGERPRINT)), t.decisions.c.id)
+    assert_fits(fit_id(address_checks.address_decision("address-hold", SHOP, ORDER, FINGERPRINT)), t.decisions.c.id)
 
 
 def test_names_that_fit_are_kept_as_they_were() -> None:
@@ -130,7 +130,7 @@ def test_the_monitors_timers_fit() -> None:
         (stuck.timer_id(SHOP, ORDER), stuck.subject(SHOP, ORDER)),
         (followups.timer_id(SHOP, ORDER), followups.subject(SHOP, ORDER)),
         (labels.timer_id(SHOP, ORDER), labels.subject(SHOP, ORDER)),
-        (addresses.timer_id(SHOP, ORDER), addresses.subject(SHOP, ORDER)),
+        (address_checks.timer_id(SHOP, ORDER), address_checks.subject(SHOP, ORDER)),
         (f"{pickups.subject(SHOP, ORDER)}:20261123T1700:w60", pickups.subject(SHOP, ORDER)),
     ]:
         assert_fits(timer_id, t.timers.c.id)
