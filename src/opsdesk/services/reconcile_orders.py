@@ -5,8 +5,8 @@ it. One the projection does not hold is *missing*; one it holds at an older time
 time whose event no listener decided *undecided*: each of those gets a synthetic delivery. A refund never
 changes once made (no ``refunds/update``), so it is compared by existence and is never stale. So is a return
 still ``REQUESTED``, as the ``returns/request`` that would have reported it (its key ``return.requested:<id>``
-has no time); a return that moved on (approved, declined, closed) is not one a lost request leaves unseen by
-Shopify's merchant, and deciding it as a request now could refund a return that was declined: it is left out.
+has no time); a return that moved on (approved, declined, closed) was acted on by a person in Shopify, and
+deciding it as a request now could refund a return that was declined: it is left out.
 """
 
 from __future__ import annotations
