@@ -7,6 +7,7 @@ once by the ordinary pipeline; the real webhook arriving after the sweep, and th
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -158,3 +159,39 @@ def test_a_lost_return_request_is_recovered_and_decided_once_and_late_webhooks_a
         assert (again.seen, again.orders_read, again.returns_seen) == (2, 2, 3)
         with desk.db.unit_of_work(read_only=True) as uow:
             assert uow.deliveries.count("failed") == 0
+
+
+def test_an_order_with_more_returns_and_lines_than_one_query_reads_has_them_all_read_by_cursor(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database: Callable[[str], str],  # noqa: F811
+) -> None:
+    # Four requested returns (the whole-order query reads three), the last of seven lines (it reads five):
+    # none of their webhooks arrived, nor the order's.
+    order = {**_order(2)[-1][1], "updated_at": (T0 + timedelta(minutes=40)).isoformat()}
+    returns = [requested(order, 9_200_000_001 + 10 * n, CHEAP_LINE, "unwanted") for n in range(4)]
+    lines = [
+        {**returns[-1]["return_line_items"][0], "id": 9_300_000_000 + n, "quantity": 1} for n in range(7)
+    ]
+    returns[-1]["return_line_items"] = lines
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        clock = ManualClock(T0 + timedelta(hours=1))
+        desk, _ = build(tmp_path, "many", database("many"), fake, monkeypatch, clock)
+        reconciler = desk.reconciler()
+        assert reconciler is not None
+        fake.put_order_payload(order)
+        for n, ret in enumerate(returns):
+            fake.put_return_payload({**ret, "created_at": (T0 + timedelta(minutes=30 + n)).isoformat()})
+
+        report = reconciler.sweep(SHOP, since=T0)
+        assert report.ok, report.error
+        assert [f["resource"] for f in report.found] == ["order"] + [f"return:{r['id']}" for r in returns]
+        assert (report.returns_seen, report.appended) == (4, 5)
+        assert [c.operation for c in fake.calls][:4] == ["orders", "order", "order", "return"]  # by cursor
+        assert all(c.cost <= 1000 and c.status == 200 for c in fake.calls)
+        with desk.db.unit_of_work(read_only=True) as uow:
+            bodies = [json.loads(s.delivery.body) for s in uow.deliveries.pending(10)]
+        assert [len(b.get("return_line_items", ())) for b in bodies[1:]] == [1, 1, 1, 7]
+        assert [line["id"] for line in bodies[-1]["return_line_items"]] == [line["id"] for line in lines]
+        drain(desk)
+        assert sorted(states(desk, [order["id"]])[order["id"]].returns) == [r["id"] for r in returns]  # type: ignore[union-attr]
