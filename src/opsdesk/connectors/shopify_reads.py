@@ -59,7 +59,7 @@ RETURN_LINE = "id quantity returnReason returnReasonNote customerNote returnReas
               "... on ReturnLineItem { fulfillmentLineItem { id lineItem { id } } }"
 PAGE = "pageInfo { hasNextPage endCursor }"
 DETAIL_FULFILMENTS, DETAIL_REFUNDS, DETAIL_RETURNS, DETAIL_RETURN_LINES = 10, 5, 3, 5
-RETURN = f"id name status createdAt " \
+RETURN = "id name status createdAt " \
          f"returnLineItems(first: {DETAIL_RETURN_LINES}) {{ {PAGE} nodes {{ {RETURN_LINE} }} }}"
 ORDER = f"""query Order($id: ID!) {{
   order(id: $id) {{ id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
