@@ -74,6 +74,7 @@ SWEEP = (
     Column("since", "id", rank=3),
     Column("read", right=True),
     Column("refunds", rank=5, right=True),
+    Column("returns", rank=8, right=True),
     Column("disputes", rank=6, right=True),
     Column("missing", rank=1, right=True),
     Column("stale", rank=4, right=True),
@@ -83,7 +84,7 @@ SWEEP = (
     Column("mark", "id"),
     Column("error", "text"),
 )
-COUNTS = ("seen", "refunds_seen", "disputes_seen", "missing", "stale", "undecided", "appended")
+COUNTS = ("seen", "refunds_seen", "returns_seen", "disputes_seen", "missing", "stale", "undecided", "appended")
 
 
 def _print(data: dict[str, Any], wide: bool) -> None:

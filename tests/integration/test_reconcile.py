@@ -218,6 +218,30 @@ def drain(desk: Desk) -> None:
         pass
 
 
+def arrive_created_and_paid(desk: Desk, clock: ManualClock, orders: list[list[tuple[datetime, dict[str, Any]]]],
+                            *more: tuple[datetime, dict[str, Any]]) -> None:
+    """Each order's versions (``_order``: created, then paid) on their topic and ``orders/updated``, and ``more``
+    deliveries, through the intake in trigger order, the clock following; then the pipeline and the outbox run."""
+    arriving = [(at, delivery(topic, payload, f"w-{payload['id']}-{v}-{topic}", triggered_at=at))
+                for versions in orders for v, (at, payload) in enumerate(versions)
+                for topic in (_TOPIC[v], "orders/updated")]
+    with serving(desk) as url, httpx.Client(timeout=10) as client:
+        for at, d in sorted([*arriving, *more], key=lambda x: x[0]):
+            clock.set(at)
+            assert post(client, url, d) == 200
+    drain(desk)
+
+
+def arrive_late(desk: Desk, topic: str, bodies: list[tuple[dict[str, Any], datetime]]) -> None:
+    """The real webhooks for ``bodies`` (each with its trigger time), retried by Shopify after a sweep, through
+    the intake; then the pipeline and the outbox run."""
+    with serving(desk) as url, httpx.Client(timeout=10) as client:
+        for body, at in bodies:
+            late = delivery(topic, body, f"w-{topic}-{body['id']}", triggered_at=at)
+            assert post(client, url, late) == 200
+    drain(desk)
+
+
 def states(desk: Desk, ids: list[int]) -> dict[int, OrderState | None]:
     with desk.db.unit_of_work(read_only=True) as uow:
         return {i: uow.orders.find(SHOP, i) for i in ids}  # type: ignore[arg-type]
@@ -563,15 +587,8 @@ def test_a_lost_refund_is_recovered_with_its_money_and_what_the_desk_does_on_it_
         desk, smtp = build(tmp_path, "refund", database("refund"), fake, monkeypatch, clock, (REFUND_PLAYBOOK,))
         reconciler = desk.reconciler()
         assert reconciler is not None and desk.reconcile_due(reconciler)[0].ok  # the mark
-        arriving = [(at, delivery(topic, payload, f"w-{payload['id']}-{v}-{topic}", triggered_at=at))
-                    for versions in (a, b) for v, (at, payload) in enumerate(versions)
-                    for topic in (_TOPIC[v], "orders/updated")]
-        arriving.append((at_a, delivery("orders/updated", after_a, "w-a-refunded", triggered_at=at_a)))
-        with serving(desk) as url, httpx.Client(timeout=10) as client:
-            for at, d in sorted(arriving, key=lambda x: x[0]):
-                clock.set(at)
-                assert post(client, url, d) == 200
-        drain(desk)  # neither refunds/create arrived: the desk holds no refund
+        refunded_a = delivery("orders/updated", after_a, "w-a-refunded", triggered_at=at_a)
+        arrive_created_and_paid(desk, clock, [a, b], (at_a, refunded_a))  # no refunds/create arrives: no refund held
         assert [s.refunds if s else None for s in states(desk, ids).values()] == [{}, {}]
         for payload in (after_a, after_b):
             fake.put_order_payload(payload)
@@ -608,11 +625,7 @@ def test_a_lost_refund_is_recovered_with_its_money_and_what_the_desk_does_on_it_
                    for r, d in zip((refund_a, refund_b), decided, strict=True))
 
         # The real webhooks, retried by Shopify after the sweep: the same events, decided already.
-        with serving(desk) as url, httpx.Client(timeout=10) as client:
-            for refund, at in ((refund_a, at_a), (refund_b, at_b)):
-                late = delivery("refunds/create", refund, f"w-refund-{refund['id']}", triggered_at=at)
-                assert post(client, url, late) == 200
-        drain(desk)
+        arrive_late(desk, "refunds/create", [(refund_a, at_a), (refund_b, at_b)])
         assert states(desk, ids) == recovered
         assert [decisions_on(desk, i) for i in ids] == decided
         assert mutations(fake) == tagged and sorted(a.idempotency_key for a in smtp.sent) == emails

@@ -28,20 +28,24 @@ Execute = Callable[[str, str, JSON, str | None], Reply]
 #: ``first`` times one item, so nested lists multiply (the whole order at 100 a page was 673,703 points).
 #: First a cheap listing of the orders changed since a time, oldest change first, with what tells whether
 #: the desk is behind: the order's ``updatedAt`` and its first ``LISTED`` refunds and fulfilments (scalars
-#: cost nothing). 903 points at 100 orders a page, the most ``reconcile.page_size`` allows.
+#: cost nothing). 903 points at 100 orders a page, the most ``reconcile.page_size`` allows. Returns are not
+#: listed (even ``returns(first: 1)`` would take the page to 1,203 points): the order's ``returnStatus``, an
+#: enum and free, says whether it has any, and an order that has is read whole.
 LISTED = 2
 ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: String!) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
     pageInfo {{ hasNextPage endCursor }}
-    nodes {{ id legacyResourceId updatedAt
+    nodes {{ id legacyResourceId updatedAt returnStatus
       refunds(first: {LISTED}) {{ id legacyResourceId createdAt }}
       fulfillments(first: {LISTED}) {{ id legacyResourceId status displayStatus createdAt updatedAt }} }}
   }}
 }}"""
 
-#: Then the whole order, one a query, for the orders the desk is behind on (809 points): its fulfilments
-#: and refunds (a refund's money as the ``refunds/create`` webhook gives it: transactions, else refunded
-#: lines), lines and discounts. What does not fit is read by the queries below, page by page.
+#: Then the whole order, one a query, for the orders the desk is behind on or that have returns (884
+#: points): its fulfilments and refunds (a refund's money as the ``refunds/create`` webhook gives it:
+#: transactions, else refunded lines), returns (what the ``returns/request`` webhook gives: status, lines with
+#: the sold line, the reason and the notes), lines and discounts. What does not fit is read by the queries
+#: below, page by page.
 FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
              "location { legacyResourceId }"
 REFUND_TRANSACTION = "id kind status amountSet { shopMoney { amount currencyCode } }"
@@ -51,8 +55,12 @@ LINE_ITEM = "id sku title quantity variant { id } product { id } originalUnitPri
 DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
     "... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title } " \
     "... on ScriptDiscountApplication { title }"
+RETURN_LINE = "id quantity returnReason returnReasonNote customerNote returnReasonDefinition { handle name } " \
+              "... on ReturnLineItem { fulfillmentLineItem { id lineItem { id } } }"
 PAGE = "pageInfo { hasNextPage endCursor }"
-DETAIL_FULFILMENTS, DETAIL_REFUNDS = 10, 5
+DETAIL_FULFILMENTS, DETAIL_REFUNDS, DETAIL_RETURNS, DETAIL_RETURN_LINES = 10, 5, 3, 5
+RETURN = "id name status createdAt " \
+         f"returnLineItems(first: {DETAIL_RETURN_LINES}) {{ {PAGE} nodes {{ {RETURN_LINE} }} }}"
 ORDER = f"""query Order($id: ID!) {{
   order(id: $id) {{ id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
     displayFinancialStatus displayFulfillmentStatus tags sourceName currencyCode discountCodes paymentGatewayNames
@@ -64,6 +72,7 @@ ORDER = f"""query Order($id: ID!) {{
     refunds(first: {DETAIL_REFUNDS}) {{ id legacyResourceId createdAt note
       transactions(first: 5) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }}
       refundLineItems(first: 10) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
+    returns(first: {DETAIL_RETURNS}) {{ {PAGE} nodes {{ {RETURN} }} }}
     lineItems(first: 60) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
 }}"""
 #: The rest of a connection, from a cursor (704, 104, 754 and 804 points).
@@ -78,6 +87,13 @@ REFUND_TRANSACTIONS = f"""query RefundTransactions($id: ID!, $after: String) {{
 }}"""
 REFUND_LINES = f"""query RefundLines($id: ID!, $after: String) {{
   refund(id: $id) {{ refundLineItems(first: 200, after: $after) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
+}}"""
+#: An order's further returns (964 points) and a return's further lines (404).
+ORDER_RETURNS = f"""query OrderReturns($id: ID!, $after: String) {{
+  order(id: $id) {{ returns(first: 40, after: $after) {{ {PAGE} nodes {{ {RETURN} }} }} }}
+}}"""
+RETURN_LINES = f"""query ReturnLines($id: ID!, $after: String) {{
+  return(id: $id) {{ returnLineItems(first: 100, after: $after) {{ {PAGE} nodes {{ {RETURN_LINE} }} }} }}
 }}"""
 #: ``Order.fulfillments`` and ``Order.refunds`` are lists without cursors: when the order's query filled one,
 #: it is read again as long as the cost allows (753 and 253 points); an order with that many or more is
@@ -146,7 +162,8 @@ class SweepReads:
         node = reply.get("order")
         if not isinstance(node, dict):
             return {"id": order_gid, "incomplete": f"no order {order_gid} in {shop}"}
-        failed = self._read_lists(shop, order_gid, node) or self._read_refunds(shop, order_gid, node)
+        failed = (self._read_lists(shop, order_gid, node) or self._read_refunds(shop, order_gid, node)
+                  or self._read_returns(shop, order_gid, node))
         return failed or node
 
     def _read_lists(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
@@ -186,6 +203,20 @@ class SweepReads:
                     return rest
                 refund[field] = {"nodes": rest}
         node["refunds"] = refunds
+        return None
+
+    def _read_returns(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
+        """All the order's returns (a connection: its cursor followed), and each return's lines to their end."""
+        returns = self._rest(shop, ORDER_RETURNS, order_gid, ("order", "returns"), node.get("returns"))
+        if not isinstance(returns, list):
+            return returns
+        for found in returns:
+            lines = self._rest(shop, RETURN_LINES, str(found.get("id")), ("return", "returnLineItems"),
+                               found.get("returnLineItems"))
+            if not isinstance(lines, list):
+                return lines
+            found["returnLineItems"] = {"nodes": lines}
+        node["returns"] = {"nodes": returns}
         return None
 
     def _rest(self, shop: str, query: str, gid: str, path: tuple[str, str], page: object

@@ -3,11 +3,12 @@
 It answers the operations ``opsdesk.connectors.shopify`` sends (refundCreate, fulfillmentOrderHold (several
 holds on a fulfilment order, each with an id and a handle), fulfillmentOrderReleaseHold (of the ``holdIds``),
 tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate, returnApproveRequest, and the order, orders (from
-``put_order_payload``, with their fulfilments and refunds), shopifyPaymentsAccount's disputes (from
-``put_dispute_payload``), return, discountNode and codeDiscountNodeByCode queries) with Shopify-shaped bodies.
+``put_order_payload``, with their fulfilments and refunds, and their returns from ``put_return_payload``),
+shopifyPaymentsAccount's disputes (from ``put_dispute_payload``), return, discountNode and
+codeDiscountNodeByCode queries) with Shopify-shaped bodies.
 It reads the operation's root field and its variables; it is not a GraphQL engine. This module is the HTTP
 application (requests, faults, the record of calls); the shop's data and operations are in ``shopify_store``
-(its resources in ``shopify_resources``, the orders, refunds and disputes read back as GraphQL nodes in
+(its resources in ``shopify_resources``, the orders, refunds, returns and disputes read back as GraphQL nodes in
 ``shopify_graphql``), the cost limit and the leaky bucket in ``shopify_bucket``, the faults in
 ``shopify_faults`` and the socket side in ``shopify_server``. Every query is priced as Shopify prices it
 (``opsdesk.fakes.query_cost``): one whose requested cost is over 1,000 points is refused with
@@ -16,7 +17,8 @@ cost, and the throttle bucket). With ``bucket=(maximum, restore_rate)`` the buck
 leaky bucket (a query whose requested cost is more than what is left gets ``THROTTLED``); without, it is
 reported full. The bucket refills at ``restore_rate`` points a second of ``clock`` (the wall clock's monotonic
 seconds without one; a test's manual clock, moved by the sleeps of the client under test, makes minutes of
-pacing take no time). The orders read back from ``put_order_payload`` (``orders``, ``order``, ``refund``) keep
+pacing take no time). The orders read back from ``put_order_payload`` (``orders``, ``order``, ``refund``,
+``return``) keep
 only the fields the query selects, each list and connection cut to its ``first`` (a connection from its
 ``after`` cursor, with its ``pageInfo``). A mutation repeated with the same idempotency key (the
 ``@idempotent`` key, else the ``Idempotency-Key`` header) gets the first answer again and has no second
@@ -245,6 +247,12 @@ class FakeShopifyAdmin:
     def put_dispute_payload(self, payload: JSON) -> None:
         """Hold this dispute (webhook-shaped JSON) as the shop's true current state, for the disputes query."""
         self.store.put_dispute_payload(payload)
+
+    def put_return_payload(self, payload: JSON) -> None:
+        """Hold this return (the ``returns/request`` webhook's body, with a ``created_at``) as the shop's true
+        current state, read back on its order (``returns``, ``returnStatus``) in the ``orders`` and ``order``
+        queries and by ``return``; its status is the body's until ``set_return`` or an approval moves it."""
+        self.store.put_return_payload(payload)
 
     def set_return(self, return_id: int, status: str) -> None:
         self.store.set_return(return_id, status)

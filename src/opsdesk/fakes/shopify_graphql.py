@@ -1,14 +1,16 @@
-"""The fake Admin API's reconciliation reads: webhook-shaped (REST) orders, refunds and disputes as the Admin
-GraphQL nodes the sweep's queries read, cut to what a query selects."""
+"""The fake Admin API's reconciliation reads: webhook-shaped (REST) orders, refunds, returns and disputes as the
+Admin GraphQL nodes the sweep's queries read, cut to what a query selects."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from opsdesk.fakes.query_cost import parse, shape
 
-__all__ = ["SHAPED", "graphql_dispute", "graphql_order", "graphql_refund", "shaped", "utc_time"]
+__all__ = ["SHAPED", "graphql_dispute", "graphql_order", "graphql_refund", "graphql_return", "return_status",
+           "shaped", "utc_time"]
 
 JSON = dict[str, Any]
 
@@ -17,8 +19,9 @@ def utc_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def graphql_order(o: JSON) -> JSON:
-    """A webhook-shaped (REST) order as the Admin GraphQL ``Order`` node the reconciliation query reads."""
+def graphql_order(o: JSON, returns: Sequence[JSON] = ()) -> JSON:
+    """A webhook-shaped (REST) order as the Admin GraphQL ``Order`` node the reconciliation query reads, with
+    ``returns`` (``graphql_return`` nodes) as its ``returns`` connection and its ``returnStatus``."""
     def money(value: object) -> JSON:
         return {"shopMoney": {"amount": str(value), "currencyCode": o.get("currency")}}
 
@@ -66,6 +69,7 @@ def graphql_order(o: JSON) -> JSON:
             "location": {"legacyResourceId": str(f["location_id"])} if f.get("location_id") else None}
             for f in o.get("fulfillments") or []],
         "refunds": [graphql_refund(r, o.get("currency")) for r in o.get("refunds") or []],
+        "returns": {"nodes": list(returns)}, "returnStatus": return_status([r["status"] for r in returns]),
         "lineItems": {"nodes": [{
             "id": f"gid://shopify/LineItem/{item['id']}", "sku": item.get("sku"), "title": item.get("title"),
             "quantity": item.get("quantity"),
@@ -76,7 +80,7 @@ def graphql_order(o: JSON) -> JSON:
 
 
 #: The operations whose answers are cut to the query's selection (the reconciliation sweep's reads).
-SHAPED = frozenset({"orders", "order", "refund"})
+SHAPED = frozenset({"orders", "order", "refund", "return"})
 
 
 def shaped(query: str, operation: str, data: JSON, variables: JSON) -> JSON:
@@ -108,6 +112,38 @@ def graphql_refund(r: JSON, currency: object) -> JSON:
             "lineItem": {"id": f"gid://shopify/LineItem/{line.get('line_item_id')}"},
             "subtotalSet": shop_money(line.get("subtotal_set"))} for line in r.get("refund_line_items") or []]},
     }
+
+
+def graphql_return(r: JSON, status: str) -> JSON:
+    """A webhook-shaped (REST) return (the ``returns/request`` body with a ``created_at``; lines as live shops send
+    them, the sold line under ``fulfillment_line_item`` or ``line_item``) as the Admin GraphQL ``Return`` node, at
+    ``status`` (the enum: REQUESTED, OPEN, ...)."""
+    def line(item: JSON) -> JSON:
+        fulfilled = item.get("fulfillment_line_item") or {}
+        sold = fulfilled.get("line_item") or item.get("line_item") or {}
+        reason = item.get("return_reason")
+        return {
+            "__typename": "ReturnLineItem", "id": f"gid://shopify/ReturnLineItem/{item['id']}",
+            "quantity": item.get("quantity"), "returnReason": str(reason).upper() if reason else "UNKNOWN",
+            "returnReasonNote": item.get("return_reason_note") or "", "customerNote": item.get("customer_note"),
+            "returnReasonDefinition": item.get("return_reason_definition"),
+            "fulfillmentLineItem": {"id": f"gid://shopify/FulfillmentLineItem/{fulfilled.get('id') or item['id']}",
+                                    "lineItem": {"id": f"gid://shopify/LineItem/{sold.get('id')}"}}}
+
+    return {
+        "id": f"gid://shopify/Return/{r['id']}", "name": r.get("name"), "status": status,
+        "createdAt": utc_time(str(r["created_at"])).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "returnLineItems": {"nodes": [line(item) for item in r.get("return_line_items") or []]},
+    }
+
+
+def return_status(statuses: Sequence[str]) -> str:
+    """``Order.returnStatus`` from its returns' statuses: one requested says so, else one open is in progress."""
+    if "REQUESTED" in statuses:
+        return "RETURN_REQUESTED"
+    if "OPEN" in statuses:
+        return "IN_PROGRESS"
+    return "RETURNED" if "CLOSED" in statuses else "NO_RETURN"
 
 
 def graphql_dispute(d: JSON) -> JSON:

@@ -16,6 +16,7 @@ from opsdesk.fakes.shopify_graphql import (
     graphql_dispute,
     graphql_order,
     graphql_refund,
+    graphql_return,
     shaped,
     utc_time,
 )
@@ -48,6 +49,7 @@ class ShopifyStore:
         self._discounts: dict[str, Discount] = {}
         self._returns: dict[str, str] = {}  # return gid -> status (REQUESTED, OPEN, DECLINED, ...)
         self._payloads: dict[int, JSON] = {}  # order id -> webhook-shaped order, for the ``orders`` query
+        self._return_payloads: dict[int, JSON] = {}  # return id -> webhook-shaped return, read on its order
         self._disputes: dict[int, JSON] = {}  # dispute id -> webhook-shaped dispute, for the disputes query
         #: False: the shop has no Shopify Payments account (``shopifyPaymentsAccount`` is null).
         self.payments_account = True
@@ -100,7 +102,19 @@ class ShopifyStore:
         page = ordered[: int(v.get("first") or 50)]
         cursor = f"{page[-1][0].isoformat()}|{page[-1][1]}" if page else None
         return {"pageInfo": {"hasNextPage": len(ordered) > len(page), "endCursor": cursor},
-                "nodes": [graphql_order(self._payloads[i]) for _, i in page]}, None
+                "nodes": [self._read_back(i) for _, i in page]}, None
+
+    def _read_back(self, order_id: int) -> JSON:
+        """A held order as the reconciliation reads it, with its held returns (by id) at their current status."""
+        held = sorted((i, r) for i, r in self._return_payloads.items() if int(r["order"]["id"]) == order_id)
+        returns = [graphql_return(r, self._returns[f"gid://shopify/Return/{i}"]) for i, r in held]
+        return graphql_order(self._payloads[order_id], returns)
+
+    def put_return_payload(self, payload: JSON) -> None:
+        with self._lock:
+            found = json.loads(json.dumps(payload, default=str))
+            self._return_payloads[int(found["id"])] = found
+            self._returns[f"gid://shopify/Return/{found['id']}"] = str(found.get("status") or "requested").upper()
 
     def put_dispute_payload(self, payload: JSON) -> None:
         with self._lock:
@@ -198,7 +212,7 @@ class ShopifyStore:
         number = _number(v["id"])
         held = self._payloads.get(number)
         node = self._get_order(number).node()
-        return (node if held is None else {**node, **graphql_order(held)}), None
+        return (node if held is None else {**node, **self._read_back(number)}), None
 
     def _refund_node(self, v: JSON) -> tuple[JSON | None, None]:
         """``refund(id:)``: a refund of one of the orders ``put_order_payload`` holds."""
@@ -210,8 +224,12 @@ class ShopifyStore:
         return None, None
 
     def _return(self, v: JSON) -> tuple[JSON | None, None]:
+        """``return(id:)``: its status (returns exist as REQUESTED when first asked for), and its lines when
+        ``put_return_payload`` holds it."""
         gid = str(v["id"])
-        return {"id": gid, "status": self._returns.setdefault(gid, "REQUESTED")}, None
+        status = self._returns.setdefault(gid, "REQUESTED")
+        held = self._return_payloads.get(_number(gid))
+        return ({"id": gid, "status": status} if held is None else graphql_return(held, status)), None
 
     def _approve_return(self, v: JSON) -> tuple[JSON, Effect | None]:
         gid = str(v["input"]["id"])

@@ -17,6 +17,16 @@ holds whose event was never decided likewise. A refund never changes once made (
 ``refunds/update``), so its event key (``refund.created:<id>``) has no time, and a real ``refunds/create``
 arriving after the sweep is decided once, not twice.
 
+Returns come with their orders too. A lost ``returns/request`` is a customer's return the desk never sees: no
+refund inside the caps, no reship, no case. The listing cannot carry an order's returns under Shopify's cost
+limit, so it carries the order's ``returnStatus`` (free), and an order with returns is read whole, its returns
+with it (``Order.returns``). Each return Shopify still has as ``REQUESTED`` that the projection does not hold,
+or holds while its ``return.requested`` was never decided, gets a synthetic ``returns/request`` after the
+order's own delivery, its lines as the webhook gives them. Its event key (``return.requested:<id>``) has no
+time, so a real ``returns/request`` arriving after the sweep is decided once, not twice. A return that has
+moved on in Shopify (approved, declined, closed) is not appended: deciding it as a request now could refund a
+return a person declined.
+
 Disputes come next, through their own query: a lost ``disputes/create`` is a chargeback whose evidence
 deadline nobody sees. Shopify's dispute search has no ``updated_at``, so each sweep reads the disputes
 initiated since the mark less ``dispute_window`` (the time a dispute stays live), and compares each with
@@ -71,11 +81,12 @@ class OrderReader(Protocol):
     def orders_updated(
         self, shop: str, since: datetime, after: str | None, first: int
     ) -> JSON | RetryLater | Rejected:
-        """A page of the orders changed since ``since``: each with its id, ``updatedAt`` and its first
-        ``listed`` refunds (``legacyResourceId``, ``createdAt``) and fulfilments (with ``updatedAt``)."""
+        """A page of the orders changed since ``since``: each with its id, ``updatedAt``, ``returnStatus`` and its
+        first ``listed`` refunds (``legacyResourceId``, ``createdAt``) and fulfilments (with ``updatedAt``)."""
 
     def order(self, shop: str, order_gid: str) -> JSON | RetryLater | Rejected:
-        """The whole order, every list read to its end, or with ``incomplete`` saying why not."""
+        """The whole order (its returns with it), every list read to its end, or with ``incomplete`` saying why
+        not."""
 
     def disputes_initiated(
         self, shop: str, since: datetime, after: str | None, first: int

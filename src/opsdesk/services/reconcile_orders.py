@@ -1,9 +1,12 @@
-"""Orders, their fulfilments and their refunds, as Shopify has them now, compared with what the desk holds.
+"""Orders, their fulfilments, refunds and requested returns, as Shopify has them now, compared with the desk.
 
 Each is a *version*: the webhook delivery that would have reported it, with the event the normaliser makes of
 it. One the projection does not hold is *missing*; one it holds at an older time *stale*; one it holds at this
 time whose event no listener decided *undecided*: each of those gets a synthetic delivery. A refund never
-changes once made (no ``refunds/update``), so it is compared by existence and is never stale.
+changes once made (no ``refunds/update``), so it is compared by existence and is never stale. So is a return
+still ``REQUESTED``, as the ``returns/request`` that would have reported it (its key ``return.requested:<id>``
+has no time); a return that moved on (approved, declined, closed) was acted on by a person in Shopify, and
+deciding it as a request now could refund a return that was declined: it is left out.
 """
 
 from __future__ import annotations
@@ -22,21 +25,26 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services.pipeline_batch import decision_id
 from opsdesk.services.reconcile_append import Comparison
 from opsdesk.services.reconcile_payloads import (
+    connection_nodes,
     fulfilment_payload,
     gid_number,
     parse_utc,
     refund_payload,
+    return_payload,
     synthetic_delivery,
     webhook_payload,
 )
 from opsdesk.services.reconcile_report import SweepReport
 
-__all__ = ["FULFILMENT_TOPIC", "REFUND_TOPIC", "TOPIC", "OrderComparison", "Version", "listed_versions",
+__all__ = ["FULFILMENT_TOPIC", "REFUND_TOPIC", "RETURN_TOPIC", "TOPIC", "OrderComparison", "Version", "listed_versions",
            "whole_versions"]
 
 TOPIC = "orders/updated"
 FULFILMENT_TOPIC = "fulfillments/update"
 REFUND_TOPIC = "refunds/create"
+RETURN_TOPIC = "returns/request"
+#: ``Order.returnStatus`` of an order without returns: any other value, and the order is read whole.
+NO_RETURN = "NO_RETURN"
 JSON = dict[str, Any]
 
 
@@ -45,7 +53,8 @@ class OrderComparison(Comparison):
 
     def behind(self, shop: str, nodes: Sequence[JSON], report: SweepReport, most_listed: int) -> list[str]:
         """The ids of the listed orders to read whole: those whose order, listed refunds or listed fulfilments
-        the desk is behind on, and those that may have more refunds or fulfilments than were listed."""
+        the desk is behind on, those that may have more refunds or fulfilments than were listed, and those
+        with returns (the listing cannot carry them under the cost limit; ``returnStatus`` says there are)."""
         listed: dict[str, list[Version]] = {}
         for node in nodes:
             report.seen += 1
@@ -57,7 +66,8 @@ class OrderComparison(Comparison):
         with self.db.unit_of_work(read_only=True) as uow:
             late = {v.order_id for v, _, _ in self._classify(uow, shop, [v for vs in listed.values() for v in vs])}
         full = {str(n.get("id")) for n in nodes
-                if max(len(n.get("refunds") or []), len(n.get("fulfillments") or [])) >= most_listed}
+                if max(len(n.get("refunds") or []), len(n.get("fulfillments") or [])) >= most_listed
+                or n.get("returnStatus") not in (None, NO_RETURN)}
         behind = [gid for gid, vs in listed.items() if vs[0].order_id in late or gid in full]
         report.refunds_seen += sum(len(n.get("refunds") or []) for n in nodes if str(n.get("id")) not in behind)
         report.orders_read += len(behind)
@@ -88,6 +98,7 @@ class OrderComparison(Comparison):
         found: list[Version] = []
         for node in nodes:
             report.refunds_seen += len(node.get("refunds") or [])
+            report.returns_seen += len(connection_nodes(node.get("returns")))
             if node.get("incomplete"):
                 report.incomplete.append(f"{node.get('id')}: {node['incomplete']}")
                 continue
@@ -113,7 +124,7 @@ class Version:
     """One resource as the Admin API has it now, as the webhook delivery that would have reported it."""
 
     order_id: int
-    resource: str  # "order", "fulfillment:<id>" or "refund:<id>"
+    resource: str  # "order", "fulfillment:<id>", "refund:<id>" or "return:<id>"
     topic: str
     event: str  # the domain event's name, whose deciders say whether this version was heard
     key: str  # the event's key, as the pipeline will give it
@@ -127,15 +138,16 @@ class Version:
         if self.resource == "order":
             return state.snapshot.updated_at if state.snapshot else None
         kind, _, number = self.resource.partition(":")
-        if kind == "refund":  # never changes once made: held at all is held at this version
-            return self.updated if int(number) in state.refunds else None
+        if kind in ("refund", "return"):  # compared by existence: held at all is held at this version
+            held = state.refunds if kind == "refund" else state.returns
+            return self.updated if int(number) in held else None
         found = state.fulfillments.get(int(number))
         return found.at if found else None
 
 
 def whole_versions(shop: str, node: JSON) -> list[Version]:
-    """The order, its fulfilments and its refunds as webhook deliveries, the order first (a refund waits for
-    its order in the pipeline); empty when the order cannot be read."""
+    """The order, its fulfilments, its refunds and its requested returns as webhook deliveries, the order first
+    (a refund or a return waits for its order in the pipeline); empty when the order cannot be read."""
     payload = webhook_payload(node)
     order = version_of(shop, int(payload["id"] or 0), "order", TOPIC, payload)
     if order is None:
@@ -147,6 +159,19 @@ def whole_versions(shop: str, node: JSON) -> list[Version]:
             found.append(version)
     for item in payload.get("refunds") or []:
         version = version_of(shop, order.order_id, f"refund:{item['id']}", REFUND_TOPIC, item, "created_at")
+        if version is not None:
+            found.append(version)
+    return found + requested_returns(shop, order.order_id, node)
+
+
+def requested_returns(shop: str, order_id: int, node: JSON) -> list[Version]:
+    """The order's returns still ``REQUESTED`` as ``returns/request`` deliveries, dated by their ``createdAt``."""
+    found: list[Version] = []
+    for item in connection_nodes(node.get("returns")):
+        if item.get("status") != "REQUESTED":
+            continue
+        payload = return_payload(order_id, item)
+        version = version_of(shop, order_id, f"return:{payload['id']}", RETURN_TOPIC, payload, "created_at")
         if version is not None:
             found.append(version)
     return found

@@ -14,7 +14,7 @@ import orjson
 from opsdesk.domain.records import RawDelivery
 
 __all__ = ["RECONCILE", "connection_nodes", "dispute_payload", "fulfilment_payload", "gid_number", "parse_utc",
-           "refund_payload", "synthetic_delivery", "webhook_payload"]
+           "refund_payload", "return_payload", "synthetic_delivery", "webhook_payload"]
 
 #: ``api_version`` of the deliveries the sweep appends: tells them apart from Shopify's in the raw store.
 RECONCILE = "reconcile"
@@ -140,6 +140,45 @@ def refund_payload(order_id: int, node: JSON) -> JSON:
              "subtotal_set": {"shop_money": _money(line.get("subtotalSet"), "amount", "currency_code")}}
             for line in connection_nodes(node.get("refundLineItems"))
         ],
+    }
+
+
+def return_payload(order_id: int, node: JSON) -> JSON:
+    """An Admin GraphQL ``Return`` as the ``returns/request`` webhook's body (Shopify's sample, with its lines as
+    live shops send them: the sold line under ``fulfillment_line_item``, the reason and the notes), so that the
+    ordinary normaliser reads it and keys it the same (``return.requested:<id>``). The webhook has no time of
+    its own (the normaliser dates it by its trigger time): ``created_at`` carries the return's ``createdAt``."""
+    number = gid_number(node.get("id")) or 0
+    lines = connection_nodes(node.get("returnLineItems"))
+    return {
+        "id": number,
+        "admin_graphql_api_id": f"gid://shopify/Return/{number}",
+        "status": _lower(node.get("status")),
+        "order": {"id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}"},
+        "name": node.get("name"),
+        "created_at": node.get("createdAt"),
+        "total_return_line_items": len(lines),
+        "return_line_items": [_return_line(line) for line in lines],
+        "return_shipping_fees": [],
+        "exchange_line_items": [],
+        "total_exchange_line_items": 0,
+    }
+
+
+def _return_line(node: JSON) -> JSON:
+    fulfilled = _object(node.get("fulfillmentLineItem"))
+    definition = _object(node.get("returnReasonDefinition"))
+    return {
+        "id": gid_number(node.get("id")),
+        "quantity": node.get("quantity"),
+        "return_reason": _lower(node.get("returnReason")),
+        "return_reason_definition": {"handle": definition.get("handle"), "name": definition.get("name")}
+        if definition else None,
+        "return_reason_note": node.get("returnReasonNote") or "",
+        "customer_note": node.get("customerNote"),
+        "fulfillment_line_item": {"id": gid_number(fulfilled.get("id")),
+                                  "line_item": {"id": gid_number(_object(fulfilled.get("lineItem")).get("id"))}}
+        if fulfilled else None,
     }
 
 
