@@ -6,15 +6,19 @@ Each migration is written by hand (several people add tables at once), so nothin
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import column, insert, select, table
+from sqlalchemy import Engine, column, insert, select, table, text
 
+from opsdesk.domain.errors import SchemaAhead
 from opsdesk.domain.records import CaseRecord, FollowupProgress
 from opsdesk.storage.schema import downgrade, is_current, migrate
-from opsdesk.storage.sql import SqlDatabase
+from opsdesk.storage.sql import SqlDatabase, create_sql_engine
 from opsdesk.storage.tables import cases, metadata, usage
 from tests.samples import SHOP
 
@@ -99,3 +103,42 @@ def _old_case(case_id: str, at: datetime) -> dict[str, object]:
     return {"id": case_id, "shop": SHOP, "kind": "refund", "queue": "refunds", "title": f"case {case_id}",
             "reason": "over the cap", "order_id": None, "source": "", "priority": "normal", "status": "open",
             "detail": "{}", "opened_at": at, "version": 1, "escalation_level": 0}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database nobody has migrated yet: a new SQLite file, or a PostgreSQL schema of its own."""
+    return f"sqlite:///{tmp_path / 'fresh.db'}" if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+
+
+def test_processes_migrating_one_database_at_once_all_succeed(sql_url: str) -> None:
+    """``serve`` and a ``worker`` started together on a fresh (or just upgraded) database both migrate it first:
+    one does, the others wait for it and find nothing left to do (on PostgreSQL, without the lock, the second
+    failed creating a table the first had just made)."""
+    engines = [create_sql_engine(sql_url) for _ in range(4)]
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(engines))
+
+    def run(engine: Engine) -> None:
+        start.wait()
+        try:
+            migrate(engine)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert is_current(engines[0])
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_database_a_newer_opsdesk_migrated_is_refused_saying_so(sql_db: SqlDatabase) -> None:
+    with sql_db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(SchemaAhead, match="schema is at revision 0099, which this opsdesk does not know"):
+        migrate(sql_db.engine)

@@ -56,5 +56,9 @@ class DataRefused(OpsdeskError):
     """The database refused a value; sending the same write again will not help."""
 
 
+class SchemaAhead(OpsdeskError):
+    """The database was migrated by a newer opsdesk than this one."""
+
+
 class Unavailable(OpsdeskError):
     """A dependency cannot answer now; try again later."""

@@ -8,9 +8,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+from opsdesk.domain.errors import SchemaAhead
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: The PostgreSQL advisory lock migrations take for their transaction (any constant no other code uses).
+MIGRATION_LOCK = 0x6F7073646B  # "opsdk"
 
 
 def _config() -> Config:
@@ -20,10 +24,25 @@ def _config() -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe to run again."""
+    """Bring the schema to ``revision``; safe to run again, and from several processes at once.
+
+    Every command that opens the database migrates it first, so ``serve`` and a ``worker`` started together
+    on a database an upgrade left behind both do: on PostgreSQL the first takes a lock for the transaction
+    and the others wait for it, then find nothing left to do (on SQLite the write lock does the same). A
+    database migrated by a newer opsdesk (a revision this one does not know) is refused, saying so.
+    """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = _config()
         config.attributes["connection"] = conn
+        current = MigrationContext.configure(conn).get_current_revision()
+        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+        if current is not None and current not in known:
+            raise SchemaAhead(
+                f"the database's schema is at revision {current}, which this opsdesk does not know: a newer "
+                f"opsdesk upgraded it. Run that version (or restore the backup taken before the upgrade)."
+            )
         command.upgrade(config, revision)
 
 
