@@ -39,8 +39,8 @@ def reconcile(
     fmt: FormatOpt = "text",
     wide: WideOpt = False,
 ) -> None:
-    """Ask the Admin API for the orders (with their fulfilments and refunds) and disputes changed since the
-    last sweep; append and process what was lost."""
+    """Ask the Admin API for the orders (with their fulfilments, refunds and return requests) and disputes
+    changed since the last sweep; append and process what was lost."""
     desk = desk_for(config, database_url)
     shops = [s.domain for s in desk.settings.file.shops]
     if shop is not None:
