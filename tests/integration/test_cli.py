@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +112,13 @@ def test_tokens_are_printed_once_and_an_unknown_role_is_refused(tmp_path) -> Non
     bad = opsdesk("tokens", "create", "ci", "--role", "root", cwd=tmp_path)
     assert bad.returncode == 2
     assert "unknown role 'root'" in bad.stderr
+    # Creating a token is in the audit log, as creating an account is: who, which token, its role; never the token.
+    with sqlite3.connect(tmp_path / "opsdesk.db") as db:
+        audited = db.execute("SELECT actor, action, subject, after FROM audit WHERE action = 'token.create'").fetchall()
+    [(actor, action, subject, after)] = audited
+    assert (actor, action, subject.startswith("token:"), json.loads(after)) == (
+        "cli", "token.create", True, {"name": "ci", "role": "agent"})
+    assert ok.stdout.strip() not in after
 
 
 def test_the_package_runs_as_a_module_with_help() -> None:
