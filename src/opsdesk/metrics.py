@@ -1,4 +1,4 @@
-"""Prometheus counters for intake, decisions and the outbox, in a registry of the app's own."""
+"""Prometheus counters for intake, decisions, the outbox and the timers, in a registry of the app's own."""
 
 from __future__ import annotations
 
@@ -28,6 +28,20 @@ class Metrics:
             "opsdesk_outbox_actions", "Outbox action outcomes", ["outcome"], registry=self.registry
         )
         self.cases = Counter("opsdesk_cases_opened", "Cases opened", registry=self.registry)
+        self.timers = Counter(
+            "opsdesk_timers", "Timers swept, by outcome", ["outcome"], registry=self.registry
+        )
+        # Every outcome a process can count is exported from its start, at 0: a rate or an alert over a
+        # series that appears only at its first event would see nothing until then.
+        for counter, outcomes in (
+            (self.intake, ("stored", "duplicate")),
+            (self.deliveries, ("processed", "ignored", "failed", "held")),
+            (self.decisions, ("automate", "escalate", "ignore")),
+            (self.actions, ("sent", "retried", "failed", "deferred")),
+            (self.timers, ("fired", "retried", "failed", "lost")),
+        ):
+            for outcome in outcomes:
+                counter.labels(outcome)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
