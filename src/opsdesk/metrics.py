@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+
 from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+#: The text format ``render`` writes (prometheus_client's ``generate_latest``).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: The body of the 401 a scrape without the token gets (with ``WWW-Authenticate: Bearer``).
+SCRAPE_REFUSED = {"error": "/metrics needs the bearer token set in OPSDESK_METRICS_TOKEN"}
 
 
 class Metrics:
@@ -45,3 +52,12 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def scrape_allowed(authorization: str | None, token: str | None) -> bool:
+    """Whether a request with this ``Authorization`` header may read the metrics: any request when no token
+    is set (``OPSDESK_METRICS_TOKEN``), else only ``Bearer <token>``, compared in constant time."""
+    if not token:
+        return True
+    scheme, _, presented = (authorization or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
