@@ -88,6 +88,7 @@ def _add_ops_routes(app: FastAPI, desk: Desk) -> None:
         tags=["ops"],
         response_class=PlainTextResponse,
         dependencies=[Depends(public("Prometheus scrapes it; counts only; OPSDESK_METRICS_TOKEN: a bearer token"))],
+        responses={401: {"description": "OPSDESK_METRICS_TOKEN is set and the request did not send it"}},
     )
     async def metrics(request: Request) -> Response:
         if not scrape_allowed(request.headers.get("authorization"), desk.settings.metrics_token):
