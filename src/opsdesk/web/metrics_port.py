@@ -83,6 +83,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    #: Seconds a connection may stay silent: a client that opens one and sends nothing must not hold a
+    #: thread for good.
+    timeout = 10.0
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
