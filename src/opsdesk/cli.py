@@ -183,17 +183,30 @@ def _with_stand_ins(
 
 
 @cli.command()
-def worker(config: ConfigOpt = None, database_url: DbOpt = None) -> None:
+def worker(
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve /metrics and /healthz on this port (0: any free port); off if unset")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="address the metrics port listens on")] = "127.0.0.1",
+) -> None:
     """Run the pipeline and the outbox sender until interrupted (SIGINT or SIGTERM)."""
+    from opsdesk.web.metrics_port import MetricsPort
+
     desk = desk_for(config, database_url)
     _check_audit(desk)
     background = Background(desk)
+    port = None if metrics_port is None else MetricsPort(desk, background, metrics_host, metrics_port)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     background.start()
-    err.print(f"worker running on {desk.settings.database_url}")
-    stopped.wait()
+    with port or contextlib.nullcontext():
+        err.print(f"worker running on {desk.settings.database_url}")
+        if port is not None:
+            err.print(f"metrics on {port.url}", soft_wrap=True)
+        stopped.wait()
     background.close()
 
 

@@ -235,6 +235,7 @@ class Environment(BaseSettings):
     shopify_previous_secret: str | None = None
     audit_key: str | None = None
     audit_previous_key: str | None = None
+    metrics_token: str | None = None
 
 
 class Settings(BaseModel):
@@ -249,6 +250,8 @@ class Settings(BaseModel):
     shopify_previous_secret: str | None
     # The audit chain's HMAC keys (ADR 0024), kept outside the database; never printed.
     audit_keys: AuditKeys = Field(default_factory=AuditKeys, repr=False)
+    # The bearer token ``/metrics`` requires, when set (ADR 0035); never printed.
+    metrics_token: str | None = Field(default=None, repr=False)
 
     @property
     def warehouses(self) -> dict[str, WarehouseConfig]:
@@ -297,6 +300,7 @@ def load_settings(config_path: str | None = None, database_url: str | None = Non
             audit_key(env.audit_key, "OPSDESK_AUDIT_KEY"),
             audit_key(env.audit_previous_key, "OPSDESK_AUDIT_PREVIOUS_KEY"),
         ),
+        metrics_token=env.metrics_token or None,
     )
 
 

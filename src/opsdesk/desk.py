@@ -98,6 +98,7 @@ class Desk:
         return TimerSweeper(
             self.db, self.timer_handlers, self.clock, worker=worker or this_worker(),
             standing=self.standing_timers if housekeeping else (),
+            on_outcome=lambda outcome, n: self.metrics.timers.labels(outcome).inc(n),
         )
 
     def count(self, report: BatchReport) -> None:

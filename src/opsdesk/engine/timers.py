@@ -58,9 +58,12 @@ class TimerSweeper:
         attempts: int = 5,
         together: bool = False,
         standing: Sequence[Callable[[datetime], Timer]] = (),
+        on_outcome: Callable[[str, int], None] | None = None,
     ) -> None:
         """``standing``: timers that must always be pending (housekeeping that arms itself again when it
-        fires, such as the usage retention sweep): the first pass schedules each one not pending already."""
+        fires, such as the usage retention sweep): the first pass schedules each one not pending already.
+        ``on_outcome`` hears each count added to ``stats``, by its name (``fired``, ``retried``, ``failed``,
+        ``lost``): the desk's metrics."""
         self._db = db
         self._handlers = handlers
         self._clock = clock
@@ -71,6 +74,7 @@ class TimerSweeper:
         self._attempts = attempts
         self._together = together
         self._standing = standing
+        self._on_outcome = on_outcome
         self.stats = SweepStats()
 
     def run_once(self, *, seen_due: bool = False) -> int:
@@ -95,7 +99,7 @@ class TimerSweeper:
         for done, timer in enumerate(claimed):
             if self._clock.now() >= lease_until:
                 # The rest of the batch is anyone's again; firing it here would only race the next claim.
-                self.stats.lost += len(claimed) - done
+                self._count("lost", len(claimed) - done)
                 break
             self._fire(timer)
         return len(claimed)
@@ -120,11 +124,11 @@ class TimerSweeper:
         try:
             with self._db.unit_of_work() as uow:
                 if not uow.timers.finish(timer.id, worker=self._worker, at=now):
-                    self.stats.lost += 1  # rescheduled, cancelled or re-claimed since our claim
+                    self._count("lost")  # rescheduled, cancelled or re-claimed since our claim
                     return
                 self._handler(timer.kind)(uow, timer, now)
                 uow.commit()
-            self.stats.fired += 1
+            self._count("fired")
         except Unavailable:
             raise  # the database is down: nothing can be recorded, the lease will hand the timer back
         except Exception as exc:
@@ -154,9 +158,15 @@ class TimerSweeper:
             raise
         except Exception:  # the one-by-one firing that follows logs and records it, in isolation
             return False
-        self.stats.fired += fired
-        self.stats.lost += lost
+        self._count("fired", fired)
+        self._count("lost", lost)
         return True
+
+    def _count(self, outcome: str, n: int = 1) -> None:
+        if n:
+            setattr(self.stats, outcome, getattr(self.stats, outcome) + n)
+            if self._on_outcome is not None:
+                self._on_outcome(outcome, n)
 
     def _handler(self, kind: str) -> Handler:
         try:
@@ -173,6 +183,6 @@ class TimerSweeper:
             )
             uow.commit()
         if recorded and retry_at is not None:
-            self.stats.retried += 1
+            self._count("retried")
         elif recorded:
-            self.stats.failed += 1
+            self._count("failed")

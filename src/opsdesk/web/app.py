@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from opsdesk import __version__
 from opsdesk.desk import Background, Desk
 from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, NotFound, OpsdeskError, Unavailable
+from opsdesk.metrics import CONTENT_TYPE, SCRAPE_REFUSED, scrape_allowed
 from opsdesk.services.orders import order_view
 from opsdesk.web.auth import Principal, Role, declare_public, ensure_shop, public, require_api
 from opsdesk.web.cases import cases_router
@@ -86,10 +87,13 @@ def _add_ops_routes(app: FastAPI, desk: Desk) -> None:
         "/metrics",
         tags=["ops"],
         response_class=PlainTextResponse,
-        dependencies=[Depends(public("Prometheus scrapes it; counts only, no store data"))],
+        dependencies=[Depends(public("Prometheus scrapes it; counts only; OPSDESK_METRICS_TOKEN: a bearer token"))],
+        responses={401: {"description": "OPSDESK_METRICS_TOKEN is set and the request did not send it"}},
     )
-    async def metrics() -> Response:
-        return Response(desk.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    async def metrics(request: Request) -> Response:
+        if not scrape_allowed(request.headers.get("authorization"), desk.settings.metrics_token):
+            return JSONResponse(SCRAPE_REFUSED, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return Response(desk.metrics.render(), media_type=CONTENT_TYPE)
 
 
 def _add_api_routes(app: FastAPI, desk: Desk) -> None:
