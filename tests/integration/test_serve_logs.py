@@ -33,8 +33,6 @@ from tests.integration.desk_harness import write_config
 from tests.pipeline_harness import feed, starter_playbooks
 from tests.samples import SECRET, SHOP, delivery, sample
 
-pytestmark = pytest.mark.postgres
-
 EMAIL = "jo.private@example.com"
 LONG_NAME = "#" + "9" * 80  # an order's name is stored in 64 characters
 
@@ -54,12 +52,28 @@ def free_port() -> int:
         return port
 
 
-def serve(tmp_path: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
+def serve(tmp_path: Path, database_url: str, port: int, *options: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSDESK_LOG_")}
     env.update(OPSDESK_SHOPIFY_SECRET=SECRET, OPSDESK_AUDIT_KEY="k" * 40)
     command = ["serve", "--port", str(port), "--config", str(write_config(tmp_path)), "--database-url", database_url]
-    return subprocess.Popen([sys.executable, "-m", "opsdesk", *command], env=env, cwd=tmp_path,
+    return subprocess.Popen([sys.executable, "-m", "opsdesk", *command, *options], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def served(tmp_path: Path, *options: str) -> list[dict[str, Any]]:
+    """The log lines of a ``serve`` on a SQLite file asked once for a page it does not have, with an email in the
+    query (a path no other change makes public or private)."""
+    port = free_port()
+    server = serve(tmp_path, f"sqlite:///{tmp_path}/opsdesk.db", port, *options)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: healthy(base) or server.poll() is not None)
+        assert httpx.get(f"{base}/no-such-page", params={"email": EMAIL}).status_code == 404
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=30)
+    assert EMAIL not in stderr.decode()
+    return [json.loads(line) for line in stderr.decode().splitlines()]
 
 
 def wait_for(check: Any, seconds: float = 30.0) -> None:
@@ -91,6 +105,7 @@ def process_pending_batch(db: SqlDatabase, clock: ManualClock) -> None:
         uow.commit()
 
 
+@pytest.mark.postgres
 def test_serve_logs_json_lines_naming_the_refused_and_failed_deliveries_without_their_bodies(
     tmp_path: Path, pg_db: SqlDatabase, pg_url: str
 ) -> None:
@@ -127,6 +142,21 @@ def test_serve_logs_json_lines_naming_the_refused_and_failed_deliveries_without_
     assert EMAIL not in said and LONG_NAME not in said and '"line_items"' not in said
 
 
+def test_serve_logs_a_request_only_with_access_log_once_without_its_query(tmp_path: Path) -> None:
+    quiet = served(tmp_path)
+    logged = served(tmp_path, "--access-log")
+
+    assert [line for line in quiet if line["logger"] == "uvicorn.access"] == []
+    access = [{k: v for k, v in line.items() if k not in ("time", "client", "message")}
+              for line in logged if line["logger"] == "uvicorn.access" and line["path"] != "/healthz"]
+    assert access == [{"level": "INFO", "logger": "uvicorn.access", "method": "GET", "path": "/no-such-page",
+                       "status": 404}]
+    for lines in (quiet, logged):  # uvicorn's own lines, each once (its handler is ours, not added to it)
+        running = [line for line in lines if line["message"].startswith("Uvicorn running on")]
+        assert [line["logger"] for line in running] == ["uvicorn.error"]
+
+
+@pytest.mark.postgres
 def test_a_refused_write_logged_with_its_traceback_leaves_the_statement_s_values_out(
     pg_db: SqlDatabase,
 ) -> None:
