@@ -1,7 +1,7 @@
 """The desk's logs: one handler on stderr, JSON lines for a machine or readable text on a terminal (ADR 0033).
 
 Modules log with ``logging.getLogger(...)`` and say what an operator needs in ``extra=`` (shop, webhook id,
-action id, case key); ``configure`` is called once, by the command line's entry point, and is the only
+action id, timer id); ``configure`` is called once, by the command line's entry point, and is the only
 logging set-up in the code. uvicorn's loggers propagate to the same handler (``run_server`` passes
 ``log_config=None``), so a server's lines have the same shape as the desk's.
 
