@@ -21,7 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from opsdesk import app as composition
-from opsdesk import cli_backtest, cli_check, cli_demo, cli_reconcile, cli_simulate
+from opsdesk import cli_backtest, cli_check, cli_demo, cli_reconcile, cli_simulate, logs
 from opsdesk.cli_cases import cases_cli
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
@@ -107,17 +107,24 @@ def serve(
         bool,
         typer.Option("--worker/--no-worker", help="also run the pipeline and outbox sender in this process"),
     ] = True,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="log every HTTP request (method, path, status; off by default)")
+    ] = False,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
 ) -> None:
     """Run webhook intake, the JSON API and the worker in one process."""
-    run_server(_settings(config, database_url), host=host, port=port, stand_ins=stand_ins, worker=worker)
+    run_server(_settings(config, database_url), host=host, port=port, stand_ins=stand_ins, worker=worker,
+               access_log=access_log)
 
 
 def run_server(
-    settings: Settings, *, host: str, port: int, stand_ins: bool, worker: bool, clock: Clock | None = None
+    settings: Settings, *, host: str, port: int, stand_ins: bool, worker: bool, clock: Clock | None = None,
+    access_log: bool = False,
 ) -> None:
-    """``opsdesk serve``; ``clock`` for a desk not on the wall clock (the demo's, which resumes its day)."""
+    """``opsdesk serve``; ``clock`` for a desk not on the wall clock (the demo's, which resumes its day).
+
+    uvicorn's loggers go to the desk's handler (``log_config=None``: uvicorn sets none up, ADR 0033)."""
     import uvicorn
 
     from opsdesk.web.app import create_app
@@ -136,8 +143,9 @@ def run_server(
             create_app(desk, background=worker),
             host=host,
             port=port,
-            log_level="warning",
-            access_log=False,
+            log_config=None,
+            log_level=None,
+            access_log=access_log,
             loop="uvloop",
             http="httptools",
         )
@@ -324,6 +332,7 @@ def main() -> None:
     """Entry point: one place maps errors to messages and exit codes."""
     _tune_garbage_collector()
     try:
+        logs.configure(os.environ, terminal=sys.stderr.isatty())
         code = cli(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:

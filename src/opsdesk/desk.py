@@ -147,9 +147,10 @@ class Desk:
         for report in reports:
             if report.appended:
                 log.warning("reconciliation: %s had %d lost or stale orders, refunds and disputes", report.shop,
-                            report.appended)
+                            report.appended, extra={"shop": report.shop, "appended": report.appended})
             if not report.ok:
-                log.warning("reconciliation of %s failed, mark kept: %s", report.shop, report.error)
+                log.warning("reconciliation of %s failed, mark kept: %s", report.shop, report.error,
+                            extra={"shop": report.shop})
         if any(r.appended for r in reports):
             self.wake.set()
         return reports

@@ -193,7 +193,7 @@ class OutboxSender:
         try:
             return connector.send(action)
         except Exception as exc:
-            log.exception("connector %s raised", action.provider)
+            log.exception("connector %s raised", action.provider, extra=action_fields(action))
             return RetryLater(f"connector raised {type(exc).__name__}: {exc}")
 
     def _outcome(self, action: OutboxAction, result: SendResult, now: datetime) -> _Outcome:
@@ -277,7 +277,7 @@ class OutboxSender:
                     refused.append((outcome, exc))
                     continue
                 log.exception("recording the outcome of action %s (%s) failed; it is sent again when its "
-                              "lease ends", outcome.action.id, outcome.action.kind)
+                              "lease ends", outcome.action.id, outcome.action.kind, extra=action_fields(outcome.action))
                 errors.append(exc)
         for refused_outcome, refusal in refused:
             self._fail_refused(refused_outcome, refusal)
@@ -289,7 +289,7 @@ class OutboxSender:
         queue that says what the provider answered (its history) and what the database refused."""
         action, at = outcome.action, outcome.at
         reason = f"its outcome could not be recorded: {exc}"
-        log.error("action %s (%s) failed: %s", action.id, action.kind, reason)
+        log.error("action %s (%s) failed: %s", action.id, action.kind, reason, extra=action_fields(action))
         failed = replace(action, status=ActionStatus.FAILED, last_error=reason, history=(
             *action.history, {"at": at.isoformat(), "attempt": action.attempts, "outcome": "failed", "error": reason}))
         self.stats.failed += 1
@@ -318,3 +318,8 @@ def _order_name(uow: UnitOfWork, action: OutboxAction) -> str:
         return ""
     state = uow.orders.find(ShopDomain(action.shop), OrderId(action.order_id))
     return state.snapshot.name if state is not None and state.snapshot is not None else ""
+
+
+def action_fields(action: OutboxAction) -> dict[str, str]:
+    """What a log line says of an action (``extra=``): which one, never its payload (an address, an email)."""
+    return {"action_id": action.id, "kind": action.kind, "provider": action.provider, "shop": action.shop}

@@ -135,7 +135,8 @@ class TimerSweeper:
             # One broken timer must not block the sweep: its transaction is already rolled back, the
             # failure is recorded in a fresh one (retried later, or given up after N attempts), and
             # the loop goes on with the next timer. BaseException (a kill) is not caught on purpose.
-            log.exception("timer %s (%s) failed", timer.id, timer.kind)
+            log.exception("timer %s (%s) failed", timer.id, timer.kind,
+                          extra={"timer_id": timer.id, "kind": timer.kind, "subject": timer.subject})
             self._record_failure(timer, exc, now)
 
     def _fire_together(self, claimed: list[Timer], lease_until: datetime) -> bool:

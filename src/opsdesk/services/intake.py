@@ -23,7 +23,7 @@ import orjson
 from opsdesk.domain.errors import DataRefused, Unavailable
 from opsdesk.domain.records import RawDelivery
 from opsdesk.ports import Database, UnitOfWork
-from opsdesk.services.refusals import REFUSALS
+from opsdesk.services.refusals import REFUSALS, delivery_fields
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,8 @@ class GroupCommitter:
             try:
                 new += self._store([delivery])
             except REFUSALS as exc:
-                log.error("delivery %s of %s refused by the database: %s", delivery.webhook_id, delivery.shop, exc)
+                log.error("delivery %s of %s refused by the database: %s", delivery.webhook_id, delivery.shop, exc,
+                          extra=delivery_fields(delivery))
                 future.set_exception(exc if isinstance(exc, DataRefused) else DataRefused(str(exc)))
                 continue
             except Unavailable as exc:

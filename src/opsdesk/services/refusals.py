@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from opsdesk.domain.errors import Conflict, DataRefused
+from opsdesk.domain.records import RawDelivery
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.pipeline_batch import BatchReport
 
@@ -21,6 +22,11 @@ log = logging.getLogger(__name__)
 #: What a transaction's write can be refused with for its data: a value the database will not store, or a
 #: constraint it breaks. Races the code expects (a claim, an open case's key) are caught where they happen.
 REFUSALS = (DataRefused, Conflict)
+
+
+def delivery_fields(delivery: RawDelivery) -> dict[str, str]:
+    """What a log line says of a delivery (``extra=``): where it came from, never its body."""
+    return {"shop": delivery.shop, "webhook_id": delivery.webhook_id, "topic": delivery.topic}
 
 
 def apply_each(
@@ -46,7 +52,8 @@ def apply_each(
                     uow.commit()
                     total.add(report)
         except REFUSALS as exc:
-            log.error("delivery %s refused by the database; marked failed: %s", delivery_id, exc)
+            log.error("delivery %s refused by the database; marked failed: %s", delivery_id, exc,
+                      extra={"delivery_id": delivery_id})
             with uow_factory() as uow:
                 uow.deliveries.mark_processed([delivery_id], "failed", str(exc))
                 uow.commit()

@@ -25,7 +25,7 @@ from opsdesk.services.intake import Refused, Screen, as_received, lower_headers,
 from opsdesk.services.pipeline import Pipeline
 from opsdesk.services.pipeline_batch import BatchReport
 from opsdesk.services.pipeline_drain import process_pending
-from opsdesk.services.refusals import REFUSALS
+from opsdesk.services.refusals import REFUSALS, delivery_fields
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +137,8 @@ def store_each(
                 added = uow.deliveries.add(screen(uow, [delivery]))
                 uow.commit()
         except REFUSALS as exc:
-            log.error(
-                "delivery %s of %s refused by the database: %s", delivery.webhook_id, delivery.shop, exc
-            )
+            log.error("delivery %s of %s refused by the database: %s", delivery.webhook_id, delivery.shop, exc,
+                      extra=delivery_fields(delivery))
             refused[f"422 {exc}"] += 1
             not_stored += 1
             continue

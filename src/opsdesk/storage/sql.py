@@ -32,15 +32,18 @@ SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 def create_sql_engine(
     url: str, *, sqlite_synchronous: str = "FULL", sqlite_busy_timeout_ms: int = 4000
 ) -> Engine:
-    """An engine for SQLite (WAL, immediate write transactions) or PostgreSQL (psycopg 3)."""
+    """An engine for SQLite (WAL, immediate write transactions) or PostgreSQL (psycopg 3).
+
+    Its errors leave the statement's values out (``hide_parameters``): they are bodies, emails, addresses,
+    and an error's traceback reaches the logs (ADR 0033)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
     if sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"sqlite synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
     engine = create_engine(
-        url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False}
+        url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False}, hide_parameters=True
     )
     _configure_sqlite(engine, sqlite_synchronous.upper(), sqlite_busy_timeout_ms)
     return engine
