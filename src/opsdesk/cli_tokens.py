@@ -43,7 +43,7 @@ def create(
 def list_tokens(
     config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text", wide: WideOpt = False
 ) -> None:
-    """Every API token, oldest first: id, name, role, created, revoked (never the token or its digest)."""
+    """Every API token, oldest first: id, role, revoked, created, name (never the token or its digest)."""
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         found = token_service.list_tokens(uow)
