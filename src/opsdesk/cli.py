@@ -26,6 +26,7 @@ from opsdesk.cli_cases import cases_cli
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
 from opsdesk.cli_privacy import privacy_cli
+from opsdesk.cli_tokens import tokens_cli
 from opsdesk.cli_users import audit_cli, users_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.storefront import PageProbe
@@ -34,13 +35,11 @@ from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
 from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.policy import loader
 from opsdesk.ports import Clock
-from opsdesk.services import tokens as token_service
 from opsdesk.services.audit import check_writable
 from opsdesk.services.replay import replay
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="The operations desk for online stores.")
 policy_cli = typer.Typer(no_args_is_help=True, help="Check and test playbooks.")
-tokens_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
 cli.add_typer(policy_cli, name="policy")
 cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(cases_cli, name="cases")
@@ -304,21 +303,6 @@ def policy_check(
             out.print(f"[green]ok[/] {p.name} v{p.version}: {len(p.rules)} rules, owner {p.owner}")
     if problems:
         raise typer.Exit(1)
-
-
-@tokens_cli.command("create")
-def tokens_create(
-    name: Annotated[str, typer.Argument(help="who or what the token is for")],
-    role: Annotated[str, typer.Option(help="viewer, agent, lead or admin")] = "viewer",
-    config: ConfigOpt = None,
-    database_url: DbOpt = None,
-) -> None:
-    """Create an API token and print it once (only its digest is stored)."""
-    desk = desk_for(config, database_url)
-    with desk.db.unit_of_work() as uow:
-        token = token_service.create_token(uow, name, role, desk.clock.now())
-        uow.commit()
-    out.print(token, soft_wrap=True)
 
 
 def _tune_garbage_collector() -> None:

@@ -297,6 +297,14 @@ class TokenRepository(Protocol):
 
     def find_by_digest(self, digest: str) -> ApiToken | None: ...
 
+    def find(self, token_id: str) -> ApiToken | None: ...
+
+    def list(self) -> list[ApiToken]:
+        """Every token, revoked ones too, oldest first."""
+
+    def revoke(self, token_id: str) -> bool:
+        """Mark a token revoked; whether this call did (False when it was revoked already or is unknown)."""
+
 
 class ReadinessRepository(Protocol):
     """What the readiness controls read from live data, and the evidence they record (reviews, probes)."""

@@ -147,3 +147,16 @@ class MemoryTokens:
 
     def find_by_digest(self, digest: str) -> ApiToken | None:
         return self.t.tokens.get(digest)
+
+    def find(self, token_id: str) -> ApiToken | None:
+        return next((token for token in self.t.tokens.values() if token.id == token_id), None)
+
+    def list(self) -> list[ApiToken]:
+        return sorted(self.t.tokens.values(), key=lambda token: (token.created_at, token.id))
+
+    def revoke(self, token_id: str) -> bool:
+        token = self.find(token_id)
+        if token is None or token.revoked:
+            return False
+        self.t.tokens[token.digest] = replace(token, revoked=True)
+        return True

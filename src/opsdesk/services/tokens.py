@@ -1,12 +1,17 @@
-"""API tokens: printed once at creation, stored only as a digest."""
+"""API tokens: printed once at creation, stored only as a digest, listed and revoked by id.
+
+Nothing caches a token: the API looks each bearer token up in the database on every request, so a
+revocation committed by any process is refused from the next request on.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from opsdesk.domain.errors import InvalidInput
+from opsdesk.domain.errors import InvalidInput, NotFound
 from opsdesk.domain.records import ApiToken, AuditEntry
 from opsdesk.ports import UnitOfWork
 
@@ -31,6 +36,33 @@ def create_token(uow: UnitOfWork, name: str, role: str, now: datetime, actor: st
     after = {"name": made.name, "role": role}
     uow.audit.record([AuditEntry(now, actor, "token.create", f"token:{made.id}", None, after)])
     return token
+
+
+def list_tokens(uow: UnitOfWork) -> list[ApiToken]:
+    """Every token, revoked ones too, oldest first."""
+    return uow.tokens.list()
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """A token after ``revoke_token``; ``already``: it was revoked before, so nothing changed."""
+
+    token: ApiToken
+    already: bool
+
+
+def revoke_token(uow: UnitOfWork, token_id: str, now: datetime, actor: str = "cli") -> Revocation:
+    """Revoke a token by its id; ``NotFound`` for an unknown id. Writes one audit entry (its id, name and
+    role), and none when it was revoked already: revoking twice is not an error."""
+    token = uow.tokens.find(token_id.strip())
+    if token is None:
+        raise NotFound(f"no API token {token_id!r} (opsdesk tokens list shows their ids)")
+    revoked = replace(token, revoked=True)
+    if not uow.tokens.revoke(token.id):
+        return Revocation(revoked, already=True)
+    before = {"name": token.name, "role": token.role, "revoked": False}
+    uow.audit.record([AuditEntry(now, actor, "token.revoke", f"token:{token.id}", before, {**before, "revoked": True})])
+    return Revocation(revoked, already=False)
 
 
 def authenticate(uow: UnitOfWork, token: str) -> ApiToken | None:

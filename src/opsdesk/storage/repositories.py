@@ -17,7 +17,6 @@ from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import (
-    ApiToken,
     DecisionRecord,
     OutboxAction,
     RawDelivery,
@@ -590,27 +589,3 @@ class SqlUsage:
             removed += _USAGE_REMOVE.rowcount(self._conn, {"keys": wanted[start : start + 500]})
         return removed
 
-
-class SqlTokens:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def add(self, token: ApiToken) -> None:
-        self._conn.execute(
-            t.api_tokens.insert().values(
-                id=token.id,
-                name=token.name,
-                role=token.role,
-                digest=token.digest,
-                created_at=token.created_at,
-                revoked=token.revoked,
-            )
-        )
-
-    def find_by_digest(self, digest: str) -> ApiToken | None:
-        row = (
-            self._conn.execute(select(t.api_tokens).where(t.api_tokens.c.digest == digest)).mappings().first()
-        )
-        if row is None:
-            return None
-        return ApiToken(row["id"], row["name"], row["role"], row["digest"], row["created_at"], row["revoked"])

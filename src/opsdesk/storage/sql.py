@@ -23,6 +23,7 @@ from opsdesk.storage.inventory import SqlInventory
 from opsdesk.storage.privacy import SqlPrivacy
 from opsdesk.storage.readiness import SqlReadiness
 from opsdesk.storage.timers import SqlTimers
+from opsdesk.storage.tokens import SqlTokens
 from opsdesk.storage.users import SqlSessions, SqlUsers
 
 #: SQLite's durability setting, stated in docs/explanation/durability.md: FULL survives power loss.
@@ -140,7 +141,7 @@ class SqlUnitOfWork:
         self.usage = repos.SqlUsage(conn)
         self.followups = SqlFollowups(conn)
         self.audit = SqlChainedAudit(conn, self._audit_keys)
-        self.tokens = repos.SqlTokens(conn)
+        self.tokens = SqlTokens(conn)
         self.timers = SqlTimers(conn)
         self.readiness = SqlReadiness(conn)
         self.inventory = SqlInventory(conn)

@@ -1,0 +1,76 @@
+"""``opsdesk tokens create|list|revoke``: API tokens, printed once, listed and revoked by id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
+from opsdesk.cli_tables import Column, print_rows, when
+from opsdesk.services import tokens as token_service
+
+tokens_cli = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
+out = Console()
+
+TOKENS = (
+    Column("id", "id"),
+    Column("role"),
+    Column("revoked"),
+    Column("created", rank=1),
+    Column("name", "text"),
+)
+
+
+@tokens_cli.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="who or what the token is for")],
+    role: Annotated[str, typer.Option(help="viewer, agent, lead or admin")] = "viewer",
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Create an API token and print it once (only its digest is stored)."""
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work() as uow:
+        token = token_service.create_token(uow, name, role, desk.clock.now())
+        uow.commit()
+    out.print(token, soft_wrap=True)
+
+
+@tokens_cli.command("list")
+def list_tokens(
+    config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text", wide: WideOpt = False
+) -> None:
+    """Every API token, oldest first: id, role, revoked, created, name (never the token or its digest)."""
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work(read_only=True) as uow:
+        found = token_service.list_tokens(uow)
+    rows = [
+        {"id": t.id, "name": t.name, "role": t.role, "created_at": t.created_at.isoformat(), "revoked": t.revoked}
+        for t in found
+    ]
+    if emit(rows, fmt):
+        return
+    lines = [(t.id, t.role, "yes" if t.revoked else "", when(t.created_at, zone=True), t.name) for t in found]
+    print_rows(out, TOKENS, lines, wide=wide)
+
+
+@tokens_cli.command("revoke")
+def revoke(
+    token_id: Annotated[str, typer.Argument(metavar="ID", help="the token's id, as `tokens list` shows it")],
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Revoke an API token: the API refuses it (401) from its next request. Revoking it again changes nothing."""
+    desk = desk_for(config, database_url)
+    with desk.db.unit_of_work() as uow:
+        done = token_service.revoke_token(uow, token_id, desk.clock.now())
+        uow.commit()
+    token = done.token
+    which = escape(f"token {token.id} ({token.name}, {token.role})")
+    if done.already:
+        out.print(f"{which} was already revoked: nothing changed", soft_wrap=True)
+    else:
+        out.print(f"[green]revoked[/] {which}: the API refuses it from its next request", soft_wrap=True)
