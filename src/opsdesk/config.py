@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk import yamldoc
@@ -27,6 +27,7 @@ class Strict(BaseModel):
 class ShopConfig(Strict):
     domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
     secret_env: str | None = None
+    previous_secret_env: str | None = None  # the shop's secret before a rotation, accepted beside secret_env's
     access_token_env: str = "OPSDESK_SHOPIFY_ACCESS_TOKEN"
     admin_url: str | None = None
     currency: str = "USD"
@@ -35,6 +36,13 @@ class ShopConfig(Strict):
     default_owner: str = "team:ops"
     storefront_url: str | None = None  # probed daily for site speed (readiness)
     returns_policy_url: str | None = None  # must answer (readiness)
+
+    @model_validator(mode="after")
+    def _previous_with_own(self) -> ShopConfig:
+        if self.previous_secret_env and not self.secret_env:
+            raise ValueError("previous_secret_env goes with secret_env: without a secret of its own, the shop's "
+                             "deliveries are checked with OPSDESK_SHOPIFY_SECRET and _PREVIOUS_SECRET")
+        return self
 
 
 class ShopifyConnectorConfig(Strict):
@@ -279,11 +287,13 @@ class Settings(BaseModel):
         return found
 
     def secrets_for(self, domain: str) -> tuple[str, ...]:
-        """The secrets a delivery from ``domain`` may be signed with: the shop's own, else the app's two."""
+        """The secrets a delivery from ``domain`` may be signed with: the shop's own (its previous one too while
+        set, during a rotation; never alone), else the app's two. Read from the environment at each call."""
         shop = self.shop(domain)
         if shop is not None and shop.secret_env:
             own = os.environ.get(shop.secret_env)
-            return (own,) if own else ()
+            previous = os.environ.get(shop.previous_secret_env) if shop.previous_secret_env else None
+            return tuple(s for s in (own, previous) if s) if own else ()
         return tuple(s for s in (self.shopify_secret, self.shopify_previous_secret) if s)
 
 

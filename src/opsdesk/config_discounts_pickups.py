@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsdesk.calendars import public_holidays
+from opsdesk.config_playbooks import Owner, Priority, Queue
 from opsdesk.domain.discounts import GuardPolicy, Violation
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.pickups import PickupSchedule, Warehouse
@@ -54,12 +55,12 @@ class WarehouseConfig(_Strict):
     name: str = ""
     location_id: int | None = None
     timezone: str = "UTC"
-    lead: str  # the person warned when orders are at risk of missing the pickup
+    lead: Owner  # the person warned when orders are at risk of missing the pickup
     handling_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 30
     default: bool = False  # orders without a known location ship from here
     promise_tags: list[str] = []  # orders with a same-day promise; empty: every order
     warn_before_minutes: list[Annotated[int, Field(gt=0, le=24 * 60)]] = [60, 15]
-    queue: str = "warehouse"
+    queue: Queue = "warehouse"
     carriers: dict[str, CarrierPickups] = {}
 
 
@@ -67,9 +68,9 @@ class DiscountGuardConfig(_Strict):
     """The discount guardrails' thresholds; percentages are 0-100."""
 
     enabled: bool = True
-    owner: str = "team:ops"  # answers for the guard's pauses and cases
-    queue: str = "pricing"
-    priority: str = "high"
+    owner: Owner = "team:ops"  # answers for the guard's pauses and cases
+    queue: Queue = "pricing"
+    priority: Priority = "high"
     max_percentage: Percent = Decimal(50)
     require_end_date: bool = True
     allow_combining: bool = False

@@ -9,8 +9,31 @@ from __future__ import annotations
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from opsdesk.domain.policies import OWNER_LENGTH, PRIORITY_LENGTH, QUEUE_LENGTH, text_problem
+
+#: The longest connector name an outbox action records (``actions.provider``).
+PROVIDER_LENGTH = 64
+
+
+def _stored(length: int, where: str) -> AfterValidator:
+    """A name the desk stores in a column of ``length`` characters, checked as a playbook's is (policy/loader.py):
+    longer, PostgreSQL would refuse each case or action that carries it."""
+
+    def check(value: str) -> str:
+        if problem := text_problem(value, length, where):
+            raise PydanticCustomError("stored_name", problem)
+        return value
+
+    return AfterValidator(check)
+
+
+Queue = Annotated[str, _stored(QUEUE_LENGTH, "with each case")]
+Priority = Annotated[str, _stored(PRIORITY_LENGTH, "with each case")]
+Owner = Annotated[str, _stored(OWNER_LENGTH, "as the owner of a case")]
+Provider = Annotated[str, _stored(PROVIDER_LENGTH, "with each action it sends")]
 LocalTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Hours = Annotated[float, Field(gt=0, le=24 * 90)]
 Minutes = Annotated[float, Field(gt=0, le=24 * 60 * 30)]
@@ -38,14 +61,14 @@ class CarrierConnectorConfig(_Strict):
 
 
 class _Case(_Strict):
-    queue: str
-    priority: str = "normal"
+    queue: Queue
+    priority: Priority = "normal"
 
 
 class ReturnLabelsConfig(_Case):
     enabled: bool = True
-    queue: str = "returns"
-    priority: str = "high"
+    queue: Queue = "returns"
+    priority: Priority = "high"
     #: An approved return without a label this long after approval is a case (the dead-man SLA).
     deadline_minutes: Minutes = 15
     tell_customer: bool = True  # "your label is on its way" when the carrier fails
@@ -53,7 +76,7 @@ class ReturnLabelsConfig(_Case):
 
 class DelayedFulfilmentConfig(_Case):
     enabled: bool = True
-    queue: str = "fulfilment"
+    queue: Queue = "fulfilment"
     #: Ship-by when the order carries none: this long after payment (wall-clock hours).
     promise_hours: Hours = 48
     cadence_hours: Hours = 24  # one follow-up per this long while the order is late
@@ -81,7 +104,7 @@ class DelayedFulfilmentConfig(_Case):
 
 class StuckOrdersConfig(_Case):
     enabled: bool = True
-    queue: str = "fulfilment"
+    queue: Queue = "fulfilment"
     #: Hours an order may sit in a non-final state without any event: pending (unpaid), paid
     #: (unfulfilled), partially_fulfilled, fulfilled (shipped, not delivered).
     thresholds: dict[str, Hours] = {"pending": 24, "paid": 72, "partially_fulfilled": 72, "fulfilled": 240}
@@ -117,14 +140,14 @@ class StuckOrdersConfig(_Case):
 
 class AddressValidationConfig(_Case):
     enabled: bool = True
-    queue: str = "fulfilment"
+    queue: Queue = "fulfilment"
     reply_hours: Hours = 24  # no answer from the customer in this long: a case
 
 
 class CarrierDowntimeConfig(_Case):
     enabled: bool = True
-    queue: str = "incidents"
-    priority: str = "urgent"
+    queue: Queue = "incidents"
+    priority: Priority = "urgent"
     window_minutes: Minutes = 10  # failure rate over fixed windows of this length
     min_attempts: Annotated[int, Field(ge=1)] = 5
     failure_rate: Rate = 0.5
@@ -133,8 +156,8 @@ class CarrierDowntimeConfig(_Case):
 
 class EmailHealthConfig(_Case):
     enabled: bool = True
-    queue: str = "incidents"
-    priority: str = "urgent"
+    queue: Queue = "incidents"
+    priority: Priority = "urgent"
     window_minutes: Minutes = 60
     min_messages: Annotated[int, Field(ge=1)] = 20
     bounce_rate: Rate = 0.05
@@ -143,7 +166,7 @@ class EmailHealthConfig(_Case):
     #: While degraded: customer messages per shop per hour; the rest wait for the next hour.
     throttle_per_hour: Annotated[int, Field(ge=0)] = 10
     #: The connector customer messages switch to while degraded (e.g. a second provider); none: throttle only.
-    fallback_provider: str | None = None
+    fallback_provider: Provider | None = None
 
 
 class MonitorsConfig(_Strict):

@@ -7,9 +7,6 @@ to install it (``apt-get install -y chromium``; ``scripts/ensure-chromium`` does
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 
 from opsdesk import app as composition
@@ -28,6 +24,7 @@ from opsdesk.fakes.smtp import FakeSmtp
 from opsdesk.services import users
 from opsdesk.web.app import create_app
 from tests.integration.dashboard_harness import ORG, PASSWORD, USERS
+from tests.integration.http_harness import serve
 from tests.pipeline_harness import STARTER
 from tests.samples import SECRET, SHOP
 
@@ -81,22 +78,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             for name, (display, role, person) in USERS.items():
                 users.add_user(uow, name, PASSWORD, display, {"*": role}, person, now=desk.clock.now())
             uow.commit()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(desk), log_level="warning", access_log=False))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-            time.sleep(0.05)
         try:
-            yield Running(f"http://127.0.0.1:{port}", desk, shopify, smtp)
+            with serve(create_app(desk)) as base:
+                yield Running(base, desk, shopify, smtp)
         finally:
-            server.should_exit = True
-            thread.join(timeout=15)
-            sock.close()
             desk.db.dispose()  # type: ignore[attr-defined]  # the SQL database of the composition root
 
 

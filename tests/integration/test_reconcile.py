@@ -9,17 +9,13 @@ be in the state a run with no drops reaches, with the same actions, each sent on
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,7 +27,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -42,9 +37,9 @@ from opsdesk.domain.orders import OrderState, Versioned
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.services.reconcile import MARK_PREFIX, RECONCILE, Reconciler, read_mark
 from opsdesk.testing import ManualClock, RecordingConnector
-from opsdesk.web.app import create_app
 from tests.conftest import postgres_server_url
 from tests.integration.desk_harness import make_desk
+from tests.integration.http_harness import serving
 from tests.pipeline_harness import STARTER
 from tests.samples import SHOP, delivery, sample
 
@@ -139,28 +134,6 @@ def stream() -> tuple[list[tuple[datetime, dict[str, Any]]], dict[int, dict[str,
 
 
 # -- a running desk ---------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def serving(desk: Desk) -> Iterator[str]:
-    """The real intake: uvicorn on a free port (the pipeline and outbox are driven by the test)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(desk, background=False), log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks/shopify"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
 
 
 def appended_for(orders: list[dict[str, Any]]) -> int:

@@ -33,3 +33,26 @@ def test_a_rule_id_a_decision_cannot_record_fails_the_check_and_the_start_up(
     with pytest.raises(InvalidPolicy) as refused:
         make_desk(tmp_path, monkeypatch, playbooks=str(playbooks))
     assert where in str(refused.value)
+
+
+#: The playbooks the desk records its own decisions, cases and audit under (services/*.py ``PLAYBOOK``).
+DESK_PLAYBOOKS = ["desk", "stuck-order", "address-validation", "return-labels", "delayed-fulfilment",
+                  "carrier-pickup-cutoff", "discount-guard"]
+
+
+@pytest.mark.parametrize("name", DESK_PLAYBOOKS)
+def test_a_playbook_named_as_one_of_the_desks_own_fails_the_check_and_the_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    playbooks = starter_with_refund_rule(tmp_path, "auto-refund-simple-purchase-error")
+    refunds = playbooks / "refunds.yaml"
+    refunds.write_text(refunds.read_text().replace("playbook: refunds", f"playbook: {name}"))
+    where = f"{refunds}:5:11: 'playbook' may not be {name!r}: it is "
+
+    checked = CliRunner().invoke(cli, ["policy", "check", str(playbooks), "--format", "json"])
+    assert checked.exit_code == 1, checked.output
+    [problem] = json.loads(checked.output)["problems"]
+    assert problem.startswith(where) and problem.endswith("a playbook of yours named so would be mixed with it")
+    with pytest.raises(InvalidPolicy) as refused:
+        make_desk(tmp_path, monkeypatch, playbooks=str(playbooks))
+    assert where in str(refused.value)

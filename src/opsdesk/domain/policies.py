@@ -35,7 +35,22 @@ RESERVED_RULE_IDS: Mapping[str, str] = {
     FALLBACK_RULE: "the rule id a decision records when no rule of its playbook matches",
     "none": "the rule id a decision records when no playbook listens to its event",
 }
-RESERVED_PLAYBOOKS: Mapping[str, str] = {"-": "the playbook a decision records when no playbook listens to its event"}
+#: The desk's own playbooks: a person's resolution of a case and the monitors (services' ``PLAYBOOK``), by what
+#: they record under their name. A playbook of a user's named the same would be mixed with one in decisions,
+#: cases, backtests and guardrail usage.
+DESK_PLAYBOOKS: Mapping[str, str] = {
+    "desk": "the playbook a person's resolution of a case records",
+    "stuck-order": "the desk's monitor of orders stuck in one state",
+    "address-validation": "the desk's monitor of shipping addresses a carrier cannot verify",
+    "return-labels": "the desk's monitor of return labels",
+    "delayed-fulfilment": "the desk's monitor of orders late to ship",
+    "carrier-pickup-cutoff": "the desk's monitor of orders not packed before the carrier's pickup",
+    "discount-guard": "the desk's monitor of discounts",
+}
+RESERVED_PLAYBOOKS: Mapping[str, str] = {
+    "-": "the playbook a decision records when no playbook listens to its event",
+    **{name: f"{what}; a playbook of yours named so would be mixed with it" for name, what in DESK_PLAYBOOKS.items()},
+}
 
 
 class Outcome(enum.Enum):

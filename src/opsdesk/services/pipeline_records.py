@@ -13,6 +13,9 @@ from opsdesk.services.effects import actions_for, case_for
 from opsdesk.services.pipeline_batch import Batch, BatchReport, UsageLedger, batch_decision_id
 from opsdesk.services.pipeline_events import Keyed
 
+#: What an event no playbook listens to is recorded as (the playbook and rule id are reserved: domain.policies).
+UNHEARD = Decision("-", "-", "none", Outcome.IGNORE, "no playbook listens to this event")
+
 
 def record(
     did: str,
@@ -25,24 +28,8 @@ def record(
     report: BatchReport,
     now: datetime,
 ) -> None:
-    event, key = keyed
-    batch.decisions.append(
-        DecisionRecord(
-            id=did,
-            shop=event.shop,
-            delivery_id=delivery_id,
-            order_id=event.order_id,
-            event_name=event.name,
-            event_key=key,
-            playbook=decision.playbook,
-            rule_id=decision.rule_id,
-            policy_version=decision.version,
-            outcome=decision.outcome.value,
-            reason=decision.reason,
-            inputs=dict(facts),
-            decided_at=now,
-        )
-    )
+    event = keyed[0]
+    batch.decisions.append(_record(did, delivery_id, keyed, decision, dict(facts), now))
     report.decisions += 1
     if decision.outcome is Outcome.AUTOMATE:
         report.automated += 1
@@ -65,24 +52,30 @@ def record_unheard(delivery_id: int, keyed: Keyed, batch: Batch, report: BatchRe
     if did in batch.seen:
         return
     batch.seen.add(did)
-    batch.decisions.append(
-        DecisionRecord(
-            id=did,
-            shop=event.shop,
-            delivery_id=delivery_id,
-            order_id=event.order_id,
-            event_name=event.name,
-            event_key=key,
-            playbook="-",
-            rule_id="none",
-            policy_version="-",
-            outcome=Outcome.IGNORE.value,
-            reason="no playbook listens to this event",
-            inputs={},
-            decided_at=now,
-        )
-    )
+    batch.decisions.append(_record(did, delivery_id, keyed, UNHEARD, {}, now))
     report.decisions += 1
+
+
+def _record(
+    did: str, delivery_id: int, keyed: Keyed, decision: Decision, inputs: dict[str, Any], now: datetime
+) -> DecisionRecord:
+    """The decision record of ``decision`` for a delivery's event, as the order's history shows it."""
+    event, key = keyed
+    return DecisionRecord(
+        id=did,
+        shop=event.shop,
+        delivery_id=delivery_id,
+        order_id=event.order_id,
+        event_name=event.name,
+        event_key=key,
+        playbook=decision.playbook,
+        rule_id=decision.rule_id,
+        policy_version=decision.version,
+        outcome=decision.outcome.value,
+        reason=decision.reason,
+        inputs=inputs,
+        decided_at=now,
+    )
 
 
 def _name(facts: Mapping[str, Any]) -> str:

@@ -1,50 +1,31 @@
 """The customer answers after their address case opened: the desk checks the new address as it would have
 before. Accepted, the order's hold is released in Shopify and the case settled (resolved by automation, or
 marked moot for the person working on it, who is told); refused again, the open case says so on its timeline.
-
-Through the real intake path (Shopify's samples), on a SQLite file and on PostgreSQL, with the carrier
-stand-in checking every address, the Shopify Admin stand-in holding and releasing the fulfilment order for
-real, the SMTP stand-in, and the case page over HTTP (tests/integration/address_harness.py).
+The case page is read over HTTP.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
 
 from opsdesk.domain.cases import CaseStatus
 from opsdesk.fakes.carrier import FakeCarrier
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
 from opsdesk.services.cases import act
-from tests.integration.address_harness import (
+from tests.integration.address.harness import (
     ASK,
     REFUSED,
+    Desk,
     answer,
-    carrier_fixture,  # noqa: F401  (the carrier fixture)
     case_page,
+    checked,
+    effects,
     holds,
-    shopify_fixture,  # noqa: F401  (the shopify fixture)
-    smtp_fixture,  # noqa: F401  (the smtp fixture)
     unanswered,
 )
-from tests.integration.fulfilment_harness import (
-    Run,
-    db_url_fixture,  # noqa: F401  (the db_url fixture)
-)
+from tests.integration.fulfilment_harness import Run
 
 ACCEPTED = ("the customer gave a new address (125 Shipping Street, Shippington, 40004, US), which the carrier "
             "accepted: the hold is released")
-
-
-def checks(carrier: FakeCarrier) -> list[tuple[str, int]]:
-    """The addresses the carrier was asked about (postal code) and what it answered."""
-    return [(c.body["address"]["zip"], c.status) for c in carrier.calls if c.what == "addresses"]
-
-
-def shopify_effects(shopify: FakeShopifyAdmin) -> list[str]:
-    return [e.kind for e in shopify.effects]
 
 
 def last_change(run: Run, case_id: str) -> tuple[str, str, str]:
@@ -55,17 +36,16 @@ def last_change(run: Run, case_id: str) -> tuple[str, str, str]:
 
 
 def test_an_answer_after_the_case_opened_is_checked_releases_the_hold_and_resolves_the_case(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-    shopify: FakeShopifyAdmin,
+    desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    run, case = unanswered(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    run, case = unanswered(*desk, carrier, smtp, shopify)
     run.advance(hours=2)
 
     answer(run, 26, "w-answer")
     run.settle()
 
-    assert checks(carrier) == [("40003", 422), ("40004", 200)]
-    assert (shopify_effects(shopify), holds(shopify)) == (
+    assert checked(carrier) == [("40003", 422), ("40004", 200)]
+    assert (effects(shopify), holds(shopify)) == (
         ["fulfillmentOrderHold", "fulfillmentOrderReleaseHold"], ["OPEN"])
     [resolved] = run.cases(active_only=False)
     assert (resolved.id, resolved.status, resolved.resolution) == (case.id, CaseStatus.RESOLVED, "no_action")
@@ -75,14 +55,13 @@ def test_an_answer_after_the_case_opened_is_checked_releases_the_hold_and_resolv
     assert "<strong>release hold</strong>" in page and 'id="case-resolution">no action' in page
     run.advance(hours=48)  # nothing is left waiting: no case, no more checks or messages
     assert [(c.id, c.status) for c in run.cases(active_only=False)] == [(case.id, CaseStatus.RESOLVED)]
-    assert (checks(carrier), run.customer_mail(smtp)) == ([("40003", 422), ("40004", 200)], [ASK])
+    assert (checked(carrier), run.customer_mail(smtp)) == ([("40003", 422), ("40004", 200)], [ASK])
 
 
 def test_an_answer_to_a_case_someone_works_on_releases_the_hold_and_marks_it_moot_for_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-    shopify: FakeShopifyAdmin,
+    desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    run, case = unanswered(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    run, case = unanswered(*desk, carrier, smtp, shopify)
     with run.desk.db.unit_of_work() as uow:
         act(uow, case.id, "start", "fred", run.clock.now(), run.desk.case_hooks)
         uow.commit()
@@ -93,7 +72,7 @@ def test_an_answer_to_a_case_someone_works_on_releases_the_hold_and_marks_it_moo
     answered_at = run.clock.now()
     run.advance(minutes=10)  # the notifications' batching window passes
 
-    assert (checks(carrier), holds(shopify)) == ([("40003", 422), ("40004", 200)], ["OPEN"])
+    assert (checked(carrier), holds(shopify)) == ([("40003", 422), ("40004", 200)], ["OPEN"])
     [still] = run.cases()
     assert (still.status, still.owner, still.detail["moot"]) == (
         CaseStatus.IN_PROGRESS, "fred", {"why": ACCEPTED, "at": answered_at.isoformat()})
@@ -104,10 +83,9 @@ def test_an_answer_to_a_case_someone_works_on_releases_the_hold_and_marks_it_moo
 
 
 def test_an_answer_the_carrier_refuses_too_is_on_the_open_case_and_the_next_one_settles_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-    shopify: FakeShopifyAdmin,
+    desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    run, case = unanswered(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    run, case = unanswered(*desk, carrier, smtp, shopify)
     carrier.reject_zip("40003", "40005")
     run.advance(hours=1)
 
@@ -116,31 +94,30 @@ def test_an_answer_the_carrier_refuses_too_is_on_the_open_case_and_the_next_one_
 
     refused_too = (f"the customer gave a new address (7 Nowhere Lane, Shippington, 40005, US); the carrier refused "
                    f"it too: {REFUSED}")
-    assert checks(carrier) == [("40003", 422), ("40005", 422)]
+    assert checked(carrier) == [("40003", 422), ("40005", 422)]
     [still] = run.cases()
     assert (still.id, still.status, still.detail["error"]) == (case.id, CaseStatus.ASSIGNED, REFUSED)
     assert last_change(run, case.id) == ("automation", "signal", refused_too)
     assert refused_too in case_page(run, case.id)
-    assert (shopify_effects(shopify), run.customer_mail(smtp)) == (["fulfillmentOrderHold"], [ASK])
+    assert (effects(shopify), run.customer_mail(smtp)) == (["fulfillmentOrderHold"], [ASK])
     assert [c.kind for c in run.cases(active_only=False)] == ["address"]  # no automation failure case
 
     answer(run, 26, "w-tags", street="7 Nowhere Lane", zip_="40005", tags="vip")  # the same address: not an answer
     run.advance(hours=1)
-    assert checks(carrier) == [("40003", 422), ("40005", 422)]
+    assert checked(carrier) == [("40003", 422), ("40005", 422)]
     assert run.told(smtp, "fred", f"Case {case.key}: {refused_too}") == 1  # in their digest, once
 
     answer(run, 27, "w-answer-2")
     run.settle()
-    assert checks(carrier) == [("40003", 422), ("40005", 422), ("40004", 200)]
+    assert checked(carrier) == [("40003", 422), ("40005", 422), ("40004", 200)]
     assert (holds(shopify), [(c.id, c.status) for c in run.cases(active_only=False)]) == (
         ["OPEN"], [(case.id, CaseStatus.RESOLVED)])
 
 
 def test_a_refused_answer_to_a_case_waiting_on_the_customer_brings_it_back_to_its_owner_who_is_told_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-    shopify: FakeShopifyAdmin,
+    desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    run, case = unanswered(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    run, case = unanswered(*desk, carrier, smtp, shopify)
     carrier.reject_zip("40003", "40005")
     with run.desk.db.unit_of_work() as uow:
         act(uow, case.id, "start", "fred", run.clock.now(), run.desk.case_hooks)

@@ -30,7 +30,7 @@ from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
 from opsdesk.services.address_checks import REPLY, subject
 from tests.conftest import postgres_server_url
-from tests.integration.address_harness import TOKEN, holds, paid
+from tests.integration.address.harness import TOKEN, holds, paid
 from tests.integration.fulfilment_harness import ORDER_ID, START, Run, paid_order
 from tests.samples import SHOP, delivery
 

@@ -3,15 +3,11 @@ consequences as the first check: the order never held (its first address accepte
 accepted answer, or released by a person. Refused, the order is held, the customer asked, and the reply timer
 runs (then the case); accepted, nothing happens. An update that leaves the address as it was checks nothing,
 nor does a change of an order fulfilled or cancelled.
-
-Through the real intake path (Shopify's samples), on a SQLite file and on PostgreSQL, with the carrier stand-in
-checking every address and the Shopify Admin stand-in holding and releasing the fulfilment order for real
-(tests/integration/address_harness.py).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,20 +17,17 @@ from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
 from opsdesk.services.address_checks import REPLY, subject
 from opsdesk.services.cases import act
-from tests.integration.address_harness import (
+from tests.integration.address.harness import (
     ASK,
+    Desk,
     answer,
+    checked,
+    effects,
     holds,
     paid,
-    shopify_fixture,  # noqa: F401  (the shopify fixture)
-    smtp_fixture,  # noqa: F401  (the smtp fixture)
     unanswered,
 )
-from tests.integration.fulfilment_harness import (
-    ORDER_ID,
-    Run,
-    db_url_fixture,  # noqa: F401  (the db_url fixture)
-)
+from tests.integration.fulfilment_harness import ORDER_ID, Run
 from tests.samples import SHOP
 
 FIRST = ("123 Shipping Street", "40003")  # the sample's address
@@ -44,28 +37,10 @@ HOLD, RELEASE = "fulfillmentOrderHold", "fulfillmentOrderReleaseHold"
 
 
 @pytest.fixture(name="carrier")
-def carrier_fixture() -> FakeCarrier:
+def carrier_fixture() -> Iterator[FakeCarrier]:
     with FakeCarrier() as fake:
         fake.reject_zip(NOWHERE[1])
-        yield fake  # type: ignore[misc]
-
-
-#: Where the desk runs: its folder, the test's monkeypatch, its database's URL.
-Desk = tuple[Path, pytest.MonkeyPatch, str]
-
-
-@pytest.fixture(name="desk")
-def desk_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Desk:
-    return tmp_path, monkeypatch, db_url
-
-
-def checked(carrier: FakeCarrier) -> list[tuple[str, int]]:
-    """The postal codes the carrier was asked about, in order, with its answers."""
-    return [(c.body["address"]["zip"], c.status) for c in carrier.calls if c.what == "addresses"]
-
-
-def effects(shopify: FakeShopifyAdmin) -> list[str]:
-    return [e.kind for e in shopify.effects]
+        yield fake
 
 
 def waiting(run: Run) -> bool:

@@ -2,13 +2,12 @@
 
 The desk of tests/integration/fulfilment_harness.py (a SQLite file, or PostgreSQL) with the real Shopify
 connector against the local Shopify Admin stand-in, whose fulfilment order is held and released for real, the
-carrier stand-in refusing the sample's postal code, the SMTP stand-in, and the case page over HTTP. A test
-module takes the fixtures by importing them (``carrier_fixture``, ``smtp_fixture``, ``shopify_fixture``).
+carrier stand-in refusing the sample's postal code, the SMTP stand-in, and the case page over HTTP. The stand-ins
+and where the desk runs are this folder's fixtures (conftest.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,24 +32,8 @@ ASK = "Please confirm the delivery address for order #9999"
 FULFILMENT_ORDER = f"gid://shopify/FulfillmentOrder/{ORDER_ID}1"
 REFUSED = "carrier ups ADDRESS.VERIFY.FAILURE: Address not found"  # the carrier stand-in's answer
 
-
-@pytest.fixture(name="carrier")
-def carrier_fixture() -> Iterator[FakeCarrier]:
-    with FakeCarrier() as fake:
-        fake.reject_zip("40003")  # the postal code of the sample's shipping address
-        yield fake
-
-
-@pytest.fixture(name="smtp")
-def smtp_fixture() -> Iterator[FakeSmtp]:
-    with FakeSmtp() as fake:
-        yield fake
-
-
-@pytest.fixture(name="shopify")
-def shopify_fixture() -> Iterator[FakeShopifyAdmin]:
-    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
-        yield fake
+#: Where the desk runs: its folder, the test's monkeypatch, its database's URL.
+Desk = tuple[Path, pytest.MonkeyPatch, str]
 
 
 def unanswered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier,
@@ -90,6 +73,16 @@ def answer(run: Run, hours: float, webhook_id: str, street: str = "125 Shipping 
     order = paid_order(updated_at=(START + timedelta(hours=hours)).isoformat(), **changes)
     order["shipping_address"] = {**order["shipping_address"], "address1": street, "zip": zip_}
     run.feed(delivery("orders/updated", order, webhook_id))
+
+
+def checked(carrier: FakeCarrier) -> list[tuple[str, int]]:
+    """The postal codes the carrier was asked about, in order, with its answers."""
+    return [(c.body["address"]["zip"], c.status) for c in carrier.calls if c.what == "addresses"]
+
+
+def effects(shopify: FakeShopifyAdmin) -> list[str]:
+    """What the desk did in Shopify, in order (``fulfillmentOrderHold``, ...)."""
+    return [e.kind for e in shopify.effects]
 
 
 def case_page(run: Run, case_id: str, person: str = "fred") -> str:

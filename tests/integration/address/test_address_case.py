@@ -1,9 +1,6 @@
 """The address case, worked to the end: the customer never answered about the address the carrier refused, and
-a person releases the order's fulfilment hold from the case (the address fixed in Shopify, or shipping as is).
-
-The desk of tests/integration/fulfilment_harness.py (a SQLite file, or PostgreSQL) with the real Shopify
-connector against the local Shopify Admin stand-in, whose fulfilment order is held and released for real,
-the carrier stand-in refusing the sample's postal code, the SMTP stand-in, and the dashboard over HTTP.
+a person releases the order's fulfilment hold from the case (the address fixed in Shopify, or shipping as is),
+from the case page over HTTP or through the case service.
 """
 
 from __future__ import annotations
@@ -12,34 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.domain.cases import CaseStatus
 from opsdesk.domain.records import CaseRecord
 from opsdesk.fakes.carrier import FakeCarrier
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
 from opsdesk.services.cases import act, open_case
-from tests.integration.address_harness import (
-    ADDRESSES,
+from tests.integration.address.harness import (
     ASK,
     FULFILMENT_ORDER,
-    TOKEN,
+    Desk,
     answer,
-    carrier_fixture,  # noqa: F401  (the carrier fixture)
+    effects,
     holds,
-    shopify_fixture,  # noqa: F401  (the shopify fixture)
-    smtp_fixture,  # noqa: F401  (the smtp fixture)
+    paid,
     unanswered,
 )
 from tests.integration.dashboard_harness import agent_client, csrf_of
-from tests.integration.fulfilment_harness import (
-    ORDER_ID,
-    Run,
-    db_url_fixture,  # noqa: F401  (the db_url fixture)
-    make_run,
-    paid_order,
-)
-from tests.samples import SHOP, delivery
+from tests.integration.fulfilment_harness import ORDER_ID, Run
+from tests.samples import SHOP
 
 
 def nothing_more_happens(run: Run, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin,
@@ -48,7 +36,7 @@ def nothing_more_happens(run: Run, carrier: FakeCarrier, smtp: FakeSmtp, shopify
     address before the order ships, and it and the days after it hold nothing again and open nothing."""
     answer(run, 30, "w-late-answer")
     run.advance(hours=48)
-    assert [e.kind for e in shopify.effects] == ["fulfillmentOrderHold", "fulfillmentOrderReleaseHold"]
+    assert effects(shopify) == ["fulfillmentOrderHold", "fulfillmentOrderReleaseHold"]
     assert holds(shopify) == ["OPEN"]
     expected = resolved or [("address", CaseStatus.RESOLVED)]
     assert [(c.kind, c.status) for c in run.cases(active_only=False)] == expected
@@ -68,10 +56,9 @@ def last_audit(run: Run) -> tuple[str, str, str]:
 
 
 def test_a_person_releases_the_hold_of_an_unanswered_address_from_its_page(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-    shopify: FakeShopifyAdmin,
+    desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    run, case = unanswered(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    run, case = unanswered(*desk, carrier, smtp, shopify)
     with agent_client(run.desk, "fred", run.clock.now()) as client:
         page = client.get(f"/cases/{case.id}").text
         offered = [name for name in ("release_hold", "no_action", "deny", "reship", "approve_refund")
@@ -118,10 +105,7 @@ def test_releasing_through_the_case_service_sends_the_release_and_says_who(
 def test_a_hold_a_person_releases_while_the_answer_is_awaited_ends_the_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    connector = ShopifyAdmin(shopify.url_for, lambda _shop: TOKEN, timeout=5)
-    run = make_run(tmp_path, monkeypatch, carrier=carrier, smtp=smtp, monitors=ADDRESSES,
-                   extra_connectors={"shopify": connector})
-    run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+    run = paid(tmp_path, monkeypatch, f"sqlite:///{tmp_path}/opsdesk.db", carrier, smtp, shopify)
     run.settle()
     run.advance(hours=2)  # the customer has been asked; the order's lateness comes to a person, who ships it
     other = CaseRecord("late-1", SHOP, "fulfilment", "fulfilment", "Order #9999: late", "not shipped",

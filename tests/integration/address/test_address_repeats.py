@@ -1,47 +1,33 @@
 """The customer's answers about a refused address, in any order: an address given again is checked again, and
 whatever path the answers take, an order held for its address is waited on (a reply timer) or has an address
 case; one released has none open.
-
-Through the real intake path (Shopify's samples), on a SQLite file and on PostgreSQL, with the carrier stand-in
-checking every address and the Shopify Admin stand-in holding and releasing the fulfilment order for real
-(tests/integration/address_harness.py).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
 
 from opsdesk.domain.cases import CaseStatus
 from opsdesk.fakes.carrier import FakeCarrier
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.smtp import FakeSmtp
 from opsdesk.services.address_checks import REPLY, subject
-from tests.integration.address_harness import (
+from tests.integration.address.harness import (
     ASK,
+    Desk,
     answer,
-    carrier_fixture,  # noqa: F401  (the carrier fixture)
     holds,
     paid,
-    shopify_fixture,  # noqa: F401  (the shopify fixture)
-    smtp_fixture,  # noqa: F401  (the smtp fixture)
 )
-from tests.integration.fulfilment_harness import (
-    ORDER_ID,
-    Run,
-    db_url_fixture,  # noqa: F401  (the db_url fixture)
-)
+from tests.integration.fulfilment_harness import ORDER_ID, Run
 from tests.samples import SHOP
 
 FIRST = ("123 Shipping Street", "40003")  # the sample's address, refused
 SECOND = ("7 Nowhere Lane", "40005")  # refused too
 
 
-def held_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-               shopify: FakeShopifyAdmin, *, settle: bool = True) -> Run:
+def held_order(desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin, *,
+               settle: bool = True) -> Run:
     carrier.reject_zip(FIRST[1], SECOND[1])
-    run = paid(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    run = paid(*desk, carrier, smtp, shopify)
     if settle:
         run.settle()
     return run
@@ -58,10 +44,9 @@ def waiting(run: Run) -> bool:
 
 
 def test_going_back_to_the_first_refused_address_is_checked_again_and_asked_about_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-    shopify: FakeShopifyAdmin,
+    desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    run = held_order(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    run = held_order(desk, carrier, smtp, shopify)
     run.advance(hours=2)
     answer(run, 2, "w-second", *SECOND)
     run.settle()
@@ -79,10 +64,9 @@ def test_going_back_to_the_first_refused_address_is_checked_again_and_asked_abou
 
 
 def test_an_address_given_again_after_the_case_opened_is_checked_again_and_the_owner_told(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-    shopify: FakeShopifyAdmin,
+    desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    run = held_order(tmp_path, monkeypatch, db_url, carrier, smtp, shopify)
+    run = held_order(desk, carrier, smtp, shopify)
     run.advance(hours=24)
     [case] = run.cases()
     answer(run, 25, "w-second", *SECOND)
@@ -102,10 +86,9 @@ def test_an_address_given_again_after_the_case_opened_is_checked_again_and_the_o
 
 
 def test_an_answer_given_while_the_first_check_was_out_is_not_left_without_anyone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, carrier: FakeCarrier, smtp: FakeSmtp,
-    shopify: FakeShopifyAdmin,
+    desk: Desk, carrier: FakeCarrier, smtp: FakeSmtp, shopify: FakeShopifyAdmin
 ) -> None:
-    run = held_order(tmp_path, monkeypatch, db_url, carrier, smtp, shopify, settle=False)
+    run = held_order(desk, carrier, smtp, shopify, settle=False)
     run.desk.process_pending()  # the first address's check is queued, not sent yet
     answer(run, 0.01, "w-second", *SECOND)  # the address changes before the carrier answers
     run.desk.process_pending()
