@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk import yamldoc
@@ -28,6 +28,10 @@ class ShopConfig(Strict):
     domain: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")]
     secret_env: str | None = None
     access_token_env: str = "OPSDESK_SHOPIFY_ACCESS_TOKEN"
+    # A Dev Dashboard app of the store's own organisation: tokens by the client credentials grant (ADR 0036),
+    # instead of the static token above. The secret defaults to the one webhooks are verified with.
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
     admin_url: str | None = None
     currency: str = "USD"
     timezone: str = "UTC"
@@ -35,6 +39,19 @@ class ShopConfig(Strict):
     default_owner: str = "team:ops"
     storefront_url: str | None = None  # probed daily for site speed (readiness)
     returns_policy_url: str | None = None  # must answer (readiness)
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> ShopConfig:
+        if self.client_secret_env and not self.client_id_env:
+            raise ValueError("client_secret_env needs client_id_env (the app's client ID)")
+        if self.client_id_env and "access_token_env" in self.model_fields_set:
+            raise ValueError("access_token_env and client_id_env: choose one (a static token, or the grant)")
+        return self
+
+    @property
+    def client_secret_variable(self) -> str:
+        """The variable holding the app's client secret: ``client_secret_env``, else the webhook secret's."""
+        return self.client_secret_env or self.secret_env or "OPSDESK_SHOPIFY_SECRET"
 
 
 class ShopifyConnectorConfig(Strict):
