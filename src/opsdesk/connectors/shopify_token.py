@@ -72,7 +72,6 @@ class AccessTokens:
         self._refused: dict[str, tuple[datetime, Rejected]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()  # makes the per-shop locks
-        self.grants = 0  # grant requests sent (a count for tests and `opsdesk check`)
 
     def token(self, shop: str, credentials: ClientCredentials) -> str | Rejected | RetryLater:
         """The shop's token, asked for when there is none or it is due; what went wrong otherwise."""
@@ -107,7 +106,6 @@ class AccessTokens:
             return Rejected(f"no client credentials for {shop!r}: {' and '.join(missing)} not set")
         form = {"grant_type": "client_credentials", "client_id": credentials.client_id,
                 "client_secret": credentials.client_secret}
-        self.grants += 1
         try:
             response = self._client.post(self._url_for(shop), data=form, headers={"Accept": "application/json"})
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
