@@ -17,6 +17,10 @@ and refilled since, holds the query's requested cost plus a reserve for the desk
 Outcomes: 2xx without errors -> Delivered; ``userErrors`` -> Rejected; ``THROTTLED``, 429, 408, 5xx,
 timeouts and broken connections -> RetryLater (with the provider's wait when it gives one); other 4xx and
 3xx (redirects are never followed) -> Rejected (``shopify_errors``). No httpx exception leaves this module.
+
+A shop calls with its static token (``token_for``), or, when ``credentials_for`` gives it a Dev Dashboard app's
+client credentials, with tokens from Shopify's client credentials grant, renewed before they expire and once
+after a 401 (``shopify_token``, ADR 0036).
 """
 
 from __future__ import annotations
@@ -155,13 +159,10 @@ class ShopifyAdmin:
         """What stops the connector having an Admin API token for ``shop`` now (asking the grant for one when
         the shop has client credentials and no token in hand); None when it has one."""
         try:
-            credentials = self._credentials_for(shop)
-            token = self._token_for(shop) if credentials is None else self._tokens.token(shop, credentials)
+            token = self._token(shop, self._credentials_for(shop))
         except LookupError as exc:
             return f"shop {shop!r} is not configured: {exc}"
-        if isinstance(token, str):
-            return None if token else f"no Admin API access token for {shop!r}"
-        return token.reason
+        return None if isinstance(token, str) else token.reason
 
     def paced(self, shop: str) -> float:
         """Seconds the sweep's reads have waited so far for the shop's cost bucket, before sending."""
@@ -239,22 +240,25 @@ class ShopifyAdmin:
         """Send one query; a token from the grant that the Admin API refuses (401) is renewed once."""
         try:
             url, credentials = self._base_url_for(shop), self._credentials_for(shop)
-            token = self._token_for(shop) if credentials is None else self._tokens.token(shop, credentials)
+            token = self._token(shop, credentials)
         except LookupError as exc:
             return Rejected(f"shop {shop!r} is not configured: {exc}")
         if not isinstance(token, str):
             return token
-        if not token:
-            return Rejected(f"no Admin API access token for {shop!r}")
-        response = self._post(shop, url, token, {"query": query, "variables": variables}, key)
+        body = {"query": query, "variables": variables}
+        response = self._post(shop, url, token, body, key)
         if credentials is not None and isinstance(response, httpx.Response) and response.status_code == 401:
             self._tokens.refused(shop, token)
             token = self._tokens.token(shop, credentials)
             if not isinstance(token, str):
                 return token
-            response = self._post(shop, url, token, {"query": query, "variables": variables}, key)
-        return response if not isinstance(response, httpx.Response) else self._reply(response, shop, query,
-                                                                                      variables)
+            response = self._post(shop, url, token, body, key)
+        return self._reply(response, shop, query, variables) if isinstance(response, httpx.Response) else response
+
+    def _token(self, shop: str, credentials: ClientCredentials | None) -> str | Rejected | RetryLater:
+        """The shop's static token, or its token from the grant (``shopify_token``)."""
+        token = self._token_for(shop) if credentials is None else self._tokens.token(shop, credentials)
+        return Rejected(f"no Admin API access token for {shop!r}") if token == "" else token
 
     def _post(self, shop: str, url: str, token: str, body: JSON, key: str | None
               ) -> httpx.Response | Rejected | RetryLater:
