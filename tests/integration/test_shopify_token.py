@@ -93,18 +93,20 @@ def test_a_token_the_admin_api_refuses_is_renewed_once_and_only_once(
     assert [c.status for c in fake.calls] == [200, 401, 200, 401, 401]
 
 
+@pytest.mark.parametrize("status", [400, 401])
 def test_a_refused_grant_is_rejected_naming_the_shop_and_what_to_check_never_the_secret(
-        fake: FakeShopifyAdmin, wire: str, clock: ManualClock) -> None:
+        fake: FakeShopifyAdmin, wire: str, clock: ManualClock, status: int) -> None:
+    fake.oauth.refusal = status
     wrong = ClientCredentials(CLIENT_ID, "shpss_a-wrong-secret", "OPSDESK_SHOPIFY_CLIENT_ID", "MY_APP_SECRET")
     with connect(fake, wire, clock, wrong) as shopify:
         first, second = shopify.send(tag(1)), shopify.send(tag(2))
     assert isinstance(first, Rejected)
-    assert first.reason.startswith(f"Shopify refused the client credentials grant for '{SHOP}' (HTTP 400: "
+    assert first.reason.startswith(f"Shopify refused the client credentials grant for '{SHOP}' (HTTP {status}: "
                                    "invalid_client: Client authentication failed")
     assert "OPSDESK_SHOPIFY_CLIENT_ID and MY_APP_SECRET" in first.reason
     assert "shpss_a-wrong-secret" not in first.reason and "shpss_a-wrong-secret" not in repr(wrong)
     assert second == first  # remembered: one request to the token endpoint, none to the Admin API
-    assert fake.oauth.grants == [Grant(SHOP, CLIENT_ID, 400)]
+    assert fake.oauth.grants == [Grant(SHOP, CLIENT_ID, status)]
     assert fake.calls == []
 
 

@@ -4,9 +4,9 @@
 (form-encoded, as Shopify's documentation sends them, or JSON, as its Node library does) answers
 ``{"access_token": "shpat_…", "scope": …, "expires_in": …}`` for an app ``add_client`` registered, a token
 that lives ``life`` seconds of the stand-in's clock. A wrong secret or an unknown client is refused with 400
-and an OAuth ``{"error", "error_description"}`` body; ``down`` makes the endpoint answer 503, ``delay`` slow.
-An expired or revoked token is refused by the Admin API with Shopify's 401 (``admits``). Every grant request
-is recorded.
+(``refusal``) and an OAuth ``{"error", "error_description"}`` body; ``down`` makes the endpoint answer 503,
+``delay`` slow. An expired or revoked token is refused by the Admin API with Shopify's 401 (``admits``).
+Every grant request is recorded.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class TokenIssuer:
         self._lock = threading.Lock()
         self.down = False  # while True, the endpoint answers 503
         self.delay = 0.0  # seconds each grant takes (wall clock): lets concurrent callers meet
+        self.refusal = 400  # the status of a refused grant (OAuth servers answer invalid_client with 400 or 401)
 
     def add_client(self, client_id: str, secret: str, *, life: float = DAY, scope: str = "write_orders") -> None:
         """An app that may ask for tokens, each living ``life`` seconds."""
@@ -97,7 +98,7 @@ class TokenIssuer:
         with self._lock:
             known = self._clients.get(client_id)
             if known is None or not secrets.compare_digest(known[0], str(form.get("client_secret") or "")):
-                return 400, {"error": "invalid_client",
+                return self.refusal, {"error": "invalid_client",
                              "error_description": "Client authentication failed due to unknown client, no client"
                                                   " authentication included, or unsupported authentication method."}
             token = f"shpat_{secrets.token_hex(16)}"
