@@ -15,6 +15,7 @@ from opsdesk.connectors.carrier import CarrierLabels
 from opsdesk.connectors.chat import ChatWebhook
 from opsdesk.connectors.email import SmtpEmail
 from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.connectors.shopify_token import ClientCredentials
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
@@ -62,9 +63,17 @@ def default_connectors(settings: Settings) -> dict[str, Connector]:
         shop_cfg = settings.shop(shop)
         return os.environ.get(shop_cfg.access_token_env if shop_cfg else "OPSDESK_SHOPIFY_ACCESS_TOKEN", "")
 
+    def credentials(shop: str) -> ClientCredentials | None:
+        shop_cfg = settings.shop(shop)
+        if shop_cfg is None or not shop_cfg.client_id_env:
+            return None
+        secret_env = shop_cfg.client_secret_variable
+        return ClientCredentials(os.environ.get(shop_cfg.client_id_env, ""), os.environ.get(secret_env, ""),
+                                 shop_cfg.client_id_env, secret_env)
+
     return {
         "shopify": ShopifyAdmin(graphql_url, token, timeout=shopify_cfg.timeout_seconds,
-                                reserve=shopify_cfg.reserve_points),
+                                reserve=shopify_cfg.reserve_points, credentials_for=credentials),
         "chat": ChatWebhook(),
         "smtp": SmtpEmail(
             host=smtp.host,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -9,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.config import ShopConfig
+from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
 from opsdesk.readiness import evidence, registry
@@ -34,10 +37,49 @@ def check(
     with desk.db.unit_of_work(read_only=True) as uow:
         report = registry.check(desk.settings, uow, desk.clock.now(), desk.playbooks, desk.org)
     data = report.as_dict()
+    data["authentication"] = authentication(desk, obtain=probe)
+    data["passed"] = report.passed and all(a["status"] != "fail" for a in data["authentication"])
     if not emit(data, fmt):
+        _print_authentication(data["authentication"])
         _print(data)
-    if not report.passed:
+    if not data["passed"]:
         raise typer.Exit(1)
+
+
+def authentication(desk: Desk, *, obtain: bool) -> list[dict[str, Any]]:
+    """How each shop's Admin API calls authenticate (ADR 0036). A shop with client credentials fails when its
+    variables are unset or, with ``obtain``, when the grant gives no token; an unset static token is a warning
+    (the desk runs without acting on Shopify)."""
+    shopify = desk.connectors.get("shopify")
+    return [_by_grant(shop, shopify if obtain and isinstance(shopify, ShopifyAdmin) else None)
+            if shop.client_id_env else _by_static_token(shop) for shop in desk.settings.file.shops]
+
+
+def _by_grant(shop: ShopConfig, shopify: ShopifyAdmin | None) -> dict[str, Any]:
+    assert shop.client_id_env
+    secret = shop.client_secret_variable
+    unset = [v for v in (shop.client_id_env, secret) if not os.environ.get(v)]
+    problem = f"{' and '.join(unset)} not set" if unset else None
+    if problem is None and shopify is not None:
+        problem = shopify.token_problem(shop.domain)
+    found = "a token was obtained" if shopify is not None else "set (no token asked for: --no-probe)"
+    return {"shop": shop.domain, "method": "client_credentials", "status": "fail" if problem else "pass",
+            "how": f"client credentials grant (client ID in {shop.client_id_env}, secret in {secret})",
+            "detail": problem or found}
+
+
+def _by_static_token(shop: ShopConfig) -> dict[str, Any]:
+    found = bool(os.environ.get(shop.access_token_env))
+    return {"shop": shop.domain, "method": "access_token", "status": "pass" if found else "warn",
+            "how": f"static access token in {shop.access_token_env}",
+            "detail": "set" if found else "not set: actions on Shopify are rejected"}
+
+
+def _print_authentication(rows: list[dict[str, Any]]) -> None:
+    colour = {"pass": "green", "warn": "yellow", "fail": "red"}
+    for row in rows:
+        out.print(f"[{colour[row['status']]}]{row['status']}[/]  [bold]shopify-auth[/] {row['shop']}: "
+                  f"{escape(row['how'])}: {escape(row['detail'])}", soft_wrap=True)
 
 
 def _print(data: dict[str, Any]) -> None:

@@ -29,6 +29,10 @@ class ShopConfig(Strict):
     secret_env: str | None = None
     previous_secret_env: str | None = None  # the shop's secret before a rotation, accepted beside secret_env's
     access_token_env: str = "OPSDESK_SHOPIFY_ACCESS_TOKEN"
+    # A Dev Dashboard app of the store's own organisation: tokens by the client credentials grant (ADR 0036),
+    # instead of the static token above. The secret defaults to the one webhooks are verified with.
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
     admin_url: str | None = None
     currency: str = "USD"
     timezone: str = "UTC"
@@ -43,6 +47,19 @@ class ShopConfig(Strict):
             raise ValueError("previous_secret_env goes with secret_env: without a secret of its own, the shop's "
                              "deliveries are checked with OPSDESK_SHOPIFY_SECRET and _PREVIOUS_SECRET")
         return self
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> ShopConfig:
+        if self.client_secret_env and not self.client_id_env:
+            raise ValueError("client_secret_env needs client_id_env (the app's client ID)")
+        if self.client_id_env and "access_token_env" in self.model_fields_set:
+            raise ValueError("access_token_env and client_id_env: choose one (a static token, or the grant)")
+        return self
+
+    @property
+    def client_secret_variable(self) -> str:
+        """The variable holding the app's client secret: ``client_secret_env``, else the webhook secret's."""
+        return self.client_secret_env or self.secret_env or "OPSDESK_SHOPIFY_SECRET"
 
 
 class ShopifyConnectorConfig(Strict):

@@ -17,6 +17,10 @@ and refilled since, holds the query's requested cost plus a reserve for the desk
 Outcomes: 2xx without errors -> Delivered; ``userErrors`` -> Rejected; ``THROTTLED``, 429, 408, 5xx,
 timeouts and broken connections -> RetryLater (with the provider's wait when it gives one); other 4xx and
 3xx (redirects are never followed) -> Rejected (``shopify_errors``). No httpx exception leaves this module.
+
+A shop calls with its static token (``token_for``), or, when ``credentials_for`` gives it a Dev Dashboard app's
+client credentials, with tokens from Shopify's client credentials grant, renewed before they expire and once
+after a 401 (``shopify_token``, ADR 0036).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from opsdesk.connectors.shopify_holds import FulfilmentHolds
 from opsdesk.connectors.shopify_ids import gid, order_gid
 from opsdesk.connectors.shopify_reads import Reply, SweepReads
 from opsdesk.connectors.shopify_refunds import Refunds
+from opsdesk.connectors.shopify_token import AccessTokens, ClientCredentials, token_url
 from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
@@ -74,9 +79,11 @@ class ShopifyAdmin:
     def __init__(self, base_url_for: Callable[[str], str], token_for: Callable[[str], str], *,
                  timeout: float = 10.0, transport: httpx.BaseTransport | None = None,
                  clock: Clock | None = None, sleep: Callable[[float], None] = time.sleep,
-                 reserve: float = DEFAULT_RESERVE) -> None:
+                 reserve: float = DEFAULT_RESERVE,
+                 credentials_for: Callable[[str], ClientCredentials | None] = lambda shop: None) -> None:
         self._base_url_for = base_url_for
-        self._token_for = token_for
+        self._token_for = token_for  # a shop's static token, unless it has client credentials
+        self._credentials_for = credentials_for
         self._clock = clock or SystemClock()
         self._sleep = sleep
         self._buckets = CostBuckets(reserve)
@@ -89,6 +96,8 @@ class ShopifyAdmin:
         # Redirects are never followed (ApiClient): a 3xx from an Admin API endpoint is a misconfiguration,
         # and following it would send the access token wherever it points.
         self._client = ApiClient(timeout=timeout, transport=transport)
+        # Tokens from the client credentials grant, at the token endpoint next to each shop's GraphQL one.
+        self._tokens = AccessTokens(self._client, self._clock, lambda shop: token_url(base_url_for(shop)))
         self._urls: dict[str, httpx.URL] = {}  # each endpoint parsed once
         self._handlers: dict[str, Callable[[OutboxAction], SendResult]] = {
             "refund": self._refunds.refund, "hold_fulfillment": self._holds.hold, "release_hold": self._holds.release,
@@ -99,7 +108,8 @@ class ShopifyAdmin:
     def with_transport(self, transport: httpx.BaseTransport) -> ShopifyAdmin:
         """The same shops, credentials, timeout, clock, sleeper and reserve, the requests carried by ``transport``."""
         return ShopifyAdmin(self._base_url_for, self._token_for, timeout=self._timeout, transport=transport,
-                            clock=self._clock, sleep=self._sleep, reserve=self._buckets.reserve)
+                            clock=self._clock, sleep=self._sleep, reserve=self._buckets.reserve,
+                            credentials_for=self._credentials_for)
 
     def pacing_with(self, sleep: Callable[[float], None]) -> ShopifyAdmin:
         """This connector (its client and cost buckets shared), its sweep reads waiting with ``sleep``: the
@@ -144,6 +154,15 @@ class ShopifyAdmin:
     def disputes_initiated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
         """One page of the disputes initiated at or after ``since`` (``SweepReads.disputes_initiated``)."""
         return self._reads.disputes_initiated(shop, since, after, first)
+
+    def token_problem(self, shop: str) -> str | None:
+        """What stops the connector having an Admin API token for ``shop`` now (asking the grant for one when
+        the shop has client credentials and no token in hand); None when it has one."""
+        try:
+            token = self._token(shop, self._credentials_for(shop))
+        except LookupError as exc:
+            return f"shop {shop!r} is not configured: {exc}"
+        return None if isinstance(token, str) else token.reason
 
     def paced(self, shop: str) -> float:
         """Seconds the sweep's reads have waited so far for the shop's cost bucket, before sending."""
@@ -218,25 +237,43 @@ class ShopifyAdmin:
         return payload
 
     def _execute(self, shop: str, query: str, variables: JSON, key: str | None) -> Reply:
+        """Send one query; a token from the grant that the Admin API refuses (401) is renewed once."""
         try:
-            url, token = self._base_url_for(shop), self._token_for(shop)
+            url, credentials = self._base_url_for(shop), self._credentials_for(shop)
+            token = self._token(shop, credentials)
         except LookupError as exc:
             return Rejected(f"shop {shop!r} is not configured: {exc}")
-        if not token:
-            return Rejected(f"no Admin API access token for {shop!r}")
+        if not isinstance(token, str):
+            return token
+        body = {"query": query, "variables": variables}
+        response = self._post(shop, url, token, body, key)
+        if credentials is not None and isinstance(response, httpx.Response) and response.status_code == 401:
+            self._tokens.refused(shop, token)
+            token = self._tokens.token(shop, credentials)
+            if not isinstance(token, str):
+                return token
+            response = self._post(shop, url, token, body, key)
+        return self._reply(response, shop, query, variables) if isinstance(response, httpx.Response) else response
+
+    def _token(self, shop: str, credentials: ClientCredentials | None) -> str | Rejected | RetryLater:
+        """The shop's static token, or its token from the grant (``shopify_token``)."""
+        token = self._token_for(shop) if credentials is None else self._tokens.token(shop, credentials)
+        return Rejected(f"no Admin API access token for {shop!r}") if token == "" else token
+
+    def _post(self, shop: str, url: str, token: str, body: JSON, key: str | None
+              ) -> httpx.Response | Rejected | RetryLater:
         headers = {"X-Shopify-Access-Token": token, **({"Idempotency-Key": key} if key else {})}
         try:
             parsed = self._urls.get(url)
             if parsed is None:
                 parsed = self._urls[url] = httpx.URL(url)
-            response = self._client.post(parsed, json={"query": query, "variables": variables}, headers=headers)
+            return self._client.post(parsed, json=body, headers=headers)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             return Rejected(f"bad Admin API URL for {shop!r}: {exc}")
         except httpx.TimeoutException as exc:
             return RetryLater(f"timed out ({type(exc).__name__})")
         except httpx.HTTPError as exc:
             return RetryLater(f"{type(exc).__name__}: {exc}")
-        return self._reply(response, shop, query, variables)
 
     def _reply(self, response: httpx.Response, shop: str, query: str, variables: JSON) -> Reply:
         status = response.status_code

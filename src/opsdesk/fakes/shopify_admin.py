@@ -6,6 +6,8 @@ tagsAdd, orderUpdate, discount(Code|Automatic)Deactivate, returnApproveRequest, 
 ``put_order_payload``, with their fulfilments and refunds, and their returns from ``put_return_payload``),
 shopifyPaymentsAccount's disputes (from ``put_dispute_payload``), return, discountNode and
 codeDiscountNodeByCode queries) with Shopify-shaped bodies.
+It also answers Shopify's client credentials grant at ``…/admin/oauth/access_token`` (``oauth``, in
+``shopify_oauth``): once an app is registered there, only its unexpired tokens (and the ``access_tokens``) pass.
 It reads the operation's root field and its variables; it is not a GraphQL engine. This module is the HTTP
 application (requests, faults, the record of calls); the shop's data and operations are in ``shopify_store``
 (its resources in ``shopify_resources``, the orders, refunds, returns and disputes read back as GraphQL nodes in
@@ -48,6 +50,8 @@ from urllib.parse import unquote
 from opsdesk.fakes.query_cost import MAX_COST, actual_cost, requested_cost
 from opsdesk.fakes.shopify_bucket import STANDARD_BUCKET, THROTTLED, Bucket, too_costly
 from opsdesk.fakes.shopify_faults import DEFAULT_FAULTS, Answer, Faults, check_faults, fault_reply
+from opsdesk.fakes.shopify_oauth import PATH as OAUTH_PATH
+from opsdesk.fakes.shopify_oauth import TokenIssuer
 from opsdesk.fakes.shopify_resources import Effect
 from opsdesk.fakes.shopify_server import Server
 from opsdesk.fakes.shopify_store import ShopifyStore
@@ -94,6 +98,7 @@ class FakeShopifyAdmin:
         maximum, rate = bucket or STANDARD_BUCKET
         seconds = time.monotonic if clock is None else _seconds_on(clock)
         self._bucket = Bucket(maximum, rate, enforced=bucket is not None, clock=seconds)
+        self.oauth = TokenIssuer(seconds)  # the client credentials grant (``shopify_oauth``)
         self.api_version = api_version
         self.header_idempotency = header_idempotency
         self._tokens = frozenset(access_tokens or ())
@@ -153,6 +158,9 @@ class FakeShopifyAdmin:
 
     def handle(self, path: str, headers: Mapping[str, str], raw: bytes) -> Reply | NoAnswer:
         """Answer one request (headers by lower-case name), faults included, and record it."""
+        if OAUTH_PATH.match(path.split("?", 1)[0]):
+            status, grant = self.oauth.handle(path, headers, raw)
+            return Reply(status, json.dumps(grant).encode(), {"Content-Type": "application/json; charset=utf-8"})
         arrived, key = time.monotonic(), headers.get("idempotency-key", "")
         request = _parse(path, raw, key)
         fault = self._faults.next()
@@ -175,8 +183,8 @@ class FakeShopifyAdmin:
     def _answer(self, request: _Request | None, headers: Mapping[str, str], cost: int | None
                 ) -> tuple[Answer, float | None]:
         """The answer, and the points the bucket held when the query came (None when it was not priced)."""
-        token = headers.get("x-shopify-access-token", "")
-        if not token or (self._tokens and token not in self._tokens):
+        token = headers.get("x-shopify-access-token", "")  # expired or revoked: 401, as on Shopify
+        if not self.oauth.admits(token, request.shop if request else "", self._tokens):
             return (401, BAD_TOKEN, {}), None
         if request is None:
             return (400, {"errors": "Bad Request"}, {}), None
