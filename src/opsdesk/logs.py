@@ -115,6 +115,15 @@ def configure(environ: Mapping[str, str], *, terminal: bool) -> logging.Handler:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(max(level, logging.WARNING))
-    for logger in OURS:
-        logging.getLogger(logger).setLevel(level)
+    for name in OURS:
+        logging.getLogger(name).setLevel(level)
+    # Ours to configure, with their children: an earlier configuration (uvicorn's own, in a process that ran a
+    # server with it) may have given one a handler and level of its own, stopped it propagating, or disabled it.
+    known = [n for n in logging.root.manager.loggerDict if n in OURS or n.startswith(tuple(f"{o}." for o in OURS))]
+    for name in known:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate, logger.disabled = True, False
+        if name not in OURS:
+            logger.setLevel(logging.NOTSET)
     return handler

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 from rich.console import Console
 from rich.progress import Progress
 
@@ -149,3 +150,21 @@ def test_an_access_line_from_uvicorn_has_its_fields_and_leaves_the_query_out(
         "level": "INFO", "logger": "uvicorn.access", "message": '127.0.0.1:5501 - "GET /api/v1/orders HTTP/1.1" 200',
         "client": "127.0.0.1:5501", "method": "GET", "path": "/api/v1/orders", "status": 200,
     }
+
+
+def test_uvicorn_configured_before_by_its_own_logging_config_goes_through_our_handler_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A process that ran a server with uvicorn's own logging config (a test's in-process server, say) left its
+    loggers with handlers of their own and not propagating: configuring takes them back."""
+    uvicorn.Config(app=_app).configure_logging()
+    logs.configure({}, terminal=False)
+    logging.getLogger("uvicorn.error").info("started")
+    logging.getLogger("uvicorn.access").info("GET / 200")
+    assert [f"{line['logger']} {line['message']}" for line in lines(capsys.readouterr().err)] == [
+        "uvicorn.error started", "uvicorn.access GET / 200"
+    ]
+
+
+async def _app(scope: object, receive: object, send: object) -> None:
+    return None
