@@ -142,7 +142,7 @@ def build(
     window_retention = DiscountWindowRetention(retention.keep, build_guard_policy(settings.file.discount_guard))
     days = settings.file.retention.deliveries_days
     kept = DeliveryRetention(timedelta(days=days)) if days is not None else None  # ADR 0025
-    outcome_hooks = dict(order_side.outcome_hooks())
+    outcome_hooks = dict(order_side.outcome_hooks(lambda: hooks))
     for kind, hook in fulfilment_side.outcome_hooks.items():
         outcome_hooks[kind] = chain(outcome_hooks[kind], hook) if kind in outcome_hooks else hook
     return Desk(

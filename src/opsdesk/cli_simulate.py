@@ -27,7 +27,7 @@ from opsdesk.simulator.feed import StoreProcess
 from opsdesk.simulator.runner import Faults, InProcess, RunStats, VirtualClock, over_http
 from opsdesk.simulator.scenario import Scenario, load_scenario
 from opsdesk.simulator.scorecard import scorecard
-from opsdesk.simulator.store import Store
+from opsdesk.simulator.store import Store, catalogue
 from opsdesk.simulator.truth import truth_path
 
 out = Console()
@@ -104,7 +104,8 @@ def run_in_process(
         update={"file": settings.file.model_copy(update={"sqlite_synchronous": "NORMAL"})}
     )
     with contextlib.ExitStack() as stack:
-        settings, faults, connectors = stand_ins(settings, stack)
+        items = {p.item_id: p.sku for p in catalogue(plan)}
+        settings, faults, connectors = stand_ins(settings, stack, items)
         clock = VirtualClock(plan.first_order_at)
         # Generated on the other core, with the desk's intake CPU work (verify, parse, normalise) done
         # there too; started before the desk is built, so that its start-up and first frame overlap the build.
@@ -127,10 +128,11 @@ def run_in_process(
 
 
 def stand_ins(
-    settings: Settings, stack: contextlib.ExitStack[Any]
+    settings: Settings, stack: contextlib.ExitStack[Any], items: Mapping[int, str] | None = None
 ) -> tuple[Settings, Faults, dict[str, Connector]]:
     """Local stand-ins for Shopify's Admin API, SMTP and the carrier's label API; the faults they can take;
     the desk's connectors, the Shopify and carrier ones answered by their stand-ins in memory (ADR 0018).
+    ``items``: the SKUs of the store's inventory items, by id, as its Shopify knows them.
 
     The connectors' own code runs in full (requests, headers, idempotency keys, answers, errors, retries and
     the outbox's breaker); only the socket between them and the stand-ins is left out. SMTP stays a socket:
@@ -144,6 +146,8 @@ def stand_ins(
     quiet.close()
     faults: dict[str, Callable[[bool, Mapping[str, Any]], None]] = {}
     shopify = fakes["shopify"]
+    for item_id, sku in (items or {}).items():
+        shopify.add_inventory_item(item_id, sku)
 
     def misconfigured_discount(on: bool, params: Mapping[str, Any]) -> None:
         """The discount the incident creates by mistake, as Shopify holds it: far above its intent."""

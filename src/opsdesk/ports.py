@@ -146,6 +146,9 @@ class CaseRepository(Protocol):
         A new case takes the next number of the desk's sequence (its key), in the same transaction; numbers
         only grow and are never given twice, not even after the cases that held them were erased."""
 
+    def holding(self, prefix: str) -> list[CaseRecord]:
+        """The active cases whose join key (``domain.cases.join_key``) begins with ``prefix`` (``stock_key``)."""
+
     def for_order(self, shop: str, order_id: int) -> list[CaseRecord]: ...
 
     def for_orders(self, shop: str, order_ids: Iterable[int]) -> dict[int, list[CaseRecord]]:
@@ -369,8 +372,8 @@ class InventoryRepository(Protocol):
     def track_orders(self, orders: Mapping[tuple[str, int], tuple[Sequence[str], datetime]]) -> None:
         """``track_order`` for many orders: (shop, order id) -> (the SKUs it holds, none once closed; placed at)."""
 
-    def open_orders(self, shop: str, sku: str, limit: int = 100) -> list[int]:
-        """Open orders holding ``sku``, newest first."""
+    def open_orders(self, shop: str, sku: str, limit: int = 100, placed_after: datetime | None = None) -> list[int]:
+        """Open orders holding ``sku``, newest first; placed after ``placed_after`` when given."""
 
     def freshness(self, shop: str, limit: int = 100) -> tuple[datetime | None, list[StockLevel]]:
         """The newest level's time, and the levels below zero."""

@@ -31,16 +31,16 @@ class MemoryCases:
             return _record(self.t.cases[case.id])
         key = join_key(case.shop, case.order_id, case.kind, case.detail) if case.status != "closed" else None
         for existing in self.t.cases.values():
-            if (
-                key is not None
-                and existing.status.active
-                and join_key(existing.shop, existing.order_id, existing.kind, existing.detail) == key
-            ):
+            if key is not None and existing.status.active and _key(existing) == key:
                 return _record(existing)
         self.t.cases_numbered += 1
         stored = replace(in_utc(case), detail=as_stored(case.detail), number=self.t.cases_numbered)
         self.t.cases[case.id] = _full(stored)
         return replace(case, number=stored.number)
+
+    def holding(self, prefix: str) -> list[CaseRecord]:
+        held = (c for c in self.t.cases.values() if c.status.active and (_key(c) or "").startswith(prefix))
+        return sorted((_record(c) for c in held), key=lambda c: c.id)
 
     def for_order(self, shop: str, order_id: int) -> list[CaseRecord]:
         return [
@@ -157,3 +157,7 @@ def _record(case: Case) -> CaseRecord:
 
 def _utc_or_none(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
+
+
+def _key(case: Case) -> str | None:
+    return join_key(case.shop, case.order_id, case.kind, case.detail)

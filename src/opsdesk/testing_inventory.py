@@ -28,7 +28,8 @@ class MemoryInventory:
         current = self._t.stock.get((shop, item_id, location_id))
         if current is not None and current.updated_at >= at:
             return False
-        self._t.stock[(shop, item_id, location_id)] = StockLevel(shop, item_id, location_id, available, at)
+        level = StockLevel(shop, item_id, location_id, available, at)
+        self._t.stock[(shop, item_id, location_id)] = level.after(current)
         return True
 
     def record_item(self, shop: str, item_id: int, sku: str, tracked: bool) -> None:
@@ -71,8 +72,9 @@ class MemoryInventory:
         for (shop, order_id), (skus, at) in orders.items():
             self.track_order(shop, order_id, skus, bool(skus), at)
 
-    def open_orders(self, shop: str, sku: str, limit: int = 100) -> list[int]:
-        held = [(at, o) for (s, o), (skus, at) in self._t.order_skus.items() if s == shop and sku in skus]
+    def open_orders(self, shop: str, sku: str, limit: int = 100, placed_after: datetime | None = None) -> list[int]:
+        held = [(at, o) for (s, o), (skus, at) in self._t.order_skus.items()
+                if s == shop and sku in skus and (placed_after is None or at > placed_after)]
         return [o for _, o in sorted(held, reverse=True)][:limit]
 
     def freshness(self, shop: str, limit: int = 100) -> tuple[datetime | None, list[StockLevel]]:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import update
 
 from opsdesk.domain import cases as tr
-from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
+from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed, stock_key
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord, Timer
 from opsdesk.ports import Database, UnitOfWork
@@ -139,7 +139,7 @@ def test_a_resolved_case_frees_its_order_and_kind_and_cannot_reopen_while_anothe
 
 def stock(case_id: str, item: int = 7, location: int = 9, **changes: Any) -> CaseRecord:
     detail = {"stock": {"inventory_item_id": item, "location_id": location, "available": -1}}
-    return record(case_id, kind="inventory", queue="inventory", order_id=None, detail=detail, **changes)
+    return record(case_id, **{"kind": "inventory", "queue": "inventory", "order_id": None, "detail": detail, **changes})
 
 
 def test_a_stock_case_joins_the_open_case_of_its_item_at_its_location(any_db: Database) -> None:
@@ -149,6 +149,21 @@ def test_a_stock_case_joins_the_open_case_of_its_item_at_its_location(any_db: Da
     assert write(any_db, lambda uow: uow.cases.open(stock("s4", item=8))).id == "s4"
     apply(any_db, "s1", lambda c: tr.resolve(c, "no_action", "ada", at(1)))
     assert write(any_db, lambda uow: uow.cases.open(stock("s5", opened_at=at(2)))).id == "s5"
+
+
+def test_the_active_cases_about_an_items_stock_are_found_at_every_location(any_db: Database) -> None:
+    """``holding(stock_key(...))``: the item's active stock cases at each location, whatever their kind; not another
+    item's whose id begins with the same digits, nor one that has ended."""
+    opened(any_db, stock("s1"), stock("s2", location=10), stock("s3", item=77), stock("s4", location=11))
+    opened(any_db, stock("s5", location=12, kind="incident", queue="ops"))
+    apply(any_db, "s4", lambda c: tr.resolve(c, "no_action", "ada", at(1)))
+
+    def held(item: int) -> list[str]:
+        return [c.id for c in read(any_db, lambda uow: uow.cases.holding(stock_key(SHOP, item)))]
+
+    assert held(7) == ["s1", "s2", "s5"]
+    assert held(77) == ["s3"]
+    assert held(8) == []
 
 
 def test_an_active_case_stored_without_its_open_key_stays_workable_beside_the_one_holding_it(

@@ -55,6 +55,7 @@ def test_open_orders_by_sku_newest_first_and_forgotten_once_closed(any_db: Datab
     assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "MUG")) == [100]
     assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "CUP")) == [102, 100]
     assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "CUP", limit=1)) == [102]
+    assert read(any_db, lambda u: u.inventory.open_orders(SHOP, "CUP", placed_after=T0)) == [102]
     assert read(any_db, lambda u: u.inventory.open_orders(OTHER, "CUP")) == []
 
 
@@ -84,7 +85,7 @@ def test_stock_reads_the_items_of_skus_and_ids_with_every_level_of_them(any_db: 
         (7, 1, 3, T0), (10, 1, 3, T0), (ITEM, 1, 3, T0), (ITEM, 2, 6, T0)
     ]
     assert read(any_db, lambda u: u.inventory.stock(SHOP, ["PLATE"], [])) == (
-        {8: ("PLATE", True)}, [StockLevel(SHOP, 8, 1, 3, T0)]
+        {8: ("PLATE", True)}, [StockLevel(SHOP, 8, 1, 3, T0, in_stock_at=T0)]
     )
     assert read(any_db, lambda u: u.inventory.stock(SHOP, [], [])) == ({}, [])
     assert read(any_db, lambda u: u.inventory.stock(OTHER, [], [ITEM])) == ({}, [])
@@ -106,6 +107,25 @@ def test_put_levels_keeps_each_level_only_over_an_older_one(any_db: Database) ->
         (1, -1, later), (2, 5, T0), (3, 4, later)
     ]
     write(any_db, lambda u: u.inventory.put_levels([]))
+
+
+def test_a_level_keeps_when_its_item_was_last_in_stock(any_db: Database) -> None:
+    """A level at zero or above was in stock when heard; a fall below zero keeps that time, however far it falls;
+    the next level at zero or above moves it on (the orders placed since are the oversold ones)."""
+    times = [T0 + timedelta(minutes=n) for n in range(4)]
+
+    def stored() -> tuple[int | None, object]:
+        level = read(any_db, lambda u: u.inventory.stock(SHOP, [], [ITEM]))[1][0]
+        return level.available, level.in_stock_at
+
+    write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, 0, times[0]))
+    assert stored() == (0, times[0])
+    write(any_db, lambda u: u.inventory.record_level(SHOP, ITEM, 1, -1, times[1]))
+    assert stored() == (-1, times[0])
+    write(any_db, lambda u: u.inventory.put_levels([StockLevel(SHOP, ITEM, 1, -2, times[2])]))
+    assert stored() == (-2, times[0])
+    write(any_db, lambda u: u.inventory.put_levels([StockLevel(SHOP, ITEM, 1, 3, times[3])]))
+    assert stored() == (3, times[3])
 
 
 def test_track_orders_replaces_the_skus_each_order_holds(any_db: Database) -> None:

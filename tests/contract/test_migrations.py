@@ -16,10 +16,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, column, insert, select, table, text
 
 from opsdesk.domain.errors import SchemaAhead
+from opsdesk.domain.inventory import StockLevel
 from opsdesk.domain.records import CaseRecord, FollowupProgress
 from opsdesk.storage.schema import downgrade, is_current, migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
-from opsdesk.storage.tables import cases, metadata, usage
+from opsdesk.storage.tables import cases, inventory_levels, metadata, usage
 from tests.samples import SHOP
 
 
@@ -94,6 +95,30 @@ def test_cases_stored_before_keys_are_numbered_in_the_order_they_opened_and_new_
     migrate(sql_db.engine, "head")
     with sql_db.unit_of_work(read_only=True) as uow:
         assert [uow.cases.get(f"C-{n}").id for n in (1, 2, 3, 4, 5)] == [*opened, "new"]
+
+
+def test_levels_stored_before_keep_when_they_were_in_stock(sql_db: SqlDatabase) -> None:
+    """Migration 0012: a level stored at zero or above was in stock when it was heard; one below zero is not known
+    to have been (NULL), and a later fall keeps what the level knows."""
+    downgrade(sql_db.engine, "0011")
+    old = table("inventory_levels", *(column(c.name, c.type) for c in inventory_levels.c if c.name != "in_stock_at"))
+    rows = [{"shop": SHOP, "inventory_item_id": item, "location_id": 1, "available": available, "updated_at": T0}
+            for item, available in ((1, 0), (2, -1))]
+    with sql_db.engine.begin() as conn:
+        conn.execute(insert(old), rows)
+
+    migrate(sql_db.engine, "head")
+    with sql_db.unit_of_work() as uow:
+        _, levels = uow.inventory.stock(SHOP, (), (1, 2))
+        assert sorted((x.inventory_item_id, x.in_stock_at) for x in levels) == [(1, T0), (2, None)]
+        fell = StockLevel(SHOP, 1, 1, -2, T0 + timedelta(minutes=5))
+        uow.inventory.put_levels([fell])  # given no time in stock: the stored one stays
+        uow.commit()
+    with sql_db.unit_of_work(read_only=True) as uow:
+        _, levels = uow.inventory.stock(SHOP, (), (1,))
+        assert [(x.available, x.in_stock_at) for x in levels] == [(-2, T0)]
+    downgrade(sql_db.engine, "0011")
+    migrate(sql_db.engine, "head")
 
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -19,6 +19,7 @@ from tests.integration.order_scenarios import (
     ITEM,
     LOCATION,
     MONDAY_9AM,
+    SHOP,
     Scenario,
     inventory_item,
     inventory_level,
@@ -54,17 +55,17 @@ def test_stock_below_zero_is_named_by_its_product_sku_and_warehouse(stocked: Sce
     s.deliver("orders/create", order(2, MONDAY_9AM + timedelta(minutes=2)))
     s.later(minutes=3)
 
-    s.deliver("inventory_levels/update", inventory_level(-1, s.clock.now()))
+    s.deliver("inventory_levels/update", inventory_level(-2, s.clock.now()))
     s.work()
 
     assert titles(s) == {
-        None: "Stock below zero: Aviator sunglasses (SKU SKU2006-001) at Main warehouse, -1 available",
+        None: "Stock below zero: Aviator sunglasses (SKU SKU2006-001) at Main warehouse, -2 available",
         order_id_of(1): "Order #1001 oversold: Aviator sunglasses (SKU SKU2006-001)",
         order_id_of(2): "Order #1002 oversold: Aviator sunglasses (SKU SKU2006-001)",
     }
     [level_case] = [c for c in s.cases(queue="inventory") if c.order_id is None]
     assert level_case.detail["stock"] == {
-        "inventory_item_id": ITEM, "location_id": LOCATION, "available": -1,
+        "inventory_item_id": ITEM, "location_id": LOCATION, "available": -2,
         "sku": "SKU2006-001", "product": "Aviator sunglasses", "location": "Main warehouse",
     }
 
@@ -84,13 +85,47 @@ def test_an_order_for_stock_already_gone_names_each_of_its_products(stocked: Sce
 
 def test_stock_the_desk_cannot_name_is_said_by_the_ids_shopify_sent(scenario: Scenario) -> None:
     # No inventory_items/* ever came for the item (a store installed before its products were last changed),
-    # and no warehouse is configured at the location.
+    # Shopify does not know it either when asked, and no warehouse is configured at the location.
     scenario.deliver("inventory_levels/update", inventory_level(-3, MONDAY_9AM))
     scenario.work()
 
     assert titles(scenario) == {
         None: f"Stock below zero: inventory item {ITEM} (SKU not known) at location {LOCATION}, -3 available",
     }
+    [case] = scenario.cases(queue="inventory")
+    assert [signal["reason"] for signal in case.detail["signals"]] == [
+        f"the item's SKU could not be read from Shopify: no inventory item gid://shopify/InventoryItem/{ITEM} "
+        f"in {SHOP}"
+    ]
+    assert not [c for c in scenario.cases() if c.kind == "automation_failure"]
+
+
+def test_an_item_known_only_by_id_is_asked_of_shopify_and_its_orders_are_held(stocked: Scenario) -> None:
+    """A store whose items have not changed since opsdesk was connected never sends ``inventory_items/*``: a level
+    below zero names its item by id only. The desk asks Shopify which SKU it is (once), then finds and holds the
+    open orders holding it and names the stock's case, as if the item had been heard of."""
+    s = stocked
+    s.shopify.add_inventory_item(ITEM, "SKU2006-001")
+    s.deliver("orders/create", order(1, MONDAY_9AM + timedelta(minutes=1)))  # one pair of Aviator sunglasses
+    s.deliver("orders/create", order(2, MONDAY_9AM + timedelta(minutes=2)))
+    s.later(minutes=3)
+
+    s.deliver("inventory_levels/update", inventory_level(-1, s.clock.now()))
+    s.work()
+    s.deliver("inventory_levels/update", inventory_level(-2, s.clock.now() + timedelta(minutes=1)))
+    s.work()
+
+    assert titles(s) == {
+        None: "Stock below zero: Aviator sunglasses (SKU SKU2006-001) at Main warehouse, -2 available",
+        order_id_of(1): "Order #1001 oversold: Aviator sunglasses (SKU SKU2006-001)",
+        order_id_of(2): "Order #1002 oversold: Aviator sunglasses (SKU SKU2006-001)",
+    }
+    held = sorted(s.effects("fulfillmentOrderHold"))
+    assert held == [f"gid://shopify/FulfillmentOrder/{order_id_of(n)}1" for n in (1, 2)]
+    asked = [c for c in s.shopify.calls if c.operation == "inventoryItem"]
+    assert len(asked) == 1  # once per item: the second level knows the SKU
+    [level_case] = [c for c in s.cases(queue="inventory") if c.order_id is None]
+    assert level_case.detail["stock"]["sku"] == "SKU2006-001"
 
 
 OTHER_LOCATION = LOCATION + 1

@@ -29,6 +29,7 @@ import copy
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import Any, Self
 
@@ -41,6 +42,7 @@ from opsdesk.connectors.shopify_discounts import Discounts
 from opsdesk.connectors.shopify_errors import error_message, graphql_errors, retry_after, server_time
 from opsdesk.connectors.shopify_holds import FulfilmentHolds
 from opsdesk.connectors.shopify_ids import gid, order_gid
+from opsdesk.connectors.shopify_items import read_item
 from opsdesk.connectors.shopify_reads import Reply, SweepReads
 from opsdesk.connectors.shopify_refunds import Refunds
 from opsdesk.connectors.shopify_token import AccessTokens, ClientCredentials, token_url
@@ -103,6 +105,7 @@ class ShopifyAdmin:
             "refund": self._refunds.refund, "hold_fulfillment": self._holds.hold, "release_hold": self._holds.release,
             "add_tags": self._add_tags, "note": self._note, "deactivate_discount": self._discounts.deactivate,
             "approve_return": self._approve_return, "check_payment": self._check_payment,
+            "read_inventory_item": partial(read_item, self._execute),
         }
 
     def with_transport(self, transport: httpx.BaseTransport) -> ShopifyAdmin:

@@ -77,8 +77,13 @@ def join_key(shop: str, order_id: int | None, kind: str, detail: Mapping[str, An
         return f"{shop}|{order_id}|{kind}"
     stock = detail.get("stock")
     if isinstance(stock, Mapping) and stock.get("inventory_item_id") is not None and stock.get("location_id"):
-        return f"{shop}|stock:{stock['inventory_item_id']}@{stock['location_id']}|{kind}"
+        return f"{stock_key(shop, stock['inventory_item_id'])}{stock['location_id']}|{kind}"
     return None
+
+
+def stock_key(shop: str, inventory_item_id: object) -> str:
+    """How the join keys of the cases about an item's stock begin, whatever their location and kind."""
+    return f"{shop}|stock:{inventory_item_id}@"
 
 
 @dataclass(frozen=True, slots=True)

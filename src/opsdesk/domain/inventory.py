@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 
@@ -16,6 +16,21 @@ class StockLevel:
     available: int | None
     updated_at: datetime
     sku: str = ""
+    #: When the level was last heard at zero or above: every unit sold by then had stock (None: never heard so).
+    in_stock_at: datetime | None = None
+
+    def after(self, known: StockLevel | None) -> StockLevel:
+        """This level, newer than ``known``, with when it was last in stock: now, or as ``known`` says."""
+        if self.available is not None and self.available >= 0:
+            return replace(self, in_stock_at=self.updated_at)
+        return replace(self, in_stock_at=known.last_in_stock if known is not None else None)
+
+    @property
+    def last_in_stock(self) -> datetime | None:
+        if self.in_stock_at is not None:
+            return self.in_stock_at
+        # A level stored before the desk kept the time (migration 0012) says it of itself at zero or above.
+        return self.updated_at if self.available is not None and self.available >= 0 else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,6 +244,10 @@ class FakeShopifyAdmin:
     def add_discount(self, gid: str, **terms: Any) -> None:
         self.store.add_discount(gid, **terms)
 
+    def add_inventory_item(self, item_id: int, sku: str, *, tracked: bool = True) -> None:
+        """An item of the shop's catalogue, for the ``inventoryItem`` query."""
+        self.store.add_inventory_item(item_id, sku, tracked=tracked)
+
     def hold_by_hand(self, order_id: int, reason: str = "OTHER", handle: str = "") -> str:
         """Hold the order as a person in Shopify's admin would (or another app, with a handle): the hold's id."""
         return self.store.hold_by_hand(order_id, reason, handle)

@@ -51,6 +51,7 @@ class ShopifyStore:
         self._payloads: dict[int, JSON] = {}  # order id -> webhook-shaped order, for the ``orders`` query
         self._return_payloads: dict[int, JSON] = {}  # return id -> webhook-shaped return, read on its order
         self._disputes: dict[int, JSON] = {}  # dispute id -> webhook-shaped dispute, for the disputes query
+        self._items: dict[int, JSON] = {}  # inventory item id -> its ``inventoryItem`` node
         #: False: the shop has no Shopify Payments account (``shopifyPaymentsAccount`` is null).
         self.payments_account = True
         self._replies: dict[tuple[str, str, str], JSON] = {}
@@ -64,7 +65,7 @@ class ShopifyStore:
             "fulfillmentOrderHold": self._hold, "fulfillmentOrderReleaseHold": self._release,
             "tagsAdd": self._tags_add, "orderUpdate": self._order_update,
             "return": self._return, "returnApproveRequest": self._approve_return, "orders": self._orders_page,
-            "shopifyPaymentsAccount": self._disputes_page,
+            "shopifyPaymentsAccount": self._disputes_page, "inventoryItem": self._inventory_item,
             "discountCodeDeactivate": functools.partial(self._deactivate, code=True),
             "discountAutomaticDeactivate": functools.partial(self._deactivate, code=False)}
 
@@ -84,6 +85,14 @@ class ShopifyStore:
     def add_discount(self, gid: str, **terms: Any) -> None:
         with self._lock:
             self._discounts[gid] = Discount(gid, **terms)
+
+    def add_inventory_item(self, item_id: int, sku: str, *, tracked: bool = True) -> None:
+        with self._lock:
+            self._items[item_id] = {"id": f"gid://shopify/InventoryItem/{item_id}", "legacyResourceId": str(item_id),
+                                    "sku": sku or None, "tracked": tracked}
+
+    def _inventory_item(self, v: JSON) -> tuple[JSON | None, None]:
+        return self._items.get(_number(v["id"])), None
 
     def put_order_payload(self, payload: JSON) -> None:
         with self._lock:

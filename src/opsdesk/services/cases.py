@@ -126,14 +126,15 @@ def settle(uow: UnitOfWork, case_id: str, why: str, now: datetime, hooks: CaseHo
 
 def add_signal(
     uow: UnitOfWork, case_id: str, source: str, reason: str, now: datetime, hooks: CaseHooks,
-    news: Mapping[str, Any] | None = None,
+    news: Mapping[str, Any] | None = None, title: str = "",
 ) -> bool:
     """News from ``source`` about the exception of an active case: on its timeline (``reason``), and merged into
-    its detail (``news``), as a repeated signal joins it. False, and nothing written, for a case that has ended."""
+    its detail (``news``), as a repeated signal joins it (``title``: the case's title as the news tells it, when it
+    changes). False, and nothing written, for a case that has ended."""
     before = uow.cases.get(case_id)
     if not before.status.active:
         return False
-    _commit(uow, before, transitions.joined(before, source, reason, now, news), now, hooks)
+    _commit(uow, before, transitions.joined(before, source, reason, now, news, title), now, hooks)
     return True
 
 

@@ -78,22 +78,29 @@ class StockBatch:
             self._by_sku[(shop, old[0])].discard(item_id)
         self._know_item(shop, item_id, sku, tracked)
 
-    def record_level(self, level: StockLevel) -> bool:
-        """Keep the level if it is newer than the one known; False for a stale (out-of-order) one."""
+    def record_level(self, level: StockLevel) -> StockLevel | None:
+        """Keep the level if it is newer than the one known, with when the item was last in stock there; None for
+        a stale (out-of-order) one."""
         here = self._levels.setdefault((level.shop, level.inventory_item_id), {})
         known = here.get(level.location_id)
         if known is not None and known.updated_at >= level.updated_at:
-            return False
-        here[level.location_id] = level
-        self._new_levels[(level.shop, level.inventory_item_id, level.location_id)] = level
-        return True
+            return None
+        here[level.location_id] = kept = level.after(known)
+        self._new_levels[(level.shop, level.inventory_item_id, level.location_id)] = kept
+        return kept
 
     def sku_of(self, shop: str, item_id: int) -> str | None:
         found = self._items.get((shop, item_id))
         return found[0] or None if found else None
 
-    def available(self, shop: str, skus: Iterable[str]) -> dict[str, int]:
-        """Units available of each SKU over its tracked items and their locations, for the SKUs with a level."""
+    def knows(self, shop: str, item_id: int) -> bool:
+        """Whether the desk has heard of the item (``inventory_items/*``, or Shopify asked): its SKU may be empty."""
+        return (shop, item_id) in self._items
+
+    def short(self, shop: str, skus: Iterable[str], placed_at: datetime) -> dict[str, int]:
+        """The SKUs an order placed at ``placed_at`` was sold without, with the units available of each (below
+        zero, over its tracked items and their locations): those below zero, unless the order was placed before
+        the SKU was last heard in stock (it took stock there was; an order paid or changed later is not short)."""
         found: dict[str, int] = {}
         for sku in skus:
             levels = [
@@ -102,7 +109,11 @@ class StockBatch:
                 if self._items[(shop, item_id)][1]
                 for level in self._levels.get((shop, item_id), {}).values()
             ]
-            if (total := total_available(levels)) is not None:
+            total = total_available(levels)
+            if total is None or total >= 0:
+                continue
+            last = max((t for level in levels if (t := level.last_in_stock) is not None), default=None)
+            if last is None or placed_at > last:
                 found[sku] = total
         return found
 
@@ -111,9 +122,9 @@ class StockBatch:
         self._orders.pop((shop, order_id), None)
         self._orders[(shop, order_id)] = (skus if open_ else [], at)
 
-    def open_orders(self, shop: str, sku: str, limit: int) -> list[int]:
+    def open_orders(self, shop: str, sku: str, limit: int, placed_after: datetime | None = None) -> list[int]:
         self._write_orders()  # the open orders of this batch count too
-        return self._uow.inventory.open_orders(shop, sku, limit)
+        return self._uow.inventory.open_orders(shop, sku, limit, placed_after)
 
     def flush(self) -> None:
         self._uow.inventory.put_levels(list(self._new_levels.values()))

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -15,8 +15,10 @@ from opsdesk.domain.records import CaseRecord
 from opsdesk.engine.outbox import OutcomeHook
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import disputes, payments, quality
+from opsdesk.services.cases import CaseHooks
 from opsdesk.services.deadlines import Handler
-from opsdesk.services.inventory import InventoryWatch, named
+from opsdesk.services.inventory import READ_ITEM, InventoryWatch, named
+from opsdesk.services.inventory_items import ItemAnswers
 from opsdesk.services.pipeline import Watcher
 
 
@@ -36,8 +38,9 @@ class OrderPlaybooks:
     def timer_handlers(self) -> dict[str, Handler]:
         return {payments.PAYMENT_PENDING: payments.PaymentWatch(self.payment_pending).fire}
 
-    def outcome_hooks(self) -> dict[str, OutcomeHook]:
-        return {"check_payment": partial(payments.checked, slow=self.slow_methods)}
+    def outcome_hooks(self, case_hooks: Callable[[], CaseHooks]) -> dict[str, OutcomeHook]:
+        answers = ItemAnswers(self.oversold_max_orders, self.locations, case_hooks)
+        return {"check_payment": partial(payments.checked, slow=self.slow_methods), READ_ITEM: answers.on_outcome}
 
     def enrich_case(self, uow: UnitOfWork, record: CaseRecord, now: datetime) -> CaseRecord:
         """Evidence for dispute cases; SKUs and repeats for quality cases; names for stock cases (whatever their

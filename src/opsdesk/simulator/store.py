@@ -49,6 +49,29 @@ class Product:
 
 
 _Render = Callable[[], dict[str, Any]]
+#: Ids are drawn upwards from here (Shopify's order ids are of this size).
+FIRST_ID = 5_000_000_000_000_000_000
+
+
+def catalogue(scenario: Scenario, calibration: Calibration | None = None) -> list[Product]:
+    """The store's products, as ``Store`` draws them first from the scenario's seed: what its Shopify knows."""
+    return _draw_products(random.Random(scenario.seed), calibration or load_calibration(), scenario.products)[0]
+
+
+def _draw_products(rng: random.Random, cal: Calibration, n: int) -> tuple[list[Product], int]:
+    """``n`` products drawn from ``rng``, and the last id drawn (the store's next ids are drawn above it)."""
+    last = FIRST_ID
+    products = []
+    for i in range(n):
+        price = Decimal(str(round(cal.price(rng), 2)))
+        ids = []
+        for _ in range(3):  # the product, its variant, its inventory item
+            last += rng.randrange(1, 65536)
+            ids.append(last)
+        product, variant, item = ids
+        products.append(Product(product, variant, item, f"SKU-{i:05d}", max(price, Decimal("1.00")),
+                                rng.randrange(20, 400)))
+    return products, last
 
 
 def ground_truth(scenario: Scenario) -> Truth:
@@ -72,8 +95,7 @@ class Store:
         self.truth = ground_truth(scenario)
         self._heap: list[tuple[datetime, int, str, _Render | tuple[dict[str, str], bytes], bool]] = []
         self._seq = 0
-        self._next_id = 5_000_000_000_000_000_000
-        self.products = [self._product(i) for i in range(scenario.products)]
+        self.products, self._next_id = _draw_products(self.rng, self.cal, scenario.products)
         #: the products by variant id (ids are unique: each is drawn above the last), for the stock
         self.by_variant = {p.variant_id: p for p in self.products}
         #: the scenario's horizon, read for every delivery (the property adds two timedeltas each time)
@@ -100,16 +122,6 @@ class Store:
         h = bits.to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def _product(self, i: int) -> Product:
-        price = Decimal(str(round(self.cal.price(self.rng), 2)))
-        return Product(
-            self._id(),
-            self._id(),
-            self._id(),
-            f"SKU-{i:05d}",
-            max(price, Decimal("1.00")),
-            self.rng.randrange(20, 400),
-        )
 
     # -- the arrival rhythm ----------------------------------------------------------------------
     def _arrival_times(self) -> list[datetime]:

@@ -97,6 +97,15 @@ class SqlCases:
             existing = self._first(t.cases.c.open_key == open_key)
         return existing or case
 
+    def holding(self, prefix: str) -> list[CaseRecord]:
+        # A range on the key's index (``LIKE`` would read a shop's underscores as patterns): from the prefix to the
+        # first text after all that begin with it.
+        if not prefix:
+            raise ValueError("a join key prefix is not empty")
+        key, after = t.cases.c.open_key, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._conn.execute(select(t.cases).where(key >= prefix, key < after).order_by(t.cases.c.id)).mappings()
+        return [_record(r) for r in rows]
+
     def _number(self, case_id: str) -> int:
         """Give a case just stored the next number of the desk's sequence (only a new row takes one: a
         repeated signal that joins an open case leaves no gap)."""

@@ -50,7 +50,9 @@ class SqlInventory:
     ) -> bool:
         """Keep the level if it is newer than the one stored; False for a stale (out-of-order) one."""
         key = and_(_L.shop == shop, _L.inventory_item_id == item_id, _L.location_id == location_id)
-        values = {"available": available, "updated_at": at}
+        values: dict[str, Any] = {"available": available, "updated_at": at}
+        if available is not None and available >= 0:
+            values["in_stock_at"] = at
         if self._conn.execute(
             update(t.inventory_levels).where(key, _L.updated_at < at).values(values)
         ).rowcount:
@@ -107,7 +109,8 @@ class SqlInventory:
         return items, levels
 
     def put_levels(self, levels: Sequence[StockLevel]) -> None:
-        """Store levels, each only over an older one for its item and location (``record_level``, batched)."""
+        """Store levels, each only over an older one for its item and location (``record_level``, batched); one
+        below zero keeps when the item was last in stock there."""
         newest: dict[tuple[str, int, int], StockLevel] = {}
         for x in levels:  # one row per key: PostgreSQL cannot update a row twice in one statement
             key = (x.shop, x.inventory_item_id, x.location_id)
@@ -117,7 +120,7 @@ class SqlInventory:
             return
         rows = [
             {"shop": x.shop, "inventory_item_id": x.inventory_item_id, "location_id": x.location_id,
-             "available": x.available, "updated_at": x.updated_at}
+             "available": x.available, "updated_at": x.updated_at, "in_stock_at": x.last_in_stock}
             for x in newest.values()
         ]
         _put_levels(self._conn.dialect.name).many(self._conn, rows)
@@ -142,14 +145,17 @@ class SqlInventory:
         ]
         bulk.write(self._conn, t.order_skus, rows)
 
-    def open_orders(self, shop: str, sku: str, limit: int = 100) -> list[int]:
-        """Open orders holding ``sku``, newest first (the latest sales are the ones stock ran out under)."""
+    def open_orders(self, shop: str, sku: str, limit: int = 100, placed_after: datetime | None = None) -> list[int]:
+        """Open orders holding ``sku``, newest first (the latest sales are the ones stock ran out under), placed
+        after ``placed_after`` when given."""
         query = (
             select(_O.order_id)
             .where(_O.shop == shop, _O.sku == sku)
             .order_by(_O.placed_at.desc())
             .limit(limit)
         )
+        if placed_after is not None:
+            query = query.where(_O.placed_at > placed_after)
         return [int(r) for r in self._conn.execute(query).scalars()]
 
     def freshness(self, shop: str, limit: int = 100) -> tuple[datetime | None, list[StockLevel]]:
@@ -176,7 +182,9 @@ def _put_levels(dialect: str) -> Fast:
     return Fast(
         statement.on_conflict_do_update(
             index_elements=[_L.shop, _L.inventory_item_id, _L.location_id],
-            set_={"available": statement.excluded.available, "updated_at": statement.excluded.updated_at},
+            set_={"available": statement.excluded.available, "updated_at": statement.excluded.updated_at,
+                  # a level below zero keeps when the item was last in stock
+                  "in_stock_at": func.coalesce(statement.excluded.in_stock_at, _L.in_stock_at)},
             where=_L.updated_at < statement.excluded.updated_at,
         )
     )
@@ -190,4 +198,5 @@ def _level(row: Any) -> StockLevel:
         available=row["available"],
         updated_at=row["updated_at"],
         sku=row.get("sku") or "",
+        in_stock_at=row.get("in_stock_at"),
     )

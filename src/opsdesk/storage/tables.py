@@ -373,6 +373,8 @@ inventory_levels = Table(
     Column("location_id", BigInteger, primary_key=True, autoincrement=False),
     Column("available", Integer, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    # When the level was last heard at zero or above (migration 0012): orders placed since are the oversold ones.
+    Column("in_stock_at", UtcDateTime, nullable=True),
 )
 Index("ix_inventory_levels_negative", inventory_levels.c.shop, inventory_levels.c.available)
 
