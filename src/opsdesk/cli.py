@@ -28,6 +28,7 @@ from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
 from opsdesk.cli_privacy import privacy_cli
 from opsdesk.cli_tokens import tokens_cli
 from opsdesk.cli_users import audit_cli, users_cli
+from opsdesk.cli_webhooks import webhooks_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Background, Desk
@@ -48,6 +49,7 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(discounts_cli, name="discounts")
 cli.add_typer(pickups_cli, name="pickups")
 cli.add_typer(privacy_cli, name="privacy")
+cli.add_typer(webhooks_cli, name="webhooks")
 cli.command()(cli_simulate.simulate)
 cli.command()(cli_demo.demo)
 cli.command("check")(cli_check.check)

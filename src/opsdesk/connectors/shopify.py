@@ -46,6 +46,7 @@ from opsdesk.connectors.shopify_items import read_item
 from opsdesk.connectors.shopify_reads import Reply, SweepReads
 from opsdesk.connectors.shopify_refunds import Refunds
 from opsdesk.connectors.shopify_token import AccessTokens, ClientCredentials, token_url
+from opsdesk.connectors.shopify_webhooks import WebhookSubscriptions
 from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
@@ -166,6 +167,10 @@ class ShopifyAdmin:
         except LookupError as exc:
             return f"shop {shop!r} is not configured: {exc}"
         return None if isinstance(token, str) else token.reason
+
+    def webhook_subscriptions(self, api_version: str) -> WebhookSubscriptions:
+        """The shops' webhook subscriptions through this connector, in ``api_version``'s shapes (ADR 0038)."""
+        return WebhookSubscriptions(self._execute, api_version)
 
     def paced(self, shop: str) -> float:
         """Seconds the sweep's reads have waited so far for the shop's cost bucket, before sending."""

@@ -29,6 +29,7 @@ from opsdesk.fakes.shopify_resources import (
     Order,
     user_error,
 )
+from opsdesk.fakes.shopify_webhooks import WebhookSubscriptions
 
 __all__ = ["ShopifyStore"]
 
@@ -58,6 +59,7 @@ class ShopifyStore:
         self._effects: list[Effect] = []
         self._sequence = 0
         self.errors: list[str] = []
+        self.webhooks = WebhookSubscriptions()  # per shop (``shopify_webhooks``)
         self._ops: dict[str, Callable[[JSON], tuple[JSON | None, Effect | None]]] = {
             "order": self._order, "discountNode": self._discount_node, "refundCreate": self._refund,
             "refund": self._refund_node,
@@ -172,7 +174,7 @@ class ShopifyStore:
         lists and connections cut to their ``first``: a connector that stops asking for a field, or never
         asked, does not get it, and one that asks for fewer items than there are gets that many, as from
         Shopify."""
-        op = self._ops.get(operation)
+        op = self._ops.get(operation) or self.webhooks.op(shop, operation)
         if op is None:
             return {"errors": [{"message": f"Field '{operation}' doesn't exist on type 'Root'",
                                 "extensions": {"code": "undefinedField"}}]}

@@ -79,6 +79,10 @@ _PARSERS: Mapping[str, Parser] = MappingProxyType(
 )
 
 HANDLED_TOPICS: frozenset[str] = frozenset(_PARSERS)
+#: Shopify's mandatory privacy topics: only the app's configuration subscribes them, never the Admin API.
+COMPLIANCE_TOPICS: tuple[str, ...] = ("customers/data_request", "customers/redact", "shop/redact")
+#: The other handled topics, in the table's order: what a shop subscribes to (``opsdesk webhooks``, ADR 0038).
+SHOP_TOPICS: tuple[str, ...] = tuple(t for t in _PARSERS if t not in COMPLIANCE_TOPICS)
 #: The desk's own signals (``services.signals.emit``), decided like webhooks; not Shopify topics.
 INTERNAL_TOPICS: Mapping[str, Parser] = MappingProxyType(
     {"opsdesk/order_oversold": signals.order_oversold, "opsdesk/payment_overdue": signals.payment_overdue}
