@@ -87,7 +87,7 @@ def test_a_lost_return_request_is_recovered_and_decided_once_and_late_webhooks_a
     # Order a: every webhook arrives but the returns/request (a changed mind on a 19.99 line: refunded by the
     # starter playbook). Order b: its orders/updated for the return is lost too (a size on a 159.99 line: over
     # the cap, a case). Order a also has a return declined in Shopify whose webhooks were all lost: not a request
-    # any more, so it is not appended.
+    # any more, so only its decline is appended (never its request: that could refund it).
     (a, b) = (_order(2), _order(5))  # created, then paid
     at_a, at_b = T0 + timedelta(minutes=40), T0 + timedelta(minutes=50)
     after_a = {**a[-1][1], "updated_at": at_a.isoformat()}  # a return request moves its order's updated_at
@@ -116,26 +116,28 @@ def test_a_lost_return_request_is_recovered_and_decided_once_and_late_webhooks_a
         assert report.ok, report.error
         assert [(f["order_id"], f["resource"], f["topic"], f["reason"]) for f in report.found] == [
             (ids[0], f"return:{ret_a['id']}", "returns/request", "missing"),
+            (ids[0], f"return:{declined['id']}:decline", "returns/decline", "missing"),
             (ids[1], "order", "orders/updated", "stale"),  # the order's own delivery first, then its return
             (ids[1], f"return:{ret_b['id']}", "returns/request", "missing"),
         ]
         assert (report.seen, report.orders_read, report.returns_seen) == (2, 2, 3)
-        assert (report.missing, report.stale, report.undecided, report.appended) == (2, 1, 0, 3)
+        assert (report.missing, report.stale, report.undecided, report.appended) == (3, 1, 0, 4)
         assert report.as_dict()["returns_seen"] == 3
         with desk.db.unit_of_work(read_only=True) as uow:
             appended = [s.delivery for s in uow.deliveries.pending(10)]
         assert [(d.topic, d.webhook_id, d.api_version) for d in appended] == [
             ("returns/request", f"reconcile:return:{ret_a['id']}:2026-03-02T08:40:00.000000Z", RECONCILE),
+            ("returns/decline", f"reconcile:return:{declined['id']}:decline:2026-03-02T08:40:00.000000Z", RECONCILE),
             ("orders/updated", f"reconcile:{ids[1]}:2026-03-02T08:50:00.000000Z", RECONCILE),
             ("returns/request", f"reconcile:return:{ret_b['id']}:2026-03-02T08:50:00.000000Z", RECONCILE),
         ]
         early = reconciler.sweep(SHOP, since=T0)  # again before the pipeline ran: stored once
-        assert early.ok and (early.appended, early.already_appended) == (0, 3)
+        assert early.ok and (early.appended, early.already_appended) == (0, 4)
         drain(desk)
 
         recovered = states(desk, ids)
         assert {i: s.returns if s else None for i, s in recovered.items()} == {
-            ids[0]: {ret_a["id"]: Versioned("requested", at_a)},
+            ids[0]: {ret_a["id"]: Versioned("requested", at_a), declined["id"]: Versioned("declined", at_a)},
             ids[1]: {ret_b["id"]: Versioned("requested", at_b)},
         }
         # Order a's return is refunded and its customer told; order b's is over the cap: a person decides.

@@ -79,3 +79,10 @@ def test_an_order_paid_late_keeps_when_it_was_seen_awaiting_payment_and_paid() -
     paid_late = replace(STATE, first_awaiting_at=AT, first_paid_at=AT + timedelta(days=3))
     assert decode(encode_order(paid_late)) == paid_late and decode(encode_order(paid_late)).paid_late_at
     assert decode(STORED_BEFORE).paid_late_at is None  # stored before the field: nothing seen
+
+
+def test_an_order_keeps_its_fulfilments_shipment_statuses_and_one_stored_before_them_has_none() -> None:
+    shipped = replace(STATE, fulfillments={7: Versioned("success", AT)}, shipments={7: Versioned("in_transit", AT)},
+                      carrier_status=Versioned("in_transit", AT))
+    assert decode(encode_order(shipped)) == shipped
+    assert decode(STORED_BEFORE).shipments == {}  # stored before the field: the sweep reads them back

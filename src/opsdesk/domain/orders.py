@@ -55,6 +55,10 @@ class OrderState:
     returns: dict[int, Versioned] = field(default_factory=dict)
     refunds: dict[int, Versioned] = field(default_factory=dict)
     disputes: dict[int, Versioned] = field(default_factory=dict)
+    #: Each fulfilment's shipment status (``shipment_status`` of ``fulfillments/*``, or a carrier event's status)
+    #: with its time: the latest of either, as the carrier reported it.
+    shipments: dict[int, Versioned] = field(default_factory=dict)
+    #: The latest shipment status of any of the order's fulfilments, from either source.
     carrier_status: Versioned | None = None
     ship_by: datetime | None = None
     owner: str | None = None
@@ -142,12 +146,10 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             return seen
         case FulfillmentChanged():
             versioned = Versioned(event.status, event.occurred_at)
-            return {"fulfillments": _newer(state.fulfillments, event.fulfillment_id, versioned)}
+            fulfilment = {"fulfillments": _newer(state.fulfillments, event.fulfillment_id, versioned)}
+            return fulfilment | _shipment(state, event.fulfillment_id, event.shipment_status, event.occurred_at)
         case FulfillmentEventRecorded():
-            current = state.carrier_status
-            if current is None or event.occurred_at > current.at:
-                return {"carrier_status": Versioned(event.status, event.occurred_at)}
-            return {}
+            return _shipment(state, event.fulfillment_id, event.status, event.occurred_at)
         case ReturnChanged():
             versioned = Versioned(event.status, event.occurred_at)
             changes: dict[str, Any] = {"returns": _newer(state.returns, event.return_id, versioned)}
@@ -169,6 +171,20 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             return {}
         case _:
             return {}
+
+
+def _shipment(state: OrderState, fulfillment_id: int, status: str, at: datetime) -> dict[str, Any]:
+    """A shipment status reported for a fulfilment (by ``fulfillments/*`` or a carrier event), newer wins: the
+    fulfilment's and the order's latest (``carrier_status``). A fulfilment change without one changes neither."""
+    if not status:
+        return {}
+    changes: dict[str, Any] = {}
+    if fulfillment_id:
+        changes["shipments"] = _newer(state.shipments, fulfillment_id, Versioned(status, at))
+    current = state.carrier_status
+    if current is None or at > current.at:
+        changes["carrier_status"] = Versioned(status, at)
+    return changes
 
 
 def _payment_seen(state: OrderState, status: str, at: datetime) -> dict[str, Any]:

@@ -20,12 +20,13 @@ arriving after the sweep is decided once, not twice.
 Returns come with their orders too. A lost ``returns/request`` is a customer's return the desk never sees: no
 refund inside the caps, no reship, no case. The listing cannot carry an order's returns under Shopify's cost
 limit, so it carries the order's ``returnStatus`` (free), and an order with returns is read whole, its returns
-with it (``Order.returns``). Each return Shopify still has as ``REQUESTED`` that the projection does not hold,
-or holds while its ``return.requested`` was never decided, gets a synthetic ``returns/request`` after the
+with it (``Order.returns``). Each return Shopify has as ``REQUESTED`` or ``OPEN`` that the projection does not
+hold, or holds while its ``return.requested`` was never decided, gets a synthetic ``returns/request`` after the
 order's own delivery, its lines as the webhook gives them. Its event key (``return.requested:<id>``) has no
-time, so a real ``returns/request`` arriving after the sweep is decided once, not twice. A return that has
-moved on in Shopify (approved, declined, closed) is not appended: deciding it as a request now could refund a
-return a person declined.
+time, so a real ``returns/request`` arriving after the sweep is decided once, not twice. A return whose status in
+Shopify is not the projection's gets the change that leads there (``returns/approve``, after its request;
+``decline``, ``cancel``, ``close``, ``reopen``: ``reconcile_returns``); one declined, cancelled or closed never
+gets its request, since deciding it as a request now could refund a return a person declined.
 
 Disputes come next, through their own query: a lost ``disputes/create`` is a chargeback whose evidence
 deadline nobody sees. Shopify's dispute search has no ``updated_at``, so each sweep reads the disputes

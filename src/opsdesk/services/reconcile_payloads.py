@@ -14,7 +14,7 @@ import orjson
 from opsdesk.domain.records import RawDelivery
 
 __all__ = ["RECONCILE", "connection_nodes", "dispute_payload", "fulfilment_payload", "gid_number", "parse_utc",
-           "refund_payload", "return_payload", "synthetic_delivery", "webhook_payload"]
+           "refund_payload", "return_change_payload", "return_payload", "synthetic_delivery", "webhook_payload"]
 
 #: ``api_version`` of the deliveries the sweep appends: tells them apart from Shopify's in the raw store.
 RECONCILE = "reconcile"
@@ -163,6 +163,23 @@ def return_payload(order_id: int, node: JSON) -> JSON:
         "exchange_line_items": [],
         "total_exchange_line_items": 0,
     }
+
+
+def return_change_payload(order_id: int, node: JSON, change: str) -> JSON:
+    """An Admin GraphQL ``Return`` as the body of ``returns/<change>`` (approve, decline, cancel, close, reopen),
+    with the fields of Shopify's sample for that topic: approve's as request's (its lines as read), decline's the
+    order as an object (not its ``decline`` reason and note: reading them would take the further returns' query
+    over the cost limit), the others ``order_id``. No time: the webhook has none (the sweep dates the delivery)."""
+    number = gid_number(node.get("id")) or 0
+    base: JSON = {"id": number, "admin_graphql_api_id": f"gid://shopify/Return/{number}",
+                  "status": _lower(node.get("status"))}
+    if change == "approve":
+        request = return_payload(order_id, node)
+        del request["created_at"]
+        return {**request, **base}
+    if change == "decline":
+        return {**base, "order": {"id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}"}}
+    return {**base, "order_id": order_id}
 
 
 def _return_line(node: JSON) -> JSON:

@@ -131,6 +131,7 @@ def encode_order(state: OrderState) -> str:
             "returns": _encode_versioned(state.returns),
             "refunds": _encode_versioned(state.refunds),
             "disputes": _encode_versioned(state.disputes),
+            "shipments": _encode_versioned(state.shipments),
             "carrier": [carrier.status, carrier.at] if carrier else None,
             "last_event": state.last_event,
             "risk": [state.risk.status, state.risk.at] if state.risk else None,
@@ -159,6 +160,7 @@ def decode_order(
         returns=_versioned(d["returns"]),
         refunds=_versioned(d["refunds"]),
         disputes=_versioned(d["disputes"]),
+        shipments=_versioned(d.get("shipments") or {}),  # none in a state stored before they were kept
         carrier_status=Versioned(carrier[0], datetime.fromisoformat(carrier[1])) if carrier else None,
         ship_by=ship_by,
         owner=owner,
