@@ -18,10 +18,11 @@ from tests.integration.order_scenarios import (
     return_change,
     return_request,
     scenario,
+    sql_scenario,
 )
 from tests.samples import SHOP
 
-__all__ = ["scenario"]
+__all__ = ["scenario", "sql_scenario"]
 
 LISTENING = ("disputes", "refunds", "wrong_item")  # the starter playbooks that decide return.requested
 
@@ -64,8 +65,9 @@ def test_a_request_delivered_after_the_return_was_over_is_not_decided_as_a_new_o
 
 
 def test_a_late_request_triggered_after_the_decline_by_its_clock_still_finds_the_return_declined(
-    scenario: Scenario,
+    sql_scenario: Scenario,
 ) -> None:
+    scenario = sql_scenario  # on SQLite and PostgreSQL
     # The request's trigger time says nothing of the return's life: no change of a return leads back to requested.
     scenario.deliver("orders/create", order(1, MONDAY_9AM))
     scenario.deliver("returns/decline", return_change(1, "returns/decline"), triggered_at=MONDAY_9AM)
