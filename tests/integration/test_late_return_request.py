@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from opsdesk.domain.events import OrderId
+from opsdesk.domain.events import OrderId, ShopDomain
 from tests.integration.order_scenarios import (
     MONDAY_9AM,
     Scenario,
@@ -29,7 +29,7 @@ LISTENING = ("disputes", "refunds", "wrong_item")  # the starter playbooks that 
 
 def held_status(scenario: Scenario, n: int) -> str:
     with scenario.desk.db.unit_of_work(read_only=True) as uow:
-        state = uow.orders.find(SHOP, OrderId(order_id_of(n)))
+        state = uow.orders.find(ShopDomain(SHOP), OrderId(order_id_of(n)))
     assert state is not None
     return state.returns[4_000_000 + n].status
 

@@ -3,6 +3,7 @@ return was over: superseded, and decided by no rule of any playbook listening to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -24,7 +25,7 @@ def change(kind: ReturnChange, minutes: int) -> ReturnChanged:
     return ReturnChanged(SHOP, AT + timedelta(minutes=minutes), kind, RETURN, ORDER, STATUS[kind], lines)
 
 
-def fold(events: list[StoreEvent]) -> OrderState:
+def fold(events: Sequence[StoreEvent]) -> OrderState:
     state = OrderState(SHOP, ORDER)
     for event in events:
         state = apply(state, event).state
