@@ -143,3 +143,21 @@ def order_lifecycle(
         delivery(topic, payload, f"w-{n}-{i}", triggered_at=t0 + timedelta(minutes=i))
         for i, (topic, payload) in enumerate(topics)
     ]
+
+
+def declined_lifecycle(
+    n: int, *, base: datetime | None = None, reason: str = "SIZE_TOO_SMALL", price: str = "19.99"
+) -> list[dict[str, Any]]:
+    """``order_lifecycle`` of an order whose return the merchant declined (nothing refunded), the request's first
+    delivery having failed: Shopify delivers the decline, then retries the request (its trigger time unchanged)."""
+    *before, request, _refund = order_lifecycle(n, base=base, reason=reason, price=price)
+    t0 = (base or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)) + timedelta(minutes=n)
+    order_id = 5_000_000_000_000_000_000 + n
+    decline = sample("returns/decline")
+    decline.update(
+        id=4_000_000 + n,
+        admin_graphql_api_id=f"gid://shopify/Return/{4_000_000 + n}",
+        order={"id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}"},
+    )
+    declined = delivery("returns/decline", decline, f"w-{n}-decline", triggered_at=t0 + timedelta(minutes=7))
+    return [*before, declined, request]

@@ -47,12 +47,14 @@ class Scenario:
     sent: int = 0
     _n: int = field(default=0)
 
-    def deliver(self, topic: str, payload: dict[str, Any]) -> None:
-        """Shopify delivers ``payload`` now; the pipeline processes it (and any signal it raises)."""
+    def deliver(self, topic: str, payload: dict[str, Any], triggered_at: datetime | None = None) -> None:
+        """Shopify delivers ``payload`` now; the pipeline processes it (and any signal it raises).
+
+        ``triggered_at``: when it was triggered, for a retry of a delivery that failed (now when not given)."""
         self._n += 1
         feed(
             self.desk.db,
-            [delivery(topic, payload, f"s-{self._n}", triggered_at=self.clock.now())],
+            [delivery(topic, payload, f"s-{self._n}", triggered_at=triggered_at or self.clock.now())],
             self.clock,
         )
         self.desk.process_pending()
@@ -211,6 +213,18 @@ def return_request(n: int, reason: str, *, note: str = "", price: str = "19.99")
             }
         ],
     )
+    return payload
+
+
+def return_change(n: int, topic: str) -> dict[str, Any]:
+    """Shopify's sample for a later change (``returns/decline``, ``close``, ``cancel``...) of order ``n``'s return."""
+    payload = sample(topic)
+    payload.update(id=4_000_000 + n, admin_graphql_api_id=f"gid://shopify/Return/{4_000_000 + n}")
+    if "order" in payload:
+        order_id = order_id_of(n)
+        payload["order"] = {"id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}"}
+    else:
+        payload["order_id"] = order_id_of(n)
     return payload
 
 

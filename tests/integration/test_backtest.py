@@ -13,7 +13,7 @@ from opsdesk.ports import Database
 from opsdesk.services.backtest import backtest
 from opsdesk.testing import ManualClock
 from tests.pipeline_harness import drain, feed
-from tests.samples import order_lifecycle
+from tests.samples import declined_lifecycle, order_lifecycle
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -145,6 +145,21 @@ def test_since_reports_later_decisions_but_counts_usage_from_one_period_before(
         (1, "automate"),
         (2, "escalate"),
     ]
+
+
+def test_a_request_delivered_after_its_decline_replays_as_superseded_whatever_the_candidate_allows(
+    any_db: Database, tmp_path: Path
+) -> None:
+    # Order 1's return was declined before its request was delivered: recorded as superseded, with the facts that
+    # say so; a cap raised to 100 would refund its 79.99 were it news, and must not. Order 2's request is news.
+    live, clock = loader.load([refunds(tmp_path / "live", 50)]), ManualClock(T0)
+    feed(any_db, declined_lifecycle(1, base=T0, price="79.99") + order_lifecycle(2, base=T0)[:6], clock)
+    drain(any_db, clock, live)
+
+    report = run(any_db, refunds(tmp_path / "raised", 100))
+
+    assert (report.changed, report.changes) == (0, [])
+    assert report.before == report.after == {"automate": 1, "ignore": 1}
 
 
 def test_the_command_prints_the_report_and_json(tmp_path: Path) -> None:

@@ -10,21 +10,22 @@ import importlib
 import pkgutil
 
 import opsdesk.services
-from opsdesk.domain.policies import FALLBACK_RULE, RESERVED_PLAYBOOKS, RESERVED_RULE_IDS
+from opsdesk.domain.policies import FALLBACK_RULE, RESERVED_PLAYBOOKS, RESERVED_RULE_IDS, SUPERSEDED_RULE
 from opsdesk.testing import InMemoryDatabase, ManualClock
 from tests.pipeline_harness import drain, feed
-from tests.samples import order_lifecycle
+from tests.samples import declined_lifecycle, order_lifecycle
 
 
 def test_the_decisions_no_rule_took_record_only_reserved_ids() -> None:
     db, clock = InMemoryDatabase(), ManualClock()
-    feed(db, order_lifecycle(1), clock)
+    feed(db, order_lifecycle(1) + declined_lifecycle(2), clock)  # 2: a request delivered after its decline
     drain(db, clock)
     recorded = {(d.reason, d.playbook, d.rule_id) for d in db.tables.decisions.values()}
     unheard = {(p, r) for reason, p, r in recorded if reason == "no playbook listens to this event"}
     fallback = {r for reason, _p, r in recorded if reason == "no rule matched"}
-    assert unheard == {("-", "none")} and fallback == {FALLBACK_RULE}
-    assert "-" in RESERVED_PLAYBOOKS and {"none", FALLBACK_RULE} == set(RESERVED_RULE_IDS)
+    late = {r for reason, _p, r in recorded if "delivered late" in reason}
+    assert unheard == {("-", "none")} and fallback == {FALLBACK_RULE} and late == {SUPERSEDED_RULE}
+    assert "-" in RESERVED_PLAYBOOKS and {"none", FALLBACK_RULE, SUPERSEDED_RULE} == set(RESERVED_RULE_IDS)
 
 
 def test_every_playbook_the_desk_decides_under_is_reserved() -> None:

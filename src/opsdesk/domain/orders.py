@@ -25,6 +25,7 @@ from opsdesk.domain.events import (
     OrderId,
     OrderSnapshot,
     RefundCreated,
+    ReturnChange,
     ReturnChanged,
     RiskAssessed,
     ShopDomain,
@@ -35,6 +36,11 @@ from opsdesk.domain.events import (
 PAID = frozenset({"paid", "partially_paid", "authorized"})
 #: The payment status of an order placed and not paid yet (a bank transfer, a manual method, a stalled gateway).
 AWAITING = "pending"
+#: A return's statuses (Shopify's, as its webhooks spell them) after which its request is over: a request heard
+#: then is a late delivery of one already answered, never a new one.
+RETURN_OVER = frozenset({"declined", "canceled", "closed"})
+#: The status of a return's request: its first, to which no later change of the return leads back.
+REQUESTED = "requested"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,7 @@ class OrderState:
 
     @property
     def open_returns(self) -> int:
-        return sum(1 for r in self.returns.values() if r.status in {"requested", "open", "approved"})
+        return sum(1 for r in self.returns.values() if r.status in {REQUESTED, "open", "approved"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +157,7 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
         case FulfillmentEventRecorded():
             return _shipment(state, event.fulfillment_id, event.status, event.occurred_at)
         case ReturnChanged():
-            versioned = Versioned(event.status, event.occurred_at)
-            changes: dict[str, Any] = {"returns": _newer(state.returns, event.return_id, versioned)}
+            changes: dict[str, Any] = {"returns": _return(state, event)}
             if event.damage_claim:
                 changes["damage_claims"] = state.damage_claims | {event.return_id}
             return changes
@@ -171,6 +176,30 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             return {}
         case _:
             return {}
+
+
+def _return(state: OrderState, event: ReturnChanged) -> dict[int, Versioned]:
+    """The returns with this change of one, newer wins; but the request is a return's first status, to which no
+    later change leads back: a request never replaces a later status and any later one replaces the request,
+    whatever their times say (a retried delivery is dated by its first trigger, a sweep's request by the
+    return's creation, a change by the order's update). So a late request leaves a declined return declined."""
+    versioned = Versioned(event.status, event.occurred_at)
+    held = state.returns.get(event.return_id)
+    if held is None or (held.status == REQUESTED) == (event.status == REQUESTED):
+        return _newer(state.returns, event.return_id, versioned)
+    return state.returns if event.status == REQUESTED else {**state.returns, event.return_id: versioned}
+
+
+def superseded(event: StoreEvent, state: OrderState | None) -> str:
+    """Why an event delivered late is not news to decide ("" when it is): a return's request when the order's
+    state holds the return declined, cancelled or closed already (Shopify retries a failed delivery for hours,
+    in no order). ``state`` is the order's after the event was folded."""
+    if not isinstance(event, ReturnChanged) or event.change is not ReturnChange.REQUESTED or state is None:
+        return ""
+    held = state.returns.get(event.return_id)
+    if held is None or held.status not in RETURN_OVER:
+        return ""
+    return f"return {event.return_id} is {held.status} already: its request, delivered late, is not a new one"
 
 
 def _shipment(state: OrderState, fulfillment_id: int, status: str, at: datetime) -> dict[str, Any]:
@@ -226,4 +255,4 @@ def assign_owner(state: OrderState, owner: str) -> OrderState:
     return replace(state, owner=owner)
 
 
-__all__ = ["Applied", "OrderState", "Versioned", "apply", "assert_never", "assign_owner"]
+__all__ = ["Applied", "OrderState", "Versioned", "apply", "assert_never", "assign_owner", "superseded"]

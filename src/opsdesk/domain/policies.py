@@ -29,11 +29,15 @@ PRIORITY_LENGTH = 16
 OWNER_LENGTH = 255
 #: The rule id of a playbook's decision when no rule matches.
 FALLBACK_RULE = "default"
+#: The rule id of a playbook's decision on an event delivered after what it announces was over (a return's
+#: request after the return was declined): the event's facts say why (``event.superseded``), and no rule runs.
+SUPERSEDED_RULE = "superseded"
 #: The rule ids (and playbook names) the desk records for decisions no rule took: a playbook's own rule
 #: (or a playbook) named the same would read as one of them in every stored decision.
 RESERVED_RULE_IDS: Mapping[str, str] = {
     FALLBACK_RULE: "the rule id a decision records when no rule of its playbook matches",
     "none": "the rule id a decision records when no playbook listens to its event",
+    SUPERSEDED_RULE: "the rule id a decision records for an event delivered after what it announces was over",
 }
 #: The desk's own playbooks: a person's resolution of a case and the monitors (services' ``PLAYBOOK``), by what
 #: they record under their name. A playbook of a user's named the same would be mixed with one in decisions,
@@ -227,9 +231,15 @@ def guardrail_keys(rule: Rule, facts: Facts, now: datetime) -> dict[Guardrail, s
 def decide(
     playbook: Playbook, event_name: str, facts: Facts, usage: Mapping[str, Usage], now: datetime
 ) -> Decision | None:
-    """Decide one event with one playbook; ``None`` when the playbook does not listen to it."""
+    """Decide one event with one playbook; ``None`` when the playbook does not listen to it.
+
+    An event whose facts say it is superseded (``event.superseded``: why) is decided by no rule: it is recorded
+    as ignored, with that reason, by every playbook listening to it."""
     if not playbook.listens_to(event_name):
         return None
+    late = _superseded(facts)
+    if late:
+        return Decision(playbook.name, playbook.version, SUPERSEDED_RULE, Outcome.IGNORE, late, owner=playbook.owner)
     for rule in playbook.rules:
         if event_name in rule.when and (rule.condition is None or rule.condition(facts)):
             return _decide_rule(playbook, rule, facts, usage, now)
@@ -311,6 +321,11 @@ def _reason(rule: Rule) -> str:
             return f"rule {rule.id} ignores: {rule.condition_source or 'always'}"
         case _:
             assert_never(outcome)
+
+
+def _superseded(facts: Facts) -> str:
+    value = facts.get("event", {}).get("superseded")
+    return value if isinstance(value, str) else ""
 
 
 def _amount(facts: Facts) -> Decimal:

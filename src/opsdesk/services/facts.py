@@ -38,7 +38,7 @@ from opsdesk.domain.events import (
     StoreEvent,
 )
 from opsdesk.domain.money import Money
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.orders import OrderState, superseded
 
 
 def facts_for(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
@@ -103,9 +103,12 @@ def return_amount(event: ReturnChanged, state: OrderState | None) -> Decimal | N
 def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
     match event:
         case ReturnChanged():
+            held = state.returns.get(event.return_id) if state is not None else None
             return {
                 "return_id": event.return_id,
                 "status": event.status,
+                "return_status": held.status if held is not None else event.status,
+                "superseded": superseded(event, state),
                 "reasons": list(event.reasons),
                 "simple_purchase_error": event.simple_purchase_error,
                 "damage_claim": event.damage_claim,
