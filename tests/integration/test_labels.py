@@ -6,6 +6,7 @@ SQLite file, the local carrier stand-in (fakes/carrier.py) and the local SMTP st
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,24 @@ def test_a_return_approved_before_its_order_is_known_is_caught_by_the_deadline(
         "at approval)"
     )
     assert carrier.calls == []
+
+
+def test_an_approval_delivered_after_the_return_was_closed_buys_no_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, carrier: FakeCarrier, smtp: FakeSmtp
+) -> None:
+    """Shopify retries a failed ``returns/approve`` for hours, in no order: one that comes after the return's
+    ``returns/close`` (or a decline) is not news, and no label is bought for goods nobody sends back."""
+    run = make_run(tmp_path, monkeypatch, carrier=carrier, smtp=smtp, monitors=LABELS_ONLY)
+    approve, close = sample("returns/approve"), sample("returns/close")
+    approve["updated_at"] = START.isoformat()
+    close["id"] = approve["id"]
+    closed_at = START + timedelta(minutes=10)
+    run.feed(delivery("orders/paid", paid_order(), "w-paid"),
+             delivery("returns/close", close, "w-close", triggered_at=closed_at))
+    run.settle()
+    run.feed(delivery("returns/approve", approve, "w-approve", triggered_at=START))  # its first try failed
+    run.settle()
+    run.advance(minutes=30)
+
+    assert run.actions("return_label") == [] and carrier.calls == []
+    assert run.cases() == [] and run.customer_mail(smtp) == []

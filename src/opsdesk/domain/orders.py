@@ -191,15 +191,17 @@ def _return(state: OrderState, event: ReturnChanged) -> dict[int, Versioned]:
 
 
 def superseded(event: StoreEvent, state: OrderState | None) -> str:
-    """Why an event delivered late is not news to decide ("" when it is): a return's request when the order's
-    state holds the return declined, cancelled or closed already (Shopify retries a failed delivery for hours,
-    in no order). ``state`` is the order's after the event was folded."""
-    if not isinstance(event, ReturnChanged) or event.change is not ReturnChange.REQUESTED or state is None:
+    """Why an event delivered late is not news to decide ("" when it is): a return's request or approval when the
+    order's state holds the return declined, cancelled or closed already (Shopify retries a failed delivery for
+    hours, in no order). ``state`` is the order's after the event was folded."""
+    late = {ReturnChange.REQUESTED: "request", ReturnChange.APPROVED: "approval"}
+    if not isinstance(event, ReturnChanged) or event.change not in late or state is None:
         return ""
     held = state.returns.get(event.return_id)
     if held is None or held.status not in RETURN_OVER:
         return ""
-    return f"return {event.return_id} is {held.status} already: its request, delivered late, is not a new one"
+    what = late[event.change]
+    return f"return {event.return_id} is {held.status} already: its {what}, delivered late, is not a new one"
 
 
 def _shipment(state: OrderState, fulfillment_id: int, status: str, at: datetime) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from opsdesk.config_playbooks import ReturnLabelsConfig
 from opsdesk.domain.carriers import PROVIDER, RETURN_LABEL, Failure, classify, code_of
 from opsdesk.domain.events import ReturnChange, ReturnChanged, StoreEvent
 from opsdesk.domain.ids import fit_id
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.orders import OrderState, superseded
 from opsdesk.domain.outbox import ActionStatus, Delivered, SendResult
 from opsdesk.domain.records import CaseRecord, OutboxAction, Timer
 from opsdesk.ports import UnitOfWork
@@ -75,7 +75,13 @@ class ReturnLabels:
         if carrier is None:
             return  # without a carrier label API, labels are not the desk's to buy
         for event in approved:
-            self._approved(uow, event, states.get((event.shop, event.order)), carrier, now)
+            state = states.get((event.shop, event.order))
+            if late := superseded(event, state):  # approved, then closed or declined: nothing to send back
+                monitors.record_decision(uow, label_decision(event.shop, event.return_id, 0), event.shop, event.order,
+                                         PLAYBOOK, "label-on-approval", "ignore", late,
+                                         {"return_id": event.return_id}, now)
+                continue
+            self._approved(uow, event, state, carrier, now)
 
     def _approved(
         self, uow: UnitOfWork, event: ReturnChanged, state: OrderState | None, carrier: str, now: datetime
