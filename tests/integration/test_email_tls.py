@@ -113,6 +113,17 @@ def test_starttls_verifies_the_relay_against_the_ca_file(
     assert [m.message_id for m in starttls_relay.messages] == ["<b@shop.example>"]
 
 
+def test_implicit_tls_against_a_plain_relay_is_rejected_saying_so() -> None:
+    with FakeSmtp() as plain:
+        email = SmtpEmail(host=plain.host, port=plain.port, sender=SENDER, tls="implicit", timeout=5.0)
+
+        result = email.send(action("a"))
+
+        assert isinstance(result, Rejected)  # not retried: the relay does not speak TLS on that port
+        assert "does not speak TLS from the first byte" in result.reason
+        assert plain.messages == []
+
+
 def test_a_ca_file_that_cannot_be_read_stops_the_connector_naming_it(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.pem"
     with pytest.raises(InvalidInput, match=f"connectors.smtp.ca_file {missing}"):

@@ -8,8 +8,10 @@ socket exception leaves this module.
 
 The connection is plain, implicit TLS (``tls="implicit"``, a relay's port 465) or upgraded by STARTTLS; TLS
 always verifies the relay's certificate and host name, against the system's CAs or a ``ca_file``. A
-certificate that fails verification, or a relay without STARTTLS when it is asked for, is Rejected: the
-relay cannot be used as configured, and retrying would not change that.
+certificate that fails verification, a relay without STARTTLS when it is asked for, or one that answers
+implicit TLS in plain text, is Rejected: the relay cannot be used as configured, and retrying would not
+change that. (A plain or STARTTLS client on an implicit-TLS port waits for a greeting that never comes: a
+timeout, RetryLater, as a silent relay is.)
 
 Each message opens its own connection, except inside ``batch()`` (the outbox sender's batch): there the
 messages share one connection (per thread), opened by the first and closed with QUIT on leaving. After
@@ -135,6 +137,12 @@ class SmtpEmail:
             return _answer(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
             return Rejected(f"SMTP relay {self._host}:{self._port} cannot be used as configured: {exc}")
+        except ssl.SSLError as exc:
+            if exc.reason != "WRONG_VERSION_NUMBER":  # a handshake cut short: worth another try
+                return RetryLater(f"SMTP relay {self._host}:{self._port}: {type(exc).__name__}: {exc}")
+            # The relay answered TLS's hello in plain text (tls: implicit on a port without it): no retry mends it.
+            return Rejected(f"SMTP relay {self._host}:{self._port} does not speak TLS from the first byte "
+                            f"(tls: implicit; its port may want starttls): {exc}")
         except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, disconnected
             return RetryLater(f"SMTP relay {self._host}:{self._port}: {type(exc).__name__}: {exc}")
         return Delivered({"message_id": message["Message-ID"], "to": message["To"],
