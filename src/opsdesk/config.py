@@ -14,14 +14,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk import yamldoc
+from opsdesk.config_connectors import ConnectorsConfig, SmtpConfig
 from opsdesk.config_discounts_pickups import DiscountGuardConfig, WarehouseConfig
-from opsdesk.config_playbooks import CarrierConnectorConfig, MonitorsConfig
+from opsdesk.config_model import Strict
+from opsdesk.config_org import (
+    CalendarConfig,
+    OwnershipConfig,
+    PersonConfig,
+    QueueConfig,
+    SlaPolicyConfig,
+    TeamConfig,
+)
+from opsdesk.config_playbooks import MonitorsConfig
 from opsdesk.domain.audit import AuditKeys, audit_key
 from opsdesk.domain.errors import InvalidInput
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# The sections of connectors and of the organisation are beside this module; here too, where callers have them.
+__all__ = ["CalendarConfig", "FileConfig", "PersonConfig", "QueueConfig", "Settings", "ShopConfig", "SlaPolicyConfig",
+           "SmtpConfig", "TeamConfig", "load_file", "load_settings"]
 
 
 class ShopConfig(Strict):
@@ -62,31 +72,6 @@ class ShopConfig(Strict):
         return self.client_secret_env or self.secret_env or "OPSDESK_SHOPIFY_SECRET"
 
 
-class ShopifyConnectorConfig(Strict):
-    api_version: str = "2026-07"
-    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
-    base_url: str | None = None
-    # Points of each shop's Admin API cost bucket the reconciliation sweep's reads leave for the desk's own
-    # actions (a hold or a refund asks under 200): a read waits until the bucket holds its cost and these (ADR 0015).
-    reserve_points: Annotated[float, Field(ge=0, le=10_000)] = 200.0
-
-
-class SmtpConfig(Strict):
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 1025
-    sender: str = "desk@example.com"
-    starttls: bool = False
-    username_env: str | None = None
-    password_env: str | None = None
-    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
-
-
-class ConnectorsConfig(Strict):
-    shopify: ShopifyConnectorConfig = ShopifyConnectorConfig()
-    smtp: SmtpConfig = SmtpConfig()
-    carrier: CarrierConnectorConfig = CarrierConnectorConfig()
-
-
 class OutboxConfig(Strict):
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     base_delay_seconds: Annotated[float, Field(gt=0)] = 1.0
@@ -100,62 +85,6 @@ class OutboxConfig(Strict):
 class LimitsConfig(Strict):
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 2 * 1024 * 1024
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
-
-
-class HolidaysConfig(Strict):
-    country: str
-    subdivision: str | None = None
-
-
-class CalendarConfig(Strict):
-    """Business hours in a time zone: weekly hours (split shifts allowed), holidays, one-off closures."""
-
-    timezone: str = "UTC"
-    hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]] = {}
-    holidays: HolidaysConfig | None = None
-    closures: list[tuple[str, str]] = []
-    always_open: bool = False
-
-
-class SlaPolicyConfig(Strict):
-    calendar: str
-    targets: dict[str, str]  # name -> length, e.g. first_response: 4h, resolution: 24h
-    warn_at: list[float] = [0.5, 0.8]
-    ladder: list[str] = ["owner", "team_lead", "manager"]
-
-
-class QueueConfig(Strict):
-    """Where a queue's cases go and how fast they must be handled; a priority may pick another policy."""
-
-    team: str
-    sla: str | None = None
-    sla_by_priority: dict[str, str] = {}
-    assignment: Literal["round_robin", "least_loaded"] = "least_loaded"
-    skills: list[str] = []
-
-
-class PersonConfig(Strict):
-    name: str
-    email: str = ""
-    chat_webhook_env: str | None = None
-    skills: list[str] = []
-    calendar: str | None = None  # working hours; default: the team's
-    quiet_hours: tuple[str, str] | None = None  # local "22:00", "07:00"
-    active: bool = True
-
-
-class TeamConfig(Strict):
-    members: list[str] = []
-    lead: str | None = None
-    manager: str | None = None
-    calendar: str | None = None
-    on_call: list[str] = []  # the rota, in order; one person a week starting with the first
-
-
-class OwnershipConfig(Strict):
-    default_team: str = "ops"
-    return_timer_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60
-    order_rules: list[dict[str, str]] = []  # e.g. {if: "order.total > 500", owner: "team:vip"} (CEL)
 
 
 class PackagingConfig(Strict):

@@ -184,3 +184,29 @@ def test_when_the_session_ends_the_polling_queue_goes_to_sign_in(page_as) -> Non
     page.context.clear_cookies()  # as if the session had expired
     page.wait_for_url(re.compile(r"/login\?next=%2Fqueue%3Fview%3Dall$"), timeout=WAIT_MS)
     assert page.locator("#queue-rows").count() == 0  # the login page, not a login form inside the table
+
+
+def test_a_case_a_colleague_holds_offers_no_work_on_it_until_a_lead_takes_it_over(page_as, running) -> None:
+    running.deliver(return_requested(running, 7))
+    case_id = case_of(running, ORDER + 7)
+    alice, bob, carol = page_as("alice"), page_as("bob"), page_as("carol")
+    alice.goto(f"/cases/{case_id}")
+    alice.click("button:has-text('Claim')")
+    alice.wait_for_selector("#case-owner strong:has-text('you')")
+    work = "section[aria-labelledby=act-h] button"  # the buttons of "Work the case", not the comment's
+    assert alice.locator(work).all_text_contents() == [
+        "Start", "Wait (pause the clock)", "Approve refund", "Deny", "Resolve, no action"]
+    bob.goto(f"/cases/{case_id}")  # an agent: alice's case is hers to work; only a comment is his to add
+    assert bob.locator(work).all_text_contents() == []
+    held = "alice holds this case: its work is theirs. A lead can reassign it."
+    assert bob.locator("#case-held").text_content() == held
+    assert bob.locator("button:has-text('Comment')").count() == 1
+    carol.goto(f"/cases/{case_id}")  # a lead: only the reassignment, which she uses to take the case over
+    assert carol.locator(work).all_text_contents() == ["Assign"]
+    carol.select_option("select[name=owner]", "carol")
+    carol.click("button:has-text('Assign')")
+    carol.wait_for_selector("#case-owner strong:has-text('you')")
+    carol.click("button:has-text('Start')")
+    carol.wait_for_selector("#case-status:has-text('in progress')")
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        assert (uow.cases.get(case_id).owner, uow.cases.get(case_id).status.value) == ("carol", "in_progress")

@@ -142,7 +142,7 @@ def test_a_recipient_with_a_line_break_cannot_add_headers(smtp_server: FakeSmtp,
 
 
 def test_starttls_against_a_relay_without_it_is_rejected(smtp_server: FakeSmtp) -> None:
-    email = SmtpEmail(host=smtp_server.host, port=smtp_server.port, sender=SENDER, starttls=True, timeout=2.0)
+    email = SmtpEmail(host=smtp_server.host, port=smtp_server.port, sender=SENDER, tls="starttls", timeout=2.0)
 
     result = email.send(email_action("refund_confirmation"))
 

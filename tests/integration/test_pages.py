@@ -164,7 +164,27 @@ def test_the_case_page_offers_claim_only_on_a_case_no_person_holds(client, desk)
     client.cookies.clear()
     sign_in(client, "bob")
     page = client.get(f"/cases/{case_id}").text
-    assert (claim in page, start in page) == (False, True)  # alice's: bob's claim would be refused
+    assert (claim in page, start in page) == (False, False)  # alice's: bob's claim would be refused
+
+
+def test_a_case_a_colleague_holds_offers_no_work_on_it_and_a_lead_may_reassign_it(client, desk) -> None:
+    case_id = case_ids(desk)[ORDER]
+    work = [f'action="/cases/{case_id}/act/{a}"' for a in ("claim", "start", "wait")]
+    resolve = f'action="/cases/{case_id}/resolve"'
+    sign_in(client, "alice")
+    act(client, f"/cases/{case_id}/act/claim")
+    mine = client.get(f"/cases/{case_id}").text
+    assert [w in mine for w in work] == [False, True, True] and resolve in mine and 'id="case-held"' not in mine
+    for other, assign in (("bob", False), ("carol", True)):  # an agent; a lead, who may reassign it
+        client.cookies.clear()
+        sign_in(client, other)
+        page = client.get(f"/cases/{case_id}").text
+        assert [w in page for w in work] == [False, False, False] and resolve not in page, other
+        assert ("Assign to" in page, 'id="case-held"' in page) == (assign, True), other
+        assert "alice holds this case: its work is theirs." in page
+    act(client, f"/cases/{case_id}/act/assign", owner="carol")
+    taken = client.get(f"/cases/{case_id}").text  # carol's now: hers to work
+    assert [w in taken for w in work] == [False, True, True] and resolve in taken
 
 
 def test_bulk_claim_claims_the_free_cases_and_names_the_owner_of_the_others(client, desk) -> None:

@@ -93,13 +93,16 @@ def test_a_hold_release_says_which_hold_it_releases() -> None:
 def test_the_case_buttons_follow_its_status_and_owner() -> None:
     assert case_actions(case(), "alice") == ["claim", "start", "wait"]
     assert case_actions(case(owner="alice", status=CaseStatus.ASSIGNED), "alice") == ["start", "wait"]
-    assert case_actions(case(owner="bob", status=CaseStatus.IN_PROGRESS), "alice") == ["wait"]
+    # Bob's case is his to work: nothing of it is offered to alice but reopening it, to him, once it ended.
+    assert case_actions(case(owner="bob", status=CaseStatus.IN_PROGRESS), "alice") == []
     handed_back = case(owner="team:support", status=CaseStatus.IN_PROGRESS)  # by the return timer or a lead
     assert case_actions(handed_back, "alice") == ["claim", "wait"]
     assert case_actions(case(status=CaseStatus.WAITING_CUSTOMER), "alice") == ["claim", "resume"]
     # Someone else's case is not offered for claiming: the claim would be refused, naming them.
-    assert case_actions(case(owner="bob", status=CaseStatus.ASSIGNED), "alice") == ["start", "wait"]
-    assert case_actions(case(owner="bob", status=CaseStatus.WAITING_CUSTOMER), "alice") == ["resume"]
+    assert case_actions(case(owner="bob", status=CaseStatus.ASSIGNED), "alice") == []
+    assert case_actions(case(owner="bob", status=CaseStatus.WAITING_CUSTOMER), "alice") == []
+    assert case_actions(case(owner="bob", status=CaseStatus.RESOLVED), "alice") == ["reopen"]
+    assert case_actions(case(owner="bob", status=CaseStatus.RESOLVED), "bob") == ["close", "reopen"]
     assert case_actions(case(owner="team:support", status=CaseStatus.OPEN), "alice") == ["claim", "start", "wait"]
     assert case_actions(case(status=CaseStatus.RESOLVED), "alice") == ["close", "reopen"]
     assert case_actions(case(status=CaseStatus.CLOSED), "alice") == ["reopen"]

@@ -6,6 +6,13 @@ recognise it. Outcomes: accepted -> Delivered; refused connection, disconnect, t
 RetryLater; SMTP 5xx, a missing or malformed recipient, an unknown template -> Rejected. No smtplib or
 socket exception leaves this module.
 
+The connection is plain, implicit TLS (``tls="implicit"``, a relay's port 465) or upgraded by STARTTLS; TLS
+always verifies the relay's certificate and host name, against the system's CAs or a ``ca_file``. A
+certificate that fails verification, a relay without STARTTLS when it is asked for, or one that answers
+implicit TLS in plain text, is Rejected: the relay cannot be used as configured, and retrying would not
+change that. (A plain or STARTTLS client on an implicit-TLS port waits for a greeting that never comes: a
+timeout, RetryLater, as a silent relay is.)
+
 Each message opens its own connection, except inside ``batch()`` (the outbox sender's batch): there the
 messages share one connection (per thread), opened by the first and closed with QUIT on leaving. After
 any failure the connection is dropped and the next message opens a new one; a kept connection the relay
@@ -23,10 +30,14 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from string import Template
+from typing import Literal
 
-from opsdesk.domain.errors import InvalidPayload
+from opsdesk.domain.errors import InvalidInput, InvalidPayload
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
+
+#: How the connection to the relay is encrypted (``connectors.smtp.tls``).
+Tls = Literal["implicit", "starttls", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +99,15 @@ class SmtpEmail:
 
     provider = "smtp"
 
-    def __init__(self, *, host: str, port: int, sender: str, starttls: bool = False,
+    def __init__(self, *, host: str, port: int, sender: str, tls: Tls = "none", ca_file: str | None = None,
                  username: str | None = None, password: str | None = None, timeout: float = 10.0) -> None:
+        """``tls``: implicit (TLS from the first byte, port 465), starttls (upgraded after the greeting) or none;
+        either TLS verifies the relay's certificate and host name, against ``ca_file`` (PEM) when given,
+        instead of the system's CAs."""
         self._host, self._port, self._sender = host, port, sender
-        self._starttls, self._username, self._password = starttls, username, password
+        self._tls, self._username, self._password = tls, username, password
         self._timeout = timeout
+        self._context = _tls_context(ca_file) if tls != "none" else None
         self._batch = _Batch()
 
     @contextlib.contextmanager
@@ -122,6 +137,12 @@ class SmtpEmail:
             return _answer(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
             return Rejected(f"SMTP relay {self._host}:{self._port} cannot be used as configured: {exc}")
+        except ssl.SSLError as exc:
+            if exc.reason != "WRONG_VERSION_NUMBER":  # a handshake cut short: worth another try
+                return RetryLater(f"SMTP relay {self._host}:{self._port}: {type(exc).__name__}: {exc}")
+            # The relay answered TLS's hello in plain text (tls: implicit on a port without it): no retry mends it.
+            return Rejected(f"SMTP relay {self._host}:{self._port} does not speak TLS from the first byte "
+                            f"(tls: implicit; its port may want starttls): {exc}")
         except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, disconnected
             return RetryLater(f"SMTP relay {self._host}:{self._port}: {type(exc).__name__}: {exc}")
         return Delivered({"message_id": message["Message-ID"], "to": message["To"],
@@ -188,16 +209,27 @@ class SmtpEmail:
         self._batch.smtp = smtp
 
     def _connect(self) -> smtplib.SMTP:
-        smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+        smtp: smtplib.SMTP
+        if self._tls == "implicit":
+            smtp = smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout, context=self._context)
+        else:
+            smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
         try:
-            if self._starttls:
-                smtp.starttls(context=ssl.create_default_context())
+            if self._tls == "starttls":
+                smtp.starttls(context=self._context)
             if self._username:
                 smtp.login(self._username, self._password or "")
         except BaseException:
             _quit(smtp)
             raise
         return smtp
+
+
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:  # read once, as the desk starts: a wrong file stops it, saying which
+        raise InvalidInput(f"connectors.smtp.ca_file {ca_file}: {exc}") from None
 
 
 class _Batch(threading.local):

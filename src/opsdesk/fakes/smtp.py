@@ -1,8 +1,10 @@
-"""A local SMTP server (aiosmtpd) that records messages and can refuse the next ones, 4xx or 5xx."""
+"""A local SMTP server (aiosmtpd) that records messages and can refuse the next ones, 4xx or 5xx; plain, or
+over TLS (implicit or STARTTLS) with a context the caller gives."""
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -32,7 +34,12 @@ class ReceivedMessage:
 class FakeSmtp:
     """A real SMTP server on 127.0.0.1 and a free port, for tests and the demo."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, implicit_tls: ssl.SSLContext | None = None, starttls: ssl.SSLContext | None = None) -> None:
+        """``implicit_tls``: TLS from the first byte with this server context; ``starttls``: offer STARTTLS with it
+        (and refuse mail before it)."""
+        self._tls: dict[str, Any] = {"ssl_context": implicit_tls} if implicit_tls else {}
+        if starttls:
+            self._tls |= {"tls_context": starttls, "require_starttls": True}
         self._messages: list[ReceivedMessage] = []
         self._refusals: deque[int] = deque()
         self._lock = threading.Lock()
@@ -53,7 +60,7 @@ class FakeSmtp:
         with socket.socket() as probe:
             probe.bind((self.host, 0))
             self.port = probe.getsockname()[1]
-        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, **self._tls)
         self._controller.start()
         return self
 

@@ -1,16 +1,13 @@
 """Load playbook files and check them: unknown keys, bad expressions, type errors, unreachable rules.
 
-Every problem is reported with file:line:column; a rule set with any error is never loaded.
+Every problem is reported with file:line:column; a rule set with any error is never loaded. The reader of
+a document is in three parts: its bookkeeping (``reading``), its guardrails (``guardrails``) and the rest here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +20,16 @@ from opsdesk.domain.policies import (
     QUEUE_LENGTH,
     ActionSpec,
     Escalation,
-    Guardrail,
     Outcome,
     Playbook,
     Rule,
-    Scope,
     name_problem,
     text_problem,
 )
 from opsdesk.policy import payloads
 from opsdesk.policy.cel import CelCondition
+from opsdesk.policy.guardrails import GUARDRAIL_KEYS, GuardrailReader
+from opsdesk.policy.reading import Diagnostic
 from opsdesk.services.facts import specimens
 
 ACTION_TYPES = frozenset(
@@ -42,38 +39,13 @@ ACTION_TYPES = frozenset(
 PLAYBOOK_KEYS = frozenset({"playbook", "owner", "description", "default", "escalate", "rules"})
 RULE_KEYS = frozenset({"id", "when", "if", "then", "escalate", "guardrails", "description", "case"})
 ESCALATE_KEYS = frozenset({"queue", "priority", "sla"})
-GUARDRAIL_KEYS = frozenset({"per", "period", "max_count", "max_amount"})
-PERIOD = re.compile(r"^(\d+)([mhdw])$")
-UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# GUARDRAIL_KEYS and Diagnostic live beside the parts that use them; here too, where callers have them.
+__all__ = ["ACTION_TYPES", "ESCALATE_KEYS", "GUARDRAIL_KEYS", "PLAYBOOK_KEYS", "RULE_KEYS", "Diagnostic", "check",
+           "check_file", "load", "playbook_files"]
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    position: yamldoc.Position
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.position}: {self.message}"
-
-
-class _Reader:
+class _Reader(GuardrailReader):
     """Walks one playbook document, collecting diagnostics instead of stopping at the first."""
-
-    def __init__(self, document: yamldoc.Document, event_names: frozenset[str]) -> None:
-        self.doc = document
-        self.events = event_names
-        self.problems: list[Diagnostic] = []
-        self.specimens = specimens()
-
-    def error(self, keys: list[str | int], message: str, *, of_key: bool = False) -> None:
-        self.problems.append(Diagnostic(self.doc.position(keys, of_key=of_key), message))
-
-    def keys(self, value: Mapping[str, Any], allowed: frozenset[str], at: list[str | int]) -> None:
-        for key in value:
-            if key not in allowed:
-                self.error(
-                    [*at, key], f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", of_key=True
-                )
 
     def playbook(self) -> Playbook | None:
         data = self.doc.data
@@ -225,61 +197,6 @@ class _Reader:
         for j, name in enumerate([value] if isinstance(value, str) else value):
             if not isinstance(name, str) or name not in {p.value for p in HoldPurpose}:
                 self.error(at if isinstance(value, str) else [*at, j], f"unknown hold {name!r} (known: {known})")
-
-    def guardrails(self, value: Any, at: list[str | int]) -> tuple[Guardrail, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.error(at, "'guardrails' is a list")
-            return ()
-        return tuple(g for i, item in enumerate(value) if (g := self.guardrail(item, [*at, i])) is not None)
-
-    def guardrail(self, value: Any, at: list[str | int]) -> Guardrail | None:
-        if not isinstance(value, dict):
-            self.error(at, "a guardrail is a mapping with 'per' and a limit")
-            return None
-        self.keys(value, GUARDRAIL_KEYS, at)
-        try:
-            scope = Scope(value.get("per"))
-        except ValueError:
-            self.error([*at, "per"], f"'per' must be one of {', '.join(s.value for s in Scope)}")
-            return None
-        period = self.period(value.get("period"), [*at, "period"], scope)
-        max_count = value.get("max_count")
-        if max_count is not None and (not isinstance(max_count, int) or max_count < 0):
-            self.error([*at, "max_count"], "'max_count' must be a whole number ≥ 0")
-            max_count = None
-        max_amount = self.amount(value.get("max_amount"), [*at, "max_amount"])
-        if max_count is None and max_amount is None:
-            self.error(at, "a guardrail needs 'max_count' or 'max_amount'")
-        return Guardrail(scope, period, max_count, max_amount)
-
-    def period(self, value: Any, at: list[str | int], scope: Scope) -> timedelta | None:
-        if value is None:
-            if scope is not Scope.ACTION:
-                self.error(at, f"a per-{scope.value} guardrail needs a 'period' such as 1d or 30d")
-            return None
-        match = PERIOD.match(str(value))
-        if not match or int(match.group(1)) == 0:
-            self.error(at, "'period' is a number and a unit: 30m, 12h, 1d, 4w")
-            return None
-        try:
-            return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-        except OverflowError:
-            self.error(at, "'period' is too long")
-            return None
-
-    def amount(self, value: Any, at: list[str | int]) -> Decimal | None:
-        if value is None:
-            return None
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            amount = Decimal(-1)
-        if not amount.is_finite() or amount < 0 or isinstance(value, bool):
-            self.error(at, "'max_amount' must be an amount ≥ 0")
-            return None
-        return amount
 
     def duplicates(self, rules: list[Rule], at: list[str | int]) -> None:
         seen: set[str] = set()

@@ -94,6 +94,10 @@ def resolution_for(case: Case, name: str) -> Resolution:
 def case_actions(case: Case, person: str) -> list[str]:
     """The buttons the case page offers ``person`` besides the resolutions and comments."""
     status = case.status
+    if held_by_colleague(case, person):
+        # Its work is theirs: starting, waiting, resuming or closing it would act on their case in their name.
+        # Reopening hands it back to them, as it would for them; a lead reassigns it (the page's Assign form).
+        return [] if status.active else ["reopen"]
     found = []
     # A case a person holds (assigned, in progress, waiting) is theirs: claiming it is a conflict, so only one
     # that no person holds (new, or handed back to its team) is offered, to anyone, as the claim rule allows.
@@ -110,6 +114,12 @@ def case_actions(case: Case, person: str) -> list[str]:
     if not status.active:
         found.append("reopen")
     return found
+
+
+def held_by_colleague(case: Case, person: str) -> bool:
+    """A person other than ``person`` holds the case: the work on it (start, wait, resume, resolve, close) is
+    theirs, and the claim rule refuses it to anyone else."""
+    return case.person is not None and case.person != person
 
 
 def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetime) -> dict[str, Any]:
@@ -129,9 +139,10 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
         "order": order,
         "customer": _customer(order, view["decisions"]),
         "timeline": timeline(view, actions, sla_marks(org, case, now)),
-        "resolutions": fitting_resolutions(case),
+        "resolutions": [] if held_by_colleague(case, person) else fitting_resolutions(case),
         "actions": case_actions(case, person),
         "mine": case.person == person,
+        "held_by": case.person if held_by_colleague(case, person) else None,
         "amount": _amount(case, view["decisions"]),
     }
 
