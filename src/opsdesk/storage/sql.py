@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from types import TracebackType
 from typing import Any, Self
 
@@ -50,6 +51,23 @@ def create_sql_engine(
     return engine
 
 
+def _write_ahead_log(cursor: Any, wait: float) -> None:
+    """Put the database in WAL mode, waiting up to ``wait`` seconds for another connection doing the same.
+
+    Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked" at once, without
+    its busy handler, to a connection that asks while another switches (processes started together on a fresh
+    file: ``migrate``, ADR 0032); once the file is in WAL mode the pragma only reads it."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
+
+
 def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
@@ -57,8 +75,8 @@ def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) ->
         # a writer takes the lock up front instead of failing to upgrade a read lock later.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
+        _write_ahead_log(cursor, busy_timeout_ms / 1000)
         for pragma in (
-            "journal_mode=WAL",
             f"synchronous={synchronous}",
             f"busy_timeout={busy_timeout_ms}",
             "foreign_keys=ON",
