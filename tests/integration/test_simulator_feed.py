@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import io
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -133,3 +135,38 @@ def test_the_child_runs_ahead_of_the_desk_by_more_than_the_pipe_holds() -> None:
         # and what was read ahead comes out whole and in order
         inline = Store(plan, SECRET)
         assert [(d.at, d.body) for d in islice(child, 5000)] == [(d.at, d.body) for d in islice(inline, 5000)]
+
+
+def test_a_child_stopped_and_continued_while_it_writes_sends_whole_frames() -> None:
+    """Ctrl-Z and ``fg`` (SIGTSTP, SIGCONT) reach the child too, and a profiler stops it the same way: a write
+    cut short by the stop must go on where it stopped. Python's buffered writer lost bytes of a frame then
+    (the parent read a pickle cut in the wrong place); the child now writes its frames itself."""
+    plan = scenario(orders_per_day=3000, duration=timedelta(days=1))
+    inline = Store(plan, SECRET)
+    expected = [(d.at, d.body) for d in islice(inline, 20_000)]
+    with StoreProcess(plan, SECRET, frame=16) as child:
+        proc = child._proc
+        assert proc is not None
+        stop = threading.Event()
+
+        def stop_and_continue() -> None:
+            while not stop.is_set() and proc.poll() is None:
+                proc.send_signal(signal.SIGSTOP)
+                time.sleep(0.002)
+                proc.send_signal(signal.SIGCONT)
+                time.sleep(0.005)
+
+        poker = threading.Thread(target=stop_and_continue, daemon=True)
+        poker.start()
+        try:
+            got = []
+            for d in islice(child, 20_000):  # slower than the child: it waits on a full pipe, mid-write
+                got.append((d.at, d.body))
+                if len(got) % 10 == 0:
+                    time.sleep(0.001)
+        finally:
+            stop.set()
+            poker.join()
+            proc.send_signal(signal.SIGCONT)
+    assert len(got) == len(expected) == 20_000
+    assert got == expected

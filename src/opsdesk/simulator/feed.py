@@ -275,10 +275,18 @@ def _child() -> None:
 
 
 def _send(out: IO[bytes], frame: tuple[Any, ...]) -> None:
+    """Write a frame straight to the pipe, going on after every short write.
+
+    A stop (Ctrl-Z, a profiler attaching) while the child waits on a full pipe cuts a write short. Python
+    3.11's buffered writer then garbled a ~50-400 KB frame (the parent read a pickle cut in the wrong
+    place) in a loop of stops (tests/integration/test_simulator_feed.py); ``os.write`` says how much went.
+    """
     data = frames.dumps(frame)
-    out.write(_LENGTH.pack(len(data)))
-    out.write(data)
-    out.flush()
+    fd = out.fileno()
+    for part in (_LENGTH.pack(len(data)), data):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 if __name__ == "__main__":
