@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.testing import ManualClock, RecordingConnector
 from tests.integration.http_harness import serving
@@ -197,3 +198,22 @@ def test_lost_carrier_events_are_recovered_and_a_delay_or_a_failure_is_acted_on_
         assert emails(smtp) == Counter({(ids[k], "carrier_delay_notice"): 1 for k in "acd"})
         assert {k: decisions_on(desk, ids[k]) for k in orders} == decided
         assert [len(cases_of(desk, ids[k])) for k in orders] == [0, 1, 0, 0, 0, 1]
+
+
+def test_a_fulfilment_with_more_carrier_events_than_a_page_is_read_to_its_end_in_the_order_they_happened() -> (
+    None
+):
+    fulfilment = {"id": 8_400_000_900, "order_id": 4_000_000_000_000_000_900}
+    happened = [SHIP + timedelta(minutes=(37 * n) % 120) for n in range(120)]  # stored out of order
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        for n, at in enumerate(happened):
+            fake.store.put_fulfilment_event(carrier_event(8_600_000_000 + n, fulfilment, "in_transit", at))
+        shopify = ShopifyAdmin(fake.url_for, lambda _shop: TOKEN, timeout=5.0)
+        read = shopify.fulfillment_events(SHOP, f"gid://shopify/Fulfillment/{fulfilment['id']}")
+        gone = shopify.fulfillment_events(SHOP, "gid://shopify/Fulfillment/1")
+    assert isinstance(read, dict) and gone == {"nodes": []}
+    assert [n["happenedAt"] for n in read["nodes"]] == [
+        at.strftime("%Y-%m-%dT%H:%M:%SZ") for at in sorted(happened)
+    ]
+    assert len({n["id"] for n in read["nodes"]}) == 120
+    assert [c.operation for c in fake.calls].count("fulfillment") == 4  # 50, 50, 20; then the one gone

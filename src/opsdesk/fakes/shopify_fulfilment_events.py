@@ -2,7 +2,8 @@
 
 Kept apart from the store's other reads so that a test can hold the events Shopify would have for a fulfilment
 (``put``: the ``fulfillment_events/create`` webhook's body) and the sweep read them back as Admin GraphQL
-``FulfillmentEvent`` nodes, oldest first by ``happenedAt``, a page at a time with a cursor (the last event's id).
+``FulfillmentEvent`` nodes, oldest first by ``happenedAt``, a page at a time (the store's ``shaped`` cuts the
+connection to the query's ``first`` from its ``after`` cursor, as for an order's connections).
 """
 
 from __future__ import annotations
@@ -29,22 +30,15 @@ class FulfilmentEvents:
         self._events.setdefault(int(found["fulfillment_id"]), {})[int(found["id"])] = found
 
     def fulfillment(self, v: JSON) -> tuple[JSON | None, None]:
-        """``fulfillment(id:)`` with its ``events(first, after, sortKey: HAPPENED_AT)``; None for one without any."""
+        """``fulfillment(id:)`` with all its ``events`` (``sortKey: HAPPENED_AT``); None for one without any."""
         number = int(str(v["id"]).rsplit("/", 1)[-1])
         held = self._events.get(number)
         if held is None:
             return None, None
         ordered = sorted(held.values(), key=lambda e: (utc_time(str(e["happened_at"])), int(e["id"])))
-        if v.get("after"):
-            at = next(n for n, e in enumerate(ordered) if str(e["id"]) == str(v["after"]))
-            ordered = ordered[at + 1 :]
-        # The connector asks 50 a page (in the document, not a variable); ``shaped`` cuts to the query's ``first``.
-        page = ordered[: int(v.get("first") or 50)]
-        info = {"hasNextPage": len(ordered) > len(page), "endCursor": str(page[-1]["id"]) if page else None}
-        return {
-            "id": f"gid://shopify/Fulfillment/{number}",
-            "events": {"pageInfo": info, "nodes": [graphql_fulfilment_event(e) for e in page]},
-        }, None
+        # Every event: the store cuts the connection to the query's ``first`` from its ``after`` (``shaped``).
+        nodes = [graphql_fulfilment_event(e) for e in ordered]
+        return {"id": f"gid://shopify/Fulfillment/{number}", "events": {"nodes": nodes}}, None
 
 
 def graphql_fulfilment_event(e: JSON) -> JSON:
