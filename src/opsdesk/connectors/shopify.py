@@ -159,6 +159,10 @@ class ShopifyAdmin:
         """One page of the disputes initiated at or after ``since`` (``SweepReads.disputes_initiated``)."""
         return self._reads.disputes_initiated(shop, since, after, first)
 
+    def fulfillment_events(self, shop: str, fulfillment_gid: str) -> Reply:
+        """A fulfilment's carrier events, oldest first (``SweepReads.fulfillment_events``)."""
+        return self._reads.fulfillment_events(shop, fulfillment_gid)
+
     def token_problem(self, shop: str) -> str | None:
         """What stops the connector having an Admin API token for ``shop`` now (asking the grant for one when
         the shop has client credentials and no token in hand); None when it has one."""

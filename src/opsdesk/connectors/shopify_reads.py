@@ -119,6 +119,18 @@ DISPUTES_INITIATED = """query DisputesInitiated($first: Int!, $after: String, $q
     }
   }
 }"""
+#: A fulfilment's carrier events (``Fulfillment.events``), oldest first, 50 a page (53 points): the sweep reads them
+#: for each fulfilment changed in its window at a carrier's status, to replay the ``fulfillment_events/create``
+#: webhooks that were lost (ADR 0040). Not in ``ORDER``: ``events(first: 5)`` on its 10 fulfilments would add 70
+#: points a whole read, and the fulfilments whose events matter are mostly on orders the desk is not behind on.
+EVENTS = 50
+FULFILMENT_EVENT = "id status message happenedAt createdAt estimatedDeliveryAt city province country zip address1 " \
+                   "latitude longitude"
+FULFILLMENT_EVENTS = f"""query FulfillmentEvents($id: ID!, $after: String) {{
+  fulfillment(id: $id) {{ events(first: {EVENTS}, after: $after, sortKey: HAPPENED_AT) {{ {PAGE}
+    nodes {{ {FULFILMENT_EVENT} }} }} }}
+}}"""
+
 #: A shop without Shopify Payments (``shopifyPaymentsAccount`` null) has no disputes to read.
 NO_DISPUTES: JSON = {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
 
@@ -249,6 +261,12 @@ class SweepReads:
             return dict(NO_DISPUTES)
         disputes = account.get("disputes") if isinstance(account, dict) else None
         return disputes if isinstance(disputes, dict) else RetryLater("disputes query answered without disputes")
+
+    def fulfillment_events(self, shop: str, fulfillment_gid: str) -> Reply:
+        """Every carrier event of a fulfilment, oldest first (``{"nodes"}``; none for a fulfilment that is gone), or
+        why not. Queries only, so repeating it is safe."""
+        events = self._rest(shop, FULFILLMENT_EVENTS, fulfillment_gid, ("fulfillment", "events"), UNREAD)
+        return {"nodes": events} if isinstance(events, list) else events
 
     def _search(self, shop: str, query: str, search: str, after: str | None, first: int) -> Reply:
         """One page of a connection filtered with Shopify's search syntax (no idempotency key: a query)."""

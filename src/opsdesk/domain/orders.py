@@ -39,6 +39,8 @@ AWAITING = "pending"
 #: A return's statuses (Shopify's, as its webhooks spell them) after which its request is over: a request heard
 #: then is a late delivery of one already answered, never a new one.
 RETURN_OVER = frozenset({"declined", "canceled", "closed"})
+#: A shipment's status once its parcel has arrived (``shipment_status``, a carrier event's ``status``).
+DELIVERED = "delivered"
 #: The status of a return's request: its first, to which no later change of the return leads back.
 REQUESTED = "requested"
 
@@ -192,8 +194,12 @@ def _return(state: OrderState, event: ReturnChanged) -> dict[int, Versioned]:
 
 def superseded(event: StoreEvent, state: OrderState | None) -> str:
     """Why an event delivered late is not news to decide ("" when it is): a return's request or approval when the
-    order's state holds the return declined, cancelled or closed already (Shopify retries a failed delivery for
-    hours, in no order). ``state`` is the order's after the event was folded."""
+    order's state holds the return declined, cancelled or closed already; a carrier event that happened before its
+    parcel was delivered, when the desk holds the delivery (Shopify retries a failed delivery for hours, in no
+    order, and the reconciliation sweep recovers lost ones after the fact). ``state`` is the order's after the
+    event was folded."""
+    if isinstance(event, FulfillmentEventRecorded):
+        return _scan_superseded(event, state)
     late = {ReturnChange.REQUESTED: "request", ReturnChange.APPROVED: "approval"}
     if not isinstance(event, ReturnChanged) or event.change not in late or state is None:
         return ""
@@ -202,6 +208,15 @@ def superseded(event: StoreEvent, state: OrderState | None) -> str:
         return ""
     what = late[event.change]
     return f"return {event.return_id} is {held.status} already: its {what}, delivered late, is not a new one"
+
+
+def _scan_superseded(event: FulfillmentEventRecorded, state: OrderState | None) -> str:
+    """A delay or a failure the carrier reported before the parcel arrived is no longer news once it has."""
+    held = state.shipments.get(event.fulfillment_id) if state is not None else None
+    if held is None or held.status != DELIVERED or event.status == DELIVERED or held.at <= event.occurred_at:
+        return ""
+    return (f"fulfilment {event.fulfillment_id} was delivered at {held.at.isoformat()}: its carrier's "
+            f"{event.status or 'event'} of {event.occurred_at.isoformat()}, delivered late, is not news")
 
 
 def _shipment(state: OrderState, fulfillment_id: int, status: str, at: datetime) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def graphql_order(o: JSON, returns: Sequence[JSON] = ()) -> JSON:
 
 
 #: The operations whose answers are cut to the query's selection (the reconciliation sweep's reads).
-SHAPED = frozenset({"orders", "order", "refund", "return"})
+SHAPED = frozenset({"orders", "order", "refund", "return", "fulfillment"})
 
 
 def shaped(query: str, operation: str, data: JSON, variables: JSON) -> JSON:

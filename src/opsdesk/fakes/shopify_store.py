@@ -15,6 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from opsdesk.fakes.shopify_fulfilment_events import FulfilmentEvents
 from opsdesk.fakes.shopify_graphql import SHAPED, shaped
 from opsdesk.fakes.shopify_resources import Discount, Effect, FulfillmentOrder, Order
 from opsdesk.fakes.shopify_store_reads import StoreReads
@@ -45,6 +46,8 @@ class ShopifyStore(StoreReads, StoreWrites):
         self._sequence = 0
         self.errors: list[str] = []
         self.webhooks = WebhookSubscriptions()  # per shop (``shopify_webhooks``)
+        #: Carrier events by fulfilment (``put_fulfilment_event``), for ``fulfillment(id:) { events }``.
+        self.fulfilment_events = FulfilmentEvents()
         self._ops: dict[str, Callable[[JSON], tuple[JSON | None, Effect | None]]] = {
             "order": self._order, "discountNode": self._discount_node, "refundCreate": self._refund,
             "refund": self._refund_node,
@@ -54,7 +57,8 @@ class ShopifyStore(StoreReads, StoreWrites):
             "return": self._return, "returnApproveRequest": self._approve_return, "orders": self._orders_page,
             "shopifyPaymentsAccount": self._disputes_page, "inventoryItem": self._inventory_item,
             "discountCodeDeactivate": functools.partial(self._deactivate, code=True),
-            "discountAutomaticDeactivate": functools.partial(self._deactivate, code=False)}
+            "discountAutomaticDeactivate": functools.partial(self._deactivate, code=False),
+            "fulfillment": self.fulfilment_events.fulfillment}
 
     @property
     def effects(self) -> list[Effect]:
@@ -91,6 +95,11 @@ class ShopifyStore(StoreReads, StoreWrites):
     def put_dispute_payload(self, payload: JSON) -> None:
         with self._lock:
             self._disputes[int(payload["id"])] = json.loads(json.dumps(payload, default=str))
+
+    def put_fulfilment_event(self, payload: JSON) -> None:
+        """Hold a carrier event (the ``fulfillment_events/create`` body) as Shopify has it on its fulfilment."""
+        with self._lock:
+            self.fulfilment_events.put(payload)
 
     def set_return(self, return_id: int, status: str) -> None:
         """A return's status (returns exist as REQUESTED when first asked for)."""

@@ -142,7 +142,8 @@ def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
                 "tracking_company": event.tracking_company,
             }
         case FulfillmentEventRecorded():
-            return {"fulfillment_id": event.fulfillment_id, "status": event.status}
+            return {"fulfillment_id": event.fulfillment_id, "status": event.status,
+                    "superseded": superseded(event, state)}
         case FulfillmentHeld():
             return {"reason": event.reason, "note": event.note}
         case DiscountChanged():

@@ -28,6 +28,12 @@ Shopify is not the projection's gets the change that leads there (``returns/appr
 ``decline``, ``cancel``, ``close``, ``reopen``: ``reconcile_returns``); one declined, cancelled or closed never
 gets its request, since deciding it as a request now could refund a return a person declined.
 
+Carrier events come with each page too (ADR 0040): Shopify sends a ``fulfillment_events/create`` and a
+``fulfillments/update`` for each, and the carrier-delays playbook decides the first. The carrier events of every
+fulfilment on the page changed in the window at a carrier's status are read (``Fulfillment.events``, a query each),
+and each one no listener decided gets a synthetic ``fulfillment_events/create`` after the page's orders, with the
+webhook's event key (``fulfillment_event.created:<id>``): a real one before or after the sweep is decided once.
+
 Disputes come next, through their own query: a lost ``disputes/create`` is a chargeback whose evidence
 deadline nobody sees. Shopify's dispute search has no ``updated_at``, so each sweep reads the disputes
 initiated since the mark less ``dispute_window`` (the time a dispute stays live), and compares each with
@@ -43,6 +49,7 @@ failed page (after the connector's retries, honouring ``Retry-After``) leaves it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -63,6 +70,8 @@ from opsdesk.services.reconcile_payloads import (
     webhook_payload,
 )
 from opsdesk.services.reconcile_report import SweepFailed, SweepReport, SweepSettings
+from opsdesk.services.reconcile_scans import carrier_event_versions, scanned
+from opsdesk.services.reconcile_versions import Version
 
 # The sweep's public face: the names the rest of opsdesk (and its tests) import from here, wherever they live.
 __all__ = ["MARK_PREFIX", "RECONCILE", "OrderReader", "Reconciler", "SweepFailed", "SweepReport", "SweepSettings",
@@ -92,6 +101,9 @@ class OrderReader(Protocol):
     def disputes_initiated(
         self, shop: str, since: datetime, after: str | None, first: int
     ) -> JSON | RetryLater | Rejected: ...
+
+    def fulfillment_events(self, shop: str, fulfillment_gid: str) -> JSON | RetryLater | Rejected:
+        """Every carrier event of a fulfilment (``{"nodes"}``, oldest first; none for one that is gone)."""
 
     def paced(self, shop: str) -> float:
         """Seconds the reads have waited so far, before sending, for the shop's rate limit (its cost bucket)."""
@@ -150,8 +162,11 @@ class Reconciler:
             for page in listing:
                 # The listing is cheap; only the orders the desk is behind on are read whole, one a query,
                 # outside any transaction.
-                behind = orders.behind(shop, connection_nodes(page), report, self.reader.listed)
-                orders.compare(shop, [self._read_whole(shop, gid) for gid in behind], report)
+                nodes = connection_nodes(page)
+                behind = orders.behind(shop, nodes, report, self.reader.listed)
+                whole = [self._read_whole(shop, gid) for gid in behind]
+                orders.compare(shop, whole, report)
+                orders.append(shop, self._carrier_events(shop, since, nodes, whole, report), report)
                 report.pages += 1
                 report.paced_seconds = round(self.reader.paced(shop) - paced, 3)
                 if progress is not None:
@@ -174,6 +189,25 @@ class Reconciler:
             uow.commit()
         report.ok = True
         return report
+
+    def _carrier_events(self, shop: str, since: datetime, listed: Sequence[JSON], whole: Sequence[JSON],
+                        report: SweepReport) -> list[Version]:
+        """The carrier events of the page's fulfilments changed since ``since`` at a carrier's status (the whole
+        order's when it was read, else the listing's), one read per fulfilment; appended after the orders, so the
+        pipeline folds a lost order and fulfilment before their events."""
+        read = {str(n.get("id")): n for n in whole if not n.get("incomplete")}
+        found: list[Version] = []
+        for node in listed:
+            for order_id, fulfilment in scanned(read.get(str(node.get("id")), node), since):
+                gid = str(fulfilment.get("id"))
+                events = connection_nodes(read_page(
+                    self, f"events of {gid}", functools.partial(self._events, shop, gid), None))
+                report.carrier_events_seen += len(events)
+                found += carrier_event_versions(shop, order_id, fulfilment, events)
+        return found
+
+    def _events(self, shop: str, fulfillment_gid: str, _cursor: str | None) -> JSON | RetryLater | Rejected:
+        return self.reader.fulfillment_events(shop, fulfillment_gid)
 
     def _read_whole(self, shop: str, order_gid: str) -> JSON:
         """One order read whole, with the retries and the breaker of a page; raises SweepFailed if not read."""

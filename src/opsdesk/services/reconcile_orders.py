@@ -115,6 +115,10 @@ class OrderComparison(Comparison):
             if not versions:
                 report.unreadable += 1
             found += versions
+        self.append(shop, found, report)
+
+    def append(self, shop: str, found: Sequence[Version], report: SweepReport) -> None:
+        """Append a delivery for each of ``found`` the desk is missing, is stale on or never decided, in order."""
         if not found:
             return
         now = self.now()

@@ -53,6 +53,8 @@ class SweepReport:
     refunds_seen: int = 0
     #: Returns read on the orders read whole (any status; only those still requested can be appended).
     returns_seen: int = 0
+    #: Carrier events read on the fulfilments changed in the window at a carrier's status (ADR 0040).
+    carrier_events_seen: int = 0
     #: Orders read whole because the desk is behind on them (or their listing could not tell).
     orders_read: int = 0
     #: Orders that could not be read whole (more refunds or fulfilments than Shopify lets one query read,
@@ -76,7 +78,8 @@ class SweepReport:
             "missing": self.missing, "stale": self.stale, "undecided": self.undecided, "appended": self.appended,
             "already_appended": self.already_appended, "unreadable": self.unreadable,
             "dispute_pages": self.dispute_pages, "disputes_seen": self.disputes_seen,
-            "refunds_seen": self.refunds_seen, "returns_seen": self.returns_seen, "orders_read": self.orders_read,
+            "refunds_seen": self.refunds_seen, "returns_seen": self.returns_seen,
+            "carrier_events_seen": self.carrier_events_seen, "orders_read": self.orders_read,
             "incomplete": self.incomplete,
             "paced_seconds": self.paced_seconds,
             "mark": self.mark.isoformat() if self.mark else None, "found": self.found[:200],

@@ -38,7 +38,7 @@ class Version:
     """One resource as the Admin API has it now, as the webhook delivery that would have reported it."""
 
     order_id: int
-    resource: str  # "order", "fulfillment:<id>", "refund:<id>", "return:<id>" or "return:<id>:<change>"
+    resource: str  # "order", "fulfillment:<id>", "refund:<id>", "return:<id>[:<change>]", "carrier_event:<id>"
     topic: str
     event: str  # the domain event's name, whose deciders say whether this version was heard
     key: str  # the event's key, as the pipeline will give it
@@ -61,6 +61,8 @@ class Version:
         if kind in ("refund", "return"):  # compared by existence: held at all is held at this version
             held = state.refunds if kind == "refund" else state.returns
             return self.updated if int(rest) in held else None
+        if kind == "carrier_event":  # the projection keeps no carrier event: whether it was decided tells
+            return self.updated
         found = state.fulfillments.get(int(rest))
         if found is None:
             return None
