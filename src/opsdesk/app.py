@@ -22,7 +22,7 @@ from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org
 from opsdesk.domain.policies import Playbook
 from opsdesk.engine.timers import Handler as TimerHandler
-from opsdesk.metrics import Metrics
+from opsdesk.metrics import BacklogGauge, Metrics
 from opsdesk.organisation import build_org
 from opsdesk.policy import loader
 from opsdesk.ports import Clock, Connector
@@ -146,7 +146,7 @@ def build(
     outcome_hooks = dict(order_side.outcome_hooks(lambda: hooks))
     for kind, hook in fulfilment_side.outcome_hooks.items():
         outcome_hooks[kind] = chain(outcome_hooks[kind], hook) if kind in outcome_hooks else hook
-    return Desk(
+    desk = Desk(
         settings=settings,
         db=SqlDatabase(
             engine, writer_wait=settings.file.sqlite_busy_timeout_ms / 1000, audit_keys=settings.audit_keys
@@ -180,6 +180,9 @@ def build(
         outcome_hooks=outcome_hooks,
         page_probe=page_probe or PageProbe(),
     )
+    # On every process's /metrics, serve's and a worker's port alike: the worker may be the only one scraped.
+    desk.metrics.registry.register(BacklogGauge(desk.case_backlog))
+    return desk
 
 
 class ExportFiles:
