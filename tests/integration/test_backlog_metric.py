@@ -151,3 +151,26 @@ def test_the_backlog_is_left_out_while_the_database_is_away_and_asked_again_afte
     assert 'opsdesk_case_backlog{queue="refunds"} 0.0' in metrics.render().decode()
     assert asked == [away, desk.db]
     away.dispose()
+
+
+def test_a_scrape_waiting_for_the_database_does_not_hold_up_serve(desk: Desk) -> None:
+    counting, release = threading.Event(), threading.Event()
+
+    def count() -> dict[str, int]:
+        counting.set()
+        release.wait(10)  # a slow database: the count takes as long as the test says
+        return {"refunds": 0}
+
+    desk.metrics = Metrics()  # in place of the desk's, whose gauge asks the database
+    desk.metrics.registry.register(BacklogGauge(count))
+    with TestClient(create_app(desk, background=False)) as client:
+        scrape = threading.Thread(target=lambda: client.get("/metrics"))
+        scrape.start()
+        assert counting.wait(10)
+        started = time.monotonic()
+        try:
+            assert client.get("/healthz").status_code == 200  # answered while the scrape still counts
+            assert time.monotonic() - started < 5
+        finally:
+            release.set()
+            scrape.join()
