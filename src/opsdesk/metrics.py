@@ -1,5 +1,6 @@
-"""Prometheus counters for intake, decisions, the outbox and the timers, in a registry of the app's own; and the
-case backlog gauge, read from the database when scraped, at most once every ``BACKLOG_MAX_AGE`` seconds."""
+"""Prometheus counters for intake, decisions, the outbox, the timers and Shopify's token grants, in a registry of
+the app's own; and the case backlog gauge, read from the database when scraped, at most once every
+``BACKLOG_MAX_AGE`` seconds."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ class Metrics:
         self.timers = Counter(
             "opsdesk_timers", "Timers swept, by outcome", ["outcome"], registry=self.registry
         )
+        self.token_grants = Counter(
+            "opsdesk_shopify_token_grants",
+            "Shopify client credentials grants asked, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
         # Every outcome a process can count is exported from its start, at 0: a rate or an alert over a
         # series that appears only at its first event would see nothing until then.
         for counter, outcomes in (
@@ -57,6 +64,7 @@ class Metrics:
             (self.decisions, ("automate", "escalate", "ignore")),
             (self.actions, ("sent", "retried", "failed", "deferred")),
             (self.timers, ("fired", "retried", "failed", "lost")),
+            (self.token_grants, ("granted", "refused", "failed")),
         ):
             for outcome in outcomes:
                 counter.labels(outcome)

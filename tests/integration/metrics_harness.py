@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.storage.schema import migrate
@@ -108,3 +109,14 @@ def scrape_serve(directory: Path, **environment: str) -> str:
                 time.sleep(0.1)
     finally:
         stop(server, ends=(0, -signal.SIGTERM))  # uvicorn ends by raising the signal again, once shut down
+
+
+def series(text: str, family: str, label: str) -> dict[str, float]:
+    """The samples of one metric family of a scrape by the value of ``label`` (a counter's ``_total`` ones)."""
+    return {
+        s.labels[label]: s.value
+        for found in text_string_to_metric_families(text)
+        if found.name == family
+        for s in found.samples
+        if found.type != "counter" or s.name.endswith("_total")
+    }

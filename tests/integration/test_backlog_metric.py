@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
 from opsdesk.desk import Background, Desk
@@ -26,7 +25,7 @@ from opsdesk.storage.sql import SqlDatabase, create_sql_engine
 from opsdesk.web.app import create_app
 from opsdesk.web.metrics_port import MetricsPort
 from tests.integration.desk_harness import make_desk
-from tests.integration.metrics_harness import config_on_disk, metrics_url, scrape_serve, start, stop
+from tests.integration.metrics_harness import config_on_disk, metrics_url, scrape_serve, series, start, stop
 from tests.samples import SHOP
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -43,12 +42,7 @@ def open_cases(db: Database, *queues: str, status: str = "open") -> None:
 
 
 def backlog(text: str) -> dict[str, float]:
-    return {
-        s.labels["queue"]: s.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "opsdesk_case_backlog"
-        for s in family.samples
-    }
+    return series(text, "opsdesk_case_backlog", "queue")
 
 
 def test_a_worker_exports_the_case_backlog_of_every_queue_as_serve_does(tmp_path: Path) -> None:
