@@ -15,14 +15,14 @@ from opsdesk.connectors.carrier import CarrierLabels
 from opsdesk.connectors.chat import ChatWebhook
 from opsdesk.connectors.email import SmtpEmail
 from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.connectors.shopify_token import ClientCredentials
+from opsdesk.connectors.shopify_token import ClientCredentials, GrantOutcome
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org
 from opsdesk.domain.policies import Playbook
 from opsdesk.engine.timers import Handler as TimerHandler
-from opsdesk.metrics import Metrics
+from opsdesk.metrics import BacklogGauge, Metrics
 from opsdesk.organisation import build_org
 from opsdesk.policy import loader
 from opsdesk.ports import Clock, Connector
@@ -48,7 +48,8 @@ from opsdesk.storage.schema import migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
 
 
-def default_connectors(settings: Settings) -> dict[str, Connector]:
+def default_connectors(settings: Settings, metrics: Metrics | None = None) -> dict[str, Connector]:
+    """The connectors ``settings`` describe; the Shopify token grants counted in ``metrics`` when given."""
     shopify_cfg = settings.file.connectors.shopify
     smtp = settings.file.connectors.smtp
 
@@ -63,6 +64,10 @@ def default_connectors(settings: Settings) -> dict[str, Connector]:
         shop_cfg = settings.shop(shop)
         return os.environ.get(shop_cfg.access_token_env if shop_cfg else "OPSDESK_SHOPIFY_ACCESS_TOKEN", "")
 
+    def granted(outcome: GrantOutcome) -> None:
+        if metrics is not None:
+            metrics.token_grants.labels(outcome).inc()
+
     def credentials(shop: str) -> ClientCredentials | None:
         shop_cfg = settings.shop(shop)
         if shop_cfg is None or not shop_cfg.client_id_env:
@@ -73,7 +78,8 @@ def default_connectors(settings: Settings) -> dict[str, Connector]:
 
     return {
         "shopify": ShopifyAdmin(graphql_url, token, timeout=shopify_cfg.timeout_seconds,
-                                reserve=shopify_cfg.reserve_points, credentials_for=credentials),
+                                reserve=shopify_cfg.reserve_points, credentials_for=credentials,
+                                on_grant=granted),
         "chat": ChatWebhook(),
         "smtp": SmtpEmail(
             host=smtp.host,
@@ -126,6 +132,7 @@ def build(
         return ShopDefaults(owner=shop_cfg.default_owner, handling=timedelta(hours=shop_cfg.handling_hours))
 
     org = build_org(settings.file)
+    metrics = Metrics()
     hooks, handlers = desk_work(org)
     guard, pickups = guardrails(settings, org, hooks)
     order_side = order_playbooks(settings)
@@ -146,7 +153,7 @@ def build(
     outcome_hooks = dict(order_side.outcome_hooks(lambda: hooks))
     for kind, hook in fulfilment_side.outcome_hooks.items():
         outcome_hooks[kind] = chain(outcome_hooks[kind], hook) if kind in outcome_hooks else hook
-    return Desk(
+    desk = Desk(
         settings=settings,
         db=SqlDatabase(
             engine, writer_wait=settings.file.sqlite_busy_timeout_ms / 1000, audit_keys=settings.audit_keys
@@ -165,8 +172,8 @@ def build(
             enrich_case=order_side.enrich_case,
         ),
         clock=clock or SystemClock(),
-        metrics=Metrics(),
-        connectors=connectors if connectors is not None else default_connectors(settings),
+        metrics=metrics,
+        connectors=connectors if connectors is not None else default_connectors(settings, metrics),
         org=org,
         case_hooks=hooks,
         timer_handlers={**handlers, **order_side.timer_handlers(), **fulfilment_side.timer_handlers,
@@ -180,6 +187,9 @@ def build(
         outcome_hooks=outcome_hooks,
         page_probe=page_probe or PageProbe(),
     )
+    # On every process's /metrics, serve's and a worker's port alike: the worker may be the only one scraped.
+    desk.metrics.registry.register(BacklogGauge(desk.case_backlog))
+    return desk
 
 
 class ExportFiles:

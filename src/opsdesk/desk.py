@@ -28,8 +28,10 @@ from opsdesk.metrics import Metrics
 from opsdesk.ports import Clock, Connector, Database
 from opsdesk.readiness.evidence import Fetch, probe_due
 from opsdesk.services.cases import CaseHooks
+from opsdesk.services.desk_metrics import queue_backlog
 from opsdesk.services.discount_terms import TermsReader, inspect_pending
 from opsdesk.services.discounts import DiscountGuard
+from opsdesk.services.effects import QUEUE_KINDS
 from opsdesk.services.erasures import ErasedCustomers
 from opsdesk.services.intake import GroupCommitter
 from opsdesk.services.pipeline import Pipeline
@@ -100,6 +102,10 @@ class Desk:
             standing=self.standing_timers if housekeeping else (),
             on_outcome=lambda outcome, n: self.metrics.timers.labels(outcome).inc(n),
         )
+
+    def case_backlog(self) -> dict[str, int]:
+        """Active cases in every queue the organisation names and every one the playbooks escalate to."""
+        return queue_backlog(self.db, {*self.org.queues, *QUEUE_KINDS})
 
     def count(self, report: BatchReport) -> None:
         """Add a pipeline report to the metrics."""

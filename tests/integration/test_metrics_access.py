@@ -4,12 +4,8 @@
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +15,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from opsdesk import __version__
@@ -28,14 +23,13 @@ from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import Timer
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.services.replay import replay
-from opsdesk.storage.schema import migrate
-from opsdesk.storage.sql import SqlDatabase, create_sql_engine
+from opsdesk.storage.sql import SqlDatabase
 from opsdesk.web.metrics_port import MetricsPort
 from tests.integration._servers import refund_action
 from tests.integration.desk_harness import make_desk
-from tests.samples import SECRET, SHOP, order_lifecycle
+from tests.integration.metrics_harness import TOKEN, config_on_disk, metrics_url, start, stop
+from tests.samples import SECRET, order_lifecycle
 
-TOKEN = "scrape-token-5f0c2a9e"
 REFUSED: tuple[dict[str, str], ...] = (  # no header, a wrong token, the token in another scheme or in none
     {}, {"Authorization": "Bearer not-the-token"}, {"Authorization": f"Basic {TOKEN}"}, {"Authorization": TOKEN},
 )
@@ -56,34 +50,6 @@ def samples(text: str) -> dict[str, float]:
     return {name: found[key] for name, key in SERIES.items() if key in found}
 
 
-def start(directory: Path, *args: str, token: str | None = TOKEN) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET, "OPSDESK_SHOPIFY_ACCESS_TOKEN": "shpat_metrics"}
-    env.pop("OPSDESK_METRICS_TOKEN", None)
-    if token is not None:
-        env["OPSDESK_METRICS_TOKEN"] = token
-    command = [sys.executable, "-m", "opsdesk", *args, "--config", str(directory / "opsdesk.yaml"),
-               "--database-url", f"sqlite:///{directory}/opsdesk.db"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def stop(process: subprocess.Popen[bytes], *, ends: tuple[int, ...] = (0,)) -> str:
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode in ends, stderr.decode()[-2000:]
-    return stderr.decode()
-
-
-def metrics_url(worker: subprocess.Popen[bytes]) -> str:
-    """The URL the worker says it serves its metrics at (it picked a free port: ``--metrics-port 0``)."""
-    assert worker.stderr is not None
-    seen: list[str] = []
-    while (line := worker.stderr.readline().decode()) and len(seen) < 20:
-        seen.append(line)
-        if found := re.search(r"metrics on (http://\S+)", line):
-            return found.group(1)
-    pytest.fail(f"the worker never said where its metrics are: {seen}")
-
-
 def assert_refused_without_the_token(url: str) -> None:
     for headers in REFUSED:
         response = httpx.get(url, headers=headers)
@@ -95,17 +61,8 @@ def assert_refused_without_the_token(url: str) -> None:
 @pytest.fixture
 def desk_dir(tmp_path: Path) -> Iterator[tuple[Path, SqlDatabase, FakeShopifyAdmin]]:
     """A config on disk (no playbooks; Shopify is a stand-in over HTTP) and its migrated SQLite file."""
-    with FakeShopifyAdmin() as shopify:
-        shopify.chaos(0.0)
-        base = shopify.url_for(SHOP).split("/shops/")[0] + "/shops/{shop}"
-        config = {"shops": [{"domain": SHOP}], "playbooks": "none", "outbox": {"poll_seconds": 0.05},
-                  "connectors": {"shopify": {"base_url": base, "timeout_seconds": 2}}}
-        (tmp_path / "opsdesk.yaml").write_text(yaml.safe_dump(config))
-        engine = create_sql_engine(f"sqlite:///{tmp_path}/opsdesk.db")
-        migrate(engine)
-        db = SqlDatabase(engine)
-        yield tmp_path, db, shopify
-        db.dispose()
+    with config_on_disk(tmp_path) as found:
+        yield found
 
 
 def give_work(db: SqlDatabase, now: datetime) -> None:

@@ -45,7 +45,7 @@ from opsdesk.connectors.shopify_ids import gid, order_gid
 from opsdesk.connectors.shopify_items import read_item
 from opsdesk.connectors.shopify_reads import Reply, SweepReads
 from opsdesk.connectors.shopify_refunds import Refunds
-from opsdesk.connectors.shopify_token import AccessTokens, ClientCredentials, token_url
+from opsdesk.connectors.shopify_token import AccessTokens, ClientCredentials, GrantOutcome, token_url
 from opsdesk.connectors.shopify_webhooks import WebhookSubscriptions
 from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
@@ -83,10 +83,12 @@ class ShopifyAdmin:
                  timeout: float = 10.0, transport: httpx.BaseTransport | None = None,
                  clock: Clock | None = None, sleep: Callable[[float], None] = time.sleep,
                  reserve: float = DEFAULT_RESERVE,
-                 credentials_for: Callable[[str], ClientCredentials | None] = lambda shop: None) -> None:
+                 credentials_for: Callable[[str], ClientCredentials | None] = lambda shop: None,
+                 on_grant: Callable[[GrantOutcome], None] = lambda outcome: None) -> None:
         self._base_url_for = base_url_for
         self._token_for = token_for  # a shop's static token, unless it has client credentials
         self._credentials_for = credentials_for
+        self._on_grant = on_grant  # each client credentials grant's outcome, for the metrics
         self._clock = clock or SystemClock()
         self._sleep = sleep
         self._buckets = CostBuckets(reserve)
@@ -100,7 +102,7 @@ class ShopifyAdmin:
         # and following it would send the access token wherever it points.
         self._client = ApiClient(timeout=timeout, transport=transport)
         # Tokens from the client credentials grant, at the token endpoint next to each shop's GraphQL one.
-        self._tokens = AccessTokens(self._client, self._clock, lambda shop: token_url(base_url_for(shop)))
+        self._tokens = AccessTokens(self._client, self._clock, lambda shop: token_url(base_url_for(shop)), on_grant)
         self._urls: dict[str, httpx.URL] = {}  # each endpoint parsed once
         self._handlers: dict[str, Callable[[OutboxAction], SendResult]] = {
             "refund": self._refunds.refund, "hold_fulfillment": self._holds.hold, "release_hold": self._holds.release,
@@ -110,10 +112,11 @@ class ShopifyAdmin:
         }
 
     def with_transport(self, transport: httpx.BaseTransport) -> ShopifyAdmin:
-        """The same shops, credentials, timeout, clock, sleeper and reserve, the requests carried by ``transport``."""
+        """The same shops, credentials, timeout, clock, sleeper, reserve and grant hook, the requests carried by
+        ``transport``."""
         return ShopifyAdmin(self._base_url_for, self._token_for, timeout=self._timeout, transport=transport,
                             clock=self._clock, sleep=self._sleep, reserve=self._buckets.reserve,
-                            credentials_for=self._credentials_for)
+                            credentials_for=self._credentials_for, on_grant=self._on_grant)
 
     def pacing_with(self, sleep: Callable[[float], None]) -> ShopifyAdmin:
         """This connector (its client and cost buckets shared), its sweep reads waiting with ``sleep``: the

@@ -11,7 +11,9 @@ A refused grant (400, 401, 403: Shopify's OAuth ``{"error", "error_description"}
 again cannot help until the configuration changes), named with the shop and the variables to check, and
 remembered for ``REFUSAL_HOLD`` so that a queue of actions does not ask again each. 429, 5xx and a network
 error are ``RetryLater``. The client secret is never in a message: what Shopify answers is echoed with it
-blanked out.
+blanked out. Each grant asked ends in ``on_grant`` with its outcome (``GrantOutcome``): ``granted``; ``refused``
+(for good, by Shopify or for want of the client ID or secret); ``failed`` (to be asked again). A refusal answered
+from memory is no grant asked.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 import httpx
 
 from opsdesk.domain.outbox import Rejected, RetryLater
 from opsdesk.ports import Clock
 
-__all__ = ["MARGIN", "REFUSAL_HOLD", "AccessTokens", "ClientCredentials", "token_url"]
+__all__ = ["MARGIN", "REFUSAL_HOLD", "AccessTokens", "ClientCredentials", "GrantOutcome", "token_url"]
 
 #: A token is renewed this long before it expires (or at 90 % of its life, when that comes later).
 MARGIN = timedelta(minutes=5)
@@ -36,6 +39,8 @@ REFUSAL_HOLD = timedelta(seconds=30)
 #: The life assumed for a token whose answer gives no ``expires_in`` (Shopify's are a day).
 ASSUMED_LIFE = timedelta(hours=1)
 _GRAPHQL = re.compile(r"/admin/api/[^/]+/graphql\.json$")
+#: How a grant asked ended: a token; refused for good (``Rejected``); failed for now (``RetryLater``).
+GrantOutcome = Literal["granted", "refused", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +69,12 @@ def token_url(graphql_url: str) -> str:
 class AccessTokens:
     """Each shop's current token from the client credentials grant, renewed before it expires."""
 
-    def __init__(self, client: httpx.Client, clock: Clock, url_for: Callable[[str], str]) -> None:
+    def __init__(self, client: httpx.Client, clock: Clock, url_for: Callable[[str], str],
+                 on_grant: Callable[[GrantOutcome], None] = lambda outcome: None) -> None:
         self._client = client
         self._clock = clock
         self._url_for = url_for
+        self._on_grant = on_grant  # the metrics: opsdesk_shopify_token_grants_total{outcome}
         self._held: dict[str, _Held] = {}
         self._refused: dict[str, tuple[datetime, Rejected]] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -86,7 +93,10 @@ class AccessTokens:
             refused = self._refused.get(shop)
             if refused is not None and now < refused[0] + REFUSAL_HOLD:
                 return refused[1]
-            return self._grant(shop, credentials, now)
+            outcome = self._grant(shop, credentials, now)
+            self._on_grant("granted" if isinstance(outcome, str) else
+                           "refused" if isinstance(outcome, Rejected) else "failed")
+            return outcome
 
     def refused(self, shop: str, token: str) -> None:
         """The Admin API refused ``token`` (401): forget it, unless a newer one has replaced it already."""

@@ -93,7 +93,8 @@ def _add_ops_routes(app: FastAPI, desk: Desk) -> None:
     async def metrics(request: Request) -> Response:
         if not scrape_allowed(request.headers.get("authorization"), desk.settings.metrics_token):
             return JSONResponse(SCRAPE_REFUSED, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return Response(desk.metrics.render(), media_type=CONTENT_TYPE)
+        # In a thread: the backlog gauge reads the database, which must not hold up the event loop.
+        return Response(await run_in_threadpool(desk.metrics.render), media_type=CONTENT_TYPE)
 
 
 def _add_api_routes(app: FastAPI, desk: Desk) -> None:

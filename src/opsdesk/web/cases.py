@@ -8,26 +8,21 @@ the ``holder``.
 
 from __future__ import annotations
 
-import contextlib
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from opsdesk.desk import Desk
-from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.records import CaseFilter
 from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view
 from opsdesk.services.cases import act
 from opsdesk.services.desk_metrics import desk_metrics
-from opsdesk.services.effects import QUEUE_KINDS
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
 
 #: A case in a path: its key (``C-1042``, ADR 0029) or its id.
@@ -62,12 +57,11 @@ class ActionBody(BaseModel):
 
 
 def cases_router(desk: Desk) -> APIRouter:
-    """The ``/api/v1/cases`` routes and ``/api/v1/metrics/desk``; also adds the backlog gauge to ``/metrics``."""
+    """The ``/api/v1/cases`` routes and ``/api/v1/metrics/desk``."""
     router = APIRouter(prefix="/api/v1", tags=["cases"])
     _add_read_routes(router, desk)
     _add_action_route(router, desk)
     _add_metrics_route(router, desk)
-    _register_backlog_gauge(desk)
     return router
 
 
@@ -161,30 +155,3 @@ def _act(desk: Desk, case_id: str, action: str, actor: str, params: dict[str, An
 
 def _counter(desk: Desk, name: str, labels: dict[str, str]) -> float:
     return desk.metrics.registry.get_sample_value(name, labels) or 0.0
-
-
-class BacklogGauge(Collector):
-    """Active cases per queue, counted when ``/metrics`` is scraped."""
-
-    def __init__(self, desk: Desk) -> None:
-        self._desk = desk
-
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily("opsdesk_case_backlog", "Active cases by queue", labels=["queue"])
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily("opsdesk_case_backlog", "Active cases by queue", labels=["queue"])
-        queues = sorted({*self._desk.org.queues, *QUEUE_KINDS})
-        try:
-            with self._desk.db.unit_of_work(read_only=True) as uow:
-                counts = {q: uow.cases.count(CaseFilter(queue=q)) for q in queues}
-        except Unavailable:
-            return  # the other metrics still render while the database is away
-        for queue, count in counts.items():
-            gauge.add_metric([queue], count)
-        yield gauge
-
-
-def _register_backlog_gauge(desk: Desk) -> None:
-    with contextlib.suppress(ValueError):  # a second app on the same desk: the gauge is there already
-        desk.metrics.registry.register(BacklogGauge(desk))
