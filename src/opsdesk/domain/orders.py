@@ -31,6 +31,7 @@ from opsdesk.domain.events import (
     ShopDomain,
     StoreEvent,
 )
+from opsdesk.domain.refunds import RefundFor, refunded_already, refunded_for
 
 #: Payment statuses under which an order is to be shipped (its handling promise runs).
 PAID = frozenset({"paid", "partially_paid", "authorized"})
@@ -60,6 +61,8 @@ class OrderState:
     fulfillments: dict[int, Versioned] = field(default_factory=dict)
     returns: dict[int, Versioned] = field(default_factory=dict)
     refunds: dict[int, Versioned] = field(default_factory=dict)
+    #: What each refund was for (its return, its line items), by refund id: only refunds that name either.
+    refunded_for: dict[int, RefundFor] = field(default_factory=dict)
     disputes: dict[int, Versioned] = field(default_factory=dict)
     #: Each fulfilment's shipment status (``shipment_status`` of ``fulfillments/*``, or a carrier event's status)
     #: with its time: the latest of either, as the carrier reported it.
@@ -168,7 +171,9 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             return {}
         case RefundCreated():
             versioned = Versioned("issued", event.occurred_at, event.amount.amount)
-            return {"refunds": _newer(state.refunds, event.refund_id, versioned)}
+            made = refunded_for(state.refunded_for, event.refund_id, RefundFor.of(event))
+            money: dict[str, Any] = {"refunds": _newer(state.refunds, event.refund_id, versioned)}
+            return money if made is state.refunded_for else money | {"refunded_for": made}
         case DisputeChanged():
             versioned = Versioned(event.status, event.occurred_at, event.amount.amount)
             return {"disputes": _newer(state.disputes, event.dispute_id, versioned)}
@@ -193,13 +198,14 @@ def _return(state: OrderState, event: ReturnChanged) -> dict[int, Versioned]:
 def superseded(event: StoreEvent, state: OrderState | None) -> str:
     """Why an event delivered late is not news to decide ("" when it is): a return's request or approval when the
     order's state holds the return declined, cancelled or closed already (Shopify retries a failed delivery for
-    hours, in no order). ``state`` is the order's after the event was folded."""
+    hours, in no order); a return's request when the return, or every unit it asks for, was refunded already
+    (``refunds.refunded_already``). ``state`` is the order's after the event was folded."""
     late = {ReturnChange.REQUESTED: "request", ReturnChange.APPROVED: "approval"}
     if not isinstance(event, ReturnChanged) or event.change not in late or state is None:
         return ""
     held = state.returns.get(event.return_id)
     if held is None or held.status not in RETURN_OVER:
-        return ""
+        return refunded_already(event, state)
     what = late[event.change]
     return f"return {event.return_id} is {held.status} already: its {what}, delivered late, is not a new one"
 
