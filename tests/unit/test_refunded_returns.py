@@ -37,6 +37,7 @@ AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHIRT, CASE = 11, 12  # line items: 19.99 each, 24.99 each
 PRICES = {SHIRT: Decimal("19.99"), CASE: Decimal("24.99")}
 USD = Money(Decimal("10.00"), "USD")
+TOTAL = Money(Decimal("100.00"), "USD")
 
 
 def placed(shirts: int, cases: int) -> OrderChanged:
@@ -50,8 +51,8 @@ def placed(shirts: int, cases: int) -> OrderChanged:
         "a@example.com",
         1,
         "USD",
-        USD,
-        USD,
+        TOTAL,
+        TOTAL,
         Money(Decimal(0), "USD"),
         "paid",
         "",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from opsdesk.domain.orders import OrderState
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class RefundFor:
     """What one refund was for: the return it names (None: not made from a return) and the line items it refunded,
     as (line item id, quantity). A refund never changes once made."""
