@@ -20,7 +20,7 @@ from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
 from opsdesk.domain.records import Timer
-from opsdesk.engine.outbox import OutboxSender, OutcomeHook
+from opsdesk.engine.outbox import OutboxSender, OutcomeHook, SendCheck
 from opsdesk.engine.polling import keep_polling
 from opsdesk.engine.timers import Handler as TimerHandler
 from opsdesk.engine.timers import TimerSweeper
@@ -65,6 +65,8 @@ class Desk:
     timer_handlers: Mapping[str, TimerHandler] = field(default_factory=dict)
     #: What an action's outcome sets off, by action kind (label fallbacks, carrier and email health).
     outcome_hooks: Mapping[str, OutcomeHook] = field(default_factory=dict)
+    #: What is asked before an action of a kind is sent (a refund paid meanwhile is not sent again).
+    send_checks: Mapping[str, SendCheck] = field(default_factory=dict)
     #: The discount guardrails (ADR 0007): ``inspect_discounts`` reads new discounts' terms and checks them.
     discount_guard: DiscountGuard | None = None
     #: Fetches a shop page for the readiness probes (storefront speed, returns policy), once a day.
@@ -185,6 +187,7 @@ class Desk:
             on_outcome=lambda outcome: self.metrics.actions.labels(outcome).inc(),
             case_hooks=self.case_hooks,
             outcome_hooks=self.outcome_hooks,
+            checks=self.send_checks,
             rng=rng,
         )
 

@@ -33,6 +33,7 @@ from opsdesk.domain.events import (
     OrderSnapshot,
     QuantityDelta,
     RefundCreated,
+    RefundLine,
     ReturnChange,
     ReturnChanged,
     ReturnLine,
@@ -424,8 +425,28 @@ def test_refund_amount_is_its_successful_refund_transactions_in_the_sets_currenc
             order=OrderId(820982911946154500),
             amount=Money(Decimal("85.00"), USD),
             note="Things were damaged",
+            return_id=None,  # the sample's "return": null, a refund not made from a return
+            lines=(  # exact ids, from each line item's gid
+                RefundLine(487817672276298554, 1),
+                RefundLine(789012345678901234, 1),
+                RefundLine(890123456789012345, 1),
+                RefundLine(976318377106520349, 1),
+                RefundLine(315789986012684393, 1),
+            ),
         ),
     )
+
+
+def test_a_refund_made_from_a_return_names_it_and_its_lines_name_their_line_items() -> None:
+    payload = sample("refunds/create")
+    payload["return"] = {"id": 4_000_001, "admin_graphql_api_id": "gid://shopify/Return/4000001"}
+    payload["refund_line_items"] = [{**payload["refund_line_items"][0], "quantity": 2, "line_item": None,
+                                     "line_item_id": 487817672276298554}, {"quantity": 1, "subtotal": 1}]
+
+    (event,) = assert_events(normalise("refunds/create", SHOP, payload, TRIGGERED))
+
+    assert isinstance(event, RefundCreated)
+    assert (event.return_id, event.lines) == (4_000_001, (RefundLine(487817672276298554, 2),))
 
 
 def test_refund_without_successful_transactions_counts_its_refunded_lines() -> None:

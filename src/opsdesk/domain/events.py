@@ -210,12 +210,24 @@ class FulfillmentHeld(StoreEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RefundLine:
+    """A line item a refund gave money back for, and how many of its units."""
+
+    line_item_id: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class RefundCreated(StoreEvent):
     name: ClassVar[str] = "refund.created"
     refund_id: int
     order: OrderId
     amount: Money
     note: str
+    #: The return the refund was made for (``return.id``: a refund made from the return's page), else None.
+    return_id: int | None = None
+    #: The line items it refunded (``refund_line_items``); none for a refund of money alone.
+    lines: tuple[RefundLine, ...] = ()
 
     @property
     def order_id(self) -> OrderId:

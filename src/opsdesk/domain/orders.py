@@ -31,6 +31,7 @@ from opsdesk.domain.events import (
     ShopDomain,
     StoreEvent,
 )
+from opsdesk.domain.refunds import RefundFor, refunded_already, refunded_for
 
 #: Payment statuses under which an order is to be shipped (its handling promise runs).
 PAID = frozenset({"paid", "partially_paid", "authorized"})
@@ -62,6 +63,8 @@ class OrderState:
     fulfillments: dict[int, Versioned] = field(default_factory=dict)
     returns: dict[int, Versioned] = field(default_factory=dict)
     refunds: dict[int, Versioned] = field(default_factory=dict)
+    #: What each refund was for (its return, its line items), by refund id: only refunds that name either.
+    refunded_for: dict[int, RefundFor] = field(default_factory=dict)
     disputes: dict[int, Versioned] = field(default_factory=dict)
     #: Each fulfilment's shipment status (``shipment_status`` of ``fulfillments/*``, or a carrier event's status)
     #: with its time: the latest of either, as the carrier reported it.
@@ -170,7 +173,9 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             return {}
         case RefundCreated():
             versioned = Versioned("issued", event.occurred_at, event.amount.amount)
-            return {"refunds": _newer(state.refunds, event.refund_id, versioned)}
+            made = refunded_for(state.refunded_for, event.refund_id, RefundFor.of(event))
+            money: dict[str, Any] = {"refunds": _newer(state.refunds, event.refund_id, versioned)}
+            return money if made is state.refunded_for else money | {"refunded_for": made}
         case DisputeChanged():
             versioned = Versioned(event.status, event.occurred_at, event.amount.amount)
             return {"disputes": _newer(state.disputes, event.dispute_id, versioned)}
@@ -194,10 +199,11 @@ def _return(state: OrderState, event: ReturnChanged) -> dict[int, Versioned]:
 
 def superseded(event: StoreEvent, state: OrderState | None) -> str:
     """Why an event delivered late is not news to decide ("" when it is): a return's request or approval when the
-    order's state holds the return declined, cancelled or closed already; a carrier event that happened before its
-    parcel was delivered, when the desk holds the delivery (Shopify retries a failed delivery for hours, in no
-    order, and the reconciliation sweep recovers lost ones after the fact). ``state`` is the order's after the
-    event was folded."""
+    order's state holds the return declined, cancelled or closed already; a return's request when the return, or
+    every unit it asks for, was refunded already (``refunds.refunded_already``); a carrier event that happened
+    before its parcel was delivered, when the desk holds the delivery (Shopify retries a failed delivery for hours,
+    in no order, and the reconciliation sweep recovers lost ones after the fact). ``state`` is the order's after
+    the event was folded."""
     if isinstance(event, FulfillmentEventRecorded):
         return _scan_superseded(event, state)
     late = {ReturnChange.REQUESTED: "request", ReturnChange.APPROVED: "approval"}
@@ -205,7 +211,7 @@ def superseded(event: StoreEvent, state: OrderState | None) -> str:
         return ""
     held = state.returns.get(event.return_id)
     if held is None or held.status not in RETURN_OVER:
-        return ""
+        return refunded_already(event, state)
     what = late[event.change]
     return f"return {event.return_id} is {held.status} already: its {what}, delivered late, is not a new one"
 

@@ -61,6 +61,9 @@ log = logging.getLogger("opsdesk.outbox")
 #: (``hook(uow, action, result, now)``; ``action.status`` says whether it is final). Returning True for
 #: a final failure means the hook took charge of it (a fallback, a case of its own): no automation case.
 OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
+#: Asked before an action of its kind is sent, on the desk's state now: why it may not go out ("" when it may).
+#: A refusal fails the action as a provider's rejection does (a refund paid since it was decided: ADR 0041).
+SendCheck = Callable[[UnitOfWork, OutboxAction], str]
 
 
 @runtime_checkable
@@ -104,6 +107,7 @@ class OutboxSender:
         on_outcome: Callable[[str], None] | None = None,
         case_hooks: CaseHooks | None = None,
         outcome_hooks: Mapping[str, OutcomeHook] | None = None,
+        checks: Mapping[str, SendCheck] | None = None,
     ) -> None:
         self._db = db
         self._connectors = connectors
@@ -116,6 +120,7 @@ class OutboxSender:
         self._on_outcome = on_outcome
         self._case_hooks = case_hooks or CaseHooks()
         self._outcome_hooks = dict(outcome_hooks or {})
+        self._checks = dict(checks or {})
         self.stats = SenderStats()
 
     def breaker(self, provider: str) -> Breaker:
@@ -190,6 +195,12 @@ class OutboxSender:
         connector = self._connectors.get(action.provider)
         if connector is None:
             return Rejected(f"no connector for provider {action.provider!r}")
+        check = self._checks.get(action.kind)
+        if check is not None:
+            with self._db.unit_of_work(read_only=True) as uow:
+                refused = check(uow, action)
+            if refused:
+                return Rejected(f"not sent: {refused}")
         try:
             return connector.send(action)
         except Exception as exc:

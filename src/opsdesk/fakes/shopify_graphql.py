@@ -109,9 +109,15 @@ def graphql_refund(r: JSON, currency: object) -> JSON:
             for t in r.get("transactions") or []]},
         "refundLineItems": {"nodes": [{
             "id": f"gid://shopify/RefundLineItem/{line['id']}", "quantity": line.get("quantity"),
-            "lineItem": {"id": f"gid://shopify/LineItem/{line.get('line_item_id')}"},
+            "lineItem": {"id": f"gid://shopify/LineItem/{_line_item_id(line)}"},
             "subtotalSet": shop_money(line.get("subtotal_set"))} for line in r.get("refund_line_items") or []]},
     }
+
+
+def _line_item_id(line: JSON) -> object:
+    """A refund line's line item id: its ``line_item``'s (exact in the samples, whose ``line_item_id`` a JavaScript
+    parse rounded), else ``line_item_id``."""
+    return (line.get("line_item") or {}).get("id") or line.get("line_item_id")
 
 
 def graphql_return(r: JSON, status: str) -> JSON:

@@ -10,6 +10,7 @@ from opsdesk.domain.events import (
     DisputeChanged,
     OrderId,
     RefundCreated,
+    RefundLine,
     ShopDomain,
     StoreEvent,
 )
@@ -22,6 +23,7 @@ from opsdesk.normalise.fields import (
     find_id,
     get_decimal,
     get_id,
+    get_int,
     get_text,
     occurred_at,
     text,
@@ -38,7 +40,9 @@ Amount = tuple[Decimal, str]
 
 
 def refund_created(payload: JSON, shop: ShopDomain, triggered_at: datetime | None) -> tuple[StoreEvent, ...]:
-    """``refunds/create``: the refund and the money it returned."""
+    """``refunds/create``: the refund, the money it returned, and what it was for: its return (``return``, null
+    for a refund not made from a return) and the line items it refunded (``refund_line_items``)."""
+    lines = each(payload, "refund_line_items", _refunded_line)
     return (
         RefundCreated(
             shop,
@@ -47,6 +51,8 @@ def refund_created(payload: JSON, shop: ShopDomain, triggered_at: datetime | Non
             order=OrderId(get_id(payload, "order_id", None)),
             amount=refunded(payload),
             note=text(payload, "note"),
+            return_id=within(payload, "return", find_id),
+            lines=tuple(line for line in lines if line is not None),
         ),
     )
 
@@ -78,6 +84,14 @@ def dispute_changed(
             evidence_due_by=find_datetime(payload, "evidence_due_by"),
         ),
     )
+
+
+def _refunded_line(line: JSON) -> RefundLine | None:
+    """The refunded line item (``line_item.id``, exact from its gid, else ``line_item_id``) and its quantity;
+    None for a line that names no line item."""
+    line_item = within(line, "line_item", find_id)
+    line_item = find_id(line, "line_item_id", None) if line_item is None else line_item
+    return None if line_item is None else RefundLine(line_item, get_int(line, "quantity"))
 
 
 def _refund_transaction(transaction: JSON) -> Amount | None:

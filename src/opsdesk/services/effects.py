@@ -13,6 +13,7 @@ from opsdesk.domain.outbox import ActionStatus, action_id, idempotency_key
 from opsdesk.domain.policies import ActionSpec, Decision, Escalation
 from opsdesk.domain.privacy import NOT_SENT, REDACTED
 from opsdesk.domain.records import CaseRecord, OutboxAction
+from opsdesk.services.refund_guard import refund_lines
 from opsdesk.services.titles import event_title, order_label
 
 #: Which provider carries each action type.
@@ -87,6 +88,7 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
                 currency=order.get("currency", "USD"),
                 return_id=ev.get("return_id"),
                 note=f"opsdesk: {event.name}",
+                **refund_lines(event),
             )
         case "email":
             base.update(

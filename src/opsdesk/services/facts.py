@@ -39,6 +39,7 @@ from opsdesk.domain.events import (
 )
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, superseded
+from opsdesk.domain.refunds import unrefunded
 
 
 def facts_for(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
@@ -89,10 +90,14 @@ def order_facts(state: OrderState | None) -> dict[str, Any]:
 
 
 def return_amount(event: ReturnChanged, state: OrderState | None) -> Decimal | None:
-    """The value of the returned lines, from the payload or the order's line items; None if unknown."""
+    """The value of the returned lines not refunded yet (``refunds.unrefunded``), from the payload or the order's
+    line items; None if unknown."""
     prices = {li.id: li.price for li in state.snapshot.line_items} if state and state.snapshot else {}
+    lines = unrefunded(event, state)
+    if lines is None:
+        return None
     total = Decimal(0)
-    for line in event.lines:
+    for line in lines:
         price = line.price if line.price is not None else prices.get(line.line_item_id or -1)
         if price is None:
             return None

@@ -11,6 +11,7 @@ import orjson
 from opsdesk.domain.events import LineItem, OrderId, OrderSnapshot, ShippingAddress, ShopDomain
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, Versioned
+from opsdesk.domain.refunds import RefundFor
 
 
 def _default(value: object) -> object:
@@ -43,6 +44,14 @@ def _versioned(items: dict[str, list[Any]]) -> dict[int, Versioned]:
 
 def _encode_versioned(items: dict[int, Versioned]) -> dict[int, list[Any]]:
     return {k: [v.status, v.at, str(v.amount)] for k, v in items.items()}
+
+
+def _refunded_for(items: dict[str, list[Any]]) -> dict[int, RefundFor]:
+    return {int(k): RefundFor(v[0], tuple((line[0], line[1]) for line in v[1])) for k, v in items.items()}
+
+
+def _encode_refunded_for(items: dict[int, RefundFor]) -> dict[int, list[Any]]:
+    return {k: [v.return_id, [list(line) for line in v.lines]] for k, v in items.items()}
 
 
 def _encode_money(m: Money) -> dict[str, str]:
@@ -130,6 +139,7 @@ def encode_order(state: OrderState) -> str:
             "fulfillments": _encode_versioned(state.fulfillments),
             "returns": _encode_versioned(state.returns),
             "refunds": _encode_versioned(state.refunds),
+            "refunded_for": _encode_refunded_for(state.refunded_for),
             "disputes": _encode_versioned(state.disputes),
             "shipments": _encode_versioned(state.shipments),
             "carrier": [carrier.status, carrier.at] if carrier else None,
@@ -159,6 +169,7 @@ def decode_order(
         fulfillments=_versioned(d["fulfillments"]),
         returns=_versioned(d["returns"]),
         refunds=_versioned(d["refunds"]),
+        refunded_for=_refunded_for(d.get("refunded_for") or {}),  # none in a state stored before it was kept
         disputes=_versioned(d["disputes"]),
         shipments=_versioned(d.get("shipments") or {}),  # none in a state stored before they were kept
         carrier_status=Versioned(carrier[0], datetime.fromisoformat(carrier[1])) if carrier else None,

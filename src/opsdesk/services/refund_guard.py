@@ -1,0 +1,84 @@
+"""The last look at a refund before it goes to Shopify (ADR 0041): what was refunded since it was decided.
+
+A rule decides a refund on the order's state then; a person may refund the same return in Shopify admin before the
+outbox sends it (the request came first, the refund's webhook between the decision and the send). The outbox asks
+``refund_refused`` on the order's state now: a refund that would pay a return twice, or more than the order has
+left to refund, is not sent; it fails with the reason, and its case goes to a person.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from opsdesk.domain.events import OrderId, ReturnChange, ReturnChanged, ReturnLine, ShopDomain
+from opsdesk.domain.orders import OrderState
+from opsdesk.domain.records import OutboxAction
+from opsdesk.domain.refunds import refund_naming
+from opsdesk.ports import UnitOfWork
+from opsdesk.services.facts import return_amount
+
+
+def refund_lines(event: object) -> dict[str, Any]:
+    """What a refund action's payload keeps of its return's lines (line item, quantity, price as sent), so that
+    the send can count again what is left of them to refund."""
+    if not isinstance(event, ReturnChanged):
+        return {}
+    lines = [
+        [line.line_item_id, line.quantity, None if line.price is None else str(line.price)]
+        for line in event.lines
+    ]
+    return {"lines": lines}
+
+
+def refund_refused(uow: UnitOfWork, action: OutboxAction) -> str:
+    """Why this refund may not be sent now ("" when it may), from the order's state."""
+    order = action.order_id
+    state = uow.orders.find(ShopDomain(action.shop), OrderId(order)) if order is not None else None
+    amount = _decimal(action.payload.get("amount"))
+    if state is None or amount is None:
+        return ""
+    return _twice(action, state, amount) or (_beyond(state, amount) if action.attempts == 0 else "")
+
+
+def _twice(action: OutboxAction, state: OrderState, amount: Decimal) -> str:
+    """The refund's return was refunded from its page, or fewer of its units are left to refund than it pays for."""
+    return_id = action.payload.get("return_id")
+    if type(return_id) is not int:
+        return ""
+    named = refund_naming(state, return_id)
+    if named is not None:
+        return f"return {return_id} was refunded in Shopify (refund {named}) after this refund was decided"
+    lines = tuple(_line(item) for item in action.payload.get("lines") or [])
+    event = ReturnChanged(
+        state.shop, action.created_at, ReturnChange.REQUESTED, return_id, state.order_id, "", lines
+    )
+    left = return_amount(event, state) if lines else None
+    if left == 0:
+        return f"the items of return {return_id} were refunded in Shopify after this refund was decided"
+    if left is not None and left < amount:
+        return f"only {left} of return {return_id} is left to refund: the rest was refunded since {amount} was decided"
+    return ""
+
+
+def _beyond(state: OrderState, amount: Decimal) -> str:
+    """More than the order has left to refund. Asked on the first attempt only: once an attempt may have reached
+    Shopify, its refund may be in ``refunded`` already, and the retry, under the same idempotency key, makes none."""
+    if state.snapshot is None:
+        return ""
+    remainder = state.snapshot.total.amount - state.refunded
+    if amount <= remainder:
+        return ""
+    return f"{amount} is more than the {remainder} the order has left to refund ({state.refunded} refunded already)"
+
+
+def _line(item: list[Any]) -> ReturnLine:
+    line_item, quantity, price = item
+    return ReturnLine(line_item, int(quantity), "", "", _decimal(price))
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        return None if value is None else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None

@@ -1,0 +1,115 @@
+"""A refund made in Shopify admin whose webhook was lost, recovered by the reconciliation sweep with its lines, keeps
+the desk from refunding the return it refunded (ADR 0041): whether the sweep recovers the request too, or the
+request's webhook arrives after the sweep. Over real HTTP, the fake Admin API, SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsdesk.domain.refunds import RefundFor
+from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+from opsdesk.testing import ManualClock
+from tests.integration.test_reconcile import (
+    T0,
+    TOKEN,
+    _order,
+    arrive_created_and_paid,
+    arrive_late,
+    build,
+    database,  # noqa: F401 (the fixture: SQLite and PostgreSQL)
+    drain,
+    states,
+)
+from tests.integration.test_reconcile_returns import CHEAP_LINE, requested
+from tests.samples import SHOP, delivery, sample
+
+
+def refunded_in_admin(order: dict[str, Any], refund_id: int, line_id: int, at: Any) -> dict[str, Any]:
+    """Shopify's ``refunds/create`` sample cut to one of ``order``'s lines, refunded by a person in Shopify admin
+    (not from a return: ``return`` null), the money through one refund transaction."""
+    refund = sample("refunds/create")
+    [line] = [item for item in refund["refund_line_items"] if item["line_item"]["id"] == line_id]
+    subtotal = line["subtotal_set"]["shop_money"]["amount"]
+    [transaction] = refund["transactions"][:1]
+    refund.update(
+        id=refund_id,
+        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
+        order_id=order["id"],
+        created_at=at.isoformat(),
+        processed_at=at.isoformat(),
+        refund_line_items=[{**line, "line_item_id": line_id}],
+        transactions=[{**transaction, "order_id": order["id"], "amount": subtotal}],
+    )
+    refund["return"] = None
+    return refund
+
+
+def refunds_made(fake: FakeShopifyAdmin, order_id: int) -> list[Decimal | None]:
+    return [e.amount for e in fake.effects if e.kind == "refundCreate" and e.order_id == order_id]
+
+
+def test_a_refund_recovered_by_the_sweep_keeps_the_desk_from_refunding_its_return_again(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database: Callable[[str], str],  # noqa: F811
+) -> None:
+    # Both orders: a changed mind on the 19.99 line, refunded by a person in Shopify admin, the return left open.
+    # Order a: the desk was down, the refund's and the request's webhooks were lost: the sweep recovers both.
+    # Order b: the refund's webhook was lost; the request's arrives after the sweep (Shopify's retry).
+    (a, b) = (_order(2), _order(5))
+    at_a, at_b = T0 + timedelta(minutes=40), T0 + timedelta(minutes=50)
+    after_a = {**a[-1][1], "financial_status": "partially_refunded", "updated_at": at_a.isoformat()}
+    after_b = {**b[-1][1], "financial_status": "partially_refunded", "updated_at": at_b.isoformat()}
+    refund_a = refunded_in_admin(after_a, 7_400_000_001, CHEAP_LINE, at_a)
+    refund_b = refunded_in_admin(after_b, 7_400_000_002, CHEAP_LINE, at_b)
+    ret_a = requested(after_a, 9_200_000_001, CHEAP_LINE, "unwanted")
+    ret_b = requested(after_b, 9_200_000_011, CHEAP_LINE, "unwanted")
+    ids = [after_a["id"], after_b["id"]]
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        clock = ManualClock(T0 - timedelta(minutes=1))
+        desk, smtp = build(tmp_path, "refunded", database("refunded"), fake, monkeypatch, clock)
+        reconciler = desk.reconciler()
+        assert reconciler is not None and desk.reconcile_due(reconciler)[0].ok  # the mark
+        updated_b = delivery("orders/updated", after_b, "w-b-refunded", triggered_at=at_b)
+        arrive_created_and_paid(desk, clock, [a, b], (at_b, updated_b))
+        for order, refund in ((after_a, refund_a), (after_b, refund_b)):
+            fake.put_order_payload({**order, "refunds": [refund]})
+        fake.put_return_payload({**ret_a, "created_at": (at_a - timedelta(minutes=10)).isoformat()})
+
+        clock.set(T0 + timedelta(hours=1))
+        [report] = desk.reconcile_due(reconciler)
+        assert report.ok, report.error
+        assert [(f["order_id"], f["resource"], f["topic"]) for f in report.found] == [
+            (ids[0], "order", "orders/updated"),
+            (ids[0], f"refund:{refund_a['id']}", "refunds/create"),
+            (ids[0], f"return:{ret_a['id']}", "returns/request"),
+            (ids[1], f"refund:{refund_b['id']}", "refunds/create"),
+        ]
+        drain(desk)
+        arrive_late(desk, "returns/request", [(ret_b, at_b - timedelta(minutes=10))])
+
+        assert [refunds_made(fake, i) for i in ids] == [[], []]
+        recovered = states(desk, ids)
+        assert {i: s.refunded_for if s else None for i, s in recovered.items()} == {
+            ids[0]: {refund_a["id"]: RefundFor(None, ((CHEAP_LINE, 1),))},
+            ids[1]: {refund_b["id"]: RefundFor(None, ((CHEAP_LINE, 1),))},
+        }
+        assert [m for m in smtp.sent if "refund" in str(m.payload.get("template", ""))] == []
+        with desk.db.unit_of_work(read_only=True) as uow:
+            decided = [
+                sorted(
+                    (d.playbook, d.rule_id)
+                    for d in uow.decisions.for_order(SHOP, i)
+                    if d.event_name == "return.requested"
+                )
+                for i in ids
+            ]
+        listening = [("disputes", "superseded"), ("refunds", "superseded"), ("wrong_item", "superseded")]
+        assert decided == [listening, listening]

@@ -1,0 +1,236 @@
+"""A return refunded in Shopify admin (by a person, or another app) but left open is never refunded again by the
+desk, whatever order the webhooks come in; what of a return is not refunded yet still is (ADR 0041).
+Shopify's samples, the starter playbooks, a virtual clock, the Shopify and SMTP stand-ins.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.integration.order_scenarios import (
+    MONDAY_9AM,
+    Scenario,
+    line_id_of,
+    order,
+    order_id_of,
+    return_request,
+    scenario,
+    sql_scenario,
+)
+from tests.samples import sample
+
+__all__ = ["scenario", "sql_scenario"]
+
+LISTENING = ("disputes", "refunds", "wrong_item")  # the starter playbooks that decide return.requested
+SECOND_LINE = 8_100_000_000_000_000_000
+
+
+def two_line_order(n: int) -> dict[str, Any]:
+    """Order ``n`` with a second line (24.99) besides its 19.99 one."""
+    payload = order(n, MONDAY_9AM)
+    second = copy.deepcopy(payload["line_items"][0])
+    second.update(
+        id=SECOND_LINE + n,
+        admin_graphql_api_id=f"gid://shopify/LineItem/{SECOND_LINE + n}",
+        sku="CASE-LEATHER-PREM",
+        price="24.99",
+    )
+    payload["line_items"].append(second)
+    return payload
+
+
+def refund_by_a_person(
+    n: int, lines: list[tuple[int, str]], *, refund_id: int = 2_000_000, return_id: int | None = None
+) -> dict[str, Any]:
+    """Shopify's ``refunds/create`` sample: ``lines`` (line item id, subtotal) of order ``n`` refunded in Shopify
+    admin, one unit each, the money through one refund transaction; made from return ``return_id`` when given."""
+    payload = sample("refunds/create")
+    [line] = payload["refund_line_items"][:1]
+    [transaction] = payload["transactions"][:1]
+    refunded = [
+        {
+            **copy.deepcopy(line),
+            "id": 1_500_000 + i,
+            "line_item_id": item,
+            "quantity": 1,
+            "subtotal": subtotal,
+            "line_item": {
+                **line["line_item"],
+                "id": item,
+                "admin_graphql_api_id": f"gid://shopify/LineItem/{item}",
+            },
+            "subtotal_set": {
+                "shop_money": {"amount": subtotal, "currency_code": "USD"},
+                "presentment_money": {"amount": subtotal, "currency_code": "USD"},
+            },
+        }
+        for i, (item, subtotal) in enumerate(lines)
+    ]
+    total = sum((Decimal(subtotal) for _, subtotal in lines), Decimal(0))
+    payload.update(
+        id=refund_id + n,
+        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id + n}",
+        order_id=order_id_of(n),
+        created_at=MONDAY_9AM.isoformat(),
+        processed_at=MONDAY_9AM.isoformat(),
+        refund_line_items=refunded,
+        transactions=[{**transaction, "order_id": order_id_of(n), "amount": str(total or "5.00")}],
+        **{
+            "return": None
+            if return_id is None
+            else {"id": return_id, "admin_graphql_api_id": f"gid://shopify/Return/{return_id}"}
+        },
+    )
+    return payload
+
+
+def two_line_request(n: int) -> dict[str, Any]:
+    """Order ``n``'s return of both its lines, a changed mind."""
+    payload = return_request(n, "UNWANTED")
+    [line] = payload["return_line_items"]
+    second = {
+        **copy.deepcopy(line),
+        "id": line["id"] + 1,
+        "line_item": {"id": SECOND_LINE + n, "price": "24.99"},
+    }
+    payload["return_line_items"] = [line, second]
+    return payload
+
+
+def requested(scenario: Scenario, n: int) -> list[tuple[str, str, str, str]]:
+    return [d for d in scenario.decisions(order_id_of(n)) if d[0] == "return.requested"]
+
+
+def refunds_made(scenario: Scenario, n: int) -> list[Decimal | None]:
+    return [
+        e.amount
+        for e in scenario.shopify.effects
+        if e.kind == "refundCreate" and e.order_id == order_id_of(n)
+    ]
+
+
+def test_a_return_whose_items_were_refunded_by_a_person_before_the_request_came_is_not_refunded_again(
+    sql_scenario: Scenario,
+) -> None:
+    scenario = sql_scenario  # on SQLite and PostgreSQL
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.later(minutes=30)
+    # the request's webhook was late (the desk was down): a person refunded the item in Shopify admin meanwhile,
+    # not from the return, which stays open
+    scenario.deliver("refunds/create", refund_by_a_person(1, [(line_id_of(1), "19.99")]))
+    scenario.later(minutes=30)
+    scenario.deliver(
+        "returns/request", return_request(1, "UNWANTED"), triggered_at=MONDAY_9AM + timedelta(minutes=5)
+    )
+    scenario.work()
+
+    assert refunds_made(scenario, 1) == []
+    assert scenario.mail_to("c1@example.com") == []
+    assert scenario.cases() == []
+    assert requested(scenario, 1) == [("return.requested", p, "superseded", "ignore") for p in LISTENING]
+
+
+@pytest.mark.parametrize("refund_first", [True, False])
+def test_a_return_refunded_from_its_own_page_is_not_refunded_again_by_the_desk(
+    scenario: Scenario, refund_first: bool
+) -> None:
+    # The refund names the return (made from the return's page in Shopify admin) and moves no line: the return is
+    # refunded whatever the lines say. When the request comes first it is decided as news (nothing was refunded).
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    refund = refund_by_a_person(1, [], return_id=4_000_001)
+    deliveries = [("refunds/create", refund), ("returns/request", return_request(1, "UNWANTED"))]
+    for topic, payload in deliveries if refund_first else deliveries[::-1]:
+        scenario.later(minutes=10)
+        scenario.deliver(topic, payload)
+    scenario.work()
+
+    if refund_first:
+        assert refunds_made(scenario, 1) == []
+        assert requested(scenario, 1) == [("return.requested", p, "superseded", "ignore") for p in LISTENING]
+    else:
+        assert refunds_made(scenario, 1) == [Decimal("19.99")]
+
+
+def test_when_one_of_two_returned_items_was_refunded_by_a_person_the_desk_refunds_the_other(
+    sql_scenario: Scenario,
+) -> None:
+    scenario = sql_scenario
+    scenario.deliver("orders/create", two_line_order(1))
+    scenario.deliver("refunds/create", refund_by_a_person(1, [(SECOND_LINE + 1, "24.99")]))
+    scenario.later(minutes=30)
+    scenario.deliver("returns/request", two_line_request(1))
+    scenario.work()
+
+    assert refunds_made(scenario, 1) == [Decimal("19.99")]  # the 24.99 line was refunded already
+    [mail] = scenario.mail_to("c1@example.com")
+    assert "We have refunded 19.99 USD" in mail.body
+    assert ("return.requested", "refunds", "auto-refund-simple-purchase-error", "automate") in requested(
+        scenario, 1
+    )
+
+
+def test_a_return_of_the_item_not_refunded_is_refunded_in_full(scenario: Scenario) -> None:
+    scenario.deliver("orders/create", two_line_order(1))
+    scenario.deliver("refunds/create", refund_by_a_person(1, [(SECOND_LINE + 1, "24.99")]))
+    scenario.later(minutes=30)
+    scenario.deliver("returns/request", return_request(1, "UNWANTED"))  # the 19.99 line only
+    scenario.work()
+
+    assert refunds_made(scenario, 1) == [Decimal("19.99")]
+
+
+# -- the last look before the send: a refund made in Shopify between the decision and the outbox -----------------
+
+
+def refund_actions(scenario: Scenario, n: int) -> list[tuple[str, str]]:
+    return [(a.status.value, a.last_error) for a in scenario.actions(order_id_of(n)) if a.kind == "refund"]
+
+
+@pytest.mark.parametrize(
+    ("meanwhile", "why"),
+    [
+        (
+            refund_by_a_person(1, [(line_id_of(1), "19.99")]),
+            "not sent: the items of return 4000001 were refunded in Shopify after this refund was decided",
+        ),
+        (
+            refund_by_a_person(1, [], return_id=4_000_001),
+            "not sent: return 4000001 was refunded in Shopify (refund 2000001) after this refund was decided",
+        ),
+        (  # the whole order's money given back, no line named
+            {
+                **refund_by_a_person(1, []),
+                "transactions": [{**sample("refunds/create")["transactions"][0], "amount": "404.95"}],
+            },
+            "not sent: 19.99 is more than the 0.00 the order has left to refund (404.95 refunded already)",
+        ),
+    ],
+)
+def test_a_refund_decided_before_a_person_refunded_the_return_in_shopify_is_not_sent(
+    sql_scenario: Scenario, meanwhile: dict[str, Any], why: str
+) -> None:
+    scenario = sql_scenario
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.deliver("returns/request", return_request(1, "UNWANTED"))  # decided: a refund in the outbox
+    scenario.deliver("refunds/create", meanwhile)  # before the outbox sent it
+    scenario.work()
+
+    assert refunds_made(scenario, 1) == []
+    assert refund_actions(scenario, 1) == [("failed", why)]
+    [case] = scenario.cases(queue="automation")
+    assert (case.kind, case.order_id) == ("automation_failure", order_id_of(1))
+
+
+def test_a_refund_of_another_item_meanwhile_does_not_stop_the_refund_decided(scenario: Scenario) -> None:
+    scenario.deliver("orders/create", two_line_order(1))
+    scenario.deliver("returns/request", return_request(1, "UNWANTED"))  # the 19.99 line
+    scenario.deliver("refunds/create", refund_by_a_person(1, [(SECOND_LINE + 1, "24.99")]))
+    scenario.work()
+
+    assert refunds_made(scenario, 1) == [Decimal("19.99")]
+    assert refund_actions(scenario, 1) == [("sent", "")]
