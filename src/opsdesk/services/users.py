@@ -173,6 +173,13 @@ def principal_for(user: User, shops: tuple[str, ...], session_id: str | None = N
     return Principal(user.username, user.display_name, user.person_id, roles, session_id)
 
 
+def leads_in(uow: UnitOfWork, person: str, shop: str) -> bool:
+    """Whether an enabled account acting as ``person`` (its person, else its username) is a lead or above in
+    ``shop``: the role the command line's ``--as`` gets, as the dashboard would give it that person."""
+    found = (principal_for(u, (shop,)) for u in uow.users.list() if not u.disabled)
+    return any(p.actor == person and p.leads_in(shop) for p in found)
+
+
 def _verify(stored: str, password: str) -> bool:
     try:
         return hasher().verify(stored, password)
