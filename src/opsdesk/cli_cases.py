@@ -14,6 +14,7 @@ from rich.text import Text
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
 from opsdesk.cli_tables import Column, print_rows, until, when
+from opsdesk.domain.case_rights import ensure_person
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
 from opsdesk.services import users
@@ -161,6 +162,7 @@ def _act(
     fmt: str,
     **params: Any,
 ) -> None:
+    ensure_person(actor)
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
         lead = users.leads_in(uow, actor, uow.cases.get(case_id).shop)  # the role of --as's dashboard account

@@ -25,12 +25,14 @@ from typer.testing import CliRunner
 from opsdesk.cli import cli
 from opsdesk.desk import Desk
 from opsdesk.domain.cases import CaseStatus
+from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
+from opsdesk.services import tokens, users
 from opsdesk.services.cases import add_news, settle
 from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app
 from tests.conftest import SQL_BACKENDS
-from tests.integration.dashboard_harness import csrf_of, dashboard_desk, sign_in
+from tests.integration.dashboard_harness import PASSWORD, csrf_of, dashboard_desk, sign_in
 from tests.integration.desk_harness import bearer
 from tests.samples import SECRET, order_lifecycle
 
@@ -231,3 +233,20 @@ def test_automation_keeps_its_rights_on_a_case_a_person_holds(client: TestClient
         "in_progress",
         "resumed",
     )
+
+
+def test_nobody_acts_under_the_desks_own_name(client: TestClient, desk: Desk, tmp_path: Path) -> None:
+    """automation keeps its rights by its name: no token, account or --as may take it."""
+    before = the_case(desk)
+    with (
+        desk.db.unit_of_work() as uow,
+        pytest.raises(InvalidInput, match="'automation' is the name the desk"),
+    ):
+        tokens.create_token(uow, "automation", "agent", desk.clock.now())
+    for username, person in (("automation", None), ("mallory", "automation")):
+        with desk.db.unit_of_work() as uow, pytest.raises(InvalidInput, match="a person cannot act under it"):
+            users.add_user(uow, username, PASSWORD, "M", {"*": "agent"}, person, now=desk.clock.now())
+    result = CliRunner().invoke(
+        cli, cli_args(desk, tmp_path, "resolve", before["key"], "no_action", "--as", "automation")
+    )
+    assert isinstance(result.exception, InvalidInput) and the_case(desk) == before

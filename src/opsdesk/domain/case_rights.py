@@ -12,11 +12,12 @@ back one its holder left idle.
 from __future__ import annotations
 
 from opsdesk.domain.cases import Case
-from opsdesk.domain.errors import Refused
+from opsdesk.domain.errors import InvalidInput, Refused
 
-#: The name the desk's own changes are recorded under.
+#: The name the desk's own changes are recorded under; no person may act under it.
 AUTOMATION = "automation"
-#: Actors that are not people: the holder's rule does not apply to them.
+#: Actors that are not people: the holder's rule does not apply to them, so no token, account or ``--as`` may take
+#: their names (``ensure_person``).
 SYSTEM_ACTORS = frozenset({AUTOMATION})
 #: The work on a case only the person holding it may do.
 HOLDERS_WORK = frozenset({"start", "wait", "resume", "resolve", "close"})
@@ -53,3 +54,13 @@ def ensure_may(case: Case, action: str, actor: str, *, lead: bool = False) -> No
     refused = refusal(case, action, actor, lead=lead)
     if refused is not None:
         raise refused
+
+
+def ensure_person(name: str) -> str:
+    """``name``, for someone who acts on cases as a person; ``InvalidInput`` for a name the desk keeps for itself."""
+    if name.strip().lower() in SYSTEM_ACTORS:
+        raise InvalidInput(
+            f"{name.strip()!r} is the name the desk's own changes are recorded under; a person "
+            "cannot act under it"
+        )
+    return name

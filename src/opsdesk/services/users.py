@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from opsdesk.domain.access import ALL_SHOPS, Principal, Role, Throttle, User
+from opsdesk.domain.case_rights import ensure_person
 from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
 from opsdesk.domain.records import AuditEntry
 from opsdesk.ports import UnitOfWork
@@ -82,6 +83,8 @@ def add_user(
 ) -> User:
     """Create an account; ``Conflict`` when the username is taken. Writes one audit entry."""
     name = normalise_username(username)
+    for acting_as in (name, person_id or ""):  # whom its principal acts as: never the desk's own name (ADR 0039)
+        ensure_person(acting_as)
     if uow.users.find(name) is not None:
         raise Conflict(f"user {name!r} exists already")
     user = User(
