@@ -32,7 +32,7 @@ from opsdesk.cli_webhooks import webhooks_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Background, Desk
-from opsdesk.domain.errors import InvalidInput, OpsdeskError, Unavailable
+from opsdesk.domain.errors import InvalidInput, OpsdeskError, Refused, Unavailable
 from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.policy import loader
 from opsdesk.ports import Clock
@@ -323,7 +323,8 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
         err.print(f"[red]error:[/] {exc}")
-        sys.exit(3 if isinstance(exc, Unavailable) else 2)
+        # 1: a case someone else holds, refused (an answer, as a failed check's); 3: try again later.
+        sys.exit(1 if isinstance(exc, Refused) else 3 if isinstance(exc, Unavailable) else 2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -1,4 +1,7 @@
-"""``opsdesk cases ...``: work the case queue from a terminal or a script (``--format json``)."""
+"""``opsdesk cases ...``: work the case queue from a terminal or a script (``--format json``).
+
+The person acting is ``--as``; they may reassign a case someone else holds when their dashboard account (``opsdesk
+users add --person``) is a lead's in its shop, and the work on such a case is refused, exit 1 (ADR 0039)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ from rich.text import Text
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
 from opsdesk.cli_tables import Column, print_rows, until, when
+from opsdesk.domain.case_rights import ensure_person
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
+from opsdesk.services import users
 from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view
 from opsdesk.services.cases import act
 
@@ -157,9 +162,11 @@ def _act(
     fmt: str,
     **params: Any,
 ) -> None:
+    ensure_person(actor)
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
-        case = act(uow, case_id, action, actor, desk.clock.now(), desk.case_hooks, **params)
+        lead = users.leads_in(uow, actor, uow.cases.get(case_id).shop)  # the role of --as's dashboard account
+        case = act(uow, case_id, action, actor, desk.clock.now(), desk.case_hooks, lead=lead, **params)
         uow.commit()
     summary = case_summary(case)
     if not emit(summary, fmt):

@@ -11,6 +11,7 @@ from opsdesk import app as composition
 from opsdesk.config import load_settings
 from opsdesk.desk import Desk
 from opsdesk.ports import Clock, Connector
+from opsdesk.services import tokens
 from opsdesk.testing import RecordingConnector
 from tests.pipeline_harness import STARTER
 from tests.samples import SECRET, SHOP
@@ -40,3 +41,11 @@ def make_desk(
     if connectors is None:
         connectors = {"shopify": RecordingConnector("shopify"), "smtp": RecordingConnector("smtp")}
     return composition.build(settings, clock=clock, connectors=connectors)
+
+
+def bearer(desk: Desk, name: str, role: str) -> dict[str, str]:
+    """The ``Authorization`` header of a new API token named ``name`` with ``role``."""
+    with desk.db.unit_of_work() as uow:
+        value = tokens.create_token(uow, name, role, desk.clock.now())
+        uow.commit()
+    return {"Authorization": f"Bearer {value}"}

@@ -15,12 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from opsdesk.desk import Desk
-from opsdesk.services import tokens
 from opsdesk.services.cases import ACTIONS
 from opsdesk.testing import ManualClock, RecordingConnector
 from opsdesk.web.app import create_app
 from opsdesk.web.cases import CaseAction
-from tests.integration.desk_harness import make_desk
+from tests.integration.desk_harness import bearer, make_desk
 from tests.samples import order_lifecycle
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -41,13 +40,6 @@ def client(desk: Desk) -> Iterator[TestClient]:
                 assert response.status_code == 200
         desk.process_pending()
         yield client
-
-
-def bearer(desk: Desk, name: str, role: str) -> dict[str, str]:
-    with desk.db.unit_of_work() as uow:
-        value = tokens.create_token(uow, name, role, desk.clock.now())
-        uow.commit()
-    return {"Authorization": f"Bearer {value}"}
 
 
 def cases(client: TestClient, headers: dict[str, str], **query: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from opsdesk.cli import cli
 from opsdesk.desk import Desk
+from opsdesk.services import users
 from tests.integration.desk_harness import make_desk
 from tests.pipeline_harness import feed
 from tests.samples import SECRET, order_lifecycle
@@ -75,6 +76,9 @@ def test_claim_comment_wait_resolve_and_reopen_as_a_person(desk, tmp_path) -> No
                    "--format", "json")
     assert json.loads(resolved.output)["resolution"] == "approve_refund"
     assert json.loads(run(tmp_path, "reopen", cid, "--as", "ada", "--format", "json").output)["status"] == "assigned"
+    with desk.db.unit_of_work() as uow:  # ada's case goes back to the team by a lead (ADR 0039): lin's account is one
+        users.add_user(uow, "lin", "correct horse battery staple", "Lin", {"*": "lead"}, now=desk.clock.now())
+        uow.commit()
     assert json.loads(run(tmp_path, "assign", cid, "team:ops", "--as", "lin", "--format", "json").output)[
         "owner"] == "team:ops"
 

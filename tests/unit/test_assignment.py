@@ -252,7 +252,7 @@ def test_a_started_case_stays_with_its_owner_until_someone_hands_it_on_and_the_n
     assert (case(db, "c0").owner, case(db, "c0").status, pending(db, "c0")) == ("ana", CaseStatus.IN_PROGRESS, [])
 
     with db.unit_of_work() as uow:  # handed on: ben has not acted on it, so his timer runs
-        act(uow, "c0", "assign", "lea", MONDAY_10 + timedelta(hours=2), hooks(), owner="ben")
+        act(uow, "c0", "assign", "lea", MONDAY_10 + timedelta(hours=2), hooks(), lead=True, owner="ben")
         uow.commit()
     sweep(db, MONDAY_10 + timedelta(hours=3))
     assert case(db, "c0").owner == "ana"  # on shift, and the least loaded of the others
@@ -306,7 +306,7 @@ def test_a_case_that_stops_waiting_gets_a_timer_only_for_an_owner_who_has_not_ac
     with db.unit_of_work() as uow:
         for case_id, owner in (("c0", "ana"), ("c1", "ben")):
             act(uow, case_id, "wait", owner, MONDAY_10 + timedelta(minutes=5), hooks(), on="customer")
-        act(uow, "c1", "assign", "lea", MONDAY_10 + timedelta(minutes=10), hooks(), owner="cy")
+        act(uow, "c1", "assign", "lea", MONDAY_10 + timedelta(minutes=10), hooks(), lead=True, owner="cy")
         for case_id in ("c0", "c1"):
             act(uow, case_id, "resume", "automation", MONDAY_10 + timedelta(hours=3), hooks(), note="replied")
         uow.commit()

@@ -197,13 +197,15 @@ def test_waiting_pauses_the_clock_and_resuming_restarts_it(db, hooks) -> None:
 
 def test_every_action_writes_one_timeline_and_one_audit_entry(db, hooks) -> None:
     opened(db, hooks, record(queue="other"))
+    # a lead gives the case to bob, who works it
+    run(db, lambda uow: act(uow, "c1", "assign", "lead", at(1), hooks.hooks(), lead=True, owner="bob"))
     steps: list[tuple[str, dict[str, Any]]] = [
-        ("assign", {"owner": "bob"}), ("start", {}), ("comment", {"note": "on it"}),
+        ("start", {}), ("comment", {"note": "on it"}),
         ("wait", {"on": "supplier"}), ("resume", {}), ("resolve", {"resolution": "no_action"}),
         ("close", {}), ("reopen", {"note": "customer wrote again"}),
     ]
-    for n, (action, params) in enumerate(steps):
-        do(db, hooks, action, "lead", at(n + 1), **params)
+    for n, (action, params) in enumerate(steps, start=2):
+        do(db, hooks, action, "bob", at(n), **params)
     kinds = ["opened", "assigned", "started", "comment", "waiting", "resumed", "resolved", "closed", "reopened"]
     assert [c.kind for c in db.tables.changes] == kinds
     assert [a.action for a in audit(db)] == [f"case.{k}" for k in kinds]

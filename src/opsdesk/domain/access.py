@@ -47,6 +47,10 @@ class Principal:
     def role_in(self, shop: str) -> Role | None:
         return self.roles.get(shop.lower())
 
+    def leads_in(self, shop: str) -> bool:
+        """A lead (or above) in ``shop``: may hand a case someone else holds to another (ADR 0039)."""
+        return (self.role_in(shop) or 0) >= Role.LEAD
+
     def shops_with(self, role: Role) -> set[str]:
         return {shop for shop, held in self.roles.items() if held >= role}
 

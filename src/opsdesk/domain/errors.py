@@ -7,6 +7,7 @@
     │   └── InvalidPolicy
     ├── NotFound                  a record looked up by id does not exist
     ├── Conflict                  a concurrent change won (carries the current holder)
+    │   └── Refused               the case is someone else's to work (carries its holder)
     ├── DataRefused               the database refused a value (too long, out of range): for good
     └── Unavailable               a dependency (database, provider) cannot answer now
 
@@ -50,6 +51,10 @@ class Conflict(OpsdeskError):
     def __init__(self, message: str | None = None, *, holder: str | None = None) -> None:
         super().__init__(message)
         self.holder = holder
+
+
+class Refused(Conflict):
+    """Someone else holds this case; the work on it is theirs."""
 
 
 class DataRefused(OpsdeskError):

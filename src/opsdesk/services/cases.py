@@ -1,6 +1,7 @@
 """Case use cases: open a case with an owner and an SLA, act on it, escalate it.
 
-Each function works inside the caller's unit of work (the caller commits). Every state change is
+Each function works inside the caller's unit of work (the caller commits). A person's action on a case someone
+else holds is refused first, naming the holder (``case_rights``, ADR 0039). Every state change is
 saved against the version that was read, so of two people acting at once exactly one wins and the
 other gets a ``Conflict`` naming whoever holds the case now. Each change writes one timeline entry
 (through the repository) and one audit entry, asks the SLA hook to move the clocks, and schedules or
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.domain import cases as transitions
+from opsdesk.domain.case_rights import AUTOMATION, ensure_may
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, InvalidInput
 from opsdesk.domain.org import Org
@@ -31,8 +33,6 @@ Tell = Callable[[UnitOfWork, Case, str, datetime], None]
 
 #: What a person can do to a case, by the name the API and the CLI use.
 ACTIONS = ("claim", "assign", "start", "wait", "resume", "comment", "resolve", "close", "reopen")
-#: Who resolves a case whose exception went away by itself before anyone started on it (``settle``).
-AUTOMATION = "automation"
 
 
 def team_owner(org: Org) -> OwnerFor:
@@ -95,10 +95,15 @@ def _news(record: CaseRecord) -> tuple[dict[str, Any] | None, str]:
 
 
 def act(
-    uow: UnitOfWork, case_id: str, action: str, actor: str, now: datetime, hooks: CaseHooks, **params: Any
+    uow: UnitOfWork, case_id: str, action: str, actor: str, now: datetime, hooks: CaseHooks, *, lead: bool = False,
+    **params: Any,
 ) -> Case:
-    """Do ``action`` (one of ``ACTIONS``) to a case as ``actor``; resolving also records a decision."""
+    """Do ``action`` (one of ``ACTIONS``) to a case as ``actor``; resolving also records a decision.
+
+    ``lead``: the actor is a lead in the case's shop, who may reassign a case someone else holds. ``Refused``,
+    naming the holder, for the work on a case someone else holds (``case_rights``)."""
     before = uow.cases.get(case_id)
+    ensure_may(before, action, actor, lead=lead)
     if action == "claim" and before.person == actor:
         return before  # claiming your own case again changes nothing
     changed = _transition(before, action, actor, now, params)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from opsdesk.domain.case_rights import holder_besides, may
 from opsdesk.domain.cases import RESOLUTIONS, Case, CaseStatus
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.holds import HoldPurpose, case_holds, describe
@@ -92,12 +93,10 @@ def resolution_for(case: Case, name: str) -> Resolution:
 
 
 def case_actions(case: Case, person: str) -> list[str]:
-    """The buttons the case page offers ``person`` besides the resolutions and comments."""
+    """The buttons the case page offers ``person`` besides the resolutions and comments: those the server
+    allows them (``case_rights``: on a case a colleague holds, its work is theirs; reopening hands it back to
+    them, as it would for them; a lead reassigns it with the page's Assign form)."""
     status = case.status
-    if held_by_colleague(case, person):
-        # Its work is theirs: starting, waiting, resuming or closing it would act on their case in their name.
-        # Reopening hands it back to them, as it would for them; a lead reassigns it (the page's Assign form).
-        return [] if status.active else ["reopen"]
     found = []
     # A case a person holds (assigned, in progress, waiting) is theirs: claiming it is a conflict, so only one
     # that no person holds (new, or handed back to its team) is offered, to anyone, as the claim rule allows.
@@ -113,13 +112,7 @@ def case_actions(case: Case, person: str) -> list[str]:
         found.append("close")
     if not status.active:
         found.append("reopen")
-    return found
-
-
-def held_by_colleague(case: Case, person: str) -> bool:
-    """A person other than ``person`` holds the case: the work on it (start, wait, resume, resolve, close) is
-    theirs, and the claim rule refuses it to anyone else."""
-    return case.person is not None and case.person != person
+    return [action for action in found if may(case, action, person)]
 
 
 def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetime) -> dict[str, Any]:
@@ -139,10 +132,10 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
         "order": order,
         "customer": _customer(order, view["decisions"]),
         "timeline": timeline(view, actions, sla_marks(org, case, now)),
-        "resolutions": [] if held_by_colleague(case, person) else fitting_resolutions(case),
+        "resolutions": fitting_resolutions(case) if may(case, "resolve", person) else [],
         "actions": case_actions(case, person),
         "mine": case.person == person,
-        "held_by": case.person if held_by_colleague(case, person) else None,
+        "held_by": holder_besides(case, person),
         "amount": _amount(case, view["decisions"]),
     }
 

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from opsdesk.domain.case_rights import ensure_person
 from opsdesk.domain.errors import InvalidInput, NotFound
 from opsdesk.domain.records import ApiToken, AuditEntry
 from opsdesk.ports import UnitOfWork
@@ -30,6 +31,7 @@ def create_token(uow: UnitOfWork, name: str, role: str, now: datetime, actor: st
         raise InvalidInput(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
     if not name.strip():
         raise InvalidInput("a token needs a name")
+    ensure_person(name)  # the API acts as the token's name: "automation" would pass for the desk (ADR 0039)
     token = "odk_" + secrets.token_urlsafe(32)
     made = ApiToken(secrets.token_hex(8), name.strip(), role, digest(token), now)
     uow.tokens.add(made)

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from opsdesk.domain.access import ALL_SHOPS, Principal, Role, Throttle, User
+from opsdesk.domain.case_rights import ensure_person
 from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
 from opsdesk.domain.records import AuditEntry
 from opsdesk.ports import UnitOfWork
@@ -82,6 +83,8 @@ def add_user(
 ) -> User:
     """Create an account; ``Conflict`` when the username is taken. Writes one audit entry."""
     name = normalise_username(username)
+    for acting_as in (name, person_id or ""):  # whom its principal acts as: never the desk's own name (ADR 0039)
+        ensure_person(acting_as)
     if uow.users.find(name) is not None:
         raise Conflict(f"user {name!r} exists already")
     user = User(
@@ -171,6 +174,13 @@ def principal_for(user: User, shops: tuple[str, ...], session_id: str | None = N
     roles = dict.fromkeys(shops, wildcard) if wildcard else {}
     roles.update({shop: role for shop, role in user.roles.items() if shop != ALL_SHOPS})
     return Principal(user.username, user.display_name, user.person_id, roles, session_id)
+
+
+def leads_in(uow: UnitOfWork, person: str, shop: str) -> bool:
+    """Whether an enabled account acting as ``person`` (its person, else its username) is a lead or above in
+    ``shop``: the role the command line's ``--as`` gets, as the dashboard would give it that person."""
+    found = (principal_for(u, (shop,)) for u in uow.users.list() if not u.disabled)
+    return any(p.actor == person and p.leads_in(shop) for p in found)
 
 
 def _verify(stored: str, password: str) -> bool:

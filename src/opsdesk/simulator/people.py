@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from opsdesk.desk import Desk
 from opsdesk.domain.cases import Case, CaseStatus
@@ -154,7 +155,7 @@ def choose_resolution(case: Case) -> str:
     return preferred if preferred in offered else "no_action"
 
 
-def resolution_params(case: Case, resolution: str) -> dict[str, str]:
+def resolution_params(case: Case, resolution: str) -> dict[str, Any]:
     """What the case page fills in for ``resolution``: the discount the case names (the resolution reads
     a refund's amount from the case itself, and a discount known only by its code by that code)."""
     discount = str(case.detail.get("discount_id") or "")
@@ -163,7 +164,7 @@ def resolution_params(case: Case, resolution: str) -> dict[str, str]:
     return {"resolution": resolution}
 
 
-def _taking(case: Case, person: str) -> list[tuple[str, dict[str, str]]]:
+def _taking(case: Case, person: str) -> list[tuple[str, dict[str, Any]]]:
     """The moves that make ``case`` the person's and in progress: claim and start an open one; claim one
     in progress that its team holds (handed back by the return timer), as its page offers; one in progress
     already theirs needs none."""

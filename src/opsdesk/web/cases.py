@@ -3,7 +3,8 @@
 The acting person is the signed-in person (or the bearer token's name). Roles are held per shop:
 viewers read; agents work cases; assigning a case to someone else takes a lead, each in the case's shop.
 A case in a shop where the caller holds no role answers 404. A claim that loses a race answers 409 with
-the ``holder``.
+the ``holder``, and so does the work on a case someone else holds (start, wait, resume, resolve, close; assign,
+but by a lead: ADR 0039).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def _add_action_route(router: APIRouter, desk: Desk) -> None:
         others = action.value == "assign" and params.get("owner") != principal.actor
         needed = Role.LEAD if others else Role.AGENT
         await run_in_threadpool(_ensure_case_shop, desk, principal, case_id, needed)
-        return await run_in_threadpool(_act, desk, case_id, action.value, principal.actor, params)
+        return await run_in_threadpool(_act, desk, case_id, action.value, principal, params)
 
 
 def _add_metrics_route(router: APIRouter, desk: Desk) -> None:
@@ -146,9 +147,10 @@ def _read(desk: Desk, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
         return work(uow)
 
 
-def _act(desk: Desk, case_id: str, action: str, actor: str, params: dict[str, Any]) -> dict[str, Any]:
+def _act(desk: Desk, case_id: str, action: str, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
     with desk.db.unit_of_work() as uow:
-        case = act(uow, case_id, action, actor, desk.clock.now(), desk.case_hooks, **params)
+        lead = principal.leads_in(uow.cases.get(case_id).shop)
+        case = act(uow, case_id, action, principal.actor, desk.clock.now(), desk.case_hooks, lead=lead, **params)
         uow.commit()
     return case_summary(case)
 

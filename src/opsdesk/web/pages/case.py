@@ -104,7 +104,8 @@ async def _act(
         ensure_shop(principal, case.shop, Role.AGENT)
         if action == "assign" and params.get("owner") != principal.actor:
             ensure_shop(principal, case.shop, Role.LEAD)  # giving a case to someone else takes a lead
-        act(uow, case_id, action, principal.actor, pages.desk.clock.now(), pages.desk.case_hooks, **params)
+        now, lead = pages.desk.clock.now(), principal.leads_in(case.shop)
+        act(uow, case_id, action, principal.actor, now, pages.desk.case_hooks, lead=lead, **params)
 
     try:
         await pages.write(work)
