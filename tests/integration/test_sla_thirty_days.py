@@ -218,7 +218,11 @@ class Simulation:
             in_transaction(self.db, lambda uow: open_case(uow, rec, self.hooks, at))
         else:
             name, params = ACTIONS[action]
-            in_transaction(self.db, lambda uow: act(uow, plan.id, name, "ann", at, self.hooks, **params))
+            # Whoever holds the case works it (the ladder hands a breached one to the team's lead, ADR 0039).
+            in_transaction(
+                self.db,
+                lambda uow: act(uow, plan.id, name, uow.cases.get(plan.id).person or "ann", at, self.hooks, **params),
+            )
 
     def audit(self, action: str) -> list[tuple[str, datetime, dict[str, Any]]]:
         a = t.audit.c
