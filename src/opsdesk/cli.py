@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import gzip
 import os
 import shutil
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from opsdesk import app as composition
-from opsdesk import cli_backtest, cli_check, cli_demo, cli_reconcile, cli_simulate, logs
+from opsdesk import cli_backtest, cli_check, cli_demo, cli_ingest, cli_reconcile, cli_simulate, logs
 from opsdesk.cli_cases import cases_cli
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
@@ -37,7 +33,6 @@ from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.policy import loader
 from opsdesk.ports import Clock
 from opsdesk.services.audit import check_writable
-from opsdesk.services.replay import replay
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="The operations desk for online stores.")
 policy_cli = typer.Typer(no_args_is_help=True, help="Check and test playbooks.")
@@ -52,6 +47,7 @@ cli.add_typer(privacy_cli, name="privacy")
 cli.add_typer(webhooks_cli, name="webhooks")
 cli.command()(cli_simulate.simulate)
 cli.command()(cli_demo.demo)
+cli.command()(cli_ingest.ingest)
 cli.command("check")(cli_check.check)
 cli.command("probe")(cli_check.probe)
 cli.command("reconcile")(cli_reconcile.reconcile)
@@ -217,65 +213,6 @@ def worker(
             err.print(f"metrics on {port.url}", soft_wrap=True)
         stopped.wait()
     background.close()
-
-
-def _lines_with_progress(path: Path, progress: Progress) -> Iterator[bytes]:
-    """The file's lines (gzip when it ends in .gz), advancing the bar by bytes read from disk."""
-    task = progress.add_task("ingest", total=path.stat().st_size)
-    with path.open("rb") as raw:
-        lines = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
-        seen = 0
-        for number, line in enumerate(lines):
-            if number % 256 == 0:
-                position = raw.tell()
-                progress.advance(task, position - seen)
-                seen = position
-            yield line
-        progress.update(task, completed=path.stat().st_size)
-
-
-@cli.command()
-def ingest(
-    file: Annotated[Path, typer.Argument(help="JSON Lines of {headers, body} recorded deliveries (.gz too)")],
-    config: ConfigOpt = None,
-    database_url: DbOpt = None,
-    fmt: FormatOpt = "text",
-) -> None:
-    """Replay recorded deliveries through the same intake path as HTTP, then process them."""
-    if not file.is_file():
-        raise InvalidInput(f"{file}: no such file")
-    desk = desk_for(config, database_url)
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, disable=fmt == "json") as progress:
-        report = replay(
-            _lines_with_progress(file, progress),
-            desk.db.unit_of_work,
-            secrets_for=desk.secrets_for,
-            is_known=desk.is_known,
-            max_bytes=desk.settings.file.limits.max_body_bytes,
-            now=desk.clock.now,
-            batch_size=desk.settings.file.limits.batch_size,
-            pipeline=desk.pipeline,
-            erased=desk.erased,
-        )
-        report.pipeline.add(desk.process_pending())
-    summary = report.as_dict()
-    if not emit(summary, fmt):
-        _print_summary(summary)
-
-
-def _print_summary(summary: dict[str, Any]) -> None:
-    table = Table(title="ingest", show_header=False)
-    for key in ("lines", "stored", "duplicates"):
-        table.add_row(key, str(summary[key]))
-    for reason, count in summary["refused"].items():
-        table.add_row(f"refused: {reason}", str(count))
-    table.add_row("bad lines", str(summary["bad_line_count"]))
-    for key, value in summary["pipeline"].items():
-        table.add_row(f"pipeline {key}", str(value))
-    out.print(table)
-    for line in summary["bad_lines"]:
-        err.print(f"[red]{line}[/]")
 
 
 @policy_cli.command("check")
