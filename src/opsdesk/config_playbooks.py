@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from opsdesk.domain.policies import OWNER_LENGTH, PRIORITY_LENGTH, QUEUE_LENGTH, text_problem
+from opsdesk.domain.policy_names import OWNER_LENGTH, PRIORITY_LENGTH, QUEUE_LENGTH, text_problem
 
 #: The longest connector name an outbox action records (``actions.provider``).
 PROVIDER_LENGTH = 64

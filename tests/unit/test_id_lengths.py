@@ -18,15 +18,8 @@ from opsdesk.domain.events import ComplianceKind, ComplianceRequested, OrderId, 
 from opsdesk.domain.ids import fit_id
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.org import Person
-from opsdesk.domain.policies import (
-    NAME_LENGTH,
-    OWNER_LENGTH,
-    PRIORITY_LENGTH,
-    QUEUE_LENGTH,
-    Guardrail,
-    Scope,
-    window_started,
-)
+from opsdesk.domain.policies import Guardrail, Scope, window_started
+from opsdesk.domain.policy_names import NAME_LENGTH, OWNER_LENGTH, PRIORITY_LENGTH, QUEUE_LENGTH
 from opsdesk.domain.records import OutboxAction, Timer
 from opsdesk.domain.sla import SlaPolicy
 from opsdesk.services import address_checks, followups, labels, monitors, notify, pickups, stuck

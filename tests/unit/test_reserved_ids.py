@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 
 import opsdesk.services
-from opsdesk.domain.policies import FALLBACK_RULE, RESERVED_PLAYBOOKS, RESERVED_RULE_IDS, SUPERSEDED_RULE
+from opsdesk.domain.policy_names import FALLBACK_RULE, RESERVED_PLAYBOOKS, RESERVED_RULE_IDS, SUPERSEDED_RULE
 from opsdesk.testing import InMemoryDatabase, ManualClock
 from tests.pipeline_harness import drain, feed
 from tests.samples import declined_lifecycle, order_lifecycle

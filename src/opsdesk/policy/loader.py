@@ -14,15 +14,11 @@ from typing import Any
 from opsdesk import yamldoc
 from opsdesk.domain.errors import InvalidInput, InvalidPolicy
 from opsdesk.domain.holds import HoldPurpose
-from opsdesk.domain.policies import (
+from opsdesk.domain.policies import ActionSpec, Escalation, Outcome, Playbook, Rule
+from opsdesk.domain.policy_names import (
     OWNER_LENGTH,
     PRIORITY_LENGTH,
     QUEUE_LENGTH,
-    ActionSpec,
-    Escalation,
-    Outcome,
-    Playbook,
-    Rule,
     name_problem,
     text_problem,
 )
