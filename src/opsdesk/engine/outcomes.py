@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from opsdesk.domain.action_order import cancel_reason, cancelled, naming_cancelled
 from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.outbox import ActionStatus, SendResult
@@ -125,7 +126,10 @@ class OutcomeWriter:
         self.stats.failed += 1
         with self._db.unit_of_work() as uow:
             if uow.outbox.save(failed, worker=self._worker):
-                case = case_for_failed_action(failed, reason, at, _order_name(uow, failed))
+                later = _cancel_later(uow, failed, reason, at)
+                case = naming_cancelled(
+                    case_for_failed_action(failed, reason, at, _order_name(uow, failed)), later
+                )
                 open_case(uow, case, self._case_hooks, at)
             uow.commit()
 
@@ -133,13 +137,34 @@ class OutcomeWriter:
         action = outcome.action
         if not uow.outbox.save(action, worker=self._worker):
             return  # the lease ran out and another worker owns the action now
+        later = _cancel_later(uow, action, outcome.case_reason, outcome.at) if outcome.case_reason else []
         case_reason = outcome.case_reason
         hook = self._outcome_hooks.get(action.kind)
         if hook is not None and hook(uow, action, outcome.result, outcome.at):
             case_reason = ""
         if case_reason:  # open_case gives it an owner and an SLA, and audits it
             case = case_for_failed_action(action, case_reason, outcome.at, _order_name(uow, action))
-            open_case(uow, case, self._case_hooks, outcome.at)
+            open_case(uow, naming_cancelled(case, later), self._case_hooks, outcome.at)
+
+
+def _cancel_later(uow: UnitOfWork, failed: OutboxAction, failure: str, at: datetime) -> list[OutboxAction]:
+    """Fail the later actions of a failed action's decision that are still pending, saying why (ADR 0042).
+
+    They were never claimed (an action waits while an earlier one of its decision is pending), so no lease is
+    asked of them; no hook runs for them and no case opens for each: the failure's case names them."""
+    later = [
+        cancelled(action, cancel_reason(failed, failure), at) for action in uow.outbox.pending_after(failed)
+    ]
+    if later:
+        uow.outbox.cancel(later)
+        log.warning(
+            "action %s (%s) failed: %d later action(s) of its decision not sent",
+            failed.id,
+            failed.kind,
+            len(later),
+            extra=action_fields(failed),
+        )
+    return later
 
 
 def _order_name(uow: UnitOfWork, action: OutboxAction) -> str:
