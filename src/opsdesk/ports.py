@@ -133,6 +133,10 @@ class OutboxRepository(Protocol):
     def pending_after(self, action: OutboxAction) -> list[OutboxAction]:
         """The pending actions of ``action``'s decision at a later position, in their order."""
 
+    def postpone_after(self, action: OutboxAction) -> None:
+        """Make the later pending actions of ``action``'s decision due no sooner than it is (its next attempt), so
+        that a claim does not read past them while they wait for it."""
+
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         """Write the outcome of actions that were never claimed (failed before they could go, ADR 0042), each
         only while it is still pending; returns how many were written."""

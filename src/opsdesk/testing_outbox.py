@@ -70,6 +70,11 @@ class MemoryOutbox:
         ]
         return sorted(later, key=lambda a: (a.position, a.id))
 
+    def postpone_after(self, action: OutboxAction) -> None:
+        for later in self.pending_after(action):
+            if later.next_attempt_at < action.next_attempt_at:
+                self.t.actions[later.id] = replace(later, next_attempt_at=in_utc(action).next_attempt_at)
+
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         written = 0
         for action in actions:

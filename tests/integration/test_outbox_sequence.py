@@ -13,7 +13,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 from opsdesk.domain.events import OrderId, ShopDomain
-from opsdesk.domain.outbox import ActionStatus, Delivered, Rejected, RetryLater, RetryPolicy, SendResult
+from opsdesk.domain.outbox import (
+    ActionStatus,
+    Breaker,
+    Delivered,
+    Rejected,
+    RetryLater,
+    RetryPolicy,
+    SendResult,
+)
 from opsdesk.domain.policies import ActionSpec, Decision, Outcome
 from opsdesk.domain.privacy import NOT_SENT, REDACTED
 from opsdesk.domain.records import OutboxAction
@@ -234,3 +242,30 @@ def test_an_email_never_to_be_sent_holds_back_none_after_it(any_db: Database) ->
 
     assert sender(any_db, ManualClock(START), calls).run_once() == 1
     assert (calls, stored(any_db, email).last_error) == ([("refund", refund.decision_id)], NOT_SENT)
+
+
+def test_emails_waiting_for_a_retried_or_deferred_refund_are_not_due_before_it(any_db: Database) -> None:
+    """A refund tried again later (Shopify answered 503; or its circuit opened before it was sent) takes the
+    emails waiting for it along: due no sooner than it, so a claim does not read past them meanwhile."""
+    pairs = [decision_actions(order, email_first=True) for order in (1010, 1011)]
+    add(any_db, [action for pair in pairs for action in pair])
+    refunds = {refund.id: [RetryLater("503")] for refund, _ in pairs}
+    provider = Provider([], refunds)
+    s = OutboxSender(
+        any_db,
+        {"shopify": provider, "smtp": provider},
+        ManualClock(START),
+        worker="w1",
+        policy=RetryPolicy(max_attempts=3, base=10.0, cap=10.0),
+        breaker=Breaker(threshold=1),
+    )
+
+    assert s.run_once() == 2
+    assert (s.stats.retried, s.stats.deferred) == (1, 1)
+    for refund, email in pairs:
+        later = stored(any_db, refund).next_attempt_at
+        assert later > START
+        assert stored(any_db, email).next_attempt_at == later
+    first = min(stored(any_db, refund).next_attempt_at for refund, _ in pairs)
+    with any_db.unit_of_work(read_only=True) as uow:
+        assert uow.outbox.next_due_at() == first

@@ -84,7 +84,8 @@ class OutcomeWriter:
                         self._record(uow, outcome)
                     writing = None
                     for action in deferred:
-                        uow.outbox.save(action, worker=self._worker)
+                        if uow.outbox.save(action, worker=self._worker):
+                            uow.outbox.postpone_after(action)
                     uow.commit()
                 break
             except Unavailable:
@@ -137,6 +138,8 @@ class OutcomeWriter:
         action = outcome.action
         if not uow.outbox.save(action, worker=self._worker):
             return  # the lease ran out and another worker owns the action now
+        if action.status is ActionStatus.PENDING:  # to be tried again: the later ones wait until then at least
+            uow.outbox.postpone_after(action)
         later = _cancel_later(uow, action, outcome.case_reason, outcome.at) if outcome.case_reason else []
         case_reason = outcome.case_reason
         hook = self._outcome_hooks.get(action.kind)

@@ -85,6 +85,17 @@ _CANCEL_ACTION = (
     .where(t.actions.c.id == bindparam("w_id"), t.actions.c.status == ActionStatus.PENDING.value)
     .values({name: bindparam(f"v_{name}", type_=t.actions.c[name].type) for name in _OUTCOME_COLUMNS})
 )
+#: A retried action's later ones are not due before it: a claim does not read past them while it waits.
+_POSTPONE_AFTER = (
+    update(t.actions)
+    .where(
+        t.actions.c.decision_id == bindparam("b_decision"),
+        t.actions.c.position > bindparam("b_position"),
+        t.actions.c.status == ActionStatus.PENDING.value,
+        t.actions.c.next_attempt_at < bindparam("b_at"),
+    )
+    .values(next_attempt_at=bindparam("b_at"))
+)
 _LEASE_ACTIONS = Fast(
     update(t.actions)
     .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
@@ -119,6 +130,10 @@ class SqlOutbox:
     def pending_after(self, action: OutboxAction) -> list[OutboxAction]:
         params = {"decision": action.decision_id, "position": action.position}
         return [_action(r) for r in self._conn.execute(_PENDING_AFTER, params).mappings()]
+
+    def postpone_after(self, action: OutboxAction) -> None:
+        params = {"b_decision": action.decision_id, "b_position": action.position, "b_at": action.next_attempt_at}
+        self._conn.execute(_POSTPONE_AFTER, params)
 
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         return sum(self._conn.execute(_CANCEL_ACTION, _outcome_params(a)).rowcount for a in actions)
