@@ -22,6 +22,12 @@ action:
   re-sent message again; its Message-ID, derived from the key, lets mail clients that collapse
   duplicates show it once. The crash window covers a batch (typically a few actions) instead of one.
 
+A decision's actions go out in their order (ADR 0042): the claim takes an action only when no earlier one of its
+decision (``position``) is pending, so a refund's confirmation email waits for the refund, across its retries and a
+crash (the refund's lease ends, it is sent again, then the email). An action tried again later takes the later ones
+along (due no sooner than it); one that fails for good fails the later ones with it, in its outcome's transaction,
+named in its one case (``engine/outcomes.py``).
+
 Connectors that can reuse a connection for a batch (SMTP) say so with ``batch()``: the sender opens it
 around a batch's sends and closes it before writing the outcomes.
 """
