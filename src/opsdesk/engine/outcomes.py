@@ -138,7 +138,8 @@ class OutcomeWriter:
         action = outcome.action
         if not uow.outbox.save(action, worker=self._worker):
             return  # the lease ran out and another worker owns the action now
-        if action.status is ActionStatus.PENDING:  # to be tried again: the later ones wait until then at least
+        # To be tried again: the later ones of its decision wait until then at least (ADR 0042).
+        if action.status is ActionStatus.PENDING:
             uow.outbox.postpone_after(action)
         later = _cancel_later(uow, action, outcome.case_reason, outcome.at) if outcome.case_reason else []
         case_reason = outcome.case_reason

@@ -132,7 +132,11 @@ class SqlOutbox:
         return [_action(r) for r in self._conn.execute(_PENDING_AFTER, params).mappings()]
 
     def postpone_after(self, action: OutboxAction) -> None:
-        params = {"b_decision": action.decision_id, "b_position": action.position, "b_at": action.next_attempt_at}
+        params = {
+            "b_decision": action.decision_id,
+            "b_position": action.position,
+            "b_at": action.next_attempt_at,
+        }
         self._conn.execute(_POSTPONE_AFTER, params)
 
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
