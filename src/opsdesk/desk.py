@@ -20,7 +20,8 @@ from opsdesk.domain.org import Org
 from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
 from opsdesk.domain.records import Timer
-from opsdesk.engine.outbox import OutboxSender, OutcomeHook, SendCheck
+from opsdesk.engine.outbox import OutboxSender, SendCheck
+from opsdesk.engine.outcomes import OutcomeHook
 from opsdesk.engine.polling import keep_polling
 from opsdesk.engine.timers import Handler as TimerHandler
 from opsdesk.engine.timers import TimerSweeper

@@ -118,15 +118,28 @@ class OutboxRepository(Protocol):
     def add_many(self, actions: Sequence[OutboxAction]) -> None: ...
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
-        """Lease due pending actions to one worker; an expired lease makes an action claimable again."""
+        """Lease due pending actions to one worker; an expired lease makes an action claimable again. An action
+        waits while an earlier one of its decision (a lower ``position``) is pending (ADR 0042)."""
 
     def next_due_at(self) -> datetime | None:
-        """When the earliest pending action is due (leased ones included), or None when none is pending."""
+        """When the earliest pending action that may go is due (leased ones included; not one that waits for an
+        earlier one of its decision), or None when none is."""
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
         """Write back a claimed action's outcome (its status, attempts, next attempt, last error and
         history; nothing else of an action changes once added); False when the lease was lost to another
         worker."""
+
+    def pending_after(self, action: OutboxAction) -> list[OutboxAction]:
+        """The pending actions of ``action``'s decision at a later position, in their order."""
+
+    def postpone_after(self, action: OutboxAction) -> None:
+        """Make the later pending actions of ``action``'s decision due no sooner than it is (its next attempt), so
+        that a claim does not read past them while they wait for it."""
+
+    def cancel(self, actions: Sequence[OutboxAction]) -> int:
+        """Write the outcome of actions that were never claimed (failed before they could go, ADR 0042), each
+        only while it is still pending; returns how many were written."""
 
     def for_order(self, shop: str, order_id: int) -> list[OutboxAction]: ...
 

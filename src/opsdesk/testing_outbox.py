@@ -3,7 +3,7 @@ It works on the in-memory unit of work's ``actions`` and ``leases``, so it commi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -33,6 +33,7 @@ class MemoryOutbox:
                 self.t.actions[a.id] = _action(a)
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
+        may_go = self._may_go()
         due = sorted(
             (
                 a
@@ -40,6 +41,7 @@ class MemoryOutbox:
                 if a.status is ActionStatus.PENDING
                 and a.next_attempt_at <= now
                 and (a.id not in self.t.leases or self.t.leases[a.id][1] < now)
+                and may_go(a)
             ),
             key=lambda a: (a.next_attempt_at, a.id),
         )[:limit]
@@ -48,14 +50,48 @@ class MemoryOutbox:
         return due
 
     def next_due_at(self) -> datetime | None:
-        due = [a.next_attempt_at for a in self.t.actions.values() if a.status is ActionStatus.PENDING]
+        may_go = self._may_go()
+        due = [a.next_attempt_at for a in self.t.actions.values() if a.status is ActionStatus.PENDING and may_go(a)]
         return min(due) if due else None
+
+    def _may_go(self) -> Callable[[OutboxAction], bool]:
+        """Whether an action is first in its decision, or no earlier action of its decision is pending (ADR 0042)."""
+        first: dict[str, int] = {}  # each decision's lowest pending position
+        for a in self.t.actions.values():
+            if a.status is ActionStatus.PENDING:
+                first[a.decision_id] = min(a.position, first.get(a.decision_id, a.position))
+        return lambda action: action.position <= first.get(action.decision_id, action.position)
+
+    def pending_after(self, action: OutboxAction) -> list[OutboxAction]:
+        later = [
+            a
+            for a in self.t.actions.values()
+            if a.decision_id == action.decision_id and a.position > action.position and a.status is ActionStatus.PENDING
+        ]
+        return sorted(later, key=lambda a: (a.position, a.id))
+
+    def postpone_after(self, action: OutboxAction) -> None:
+        for later in self.pending_after(action):
+            if later.next_attempt_at < action.next_attempt_at:
+                self.t.actions[later.id] = replace(later, next_attempt_at=in_utc(action).next_attempt_at)
+
+    def cancel(self, actions: Sequence[OutboxAction]) -> int:
+        written = 0
+        for action in actions:
+            if self.t.actions[action.id].status is ActionStatus.PENDING:
+                self._write(action)
+                written += 1
+        return written
 
     def save(self, action: OutboxAction, *, worker: str) -> bool:
         lease = self.t.leases.get(action.id)
         if lease is None or lease[0] != worker:
             return False
         del self.t.leases[action.id]
+        self._write(action)
+        return True
+
+    def _write(self, action: OutboxAction) -> None:
         saved = _action(action)
         self.t.actions[action.id] = replace(
             self.t.actions[action.id],
@@ -65,7 +101,6 @@ class MemoryOutbox:
             last_error=saved.last_error,
             history=saved.history,
         )
-        return True
 
     def get(self, action_id: str) -> OutboxAction:
         if action_id not in self.t.actions:

@@ -6,6 +6,7 @@ Each migration is written by hand (several people add tables at once), so nothin
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,10 +18,11 @@ from sqlalchemy import Engine, column, insert, select, table, text
 
 from opsdesk.domain.errors import SchemaAhead
 from opsdesk.domain.inventory import StockLevel
-from opsdesk.domain.records import CaseRecord, FollowupProgress
+from opsdesk.domain.records import CaseRecord, FollowupProgress, OutboxAction
 from opsdesk.storage.schema import downgrade, is_current, migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
-from opsdesk.storage.tables import cases, inventory_levels, metadata, usage
+from opsdesk.storage.tables import actions, cases, inventory_levels, metadata, usage
+from tests.integration.test_outbox_sequence import decision_actions
 from tests.samples import SHOP
 
 
@@ -121,7 +123,36 @@ def test_levels_stored_before_keep_when_they_were_in_stock(sql_db: SqlDatabase) 
     migrate(sql_db.engine, "head")
 
 
+def test_actions_pending_before_positions_keep_going_out_as_before(sql_db: SqlDatabase) -> None:
+    """Migration 0013: actions stored before it are all at position 0 and wait for none (a refund's email whose id
+    sorts first is still claimed beside it, as before); a decision recorded after it is sent in its order."""
+    downgrade(sql_db.engine, "0012")
+    before, after = decision_actions(2001, email_first=True), decision_actions(2002, email_first=True)
+    old = table("actions", *(column(c.name, c.type) for c in actions.c if c.name != "position"))
+    with sql_db.engine.begin() as conn:
+        conn.execute(insert(old), [_old_action(a) for a in before])
+
+    migrate(sql_db.engine, "head")
+    with sql_db.unit_of_work() as uow:
+        assert [(a.kind, a.position) for a in map(uow.outbox.get, (x.id for x in before))] == [
+            ("refund", 0), ("email", 0)]
+        uow.outbox.add_many(after)
+        claimed = uow.outbox.claim_due(T0 + timedelta(days=365), 50, T0 + timedelta(days=366), "w1")
+        uow.commit()
+    assert sorted(a.id for a in claimed) == sorted([before[0].id, before[1].id, after[0].id])
+    downgrade(sql_db.engine, "0012")
+    migrate(sql_db.engine, "head")
+
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _old_action(action: OutboxAction) -> dict[str, object]:
+    return {"id": action.id, "decision_id": action.decision_id, "shop": action.shop, "order_id": action.order_id,
+            "kind": action.kind, "provider": action.provider, "payload": json.dumps(action.payload),
+            "idempotency_key": action.idempotency_key, "status": "pending", "attempts": 0,
+            "next_attempt_at": action.next_attempt_at, "lease_owner": None, "lease_until": None, "last_error": "",
+            "history": "[]", "created_at": action.created_at}
 
 
 def _old_case(case_id: str, at: datetime) -> dict[str, object]:

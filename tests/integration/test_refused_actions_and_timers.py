@@ -19,6 +19,7 @@ from opsdesk.storage import tables as t
 from opsdesk.storage.sql import SqlDatabase
 from opsdesk.testing import ManualClock, RecordingConnector
 from tests.integration._servers import START, refund_action
+from tests.integration.test_outbox_sequence import decision_actions
 from tests.integration.test_timers import T0, due, fired, schedule, statuses, sweeper
 
 pytestmark = pytest.mark.postgres
@@ -74,3 +75,30 @@ def test_a_timer_whose_write_is_refused_fails_at_once_and_the_others_fire(pg_db:
         row = conn.execute(select(t.timers).where(t.timers.c.id == "refused")).mappings().one()
     assert (row["attempts"], row["last_error"]) == (1, f"DataRefused: {REFUSED}")
     assert (s.stats.fired, s.stats.retried, s.stats.failed) == (3, 0, 1)
+
+
+def test_a_refund_whose_outcome_is_refused_fails_its_email_too_in_its_one_case(pg_db: SqlDatabase) -> None:
+    """ADR 0042: the later actions of a decision whose action failed this way are not sent either."""
+    refund, email = decision_actions(3001, email_first=True)
+    with pg_db.unit_of_work() as uow:
+        uow.outbox.add_many([refund, email])
+        uow.commit()
+
+    def hook(uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
+        audit(uow, TOO_LONG, now)
+        return False
+
+    smtp = RecordingConnector("smtp")
+    sender = OutboxSender(pg_db, {"shopify": RecordingConnector("shopify"), "smtp": smtp}, ManualClock(START),
+                          worker="w", outcome_hooks={"refund": hook})
+    while sender.run_once():
+        pass
+
+    with pg_db.unit_of_work(read_only=True) as uow:
+        cancelled = uow.outbox.get(email.id)
+        [case] = uow.cases.for_order(refund.shop, 3001)
+    failure = f"its outcome could not be recorded: {REFUSED}"
+    assert (cancelled.status, cancelled.last_error, smtp.sent) == (
+        ActionStatus.FAILED, f"not sent: action 1 of this decision (refund) failed: {failure}", [])
+    assert (case.id, case.reason) == (
+        f"action-{refund.id}", f"{failure}; not sent after it: email (refund_confirmation)")

@@ -66,6 +66,10 @@ class OutboxAction:
     attempts: int = 0
     last_error: str = ""
     history: tuple[dict[str, Any], ...] = ()
+    #: Its place among its decision's actions, which go out in that order (ADR 0042): it is not sent while an
+    #: earlier one of its decision is pending, nor ever once one failed. 0: it waits for none (the first of a
+    #: decision's, and what a decision does not order: a notification's channels, a monitor's follow-ups).
+    position: int = 0
 
 
 @dataclass(frozen=True, slots=True)

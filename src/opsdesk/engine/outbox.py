@@ -22,6 +22,12 @@ action:
   re-sent message again; its Message-ID, derived from the key, lets mail clients that collapse
   duplicates show it once. The crash window covers a batch (typically a few actions) instead of one.
 
+A decision's actions go out in their order (ADR 0042): the claim takes an action only when no earlier one of its
+decision (``position``) is pending, so a refund's confirmation email waits for the refund, across its retries and a
+crash (the refund's lease ends, it is sent again, then the email). An action tried again later takes the later ones
+along (due no sooner than it); one that fails for good fails the later ones with it, in its outcome's transaction,
+named in its one case (``engine/outcomes.py``).
+
 Connectors that can reuse a connection for a batch (SMTP) say so with ``batch()``: the sender opens it
 around a batch's sends and closes it before writing the outcomes.
 """
@@ -31,14 +37,12 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from opsdesk.domain.errors import Unavailable
-from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.outbox import (
     ActionStatus,
     Breaker,
@@ -49,18 +53,13 @@ from opsdesk.domain.outbox import (
     SendResult,
 )
 from opsdesk.domain.records import OutboxAction
+from opsdesk.engine.outcomes import Outcome, OutcomeHook, OutcomeWriter, action_fields
 from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Connector, Database, UnitOfWork
-from opsdesk.services.cases import CaseHooks, open_case
-from opsdesk.services.effects import case_for_failed_action
-from opsdesk.services.refusals import REFUSALS
+from opsdesk.services.cases import CaseHooks
 
 log = logging.getLogger("opsdesk.outbox")
 
-#: Called with every recorded outcome of an action of its kind, in the transaction that saves it
-#: (``hook(uow, action, result, now)``; ``action.status`` says whether it is final). Returning True for
-#: a final failure means the hook took charge of it (a fallback, a case of its own): no automation case.
-OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
 #: Asked before an action of its kind is sent, on the desk's state now: why it may not go out ("" when it may).
 #: A refusal fails the action as a provider's rejection does (a refund paid since it was decided: ADR 0041).
 SendCheck = Callable[[UnitOfWork, OutboxAction], str]
@@ -80,16 +79,6 @@ class SenderStats:
     retried: int = 0
     failed: int = 0
     deferred: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """One sent action's new state, waiting to be written with the rest of its batch."""
-
-    action: OutboxAction
-    result: SendResult
-    at: datetime
-    case_reason: str  # the automation case to open, unless a hook takes charge; "" for none
 
 
 class OutboxSender:
@@ -118,10 +107,12 @@ class OutboxSender:
         self._breakers = {name: breaker or Breaker() for name in connectors}
         self._rng = rng or random.Random()
         self._on_outcome = on_outcome
-        self._case_hooks = case_hooks or CaseHooks()
-        self._outcome_hooks = dict(outcome_hooks or {})
         self._checks = dict(checks or {})
         self.stats = SenderStats()
+        self._writer = OutcomeWriter(
+            db, worker=worker, stats=self.stats, case_hooks=case_hooks or CaseHooks(),
+            outcome_hooks=dict(outcome_hooks or {}),
+        )
 
     def breaker(self, provider: str) -> Breaker:
         return self._breakers[provider]
@@ -141,19 +132,19 @@ class OutboxSender:
             claimed = uow.outbox.claim_due(now, limit, now + self._lease, self._worker)
             uow.commit()
         write_by = now + self._lease / 2
-        outcomes: list[_Outcome] = []
+        outcomes: list[Outcome] = []
         deferred: list[OutboxAction] = []  # held back by an open circuit
         with self._batches({action.provider for action in claimed}):
             for action in claimed:
                 if outcomes and self._clock.now() >= write_by:  # half the lease gone: keep what we have
-                    self._write(outcomes, [])
+                    self._writer.write(outcomes, [])
                     outcomes, write_by = [], self._clock.now() + self._lease / 2
                 sent = self._send(action)
-                if isinstance(sent, _Outcome):
+                if isinstance(sent, Outcome):
                     outcomes.append(sent)
                 else:
                     deferred.append(sent)
-        self._write(outcomes, deferred)
+        self._writer.write(outcomes, deferred)
         return len(claimed)
 
     def run(
@@ -172,7 +163,7 @@ class OutboxSender:
                     stack.enter_context(connector.batch())
             yield
 
-    def _send(self, action: OutboxAction) -> _Outcome | OutboxAction:
+    def _send(self, action: OutboxAction) -> Outcome | OutboxAction:
         """Send one action: its outcome to record, or (an open circuit) the action deferred."""
         now = self._clock.now()
         breaker = self._breakers.get(action.provider, Breaker()).probe(now)
@@ -207,7 +198,7 @@ class OutboxSender:
             log.exception("connector %s raised", action.provider, extra=action_fields(action))
             return RetryLater(f"connector raised {type(exc).__name__}: {exc}")
 
-    def _outcome(self, action: OutboxAction, result: SendResult, now: datetime) -> _Outcome:
+    def _outcome(self, action: OutboxAction, result: SendResult, now: datetime) -> Outcome:
         """The action after this attempt (counted in the stats now, written with its batch)."""
         attempts = action.attempts + 1
         entry: dict[str, Any] = {"at": now.isoformat(), "attempt": attempts}
@@ -251,86 +242,4 @@ class OutboxSender:
                 )
                 self.stats.failed += 1
                 self._notify("failed")
-        return _Outcome(updated, result, now, case_reason)
-
-    def _write(self, outcomes: Sequence[_Outcome], deferred: Sequence[OutboxAction]) -> None:
-        """Record a batch's outcomes (then its deferred actions) in one transaction, in the order sent.
-
-        An outcome whose write raises is left out and the transaction written again without it (the
-        others' hooks run again on the rolled-back state, so they decide as they would have); it keeps
-        its lease. The first such error is raised after the commit. A database error is not one action's
-        fault: it is raised at once, and the whole batch waits for its leases to end.
-        """
-        if not outcomes and not deferred:
-            return
-        todo = list(outcomes)
-        errors: list[Exception] = []
-        refused: list[tuple[_Outcome, Exception]] = []
-        while True:
-            writing: int | None = None  # the outcome being written, to blame it for an error
-            try:
-                with self._db.unit_of_work() as uow:
-                    for index, outcome in enumerate(todo):
-                        writing = index
-                        self._record(uow, outcome)
-                    writing = None
-                    for action in deferred:
-                        uow.outbox.save(action, worker=self._worker)
-                    uow.commit()
-                break
-            except Unavailable:
-                raise
-            except Exception as exc:
-                if writing is None:
-                    raise
-                outcome = todo.pop(writing)
-                if isinstance(exc, REFUSALS):  # sent again, it would be refused again: for good (ADR 0030)
-                    refused.append((outcome, exc))
-                    continue
-                log.exception("recording the outcome of action %s (%s) failed; it is sent again when its "
-                              "lease ends", outcome.action.id, outcome.action.kind, extra=action_fields(outcome.action))
-                errors.append(exc)
-        for refused_outcome, refusal in refused:
-            self._fail_refused(refused_outcome, refusal)
-        if errors:
-            raise errors[0]
-
-    def _fail_refused(self, outcome: _Outcome, exc: Exception) -> None:
-        """The database refused an outcome's write for its data: the action fails, in a case of the automation
-        queue that says what the provider answered (its history) and what the database refused."""
-        action, at = outcome.action, outcome.at
-        reason = f"its outcome could not be recorded: {exc}"
-        log.error("action %s (%s) failed: %s", action.id, action.kind, reason, extra=action_fields(action))
-        failed = replace(action, status=ActionStatus.FAILED, last_error=reason, history=(
-            *action.history, {"at": at.isoformat(), "attempt": action.attempts, "outcome": "failed", "error": reason}))
-        self.stats.failed += 1
-        with self._db.unit_of_work() as uow:
-            if uow.outbox.save(failed, worker=self._worker):
-                case = case_for_failed_action(failed, reason, at, _order_name(uow, failed))
-                open_case(uow, case, self._case_hooks, at)
-            uow.commit()
-
-    def _record(self, uow: UnitOfWork, outcome: _Outcome) -> None:
-        action = outcome.action
-        if not uow.outbox.save(action, worker=self._worker):
-            return  # the lease ran out and another worker owns the action now
-        case_reason = outcome.case_reason
-        hook = self._outcome_hooks.get(action.kind)
-        if hook is not None and hook(uow, action, outcome.result, outcome.at):
-            case_reason = ""
-        if case_reason:  # open_case gives it an owner and an SLA, and audits it
-            case = case_for_failed_action(action, case_reason, outcome.at, _order_name(uow, action))
-            open_case(uow, case, self._case_hooks, outcome.at)
-
-
-def _order_name(uow: UnitOfWork, action: OutboxAction) -> str:
-    """The stored name (``#1205``) of the order an action was about, for its failure case's title; "" if none."""
-    if action.order_id is None:
-        return ""
-    state = uow.orders.find(ShopDomain(action.shop), OrderId(action.order_id))
-    return state.snapshot.name if state is not None and state.snapshot is not None else ""
-
-
-def action_fields(action: OutboxAction) -> dict[str, str]:
-    """What a log line says of an action (``extra=``): which one, never its payload (an address, an email)."""
-    return {"action_id": action.id, "kind": action.kind, "provider": action.provider, "shop": action.shop}
+        return Outcome(updated, result, now, case_reason)

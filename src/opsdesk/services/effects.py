@@ -74,6 +74,7 @@ def _action(
         next_attempt_at=now,
         status=ActionStatus.FAILED if erased else ActionStatus.PENDING,
         last_error=NOT_SENT if erased else "",
+        position=index,  # the rule's ``then:`` order: each waits for the one before (ADR 0042)
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from opsdesk.domain.records import CaseRecord
-from opsdesk.engine.outbox import OutcomeHook
+from opsdesk.engine.outcomes import OutcomeHook
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import disputes, payments, quality
 from opsdesk.services.cases import CaseHooks

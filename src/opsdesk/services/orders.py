@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from opsdesk.domain.action_order import waiting_for
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
@@ -18,6 +19,7 @@ def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, An
     state = _find(uow, order_id, shop)
     decisions = uow.decisions.for_order(state.shop, state.order_id)
     actions = uow.outbox.for_order(state.shop, state.order_id)
+    waits = waiting_for(actions)
     cases = uow.cases.for_order(state.shop, state.order_id)
     return {
         "shop": state.shop,
@@ -49,6 +51,9 @@ def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, An
                 "idempotency_key": a.idempotency_key,
                 "payload": a.payload,
                 "history": list(a.history),
+                "position": a.position,
+                # A pending action not yet sent because an earlier one of its decision is pending (ADR 0042).
+                "waits_for": {"id": waits[a.id].id, "kind": waits[a.id].kind} if a.id in waits else None,
             }
             for a in actions
         ],

@@ -14,11 +14,9 @@ from sqlalchemy.dialects import postgresql
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
-from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import (
     DecisionRecord,
-    OutboxAction,
     RawDelivery,
     StoredDelivery,
 )
@@ -72,10 +70,6 @@ _ORDERS_OF_SHOP = Fast(
         t.orders.c.shop == bindparam("shop"), t.orders.c.order_id.in_(bindparam("ids", expanding=True))
     )
 )
-# The outbox's statements run once per poll (next due, claim) or per action sent (save): Fast (ADR 0017).
-_NEXT_ACTION_DUE = Fast(
-    select(func.min(t.actions.c.next_attempt_at)).where(t.actions.c.status == ActionStatus.PENDING.value)
-)
 _USAGE = Fast(select(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True))))
 # A walk along the primary key's index (the retention sweep's pages), and the delete of what it chose.
 _USAGE_KEYS = Fast(
@@ -97,45 +91,6 @@ _REQUEUE_WAITING = Fast(
     )
     .values(status="pending", error="")
 )
-#: What an attempt changes in an action (``save``): the rest (its payload, key, ...) is written once, by add_many.
-_OUTCOME_COLUMNS = ("status", "attempts", "next_attempt_at", "last_error", "history")
-_SAVE_ACTION = Fast(
-    update(t.actions)
-    .where(t.actions.c.id == bindparam("w_id"), t.actions.c.lease_owner == bindparam("w_worker"))
-    .values(
-        {
-            **{name: bindparam(f"v_{name}", type_=t.actions.c[name].type) for name in _OUTCOME_COLUMNS},
-            "lease_owner": None,
-            "lease_until": None,
-        }
-    )
-)
-_CLAIMABLE_ACTIONS = Fast(
-    select(t.actions)
-    .where(
-        t.actions.c.status == ActionStatus.PENDING.value,
-        t.actions.c.next_attempt_at <= bindparam("now"),
-        or_(t.actions.c.lease_until.is_(None), t.actions.c.lease_until < bindparam("now")),
-    )
-    .order_by(t.actions.c.next_attempt_at, t.actions.c.id)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
-)
-_ACTIONS_OF_ORDERS = Fast(
-    select(t.actions)
-    .where(
-        t.actions.c.shop == bindparam("shop"),
-        t.actions.c.order_id.in_(bindparam("order_ids", expanding=True)),
-        t.actions.c.kind == bindparam("kind"),
-    )
-    .order_by(t.actions.c.created_at, t.actions.c.id)
-)
-_LEASE_ACTIONS = Fast(
-    update(t.actions)
-    .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
-    .values(lease_owner=bindparam("worker"), lease_until=bindparam("until"))
-)
-
 
 def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
     """Insert the rows that conflict with nothing stored; returns how many went in."""
@@ -464,104 +419,6 @@ def _decision(r: Any) -> DecisionRecord:
     return DecisionRecord(
         r["id"], r["shop"], r["delivery_id"], r["order_id"], r["event_name"], r["event_key"], r["playbook"],
         r["rule_id"], r["policy_version"], r["outcome"], r["reason"], loads(r["inputs"]), r["decided_at"],
-    )
-
-
-class SqlOutbox:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def add_many(self, actions: Sequence[OutboxAction]) -> None:
-        _insert_ignore(self._conn, t.actions, [_action_row(a) for a in actions])
-
-    def claim_due(self, now: datetime, limit: int, lease_until: datetime, worker: str) -> list[OutboxAction]:
-        # The rows are read with the claim's check (and locks): the lease columns they carry are not
-        # part of an OutboxAction, so leasing them after the read changes nothing read.
-        rows = _CLAIMABLE_ACTIONS.rows(self._conn, {"now": now, "limit": limit})
-        if not rows:
-            return []
-        ids = [r["id"] for r in rows]
-        _LEASE_ACTIONS.rowcount(self._conn, {"ids": ids, "worker": worker, "until": lease_until})
-        return [_action(r) for r in rows]
-
-    def next_due_at(self) -> datetime | None:
-        value: datetime | None = _NEXT_ACTION_DUE.scalar(self._conn)  # typed by the column: UTC-aware
-        return value
-
-    def save(self, action: OutboxAction, *, worker: str) -> bool:
-        params = {
-            "v_status": action.status.value,
-            "v_attempts": action.attempts,
-            "v_next_attempt_at": action.next_attempt_at,
-            "v_last_error": action.last_error,
-            "v_history": dumps(action.history),
-            "w_id": action.id,
-            "w_worker": worker,
-        }
-        return _SAVE_ACTION.rowcount(self._conn, params) == 1
-
-    def get(self, action_id: str) -> OutboxAction:
-        row = self._conn.execute(select(t.actions).where(t.actions.c.id == action_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no action {action_id}")
-        return _action(row)
-
-    def for_order(self, shop: str, order_id: int) -> list[OutboxAction]:
-        c = t.actions.c
-        query = select(t.actions).where(c.shop == shop, c.order_id == order_id).order_by(c.created_at, c.id)
-        return [_action(r) for r in self._conn.execute(query).mappings()]
-
-    def for_orders(self, shop: str, order_ids: Iterable[int], kind: str) -> dict[int, list[OutboxAction]]:
-        wanted = sorted(set(order_ids))
-        found: dict[int, list[OutboxAction]] = {}
-        for start in range(0, len(wanted), 500):  # one statement per chunk, not one per order
-            params = {"shop": shop, "order_ids": wanted[start : start + 500], "kind": kind}
-            for row in _ACTIONS_OF_ORDERS.rows(self._conn, params):
-                found.setdefault(row["order_id"], []).append(_action(row))
-        return found
-
-    def count(self, status: str | None = None) -> int:
-        query = select(func.count()).select_from(t.actions)
-        if status is not None:
-            query = query.where(t.actions.c.status == status)
-        return int(self._conn.execute(query).scalar_one())
-
-
-def _action_row(a: OutboxAction) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "decision_id": a.decision_id,
-        "shop": a.shop,
-        "order_id": a.order_id,
-        "kind": a.kind,
-        "provider": a.provider,
-        "payload": dumps(a.payload),
-        "idempotency_key": a.idempotency_key,
-        "status": a.status.value,
-        "attempts": a.attempts,
-        "next_attempt_at": a.next_attempt_at,
-        "last_error": a.last_error,
-        "history": dumps(a.history),
-        "created_at": a.created_at,
-    }
-
-
-def _action(r: Any) -> OutboxAction:
-    return OutboxAction(
-        id=r["id"],
-        decision_id=r["decision_id"],
-        shop=r["shop"],
-        order_id=r["order_id"],
-        kind=r["kind"],
-        provider=r["provider"],
-        payload=loads(r["payload"]),
-        idempotency_key=r["idempotency_key"],
-        created_at=r["created_at"],
-        next_attempt_at=r["next_attempt_at"],
-        status=ActionStatus(r["status"]),
-        attempts=r["attempts"],
-        last_error=r["last_error"],
-        history=tuple(loads(r["history"])),
     )
 
 

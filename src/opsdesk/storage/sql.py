@@ -21,6 +21,7 @@ from opsdesk.storage.cases import SqlCases
 from opsdesk.storage.discounts_pickups import SqlDiscounts, SqlPickups
 from opsdesk.storage.followups import SqlFollowups
 from opsdesk.storage.inventory import SqlInventory
+from opsdesk.storage.outbox import SqlOutbox
 from opsdesk.storage.privacy import SqlPrivacy
 from opsdesk.storage.readiness import SqlReadiness
 from opsdesk.storage.timers import SqlTimers
@@ -154,7 +155,7 @@ class SqlUnitOfWork:
         self.deliveries = repos.SqlDeliveries(conn)
         self.orders = repos.SqlOrders(conn)
         self.decisions = repos.SqlDecisions(conn)
-        self.outbox = repos.SqlOutbox(conn)
+        self.outbox = SqlOutbox(conn)
         self.cases = SqlCases(conn)
         self.usage = repos.SqlUsage(conn)
         self.followups = SqlFollowups(conn)

@@ -125,9 +125,13 @@ actions = Table(
     Column("last_error", Text, nullable=False, default=""),
     Column("history", Text, nullable=False, default="[]"),
     Column("created_at", UtcDateTime, nullable=False),
+    # Its place in its decision: not claimed while an earlier one of the decision is pending (ADR 0042).
+    Column("position", Integer, nullable=False, default=0, server_default="0"),
 )
 Index("ix_actions_due", actions.c.status, actions.c.next_attempt_at)
 Index("ix_actions_order", actions.c.shop, actions.c.order_id)
+# The claim's look for an earlier pending action of the same decision, and a failure's for the later ones.
+Index("ix_actions_decision", actions.c.decision_id, actions.c.position)
 
 cases = Table(
     "cases",
