@@ -30,7 +30,7 @@ from opsdesk.config import Settings, load_settings
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.readiness import evidence
 from opsdesk.services import users
-from opsdesk.simulator.runner import VirtualClock
+from opsdesk.simulator.run_state import VirtualClock
 from opsdesk.simulator.scenario import Scenario
 
 out = Console()

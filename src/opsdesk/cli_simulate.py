@@ -24,7 +24,9 @@ from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.ports import Connector
 from opsdesk.services.ahead import Ahead
 from opsdesk.simulator.feed import StoreProcess
-from opsdesk.simulator.runner import Faults, InProcess, RunStats, VirtualClock, over_http
+from opsdesk.simulator.over_http import over_http
+from opsdesk.simulator.run_state import Faults, RunStats, VirtualClock
+from opsdesk.simulator.runner import InProcess
 from opsdesk.simulator.scenario import Scenario, load_scenario
 from opsdesk.simulator.scorecard import scorecard
 from opsdesk.simulator.store import Store, catalogue

@@ -23,7 +23,7 @@ from opsdesk.cli_demo import prepare
 from opsdesk.cli_simulate import DEMO_SECRET, run_in_process
 from opsdesk.domain.records import CaseFilter
 from opsdesk.services import tokens, users
-from opsdesk.simulator.runner import VirtualClock
+from opsdesk.simulator.run_state import VirtualClock
 from opsdesk.simulator.scenario import load_scenario
 from opsdesk.web.app import create_app
 

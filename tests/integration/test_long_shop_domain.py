@@ -24,7 +24,7 @@ from opsdesk.cli_demo import prepare
 from opsdesk.cli_simulate import DEMO_SECRET, run_in_process
 from opsdesk.config import load_settings
 from opsdesk.domain.records import CaseFilter
-from opsdesk.simulator.runner import VirtualClock
+from opsdesk.simulator.run_state import VirtualClock
 from opsdesk.simulator.scenario import load_scenario
 
 pytestmark = pytest.mark.postgres

@@ -22,7 +22,8 @@ from sqlalchemy import text
 from opsdesk import app as composition
 from opsdesk.cli_simulate import stand_ins
 from opsdesk.config import load_settings
-from opsdesk.simulator.runner import InProcess, VirtualClock
+from opsdesk.simulator.run_state import VirtualClock
+from opsdesk.simulator.runner import InProcess
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.shaping import Order, Renderer
 from opsdesk.simulator.store import Delivery, Store

@@ -114,7 +114,7 @@ def test_over_http_every_delivery_is_acknowledged_and_stored_once(
 
     import httpx
 
-    from opsdesk.simulator.runner import over_http
+    from opsdesk.simulator.over_http import over_http
     from opsdesk.simulator.store import Store
 
     config = write_config(tmp_path)

@@ -1,4 +1,4 @@
-"""Drive a desk with a simulated store: in process on a virtual clock, or a server over HTTP.
+"""Drive a desk with a simulated store in process, on a virtual clock (``over_http`` drives a server).
 
 In process, the virtual clock moves in ticks. In each tick the deliveries that reached opsdesk are
 verified (HMAC included) and stored through the same intake code as ``opsdesk ingest`` and processed by
@@ -15,13 +15,9 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any, Protocol
-
-import httpx
 
 from opsdesk.desk import Desk
 from opsdesk.domain.records import RawDelivery
@@ -34,60 +30,16 @@ from opsdesk.services.pipeline_events import Outcome_
 from opsdesk.services.refusals import REFUSALS
 from opsdesk.services.replay import store_each, store_for_processing
 from opsdesk.simulator.people import People
-from opsdesk.simulator.scenario import Scenario
-from opsdesk.simulator.store import Delivery, Store
-from opsdesk.simulator.truth import Truth
+from opsdesk.simulator.run_state import Faults, Progress, RunStats, Source, VirtualClock
+from opsdesk.simulator.store import Delivery
 
 log = logging.getLogger(__name__)
 
-#: Faults the runner can switch during an incident: incident kind -> switch(on, the incident's params).
-Faults = Mapping[str, Callable[[bool, Mapping[str, Any]], None]]
-Progress = Callable[[float, str], None]
 #: How often, inside the scored day, the active cases are checked for one without an owner (each check
 #: reads them all); every 6 hours outside it.
 SAMPLE_EVERY = timedelta(minutes=30)
 #: How many ticks make one outside the scored day.
 OUTSIDE_DAY = 3
-
-
-class Source(Protocol):
-    """What the runner reads of a store: a ``Store``, or one generating in another process."""
-
-    s: Scenario
-    #: the incidents' windows and params, read for the faults and the clock's jumps
-    truth: Truth
-
-    def __iter__(self) -> Iterator[Delivery]: ...
-
-
-class VirtualClock:
-    """The simulation's clock: it moves only when the runner moves it."""
-
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when
-
-
-@dataclass(slots=True)
-class RunStats:
-    deliveries: int = 0
-    refused: int = 0
-    pipeline: BatchReport = field(default_factory=BatchReport)
-    timers_fired: int = 0
-    actions_claimed: int = 0
-    ticks: int = 0
-    #: the most active cases without any owner seen at once, sampled after every tick
-    max_unowned: int = 0
-    unowned_samples: int = 0
-    faults: list[str] = field(default_factory=list)
-    #: what the simulated people did: cases claimed, resolved, and refused moves (conflicts)
-    people: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 class _Peek:
@@ -349,29 +301,3 @@ def _checkpointer(desk: Desk, every: float = 1.0) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(timeout=10)
-
-
-def over_http(
-    store: Store, target: str, speed: float | None, progress: Progress | None = None, timeout: float = 10.0
-) -> RunStats:
-    """Post every delivery to ``target``/webhooks/shopify, paced at ``speed`` virtual seconds per second."""
-    stats, started = RunStats(), time.perf_counter()
-    first: datetime | None = None
-    url = target.rstrip("/") + "/webhooks/shopify"
-    total = (store.s.horizon - store.s.first_order_at).total_seconds()
-    with httpx.Client(timeout=timeout) as client:
-        for d in store:
-            first = first or d.at
-            if speed is not None:
-                wait = (d.at - first).total_seconds() / speed - (time.perf_counter() - started)
-                if wait > 0:
-                    time.sleep(wait)
-            answer = client.post(
-                url, content=d.body, headers={**d.headers, "Content-Type": "application/json"}
-            )
-            stats.deliveries += 1
-            stats.refused += answer.status_code >= 300
-            if progress is not None and stats.deliveries % 200 == 0:
-                progress((d.at - store.s.first_order_at).total_seconds() / total, f"{d.at:%a %H:%M}")
-    stats.seconds = time.perf_counter() - started
-    return stats

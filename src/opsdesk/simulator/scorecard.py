@@ -23,7 +23,7 @@ from opsdesk.domain.records import CaseFilter
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.desk_metrics import sla_compliance
 from opsdesk.simulator.incidents import DETECTION, Detection
-from opsdesk.simulator.runner import RunStats
+from opsdesk.simulator.run_state import RunStats
 from opsdesk.simulator.truth import IncidentTruth, Truth
 
 ALL_STATUSES = (

@@ -8,111 +8,34 @@ samples are shared and never mutated; a payload is a shallow copy with new value
 from __future__ import annotations
 
 import base64
-import functools
 import hmac
-import json
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
-from importlib import resources
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-API_VERSION = "2026-07"
-SHOP_OFFSET = timezone(timedelta(hours=-5))
-CENT = Decimal("0.01")
-#: How many orders' last payloads a renderer keeps (see ``Renderer.order``): about half an hour of a
-#: 100,000-order day, some 20 MB.
-RECENT_ORDERS = 2048
+from opsdesk.simulator.payloads import Payloads
+from opsdesk.simulator.shapes import (
+    API_VERSION,
+    RECENT_ORDERS,
+    Line,
+    Order,
+    money,
+    money_set,
+    stamp,
+    triggered_at,
+)
+
+__all__ = ["RECENT_ORDERS", "Line", "Order", "Renderer", "triggered_at"]
 
 
-@functools.cache
-def shapes() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (resources.files("opsdesk.simulator") / "data" / "shapes.json").read_text()
-    )
-    return data
-
-
-def money(amount: Decimal) -> str:
-    return str(amount.quantize(CENT))
-
-
-def money_set(amount: str, currency: str = "USD") -> dict[str, Any]:
-    side = {"amount": amount, "currency_code": currency}
-    return {"shop_money": side, "presentment_money": side}
-
-
-@functools.lru_cache(maxsize=4096)
-def stamp(at: datetime) -> str:
-    """A payload timestamp as Shopify writes them: the shop's offset, to the second."""
-    return at.astimezone(SHOP_OFFSET).isoformat(timespec="seconds")
-
-
-def triggered_at(at: datetime) -> str:
-    """``at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` (the same fields, whatever the zone) in half the time."""
-    iso = at.isoformat()  # the fraction is left out when it is zero
-    return f"{iso[:26]}Z" if at.microsecond else f"{iso[:19]}.000000Z"
-
-
-@dataclass(slots=True)
-class Line:
-    id: int
-    product_id: int
-    variant_id: int
-    item_id: int
-    sku: str
-    title: str
-    quantity: int
-    price: Decimal
-    discount: Decimal = Decimal(0)
-
-
-@dataclass(slots=True)
-class Order:
-    """One order as the simulated store knows it."""
-
-    id: int
-    number: int
-    email: str
-    customer_id: int
-    created_at: datetime
-    lines: list[Line]
-    shipping: Decimal
-    gateway: str
-    fulfillment_id: int
-    tracking: str
-    discount_code: str = ""
-    discount_percent: float = 0.0
-    risk: str = "low"
-    tags: str = ""
-    state: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return f"#{1000 + self.number}"
-
-    @property
-    def items(self) -> Decimal:
-        return sum((line.price * line.quantity for line in self.lines), Decimal(0))
-
-    @property
-    def discounts(self) -> Decimal:
-        return sum((line.discount for line in self.lines), Decimal(0))
-
-    @property
-    def total(self) -> Decimal:
-        return self.items - self.discounts + self.shipping
-
-
-class Renderer:
+class Renderer(Payloads):
     """Builds payloads from the samples and signs deliveries."""
 
     def __init__(self, shop: str, secret: str) -> None:
+        super().__init__()
         self.shop = shop
         self._secret = secret.encode()
-        self._shapes = shapes()
         self._recent: dict[int, dict[str, Any]] = {}  # order id -> its last payload, oldest first
 
     def order(
@@ -208,27 +131,6 @@ class Renderer:
             "discount_applications": self._applications(o),
         }
 
-    def _line(self, line: Line) -> dict[str, Any]:
-        price, discount = money(line.price), money(line.discount)
-        return {
-            **self._shapes["orders/create"]["line_items"][0],
-            "id": line.id,
-            "admin_graphql_api_id": f"gid://shopify/LineItem/{line.id}",
-            "product_id": line.product_id,
-            "variant_id": line.variant_id,
-            "sku": line.sku,
-            "name": line.title,
-            "title": line.title,
-            "quantity": line.quantity,
-            "current_quantity": line.quantity,
-            "fulfillable_quantity": line.quantity,
-            "price": price,
-            "price_set": money_set(price),
-            "total_discount": discount,
-            "total_discount_set": money_set(discount),
-            "variant_inventory_management": "shopify",
-        }
-
     @staticmethod
     def _codes(o: Order) -> list[dict[str, Any]]:
         if not o.discount_code:
@@ -252,188 +154,6 @@ class Renderer:
                 "description": o.discount_code,
             }
         ]
-
-    def transaction(self, o: Order, at: datetime, txn_id: int, kind: str, status: str) -> dict[str, Any]:
-        total = money(o.total)
-        return {
-            **self._shapes["order_transactions/create"],
-            "id": txn_id,
-            "order_id": o.id,
-            "kind": kind,
-            "status": status,
-            "gateway": o.gateway,
-            "created_at": stamp(at),
-            "processed_at": stamp(at),
-            "amount": total,
-            "currency": "USD",
-            "payment_id": f"{o.name}.1",
-            "error_code": "processing_error" if status == "failure" else None,
-            "total_unsettled_set": money_set(total),
-            "admin_graphql_api_id": f"gid://shopify/OrderTransaction/{txn_id}",
-        }
-
-    def risk(self, o: Order, at: datetime) -> dict[str, Any]:
-        return {
-            **self._shapes["orders/risk_assessment_changed"],
-            "provider_title": "Shopify",
-            "risk_level": o.risk,
-            "created_at": stamp(at),
-            "order_id": o.id,
-            "admin_graphql_api_order_id": f"gid://shopify/Order/{o.id}",
-        }
-
-    def fulfillment(self, o: Order, at: datetime, status: str, shipment: str | None) -> dict[str, Any]:
-        sample = self._shapes["fulfillments/create"]
-        url = f"https://www.ups.com/WebTracking?trackNums={o.tracking}"
-        return {
-            **sample,
-            "id": o.fulfillment_id,
-            "order_id": o.id,
-            "status": status,
-            "shipment_status": shipment,
-            "created_at": stamp(at),
-            "updated_at": stamp(at),
-            "email": o.email,
-            "name": f"{o.name}.1",
-            "tracking_company": "UPS",
-            "tracking_number": o.tracking,
-            "tracking_numbers": [o.tracking],
-            "tracking_url": url,
-            "tracking_urls": [url],
-            "admin_graphql_api_id": f"gid://shopify/Fulfillment/{o.fulfillment_id}",
-            "line_items": [
-                {**self._line(line), "fulfillment_status": "fulfilled", "fulfillable_quantity": 0}
-                for line in o.lines
-            ],
-        }
-
-    def carrier_event(
-        self, o: Order, at: datetime, event_id: int, status: str, message: str
-    ) -> dict[str, Any]:
-        return {
-            **self._shapes["fulfillment_events/create"],
-            "id": event_id,
-            "fulfillment_id": o.fulfillment_id,
-            "order_id": o.id,
-            "status": status,
-            "message": message,
-            "happened_at": stamp(at),
-            "created_at": stamp(at),
-            "updated_at": stamp(at),
-            "country": "US",
-            "admin_graphql_api_id": f"gid://shopify/FulfillmentEvent/{event_id}",
-        }
-
-    def hold(self, o: Order, at: datetime, reason: str, note: str) -> dict[str, Any]:
-        sample = self._shapes["fulfillment_orders/placed_on_hold"]
-        fo = f"gid://shopify/FulfillmentOrder/{o.fulfillment_id}"
-        hold = {
-            **sample["fulfillment_order"]["fulfillment_holds"][0],
-            "id": f"gid://shopify/FulfillmentHold/{o.id}",
-            "reason": reason,
-            "reason_notes": note,
-        }
-        return {
-            **sample,
-            "fulfillment_order": {"id": fo, "status": "on_hold", "fulfillment_holds": [hold]},
-            "remaining_fulfillment_order": None,
-            "held_fulfillment_order_line_items": [],
-            "created_at": stamp(at),
-        }
-
-    def return_request(
-        self, o: Order, at: datetime, return_id: int, line: Line, reason: str, topic: str = "returns/request"
-    ) -> dict[str, Any]:
-        price = money(line.price - line.discount)
-        status = "requested" if topic == "returns/request" else "open"
-        return {
-            **self._shapes[topic],
-            "id": return_id,
-            "admin_graphql_api_id": f"gid://shopify/Return/{return_id}",
-            "status": status,
-            "order": {"id": o.id, "admin_graphql_api_id": f"gid://shopify/Order/{o.id}"},
-            "name": f"{o.name}-R1",
-            "total_return_line_items": 1,
-            "exchange_line_items": [],
-            "total_exchange_line_items": 0,
-            "return_shipping_fees": [],
-            "return_line_items": [
-                {
-                    "id": return_id + 1,
-                    "quantity": 1,
-                    "return_reason": reason,
-                    "return_reason_note": "",
-                    "customer_note": "",
-                    "line_item": {"id": line.id, "price": price, "sku": line.sku},
-                }
-            ],
-        }
-
-    def refund(
-        self, o: Order, at: datetime, refund_id: int, amount: Decimal, note: str, return_id: int | None = None
-    ) -> dict[str, Any]:
-        sample = self._shapes["refunds/create"]
-        total = money(amount)
-        txn = {
-            **sample["transactions"][0],
-            "id": refund_id + 7,
-            "order_id": o.id,
-            "amount": total,
-            "kind": "refund",
-            "status": "success",
-            "created_at": stamp(at),
-            "gateway": o.gateway,
-            "admin_graphql_api_id": f"gid://shopify/OrderTransaction/{refund_id + 7}",
-        }
-        ret = (
-            {"id": return_id, "admin_graphql_api_id": f"gid://shopify/Return/{return_id}"}
-            if return_id
-            else None
-        )
-        return {
-            **sample,
-            "id": refund_id,
-            "order_id": o.id,
-            "created_at": stamp(at),
-            "processed_at": stamp(at),
-            "note": note,
-            "admin_graphql_api_id": f"gid://shopify/Refund/{refund_id}",
-            "return": ret,
-            "refund_line_items": [],
-            "transactions": [txn],
-        }
-
-    def dispute(self, o: Order, at: datetime, dispute_id: int, reason: str) -> dict[str, Any]:
-        return {
-            **self._shapes["disputes/create"],
-            "id": dispute_id,
-            "order_id": o.id,
-            "amount": money(o.total),
-            "currency": "USD",
-            "reason": reason,
-            "status": "needs_response",
-            "initiated_at": stamp(at),
-            "evidence_due_by": stamp(at + timedelta(days=7)),
-        }
-
-    def discount(self, at: datetime, discount_id: int, code: str, status: str) -> dict[str, Any]:
-        return {
-            **self._shapes["discounts/create"],
-            "admin_graphql_api_id": f"gid://shopify/DiscountCodeNode/{discount_id}",
-            "title": code,
-            "status": status,
-            "created_at": stamp(at),
-            "updated_at": stamp(at),
-        }
-
-    def inventory(self, at: datetime, item_id: int, location_id: int, available: int) -> dict[str, Any]:
-        return {
-            "inventory_item_id": item_id,
-            "location_id": location_id,
-            "available": available,
-            "updated_at": stamp(at),
-            "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location_id}?inventory_item_id={item_id}",
-        }
 
     def sign(
         self, topic: str, payload: dict[str, Any], at: datetime, webhook_id: str, event_id: str

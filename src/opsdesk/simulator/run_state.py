@@ -1,0 +1,58 @@
+"""What a simulated run is driven by and reports: its virtual clock, its source of deliveries, the faults it can
+switch, and its counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from opsdesk.services.pipeline_batch import BatchReport
+from opsdesk.simulator.scenario import Scenario
+from opsdesk.simulator.store import Delivery
+from opsdesk.simulator.truth import Truth
+
+#: Faults the runner can switch during an incident: incident kind -> switch(on, the incident's params).
+Faults = Mapping[str, Callable[[bool, Mapping[str, Any]], None]]
+Progress = Callable[[float, str], None]
+
+
+class Source(Protocol):
+    """What the runner reads of a store: a ``Store``, or one generating in another process."""
+
+    s: Scenario
+    #: the incidents' windows and params, read for the faults and the clock's jumps
+    truth: Truth
+
+    def __iter__(self) -> Iterator[Delivery]: ...
+
+
+class VirtualClock:
+    """The simulation's clock: it moves only when the runner moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+
+
+@dataclass(slots=True)
+class RunStats:
+    deliveries: int = 0
+    refused: int = 0
+    pipeline: BatchReport = field(default_factory=BatchReport)
+    timers_fired: int = 0
+    actions_claimed: int = 0
+    ticks: int = 0
+    #: the most active cases without any owner seen at once, sampled after every tick
+    max_unowned: int = 0
+    unowned_samples: int = 0
+    faults: list[str] = field(default_factory=list)
+    #: what the simulated people did: cases claimed, resolved, and refused moves (conflicts)
+    people: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
