@@ -16,10 +16,8 @@ from tests.integration.test_refunded_return import LISTENING, refund_by_a_person
 
 __all__ = ["scenario", "sql_scenario"]
 
-scenario, sql_scenario = (
-    scenarios.scenario,
-    scenarios.sql_scenario,
-)  # the scenario desk, on SQLite (and PostgreSQL)
+# the scenario desk, on SQLite (and PostgreSQL)
+scenario, sql_scenario = scenarios.scenario, scenarios.sql_scenario
 
 
 def twice_bought(n: int) -> dict[str, Any]:
