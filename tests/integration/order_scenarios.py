@@ -11,6 +11,7 @@ import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,19 @@ class Scenario:
     def deliver(self, topic: str, payload: dict[str, Any], triggered_at: datetime | None = None) -> None:
         """Shopify delivers ``payload`` now; the pipeline processes it (and any signal it raises).
 
-        ``triggered_at``: when it was triggered, for a retry of a delivery that failed (now when not given)."""
+        ``triggered_at``: when it was triggered, for a retry of a delivery that failed (now when not given). An
+        order's line items are Shopify's from then on: a refund of line items is checked against them."""
+        if topic in ("orders/create", "orders/updated"):
+            self.shopify.put_line_items(
+                int(payload["id"]),
+                {
+                    int(str(li.get("admin_graphql_api_id") or li["id"]).rsplit("/", 1)[-1]): (
+                        int(li["quantity"]),
+                        Decimal(str(li["price"])),
+                    )
+                    for li in payload.get("line_items") or []
+                },
+            )
         self._n += 1
         feed(
             self.desk.db,
@@ -126,6 +139,7 @@ def make_scenario(
         monkeypatch.setenv("OPSDESK_SHOPIFY_SECRET", SECRET)
         monkeypatch.setenv("OPSDESK_SHOPIFY_ACCESS_TOKEN", TOKEN)
         clock = ManualClock(MONDAY_9AM)
+        shopify.store.now = clock.now  # the refunds the stand-in makes are dated on the scenario's clock
         desk = composition.build(load_settings(str(path), database_url), clock=clock)
         try:
             yield Scenario(desk, clock, shopify, smtp)

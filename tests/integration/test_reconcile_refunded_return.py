@@ -98,8 +98,9 @@ def test_a_refund_recovered_by_the_sweep_keeps_the_desk_from_refunding_its_retur
         assert [refunds_made(fake, i) for i in ids] == [[], []]
         recovered = states(desk, ids)
         assert {i: s.refunded_for if s else None for i, s in recovered.items()} == {
-            ids[0]: {refund_a["id"]: RefundFor(None, ((CHEAP_LINE, 1),))},
-            ids[1]: {refund_b["id"]: RefundFor(None, ((CHEAP_LINE, 1),))},
+            # its line's worth (subtotal) and its money read back by the sweep too (ADR 0041, amended)
+            ids[0]: {refund_a["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("19.99"))},
+            ids[1]: {refund_b["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("19.99"))},
         }
         assert [m for m in smtp.sent if "refund" in str(m.payload.get("template", ""))] == []
         with desk.db.unit_of_work(read_only=True) as uow:

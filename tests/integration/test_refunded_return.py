@@ -45,10 +45,16 @@ def two_line_order(n: int) -> dict[str, Any]:
 
 
 def refund_by_a_person(
-    n: int, lines: list[tuple[int, str]], *, refund_id: int = 2_000_000, return_id: int | None = None
+    n: int,
+    lines: list[tuple[int, str]],
+    *,
+    refund_id: int = 2_000_000,
+    return_id: int | None = None,
+    paid: str | None = None,
 ) -> dict[str, Any]:
     """Shopify's ``refunds/create`` sample: ``lines`` (line item id, subtotal) of order ``n`` refunded in Shopify
-    admin, one unit each, the money through one refund transaction; made from return ``return_id`` when given."""
+    admin, one unit each, the money (their subtotals, else ``paid``) through one refund transaction; made from
+    return ``return_id`` when given."""
     payload = sample("refunds/create")
     [line] = payload["refund_line_items"][:1]
     [transaction] = payload["transactions"][:1]
@@ -79,7 +85,7 @@ def refund_by_a_person(
         created_at=MONDAY_9AM.isoformat(),
         processed_at=MONDAY_9AM.isoformat(),
         refund_line_items=refunded,
-        transactions=[{**transaction, "order_id": order_id_of(n), "amount": str(total or "5.00")}],
+        transactions=[{**transaction, "order_id": order_id_of(n), "amount": paid or str(total or "5.00")}],
         **{
             "return": None
             if return_id is None
@@ -234,3 +240,60 @@ def test_a_refund_of_another_item_meanwhile_does_not_stop_the_refund_decided(sce
 
     assert refunds_made(scenario, 1) == [Decimal("19.99")]
     assert refund_actions(scenario, 1) == [("sent", "")]
+
+
+# -- a line refunded for part of its price, and an amount not known: a person decides, told why -------------------
+
+
+@pytest.mark.parametrize("refund_first", [True, False])
+def test_a_return_whose_item_a_person_refunded_for_part_of_its_price_goes_to_a_person_with_the_reason(
+    sql_scenario: Scenario, refund_first: bool
+) -> None:
+    scenario = sql_scenario
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.later(minutes=30)
+    # a person refunded the item in Shopify admin with 5.00 of its 19.99 (the return stays open); the request's
+    # webhook came late, before or after the refund's
+    deliveries = [
+        ("refunds/create", refund_by_a_person(1, [(line_id_of(1), "19.99")], paid="5.00")),
+        ("returns/request", return_request(1, "UNWANTED")),
+    ]
+    for topic, payload in deliveries if refund_first else deliveries[::-1]:
+        scenario.deliver(topic, payload, triggered_at=MONDAY_9AM + timedelta(minutes=5))
+    scenario.work()
+
+    if not refund_first:  # decided before the refund was heard of: the last look keeps it from going out
+        assert refund_actions(scenario, 1) == [
+            (
+                "failed",
+                "not sent: what is left of return 4000001 to refund is not known since it was decided: units of "
+                f"line item {line_id_of(1)} were refunded for less than they were worth (refund 2000001 gave 5.00 "
+                "for lines worth 19.99): what is left to refund is for a person to decide",
+            )
+        ]
+        return
+    assert refunds_made(scenario, 1) == []
+    assert scenario.mail_to("c1@example.com") == []
+    assert ("return.requested", "refunds", "refund-request-needs-a-person", "escalate") in requested(scenario, 1)
+    [case] = scenario.cases(queue="refunds")
+    assert case.reason == (
+        "rule refund-request-needs-a-person escalates: always; the amount to refund is not known: units of line "
+        f"item {line_id_of(1)} were refunded for less than they were worth (refund 2000001 gave 5.00 for lines "
+        "worth 19.99): what is left to refund is for a person to decide"
+    )
+
+
+def test_a_request_whose_amount_is_not_known_opens_a_case_that_says_why(sql_scenario: Scenario) -> None:
+    scenario = sql_scenario
+    # the order's webhook not heard of yet: a person refunded its line, then the return was asked for
+    scenario.deliver("refunds/create", refund_by_a_person(1, [(line_id_of(1), "19.99")]))
+    scenario.deliver("returns/request", return_request(1, "UNWANTED"))
+    scenario.later(minutes=15)  # the request waits for its order ten minutes at most, then is decided without
+
+    assert refunds_made(scenario, 1) == []
+    [case] = scenario.cases(queue="refunds")
+    assert case.reason == (
+        "rule refund-request-needs-a-person escalates: always; the amount to refund is not known: line item "
+        f"{line_id_of(1)} was refunded but the order does not list it (the order not heard of yet)"
+    )
+

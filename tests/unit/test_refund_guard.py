@@ -4,6 +4,7 @@ decided, through the in-memory unit of work."""
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from opsdesk.domain.events import ReturnChange, ReturnChanged, ReturnLine
 from opsdesk.domain.records import OutboxAction
@@ -60,3 +61,16 @@ def test_the_orders_remainder_is_asked_on_the_first_attempt_only() -> None:
     assert (
         refused(db, action("19.99", attempts=1, shirts=1)) == ""
     )  # a retry: Shopify's idempotency key decides
+
+
+def test_a_refund_whose_units_were_refunded_for_part_of_their_price_since_its_decision_is_not_sent() -> None:
+    db = InMemoryDatabase()
+    with db.unit_of_work() as uow:  # one shirt ordered and returned: a person gave 5.00 for it since the decision
+        uow.orders.put_many([fold([placed(1, 1), refund(2_000_001, 10, {SHIRT: 1}, paid=Decimal("5.00"))])])
+        uow.commit()
+
+    assert refused(db, action("19.99", shirts=1)) == (
+        f"what is left of return {RETURN} to refund is not known since it was decided: units of line item {SHIRT} "
+        "were refunded for less than they were worth (refund 2000001 gave 5.00 for lines worth 19.99): what is left "
+        "to refund is for a person to decide"
+    )

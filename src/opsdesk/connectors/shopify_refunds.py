@@ -4,6 +4,13 @@
 action's idempotency key, so a refund retried after a lost answer is made once. The gateway (and the parent
 transaction) comes from the payload, else from the order's successful sale or capture. ``ShopifyAdmin`` sends
 them through its own client.
+
+A refund decided on a return's request names the units it pays for (``refundLineItems``, from the payload's
+``lines``: ADR 0041, amended), so that Shopify counts them refunded, refuses a second refund of units none are
+left of, and its ``refunds/create`` webhook tells the desk's projection which units the desk refunded. They are
+not restocked (``NO_RESTOCK``): the desk refunds on the request, before the goods are back; restocking is the
+return's to do when they arrive (its processing in Shopify), at the location they come back to. An action queued
+before (no ``lines``), or a person's refund of an amount, refunds by amount alone.
 """
 
 from __future__ import annotations
@@ -55,6 +62,9 @@ class Refunds:
         }
         if payload.get("currency"):
             refund["currency"] = str(payload["currency"])
+        units = refund_line_items(payload.get("lines"))
+        if units:
+            refund["refundLineItems"] = units
         variables = {"input": refund, "idempotencyKey": action.idempotency_key}
         result = self._mutate(action, "refundCreate", REFUND, variables, frozenset())
         if not isinstance(result, dict):
@@ -65,6 +75,7 @@ class Refunds:
                 "order_id": order,
                 "amount": str(amount),
                 "currency": payload.get("currency"),
+                **({"lines": [[line["lineItemId"], line["quantity"]] for line in units]} if units else {}),
             }
         )
 
@@ -81,6 +92,18 @@ class Refunds:
             if tx.get("kind") in ("SALE", "CAPTURE") and tx.get("status") == "SUCCESS":
                 return {"gateway": tx["gateway"], "parentId": tx["id"]}
         return Rejected(f"order {order} has no successful sale or capture to refund")
+
+
+def refund_line_items(lines: object) -> list[JSON]:
+    """``RefundLineItemInput``s of the payload's ``lines`` ([line item id, quantity, price]), not restocked; a line
+    that names no line item (or no unit) names nothing."""
+    named: list[JSON] = []
+    for line in lines if isinstance(lines, list) else []:
+        item, quantity = (line[0], line[1]) if isinstance(line, list) and len(line) >= 2 else (None, 0)
+        if type(item) is int and type(quantity) is int and quantity > 0:
+            named.append({"lineItemId": f"gid://shopify/LineItem/{item}", "quantity": quantity,
+                          "restockType": "NO_RESTOCK"})
+    return named
 
 
 def _amount(value: object) -> Decimal:

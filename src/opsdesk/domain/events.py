@@ -211,10 +211,12 @@ class FulfillmentHeld(StoreEvent):
 
 @dataclass(frozen=True, slots=True)
 class RefundLine:
-    """A line item a refund gave money back for, and how many of its units."""
+    """A line item a refund gave money back for, how many of its units, and what they were worth
+    (``subtotal``: Shopify's price less discounts, before tax; None when not sent)."""
 
     line_item_id: int
     quantity: int
+    subtotal: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ for a return already refunded is not refunded again by the desk, whatever order 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from opsdesk.domain.events import RefundCreated, ReturnChange, ReturnChanged, ReturnLine
@@ -19,18 +20,32 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class RefundFor:
     """What one refund was for: the return it names (None: not made from a return) and the line items it refunded,
-    as (line item id, quantity). A refund never changes once made."""
+    as (line item id, quantity); for a refund of lines, the money it gave (``paid``: its transactions) and what its
+    lines were worth (``worth``: their subtotals), None when not known (a state stored before they were kept). A
+    refund never changes once made."""
 
     return_id: int | None = None
     lines: tuple[tuple[int, int], ...] = ()
+    paid: Decimal | None = None
+    worth: Decimal | None = None
 
     @staticmethod
     def of(event: RefundCreated) -> RefundFor:
-        return RefundFor(event.return_id, tuple((line.line_item_id, line.quantity) for line in event.lines))
+        lines = tuple((line.line_item_id, line.quantity) for line in event.lines)
+        subtotals = [line.subtotal for line in event.lines]
+        known = [s for s in subtotals if s is not None]
+        worth = sum(known, Decimal(0)) if lines and len(known) == len(subtotals) else None
+        return RefundFor(event.return_id, lines, event.amount.amount if lines else None, worth)
 
     @property
     def names_anything(self) -> bool:
         return self.return_id is not None or bool(self.lines)
+
+    @property
+    def short(self) -> bool:
+        """It gave less money than its lines were worth (a part of their price, or shipping alone): its units are
+        not paid for in full, and what is left of them cannot be told from the refund (ADR 0041, amended)."""
+        return self.paid is not None and self.worth is not None and self.paid < self.worth
 
 
 def refunded_for(held: dict[int, RefundFor], refund_id: int, made: RefundFor) -> dict[int, RefundFor]:
@@ -42,14 +57,20 @@ def refunded_for(held: dict[int, RefundFor], refund_id: int, made: RefundFor) ->
     return {**held, refund_id: made}
 
 
-def _rank(made: RefundFor) -> tuple[int, tuple[tuple[int, int], ...]]:
-    return (-1 if made.return_id is None else made.return_id, made.lines)
+def _rank(made: RefundFor) -> tuple[int, tuple[tuple[int, int], ...], Decimal, Decimal]:
+    def known(value: Decimal | None) -> Decimal:
+        return Decimal(-1) if value is None else value
+
+    return (-1 if made.return_id is None else made.return_id, made.lines, known(made.paid), known(made.worth))
 
 
-def refunded_quantities(state: OrderState) -> dict[int, int]:
-    """Units refunded so far, by line item, over every refund the desk heard of."""
+def refunded_quantities(state: OrderState, *, short: bool = False) -> dict[int, int]:
+    """Units refunded so far, by line item, over every refund the desk heard of: those paid in full, or (``short``)
+    those of refunds that gave less money than their lines were worth."""
     units: dict[int, int] = {}
     for made in state.refunded_for.values():
+        if made.short != short:
+            continue
         for line_item, quantity in made.lines:
             units[line_item] = units.get(line_item, 0) + quantity
     return units
@@ -63,25 +84,53 @@ def refund_naming(state: OrderState, return_id: int) -> int | None:
 
 def unrefunded(event: ReturnChanged, state: OrderState | None) -> tuple[ReturnLine, ...] | None:
     """The return's lines, each cut to the units of its line item not refunded yet (lines left with none dropped);
-    None when that cannot be known: a line of a line item some refund touched that the order does not list."""
+    None when that cannot be known (``not_known`` says why)."""
+    left = _left(event, state)
+    return None if isinstance(left, str) else left
+
+
+def not_known(event: ReturnChanged, state: OrderState | None) -> str:
+    """Why what is left of the return to refund cannot be known ("" when it can): a line of a line item some refund
+    touched that the order does not list, or units of it that may be ones a refund paid for less than their
+    worth."""
+    left = _left(event, state)
+    return left if isinstance(left, str) else ""
+
+
+def _left(event: ReturnChanged, state: OrderState | None) -> tuple[ReturnLine, ...] | str:
+    """A request's units are taken first from the units of its line item no refund touched, then from those of a
+    refund short of their worth (owed a part of their price: how much is not known), then from those refunded in
+    full (owed nothing)."""
     if state is None:
         return event.lines
-    refunded = refunded_quantities(state)
+    full, short = refunded_quantities(state), refunded_quantities(state, short=True)
     ordered = {li.id: li.quantity for li in state.snapshot.line_items} if state.snapshot else {}
-    left = {item: ordered[item] - units for item, units in refunded.items() if item in ordered}
+    left = {item: ordered[item] - full.get(item, 0) - short.get(item, 0) for item in full.keys() | short.keys()
+            if item in ordered}
     lines: list[ReturnLine] = []
     for line in event.lines:
         item = line.line_item_id
-        if item is None or item not in refunded:
+        if item is None or (item not in full and item not in short):
             lines.append(line)
             continue
         if item not in left:
-            return None
+            return f"line item {item} was refunded but the order does not list it (the order not heard of yet)"
         quantity = max(0, min(line.quantity, left[item]))
         left[item] -= quantity
+        if quantity < line.quantity and short.get(item):
+            return _short_of(state, item)
         if quantity:
             lines.append(replace(line, quantity=quantity))
     return tuple(lines)
+
+
+def _short_of(state: OrderState, item: int) -> str:
+    refund_id = min(r for r, made in state.refunded_for.items() if made.short and item in dict(made.lines))
+    made = state.refunded_for[refund_id]
+    return (
+        f"units of line item {item} were refunded for less than they were worth (refund {refund_id} gave "
+        f"{made.paid} for lines worth {made.worth}): what is left to refund is for a person to decide"
+    )
 
 
 def refunded_already(event: ReturnChanged, state: OrderState | None) -> str:

@@ -81,6 +81,8 @@ class FakeShopifyAdmin(StandInControls):
         maximum, rate = bucket or STANDARD_BUCKET
         seconds = time.monotonic if clock is None else _seconds_on(clock)
         self._bucket = Bucket(maximum, rate, enforced=bucket is not None, clock=seconds)
+        if clock is not None:
+            self.store.now = clock.now  # the refunds it makes are dated by it
         self.oauth = TokenIssuer(seconds)  # the client credentials grant (``shopify_oauth``)
         self.api_version = api_version
         self.header_idempotency = header_idempotency

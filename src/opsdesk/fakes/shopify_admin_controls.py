@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from opsdesk.fakes.shopify_faults import DEFAULT_FAULTS, Faults, check_faults
@@ -77,6 +78,14 @@ class StandInControls:
     def hold_by_hand(self, order_id: int, reason: str = "OTHER", handle: str = "") -> str:
         """Hold the order as a person in Shopify's admin would (or another app, with a handle): the hold's id."""
         return self.store.hold_by_hand(order_id, reason, handle)
+
+    def put_line_items(self, order_id: int, lines: dict[int, tuple[int, Decimal]]) -> None:
+        """The order's line items (id: units ordered, price): a refund of line items is checked against them."""
+        self.store.put_line_items(order_id, lines)
+
+    def refund_webhooks(self, order_id: int) -> list[JSON]:
+        """The ``refunds/create`` bodies Shopify sends for the refunds the stand-in made on the order."""
+        return self.store.refund_webhooks(order_id)
 
     def put_order_payload(self, payload: JSON) -> None:
         """Hold this order (webhook-shaped JSON) as the shop's true current state, for the ``orders`` query."""

@@ -53,6 +53,10 @@ class Order:
     tags: list[str] = field(default_factory=list)
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     financial_status: str = "PAID"  # displayFinancialStatus: PAID, PENDING, AUTHORIZED, VOIDED, ...
+    #: Its line items (id: units ordered, price), None when not given (``shopify_refund_lines``).
+    line_items: dict[int, tuple[int, Decimal]] | None = None
+    #: The ``refunds/create`` bodies of the refunds the stand-in made on it.
+    refunds: list[JSON] = field(default_factory=list)
 
     @property
     def gid(self) -> str:

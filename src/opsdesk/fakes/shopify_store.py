@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +42,7 @@ class ShopifyStore(StoreReads, StoreWrites):
         self._items: dict[int, JSON] = {}  # inventory item id -> its ``inventoryItem`` node
         #: False: the shop has no Shopify Payments account (``shopifyPaymentsAccount`` is null).
         self.payments_account = True
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)  # the stand-in's ``clock``, when it has one
         self._replies: dict[tuple[str, str, str], JSON] = {}
         self._effects: list[Effect] = []
         self._sequence = 0
@@ -81,6 +83,17 @@ class ShopifyStore(StoreReads, StoreWrites):
         with self._lock:
             self._items[item_id] = {"id": f"gid://shopify/InventoryItem/{item_id}", "legacyResourceId": str(item_id),
                                     "sku": sku or None, "tracked": tracked}
+
+    def put_line_items(self, order_id: int, lines: dict[int, tuple[int, Decimal]]) -> None:
+        """The order's line items (id: units ordered, price), for the refunds of line items (``refundCreate``)."""
+        with self._lock:
+            self._get_order(order_id).line_items = dict(lines)
+
+    def refund_webhooks(self, order_id: int) -> list[JSON]:
+        """The ``refunds/create`` bodies Shopify sends for the refunds the stand-in made on the order."""
+        with self._lock:
+            order = self._orders.get(order_id)
+            return json.loads(json.dumps(order.refunds if order else [], default=str))  # type: ignore[no-any-return]
 
     def put_order_payload(self, payload: JSON) -> None:
         with self._lock:

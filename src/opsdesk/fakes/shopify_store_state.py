@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from opsdesk.fakes.shopify_resources import Discount, FulfillmentOrder, Order
@@ -28,6 +29,7 @@ class StoreState:
     _items: dict[int, JSON]
     payments_account: bool
     _sequence: int
+    now: Callable[[], datetime]  # the time a refund the stand-in makes is dated
 
     def _get_order(self, order_id: int) -> Order:
         """Orders exist when first asked for, with the default terms."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from opsdesk.fakes.shopify_refund_lines import check_lines, refund_webhook, refunded_units, sold_lines
 from opsdesk.fakes.shopify_resources import NOT_FOUND, SUPPORTED, Effect, FulfillmentOrder, user_error
 from opsdesk.fakes.shopify_store_state import JSON, StoreState, _number
 
@@ -23,21 +24,33 @@ class StoreWrites(StoreState):
         return {"return": {"id": gid, "status": "OPEN"}, "userErrors": []}, Effect("", "", "", gid)
 
     def _refund(self, v: JSON) -> tuple[JSON, Effect | None]:
+        """A refund of money, and of the line items ``refundLineItems`` names (``shopify_refund_lines``)."""
         given = v["input"]
         order = self._get_order(_number(given["orderId"]))
         amount = sum((Decimal(str(t["amount"])) for t in given.get("transactions") or []), Decimal(0))
         left = order.total - order.refunded
-        if amount <= 0 or amount > left:
+        held = self._payloads.get(order.id)
+        lines, error = check_lines(given.get("refundLineItems") or [], sold_lines(order, held),
+                                   refunded_units(order, held))
+        if error is None and (amount <= 0 or amount > left):
             error = user_error(f"Refund amount {amount} is greater than net payment received {left}",
-                                ("transactions", "0", "amount"))
+                               ("transactions", "0", "amount"))
+        if error is not None:
             return {"refund": None, "order": None, "userErrors": [error]}, None
         order.refunded += amount
         currency = str(given.get("currency") or order.currency)
-        refund = {"id": self._next_id("Refund"),
-                  "totalRefundedSet": {"presentmentMoney": {"amount": str(amount), "currencyCode": currency}}}
+        gid = self._next_id("Refund")
+        refund = {"id": gid,
+                  "totalRefundedSet": {"presentmentMoney": {"amount": str(amount), "currencyCode": currency}},
+                  "refundLineItems": {"nodes": [{"lineItem": {"id": f"gid://shopify/LineItem/{item}"},
+                                                 "quantity": units, "restockType": "NO_RESTOCK"}
+                                                for item, units, _ in lines]}}
         gateway = (given.get("transactions") or [{}])[0].get("gateway")
+        order.refunds.append(refund_webhook(order, gid, amount, currency, gateway, given.get("note"), lines,
+                                            self.now()))
+        named = {"lines": [[item, units] for item, units, _ in lines]} if lines else {}
         effect = Effect("", "", "", order.gid, order.id, amount, currency,
-                        {"note": given.get("note"), "notify": given.get("notify"), "gateway": gateway})
+                        {"note": given.get("note"), "notify": given.get("notify"), "gateway": gateway, **named})
         return {"refund": refund, "order": {"id": order.gid}, "userErrors": []}, effect
 
     def _hold(self, v: JSON) -> tuple[JSON, Effect | None]:

@@ -87,11 +87,15 @@ def dispute_changed(
 
 
 def _refunded_line(line: JSON) -> RefundLine | None:
-    """The refunded line item (``line_item.id``, exact from its gid, else ``line_item_id``) and its quantity;
-    None for a line that names no line item."""
+    """The refunded line item (``line_item.id``, exact from its gid, else ``line_item_id``), its quantity and its
+    subtotal (``subtotal_set``'s shop money, else ``subtotal``; None when neither is sent); None for a line that
+    names no line item."""
     line_item = within(line, "line_item", find_id)
     line_item = find_id(line, "line_item_id", None) if line_item is None else line_item
-    return None if line_item is None else RefundLine(line_item, get_int(line, "quantity"))
+    if line_item is None:
+        return None
+    worth = _line_subtotal(line) if line.get("subtotal_set") or line.get("subtotal") is not None else None
+    return RefundLine(line_item, get_int(line, "quantity"), None if worth is None else worth[0])
 
 
 def _refund_transaction(transaction: JSON) -> Amount | None:

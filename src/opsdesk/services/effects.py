@@ -120,16 +120,17 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
 
 def case_for(
     decision_id: str, decision: Decision, event: StoreEvent, escalation: Escalation, now: datetime,
-    *, order_name: str = "",
+    *, order_name: str = "", why: str = "",
 ) -> CaseRecord:
-    """The case a rule opens (``order_name``: the order's, when the event or the stored order has it)."""
+    """The case a rule opens (``order_name``: the order's, when the event or the stored order has it; ``why``: what
+    the person should know that the rule's reason does not say, as why a request's amount is not known)."""
     return CaseRecord(
         id=decision_id,
         shop=event.shop,
         kind=QUEUE_KINDS.get(escalation.queue, "order"),
         queue=escalation.queue,
         title=event_title(event, order_name),
-        reason=decision.reason,
+        reason=f"{decision.reason}; {why}" if why else decision.reason,
         opened_at=now,
         order_id=event.order_id,
         source=f"decision:{decision_id}",

@@ -39,7 +39,7 @@ from opsdesk.domain.events import (
 )
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, superseded
-from opsdesk.domain.refunds import unrefunded
+from opsdesk.domain.refunds import not_known, unrefunded
 
 
 def facts_for(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
@@ -91,18 +91,31 @@ def order_facts(state: OrderState | None) -> dict[str, Any]:
 
 def return_amount(event: ReturnChanged, state: OrderState | None) -> Decimal | None:
     """The value of the returned lines not refunded yet (``refunds.unrefunded``), from the payload or the order's
-    line items; None if unknown."""
+    line items; None if unknown (``amount_unknown`` says why)."""
+    worth = _return_worth(event, state)
+    return worth if isinstance(worth, Decimal) else None
+
+
+def amount_unknown(event: ReturnChanged, state: OrderState | None) -> str:
+    """Why a return's amount is not known ("" when it is): for the person its request goes to."""
+    worth = _return_worth(event, state)
+    return worth if isinstance(worth, str) else ""
+
+
+def _return_worth(event: ReturnChanged, state: OrderState | None) -> Decimal | str:
+    if not event.lines:
+        return f"return {event.return_id} names no line"
     prices = {li.id: li.price for li in state.snapshot.line_items} if state and state.snapshot else {}
     lines = unrefunded(event, state)
     if lines is None:
-        return None
+        return not_known(event, state)
     total = Decimal(0)
     for line in lines:
         price = line.price if line.price is not None else prices.get(line.line_item_id or -1)
         if price is None:
-            return None
+            return f"line item {line.line_item_id} of return {event.return_id} has no price known"
         total += price * line.quantity
-    return total if event.lines else None
+    return total
 
 
 def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
@@ -120,6 +133,7 @@ def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
                 "notes": [line.note for line in event.lines if line.note],
                 "skus": return_skus(event, state),
                 "amount": return_amount(event, state),
+                "amount_unknown": amount_unknown(event, state),
                 "lines": len(event.lines),
             }
         case RefundCreated():

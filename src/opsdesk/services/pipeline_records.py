@@ -42,7 +42,9 @@ def record(
             report.cases += 1
     elif decision.outcome is Outcome.ESCALATE and decision.escalation is not None:
         report.escalated += 1
-        batch.cases.append(case_for(did, decision, event, decision.escalation, now, order_name=_name(facts)))
+        batch.cases.append(
+            case_for(did, decision, event, decision.escalation, now, order_name=_name(facts), why=_why(facts))
+        )
         report.cases += 1
 
 
@@ -76,6 +78,12 @@ def _record(
         inputs=inputs,
         decided_at=now,
     )
+
+
+def _why(facts: Mapping[str, Any]) -> str:
+    """Why the event's amount is not known, when the facts say (a return's request: ``facts.amount_unknown``)."""
+    why = facts["event"].get("amount_unknown")
+    return f"the amount to refund is not known: {why}" if isinstance(why, str) and why else ""
 
 
 def _name(facts: Mapping[str, Any]) -> str:

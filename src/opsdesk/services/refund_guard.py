@@ -16,7 +16,7 @@ from opsdesk.domain.orders import OrderState
 from opsdesk.domain.records import OutboxAction
 from opsdesk.domain.refunds import refund_naming
 from opsdesk.ports import UnitOfWork
-from opsdesk.services.facts import return_amount
+from opsdesk.services.facts import amount_unknown, return_amount
 
 
 def refund_lines(event: object) -> dict[str, Any]:
@@ -54,6 +54,9 @@ def _twice(action: OutboxAction, state: OrderState, amount: Decimal) -> str:
         state.shop, action.created_at, ReturnChange.REQUESTED, return_id, state.order_id, "", lines
     )
     left = return_amount(event, state) if lines else None
+    if lines and left is None:
+        why = amount_unknown(event, state)
+        return f"what is left of return {return_id} to refund is not known since it was decided: {why}"
     if left == 0:
         return f"the items of return {return_id} were refunded in Shopify after this refund was decided"
     if left is not None and left < amount:

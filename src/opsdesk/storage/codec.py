@@ -47,11 +47,20 @@ def _encode_versioned(items: dict[int, Versioned]) -> dict[int, list[Any]]:
 
 
 def _refunded_for(items: dict[str, list[Any]]) -> dict[int, RefundFor]:
-    return {int(k): RefundFor(v[0], tuple((line[0], line[1]) for line in v[1])) for k, v in items.items()}
+    """Each refund's return and lines, and (kept since ADR 0041's amendment: none before) its money and worth."""
+    def money(v: list[Any], at: int) -> Decimal | None:
+        return Decimal(v[at]) if len(v) > at and v[at] is not None else None
+
+    return {int(k): RefundFor(v[0], tuple((line[0], line[1]) for line in v[1]), money(v, 2), money(v, 3))
+            for k, v in items.items()}
 
 
 def _encode_refunded_for(items: dict[int, RefundFor]) -> dict[int, list[Any]]:
-    return {k: [v.return_id, [list(line) for line in v.lines]] for k, v in items.items()}
+    def money(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {k: [v.return_id, [list(line) for line in v.lines], money(v.paid), money(v.worth)]
+            for k, v in items.items()}
 
 
 def _encode_money(m: Money) -> dict[str, str]:

@@ -1,0 +1,141 @@
+"""The stand-in's refunds of line items (``refundCreate``'s ``refundLineItems``): checked as Shopify checks them (a
+line item the order does not have, or more units than are left to refund, is a userError and no refund is made),
+echoed in the refund, and kept as the ``refunds/create`` webhook's body Shopify sends for it (the shape of Shopify's
+2026-07 sample: ``refund_line_items`` with ``line_item_id``, ``quantity``, ``restock_type``, ``subtotal`` and
+``subtotal_set``, and the ``line_item``; the money in ``transactions``).
+
+An order's line items are those ``put_line_items`` gave, else those of the order ``put_order_payload`` holds; of an
+order the stand-in knows no line of (one made on first use, with the default terms) every line item is taken as
+named, with no subtotal. The units refunded already are those of the held order's refunds and of the stand-in's.
+The userErrors' wording is the stand-in's; their fields are Shopify's (``refundLineItems.<i>.<field>``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from opsdesk.fakes.shopify_resources import Order, user_error
+
+__all__ = ["RefundedLine", "check_lines", "refund_webhook", "refunded_units", "sold_lines"]
+
+JSON = dict[str, Any]
+#: (line item id, units, subtotal: its price times the units; None when the stand-in does not know its price)
+RefundedLine = tuple[int, int, Decimal | None]
+
+
+def _number(gid: object) -> int:
+    return int(str(gid).rsplit("/", 1)[-1])
+
+
+def sold_lines(order: Order, held: JSON | None) -> dict[int, tuple[int, Decimal]] | None:
+    """The order's line items (id: units ordered, price), None when the stand-in knows none."""
+    if order.line_items is not None:
+        return dict(order.line_items)
+    if held is None:
+        return None
+    return {
+        _number(item.get("admin_graphql_api_id") or item["id"]): (
+            int(item["quantity"]),
+            Decimal(str(item["price"])),
+        )
+        for item in held.get("line_items") or []
+    }
+
+
+def refunded_units(order: Order, held: JSON | None) -> dict[int, int]:
+    """Units refunded so far, by line item: by the held order's refunds and by the stand-in's own."""
+    units: dict[int, int] = {}
+    for refund in [*((held or {}).get("refunds") or []), *order.refunds]:
+        for line in refund.get("refund_line_items") or []:
+            item = _number((line.get("line_item") or {}).get("admin_graphql_api_id") or line["line_item_id"])
+            units[item] = units.get(item, 0) + int(line["quantity"])
+    return units
+
+
+def check_lines(
+    given: list[JSON], sold: dict[int, tuple[int, Decimal]] | None, refunded: dict[int, int]
+) -> tuple[list[RefundedLine], JSON | None]:
+    """The lines to refund, or the userError that refuses the refund."""
+    lines: list[RefundedLine] = []
+    taken: dict[int, int] = {}
+    for i, line in enumerate(given):
+        item, units = _number(line["lineItemId"]), int(line["quantity"])
+        if sold is not None and item not in sold:
+            return [], user_error(
+                "Line item does not exist on this order.", ("refundLineItems", str(i), "lineItemId")
+            )
+        left = (sold[item][0] if sold is not None else units) - refunded.get(item, 0) - taken.get(item, 0)
+        if units <= 0 or units > max(left, 0):
+            return [], user_error(
+                f"Quantity {units} is more than the {max(left, 0)} left to refund of line item {item}.",
+                ("refundLineItems", str(i), "quantity"),
+            )
+        taken[item] = taken.get(item, 0) + units
+        lines.append((item, units, None if sold is None else sold[item][1] * units))
+    return lines, None
+
+
+def refund_webhook(
+    order: Order,
+    gid: str,
+    amount: Decimal,
+    currency: str,
+    gateway: object,
+    note: object,
+    lines: list[RefundedLine],
+    at: datetime,
+) -> JSON:
+    """The ``refunds/create`` body for a refund the stand-in made: its lines (not restocked: ``no_restock``, as
+    the app asks) and its money through one refund transaction."""
+    number, stamp = _number(gid), at.isoformat()
+
+    def money(amount: object) -> JSON:
+        value = {"amount": str(amount), "currency_code": currency}
+        return {"shop_money": value, "presentment_money": value}
+
+    refund_lines = []
+    for i, (item, units, subtotal) in enumerate(lines, start=1):
+        line: JSON = {
+            "id": number * 100 + i,
+            "quantity": units,
+            "line_item_id": item,
+            "location_id": None,
+            "restock_type": "no_restock",
+            "total_tax": 0,
+            "total_tax_set": money("0.00"),
+            "line_item": {"id": item, "admin_graphql_api_id": f"gid://shopify/LineItem/{item}"},
+        }
+        if subtotal is not None:
+            line.update(subtotal=float(subtotal), subtotal_set=money(subtotal))  # a JSON number, as Shopify's
+        refund_lines.append(line)
+    transaction = {
+        "id": number * 100,
+        "order_id": order.id,
+        "kind": "refund",
+        "gateway": gateway,
+        "status": "success",
+        "amount": str(amount),
+        "currency": currency,
+        "created_at": stamp,
+        "parent_id": None,
+        "admin_graphql_api_id": f"gid://shopify/OrderTransaction/{number * 100}",
+    }
+    return {
+        "id": number,
+        "order_id": order.id,
+        "created_at": stamp,
+        "processed_at": stamp,
+        "note": note,
+        "user_id": None,
+        "restock": False,
+        "return": None,
+        "duties": [],
+        "total_duties_set": money("0.00"),
+        "refund_shipping_lines": [],
+        "order_adjustments": [],
+        "admin_graphql_api_id": gid,
+        "refund_line_items": refund_lines,
+        "transactions": [transaction],
+    }

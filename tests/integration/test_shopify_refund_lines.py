@@ -1,0 +1,102 @@
+"""The desk's refunds name their units (ADR 0041, amended): ``refundCreate`` with ``refundLineItems`` (not
+restocked) when the action's payload has its return's lines, checked by the Shopify stand-in as Shopify checks
+them, echoed in its refund and in the ``refunds/create`` webhook that follows; an action queued before (no lines)
+refunds by amount. Over real sockets and in memory, as every connector test."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.domain.events import RefundCreated, RefundLine, ShopDomain
+from opsdesk.domain.outbox import Delivered, Rejected
+from opsdesk.domain.records import OutboxAction
+from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+from opsdesk.normalise.shopify import normalise
+from tests.integration._servers import outbox_action, refund_action
+from tests.integration.test_shopify_connector import fake, shopify, wire
+from tests.samples import SHOP
+
+__all__ = ["fake", "shopify", "wire"]
+
+SHIRT, CASE = 7_000_000_000_000_000_001, 8_100_000_000_000_000_001  # line items as exact as Shopify's
+
+
+def refund_of(order_id: int, amount: str, lines: list[list[object]], decision: str) -> OutboxAction:
+    """A refund of ``lines`` decided by ``decision`` (its own idempotency key)."""
+    payload = {"amount": amount, "currency": "USD", "return_id": None, "note": "opsdesk: return.requested"}
+    return outbox_action("refund", order_id, {**payload, "lines": lines}, decision=decision)
+
+
+def sold(fake: FakeShopifyAdmin, order_id: int) -> None:
+    fake.put_line_items(order_id, {SHIRT: (2, Decimal("19.99")), CASE: (1, Decimal("24.99"))})
+
+
+def test_a_refund_of_a_returns_lines_names_its_units_and_its_webhook_carries_them(
+    fake: FakeShopifyAdmin, shopify: ShopifyAdmin
+) -> None:
+    sold(fake, 31)
+
+    result = shopify.send(refund_action(31, "19.99", lines=[[SHIRT, 1, "19.99"]]))
+
+    assert result == Delivered(
+        {
+            "refund_id": "gid://shopify/Refund/1",
+            "order_id": "gid://shopify/Order/31",
+            "amount": "19.99",
+            "currency": "USD",
+            "lines": [[f"gid://shopify/LineItem/{SHIRT}", 1]],
+        }
+    )
+    [effect] = fake.effects
+    assert effect.detail["lines"] == [[SHIRT, 1]]
+    [webhook] = fake.refund_webhooks(31)
+    [line] = webhook["refund_line_items"]
+    assert (line["line_item_id"], line["quantity"], line["restock_type"]) == (SHIRT, 1, "no_restock")
+    [event] = normalise("refunds/create", ShopDomain(SHOP), webhook, None)
+    assert isinstance(event, RefundCreated)
+    assert (event.order, event.amount.amount, event.lines) == (
+        31,
+        Decimal("19.99"),
+        (RefundLine(SHIRT, 1, Decimal("19.99")),),
+    )
+
+
+def test_shopify_refuses_a_refund_of_more_units_than_are_left_or_of_a_line_the_order_has_not(
+    fake: FakeShopifyAdmin, shopify: ShopifyAdmin
+) -> None:
+    sold(fake, 32)
+    assert isinstance(shopify.send(refund_action(32, "39.98", lines=[[SHIRT, 2, "19.99"]])), Delivered)
+
+    again = shopify.send(refund_of(32, "19.99", [[SHIRT, 1, "19.99"]], "second"))
+    unknown = shopify.send(refund_of(32, "5.00", [[SHIRT + 5, 1, "5.00"]], "third"))
+
+    assert again == Rejected(
+        "refundCreate: refundLineItems.0.quantity: "
+        f"Quantity 1 is more than the 0 left to refund of line item {SHIRT}."
+    )
+    assert unknown == Rejected(
+        "refundCreate: refundLineItems.0.lineItemId: Line item does not exist on this order."
+    )
+    assert len(fake.effects) == 1
+    assert len(fake.refund_webhooks(32)) == 1
+
+
+def test_a_refund_queued_before_its_lines_were_kept_refunds_by_amount(
+    fake: FakeShopifyAdmin, shopify: ShopifyAdmin
+) -> None:
+    sold(fake, 33)
+
+    result = shopify.send(refund_action(33, "19.99"))  # no ``lines``: an action queued before this change
+
+    assert result == Delivered(
+        {
+            "refund_id": "gid://shopify/Refund/1",
+            "order_id": "gid://shopify/Order/33",
+            "amount": "19.99",
+            "currency": "USD",
+        }
+    )
+    [webhook] = fake.refund_webhooks(33)
+    assert webhook["refund_line_items"] == []
+    assert "lines" not in fake.effects[0].detail
