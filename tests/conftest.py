@@ -77,9 +77,17 @@ def pg_url(pg_server: Engine) -> Iterator[str]:
     schema = f"opsdesk_test_{uuid.uuid4().hex[:12]}"
     with pg_server.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(postgres_server_url()).update_query_dict({"options": f"-csearch_path={schema}"})
+    # Every connection of the test carries the schema's name, so that those it left open (an engine never
+    # disposed, a server's pool) are closed here: left to the collector they pile up across tests, and
+    # PostgreSQL refuses clients past max_connections (100) once two test processes share it.
+    query = {"options": f"-csearch_path={schema}", "application_name": schema}
+    url = make_url(postgres_server_url()).update_query_dict(query)
     yield url.render_as_string(hide_password=False)
     with pg_server.begin() as conn:
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": schema},
+        )
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
