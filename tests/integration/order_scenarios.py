@@ -251,9 +251,13 @@ def sql_scenario(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Scenario]:
     """The scenario desk on a SQLite file, then on a PostgreSQL schema of its own."""
-    url = (
+    yield from make_scenario(tmp_path, monkeypatch, database_url(request, tmp_path))
+
+
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file's, or (``request.param == "postgres"``) a PostgreSQL schema's of its own."""
+    return (
         f"sqlite:///{tmp_path / 'opsdesk.db'}"
         if request.param == "sqlite"
         else request.getfixturevalue("pg_url")
     )
-    yield from make_scenario(tmp_path, monkeypatch, url)

@@ -2,7 +2,8 @@
 because an earlier one failed (ADR 0042).
 
 The refunds playbook decides a refund and its confirmation email for a return request delivered over HTTP;
-Shopify refuses the refund for good. SQLite file, the dashboard's own sign-in.
+Shopify refuses the refund for good; ``/metrics`` counts the email cancelled. SQLite file and PostgreSQL, the
+dashboard's own sign-in.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from opsdesk.domain.records import OutboxAction
 from opsdesk.services import tokens
 from opsdesk.testing import RecordingConnector
 from opsdesk.web.app import create_app
+from tests.conftest import SQL_BACKENDS
 from tests.integration.dashboard_harness import dashboard_desk, sign_in
+from tests.integration.metrics_harness import series
 from tests.samples import SHOP, order_lifecycle
 
 ORDER = 5_000_000_000_000_000_001
@@ -37,11 +40,19 @@ def api_actions(client: TestClient, token: str) -> dict[str, dict[str, Any]]:
     return {a["kind"]: a for a in response.json()["actions"]}
 
 
+def outbox_counts(client: TestClient) -> dict[str, float]:
+    return series(client.get("/metrics").text, "opsdesk_outbox_actions", "outcome")
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
 def test_the_order_shows_the_email_waiting_for_its_refund_then_not_sent_when_it_failed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, backend: str
 ) -> None:
     smtp = RecordingConnector("smtp")
-    desk = dashboard_desk(tmp_path, monkeypatch, connectors={"shopify": RefusingShopify(), "smtp": smtp})
+    url = request.getfixturevalue("pg_url") if backend == "postgres" else None
+    desk = dashboard_desk(
+        tmp_path, monkeypatch, connectors={"shopify": RefusingShopify(), "smtp": smtp}, database_url=url
+    )
     with desk.db.unit_of_work() as uow:
         token = tokens.create_token(uow, "test", "viewer", desk.clock.now())
         uow.commit()
@@ -65,13 +76,16 @@ def test_the_order_shows_the_email_waiting_for_its_refund_then_not_sent_when_it_
             {"id": waiting["refund"]["id"], "kind": "refund"},
         )
         assert "pending, waits for the refund" in page
+        assert outbox_counts(client) == {"sent": 0, "retried": 0, "failed": 0, "deferred": 0, "cancelled": 0}
 
         sender = desk.sender("test")
         while sender.run_once():
             pass
         failed = api_actions(client, token)
         page = html.unescape(client.get(f"/orders/{SHOP}/{ORDER}").text)
+        counted = outbox_counts(client)
 
+    assert (counted["failed"], counted["cancelled"], counted["sent"]) == (1, 1, 0)
     reason = f"not sent: action 1 of this decision (refund) failed: rejected by shopify: {REFUSED}"
     assert [(failed[k]["status"], failed[k]["waits_for"]) for k in ("refund", "email")] == [
         ("failed", None),

@@ -36,6 +36,7 @@ REFUSED: tuple[dict[str, str], ...] = (  # no header, a wrong token, the token i
 SERIES = {  # what the worker test reads, by the name it gives each series
     "sent": ("opsdesk_outbox_actions_total", "sent"),
     "failed": ("opsdesk_outbox_actions_total", "failed"),
+    "cancelled": ("opsdesk_outbox_actions_total", "cancelled"),
     "fired": ("opsdesk_timers_total", "fired"),
     "timer_retried": ("opsdesk_timers_total", "retried"),
     "ignored": ("opsdesk_pipeline_deliveries_total", "ignored"),

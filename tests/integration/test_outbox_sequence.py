@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.outbox import (
@@ -73,7 +74,9 @@ def sender(
     calls: list[tuple[str, str]],
     script: dict[str, list[SendResult]] | None = None,
     worker: str = "w1",
+    **options: Any,
 ) -> OutboxSender:
+    """``options``: the sender's other keywords (its outcome hooks, say)."""
     provider = Provider(calls, script or {})
     return OutboxSender(
         db,
@@ -81,6 +84,7 @@ def sender(
         clock,
         worker=worker,
         policy=RetryPolicy(max_attempts=3, base=1.0, cap=1.0),
+        **options,
     )
 
 

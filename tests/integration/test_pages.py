@@ -230,6 +230,8 @@ def test_a_refund_is_confirmed_before_anything_is_sent(client, desk) -> None:
     assert [(a.kind, a.payload.get("amount")) for a in actions] == [("refund", "80.00"), ("email", "80.00")]
     page = client.get(f"/cases/{case_id}").text
     assert "desk / approve_refund" in page and "alice resolved case" in page and "refund 80.00" in page
+    # Nothing is sent yet: the confirmation waits for its refund, said as the order page says it (ADR 0042).
+    assert "pending, waits for the refund" in page
 
 
 def test_state_changes_without_the_csrf_token_are_refused(client, desk) -> None:

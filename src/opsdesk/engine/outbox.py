@@ -79,6 +79,8 @@ class SenderStats:
     retried: int = 0
     failed: int = 0
     deferred: int = 0
+    #: later actions of a decision not sent because an earlier one failed for good (ADR 0042)
+    cancelled: int = 0
 
 
 class OutboxSender:
@@ -111,7 +113,7 @@ class OutboxSender:
         self.stats = SenderStats()
         self._writer = OutcomeWriter(
             db, worker=worker, stats=self.stats, case_hooks=case_hooks or CaseHooks(),
-            outcome_hooks=dict(outcome_hooks or {}),
+            outcome_hooks=dict(outcome_hooks or {}), notify=self._notify,
         )
 
     def breaker(self, provider: str) -> Breaker:

@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from opsdesk.domain.action_order import cancel_reason, cancelled, naming_cancelled
+from opsdesk.domain.action_order import cancel_reason, cancelled, cancelled_news, naming_cancelled
 from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.outbox import ActionStatus, SendResult
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Database, UnitOfWork
-from opsdesk.services.cases import CaseHooks, open_case
+from opsdesk.services.cases import CaseHooks, add_signal, open_case
 from opsdesk.services.effects import case_for_failed_action
 from opsdesk.services.refusals import REFUSALS
 
@@ -26,12 +26,15 @@ log = logging.getLogger("opsdesk.outbox")
 
 #: Called with every recorded outcome of an action of its kind, in the transaction that saves it
 #: (``hook(uow, action, result, now)``; ``action.status`` says whether it is final). Returning True for
-#: a final failure means the hook took charge of it (a fallback, a case of its own): no automation case.
-OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
+#: a final failure means the hook took charge of it (a fallback, a case of its own): no automation case. A hook
+#: that opened a case for it returns the case's id instead: the later actions of the decision not sent because of
+#: the failure are named there; else, as there are some, in an automation case of their own (ADR 0042).
+OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool | str]
 
 
 class _Stats(Protocol):
     failed: int
+    cancelled: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +58,12 @@ class OutcomeWriter:
         stats: _Stats,
         case_hooks: CaseHooks,
         outcome_hooks: Mapping[str, OutcomeHook],
+        notify: Callable[[str], None] = lambda _outcome: None,
     ) -> None:
+        """``notify``: told each outcome the writer decides itself (``cancelled``), once its transaction is
+        committed."""
         self._db = db
+        self._notify = notify
         self._worker = worker
         self.stats = stats
         self._case_hooks = case_hooks
@@ -77,11 +84,12 @@ class OutcomeWriter:
         refused: list[tuple[Outcome, Exception]] = []
         while True:
             writing: int | None = None  # the outcome being written, to blame it for an error
+            cancelled = 0  # counted once committed: a write done again counts them again
             try:
                 with self._db.unit_of_work() as uow:
                     for index, outcome in enumerate(todo):
                         writing = index
-                        self._record(uow, outcome)
+                        cancelled += self._record(uow, outcome)
                     writing = None
                     for action in deferred:
                         if uow.outbox.save(action, worker=self._worker):
@@ -104,6 +112,7 @@ class OutcomeWriter:
                     extra=action_fields(outcome.action),
                 )
                 errors.append(exc)
+        self._count_cancelled(cancelled)
         for refused_outcome, refusal in refused:
             self._fail_refused(refused_outcome, refusal)
         if errors:
@@ -125,6 +134,7 @@ class OutcomeWriter:
             ),
         )
         self.stats.failed += 1
+        later: list[OutboxAction] = []
         with self._db.unit_of_work() as uow:
             if uow.outbox.save(failed, worker=self._worker):
                 later = _cancel_later(uow, failed, reason, at)
@@ -133,22 +143,44 @@ class OutcomeWriter:
                 )
                 open_case(uow, case, self._case_hooks, at)
             uow.commit()
+        self._count_cancelled(len(later))
 
-    def _record(self, uow: UnitOfWork, outcome: Outcome) -> None:
+    def _count_cancelled(self, count: int) -> None:
+        self.stats.cancelled += count
+        for _ in range(count):
+            self._notify("cancelled")
+
+    def _record(self, uow: UnitOfWork, outcome: Outcome) -> int:
+        """Write one outcome; returns how many later actions of its decision it cancelled."""
         action = outcome.action
         if not uow.outbox.save(action, worker=self._worker):
-            return  # the lease ran out and another worker owns the action now
+            return 0  # the lease ran out and another worker owns the action now
         # To be tried again: the later ones of its decision wait until then at least (ADR 0042).
         if action.status is ActionStatus.PENDING:
             uow.outbox.postpone_after(action)
         later = _cancel_later(uow, action, outcome.case_reason, outcome.at) if outcome.case_reason else []
-        case_reason = outcome.case_reason
         hook = self._outcome_hooks.get(action.kind)
-        if hook is not None and hook(uow, action, outcome.result, outcome.at):
-            case_reason = ""
-        if case_reason:  # open_case gives it an owner and an SLA, and audits it
-            case = case_for_failed_action(action, case_reason, outcome.at, _order_name(uow, action))
-            open_case(uow, naming_cancelled(case, later), self._case_hooks, outcome.at)
+        taken = hook(uow, action, outcome.result, outcome.at) if hook is not None else False
+        # A failure no hook took charge of is a person's; so are the later actions it cancelled, whoever took
+        # charge of it: named in the case the hook opened for it, else in the automation case.
+        if not outcome.case_reason or (taken and not later):
+            return len(later)
+        if isinstance(taken, str) and taken and self._name_in(uow, taken, outcome, later):
+            return len(later)
+        # open_case gives it an owner and an SLA, and audits it
+        case = case_for_failed_action(action, outcome.case_reason, outcome.at, _order_name(uow, action))
+        open_case(uow, naming_cancelled(case, later), self._case_hooks, outcome.at)
+        return len(later)
+
+    def _name_in(
+        self, uow: UnitOfWork, case_id: str, outcome: Outcome, later: Sequence[OutboxAction]
+    ) -> bool:
+        """Name the cancelled actions in the case the failed action's hook opened for it: on its timeline and in
+        its detail's ``cancelled``. False, and nothing written, when that case has ended."""
+        note, news = cancelled_news(outcome.action, outcome.case_reason, later, uow.cases.get(case_id).detail)
+        return add_signal(
+            uow, case_id, f"action:{outcome.action.id}", note, outcome.at, self._case_hooks, news
+        )
 
 
 def _cancel_later(uow: UnitOfWork, failed: OutboxAction, failure: str, at: datetime) -> list[OutboxAction]:

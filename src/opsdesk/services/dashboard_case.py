@@ -8,20 +8,22 @@ its order (store events with the rule, playbook version and inputs), the actions
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from opsdesk.domain.action_order import waiting_for
 from opsdesk.domain.case_rights import holder_besides, may
 from opsdesk.domain.cases import RESOLUTIONS, Case, CaseStatus
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.holds import HoldPurpose, case_holds, describe
 from opsdesk.domain.org import Org
+from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.case_views import case_view
 from opsdesk.services.dashboard import first_warning, off_hours, sla_marks
-from opsdesk.services.orders import order_view
+from opsdesk.services.orders import action_view, order_view
 from opsdesk.services.titles import with_order_name
 
 
@@ -140,23 +142,17 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
     }
 
 
-def timeline(view: dict[str, Any], actions: Iterable[Any], marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def timeline(
+    view: dict[str, Any], actions: Sequence[OutboxAction], marks: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Every entry about the case, oldest first."""
     entries = [{"type": "change", "at": c["at"], **c} for c in view["timeline"]]
     # Decisions taken in one batch share a time; the store events' own times keep them in story order.
     entries += [{"type": "decision", "at": d["decided_at"], "then": _occurred(d), **d} for d in view["decisions"]]
+    # Each as the order page shows it: a pending one says which earlier one of its decision it waits for.
+    waits = waiting_for(actions)
     entries += [
-        {
-            "type": "action",
-            "at": a.created_at,
-            "kind": a.kind,
-            "status": a.status.value,
-            "attempts": a.attempts,
-            "last_error": a.last_error,
-            "payload": a.payload,
-            "decision_id": a.decision_id,
-            "history": list(a.history),
-        }
+        {"type": "action", "at": a.created_at, "decision_id": a.decision_id, **action_view(a, waits)}
         for a in actions
     ]
     entries += [{"type": "sla", **m} for m in marks]

@@ -29,8 +29,9 @@ from opsdesk.ports import UnitOfWork
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: How the key of every windowed counter begins: ``monitor|<counter>|<window start, Unix seconds>``.
 PREFIX = "monitor|"
-#: The outbox sender's outcome hook (``opsdesk.engine.outbox.OutcomeHook``), declared here for services.
-OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool]
+#: The outbox sender's outcome hook (``opsdesk.engine.outcomes.OutcomeHook``), declared here for services: True
+#: when it took charge of a final failure, or the id of the case it opened for it.
+OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool | str]
 
 
 def window_start(now: datetime, length: timedelta) -> datetime:
@@ -126,11 +127,12 @@ def customer_email(
 
 
 def chain(*hooks: OutcomeHook) -> OutcomeHook:
-    """Several outcome hooks on one action kind: each sees the outcome; any one may take charge of it."""
+    """Several outcome hooks on one action kind: each sees the outcome; any one may take charge of it (the first
+    case one of them opened for it is the one named)."""
 
-    def run(uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool:
+    def run(uow: UnitOfWork, action: OutboxAction, result: SendResult, now: datetime) -> bool | str:
         taken = [hook(uow, action, result, now) for hook in hooks]
-        return any(taken)
+        return next((t for t in taken if isinstance(t, str) and t), any(taken))
 
     return run
 

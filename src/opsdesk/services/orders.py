@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -9,6 +10,7 @@ from opsdesk.domain.action_order import waiting_for
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
+from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import UnitOfWork
 
 MAX_ORDER_ID = 2**63 - 1  # a signed 64-bit column, as Shopify's ids are
@@ -40,24 +42,26 @@ def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, An
             }
             for d in decisions
         ],
-        "actions": [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "provider": a.provider,
-                "status": a.status.value,
-                "attempts": a.attempts,
-                "last_error": a.last_error,
-                "idempotency_key": a.idempotency_key,
-                "payload": a.payload,
-                "history": list(a.history),
-                "position": a.position,
-                # A pending action not yet sent because an earlier one of its decision is pending (ADR 0042).
-                "waits_for": {"id": waits[a.id].id, "kind": waits[a.id].kind} if a.id in waits else None,
-            }
-            for a in actions
-        ],
+        "actions": [action_view(a, waits) for a in actions],
         "cases": [{"key": c.key, **asdict(c)} for c in cases],
+    }
+
+
+def action_view(a: OutboxAction, waits: Mapping[str, OutboxAction]) -> dict[str, Any]:
+    """One action as the order's API and pages show it (``waits``: ``action_order.waiting_for`` of its order's)."""
+    return {
+        "id": a.id,
+        "kind": a.kind,
+        "provider": a.provider,
+        "status": a.status.value,
+        "attempts": a.attempts,
+        "last_error": a.last_error,
+        "idempotency_key": a.idempotency_key,
+        "payload": a.payload,
+        "history": list(a.history),
+        "position": a.position,
+        # A pending action not yet sent because an earlier one of its decision is pending (ADR 0042).
+        "waits_for": {"id": waits[a.id].id, "kind": waits[a.id].kind} if a.id in waits else None,
     }
 
 
