@@ -5,11 +5,12 @@ missing argument, a database URL that is wrong, a configuration file that is not
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli import opsdesk
+from tests.integration.test_cli import init, opsdesk
 
 
 @pytest.mark.parametrize(
@@ -30,3 +31,31 @@ def test_a_usage_error_is_a_message_and_exit_2_not_a_traceback(
     assert result.returncode == 2, result.stderr
     assert says in " ".join(result.stderr.split())
     assert "--help" in result.stderr  # where to look next
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("url", "says", "code"),
+    [
+        ("notaurl", "not a database URL", 2),
+        ("mysql://db.example/opsdesk", "not a database URL", 2),
+        ("sqlite:////nonexistent-dir/opsdesk.db", "cannot open the database", 3),
+        (f"postgresql://opsdesk:s3cret@127.0.0.1:{_closed_port()}/x", "cannot open the database", 3),
+    ],
+)
+def test_a_wrong_database_url_is_a_message_naming_it_not_a_traceback(
+    tmp_path: Path, url: str, says: str, code: int
+) -> None:
+    init(tmp_path)
+    result = opsdesk("cases", "list", cwd=tmp_path, env={"OPSDESK_DATABASE_URL": url})
+    message = " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == code, result.stderr
+    assert says in message
+    assert "OPSDESK_DATABASE_URL" in message
+    assert "s3cret" not in message  # the password is never printed
