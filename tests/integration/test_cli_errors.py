@@ -59,3 +59,18 @@ def test_a_wrong_database_url_is_a_message_naming_it_not_a_traceback(
     assert says in message
     assert "OPSDESK_DATABASE_URL" in message
     assert "s3cret" not in message  # the password is never printed
+
+
+def test_a_configuration_file_named_but_missing_is_an_error_not_the_defaults(tmp_path: Path) -> None:
+    init(tmp_path)
+    by_option = opsdesk("cases", "list", "--config", "opsdesk.yml", cwd=tmp_path)
+    by_env = opsdesk(
+        "cases", "list", cwd=tmp_path, env={"OPSDESK_CONFIG": str(tmp_path / "etc" / "opsdesk.yaml")}
+    )
+    for result in (by_option, by_env):
+        assert result.returncode == 2, result.stdout
+        assert "no such configuration file" in " ".join(result.stderr.split())
+    # With neither, a folder without opsdesk.yaml still runs on the defaults, as documented.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert opsdesk("tokens", "list", cwd=bare).returncode == 0
