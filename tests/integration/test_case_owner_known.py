@@ -8,9 +8,6 @@ and the CLI now refuse such an assignment, naming the name, and leave the case a
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +21,8 @@ from opsdesk.web.app import create_app
 from tests.integration.dashboard_harness import dashboard_desk, sign_in
 from tests.integration.desk_harness import bearer
 from tests.integration.test_case_holder import api, cli_args, page_post, the_case
-from tests.samples import SECRET, order_lifecycle
+from tests.integration.test_cli import opsdesk
+from tests.samples import order_lifecycle
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 UNKNOWN = ["ghost", "Alice", "team:suport"]
@@ -79,18 +77,8 @@ def test_the_cli_refuses_it_with_exit_2_naming_the_name(
     client: TestClient, desk: Desk, tmp_path: Path
 ) -> None:
     before = the_case(desk)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "opsdesk",
-            *cli_args(desk, tmp_path, "assign", before["key"], "Alice", "--as", "carol"),
-        ],
-        env={**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = opsdesk(
+        *cli_args(desk, tmp_path, "assign", before["key"], "Alice", "--as", "carol"), cwd=tmp_path
     )
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "no person or team 'Alice'" in " ".join(result.stderr.split())
