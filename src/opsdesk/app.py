@@ -46,7 +46,7 @@ from opsdesk.services.refund_guard import refund_refused
 from opsdesk.services.sla import make_sla_hooks
 from opsdesk.services.usage_retention import DeliveryRetention, TimerRetention, UsageRetention, longest_window
 from opsdesk.storage.schema import migrate
-from opsdesk.storage.sql import SqlDatabase, create_sql_engine
+from opsdesk.storage.sql import SqlDatabase, create_sql_engine, ensure_reachable
 
 
 def default_connectors(settings: Settings, metrics: Metrics | None = None) -> dict[str, Connector]:
@@ -121,6 +121,7 @@ def build(
         sqlite_synchronous=settings.file.sqlite_synchronous,
         sqlite_busy_timeout_ms=settings.file.sqlite_busy_timeout_ms,
     )
+    ensure_reachable(engine)
     if create_schema:
         migrate(engine)
     if playbooks is None:
@@ -266,6 +267,7 @@ def desk_work(org: Org) -> tuple[CaseHooks, dict[str, TimerHandler]]:
         sla_update=sla_update,
         on_changed=make_on_changed(org, notifier),
         tell=notifier.tell,
+        owner_known=org.knows_owner,
     )
     handlers = {
         **make_timer_handlers(org, lambda: hooks, tell=notifier.tell),

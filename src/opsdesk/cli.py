@@ -266,10 +266,13 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        from click import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:
+        # Usage errors (no such command or option, a missing argument, a bad value) arrive here in non-standalone
+        # mode. They are typer's own click's (typer._click), not the click package's: showing them is the usage,
+        # "Try ... --help" and the error, exit 2, never a traceback.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"[red]error:[/] {exc.format_message()}")
+        sys.exit(exc.exit_code)

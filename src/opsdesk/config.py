@@ -246,6 +246,12 @@ class Settings(BaseModel):
 def load_settings(config_path: str | None = None, database_url: str | None = None) -> Settings:
     env = Environment()
     path = Path(config_path or env.config)
+    named = config_path is not None or "config" in env.model_fields_set
+    if named and not path.is_file():
+        # A file someone named (--config, OPSDESK_CONFIG) is never replaced by the defaults: a typo would run
+        # a desk with no shops and no playbooks. Only the default opsdesk.yaml may be absent.
+        source = "--config" if config_path is not None else "OPSDESK_CONFIG"
+        raise InvalidInput(f"no such configuration file: {path} ({source}); opsdesk init writes one")
     return Settings(
         database_url=database_url or env.database_url,
         config_path=path.resolve(),

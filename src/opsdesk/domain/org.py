@@ -105,6 +105,15 @@ class Org:
     def team(self, name: str) -> Team:
         return self.teams.get(name) or Team(name=name)
 
+    def knows_owner(self, owner: str) -> bool:
+        """Whether ``owner`` is a person under ``people:`` or ``team:<name>`` of a team under ``teams:`` (or the
+        default team): someone a case can be given to, who is told and who the ladder can climb from. A desk that
+        lists no people (no teams) yet has nobody to check a person (a team) against, and takes any name."""
+        if owner.startswith("team:"):
+            name = owner.removeprefix("team:")
+            return not self.teams or name in self.teams or name == self.default_team
+        return not self.people or owner in self.people
+
     def sla_for(self, queue: str, priority: str) -> SlaPolicy | None:
         name = self.queue(queue).policy_name(priority)
         return self.sla_policies.get(name) if name else None

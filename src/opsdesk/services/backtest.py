@@ -7,6 +7,9 @@ Guardrail usage is simulated in memory for the candidate, starting one longest g
 read a page at a time, usage windows that have closed are dropped, and only the first ``max_changes``
 changes are kept (all are counted, and their money summed).
 
+Only events a playbook file can listen to are replayed: the decisions of people (``desk``) and of the built-in
+monitors are outside any candidate's reach and are left out of the counts, rather than reported as changed.
+
 Events no recorded playbook listened to have no recorded facts; when a candidate playbook listens to
 one, its facts are rebuilt from the stored delivery and the order *as it is now* (``approximate``).
 """
@@ -174,6 +177,10 @@ class Backtest:
 
     def replay(self, group: list[DecisionRecord]) -> None:
         first = group[0]
+        if first.event_name not in self.specimens:
+            # No playbook file can listen to it (a person's resolution, ``case.resolved``; the built-in monitors'
+            # ``monitor.*``): no candidate decides it, so comparing it would report every one as a change.
+            return
         listening = [p for p in self.candidate if p.listens_to(first.event_name)]
         facts, approximate = self._facts(group, bool(listening))
         after = self._decide(listening, first, facts) if facts is not None else {}

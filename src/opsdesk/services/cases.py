@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.domain import cases as transitions
-from opsdesk.domain.case_rights import AUTOMATION, ensure_may
+from opsdesk.domain.case_rights import AUTOMATION, SYSTEM_ACTORS, ensure_may
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, InvalidInput
 from opsdesk.domain.org import Org
@@ -56,6 +56,10 @@ def _nothing(_uow: UnitOfWork, _before: Case, _after: Case, _change: CaseChange,
     return None
 
 
+def _anyone(_owner: str) -> bool:
+    return True
+
+
 def _nobody(_uow: UnitOfWork, _case: Case, _message: str, _now: datetime) -> None:
     return None
 
@@ -70,6 +74,8 @@ class CaseHooks:
     on_changed: OnChanged = _nothing
     #: Tells a case's owner something the case's changes do not (``add_news``), in the SLA warnings' digests.
     tell: Tell = _nobody
+    #: Whether a case can be given to this owner (``Org.knows_owner``): a person or team of the organisation.
+    owner_known: Callable[[str], bool] = _anyone
 
 
 def open_case(uow: UnitOfWork, record: CaseRecord, hooks: CaseHooks, now: datetime) -> Case:
@@ -104,12 +110,25 @@ def act(
     naming the holder, for the work on a case someone else holds (``case_rights``)."""
     before = uow.cases.get(case_id)
     ensure_may(before, action, actor, lead=lead)
+    if action == "assign":
+        _ensure_known(str(params.get("owner") or ""), actor, hooks)
     if action == "claim" and before.person == actor:
         return before  # claiming your own case again changes nothing
     changed = _transition(before, action, actor, now, params)
     if action == "resolve":
         changed = record_resolution(uow, before, changed, actor, now, params)
     return _commit(uow, before, changed, now, hooks, action)
+
+
+def _ensure_known(owner: str, actor: str, hooks: CaseHooks) -> None:
+    """A person gives a case only to a person or team of the organisation (or takes it themselves): one given to a
+    name nobody is configured under (a typo) would be told to no one and fall between the two. The desk's own
+    reassignments pick from the organisation already."""
+    if owner and owner != actor and actor not in SYSTEM_ACTORS and not hooks.owner_known(owner):
+        raise InvalidInput(
+            f"no person or team {owner!r} on the desk: give a case to a person under people: or to "
+            "team:<name> of a team under teams: in opsdesk.yaml"
+        )
 
 
 def settle(uow: UnitOfWork, case_id: str, why: str, now: datetime, hooks: CaseHooks) -> bool:

@@ -7,7 +7,7 @@ were resolved (kept in the case's ``decision`` detail) and how many of those wer
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,10 +27,12 @@ OLDEST = ">3d"
 DONE = ("resolved", "closed")
 
 
-def desk_metrics(
-    uow: UnitOfWork, now: datetime, outcomes: Mapping[str, float], since: timedelta = timedelta(days=30)
-) -> dict[str, Any]:
-    """The desk's numbers now; resolved work counts when resolved within ``since``."""
+def desk_metrics(uow: UnitOfWork, now: datetime, since: timedelta = timedelta(days=30)) -> dict[str, Any]:
+    """The desk's numbers now; resolved work counts when resolved within ``since``, decisions when taken within it
+    (from the decision log: a process's own counters start at zero on each start, and miss what workers decide)."""
+    outcomes: Counter[str] = Counter()
+    for day in uow.decisions.outcomes_by_day(now - since).values():
+        outcomes.update(day)
     active = _all(uow, CaseFilter())
     done = [
         c for c in _all(uow, CaseFilter(status=DONE, active_only=False)) if _resolved_since(c, now - since)

@@ -8,13 +8,13 @@ import time
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from opsdesk import ports
 from opsdesk.domain.audit import AuditKeys
-from opsdesk.domain.errors import Conflict, DataRefused, Unavailable
+from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, Unavailable
 from opsdesk.storage import repositories as repos
 from opsdesk.storage.audit import SqlChainedAudit
 from opsdesk.storage.cases import SqlCases
@@ -38,7 +38,8 @@ def create_sql_engine(
     """An engine for SQLite (WAL, immediate write transactions) or PostgreSQL (psycopg 3).
 
     Its errors leave the statement's values out (``hide_parameters``): they are bodies, emails, addresses,
-    and an error's traceback reaches the logs (ADR 0033)."""
+    and an error's traceback reaches the logs (ADR 0033). A URL that names neither is ``InvalidInput``."""
+    _ensure_supported(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
@@ -50,6 +51,36 @@ def create_sql_engine(
     )
     _configure_sqlite(engine, sqlite_synchronous.upper(), sqlite_busy_timeout_ms)
     return engine
+
+
+#: Where the database's URL comes from, for the messages about it.
+URL_SOURCE = "OPSDESK_DATABASE_URL or --database-url"
+
+
+def _ensure_supported(url: str) -> None:
+    try:
+        backend: str | None = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend not in ("sqlite", "postgresql"):
+        # The URL itself is not repeated: it may hold a password.
+        named = f": {backend}" if backend else ""
+        raise InvalidInput(
+            f"not a database URL opsdesk can use ({URL_SOURCE}{named}): "
+            "sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE"
+        )
+
+
+def ensure_reachable(engine: Engine) -> None:
+    """Open one connection, so that a database that cannot be opened (a file in a folder that does not exist, a
+    server that refuses, a wrong password) is one ``Unavailable`` naming it, password hidden, not a traceback."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        reason = " ".join(str(exc.orig or exc).split())
+        where = engine.url.render_as_string(hide_password=True)
+        raise Unavailable(f"cannot open the database {where} ({URL_SOURCE}): {reason}") from None
 
 
 def _write_ahead_log(cursor: Any, wait: float) -> None:

@@ -136,10 +136,7 @@ def _add_metrics_route(router: APIRouter, desk: Desk) -> None:
     @router.get("/metrics/desk", tags=["metrics"], dependencies=[every_shop_viewer])
     async def get_desk_metrics() -> dict[str, Any]:
         """Backlog by queue and age, SLA compliance, time to first response and to resolution, automation rate."""
-        outcomes = {
-            o: _counter(desk, "opsdesk_decisions_total", {"outcome": o}) for o in ("automate", "escalate")
-        }
-        return await run_in_threadpool(_read, desk, lambda uow: desk_metrics(uow, desk.clock.now(), outcomes))
+        return await run_in_threadpool(_read, desk, lambda uow: desk_metrics(uow, desk.clock.now()))
 
 
 def _read(desk: Desk, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
@@ -153,7 +150,3 @@ def _act(desk: Desk, case_id: str, action: str, principal: Principal, params: di
         case = act(uow, case_id, action, principal.actor, desk.clock.now(), desk.case_hooks, lead=lead, **params)
         uow.commit()
     return case_summary(case)
-
-
-def _counter(desk: Desk, name: str, labels: dict[str, str]) -> float:
-    return desk.metrics.registry.get_sample_value(name, labels) or 0.0
