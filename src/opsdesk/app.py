@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from opsdesk.clock import SystemClock
+from opsdesk.clock import ResumedClock, SystemClock
 from opsdesk.config import Settings
 from opsdesk.config_discounts_pickups import build_guard_policy, build_warehouses
 from opsdesk.connectors.carrier import CarrierLabels
@@ -173,7 +173,7 @@ def build(
                       privacy.watch],
             enrich_case=order_side.enrich_case,
         ),
-        clock=clock or SystemClock(),
+        clock=clock or settings_clock(settings),
         metrics=metrics,
         connectors=connectors if connectors is not None else default_connectors(settings, metrics),
         org=org,
@@ -193,6 +193,12 @@ def build(
     # On every process's /metrics, serve's and a worker's port alike: the worker may be the only one scraped.
     desk.metrics.registry.register(BacklogGauge(desk.case_backlog))
     return desk
+
+
+def settings_clock(settings: Settings) -> Clock:
+    """The wall clock, or the simulated day's resumed clock a demo's ``opsdesk.yaml`` names (ADR 0043)."""
+    resumed = settings.file.clock
+    return ResumedClock(resumed.resume_at, resumed.since) if resumed is not None else SystemClock()
 
 
 class ExportFiles:

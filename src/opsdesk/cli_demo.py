@@ -14,7 +14,7 @@ import contextlib
 import os
 import secrets
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +25,6 @@ from opsdesk import app as composition
 from opsdesk.cli_common import FormatOpt, emit
 from opsdesk.cli_scorecard import print_scorecard
 from opsdesk.cli_simulate import DEMO_SECRET, ScenarioOpt, run_in_process, scenario_named, secret_for
-from opsdesk.clock import ResumedClock
 from opsdesk.config import Settings, load_settings
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.readiness import evidence
@@ -87,6 +86,11 @@ def demo(
     with _quiet(fmt == "json"):
         settings = prepare(directory, url, plan)
     card = run_in_process(settings, plan, secret_for(settings, plan.shop), fmt=fmt)
+    # From here on, the folder's desk goes on from the simulated day's end (ADR 0043): serve, and every command.
+    config = directory / "opsdesk.yaml"
+    resume_at = datetime.fromisoformat(card["day"]["followed_until"])
+    config.write_text(with_clock(config.read_text(), resume_at, datetime.now(UTC)))
+    settings = load_settings(str(config), url)
     login = demo_login(settings)
     card["login"] = login
     if not emit(card, fmt):
@@ -98,11 +102,8 @@ def demo(
         from opsdesk.cli import run_server
 
         os.chdir(directory)
-        # The dashboard resumes the simulated day where it ended, at the wall clock's pace.
-        resumed = ResumedClock(datetime.fromisoformat(card["day"]["followed_until"]))
         out.print(f"the desk's clock resumes at the simulated day's end: {card['day']['followed_until']}")
-        run_server(load_settings("opsdesk.yaml", url), host=host, port=port, stand_ins=True, worker=True,
-                   clock=resumed)
+        run_server(load_settings("opsdesk.yaml", url), host=host, port=port, stand_ins=True, worker=True)
 
 
 def prepare(directory: Path, url: str, plan: Scenario) -> Settings:
@@ -139,6 +140,24 @@ def demo_store(text: str) -> str:
     for page in PAGES:
         text = text.replace(page, page.replace("# ", "", 1))
     return text.rstrip("\n") + "\n" + SET_UP
+
+
+CLOCK_MARK = "# -- the desk's clock (written by `opsdesk demo`; delete it to run on the wall clock) --"
+
+
+def with_clock(text: str, resume_at: datetime, since: datetime) -> str:
+    """The config with its ``clock:`` block (ADR 0043): the simulated day's end, resumed at the wall clock's pace
+    from ``since``, for serve and every command in the folder; a block from an earlier run replaced."""
+    if CLOCK_MARK in text:
+        text = text[: text.index(CLOCK_MARK)]
+    block = (
+        CLOCK_MARK,
+        "# The simulated day ended at resume_at; the desk's time is resume_at plus the wall time since `since`.",
+        "clock:",
+        f"  resume_at: {resume_at.isoformat()}",
+        f"  since: {since.isoformat()}",
+    )
+    return text.rstrip("\n") + "\n\n" + "\n".join(block) + "\n"
 
 
 def demo_login(settings: Settings) -> dict[str, str]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 
 class SystemClock:
@@ -12,16 +11,18 @@ class SystemClock:
 
 
 class ResumedClock:
-    """A clock that starts at ``at`` and runs at the wall clock's pace from the moment it is made.
+    """A clock that starts at ``at`` and runs at the wall clock's pace from ``since`` (default: now).
 
-    ``opsdesk demo`` serves its simulated day on it: the dashboard goes on from where the day ended, so
-    its SLA countdowns read as they would have, instead of the wall clock days later firing every timer
-    of the day at once.
+    ``opsdesk demo`` serves its simulated day on it, and every command in the demo's folder reads it from
+    ``opsdesk.yaml`` (``clock:``, ADR 0043): the dashboard and the commands go on from where the day ended, so
+    SLA countdowns and readiness read as they would have, instead of the wall clock days later firing every timer
+    of the day at once. Anchored to the wall clock, not to a process's start, so that processes started at
+    different times agree.
     """
 
-    def __init__(self, at: datetime) -> None:
+    def __init__(self, at: datetime, since: datetime | None = None) -> None:
         self._at = at.astimezone(UTC)
-        self._started = time.monotonic()
+        self._since = (since or datetime.now(UTC)).astimezone(UTC)
 
     def now(self) -> datetime:
-        return self._at + timedelta(seconds=time.monotonic() - self._started)
+        return self._at + (datetime.now(UTC) - self._since)

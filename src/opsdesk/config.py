@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk import yamldoc
@@ -154,6 +154,14 @@ class PrivacyConfig(Strict):
     export_dir: str = "privacy-exports"
 
 
+class ClockConfig(Strict):
+    """A desk that goes on from a simulated day (ADR 0043): its time is ``resume_at`` plus the wall time since
+    ``since``, the same in serve, the worker and every command. ``opsdesk demo`` writes it; a store has none."""
+
+    resume_at: AwareDatetime
+    since: AwareDatetime
+
+
 class FileConfig(Strict):
     shops: list[ShopConfig] = []
     playbooks: str = "playbooks"
@@ -175,6 +183,7 @@ class FileConfig(Strict):
     readiness: ReadinessConfig = ReadinessConfig()
     discount_guard: DiscountGuardConfig = DiscountGuardConfig()  # docs/playbooks/discount-glitch.md
     warehouses: dict[str, WarehouseConfig] = {}  # carrier pickups; docs/playbooks/carrier-pickup-cutoff.md
+    clock: ClockConfig | None = None  # unset: the wall clock
     sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "FULL"
     # Below Shopify's 5 s delivery timeout, so a locked database answers 503 rather than a time-out.
     sqlite_busy_timeout_ms: Annotated[int, Field(ge=10, le=60_000)] = 4000

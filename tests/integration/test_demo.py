@@ -27,15 +27,20 @@ incidents:
 """
 
 
-def opsdesk(*args: str, cwd: Path, columns: int = 160) -> subprocess.CompletedProcess[str]:
+def opsdesk(
+    *args: str, cwd: Path, columns: int = 160, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSDESK_")} | {"COLUMNS": str(columns)}
+    env |= extra_env or {}
     command = [sys.executable, "-m", "opsdesk", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=240, check=False)
 
 
 def test_demo_inits_a_folder_runs_a_day_and_prints_the_scorecard_and_a_login(tmp_path: Path) -> None:
     (tmp_path / "day.yaml").write_text(SCENARIO)
-    done = opsdesk("demo", "shop", "--no-serve", "--scenario", str(tmp_path / "day.yaml"), cwd=tmp_path, columns=80)
+    done = opsdesk(
+        "demo", "shop", "--no-serve", "--scenario", str(tmp_path / "day.yaml"), cwd=tmp_path, columns=80
+    )
     assert done.returncode == 0, done.stderr
     folder = tmp_path / "shop"
     assert (folder / "opsdesk.yaml").is_file() and (folder / "playbooks").is_dir()
@@ -83,18 +88,51 @@ def test_demo_serves_its_day_on_a_clock_that_resumes_where_the_day_ended(
     from typer.testing import CliRunner
 
     import opsdesk.cli
+    from opsdesk.app import settings_clock
     from opsdesk.cli import cli
 
     served: dict[str, object] = {}
-    monkeypatch.setattr(opsdesk.cli, "run_server", lambda settings, **kwargs: served.update(kwargs))
+    monkeypatch.setattr(
+        opsdesk.cli, "run_server", lambda settings, **kw: served.update(kw, settings=settings)
+    )
     monkeypatch.chdir(tmp_path)
     for name in [k for k in os.environ if k.startswith("OPSDESK_")]:
         monkeypatch.delenv(name)
     (tmp_path / "day.yaml").write_text(SCENARIO)
-    done = CliRunner().invoke(cli, ["demo", "shop", "--scenario", str(tmp_path / "day.yaml"), "--port", "8765"])
+    done = CliRunner().invoke(
+        cli, ["demo", "shop", "--scenario", str(tmp_path / "day.yaml"), "--port", "8765"]
+    )
     assert done.exit_code == 0, done.output
     ended = datetime.fromisoformat("2026-11-23T05:00:00+00:00") + timedelta(hours=16 + 2)  # duration + follow
     assert f"resumes at the simulated day's end: {ended.isoformat()}" in done.output
     assert served["port"] == 8765 and served["stand_ins"] is True
-    now = served["clock"].now()  # type: ignore[attr-defined]
+    now = settings_clock(served["settings"]).now()  # type: ignore[arg-type]
     assert ended <= now < ended + timedelta(minutes=5)
+
+
+def test_commands_in_the_demo_folder_go_on_from_the_simulated_day_as_the_server_does(tmp_path: Path) -> None:
+    """ADR 0043: `opsdesk check` in the demo's folder (the README's tour) measured on the wall clock, days after
+    the simulated day, failed controls the scorecard had passed (follow-ups late, pages not probed for days)."""
+    from datetime import datetime, timedelta
+
+    (tmp_path / "day.yaml").write_text(SCENARIO)
+    done = opsdesk(
+        "demo",
+        "shop",
+        "--no-serve",
+        "--format",
+        "json",
+        "--scenario",
+        str(tmp_path / "day.yaml"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    card = json.loads(done.stdout)
+    ended = datetime.fromisoformat(card["day"]["followed_until"])
+    folder = tmp_path / "shop"
+    env = {"OPSDESK_SHOPIFY_SECRET": "demo-secret"}
+    checked = opsdesk("check", "--no-probe", "--format", "json", cwd=folder, extra_env=env)
+    assert checked.returncode in (0, 1), checked.stderr
+    report = json.loads(checked.stdout)
+    assert ended <= datetime.fromisoformat(report["at"]) < ended + timedelta(minutes=5)
+    assert report["failed"] == card["readiness"]["failed"]
