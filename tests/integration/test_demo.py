@@ -74,6 +74,18 @@ def test_demo_again_starts_from_a_fresh_database(tmp_path: Path, fmt: str) -> No
         assert done.returncode == 0, done.stderr
         cards.append(json.loads(done.stdout))
     first, second = ({k: v for k, v in c.items() if k not in ("run", "login")} for c in cards)
+    # The text shows shares from the counts: 142 of 157 is 90.4 %, though the JSON's rate (4 places) is 0.9045.
+    from rich.console import Console
+
+    from opsdesk.cli_scorecard import print_scorecard
+
+    card = json.loads(json.dumps(cards[0]))
+    card["automation"] |= {"automated": 142, "escalated": 15, "rate": 0.9045}
+    card["automation"] |= {"routine_orders": 157, "routine_orders_without_a_case": 142, "routine_rate": 0.9045}
+    console = Console(record=True, width=160)
+    print_scorecard(card, console)
+    text = console.export_text()
+    assert "90.4% of decisions" in text and "90.4% (142 of 157)" in text, text
     assert first == second  # nothing of the first run is left: the same seed scores the same
     assert cards[0]["login"]["password"] != cards[1]["login"]["password"]
 
