@@ -37,7 +37,8 @@ from opsdesk.domain.discounts import GuardPolicy
 from opsdesk.engine.timers import TimerSweeper
 from opsdesk.services.deadlines import Handler
 from opsdesk.services.discount_retention import DiscountWindowRetention
-from opsdesk.services.followups import FollowupRetention, subject
+from opsdesk.services.followup_retention import FollowupRetention
+from opsdesk.services.followups import subject
 from opsdesk.services.usage_retention import TimerRetention
 from opsdesk.storage import tables as t
 from opsdesk.storage.schema import migrate

@@ -33,7 +33,7 @@ from opsdesk.services.cases import CaseHooks
 from opsdesk.services.deadlines import make_timer_handlers
 from opsdesk.services.discount_retention import DiscountWindowRetention
 from opsdesk.services.discounts import DiscountGuard
-from opsdesk.services.followups import FollowupRetention
+from opsdesk.services.followup_retention import FollowupRetention
 from opsdesk.services.fulfilment_playbooks import fulfilment_playbooks
 from opsdesk.services.monitors import chain
 from opsdesk.services.notify import Notifier

@@ -11,7 +11,8 @@ from typing import Protocol, Self
 from opsdesk.domain.access import Session, User
 from opsdesk.domain.audit import ChainedRow, ChainHead
 from opsdesk.domain.cases import Case, CaseChange, Changed
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow, WindowMark
+from opsdesk.domain.discount_windows import RateWindow, WindowMark
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord
 from opsdesk.domain.erasures import Erasure
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.inventory import StockLevel

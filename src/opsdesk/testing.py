@@ -23,7 +23,8 @@ from opsdesk import ports
 from opsdesk.domain.access import Session, User
 from opsdesk.domain.audit import ChainedRow
 from opsdesk.domain.cases import Case, CaseChange
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow
+from opsdesk.domain.discount_windows import RateWindow
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord
 from opsdesk.domain.inventory import StockLevel
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import Delivered, SendResult

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, RateWindow, WindowMark
+from opsdesk.domain.discount_windows import RateWindow, WindowMark
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord
 from opsdesk.domain.pickups import MissedPickup
 
 

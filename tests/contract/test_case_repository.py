@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import update
 
-from opsdesk.domain import cases as tr
+from opsdesk.domain import case_transitions as tr
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed, stock_key
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord, Timer

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, DiscountTerms, RateWindow
+from opsdesk.domain.discount_windows import RateWindow
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, DiscountTerms
 from opsdesk.domain.pickups import MissedPickup
 from opsdesk.ports import Database
 

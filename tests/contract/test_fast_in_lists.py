@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from opsdesk.domain.records import DecisionRecord, RawDelivery
-from opsdesk.storage import repositories as repos
+from opsdesk.storage import decisions
 from opsdesk.storage.sql import SqlDatabase
 from tests.contract.transactions import read, write
 
@@ -36,7 +36,7 @@ def test_lists_of_any_length_give_exact_answers_on_both_backends(sql_db: SqlData
 
 
 def test_a_statement_keeps_a_few_shapes_however_many_lengths_it_runs_with(sqlite_db: SqlDatabase) -> None:
-    statement = repos._DECIDED
+    statement = decisions._DECIDED
     statement._shapes.clear()
     for length in range(17, 65):  # 48 lengths
         read(sqlite_db, lambda uow, ids=[f"d{n}" for n in range(length)]: uow.decisions.seen(ids))

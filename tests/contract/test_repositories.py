@@ -33,7 +33,7 @@ from opsdesk.domain.records import (
 from opsdesk.ports import Database, UnitOfWork
 from opsdesk.storage import tables as t
 from opsdesk.storage.bodies import MAGIC
-from opsdesk.storage.repositories import SqlDeliveries
+from opsdesk.storage.deliveries import SqlDeliveries
 from opsdesk.storage.sql import SqlDatabase
 from tests.contract.transactions import read, write
 

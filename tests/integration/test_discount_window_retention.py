@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from opsdesk.domain.discounts import DiscountIncident, GuardPolicy, RateWindow
+from opsdesk.domain.discount_windows import RateWindow
+from opsdesk.domain.discounts import DiscountIncident, GuardPolicy
 from opsdesk.domain.records import CaseRecord, Timer
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.ports import Database, UnitOfWork

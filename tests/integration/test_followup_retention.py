@@ -13,13 +13,8 @@ import pytest
 from opsdesk.domain.records import FollowupProgress, Timer
 from opsdesk.fakes.smtp import FakeSmtp
 from opsdesk.ports import Database, UnitOfWork
-from opsdesk.services.followups import (
-    FOLLOWUP,
-    FOLLOWUP_RETENTION,
-    RETENTION_SUBJECT,
-    FollowupRetention,
-    subject,
-)
+from opsdesk.services.followup_retention import FOLLOWUP_RETENTION, RETENTION_SUBJECT, FollowupRetention
+from opsdesk.services.followups import FOLLOWUP, subject
 from opsdesk.testing import ManualClock
 from tests.contract.transactions import read, write
 from tests.integration.fulfilment_harness import START, make_run, paid_order

@@ -19,7 +19,7 @@ from opsdesk.engine.timers import TimerSweeper
 from opsdesk.ports import Database
 from opsdesk.services import monitors
 from opsdesk.services.discount_retention import DISCOUNT_RETENTION
-from opsdesk.services.followups import FOLLOWUP_RETENTION
+from opsdesk.services.followup_retention import FOLLOWUP_RETENTION
 from opsdesk.services.reconcile import MARK_PREFIX
 from opsdesk.services.usage_retention import (
     RETENTION,

@@ -33,7 +33,8 @@ ALICES = Case(
 
 def test_a_colleague_may_comment_and_reopen_a_lead_may_also_reassign_and_nobody_else_works_it() -> None:
     allowed = {lead: [a for a in ACTIONS if may(ALICES, a, "bob", lead=lead)] for lead in (False, True)}
-    # claim is the claim's own refusal (cases.claim): the rule leaves it to the transition, which names alice too
+    # claim is the claim's own refusal (case_transitions.claim): the rule leaves it to the transition, which
+    # names alice too
     assert allowed == {False: ["claim", "comment", "reopen"], True: ["claim", "assign", "comment", "reopen"]}
 
 

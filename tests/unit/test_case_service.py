@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from opsdesk.domain import cases as transitions
+from opsdesk.domain import case_transitions as transitions
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus
 from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
 from opsdesk.domain.org import Org, Queue, Team

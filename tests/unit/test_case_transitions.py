@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opsdesk.domain import cases as tr
+from opsdesk.domain import case_transitions as tr
 from opsdesk.domain.cases import MAX_SIGNALS, Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, InvalidInput
 

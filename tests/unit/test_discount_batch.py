@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from opsdesk.domain.discounts import GuardPolicy, RateWindow, baseline, rate_anomaly
+from opsdesk.domain.discount_windows import RateWindow, baseline, rate_anomaly
+from opsdesk.domain.discounts import GuardPolicy
 from opsdesk.services.discount_batch import SHOP_WIDE, BatchState
 from opsdesk.testing import InMemoryDatabase
 

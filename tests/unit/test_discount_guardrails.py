@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opsdesk.config_discounts_pickups import DiscountGuardConfig, build_guard_policy
+from opsdesk.domain.discount_windows import baseline, code_abuse, rate_anomaly, unusual_use, window_start
 from opsdesk.domain.discounts import (
     DiscountIncident,
     DiscountRecord,
@@ -16,13 +17,8 @@ from opsdesk.domain.discounts import (
     GuardPolicy,
     Line,
     Violation,
-    baseline,
     check_order,
-    code_abuse,
     preflight,
-    rate_anomaly,
-    unusual_use,
-    window_start,
 )
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.discounts import DiscountGuard

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from opsdesk.domain import cases as transitions
+from opsdesk.domain import case_transitions as transitions
 from opsdesk.domain.cases import Case, CaseStatus, Changed
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.records import AuditEntry, CaseFilter, OutboxAction, Timer

@@ -7,7 +7,8 @@ says why and skips fulfilment orders that already carry it, a release names the 
 means and finds nothing left to release (``shopify_holds``), adding a tag twice or setting the same note
 twice changes nothing. A discount known only by a code it is redeemed with is looked up by that code
 (``codeDiscountNodeByCode``) before it is deactivated. Refunds are ``shopify_refunds``, discount pauses and
-terms ``shopify_discounts``; this module is the connector, its transport and the other actions.
+terms ``shopify_discounts``, tags, notes, return approvals and payment re-checks ``shopify_orders``; this module
+is the connector and its transport.
 
 It also answers the reconciliation sweep's queries (``shopify_reads``), which pace themselves: before sending
 one, the connector waits (with its injected sleeper) until the shop's cost bucket, as the last answer left it
@@ -41,34 +42,18 @@ from opsdesk.connectors.shopify_bucket import DEFAULT_RESERVE, CostBuckets
 from opsdesk.connectors.shopify_discounts import Discounts
 from opsdesk.connectors.shopify_errors import error_message, graphql_errors, retry_after, server_time
 from opsdesk.connectors.shopify_holds import FulfilmentHolds
-from opsdesk.connectors.shopify_ids import gid, order_gid
 from opsdesk.connectors.shopify_items import read_item
+from opsdesk.connectors.shopify_orders import OrderActions
 from opsdesk.connectors.shopify_reads import Reply, SweepReads
 from opsdesk.connectors.shopify_refunds import Refunds
 from opsdesk.connectors.shopify_token import AccessTokens, ClientCredentials, GrantOutcome, token_url
 from opsdesk.connectors.shopify_webhooks import WebhookSubscriptions
 from opsdesk.domain.errors import InvalidPayload
-from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
+from opsdesk.domain.outbox import Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Clock
 
 JSON = dict[str, Any]
-
-TAGS = """mutation Tags($id: ID!, $tags: [String!]!) {
-  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
-}"""
-NOTE = """mutation Note($input: OrderInput!) {
-  orderUpdate(input: $input) { order { id note } userErrors { field message } }
-}"""
-
-RETURN_STATUS = """query ReturnStatus($id: ID!) { return(id: $id) { id status } }"""
-APPROVE_RETURN = """mutation ApproveReturn($input: ReturnApproveRequestInput!) {
-  returnApproveRequest(input: $input) { return { id status } userErrors { field message code } }
-}"""
-PAYMENT_STATUS = """query PaymentStatus($id: ID!) {
-  order(id: $id) { id displayFinancialStatus paymentGatewayNames
-    transactions(first: 50) { id kind status gateway } }
-}"""
 
 
 class ShopifyAdmin:
@@ -97,6 +82,7 @@ class ShopifyAdmin:
         self._holds = FulfilmentHolds(self._execute, self._mutate)
         self._refunds = Refunds(self._execute, self._mutate)
         self._discounts = Discounts(self._execute, self._mutate)
+        self._orders = OrderActions(self._execute, self._mutate)
         self._timeout = timeout
         # Redirects are never followed (ApiClient): a 3xx from an Admin API endpoint is a misconfiguration,
         # and following it would send the access token wherever it points.
@@ -106,8 +92,9 @@ class ShopifyAdmin:
         self._urls: dict[str, httpx.URL] = {}  # each endpoint parsed once
         self._handlers: dict[str, Callable[[OutboxAction], SendResult]] = {
             "refund": self._refunds.refund, "hold_fulfillment": self._holds.hold, "release_hold": self._holds.release,
-            "add_tags": self._add_tags, "note": self._note, "deactivate_discount": self._discounts.deactivate,
-            "approve_return": self._approve_return, "check_payment": self._check_payment,
+            "add_tags": self._orders.add_tags, "note": self._orders.note,
+            "deactivate_discount": self._discounts.deactivate,
+            "approve_return": self._orders.approve_return, "check_payment": self._orders.check_payment,
             "read_inventory_item": partial(read_item, self._execute),
         }
 
@@ -183,58 +170,6 @@ class ShopifyAdmin:
         """Seconds the sweep's reads have waited so far for the shop's cost bucket, before sending."""
         return self._reads.paced(shop)
 
-    # -- actions -------------------------------------------------------------------------------------
-
-    def _add_tags(self, action: OutboxAction) -> SendResult:
-        given = action.payload.get("tags") or []
-        parts = given.split(",") if isinstance(given, str) else map(str, given)
-        tags = [t.strip() for t in parts if t.strip()]
-        if not tags:
-            raise InvalidPayload("add_tags needs at least one tag")
-        order = order_gid(action)
-        result = self._mutate(action, "tagsAdd", TAGS, {"id": order, "tags": tags})
-        return result if not isinstance(result, dict) else Delivered({"order_id": order, "tags": tags})
-
-    def _note(self, action: OutboxAction) -> SendResult:
-        note = str(action.payload.get("note") or action.payload.get("text") or "")
-        if not note:
-            raise InvalidPayload("note needs a text")
-        order = order_gid(action)
-        result = self._mutate(action, "orderUpdate", NOTE, {"input": {"id": order, "note": note}})
-        return result if not isinstance(result, dict) else Delivered({"order_id": order, "note": note})
-
-
-    def _approve_return(self, action: OutboxAction) -> SendResult:
-        """returnApproveRequest, unless the return is open already (a retry of an approval that was made)."""
-        target = gid("Return", action.payload.get("return_id"))
-        reply = self._execute(action.shop, RETURN_STATUS, {"id": target}, action.idempotency_key)
-        if not isinstance(reply, dict):
-            return reply
-        status = str((reply.get("return") or {}).get("status") or "")
-        if status == "OPEN":
-            return Delivered({"return_id": target, "status": status, "already": True})
-        if status != "REQUESTED":
-            return Rejected(f"return {target} cannot be approved: it is {status or 'not found'}")
-        result = self._mutate(action, "returnApproveRequest", APPROVE_RETURN, {"input": {"id": target}})
-        if not isinstance(result, dict):
-            return result
-        return Delivered({"return_id": target, "status": (result.get("return") or {}).get("status")})
-
-    def _check_payment(self, action: OutboxAction) -> SendResult:
-        """Ask again how the order's payment stands (a query: nothing changes, so repeating it is safe)."""
-        order = order_gid(action)
-        reply = self._execute(action.shop, PAYMENT_STATUS, {"id": order}, action.idempotency_key)
-        if not isinstance(reply, dict):
-            return reply
-        found = reply.get("order")
-        if not isinstance(found, dict):
-            return Rejected(f"no order {order} in {action.shop}")
-        transactions = found.get("transactions") or []
-        return Delivered({"order_id": order, "financial_status": str(found.get("displayFinancialStatus") or ""),
-                          "gateways": [str(g) for g in found.get("paymentGatewayNames") or []],
-                          "transactions": [{k: t.get(k) for k in ("id", "kind", "status", "gateway")}
-                                           for t in transactions if isinstance(t, dict)]})
-
     # -- transport -----------------------------------------------------------------------------------
 
     def _mutate(self, action: OutboxAction, field: str, query: str, variables: JSON,
@@ -308,4 +243,3 @@ class ShopifyAdmin:
             return graphql_errors(body)
         data = body.get("data")
         return data if isinstance(data, dict) else RetryLater(f"HTTP {status} without data")
-

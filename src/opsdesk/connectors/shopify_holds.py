@@ -11,8 +11,7 @@ finds nothing left to release. ``ShopifyAdmin`` sends them through its own clien
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from opsdesk.connectors.shopify_ids import gid, order_gid
 from opsdesk.connectors.shopify_reads import Execute, Reply
@@ -22,8 +21,15 @@ from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
 
 JSON = dict[str, Any]
-#: Runs one mutation for an action: its payload, or Rejected with the userErrors not in the codes given.
-Mutate = Callable[[OutboxAction, str, str, JSON, frozenset[str]], Reply]
+
+
+class Mutate(Protocol):
+    """Runs one mutation for an action: its payload, or Rejected with the userErrors not in the codes given."""
+
+    def __call__(
+        self, action: OutboxAction, field: str, query: str, variables: JSON, done_codes: frozenset[str] = frozenset()
+    ) -> Reply: ...
+
 
 FULFILLMENT_ORDERS = """query FulfillmentOrders($id: ID!) {
   order(id: $id) { id fulfillmentOrders(first: 50) {

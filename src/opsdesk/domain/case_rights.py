@@ -4,9 +4,9 @@ the CLI.
 A case a person holds (``Case.person``) is theirs to work: only they start it, put it on hold, resume it, resolve
 it or close it. Anyone may comment on it, and reopen it once it has ended (it goes back to its holder, as it would
 for them); only a lead may hand it to someone else or back to its team. Claiming it is refused by the claim itself
-(``cases.claim``). The desk's own actor (rules, timers, monitors, reconciliation: ``automation``) is not a person
-and keeps every right it had: it resolves a case nobody has started, resumes one the customer answered, hands
-back one its holder left idle.
+(``case_transitions.claim``). The desk's own actor (rules, timers, monitors, reconciliation: ``automation``) is
+not a person and keeps every right it had: it resolves a case nobody has started, resumes one the customer
+answered, hands back one its holder left idle.
 """
 
 from __future__ import annotations

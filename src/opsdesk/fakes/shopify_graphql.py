@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from opsdesk.fakes.query_cost import parse, shape
+from opsdesk.fakes.query_document import parse
+from opsdesk.fakes.query_shape import shape
 
 __all__ = ["SHAPED", "graphql_dispute", "graphql_order", "graphql_refund", "graphql_return", "return_status",
            "shaped", "utc_time"]

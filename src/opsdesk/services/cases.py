@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from opsdesk.domain import cases as transitions
+from opsdesk.domain import case_transitions as transitions
 from opsdesk.domain.case_rights import AUTOMATION, SYSTEM_ACTORS, ensure_may
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, InvalidInput

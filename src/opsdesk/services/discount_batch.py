@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from opsdesk.domain.discounts import DiscountRecord, RateWindow, baseline
+from opsdesk.domain.discount_windows import RateWindow, baseline
+from opsdesk.domain.discounts import DiscountRecord
 from opsdesk.ports import UnitOfWork
 
 SHOP_WIDE = ""

@@ -11,19 +11,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from opsdesk.domain.discounts import (
-    ZERO,
-    DiscountRecord,
-    GuardPolicy,
-    OrderCheck,
+from opsdesk.domain.discount_windows import (
     RateWindow,
-    Violation,
     baseline,
     code_abuse,
     rate_anomaly,
     unusual_use,
     window_start,
 )
+from opsdesk.domain.discounts import ZERO, DiscountRecord, GuardPolicy, OrderCheck, Violation
 from opsdesk.domain.events import OrderSnapshot
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.discount_batch import SHOP_WIDE, BatchState

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from opsdesk.domain.discounts import GuardPolicy, WindowMark, window_start
+from opsdesk.domain.discount_windows import WindowMark, window_start
+from opsdesk.domain.discounts import GuardPolicy
 from opsdesk.domain.records import Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.deadlines import Handler

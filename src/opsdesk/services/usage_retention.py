@@ -9,7 +9,7 @@ monitors' windows (``monitors:`` in ``opsdesk.yaml``). So a row whose window beg
 more. The sweep keeps it one ``longest`` longer still (``keep``) for what runs with another ``now``: a
 worker whose clock lags, a transaction begun before the window ended. Rows without a window are never
 deleted: a cap without a period (``|-``), the reconciliation marks. (Follow-up progress has a table of its
-own since migration 0010, with its own sweep: ``followups.FollowupRetention``.)
+own since migration 0010, with its own sweep: ``followup_retention.FollowupRetention``.)
 
 The sweep is a durable timer (``usage_retention``) that the timer sweeper of ``opsdesk serve`` and
 ``opsdesk worker`` arms when it starts (``TimerSweeper(standing=...)``); on PostgreSQL only the worker
@@ -19,7 +19,7 @@ more to read, else ``every`` later, from the first key. So one transaction is on
 key's index and at most one DELETE, however big the table is.
 
 The other housekeeping sweeps share its horizon (``keep``): ``TimerRetention`` below, follow-up progress
-(``followups.FollowupRetention``) and discount rate windows (``discount_retention``), each reading only
+(``followup_retention.FollowupRetention``) and discount rate windows (``discount_retention``), each reading only
 what it deletes or must look at again (ADR 0022's last amendment); delivery retention has its own.
 """
 

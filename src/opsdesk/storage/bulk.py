@@ -141,3 +141,14 @@ def _write_sqlalchemy(conn: Connection, table: Table, rows: Sequence[Row], keys:
     primary = next(iter(table.primary_key.columns))
     result = conn.execute(statement.on_conflict_do_nothing().returning(primary), list(rows))
     return len(result.all())
+
+
+def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows that conflict with nothing stored; returns how many went in."""
+    return write(conn, table, rows)
+
+
+def _upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], stable: Sequence[str] = ()
+) -> None:
+    write(conn, table, rows, upsert_on=keys, stable=stable)

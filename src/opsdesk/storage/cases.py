@@ -9,15 +9,17 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, update
 from sqlalchemy import case as sql_case
 
 from opsdesk.domain.case_keys import key_number, key_or_id
-from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed, join_key
+from opsdesk.domain.cases import Case, CaseChange, Changed, join_key
 from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
+from opsdesk.storage.case_queue import _by_age, _by_due, _filtered, _statuses
+from opsdesk.storage.case_rows import _full, _record
 from opsdesk.storage.codec import dumps, loads
 
 _C = t.cases.c
@@ -244,67 +246,3 @@ class SqlCases:
     def count(self, where: CaseFilter) -> int:
         query = _filtered(select(func.count()).select_from(t.cases), where)
         return int(self._conn.execute(query).scalar_one())
-
-
-def _by_due(r: Any) -> tuple[datetime, datetime, str]:
-    return r["due_at"], r["opened_at"], r["id"]
-
-
-def _by_age(r: Any) -> tuple[datetime, str]:
-    return r["opened_at"], r["id"]
-
-
-def _statuses(where: CaseFilter) -> tuple[str, ...]:
-    if where.status:
-        return tuple(dict.fromkeys(where.status))
-    return tuple(s.value for s in CaseStatus if s.active or not where.active_only)
-
-
-def _filtered(query: Select[Any], where: CaseFilter) -> Select[Any]:
-    c = t.cases.c
-    conditions: list[ColumnElement[bool]] = []
-    if where.status:
-        conditions.append(c.status.in_(where.status))
-    elif where.active_only:
-        conditions.append(c.status.in_([s.value for s in CaseStatus if s.active]))
-    for column, value in (
-        (c.queue, where.queue),
-        (c.owner, where.owner),
-        (c.kind, where.kind),
-        (c.shop, where.shop),
-    ):
-        if value is not None:
-            conditions.append(column == value)
-    if where.due_before is not None:
-        conditions.append(c.due_at < where.due_before)
-    return query.where(*conditions)
-
-
-def _full(r: Any) -> Case:
-    return Case(
-        id=r["id"],
-        shop=r["shop"],
-        kind=r["kind"],
-        queue=r["queue"],
-        title=r["title"],
-        reason=r["reason"],
-        opened_at=r["opened_at"],
-        status=CaseStatus(r["status"]),
-        owner=r["owner"],
-        priority=r["priority"],
-        order_id=r["order_id"],
-        source=r["source"],
-        version=r["version"],
-        updated_at=r["updated_at"],
-        first_response_at=r["first_response_at"],
-        resolved_at=r["resolved_at"],
-        resolution=r["resolution"],
-        escalation_level=r["escalation_level"],
-        detail=loads(r["detail"]),
-        due_at=r["due_at"],
-        number=r["number"],
-    )
-
-
-def _record(r: Any) -> CaseRecord:
-    return _full(r).as_record()

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, tuple_
 
-from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, DiscountTerms, RateWindow, WindowMark
+from opsdesk.domain.discount_windows import RateWindow, WindowMark
+from opsdesk.domain.discounts import DiscountIncident, DiscountRecord, DiscountTerms
 from opsdesk.domain.pickups import MissedPickup
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t

@@ -13,9 +13,10 @@ from opsdesk.domain.orders import OrderState
 from opsdesk.domain.readiness import PolicyReview, Probe
 from opsdesk.domain.records import ApiToken, OutboxAction, StoredDelivery
 from opsdesk.storage import tables as t
-from opsdesk.storage.cases import _full as case_from_row
+from opsdesk.storage.case_rows import _full as case_from_row
+from opsdesk.storage.deliveries import _delivery
+from opsdesk.storage.orders import _order
 from opsdesk.storage.outbox import _action
-from opsdesk.storage.repositories import _delivery, _order
 
 #: Payment statuses of an order that is over even when nothing shipped (Shopify voids or refunds a cancel).
 CLOSED_PAYMENTS = ("voided", "refunded")

@@ -15,17 +15,20 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from opsdesk import ports
 from opsdesk.domain.audit import AuditKeys
 from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, Unavailable
-from opsdesk.storage import repositories as repos
 from opsdesk.storage.audit import SqlChainedAudit
 from opsdesk.storage.cases import SqlCases
+from opsdesk.storage.decisions import SqlDecisions
+from opsdesk.storage.deliveries import SqlDeliveries
 from opsdesk.storage.discounts_pickups import SqlDiscounts, SqlPickups
 from opsdesk.storage.followups import SqlFollowups
 from opsdesk.storage.inventory import SqlInventory
+from opsdesk.storage.orders import SqlOrders
 from opsdesk.storage.outbox import SqlOutbox
 from opsdesk.storage.privacy import SqlPrivacy
 from opsdesk.storage.readiness import SqlReadiness
 from opsdesk.storage.timers import SqlTimers
 from opsdesk.storage.tokens import SqlTokens
+from opsdesk.storage.usage import SqlUsage
 from opsdesk.storage.users import SqlSessions, SqlUsers
 
 #: SQLite's durability setting, stated in docs/explanation/durability.md: FULL survives power loss.
@@ -183,12 +186,12 @@ class SqlUnitOfWork:
             self._release()
             raise Unavailable(f"database unavailable: {getattr(exc, 'orig', None) or exc}") from exc
         self._conn = conn
-        self.deliveries = repos.SqlDeliveries(conn)
-        self.orders = repos.SqlOrders(conn)
-        self.decisions = repos.SqlDecisions(conn)
+        self.deliveries = SqlDeliveries(conn)
+        self.orders = SqlOrders(conn)
+        self.decisions = SqlDecisions(conn)
         self.outbox = SqlOutbox(conn)
         self.cases = SqlCases(conn)
-        self.usage = repos.SqlUsage(conn)
+        self.usage = SqlUsage(conn)
         self.followups = SqlFollowups(conn)
         self.audit = SqlChainedAudit(conn, self._audit_keys)
         self.tokens = SqlTokens(conn)

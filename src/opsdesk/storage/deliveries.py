@@ -1,29 +1,20 @@
-"""Repositories over one connection; each method is a few statements, batched where it matters."""
+"""The webhook deliveries as received: stored once each, read back in id order, marked, requeued, pruned."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql
 
 from opsdesk.domain.errors import NotFound
-from opsdesk.domain.events import OrderId, ShopDomain
-from opsdesk.domain.orders import OrderState
-from opsdesk.domain.policies import Usage
-from opsdesk.domain.records import (
-    DecisionRecord,
-    RawDelivery,
-    StoredDelivery,
-)
-from opsdesk.storage import bulk
+from opsdesk.domain.records import RawDelivery, StoredDelivery
 from opsdesk.storage import tables as t
 from opsdesk.storage.bodies import pack, unpack
-from opsdesk.storage.codec import decode_order, dumps, encode_order, loads
+from opsdesk.storage.bulk import _insert_ignore
 from opsdesk.storage.fast import Fast
 
 # The statements run on every poll or for every event, built once: building a statement per call cost
@@ -65,18 +56,6 @@ _CLAIM_PENDING = Fast(
     .where(t.deliveries.c.id.in_(bindparam("ids", expanding=True)), t.deliveries.c.status == "pending")
     .with_for_update(skip_locked=True)
 )
-_ORDERS_OF_SHOP = Fast(
-    select(t.orders).where(
-        t.orders.c.shop == bindparam("shop"), t.orders.c.order_id.in_(bindparam("ids", expanding=True))
-    )
-)
-_USAGE = Fast(select(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True))))
-# A walk along the primary key's index (the retention sweep's pages), and the delete of what it chose.
-_USAGE_KEYS = Fast(
-    select(t.usage.c.key).where(t.usage.c.key > bindparam("after")).order_by(t.usage.c.key).limit(bindparam("limit"))
-)
-_USAGE_REMOVE = Fast(delete(t.usage).where(t.usage.c.key.in_(bindparam("keys", expanding=True))))
-_DECIDED = Fast(select(t.decisions.c.id).where(t.decisions.c.id.in_(bindparam("ids", expanding=True))))
 _MARK_PROCESSED = Fast(
     update(t.deliveries)
     .where(t.deliveries.c.id.in_(bindparam("ids", expanding=True)))
@@ -91,16 +70,6 @@ _REQUEUE_WAITING = Fast(
     )
     .values(status="pending", error="")
 )
-
-def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert the rows that conflict with nothing stored; returns how many went in."""
-    return bulk.write(conn, table, rows)
-
-
-def _upsert(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], stable: Sequence[str] = ()
-) -> None:
-    bulk.write(conn, table, rows, upsert_on=keys, stable=stable)
 
 
 class SqlDeliveries:
@@ -260,189 +229,3 @@ def _delivery_rows(deliveries: Sequence[RawDelivery]) -> list[dict[str, Any]]:
         }
         for d in deliveries
     ]
-
-
-class SqlOrders:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def get_many(
-        self, keys: Iterable[tuple[ShopDomain, OrderId]]
-    ) -> dict[tuple[ShopDomain, OrderId], OrderState]:
-        found: dict[tuple[ShopDomain, OrderId], OrderState] = {}
-        by_shop: dict[ShopDomain, list[OrderId]] = {}
-        for shop, order_id in set(keys):
-            by_shop.setdefault(shop, []).append(order_id)
-        for shop, ids in by_shop.items():
-            for start in range(0, len(ids), 500):
-                params = {"shop": shop, "ids": ids[start : start + 500]}
-                for row in _ORDERS_OF_SHOP.rows(self._conn, params):
-                    state = _order(row)
-                    found[(state.shop, state.order_id)] = state
-        return found
-
-    def find(self, shop: ShopDomain, order_id: OrderId) -> OrderState | None:
-        return self.get_many([(shop, order_id)]).get((shop, order_id))
-
-    def find_by_id(self, order_id: OrderId) -> list[OrderState]:
-        query = select(t.orders).where(t.orders.c.order_id == order_id).order_by(t.orders.c.shop)
-        return [_order(row) for row in self._conn.execute(query).mappings()]
-
-    def search(self, term: str, limit: int = 20) -> list[OrderState]:
-        term = term.strip()
-        if not term:
-            return []
-        c = t.orders.c
-        number = term.removeprefix("#")
-        matches: list[ColumnElement[bool]] = [c.name.in_([f"#{number}", number]), c.email.in_([term, term.lower()])]
-        if number.isascii() and number.isdigit() and len(number) < 20 and int(number) < 2**63:  # not "²", 2**63
-            matches.append(c.order_id == int(number))
-        query = select(t.orders).where(or_(*matches)).order_by(c.last_event_at.desc(), c.shop).limit(limit)
-        return [_order(row) for row in self._conn.execute(query).mappings()]
-
-    def put_many(self, states: Iterable[OrderState]) -> None:
-        rows = [
-            {
-                "shop": s.shop,
-                "order_id": s.order_id,
-                "name": s.snapshot.name if s.snapshot else "",
-                "email": s.snapshot.email if s.snapshot else "",
-                "owner": s.owner,
-                "payment_status": s.payment_status,
-                "fulfilment_status": s.fulfilment_status,
-                "ship_by": s.ship_by,
-                "last_event_at": s.last_event_at,
-                "state": encode_order(s),
-            }
-            for s in states
-        ]
-        # An order's name and email (indexed, for search) hardly ever change: written only where they do.
-        _upsert(self._conn, t.orders, rows, ("shop", "order_id"), stable=("name", "email"))
-
-
-def _order(row: Any) -> OrderState:
-    return decode_order(
-        row["shop"], row["order_id"], row["state"], row["owner"], row["ship_by"], row["last_event_at"]
-    )
-
-
-class SqlDecisions:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def history(
-        self, since: datetime, until: datetime | None, after: tuple[datetime, int, str] | None, limit: int
-    ) -> list[DecisionRecord]:
-        c = t.decisions.c
-        delivery = func.coalesce(c.delivery_id, 0)
-        query = select(t.decisions).where(*_taken(since, until))
-        if after is not None:
-            at, did, last = after
-            later = or_(delivery > did, and_(delivery == did, c.id > last))
-            query = query.where(or_(c.decided_at > at, and_(c.decided_at == at, later)))
-        query = query.order_by(c.decided_at, delivery, c.id).limit(limit)
-        return [_decision(r) for r in self._conn.execute(query).mappings()]
-
-    def count_between(self, since: datetime, until: datetime | None) -> int:
-        query = select(func.count()).select_from(t.decisions).where(*_taken(since, until))
-        return int(self._conn.execute(query).scalar_one())
-
-    def seen(self, ids: Iterable[str]) -> set[str]:
-        wanted = list(set(ids))
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            found.update(_DECIDED.scalars(self._conn, {"ids": wanted[start : start + 500]}))
-        return found
-
-    def add_many(self, decisions: Sequence[DecisionRecord]) -> None:
-        rows = [
-            {
-                "id": d.id,
-                "shop": d.shop,
-                "delivery_id": d.delivery_id,
-                "order_id": d.order_id,
-                "event_name": d.event_name,
-                "event_key": d.event_key,
-                "playbook": d.playbook,
-                "rule_id": d.rule_id,
-                "policy_version": d.policy_version,
-                "outcome": d.outcome,
-                "reason": d.reason,
-                "inputs": dumps(d.inputs),
-                "decided_at": d.decided_at,
-            }
-            for d in decisions
-        ]
-        _insert_ignore(self._conn, t.decisions, rows)
-
-    def for_order(self, shop: str, order_id: int) -> list[DecisionRecord]:
-        query = (
-            select(t.decisions)
-            .where(t.decisions.c.shop == shop, t.decisions.c.order_id == order_id)
-            .order_by(t.decisions.c.decided_at, t.decisions.c.id)
-        )
-        return [
-            DecisionRecord(
-                r["id"],
-                r["shop"],
-                r["delivery_id"],
-                r["order_id"],
-                r["event_name"],
-                r["event_key"],
-                r["playbook"],
-                r["rule_id"],
-                r["policy_version"],
-                r["outcome"],
-                r["reason"],
-                loads(r["inputs"]),
-                r["decided_at"],
-            )
-            for r in self._conn.execute(query).mappings()
-        ]
-
-    def outcomes_by_day(self, since: datetime) -> dict[str, dict[str, int]]:
-        c = t.decisions.c
-        day = func.date(c.decided_at)
-        query = select(day, c.outcome, func.count()).where(c.decided_at >= since).group_by(day, c.outcome)
-        found: dict[str, dict[str, int]] = {}
-        for when, outcome, count in self._conn.execute(query):
-            found.setdefault(str(when)[:10], {})[outcome] = int(count)
-        return found
-
-
-def _taken(since: datetime, until: datetime | None) -> list[Any]:
-    c = t.decisions.c
-    return [c.decided_at >= since] if until is None else [c.decided_at >= since, c.decided_at < until]
-
-
-def _decision(r: Any) -> DecisionRecord:
-    return DecisionRecord(
-        r["id"], r["shop"], r["delivery_id"], r["order_id"], r["event_name"], r["event_key"], r["playbook"],
-        r["rule_id"], r["policy_version"], r["outcome"], r["reason"], loads(r["inputs"]), r["decided_at"],
-    )
-
-
-class SqlUsage:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, Usage]:
-        wanted, found = sorted(set(keys)), {}
-        for start in range(0, len(wanted), 500):
-            for r in _USAGE.rows(self._conn, {"keys": wanted[start : start + 500]}):
-                found[r["key"]] = Usage(r["count"], Decimal(r["amount"]))
-        return found
-
-    def put_many(self, usage: dict[str, Usage]) -> None:
-        rows = [{"key": k, "count": u.count, "amount": str(u.amount)} for k, u in usage.items()]
-        _upsert(self._conn, t.usage, rows, ("key",))
-
-    def keys(self, after: str, limit: int) -> list[str]:
-        return list(_USAGE_KEYS.scalars(self._conn, {"after": after, "limit": limit}))
-
-    def remove(self, keys: Iterable[str]) -> int:
-        wanted, removed = sorted(set(keys)), 0
-        for start in range(0, len(wanted), 500):  # one statement per chunk, not one per key
-            removed += _USAGE_REMOVE.rowcount(self._conn, {"keys": wanted[start : start + 500]})
-        return removed
-
