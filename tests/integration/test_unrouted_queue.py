@@ -66,8 +66,13 @@ def test_the_worker_starts_all_the_same_and_says_so(tmp_path: Path) -> None:
     """Refusing to start over a typo would lose webhooks: the worker runs, with a warning naming the rule."""
     init(tmp_path)
     _misroute(tmp_path / "playbooks")
-    worker = subprocess.Popen([sys.executable, "-m", "opsdesk", "worker"], cwd=tmp_path, stderr=subprocess.PIPE,
-                              text=True, env={**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET})
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "opsdesk", "worker"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET},
+    )
     try:
         assert worker.stderr is not None
         lines: list[str] = []
@@ -97,7 +102,9 @@ def test_a_case_in_an_unknown_queue_gets_the_default_deadline_and_says_why(
     desk = make_desk(tmp_path, monkeypatch, clock=ManualClock(NOW), **{**ORG, "playbooks": str(playbooks)})
     with TestClient(create_app(desk, background=False), base_url="http://127.0.0.1") as client:
         for d in order_lifecycle(1, price="80.00")[:6]:
-            assert client.post("/webhooks/shopify", content=d["body"].encode(), headers=d["headers"]).is_success
+            assert client.post(
+                "/webhooks/shopify", content=d["body"].encode(), headers=d["headers"]
+            ).is_success
     desk.process_pending()
     with desk.db.unit_of_work(read_only=True) as uow:
         [case] = uow.cases.search(CaseFilter(status=tuple(s.value for s in CaseStatus)), 10)
