@@ -133,6 +133,7 @@ def run_server(
             probe = StandInStorefront(fallback=PageProbe())  # the demo shop's pages (fakes/storefront.py)
         desk = composition.build(settings, clock=clock, page_probe=probe)
         _check_audit(desk)
+        cli_check.warn_unrouted(desk)
         out.print(
             f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
         )
@@ -201,6 +202,7 @@ def worker(
 
     desk = desk_for(config, database_url)
     _check_audit(desk)
+    cli_check.warn_unrouted(desk)
     background = Background(desk)
     port = None if metrics_port is None else MetricsPort(desk, background, metrics_host, metrics_port)
     stopped = threading.Event()
@@ -222,11 +224,14 @@ def policy_check(
     fmt: FormatOpt = "text",
 ) -> None:
     """Check playbooks: unknown keys, bad expressions, type errors, unreachable rules (file:line:column)."""
-    targets = paths or [_settings(config, None).playbooks_dir]
+    settings = _settings(config, None)
+    targets = paths or [settings.playbooks_dir]
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
-    playbooks, problems = loader.check(targets)
+    playbooks, found = loader.check(targets)
+    # With opsdesk.yaml: a rule escalating to a queue with no team or SLA of its own (a typo) fails too (ADR 0046).
+    problems: list[object] = [*found, *cli_check.unrouted(settings, playbooks)]
     data = {
         "ok": not problems,
         "problems": [str(p) for p in problems],

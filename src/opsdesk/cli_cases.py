@@ -18,7 +18,7 @@ from opsdesk.domain.case_rights import ensure_person
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
 from opsdesk.services import users
-from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view
+from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view, refuse_unknown
 from opsdesk.services.cases import act
 
 cases_cli = typer.Typer(no_args_is_help=True, help="Work the case queue: list, show, claim, resolve, ...")
@@ -60,6 +60,7 @@ def list_cases(
     where = CaseFilter(queue, owner, tuple(status or ()), kind, shop, _instant(due_before))
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
+        refuse_unknown(uow, where, desk.org, desk.playbooks)
         page = case_list(uow, where, limit, offset)
     if not emit(page, fmt):
         _print_queue(page, desk.clock.now(), wide)

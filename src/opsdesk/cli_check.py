@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -10,12 +12,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
-from opsdesk.config import ShopConfig
+from opsdesk.config import Settings, ShopConfig
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
+from opsdesk.domain.org import unrouted_escalations
+from opsdesk.domain.policies import Playbook
+from opsdesk.organisation import build_org
 from opsdesk.readiness import evidence, registry
 
+log = logging.getLogger("opsdesk")
 out = Console()
 err = Console(stderr=True)
 #: Offending records printed per failing control in text output (JSON has up to 20, and the counts).
@@ -136,3 +142,21 @@ def policy_review(
         review = evidence.record_review(uow, desk.playbooks, playbook, by, desk.clock.now(), note)
         uow.commit()
     out.print(f"recorded: {review.playbook} v{review.version} reviewed by {review.reviewer} at {review.reviewed_at}")
+
+
+def unrouted(settings: Settings, playbooks: Sequence[Playbook]) -> list[str]:
+    """``opsdesk policy check``'s look at the playbooks with opsdesk.yaml (when there is one): each rule escalating
+    to a queue with no team or SLA of its own (ADR 0046)."""
+    if not settings.config_path.is_file():
+        return []
+    org = build_org(settings.file)
+    return [f"{where}: {why}" for where, why in unrouted_escalations(org, playbooks)]
+
+
+def warn_unrouted(desk: Desk) -> None:
+    """At the start of ``serve`` and ``worker``: one warning per rule escalating to a queue with no team or SLA of
+    its own. The desk starts all the same (refusing would lose webhooks over a typo): its cases run on the default
+    SLA, and the readiness control ``automations-owned`` fails until it is fixed (ADR 0046)."""
+    for where, why in unrouted_escalations(desk.org, desk.playbooks):
+        log.warning("%s: %s; readiness control automations-owned fails until the queue is fixed", where, why,
+                    extra={"rule": where})

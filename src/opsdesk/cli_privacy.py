@@ -13,6 +13,7 @@ from rich.console import Console
 
 from opsdesk import app as composition
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.privacy import PrivacySubject
 from opsdesk.services.privacy import (
@@ -37,6 +38,15 @@ def _subject(shop: str, customer: int | None, email: str, phone: str, orders: li
     if customer is None and not email:
         raise InvalidInput("name the customer: --customer ID and/or --email ADDRESS")
     return PrivacySubject(shop.lower(), customer, email, phone, frozenset(orders or ()))
+
+
+def _served(desk: Desk, shop: str) -> str:
+    """The shop, refused as ``reconcile`` refuses it when opsdesk.yaml does not list it: a typo would write an
+    empty export (or erase nothing) and exit 0. ``redact-shop`` takes any shop: it is for a shop that left."""
+    shops = [s.domain for s in desk.settings.file.shops]
+    if shop.lower() not in shops:
+        raise InvalidInput(f"{shop} is not a shop in opsdesk.yaml (shops: {', '.join(shops) or 'none'})")
+    return shop.lower()
 
 
 def _print(report: PrivacyReport, fmt: str) -> None:
@@ -65,9 +75,10 @@ def export(
 ) -> None:
     """Write every stored field that holds a customer's data to the export folder (privacy.export_dir)."""
     desk = desk_for(config, database_url)
+    subject = _subject(_served(desk, shop), customer, email, phone, order)
     sink = composition.export_files(desk.settings.privacy_export_dir)
     with desk.db.unit_of_work() as uow:
-        report, _ = export_customer(uow, _subject(shop, customer, email, phone, order), desk.clock.now(), sink.write)
+        report, _ = export_customer(uow, subject, desk.clock.now(), sink.write)
         uow.commit()
     _print(report, fmt)
 
@@ -85,8 +96,9 @@ def redact(
 ) -> None:
     """Erase a customer's personal data everywhere it is stored (ids, amounts and statuses stay)."""
     desk = desk_for(config, database_url)
+    subject = _subject(_served(desk, shop), customer, email, phone, order)
     with desk.db.unit_of_work() as uow:
-        report = redact_customer(uow, _subject(shop, customer, email, phone, order), desk.clock.now())
+        report = redact_customer(uow, subject, desk.clock.now())
         erase_exports(composition.export_files(desk.settings.privacy_export_dir), report)
         uow.commit()
     _print(report, fmt)

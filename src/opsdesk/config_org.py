@@ -63,3 +63,6 @@ class OwnershipConfig(Strict):
     default_team: str = "ops"
     return_timer_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60
     order_rules: list[dict[str, str]] = []  # e.g. {if: "order.total > 500", owner: "team:vip"} (CEL)
+    #: The SLA policy of a case whose queue names none (ADR 0046); unset: the policy named ``default`` under
+    #: ``sla_policies``, else 24 hours around the clock.
+    default_sla: str | None = None

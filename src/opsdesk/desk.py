@@ -28,6 +28,7 @@ from opsdesk.engine.timers import TimerSweeper
 from opsdesk.metrics import Metrics
 from opsdesk.ports import Clock, Connector, Database
 from opsdesk.readiness.evidence import Fetch, probe_due
+from opsdesk.readiness.sweeps import record_sweep
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.desk_metrics import queue_backlog
 from opsdesk.services.discount_terms import TermsReader, inspect_pending
@@ -157,9 +158,14 @@ class Desk:
             if report.appended:
                 log.warning("reconciliation: %s had %d lost or stale orders, refunds and disputes", report.shop,
                             report.appended, extra={"shop": report.shop, "appended": report.appended})
-            if not report.ok:
-                log.warning("reconciliation of %s failed, mark kept: %s", report.shop, report.error,
-                            extra={"shop": report.shop})
+            # Recorded for the readiness control webhooks-reconciled; logged once an outage, not once a minute.
+            error = None if report.ok else report.error or "failed"
+            changed = record_sweep(self.db, report.shop, error, report.started_at)
+            if error is not None:
+                log.log(logging.WARNING if changed else logging.DEBUG, "reconciliation of %s failed, mark kept: %s",
+                        report.shop, error, extra={"shop": report.shop})
+            elif changed:
+                log.info("reconciliation of %s finished", report.shop, extra={"shop": report.shop})
         if any(r.appended for r in reports):
             self.wake.set()
         return reports

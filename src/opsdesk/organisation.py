@@ -21,6 +21,9 @@ from opsdesk.policy.cel import compile_condition
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$")
 UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 ALWAYS = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+#: The SLA of a case whose queue names none, when ``ownership.default_sla`` names no policy (ADR 0046).
+DEFAULT_SLA = "default"
+DEFAULT_SLA_TARGETS = {"resolution": timedelta(hours=24)}
 
 
 def duration(text: str, where: str) -> timedelta:
@@ -85,7 +88,19 @@ def build_org(file: FileConfig, now: datetime | None = None) -> Org:
         ownership.default_team,
         timedelta(minutes=ownership.return_timer_minutes),
         _order_rules(ownership.order_rules, people, teams),
+        _default_sla(file, policies, years) if queues else None,
     )
+
+
+def _default_sla(file: FileConfig, policies: Mapping[str, SlaPolicy], years: range) -> SlaPolicy:
+    """The policy a case runs on when its queue names none: ``ownership.default_sla``, else the one named
+    ``default``, else 24 hours around the clock (a case in a queue missing from ``queues:`` has a deadline)."""
+    name = file.ownership.default_sla
+    if name is not None and name not in policies:
+        raise InvalidInput(f"ownership.default_sla: no SLA policy {name!r} under sla_policies")
+    found = policies.get(name or DEFAULT_SLA)
+    return found or SlaPolicy(DEFAULT_SLA, _calendar(DEFAULT_SLA, CalendarConfig(always_open=True), years),
+                              DEFAULT_SLA_TARGETS)
 
 
 def _find_calendar(

@@ -90,7 +90,7 @@ def test_a_fresh_init_fails_with_reasons_and_the_documented_steps_make_every_con
     follow_the_how_to(tmp_path, storefront)
     result = opsdesk("check", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
-    assert "11 of 11 controls pass" in result.stdout
+    assert "12 of 12 controls pass" in result.stdout
     assert f"probed returns_policy of {SHOP}: {storefront}/policies/refund-policy -> 200" in result.stderr
 
 

@@ -86,8 +86,10 @@ def minutes_left(cells: list[str]) -> int | None:
     """``in 7h59m`` as minutes; ``-`` (no deadline) as None."""
     if cells[0] == "-":
         return None
-    found = re.fullmatch(r"(?:(\d+)h)?(\d+)m", cells[1])
+    found = re.fullmatch(r"(?:(\d+)h)?(\d+)m|(\d+)d(\d+)h", cells[1])  # a day or more ahead: whole hours
     assert cells[0] == "in" and found, cells
+    if found[3] is not None:
+        return int(found[3]) * 24 * 60 + int(found[4]) * 60
     return int(found[1] or 0) * 60 + int(found[2])
 
 
@@ -96,7 +98,8 @@ def deadline(due_at: str | None, before: datetime, after: datetime) -> list[int 
     if due_at is None:
         return [None]
     due = datetime.fromisoformat(due_at)
-    return list(range(int((due - after).total_seconds()) // 60, int((due - before).total_seconds()) // 60 + 1))
+    minutes = range(int((due - after).total_seconds()) // 60, int((due - before).total_seconds()) // 60 + 1)
+    return [m - m % 60 if m >= 24 * 60 else m for m in minutes]  # a day or more ahead is shown in whole hours
 
 
 @pytest.mark.parametrize("columns", WIDTHS)

@@ -34,7 +34,7 @@ def test_readiness_answers_every_control_with_its_evidence_to_a_viewer(
         clock.advance(hours=24)
         later = client.get("/api/v1/readiness", headers={"Authorization": f"Bearer {viewer}"}).json()
     controls = {c["control"]: c for c in body["controls"]}
-    assert len(controls) == 11 and body["passed"] is False
+    assert len(controls) == 12 and body["passed"] is False  # the eleven of product.md §F and webhooks-reconciled
     assert body["failed"] == [name for name, c in controls.items() if c["status"] != "pass"]
     speed = controls["site-speed-monitored"]
     assert (speed["status"], speed["measured"]["probes"][SHOP]["elapsed_ms"]) == ("pass", 250)

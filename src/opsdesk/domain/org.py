@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from opsdesk.domain.calendar import BusinessCalendar, is_open
+from opsdesk.domain.policies import Playbook
 from opsdesk.domain.sla import SlaPolicy
 
 #: The Monday the on-call rota counts its weeks from (weeks turn at Monday 00:00 UTC).
@@ -97,6 +98,9 @@ class Org:
     return_timer: timedelta = timedelta(minutes=60)
     #: Open-order ownership rules in order: (CEL condition over the order facts, owner); first match wins.
     order_rules: tuple[tuple[str, str], ...] = ()
+    #: The SLA a case runs on when its queue names none for its priority (a queue missing from ``queues:``):
+    #: every case has a deadline (ADR 0046). None: such a case has no SLA clocks.
+    default_sla: SlaPolicy | None = None
 
     def queue(self, name: str) -> Queue:
         """The queue's settings; a queue nobody configured belongs to the default team, with no SLA."""
@@ -116,4 +120,31 @@ class Org:
 
     def sla_for(self, queue: str, priority: str) -> SlaPolicy | None:
         name = self.queue(queue).policy_name(priority)
-        return self.sla_policies.get(name) if name else None
+        return self.sla_policies.get(name) if name else self.default_sla
+
+    def unrouted(self, queue: str, priority: str) -> str | None:
+        """Why a case in ``queue`` at ``priority`` has no team of its own or no SLA policy of its own, or None
+        when it has both (a desk with no ``queues:`` yet has nothing to check against, ADR 0046)."""
+        if not self.queues:
+            return None
+        fallback = f"the default SLA {self.default_sla.name!r}" if self.default_sla else "no SLA deadline"
+        if queue not in self.queues:
+            return (f"queue {queue!r} is not under queues: its cases go to team:{self.default_team} on {fallback} "
+                    f"(queues: {', '.join(sorted(self.queues))})")
+        if self.queues[queue].policy_name(priority) is None:
+            return f"queue {queue!r} names no SLA policy for priority {priority!r}: its cases run on {fallback}"
+        return None
+
+
+def unrouted_escalations(org: Org, playbooks: Sequence[Playbook]) -> list[tuple[str, str]]:
+    """(where, why) of every playbook rule (and default) whose cases go to a queue with no team or no SLA policy
+    of its own (``Org.unrouted``): a typo in a queue's name, found before its first case. ``where`` is
+    ``playbook NAME, rule ID`` (or ``, default``)."""
+    found: dict[tuple[str, str], None] = {}
+    for playbook in playbooks:
+        cases = [("default", playbook.default_escalation)] + [
+            (f"rule {rule.id}", case) for rule in playbook.rules for case in (rule.escalation, rule.case)]
+        for where, case in cases:
+            if case is not None and (why := org.unrouted(case.queue, case.priority)):
+                found[(f"playbook {playbook.name}, {where}", why)] = None
+    return list(found)

@@ -1,4 +1,4 @@
-"""Which controls run: the built-in eleven, plus a store's own, minus skipped ones; and running them."""
+"""Which controls run: the built-in twelve, plus a store's own, minus skipped ones; and running them."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from opsdesk.domain.org import Org
 from opsdesk.domain.policies import Playbook
 from opsdesk.domain.readiness import Control, Result, judge
 from opsdesk.ports import UnitOfWork
-from opsdesk.readiness import store, work
+from opsdesk.readiness import store, sweeps, work
 from opsdesk.readiness.context import Context, ReadinessControl
 
 ENTRY_POINT_GROUP = "opsdesk.readiness"
 
-#: The controls of product.md §F, in the checklist's order.
+#: The controls of product.md §F, in the checklist's order; then the desk's own intake (ADR 0010, amended).
 _ORDER = (
     "order-owners",
     "delayed-fulfilment-follow-ups",
@@ -33,11 +33,12 @@ _ORDER = (
     "refunds-within-48h",
     "site-speed-monitored",
     "automations-owned",
+    "webhooks-reconciled",
 )
 
 
 def builtin_controls() -> list[ReadinessControl]:
-    by_id = {c.id: c for c in (*work.CONTROLS, *store.CONTROLS)}
+    by_id = {c.id: c for c in (*work.CONTROLS, *store.CONTROLS, *sweeps.CONTROLS)}
     return [by_id[i] for i in _ORDER]
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from opsdesk.domain.cases import Case
 from opsdesk.domain.orders import PAID, OrderState
+from opsdesk.domain.org import unrouted_escalations
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.readiness import MAX_OFFENDERS, Control, Measurement, Offender
 from opsdesk.domain.records import OutboxAction
@@ -116,17 +117,20 @@ def automations_owned(ctx: Context, th: Thresholds) -> Measurement:
         for p in ctx.playbooks
         if not _known_owner(ctx, p.owner)
     ]
+    # A rule escalating to a queue with no team or SLA of its own (a typo): its cases would reach nobody in time.
+    unrouted = [Offender("rule", where, why) for where, why in unrouted_escalations(ctx.org, ctx.playbooks)]
     _, cases = ctx.uow.readiness.unowned_cases(100_000)
     failures = [_case(c, f"automation failure without an owner: {c.title}") for c in cases
                 if c.kind == "automation_failure"]
-    total = len(unowned) + len(failures)
+    total = len(unowned) + len(unrouted) + len(failures)
     return Measurement(
         total <= th["max_unowned"] and bool(ctx.playbooks),
-        f"{len(unowned)} of {len(ctx.playbooks)} playbooks without a known owner, {len(failures)} automation "
-        f"failures without an owner" + ("" if ctx.playbooks else "; no playbook is loaded"),
+        f"{len(unowned)} of {len(ctx.playbooks)} playbooks without a known owner, {len(unrouted)} rules escalating "
+        f"to a queue without its own team and SLA, {len(failures)} automation failures without an owner"
+        + ("" if ctx.playbooks else "; no playbook is loaded"),
         {"playbooks": len(ctx.playbooks), "playbooks_without_owner": len(unowned),
-         "unowned_automation_failures": len(failures)},
-        (*unowned, *failures),
+         "rules_escalating_to_unknown_queues": len(unrouted), "unowned_automation_failures": len(failures)},
+        (*unowned, *unrouted, *failures),
     )
 
 
@@ -150,7 +154,8 @@ CONTROLS: tuple[ReadinessControl, ...] = (
     ),
     Control(
         "automations-owned", "Every automation has an owner",
-        "playbooks whose owner is not a configured person or team; automation failures without an owner",
+        "playbooks whose owner is not a configured person or team; rules escalating to a queue missing from "
+        "queues: or without an SLA; automation failures without an owner",
         fix("automations-owned"), {"max_unowned": 0}, automations_owned,
     ),
 )

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from opsdesk.domain.cases import Case, CaseChange, describe
+from opsdesk.domain.cases import Case, CaseChange, CaseStatus, describe
+from opsdesk.domain.errors import InvalidInput
+from opsdesk.domain.org import Org
+from opsdesk.domain.policies import Playbook
 from opsdesk.domain.records import CaseFilter, DecisionRecord
 from opsdesk.ports import UnitOfWork
+from opsdesk.services.effects import QUEUE_KINDS
 
 MAX_OFFSET = 1_000_000  # paging deeper reads every row before the page; a larger one overflowed SQLite
+#: The kinds of case the desk opens (the playbooks' by queue, the monitors', automation failures).
+CASE_KINDS = frozenset({*QUEUE_KINDS.values(), "order", "stuck_order", "address", "incident", "return"})
+EVERY_STATUS = tuple(s.value for s in CaseStatus)
+
+
+def refuse_unknown(uow: UnitOfWork, where: CaseFilter, org: Org, playbooks: Sequence[Playbook]) -> None:
+    """``InvalidInput`` listing the known values for a status, queue or kind nothing is known by: a typo would
+    read as an empty queue ("nothing to do"). A queue the organisation or a playbook names, a kind the desk
+    opens, or one any stored case has, is known, with cases or without."""
+    if unknown := [s for s in where.status if s not in EVERY_STATUS]:
+        raise InvalidInput(f"unknown status {unknown[0]!r} (known: {', '.join(EVERY_STATUS)})")
+    queues = {*org.queues, *QUEUE_KINDS, *(e.queue for p in playbooks for e in _escalations(p))}
+    for field, value, known in (("queue", where.queue, queues), ("kind", where.kind, CASE_KINDS)):
+        having = CaseFilter(queue=value, status=EVERY_STATUS) if field == "queue" else CaseFilter(
+            kind=value, status=EVERY_STATUS)
+        if value and value not in known and not uow.cases.search(replace(having, active_only=False), 1):
+            raise InvalidInput(f"unknown {field} {value!r}: none is configured and no case has it "
+                               f"(known: {', '.join(sorted(known))})")
+
+
+def _escalations(playbook: Playbook) -> list[Any]:
+    cases = [playbook.default_escalation, *(r.escalation for r in playbook.rules), *(r.case for r in playbook.rules)]
+    return [c for c in cases if c is not None]
 
 
 def case_summary(case: Case) -> dict[str, Any]:

@@ -11,7 +11,7 @@ cancels the case's timers in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -90,7 +90,10 @@ def open_case(uow: UnitOfWork, record: CaseRecord, hooks: CaseHooks, now: dateti
         return case  # opened before (the same signal again): nothing changes
     changed = transitions.opened(case, hooks.owner_for(uow, case, now), now)
     started, timers = hooks.sla_start(changed.case, now)
-    return _save(uow, case, Changed(started, changed.change), (timers, []), now, hooks)
+    # Why the case runs on the desk's default SLA (its queue names none: ADR 0046), said where its people look.
+    note = started.detail.get("sla_note")
+    opening = replace(changed.change, note=note) if isinstance(note, str) else changed.change
+    return _save(uow, case, Changed(started, opening), (timers, []), now, hooks)
 
 
 def _news(record: CaseRecord) -> tuple[dict[str, Any] | None, str]:

@@ -47,6 +47,8 @@ SLA_BREACH = "sla_breach"
 SLA_KINDS = (SLA_WARNING, SLA_BREACH)
 RESOLUTION = "resolution"
 FIRST_RESPONSE = "first_response"
+#: Why a case runs on the default SLA (``case.detail``), written on its timeline as it opens (ADR 0046).
+SLA_NOTE = "sla_note"
 
 Clocks = dict[str, SlaClock]
 
@@ -70,7 +72,10 @@ def start_clocks(org: Org, case: Case, now: datetime) -> tuple[Case, list[Timer]
         return case, []
     hard = hard_deadline(case)
     clocks = {target: SlaClock(now, hard_deadline=hard) for target in policy.targets}
-    return with_clocks(case, policy, clocks), timers_for(case, policy, clocks, now)
+    started = with_clocks(case, policy, clocks)
+    if (why := org.unrouted(case.queue, case.priority)) is not None:  # on the default SLA: said on its timeline
+        started = replace(started, detail={**started.detail, SLA_NOTE: why})
+    return started, timers_for(case, policy, clocks, now)
 
 
 def update_clocks(org: Org, before: Case, after: Case, now: datetime) -> tuple[Case, list[Timer], list[str]]:

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from opsdesk.desk import Desk
 from opsdesk.domain.records import CaseFilter
-from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view
+from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view, refuse_unknown
 from opsdesk.services.cases import act
 from opsdesk.services.desk_metrics import desk_metrics
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
@@ -84,13 +84,19 @@ def _add_read_routes(router: APIRouter, desk: Desk) -> None:
         """Active cases (or those of the given statuses), what is due first first; only the caller's shops."""
         who = principal.actor if owner == "me" else owner
         where = CaseFilter(queue, who, tuple(status or ()), kind, _shop_filter(desk, principal, shop), due_before)
-        return await run_in_threadpool(_read, desk, lambda uow: case_list(uow, where, limit, offset))
+        return await run_in_threadpool(_read, desk, lambda uow: _listed(uow, desk, where, limit, offset))
 
     @router.get("/cases/{case_id}")
     async def get_case(case_id: CaseRef, principal: Principal = viewer) -> dict[str, Any]:
         """A case with its SLA, its timeline and the explanation of every decision on its order."""
         await run_in_threadpool(_ensure_case_shop, desk, principal, case_id, Role.VIEWER)
         return await run_in_threadpool(_read, desk, lambda uow: case_view(uow, case_id))
+
+
+def _listed(uow: Any, desk: Desk, where: CaseFilter, limit: int, offset: int) -> dict[str, Any]:
+    """The page, after refusing a status, queue or kind nothing is known by (400, naming the known ones)."""
+    refuse_unknown(uow, where, desk.org, desk.playbooks)
+    return case_list(uow, where, limit, offset)
 
 
 def _shop_filter(desk: Desk, principal: Principal, shop: str | None) -> str | None:
