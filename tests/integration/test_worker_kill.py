@@ -11,8 +11,10 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
+from sqlalchemy import Engine
 
 from opsdesk.domain.outbox import action_id, idempotency_key
 from opsdesk.domain.records import OutboxAction
@@ -78,42 +80,62 @@ def pending(db: SqlDatabase) -> int:
         return uow.outbox.count("pending")
 
 
+def worker_setup(directory: Path, connectors: dict[str, Any]) -> tuple[Engine, SqlDatabase]:
+    """The worker's opsdesk.yaml (no playbooks, a one-second lease, these connectors) and its migrated database."""
+    config = {
+        "shops": [{"domain": SHOP}],
+        "playbooks": "none",
+        "connectors": connectors,
+        "outbox": {"lease_seconds": 1.0, "poll_seconds": 0.05},
+    }
+    (directory / "opsdesk.yaml").write_text(yaml.safe_dump(config))
+    engine = create_sql_engine(f"sqlite:///{directory}/opsdesk.db")
+    migrate(engine)
+    return engine, SqlDatabase(engine)
+
+
+def kill_while_draining(
+    directory: Path, db: SqlDatabase, rng: random.Random, most: int, *, pause: tuple[float, float]
+) -> tuple[int, int]:
+    """Start a worker, wait until it records an outcome, kill it (SIGKILL) ``pause`` seconds later (at random);
+    again until nothing is pending or ``most`` kills. Returns the kills and how many landed with actions pending."""
+    kills = mid_drain = 0
+    while pending(db) > 0 and kills < most:
+        worker = start_worker(directory)
+        before = pending(db)
+        started = time.monotonic()
+        while pending(db) == before and time.monotonic() - started < 30:  # wait until it is draining
+            time.sleep(0.02)
+        time.sleep(rng.uniform(*pause))
+        left = pending(db)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        kills += 1
+        mid_drain += left > 0
+    return kills, mid_drain
+
+
+def drain(directory: Path, db: SqlDatabase) -> bytes:
+    """Start a worker, let it send what is pending (a minute at most), stop it (SIGTERM); returns its stderr."""
+    worker = start_worker(directory)
+    deadline = time.monotonic() + 60
+    while pending(db) > 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=20)
+    return stderr
+
+
 def test_a_worker_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     rng = random.Random(5)
     with FakeShopifyAdmin() as shopify:
         shopify.chaos(0.0)
         base = shopify.url_for(SHOP).split("/shops/")[0] + "/shops/{shop}"
-        config = {
-            "shops": [{"domain": SHOP}],
-            "playbooks": "none",
-            "connectors": {"shopify": {"base_url": base, "timeout_seconds": 2}},
-            "outbox": {"lease_seconds": 1.0, "poll_seconds": 0.05},
-        }
-        (tmp_path / "opsdesk.yaml").write_text(yaml.safe_dump(config))
-        engine = create_sql_engine(f"sqlite:///{tmp_path}/opsdesk.db")
-        migrate(engine)
-        db = SqlDatabase(engine)
+        engine, db = worker_setup(tmp_path, {"shopify": {"base_url": base, "timeout_seconds": 2}})
         actions = seed_actions(db, datetime.now(UTC))
-        kills = mid_drain = 0
-        while pending(db) > 0 and kills < 8:
-            worker = start_worker(tmp_path)
-            before = pending(db)
-            started = time.monotonic()
-            while pending(db) == before and time.monotonic() - started < 30:  # wait until it is draining
-                time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.15))
-            left = pending(db)
-            worker.send_signal(signal.SIGKILL)
-            worker.wait()
-            kills += 1
-            mid_drain += left > 0
+        kills, mid_drain = kill_while_draining(tmp_path, db, rng, 8, pause=(0.0, 0.15))
         assert mid_drain >= 3, f"only {mid_drain} of {kills} kills landed while actions were pending"
-        worker = start_worker(tmp_path)
-        deadline = time.monotonic() + 60
-        while pending(db) > 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=20)
+        stderr = drain(tmp_path, db)
         effects = shopify.effects
         engine.dispose()
     assert pending(db) == 0, stderr.decode()[-2000:]

@@ -98,6 +98,9 @@ class SmtpEmail:
     """Sends ``email`` outbox actions through one SMTP relay."""
 
     provider = "smtp"
+    #: A relay delivers a message sent again (a lost answer, a crash before the outcome was recorded) again:
+    #: the outbox records each email's outcome before it sends the next action.
+    recognises_repeats = False
 
     def __init__(self, *, host: str, port: int, sender: str, tls: Tls = "none", ca_file: str | None = None,
                  username: str | None = None, password: str | None = None, timeout: float = 10.0) -> None:

@@ -3,8 +3,10 @@
 A batch is claimed in one transaction (each action leased to this worker), sent one action after
 another outside any transaction, and its outcomes are then recorded together in one more transaction:
 each action's new state, its outcome hook, and the case for a final failure. That saves a transaction
-(on SQLite with ``synchronous=FULL``, a WAL sync) for every action but one of a batch; what stays per
-action:
+(on SQLite with ``synchronous=FULL``, a WAL sync) for every action but one of a batch. The exception is an
+action whose provider cannot recognise it sent again (email: the connector says ``recognises_repeats = False``):
+its outcome is recorded in a transaction of its own as soon as it is sent, before the next action goes
+(below). What stays per action:
 
 - One action's failing write (its hook raised, say) does not lose the others' outcomes: the transaction
   is rolled back and written again without that action, which keeps its lease and is sent again, with
@@ -15,12 +17,16 @@ action:
 - An action whose lease ran out (another worker claimed it) is skipped: its outcome and hook are not
   written. Outcomes are not held longer than half a lease: once half the lease has passed, what has been
   sent is written before the next send (a slow provider, timeouts).
-- Crash semantics: a worker that dies after a provider answered but before the batch's commit leaves the
-  leases of the whole batch (up to ``limit`` actions, not only the one in flight) to expire; the next claim
-  sends them again with the same idempotency keys, and the providers recognise them (Shopify's and the
-  carriers' ``Idempotency-Key``), so no effect happens twice. Email is the exception: a relay delivers a
-  re-sent message again; its Message-ID, derived from the key, lets mail clients that collapse
-  duplicates show it once. The crash window covers a batch (typically a few actions) instead of one.
+- Crash semantics: a worker that dies after a provider answered but before the outcome's commit leaves the
+  action's lease to expire, and the next claim sends it again with the same idempotency key. For the
+  providers that recognise the key (Shopify's and the carriers' ``Idempotency-Key``) no effect happens twice,
+  so their outcomes wait for the batch's commit: a crash leaves every one sent since the last commit to be sent
+  again, harmlessly. A relay delivers a re-sent email again (its Message-ID, derived from the key, only lets
+  mail clients that collapse duplicates show it once), so each email's outcome is committed before the next
+  action is sent: a crash re-sends at most the one email in flight (sent, not yet recorded), never the
+  emails the batch sent before it. That costs an email a transaction; the SMTP connection is still kept for
+  the batch. A failing write of an email's outcome (its hook raised, the database) stops the batch there, as a
+  crash would: the actions not yet recorded are sent again when their leases end.
 
 A decision's actions go out in their order (ADR 0042): the claim takes an action only when no earlier one of its
 decision (``position``) is pending, so a refund's confirmation email waits for the refund, across its retries and a
@@ -29,7 +35,7 @@ along (due no sooner than it); one that fails for good fails the later ones with
 named in its one case (``engine/outcomes.py``).
 
 Connectors that can reuse a connection for a batch (SMTP) say so with ``batch()``: the sender opens it
-around a batch's sends and closes it before writing the outcomes.
+around a batch's sends and closes it before writing the batch's outcomes (an email's own are written with it open).
 """
 
 from __future__ import annotations
@@ -71,6 +77,20 @@ class BatchingConnector(Protocol):
 
     def batch(self) -> AbstractContextManager[None]:
         """Sends made inside share what the first one set up; it is released on leaving."""
+
+
+@runtime_checkable
+class RepeatAwareConnector(Protocol):
+    """A connector that says whether its provider recognises an action sent again and applies it once."""
+
+    #: False when a repeat takes effect again (an SMTP relay delivers the message again); a connector that does
+    #: not say is taken to send an idempotency key its provider honours (Shopify, the carriers).
+    recognises_repeats: bool
+
+
+def recognises_repeats(connector: object) -> bool:
+    """Whether an action sent again through ``connector`` takes effect once (True unless it says otherwise)."""
+    return not isinstance(connector, RepeatAwareConnector) or connector.recognises_repeats
 
 
 @dataclass(slots=True)
@@ -136,16 +156,20 @@ class OutboxSender:
         write_by = now + self._lease / 2
         outcomes: list[Outcome] = []
         deferred: list[OutboxAction] = []  # held back by an open circuit
-        with self._batches({action.provider for action in claimed}):
+        providers = {action.provider for action in claimed}
+        once = {p for p in providers if not recognises_repeats(self._connectors.get(p))}
+        with self._batches(providers):
             for action in claimed:
                 if outcomes and self._clock.now() >= write_by:  # half the lease gone: keep what we have
                     self._writer.write(outcomes, [])
                     outcomes, write_by = [], self._clock.now() + self._lease / 2
                 sent = self._send(action)
-                if isinstance(sent, Outcome):
-                    outcomes.append(sent)
-                else:
+                if not isinstance(sent, Outcome):
                     deferred.append(sent)
+                elif action.provider in once:  # sent again after a crash, it would take effect again
+                    self._writer.write([sent], [])
+                else:
+                    outcomes.append(sent)
         self._writer.write(outcomes, deferred)
         return len(claimed)
 

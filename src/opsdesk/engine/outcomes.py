@@ -1,7 +1,8 @@
 """The outbox's outcomes: how a batch's sent actions are written, with their hooks and failure cases.
 
 The sender (``engine.outbox``) sends a batch's actions and hands their outcomes here, to be written together
-in one transaction (its module docstring says why, and what stays per action).
+in one transaction, or an email's on its own before the next send (its module docstring says why, and what stays
+per action).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """A local SMTP server (aiosmtpd) that records messages and can refuse the next ones, 4xx or 5xx; plain, or
-over TLS (implicit or STARTTLS) with a context the caller gives."""
+over TLS (implicit or STARTTLS) with a context the caller gives; as quick as it can be, or a little slow."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -29,14 +30,18 @@ class ReceivedMessage:
     message_id: str
     body: str
     raw: bytes
+    peer: str = ""  # the client's address and port: messages over one connection share it
 
 
 class FakeSmtp:
     """A real SMTP server on 127.0.0.1 and a free port, for tests and the demo."""
 
-    def __init__(self, *, implicit_tls: ssl.SSLContext | None = None, starttls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, *, implicit_tls: ssl.SSLContext | None = None, starttls: ssl.SSLContext | None = None,
+                 delay: float = 0.0) -> None:
         """``implicit_tls``: TLS from the first byte with this server context; ``starttls``: offer STARTTLS with it
-        (and refuse mail before it)."""
+        (and refuse mail before it); ``delay``: seconds each message's DATA takes before it is accepted (a relay's
+        work, so that a test can stop a sender between two messages)."""
+        self.delay = delay
         self._tls: dict[str, Any] = {"ssl_context": implicit_tls} if implicit_tls else {}
         if starttls:
             self._tls |= {"tls_context": starttls, "require_starttls": True}
@@ -83,12 +88,12 @@ class FakeSmtp:
         with self._lock:
             return REPLIES[self._refusals.popleft()] if self._refusals else None
 
-    def _receive(self, mail_from: str, rcpt_tos: list[str], raw: bytes) -> None:
+    def _receive(self, mail_from: str, rcpt_tos: list[str], raw: bytes, peer: str) -> None:
         parsed = message_from_bytes(raw, policy=policy.default)
         part = parsed.get_body(preferencelist=("plain",))
         body = part.get_content().replace("\r\n", "\n") if part is not None else ""
         received = ReceivedMessage(mail_from, tuple(rcpt_tos), str(parsed["To"] or ""),
-                                   str(parsed["Subject"] or ""), str(parsed["Message-ID"] or ""), body, raw)
+                                   str(parsed["Subject"] or ""), str(parsed["Message-ID"] or ""), body, raw, peer)
         with self._lock:
             self._messages.append(received)
 
@@ -108,6 +113,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self._fake.delay:
+            await asyncio.sleep(self._fake.delay)
         raw = envelope.original_content or envelope.content
-        self._fake._receive(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(raw))
+        peer = ":".join(str(part) for part in session.peer[:2]) if session.peer else ""
+        self._fake._receive(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(raw), peer)
         return "250 Message accepted for delivery"
