@@ -99,6 +99,13 @@ def test_a_chat_message_is_posted_as_slack_json_with_the_idempotency_key(hook: H
     assert headers["Host"] == hook.url.split("/")[2]
 
 
+def test_a_chat_message_is_recorded_before_the_next_send_as_an_email_is() -> None:
+    """The key is sent, but Slack-compatible webhooks ignore it: the outbox must not count on it (ADR 0004)."""
+    from opsdesk.engine.outbox import recognises_repeats
+
+    assert not recognises_repeats(ChatWebhook()) and not recognises_repeats(SmtpEmail(host="x", port=1, sender="a@b"))
+
+
 @pytest.mark.parametrize(("status", "headers", "expected"), [
     (429, {"Retry-After": "7"}, RetryLater("chat webhook answered HTTP 429", 7.0)),
     (503, {}, RetryLater("chat webhook answered HTTP 503", None)),

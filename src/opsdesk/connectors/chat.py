@@ -73,6 +73,9 @@ class ChatWebhook:
     """Posts ``chat`` outbox actions to the incoming webhook named by ``payload["webhook_env"]``."""
 
     provider = "chat"
+    #: Slack-compatible incoming webhooks take no idempotency key: a message sent again is posted again, so the
+    #: outbox records each one's outcome before it sends the next action (ADR 0004).
+    recognises_repeats = False
 
     def __init__(
         self,
