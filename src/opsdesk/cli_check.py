@@ -18,7 +18,7 @@ from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
 from opsdesk.domain.org import unrouted_escalations
 from opsdesk.domain.policies import Playbook
-from opsdesk.organisation import build_org
+from opsdesk.organisation import build_org, unrouted_settings
 from opsdesk.readiness import evidence, registry
 
 log = logging.getLogger("opsdesk")
@@ -150,13 +150,15 @@ def unrouted(settings: Settings, playbooks: Sequence[Playbook]) -> list[str]:
     if not settings.config_path.is_file():
         return []
     org = build_org(settings.file)
-    return [f"{where}: {why}" for where, why in unrouted_escalations(org, playbooks)]
+    found = [*unrouted_escalations(org, playbooks), *unrouted_settings(org, settings.file)]
+    return [f"{where}: {why}" for where, why in found]
 
 
 def warn_unrouted(desk: Desk) -> None:
     """At the start of ``serve`` and ``worker``: one warning per rule escalating to a queue with no team or SLA of
     its own. The desk starts all the same (refusing would lose webhooks over a typo): its cases run on the default
     SLA, and the readiness control ``automations-owned`` fails until it is fixed (ADR 0046)."""
-    for where, why in unrouted_escalations(desk.org, desk.playbooks):
+    found = [*unrouted_escalations(desk.org, desk.playbooks), *unrouted_settings(desk.org, desk.settings.file)]
+    for where, why in found:
         log.warning("%s: %s; readiness control automations-owned fails until the queue is fixed", where, why,
                     extra={"rule": where})

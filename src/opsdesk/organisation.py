@@ -195,3 +195,26 @@ def _check_owner(owner: str, where: str, people: Mapping[str, Person], teams: Ma
         raise InvalidInput(
             f"{where}: {owner!r} is neither a person under people nor team:<a team under teams>"
         )
+
+
+#: The priority of the cases a configured watcher opens when its settings name none (a warehouse's missed pickup).
+_WATCHER_PRIORITY = "high"
+
+
+def unrouted_settings(org: Org, file: FileConfig) -> list[tuple[str, str]]:
+    """(where, why) of every enabled monitor, the discount guard and each warehouse whose cases go to a queue with
+    no team or SLA policy of its own (``Org.unrouted``, ADR 0046): the settings' side of the playbooks' check.
+    ``where`` is the setting's path in opsdesk.yaml (``monitors.email_health``, ``warehouses.main``)."""
+    found: list[tuple[str, str]] = []
+    watchers: list[tuple[str, object]] = [
+        *((f"monitors.{name}", getattr(file.monitors, name)) for name in type(file.monitors).model_fields),
+        ("discount_guard", file.discount_guard),
+        *((f"warehouses.{name}", warehouse) for name, warehouse in file.warehouses.items()),
+    ]
+    for where, cfg in watchers:
+        queue = getattr(cfg, "queue", None)
+        if queue is None or not getattr(cfg, "enabled", True):
+            continue
+        if why := org.unrouted(str(queue), str(getattr(cfg, "priority", _WATCHER_PRIORITY))):
+            found.append((where, why))
+    return found

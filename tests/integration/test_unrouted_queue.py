@@ -62,6 +62,26 @@ def test_the_readiness_check_fails_on_it_naming_the_rule(tmp_path: Path) -> None
     assert "queue 'refundz' is not under queues" in rules[RULE]
 
 
+def test_a_monitor_set_to_a_queue_missing_from_the_config_is_named_too(tmp_path: Path) -> None:
+    """The monitors, the discount guard and the warehouses open cases in the queue their settings name: a typo there
+    reaches nobody in time either (ADR 0046)."""
+    init(tmp_path)
+    config = tmp_path / "opsdesk.yaml"
+    config.write_text(config.read_text() + "\nmonitors:\n  email_health: {queue: incidentz}\n")
+    checked = opsdesk("policy", "check", "--format", "json", cwd=tmp_path)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    problems = json.loads(checked.stdout)["problems"]
+    [problem] = problems
+    assert problem.startswith("monitors.email_health: queue 'incidentz' is not under queues"), problems
+    result = opsdesk("check", "--no-probe", "--format", "json", cwd=tmp_path)
+    [owned] = [c for c in json.loads(result.stdout)["controls"] if c["control"] == "automations-owned"]
+    assert owned["status"] == "fail", owned
+    settings = {o["id"]: o["detail"] for o in owned["offending"] if o["kind"] == "setting"}
+    assert "queue 'incidentz' is not under queues" in settings["monitors.email_health"], owned
+    config.write_text(config.read_text().replace("incidentz", "incidents"))
+    assert opsdesk("policy", "check", cwd=tmp_path).returncode == 0
+
+
 def test_the_worker_starts_all_the_same_and_says_so(tmp_path: Path) -> None:
     """Refusing to start over a typo would lose webhooks: the worker runs, with a warning naming the rule."""
     init(tmp_path)

@@ -11,6 +11,7 @@ from opsdesk.domain.org import unrouted_escalations
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.readiness import MAX_OFFENDERS, Control, Measurement, Offender
 from opsdesk.domain.records import OutboxAction
+from opsdesk.organisation import unrouted_settings
 from opsdesk.readiness.context import Context, ReadinessControl, fix
 
 Thresholds = Mapping[str, float]
@@ -119,14 +120,15 @@ def automations_owned(ctx: Context, th: Thresholds) -> Measurement:
     ]
     # A rule escalating to a queue with no team or SLA of its own (a typo): its cases would reach nobody in time.
     unrouted = [Offender("rule", where, why) for where, why in unrouted_escalations(ctx.org, ctx.playbooks)]
+    unrouted += [Offender("setting", where, why) for where, why in unrouted_settings(ctx.org, ctx.settings.file)]
     _, cases = ctx.uow.readiness.unowned_cases(100_000)
     failures = [_case(c, f"automation failure without an owner: {c.title}") for c in cases
                 if c.kind == "automation_failure"]
     total = len(unowned) + len(unrouted) + len(failures)
     return Measurement(
         total <= th["max_unowned"] and bool(ctx.playbooks),
-        f"{len(unowned)} of {len(ctx.playbooks)} playbooks without a known owner, {len(unrouted)} rules escalating "
-        f"to a queue without its own team and SLA, {len(failures)} automation failures without an owner"
+        f"{len(unowned)} of {len(ctx.playbooks)} playbooks without a known owner, {len(unrouted)} rules or settings "
+        f"escalating to a queue without its own team and SLA, {len(failures)} automation failures without an owner"
         + ("" if ctx.playbooks else "; no playbook is loaded"),
         {"playbooks": len(ctx.playbooks), "playbooks_without_owner": len(unowned),
          "rules_escalating_to_unknown_queues": len(unrouted), "unowned_automation_failures": len(failures)},
