@@ -95,6 +95,25 @@ def pg_db(pg_url: str) -> Iterator[SqlDatabase]:
 _FIXTURES = {"memory": "memory_db", "sqlite": "sqlite_db", "postgres": "pg_db"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test has a node id of its own, which pytest-xdist needs: it hands tests to its workers by node id, and
+    of several tests that share one it runs a single one, silently (ADR 0044).
+
+    schemathesis names each API operation's test ``test_x[GET /path]``, but pytest 9.2 builds a node id from the
+    function's original name, so all the operations of ``tests/fuzz/test_openapi_fuzz.py`` shared one node id.
+    They get the operation as their parameters, as their name has it.
+    """
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if isinstance(label, str) and isinstance(item, pytest.Function) and item.id.params is None:
+            item._id = item.id.with_params(label)
+    seen: set[str] = set()
+    for item in items:
+        if item.nodeid in seen:
+            raise pytest.UsageError(f"two tests share the node id {item.nodeid}: pytest-xdist would run only one")
+        seen.add(item.nodeid)
+
+
 @pytest.fixture(params=BACKENDS)
 def any_db(request: pytest.FixtureRequest) -> Database:
     """Each backend in turn: the contract every one of them keeps."""
