@@ -73,13 +73,23 @@ def pg_server() -> Iterator[Engine]:
 
 @pytest.fixture
 def pg_url(pg_server: Engine) -> Iterator[str]:
-    """The URL of a schema of its own (through ``search_path``), dropped after the test."""
+    """The URL of a schema of its own (through ``search_path``), dropped after the test with the connections
+    the test left open.
+
+    An engine the test did not dispose keeps its pool's connections until the garbage collector gets to it;
+    one process's leftovers reached 80 connections, and two test workers' together PostgreSQL's
+    ``max_connections`` (100). The connections are named after the schema (``application_name``), so the
+    server closes exactly this test's.
+    """
     schema = f"opsdesk_test_{uuid.uuid4().hex[:12]}"
     with pg_server.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(postgres_server_url()).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = make_url(postgres_server_url()).update_query_dict(
+        {"options": f"-csearch_path={schema}", "application_name": schema})
     yield url.render_as_string(hide_password=False)
     with pg_server.begin() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                     {"name": schema})
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
