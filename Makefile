@@ -28,11 +28,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Over both cores of the project's 2-core machines (ADR 0044): `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	@scripts/ensure-services
 	@scripts/ensure-chromium
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile --durations=15
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache

@@ -73,13 +73,17 @@ def pg_server() -> Iterator[Engine]:
 
 @pytest.fixture
 def pg_url(pg_server: Engine) -> Iterator[str]:
-    """The URL of a schema of its own (through ``search_path``), dropped after the test."""
+    """The URL of a schema of its own (through ``search_path``), dropped after the test with the connections
+    the test left open.
+
+    An engine the test did not dispose keeps its pool's connections until the garbage collector gets to it;
+    one process's leftovers reached 80 connections, and two test workers' together PostgreSQL's
+    ``max_connections`` (100). The connections are named after the schema (``application_name``), so the
+    server closes exactly this test's.
+    """
     schema = f"opsdesk_test_{uuid.uuid4().hex[:12]}"
     with pg_server.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    # Every connection of the test carries the schema's name, so that those it left open (an engine never
-    # disposed, a server's pool) are closed here: left to the collector they pile up across tests, and
-    # PostgreSQL refuses clients past max_connections (100) once two test processes share it.
     query = {"options": f"-csearch_path={schema}", "application_name": schema}
     url = make_url(postgres_server_url()).update_query_dict(query)
     yield url.render_as_string(hide_password=False)
@@ -101,6 +105,25 @@ def pg_db(pg_url: str) -> Iterator[SqlDatabase]:
 
 
 _FIXTURES = {"memory": "memory_db", "sqlite": "sqlite_db", "postgres": "pg_db"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test has a node id of its own, which pytest-xdist needs: it hands tests to its workers by node id, and
+    of several tests that share one it runs a single one, silently (ADR 0044).
+
+    schemathesis names each API operation's test ``test_x[GET /path]``, but pytest 9.2 builds a node id from the
+    function's original name, so all the operations of ``tests/fuzz/test_openapi_fuzz.py`` shared one node id.
+    They get the operation as their parameters, as their name has it.
+    """
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if isinstance(label, str) and isinstance(item, pytest.Function) and item.id.params is None:
+            item._id = item.id.with_params(label)
+    seen: set[str] = set()
+    for item in items:
+        if item.nodeid in seen:
+            raise pytest.UsageError(f"two tests share the node id {item.nodeid}: pytest-xdist would run only one")
+        seen.add(item.nodeid)
 
 
 @pytest.fixture(params=BACKENDS)

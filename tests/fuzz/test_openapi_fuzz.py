@@ -57,6 +57,8 @@ from tests.fuzz.harness import openapi_document
 from tests.integration.desk_harness import make_desk
 from tests.samples import SHOP, order_lifecycle
 
+# The last test checks what the tests before it did in this process: the file runs whole, in one
+# process (`make test` distributes files, not tests: --dist loadfile, ADR 0044).
 FUZZ_EXAMPLES = 30
 SLOW_FUZZ_EXAMPLES = int(os.environ.get("OPSDESK_FUZZ_EXAMPLES", "300"))
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

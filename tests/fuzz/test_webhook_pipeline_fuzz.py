@@ -33,6 +33,8 @@ from tests.samples import SECRET, SHOP
 from tests.unit.test_normalise_properties import payload_of
 from tests.unit.test_webhook_fuzz import has_sample, payloads_for
 
+# The last test checks what the tests before it did in this process: the file runs whole, in one
+# process (`make test` distributes files, not tests: --dist loadfile, ADR 0044).
 EXAMPLES = 40
 SLOW_EXAMPLES = int(os.environ.get("OPSDESK_FUZZ_EXAMPLES", "300"))
 NOW = datetime(2026, 7, 1, 12, tzinfo=UTC)

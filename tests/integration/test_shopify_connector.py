@@ -274,7 +274,9 @@ def test_a_server_that_hangs_past_the_client_timeout_is_retry_later_within_the_t
     result = shopify.send(refund_action(43, gateway="manual"))
 
     assert result == RetryLater("timed out (ReadTimeout)")
-    assert time.monotonic() - started < CLIENT_TIMEOUT + 0.5
+    # it gave up, not the server: well before the 5 s hang ends (the margin is for a loaded machine: two test
+    # workers on two cores)
+    assert time.monotonic() - started < CLIENT_TIMEOUT + 2.0
     assert fake.effects == []
 
 

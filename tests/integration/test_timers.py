@@ -245,7 +245,7 @@ def test_an_idle_sweep_does_not_wait_for_sqlites_write_lock(sqlite_db: SqlDataba
     try:
         started = time.perf_counter()
         assert sweeper(sqlite_db, ManualClock(T0), "w1").run_once() == 0
-        assert time.perf_counter() - started < 1.0  # the busy timeout is 4 s
+        assert time.perf_counter() - started < 2.0  # the busy timeout is 4 s; the rest is room for a loaded machine
     finally:
         writer.execute("ROLLBACK")
         writer.close()
