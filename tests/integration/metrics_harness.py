@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.storage.schema import migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
+from tests.ports import free_port
 from tests.samples import SECRET, SHOP
 
 TOKEN = "scrape-token-5f0c2a9e"
@@ -95,9 +95,7 @@ def metrics_url(worker: subprocess.Popen[bytes]) -> str:
 
 def scrape_serve(directory: Path, **environment: str) -> str:
     """One scrape of ``opsdesk serve --no-worker`` (no metrics token) on the config and database in ``directory``."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = start(directory, "serve", "--no-worker", "--port", str(port), token=None, **environment)
     try:
         deadline = time.monotonic() + 30

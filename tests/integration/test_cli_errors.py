@@ -5,12 +5,12 @@ missing argument, a database URL that is wrong, a configuration file that is not
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from tests.integration.test_cli import init, opsdesk
+from tests.ports import free_port
 
 
 @pytest.mark.parametrize(
@@ -34,9 +34,7 @@ def test_a_usage_error_is_a_message_and_exit_2_not_a_traceback(
 
 
 def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -28,6 +27,7 @@ from opsdesk.web.metrics_port import MetricsPort
 from tests.integration._servers import refund_action
 from tests.integration.desk_harness import make_desk
 from tests.integration.metrics_harness import TOKEN, config_on_disk, metrics_url, start, stop
+from tests.ports import free_port
 from tests.samples import SECRET, order_lifecycle
 
 REFUSED: tuple[dict[str, str], ...] = (  # no header, a wrong token, the token in another scheme or in none
@@ -117,9 +117,7 @@ def test_the_worker_serves_its_own_counters_which_move_as_it_works_and_only_with
 
 def test_serve_asks_for_the_token_on_metrics_only(desk_dir: tuple[Path, SqlDatabase, FakeShopifyAdmin]) -> None:
     directory, _, _ = desk_dir
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = start(directory, "serve", "--no-worker", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from opsdesk.readiness.evidence import probe_due
 from opsdesk.testing import ManualClock
 from tests.integration.desk_harness import make_desk
 from tests.integration.test_check_cli import storefront  # noqa: F401  (the fixture: a local HTTP server)
+from tests.ports import free_port
 from tests.samples import SHOP
 
 
@@ -22,9 +22,7 @@ def test_the_probe_times_a_page_follows_redirects_and_never_raises(storefront: s
     ok = probe(f"{storefront}/")
     assert ok.status_code == 200 and ok.elapsed_ms is not None and ok.error == ""
     assert probe(f"{storefront}/missing").status_code == 404
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()  # a port nobody listens on
     refused = probe(f"http://127.0.0.1:{closed}/")
     assert (refused.status_code, refused.error.split(":")[0]) == (None, "ConnectError")
     assert probe("not a url").error != ""

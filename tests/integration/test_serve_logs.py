@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from opsdesk.storage.sql import SqlDatabase
 from opsdesk.testing import ManualClock
 from tests.integration.desk_harness import write_config
 from tests.pipeline_harness import feed, starter_playbooks
+from tests.ports import free_port
 from tests.samples import SECRET, SHOP, delivery, sample
 
 EMAIL = "jo.private@example.com"
@@ -43,13 +43,6 @@ def order(n: int, name: str) -> dict[str, Any]:
     payload.update(id=order_id, admin_graphql_api_id=f"gid://shopify/Order/{order_id}", name=name, email=EMAIL)
     payload["customer"]["email"] = EMAIL
     return delivery("orders/create", payload, f"w-{n}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def serve(tmp_path: Path, database_url: str, port: int, *options: str) -> subprocess.Popen[bytes]:

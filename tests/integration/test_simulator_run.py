@@ -13,6 +13,7 @@ from opsdesk.config import load_settings
 from opsdesk.simulator.scenario import Incident, Scenario, Staffing
 from opsdesk.simulator.truth import load_truth, truth_path
 from tests.integration.desk_harness import write_config
+from tests.ports import free_port
 from tests.samples import SECRET
 
 START = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -106,7 +107,6 @@ def test_a_caught_incident_has_its_time_to_detect_and_money_at_risk(
 def test_over_http_every_delivery_is_acknowledged_and_stored_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
     import sqlite3
     import subprocess
     import sys
@@ -118,9 +118,7 @@ def test_over_http_every_delivery_is_acknowledged_and_stored_once(
     from opsdesk.simulator.store import Store
 
     config = write_config(tmp_path)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {"OPSDESK_SHOPIFY_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
     server = subprocess.Popen(
         [

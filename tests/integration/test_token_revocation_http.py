@@ -7,7 +7,6 @@ server may remember a token it has already seen.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,14 @@ import pytest
 
 from tests.integration.test_cli import init, opsdesk
 from tests.integration.test_tokens_cli import stored
+from tests.ports import free_port
 from tests.samples import SECRET
 
 
 @contextmanager
 def serving(directory: Path, url: str) -> Iterator[str]:
     """``opsdesk serve --no-worker`` on a free port; its base URL once it answers."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET}
     command = ["-m", "opsdesk", "serve", "--port", str(port), "--no-worker", "--database-url", url]
     server = subprocess.Popen([sys.executable, *command], cwd=directory, env=env,
