@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -113,9 +114,11 @@ def build(
     playbooks: list[Playbook] | None = None,
     create_schema: bool = True,
     page_probe: Fetch | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Desk:
     """Wire a desk from settings; the playbooks are checked and a failing set is never loaded.
-    ``page_probe`` fetches the shops' pages for the readiness probes (default: over HTTP)."""
+    ``page_probe`` fetches the shops' pages for the readiness probes (default: over HTTP); ``sleep`` is what the
+    desk's waits outside the worker wait with (``opsdesk reconcile``'s: a test's moves its clock)."""
     engine = create_sql_engine(
         settings.database_url,
         sqlite_synchronous=settings.file.sqlite_synchronous,
@@ -189,6 +192,7 @@ def build(
         outcome_hooks=outcome_hooks,
         send_checks={"refund": refund_refused},  # ADR 0041
         page_probe=page_probe or PageProbe(),
+        sleep=sleep,
     )
     # On every process's /metrics, serve's and a worker's port alike: the worker may be the only one scraped.
     desk.metrics.registry.register(BacklogGauge(desk.case_backlog))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -64,7 +63,7 @@ def authentication(desk: Desk, *, obtain: bool) -> list[dict[str, Any]]:
 def _by_grant(shop: ShopConfig, shopify: ShopifyAdmin | None) -> dict[str, Any]:
     assert shop.client_id_env
     secret = shop.client_secret_variable
-    unset = [v for v in (shop.client_id_env, secret) if not os.environ.get(v)]
+    unset = shop.unset_admin_credentials()
     problem = f"{' and '.join(unset)} not set" if unset else None
     if problem is None and shopify is not None:
         problem = shopify.token_problem(shop.domain)
@@ -75,7 +74,7 @@ def _by_grant(shop: ShopConfig, shopify: ShopifyAdmin | None) -> dict[str, Any]:
 
 
 def _by_static_token(shop: ShopConfig) -> dict[str, Any]:
-    found = bool(os.environ.get(shop.access_token_env))
+    found = not shop.unset_admin_credentials()
     return {"shop": shop.domain, "method": "access_token", "status": "pass" if found else "warn",
             "how": f"static access token in {shop.access_token_env}",
             "detail": "set" if found else "not set: actions on Shopify are rejected"}

@@ -61,6 +61,7 @@ def reconcile(
                                               f"appended, {report.paced_seconds:.0f} s paced for Shopify's rate limit")
 
         reports = sweep_all(reconciler, shops, start, tick)
+    desk.record_sweeps(reports)  # as the worker's sweeps: `opsdesk check` and the outage case see it
     processed = desk.process_pending()
     data: dict[str, Any] = {"shops": [r.as_dict() for r in reports], "pipeline": processed.as_dict()}
     if not emit(data, fmt):

@@ -26,12 +26,13 @@ from opsdesk.config_org import (
     TeamConfig,
 )
 from opsdesk.config_playbooks import MonitorsConfig
+from opsdesk.config_reconcile import ReconcileConfig
 from opsdesk.domain.audit import AuditKeys, audit_key
 from opsdesk.domain.errors import InvalidInput
 
 # The sections of connectors and of the organisation are beside this module; here too, where callers have them.
-__all__ = ["CalendarConfig", "FileConfig", "PersonConfig", "QueueConfig", "Settings", "ShopConfig", "SlaPolicyConfig",
-           "SmtpConfig", "TeamConfig", "load_file", "load_settings"]
+__all__ = ["CalendarConfig", "FileConfig", "PersonConfig", "QueueConfig", "ReconcileConfig", "Settings", "ShopConfig",
+           "SlaPolicyConfig", "SmtpConfig", "TeamConfig", "load_file", "load_settings"]
 
 
 class ShopConfig(Strict):
@@ -70,6 +71,12 @@ class ShopConfig(Strict):
     def client_secret_variable(self) -> str:
         """The variable holding the app's client secret: ``client_secret_env``, else the webhook secret's."""
         return self.client_secret_env or self.secret_env or "OPSDESK_SHOPIFY_SECRET"
+
+    def unset_admin_credentials(self) -> list[str]:
+        """The environment variables of the shop's Admin API credentials that are unset (or empty), read now: the
+        static token's, or the grant's client ID and secret (ADR 0036)."""
+        names = (self.client_id_env, self.client_secret_variable) if self.client_id_env else (self.access_token_env,)
+        return [name for name in names if not os.environ.get(name)]
 
 
 class OutboxConfig(Strict):
@@ -122,20 +129,6 @@ class OrderPlaybooksConfig(Strict):
     payment_pending_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 30  # then re-check and remind
     oversold_max_orders: Annotated[int, Field(ge=1, le=1000)] = 50  # orders held per stock level below zero
     wrong_item_repeat_after: Annotated[int, Field(ge=1, le=100)] = 2  # wrong picks of a SKU: high priority
-
-
-class ReconcileConfig(Strict):
-    """The reconciliation sweep (docs/reference/webhook-intake.md#reconciliation, ADR 0015)."""
-
-    enabled: bool = True
-    period_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
-    overlap_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 5  # re-read before the mark: clock skew
-    # Orders per Admin API page. Shopify allows 250, but the listing costs 3 + 9 points an order and a
-    # query must stay under 1,000 (ADR 0015): 100 is 903 points.
-    page_size: Annotated[int, Field(ge=1, le=100)] = 100
-    initial_lookback_hours: Annotated[int, Field(ge=0, le=24 * 60)] = 24  # a shop's first sweep
-    disputes: bool = True  # sweep Shopify Payments disputes too (needs read_shopify_payments_disputes)
-    dispute_window_days: Annotated[int, Field(ge=1, le=540)] = 120  # disputes re-read before the mark
 
 
 class RetentionConfig(Strict):

@@ -28,7 +28,6 @@ from opsdesk.engine.timers import TimerSweeper
 from opsdesk.metrics import Metrics
 from opsdesk.ports import Clock, Connector, Database
 from opsdesk.readiness.evidence import Fetch, probe_due
-from opsdesk.readiness.sweeps import record_sweep
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.desk_metrics import queue_backlog
 from opsdesk.services.discount_terms import TermsReader, inspect_pending
@@ -40,6 +39,7 @@ from opsdesk.services.pipeline import Pipeline
 from opsdesk.services.pipeline_batch import BatchReport
 from opsdesk.services.pipeline_drain import process_pending
 from opsdesk.services.reconcile import OrderReader, Reconciler, SweepReport, SweepSettings, due
+from opsdesk.services.reconcile_outage import record_sweeps
 
 log = logging.getLogger("opsdesk")
 
@@ -78,6 +78,9 @@ class Desk:
     standing_timers: tuple[Callable[[datetime], Timer], ...] = ()
     #: The erased customers (ADR 0021): every path that stores deliveries screens them with it.
     erased: ErasedCustomers = field(default_factory=ErasedCustomers)
+    #: What the desk's waits outside the worker wait with (``opsdesk reconcile``'s retries and pacing); a test's
+    #: moves its clock. The worker's threads wait on their stop event instead (``Background._pause``).
+    sleep: Callable[[float], None] = time.sleep
 
     def inspect_discounts(self, limit: int = 20) -> int:
         """Read the terms of the discounts heard of and run the preflight; how many were checked."""
@@ -124,13 +127,13 @@ class Desk:
         m.cases.inc(report.cases)
 
     def reconciler(
-        self, sleep: Callable[[float], None] = time.sleep, stopped: Callable[[], bool] = lambda: False
+        self, sleep: Callable[[float], None] | None = None, stopped: Callable[[], bool] = lambda: False
     ) -> Reconciler | None:
         """The reconciliation sweep over the Shopify connector (ADR 0015); None when it cannot query orders.
 
-        ``sleep`` is what its waits (a retry's, and the connector's pacing by the cost bucket) wait with, and
-        ``stopped`` tells it to end before its next read: the worker's stop event (``Background``)."""
-        reader = self.connectors.get("shopify")
+        ``sleep`` is what its waits (a retry's, and the connector's pacing by the cost bucket) wait with (default:
+        the desk's), and ``stopped`` tells it to end before its next read: the worker's stop event (``Background``)."""
+        reader, sleep = self.connectors.get("shopify"), sleep or self.sleep
         if not hasattr(reader, "orders_updated"):
             return None
         pacing_with = getattr(reader, "pacing_with", None)  # the Shopify connector's own pacing waits too
@@ -154,21 +157,14 @@ class Desk:
         period = timedelta(minutes=self.settings.file.reconcile.period_minutes)
         shops = due(self.db, [s.domain for s in self.settings.file.shops], self.clock.now(), period)
         reports = [reconciler.sweep(shop) for shop in shops]
-        for report in reports:
-            if report.appended:
-                log.warning("reconciliation: %s had %d lost or stale orders, refunds and disputes", report.shop,
-                            report.appended, extra={"shop": report.shop, "appended": report.appended})
-            # Recorded for the readiness control webhooks-reconciled; logged once an outage, not once a minute.
-            error = None if report.ok else report.error or "failed"
-            changed = record_sweep(self.db, report.shop, error, report.started_at)
-            if error is not None:
-                log.log(logging.WARNING if changed else logging.DEBUG, "reconciliation of %s failed, mark kept: %s",
-                        report.shop, error, extra={"shop": report.shop})
-            elif changed:
-                log.info("reconciliation of %s finished", report.shop, extra={"shop": report.shop})
+        self.record_sweeps(reports)
         if any(r.appended for r in reports):
             self.wake.set()
         return reports
+
+    def record_sweeps(self, reports: list[SweepReport]) -> None:
+        """Record each sweep's outcome for ``webhooks-reconciled`` and open or settle its shop's outage case."""
+        record_sweeps(self.db, reports, self.settings.file.reconcile.outage, self.case_hooks, self.clock.now())
 
     def committer(self) -> GroupCommitter:
         def committed(count: int, new: int) -> None:

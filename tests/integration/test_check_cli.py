@@ -47,8 +47,12 @@ def storefront() -> Iterator[str]:
     server.server_close()
 
 
+#: Unset, as on a fresh desk, whatever the environment running the tests holds.
+NO_TOKEN = {"OPSDESK_SHOPIFY_ACCESS_TOKEN": ""}
+
+
 def check(cwd: Path) -> tuple[int, dict[str, dict[str, object]]]:
-    result = opsdesk("check", "--format", "json", cwd=cwd)
+    result = opsdesk("check", "--format", "json", cwd=cwd, env=NO_TOKEN)
     report = json.loads(result.stdout)
     assert report["passed"] is (result.returncode == 0), result.stderr
     return result.returncode, {c["control"]: c for c in report["controls"]}
@@ -78,17 +82,21 @@ def test_a_fresh_init_fails_with_reasons_and_the_documented_steps_make_every_con
         "playbook 'risk' has never been reviewed",
     }
     assert failing.pop("packaging-stocked").endswith("no packaging material is configured")
+    assert failing.pop("webhooks-reconciled").startswith("0 of 1 shops' sweeps finish")  # before any sweep ran
+    assert controls["webhooks-reconciled"]["offending"] == [{"kind": "shop", "id": SHOP, "detail": (
+        "sweeps cannot run: OPSDESK_SHOPIFY_ACCESS_TOKEN not set (no Admin API access token)")}]
     assert failing == {}
     assert all(c["fix"].startswith("docs/reference/readiness.md#") for c in controls.values())
 
-    text = opsdesk("check", "--no-probe", cwd=tmp_path)
+    text = opsdesk("check", "--no-probe", cwd=tmp_path, env=NO_TOKEN)
     assert text.returncode == 1
     assert "fail  support-can-read-orders" in text.stdout
     assert "- person alice: no API token or account with a role that reads orders" in text.stdout
     assert "fix: docs/reference/readiness.md#packaging-stocked" in text.stdout
 
     follow_the_how_to(tmp_path, storefront)
-    result = opsdesk("check", cwd=tmp_path)
+    assert "export OPSDESK_SHOPIFY_ACCESS_TOKEN=" in DOCS.read_text()  # 6. The shop's Admin API token.
+    result = opsdesk("check", cwd=tmp_path, env={"OPSDESK_SHOPIFY_ACCESS_TOKEN": "shpat_from_the_app"})
     assert result.returncode == 0, result.stdout
     assert "12 of 12 controls pass" in result.stdout
     assert f"probed returns_policy of {SHOP}: {storefront}/policies/refund-policy -> 200" in result.stderr

@@ -142,7 +142,7 @@ def test_commands_in_the_demo_folder_go_on_from_the_simulated_day_as_the_server_
     card = json.loads(done.stdout)
     ended = datetime.fromisoformat(card["day"]["followed_until"])
     folder = tmp_path / "shop"
-    env = {"OPSDESK_SHOPIFY_SECRET": "demo-secret"}
+    env = {"OPSDESK_SHOPIFY_SECRET": "demo-secret", "OPSDESK_SHOPIFY_ACCESS_TOKEN": "stand-in-token"}  # the README's
     checked = opsdesk("check", "--no-probe", "--format", "json", cwd=folder, extra_env=env)
     assert checked.returncode in (0, 1), checked.stderr
     report = json.loads(checked.stdout)
