@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from opsdesk.cli import cli
 from opsdesk.desk import Desk
 from opsdesk.services import users
 from opsdesk.testing import ManualClock
@@ -108,3 +110,24 @@ def test_the_cli_refuses_as_a_name_of_no_person_with_exit_2(client: TestClient, 
     taken = opsdesk(*cli_args(desk, tmp_path, "claim", before["key"], "--as", "bob"), cwd=tmp_path)
     assert taken.returncode == 0, (taken.stdout, taken.stderr)
     assert the_case(desk)["owner"] == "bob"
+
+
+def test_tokens_create_and_users_add_say_when_a_name_acts_as_no_person(desk: Desk, tmp_path: Path) -> None:
+    where = ["--config", str(tmp_path / "opsdesk.yaml"), "--database-url", desk.settings.database_url]
+    made = opsdesk("tokens", "create", "zapier", "--role", "agent", *where, cwd=tmp_path)
+    assert (made.returncode, made.stdout.startswith("odk_")) == (0, True)
+    assert " ".join(made.stderr.split()) == (
+        f"note: 'zapier' is no person under people: {KNOWN}: it reads and works cases but takes none; name it "
+        "after a person to act as them (ADR 0047)"
+    )
+    assert opsdesk("tokens", "create", "bob", "--role", "agent", *where, cwd=tmp_path).stderr == ""
+    added = CliRunner().invoke(
+        cli, ["users", "add", "lin", "--role", "agent", "--shop", "*", "--password-stdin", *where], input=PASSWORD
+    )
+    assert added.exit_code == 0, added.output
+    assert "note: 'lin' is no person under people:" in " ".join(added.stderr.split())
+    bound = CliRunner().invoke(
+        cli, ["users", "add", "lin2", "--role", "agent", "--shop", "*", "--person", "bob", "--password-stdin", *where],
+        input=PASSWORD,
+    )
+    assert (bound.exit_code, bound.stderr) == (0, "")
