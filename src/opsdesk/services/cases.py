@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.domain import case_transitions as transitions
-from opsdesk.domain.case_rights import AUTOMATION, SYSTEM_ACTORS, ensure_may
+from opsdesk.domain.case_rights import AUTOMATION, SYSTEM_ACTORS, ensure_may, takes
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, InvalidInput
 from opsdesk.domain.org import Org
@@ -135,8 +135,7 @@ def _ensure_known(case: Case, action: str, actor: str, hooks: CaseHooks, owner: 
             f"no person or team {owner!r} on the desk: give a case to a person under people: or to "
             f"team:<name> of a team under teams: in opsdesk.yaml ({known})"
         )
-    new_owner = {"claim": actor, "start": case.person or actor, "assign": owner}.get(action)
-    if new_owner == actor != case.owner and (known := hooks.unknown_owner(actor)) is not None:
+    if takes(case, action, actor, owner) and (known := hooks.unknown_owner(actor)) is not None:
         raise InvalidInput(
             f"no person {actor!r} on the desk to {'take' if action == 'assign' else action} case {case.key}: a case "
             f"is taken only under a person under people: in opsdesk.yaml ({known}); a dashboard account acts as its "
