@@ -277,7 +277,7 @@ def desk_work(org: Org) -> tuple[CaseHooks, dict[str, TimerHandler]]:
         sla_update=sla_update,
         on_changed=make_on_changed(org, notifier),
         tell=notifier.tell,
-        owner_known=org.knows_owner,
+        unknown_owner=org.unknown_owner,
     )
     handlers = {
         **make_timer_handlers(org, lambda: hooks, tell=notifier.tell),

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit, note_if_no_person
 from opsdesk.cli_tables import Column, print_rows, when
 from opsdesk.services import tokens as token_service
 
@@ -37,6 +37,7 @@ def create(
         token = token_service.create_token(uow, name, role, desk.clock.now())
         uow.commit()
     out.print(token, soft_wrap=True)
+    note_if_no_person(desk, name)
 
 
 @tokens_cli.command("list")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit, note_if_no_person
 from opsdesk.cli_tables import Column, print_rows
 from opsdesk.desk import Desk
 from opsdesk.domain.access import ALL_SHOPS, User
@@ -67,6 +67,7 @@ def add(
         )
         uow.commit()
     out.print(f"[green]added[/] {user.username} ({_roles(user)})")
+    note_if_no_person(desk, person or user.username)
 
 
 @users_cli.command("passwd")

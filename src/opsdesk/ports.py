@@ -335,6 +335,9 @@ class ReadinessRepository(Protocol):
     def unowned_cases(self, limit: int) -> tuple[int, list[Case]]:
         """Active cases without an owner: how many, and the first ``limit``."""
 
+    def case_owners(self) -> dict[str, int]:
+        """The owners of active cases, each with how many it holds (cases without an owner left out)."""
+
     def cases_of_kind(self, kind: str, opened_since: datetime) -> list[Case]:
         """Cases of ``kind`` still active (however old) or opened since ``opened_since``."""
 

@@ -4,6 +4,7 @@ record. It works on the in-memory unit of work's tables, so it commits and rolls
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -51,6 +52,9 @@ class MemoryReadiness:
             key=lambda c: (c.opened_at, c.id),
         )
         return len(found), found[:limit]
+
+    def case_owners(self) -> dict[str, int]:
+        return dict(Counter(c.owner for c in self.t.cases.values() if c.status.active and c.owner))
 
     def cases_of_kind(self, kind: str, opened_since: datetime) -> list[Case]:
         found = [

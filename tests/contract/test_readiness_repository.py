@@ -71,6 +71,21 @@ def test_unowned_cases_and_cases_of_a_kind(any_db: Database) -> None:
     assert [c.id for c in found] == ["old-open", "new"]
 
 
+def test_owners_of_active_cases_with_how_many_each_holds(any_db: Database) -> None:
+    def setup(uow):  # type: ignore[no-untyped-def]
+        owners = {"a": "alice", "b": "alice", "c": "team:ops", "d": "ghost", "e": None, "f": "ghost"}
+        for case_id, owner in owners.items():
+            uow.cases.open(case(case_id))
+            if owner is not None:
+                opened = uow.cases.get(case_id)
+                uow.cases.save(_changed(replace(opened, owner=owner, status=CaseStatus.ASSIGNED)), opened.version)
+        done = uow.cases.get("f")
+        uow.cases.save(_changed(replace(done, status=CaseStatus.RESOLVED)), done.version)
+
+    write(any_db, setup)
+    assert read(any_db, lambda uow: uow.readiness.case_owners()) == {"alice": 2, "team:ops": 1, "ghost": 1}
+
+
 def _changed(new):  # type: ignore[no-untyped-def]
     from opsdesk.domain.cases import CaseChange, Changed
 

@@ -83,8 +83,9 @@ def test_order_owners_fails_naming_the_unowned_order_and_case_then_passes_once_o
     result = measure(db, "order-owners")
     assert result == Result(
         "order-owners", "Every order has a clear owner", Status.FAIL,
-        "1 open orders and 1 active cases have no owner (allowed: 0)",
-        {"unowned_open_orders": 1, "unowned_active_cases": 1}, {"max_unowned": 0},
+        "1 open orders and 1 active cases have no owner, 0 active cases are held by a name the desk does not "
+        "know (allowed: 0)",
+        {"unowned_open_orders": 1, "unowned_active_cases": 1, "unknown_owner_active_cases": 0}, {"max_unowned": 0},
         (Offender("order", f"{SHOP}/1", "#1"), Offender("case", "c1", "risk: held order")),
         "docs/reference/readiness.md#order-owners",
     )
@@ -95,6 +96,34 @@ def test_order_owners_fails_naming_the_unowned_order_and_case_then_passes_once_o
         uow.cases.save(Changed(new, CaseChange("c1", NOW, "bob", "claim", {}, {}, "")), case.version)
     write(db, claim)
     assert measure(db, "order-owners").status is Status.PASS
+
+
+def test_order_owners_fails_naming_each_case_held_by_a_name_the_organisation_does_not_know() -> None:
+    db = InMemoryDatabase()
+    def held(case_id: str, owner: str) -> Any:
+        def work(uow: Any) -> None:
+            uow.cases.open(CaseRecord(case_id, SHOP, "refund", "refunds", f"refund {case_id}", "over cap", NOW))
+            case = uow.cases.get(case_id)
+            new = replace(case, owner=owner, status=CaseStatus.ASSIGNED)
+            uow.cases.save(Changed(new, CaseChange(case_id, NOW, owner, "claim", {}, {}, "")), case.version)
+        return work
+    for case_id, owner in (("c1", "alice"), ("c2", "dora"), ("c3", "team:support"), ("c4", "team:suport")):
+        write(db, held(case_id, owner))
+    result = measure(db, "order-owners")
+    assert (result.status, result.reason, result.measured) == (
+        Status.FAIL,
+        "0 open orders and 0 active cases have no owner, 2 active cases are held by a name the desk does not "
+        "know (allowed: 0)",
+        {"unowned_open_orders": 0, "unowned_active_cases": 0, "unknown_owner_active_cases": 2},
+    )
+    assert result.offending == (
+        Offender("case", "c2", "held by 'dora', whom the desk does not know (people: alice, bob, carol); "
+                               "refunds: refund c2"),
+        Offender("case", "c4", "held by 'team:suport', whom the desk does not know (teams: support); "
+                               "refunds: refund c4"),
+    )
+    no_people = settings(people={}, teams={}, ownership={})
+    assert measure(db, "order-owners", no_people).status is Status.PASS  # nobody to check a name against
 
 
 def test_follow_ups_count_delayed_orders_followed_up_within_the_grace() -> None:

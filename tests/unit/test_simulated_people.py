@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from opsdesk.domain.cases import Case
+from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org, Person, Queue, Team
 from opsdesk.domain.records import CaseFilter, CaseRecord
 from opsdesk.services.cases import CaseHooks, act, escalate_case, open_case, team_owner
@@ -101,3 +104,9 @@ def test_the_manager_finishes_what_is_escalated_to_them_and_leaves_the_teams_que
     cases = worked(db, people(db, "dan"))
     assert (cases["escalated"].status.value, cases["escalated"].person) == ("resolved", "dan")
     assert (cases["late"].status.value, cases["late"].owner) == ("open", "team:ops")
+
+
+def test_a_scenario_staffed_with_someone_the_organisation_does_not_know_is_refused_naming_them() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        people(InMemoryDatabase(), "carol", "erin")  # a claim by erin would be refused (ADR 0047)
+    assert str(refused.value) == "staffing.people: no person 'erin' under people: in opsdesk.yaml (people: carol, dan)"

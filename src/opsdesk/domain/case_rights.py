@@ -45,6 +45,13 @@ def refusal(case: Case, action: str, actor: str, *, lead: bool = False) -> Refus
     return None
 
 
+def takes(case: Case, action: str, actor: str, owner: str = "") -> bool:
+    """Whether ``action`` makes ``case`` the ``actor``'s, which only a person of the organisation may (ADR 0047): a
+    claim, starting it while no person holds it, assigning it (to ``owner``) to themselves; not when it is theirs."""
+    new_owner = {"claim": actor, "start": case.person or actor, "assign": owner}.get(action)
+    return new_owner == actor != case.owner
+
+
 def may(case: Case, action: str, actor: str, *, lead: bool = False) -> bool:
     return refusal(case, action, actor, lead=lead) is None
 

@@ -118,6 +118,15 @@ class Org:
             return not self.teams or name in self.teams or name == self.default_team
         return not self.people or owner in self.people
 
+    def unknown_owner(self, owner: str) -> str | None:
+        """None when the organisation knows ``owner`` (``knows_owner``); else who it knows of that kind, for the
+        refusal to name: ``people: alice, bob`` or ``teams: ops, support``."""
+        if self.knows_owner(owner):
+            return None
+        if owner.startswith("team:"):
+            return "teams: " + ", ".join(sorted({*self.teams, self.default_team}))
+        return "people: " + ", ".join(sorted(self.people))
+
     def sla_for(self, queue: str, priority: str) -> SlaPolicy | None:
         name = self.queue(queue).policy_name(priority)
         return self.sla_policies.get(name) if name else self.default_sla

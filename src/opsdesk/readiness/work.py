@@ -10,7 +10,7 @@ from opsdesk.domain.orders import PAID, OrderState
 from opsdesk.domain.org import unrouted_escalations
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.readiness import MAX_OFFENDERS, Control, Measurement, Offender
-from opsdesk.domain.records import OutboxAction
+from opsdesk.domain.records import CaseFilter, OutboxAction
 from opsdesk.organisation import unrouted_settings
 from opsdesk.readiness.context import Context, ReadinessControl, fix
 
@@ -29,13 +29,30 @@ def _case(case: Case, detail: str = "") -> Offender:
 def order_owners(ctx: Context, th: Thresholds) -> Measurement:
     orders, first_orders = ctx.uow.readiness.unowned_orders(MAX_OFFENDERS)
     cases, first_cases = ctx.uow.readiness.unowned_cases(MAX_OFFENDERS)
-    offenders = (*(_order(o) for o in first_orders), *(_case(c) for c in first_cases))
+    unknown, held = _held_by_strangers(ctx)
+    offenders = (*(_order(o) for o in first_orders), *(_case(c) for c in first_cases), *held)
     return Measurement(
-        orders + cases <= th["max_unowned"],
-        f"{orders} open orders and {cases} active cases have no owner (allowed: {th['max_unowned']:g})",
-        {"unowned_open_orders": orders, "unowned_active_cases": cases},
+        orders + cases + unknown <= th["max_unowned"],
+        f"{orders} open orders and {cases} active cases have no owner, {unknown} active cases are held by a name "
+        f"the desk does not know (allowed: {th['max_unowned']:g})",
+        {"unowned_open_orders": orders, "unowned_active_cases": cases, "unknown_owner_active_cases": unknown},
         offenders,
     )
+
+
+def _held_by_strangers(ctx: Context) -> tuple[int, list[Offender]]:
+    """Active cases whose owner is no person or team of the organisation (one removed from ``people:`` while it held
+    them, or taken before ADR 0047): nobody is told about them. How many, and the first ``MAX_OFFENDERS``."""
+    strangers = {o: n for o, n in sorted(ctx.uow.readiness.case_owners().items()) if not ctx.org.knows_owner(o)}
+    held: list[Offender] = []
+    for owner in strangers:
+        if len(held) >= MAX_OFFENDERS:
+            break
+        known = ctx.org.unknown_owner(owner)
+        found = ctx.uow.cases.search(CaseFilter(owner=owner), MAX_OFFENDERS - len(held))
+        held += [_case(c, f"held by {owner!r}, whom the desk does not know ({known}); {c.queue}: {c.title}")
+                 for c in found]
+    return sum(strangers.values()), held
 
 
 def _followed_up(actions: list[OutboxAction], template: str) -> dict[tuple[str, int], datetime]:

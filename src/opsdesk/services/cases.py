@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.domain import case_transitions as transitions
-from opsdesk.domain.case_rights import AUTOMATION, SYSTEM_ACTORS, ensure_may
+from opsdesk.domain.case_rights import AUTOMATION, SYSTEM_ACTORS, ensure_may, takes
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed
 from opsdesk.domain.errors import Conflict, InvalidInput
 from opsdesk.domain.org import Org
@@ -56,8 +56,8 @@ def _nothing(_uow: UnitOfWork, _before: Case, _after: Case, _change: CaseChange,
     return None
 
 
-def _anyone(_owner: str) -> bool:
-    return True
+def _anyone(_owner: str) -> str | None:
+    return None
 
 
 def _nobody(_uow: UnitOfWork, _case: Case, _message: str, _now: datetime) -> None:
@@ -74,8 +74,9 @@ class CaseHooks:
     on_changed: OnChanged = _nothing
     #: Tells a case's owner something the case's changes do not (``add_news``), in the SLA warnings' digests.
     tell: Tell = _nobody
-    #: Whether a case can be given to this owner (``Org.knows_owner``): a person or team of the organisation.
-    owner_known: Callable[[str], bool] = _anyone
+    #: None when a case can be given to, or taken by, this owner: a person or team of the organisation; else who
+    #: the organisation knows of that kind, to name in the refusal (``Org.unknown_owner``).
+    unknown_owner: Callable[[str], str | None] = _anyone
 
 
 def open_case(uow: UnitOfWork, record: CaseRecord, hooks: CaseHooks, now: datetime) -> Case:
@@ -113,8 +114,7 @@ def act(
     naming the holder, for the work on a case someone else holds (``case_rights``)."""
     before = uow.cases.get(case_id)
     ensure_may(before, action, actor, lead=lead)
-    if action == "assign":
-        _ensure_known(str(params.get("owner") or ""), actor, hooks)
+    _ensure_known(before, action, actor, hooks, str(params.get("owner") or "") if action == "assign" else "")
     if action == "claim" and before.person == actor:
         return before  # claiming your own case again changes nothing
     changed = _transition(before, action, actor, now, params)
@@ -123,14 +123,23 @@ def act(
     return _commit(uow, before, changed, now, hooks, action)
 
 
-def _ensure_known(owner: str, actor: str, hooks: CaseHooks) -> None:
-    """A person gives a case only to a person or team of the organisation (or takes it themselves): one given to a
-    name nobody is configured under (a typo) would be told to no one and fall between the two. The desk's own
+def _ensure_known(case: Case, action: str, actor: str, hooks: CaseHooks, owner: str) -> None:
+    """A case goes only to a person or team of the organisation (ADR 0045), and is taken only by a person of it
+    (ADR 0047): one held by a name nobody is configured under (a typo, a token's or login's own name) would be
+    told to no one and fall between the two. ``owner``: whom an ``assign`` gives the case to. The desk's own
     reassignments pick from the organisation already."""
-    if owner and owner != actor and actor not in SYSTEM_ACTORS and not hooks.owner_known(owner):
+    if actor in SYSTEM_ACTORS:
+        return
+    if owner and owner != actor and (known := hooks.unknown_owner(owner)) is not None:
         raise InvalidInput(
             f"no person or team {owner!r} on the desk: give a case to a person under people: or to "
-            "team:<name> of a team under teams: in opsdesk.yaml"
+            f"team:<name> of a team under teams: in opsdesk.yaml ({known})"
+        )
+    if takes(case, action, actor, owner) and (known := hooks.unknown_owner(actor)) is not None:
+        raise InvalidInput(
+            f"no person {actor!r} on the desk to {'take' if action == 'assign' else action} case {case.key}: a case "
+            f"is taken only under a person under people: in opsdesk.yaml ({known}); a dashboard account acts as its "
+            "--person, an API token as the person it is named after"
         )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.domain.action_order import waiting_for
-from opsdesk.domain.case_rights import holder_besides, may
+from opsdesk.domain.case_rights import holder_besides, may, takes
 from opsdesk.domain.cases import RESOLUTIONS, Case, CaseStatus
 from opsdesk.domain.errors import NotFound
 from opsdesk.domain.holds import HoldPurpose, case_holds, describe
@@ -135,7 +135,8 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
         "customer": _customer(order, view["decisions"]),
         "timeline": timeline(view, actions, sla_marks(org, case, now)),
         "resolutions": fitting_resolutions(case) if may(case, "resolve", person) else [],
-        "actions": case_actions(case, person),
+        # One who is no person of the organisation is offered nothing that would make the case theirs (ADR 0047).
+        "actions": [a for a in case_actions(case, person) if org.knows_owner(person) or not takes(case, a, person)],
         "mine": case.person == person,
         "held_by": holder_besides(case, person),
         "amount": _amount(case, view["decisions"]),

@@ -61,6 +61,9 @@ class People:
 
     def __init__(self, desk: Desk, staffing: Staffing, day_start: datetime, rng: random.Random) -> None:
         names = staffing.people or tuple(desk.org.people)
+        for name in names:  # one the organisation does not know would take no case (ADR 0047)
+            if (known := desk.org.unknown_owner(name)) is not None:
+                raise InvalidInput(f"staffing.people: no person {name!r} under people: in opsdesk.yaml ({known})")
         self.desk, self.staffing, self.day_start, self.rng = desk, staffing, day_start, rng
         self.workers = [_worker(desk, n) for n in names]
         self.stats = PeopleStats()

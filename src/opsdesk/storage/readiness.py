@@ -67,6 +67,11 @@ class SqlReadiness:
         rows = self._conn.execute(select(t.cases).where(where).order_by(c.opened_at, c.id).limit(limit))
         return count, [case_from_row(r) for r in rows.mappings()]
 
+    def case_owners(self) -> dict[str, int]:
+        c = t.cases.c
+        query = select(c.owner, func.count()).where(_active(), c.owner.is_not(None), c.owner != "").group_by(c.owner)
+        return {str(owner): int(n) for owner, n in self._conn.execute(query)}
+
     def cases_of_kind(self, kind: str, opened_since: datetime) -> list[Case]:
         c = t.cases.c
         query = (

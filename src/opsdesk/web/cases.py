@@ -1,8 +1,9 @@
 """The case API: the queue, one case with its story, the actions people take, and the desk's metrics.
 
-The acting person is the signed-in person (or the bearer token's name). Roles are held per shop:
-viewers read; agents work cases; assigning a case to someone else takes a lead, each in the case's shop.
-A case in a shop where the caller holds no role answers 404. A claim that loses a race answers 409 with
+The acting person is the signed-in person (or the bearer token's name); only a person of the organisation takes a
+case (claims it, starts it while no person holds it, assigns it to themselves: 400 otherwise, ADR 0047). Roles
+are held per shop: viewers read; agents work cases; assigning a case to someone else takes a lead, each in the
+case's shop. A case in a shop where the caller holds no role answers 404. A claim that loses a race answers 409 with
 the ``holder``, and so does the work on a case someone else holds (start, wait, resume, resolve, close; assign,
 but by a lead: ADR 0039).
 """

@@ -94,7 +94,7 @@ def _context(pages: Pages, principal: Principal, page: QueuePage) -> dict[str, A
         "page": page,
         "base": base,
         "shops": pages.shops(principal),
-        "can_claim": bool(principal.shops_with(Role.AGENT)),
+        "can_claim": bool(principal.shops_with(Role.AGENT)) and pages.desk.org.knows_owner(principal.actor),
     }
 
 
