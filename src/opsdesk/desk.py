@@ -20,11 +20,11 @@ from opsdesk.domain.outbox import Breaker, RetryPolicy
 from opsdesk.domain.policies import Playbook
 from opsdesk.domain.records import Timer
 from opsdesk.engine.outbox import OutboxSender, SendCheck
-from opsdesk.engine.outcomes import OutcomeHook
 from opsdesk.engine.timers import Handler as TimerHandler
 from opsdesk.engine.timers import TimerSweeper
 from opsdesk.metrics import Metrics
 from opsdesk.ports import Clock, Connector, Database
+from opsdesk.ports.connectors import OutcomeHook
 from opsdesk.readiness.evidence import Fetch
 from opsdesk.readiness.sweeps import record_sweep
 from opsdesk.services.cases import CaseHooks

@@ -4,7 +4,7 @@
 - the repositories, by concern: ``pipeline`` (deliveries, orders, decisions, usage, outbox), ``cases`` (cases,
   timers, follow-ups), ``access`` (users, sessions, tokens, audit), ``playbooks`` (stock, discounts, pickups),
   ``compliance`` (readiness evidence, privacy requests);
-- ``clock``: ``Clock``; ``connectors``: ``Connector``.
+- ``clock``: ``Clock``; ``connectors``: ``Connector``, and the outbox sender's ``OutcomeHook``.
 
 The four most code takes (``Clock``, ``Connector``, ``Database``, ``UnitOfWork``) are importable from here.
 """
