@@ -8,8 +8,8 @@ incidents, simulated people working the queue) in a scratch folder, stopped at t
 127.0.0.1 port with the local Shopify and SMTP stand-ins on the simulation's clock, standing at the day's
 end: the SLA countdowns read as they would that night. It signs in as ``alice`` (a lead) in Debian's
 headless Chromium through Playwright, claims and comments on the first stuck order in the queue (its page
-shows every kind of timeline entry: store events, decisions with their rule and inputs, messages sent,
-an earlier case's resolution, SLA warnings), and writes ``queue.png``, ``case.png``, ``readiness.png``,
+shows store events, decisions with their rule and inputs, the payment check sent, the case's claim and
+comment), and writes ``queue.png``, ``case.png``, ``readiness.png``,
 ``metrics.png`` (1280 px wide) and ``queue-phone.png`` (390 px, a phone). Needs ``/usr/bin/chromium``.
 """
 

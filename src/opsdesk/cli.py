@@ -18,6 +18,7 @@ from rich.console import Console
 
 from opsdesk import app as composition
 from opsdesk import cli_backtest, cli_check, cli_demo, cli_ingest, cli_reconcile, cli_simulate, logs
+from opsdesk.background import Background
 from opsdesk.cli_cases import cases_cli
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
@@ -27,7 +28,7 @@ from opsdesk.cli_users import audit_cli, users_cli
 from opsdesk.cli_webhooks import webhooks_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.storefront import PageProbe
-from opsdesk.desk import Background, Desk
+from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput, OpsdeskError, Refused, Unavailable
 from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.policy import loader

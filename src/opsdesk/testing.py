@@ -19,7 +19,6 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
-from opsdesk import ports
 from opsdesk.domain.access import Session, User
 from opsdesk.domain.audit import ChainedRow
 from opsdesk.domain.cases import Case, CaseChange
@@ -40,6 +39,17 @@ from opsdesk.domain.records import (
     StoredDelivery,
     Timer,
 )
+from opsdesk.ports.access import AuditRepository, SessionRepository, TokenRepository, UserRepository
+from opsdesk.ports.cases import CaseRepository, FollowupRepository, TimerRepository
+from opsdesk.ports.compliance import PrivacyRepository, ReadinessRepository
+from opsdesk.ports.pipeline import (
+    DecisionRepository,
+    DeliveryRepository,
+    OrderRepository,
+    OutboxRepository,
+    UsageRepository,
+)
+from opsdesk.ports.playbooks import DiscountRepository, InventoryRepository, PickupRepository
 from opsdesk.testing_access import MemoryAudit, MemorySessions, MemoryTokens, MemoryUsers
 from opsdesk.testing_cases import MemoryCases
 from opsdesk.testing_deliveries import MemoryDeliveries
@@ -118,23 +128,23 @@ class _Tables:
 class InMemoryUnitOfWork:
     """Works on a copy of the tables; ``commit`` publishes it, leaving without commit discards it."""
 
-    deliveries: ports.DeliveryRepository
-    orders: ports.OrderRepository
-    decisions: ports.DecisionRepository
-    outbox: ports.OutboxRepository
-    cases: ports.CaseRepository
-    usage: ports.UsageRepository
-    followups: ports.FollowupRepository
-    audit: ports.AuditRepository
-    tokens: ports.TokenRepository
-    timers: ports.TimerRepository
-    readiness: ports.ReadinessRepository
-    inventory: ports.InventoryRepository
-    discounts: ports.DiscountRepository
-    pickups: ports.PickupRepository
-    users: ports.UserRepository
-    sessions: ports.SessionRepository
-    privacy: ports.PrivacyRepository
+    deliveries: DeliveryRepository
+    orders: OrderRepository
+    decisions: DecisionRepository
+    outbox: OutboxRepository
+    cases: CaseRepository
+    usage: UsageRepository
+    followups: FollowupRepository
+    audit: AuditRepository
+    tokens: TokenRepository
+    timers: TimerRepository
+    readiness: ReadinessRepository
+    inventory: InventoryRepository
+    discounts: DiscountRepository
+    pickups: PickupRepository
+    users: UserRepository
+    sessions: SessionRepository
+    privacy: PrivacyRepository
 
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db

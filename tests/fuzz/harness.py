@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from opsdesk.web.app import create_app
-from opsdesk.web.auth import RouteEntry, route_table
+from opsdesk.web.route_table import RouteEntry, route_table
 from tests.integration.desk_harness import make_desk
 
 

@@ -1,6 +1,6 @@
 """Reliability test 14 beyond the OpenAPI document: the dashboard's routes (not in ``/openapi.json``).
 
-Walks the real app's route table (``web.auth.route_table``), so a new page is fuzzed the day it lands:
+Walks the real app's route table (``web.route_table``), so a new page is fuzzed the day it lands:
 every GET page with generated path and query values (text of any kind, huge and negative numbers, the
 seeded case, order and shops), every form POST with generated fields and the right CSRF token, signed
 in as an admin of every shop and as a viewer. No answer may be a 5xx. The world is the security
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsdesk.web.auth import RouteEntry
+from opsdesk.web.route_table import RouteEntry
 from tests.fuzz.harness import routes
 from tests.security.harness import ORDER, OTHER, OWN, World, two_shop_desk, world
 

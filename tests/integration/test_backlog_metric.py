@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from opsdesk.desk import Background, Desk
+from opsdesk.background import Background
+from opsdesk.desk import Desk
 from opsdesk.domain.records import CaseRecord
 from opsdesk.metrics import BACKLOG_MAX_AGE, BacklogGauge, Metrics
 from opsdesk.ports import Database

@@ -24,8 +24,8 @@ from opsdesk.domain.outbox import ActionStatus, Rejected, SendResult
 from opsdesk.domain.policies import ActionSpec, Decision, Outcome
 from opsdesk.domain.records import CaseRecord, OutboxAction
 from opsdesk.engine.outbox import OutboxSender
-from opsdesk.engine.outcomes import OutcomeHook
 from opsdesk.ports import Database, UnitOfWork
+from opsdesk.ports.connectors import OutcomeHook
 from opsdesk.services import payments
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.effects import actions_for

@@ -17,7 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from opsdesk import __version__
-from opsdesk.desk import Background
+from opsdesk.background import Background
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import Timer
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from opsdesk.background import Background
 from opsdesk.connectors.storefront import PageProbe
-from opsdesk.desk import Background
 from opsdesk.readiness.evidence import probe_due
 from opsdesk.testing import ManualClock
 from tests.integration.desk_harness import make_desk

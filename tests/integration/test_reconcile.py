@@ -31,8 +31,9 @@ import yaml
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from opsdesk.background import Background
 from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.desk import Background, Desk
+from opsdesk.desk import Desk
 from opsdesk.domain.orders import OrderState, Versioned
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.services.reconcile import MARK_PREFIX, RECONCILE, Reconciler, read_mark

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from opsdesk.background import Background
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.connectors.shopify_reads import ORDERS_UPDATED
-from opsdesk.desk import Background
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.services.reconcile import read_mark
 from opsdesk.testing import ManualClock, RecordingConnector

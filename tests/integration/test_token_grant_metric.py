@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from opsdesk import app as composition
+from opsdesk.background import Background
 from opsdesk.config import load_settings
-from opsdesk.desk import Background, Desk
+from opsdesk.desk import Desk
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.fakes.shopify_oauth import Grant

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from opsdesk.domain.cases import CaseStatus
-from opsdesk.ports import CaseFilter
+from opsdesk.domain.records import CaseFilter
 from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app
 from tests.integration.dashboard_harness import ORG

@@ -20,7 +20,8 @@ from opsdesk.services import users
 from opsdesk.storage.sql import SqlDatabase
 from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app
-from opsdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE
+from opsdesk.web.auth import SESSION_COOKIE
+from opsdesk.web.csrf import CSRF_COOKIE
 from tests.integration.desk_harness import make_desk
 from tests.samples import SHOP
 from tests.security.harness import (

@@ -25,8 +25,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from opsdesk.domain.access import Role
-from opsdesk.web.auth import CSRF_COOKIE, RouteEntry, route_table
-from opsdesk.web.csrf import REFUSED
+from opsdesk.web.csrf import CSRF_COOKIE, REFUSED
+from opsdesk.web.route_table import RouteEntry, route_table
 from tests.conftest import postgres_server_url
 from tests.security.harness import (
     CSRF_INPUT,

@@ -59,9 +59,10 @@ from opsdesk.domain.outbox import (
     SendResult,
 )
 from opsdesk.domain.records import OutboxAction
-from opsdesk.engine.outcomes import Outcome, OutcomeHook, OutcomeWriter, action_fields
+from opsdesk.engine.outcomes import Outcome, OutcomeWriter, action_fields
 from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Connector, Database, UnitOfWork
+from opsdesk.ports.connectors import OutcomeHook
 from opsdesk.services.cases import CaseHooks
 
 log = logging.getLogger("opsdesk.outbox")

@@ -19,19 +19,12 @@ from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.outbox import ActionStatus, SendResult
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Database, UnitOfWork
+from opsdesk.ports.connectors import OutcomeHook
 from opsdesk.services.cases import CaseHooks, add_signal, open_case
 from opsdesk.services.effects import case_for_failed_action
 from opsdesk.services.refusals import REFUSALS
 
 log = logging.getLogger("opsdesk.outbox")
-
-#: Called with every recorded outcome of an action of its kind, in the transaction that saves it
-#: (``hook(uow, action, result, now)``; ``action.status`` says whether it is final). Returning True for
-#: a final failure means the hook took charge of it (a fallback, a case of its own): no automation case. A hook
-#: that opened a case for it returns the case's id instead: the later actions of the decision not sent because of
-#: the failure are named there; else, as there are some, in an automation case of their own (ADR 0042).
-OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool | str]
-
 
 class _Stats(Protocol):
     failed: int

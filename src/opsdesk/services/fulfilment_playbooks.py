@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from opsdesk.config_playbooks import CarrierConnectorConfig, MonitorsConfig
 from opsdesk.domain.carriers import RETURN_LABEL, VERIFY_ADDRESS
 from opsdesk.domain.orders import OrderState
+from opsdesk.ports.connectors import OutcomeHook
 from opsdesk.services import carriers, followups, labels, messaging_health, stuck
 from opsdesk.services.address_checks import REPLY
 from opsdesk.services.addresses import AddressValidation
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.deadlines import Handler
-from opsdesk.services.monitors import OutcomeHook, chain
+from opsdesk.services.monitors import chain
 from opsdesk.services.pipeline import Watcher
 
 

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,13 +25,11 @@ from opsdesk.domain.outbox import SendResult, action_id, idempotency_key
 from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import AuditEntry, DecisionRecord, OutboxAction, Timer
 from opsdesk.ports import UnitOfWork
+from opsdesk.ports.connectors import OutcomeHook
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: How the key of every windowed counter begins: ``monitor|<counter>|<window start, Unix seconds>``.
 PREFIX = "monitor|"
-#: The outbox sender's outcome hook (``opsdesk.engine.outcomes.OutcomeHook``), declared here for services: True
-#: when it took charge of a final failure, or the id of the case it opened for it.
-OutcomeHook = Callable[[UnitOfWork, OutboxAction, SendResult, datetime], bool | str]
 
 
 def window_start(now: datetime, length: timedelta) -> datetime:

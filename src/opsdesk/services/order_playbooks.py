@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from opsdesk.domain.records import CaseRecord
-from opsdesk.engine.outcomes import OutcomeHook
 from opsdesk.ports import UnitOfWork
+from opsdesk.ports.connectors import OutcomeHook
 from opsdesk.services import disputes, payments, quality
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.deadlines import Handler

@@ -14,7 +14,7 @@ from opsdesk.domain.events import OrderId, ShopDomain, StoreEvent
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.policies import Usage
 from opsdesk.domain.records import CaseRecord, DecisionRecord, OutboxAction
-from opsdesk.ports import UsageRepository
+from opsdesk.ports.pipeline import UsageRepository
 
 OrderKey = tuple[ShopDomain, OrderId]
 

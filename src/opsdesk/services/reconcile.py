@@ -130,7 +130,7 @@ class Reconciler:
         self.reader = reader
         self.now = now
         self.settings = settings or SweepSettings()
-        #: Waits between a read's retries; the worker's wakes up when it is stopped (``desk.Background``).
+        #: Waits between a read's retries; the worker's wakes up when it is stopped (``background.Background``).
         self.sleep = sleep
         #: True once the worker is stopping: the sweep then ends before its next read, the mark kept.
         self.stopped = stopped

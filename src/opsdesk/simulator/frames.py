@@ -49,10 +49,11 @@ def reducer(cls: type) -> Reducer:
 
 
 def slotted_dataclasses(packages: Iterable[ModuleType]) -> list[type]:
-    """The dataclasses with slots defined in the packages' modules (those pickled the slow way)."""
+    """The dataclasses with slots defined in the packages' modules, subpackages' included (those pickled the
+    slow way)."""
     found: list[type] = []
     for package in packages:
-        for info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             module = importlib.import_module(info.name)
             for obj in vars(module).values():
                 if (

@@ -9,10 +9,8 @@ the next thing that is.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -29,6 +27,7 @@ from opsdesk.services.pipeline_batch import BatchReport
 from opsdesk.services.pipeline_events import Outcome_
 from opsdesk.services.refusals import REFUSALS
 from opsdesk.services.replay import store_each, store_for_processing
+from opsdesk.simulator.checkpoints import checkpointer
 from opsdesk.simulator.people import People
 from opsdesk.simulator.run_state import Faults, Progress, RunStats, Source, VirtualClock
 from opsdesk.simulator.store import Delivery
@@ -79,7 +78,7 @@ class InProcess:
         self._next_sample = self.s.first_order_at
 
     def run(self, progress: Progress | None = None) -> RunStats:
-        with _checkpointer(self.desk):
+        with checkpointer(self.desk):
             return self._run(progress)
 
     def _run(self, progress: Progress | None) -> RunStats:
@@ -280,24 +279,3 @@ class InProcess:
         day = self.s.start + (now - self.s.start) // timedelta(days=1) * timedelta(days=1)
         start = day + self.s.staffing.shift[0]
         return start if start > now else start + timedelta(days=1)
-
-
-@contextlib.contextmanager
-def _checkpointer(desk: Desk, every: float = 1.0) -> Iterator[None]:
-    """Copy SQLite's WAL into the database file on a thread of its own while the run goes on, as
-    `opsdesk serve` does: the checkpoint's copying and syncing happen in SQLite, outside the interpreter
-    lock, on the second core, instead of inside whichever commit passes the WAL's auto-checkpoint size."""
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.wait(every):
-            with contextlib.suppress(Exception):  # the next round tries again; the run's own commits go on
-                desk.db.checkpoint()
-
-    thread = threading.Thread(target=run, name="opsdesk-simulator-checkpoint", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)

@@ -6,7 +6,6 @@ Times inside the day are offsets from the start of the scored day: ``"10:30"`` o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -15,10 +14,9 @@ from typing import Any
 
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.simulator.incidents import INCIDENT_KINDS
+from opsdesk.simulator.scenario_reader import Reader
 from opsdesk.yamldoc import Document, load, parse
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_CLOCK = re.compile(r"^(\d{1,3}):(\d{2})$")
 BUILTIN = ("demo", "normal-day", "black-friday")
 
 
@@ -74,70 +72,6 @@ class Scenario:
         return self.end + self.follow
 
 
-class _Reader:
-    """Reads fields of a document, collecting every problem with its position."""
-
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self._problems: list[tuple[int, int, str]] = []
-
-    @property
-    def problems(self) -> list[str]:
-        """Every problem found, in the order of the file."""
-        return [text for _, _, text in sorted(self._problems)]
-
-    def problem(self, keys: tuple[str | int, ...], message: str, *, of_key: bool = False) -> None:
-        where = self.doc.position(keys, of_key=of_key)
-        self._problems.append((where.line, where.column, f"{where}: {message}"))
-
-    def mapping(self, keys: tuple[str | int, ...], value: Any, allowed: set[str]) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.problem(keys, "expected a mapping")
-            return {}
-        for key in value:
-            if key not in allowed:
-                self.problem(
-                    (*keys, key),
-                    f"unknown key {key!r} (expected one of: {', '.join(sorted(allowed))})",
-                    of_key=True,
-                )
-        return value
-
-    def typed(self, keys: tuple[str | int, ...], value: Any, kind: type | tuple[type, ...], what: str) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, kind):
-            self.problem(keys, f"expected {what}, got {value!r}")
-            return None
-        return value
-
-    def share(self, keys: tuple[str | int, ...], value: Any) -> float | None:
-        number = self.typed(keys, value, (int, float), "a share between 0 and 1")
-        if number is not None and not 0 <= number <= 1:
-            self.problem(keys, f"expected a share between 0 and 1, got {number}")
-            return None
-        return None if number is None else float(number)
-
-    def duration(self, keys: tuple[str | int, ...], value: Any) -> timedelta | None:
-        if value is None:
-            return None
-        text = str(value).strip()
-        clock = _CLOCK.match(text)
-        if clock:
-            return timedelta(hours=int(clock[1]), minutes=int(clock[2]))
-        match = _DURATION.match(text)
-        if not text or not match:
-            self.problem(
-                keys,
-                f"expected a duration like 1d, 3h, 90m, 2h30m or a time of day like 10:30, got {value!r}",
-            )
-            return None
-        d, h, m, s = (int(g or 0) for g in match.groups())
-        return timedelta(days=d, hours=h, minutes=m, seconds=s)
-
-
 _TOP = {
     "name",
     "description",
@@ -168,7 +102,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def read_scenario(doc: Document) -> Scenario:
     """Check a scenario document; raises ``InvalidInput`` listing every problem."""
-    r = _Reader(doc)
+    r = Reader(doc)
     top = r.mapping((), doc.data, _TOP)
     store = r.mapping(("store",), top.get("store"), _STORE)
     delivery = r.mapping(("delivery",), top.get("delivery"), _DELIVERY)
@@ -199,7 +133,7 @@ def read_scenario(doc: Document) -> Scenario:
     return Scenario(**{k: v for k, v in values.items() if v is not None}, path=doc.path)
 
 
-def _positive(r: _Reader, keys: tuple[str | int, ...], value: Any) -> int | None:
+def _positive(r: Reader, keys: tuple[str | int, ...], value: Any) -> int | None:
     number = r.typed(keys, value, int, "a positive integer")
     if number is not None and number < 1:
         r.problem(keys, f"expected a positive integer, got {number}")
@@ -207,7 +141,7 @@ def _positive(r: _Reader, keys: tuple[str | int, ...], value: Any) -> int | None
     return number  # type: ignore[no-any-return]
 
 
-def _factor(r: _Reader, value: Any) -> float | None:
+def _factor(r: Reader, value: Any) -> float | None:
     number = r.typed(("store", "day_factor"), value, (int, float), "a positive number")
     if number is not None and number <= 0:
         r.problem(("store", "day_factor"), f"expected a positive number, got {number}")
@@ -215,7 +149,7 @@ def _factor(r: _Reader, value: Any) -> float | None:
     return None if number is None else float(number)
 
 
-def _start(r: _Reader, value: Any) -> datetime | None:
+def _start(r: Reader, value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -228,7 +162,7 @@ def _start(r: _Reader, value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _speed(r: _Reader, value: Any) -> float | None:
+def _speed(r: Reader, value: Any) -> float | None:
     if value is None or value == "max":
         return None
     number = r.typed(
@@ -240,7 +174,7 @@ def _speed(r: _Reader, value: Any) -> float | None:
     return None if number is None else float(number)
 
 
-def _staffing(r: _Reader, value: Any) -> Staffing | None:
+def _staffing(r: Reader, value: Any) -> Staffing | None:
     staff = r.mapping(("staffing",), value, _STAFF)
     if not staff:
         return None
@@ -263,7 +197,7 @@ def _staffing(r: _Reader, value: Any) -> Staffing | None:
     )
 
 
-def _incidents(r: _Reader, value: Any) -> tuple[Incident, ...] | None:
+def _incidents(r: Reader, value: Any) -> tuple[Incident, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list):
@@ -277,7 +211,7 @@ def _incidents(r: _Reader, value: Any) -> tuple[Incident, ...] | None:
     return tuple(found)
 
 
-def _incident(r: _Reader, i: int, item: Any) -> Incident | None:
+def _incident(r: Reader, i: int, item: Any) -> Incident | None:
     keys: tuple[str | int, ...] = ("incidents", i)
     if not isinstance(item, dict):
         r.problem(keys, "expected a mapping with kind, at and duration")

@@ -12,9 +12,19 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from opsdesk import ports
 from opsdesk.domain.audit import AuditKeys
 from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, Unavailable
+from opsdesk.ports.access import AuditRepository, SessionRepository, TokenRepository, UserRepository
+from opsdesk.ports.cases import CaseRepository, FollowupRepository, TimerRepository
+from opsdesk.ports.compliance import PrivacyRepository, ReadinessRepository
+from opsdesk.ports.pipeline import (
+    DecisionRepository,
+    DeliveryRepository,
+    OrderRepository,
+    OutboxRepository,
+    UsageRepository,
+)
+from opsdesk.ports.playbooks import DiscountRepository, InventoryRepository, PickupRepository
 from opsdesk.storage.audit import SqlChainedAudit
 from opsdesk.storage.cases import SqlCases
 from opsdesk.storage.decisions import SqlDecisions
@@ -135,23 +145,23 @@ def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) ->
 class SqlUnitOfWork:
     """One transaction; the repositories share its connection."""
 
-    deliveries: ports.DeliveryRepository
-    orders: ports.OrderRepository
-    decisions: ports.DecisionRepository
-    outbox: ports.OutboxRepository
-    cases: ports.CaseRepository
-    usage: ports.UsageRepository
-    followups: ports.FollowupRepository
-    audit: ports.AuditRepository
-    tokens: ports.TokenRepository
-    timers: ports.TimerRepository
-    readiness: ports.ReadinessRepository
-    inventory: ports.InventoryRepository
-    users: ports.UserRepository
-    sessions: ports.SessionRepository
-    discounts: ports.DiscountRepository
-    pickups: ports.PickupRepository
-    privacy: ports.PrivacyRepository
+    deliveries: DeliveryRepository
+    orders: OrderRepository
+    decisions: DecisionRepository
+    outbox: OutboxRepository
+    cases: CaseRepository
+    usage: UsageRepository
+    followups: FollowupRepository
+    audit: AuditRepository
+    tokens: TokenRepository
+    timers: TimerRepository
+    readiness: ReadinessRepository
+    inventory: InventoryRepository
+    users: UserRepository
+    sessions: SessionRepository
+    discounts: DiscountRepository
+    pickups: PickupRepository
+    privacy: PrivacyRepository
 
     def __init__(
         self,

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from opsdesk import __version__
-from opsdesk.desk import Background, Desk
+from opsdesk.background import Background
+from opsdesk.desk import Desk
 from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, NotFound, OpsdeskError, Unavailable
 from opsdesk.metrics import CONTENT_TYPE, SCRAPE_REFUSED, scrape_allowed
 from opsdesk.services.orders import order_view

@@ -10,31 +10,25 @@ HOW TO DECLARE A ROUTE (tests/security/test_route_table.py fails for a route tha
   lists to ``principal.shops_with(role)``. Aggregates over every shop: ``require_api(role, every_shop=True)``.
 - A route anyone may call: ``dependencies=[Depends(public("why"))]``; a plain Starlette route or mount:
   ``declare_public(app, path, why)``.
-- Forms carry ``<input type="hidden" name="csrf_token" value="{{ csrf }}">`` with ``csrf=csrf_token(request)``;
-  htmx sends it as the ``X-CSRF-Token`` header (``hx-headers`` on <body>, see base.html). The middleware
-  checks every POST/PUT/PATCH/DELETE; nothing to do per route.
+- Forms carry ``<input type="hidden" name="csrf_token" value="{{ csrf }}">`` with ``csrf=csrf_token(request)``
+  (``web.csrf``); htmx sends it as the ``X-CSRF-Token`` header (``hx-headers`` on <body>, see base.html). The
+  middleware (``web.csrf``) checks every POST/PUT/PATCH/DELETE; nothing to do per route.
 
-The route test reads the declarations with ``route_table``: for each route, role and shop it expects a
+The route test reads the declarations with ``web.route_table``: for each route, role and shop it expects a
 2xx exactly where the declaration allows one. Its sample values for path parameters live in the test
 (``SAMPLES``); a new parameter name needs a sample there.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import ipaddress
-import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -45,27 +39,18 @@ from opsdesk.domain.records import ApiToken
 from opsdesk.services import sessions, tokens, users
 
 __all__ = [
-    "CSRF_COOKIE",
-    "CSRF_FIELD",
-    "CSRF_HEADER",
     "SESSION_COOKIE",
     "Access",
     "Principal",
     "Role",
-    "csrf_token",
     "declare_public",
     "ensure_shop",
     "public",
     "require_api",
     "require_page",
-    "route_table",
 ]
 
 SESSION_COOKIE = "opsdesk_session"
-CSRF_COOKIE = "opsdesk_csrf"  # the seed of the CSRF token before sign-in (the login form's)
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
-UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 #: Only so that the OpenAPI document names the bearer scheme; the header is read by ``_from_bearer``.
 BEARER = HTTPBearer(auto_error=False, description="opsdesk tokens create NAME --role ROLE")
@@ -149,60 +134,6 @@ def declare_public(app: FastAPI, path: str, reason: str, *, csrf_exempt: bool = 
     app.state.public_routes = {**getattr(app.state, "public_routes", {}), path: reason}
     if csrf_exempt:
         app.state.csrf_exempt = {*getattr(app.state, "csrf_exempt", set()), path}
-
-
-@dataclass(frozen=True, slots=True)
-class RouteEntry:
-    """One route of the app as the route-table test walks it."""
-
-    path: str
-    methods: frozenset[str]
-    access: Access | None
-    path_params: frozenset[str]
-    query_params: frozenset[str]
-    body_params: frozenset[str]
-
-
-def route_table(app: FastAPI) -> list[RouteEntry]:
-    """Every route of the app (included routers flattened) with its declared access."""
-    table = []
-    for context in iter_route_contexts(app.routes):
-        path = context.path or ""
-        dependant = getattr(context, "dependant", None)
-        access = _declared(dependant) if dependant is not None else None
-        if access is None and path in getattr(app.state, "public_routes", {}):
-            access = Access(None, reason=app.state.public_routes[path], kind="public")
-        table.append(
-            RouteEntry(
-                path,
-                frozenset(context.methods or ()) - {"HEAD"},
-                access,
-                frozenset(_names(dependant, "path_params")),
-                frozenset(_names(dependant, "query_params")),
-                frozenset(_names(dependant, "body_params")),
-            )
-        )
-    return table
-
-
-def _declared(dependant: Dependant) -> Access | None:
-    pending = list(dependant.dependencies)
-    while pending:
-        child = pending.pop()
-        access = getattr(child.call, "opsdesk_access", None)
-        if isinstance(access, Access):
-            return access
-        pending.extend(child.dependencies)
-    return None
-
-
-def _names(dependant: Dependant | None, kind: str) -> set[str]:
-    if dependant is None:
-        return set()
-    names = {f.alias for f in getattr(dependant, kind)}
-    for child in dependant.dependencies:
-        names |= _names(child, kind)
-    return names
 
 
 def ensure_shop(principal: Principal, shop: str, role: Role) -> None:
@@ -303,38 +234,6 @@ async def _from_bearer(request: Request) -> Principal:
 def _token(desk: Desk, value: str) -> ApiToken | None:
     with desk.db.unit_of_work(read_only=True) as uow:
         return tokens.authenticate(uow, value)
-
-
-# --- CSRF --------------------------------------------------------------------------------------------
-
-
-def csrf_token(request: Request) -> str:
-    """The CSRF token for forms and htmx: an HMAC of the session cookie (or, before sign-in, of a random
-    pre-session cookie that the middleware sets on this response)."""
-    seed = _csrf_seed(request.cookies, request.scope)
-    if seed is None:
-        seed = secrets.token_urlsafe(32)
-        request.scope.setdefault("state", {})["opsdesk_csrf_seed"] = seed
-    return _csrf_for(seed)
-
-
-def _csrf_seed(cookies: Mapping[str, str], scope: Mapping[str, Any]) -> str | None:
-    state = scope.get("state") or {}
-    return cookies.get(SESSION_COOKIE) or cookies.get(CSRF_COOKIE) or state.get("opsdesk_csrf_seed")
-
-
-def _csrf_for(seed: str) -> str:
-    mac = hmac.new(seed.encode(), b"opsdesk csrf v1", hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
-
-
-def csrf_valid(cookies: Mapping[str, str], presented: str | None) -> bool:
-    """Whether ``presented`` is the token of this browser's seed: the session cookie when there is one
-    (a token from a pre-session cookie, which a sibling domain could plant, is then refused)."""
-    seed = cookies.get(SESSION_COOKIE) or cookies.get(CSRF_COOKIE)
-    if not presented or not seed:
-        return False
-    return hmac.compare_digest(_csrf_for(seed), presented)
 
 
 def cookie_secure(request: Request, mode: Literal["auto", "always"]) -> bool:

@@ -1,7 +1,7 @@
-"""CSRF protection for every POST, PUT, PATCH and DELETE of the whole app, as one ASGI middleware.
+"""CSRF protection for every POST, PUT, PATCH and DELETE of the whole app: the token, and one ASGI middleware.
 
 A state-changing request must carry the CSRF token (``X-CSRF-Token`` header, or the ``csrf_token``
-field of a urlencoded form) that matches this browser's cookie; see ``auth.csrf_token``. Two kinds of
+field of a urlencoded form) that matches this browser's cookie (``csrf_token``). Two kinds of
 request are let through without one, because a browser cannot be made to send them from another site:
 a request with an ``Authorization`` header (a bearer-token API call: the header is not one a cross-site
 form or a simple fetch can set, and such calls are authenticated by the header alone, never by the
@@ -10,6 +10,12 @@ cookie), and a path declared ``csrf_exempt`` (the Shopify webhook, authenticated
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
@@ -17,15 +23,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from opsdesk.web.auth import (
-    CSRF_COOKIE,
-    CSRF_FIELD,
-    CSRF_HEADER,
-    UNSAFE,
-    auth_settings,
-    cookie_secure,
-    csrf_valid,
-)
+from opsdesk.web.auth import SESSION_COOKIE, auth_settings, cookie_secure
+
+CSRF_COOKIE = "opsdesk_csrf"  # the seed of the CSRF token before sign-in (the login form's)
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 MAX_FORM_BYTES = 1024 * 1024
 REFUSED = "CSRF token missing or wrong: reload the page and try again"
@@ -122,3 +125,32 @@ async def _refuse(send: Send, status: int, error: str) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token for forms and htmx: an HMAC of the session cookie (or, before sign-in, of a random
+    pre-session cookie that the middleware sets on this response)."""
+    seed = _csrf_seed(request.cookies, request.scope)
+    if seed is None:
+        seed = secrets.token_urlsafe(32)
+        request.scope.setdefault("state", {})["opsdesk_csrf_seed"] = seed
+    return _csrf_for(seed)
+
+
+def _csrf_seed(cookies: Mapping[str, str], scope: Mapping[str, Any]) -> str | None:
+    state = scope.get("state") or {}
+    return cookies.get(SESSION_COOKIE) or cookies.get(CSRF_COOKIE) or state.get("opsdesk_csrf_seed")
+
+
+def _csrf_for(seed: str) -> str:
+    mac = hmac.new(seed.encode(), b"opsdesk csrf v1", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def csrf_valid(cookies: Mapping[str, str], presented: str | None) -> bool:
+    """Whether ``presented`` is the token of this browser's seed: the session cookie when there is one
+    (a token from a pre-session cookie, which a sibling domain could plant, is then refused)."""
+    seed = cookies.get(SESSION_COOKIE) or cookies.get(CSRF_COOKIE)
+    if not presented or not seed:
+        return False
+    return hmac.compare_digest(_csrf_for(seed), presented)

@@ -12,14 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from opsdesk.desk import Desk
 from opsdesk.services import sessions, users
-from opsdesk.web.auth import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    auth_settings,
-    cookie_secure,
-    csrf_token,
-    public,
-)
+from opsdesk.web.auth import SESSION_COOKIE, auth_settings, cookie_secure, public
+from opsdesk.web.csrf import CSRF_COOKIE, csrf_token
 
 TEMPLATES = Path(__file__).with_name("templates")
 HOME = "/"

@@ -16,7 +16,8 @@ from types import TracebackType
 from typing import Any
 
 from opsdesk import __version__
-from opsdesk.desk import Background, Desk
+from opsdesk.background import Background
+from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput, Unavailable
 from opsdesk.metrics import CONTENT_TYPE, SCRAPE_REFUSED, scrape_allowed
 

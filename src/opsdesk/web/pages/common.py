@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from opsdesk.desk import Desk
 from opsdesk.ports import UnitOfWork
-from opsdesk.web.auth import Principal, Role, csrf_token
+from opsdesk.web.auth import Principal, Role
+from opsdesk.web.csrf import csrf_token
 
 T = TypeVar("T")
 
