@@ -58,7 +58,7 @@ def test_a_refund_of_a_returns_lines_names_its_units_and_its_webhook_carries_the
     assert (event.order, event.amount.amount, event.lines) == (
         31,
         Decimal("19.99"),
-        (RefundLine(SHIRT, 1, Decimal("19.99")),),
+        (RefundLine(SHIRT, 1, Decimal("19.99"), Decimal("0.00")),),  # the stand-in charges no tax
     )
 
 
