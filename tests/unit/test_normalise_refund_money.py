@@ -111,3 +111,10 @@ def test_an_unreadable_shipping_amount_refuses_the_refund_with_its_path() -> Non
     bad = {**SHIPPING_ADJUSTMENT, "amount_set": None, "amount": "lots"}
     with pytest.raises(InvalidPayload, match=r"order_adjustments\[0\].*amount.*lots"):
         refund_of(aviators_refunded("7.20", ["89.99"], order_adjustments=[bad]))
+
+
+def test_an_order_line_worth_more_than_an_amount_can_say_refuses_the_refund_with_its_path() -> None:
+    payload = aviators_refunded("7.20", ["89.99"])
+    payload["refund_line_items"][0]["line_item"]["price"] = "1e40"
+    with pytest.raises(InvalidPayload, match=r"refund_line_items\[0\]\.line_item.*out of range"):
+        refund_of(payload)

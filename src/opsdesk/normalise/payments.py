@@ -153,7 +153,10 @@ def _share(sold: tuple[Decimal, int] | None, units: int) -> Decimal | None:
     if sold is None:
         return None
     amount, quantity = sold
-    return (amount * units / quantity).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    try:
+        return (amount * units / quantity).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    except ArithmeticError as exc:
+        raise FieldError("line_item", "is worth an amount out of range") from exc
 
 
 def _greater(sent: Decimal | None, share: Decimal | None) -> Decimal | None:
