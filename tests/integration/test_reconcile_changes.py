@@ -128,6 +128,8 @@ def test_lost_return_approvals_and_declines_are_recovered_in_causal_order_and_de
         ]
         assert (report.returns_seen, report.appended) == (4, 8)
         drain(desk)
+        # Shopify's refunds/create for the desk's refund of c's request (its order's read lists it too)
+        arrive_late(desk, "refunds/create", [(body, at_c) for body in fake.refund_webhooks(ids[2])])
 
         recovered = states(desk, ids)
         assert {i: s.returns if s else None for i, s in recovered.items()} == {

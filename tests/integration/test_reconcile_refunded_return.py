@@ -1,6 +1,7 @@
 """A refund made in Shopify admin whose webhook was lost, recovered by the reconciliation sweep with its lines, keeps
 the desk from refunding the return it refunded (ADR 0041): whether the sweep recovers the request too, or the
-request's webhook arrives after the sweep. Over real HTTP, the fake Admin API, SQLite and PostgreSQL.
+request's webhook arrives after the sweep; and so does the desk's own refund, which the stand-in's order reads list
+with its lines, as Shopify's do. Over real HTTP, the fake Admin API, SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -114,3 +115,88 @@ def test_a_refund_recovered_by_the_sweep_keeps_the_desk_from_refunding_its_retur
             ]
         listening = [("disputes", "superseded"), ("refunds", "superseded"), ("wrong_item", "superseded")]
         assert decided == [listening, listening]
+
+
+def test_the_desks_own_refund_whose_webhook_was_lost_is_read_back_by_the_sweep_with_its_units(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database: Callable[[str], str],  # noqa: F811
+) -> None:
+    versions = _order(2)  # created, then paid
+    order = versions[-1][1]
+    first = requested(order, 9_200_000_001, CHEAP_LINE, "unwanted")
+    again = requested(order, 9_200_000_011, CHEAP_LINE, "unwanted")  # the same unit, asked for once more
+    clock = ManualClock(T0 - timedelta(minutes=1))
+    with FakeShopifyAdmin(access_tokens=[TOKEN], clock=clock) as fake:
+        desk, _ = build(tmp_path, "ours", database("ours"), fake, monkeypatch, clock)
+        reconciler = desk.reconciler()
+        assert reconciler is not None and desk.reconcile_due(reconciler)[0].ok  # the mark
+        arrive_created_and_paid(desk, clock, [versions])
+        fake.put_order_payload(order)  # as Shopify holds it: no refund yet
+        clock.set(T0 + timedelta(minutes=30))
+        arrive_late(desk, "returns/request", [(first, clock.now())])  # decided and sent: the desk refunds the unit
+        assert refunds_made(fake, order["id"]) == [Decimal("19.99")]
+        [ours] = fake.refund_webhooks(order["id"])  # its refunds/create never came
+
+        clock.set(T0 + timedelta(hours=1))
+        [report] = desk.reconcile_due(reconciler)
+        assert report.ok, report.error
+        assert [(f["resource"], f["topic"]) for f in report.found if f["order_id"] == order["id"]] == [
+            (f"refund:{ours['id']}", "refunds/create"),
+        ]
+        drain(desk)
+        [state] = states(desk, [order["id"]]).values()
+        assert state is not None and state.refunded_for == {
+            ours["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("19.99"))
+        }
+        arrive_late(desk, "returns/request", [(again, clock.now())])
+
+        assert refunds_made(fake, order["id"]) == [Decimal("19.99")]  # not a second time
+        with desk.db.unit_of_work(read_only=True) as uow:
+            decided = sorted(
+                (d.playbook, d.rule_id)
+                for d in uow.decisions.for_order(SHOP, order["id"])
+                if d.event_name == "return.requested" and d.rule_id == "superseded"
+            )
+        assert decided == [("disputes", "superseded"), ("refunds", "superseded"), ("wrong_item", "superseded")]
+
+
+def test_a_refund_of_a_price_without_its_tax_recovered_by_the_sweep_sends_the_late_request_to_a_person(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database: Callable[[str], str],  # noqa: F811
+) -> None:
+    # A person refunded the 19.99 line's price but not its 1.60 of tax; the refund's webhook was lost, the
+    # request's arrives after the sweep: the sweep reads the line's tax (totalTaxSet), the unit was paid short.
+    versions = _order(5)
+    at = T0 + timedelta(minutes=50)
+    after = {**versions[-1][1], "financial_status": "partially_refunded", "updated_at": at.isoformat()}
+    refund = refunded_in_admin(after, 7_400_000_002, CHEAP_LINE, at)
+    tax = {"amount": "1.60", "currency_code": "USD"}
+    refund["refund_line_items"][0].update(total_tax=1.6, total_tax_set={"shop_money": tax, "presentment_money": tax})
+    clock = ManualClock(T0 - timedelta(minutes=1))
+    with FakeShopifyAdmin(access_tokens=[TOKEN], clock=clock) as fake:
+        desk, _ = build(tmp_path, "taxed", database("taxed"), fake, monkeypatch, clock)
+        reconciler = desk.reconciler()
+        assert reconciler is not None and desk.reconcile_due(reconciler)[0].ok  # the mark
+        updated = delivery("orders/updated", after, "w-taxed", triggered_at=at)
+        arrive_created_and_paid(desk, clock, [versions], (at, updated))
+        fake.put_order_payload({**after, "refunds": [refund]})
+        clock.set(T0 + timedelta(hours=1))
+        [report] = desk.reconcile_due(reconciler)
+        assert report.ok, report.error
+        drain(desk)
+        arrive_late(desk, "returns/request", [(requested(after, 9_200_000_011, CHEAP_LINE, "unwanted"), at)])
+
+        assert refunds_made(fake, after["id"]) == []
+        [state] = states(desk, [after["id"]]).values()
+        assert state is not None and state.refunded_for == {
+            refund["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("21.59"))
+        }
+        with desk.db.unit_of_work(read_only=True) as uow:
+            decided = sorted(
+                (d.playbook, d.rule_id) for d in uow.decisions.for_order(SHOP, after["id"])
+                if d.event_name == "return.requested"
+            )
+        assert ("refunds", "refund-request-needs-a-person") in decided
+        assert ("refunds", "superseded") not in decided

@@ -134,6 +134,8 @@ def test_a_lost_return_request_is_recovered_and_decided_once_and_late_webhooks_a
         early = reconciler.sweep(SHOP, since=T0)  # again before the pipeline ran: stored once
         assert early.ok and (early.appended, early.already_appended) == (0, 4)
         drain(desk)
+        # Shopify's refunds/create for the desk's refund of a's request (its order's read lists it too)
+        arrive_late(desk, "refunds/create", [(body, at_a) for body in fake.refund_webhooks(ids[0])])
 
         recovered = states(desk, ids)
         assert {i: s.returns if s else None for i, s in recovered.items()} == {

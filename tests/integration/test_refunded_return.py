@@ -65,10 +65,11 @@ def refund_by_a_person(
             "line_item_id": item,
             "quantity": 1,
             "subtotal": subtotal,
-            "line_item": {
+            "line_item": {  # the order's line: its price the subtotal
                 **line["line_item"],
                 "id": item,
                 "admin_graphql_api_id": f"gid://shopify/LineItem/{item}",
+                "price": subtotal,
             },
             "subtotal_set": {
                 "shop_money": {"amount": subtotal, "currency_code": "USD"},

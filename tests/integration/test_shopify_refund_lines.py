@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from opsdesk.connectors.shopify import ShopifyAdmin
+from opsdesk.connectors.shopify_reads import ORDER_REFUNDS, REFUND_LINES
 from opsdesk.domain.events import RefundCreated, RefundLine, ShopDomain
 from opsdesk.domain.outbox import Delivered, Rejected
 from opsdesk.domain.records import OutboxAction
@@ -58,7 +59,7 @@ def test_a_refund_of_a_returns_lines_names_its_units_and_its_webhook_carries_the
     assert (event.order, event.amount.amount, event.lines) == (
         31,
         Decimal("19.99"),
-        (RefundLine(SHIRT, 1, Decimal("19.99")),),
+        (RefundLine(SHIRT, 1, Decimal("19.99"), Decimal("0.00")),),  # the stand-in charges no tax
     )
 
 
@@ -100,3 +101,24 @@ def test_a_refund_queued_before_its_lines_were_kept_refunds_by_amount(
     [webhook] = fake.refund_webhooks(33)
     assert webhook["refund_line_items"] == []
     assert "lines" not in fake.effects[0].detail
+
+
+def test_the_stand_ins_order_and_refund_reads_list_the_refunds_it_made_with_their_lines(
+    fake: FakeShopifyAdmin, shopify: ShopifyAdmin
+) -> None:
+    sold(fake, 34)
+    assert isinstance(shopify.send(refund_action(34, "19.99", lines=[[SHIRT, 1, "19.99"]])), Delivered)
+    [made] = fake.refund_webhooks(34)
+
+    order = fake.store.execute(SHOP, "order", {"id": "gid://shopify/Order/34"}, "", ORDER_REFUNDS)
+    lines = fake.store.execute(SHOP, "refund", {"id": made["admin_graphql_api_id"], "after": None}, "", REFUND_LINES)
+
+    assert order == {"data": {"order": {"refunds": [{
+        "id": made["admin_graphql_api_id"], "legacyResourceId": str(made["id"]),
+        "createdAt": made["created_at"][:19] + "Z", "note": made["note"]}]}}}  # the stand-in's clock is UTC
+    assert lines == {"data": {"refund": {"refundLineItems": {
+        "pageInfo": {"hasNextPage": False, "endCursor": "at:1"},
+        "nodes": [{"id": f"gid://shopify/RefundLineItem/{made['id'] * 100 + 1}", "quantity": 1,
+                   "lineItem": {"id": f"gid://shopify/LineItem/{SHIRT}"},
+                   "subtotalSet": {"shopMoney": {"amount": "19.99", "currencyCode": "USD"}},
+                   "totalTaxSet": {"shopMoney": {"amount": "0.00"}}}]}}}}

@@ -426,13 +426,14 @@ def test_refund_amount_is_its_successful_refund_transactions_in_the_sets_currenc
             amount=Money(Decimal("85.00"), USD),
             note="Things were damaged",
             return_id=None,  # the sample's "return": null, a refund not made from a return
-            lines=(  # exact ids, from each line item's gid; each line's worth, its subtotal (85.00 paid for 414.95)
-                RefundLine(487817672276298554, 1, Decimal("89.99")),
-                RefundLine(789012345678901234, 1, Decimal("19.99")),
-                RefundLine(890123456789012345, 1, Decimal("24.99")),
-                RefundLine(976318377106520349, 1, Decimal("159.99")),
-                RefundLine(315789986012684393, 1, Decimal("119.99")),
+            lines=(  # exact ids, from each line item's gid; each line's subtotal and tax (85.00 paid for 414.95)
+                RefundLine(487817672276298554, 1, Decimal("89.99"), Decimal("0.00")),
+                RefundLine(789012345678901234, 1, Decimal("19.99"), Decimal("0.00")),
+                RefundLine(890123456789012345, 1, Decimal("24.99"), Decimal("0.00")),
+                RefundLine(976318377106520349, 1, Decimal("159.99"), Decimal("0.00")),
+                RefundLine(315789986012684393, 1, Decimal("119.99"), Decimal("0.00")),
             ),
+            shipping=Decimal(0),  # no refund_shipping_lines, no order_adjustments
         ),
     )
 
@@ -446,7 +447,9 @@ def test_a_refund_made_from_a_return_names_it_and_its_lines_name_their_line_item
     (event,) = assert_events(normalise("refunds/create", SHOP, payload, TRIGGERED))
 
     assert isinstance(event, RefundCreated)
-    assert (event.return_id, event.lines) == (4_000_001, (RefundLine(487817672276298554, 2, Decimal("89.99")),))
+    assert (event.return_id, event.lines) == (
+        4_000_001, (RefundLine(487817672276298554, 2, Decimal("89.99"), Decimal("0.00")),)
+    )
 
 
 def test_refund_without_successful_transactions_counts_its_refunded_lines() -> None:

@@ -71,6 +71,6 @@ def test_a_refund_whose_units_were_refunded_for_part_of_their_price_since_its_de
 
     assert refused(db, action("19.99", shirts=1)) == (
         f"what is left of return {RETURN} to refund is not known since it was decided: units of line item {SHIRT} "
-        "were refunded for less than they were worth (refund 2000001 gave 5.00 for lines worth 19.99): what is left "
+        "were refunded for less than they were worth (refund 2000001 gave 5.00 for lines worth 21.59): what is left "
         "to refund is for a person to decide"
     )

@@ -1,7 +1,8 @@
 """What of a return is refunded already, in the order projection, whatever the delivery order (ADR 0041): a request
 for units all refunded is superseded, one for units partly refunded is worth what is left, one that may be for units
-a refund paid less than their worth goes to a person with the reason, and the order's state keeps each refund's
-return, lines, money and worth through the database codec."""
+a refund paid less than their worth (their price and their tax; shipping refunded with them does not count) goes to
+a person with the reason, and the order's state keeps each refund's return, lines, money and worth through the
+database codec."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ SHOP, ORDER, RETURN = ShopDomain("alpha.myshopify.com"), OrderId(450_789_469), 4
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHIRT, CASE = 11, 12  # line items: 19.99 each, 24.99 each
 PRICES = {SHIRT: Decimal("19.99"), CASE: Decimal("24.99")}
+TAXES = {SHIRT: Decimal("1.60"), CASE: Decimal("2.00")}  # a unit's tax: a shirt is worth 21.59, a case 26.99
+SHIPPING = Decimal("4.99")
 USD = Money(Decimal("10.00"), "USD")
 TOTAL = Money(Decimal("100.00"), "USD")
 
@@ -77,15 +80,41 @@ def refund(
     return_id: int | None = None,
     *,
     paid: Decimal | None = None,
+    shipping: Decimal = Decimal(0),
 ) -> RefundCreated:
-    """A refund of ``lines`` (line item: units, each line's subtotal its price), giving their worth back unless
-    ``paid`` says less; a refund of money alone gives 10.00."""
+    """A refund of ``lines`` (line item: units, each line's subtotal its price, its tax ``TAXES`` a unit), giving
+    their worth back (subtotals and tax) unless ``paid`` says less, and ``shipping`` besides; a refund of money
+    alone gives 10.00."""
     made = tuple(
-        RefundLine(item, units, PRICES[item] * units) for item, units in sorted(lines.items()) if units
+        RefundLine(item, units, PRICES[item] * units, TAXES[item] * units)
+        for item, units in sorted(lines.items())
+        if units
     )
-    worth = sum((line.subtotal or Decimal(0) for line in made), Decimal(0))
-    money = USD if not made else Money(worth if paid is None else paid, "USD")
-    return RefundCreated(SHOP, AT + timedelta(minutes=minutes), refund_id, ORDER, money, "", return_id, made)
+    worth = worth_of(lines)
+    money = USD if not made else Money((worth if paid is None else paid) + shipping, "USD")
+    return RefundCreated(
+        SHOP, AT + timedelta(minutes=minutes), refund_id, ORDER, money, "", return_id, made, shipping
+    )
+
+
+def worth_of(lines: dict[int, int]) -> Decimal:
+    return sum(((PRICES[item] + TAXES[item]) * units for item, units in lines.items()), Decimal(0))
+
+
+def subtotals_of(lines: dict[int, int]) -> Decimal:
+    return sum((PRICES[item] * units for item, units in lines.items()), Decimal(0))
+
+
+#: How a person's refund paid for its lines: in full (their worth, with shipping besides or not), or short (1.00;
+#: their subtotals without their tax; their subtotals and shipping as much as their tax).
+PAYS = ("worth", "worth and shipping", "1.00", "subtotals", "subtotals and shipping")
+SHORT = frozenset(PAYS[2:])
+
+
+def paying(pays: str, refund_id: int, minutes: int, lines: dict[int, int]) -> RefundCreated:
+    paid = {"1.00": Decimal("1.00"), "subtotals": subtotals_of(lines), "subtotals and shipping": subtotals_of(lines)}
+    shipping = {"worth and shipping": SHIPPING, "subtotals and shipping": worth_of(lines) - subtotals_of(lines)}
+    return refund(refund_id, minutes, lines, paid=paid.get(pays), shipping=shipping.get(pays, Decimal(0)))
 
 
 def short_of(refund_id: int, item: int, paid: str, worth: str) -> str:
@@ -114,29 +143,27 @@ def fold(events: Sequence[StoreEvent]) -> OrderState:
 @st.composite
 def lives(
     draw: st.DrawFn,
-) -> tuple[dict[int, int], list[dict[int, int]], list[bool], dict[int, int]]:
+) -> tuple[dict[int, int], list[dict[int, int]], list[str], dict[int, int]]:
     """An order's quantities, two refunds made by a person within them (each paying its lines' worth, or less:
-    ``short``), and a return request within them."""
+    ``PAYS``), and a return request within them."""
     ordered = {SHIRT: draw(st.integers(1, 3)), CASE: draw(st.integers(1, 3))}
     first = {item: draw(st.integers(0, q)) for item, q in ordered.items()}
     second = {item: draw(st.integers(0, q - first[item])) for item, q in ordered.items()}
-    short = [draw(st.booleans()), draw(st.booleans())]
+    pays = [draw(st.sampled_from(PAYS)), draw(st.sampled_from(PAYS))]
     returned = {item: draw(st.integers(0, q)) for item, q in ordered.items()}
     if not any(returned.values()):
         returned[SHIRT] = 1
-    return ordered, [first, second], short, returned
+    return ordered, [first, second], pays, returned
 
 
 @given(lives(), st.randoms(use_true_random=False))
 def test_a_request_is_worth_the_returned_units_not_refunded_yet_and_superseded_when_none_are_left_in_any_order(
-    life: tuple[dict[int, int], list[dict[int, int]], list[bool], dict[int, int]], rnd: random.Random
+    life: tuple[dict[int, int], list[dict[int, int]], list[str], dict[int, int]], rnd: random.Random
 ) -> None:
-    ordered, refunds, short, returned = life
+    ordered, refunds, pays, returned = life
+    short = [p in SHORT for p in pays]
     events: list[StoreEvent] = [placed(ordered[SHIRT], ordered[CASE]), request(returned)]
-    events += [
-        refund(2_000_001 + i, 10 + i, lines, paid=Decimal("1.00") if short[i] else None)
-        for i, lines in enumerate(refunds)
-    ]
+    events += [paying(pays[i], 2_000_001 + i, 10 + i, lines) for i, lines in enumerate(refunds)]
     shuffled = list(events)
     rnd.shuffle(shuffled)
     state = fold(shuffled)
@@ -149,11 +176,13 @@ def test_a_request_is_worth_the_returned_units_not_refunded_yet_and_superseded_w
     left = {item: min(returned[item], untouched[item]) for item in ordered}
     doubtful = [item for item in ordered if returned[item] > untouched[item] and units(item, True)]
     facts = facts_for(request(returned), state)["event"]
-    if doubtful:  # some units asked for may be ones a refund paid 1.00 for: a person decides, told why
+    if doubtful:  # some units asked for may be ones a refund paid short: a person decides, told why
         first = min(i for i, lines in enumerate(refunds) if short[i] and lines[doubtful[0]])
-        worth = sum((PRICES[item] * n for item, n in refunds[first].items()), Decimal(0))
+        paid = Decimal("1.00") if pays[first] == "1.00" else subtotals_of(refunds[first])
         assert (facts["superseded"], facts["amount"]) == ("", None)
-        assert facts["amount_unknown"] == short_of(2_000_001 + first, doubtful[0], "1.00", str(worth))
+        assert facts["amount_unknown"] == short_of(
+            2_000_001 + first, doubtful[0], str(paid), str(worth_of(refunds[first]))
+        )
     elif any(left.values()):
         assert (facts["superseded"], facts["amount_unknown"]) == ("", "")
         assert facts["amount"] == sum((PRICES[item] * n for item, n in left.items()), Decimal(0))
@@ -165,26 +194,39 @@ def test_a_request_is_worth_the_returned_units_not_refunded_yet_and_superseded_w
 
 
 @pytest.mark.parametrize(
-    ("paid", "why"),
+    ("paid", "shipping", "why"),
     [
-        ("5.00", "a part of the shirt's price"),
-        ("4.99", "shipping alone, the shirt named"),
+        ("5.00", "0", "a part of the shirt's price"),
+        ("0.00", "4.99", "shipping alone, the shirt named"),
+        ("19.99", "0", "the shirt's price without its tax"),
+        ("19.99", "1.60", "the shirt's price, and shipping as much as its tax"),
     ],
 )
 def test_a_request_for_units_refunded_for_less_than_their_worth_is_not_superseded_but_left_to_a_person(
-    paid: str, why: str
+    paid: str, shipping: str, why: str
 ) -> None:
-    state = fold([placed(1, 1), refund(2_000_001, 10, {SHIRT: 1}, paid=Decimal(paid)), request({SHIRT: 1})])
+    made = refund(2_000_001, 10, {SHIRT: 1}, paid=Decimal(paid), shipping=Decimal(shipping))
+    state = fold([placed(1, 1), made, request({SHIRT: 1})])
     facts = facts_for(request({SHIRT: 1}), state)["event"]
     assert (facts["superseded"], facts["amount"]) == ("", None), why  # no amount: the refund rule does not act
-    assert facts["amount_unknown"] == short_of(2_000_001, SHIRT, paid, "19.99")
+    assert facts["amount_unknown"] == short_of(2_000_001, SHIRT, paid, "21.59")
 
 
-def test_units_refunded_in_full_by_a_refund_that_also_gave_more_than_their_worth_count_as_refunded() -> None:
-    state = fold([placed(1, 1), refund(2_000_001, 10, {SHIRT: 1}, paid=Decimal("25.59"))])  # tax, shipping
-    assert superseded(request({SHIRT: 1}), state) == (
+@pytest.mark.parametrize(
+    ("paid", "shipping", "why"),
+    [
+        ("21.59", "0", "the shirt's price and its tax"),
+        ("21.59", "4.99", "the shirt's price and its tax, and shipping besides"),
+        ("25.59", "0", "more than the shirt was worth"),
+    ],
+)
+def test_units_refunded_for_their_price_and_their_tax_count_as_refunded_whatever_shipping_came_with_them(
+    paid: str, shipping: str, why: str
+) -> None:
+    made = refund(2_000_001, 10, {SHIRT: 1}, paid=Decimal(paid), shipping=Decimal(shipping))
+    assert superseded(request({SHIRT: 1}), fold([placed(1, 1), made])) == (
         f"the items of return {RETURN} were refunded already: it is not a new request to refund"
-    )
+    ), why
 
 
 def test_a_request_for_more_units_than_were_refunded_short_is_worth_the_untouched_ones_when_it_fits_them() -> None:
@@ -192,7 +234,7 @@ def test_a_request_for_more_units_than_were_refunded_short_is_worth_the_untouche
     facts = facts_for(request({SHIRT: 1}), state)["event"]
     assert (facts["superseded"], facts["amount"], facts["amount_unknown"]) == ("", PRICES[SHIRT], "")
     facts = facts_for(request({SHIRT: 2}), state)["event"]
-    assert (facts["amount"], facts["amount_unknown"]) == (None, short_of(2_000_001, SHIRT, "5.00", "19.99"))
+    assert (facts["amount"], facts["amount_unknown"]) == (None, short_of(2_000_001, SHIRT, "5.00", "21.59"))
 
 
 @given(st.permutations([placed(1, 1), request({SHIRT: 1}), refund(2_000_001, 10, {}, RETURN)]))
@@ -210,7 +252,8 @@ def test_a_refund_of_other_items_or_of_money_alone_leaves_the_request_whole() ->
     facts = facts_for(request({SHIRT: 1}), state)["event"]
     assert (facts["superseded"], facts["amount"]) == ("", PRICES[SHIRT])
     # money alone says nothing of items
-    assert state.refunded_for == {2_000_001: RefundFor(None, ((CASE, 1),), PRICES[CASE], PRICES[CASE])}
+    worth = worth_of({CASE: 1})
+    assert state.refunded_for == {2_000_001: RefundFor(None, ((CASE, 1),), worth, worth)}
 
 
 def test_a_line_refunded_that_the_order_does_not_list_leaves_the_amount_unknown_to_a_person() -> None:
@@ -228,11 +271,11 @@ def test_the_order_state_keeps_what_each_refund_was_for_through_the_codec() -> N
         ]
     )
     decoded = decode_order(SHOP, ORDER, encode_order(state), None, None, state.last_event_at)
-    worth = 2 * PRICES[SHIRT] + PRICES[CASE]
+    worth = worth_of({SHIRT: 2, CASE: 1})
     assert decoded.refunded_for == {2_000_001: RefundFor(RETURN, ((SHIRT, 2), (CASE, 1)), Decimal("30.00"), worth)}
     assert decoded.refunded_for[2_000_001].short
     assert decoded == state
-    before = encode_order(state).replace(',"30.00","64.97"]', "]")  # stored before money and worth were kept
+    before = encode_order(state).replace(',"30.00","70.17"]', "]")  # stored before money and worth were kept
     assert decode_order(SHOP, ORDER, before, None, None, None).refunded_for == {
         2_000_001: RefundFor(RETURN, ((SHIRT, 2), (CASE, 1)))
     }

@@ -41,15 +41,16 @@ ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: S
   }}
 }}"""
 
-#: Then the whole order, one a query, for the orders the desk is behind on or that have returns (884
+#: Then the whole order, one a query, for the orders the desk is behind on or that have returns (924
 #: points): its fulfilments and refunds (a refund's money as the ``refunds/create`` webhook gives it:
-#: transactions, else refunded lines), returns (what the ``returns/request`` webhook gives: status, lines with
-#: the sold line, the reason and the notes), lines and discounts. What does not fit is read by the queries
-#: below, page by page.
+#: transactions, else refunded lines; each line's subtotal and tax, ADR 0041 amended), returns (what the
+#: ``returns/request`` webhook gives: status, lines with the sold line, the reason and the notes), lines and
+#: discounts. What does not fit is read by the queries below, page by page.
 FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
              "location { legacyResourceId }"
 REFUND_TRANSACTION = "id kind status amountSet { shopMoney { amount currencyCode } }"
-REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount currencyCode } }"
+REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount currencyCode } } " \
+              "totalTaxSet { shopMoney { amount } }"
 LINE_ITEM = "id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \
             "totalDiscountSet { shopMoney { amount } }"
 DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
@@ -71,11 +72,11 @@ ORDER = f"""query Order($id: ID!) {{
     fulfillments(first: {DETAIL_FULFILMENTS}) {{ {FULFILMENT} }}
     refunds(first: {DETAIL_REFUNDS}) {{ id legacyResourceId createdAt note
       transactions(first: 5) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }}
-      refundLineItems(first: 10) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
+      refundLineItems(first: 8) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
     returns(first: {DETAIL_RETURNS}) {{ {PAGE} nodes {{ {RETURN} }} }}
     lineItems(first: 60) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
 }}"""
-#: The rest of a connection, from a cursor (704, 104, 754 and 804 points).
+#: The rest of a connection, from a cursor (704, 104, 754 and 904 points).
 ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
   order(id: $id) {{ lineItems(first: 100, after: $after) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
 }}"""
@@ -86,7 +87,7 @@ REFUND_TRANSACTIONS = f"""query RefundTransactions($id: ID!, $after: String) {{
   refund(id: $id) {{ transactions(first: 250, after: $after) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }} }}
 }}"""
 REFUND_LINES = f"""query RefundLines($id: ID!, $after: String) {{
-  refund(id: $id) {{ refundLineItems(first: 200, after: $after) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
+  refund(id: $id) {{ refundLineItems(first: 150, after: $after) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
 }}"""
 #: An order's further returns (964 points) and a return's further lines (404).
 ORDER_RETURNS = f"""query OrderReturns($id: ID!, $after: String) {{

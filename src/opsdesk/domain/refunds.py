@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from opsdesk.domain.events import RefundCreated, ReturnChange, ReturnChanged, ReturnLine
+from opsdesk.domain.events import RefundCreated, RefundLine, ReturnChange, ReturnChanged, ReturnLine
 
 if TYPE_CHECKING:
     from opsdesk.domain.orders import OrderState
@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class RefundFor:
     """What one refund was for: the return it names (None: not made from a return) and the line items it refunded,
-    as (line item id, quantity); for a refund of lines, the money it gave (``paid``: its transactions) and what its
-    lines were worth (``worth``: their subtotals), None when not known (a state stored before they were kept). A
-    refund never changes once made."""
+    as (line item id, quantity); for a refund of lines, the money it gave for them (``paid``: its transactions less
+    what it gave for shipping) and what its lines were worth (``worth``: what the customer paid for their units,
+    their subtotals and their tax), None when not known (a state stored before they were kept). A refund never
+    changes once made."""
 
     return_id: int | None = None
     lines: tuple[tuple[int, int], ...] = ()
@@ -32,10 +33,10 @@ class RefundFor:
     @staticmethod
     def of(event: RefundCreated) -> RefundFor:
         lines = tuple((line.line_item_id, line.quantity) for line in event.lines)
-        subtotals = [line.subtotal for line in event.lines]
-        known = [s for s in subtotals if s is not None]
-        worth = sum(known, Decimal(0)) if lines and len(known) == len(subtotals) else None
-        return RefundFor(event.return_id, lines, event.amount.amount if lines else None, worth)
+        if not lines:
+            return RefundFor(event.return_id)
+        paid = max(event.amount.amount - event.shipping, Decimal(0))
+        return RefundFor(event.return_id, lines, paid, _worth(event.lines))
 
     @property
     def names_anything(self) -> bool:
@@ -43,9 +44,18 @@ class RefundFor:
 
     @property
     def short(self) -> bool:
-        """It gave less money than its lines were worth (a part of their price, or shipping alone): its units are
-        not paid for in full, and what is left of them cannot be told from the refund (ADR 0041, amended)."""
+        """It gave less money for its lines than they were worth (a part of their price, their price without their
+        tax, or shipping alone): its units are not paid for in full, and what is left of them cannot be told from
+        the refund (ADR 0041, amended)."""
         return self.paid is not None and self.worth is not None and self.paid < self.worth
+
+
+def _worth(lines: tuple[RefundLine, ...]) -> Decimal | None:
+    """What the customer paid for the lines' units: their subtotals and their tax (a line that says no tax had
+    none: Shopify always sends it); None when a subtotal is not known."""
+    if any(line.subtotal is None for line in lines):
+        return None
+    return sum(((line.subtotal or Decimal(0)) + (line.tax or Decimal(0)) for line in lines), Decimal(0))
 
 
 def refunded_for(held: dict[int, RefundFor], refund_id: int, made: RefundFor) -> dict[int, RefundFor]:

@@ -93,7 +93,8 @@ def shaped(query: str, operation: str, data: JSON, variables: JSON) -> JSON:
 
 def graphql_refund(r: JSON, currency: object) -> JSON:
     """A webhook-shaped (REST) refund, as in the order's ``refunds``, as the Admin GraphQL ``Refund`` node the
-    reconciliation query reads (money in shop money; a REST transaction without a currency is the order's)."""
+    reconciliation query reads (money in shop money; a REST transaction without a currency is the order's; a line
+    without its tax, non-null in GraphQL, has its ``total_tax`` or none)."""
     def money(amount: object, code: object) -> JSON:
         return {"shopMoney": {"amount": str(amount), "currencyCode": code or currency}}
 
@@ -111,7 +112,10 @@ def graphql_refund(r: JSON, currency: object) -> JSON:
         "refundLineItems": {"nodes": [{
             "id": f"gid://shopify/RefundLineItem/{line['id']}", "quantity": line.get("quantity"),
             "lineItem": {"id": f"gid://shopify/LineItem/{_line_item_id(line)}"},
-            "subtotalSet": shop_money(line.get("subtotal_set"))} for line in r.get("refund_line_items") or []]},
+            "subtotalSet": shop_money(line.get("subtotal_set")),
+            "totalTaxSet": shop_money(
+                line.get("total_tax_set") or {"shop_money": {"amount": line.get("total_tax") or 0}})}
+            for line in r.get("refund_line_items") or []]},
     }
 
 

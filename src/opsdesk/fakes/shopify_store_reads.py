@@ -21,20 +21,34 @@ class StoreReads(StoreState):
     # Each operation returns (the mutation payload or query result, the effect or None).
 
     def _order(self, v: JSON) -> tuple[JSON | None, None]:
-        """The order's actions view, and its reconciliation view when ``put_order_payload`` holds it."""
+        """The order's actions view with the refunds the stand-in made on it, and its reconciliation view when
+        ``put_order_payload`` holds it."""
         number = _number(v["id"])
-        held = self._payloads.get(number)
-        node = self._get_order(number).node()
-        return (node if held is None else {**node, **self._read_back(number)}), None
+        order = self._get_order(number)
+        node = {**order.node(), "refunds": [graphql_refund(r, order.currency) for r in order.refunds]}
+        return (node if number not in self._payloads else {**node, **self._read_back(number)}), None
 
     def _refund_node(self, v: JSON) -> tuple[JSON | None, None]:
-        """``refund(id:)``: a refund of one of the orders ``put_order_payload`` holds."""
+        """``refund(id:)``: a refund of one of the orders ``put_order_payload`` holds, or one the stand-in made."""
         number = _number(v["id"])
-        for order in self._payloads.values():
+        held = [self._with_refunds(i) for i in self._payloads]
+        made = [{"currency": o.currency, "refunds": o.refunds}
+                for i, o in self._orders.items() if i not in self._payloads]
+        for order in [*held, *made]:
             for refund in order.get("refunds") or []:
                 if int(refund["id"]) == number:
                     return graphql_refund(refund, order.get("currency")), None
         return None, None
+
+    def _with_refunds(self, order_id: int) -> JSON:
+        """A held order with the refunds the stand-in made on it after the ones it holds, as Shopify lists every
+        refund of its order. Its ``updated_at`` stays the held one's: the stand-in sends no ``orders/updated``
+        for a refund it makes, so moving it would make every order it refunded look stale to the sweep."""
+        held = self._payloads[order_id]
+        order = self._orders.get(order_id)
+        known = {int(r["id"]) for r in held.get("refunds") or []}
+        made = [r for r in (order.refunds if order else []) if int(r["id"]) not in known]
+        return {**held, "refunds": [*(held.get("refunds") or []), *made]} if made else held
 
     def _return(self, v: JSON) -> tuple[JSON | None, None]:
         """``return(id:)``: its status (returns exist as REQUESTED when first asked for), and its lines when
@@ -75,7 +89,7 @@ class StoreReads(StoreState):
         """A held order as the reconciliation reads it, with its held returns (by id) at their current status."""
         held = sorted((i, r) for i, r in self._return_payloads.items() if int(r["order"]["id"]) == order_id)
         returns = [graphql_return(r, self._returns[f"gid://shopify/Return/{i}"]) for i, r in held]
-        return graphql_order(self._payloads[order_id], returns)
+        return graphql_order(self._with_refunds(order_id), returns)
 
     def _disputes_page(self, v: JSON) -> tuple[JSON | None, None]:
         """``shopifyPaymentsAccount { disputes(first, after, query: "initiated_at:>='T'") }`` over the held

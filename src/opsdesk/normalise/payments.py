@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from opsdesk.domain.events import (
     DisputeChange,
@@ -20,7 +20,9 @@ from opsdesk.normalise.fields import (
     FieldError,
     each,
     find_datetime,
+    find_decimal,
     find_id,
+    find_int,
     get_decimal,
     get_id,
     get_int,
@@ -53,6 +55,7 @@ def refund_created(payload: JSON, shop: ShopDomain, triggered_at: datetime | Non
             note=text(payload, "note"),
             return_id=within(payload, "return", find_id),
             lines=tuple(line for line in lines if line is not None),
+            shipping=refunded_shipping(payload),
         ),
     )
 
@@ -86,16 +89,78 @@ def dispute_changed(
     )
 
 
+def refunded_shipping(refund: JSON) -> Decimal:
+    """What the refund gave back for shipping, with its tax: its ``refund_shipping_lines`` (API 2024-10 on), or its
+    ``shipping_refund`` order adjustments (Shopify's sign: negative), the greater when it has both (each says the
+    same shipping refunded; the greater leaves the lines less money, so the doubt goes to a person)."""
+    lines = total(each(refund, "refund_shipping_lines", _shipping_line), "refund_shipping_lines")
+    adjusted = total(each(refund, "order_adjustments", _shipping_adjustment), "order_adjustments")
+    return max(lines, adjusted)
+
+
+def _shipping_line(line: JSON) -> Decimal:
+    return _amount(line, "subtotal_amount") + _amount(line, "tax_amount")
+
+
+def _shipping_adjustment(adjustment: JSON) -> Decimal:
+    if text(adjustment, "kind") != "shipping_refund":
+        return Decimal(0)
+    return abs(_amount(adjustment, "amount")) + abs(_amount(adjustment, "tax_amount"))
+
+
+def _amount(obj: JSON, key: str) -> Decimal:
+    """``<key>_set``'s shop money, else ``<key>``; 0 when neither is sent."""
+    from_set = within(obj, f"{key}_set", _shop_money)
+    if from_set is not None:
+        return from_set[0]
+    found = find_decimal(obj, key)
+    return Decimal(0) if found is None else found
+
+
 def _refunded_line(line: JSON) -> RefundLine | None:
-    """The refunded line item (``line_item.id``, exact from its gid, else ``line_item_id``), its quantity and its
-    subtotal (``subtotal_set``'s shop money, else ``subtotal``; None when neither is sent); None for a line that
-    names no line item."""
+    """The refunded line item (``line_item.id``, exact from its gid, else ``line_item_id``), its quantity, its
+    subtotal (``subtotal_set``'s shop money, else ``subtotal``) and its tax (``total_tax_set``, else ``total_tax``),
+    each None when not sent, and each at least the units' share of what the order's line says the customer paid
+    (``line_item``: its price times its quantity less its discount allocations; its tax lines), when it says;
+    None for a line that names no line item."""
     line_item = within(line, "line_item", find_id)
     line_item = find_id(line, "line_item_id", None) if line_item is None else line_item
     if line_item is None:
         return None
-    worth = _line_subtotal(line) if line.get("subtotal_set") or line.get("subtotal") is not None else None
-    return RefundLine(line_item, get_int(line, "quantity"), None if worth is None else worth[0])
+    units = get_int(line, "quantity")
+    sold = within(line, "line_item", _sold) or (None, None)
+    subtotal = _greater(_sent(line, "subtotal"), _share(sold[0], units))
+    return RefundLine(line_item, units, subtotal, _greater(_sent(line, "total_tax"), _share(sold[1], units)))
+
+
+def _sent(line: JSON, key: str) -> Decimal | None:
+    return _amount(line, key) if line.get(f"{key}_set") or line.get(key) is not None else None
+
+
+def _sold(item: JSON) -> tuple[tuple[Decimal, int] | None, tuple[Decimal, int] | None]:
+    """What the order's line says the customer paid for its units, before tax and the tax, with its quantity."""
+    price, quantity = find_decimal(item, "price"), find_int(item, "quantity")
+    if price is None or not quantity or quantity < 0:
+        return None, None
+    discounts = total(each(item, "discount_allocations", lambda a: _amount(a, "amount")), "discount_allocations")
+    tax = total(each(item, "tax_lines", lambda t: _amount(t, "price")), "tax_lines")
+    return (price * quantity - discounts, quantity), (tax, quantity)
+
+
+def _share(sold: tuple[Decimal, int] | None, units: int) -> Decimal | None:
+    """The units' share of the line's amount, to the cent below (Shopify splits a line's cents between its
+    units: a refund within the cent of the share is in full)."""
+    if sold is None:
+        return None
+    amount, quantity = sold
+    try:
+        return (amount * units / quantity).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    except ArithmeticError as exc:
+        raise FieldError("line_item", "is worth an amount out of range") from exc
+
+
+def _greater(sent: Decimal | None, share: Decimal | None) -> Decimal | None:
+    return sent if share is None else share if sent is None else max(sent, share)
 
 
 def _refund_transaction(transaction: JSON) -> Amount | None:

@@ -122,8 +122,9 @@ def fulfilment_payload(order_id: int, node: JSON) -> JSON:
 
 def refund_payload(order_id: int, node: JSON) -> JSON:
     """An Admin GraphQL ``Refund`` as the ``refunds/create`` webhook's body, with what ``refund_created``
-    reads: the refund transactions, else the refunded lines' subtotals, in shop money. GraphQL gives a refund
-    no ``processedAt``, so the normaliser dates it by ``created_at``, as it does a webhook without one."""
+    reads: the refund transactions, else the refunded lines' subtotals, and each line's subtotal and tax, in shop
+    money. GraphQL gives a refund no ``processedAt``, so the normaliser dates it by ``created_at``, as it does a
+    webhook without one."""
     return {
         "id": int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0),
         "order_id": order_id,
@@ -137,7 +138,8 @@ def refund_payload(order_id: int, node: JSON) -> JSON:
         "refund_line_items": [
             {"id": gid_number(line.get("id")), "quantity": line.get("quantity"),
              "line_item_id": gid_number(_object(line.get("lineItem")).get("id")),
-             "subtotal_set": {"shop_money": _money(line.get("subtotalSet"), "amount", "currency_code")}}
+             "subtotal_set": {"shop_money": _money(line.get("subtotalSet"), "amount", "currency_code")},
+             **_line_tax(line)}
             for line in connection_nodes(node.get("refundLineItems"))
         ],
     }
@@ -197,6 +199,13 @@ def _return_line(node: JSON) -> JSON:
                                   "line_item": {"id": gid_number(_object(fulfilled.get("lineItem")).get("id"))}}
         if fulfilled else None,
     }
+
+
+def _line_tax(line: JSON) -> JSON:
+    """A refund line's ``totalTaxSet`` as the webhook's ``total_tax_set``; nothing when not read."""
+    if not isinstance(line.get("totalTaxSet"), dict):
+        return {}
+    return {"total_tax_set": {"shop_money": _money(line["totalTaxSet"], "amount", "currency_code")}}
 
 
 def _money(money_set: object, amount: str, currency: str) -> JSON:

@@ -37,11 +37,12 @@ DAMAGE_RETURN_REASONS = frozenset({"DEFECTIVE", "NOT_AS_DESCRIBED"})
 @dataclass(frozen=True, slots=True)
 class RefundLine:
     """A line item a refund gave money back for, how many of its units, and what they were worth
-    (``subtotal``: Shopify's price less discounts, before tax; None when not sent)."""
+    (``subtotal``: Shopify's price less discounts, before tax; ``tax``: their tax; None when not sent)."""
 
     line_item_id: int
     quantity: int
     subtotal: Decimal | None = None
+    tax: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class RefundCreated(StoreEvent):
     return_id: int | None = None
     #: The line items it refunded (``refund_line_items``); none for a refund of money alone.
     lines: tuple[RefundLine, ...] = ()
+    #: What of ``amount`` it gave back for shipping, with its tax (ADR 0041, amended): not its lines' money.
+    shipping: Decimal = Decimal(0)
 
     @property
     def order_id(self) -> OrderId:
