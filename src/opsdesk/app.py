@@ -133,8 +133,9 @@ def build(
     def defaults(shop: str) -> ShopDefaults:
         shop_cfg = settings.shop(shop)
         if shop_cfg is None:
-            return ShopDefaults()
-        return ShopDefaults(owner=shop_cfg.default_owner, handling=timedelta(hours=shop_cfg.handling_hours))
+            return ShopDefaults(owner=f"team:{settings.file.ownership.default_team}")
+        handling = timedelta(hours=shop_cfg.handling_hours)
+        return ShopDefaults(owner=settings.file.order_owner(shop_cfg), handling=handling)
 
     org = build_org(settings.file)
     metrics = Metrics()

@@ -48,7 +48,7 @@ class ShopConfig(Strict):
     currency: str = "USD"
     timezone: str = "UTC"
     handling_hours: Annotated[int, Field(ge=0, le=24 * 30)] = 48
-    default_owner: str = "team:ops"
+    default_owner: str | None = None  # who owns its orders; unset: the default team (ownership.default_team)
     storefront_url: str | None = None  # probed daily for site speed (readiness)
     returns_policy_url: str | None = None  # must answer (readiness)
 
@@ -180,6 +180,10 @@ class FileConfig(Strict):
     sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "FULL"
     # Below Shopify's 5 s delivery timeout, so a locked database answers 503 rather than a time-out.
     sqlite_busy_timeout_ms: Annotated[int, Field(ge=10, le=60_000)] = 4000
+
+    def order_owner(self, shop: ShopConfig) -> str:
+        """Who owns a new order of ``shop``: its ``default_owner``, else the organisation's default team."""
+        return shop.default_owner or f"team:{self.ownership.default_team}"
 
 
 class Environment(BaseSettings):

@@ -85,7 +85,8 @@ def test_order_owners_fails_naming_the_unowned_order_and_case_then_passes_once_o
         "order-owners", "Every order has a clear owner", Status.FAIL,
         "1 open orders and 1 active cases have no owner, 0 active cases are held by a name the desk does not "
         "know (allowed: 0)",
-        {"unowned_open_orders": 1, "unowned_active_cases": 1, "unknown_owner_active_cases": 0}, {"max_unowned": 0},
+        {"unowned_open_orders": 1, "unowned_active_cases": 1, "unknown_owner_active_cases": 0,
+         "unknown_default_owner_shops": 0}, {"max_unowned": 0},
         (Offender("order", f"{SHOP}/1", "#1"), Offender("case", "c1", "risk: held order")),
         "docs/reference/readiness.md#order-owners",
     )
@@ -114,7 +115,8 @@ def test_order_owners_fails_naming_each_case_held_by_a_name_the_organisation_doe
         Status.FAIL,
         "0 open orders and 0 active cases have no owner, 2 active cases are held by a name the desk does not "
         "know (allowed: 0)",
-        {"unowned_open_orders": 0, "unowned_active_cases": 0, "unknown_owner_active_cases": 2},
+        {"unowned_open_orders": 0, "unowned_active_cases": 0, "unknown_owner_active_cases": 2,
+         "unknown_default_owner_shops": 0},
     )
     assert result.offending == (
         Offender("case", "c2", "held by 'dora', whom the desk does not know (people: alice, bob, carol); "
@@ -124,6 +126,26 @@ def test_order_owners_fails_naming_each_case_held_by_a_name_the_organisation_doe
     )
     no_people = settings(people={}, teams={}, ownership={})
     assert measure(db, "order-owners", no_people).status is Status.PASS  # nobody to check a name against
+
+
+def test_order_owners_fails_naming_a_shop_whose_new_orders_go_to_a_name_the_organisation_does_not_know() -> None:
+    db = InMemoryDatabase()
+    typo = settings(shops=[{"domain": SHOP, "default_owner": "team:suport"}, {"domain": "b.myshopify.com"}])
+    result = measure(db, "order-owners", typo)
+    assert (result.status, result.reason, result.measured["unknown_default_owner_shops"]) == (
+        Status.FAIL,
+        "0 open orders and 0 active cases have no owner, 0 active cases are held by a name the desk does not know; "
+        "1 shops give their new orders to a name the desk does not know (allowed: 0)",
+        1,
+    )
+    assert result.offending == (
+        Offender("shop", SHOP, "default_owner 'team:suport' is not known to the desk (teams: support)"),
+    )
+    known = settings(shops=[{"domain": SHOP, "default_owner": "team:support"}, {"domain": "b.myshopify.com"}])
+    assert measure(db, "order-owners", known).status is Status.PASS
+    assert measure(db, "order-owners", settings(shops=[{"domain": SHOP, "default_owner": "alice"}])).status is (
+        Status.PASS
+    )
 
 
 def test_follow_ups_count_delayed_orders_followed_up_within_the_grace() -> None:

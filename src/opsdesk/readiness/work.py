@@ -30,14 +30,28 @@ def order_owners(ctx: Context, th: Thresholds) -> Measurement:
     orders, first_orders = ctx.uow.readiness.unowned_orders(MAX_OFFENDERS)
     cases, first_cases = ctx.uow.readiness.unowned_cases(MAX_OFFENDERS)
     unknown, held = _held_by_strangers(ctx)
-    offenders = (*(_order(o) for o in first_orders), *(_case(c) for c in first_cases), *held)
+    defaults = _strange_defaults(ctx)
+    offenders = (*defaults, *(_order(o) for o in first_orders), *(_case(c) for c in first_cases), *held)
+    shops = f"; {len(defaults)} shops give their new orders to a name the desk does not know" if defaults else ""
     return Measurement(
-        orders + cases + unknown <= th["max_unowned"],
+        orders + cases + unknown + len(defaults) <= th["max_unowned"],
         f"{orders} open orders and {cases} active cases have no owner, {unknown} active cases are held by a name "
-        f"the desk does not know (allowed: {th['max_unowned']:g})",
-        {"unowned_open_orders": orders, "unowned_active_cases": cases, "unknown_owner_active_cases": unknown},
+        f"the desk does not know{shops} (allowed: {th['max_unowned']:g})",
+        {"unowned_open_orders": orders, "unowned_active_cases": cases, "unknown_owner_active_cases": unknown,
+         "unknown_default_owner_shops": len(defaults)},
         offenders,
     )
+
+
+def _strange_defaults(ctx: Context) -> list[Offender]:
+    """Shops whose ``default_owner`` (the owner of each new order) is no person or team of the organisation: a
+    typo there leaves every order of the shop with an owner nobody is told about."""
+    return [
+        Offender("shop", shop.domain,
+                 f"default_owner {owner!r} is not known to the desk ({ctx.org.unknown_owner(owner)})")
+        for shop in ctx.settings.file.shops
+        if not ctx.org.knows_owner(owner := ctx.settings.file.order_owner(shop))
+    ]
 
 
 def _held_by_strangers(ctx: Context) -> tuple[int, list[Offender]]:
