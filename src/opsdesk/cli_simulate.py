@@ -31,6 +31,7 @@ from opsdesk.simulator.scenario import Scenario, load_scenario
 from opsdesk.simulator.scorecard import scorecard
 from opsdesk.simulator.store import Store, catalogue
 from opsdesk.simulator.truth import truth_path
+from opsdesk.storage.bodies import pack as pack_body
 
 out = Console()
 err = Console(stderr=True)
@@ -110,12 +111,14 @@ def run_in_process(
         settings, faults, connectors = stand_ins(settings, stack, items)
         clock = VirtualClock(plan.first_order_at)
         # Generated on the other core, with the desk's intake CPU work (verify, parse, normalise) done
-        # there too; started before the desk is built, so that its start-up and first frame overlap the build.
+        # there too (bodies packed for storage included); started before the desk is built, so that its
+        # start-up and first frame overlap the build.
         checks = Ahead(
             plan.shop,
             settings.secrets_for(plan.shop),
             settings.shop(plan.shop) is not None,
             settings.file.limits.max_body_bytes,
+            pack_body,
         )
         store = stack.enter_context(StoreProcess(plan, secret, ahead=checks if ahead else None))
         desk = composition.build(settings, clock=clock, connectors=connectors,

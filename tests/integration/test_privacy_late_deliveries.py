@@ -9,12 +9,14 @@ customer's deliveries are stored as sent.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -28,7 +30,7 @@ from opsdesk.services.privacy import redact_customer
 from opsdesk.simulator.runner import InProcess
 from opsdesk.simulator.store import Delivery
 from opsdesk.storage import tables as t
-from opsdesk.storage.bodies import unpack
+from opsdesk.storage.bodies import pack, unpack
 from opsdesk.storage.sql import SqlDatabase
 from opsdesk.web.app import create_app
 from tests.integration.order_scenarios import MONDAY_9AM, Scenario, order_id_of, return_request
@@ -203,13 +205,17 @@ def test_a_late_return_of_an_erased_customer_is_refunded_and_their_email_not_sen
     assert occurrences(dump(desk_day.desk.db), personal_values(WILHELMINA)) == []  # type: ignore[arg-type]
 
 
-def test_a_late_delivery_the_simulated_store_normalised_ahead_is_decided_as_stored(desk_day: Scenario) -> None:  # noqa: F811
-    """The simulator's store verifies and normalises each delivery ahead (ADR 0023); the desk stores it
-    erased, and must not decide on the events worked out from what was sent."""
+@pytest.mark.parametrize("packer", [None, pack], ids=["events ahead", "events and packed body ahead"])
+def test_a_late_delivery_the_simulated_store_normalised_ahead_is_decided_as_stored(
+    desk_day: Scenario, packer: Callable[[bytes], bytes] | None  # noqa: F811
+) -> None:
+    """The simulator's store verifies, normalises and packs each delivery ahead (ADR 0023); the desk stores it
+    erased, and must neither decide on the events worked out from what was sent nor store the body packed
+    from it."""
     erase_wilhelmina(desk_day)
     sent = delivery("orders/updated", late_update(WILHELMINA, 2, "450.00"), "late-sim")
     body = sent["body"].encode()
-    checked = Ahead(SHOP, (SECRET,), True, 1 << 21).check(sent["headers"], body)
+    checked = Ahead(SHOP, (SECRET,), True, 1 << 21, packer).check(sent["headers"], body)
     now = desk_day.clock.now()
     store = SimpleNamespace(s=SimpleNamespace(seed=1, first_order_at=now))
     runner = InProcess(desk_day.desk, desk_day.clock, store, people=False)  # type: ignore[arg-type]

@@ -89,11 +89,14 @@ class Recorded:
             yield d
 
 
+@pytest.mark.parametrize("batch", [500, 1], ids=["a batch a tick", "batches a tick"])
 def test_the_deliveries_of_an_order_whose_name_postgresql_refuses_fail_alone_and_the_run_goes_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, batch: int, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """With batches of one delivery, a tick of several is refused whole (one transaction), then goes on batch
+    by batch: the other batches of the tick are decided as if nothing had been refused."""
     monkeypatch.setenv("OPSDESK_SHOPIFY_SECRET", SECRET)
-    settings = load_settings(str(write_config(tmp_path)), pg_url)
+    settings = load_settings(str(write_config(tmp_path, limits={"batch_size": batch})), pg_url)
     store = Store(SMALL, SECRET)
     store.render = TooLong(SMALL.shop, SECRET)
     recorded = Recorded(store)
@@ -118,6 +121,7 @@ def test_the_deliveries_of_an_order_whose_name_postgresql_refuses_fail_alone_and
     sent = len(recorded.sent)
     assert (stats.deliveries, stats.refused, stats.pipeline.failed) == (sent, len(unstorable), len(named))
     assert statuses.keys() <= {"processed", "ignored", "failed"}, statuses
+    assert ("deliveries were refused" in caplog.text and "; batch by batch" in caplog.text) == (batch == 1)
     # Every other order is stored with its name; the third and the fifth only from a delivery that does not
     # carry it (their risk assessment).
     others = [f"#{1000 + n}" for n in range(1, store.truth.orders + 1) if n not in (3, 5)]

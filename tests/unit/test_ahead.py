@@ -16,6 +16,7 @@ from opsdesk.services.intake import Refused, lower_headers, verify
 from opsdesk.services.pipeline_events import normalised
 from opsdesk.simulator import frames
 from opsdesk.simulator.store import Store
+from opsdesk.storage.bodies import pack, unpack
 from opsdesk.testing import sign
 from tests.samples import SHOP, delivery, sample
 from tests.unit.test_simulator import SECRET, small
@@ -53,6 +54,16 @@ def test_a_simulated_days_deliveries_get_the_verdict_and_events_the_desk_would_g
         assert got == expected
         raw, _ = got
         assert raw.received_at == NOW and raw.payload is None  # the body is not carried back parsed
+
+
+def test_with_storages_packing_a_delivery_carries_its_body_packed_as_storage_would_pack_it() -> None:
+    plan = small()
+    checks = Ahead(plan.shop, (SECRET,), True, LIMIT, pack)  # pickled with the function, by name
+    for d in islice(Store(plan, SECRET), 200):
+        raw, _ = ahead_of_the_desk(checks, d.headers, d.body)
+        assert raw.packed == pack(d.body) and unpack(raw.packed) == d.body
+    headers, body = signed("orders/create", sample("orders/create"), secret="other")
+    assert isinstance(ahead_of_the_desk(checks, headers, body), Refused)  # a refused body is not packed
 
 
 def signed(topic: str, payload: Any, *, secret: str = SECRET, shop: str = SHOP) -> tuple[dict[str, str], bytes]:

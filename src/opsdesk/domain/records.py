@@ -25,6 +25,9 @@ class RawDelivery:
     known_shop: bool = True
     #: The body already parsed by intake, so that processing in the same pass need not parse it again.
     payload: Any = field(default=None, compare=False, repr=False)
+    #: The body as storage keeps it, worked out ahead by a process with time to spare (the simulated store's,
+    #: ADR 0023); None: storage packs the body itself. A new body must not keep its old body's.
+    packed: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ the delivery and the desk's settings for its shop; nothing in them reads the dat
 process that sees the deliveries before the desk does (the simulated store's, ADR 0023) can do that work
 on the machine's other core and hand the desk a verdict it would have reached itself, leaving the desk
 to store, decide and write. ``Ahead`` holds what that needs of the settings for one shop and is pickled
-to the other process; a delivery naming another shop is left to the desk (``check`` returns None).
+to the other process; a delivery naming another shop is left to the desk (``check`` returns None). Given
+storage's ``pack``, it also packs the body of a delivery the desk accepts as storage would (a pure function of
+the body, ADR 0031): the desk stores that form instead of packing the body in its own thread.
 
 The verdict travels as plain tuples (``Checked``), cheaper to pickle than the records; ``accepted`` turns
 one back into the ``RawDelivery`` that ``verify`` would have returned at the desk's ``now``, without the
@@ -14,7 +16,7 @@ parsed body (its events come with it instead).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,8 +25,9 @@ from opsdesk.services.intake import Refused, header, lower_headers, verify
 from opsdesk.services.pipeline_events import Outcome_, normalised
 
 #: A delivery the desk accepts: shop, webhook id, topic, API version, event id, triggered at, known shop,
-#: and its normalised events (or why there are none); or why the desk refuses it.
-Accepted = tuple[str, str, str, str, str, datetime | None, bool, Outcome_]
+#: its normalised events (or why there are none) and its body packed for storage (None: not packed ahead);
+#: or why the desk refuses it.
+Accepted = tuple[str, str, str, str, str, datetime | None, bool, Outcome_, bytes | None]
 Checked = Accepted | Refused
 #: ``verify`` only stamps ``received_at`` with its ``now``: the desk sets the real one in ``accepted``.
 _ANY_TIME = datetime(1970, 1, 1, tzinfo=UTC)
@@ -38,6 +41,8 @@ class Ahead:
     secrets: tuple[str, ...]
     known: bool
     max_bytes: int
+    #: storage's packing of a body (a module-level function: it is pickled by name), or None
+    pack: Callable[[bytes], bytes] | None = None
 
     def check(self, headers: Mapping[str, str], body: bytes) -> Checked | None:
         """The desk's verdict on a delivery, with its events; None if it names another shop."""
@@ -64,6 +69,7 @@ class Ahead:
             d.triggered_at,
             d.known_shop,
             normalised(d, d.payload),
+            None if self.pack is None else self.pack(body),
         )
 
     def _secrets(self, shop: str) -> tuple[str, ...]:
@@ -74,8 +80,9 @@ class Ahead:
 
 
 def accepted(checked: Accepted, body: bytes, now: datetime) -> tuple[RawDelivery, Outcome_]:
-    """The delivery ``verify`` would have accepted at ``now`` (without the parsed body), and its events."""
-    shop, webhook_id, topic, api_version, event_id, triggered_at, known, outcome = checked
+    """The delivery ``verify`` would have accepted at ``now`` (without the parsed body, with the packed one if
+    it was packed ahead), and its events."""
+    shop, webhook_id, topic, api_version, event_id, triggered_at, known, outcome, packed = checked
     raw = RawDelivery(
         shop=shop,
         webhook_id=webhook_id,
@@ -86,5 +93,6 @@ def accepted(checked: Accepted, body: bytes, now: datetime) -> tuple[RawDelivery
         event_id=event_id,
         triggered_at=triggered_at,
         known_shop=known,
+        packed=packed,
     )
     return raw, outcome

@@ -80,4 +80,5 @@ def _parsed(body: bytes) -> Any:
 
 def _erased(d: RawDelivery) -> RawDelivery:
     body = erase_record(d.body.decode("utf-8", errors="replace")).encode()
-    return replace(d, body=body, payload=None if d.payload is None else orjson.loads(body))
+    # Its packed form, if worked out ahead, was the body before the erasure: storage packs the new one.
+    return replace(d, body=body, payload=None if d.payload is None else orjson.loads(body), packed=None)

@@ -21,6 +21,7 @@ from opsdesk.desk import Desk
 from opsdesk.domain.records import RawDelivery
 from opsdesk.engine.outbox import OutboxSender
 from opsdesk.engine.timers import TimerSweeper
+from opsdesk.ports import UnitOfWork
 from opsdesk.services.ahead import accepted as ahead_accepted
 from opsdesk.services.intake import Refused, lower_headers, verify
 from opsdesk.services.pipeline_batch import BatchReport
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 SAMPLE_EVERY = timedelta(minutes=30)
 #: How many ticks make one outside the scored day.
 OUTSIDE_DAY = 3
+#: A batch of deliveries intake accepted, and the events of those normalised ahead by (shop, webhook id).
+_Batch = tuple[list[RawDelivery], dict[tuple[str, str], Outcome_]]
 
 
 class _Peek:
@@ -120,28 +123,42 @@ class InProcess:
         return self.s.tick if self.s.start <= now < self.s.end else self.s.tick * OUTSIDE_DAY
 
     def _ingest(self, batch: list[Delivery], now: datetime) -> None:
-        """Verify, store and process the deliveries that reached the desk, one transaction per batch.
+        """Verify, store and process the deliveries that reached the desk in this tick, batch by batch as
+        ``opsdesk ingest`` does, in one transaction: nothing else runs between two batches of a tick, so only
+        the commits between them are left out (a busy tick's pages are written once, not once a batch).
 
-        A batch the database refuses for its data (a value too long for its column) goes on as in
-        ``opsdesk ingest`` (ADR 0030): stored again one delivery per transaction (one refused even so is
-        counted refused), then processed one delivery at a time, the refused one marked failed; the run
-        goes on."""
+        A tick the database refuses for its data (a value too long for its column) goes on batch by batch, a
+        transaction each; a batch refused even so as in ``opsdesk ingest`` (ADR 0030): stored again one delivery
+        per transaction (one refused even so is counted refused), then processed one delivery at a time, the
+        refused one marked failed; the run goes on."""
         if not batch:
             return
         size = self.desk.settings.file.limits.batch_size
-        for start in range(0, len(batch), size):
-            accepted, ahead = self._verified(islice(batch, start, start + size), now)
-            try:
-                report = self._store_and_process(accepted, ahead, now)
-            except REFUSALS as exc:  # one delivery's data, not an outage
-                log.warning("a batch of %d deliveries was refused (%s); one by one", len(accepted), exc)
-                report = self._store_one_by_one(accepted)
+        batches = [self._verified(islice(batch, start, start + size), now) for start in range(0, len(batch), size)]
+        try:
+            reports = self._store_and_process(batches, now)
+        except REFUSALS as exc:  # one delivery's data, not an outage
+            if len(batches) == 1:
+                reports = [self._refused(batches[0][0], exc)]
+            else:
+                log.warning("a tick's %d deliveries were refused (%s); batch by batch", len(batch), exc)
+                reports = [self._alone(one, now) for one in batches]
+        for report in reports:
             self.stats.pipeline.add(report)
         self.stats.deliveries += len(batch)
 
-    def _verified(
-        self, deliveries: Iterable[Delivery], now: datetime
-    ) -> tuple[list[RawDelivery], dict[tuple[str, str], Outcome_]]:
+    def _alone(self, batch: _Batch, now: datetime) -> BatchReport:
+        """One batch stored and processed in a transaction of its own; one by one if the database refuses it."""
+        try:
+            return self._store_and_process([batch], now)[0]
+        except REFUSALS as exc:  # one delivery's data, not an outage
+            return self._refused(batch[0], exc)
+
+    def _refused(self, accepted: list[RawDelivery], exc: Exception) -> BatchReport:
+        log.warning("a batch of %d deliveries was refused (%s); one by one", len(accepted), exc)
+        return self._store_one_by_one(accepted)
+
+    def _verified(self, deliveries: Iterable[Delivery], now: datetime) -> _Batch:
         """The deliveries intake accepts (the others counted refused), and the events of those normalised
         ahead, by (shop, webhook id): the first of a duplicated id, the one stored."""
         desk, limits = self.desk, self.desk.settings.file.limits
@@ -169,26 +186,30 @@ class InProcess:
             accepted.append(verdict)
         return accepted, ahead
 
-    def _store_and_process(
-        self, accepted: list[RawDelivery], ahead: dict[tuple[str, str], Outcome_], now: datetime
-    ) -> BatchReport:
+    def _store_and_process(self, batches: list[_Batch], now: datetime) -> list[BatchReport]:
+        """Store and process each batch in turn, all in one transaction; their reports, once committed."""
         desk = self.desk
         with desk.db.unit_of_work() as uow:
-            screened = desk.erased.screen(uow, accepted)
-            # A delivery the screen erased (a new object) is normalised again from what is stored.
-            erased = {
-                (d.shop, d.webhook_id) for d, kept in zip(accepted, screened, strict=True) if kept is not d
-            }
-            stored, pending = store_for_processing(uow, screened)
-            done = {
-                s.id: ahead[key]
-                for s in stored
-                if (key := (s.delivery.shop, s.delivery.webhook_id)) in ahead and key not in erased
-            }
-            report = desk.pipeline.process(uow, pending, now, done=done)
+            reports = [self._stored_and_processed(uow, accepted, ahead, now) for accepted, ahead in batches]
             uow.commit()
-        desk.count(report)
-        return report
+        for report in reports:
+            desk.count(report)
+        return reports
+
+    def _stored_and_processed(
+        self, uow: UnitOfWork, accepted: list[RawDelivery], ahead: dict[tuple[str, str], Outcome_], now: datetime
+    ) -> BatchReport:
+        desk = self.desk
+        screened = desk.erased.screen(uow, accepted)
+        # A delivery the screen erased (a new object) is normalised again from what is stored.
+        erased = {(d.shop, d.webhook_id) for d, kept in zip(accepted, screened, strict=True) if kept is not d}
+        stored, pending = store_for_processing(uow, screened)
+        done = {
+            s.id: ahead[key]
+            for s in stored
+            if (key := (s.delivery.shop, s.delivery.webhook_id)) in ahead and key not in erased
+        }
+        return desk.pipeline.process(uow, pending, now, done=done)
 
     def _store_one_by_one(self, accepted: list[RawDelivery]) -> BatchReport:
         """A refused batch stored one delivery per transaction, unprocessed, as ``opsdesk ingest`` stores it;

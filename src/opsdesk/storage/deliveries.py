@@ -222,7 +222,7 @@ def _delivery_rows(deliveries: Sequence[RawDelivery]) -> list[dict[str, Any]]:
             "event_id": d.event_id,
             "triggered_at": d.triggered_at,
             "received_at": d.received_at,
-            "body": pack(d.body),
+            "body": pack(d.body) if d.packed is None else d.packed,
             "known_shop": d.known_shop,
             "status": "pending",
             "error": "",
