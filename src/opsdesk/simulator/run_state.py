@@ -56,3 +56,17 @@ class RunStats:
     #: what the simulated people did: cases claimed, resolved, and refused moves (conflicts)
     people: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+class Peek:
+    """A stream of deliveries in time order, taken up to a time; ``head`` is the next one not taken."""
+
+    def __init__(self, items: Iterator[Delivery]) -> None:
+        self._items, self.head = items, next(items, None)
+
+    def until(self, when: datetime) -> list[Delivery]:
+        taken = []
+        while self.head is not None and self.head.at <= when:
+            taken.append(self.head)
+            self.head = next(self._items, None)
+        return taken

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -30,7 +30,7 @@ from opsdesk.services.refusals import REFUSALS
 from opsdesk.services.replay import store_each, store_for_processing
 from opsdesk.simulator.checkpoints import checkpointer
 from opsdesk.simulator.people import People
-from opsdesk.simulator.run_state import Faults, Progress, RunStats, Source, VirtualClock
+from opsdesk.simulator.run_state import Faults, Peek, Progress, RunStats, Source, VirtualClock
 from opsdesk.simulator.store import Delivery
 
 log = logging.getLogger(__name__)
@@ -42,18 +42,6 @@ SAMPLE_EVERY = timedelta(minutes=30)
 OUTSIDE_DAY = 3
 #: A batch of deliveries intake accepted, and the events of those normalised ahead by (shop, webhook id).
 _Batch = tuple[list[RawDelivery], dict[tuple[str, str], Outcome_]]
-
-
-class _Peek:
-    def __init__(self, items: Iterator[Delivery]) -> None:
-        self._items, self.head = items, next(items, None)
-
-    def until(self, when: datetime) -> list[Delivery]:
-        taken = []
-        while self.head is not None and self.head.at <= when:
-            taken.append(self.head)
-            self.head = next(self._items, None)
-        return taken
 
 
 class InProcess:
@@ -86,7 +74,7 @@ class InProcess:
 
     def _run(self, progress: Progress | None) -> RunStats:
         started = time.perf_counter()
-        stream = _Peek(iter(self.store))
+        stream = Peek(iter(self.store))
         now, end = self.s.first_order_at, self.s.horizon
         total = (end - now).total_seconds()
         while now < end:
@@ -272,7 +260,7 @@ class InProcess:
         self.stats.max_unowned = max(self.stats.max_unowned, unowned)
         self.stats.unowned_samples += 1
 
-    def _skip_idle(self, now: datetime, stream: _Peek, end: datetime) -> datetime:
+    def _skip_idle(self, now: datetime, stream: Peek, end: datetime) -> datetime:
         """When nothing happens before the next tick, jump to just before the next thing that does."""
         candidates = [end]
         if stream.head is not None:
