@@ -30,11 +30,10 @@ _CENT = Decimal("0.01")
 
 
 class Sold(NamedTuple):
-    """An order's line as sold: its units, its price, and what was paid for it all (``subtotal``: its price times
-    its units less its discounts; ``tax``)."""
+    """An order's line as sold: its units and what was paid for them all (``subtotal``: their price less their
+    discounts; ``tax``)."""
 
     units: int
-    price: Decimal
     subtotal: Decimal
     tax: Decimal = Decimal(0)
 
@@ -56,7 +55,7 @@ def sold_lines(order: Order, held: JSON | None) -> dict[int, Sold] | None:
     them as given, else their price), else those of the held order (its discount allocations and tax lines)."""
     if order.line_items is not None:
         return {
-            item: Sold(units, price, *order.line_money.get(item, (price * units, Decimal(0))))
+            item: Sold(units, *order.line_money.get(item, (price * units, Decimal(0))))
             for item, (units, price) in order.line_items.items()
         }
     if held is None:
@@ -69,7 +68,7 @@ def _held_line(item: JSON) -> Sold:
     units, price = int(item["quantity"]), Decimal(str(item["price"]))
     discounts = sum((Decimal(str(a["amount"])) for a in item.get("discount_allocations") or []), Decimal(0))
     tax = sum((Decimal(str(t["price"])) for t in item.get("tax_lines") or []), Decimal(0))
-    return Sold(units, price, price * units - discounts, tax)
+    return Sold(units, price * units - discounts, tax)
 
 
 def refunded_units(order: Order, held: JSON | None) -> dict[int, int]:
