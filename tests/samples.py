@@ -96,7 +96,8 @@ def order_lifecycle(
         fulfillment_status=None,
     )
     order["customer"]["id"] = 9_000_000 + n
-    order["line_items"][0].update(id=line_id, price=price)
+    # the line's gid too: the desk reads a line's exact id from it, and the return names this line (ADR 0049)
+    order["line_items"][0].update(id=line_id, admin_graphql_api_id=f"gid://shopify/LineItem/{line_id}", price=price)
     paid = {**copy.deepcopy(order), "financial_status": "paid", "updated_at": stamp(1)}
     updated = {**copy.deepcopy(order), "financial_status": "paid", "tags": "vip", "updated_at": stamp(2)}
     fulfillment = sample("fulfillments/create")

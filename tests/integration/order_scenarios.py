@@ -54,15 +54,12 @@ class Scenario:
         ``triggered_at``: when it was triggered, for a retry of a delivery that failed (now when not given). An
         order's line items are Shopify's from then on: a refund of line items is checked against them."""
         if topic in ("orders/create", "orders/updated"):
+            items = {int(str(li.get("admin_graphql_api_id") or li["id"]).rsplit("/", 1)[-1]): li
+                     for li in payload.get("line_items") or []}
             self.shopify.put_line_items(
                 int(payload["id"]),
-                {
-                    int(str(li.get("admin_graphql_api_id") or li["id"]).rsplit("/", 1)[-1]): (
-                        int(li["quantity"]),
-                        Decimal(str(li["price"])),
-                    )
-                    for li in payload.get("line_items") or []
-                },
+                {item: (int(li["quantity"]), Decimal(str(li["price"]))) for item, li in items.items()},
+                {item: paid_for(li) for item, li in items.items()},
             )
         self._n += 1
         feed(
@@ -148,6 +145,14 @@ def make_scenario(
                 close = getattr(connector, "close", None)
                 if close is not None:
                     close()
+
+
+def paid_for(line: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    """What Shopify says was paid for an order's line: its price times its units less its discount allocations,
+    and its tax lines."""
+    discounts = sum((Decimal(str(a["amount"])) for a in line.get("discount_allocations") or []), Decimal(0))
+    tax = sum((Decimal(str(t["price"])) for t in line.get("tax_lines") or []), Decimal(0))
+    return Decimal(str(line["price"])) * int(line["quantity"]) - discounts, tax
 
 
 def order(

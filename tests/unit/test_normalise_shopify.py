@@ -207,7 +207,8 @@ def test_order_created_sample_becomes_a_whole_snapshot_with_exact_ids() -> None:
     result = normalise("orders/create", SHOP, sample("orders/create"), TRIGGERED)
 
     def line(line_id: int, sku: str, product_id: int | None, price: str, title: str) -> LineItem:
-        return LineItem(line_id, sku, None, product_id, 1, Decimal(price), Decimal("0.00"), title)
+        # paid: the sample's lines have no discount and no tax: the customer paid their price
+        return LineItem(line_id, sku, None, product_id, 1, Decimal(price), Decimal("0.00"), title, Decimal(price))
 
     assert result == (
         OrderChanged(

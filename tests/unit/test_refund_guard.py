@@ -42,10 +42,10 @@ def test_a_refund_of_units_partly_refunded_since_its_decision_is_not_sent_and_on
         uow.orders.put_many([fold([placed(2, 1), refund(2_000_001, 10, {SHIRT: 1})])])
         uow.commit()
 
-    assert refused(db, action("39.98")) == (
-        f"only 19.99 of return {RETURN} is left to refund: the rest was refunded since 39.98 was decided"
+    assert refused(db, action("43.18")) == (  # a shirt is worth 21.59: its price and its tax (ADR 0049)
+        f"only 21.59 of return {RETURN} is left to refund: the rest was refunded since 43.18 was decided"
     )
-    assert refused(db, action("19.99")) == ""
+    assert refused(db, action("21.59")) == ""
 
 
 def test_the_orders_remainder_is_asked_on_the_first_attempt_only() -> None:

@@ -47,8 +47,9 @@ TOTAL = Money(Decimal("100.00"), "USD")
 
 def placed(shirts: int, cases: int) -> OrderChanged:
     lines = (
-        LineItem(SHIRT, "SHIRT", None, None, shirts, PRICES[SHIRT], Decimal(0)),
-        LineItem(CASE, "CASE", None, None, cases, PRICES[CASE], Decimal(0)),
+        # paid: their price and their tax (ADR 0049)
+        LineItem(SHIRT, "SHIRT", None, None, shirts, PRICES[SHIRT], Decimal(0), paid=worth_of({SHIRT: shirts})),
+        LineItem(CASE, "CASE", None, None, cases, PRICES[CASE], Decimal(0), paid=worth_of({CASE: cases})),
     )
     snapshot = OrderSnapshot(
         ORDER,
@@ -185,7 +186,7 @@ def test_a_request_is_worth_the_returned_units_not_refunded_yet_and_superseded_w
         )
     elif any(left.values()):
         assert (facts["superseded"], facts["amount_unknown"]) == ("", "")
-        assert facts["amount"] == sum((PRICES[item] * n for item, n in left.items()), Decimal(0))
+        assert facts["amount"] == worth_of(left)  # what the customer paid for them: their price and their tax
     else:
         assert (
             facts["superseded"]
@@ -232,7 +233,7 @@ def test_units_refunded_for_their_price_and_their_tax_count_as_refunded_whatever
 def test_a_request_for_more_units_than_were_refunded_short_is_worth_the_untouched_ones_when_it_fits_them() -> None:
     state = fold([placed(2, 1), refund(2_000_001, 10, {SHIRT: 1}, paid=Decimal("5.00"))])
     facts = facts_for(request({SHIRT: 1}), state)["event"]
-    assert (facts["superseded"], facts["amount"], facts["amount_unknown"]) == ("", PRICES[SHIRT], "")
+    assert (facts["superseded"], facts["amount"], facts["amount_unknown"]) == ("", worth_of({SHIRT: 1}), "")
     facts = facts_for(request({SHIRT: 2}), state)["event"]
     assert (facts["amount"], facts["amount_unknown"]) == (None, short_of(2_000_001, SHIRT, "5.00", "21.59"))
 
@@ -250,7 +251,7 @@ def test_a_request_for_a_return_a_refund_was_made_from_is_superseded_in_any_orde
 def test_a_refund_of_other_items_or_of_money_alone_leaves_the_request_whole() -> None:
     state = fold([placed(1, 1), refund(2_000_001, 10, {CASE: 1}), refund(2_000_002, 11, {})])
     facts = facts_for(request({SHIRT: 1}), state)["event"]
-    assert (facts["superseded"], facts["amount"]) == ("", PRICES[SHIRT])
+    assert (facts["superseded"], facts["amount"]) == ("", worth_of({SHIRT: 1}))
     # money alone says nothing of items
     worth = worth_of({CASE: 1})
     assert state.refunded_for == {2_000_001: RefundFor(None, ((CASE, 1),), worth, worth)}

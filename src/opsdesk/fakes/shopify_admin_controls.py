@@ -79,9 +79,16 @@ class StandInControls:
         """Hold the order as a person in Shopify's admin would (or another app, with a handle): the hold's id."""
         return self.store.hold_by_hand(order_id, reason, handle)
 
-    def put_line_items(self, order_id: int, lines: dict[int, tuple[int, Decimal]]) -> None:
-        """The order's line items (id: units ordered, price): a refund of line items is checked against them."""
-        self.store.put_line_items(order_id, lines)
+    def put_line_items(
+        self,
+        order_id: int,
+        lines: dict[int, tuple[int, Decimal]],
+        paid: dict[int, tuple[Decimal, Decimal]] | None = None,
+    ) -> None:
+        """The order's line items (id: units ordered, price): a refund of line items is checked against them; and
+        what was paid for them (id: price times units less discounts, tax; their price when not given): what the
+        refund's webhook says its lines were worth."""
+        self.store.put_line_items(order_id, lines, paid)
 
     def refund_webhooks(self, order_id: int) -> list[JSON]:
         """The ``refunds/create`` bodies Shopify sends for the refunds the stand-in made on the order."""

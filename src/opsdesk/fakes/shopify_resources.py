@@ -55,6 +55,8 @@ class Order:
     financial_status: str = "PAID"  # displayFinancialStatus: PAID, PENDING, AUTHORIZED, VOIDED, ...
     #: Its line items (id: units ordered, price), None when not given (``shopify_refund_lines``).
     line_items: dict[int, tuple[int, Decimal]] | None = None
+    #: What was paid for its line items (id: price times units less discounts, tax), where given; else their price.
+    line_money: dict[int, tuple[Decimal, Decimal]] = field(default_factory=dict)
     #: The ``refunds/create`` bodies of the refunds the stand-in made on it.
     refunds: list[JSON] = field(default_factory=list)
 

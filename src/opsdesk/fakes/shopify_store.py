@@ -84,10 +84,17 @@ class ShopifyStore(StoreReads, StoreWrites):
             self._items[item_id] = {"id": f"gid://shopify/InventoryItem/{item_id}", "legacyResourceId": str(item_id),
                                     "sku": sku or None, "tracked": tracked}
 
-    def put_line_items(self, order_id: int, lines: dict[int, tuple[int, Decimal]]) -> None:
-        """The order's line items (id: units ordered, price), for the refunds of line items (``refundCreate``)."""
+    def put_line_items(
+        self,
+        order_id: int,
+        lines: dict[int, tuple[int, Decimal]],
+        paid: dict[int, tuple[Decimal, Decimal]] | None = None,
+    ) -> None:
+        """The order's line items (id: units ordered, price), for the refunds of line items (``refundCreate``), and
+        what was paid for them (id: price times units less discounts, tax), for their refunds' webhooks."""
         with self._lock:
-            self._get_order(order_id).line_items = dict(lines)
+            order = self._get_order(order_id)
+            order.line_items, order.line_money = dict(lines), dict(paid or {})
 
     def refund_webhooks(self, order_id: int) -> list[JSON]:
         """The ``refunds/create`` bodies Shopify sends for the refunds the stand-in made on the order."""

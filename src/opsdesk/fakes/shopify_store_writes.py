@@ -44,11 +44,11 @@ class StoreWrites(StoreState):
                   "totalRefundedSet": {"presentmentMoney": {"amount": str(amount), "currencyCode": currency}},
                   "refundLineItems": {"nodes": [{"lineItem": {"id": f"gid://shopify/LineItem/{item}"},
                                                  "quantity": units, "restockType": "NO_RESTOCK"}
-                                                for item, units, _ in lines]}}
+                                                for item, units, *_ in lines]}}
         gateway = (given.get("transactions") or [{}])[0].get("gateway")
         order.refunds.append(refund_webhook(order, gid, amount, currency, gateway, given.get("note"), lines,
                                             self.now()))
-        named = {"lines": [[item, units] for item, units, _ in lines]} if lines else {}
+        named = {"lines": [[item, units] for item, units, *_ in lines]} if lines else {}
         effect = Effect("", "", "", order.gid, order.id, amount, currency,
                         {"note": given.get("note"), "notify": given.get("notify"), "gateway": gateway, **named})
         return {"refund": refund, "order": {"id": order.gid}, "userErrors": []}, effect

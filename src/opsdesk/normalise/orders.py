@@ -35,6 +35,7 @@ from opsdesk.normalise.fields import (
     text,
     within,
 )
+from opsdesk.normalise.payments import line_money
 
 _ORDER_TIMES = ("updated_at", "created_at")
 _EDIT_TIMES = ("committed_at", "created_at")
@@ -132,7 +133,23 @@ def _line_item(item: JSON) -> LineItem:
         get_decimal(item, "price"),
         _ZERO if discount is None else discount,
         text(item, "title"),
+        _paid(item, discount),
     )
+
+
+def _paid(item: JSON, total_discount: Decimal | None) -> Decimal | None:
+    """What the customer paid for the line: its price times its quantity less its discounts (the greater of its
+    ``total_discount`` and its discount allocations: they should agree, and where a sample does not, the greater
+    refunds less, which a person can make good), plus its tax lines. None when a tax line or an allocation does
+    not read: the order is still taken, and a return of the line goes to a person (ADR 0049)."""
+    try:
+        money = line_money(item)
+    except FieldError:
+        return None
+    if money is None:
+        return None
+    gross, allocated, tax, _ = money
+    return gross - max(allocated, _ZERO if total_discount is None else total_discount) + tax
 
 
 def _tags(order: JSON) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from opsdesk.domain.events import (
     DisputeChange,
@@ -15,6 +15,7 @@ from opsdesk.domain.events import (
     StoreEvent,
 )
 from opsdesk.domain.money import Money
+from opsdesk.domain.worth import share
 from opsdesk.normalise.fields import (
     JSON,
     FieldError,
@@ -139,12 +140,22 @@ def _sent(line: JSON, key: str) -> Decimal | None:
 
 def _sold(item: JSON) -> tuple[tuple[Decimal, int] | None, tuple[Decimal, int] | None]:
     """What the order's line says the customer paid for its units, before tax and the tax, with its quantity."""
+    money = line_money(item)
+    if money is None:
+        return None, None
+    gross, allocated, tax, quantity = money
+    return (gross - allocated, quantity), (tax, quantity)
+
+
+def line_money(item: JSON) -> tuple[Decimal, Decimal, Decimal, int] | None:
+    """An order's line item's money: its price times its quantity, its discount allocations, its tax (its tax
+    lines), its quantity; None when it has no price or no units."""
     price, quantity = find_decimal(item, "price"), find_int(item, "quantity")
     if price is None or not quantity or quantity < 0:
-        return None, None
+        return None
     discounts = total(each(item, "discount_allocations", lambda a: _amount(a, "amount")), "discount_allocations")
     tax = total(each(item, "tax_lines", lambda t: _amount(t, "price")), "tax_lines")
-    return (price * quantity - discounts, quantity), (tax, quantity)
+    return price * quantity, discounts, tax, quantity
 
 
 def _share(sold: tuple[Decimal, int] | None, units: int) -> Decimal | None:
@@ -154,7 +165,7 @@ def _share(sold: tuple[Decimal, int] | None, units: int) -> Decimal | None:
         return None
     amount, quantity = sold
     try:
-        return (amount * units / quantity).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        return share(amount, quantity, units)
     except ArithmeticError as exc:
         raise FieldError("line_item", "is worth an amount out of range") from exc
 

@@ -40,6 +40,7 @@ from opsdesk.domain.events import (
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, superseded
 from opsdesk.domain.refunds import not_known, unrefunded
+from opsdesk.domain.worth import returned_worth
 
 
 def facts_for(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
@@ -90,8 +91,9 @@ def order_facts(state: OrderState | None) -> dict[str, Any]:
 
 
 def return_amount(event: ReturnChanged, state: OrderState | None) -> Decimal | None:
-    """The value of the returned lines not refunded yet (``refunds.unrefunded``), from the payload or the order's
-    line items; None if unknown (``amount_unknown`` says why)."""
+    """What the customer paid for the returned units not refunded yet (``refunds.unrefunded``): their share of their
+    order lines' price less discounts plus tax (``worth.returned_worth``, ADR 0049); None if unknown
+    (``amount_unknown`` says why)."""
     worth = _return_worth(event, state)
     return worth if isinstance(worth, Decimal) else None
 
@@ -105,17 +107,10 @@ def amount_unknown(event: ReturnChanged, state: OrderState | None) -> str:
 def _return_worth(event: ReturnChanged, state: OrderState | None) -> Decimal | str:
     if not event.lines:
         return f"return {event.return_id} names no line"
-    prices = {li.id: li.price for li in state.snapshot.line_items} if state and state.snapshot else {}
     lines = unrefunded(event, state)
     if lines is None:
         return not_known(event, state)
-    total = Decimal(0)
-    for line in lines:
-        price = line.price if line.price is not None else prices.get(line.line_item_id or -1)
-        if price is None:
-            return f"line item {line.line_item_id} of return {event.return_id} has no price known"
-        total += price * line.quantity
-    return total
+    return returned_worth(event, lines, state)
 
 
 def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
@@ -231,7 +226,7 @@ def _specimen_order() -> OrderState:
         source_name="web",
         shipping_country="US",
         discount_codes=("X",),
-        line_items=(LineItem(1, "SKU", 1, 1, 1, Decimal("10.00"), Decimal(0)),),
+        line_items=(LineItem(1, "SKU", 1, 1, 1, Decimal("10.00"), Decimal(0), "", Decimal("10.00")),),
     )
     return OrderState(shop=_SHOP, order_id=_ORDER, snapshot=snapshot, owner="team:ops")
 

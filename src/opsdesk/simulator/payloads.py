@@ -107,7 +107,8 @@ class Payloads:
     def return_request(
         self, o: Order, at: datetime, return_id: int, line: Line, reason: str, topic: str = "returns/request"
     ) -> dict[str, Any]:
-        price = money(line.price - line.discount)
+        # the line item's list price, as Shopify's return embeds it: what was paid is the order's (ADR 0049)
+        price = money(line.price)
         status = "requested" if topic == "returns/request" else "open"
         return {
             **self._shapes[topic],

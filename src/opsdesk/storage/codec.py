@@ -97,7 +97,7 @@ def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
         "payment_gateways": s.payment_gateways,
         "line_items": [
             [li.id, li.sku, li.variant_id, li.product_id, li.quantity, str(li.price), str(li.total_discount),
-             li.title]
+             li.title, None if li.paid is None else str(li.paid)]
             for li in s.line_items
         ],
     }
@@ -133,8 +133,9 @@ def _decode_snapshot(d: dict[str, Any]) -> OrderSnapshot:
         customer_created_at=_dt(d.get("customer_created_at")),
         payment_gateways=tuple(d.get("payment_gateways", ())),  # none in a state stored before they were kept
         line_items=tuple(
-            # no title in a line stored before the desk kept it
-            LineItem(li[0], li[1], li[2], li[3], li[4], Decimal(li[5]), Decimal(li[6]), li[7] if len(li) > 7 else "")
+            # no title, nor what was paid for it (ADR 0049), in a line stored before the desk kept them
+            LineItem(li[0], li[1], li[2], li[3], li[4], Decimal(li[5]), Decimal(li[6]), li[7] if len(li) > 7 else "",
+                     Decimal(li[8]) if len(li) > 8 and li[8] is not None else None)
             for li in d["line_items"]
         ),
     )

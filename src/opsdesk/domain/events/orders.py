@@ -33,6 +33,9 @@ class LineItem:
     total_discount: Decimal
     #: The product's title as the order shows it (``Aviator sunglasses``), what the stock cases name a SKU by.
     title: str = ""
+    #: What the customer paid for the line (ADR 0049): its price times its quantity less its discounts, plus its
+    #: tax; None when not known (a line whose tax or discounts did not read, or an order stored before it was kept).
+    paid: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
