@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from types import TracebackType
 from typing import Any, Self
@@ -38,6 +37,7 @@ from opsdesk.storage.privacy import SqlPrivacy
 from opsdesk.storage.readiness import SqlReadiness
 from opsdesk.storage.timers import SqlTimers
 from opsdesk.storage.tokens import SqlTokens
+from opsdesk.storage.turns import WriteTurns
 from opsdesk.storage.usage import SqlUsage
 from opsdesk.storage.users import SqlSessions, SqlUsers
 
@@ -168,7 +168,7 @@ class SqlUnitOfWork:
         engine: Engine,
         *,
         read_only: bool = False,
-        writer: threading.Lock | None = None,
+        writer: WriteTurns | None = None,
         wait: float = 4.0,
         audit_keys: AuditKeys | None = None,
     ) -> None:
@@ -180,7 +180,7 @@ class SqlUnitOfWork:
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
-        # SQLite has one writer at a time. Threads of this process queue on a lock (fair, in order)
+        # SQLite has one writer at a time. Threads of this process queue for their turn, in order (``WriteTurns``),
         # rather than in SQLite's busy handler, which lets a waiting writer starve past its timeout.
         if self._writer is not None and not self._writer.acquire(timeout=self._wait):
             raise Unavailable(f"database busy: no write turn within {self._wait:g} s")
@@ -260,7 +260,7 @@ class SqlDatabase:
     def __init__(self, engine: Engine, *, writer_wait: float = 4.0, audit_keys: AuditKeys | None = None) -> None:
         self.engine = engine
         self.audit_keys = audit_keys or AuditKeys()
-        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._writer = WriteTurns() if engine.dialect.name == "sqlite" else None
         self._writer_wait = writer_wait
 
     @property
