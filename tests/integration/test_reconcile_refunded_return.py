@@ -98,10 +98,11 @@ def test_a_refund_recovered_by_the_sweep_keeps_the_desk_from_refunding_its_retur
 
         assert [refunds_made(fake, i) for i in ids] == [[], []]
         recovered = states(desk, ids)
+        cheap_line_refunded = RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("19.99"), Decimal(0))
         assert {i: s.refunded_for if s else None for i, s in recovered.items()} == {
             # its line's worth (subtotal) and its money read back by the sweep too (ADR 0041, amended)
-            ids[0]: {refund_a["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("19.99"))},
-            ids[1]: {refund_b["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("19.99"))},
+            ids[0]: {refund_a["id"]: cheap_line_refunded},
+            ids[1]: {refund_b["id"]: cheap_line_refunded},
         }
         assert [m for m in smtp.sent if "refund" in str(m.payload.get("template", ""))] == []
         with desk.db.unit_of_work(read_only=True) as uow:
@@ -147,7 +148,7 @@ def test_the_desks_own_refund_whose_webhook_was_lost_is_read_back_by_the_sweep_w
         drain(desk)
         [state] = states(desk, [order["id"]]).values()
         assert state is not None and state.refunded_for == {
-            ours["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("19.99"))
+            ours["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("19.99"), Decimal(0))
         }
         arrive_late(desk, "returns/request", [(again, clock.now())])
 
@@ -191,7 +192,7 @@ def test_a_refund_of_a_price_without_its_tax_recovered_by_the_sweep_sends_the_la
         assert refunds_made(fake, after["id"]) == []
         [state] = states(desk, [after["id"]]).values()
         assert state is not None and state.refunded_for == {
-            refund["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("21.59"))
+            refund["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("21.59"), Decimal("1.60"))
         }
         with desk.db.unit_of_work(read_only=True) as uow:
             decided = sorted(

@@ -50,8 +50,8 @@ def test_a_refunded_lines_tax_is_kept_and_a_refund_of_its_price_alone_is_short()
 
     assert (event.lines, event.shipping) == ((RefundLine(AVIATORS, 1, Decimal("89.99"), Decimal("7.20")),), 0)
     made = RefundFor.of(event)
-    assert (made.paid, made.worth, made.short) == (Decimal("89.99"), Decimal("97.19"), True)
-    assert not RefundFor.of(refund_of(aviators_refunded("7.20", ["90.00", "7.19"]))).short
+    assert (made.paid, made.worth, made.short(taxes_included=False)) == (Decimal("89.99"), Decimal("97.19"), True)
+    assert not RefundFor.of(refund_of(aviators_refunded("7.20", ["90.00", "7.19"]))).short(taxes_included=False)
 
 
 SHIPPING_ADJUSTMENT = {"id": 1, "order_id": 1, "refund_id": 1, "kind": "shipping_refund", "reason": "Shipping refund",
@@ -75,8 +75,8 @@ def test_shipping_refunded_with_the_lines_is_not_their_money(more: dict[str, Any
 
     assert (event.amount.amount, event.shipping) == (Decimal("97.19"), Decimal("5.39"))
     made = RefundFor.of(event)
-    assert (made.paid, made.worth, made.short) == (Decimal("91.80"), Decimal("97.19"), True)
-    assert not RefundFor.of(refund_of(aviators_refunded("7.20", ["102.58"], **more))).short
+    assert (made.paid, made.worth, made.short(taxes_included=False)) == (Decimal("91.80"), Decimal("97.19"), True)
+    assert not RefundFor.of(refund_of(aviators_refunded("7.20", ["102.58"], **more))).short(taxes_included=False)
 
 
 def test_a_refund_whose_lines_name_no_subtotal_is_worth_what_their_order_lines_say() -> None:
@@ -89,7 +89,7 @@ def test_a_refund_whose_lines_name_no_subtotal_is_worth_what_their_order_lines_s
         RefundLine(466157049, 1, Decimal("199.00"), Decimal("3.98")),
     )
     assert RefundFor.of(event) == RefundFor(None, ((703073504, 1), (466157049, 1)), Decimal("209.00"),
-                                            Decimal("405.96"))
+                                            Decimal("405.96"), Decimal("7.96"))
 
 
 def test_a_refunds_line_is_worth_at_least_its_units_share_of_what_the_order_line_says_was_paid() -> None:

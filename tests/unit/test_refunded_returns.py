@@ -1,8 +1,8 @@
 """What of a return is refunded already, in the order projection, whatever the delivery order (ADR 0041): a request
 for units all refunded is superseded, one for units partly refunded is worth what is left, one that may be for units
-a refund paid less than their worth (their price and their tax; shipping refunded with them does not count) goes to
-a person with the reason, and the order's state keeps each refund's return, lines, money and worth through the
-database codec."""
+a refund paid less than their worth (their price and their tax, the tax inside the price when the order's prices
+include it: ADR 0051; shipping refunded with them does not count) goes to a person with the reason, and the order's
+state keeps each refund's return, lines, money, worth and tax through the database codec."""
 
 from __future__ import annotations
 
@@ -45,11 +45,13 @@ USD = Money(Decimal("10.00"), "USD")
 TOTAL = Money(Decimal("100.00"), "USD")
 
 
-def placed(shirts: int, cases: int) -> OrderChanged:
+def placed(shirts: int, cases: int, included: bool = False) -> OrderChanged:
+    """The order; ``included``: its prices include their tax (``TAXES`` is then the tax inside a unit's price)."""
     lines = (
-        # paid: their price and their tax (ADR 0049)
-        LineItem(SHIRT, "SHIRT", None, None, shirts, PRICES[SHIRT], Decimal(0), paid=worth_of({SHIRT: shirts})),
-        LineItem(CASE, "CASE", None, None, cases, PRICES[CASE], Decimal(0), paid=worth_of({CASE: cases})),
+        # paid: their price and their tax, or their price alone when it includes the tax (ADR 0049, 0051)
+        LineItem(SHIRT, "SHIRT", None, None, shirts, PRICES[SHIRT], Decimal(0),
+                 paid=worth_of({SHIRT: shirts}, included)),
+        LineItem(CASE, "CASE", None, None, cases, PRICES[CASE], Decimal(0), paid=worth_of({CASE: cases}, included)),
     )
     snapshot = OrderSnapshot(
         ORDER,
@@ -70,6 +72,7 @@ def placed(shirts: int, cases: int) -> OrderChanged:
         lines,
         (),
         "US",
+        taxes_included=included,
     )
     return OrderChanged(SHOP, AT, OrderChange.CREATED, snapshot)
 
@@ -82,40 +85,46 @@ def refund(
     *,
     paid: Decimal | None = None,
     shipping: Decimal = Decimal(0),
+    included: bool = False,
 ) -> RefundCreated:
-    """A refund of ``lines`` (line item: units, each line's subtotal its price, its tax ``TAXES`` a unit), giving
-    their worth back (subtotals and tax) unless ``paid`` says less, and ``shipping`` besides; a refund of money
-    alone gives 10.00."""
+    """A refund of ``lines`` (line item: units, each line's subtotal its price, its tax ``TAXES`` a unit: in the
+    price already when ``included``, as Shopify's refund lines say it then), giving their worth back unless ``paid``
+    says less, and ``shipping`` besides; a refund of money alone gives 10.00."""
     made = tuple(
         RefundLine(item, units, PRICES[item] * units, TAXES[item] * units)
         for item, units in sorted(lines.items())
         if units
     )
-    worth = worth_of(lines)
+    worth = worth_of(lines, included)
     money = USD if not made else Money((worth if paid is None else paid) + shipping, "USD")
     return RefundCreated(
         SHOP, AT + timedelta(minutes=minutes), refund_id, ORDER, money, "", return_id, made, shipping
     )
 
 
-def worth_of(lines: dict[int, int]) -> Decimal:
-    return sum(((PRICES[item] + TAXES[item]) * units for item, units in lines.items()), Decimal(0))
+def worth_of(lines: dict[int, int], included: bool = False) -> Decimal:
+    """What the customer paid for the units: their price, and their tax unless the price includes it."""
+    return sum(((PRICES[item] + (0 if included else TAXES[item])) * units for item, units in lines.items()),
+               Decimal(0))
 
 
-def subtotals_of(lines: dict[int, int]) -> Decimal:
-    return sum((PRICES[item] * units for item, units in lines.items()), Decimal(0))
+def untaxed_of(lines: dict[int, int], included: bool = False) -> Decimal:
+    """The units' worth without their tax."""
+    return worth_of(lines, included) - sum((TAXES[item] * units for item, units in lines.items()), Decimal(0))
 
 
 #: How a person's refund paid for its lines: in full (their worth, with shipping besides or not), or short (1.00;
-#: their subtotals without their tax; their subtotals and shipping as much as their tax).
-PAYS = ("worth", "worth and shipping", "1.00", "subtotals", "subtotals and shipping")
+#: their worth without their tax; that and shipping as much as their tax).
+PAYS = ("worth", "worth and shipping", "1.00", "untaxed", "untaxed and shipping")
 SHORT = frozenset(PAYS[2:])
 
 
-def paying(pays: str, refund_id: int, minutes: int, lines: dict[int, int]) -> RefundCreated:
-    paid = {"1.00": Decimal("1.00"), "subtotals": subtotals_of(lines), "subtotals and shipping": subtotals_of(lines)}
-    shipping = {"worth and shipping": SHIPPING, "subtotals and shipping": worth_of(lines) - subtotals_of(lines)}
-    return refund(refund_id, minutes, lines, paid=paid.get(pays), shipping=shipping.get(pays, Decimal(0)))
+def paying(pays: str, refund_id: int, minutes: int, lines: dict[int, int], included: bool = False) -> RefundCreated:
+    untaxed = untaxed_of(lines, included)
+    paid = {"1.00": Decimal("1.00"), "untaxed": untaxed, "untaxed and shipping": untaxed}
+    shipping = {"worth and shipping": SHIPPING, "untaxed and shipping": worth_of(lines, included) - untaxed}
+    return refund(refund_id, minutes, lines, paid=paid.get(pays), shipping=shipping.get(pays, Decimal(0)),
+                  included=included)
 
 
 def short_of(refund_id: int, item: int, paid: str, worth: str) -> str:
@@ -141,12 +150,13 @@ def fold(events: Sequence[StoreEvent]) -> OrderState:
     return state
 
 
+Life = tuple[dict[int, int], list[dict[int, int]], list[str], dict[int, int], bool]
+
+
 @st.composite
-def lives(
-    draw: st.DrawFn,
-) -> tuple[dict[int, int], list[dict[int, int]], list[str], dict[int, int]]:
+def lives(draw: st.DrawFn) -> Life:
     """An order's quantities, two refunds made by a person within them (each paying its lines' worth, or less:
-    ``PAYS``), and a return request within them."""
+    ``PAYS``), a return request within them, and whether the order's prices include their tax."""
     ordered = {SHIRT: draw(st.integers(1, 3)), CASE: draw(st.integers(1, 3))}
     first = {item: draw(st.integers(0, q)) for item, q in ordered.items()}
     second = {item: draw(st.integers(0, q - first[item])) for item, q in ordered.items()}
@@ -154,17 +164,17 @@ def lives(
     returned = {item: draw(st.integers(0, q)) for item, q in ordered.items()}
     if not any(returned.values()):
         returned[SHIRT] = 1
-    return ordered, [first, second], pays, returned
+    return ordered, [first, second], pays, returned, draw(st.booleans())
 
 
 @given(lives(), st.randoms(use_true_random=False))
 def test_a_request_is_worth_the_returned_units_not_refunded_yet_and_superseded_when_none_are_left_in_any_order(
-    life: tuple[dict[int, int], list[dict[int, int]], list[str], dict[int, int]], rnd: random.Random
+    life: Life, rnd: random.Random
 ) -> None:
-    ordered, refunds, pays, returned = life
+    ordered, refunds, pays, returned, included = life
     short = [p in SHORT for p in pays]
-    events: list[StoreEvent] = [placed(ordered[SHIRT], ordered[CASE]), request(returned)]
-    events += [paying(pays[i], 2_000_001 + i, 10 + i, lines) for i, lines in enumerate(refunds)]
+    events: list[StoreEvent] = [placed(ordered[SHIRT], ordered[CASE], included), request(returned)]
+    events += [paying(pays[i], 2_000_001 + i, 10 + i, lines, included) for i, lines in enumerate(refunds)]
     shuffled = list(events)
     rnd.shuffle(shuffled)
     state = fold(shuffled)
@@ -179,14 +189,14 @@ def test_a_request_is_worth_the_returned_units_not_refunded_yet_and_superseded_w
     facts = facts_for(request(returned), state)["event"]
     if doubtful:  # some units asked for may be ones a refund paid short: a person decides, told why
         first = min(i for i, lines in enumerate(refunds) if short[i] and lines[doubtful[0]])
-        paid = Decimal("1.00") if pays[first] == "1.00" else subtotals_of(refunds[first])
+        paid = Decimal("1.00") if pays[first] == "1.00" else untaxed_of(refunds[first], included)
         assert (facts["superseded"], facts["amount"]) == ("", None)
         assert facts["amount_unknown"] == short_of(
-            2_000_001 + first, doubtful[0], str(paid), str(worth_of(refunds[first]))
+            2_000_001 + first, doubtful[0], str(paid), str(worth_of(refunds[first], included))
         )
     elif any(left.values()):
         assert (facts["superseded"], facts["amount_unknown"]) == ("", "")
-        assert facts["amount"] == worth_of(left)  # what the customer paid for them: their price and their tax
+        assert facts["amount"] == worth_of(left, included)  # what was paid for them: price and tax, or price
     else:
         assert (
             facts["superseded"]
@@ -254,7 +264,7 @@ def test_a_refund_of_other_items_or_of_money_alone_leaves_the_request_whole() ->
     assert (facts["superseded"], facts["amount"]) == ("", worth_of({SHIRT: 1}))
     # money alone says nothing of items
     worth = worth_of({CASE: 1})
-    assert state.refunded_for == {2_000_001: RefundFor(None, ((CASE, 1),), worth, worth)}
+    assert state.refunded_for == {2_000_001: RefundFor(None, ((CASE, 1),), worth, worth, TAXES[CASE])}
 
 
 def test_a_line_refunded_that_the_order_does_not_list_leaves_the_amount_unknown_to_a_person() -> None:
@@ -273,10 +283,16 @@ def test_the_order_state_keeps_what_each_refund_was_for_through_the_codec() -> N
     )
     decoded = decode_order(SHOP, ORDER, encode_order(state), None, None, state.last_event_at)
     worth = worth_of({SHIRT: 2, CASE: 1})
-    assert decoded.refunded_for == {2_000_001: RefundFor(RETURN, ((SHIRT, 2), (CASE, 1)), Decimal("30.00"), worth)}
-    assert decoded.refunded_for[2_000_001].short
+    assert decoded.refunded_for == {
+        2_000_001: RefundFor(RETURN, ((SHIRT, 2), (CASE, 1)), Decimal("30.00"), worth, Decimal("5.20"))
+    }
+    assert decoded.refunded_for[2_000_001].short(taxes_included=False)
     assert decoded == state
-    before = encode_order(state).replace(',"30.00","70.17"]', "]")  # stored before money and worth were kept
+    untaxed = encode_order(state).replace(',"70.17","5.20"]', ',"70.17"]')  # stored before the tax was kept apart
+    assert decode_order(SHOP, ORDER, untaxed, None, None, None).refunded_for == {
+        2_000_001: RefundFor(RETURN, ((SHIRT, 2), (CASE, 1)), Decimal("30.00"), worth)
+    }
+    before = encode_order(state).replace(',"30.00","70.17","5.20"]', "]")  # stored before money and worth were
     assert decode_order(SHOP, ORDER, before, None, None, None).refunded_for == {
         2_000_001: RefundFor(RETURN, ((SHIRT, 2), (CASE, 1)))
     }

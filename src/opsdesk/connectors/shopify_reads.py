@@ -41,31 +41,36 @@ ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: S
   }}
 }}"""
 
-#: Then the whole order, one a query, for the orders the desk is behind on or that have returns (924
+#: Then the whole order, one a query, for the orders the desk is behind on or that have returns (990
 #: points): its fulfilments and refunds (a refund's money as the ``refunds/create`` webhook gives it:
 #: transactions, else refunded lines; each line's subtotal and tax, ADR 0041 amended), returns (what the
-#: ``returns/request`` webhook gives: status, lines with the sold line, the reason and the notes), lines and
-#: discounts. What does not fit is read by the queries below, page by page.
+#: ``returns/request`` webhook gives: status, lines with the sold line, the reason and the notes), lines (with
+#: what was paid for them: their discount allocations and tax lines, and whether the prices include the tax,
+#: ADR 0051) and discounts. What does not fit is read by the queries below, page by page.
 FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
              "location { legacyResourceId }"
 REFUND_TRANSACTION = "id kind status amountSet { shopMoney { amount currencyCode } }"
 REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount currencyCode } } " \
               "totalTaxSet { shopMoney { amount } }"
+#: A line's tax lines are a list without a cursor: a line that fills it may have more, and its tax is not known.
+TAX_LINES = 5
 LINE_ITEM = "id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \
-            "totalDiscountSet { shopMoney { amount } }"
+            "totalDiscountSet { shopMoney { amount } } " \
+            "discountAllocations { allocatedAmountSet { shopMoney { amount } } } " \
+            f"taxLines(first: {TAX_LINES}) {{ priceSet {{ shopMoney {{ amount }} }} }}"
 DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
     "... on AutomaticDiscountApplication { title } ... on ManualDiscountApplication { title } " \
     "... on ScriptDiscountApplication { title }"
 RETURN_LINE = "id quantity returnReason returnReasonNote customerNote returnReasonDefinition { handle name } " \
               "... on ReturnLineItem { fulfillmentLineItem { id lineItem { id } } }"
 PAGE = "pageInfo { hasNextPage endCursor }"
-DETAIL_FULFILMENTS, DETAIL_REFUNDS, DETAIL_RETURNS, DETAIL_RETURN_LINES = 10, 5, 3, 5
+DETAIL_FULFILMENTS, DETAIL_REFUNDS, DETAIL_RETURNS, DETAIL_RETURN_LINES, DETAIL_LINES = 10, 5, 3, 5, 18
 RETURN = "id name status createdAt " \
          f"returnLineItems(first: {DETAIL_RETURN_LINES}) {{ {PAGE} nodes {{ {RETURN_LINE} }} }}"
 ORDER = f"""query Order($id: ID!) {{
   order(id: $id) {{ id legacyResourceId name email createdAt updatedAt cancelledAt cancelReason closedAt
     displayFinancialStatus displayFulfillmentStatus tags sourceName currencyCode discountCodes paymentGatewayNames
-    totalPriceSet {{ shopMoney {{ amount currencyCode }} }} subtotalPriceSet {{ shopMoney {{ amount }} }}
+    taxesIncluded totalPriceSet {{ shopMoney {{ amount currencyCode }} }} subtotalPriceSet {{ shopMoney {{ amount }} }}
     totalDiscountsSet {{ shopMoney {{ amount }} }} customer {{ id createdAt }}
     shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
     discountApplications(first: 10) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }}
@@ -74,11 +79,11 @@ ORDER = f"""query Order($id: ID!) {{
       transactions(first: 5) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }}
       refundLineItems(first: 8) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
     returns(first: {DETAIL_RETURNS}) {{ {PAGE} nodes {{ {RETURN} }} }}
-    lineItems(first: 60) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
+    lineItems(first: {DETAIL_LINES}) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
 }}"""
-#: The rest of a connection, from a cursor (704, 104, 754 and 904 points).
+#: The rest of a connection, from a cursor (976, 104, 754 and 904 points).
 ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
-  order(id: $id) {{ lineItems(first: 100, after: $after) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
+  order(id: $id) {{ lineItems(first: 36, after: $after) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
 }}"""
 ORDER_DISCOUNT_APPLICATIONS = f"""query OrderDiscountApplications($id: ID!, $after: String) {{
   order(id: $id) {{ discountApplications(first: 100, after: $after) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }} }}
@@ -186,6 +191,10 @@ class SweepReads:
             if not isinstance(rest, list):
                 return rest
             node[field] = {"nodes": rest}
+        for line in node["lineItems"]["nodes"]:
+            if isinstance(line, dict) and (not isinstance(line.get("taxLines"), list)
+                                           or len(line["taxLines"]) >= TAX_LINES):
+                line["taxLines"] = None  # maybe more than were read: what was paid for the line is not known
         if len(node.get("fulfillments") or []) < DETAIL_FULFILMENTS:
             return None
         reply = self._read(shop, ORDER_FULFILLMENTS, {"id": order_gid})

@@ -21,14 +21,16 @@ if TYPE_CHECKING:
 class RefundFor:
     """What one refund was for: the return it names (None: not made from a return) and the line items it refunded,
     as (line item id, quantity); for a refund of lines, the money it gave for them (``paid``: its transactions less
-    what it gave for shipping) and what its lines were worth (``worth``: what the customer paid for their units,
-    their subtotals and their tax), None when not known (a state stored before they were kept). A refund never
-    changes once made."""
+    what it gave for shipping), what its lines were worth (``worth``: their subtotals and their tax) and their tax
+    (``tax``), None when not known (a state stored before they were kept). The tax is kept apart because whether
+    the subtotals hold it already is the order's to say (``taxes_included``, ADR 0051), and the order may be heard
+    of after the refund. A refund never changes once made."""
 
     return_id: int | None = None
     lines: tuple[tuple[int, int], ...] = ()
     paid: Decimal | None = None
     worth: Decimal | None = None
+    tax: Decimal | None = None
 
     @staticmethod
     def of(event: RefundCreated) -> RefundFor:
@@ -36,26 +38,42 @@ class RefundFor:
         if not lines:
             return RefundFor(event.return_id)
         paid = max(event.amount.amount - event.shipping, Decimal(0))
-        return RefundFor(event.return_id, lines, paid, _worth(event.lines))
+        worth = _worth(event.lines)
+        tax = None if worth is None else sum((line.tax or Decimal(0) for line in event.lines), Decimal(0))
+        return RefundFor(event.return_id, lines, paid, worth, tax)
 
     @property
     def names_anything(self) -> bool:
         return self.return_id is not None or bool(self.lines)
 
-    @property
-    def short(self) -> bool:
+    def worth_in(self, taxes_included: bool) -> Decimal | None:
+        """What the customer paid for its lines' units: their subtotals, and their tax unless the order's prices
+        include it (ADR 0051). A refund kept before its tax was kept apart is worth its subtotals and tax
+        whatever the order: the more, so a doubt goes to a person."""
+        if taxes_included and self.worth is not None and self.tax is not None:
+            return self.worth - self.tax
+        return self.worth
+
+    def short(self, taxes_included: bool) -> bool:
         """It gave less money for its lines than they were worth (a part of their price, their price without their
         tax, or shipping alone): its units are not paid for in full, and what is left of them cannot be told from
-        the refund (ADR 0041, amended)."""
-        return self.paid is not None and self.worth is not None and self.paid < self.worth
+        the refund (ADR 0041, amended). ``taxes_included`` is the order's, as the desk knows it when asked: an
+        order not heard of yet counts as tax-exclusive, which errs to a person, never to money."""
+        worth = self.worth_in(taxes_included)
+        return self.paid is not None and worth is not None and self.paid < worth
 
 
 def _worth(lines: tuple[RefundLine, ...]) -> Decimal | None:
-    """What the customer paid for the lines' units: their subtotals and their tax (a line that says no tax had
-    none: Shopify always sends it); None when a subtotal is not known."""
+    """What the lines' units were worth in a tax-exclusive order: their subtotals and their tax (a line that says
+    no tax had none: Shopify always sends it); None when a subtotal is not known."""
     if any(line.subtotal is None for line in lines):
         return None
     return sum(((line.subtotal or Decimal(0)) + (line.tax or Decimal(0)) for line in lines), Decimal(0))
+
+
+def taxes_included(state: OrderState | None) -> bool:
+    """Whether the order's prices include their tax, as the desk knows it: an order not heard of yet does not."""
+    return state is not None and state.snapshot is not None and state.snapshot.taxes_included
 
 
 def refunded_for(held: dict[int, RefundFor], refund_id: int, made: RefundFor) -> dict[int, RefundFor]:
@@ -67,19 +85,21 @@ def refunded_for(held: dict[int, RefundFor], refund_id: int, made: RefundFor) ->
     return {**held, refund_id: made}
 
 
-def _rank(made: RefundFor) -> tuple[int, tuple[tuple[int, int], ...], Decimal, Decimal]:
+def _rank(made: RefundFor) -> tuple[int, tuple[tuple[int, int], ...], Decimal, Decimal, Decimal]:
     def known(value: Decimal | None) -> Decimal:
         return Decimal(-1) if value is None else value
 
-    return (-1 if made.return_id is None else made.return_id, made.lines, known(made.paid), known(made.worth))
+    return (-1 if made.return_id is None else made.return_id, made.lines, known(made.paid), known(made.worth),
+            known(made.tax))
 
 
 def refunded_quantities(state: OrderState, *, short: bool = False) -> dict[int, int]:
     """Units refunded so far, by line item, over every refund the desk heard of: those paid in full, or (``short``)
     those of refunds that gave less money than their lines were worth."""
     units: dict[int, int] = {}
+    included = taxes_included(state)
     for made in state.refunded_for.values():
-        if made.short != short:
+        if made.short(included) != short:
             continue
         for line_item, quantity in made.lines:
             units[line_item] = units.get(line_item, 0) + quantity
@@ -135,11 +155,12 @@ def _left(event: ReturnChanged, state: OrderState | None) -> tuple[ReturnLine, .
 
 
 def _short_of(state: OrderState, item: int) -> str:
-    refund_id = min(r for r, made in state.refunded_for.items() if made.short and item in dict(made.lines))
+    included = taxes_included(state)
+    refund_id = min(r for r, made in state.refunded_for.items() if made.short(included) and item in dict(made.lines))
     made = state.refunded_for[refund_id]
     return (
         f"units of line item {item} were refunded for less than they were worth (refund {refund_id} gave "
-        f"{made.paid} for lines worth {made.worth}): what is left to refund is for a person to decide"
+        f"{made.paid} for lines worth {made.worth_in(included)}): what is left to refund is for a person to decide"
     )
 
 

@@ -22,7 +22,8 @@ def utc_time(value: str) -> datetime:
 
 def graphql_order(o: JSON, returns: Sequence[JSON] = ()) -> JSON:
     """A webhook-shaped (REST) order as the Admin GraphQL ``Order`` node the reconciliation query reads, with
-    ``returns`` (``graphql_return`` nodes) as its ``returns`` connection and its ``returnStatus``."""
+    ``returns`` (``graphql_return`` nodes) as its ``returns`` connection and its ``returnStatus``; its lines with their
+    discount allocations and tax lines (``LineItem.taxLines``: a list, cut to the query's ``first``)."""
     def money(value: object) -> JSON:
         return {"shopMoney": {"amount": str(value), "currencyCode": o.get("currency")}}
 
@@ -49,6 +50,7 @@ def graphql_order(o: JSON, returns: Sequence[JSON] = ()) -> JSON:
         "sourceName": o.get("source_name"), "currencyCode": o.get("currency"),
         "discountCodes": [d["code"] for d in o.get("discount_codes") or []],
         "paymentGatewayNames": list(o.get("payment_gateway_names") or []),
+        "taxesIncluded": o.get("taxes_included") is True,
         "totalPriceSet": money(o.get("total_price")), "subtotalPriceSet": money(o.get("subtotal_price")),
         "totalDiscountsSet": money(o.get("total_discounts")),
         "customer": {"id": f"gid://shopify/Customer/{customer['id']}", "createdAt": stamp(customer.get("created_at"))}
@@ -76,7 +78,11 @@ def graphql_order(o: JSON, returns: Sequence[JSON] = ()) -> JSON:
             "quantity": item.get("quantity"),
             "variant": gid("ProductVariant", item.get("variant_id")), "product": gid("Product", item.get("product_id")),
             "originalUnitPriceSet": money(item.get("price")),
-            "totalDiscountSet": money(item.get("total_discount") or "0.00")} for item in o.get("line_items") or []]},
+            "totalDiscountSet": money(item.get("total_discount") or "0.00"),
+            "discountAllocations": [{"allocatedAmountSet": money(a.get("amount"))}
+                                    for a in item.get("discount_allocations") or []],
+            "taxLines": [{"priceSet": money(t.get("price"))} for t in item.get("tax_lines") or []]}
+            for item in o.get("line_items") or []]},
     }
 
 

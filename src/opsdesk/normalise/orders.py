@@ -53,6 +53,7 @@ def order_changed(
 def snapshot(order: JSON, updated_at: datetime) -> OrderSnapshot:
     """The order resource as an ``OrderSnapshot``; money in the order's (shop) currency."""
     currency = _currency(order)
+    included = _taxes_included(order)
     return OrderSnapshot(
         id=OrderId(get_id(order)),
         name=text(order, "name"),
@@ -69,7 +70,7 @@ def snapshot(order: JSON, updated_at: datetime) -> OrderSnapshot:
         updated_at=updated_at,
         tags=_tags(order),
         source_name=text(order, "source_name"),
-        line_items=each(order, "line_items", _line_item),
+        line_items=each(order, "line_items", _included_line_item if included else _line_item),
         discount_codes=each(order, "discount_codes", _discount_code),
         shipping_country=within(order, "shipping_address", _country) or "",
         location_id=find_id(order, "location_id", None),
@@ -78,6 +79,7 @@ def snapshot(order: JSON, updated_at: datetime) -> OrderSnapshot:
         applied_discounts=each(order, "discount_applications", _application),
         customer_created_at=within(order, "customer", _customer_created_at),
         payment_gateways=_gateways(order),
+        taxes_included=included,
     )
 
 
@@ -122,7 +124,7 @@ def _currency(order: JSON) -> str:
     return currency
 
 
-def _line_item(item: JSON) -> LineItem:
+def _line_item(item: JSON, taxes_included: bool = False) -> LineItem:
     discount = find_decimal(item, "total_discount")
     return LineItem(  # positional: this runs for every line of every order delivery
         get_id(item),
@@ -133,15 +135,24 @@ def _line_item(item: JSON) -> LineItem:
         get_decimal(item, "price"),
         _ZERO if discount is None else discount,
         text(item, "title"),
-        _paid(item, discount),
+        _paid(item, discount, taxes_included),
     )
 
 
-def _paid(item: JSON, total_discount: Decimal | None) -> Decimal | None:
+def _included_line_item(item: JSON) -> LineItem:
+    return _line_item(item, taxes_included=True)
+
+
+def _paid(item: JSON, total_discount: Decimal | None, taxes_included: bool) -> Decimal | None:
     """What the customer paid for the line: its price times its quantity less its discounts (the greater of its
     ``total_discount`` and its discount allocations: they should agree, and where a sample does not, the greater
-    refunds less, which a person can make good), plus its tax lines. None when a tax line or an allocation does
-    not read: the order is still taken, and a return of the line goes to a person (ADR 0049)."""
+    refunds less, which a person can make good), plus its tax lines unless the order's prices include them (ADR
+    0051: the price has the tax in it already). None when a tax line or an allocation does not read, or the line
+    carries no ``tax_lines`` at all (Shopify's webhooks always do, maybe empty; the sweep leaves them out of a line
+    whose tax it could not read whole): the order is still taken, and a return of the line goes to a person (ADR
+    0049)."""
+    if "tax_lines" not in item:
+        return None
     try:
         money = line_money(item)
     except FieldError:
@@ -149,7 +160,18 @@ def _paid(item: JSON, total_discount: Decimal | None) -> Decimal | None:
     if money is None:
         return None
     gross, allocated, tax, _ = money
-    return gross - max(allocated, _ZERO if total_discount is None else total_discount) + tax
+    return gross - max(allocated, _ZERO if total_discount is None else total_discount) + (
+        _ZERO if taxes_included else tax)
+
+
+def _taxes_included(order: JSON) -> bool:
+    """``taxes_included``: the order's prices include their tax. Orders always say (the 2026-07 schema requires
+    it); one that does not is taken as tax-exclusive, Shopify's default. A value that is not a boolean is refused:
+    it decides how much money a return is worth."""
+    value = order.get("taxes_included")
+    if value is None or type(value) is bool:
+        return value is True
+    raise FieldError("taxes_included", "is neither true nor false")
 
 
 def _tags(order: JSON) -> tuple[str, ...]:

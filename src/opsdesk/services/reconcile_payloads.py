@@ -73,6 +73,7 @@ def webhook_payload(node: JSON) -> JSON:
         "location_id": None,
         "discount_codes": [{"code": str(c)} for c in node.get("discountCodes") or []],
         "payment_gateway_names": [str(g) for g in node.get("paymentGatewayNames") or []],
+        "taxes_included": node.get("taxesIncluded"),
         "discount_applications": [
             {"code": a["code"]} if a.get("code") else {"title": a.get("title")}
             for a in connection_nodes(node.get("discountApplications"))
@@ -87,16 +88,29 @@ def webhook_payload(node: JSON) -> JSON:
         "fulfillments": [fulfilment_payload(order_id, f) for f in node.get("fulfillments") or []
                          if isinstance(f, dict)],
         "refunds": [refund_payload(order_id, r) for r in node.get("refunds") or [] if isinstance(r, dict)],
-        "line_items": [
-            {"id": gid_number(item.get("id")), "sku": item.get("sku"), "title": item.get("title"),
-             "quantity": item.get("quantity"),
-             "variant_id": gid_number((item.get("variant") or {}).get("id")),
-             "product_id": gid_number((item.get("product") or {}).get("id")),
-             "price": _amount(item.get("originalUnitPriceSet")),
-             "total_discount": _amount(item.get("totalDiscountSet")) or "0.00"}
-            for item in connection_nodes(node.get("lineItems"))
-        ],
+        "line_items": [_line_item(item) for item in connection_nodes(node.get("lineItems"))],
     }
+
+
+def _line_item(item: JSON) -> JSON:
+    """An order's ``LineItem`` as the webhook's line, with what was paid for it (ADR 0051): its discount allocations
+    and its tax lines. A line whose tax lines were not read whole (``taxLines`` null: the connector read as many as
+    a query allows, and there may be more) has no ``tax_lines``, so what was paid for it is not known, rather
+    than known without its tax."""
+    line: JSON = {
+        "id": gid_number(item.get("id")), "sku": item.get("sku"), "title": item.get("title"),
+        "quantity": item.get("quantity"),
+        "variant_id": gid_number((item.get("variant") or {}).get("id")),
+        "product_id": gid_number((item.get("product") or {}).get("id")),
+        "price": _amount(item.get("originalUnitPriceSet")),
+        "total_discount": _amount(item.get("totalDiscountSet")) or "0.00",
+        "discount_allocations": [{"amount": _amount(a.get("allocatedAmountSet"))}
+                                 for a in item.get("discountAllocations") or [] if isinstance(a, dict)],
+    }
+    taxes = item.get("taxLines")
+    if isinstance(taxes, list):
+        line["tax_lines"] = [{"price": _amount(t.get("priceSet"))} for t in taxes if isinstance(t, dict)]
+    return line
 
 
 #: ``Fulfillment.displayStatus`` values that say nothing about the shipment (REST ``shipment_status`` null).

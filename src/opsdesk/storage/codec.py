@@ -47,11 +47,13 @@ def _encode_versioned(items: dict[int, Versioned]) -> dict[int, list[Any]]:
 
 
 def _refunded_for(items: dict[str, list[Any]]) -> dict[int, RefundFor]:
-    """Each refund's return and lines, and (kept since ADR 0041's amendment: none before) its money and worth."""
+    """Each refund's return and lines, and (kept since ADR 0041's amendment: none before) its money and worth, and
+    (since ADR 0051: none before) its lines' tax."""
     def money(v: list[Any], at: int) -> Decimal | None:
         return Decimal(v[at]) if len(v) > at and v[at] is not None else None
 
-    return {int(k): RefundFor(v[0], tuple((line[0], line[1]) for line in v[1]), money(v, 2), money(v, 3))
+    return {int(k): RefundFor(v[0], tuple((line[0], line[1]) for line in v[1]), money(v, 2), money(v, 3),
+                                money(v, 4))
             for k, v in items.items()}
 
 
@@ -59,7 +61,7 @@ def _encode_refunded_for(items: dict[int, RefundFor]) -> dict[int, list[Any]]:
     def money(value: Decimal | None) -> str | None:
         return None if value is None else str(value)
 
-    return {k: [v.return_id, [list(line) for line in v.lines], money(v.paid), money(v.worth)]
+    return {k: [v.return_id, [list(line) for line in v.lines], money(v.paid), money(v.worth), money(v.tax)]
             for k, v in items.items()}
 
 
@@ -95,6 +97,7 @@ def _encode_snapshot(s: OrderSnapshot) -> dict[str, Any]:
         "applied_discounts": s.applied_discounts,
         "customer_created_at": s.customer_created_at,
         "payment_gateways": s.payment_gateways,
+        "taxes_included": s.taxes_included,
         "line_items": [
             [li.id, li.sku, li.variant_id, li.product_id, li.quantity, str(li.price), str(li.total_discount),
              li.title, None if li.paid is None else str(li.paid)]
@@ -132,6 +135,7 @@ def _decode_snapshot(d: dict[str, Any]) -> OrderSnapshot:
         applied_discounts=tuple(d.get("applied_discounts", ())),
         customer_created_at=_dt(d.get("customer_created_at")),
         payment_gateways=tuple(d.get("payment_gateways", ())),  # none in a state stored before they were kept
+        taxes_included=d.get("taxes_included", False),  # a state stored before ADR 0051: tax-exclusive, as before
         line_items=tuple(
             # no title, nor what was paid for it (ADR 0049), in a line stored before the desk kept them
             LineItem(li[0], li[1], li[2], li[3], li[4], Decimal(li[5]), Decimal(li[6]), li[7] if len(li) > 7 else "",

@@ -34,7 +34,8 @@ class LineItem:
     #: The product's title as the order shows it (``Aviator sunglasses``), what the stock cases name a SKU by.
     title: str = ""
     #: What the customer paid for the line (ADR 0049): its price times its quantity less its discounts, plus its
-    #: tax; None when not known (a line whose tax or discounts did not read, or an order stored before it was kept).
+    #: tax unless the order's prices include it (ADR 0051); None when not known (a line whose tax or discounts did
+    #: not read, or an order stored before it was kept).
     paid: Decimal | None = None
 
 
@@ -82,6 +83,9 @@ class OrderSnapshot:
     customer_created_at: datetime | None = None
     #: The payment methods the order was placed with, as Shopify names them (``payment_gateway_names``).
     payment_gateways: tuple[str, ...] = ()
+    #: The order's prices include their tax (``taxes_included``, ADR 0051): a line's and a refund line's money
+    #: has its tax in it already.
+    taxes_included: bool = False
 
 
 @dataclass(frozen=True, slots=True)
