@@ -17,6 +17,8 @@ from opsdesk.web.pages.common import Pages, see_other
 
 #: The actions the page posts besides resolving; assigning to someone else takes a lead (as in the API).
 PAGE_ACTIONS = frozenset({"claim", "assign", "start", "wait", "resume", "comment", "close", "reopen"})
+#: The longest comment or note, as the API takes it; the page's text boxes stop there too.
+MAX_NOTE = 10_000
 
 
 def case_router(pages: Pages) -> APIRouter:
@@ -33,13 +35,15 @@ def case_router(pages: Pages) -> APIRouter:
         request: Request,
         case_id: str,
         action: str,
-        note: Annotated[str, Form(max_length=10_000)] = "",
+        note: Annotated[str, Form()] = "",  # its length is checked below, so that a long one is given back
         on: Annotated[str | None, Form()] = None,
         owner: Annotated[str | None, Form(max_length=255)] = None,
         principal: Principal = agent,
     ) -> Response:
         if action not in PAGE_ACTIONS:
             raise HTTPException(404, f"no case action {action!r} here")
+        if len(note) > MAX_NOTE:
+            return await _refused(pages, request, case_id, principal, _too_long(note, "comment"), draft=note)
         params = {"note": note, **({"on": on} if on else {}), **({"owner": owner} if owner else {})}
         return await _act(pages, request, case_id, action, principal, params)
 
@@ -50,14 +54,21 @@ def case_router(pages: Pages) -> APIRouter:
         resolution: Annotated[str, Form()],
         amount: Annotated[str, Form(max_length=32)] = "",
         discount_id: Annotated[str, Form(max_length=255)] = "",
-        note: Annotated[str, Form(max_length=10_000)] = "",
+        note: Annotated[str, Form()] = "",
         confirmed: Annotated[str, Form()] = "",
         principal: Principal = agent,
     ) -> Response:
-        """Resolve a case; anything with an effect outside the desk is shown for confirmation first."""
+        """Resolve a case; anything with an effect outside the desk is shown for confirmation first, once its
+        input is known to be good (a refund of "abc" is refused on the case page, not asked about)."""
         chosen = RESOLUTION_TEXT.get(resolution)
-        if chosen is None:
-            raise HTTPException(400, f"unknown resolution {resolution!r}")
+        try:
+            if chosen is None:
+                raise InvalidInput(f"unknown resolution {resolution!r}")
+            if len(note) > MAX_NOTE:
+                raise InvalidInput(_too_long(note, "note"))
+            value = _amount(amount) if amount.strip() else None
+        except InvalidInput as exc:
+            return await _refused(pages, request, case_id, principal, str(exc))
         if chosen.irreversible and confirmed != "yes":
             case = await pages.read(lambda uow: uow.cases.get(case_id))
             ensure_shop(principal, case.shop, Role.AGENT)
@@ -66,8 +77,8 @@ def case_router(pages: Pages) -> APIRouter:
                 amount=amount, discount_id=discount_id, note=note,
             )
         params: dict[str, Any] = {"resolution": resolution, "note": note}
-        if amount.strip():
-            params["amount"] = _amount(amount)
+        if value is not None:
+            params["amount"] = value
         if discount_id.strip():
             params["discount_id"] = discount_id.strip()
         return await _act(pages, request, case_id, "resolve", principal, params)
@@ -77,7 +88,7 @@ def case_router(pages: Pages) -> APIRouter:
 
 async def _show(
     pages: Pages, request: Request, case_id: str, principal: Principal, status: int = 200,
-    notices: list[dict[str, Any]] | None = None,
+    notices: list[dict[str, Any]] | None = None, draft: str = "",
 ) -> Response:
     org, now = pages.desk.org, pages.desk.clock.now()
     try:
@@ -88,7 +99,7 @@ async def _show(
     ensure_shop(principal, shop, Role.VIEWER)
     org = pages.desk.org
     return pages.render(
-        request, "case.html", principal, "queue", status=status, view=view, notices=notices or [],
+        request, "case.html", principal, "queue", status=status, view=view, notices=notices or [], draft=draft,
         can_act=shop in principal.shops_with(Role.AGENT),
         assignees=sorted(org.people) + [f"team:{t}" for t in sorted(org.teams)]
         if shop in principal.shops_with(Role.LEAD) and view["case"]["status"] not in ("resolved", "closed")
@@ -117,11 +128,22 @@ async def _act(
     return see_other(f"/cases/{case_id}")
 
 
+async def _refused(
+    pages: Pages, request: Request, case_id: str, principal: Principal, why: str, draft: str = ""
+) -> Response:
+    """The case page again, saying why the form was refused (400), with the comment typed given back."""
+    return await _show(pages, request, case_id, principal, 400, [{"error": True, "text": why}], draft)
+
+
+def _too_long(note: str, what: str) -> str:
+    return f"a {what} has at most {MAX_NOTE:,} characters; this one has {len(note):,}"
+
+
 def _amount(text: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise HTTPException(400, f"amount is not a number: {text!r}") from None
+        raise InvalidInput(f"amount is not a number: {text!r}") from None
     if not value.is_finite() or value <= 0:
-        raise HTTPException(400, "amount must be positive")
+        raise InvalidInput("amount must be positive")
     return value

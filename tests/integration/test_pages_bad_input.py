@@ -1,0 +1,114 @@
+"""What a browser gets back from the dashboard for bad input, a stale form or an ended session: a page that
+says what went wrong, with what was typed kept, never a JSON body or a silent trip to another page.
+
+Found by using the dashboard as a first-time ops lead (docs/adr/0052): each of these answered JSON, or lost
+the person's place, before.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from opsdesk.desk import Desk
+from opsdesk.domain.records import CaseFilter
+from opsdesk.web.app import create_app
+from tests.integration.dashboard_harness import csrf_of, dashboard_desk, sign_in
+from tests.samples import order_lifecycle
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    return dashboard_desk(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def client(desk: Desk) -> Iterator[TestClient]:
+    with TestClient(create_app(desk, background=False), base_url="http://127.0.0.1") as client:
+        for d in order_lifecycle(1, price="80.00")[:6]:  # a return over the cap: a refund case for support
+            assert client.post("/webhooks/shopify", content=d["body"].encode(), headers=d["headers"]).status_code == 200
+        desk.process_pending()
+        sign_in(client, "alice")
+        yield client
+
+
+@pytest.fixture
+def case_id(desk: Desk) -> str:
+    with desk.db.unit_of_work(read_only=True) as uow:
+        (case,) = uow.cases.search(CaseFilter(), 5)
+    return case.id
+
+
+def post(client: TestClient, path: str, **form: str) -> object:
+    token = csrf_of(client.get("/queue").text)
+    return client.post(path, data={"csrf_token": token, **form}, headers=BROWSER, follow_redirects=False)
+
+
+def notice(page: str) -> str:
+    start = page.index('class="notice error"')
+    return html.unescape(page[page.index(">", start) + 1: page.index("</", start)])
+
+
+def test_a_refund_amount_that_is_no_positive_number_is_refused_on_the_case_page_before_any_confirmation(
+    client, desk, case_id
+) -> None:
+    for amount, confirmed, said in (
+        ("abc", "", "amount is not a number: 'abc'"),
+        ("12,50", "", "amount is not a number: '12,50'"),
+        ("-5", "", "amount must be positive"),
+        ("abc", "yes", "amount is not a number: 'abc'"),
+    ):
+        refused = post(client, f"/cases/{case_id}/resolve", resolution="approve_refund", amount=amount,
+                       confirmed=confirmed)
+        assert refused.status_code == 400, (amount, confirmed)
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "Confirm:" not in refused.text and notice(refused.text) == said
+        assert "Work the case" in refused.text  # the case page itself, its resolutions offered again
+    with desk.db.unit_of_work(read_only=True) as uow:
+        assert uow.cases.get(case_id).status.value == "open"
+
+
+def test_an_unknown_resolution_is_refused_on_the_case_page(client, case_id) -> None:
+    refused = post(client, f"/cases/{case_id}/resolve", resolution="refund_everything")
+    assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
+    assert notice(refused.text) == "unknown resolution 'refund_everything'"
+
+
+def test_a_comment_over_the_limit_is_refused_on_the_case_page_with_its_text_kept(client, desk, case_id) -> None:
+    page = client.get(f"/cases/{case_id}").text
+    assert 'maxlength="10000"' in page  # the browser stops typing at the limit
+    text = "lorem ipsum " * 9_000  # 108 KB, pasted past the limit or posted by hand
+    refused = post(client, f"/cases/{case_id}/act/comment", note=text)
+    assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
+    assert notice(refused.text) == "a comment has at most 10,000 characters; this one has 108,000"
+    assert html.escape(text, quote=False) in refused.text  # back in the text box, nothing lost
+    with desk.db.unit_of_work(read_only=True) as uow:
+        assert [c.kind for c in uow.cases.timeline(case_id)].count("comment") == 0
+
+
+def test_a_stale_form_from_a_browser_gets_a_page_saying_to_reload_and_the_api_keeps_json(client, case_id) -> None:
+    refused = client.post(f"/cases/{case_id}/act/comment", data={"note": "hi", "csrf_token": "from-before"},
+                          headers={**BROWSER, "Referer": f"http://127.0.0.1/cases/{case_id}"})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert "This form is from an earlier session" in refused.text
+    assert f'href="/cases/{case_id}"' in refused.text  # back to the page the form was on, to reload it
+    api = client.post(f"/api/v1/cases/{case_id}/comment", json={"note": "hi"})
+    assert api.status_code == 403
+    assert api.json() == {"error": "CSRF token missing or wrong: reload the page and try again"}
+
+
+def test_a_form_posted_after_the_session_ended_signs_in_again_back_to_the_page_it_was_on(client, case_id) -> None:
+    token = csrf_of(client.get(f"/cases/{case_id}").text)
+    client.post("/logout", data={"csrf_token": token})  # the session ends on the server; a stale tab keeps its cookie
+    client.cookies.set("opsdesk_session", "an-ended-session")
+    stale = csrf_of(client.get("/login").text)  # a token of that ended session's cookie, as its old page held
+    ended = client.post(f"/cases/{case_id}/act/comment", data={"note": "hi", "csrf_token": stale},
+                        headers={**BROWSER, "Referer": f"http://127.0.0.1/cases/{case_id}"}, follow_redirects=False)
+    assert ended.status_code == 303
+    assert ended.headers["location"] == f"/login?next=/cases/{case_id}"
