@@ -210,3 +210,20 @@ def test_a_case_a_colleague_holds_offers_no_work_on_it_until_a_lead_takes_it_ove
     carol.wait_for_selector("#case-status:has-text('in progress')")
     with running.desk.db.unit_of_work(read_only=True) as uow:
         assert (uow.cases.get(case_id).owner, uow.cases.get(case_id).status.value) == ("carol", "in_progress")
+
+
+def test_every_page_reads_on_a_phone_without_scrolling_sideways(page_as, running) -> None:
+    """At 375 px the queue's rows become cards; the other pages' tables (orders found, readiness evidence,
+    playbook rules) scroll inside their own box rather than push the whole page wider than the screen."""
+    running.deliver(return_requested(running, 8))
+    case_id = case_of(running, ORDER + 8)
+    page = page_as("vera")
+    page.set_viewport_size({"width": 375, "height": 800})
+    pages = ("/queue?view=all", f"/cases/{case_id}", f"/orders?q={ORDER + 8}", "/readiness", "/playbooks",
+             "/settings", "/charts")
+    for path in pages:
+        page.goto(path)
+        assert page.locator("main").count() == 1, path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+        if path.startswith("/orders"):
+            assert page.locator("main table tbody tr").count() == 1  # the order found, its row in its box
