@@ -14,9 +14,25 @@ from opsdesk.services.cases import act
 from opsdesk.services.dashboard_case import RESOLUTION_TEXT, case_page, resolution_for
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_page
 from opsdesk.web.pages.common import Pages, see_other
+from opsdesk.web.pages.rendering import label
 
 #: The actions the page posts besides resolving; assigning to someone else takes a lead (as in the API).
 PAGE_ACTIONS = frozenset({"claim", "assign", "start", "wait", "resume", "comment", "close", "reopen"})
+#: What the page says after each action, once (a reload does not repeat it); ``{owner}``, ``{resolution}``,
+#: ``{on}`` are the case's, as the page then shows it.
+DONE = {
+    "claim": "Claimed: the case is yours.",
+    "assign": "Assigned to {owner}.",
+    "start": "Started: the case is in progress.",
+    "wait": "Waiting on {on}: the SLA clocks are paused until you resume.",
+    "resume": "Resumed: the SLA clocks run again.",
+    "comment": "Comment added to the timeline.",
+    "close": "Closed.",
+    "reopen": "Reopened.",
+    "resolve": "Resolved: {resolution}. What it sends goes out through the outbox; the timeline shows it.",
+}
+#: The cookie that carries the action just done to the page the redirect shows (scoped to that case's path).
+DONE_COOKIE = "opsdesk_done"
 #: The longest comment or note, as the API takes it; the page's text boxes stop there too.
 MAX_NOTE = 10_000
 
@@ -98,13 +114,25 @@ async def _show(
     shop = view["case"]["shop"]
     ensure_shop(principal, shop, Role.VIEWER)
     org = pages.desk.org
-    return pages.render(
-        request, "case.html", principal, "queue", status=status, view=view, notices=notices or [], draft=draft,
+    done = _done(request.cookies.get(DONE_COOKIE, ""), view["case"])
+    response = pages.render(
+        request, "case.html", principal, "queue", status=status, view=view, draft=draft,
+        notices=[*([{"error": False, "text": done}] if done else []), *(notices or [])],
         can_act=shop in principal.shops_with(Role.AGENT),
         assignees=sorted(org.people) + [f"team:{t}" for t in sorted(org.teams)]
         if shop in principal.shops_with(Role.LEAD) and view["case"]["status"] not in ("resolved", "closed")
         else [],
     )
+    if DONE_COOKIE in request.cookies:
+        response.delete_cookie(DONE_COOKIE, path=f"/cases/{case_id}")
+    return response
+
+
+def _done(action: str, case: dict[str, Any]) -> str:
+    """What the action just done did, said with the case as it is now ("" for no action, or a made-up one)."""
+    text = DONE.get(action, "")
+    on = "the customer" if case["status"] == "waiting_customer" else "a supplier"
+    return text.format(owner=case["owner"] or "nobody", on=on, resolution=label(case["resolution"] or ""))
 
 
 async def _act(
@@ -125,7 +153,10 @@ async def _act(
     except (Conflict, InvalidInput) as exc:
         status = 409 if isinstance(exc, Conflict) else 400
         return await _show(pages, request, case_id, principal, status, [{"error": True, "text": str(exc)}])
-    return see_other(f"/cases/{case_id}")
+    response = see_other(f"/cases/{case_id}")
+    # Only the page the redirect shows reads it, and deletes it: a reload, or another tab later, says nothing.
+    response.set_cookie(DONE_COOKIE, action, max_age=60, path=f"/cases/{case_id}", httponly=True, samesite="lax")
+    return response
 
 
 async def _refused(

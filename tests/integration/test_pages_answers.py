@@ -1,8 +1,9 @@
-"""What a browser gets back from the dashboard for bad input, a stale form or an ended session: a page that
-says what went wrong, with what was typed kept, never a JSON body or a silent trip to another page.
+"""What a browser gets back from the dashboard's forms: after each action, a line saying what was done; for
+bad input, a stale form or an ended session, a page that says what went wrong, with what was typed kept,
+never a JSON body or a silent trip to another page.
 
-Found by using the dashboard as a first-time ops lead (docs/adr/0052): each of these answered JSON, or lost
-the person's place, before.
+Found by using the dashboard as a first-time ops lead (docs/adr/0052): each of these answered JSON, lost the
+person's place, or said nothing, before.
 """
 
 from __future__ import annotations
@@ -112,3 +113,33 @@ def test_a_form_posted_after_the_session_ended_signs_in_again_back_to_the_page_i
                         headers={**BROWSER, "Referer": f"http://127.0.0.1/cases/{case_id}"}, follow_redirects=False)
     assert ended.status_code == 303
     assert ended.headers["location"] == f"/login?next=/cases/{case_id}"
+
+
+def done(client: TestClient, path: str, **form: str) -> str:
+    """Post a case form as a browser does, follow its redirect, and return the notice the page shows."""
+    posted = post(client, path, **form)
+    assert posted.status_code == 303, posted.text
+    page = client.get(posted.headers["location"], headers=BROWSER).text
+    start = page.index('class="notice" role="status"')
+    return html.unescape(page[page.index(">", start) + 1: page.index("</", start)])
+
+
+def test_each_action_on_a_case_page_says_what_it_did_once(client, case_id) -> None:
+    said = [
+        done(client, f"/cases/{case_id}/act/claim"),
+        done(client, f"/cases/{case_id}/act/comment", note="called the customer"),
+        done(client, f"/cases/{case_id}/act/wait", on="customer"),
+        done(client, f"/cases/{case_id}/act/resume"),
+        done(client, f"/cases/{case_id}/resolve", resolution="deny", note="outside the window", confirmed="yes"),
+        done(client, f"/cases/{case_id}/act/reopen"),
+    ]
+    assert said == [
+        "Claimed: the case is yours.",
+        "Comment added to the timeline.",
+        "Waiting on the customer: the SLA clocks are paused until you resume.",
+        "Resumed: the SLA clocks run again.",
+        "Resolved: deny. What it sends goes out through the outbox; the timeline shows it.",
+        "Reopened.",
+    ]
+    again = client.get(f"/cases/{case_id}", headers=BROWSER).text  # a reload does not say it again
+    assert 'class="notice" role="status"' not in again
