@@ -143,3 +143,11 @@ def test_each_action_on_a_case_page_says_what_it_did_once(client, case_id) -> No
     ]
     again = client.get(f"/cases/{case_id}", headers=BROWSER).text  # a reload does not say it again
     assert 'class="notice" role="status"' not in again
+
+
+def test_a_malformed_page_address_gets_a_readable_page_and_the_api_keeps_json(client) -> None:
+    bad = client.get("/orders/demo-store.myshopify.com/not-a-number", headers=BROWSER)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    assert "<h1>Bad request</h1>" in bad.text and "order_id: Input should be a valid integer" in bad.text
+    api = client.get("/api/v1/orders/not-a-number", headers=BROWSER)
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["path", "order_id"]
