@@ -124,7 +124,9 @@ def test_a_second_agents_claim_is_refused_with_the_owners_name(page_as, running)
     with bob.expect_response(lambda r: r.url.endswith(f"/cases/{case_id}/act/claim")) as answer:
         bob.click("button:has-text('Claim')")
     assert answer.value.status == 409
-    assert bob.locator(".notice.error").text_content() == f"case {case_id} is already claimed by alice"
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        key = uow.cases.get(case_id).key
+    assert bob.locator(".notice.error").text_content() == f"case {key} is already claimed by alice"
     assert bob.locator("#case-owner").text_content() == "alice"
 
 
