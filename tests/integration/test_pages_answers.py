@@ -9,6 +9,7 @@ person's place, or said nothing, before.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,3 +152,35 @@ def test_a_malformed_page_address_gets_a_readable_page_and_the_api_keeps_json(cl
     assert "<h1>Bad request</h1>" in bad.text and "order_id: Input should be a valid integer" in bad.text
     api = client.get("/api/v1/orders/not-a-number", headers=BROWSER)
     assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["path", "order_id"]
+
+
+def test_readiness_counts_the_controls_that_pass_as_opsdesk_check_does(client) -> None:
+    client.cookies.clear()
+    sign_in(client, "vera")  # readiness spans every shop: vera views them all
+    page = client.get("/readiness").text
+    assert "controls do not pass" not in page
+    assert re.search(r"\d+ of \d+ controls pass", page)  # "11 of 12 controls pass", the CLI's words
+
+
+def test_my_teams_view_names_the_team_whose_cases_it_lists(client) -> None:
+    mine = client.get("/queue?view=team").text  # alice is in support alone: no menu of teams
+    assert notice_of(mine, "queue-team") == "The cases team:support holds, not yet claimed by a person."
+    client.cookies.clear()
+    sign_in(client, "vera")  # in no team: the desk's default team
+    theirs = client.get("/queue?view=team").text
+    assert notice_of(theirs, "queue-team") == (
+        "You are in no team: the cases the default team, team:ops, holds, not yet claimed by a person.")
+
+
+def test_a_resolved_case_says_its_status_once_and_each_note_names_its_resolution(client, case_id) -> None:
+    page = client.get(f"/cases/{case_id}").text
+    assert 'aria-label="Note for Deny"' in page and 'aria-label="Note for Approve refund"' in page
+    done(client, f"/cases/{case_id}/resolve", resolution="deny", confirmed="yes")
+    resolved = client.get(f"/cases/{case_id}").text
+    status = resolved[resolved.index("<dt>Status</dt>"): resolved.index("<dt>Owner</dt>")]
+    assert status.count("resolved") == 1, status
+
+
+def notice_of(page: str, element: str) -> str:
+    start = page.index(f'id="{element}"')
+    return html.unescape(page[page.index(">", start) + 1: page.index("</", start)])

@@ -94,6 +94,7 @@ def _context(pages: Pages, principal: Principal, page: QueuePage) -> dict[str, A
         "page": page,
         "base": base,
         "shops": pages.shops(principal),
+        "default_team": pages.desk.org.default_team,
         "can_claim": bool(principal.shops_with(Role.AGENT)) and pages.desk.org.knows_owner(principal.actor),
     }
 
