@@ -165,6 +165,8 @@ def test_bulk_claim_by_keyboard_alone(page_as, running) -> None:
     page.wait_for_selector("text=claimed 2 cases")
     with running.desk.db.unit_of_work(read_only=True) as uow:
         assert {uow.cases.get(i).owner for i in ids} == {"bob"}
+    # The address is the queue's again, not the form's: a reload shows the queue, it does not post again.
+    assert page.url.endswith("/queue?view=team&page=1")
 
 
 def test_a_poll_answered_after_rows_were_ticked_keeps_the_ticks(page_as, running) -> None:
