@@ -231,3 +231,23 @@ def test_every_page_reads_on_a_phone_without_scrolling_sideways(page_as, running
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
         if path.startswith("/orders"):
             assert page.locator("main table tbody tr").count() == 1  # the order found, its row in its box
+
+
+def test_a_queue_left_open_across_a_new_sign_in_says_its_claim_was_not_accepted(page_as, running) -> None:
+    """The tab's form carries the token of the session it was opened in; after signing in again (in another
+    tab) its claim is refused, and the tab says so instead of doing nothing."""
+    running.deliver(return_requested(running, 9))
+    case_id = case_of(running, ORDER + 9)
+    page = page_as("alice")
+    other = page.context.new_page()
+    other.goto("/queue")
+    other.click("button:has-text('Sign out')")
+    other.fill("input[name=username]", "alice")
+    other.fill("input[name=password]", PASSWORD)
+    other.click("button[type=submit]")
+    other.wait_for_url(re.compile(r"/queue"))
+    page.check(f"input[name=case][value='{case_id}']")
+    page.click("button:has-text('Claim selected')")
+    page.wait_for_selector("text=This form is from an earlier session", timeout=WAIT_MS)
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        assert uow.cases.get(case_id).owner == "team:support"

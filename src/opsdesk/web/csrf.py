@@ -132,8 +132,10 @@ async def _refuse(send: Send, status: int, error: str) -> None:
 
 
 def _from_a_page(headers: Headers, path: str) -> bool:
-    """A dashboard form a browser posted (not htmx, not the API): it is answered with a page, not JSON."""
-    return "text/html" in headers.get("accept", "") and not headers.get("hx-request") and not path.startswith("/api/")
+    """A dashboard form a browser posted, itself or boosted by htmx (not the API, not an htmx fragment): it
+    is answered with a page, not JSON (desk.js swaps a boosted form's refusal in)."""
+    form = "text/html" in headers.get("accept", "") and not headers.get("hx-request")
+    return (form or headers.get("hx-boosted") == "true") and not path.startswith("/api/")
 
 
 async def _refuse_page(send: Send, headers: Headers) -> None:
