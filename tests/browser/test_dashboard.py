@@ -251,3 +251,17 @@ def test_a_queue_left_open_across_a_new_sign_in_says_its_claim_was_not_accepted(
     page.wait_for_selector("text=This form is from an earlier session", timeout=WAIT_MS)
     with running.desk.db.unit_of_work(read_only=True) as uow:
         assert uow.cases.get(case_id).owner == "team:support"
+
+
+def test_after_signing_out_back_shows_no_page_of_the_desk(page_as) -> None:
+    """Pages hold customers' names and emails: on a shared computer, Back after Sign out must not show them
+    from the browser's cache (the pages are no-store, so Back asks the server, which wants a sign-in)."""
+    page = page_as("vera")
+    page.click("nav a:has-text('Readiness')")  # boosted by htmx: no copy of the queue kept in the tab
+    page.wait_for_url(re.compile(r"/readiness$"))
+    page.click("button:has-text('Sign out')")
+    page.wait_for_url(re.compile(r"/login$"))
+    assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
+    page.go_back()
+    page.wait_for_load_state()
+    assert "/login?next=" in page.url and page.locator("#queue-rows, table").count() == 0
