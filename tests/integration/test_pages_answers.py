@@ -184,3 +184,13 @@ def test_a_resolved_case_says_its_status_once_and_each_note_names_its_resolution
 def notice_of(page: str, element: str) -> str:
     start = page.index(f'id="{element}"')
     return html.unescape(page[page.index(">", start) + 1: page.index("</", start)])
+
+
+def test_an_account_that_is_no_person_lands_on_every_case_not_on_an_always_empty_my_cases(client) -> None:
+    assert client.get("/", follow_redirects=False).headers["location"] == "/queue?view=mine"  # alice
+    client.cookies.clear()
+    sign_in(client, "vera")  # a viewer, no person of the desk: no case is ever hers
+    assert client.get("/", follow_redirects=False).headers["location"] == "/queue?view=all"
+    mine = client.get("/queue?view=mine").text
+    assert "New cases appear here as they arrive" not in mine
+    assert "No case is ever yours: your account is no person of the desk" in html.unescape(mine)

@@ -35,7 +35,7 @@ def add_pages(app: FastAPI, desk: Desk) -> None:
     pages = Pages(desk, make_templates())
     app.add_exception_handler(StarletteHTTPException, _html_errors(pages))
     app.add_exception_handler(RequestValidationError, _html_invalid(pages))
-    for router in (home_router(), queue_router(pages), case_router(pages), orders_router(pages),
+    for router in (home_router(desk), queue_router(pages), case_router(pages), orders_router(pages),
                    insights_router(pages)):
         app.include_router(router)
 
@@ -70,11 +70,13 @@ def _html_invalid(pages: Pages) -> Callable[[Request, Exception], Awaitable[Resp
     return handle
 
 
-def home_router() -> APIRouter:
+def home_router(desk: Desk) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/")
-    async def home(_principal: Annotated[Principal, Depends(require_page(Role.VIEWER))]) -> Response:
-        return RedirectResponse("/queue?view=mine", status_code=303)
+    async def home(principal: Annotated[Principal, Depends(require_page(Role.VIEWER))]) -> Response:
+        """A person's own cases; an account that is no person of the desk (no case is ever its) sees them all."""
+        view = "mine" if desk.org.knows_owner(principal.actor) else "all"
+        return RedirectResponse(f"/queue?view={view}", status_code=303)
 
     return router
