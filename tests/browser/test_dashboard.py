@@ -218,10 +218,15 @@ def test_a_case_a_colleague_holds_offers_no_work_on_it_until_a_lead_takes_it_ove
 
 def test_every_page_reads_on_a_phone_without_scrolling_sideways(page_as, running) -> None:
     """At 375 px the queue's rows become cards; the other pages' tables (orders found, readiness evidence,
-    playbook rules) scroll inside their own box rather than push the whole page wider than the screen."""
+    playbook rules) scroll inside their own box, and a long word in a comment (a link) wraps, rather than push
+    the whole page wider than the screen."""
     running.deliver(return_requested(running, 8))
     case_id = case_of(running, ORDER + 8)
-    page = page_as("vera")
+    page = page_as("alice")
+    page.goto(f"/cases/{case_id}")
+    page.fill("#comment", "the tracking page: https://track.example/" + "x" * 300)  # one long word, unbroken
+    page.click("button:has-text('Comment')")
+    page.wait_for_selector("text=Comment added")
     page.set_viewport_size({"width": 375, "height": 800})
     pages = ("/queue?view=all", f"/cases/{case_id}", f"/orders?q={ORDER + 8}", "/readiness", "/playbooks",
              "/settings", "/charts")
