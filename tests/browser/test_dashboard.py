@@ -270,3 +270,22 @@ def test_after_signing_out_back_shows_no_page_of_the_desk(page_as) -> None:
     page.go_back()
     page.wait_for_load_state()
     assert "/login?next=" in page.url and page.locator("#queue-rows, table").count() == 0
+
+
+def test_a_second_enter_on_the_confirmation_does_not_send_the_refund(page_as, running) -> None:
+    """Enter in a resolution's note submits it; the confirmation that comes up must not take a second Enter
+    (a double press, a key held) as its Yes: its focus is on the question, not on the button that refunds."""
+    running.deliver(return_requested(running, 10))
+    case_id = case_of(running, ORDER + 10)
+    page = page_as("alice")
+    page.goto(f"/cases/{case_id}")
+    page.fill("input[aria-label='Note for Approve refund']", "damaged in transit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Confirm: Approve refund")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    assert "Confirm: Approve refund" in page.title()
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        assert uow.cases.get(case_id).status.value == "open"
+    page.keyboard.press("Tab")  # the first Tab reaches Yes
+    assert page.evaluate("document.activeElement.textContent") == "Yes, approve refund"
