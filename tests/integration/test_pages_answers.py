@@ -194,3 +194,11 @@ def test_an_account_that_is_no_person_lands_on_every_case_not_on_an_always_empty
     mine = client.get("/queue?view=mine").text
     assert "New cases appear here as they arrive" not in mine
     assert "No case is ever yours: your account is no person of the desk" in html.unescape(mine)
+
+
+def test_the_amount_refunded_is_in_the_orders_currency_as_its_total_is(client, case_id) -> None:
+    case = client.get(f"/cases/{case_id}").text
+    order = client.get(re.search(r'href="(/orders/[^"]+/\d+)"', case).group(1)).text  # type: ignore[union-attr]
+    for page in (case, order):
+        assert re.search(r"<dt>Total</dt><dd>[0-9.]+ USD</dd>", page)
+        assert re.search(r"<dt>Refunded</dt><dd>0(\.00)? USD</dd>", page)
