@@ -124,7 +124,9 @@ def test_a_second_agents_claim_is_refused_with_the_owners_name(page_as, running)
     with bob.expect_response(lambda r: r.url.endswith(f"/cases/{case_id}/act/claim")) as answer:
         bob.click("button:has-text('Claim')")
     assert answer.value.status == 409
-    assert bob.locator(".notice.error").text_content() == f"case {case_id} is already claimed by alice"
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        key = uow.cases.get(case_id).key
+    assert bob.locator(".notice.error").text_content() == f"case {key} is already claimed by alice"
     assert bob.locator("#case-owner").text_content() == "alice"
 
 
@@ -163,6 +165,8 @@ def test_bulk_claim_by_keyboard_alone(page_as, running) -> None:
     page.wait_for_selector("text=claimed 2 cases")
     with running.desk.db.unit_of_work(read_only=True) as uow:
         assert {uow.cases.get(i).owner for i in ids} == {"bob"}
+    # The address is the queue's again, not the form's: a reload shows the queue, it does not post again.
+    assert page.url.endswith("/queue?view=team&page=1")
 
 
 def test_a_poll_answered_after_rows_were_ticked_keeps_the_ticks(page_as, running) -> None:
@@ -210,3 +214,78 @@ def test_a_case_a_colleague_holds_offers_no_work_on_it_until_a_lead_takes_it_ove
     carol.wait_for_selector("#case-status:has-text('in progress')")
     with running.desk.db.unit_of_work(read_only=True) as uow:
         assert (uow.cases.get(case_id).owner, uow.cases.get(case_id).status.value) == ("carol", "in_progress")
+
+
+def test_every_page_reads_on_a_phone_without_scrolling_sideways(page_as, running) -> None:
+    """At 375 px the queue's rows become cards; the other pages' tables (orders found, readiness evidence,
+    playbook rules) scroll inside their own box, and a long word in a comment (a link) wraps, rather than push
+    the whole page wider than the screen."""
+    running.deliver(return_requested(running, 8))
+    case_id = case_of(running, ORDER + 8)
+    page = page_as("alice")
+    page.goto(f"/cases/{case_id}")
+    page.fill("#comment", "the tracking page: https://track.example/" + "x" * 300)  # one long word, unbroken
+    page.click("button:has-text('Comment')")
+    page.wait_for_selector("text=Comment added")
+    page.set_viewport_size({"width": 375, "height": 800})
+    pages = ("/queue?view=all", f"/cases/{case_id}", f"/orders?q={ORDER + 8}", "/readiness", "/playbooks",
+             "/settings", "/charts")
+    for path in pages:
+        page.goto(path)
+        assert page.locator("main").count() == 1, path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+        if path.startswith("/orders"):
+            assert page.locator("main table tbody tr").count() == 1  # the order found, its row in its box
+
+
+def test_a_queue_left_open_across_a_new_sign_in_says_its_claim_was_not_accepted(page_as, running) -> None:
+    """The tab's form carries the token of the session it was opened in; after signing in again (in another
+    tab) its claim is refused, and the tab says so instead of doing nothing."""
+    running.deliver(return_requested(running, 9))
+    case_id = case_of(running, ORDER + 9)
+    page = page_as("alice")
+    other = page.context.new_page()
+    other.goto("/queue")
+    other.click("button:has-text('Sign out')")
+    other.fill("input[name=username]", "alice")
+    other.fill("input[name=password]", PASSWORD)
+    other.click("button[type=submit]")
+    other.wait_for_url(re.compile(r"/queue"))
+    page.check(f"input[name=case][value='{case_id}']")
+    page.click("button:has-text('Claim selected')")
+    page.wait_for_selector("text=This form is from an earlier session", timeout=WAIT_MS)
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        assert uow.cases.get(case_id).owner == "team:support"
+
+
+def test_after_signing_out_back_shows_no_page_of_the_desk(page_as) -> None:
+    """Pages hold customers' names and emails: on a shared computer, Back after Sign out must not show them
+    from the browser's cache (the pages are no-store, so Back asks the server, which wants a sign-in)."""
+    page = page_as("vera")
+    page.click("nav a:has-text('Readiness')")  # boosted by htmx: no copy of the queue kept in the tab
+    page.wait_for_url(re.compile(r"/readiness$"))
+    page.click("button:has-text('Sign out')")
+    page.wait_for_url(re.compile(r"/login$"))
+    assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
+    page.go_back()
+    page.wait_for_load_state()
+    assert "/login?next=" in page.url and page.locator("#queue-rows, table").count() == 0
+
+
+def test_a_second_enter_on_the_confirmation_does_not_send_the_refund(page_as, running) -> None:
+    """Enter in a resolution's note submits it; the confirmation that comes up must not take a second Enter
+    (a double press, a key held) as its Yes: its focus is on the question, not on the button that refunds."""
+    running.deliver(return_requested(running, 10))
+    case_id = case_of(running, ORDER + 10)
+    page = page_as("alice")
+    page.goto(f"/cases/{case_id}")
+    page.fill("input[aria-label='Note for Approve refund']", "damaged in transit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Confirm: Approve refund")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    assert "Confirm: Approve refund" in page.title()
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        assert uow.cases.get(case_id).status.value == "open"
+    page.keyboard.press("Tab")  # the first Tab reaches Yes
+    assert page.evaluate("document.activeElement.textContent") == "Yes, approve refund"

@@ -97,14 +97,14 @@ def test_a_case_shows_its_timeline_and_the_explanation_of_the_decision_that_open
 
 
 def test_the_loser_of_a_claim_gets_409_naming_the_holder(client, desk) -> None:
-    case_id = first_case(client, desk)["id"]
+    case_id, key = (first_case(client, desk)[k] for k in ("id", "key"))
     won = post(client, case_id, "claim", bearer(desk, "ada", "agent"))
     assert won.status_code == 200
     assert (won.json()["owner"], won.json()["status"], won.json()["version"]) == ("ada", "assigned", 3)
 
     lost = post(client, case_id, "claim", bearer(desk, "bob", "agent"))
     assert lost.status_code == 409
-    assert lost.json() == {"error": f"case {case_id} is already claimed by ada", "holder": "ada"}
+    assert lost.json() == {"error": f"case {key} is already claimed by ada", "holder": "ada"}
     assert post(client, case_id, "claim", bearer(desk, "vic", "viewer")).status_code == 403
     mine = cases(client, bearer(desk, "ada", "agent"), owner="me")
     assert [(c["id"], c["owner"]) for c in mine["cases"]] == [(case_id, "ada")]
@@ -120,7 +120,7 @@ def test_assigning_to_someone_else_takes_a_lead(client, desk) -> None:
 
 
 def test_working_a_case_through_to_a_refund_queues_the_refund_like_an_automated_decision(client, desk) -> None:
-    case_id = first_case(client, desk)["id"]
+    case_id, key = (first_case(client, desk)[k] for k in ("id", "key"))
     ada = bearer(desk, "ada", "agent")
     for action, body in [("claim", {}), ("start", {}), ("comment", {"note": "asked for photos"}),
                          ("wait", {"on": "customer"}), ("resume", {"note": "photos arrived"})]:
@@ -132,7 +132,7 @@ def test_working_a_case_through_to_a_refund_queues_the_refund_like_an_automated_
     order = client.get(f"/api/v1/orders/{ORDER}", headers=ada).json()
     [desk_decision] = [d for d in order["decisions"] if d["playbook"] == "desk"]
     assert (desk_decision["rule"], desk_decision["outcome"]) == ("approve_refund", "person")
-    assert desk_decision["explanation"] == f"ada resolved case {case_id} as approve_refund: damage confirmed"
+    assert desk_decision["explanation"] == f"ada resolved case {key} as approve_refund: damage confirmed"
     assert desk_decision["inputs"]["actor"] == "ada"
     refund = next(a for a in order["actions"] if a["kind"] == "refund")
     assert (refund["payload"]["amount"], refund["status"]) == ("19.99", "pending")

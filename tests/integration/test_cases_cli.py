@@ -97,7 +97,8 @@ def test_a_claim_on_someone_elses_case_exits_2_naming_them(desk, tmp_path) -> No
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode == 2
-    assert f"case {cid} is already claimed by ada" in " ".join(result.stderr.split())
+    key = next(c["key"] for c in listed(tmp_path)["cases"] if c["id"] == cid)
+    assert f"case {key} is already claimed by ada" in " ".join(result.stderr.split())
 
 
 def test_every_case_command_takes_the_key_as_it_takes_the_id(desk, tmp_path) -> None:

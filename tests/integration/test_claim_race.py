@@ -95,11 +95,13 @@ def check_race(db: SqlDatabase, count: int) -> None:
 
     assert {case_id: len(names) for case_id, names in wins.items()} == dict.fromkeys(case_ids, 1)
     winner = {case_id: names[0] for case_id, names in wins.items()}
+    with db.unit_of_work(read_only=True) as uow:
+        keys = {case_id: uow.cases.get(case_id).key for case_id in case_ids}  # what people call them
     assert len(conflicts) == count * (len(AGENTS) - 1)
     for case_id, loser, exc in conflicts:
         assert loser != winner[case_id]
         assert exc.holder == winner[case_id], (case_id, loser, str(exc))
-        assert str(exc) == f"case {case_id} is already claimed by {winner[case_id]}"
+        assert str(exc) == f"case {keys[case_id]} is already claimed by {winner[case_id]}"
 
     with db.unit_of_work() as uow:
         for case_id in case_ids:

@@ -62,6 +62,11 @@ def case_ids(desk: Desk) -> dict[int, str]:
         return {c.order_id or 0: c.id for c in uow.cases.search(CaseFilter(), 50)}
 
 
+def key_of(desk: Desk, case_id: str) -> str:
+    with desk.db.unit_of_work(read_only=True) as uow:
+        return uow.cases.get(case_id).key
+
+
 def rows(html: str) -> list[str]:
     return ROW.findall(html)
 
@@ -149,7 +154,7 @@ def test_a_second_agents_claim_is_refused_with_the_owners_name(client, desk) -> 
     sign_in(client, "bob")
     refused = act(client, f"/cases/{ids[ORDER]}/act/claim")
     assert refused.status_code == 409
-    assert f"case {ids[ORDER]} is already claimed by alice" in refused.text
+    assert f"case {key_of(desk, ids[ORDER])} is already claimed by alice" in refused.text  # by its key, as said
     with desk.db.unit_of_work(read_only=True) as uow:
         assert uow.cases.get(ids[ORDER]).owner == "alice"
 
@@ -204,7 +209,7 @@ def test_bulk_claim_claims_the_free_cases_and_names_the_owner_of_the_others(clie
     )
     assert response.status_code == 200
     assert "claimed 2 cases" in response.text
-    assert f"case {ids[ORDER]} is already claimed by alice" in response.text
+    assert f"case {key_of(desk, ids[ORDER])} is already claimed by alice" in response.text
     assert sorted(rows(response.text)) == sorted([ids[ORDER + 1], ids[ORDER + 2]])  # the "mine" view
     with desk.db.unit_of_work(read_only=True) as uow:
         assert [uow.cases.get(ids[ORDER + k]).owner for k in (0, 1, 2)] == ["alice", "bob", "bob"]

@@ -257,7 +257,7 @@ def test_approving_a_refund_records_a_desk_decision_and_queues_refund_and_email(
     case = do(db, hooks, "resolve", "ada", at(60), resolution="approve_refund", note="photos look right")
     [decision] = db.tables.decisions.values()
     assert (decision.playbook, decision.rule_id, decision.outcome) == ("desk", "approve_refund", "person")
-    assert decision.reason == "ada resolved case c1 as approve_refund: photos look right"
+    assert decision.reason == f"ada resolved case {case.key} as approve_refund: photos look right"
     assert (decision.inputs["actor"], decision.inputs["event"]["amount"]) == ("ada", "60.00")
     assert (decision.order_id, decision.decided_at) == (ORDER, at(60))
     refund, email = sorted(outbox(db), key=lambda a: a.kind, reverse=True)

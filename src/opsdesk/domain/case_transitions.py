@@ -83,7 +83,7 @@ def claim(case: Case, person: str, at: datetime) -> Changed:
     A case in progress is claimable once it is back with its team (the return timer or a lead handed it
     back): it stays in progress, its clocks running as they were."""
     if case.person is not None and case.person != person:
-        raise Conflict(f"case {case.id} is already claimed by {case.person}", holder=case.person)
+        raise Conflict(f"case {case.key} is already claimed by {case.person}", holder=case.person)
     _require(case, _ACTIVE, "claim")
     status = CaseStatus.ASSIGNED if case.status is CaseStatus.OPEN else case.status
     return _change(case, person, at, "claimed", owner=person, status=status)

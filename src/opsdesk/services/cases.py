@@ -270,9 +270,9 @@ def _lost(uow: UnitOfWork, before: Case, action: str) -> Conflict:
     current = uow.cases.get(before.id)
     holder = current.person or current.owner
     if action == "claim" and current.person:
-        return Conflict(f"case {current.id} is already claimed by {current.person}", holder=current.person)
+        return Conflict(f"case {current.key} is already claimed by {current.person}", holder=current.person)
     return Conflict(
-        f"case {current.id} was changed by someone else first "
+        f"case {current.key} was changed by someone else first "
         f"(now {current.status.value}, owner {holder}); reload it",
         holder=holder,
     )

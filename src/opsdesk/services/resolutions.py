@@ -57,7 +57,7 @@ def record_resolution(
     facts = _facts(uow, before, event, params)
     specs = _specs(resolution, before, facts, actor, note)
     did = _decision_id(before)
-    reason = f"{actor} resolved case {before.id} as {resolution}" + (f": {note}" if note else "")
+    reason = f"{actor} resolved case {before.key} as {resolution}" + (f": {note}" if note else "")
     # ``automate`` here only tells the effects machinery to carry the actions out; the record says ``person``.
     decision = Decision(DESK_PLAYBOOK, DESK_PLAYBOOK, resolution, Outcome.AUTOMATE, reason, specs)
     inputs = {**facts, "actor": actor, "note": note}

@@ -91,7 +91,7 @@ def _to_login(request: Request) -> HTTPException:
     """303 to the login form, coming back here after; htmx gets ``HX-Redirect`` (it would follow a 303
     itself and put the login form inside the fragment it asked for)."""
     back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    target = f"/login?next={quote(back if request.method == 'GET' else '/')}"
+    target = f"/login?next={quote(back if request.method == 'GET' else _form_page(request))}"
     if request.headers.get("hx-request"):
         # Come back to the page the fragment was on, not the fragment; only its path and query are kept.
         page = urlsplit(request.headers.get("hx-current-url", ""))
@@ -99,6 +99,15 @@ def _to_login(request: Request) -> HTTPException:
         back = page.path + (f"?{page.query}" if page.query else "") if local else "/"
         return HTTPException(401, "sign in first", headers={"HX-Redirect": f"/login?next={quote(back)}"})
     return HTTPException(303, "sign in first", headers={"Location": target})
+
+
+def _form_page(request: Request) -> str:
+    """The page a form was posted from (its ``Referer``, on this site only), to come back to after signing
+    in again: a session that ended while a form was open does not send its person to the home page."""
+    page = urlsplit(request.headers.get("referer", ""))
+    if page.netloc != request.headers.get("host") or not page.path.startswith("/") or page.path.startswith("//"):
+        return "/"
+    return page.path + (f"?{page.query}" if page.query else "")
 
 
 def require_api(role: Role, *, every_shop: bool = False) -> Dependency:

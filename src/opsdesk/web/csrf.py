@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import secrets
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 from starlette.datastructures import Headers, MutableHeaders
@@ -57,6 +58,9 @@ class CsrfMiddleware:
                 presented = next(iter(parse_qs(body.decode("latin-1")).get(CSRF_FIELD, [])), None)
                 receive = _replay(body, receive)
             if not csrf_valid(Request(scope).cookies, presented):
+                if _from_a_page(headers, scope["path"]):
+                    await _refuse_page(send, headers)
+                    return
                 await _refuse(send, 403, REFUSED)
                 return
         await self.app(scope, receive, send)
@@ -125,6 +129,37 @@ async def _refuse(send: Send, status: int, error: str) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _from_a_page(headers: Headers, path: str) -> bool:
+    """A dashboard form a browser posted, itself or boosted by htmx (not the API, not an htmx fragment): it
+    is answered with a page, not JSON (desk.js swaps a boosted form's refusal in)."""
+    form = "text/html" in headers.get("accept", "") and not headers.get("hx-request")
+    return (form or headers.get("hx-boosted") == "true") and not path.startswith("/api/")
+
+
+async def _refuse_page(send: Send, headers: Headers) -> None:
+    """A form from a page opened before the last sign-in (or sign-out): say so, and link back to that page,
+    where reloading gives a form that works; what was typed is still in the tab's history (Back)."""
+    referer = urlsplit(headers.get("referer", ""))
+    back = referer.path if referer.netloc == headers.get("host") and referer.path.startswith("/") else "/queue"
+    if referer.query and back != "/queue":
+        back += f"?{referer.query}"
+    body = PAGE.format(back=html.escape(back)).encode()
+    start = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 403, "headers": start})
+    await send({"type": "http.response.body", "body": body})
+
+
+#: Self-contained: the middleware answers before any route, so no template or session is at hand.
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Form expired · opsdesk</title><link rel="stylesheet" href="/static/desk.css"></head>
+<body><main id="main"><h1>Nothing was changed</h1><div class="card" role="alert">
+<p>This form is from an earlier session (you signed in or out since the page was opened), so it was not
+accepted. Open the page again and repeat what you did: <a href="{back}">back to the page</a>.</p>
+</div></main></body></html>
+"""
 
 
 def csrf_token(request: Request) -> str:

@@ -74,7 +74,7 @@ def test_a_person_releases_the_hold_of_an_unanswered_address_from_its_page(
         [release] = [e for e in shopify.effects if e.kind == "fulfillmentOrderReleaseHold"]
         assert (release.target, release.order_id, holds(shopify)) == (FULFILMENT_ORDER, ORDER_ID, ["OPEN"])
         page = client.get(f"/cases/{case.id}").text
-    assert f"fred resolved case {case.id} as release_hold: address fixed in Shopify" in page
+    assert f"fred resolved case {case.key} as release_hold: address fixed in Shopify" in page
     assert "<strong>release hold</strong>" in page and '<span class="pill">sent</span>' in page
     assert last_audit(run) == ("fred", "case.resolved", f"case:{case.id}")
     nothing_more_happens(run, carrier, smtp, shopify)

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,7 +34,8 @@ def add_pages(app: FastAPI, desk: Desk) -> None:
     declare_public(app, "/static", "the stylesheet and scripts (vendored, no data)")
     pages = Pages(desk, make_templates())
     app.add_exception_handler(StarletteHTTPException, _html_errors(pages))
-    for router in (home_router(), queue_router(pages), case_router(pages), orders_router(pages),
+    app.add_exception_handler(RequestValidationError, _html_invalid(pages))
+    for router in (home_router(desk), queue_router(pages), case_router(pages), orders_router(pages),
                    insights_router(pages)):
         app.include_router(router)
 
@@ -43,8 +45,7 @@ def _html_errors(pages: Pages) -> Callable[[Request, Exception], Awaitable[Respo
 
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        wants_html = "text/html" in request.headers.get("accept", "")
-        if exc.status_code in (403, 404) and wants_html and not request.url.path.startswith("/api/"):
+        if exc.status_code in (403, 404) and _wants_page(request):
             code = exc.status_code
             return pages.render(request, "error.html", None, status=code, code=code, message=str(exc.detail))
         return await http_exception_handler(request, exc)
@@ -52,11 +53,30 @@ def _html_errors(pages: Pages) -> Callable[[Request, Exception], Awaitable[Respo
     return handle
 
 
-def home_router() -> APIRouter:
+def _wants_page(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
+
+
+def _html_invalid(pages: Pages) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A readable page for a page's malformed address or form (``/orders/shop/abc``); the API keeps its 422 JSON."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not _wants_page(request):
+            return await request_validation_exception_handler(request, exc)
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        return pages.render(request, "error.html", None, status=422, code=422, message=problems)
+
+    return handle
+
+
+def home_router(desk: Desk) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/")
-    async def home(_principal: Annotated[Principal, Depends(require_page(Role.VIEWER))]) -> Response:
-        return RedirectResponse("/queue?view=mine", status_code=303)
+    async def home(principal: Annotated[Principal, Depends(require_page(Role.VIEWER))]) -> Response:
+        """A person's own cases; an account that is no person of the desk (no case is ever its) sees them all."""
+        view = "mine" if desk.org.knows_owner(principal.actor) else "all"
+        return RedirectResponse(f"/queue?view={view}", status_code=303)
 
     return router

@@ -44,7 +44,10 @@ class Pages:
             "poll_seconds": POLL_SECONDS,
             **context,
         }
-        return self.templates.TemplateResponse(request, name, values, status_code=status)
+        response = self.templates.TemplateResponse(request, name, values, status_code=status)
+        # Customers' names and emails: no copy in the browser's cache for Back to show after Sign out.
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     async def read(self, work: Callable[[UnitOfWork], T]) -> T:
         def run() -> T:

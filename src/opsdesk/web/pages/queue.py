@@ -87,14 +87,16 @@ async def _page(pages: Pages, principal: Principal, query: QueueQuery) -> QueueP
 
 
 def _context(pages: Pages, principal: Principal, page: QueuePage) -> dict[str, Any]:
-    q = page.query
+    q, person = page.query, pages.desk.org.knows_owner(principal.actor)
     base = {"view": q.view, "team": q.team, "queue": q.queue, "kind": q.kind, "status": q.status,
             "owner": q.owner, "due": q.due, "shop": q.shop}
     return {
         "page": page,
         "base": base,
         "shops": pages.shops(principal),
-        "can_claim": bool(principal.shops_with(Role.AGENT)) and pages.desk.org.knows_owner(principal.actor),
+        "default_team": pages.desk.org.default_team,
+        "is_person": person,
+        "can_claim": bool(principal.shops_with(Role.AGENT)) and person,
     }
 
 

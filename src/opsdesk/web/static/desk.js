@@ -60,6 +60,12 @@
 
   var before = null;  // the rows (id:version) before a poll's swap, to mark the new and changed ones
   document.addEventListener("htmx:beforeSwap", function (e) {
+    /* A boosted form refused as stale (403, a page saying so): show that page, as a plain post would. */
+    if (e.detail.xhr.status === 403 && e.detail.boosted) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+      return;
+    }
     if (e.detail.target && e.detail.target.id === "queue-rows") {
       var poll = e.detail.requestConfig && e.detail.requestConfig.verb === "get";
       if (poll && busy(e.detail.target)) {  // rows ticked while the poll was on its way: keep the ticks
