@@ -37,11 +37,12 @@ def emit(data: Any, fmt: str) -> bool:
     return False
 
 
-def note_if_no_person(desk: Desk, name: str) -> None:
-    """Say on stderr when a token or account acting as ``name`` is no person of the organisation: it reads and works
-    cases but takes none (ADR 0047). Only a note: a token for a script is meant to be no one."""
+def note_if_no_person(desk: Desk, name: str, role: str) -> None:
+    """Say on stderr when a token or account acting as ``name`` is no person of the organisation: it reads and (above
+    a viewer) works cases but takes none (ADR 0047). Only a note: a token for a script is meant to be no one."""
     if (known := desk.org.unknown_owner(name)) is not None:
+        can = "reads cases (a viewer)" if role == "viewer" else "reads and works cases but takes none"
         sys.stderr.write(
-            f"note: {name!r} is no person under people: ({known}): it reads and works cases but takes none; "
+            f"note: {name!r} is no person under people: ({known}): it {can}; "
             "name it after a person to act as them (ADR 0047)\n"
         )

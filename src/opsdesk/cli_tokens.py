@@ -37,7 +37,7 @@ def create(
         token = token_service.create_token(uow, name, role, desk.clock.now())
         uow.commit()
     out.print(token, soft_wrap=True)
-    note_if_no_person(desk, name)
+    note_if_no_person(desk, name, role)
 
 
 @tokens_cli.command("list")

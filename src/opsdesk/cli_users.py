@@ -67,7 +67,7 @@ def add(
         )
         uow.commit()
     out.print(f"[green]added[/] {user.username} ({_roles(user)})")
-    note_if_no_person(desk, person or user.username)
+    note_if_no_person(desk, person or user.username, role)
 
 
 @users_cli.command("passwd")

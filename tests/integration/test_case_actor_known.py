@@ -121,6 +121,11 @@ def test_tokens_create_and_users_add_say_when_a_name_acts_as_no_person(desk: Des
         "after a person to act as them (ADR 0047)"
     )
     assert opsdesk("tokens", "create", "bob", "--role", "agent", *where, cwd=tmp_path).stderr == ""
+    viewer = opsdesk("tokens", "create", "grafana", "--role", "viewer", *where, cwd=tmp_path)
+    assert " ".join(viewer.stderr.split()) == (
+        f"note: 'grafana' is no person under people: {KNOWN}: it reads cases (a viewer); name it after a person to act "
+        "as them (ADR 0047)"
+    )
     added = CliRunner().invoke(
         cli, ["users", "add", "lin", "--role", "agent", "--shop", "*", "--password-stdin", *where], input=PASSWORD
     )
