@@ -12,6 +12,7 @@ from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.cases import act
 from opsdesk.services.dashboard_case import RESOLUTION_TEXT, case_page, resolution_for
+from opsdesk.services.resolutions import approval_refused
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_page
 from opsdesk.web.pages.common import Pages, see_other
 from opsdesk.web.pages.rendering import label
@@ -88,6 +89,9 @@ def case_router(pages: Pages) -> APIRouter:
         if chosen.irreversible and confirmed != "yes":
             case = await pages.read(lambda uow: uow.cases.get(case_id))
             ensure_shop(principal, case.shop, Role.AGENT)
+            if resolution == "approve_refund" and (why := await pages.read(
+                    lambda uow: approval_refused(uow, case, value))):
+                return await _refused(pages, request, case_id, principal, why)  # not asked about: it cannot be done
             return pages.render(
                 request, "confirm.html", principal, "queue", case=case, resolution=resolution_for(case, resolution),
                 amount=amount, discount_id=discount_id, note=note,
