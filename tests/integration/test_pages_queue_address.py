@@ -1,0 +1,55 @@
+"""A queue address typed or edited by hand: an unknown filter value is refused on the page, naming the known ones,
+as the API refuses it (ADR 0046), and a page past the last shows the last and says so (ADR 0052, #25).
+
+Before, ``?status=bogus`` showed "0 cases" with a 200, and ``?page=99`` the last page without a word.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from opsdesk.web.app import create_app
+from tests.integration.dashboard_harness import dashboard_desk, sign_in
+from tests.integration.test_pages_answers import BROWSER
+from tests.samples import order_lifecycle
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    desk = dashboard_desk(tmp_path, monkeypatch)
+    with TestClient(create_app(desk, background=False), base_url="http://127.0.0.1") as client:
+        for d in order_lifecycle(1, price="80.00")[:6]:  # a return over the cap: a refund case
+            assert client.post("/webhooks/shopify", content=d["body"].encode(), headers=d["headers"]).status_code == 200
+        desk.process_pending()
+        sign_in(client, "alice")
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("status=bogus", "unknown status 'bogus' (known: open, "),
+        ("kind=zzz", "unknown kind 'zzz': none is configured and no case has it (known: "),
+        ("queue=nowhere", "unknown queue 'nowhere': none is configured and no case has it (known: "),
+        ("due=soon", "unknown due 'soon' (known: breached, 1h, 4h, 24h)"),
+    ],
+)
+def test_an_unknown_filter_value_is_refused_on_the_page_naming_the_known_ones(client, query, said) -> None:
+    page = client.get(f"/queue?view=all&{query}", headers=BROWSER)
+    assert page.status_code == 400
+    text = html.unescape(page.text)
+    assert 'class="notice error"' in page.text and said in text
+    assert "the queue is shown without it" in text
+    assert "1 case<" in text  # the queue without the refused filter, not "0 cases"
+
+
+def test_a_page_past_the_last_shows_the_last_and_says_so(client) -> None:
+    page = client.get("/queue?view=all&page=99", headers=BROWSER)
+    assert page.status_code == 200
+    assert "There is no page 99: this is the last, page 1 of 1." in html.unescape(page.text)
+    assert "0 cases" not in page.text
