@@ -41,7 +41,7 @@ def queue_router(pages: Pages) -> APIRouter:
     async def rows(request: Request, principal: Principal = viewer) -> Response:
         """The queue's rows alone: what htmx fetches every few seconds to show new and changed cases."""
         found, _ = await _page(pages, principal, _query(request))
-        return pages.render(request, "_queue_rows.html", principal, **_context(pages, principal, found))
+        return pages.render(request, "_queue_poll.html", principal, **_context(pages, principal, found))
 
     @router.post("/queue/claim", response_class=HTMLResponse)
     async def bulk_claim(
