@@ -1,12 +1,14 @@
 """A queue address typed or edited by hand: an unknown filter value is refused on the page, naming the known ones,
 as the API refuses it (ADR 0046), and a page past the last shows the last and says so (ADR 0052, #25).
 
-Before, ``?status=bogus`` showed "0 cases" with a 200, and ``?page=99`` the last page without a word.
+Before, ``?status=bogus`` showed "0 cases" with a 200, and ``?page=99`` the last page without a word. And an order's
+page (found from the queue) says which of its times are Shopify's and which the desk's (#30).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,9 @@ from fastapi.testclient import TestClient
 from opsdesk.web.app import create_app
 from tests.integration.dashboard_harness import dashboard_desk, sign_in
 from tests.integration.test_pages_answers import BROWSER
-from tests.samples import order_lifecycle
+from tests.samples import SHOP, order_lifecycle
+
+ORDER_ID = 5_000_000_000_000_000_001
 
 
 @pytest.fixture
@@ -53,3 +57,12 @@ def test_a_page_past_the_last_shows_the_last_and_says_so(client) -> None:
     assert page.status_code == 200
     assert "There is no page 99: this is the last, page 1 of 1." in html.unescape(page.text)
     assert "0 cases" not in page.text
+
+
+def test_the_order_page_says_when_each_event_happened_in_shopify_and_when_the_desk_decided(client) -> None:
+    """#30: the history showed "order.updated 03:45" (decided) and Last event "03:43" (in Shopify), both unlabelled:
+    the demo's desk decides in 15-minute steps, so the two differ. Each now says which it is."""
+    page = html.unescape(client.get(f"/orders/{SHOP}/{ORDER_ID}", headers=BROWSER).text)
+    # orders/updated was sent at t0 + 2 minutes (09:01 + 2), decided when the test's desk processed it
+    assert re.search(r"order\.updated · in Shopify 2026-01-05 09:03 UTC · decided \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
+    assert re.search(r"<dt>Last event</dt><dd>[a-z_.]+ · in Shopify 2026-01-05 09:06 UTC</dd>", page)
