@@ -66,3 +66,20 @@ def test_the_order_page_says_when_each_event_happened_in_shopify_and_when_the_de
     # orders/updated was sent at t0 + 2 minutes (09:01 + 2), decided when the test's desk processed it
     assert re.search(r"order\.updated · in Shopify 2026-01-05 09:03 UTC · decided \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
     assert re.search(r"<dt>Last event</dt><dd>[a-z_.]+ · in Shopify 2026-01-05 09:06 UTC</dd>", page)
+
+
+def test_the_dashboard_links_and_posts_to_a_case_by_its_key_and_its_id_still_works(client) -> None:
+    """#23: a case's page is /cases/C-1042 (ADR 0029); the queue linked to, and the case page posted to, its id."""
+    queue = client.get("/queue?view=all", headers=BROWSER).text
+    key = re.search(r'<a href="/cases/(C-\d+)"><span class="case-key">\1</span>', queue)
+    assert key, "the queue links to no case by its key"
+    page = client.get(f"/cases/{key.group(1)}", headers=BROWSER).text
+    assert f'action="/cases/{key.group(1)}/act/claim"' in page and f'action="/cases/{key.group(1)}/resolve"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    claimed = client.post(f"/cases/{key.group(1)}/act/claim", data={"csrf_token": token.group(1)}, headers=BROWSER,
+                          follow_redirects=False)
+    assert claimed.status_code == 303 and claimed.headers["location"] == f"/cases/{key.group(1)}"
+    assert "Claimed: the case is yours." in client.get(claimed.headers["location"], headers=BROWSER).text
+    case_id = re.search(r"case id ([0-9a-f]+)", page)
+    assert case_id and client.get(f"/cases/{case_id.group(1)}", headers=BROWSER).status_code == 200  # the id too
