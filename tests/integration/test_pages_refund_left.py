@@ -17,6 +17,7 @@ from opsdesk.desk import Desk
 from opsdesk.domain.records import CaseFilter
 from opsdesk.web.app import create_app
 from tests.integration.dashboard_harness import dashboard_desk, sign_in
+from tests.integration.desk_harness import bearer
 from tests.integration.test_pages_answers import notice, post
 from tests.samples import delivery, order_lifecycle
 
@@ -75,3 +76,22 @@ def test_an_approval_of_a_refunded_return_is_refused_before_anything_is_queued(c
         case = uow.cases.get(case_id)
         assert case.status.value == "open"
         assert len(uow.outbox.for_order(case.shop, case.order_id or 0)) == before
+
+
+def test_the_api_refuses_an_approval_above_what_is_left_with_a_400_and_queues_nothing(client) -> None:
+    client, desk, case_id = client
+    refund_the_return_in_shopify(client, desk)
+    refused = client.post(f"/api/v1/cases/{case_id}/resolve", json={"resolution": "approve_refund", "amount": "80.00"},
+                          headers=bearer(desk, "alice", "agent"))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"].startswith(f"nothing is left to refund: return {RETURN_ID} was refunded")
+    with desk.db.unit_of_work(read_only=True) as uow:
+        case = uow.cases.get(case_id)
+        assert case.status.value == "open" and uow.outbox.for_order(case.shop, case.order_id or 0) == []
+
+
+def test_an_approval_of_more_than_the_order_has_left_is_refused_on_the_page_before_the_confirmation(client) -> None:
+    client, _desk, case_id = client
+    refused = post(client, f"/cases/{case_id}/resolve", resolution="approve_refund", amount="100000")
+    assert refused.status_code == 400 and "Confirm:" not in refused.text
+    assert notice(refused.text).startswith("100000 is more than is left to refund: the order has ")
