@@ -61,6 +61,11 @@ def page_as(browser: Any, running: Running) -> Iterator[Callable[[str], Any]]:
         context.close()
 
 
+def key_of(running: Running, case_id: str) -> str:
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        return uow.cases.get(case_id).key
+
+
 def return_requested(running: Running, n: int) -> list[dict[str, Any]]:
     """Order ``ORDER + n`` from creation to its return request (80.00: over the automatic-refund cap, so
     the refunds queue gets a case), dated within the last hour so that no monitor finds the order late."""
@@ -96,14 +101,15 @@ def test_a_case_arrives_is_claimed_and_refunded_through_shopify(page_as, running
     page.wait_for_function("t => document.querySelector('#queue-rows .sla').textContent !== t", arg=first,
                            timeout=5_000)  # it ticks
     row.locator("a").click()
-    page.wait_for_url(f"**/cases/{case_id}")
+    key = key_of(running, case_id)
+    page.wait_for_url(f"**/cases/{key}")  # a case's page is at its key (ADR 0029)
     page.click("button:has-text('Claim')")
     page.wait_for_selector("#case-owner strong:has-text('you')")
     assert page.locator("input[name=amount]").input_value() == "80.00"
     page.click("button[data-resolution=approve_refund]")
     page.wait_for_selector("text=Confirm: Approve refund")  # nothing irreversible without a confirmation
     page.click("button:has-text('Yes, approve refund')")
-    page.wait_for_url(f"**/cases/{case_id}")
+    page.wait_for_url(f"**/cases/{key}")
     assert page.locator("#case-status").text_content() == "resolved"
     refunds = eventually(lambda: [e for e in running.shopify.effects
                                   if e.kind == "refundCreate" and e.order_id == ORDER + 1])
@@ -121,11 +127,10 @@ def test_a_second_agents_claim_is_refused_with_the_owners_name(page_as, running)
     alice.goto(f"/cases/{case_id}")
     alice.click("button:has-text('Claim')")
     alice.wait_for_selector("#case-owner strong:has-text('you')")
-    with bob.expect_response(lambda r: r.url.endswith(f"/cases/{case_id}/act/claim")) as answer:
+    key = key_of(running, case_id)
+    with bob.expect_response(lambda r: r.url.endswith(f"/cases/{key}/act/claim")) as answer:
         bob.click("button:has-text('Claim')")
     assert answer.value.status == 409
-    with running.desk.db.unit_of_work(read_only=True) as uow:
-        key = uow.cases.get(case_id).key
     assert bob.locator(".notice.error").text_content() == f"case {key} is already claimed by alice"
     assert bob.locator("#case-owner").text_content() == "alice"
 

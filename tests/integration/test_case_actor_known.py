@@ -141,13 +141,13 @@ def test_tokens_create_and_users_add_say_when_a_name_acts_as_no_person(desk: Des
 def test_the_pages_offer_a_login_of_no_person_no_claim_nor_start_and_a_person_both(
     client: TestClient, desk: Desk
 ) -> None:
-    case_id = the_case(desk)["id"]
+    case_id, key = the_case(desk)["id"], the_case(desk)["key"]  # the page's forms post to the key (ADR 0029)
     sign_in(client, "temp")
     page, queue = client.get(f"/cases/{case_id}").text, client.get("/queue").text
-    assert f'action="/cases/{case_id}/act/claim"' not in page and f'action="/cases/{case_id}/act/start"' not in page
-    assert f'action="/cases/{case_id}/act/wait"' in page  # what it may do is still offered
+    assert f'action="/cases/{key}/act/claim"' not in page and f'action="/cases/{key}/act/start"' not in page
+    assert f'action="/cases/{key}/act/wait"' in page  # what it may do is still offered
     assert 'name="case"' not in queue  # no ticking cases to claim
     sign_in(client, "alice")
     page, queue = client.get(f"/cases/{case_id}").text, client.get("/queue").text
-    assert f'action="/cases/{case_id}/act/claim"' in page and f'action="/cases/{case_id}/act/start"' in page
+    assert f'action="/cases/{key}/act/claim"' in page and f'action="/cases/{key}/act/start"' in page
     assert f'name="case" value="{case_id}"' in queue

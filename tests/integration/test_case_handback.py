@@ -88,11 +88,13 @@ def test_a_case_in_progress_handed_back_to_the_team_is_claimed_again_from_its_pa
 
     as_person(client, "alice")
     page = client.get(f"/cases/{case_id}").text
-    assert f'action="/cases/{case_id}/act/claim"' in page and "Assign to" not in page  # alice is no lead
+    with desk.db.unit_of_work(read_only=True) as uow:
+        key = uow.cases.get(case_id).key  # the page's forms post to the case's key (ADR 0029)
+    assert f'action="/cases/{key}/act/claim"' in page and "Assign to" not in page  # alice is no lead
     assert post(client, f"/cases/{case_id}/act/claim") == 303
 
     assert the_case(desk) == (case_id, "alice", "in_progress")  # at work still: the clock it started keeps running
     as_person(client, "bob")  # taken: the others see whose it is and cannot take it from her
-    assert f'action="/cases/{case_id}/act/claim"' not in client.get(f"/cases/{case_id}").text
+    assert f'action="/cases/{key}/act/claim"' not in client.get(f"/cases/{case_id}").text
     assert post(client, f"/cases/{case_id}/act/claim") == 409
     assert the_case(desk) == (case_id, "alice", "in_progress")

@@ -161,7 +161,8 @@ def test_a_second_agents_claim_is_refused_with_the_owners_name(client, desk) -> 
 
 def test_the_case_page_offers_claim_only_on_a_case_no_person_holds(client, desk) -> None:
     case_id = case_ids(desk)[ORDER]
-    claim, start = f'action="/cases/{case_id}/act/claim"', f'action="/cases/{case_id}/act/start"'
+    key = key_of(desk, case_id)  # the page's forms post to the case's key (ADR 0029)
+    claim, start = f'action="/cases/{key}/act/claim"', f'action="/cases/{key}/act/start"'
     sign_in(client, "alice")
     assert claim in client.get(f"/cases/{case_id}").text  # the team's: anyone of it may claim it
     act(client, f"/cases/{case_id}/act/claim")
@@ -174,8 +175,9 @@ def test_the_case_page_offers_claim_only_on_a_case_no_person_holds(client, desk)
 
 def test_a_case_a_colleague_holds_offers_no_work_on_it_and_a_lead_may_reassign_it(client, desk) -> None:
     case_id = case_ids(desk)[ORDER]
-    work = [f'action="/cases/{case_id}/act/{a}"' for a in ("claim", "start", "wait")]
-    resolve = f'action="/cases/{case_id}/resolve"'
+    key = key_of(desk, case_id)  # the page's forms post to the case's key (ADR 0029)
+    work = [f'action="/cases/{key}/act/{a}"' for a in ("claim", "start", "wait")]
+    resolve = f'action="/cases/{key}/resolve"'
     sign_in(client, "alice")
     act(client, f"/cases/{case_id}/act/claim")
     mine = client.get(f"/cases/{case_id}").text
@@ -227,7 +229,7 @@ def test_a_refund_is_confirmed_before_anything_is_sent(client, desk) -> None:
     done = act(
         client, f"/cases/{case_id}/resolve", resolution="approve_refund", amount="80.00", confirmed="yes"
     )
-    assert done.status_code == 303 and done.headers["location"] == f"/cases/{case_id}"
+    assert done.status_code == 303 and done.headers["location"] == f"/cases/{key_of(desk, case_id)}"
     with desk.db.unit_of_work(read_only=True) as uow:
         case = uow.cases.get(case_id)
         actions = uow.outbox.for_order(case.shop, ORDER)
@@ -468,7 +470,7 @@ def test_a_case_page_is_found_by_its_key_and_shows_it_first_as_the_queue_does(cl
         key = uow.cases.get(case_id).key
     assert re.fullmatch(r"C-[123]", key)
     queue = client.get("/queue?view=all").text
-    link = f'<a href="/cases/{case_id}"><span class="case-key">{key}</span> Return requested on order #1001</a>'
+    link = f'<a href="/cases/{key}"><span class="case-key">{key}</span> Return requested on order #1001</a>'
     assert link in queue
     page = client.get(f"/cases/{key}")
     assert page.status_code == 200 and page.text == client.get(f"/cases/{case_id}").text
@@ -476,7 +478,7 @@ def test_a_case_page_is_found_by_its_key_and_shows_it_first_as_the_queue_does(cl
     assert f"case id {case_id}" in page.text
     assert f"<title>{key} · Return requested on order #1001 · opsdesk</title>" in page.text
     claimed = act(client, f"/cases/{key.lower()}/act/claim")
-    assert claimed.status_code == 303 and claimed.headers["location"] == f"/cases/{key.lower()}"
+    assert claimed.status_code == 303 and claimed.headers["location"] == f"/cases/{key}"  # the key as it is shown
     with desk.db.unit_of_work(read_only=True) as uow:
         assert uow.cases.get(case_id).owner == "alice"
     assert client.get("/cases/C-99").status_code == 404

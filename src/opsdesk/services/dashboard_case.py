@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from opsdesk.domain.action_order import waiting_for
@@ -24,6 +25,7 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services.case_views import case_view
 from opsdesk.services.dashboard import first_warning, off_hours, sla_marks
 from opsdesk.services.orders import action_view, order_view
+from opsdesk.services.refund_left import order_state, refund_left, refused
 from opsdesk.services.titles import with_order_name
 
 
@@ -139,7 +141,7 @@ def case_page(uow: UnitOfWork, org: Org, case_id: str, person: str, now: datetim
         "actions": [a for a in case_actions(case, person) if org.knows_owner(person) or not takes(case, a, person)],
         "mine": case.person == person,
         "held_by": holder_besides(case, person),
-        "amount": _amount(case, view["decisions"]),
+        **_refund(uow, case, view["decisions"]),
     }
 
 
@@ -184,16 +186,39 @@ def _customer(order: dict[str, Any] | None, decisions: list[dict[str, Any]]) -> 
     return found
 
 
+def _refund(uow: UnitOfWork, case: Case, decisions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The amount an approval offers, at most what is left to refund now, and why nothing is (``nothing_left``)."""
+    amount = _amount(case, decisions)
+    if not case.status.active or case.order_id is None:
+        return {"amount": amount, "nothing_left": ""}
+    left = refund_left(order_state(uow, case), case, _source(case, decisions).get("return_id"))
+    if left.amount is not None and left.amount > 0 and (not amount or _more(amount, left.amount)):
+        amount = str(left.amount)
+    return {"amount": amount, "nothing_left": refused(left, None)}
+
+
+def _more(amount: str, than: Decimal) -> bool:
+    try:
+        return Decimal(amount) > than
+    except InvalidOperation:
+        return False
+
+
+def _source(case: Case, decisions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event facts of the decision that opened the case, if one did."""
+    source = case.source.removeprefix("decision:")
+    for d in decisions:
+        event = d["inputs"].get("event") if d["id"] == source else None
+        if isinstance(event, dict):
+            return event
+    return {}
+
+
 def _amount(case: Case, decisions: list[dict[str, Any]]) -> str:
     """The amount a refund would take by default: the case's, else the event's that opened it."""
     if case.detail.get("amount"):
         return str(case.detail["amount"])
-    source = case.source.removeprefix("decision:")
-    for d in decisions:
-        event = d["inputs"].get("event") if d["id"] == source else None
-        if isinstance(event, dict) and event.get("amount"):
-            return str(event["amount"])
-    return ""
+    return str(_source(case, decisions).get("amount") or "")
 
 
 def _clocks(sla: Any) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -12,6 +13,9 @@ from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import UnitOfWork
+
+#: The moment an event key ends with (``order.paid:5000:2026-11-16T05:43:26+00:00``).
+_KEY_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)?$")
 
 MAX_ORDER_ID = 2**63 - 1  # a signed 64-bit column, as Shopify's ids are
 
@@ -39,12 +43,25 @@ def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, An
                 "explanation": d.reason,
                 "inputs": d.inputs,
                 "decided_at": d.decided_at,
+                # When it happened in Shopify; ``decided_at`` is when the desk received and decided on it, later.
+                "occurred_at": _occurred(d.inputs, d.event_key),
             }
             for d in decisions
         ],
         "actions": [action_view(a, waits) for a in actions],
         "cases": [{"key": c.key, **asdict(c)} for c in cases],
     }
+
+
+def _occurred(inputs: Mapping[str, Any], event_key: str) -> str | None:
+    """When the decided event happened in Shopify: its facts say it, or (no rule looked: no facts kept) its key ends
+    with it (``order.paid:<order>:<moment>``)."""
+    event = inputs.get("event")
+    found = event.get("occurred_at") if isinstance(event, dict) else None
+    if found:
+        return str(found)
+    moment = _KEY_MOMENT.search(event_key)
+    return moment.group(0) if moment else None
 
 
 def action_view(a: OutboxAction, waits: Mapping[str, OutboxAction]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from opsdesk.domain.records import DecisionRecord
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.effects import actions_for
 from opsdesk.services.facts import facts_for
+from opsdesk.services.refund_left import order_state, refund_left, refused
 
 DESK_PLAYBOOK = "desk"
 PERSON_OUTCOME = "person"
@@ -56,6 +57,8 @@ def record_resolution(
     note = str(params.get("note") or "")
     facts = _facts(uow, before, event, params)
     specs = _specs(resolution, before, facts, actor, note)
+    if resolution == "approve_refund" and (why := approval_refused(uow, before, facts["event"].get("amount"))):
+        raise InvalidInput(why)  # checked now, not by the outbox's last look after it was queued (ADR 0052)
     did = _decision_id(before)
     reason = f"{actor} resolved case {before.key} as {resolution}" + (f": {note}" if note else "")
     # ``automate`` here only tells the effects machinery to carry the actions out; the record says ``person``.
@@ -66,6 +69,13 @@ def record_resolution(
     due = before.due_at
     summary = {"id": did, "due_at": due.isoformat() if due else None, "in_time": due is None or now <= due}
     return Changed(replace(changed.case, detail={**changed.case.detail, "decision": summary}), changed.change)
+
+
+def approval_refused(uow: UnitOfWork, case: Case, amount: Decimal | None) -> str:
+    """Why approving a refund of ``amount`` on ``case`` is refused now ("" when it is not): nothing is left of its
+    request to refund, or less than ``amount``."""
+    left = refund_left(order_state(uow, case), case, _source_event(uow, case).get("return_id"))
+    return refused(left, amount)
 
 
 def _decision_id(case: Case) -> str:

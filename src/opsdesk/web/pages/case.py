@@ -12,6 +12,7 @@ from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.cases import act
 from opsdesk.services.dashboard_case import RESOLUTION_TEXT, case_page, resolution_for
+from opsdesk.services.resolutions import approval_refused
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_page
 from opsdesk.web.pages.common import Pages, see_other
 from opsdesk.web.pages.rendering import label
@@ -88,6 +89,9 @@ def case_router(pages: Pages) -> APIRouter:
         if chosen.irreversible and confirmed != "yes":
             case = await pages.read(lambda uow: uow.cases.get(case_id))
             ensure_shop(principal, case.shop, Role.AGENT)
+            if resolution == "approve_refund" and (why := await pages.read(
+                    lambda uow: approval_refused(uow, case, value))):
+                return await _refused(pages, request, case_id, principal, why)  # not asked about: it cannot be done
             return pages.render(
                 request, "confirm.html", principal, "queue", case=case, resolution=resolution_for(case, resolution),
                 amount=amount, discount_id=discount_id, note=note,
@@ -138,24 +142,25 @@ def _done(action: str, case: dict[str, Any]) -> str:
 async def _act(
     pages: Pages, request: Request, case_id: str, action: str, principal: Principal, params: dict[str, Any]
 ) -> Response:
-    def work(uow: UnitOfWork) -> None:
+    def work(uow: UnitOfWork) -> str:
         case = uow.cases.get(case_id)
         ensure_shop(principal, case.shop, Role.AGENT)
         if action == "assign" and params.get("owner") != principal.actor:
             ensure_shop(principal, case.shop, Role.LEAD)  # giving a case to someone else takes a lead
         now, lead = pages.desk.clock.now(), principal.leads_in(case.shop)
         act(uow, case_id, action, principal.actor, now, pages.desk.case_hooks, lead=lead, **params)
+        return case.key
 
     try:
-        await pages.write(work)
+        key = await pages.write(work)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except (Conflict, InvalidInput) as exc:
         status = 409 if isinstance(exc, Conflict) else 400
         return await _show(pages, request, case_id, principal, status, [{"error": True, "text": str(exc)}])
-    response = see_other(f"/cases/{case_id}")
+    response = see_other(f"/cases/{key}")  # the case's page is at its key (ADR 0029); its id there works too
     # Only the page the redirect shows reads it, and deletes it: a reload, or another tab later, says nothing.
-    response.set_cookie(DONE_COOKIE, action, max_age=60, path=f"/cases/{case_id}", httponly=True, samesite="lax")
+    response.set_cookie(DONE_COOKIE, action, max_age=60, path=f"/cases/{key}", httponly=True, samesite="lax")
     return response
 
 

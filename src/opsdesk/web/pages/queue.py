@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
+from opsdesk.domain.records import CaseFilter
 from opsdesk.ports import UnitOfWork
+from opsdesk.services.case_views import refuse_unknown
 from opsdesk.services.cases import act
-from opsdesk.services.dashboard import VIEWS, QueuePage, QueueQuery, queue_page
+from opsdesk.services.dashboard import DUE_WINDOWS, VIEWS, QueuePage, QueueQuery, queue_page
 from opsdesk.web.auth import Principal, Role, require_page
 from opsdesk.web.pages.common import Pages, local_path
 
@@ -27,14 +29,19 @@ def queue_router(pages: Pages) -> APIRouter:
 
     @router.get("/queue", response_class=HTMLResponse)
     async def queue(request: Request, principal: Principal = viewer) -> Response:
-        found = await _page(pages, principal, _query(request))
-        return pages.render(request, "queue.html", principal, "queue", **_context(pages, principal, found))
+        found, refused = await _page(pages, principal, _query(request))
+        notices = [{"error": True, "text": text} for text in refused]
+        if found.query.page > found.page:
+            notices.append({"error": False, "text": f"There is no page {found.query.page}: "
+                                                    f"this is the last, page {found.page} of {found.pages}."})
+        return pages.render(request, "queue.html", principal, "queue", status=400 if refused else 200,
+                            notices=notices, **_context(pages, principal, found))
 
     @router.get("/queue/rows", response_class=HTMLResponse)
     async def rows(request: Request, principal: Principal = viewer) -> Response:
         """The queue's rows alone: what htmx fetches every few seconds to show new and changed cases."""
-        found = await _page(pages, principal, _query(request))
-        return pages.render(request, "_queue_rows.html", principal, **_context(pages, principal, found))
+        found, _ = await _page(pages, principal, _query(request))
+        return pages.render(request, "_queue_poll.html", principal, **_context(pages, principal, found))
 
     @router.post("/queue/claim", response_class=HTMLResponse)
     async def bulk_claim(
@@ -48,7 +55,7 @@ def queue_router(pages: Pages) -> APIRouter:
         notices = await pages.write(lambda uow: claim_all(pages, uow, ids, principal))
         back = local_path(next, "/queue")
         query = _query_from_path(back)
-        found = await _page(pages, principal, query)
+        found, _ = await _page(pages, principal, query)
         response = pages.render(
             request, "queue.html", principal, "queue", notices=notices, **_context(pages, principal, found)
         )
@@ -78,12 +85,36 @@ def claim_all(pages: Pages, uow: UnitOfWork, ids: list[str], principal: Principa
     return [{"error": False, "text": f"claimed {claimed} case{'' if claimed == 1 else 's'}"}, *notices]
 
 
-async def _page(pages: Pages, principal: Principal, query: QueueQuery) -> QueuePage:
+async def _page(pages: Pages, principal: Principal, query: QueueQuery) -> tuple[QueuePage, list[str]]:
+    """The page, with each filter value nothing is known by left out and refused, as the API refuses it (ADR 0046):
+    a typo in the address reads otherwise as an empty queue."""
     shops = pages.shops(principal)
     if len(shops) != len(pages.desk.settings.file.shops) and query.shop not in shops:
         query = replace(query, shop=shops[0] if shops else "-")  # only shops this person may see
-    org, now = pages.desk.org, pages.desk.clock.now()
-    return await pages.read(lambda uow: queue_page(uow, org, query, principal.actor, now))
+    org, now, playbooks = pages.desk.org, pages.desk.clock.now(), pages.desk.playbooks
+
+    def work(uow: UnitOfWork) -> tuple[QueuePage, list[str]]:
+        refused: dict[str, str] = {}
+        for name, where in (
+            ("status", CaseFilter(status=(query.status,)) if query.status else None),
+            ("queue", CaseFilter(queue=query.queue) if query.queue else None),
+            ("kind", CaseFilter(kind=query.kind) if query.kind else None),
+        ):
+            try:
+                if where is not None:
+                    refuse_unknown(uow, where, org, playbooks)
+            except InvalidInput as exc:
+                refused[name] = f"{exc}: the queue is shown without it"
+        if query.due and query.due not in DUE_WINDOWS:
+            known = ", ".join(DUE_WINDOWS)
+            refused["due"] = f"unknown due {query.due!r} (known: {known}): the queue is shown without it"
+        checked = replace(
+            query, status=None if "status" in refused else query.status, queue=None if "queue" in refused else
+            query.queue, kind=None if "kind" in refused else query.kind, due=None if "due" in refused else query.due,
+        )
+        return queue_page(uow, org, checked, principal.actor, now), list(refused.values())
+
+    return await pages.read(work)
 
 
 def _context(pages: Pages, principal: Principal, page: QueuePage) -> dict[str, Any]:

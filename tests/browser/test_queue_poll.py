@@ -1,0 +1,31 @@
+"""The queue's poll keeps the pager with the count (ADR 0052, #26): before, a case arriving on a new page
+changed "N cases" every few seconds and left "page 1 of M" as it was."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from opsdesk.services import dashboard
+from tests.browser.test_dashboard import ORDER, case_of, page_as, return_requested  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_poll_updates_page_n_of_m_with_the_count(page_as, running, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setattr(dashboard, "PAGE_SIZE", 1)  # a page a case: the next case makes a page more
+    running.deliver(return_requested(running, 40))
+    case_of(running, ORDER + 40)
+    page = page_as("vera")
+    shown = re.search(r"page 1 of (\d+)", page.locator("nav.pager").inner_text())
+    assert shown is not None
+    pages = int(shown.group(1))
+    running.deliver(return_requested(running, 41))
+    case_of(running, ORDER + 41)
+    page.evaluate("() => htmx.ajax('GET', document.getElementById('queue-rows').getAttribute('hx-get'),"
+                  " {target: '#queue-rows', swap: 'outerHTML'})")
+    expect(page.locator("#queue-total")).to_have_text(f"{pages + 1} cases")  # as before the change
+    expect(page.locator("nav.pager")).to_contain_text(f"page 1 of {pages + 1}")
+    expect(page.locator("nav.pager a[rel=next]")).to_have_count(1)
