@@ -95,3 +95,28 @@ def test_an_approval_of_more_than_the_order_has_left_is_refused_on_the_page_befo
     refused = post(client, f"/cases/{case_id}/resolve", resolution="approve_refund", amount="100000")
     assert refused.status_code == 400 and "Confirm:" not in refused.text
     assert notice(refused.text).startswith("100000 is more than is left to refund: the order has ")
+
+
+def test_a_request_whose_amount_is_not_known_is_offered_no_amount_not_the_orders_remainder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An order whose line says nothing of its tax (no ``tax_lines``) has an unknown worth (ADR 0049): its return is a
+    person's, and the approval is left for them to fill; the order's remainder is a cap, not what the return is
+    worth, so it is not offered."""
+    desk = dashboard_desk(tmp_path, monkeypatch)
+    lifecycle = order_lifecycle(1, price="80.00")[:6]
+    untaxed = []
+    for d in lifecycle:
+        topic, webhook = d["headers"]["X-Shopify-Topic"], d["headers"]["X-Shopify-Webhook-Id"]
+        payload = json.loads(d["body"])
+        for line in payload.get("line_items") or [] if topic.startswith("orders/") else []:
+            line.pop("tax_lines", None)
+        untaxed.append(delivery(topic, payload, webhook))
+    with TestClient(create_app(desk, background=False), base_url="http://127.0.0.1") as client:
+        deliver(client, desk, untaxed)
+        with desk.db.unit_of_work(read_only=True) as uow:
+            (case,) = uow.cases.search(CaseFilter(), 5)
+        sign_in(client, "alice")
+        page = client.get(f"/cases/{case.id}").text
+    assert 'data-resolution="approve_refund"' in page
+    assert '<input name="amount" inputmode="decimal" value="" size="8" required>' in page

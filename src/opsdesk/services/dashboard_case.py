@@ -187,12 +187,13 @@ def _customer(order: dict[str, Any] | None, decisions: list[dict[str, Any]]) -> 
 
 
 def _refund(uow: UnitOfWork, case: Case, decisions: list[dict[str, Any]]) -> dict[str, Any]:
-    """The amount an approval offers, at most what is left to refund now, and why nothing is (``nothing_left``)."""
+    """The amount an approval offers, at most what is left to refund now, and why nothing is (``nothing_left``).
+    A request whose amount is not known offers none: the order's remainder is a cap, not what the return is worth."""
     amount = _amount(case, decisions)
     if not case.status.active or case.order_id is None:
         return {"amount": amount, "nothing_left": ""}
     left = refund_left(order_state(uow, case), case, _source(case, decisions).get("return_id"))
-    if left.amount is not None and left.amount > 0 and (not amount or _more(amount, left.amount)):
+    if left.amount is not None and left.amount > 0 and amount and _more(amount, left.amount):
         amount = str(left.amount)
     return {"amount": amount, "nothing_left": refused(left, None)}
 
