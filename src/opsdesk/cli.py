@@ -266,7 +266,7 @@ def main() -> None:
         code = cli(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         # 1: a case someone else holds, refused (an answer, as a failed check's); 3: try again later.
         sys.exit(1 if isinstance(exc, Refused) else 3 if isinstance(exc, Unavailable) else 2)
     except typer.Exit as exc:

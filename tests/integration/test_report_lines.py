@@ -34,3 +34,13 @@ def test_policy_check_prints_each_problem_whole_and_as_written(tmp_path: Path) -
     problem = next(line for line in result.stderr.splitlines() if "refunds.yaml:" in line)
     assert problem.startswith(f"{refunds}:12:12: unknown event '[bold]return.requestd' (known: "), result.stderr
     assert problem.endswith(", return.updated, risk.assessed)"), result.stderr
+
+
+def test_a_configuration_error_is_one_line_as_written(tmp_path: Path) -> None:
+    init(tmp_path)
+    config = tmp_path / "opsdesk.yaml"
+    config.write_text(config.read_text().replace("timezone: America/New_York", "timezone: '[bold]America/Gotham'", 1))
+    result = opsdesk("users", "list", cwd=tmp_path, env=NO_WIDTH)
+    assert result.returncode == 2
+    assert "  opsdesk.yaml:17:15: shops.0.timezone: Value error, unknown time zone '[bold]America/Gotham': use an " \
+        "IANA name such as 'Europe/London'" in result.stderr.splitlines(), result.stderr
