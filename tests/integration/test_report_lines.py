@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.integration.test_cli import init, opsdesk
+from tests.samples import SHOP
 
 NO_WIDTH = {"COLUMNS": "", "OPSDESK_SHOPIFY_ACCESS_TOKEN": ""}
 
@@ -44,3 +45,12 @@ def test_a_configuration_error_is_one_line_as_written(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "  opsdesk.yaml:17:15: shops.0.timezone: Value error, unknown time zone '[bold]America/Gotham': use an " \
         "IANA name such as 'Europe/London'" in result.stderr.splitlines(), result.stderr
+
+
+def test_a_privacy_report_is_one_line_into_a_pipe(tmp_path: Path) -> None:
+    init(tmp_path)
+    result = opsdesk("privacy", "export", "--shop", SHOP, "--customer", "1", cwd=tmp_path, env=NO_WIDTH)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        f"customer_data_request for {SHOP}: 0 fields; rows by table: nothing stored"
+    ), result.stdout
