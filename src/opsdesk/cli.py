@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from opsdesk import app as composition
 from opsdesk import cli_backtest, cli_check, cli_demo, cli_ingest, cli_reconcile, cli_simulate, logs
@@ -243,7 +244,7 @@ def policy_check(
     }
     if not emit(data, fmt):
         for problem in problems:
-            err.print(f"[red]{problem}[/]")
+            err.print(f"[red]{escape(str(problem))}[/]", soft_wrap=True)
         for p in playbooks:
             out.print(f"[green]ok[/] {p.name} v{p.version}: {len(p.rules)} rules, owner {p.owner}")
     if problems:
@@ -265,7 +266,7 @@ def main() -> None:
         code = cli(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         # 1: a case someone else holds, refused (an answer, as a failed check's); 3: try again later.
         sys.exit(1 if isinstance(exc, Refused) else 3 if isinstance(exc, Unavailable) else 2)
     except typer.Exit as exc:

@@ -71,8 +71,8 @@ def _percent(rate: float | None) -> str:
 
 def _print(data: dict[str, Any], playbooks: Path) -> None:
     since = "the start" if data["since"].startswith("1970-01-01") else data["since"]
-    out.print(f"backtest of {playbooks} over {data['events']} recorded events since {since}"
-              + (f" until {data['until']}" if data["until"] else ""))
+    out.print(f"backtest of {escape(str(playbooks))} over {data['events']} recorded events since {since}"
+              + (f" until {data['until']}" if data["until"] else ""), soft_wrap=True)
     table = Table(show_header=True, header_style="bold")
     table.add_column("decisions")
     table.add_column("before", justify="right")

@@ -90,7 +90,7 @@ def _print_authentication(rows: list[dict[str, Any]]) -> None:
 def _print(data: dict[str, Any]) -> None:
     for control in data["controls"]:
         mark = "[green]pass[/]" if control["status"] == "pass" else f"[red]{control['status']}[/]"
-        out.print(f"{mark}  [bold]{control['control']}[/]: {escape(control['title'])}")
+        out.print(f"{mark}  [bold]{control['control']}[/]: {escape(control['title'])}", soft_wrap=True)
         out.print(f"      {escape(control['reason'])}", soft_wrap=True)
         if control["status"] == "pass":
             continue
@@ -98,10 +98,11 @@ def _print(data: dict[str, Any]) -> None:
             out.print(f"      - {o['kind']} {escape(o['id'])}: {escape(o['detail'])}", soft_wrap=True)
         if len(control["offending"]) > SHOWN:
             out.print(f"      - ... and more (--format json lists up to {len(control['offending'])})")
-        out.print(f"      fix: {control['fix']}")
+        out.print(f"      fix: {control['fix']}", soft_wrap=True)
     failed = data["failed"]
     summary = f"{len(data['controls']) - len(failed)} of {len(data['controls'])} controls pass"
-    out.print(f"[green]{summary}[/]" if not failed else f"[red]{summary}; failing: {', '.join(failed)}[/]")
+    line = f"[green]{summary}[/]" if not failed else f"[red]{summary}; failing: {', '.join(failed)}[/]"
+    out.print(line, soft_wrap=True)
 
 
 def _probe(desk: Desk, *, quiet: bool) -> None:

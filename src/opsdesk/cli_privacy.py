@@ -53,7 +53,7 @@ def _print(report: PrivacyReport, fmt: str) -> None:
     if emit(report.as_dict(), fmt):
         return
     tables = ", ".join(f"{name} {n}" for name, n in sorted(report.tables.items())) or "nothing stored"
-    out.print(f"{report.kind} for {report.shop}: {report.fields} fields; rows by table: {tables}")
+    out.print(f"{report.kind} for {report.shop}: {report.fields} fields; rows by table: {tables}", soft_wrap=True)
     if report.audit_rows:
         out.print(f"{report.audit_rows} audit rows erased and vouched for by a redaction entry")
     if report.export:

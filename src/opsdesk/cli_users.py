@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit, note_if_no_person
 from opsdesk.cli_tables import Column, print_rows
@@ -161,7 +162,7 @@ def verify(
             )
         else:
             where = f"row {report.broken.row_id}" if report.broken.row_id is not None else "the chain"
-            err.print(f"[red]tampered:[/] {where}: {report.broken.reason}")
+            err.print(f"[red]tampered:[/] {where}: {escape(report.broken.reason)}", soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from opsdesk import yamldoc
 from opsdesk.config_connectors import ConnectorsConfig, SmtpConfig
 from opsdesk.config_discounts_pickups import DiscountGuardConfig, WarehouseConfig
-from opsdesk.config_model import Strict
+from opsdesk.config_model import Strict, Zone
 from opsdesk.config_org import (
     CalendarConfig,
     OwnershipConfig,
@@ -46,7 +46,7 @@ class ShopConfig(Strict):
     client_secret_env: str | None = None
     admin_url: str | None = None
     currency: str = "USD"
-    timezone: str = "UTC"
+    timezone: Zone = "UTC"  # a typo would fail only when an order first needs the shop's zone
     handling_hours: Annotated[int, Field(ge=0, le=24 * 30)] = 48
     default_owner: str | None = None  # who owns its orders; unset: the default team (ownership.default_team)
     storefront_url: str | None = None  # probed daily for site speed (readiness)

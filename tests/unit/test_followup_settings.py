@@ -56,6 +56,16 @@ def test_a_bad_threshold_is_reported_with_file_line_and_column(tmp_path: Path, y
     assert f"{path}:{problem}" in str(raised.value)
 
 
+def test_a_shops_unknown_time_zone_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "opsdesk.yaml"
+    path.write_text("shops:\n  - domain: your-store.myshopify.com\n    timezone: Europe/Berln\n")
+
+    with pytest.raises(InvalidInput) as raised:
+        load_file(path)
+
+    assert f"{path}:3:15: shops.0.timezone: Value error, unknown time zone 'Europe/Berln'" in str(raised.value)
+
+
 def test_a_customer_is_placed_by_province_then_country_then_the_shops_zone() -> None:
     california = ShippingAddress(province_code="CA", country_code="US")
     assert customer_zones(california, "US", "Europe/Paris", {}) == ("America/Los_Angeles",)

@@ -16,6 +16,13 @@ from typing import Any, assert_never
 
 ActionId = str
 
+#: The emails a rule's ``email`` action may name in ``template`` (``generic`` when it names none): the ones the
+#: email connector writes for customers. ``policy check`` refuses any other where it is written.
+EMAIL_TEMPLATES = frozenset({
+    "refund_confirmation", "return_in_hand", "follow_up_delayed", "delayed_fulfilment", "carrier_delay_notice",
+    "return_label_in_hand", "address_confirm", "generic",
+})
+
 
 class ActionStatus(enum.Enum):
     PENDING = "pending"

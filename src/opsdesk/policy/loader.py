@@ -14,6 +14,7 @@ from typing import Any
 from opsdesk import yamldoc
 from opsdesk.domain.errors import InvalidInput, InvalidPolicy
 from opsdesk.domain.holds import HoldPurpose
+from opsdesk.domain.outbox import EMAIL_TEMPLATES
 from opsdesk.domain.policies import ActionSpec, Escalation, Outcome, Playbook, Rule
 from opsdesk.domain.policy_names import (
     OWNER_LENGTH,
@@ -179,10 +180,18 @@ class _Reader(GuardrailReader):
             if "holds" in item:
                 self.holds(item["holds"], [*at, i, "holds"])
             params = {k: v for k, v in item.items() if k not in ("type", "holds")}
-            for where, problem in payloads.problems(params):  # () where a parameter's own name is the problem
+            unstorable = list(payloads.problems(params))
+            for where, problem in unstorable:  # () where a parameter's own name is the problem
                 self.error([*at, i, *where], f"'{where[0]}' {problem}" if where else f"a parameter {problem}")
+            if kind == "email" and "template" in item and not unstorable:
+                self.template(item["template"], [*at, i, "template"])
             specs.append(ActionSpec(kind, {k: v for k, v in item.items() if k != "type"}))
         return tuple(specs)
+
+    def template(self, value: Any, at: list[str | int]) -> None:
+        """An email's template: one the email connector writes for customers (a typo would fail every send)."""
+        if not isinstance(value, str) or value not in EMAIL_TEMPLATES:
+            self.error(at, f"unknown email template {value!r} (known: {', '.join(sorted(EMAIL_TEMPLATES))})")
 
     def holds(self, value: Any, at: list[str | int]) -> None:
         """The holds a release names: purposes the desk places holds for (one, or a list)."""
