@@ -48,6 +48,18 @@ def test_a_refund_of_units_partly_refunded_since_its_decision_is_not_sent_and_on
     assert refused(db, action("21.59")) == ""
 
 
+def test_a_refund_decided_at_more_than_the_units_are_worth_with_nothing_refunded_since_says_so() -> None:
+    db = InMemoryDatabase()
+    with db.unit_of_work() as uow:  # a refund queued by list price (before ADR 0049); nothing refunded since
+        uow.orders.put_many([fold([placed(2, 1)])])
+        uow.commit()
+
+    assert refused(db, action("50.00")) == (
+        f"50.00 is more than return {RETURN}'s units are worth (43.18: what the customer paid for them, ADR 0049); "
+        "it was decided by another rule"
+    )
+
+
 def test_the_orders_remainder_is_asked_on_the_first_attempt_only() -> None:
     db = InMemoryDatabase()
     whole = replace(refund(2_000_001, 10, {}), amount=TOTAL)

@@ -14,7 +14,7 @@ from typing import Any
 from opsdesk.domain.events import OrderId, ReturnChange, ReturnChanged, ReturnLine, ShopDomain
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.records import OutboxAction
-from opsdesk.domain.refunds import refund_naming
+from opsdesk.domain.refunds import refund_naming, refunded_quantities
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.facts import amount_unknown, return_amount
 
@@ -60,7 +60,13 @@ def _twice(action: OutboxAction, state: OrderState, amount: Decimal) -> str:
     if left == 0:
         return f"the items of return {return_id} were refunded in Shopify after this refund was decided"
     if left is not None and left < amount:
-        return f"only {left} of return {return_id} is left to refund: the rest was refunded since {amount} was decided"
+        refunded = refunded_quantities(state)
+        if any(refunded.get(line.line_item_id or -1) for line in lines):
+            return (f"only {left} of return {return_id} is left to refund: the rest was refunded since {amount} was "
+                    "decided")
+        # Nothing of its units was refunded: the amount was decided otherwise (by list price, before ADR 0049).
+        return (f"{amount} is more than return {return_id}'s units are worth ({left}: what the customer paid for "
+                "them, ADR 0049); it was decided by another rule")
     return ""
 
 
