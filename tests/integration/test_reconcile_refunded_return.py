@@ -29,6 +29,7 @@ from tests.integration.test_reconcile import (
     states,
 )
 from tests.integration.test_reconcile_returns import CHEAP_LINE, requested
+from tests.integration.test_refunded_return_tax import usd
 from tests.samples import SHOP, delivery, sample
 
 
@@ -162,19 +163,34 @@ def test_the_desks_own_refund_whose_webhook_was_lost_is_read_back_by_the_sweep_w
         assert decided == [("disputes", "superseded"), ("refunds", "superseded"), ("wrong_item", "superseded")]
 
 
-def test_a_refund_of_a_price_without_its_tax_recovered_by_the_sweep_sends_the_late_request_to_a_person(
+SHIPPING_LINES = [{"id": 1, "shipping_line_id": 2, "subtotal_amount_set": usd("4.99"), "tax_amount_set": usd("0.00")}]
+SHIPPING_ADJUSTMENTS = [{"id": 3, "kind": "shipping_refund", "reason": "Shipping refund", "amount": "-4.99",
+                         "amount_set": usd("-4.99"), "tax_amount": "0.00", "tax_amount_set": usd("0.00")}]
+
+
+@pytest.mark.parametrize(("money", "paid"), [
+    ({"amount": "19.99"}, "19.99"),  # the price without its tax
+    # its price and tax, 21.59 in all, with 4.99 of shipping in it (ADR 0055): 16.60 for the unit
+    ({"amount": "21.59", "refund_shipping_lines": SHIPPING_LINES}, "16.60"),
+    ({"amount": "21.59", "refund_shipping_lines": [], "order_adjustments": SHIPPING_ADJUSTMENTS}, "16.60"),  # < 2024-10
+], ids=["price without tax", "shipping lines", "shipping adjustment"])
+def test_a_refund_short_of_a_units_worth_recovered_by_the_sweep_sends_the_late_request_to_a_person(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     database: Callable[[str], str],  # noqa: F811
+    money: dict[str, Any],
+    paid: str,
 ) -> None:
-    # A person refunded the 19.99 line's price but not its 1.60 of tax; the refund's webhook was lost, the
-    # request's arrives after the sweep: the sweep reads the line's tax (totalTaxSet), the unit was paid short.
+    # A person refunded the 19.99 line taxed 1.60 short: its price alone, or its price and tax with shipping in the
+    # same money; the refund's webhook was lost, the request's arrives after the sweep: the sweep reads the line's
+    # tax (totalTaxSet) and the refund's shipping (refundShippingLines), the unit was paid short.
     versions = _order(5)
     at = T0 + timedelta(minutes=50)
     after = {**versions[-1][1], "financial_status": "partially_refunded", "updated_at": at.isoformat()}
     refund = refunded_in_admin(after, 7_400_000_002, CHEAP_LINE, at)
-    tax = {"amount": "1.60", "currency_code": "USD"}
-    refund["refund_line_items"][0].update(total_tax=1.6, total_tax_set={"shop_money": tax, "presentment_money": tax})
+    refund["refund_line_items"][0].update(total_tax=1.6, total_tax_set=usd("1.60"))
+    refund.update({key: value for key, value in money.items() if key != "amount"})
+    refund["transactions"][0]["amount"] = money["amount"]
     clock = ManualClock(T0 - timedelta(minutes=1))
     with FakeShopifyAdmin(access_tokens=[TOKEN], clock=clock) as fake:
         desk, _ = build(tmp_path, "taxed", database("taxed"), fake, monkeypatch, clock)
@@ -186,18 +202,21 @@ def test_a_refund_of_a_price_without_its_tax_recovered_by_the_sweep_sends_the_la
         clock.set(T0 + timedelta(hours=1))
         [report] = desk.reconcile_due(reconciler)
         assert report.ok, report.error
+        assert all(call.cost <= 1000 for call in fake.calls)
         drain(desk)
         arrive_late(desk, "returns/request", [(requested(after, 9_200_000_011, CHEAP_LINE, "unwanted"), at)])
 
         assert refunds_made(fake, after["id"]) == []
         [state] = states(desk, [after["id"]]).values()
         assert state is not None and state.refunded_for == {
-            refund["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal("19.99"), Decimal("21.59"), Decimal("1.60"))
+            refund["id"]: RefundFor(None, ((CHEAP_LINE, 1),), Decimal(paid), Decimal("21.59"), Decimal("1.60"))
         }
         with desk.db.unit_of_work(read_only=True) as uow:
             decided = sorted(
                 (d.playbook, d.rule_id) for d in uow.decisions.for_order(SHOP, after["id"])
                 if d.event_name == "return.requested"
             )
+            [case] = uow.cases.for_order(SHOP, after["id"])
         assert ("refunds", "refund-request-needs-a-person") in decided
         assert ("refunds", "superseded") not in decided
+        assert f"refund {refund['id']} gave {paid} for lines worth 21.59" in case.reason

@@ -14,6 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsdesk.connectors.shopify_bucket import CostBuckets
+from opsdesk.connectors.shopify_refund_queries import (
+    ALL_REFUNDS,
+    ORDER_REFUNDS,
+    PAGE,
+    REFUND_LINE,
+    REFUND_LINES,
+    REFUND_SHIPPING_LINES,
+    REFUND_TRANSACTION,
+    REFUND_TRANSACTIONS,
+)
 from opsdesk.domain.outbox import Rejected, RetryLater
 from opsdesk.ports import Clock
 
@@ -49,9 +59,6 @@ ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: S
 #: ADR 0051) and discounts. What does not fit is read by the queries below, page by page.
 FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
              "location { legacyResourceId }"
-REFUND_TRANSACTION = "id kind status amountSet { shopMoney { amount currencyCode } }"
-REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount currencyCode } } " \
-              "totalTaxSet { shopMoney { amount } }"
 #: A line's tax lines are a list without a cursor: a line that fills it may have more, and its tax is not known.
 TAX_LINES = 5
 LINE_ITEM = "id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \
@@ -63,7 +70,6 @@ DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
     "... on ScriptDiscountApplication { title }"
 RETURN_LINE = "id quantity returnReason returnReasonNote customerNote returnReasonDefinition { handle name } " \
               "... on ReturnLineItem { fulfillmentLineItem { id lineItem { id } } }"
-PAGE = "pageInfo { hasNextPage endCursor }"
 DETAIL_FULFILMENTS, DETAIL_REFUNDS, DETAIL_RETURNS, DETAIL_RETURN_LINES, DETAIL_LINES = 10, 5, 3, 5, 18
 RETURN = "id name status createdAt " \
          f"returnLineItems(first: {DETAIL_RETURN_LINES}) {{ {PAGE} nodes {{ {RETURN_LINE} }} }}"
@@ -81,18 +87,12 @@ ORDER = f"""query Order($id: ID!) {{
     returns(first: {DETAIL_RETURNS}) {{ {PAGE} nodes {{ {RETURN} }} }}
     lineItems(first: {DETAIL_LINES}) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
 }}"""
-#: The rest of a connection, from a cursor (976, 104, 754 and 904 points).
+#: The rest of a connection, from a cursor (976 and 104 points; a refund's, ``shopify_refund_queries``).
 ORDER_LINE_ITEMS = f"""query OrderLineItems($id: ID!, $after: String) {{
   order(id: $id) {{ lineItems(first: 36, after: $after) {{ {PAGE} nodes {{ {LINE_ITEM} }} }} }}
 }}"""
 ORDER_DISCOUNT_APPLICATIONS = f"""query OrderDiscountApplications($id: ID!, $after: String) {{
   order(id: $id) {{ discountApplications(first: 100, after: $after) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }} }}
-}}"""
-REFUND_TRANSACTIONS = f"""query RefundTransactions($id: ID!, $after: String) {{
-  refund(id: $id) {{ transactions(first: 250, after: $after) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }} }}
-}}"""
-REFUND_LINES = f"""query RefundLines($id: ID!, $after: String) {{
-  refund(id: $id) {{ refundLineItems(first: 150, after: $after) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
 }}"""
 #: An order's further returns (964 points) and a return's further lines (404).
 ORDER_RETURNS = f"""query OrderReturns($id: ID!, $after: String) {{
@@ -102,14 +102,11 @@ RETURN_LINES = f"""query ReturnLines($id: ID!, $after: String) {{
   return(id: $id) {{ returnLineItems(first: 100, after: $after) {{ {PAGE} nodes {{ {RETURN_LINE} }} }} }}
 }}"""
 #: ``Order.fulfillments`` and ``Order.refunds`` are lists without cursors: when the order's query filled one,
-#: it is read again as long as the cost allows (753 and 253 points); an order with that many or more is
-#: said to be incomplete rather than read as if it had only those.
-ALL_FULFILMENTS, ALL_REFUNDS = 150, 250
+#: it is read again as long as the cost allows (753 and 253 points, ``shopify_refund_queries``); an order with
+#: that many or more is said to be incomplete rather than read as if it had only those.
+ALL_FULFILMENTS = 150
 ORDER_FULFILLMENTS = f"""query OrderFulfillments($id: ID!) {{
   order(id: $id) {{ fulfillments(first: {ALL_FULFILMENTS}) {{ {FULFILMENT} }} }}
-}}"""
-ORDER_REFUNDS = f"""query OrderRefunds($id: ID!) {{
-  order(id: $id) {{ refunds(first: {ALL_REFUNDS}) {{ id legacyResourceId createdAt note }} }}
 }}"""
 #: Read from the start by ``_rest``: a refund found by ORDER_REFUNDS, whose connections were not read yet.
 UNREAD: JSON = {"pageInfo": {"hasNextPage": True, "endCursor": None}}
@@ -206,7 +203,7 @@ class SweepReads:
         return None
 
     def _read_refunds(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
-        """All the order's refunds when the first read was full, and each refund's transactions and lines."""
+        """All the order's refunds when the first read was full; each one's transactions, lines and shipping lines."""
         refunds: list[JSON] = list(node.get("refunds") or [])
         if len(refunds) >= DETAIL_REFUNDS:
             reply = self._read(shop, ORDER_REFUNDS, {"id": order_gid})
@@ -219,8 +216,11 @@ class SweepReads:
             if len(every) >= ALL_REFUNDS:
                 node["incomplete"] = f"{ALL_REFUNDS} refunds or more: not all of them can be read"
         for refund in refunds:
-            for field, query in (("transactions", REFUND_TRANSACTIONS), ("refundLineItems", REFUND_LINES)):
-                rest = self._rest(shop, query, str(refund.get("id")), ("refund", field), refund.get(field))
+            for field, query in (("transactions", REFUND_TRANSACTIONS), ("refundLineItems", REFUND_LINES),
+                                 ("refundShippingLines", REFUND_SHIPPING_LINES)):
+                if field == "refundShippingLines" and not refund["refundLineItems"]["nodes"]:
+                    break  # a refund of no line: what of its money went to shipping changes nothing (ADR 0055)
+                rest = self._rest(shop, query, str(refund.get("id")), ("refund", field), refund.get(field, UNREAD))
                 if not isinstance(rest, list):
                     return rest
                 refund[field] = {"nodes": rest}

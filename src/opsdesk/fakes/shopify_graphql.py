@@ -100,7 +100,7 @@ def shaped(query: str, operation: str, data: JSON, variables: JSON) -> JSON:
 def graphql_refund(r: JSON, currency: object) -> JSON:
     """A webhook-shaped (REST) refund, as in the order's ``refunds``, as the Admin GraphQL ``Refund`` node the
     reconciliation query reads (money in shop money; a REST transaction without a currency is the order's; a line
-    without its tax, non-null in GraphQL, has its ``total_tax`` or none)."""
+    without its tax, non-null in GraphQL, has its ``total_tax`` or none), with its shipping lines."""
     def money(amount: object, code: object) -> JSON:
         return {"shopMoney": {"amount": str(amount), "currencyCode": code or currency}}
 
@@ -122,7 +122,26 @@ def graphql_refund(r: JSON, currency: object) -> JSON:
             "totalTaxSet": shop_money(
                 line.get("total_tax_set") or {"shop_money": {"amount": line.get("total_tax") or 0}})}
             for line in r.get("refund_line_items") or []]},
+        "refundShippingLines": {"nodes": [
+            {"subtotalAmountSet": shop_money(s.get("subtotal_amount_set")),
+             "taxAmountSet": shop_money(s.get("tax_amount_set"))} for s in _shipping_lines(r)]},
     }
+
+
+def _shipping_lines(r: JSON) -> list[JSON]:
+    """A REST refund's shipping as ``Refund.refundShippingLines`` gives it (ADR 0055): its ``refund_shipping_lines``,
+    or, for a refund that has none, its ``shipping_refund`` order adjustments (the REST way before API 2024-10;
+    GraphQL names no adjustment's kind since, and lists the shipping refunded as shipping lines), sign turned."""
+    if r.get("refund_shipping_lines"):
+        return list(r["refund_shipping_lines"])
+    return [{"subtotal_amount_set": {"shop_money": {"amount": _positive(a, "amount")}},
+             "tax_amount_set": {"shop_money": {"amount": _positive(a, "tax_amount")}}}
+            for a in r.get("order_adjustments") or [] if a.get("kind") == "shipping_refund"]
+
+
+def _positive(adjustment: JSON, key: str) -> str:
+    found = ((adjustment.get(f"{key}_set") or {}).get("shop_money") or {}).get("amount", adjustment.get(key))
+    return str(found or "0.00").lstrip("-")
 
 
 def _line_item_id(line: JSON) -> object:

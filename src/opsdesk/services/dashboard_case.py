@@ -192,7 +192,7 @@ def _refund(uow: UnitOfWork, case: Case, decisions: list[dict[str, Any]]) -> dic
     amount = _amount(case, decisions)
     if not case.status.active or case.order_id is None:
         return {"amount": amount, "nothing_left": ""}
-    left = refund_left(order_state(uow, case), case, _source(case, decisions).get("return_id"))
+    left = refund_left(order_state(uow, case), case, _source(case, decisions))
     if left.amount is not None and left.amount > 0 and amount and _more(amount, left.amount):
         amount = str(left.amount)
     return {"amount": amount, "nothing_left": refused(left, None)}

@@ -130,6 +130,8 @@ def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
                 "amount": return_amount(event, state),
                 "amount_unknown": amount_unknown(event, state),
                 "lines": len(event.lines),
+                # which units, so that a case opened on it can offer what is left of them later (ADR 0055)
+                "units": [[line.line_item_id, line.quantity] for line in event.lines],
             }
         case RefundCreated():
             return {

@@ -136,9 +136,9 @@ def fulfilment_payload(order_id: int, node: JSON) -> JSON:
 
 def refund_payload(order_id: int, node: JSON) -> JSON:
     """An Admin GraphQL ``Refund`` as the ``refunds/create`` webhook's body, with what ``refund_created``
-    reads: the refund transactions, else the refunded lines' subtotals, and each line's subtotal and tax, in shop
-    money. GraphQL gives a refund no ``processedAt``, so the normaliser dates it by ``created_at``, as it does a
-    webhook without one."""
+    reads: the refund transactions, else the refunded lines' subtotals, and each line's subtotal and tax, and the
+    shipping it gave back (``refundShippingLines``, read for a refund of lines: ADR 0055), in shop money. GraphQL
+    gives a refund no ``processedAt``, so the normaliser dates it by ``created_at``, as a webhook without one."""
     return {
         "id": int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0),
         "order_id": order_id,
@@ -155,6 +155,11 @@ def refund_payload(order_id: int, node: JSON) -> JSON:
              "subtotal_set": {"shop_money": _money(line.get("subtotalSet"), "amount", "currency_code")},
              **_line_tax(line)}
             for line in connection_nodes(node.get("refundLineItems"))
+        ],
+        "refund_shipping_lines": [
+            {"subtotal_amount_set": {"shop_money": _money(line.get("subtotalAmountSet"), "amount", "currency_code")},
+             "tax_amount_set": {"shop_money": _money(line.get("taxAmountSet"), "amount", "currency_code")}}
+            for line in connection_nodes(node.get("refundShippingLines"))
         ],
     }
 

@@ -74,7 +74,7 @@ def record_resolution(
 def approval_refused(uow: UnitOfWork, case: Case, amount: Decimal | None) -> str:
     """Why approving a refund of ``amount`` on ``case`` is refused now ("" when it is not): nothing is left of its
     request to refund, or less than ``amount``."""
-    left = refund_left(order_state(uow, case), case, _source_event(uow, case).get("return_id"))
+    left = refund_left(order_state(uow, case), case, _source_event(uow, case))
     return refused(left, amount)
 
 
