@@ -13,18 +13,17 @@ from starlette.concurrency import run_in_threadpool
 from opsdesk import __version__
 from opsdesk.background import Background
 from opsdesk.desk import Desk
-from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, NotFound, OpsdeskError, Unavailable
+from opsdesk.domain.errors import OpsdeskError, Unavailable
 from opsdesk.metrics import CONTENT_TYPE, SCRAPE_REFUSED, scrape_allowed
 from opsdesk.services.orders import order_view
 from opsdesk.web.auth import Principal, Role, declare_public, ensure_shop, public, require_api
 from opsdesk.web.cases import cases_router
 from opsdesk.web.csrf import CsrfMiddleware
+from opsdesk.web.errors import internal_error, opsdesk_error
 from opsdesk.web.intake import WebhookEndpoint
 from opsdesk.web.login import login_router
 from opsdesk.web.pages import add_pages
 from opsdesk.web.readiness import readiness_router
-
-STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 400, DataRefused: 422, Unavailable: 503}
 
 
 def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
@@ -57,7 +56,8 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
         if path:
             declare_public(app, path, "the API's documentation")
     app.add_middleware(CsrfMiddleware)
-    app.add_exception_handler(OpsdeskError, _error)
+    app.add_exception_handler(OpsdeskError, opsdesk_error)
+    app.add_exception_handler(Exception, internal_error)
     app.include_router(login_router())
     _add_ops_routes(app, desk)
     _add_api_routes(app, desk)
@@ -65,14 +65,6 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
     app.include_router(readiness_router(desk))
     add_pages(app, desk)
     return app
-
-
-async def _error(_request: Request, exc: Exception) -> Response:
-    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
-    body: dict[str, Any] = {"error": str(exc)}
-    if isinstance(exc, Conflict) and exc.holder:
-        body["holder"] = exc.holder
-    return JSONResponse(body, status_code=status)
 
 
 def _add_ops_routes(app: FastAPI, desk: Desk) -> None:

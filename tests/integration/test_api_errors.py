@@ -1,0 +1,94 @@
+"""Every error of the JSON API, over real HTTP, has one shape: ``{"error": "<sentence>"}`` (ADR 0054).
+
+A client reads ``error`` whatever went wrong (no token, a role too low, an unknown case, a bad field, a bug), is
+never sent its own input back and never gets a plain-text 500 for bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from opsdesk.desk import Desk
+from opsdesk.web.app import create_app
+from tests.integration.desk_harness import bearer, make_desk
+from tests.integration.http_harness import serve
+
+RESOLVE = "/api/v1/cases/C-1/resolve"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def desk(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    return make_desk(tmp_path, monkeypatch, database_url=url)
+
+
+@pytest.fixture
+def base(desk: Desk) -> Iterator[str]:
+    app = create_app(desk, background=False)
+
+    @app.get("/api/v1/boom", include_in_schema=False)
+    async def boom() -> None:  # a bug in a route, as a client meets it
+        raise RuntimeError("a bug with a secret in its message")
+
+    with serve(app) as url:
+        yield url
+
+
+def answer(response: httpx.Response) -> tuple[int, Any]:
+    assert response.headers["content-type"] == "application/json", response.text[:300]
+    return response.status_code, response.json()
+
+
+def test_an_amount_too_large_for_a_float_is_a_422_naming_the_field_not_a_500(base, desk) -> None:
+    agent = bearer(desk, "ag", "agent") | {"Content-Type": "application/json"}
+    body = b'{"resolution": "approve_refund", "amount": 1e400}'
+    response = httpx.post(base + RESOLVE, content=body, headers=agent)
+    assert answer(response) == (422, {
+        "error": "the request is not valid: body.amount: Input should be a finite number",
+        "problems": [{"at": "body.amount", "problem": "Input should be a finite number"}],
+    })
+
+
+def test_a_field_too_long_is_refused_without_sending_it_back(base, desk) -> None:
+    agent = bearer(desk, "ag", "agent")
+    response = httpx.post(base + "/api/v1/cases/C-1/comment", json={"note": "x" * 200_000}, headers=agent)
+    status, body = answer(response)
+    assert (status, body["problems"]) == (422, [
+        {"at": "body.note", "problem": "String should have at most 10000 characters"}])
+    assert len(response.content) < 1_000
+
+
+def test_every_refusal_has_an_error_sentence_and_nothing_else_to_parse(base, desk) -> None:
+    viewer, agent = bearer(desk, "vi", "viewer"), bearer(desk, "ag", "agent")
+    seen = {
+        "no token": httpx.get(base + "/api/v1/cases"),
+        "wrong token": httpx.get(base + "/api/v1/cases", headers={"Authorization": "Bearer odk_wrong"}),
+        "role too low": httpx.post(base + "/api/v1/cases/C-1/claim", headers=viewer),
+        "unknown case": httpx.get(base + "/api/v1/cases/C-404", headers=viewer),
+        "unknown route": httpx.get(base + "/api/v1/nothing", headers=viewer),
+        "bad limit": httpx.get(base + "/api/v1/cases", params={"limit": 0}, headers=viewer),
+        "unknown action": httpx.post(base + "/api/v1/cases/C-1/fly", headers=agent),
+    }
+    shapes = {why: (r.status_code, sorted(answer(r)[1])) for why, r in seen.items()}
+    assert shapes == {
+        "no token": (401, ["error"]),
+        "wrong token": (401, ["error"]),
+        "role too low": (403, ["error"]),
+        "unknown case": (404, ["error"]),
+        "unknown route": (404, ["error"]),
+        "bad limit": (422, ["error", "problems"]),
+        "unknown action": (422, ["error", "problems"]),
+    }
+    assert seen["wrong token"].json()["error"] == "invalid or revoked token"
+    assert seen["wrong token"].headers["www-authenticate"] == "Bearer"
+    assert seen["unknown case"].json() == {"error": "no case C-404"}
+
+
+def test_a_bug_is_a_500_in_the_same_shape_without_its_message(base, desk) -> None:
+    response = httpx.get(base + "/api/v1/boom", headers=bearer(desk, "vi", "viewer"))
+    assert answer(response) == (500, {"error": "internal error: the server's log has the details"})
