@@ -92,3 +92,26 @@ def test_every_refusal_has_an_error_sentence_and_nothing_else_to_parse(base, des
 def test_a_bug_is_a_500_in_the_same_shape_without_its_message(base, desk) -> None:
     response = httpx.get(base + "/api/v1/boom", headers=bearer(desk, "vi", "viewer"))
     assert answer(response) == (500, {"error": "internal error: the server's log has the details"})
+
+
+def test_a_query_parameter_no_route_reads_is_refused_not_ignored(base, desk) -> None:
+    """A misspelt filter (``stauts``) used to answer every case, as if no filter had been given."""
+    viewer = bearer(desk, "vi", "viewer")
+    typo = httpx.get(base + "/api/v1/cases", params={"stauts": "closed", "limit": 5}, headers=viewer)
+    assert answer(typo) == (400, {
+        "error": "unknown query parameter 'stauts' (this route reads: due_before, kind, limit, offset, owner, queue, "
+                 "shop, status)"})
+    order = httpx.get(base + "/api/v1/orders/1", params={"shpo": "x"}, headers=viewer)
+    assert answer(order) == (400, {"error": "unknown query parameter 'shpo' (this route reads: shop)"})
+    readiness = httpx.get(base + "/api/v1/readiness", params={"verbose": "1"}, headers=viewer)
+    assert answer(readiness) == (400, {"error": "unknown query parameter 'verbose' (this route reads none)"})
+    assert httpx.get(base + "/api/v1/cases", params={"status": "closed"}, headers=viewer).status_code == 200
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_far_over_what_any_action_takes_is_refused_413_without_being_read(base, desk, chunked) -> None:
+    body = b'{"note": "' + b"x" * 5_000_000 + b'"}'
+    content = iter([body[i:i + 65_536] for i in range(0, len(body), 65_536)]) if chunked else body
+    headers = bearer(desk, "ag", "agent") | {"Content-Type": "application/json"}
+    response = httpx.post(base + "/api/v1/cases/C-1/comment", content=content, headers=headers)
+    assert answer(response) == (413, {"error": "the body is over the limit of 262144 bytes"})

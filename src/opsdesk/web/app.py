@@ -19,10 +19,11 @@ from opsdesk.services.orders import order_view
 from opsdesk.web.auth import Principal, Role, declare_public, ensure_shop, public, require_api
 from opsdesk.web.cases import cases_router
 from opsdesk.web.csrf import CsrfMiddleware
-from opsdesk.web.errors import internal_error, opsdesk_error
+from opsdesk.web.errors import DeclaredBodyLimit, internal_error, opsdesk_error
 from opsdesk.web.intake import WebhookEndpoint
 from opsdesk.web.login import login_router
 from opsdesk.web.pages import add_pages
+from opsdesk.web.query import known_query
 from opsdesk.web.readiness import readiness_router
 
 
@@ -56,6 +57,7 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
         if path:
             declare_public(app, path, "the API's documentation")
     app.add_middleware(CsrfMiddleware)
+    app.add_middleware(DeclaredBodyLimit)  # outermost: refused before the CSRF check would read a form
     app.add_exception_handler(OpsdeskError, opsdesk_error)
     app.add_exception_handler(Exception, internal_error)
     app.include_router(login_router())
@@ -93,7 +95,7 @@ def _add_ops_routes(app: FastAPI, desk: Desk) -> None:
 def _add_api_routes(app: FastAPI, desk: Desk) -> None:
     viewer = Depends(require_api(Role.VIEWER))  # a default: annotations here are strings, not evaluated
 
-    @app.get("/api/v1/orders/{order_id}", tags=["orders"])
+    @app.get("/api/v1/orders/{order_id}", tags=["orders"], dependencies=[Depends(known_query)])
     async def get_order(order_id: int, shop: str | None = None, principal: Principal = viewer) -> dict[str, Any]:
         """An order's state, owner, decisions with their explanations, actions and cases."""
         own = principal.shops_with(Role.VIEWER)

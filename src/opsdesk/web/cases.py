@@ -26,6 +26,8 @@ from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, cas
 from opsdesk.services.cases import act
 from opsdesk.services.desk_metrics import desk_metrics
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
+from opsdesk.web.errors import MAX_API_BODY
+from opsdesk.web.query import known_query
 
 #: A case in a path: its key (``C-1042``, ADR 0029) or its id.
 CaseRef = Annotated[str, Path(description="the case's key (C-1042) or its id")]
@@ -60,7 +62,9 @@ class ActionBody(BaseModel):
 
 def cases_router(desk: Desk) -> APIRouter:
     """The ``/api/v1/cases`` routes and ``/api/v1/metrics/desk``."""
-    router = APIRouter(prefix="/api/v1", tags=["cases"])
+    router = APIRouter(
+        prefix="/api/v1", tags=["cases"], dependencies=[Depends(known_query)], max_body_size=MAX_API_BODY
+    )
     _add_read_routes(router, desk)
     _add_action_route(router, desk)
     _add_metrics_route(router, desk)
