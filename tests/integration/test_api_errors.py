@@ -17,6 +17,7 @@ from opsdesk.desk import Desk
 from opsdesk.web.app import create_app
 from tests.integration.desk_harness import bearer, make_desk
 from tests.integration.http_harness import serve
+from tests.samples import order_lifecycle
 
 RESOLVE = "/api/v1/cases/C-1/resolve"
 
@@ -106,6 +107,19 @@ def test_a_query_parameter_no_route_reads_is_refused_not_ignored(base, desk) -> 
     readiness = httpx.get(base + "/api/v1/readiness", params={"verbose": "1"}, headers=viewer)
     assert answer(readiness) == (400, {"error": "unknown query parameter 'verbose' (this route reads none)"})
     assert httpx.get(base + "/api/v1/cases", params={"status": "closed"}, headers=viewer).status_code == 200
+
+
+def test_an_assignment_without_an_owner_tells_the_agent_what_is_missing_not_that_they_need_a_lead(base, desk) -> None:
+    for delivery in order_lifecycle(1, reason="OTHER")[:6]:  # a return over the cap: a case in refunds
+        sent = httpx.post(base + "/webhooks/shopify", content=delivery["body"].encode(), headers=delivery["headers"])
+        assert sent.status_code == 200, sent.text
+    desk.process_pending()
+    agent = bearer(desk, "ag", "agent")
+    key = httpx.get(base + "/api/v1/cases", headers=agent).json()["cases"][0]["key"]
+    response = httpx.post(f"{base}/api/v1/cases/{key}/assign", json={}, headers=agent)
+    assert answer(response) == (400, {"error": "assign needs owner"})
+    by_lead = httpx.post(f"{base}/api/v1/cases/{key}/assign", json={"owner": "bob"}, headers=agent)
+    assert answer(by_lead) == (403, {"error": "needs role lead or above in demo-store.myshopify.com; you are agent"})
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])

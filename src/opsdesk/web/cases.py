@@ -135,7 +135,8 @@ def _add_action_route(router: APIRouter, desk: Desk) -> None:
     ) -> dict[str, Any]:
         """Claim, assign, start, wait, resume, comment, resolve, close or reopen a case as the caller."""
         params = (body or ActionBody()).model_dump(exclude_none=True)
-        others = action.value == "assign" and params.get("owner") != principal.actor
+        # Assigning to someone else takes a lead; with no owner at all, the service says what is missing (400).
+        others = action.value == "assign" and params.get("owner") not in (None, principal.actor)
         needed = Role.LEAD if others else Role.AGENT
         await run_in_threadpool(_ensure_case_shop, desk, principal, case_id, needed)
         return await run_in_threadpool(_act, desk, case_id, action.value, principal, params)
