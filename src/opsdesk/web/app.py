@@ -19,7 +19,7 @@ from opsdesk.services.orders import order_view
 from opsdesk.web.auth import Principal, Role, declare_public, ensure_shop, public, require_api
 from opsdesk.web.cases import cases_router
 from opsdesk.web.csrf import CsrfMiddleware
-from opsdesk.web.errors import DeclaredBodyLimit, internal_error, opsdesk_error
+from opsdesk.web.errors import DeclaredBodyLimit, document_errors, internal_error, opsdesk_error
 from opsdesk.web.intake import WebhookEndpoint
 from opsdesk.web.login import login_router
 from opsdesk.web.pages import add_pages
@@ -66,6 +66,7 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
     app.include_router(cases_router(desk))
     app.include_router(readiness_router(desk))
     add_pages(app, desk)
+    document_errors(app)
     return app
 
 

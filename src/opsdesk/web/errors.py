@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
@@ -24,6 +24,23 @@ STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 400, DataRefused: 422, Una
 MAX_API_BODY = 256 * 1024
 TOO_LARGE = "the body is over the limit of {} bytes"
 INTERNAL = "internal error: the server's log has the details"
+#: What a 422 holds, for the OpenAPI document (FastAPI's own names ``detail``, which no answer carries).
+INVALID_SCHEMA: dict[str, Any] = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    "required": ["error", "problems"],
+    "properties": {
+        "error": {"type": "string", "description": "what is wrong, in one sentence"},
+        "problems": {"type": "array", "items": {
+            "type": "object",
+            "required": ["at", "problem"],
+            "properties": {
+                "at": {"type": "string", "description": "where: body.amount, query.limit, path.order_id"},
+                "problem": {"type": "string"},
+            },
+        }},
+    },
+}
 
 
 async def opsdesk_error(_request: Request, exc: Exception) -> Response:
@@ -56,6 +73,21 @@ async def invalid_request(_request: Request, exc: Exception) -> Response:
 async def internal_error(_request: Request, _exc: Exception) -> Response:
     """What a client sees of a bug: a 500 in the same shape (the traceback is logged by the server)."""
     return JSONResponse({"error": INTERNAL}, status_code=500)
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document describe the 422 that ``invalid_request`` answers."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().setdefault("components", {}).setdefault("schemas", {})
+            schemas.pop("ValidationError", None)
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = INVALID_SCHEMA
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to change the document
 
 
 def _where(loc: Sequence[Any] | Mapping[str, Any]) -> str:
