@@ -30,7 +30,7 @@ from opsdesk.cli_webhooks import webhooks_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
-from opsdesk.domain.errors import InvalidInput, OpsdeskError, Refused, Unavailable
+from opsdesk.domain.errors import Conflict, InvalidInput, OpsdeskError, Unavailable
 from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.policy import loader
 from opsdesk.ports import Clock
@@ -267,8 +267,9 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        # 1: a case someone else holds, refused (an answer, as a failed check's); 3: try again later.
-        sys.exit(1 if isinstance(exc, Refused) else 3 if isinstance(exc, Unavailable) else 2)
+        # As the API's status (ADR 0054): 1, someone else holds the case or changed it first (409: an answer, as a
+        # failed check's); 3, try again later (503); 2, bad input or an unknown name (400, 404, 422).
+        sys.exit(1 if isinstance(exc, Conflict) else 3 if isinstance(exc, Unavailable) else 2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

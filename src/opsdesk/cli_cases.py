@@ -1,7 +1,8 @@
 """``opsdesk cases ...``: work the case queue from a terminal or a script (``--format json``).
 
 The person acting is ``--as``; they may reassign a case someone else holds when their dashboard account (``opsdesk
-users add --person``) is a lead's in its shop, and the work on such a case is refused, exit 1 (ADR 0039)."""
+users add --person``) is a lead's in its shop, and the work on such a case is refused, exit 1 (ADR 0039), as a claim
+of it is (ADR 0054)."""
 
 from __future__ import annotations
 

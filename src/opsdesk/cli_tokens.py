@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit, note_if_no_person
 from opsdesk.cli_tables import Column, print_rows, when
+from opsdesk.domain.errors import InvalidInput
 from opsdesk.services import tokens as token_service
 
 tokens_cli = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
@@ -30,13 +31,20 @@ def create(
     role: Annotated[str, typer.Option(help="viewer, agent, lead or admin")] = "viewer",
     config: ConfigOpt = None,
     database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
 ) -> None:
-    """Create an API token and print it once (only its digest is stored)."""
+    """Create an API token and print it once (only its digest is stored); the JSON adds its id, as listed."""
+    if fmt not in ("text", "json"):  # before the token is made: one it could not print would be lost
+        raise InvalidInput(f"--format must be text or json, not {fmt!r}")
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
         token = token_service.create_token(uow, name, role, desk.clock.now())
+        made = token_service.authenticate(uow, token)
         uow.commit()
-    out.print(token, soft_wrap=True)
+    assert made is not None  # just written in this unit of work
+    listed = {"id": made.id, "name": made.name, "role": made.role, "created_at": made.created_at.isoformat()}
+    if not emit({**listed, "token": token}, fmt):
+        out.print(token, soft_wrap=True)
     note_if_no_person(desk, name, role)
 
 

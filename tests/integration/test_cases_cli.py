@@ -87,7 +87,8 @@ def test_claim_comment_wait_resolve_and_reopen_as_a_person(desk, tmp_path) -> No
     assert sorted(a.kind for a in actions) == ["email", "refund"]
 
 
-def test_a_claim_on_someone_elses_case_exits_2_naming_them(desk, tmp_path) -> None:
+def test_a_claim_on_someone_elses_case_exits_1_as_the_other_refusals_naming_them(desk, tmp_path) -> None:
+    """ADR 0054: a case someone else holds is exit 1 whatever the command (409 in the API); exit 2 is bad input."""
     cid = case_id(tmp_path)
     run(tmp_path, "claim", cid, "--as", "ada")
     result = subprocess.run(
@@ -96,7 +97,7 @@ def test_a_claim_on_someone_elses_case_exits_2_naming_them(desk, tmp_path) -> No
         env={**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET, "COLUMNS": "200"},
         capture_output=True, text=True, timeout=120, check=False,
     )
-    assert result.returncode == 2
+    assert (result.returncode, result.stdout) == (1, "")
     key = next(c["key"] for c in listed(tmp_path)["cases"] if c["id"] == cid)
     assert f"case {key} is already claimed by ada" in " ".join(result.stderr.split())
 

@@ -381,7 +381,7 @@ def test_a_browser_gets_a_readable_page_for_what_it_may_not_see_and_the_api_keep
     assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.text and "Back to the queue" in missing.text
     other = client.get("/orders/other.myshopify.com/1", headers=html)
     assert other.status_code == 404 and "<h1>Not found</h1>" in other.text
-    assert client.get("/cases/no-such-case").json() == {"detail": "no case no-such-case"}
+    assert client.get("/cases/no-such-case").json() == {"error": "no case no-such-case"}
     assert client.get("/api/v1/cases/no-such-case", headers=html).headers["content-type"].startswith(
         "application/json")
 

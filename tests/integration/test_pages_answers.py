@@ -151,7 +151,7 @@ def test_a_malformed_page_address_gets_a_readable_page_and_the_api_keeps_json(cl
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
     assert "<h1>Bad request</h1>" in bad.text and "order_id: Input should be a valid integer" in bad.text
     api = client.get("/api/v1/orders/not-a-number", headers=BROWSER)
-    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["path", "order_id"]
+    assert api.status_code == 422 and api.json()["problems"][0]["at"] == "path.order_id"
 
 
 def test_readiness_counts_the_controls_that_pass_as_opsdesk_check_does(client) -> None:

@@ -80,5 +80,5 @@ def test_a_revoked_token_gets_the_401_of_an_unknown_token_from_its_next_request(
         assert revoked.returncode == 0, revoked.stderr
 
         assert answer(get_cases(base, leaked)) == unknown
-        assert unknown == (401, {"detail": "invalid or revoked token"}, "Bearer")
+        assert unknown == (401, {"error": "invalid or revoked token"}, "Bearer")
         assert get_cases(base, kept).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
@@ -99,3 +100,20 @@ def test_revoking_an_unknown_id_is_an_error_with_exit_code_2(desk_dir: tuple[Pat
     assert (code, said, err) == (2, "", "error: no API token '0123456789abcdef' (opsdesk tokens list shows their ids)")
     assert revocations(desk_dir[1]) == []
     assert json.loads(tokens("list", "--format", "json", where=desk_dir)[1])[0]["revoked"] is False
+
+
+def test_create_prints_the_token_once_as_json_for_a_script(desk_dir: tuple[Path, str]) -> None:
+    """The public contract: a command that prints data takes ``--format json``; the token with its id, as listed."""
+    code, out, err = tokens("create", "ci", "--role", "agent", "--format", "json", where=desk_dir)
+    assert (code, err) == (0, "note: 'ci' is no person under people: (people: alice, bob, carol, dan): it reads and "
+                              "works cases but takes none; name it after a person to act as them (ADR 0047)")
+    made = json.loads(out)
+    token_id, token_digest = stored(desk_dir[1])["ci"]
+    assert made == {"id": token_id, "name": "ci", "role": "agent", "created_at": made["created_at"],
+                    "token": made["token"]}
+    assert hashlib.sha256(made["token"].encode()).hexdigest() == token_digest
+    assert datetime.fromisoformat(made["created_at"]).utcoffset() is not None
+    # a format it cannot print in makes no token: one never shown could not be used
+    assert tokens("create", "ci2", "--format", "xml", where=desk_dir)[0::2] == (
+        2, "error: --format must be text or json, not 'xml'")
+    assert "ci2" not in stored(desk_dir[1])

@@ -220,7 +220,7 @@ def test_every_action_writes_one_timeline_and_one_audit_entry(db, hooks) -> None
         ("wait", {}, "wait needs on"),
         ("resolve", {}, "resolve needs resolution"),
         ("comment", {"note": " "}, "a comment needs text"),
-        ("close", {}, "cannot close case c1: it is assigned"),
+        ("close", {}, "cannot close case C-1: it is assigned"),
     ],
 )
 def test_bad_actions_are_refused_and_write_nothing(db, hooks, action, params, message) -> None:

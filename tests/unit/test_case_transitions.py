@@ -54,6 +54,14 @@ def test_a_case_done_cannot_be_claimed(status: CaseStatus) -> None:
         tr.claim(case(status=status), "ada", T1)
 
 
+def test_a_refused_transition_names_the_case_by_its_key_as_every_other_message_does() -> None:
+    """ADR 0029: ``C-12`` is what a person and ``cases list`` know it by, not ``action-<32 hex digits>``."""
+    waiting = case(id="action-2ad8a6447ec5415e916e6a47e5e3aebd", number=12, status=CaseStatus.WAITING_CUSTOMER)
+    with pytest.raises(InvalidInput) as refused:
+        tr.close(waiting, "ada", T1)
+    assert str(refused.value) == "cannot close case C-12: it is waiting_customer"
+
+
 def test_a_case_in_progress_handed_back_to_its_team_is_claimed_again_and_stays_in_progress() -> None:
     handed_back = case(owner="team:support", status=CaseStatus.IN_PROGRESS, version=5)
     assert tr.claim(handed_back, "ada", T1) == Changed(

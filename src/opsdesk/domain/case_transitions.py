@@ -39,7 +39,7 @@ def _plain(value: Any) -> Any:
 
 def _require(case: Case, allowed: set[CaseStatus], action: str) -> None:
     if case.status not in allowed:
-        raise InvalidInput(f"cannot {action} case {case.id}: it is {case.status.value}")
+        raise InvalidInput(f"cannot {action} case {case.key}: it is {case.status.value}")
 
 
 def opened(case: Case, owner: str, at: datetime) -> Changed:

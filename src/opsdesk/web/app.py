@@ -13,18 +13,18 @@ from starlette.concurrency import run_in_threadpool
 from opsdesk import __version__
 from opsdesk.background import Background
 from opsdesk.desk import Desk
-from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, NotFound, OpsdeskError, Unavailable
+from opsdesk.domain.errors import OpsdeskError, Unavailable
 from opsdesk.metrics import CONTENT_TYPE, SCRAPE_REFUSED, scrape_allowed
 from opsdesk.services.orders import order_view
 from opsdesk.web.auth import Principal, Role, declare_public, ensure_shop, public, require_api
 from opsdesk.web.cases import cases_router
 from opsdesk.web.csrf import CsrfMiddleware
+from opsdesk.web.errors import DeclaredBodyLimit, document_errors, internal_error, opsdesk_error
 from opsdesk.web.intake import WebhookEndpoint
 from opsdesk.web.login import login_router
 from opsdesk.web.pages import add_pages
+from opsdesk.web.query import known_query
 from opsdesk.web.readiness import readiness_router
-
-STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 400, DataRefused: 422, Unavailable: 503}
 
 
 def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
@@ -57,22 +57,17 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
         if path:
             declare_public(app, path, "the API's documentation")
     app.add_middleware(CsrfMiddleware)
-    app.add_exception_handler(OpsdeskError, _error)
+    app.add_middleware(DeclaredBodyLimit)  # outermost: refused before the CSRF check would read a form
+    app.add_exception_handler(OpsdeskError, opsdesk_error)
+    app.add_exception_handler(Exception, internal_error)
     app.include_router(login_router())
     _add_ops_routes(app, desk)
     _add_api_routes(app, desk)
     app.include_router(cases_router(desk))
     app.include_router(readiness_router(desk))
     add_pages(app, desk)
+    document_errors(app)
     return app
-
-
-async def _error(_request: Request, exc: Exception) -> Response:
-    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 500)
-    body: dict[str, Any] = {"error": str(exc)}
-    if isinstance(exc, Conflict) and exc.holder:
-        body["holder"] = exc.holder
-    return JSONResponse(body, status_code=status)
 
 
 def _add_ops_routes(app: FastAPI, desk: Desk) -> None:
@@ -101,7 +96,7 @@ def _add_ops_routes(app: FastAPI, desk: Desk) -> None:
 def _add_api_routes(app: FastAPI, desk: Desk) -> None:
     viewer = Depends(require_api(Role.VIEWER))  # a default: annotations here are strings, not evaluated
 
-    @app.get("/api/v1/orders/{order_id}", tags=["orders"])
+    @app.get("/api/v1/orders/{order_id}", tags=["orders"], dependencies=[Depends(known_query)])
     async def get_order(order_id: int, shop: str | None = None, principal: Principal = viewer) -> dict[str, Any]:
         """An order's state, owner, decisions with their explanations, actions and cases."""
         own = principal.shops_with(Role.VIEWER)

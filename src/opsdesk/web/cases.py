@@ -26,6 +26,8 @@ from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, cas
 from opsdesk.services.cases import act
 from opsdesk.services.desk_metrics import desk_metrics
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
+from opsdesk.web.errors import MAX_API_BODY
+from opsdesk.web.query import known_query
 
 #: A case in a path: its key (``C-1042``, ADR 0029) or its id.
 CaseRef = Annotated[str, Path(description="the case's key (C-1042) or its id")]
@@ -60,7 +62,9 @@ class ActionBody(BaseModel):
 
 def cases_router(desk: Desk) -> APIRouter:
     """The ``/api/v1/cases`` routes and ``/api/v1/metrics/desk``."""
-    router = APIRouter(prefix="/api/v1", tags=["cases"])
+    router = APIRouter(
+        prefix="/api/v1", tags=["cases"], dependencies=[Depends(known_query)], max_body_size=MAX_API_BODY
+    )
     _add_read_routes(router, desk)
     _add_action_route(router, desk)
     _add_metrics_route(router, desk)
@@ -131,7 +135,8 @@ def _add_action_route(router: APIRouter, desk: Desk) -> None:
     ) -> dict[str, Any]:
         """Claim, assign, start, wait, resume, comment, resolve, close or reopen a case as the caller."""
         params = (body or ActionBody()).model_dump(exclude_none=True)
-        others = action.value == "assign" and params.get("owner") != principal.actor
+        # Assigning to someone else takes a lead; with no owner at all, the service says what is missing (400).
+        others = action.value == "assign" and params.get("owner") not in (None, principal.actor)
         needed = Role.LEAD if others else Role.AGENT
         await run_in_threadpool(_ensure_case_shop, desk, principal, case_id, needed)
         return await run_in_threadpool(_act, desk, case_id, action.value, principal, params)

@@ -10,10 +10,11 @@ from starlette.concurrency import run_in_threadpool
 from opsdesk.desk import Desk
 from opsdesk.readiness import registry
 from opsdesk.web.auth import Role, require_api
+from opsdesk.web.query import known_query
 
 
 def readiness_router(desk: Desk) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["readiness"])
+    router = APIRouter(prefix="/api/v1", tags=["readiness"], dependencies=[Depends(known_query)])
 
     # Every shop's records may be listed as offending: a viewer of every shop, like the desk's metrics.
     @router.get("/readiness", dependencies=[Depends(require_api(Role.VIEWER, every_shop=True))])

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opsdesk.desk import Desk
 from opsdesk.web.auth import Principal, Role, declare_public, require_page
+from opsdesk.web.errors import http_error, invalid_request
 from opsdesk.web.pages.case import case_router
 from opsdesk.web.pages.common import Pages
 from opsdesk.web.pages.insights import insights_router
@@ -41,14 +41,14 @@ def add_pages(app: FastAPI, desk: Desk) -> None:
 
 
 def _html_errors(pages: Pages) -> Callable[[Request, Exception], Awaitable[Response]]:
-    """A readable page for a browser's 403 and 404 outside the API; everything else as FastAPI answers it."""
+    """A readable page for a browser's 403 and 404 outside the API; everything else as JSON (``web.errors``)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code in (403, 404) and _wants_page(request):
             code = exc.status_code
             return pages.render(request, "error.html", None, status=code, code=code, message=str(exc.detail))
-        return await http_exception_handler(request, exc)
+        return await http_error(request, exc)
 
     return handle
 
@@ -58,12 +58,13 @@ def _wants_page(request: Request) -> bool:
 
 
 def _html_invalid(pages: Pages) -> Callable[[Request, Exception], Awaitable[Response]]:
-    """A readable page for a page's malformed address or form (``/orders/shop/abc``); the API keeps its 422 JSON."""
+    """A readable page for a page's malformed address or form (``/orders/shop/abc``); the API keeps its 422 JSON.
+    """
 
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if not _wants_page(request):
-            return await request_validation_exception_handler(request, exc)
+            return await invalid_request(request, exc)
         problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
         return pages.render(request, "error.html", None, status=422, code=422, message=problems)
 
