@@ -16,7 +16,8 @@ timeout, RetryLater, as a silent relay is.)
 Each message opens its own connection, except inside ``batch()`` (the outbox sender's batch): there the
 messages share one connection (per thread), opened by the first and closed with QUIT on leaving. After
 any failure the connection is dropped and the next message opens a new one; a kept connection the relay
-has closed meanwhile is replaced at once for the message that found it closed.
+has closed meanwhile is replaced at once for the message that found it closed. The ``timeout`` bounds each
+message's whole conversation, connecting included (``watchdog.py``), not only each read as smtplib's does.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from email.utils import format_datetime, parseaddr
 from string import Template
 from typing import Literal
 
+from opsdesk.connectors.watchdog import Watchdog, connect, rewatch
 from opsdesk.domain.errors import InvalidInput, InvalidPayload
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
@@ -133,7 +135,7 @@ class SmtpEmail:
         except InvalidPayload as exc:
             return Rejected(str(exc))
         try:
-            self._deliver(message)
+            self._deliver_in_time(message)
         except smtplib.SMTPRecipientsRefused as exc:
             return _refused(exc.recipients)
         except smtplib.SMTPResponseException as exc:
@@ -180,9 +182,19 @@ class SmtpEmail:
         message.set_content(body)
         return message
 
-    def _deliver(self, message: EmailMessage) -> None:
+    def _deliver_in_time(self, message: EmailMessage) -> None:
+        watchdog = Watchdog(self._timeout)
+        try:
+            with watchdog:
+                self._deliver(message, watchdog)
+        except (smtplib.SMTPException, OSError):
+            if watchdog.fired:  # whatever the cut-off conversation ended in (half a reply), it ran out of time
+                raise TimeoutError(f"timed out after {self._timeout:g} s") from None
+            raise
+
+    def _deliver(self, message: EmailMessage, watchdog: Watchdog) -> None:
         if not self._batch.open:
-            smtp = self._connect()
+            smtp = self._connect(watchdog)
             try:
                 smtp.send_message(message)
             finally:
@@ -191,6 +203,7 @@ class SmtpEmail:
         kept, self._batch.smtp = self._batch.smtp, None  # kept again only when this message goes through
         if kept is not None:
             try:
+                rewatch(kept, watchdog)
                 kept.send_message(message)
             except smtplib.SMTPServerDisconnected:
                 # The relay closed the kept connection (an idle timeout, a limit of messages per
@@ -203,7 +216,7 @@ class SmtpEmail:
             else:
                 self._batch.smtp = kept
                 return
-        smtp = self._connect()
+        smtp = self._connect(watchdog)
         try:
             smtp.send_message(message)
         except BaseException:
@@ -211,12 +224,9 @@ class SmtpEmail:
             raise
         self._batch.smtp = smtp
 
-    def _connect(self) -> smtplib.SMTP:
-        smtp: smtplib.SMTP
-        if self._tls == "implicit":
-            smtp = smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout, context=self._context)
-        else:
-            smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+    def _connect(self, watchdog: Watchdog) -> smtplib.SMTP:
+        implicit = self._context if self._tls == "implicit" else None
+        smtp = connect(watchdog, self._host, self._port, self._timeout, implicit)
         try:
             if self._tls == "starttls":
                 smtp.starttls(context=self._context)

@@ -84,6 +84,9 @@ def update_clocks(org: Org, before: Case, after: Case, now: datetime) -> tuple[C
     if found is None:
         return after, [], []
     policy, clocks = found
+    # The wall clock is not monotonic (NTP steps it back; another worker's runs a little ahead): a change "before"
+    # a clock's last change counts at that change, rather than failing the change and its batch (ADR 0056).
+    now = max([now, *(c.last_change for c in clocks.values())])
     if not after.status.active:
         met = {target: _met(clock, now) for target, clock in clocks.items()}
         cancel = list(SLA_KINDS) if after.status is CaseStatus.CLOSED else []

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from opsdesk.domain.audit import AuditKeys
 from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, Unavailable
@@ -35,11 +33,13 @@ from opsdesk.storage.orders import SqlOrders
 from opsdesk.storage.outbox import SqlOutbox
 from opsdesk.storage.privacy import SqlPrivacy
 from opsdesk.storage.readiness import SqlReadiness
+from opsdesk.storage.sqlite_connections import configure_sqlite
 from opsdesk.storage.timers import SqlTimers
 from opsdesk.storage.tokens import SqlTokens
 from opsdesk.storage.turns import WriteTurns
 from opsdesk.storage.usage import SqlUsage
 from opsdesk.storage.users import SqlSessions, SqlUsers
+from opsdesk.storage.write_health import WriteHealth
 
 #: SQLite's durability setting, stated in docs/explanation/durability.md: FULL survives power loss.
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -62,7 +62,7 @@ def create_sql_engine(
     engine = create_engine(
         url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False}, hide_parameters=True
     )
-    _configure_sqlite(engine, sqlite_synchronous.upper(), sqlite_busy_timeout_ms)
+    configure_sqlite(engine, sqlite_synchronous.upper(), sqlite_busy_timeout_ms)
     return engine
 
 
@@ -96,52 +96,6 @@ def ensure_reachable(engine: Engine) -> None:
         raise Unavailable(f"cannot open the database {where} ({URL_SOURCE}): {reason}") from None
 
 
-def _write_ahead_log(cursor: Any, wait: float) -> None:
-    """Put the database in WAL mode, waiting up to ``wait`` seconds for another connection doing the same.
-
-    Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked" at once, without
-    its busy handler, to a connection that asks while another switches (processes started together on a fresh
-    file: ``migrate``, ADR 0032); once the file is in WAL mode the pragma only reads it."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.005)
-
-
-def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
-        # The driver's own transaction handling is turned off so that we can BEGIN IMMEDIATE:
-        # a writer takes the lock up front instead of failing to upgrade a read lock later.
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        _write_ahead_log(cursor, busy_timeout_ms / 1000)
-        for pragma in (
-            f"synchronous={synchronous}",
-            f"busy_timeout={busy_timeout_ms}",
-            "foreign_keys=ON",
-            "cache_size=-65536",
-            "temp_store=MEMORY",
-            # Checkpoints are run by the desk's checkpointer thread (or, past ~80 MB of WAL, by the
-            # committing connection): a writer acknowledging webhooks should not pay for them.
-            "wal_autocheckpoint=20000",
-        ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # A reader must not take the write lock: intake's writer would queue behind every idle poll.
-        read_only = conn.get_execution_options().get("opsdesk_read_only", False)
-        # Straight to the driver: SQLAlchemy's execution path costs ~10x SQLite's BEGIN, on every transaction.
-        conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
-
-
 class SqlUnitOfWork:
     """One transaction; the repositories share its connection."""
 
@@ -171,8 +125,10 @@ class SqlUnitOfWork:
         writer: WriteTurns | None = None,
         wait: float = 4.0,
         audit_keys: AuditKeys | None = None,
+        health: WriteHealth | None = None,
     ) -> None:
         self._engine = engine
+        self._health = None if read_only else health  # told how each write transaction ends
         self._audit_keys = audit_keys
         self._read_only = read_only
         self._writer = None if read_only else writer
@@ -223,6 +179,8 @@ class SqlUnitOfWork:
             raise DataRefused(f"refused by the database: {exc.orig}") from exc
         except (OperationalError, DBAPIError) as exc:
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
+        if self._health is not None:
+            self._health.succeeded()
 
     def _release(self) -> None:
         if self._writer is not None:
@@ -233,6 +191,8 @@ class SqlUnitOfWork:
     ) -> None:
         if self._conn is None:
             return
+        if self._health is not None:
+            self._health.observe(exc)
         try:
             self._conn.rollback()
             self._conn.close()
@@ -262,6 +222,7 @@ class SqlDatabase:
         self.audit_keys = audit_keys or AuditKeys()
         self._writer = WriteTurns() if engine.dialect.name == "sqlite" else None
         self._writer_wait = writer_wait
+        self.health = WriteHealth()
 
     @property
     def backend(self) -> str:
@@ -270,7 +231,8 @@ class SqlDatabase:
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A transaction; ``read_only`` ones never take SQLite's write lock (WAL readers run alongside)."""
         return SqlUnitOfWork(
-            self.engine, read_only=read_only, writer=self._writer, wait=self._writer_wait, audit_keys=self.audit_keys
+            self.engine, read_only=read_only, writer=self._writer, wait=self._writer_wait, audit_keys=self.audit_keys,
+            health=self.health,
         )
 
     def ping(self) -> None:
@@ -280,6 +242,7 @@ class SqlDatabase:
                 conn.rollback()
         except (OperationalError, DBAPIError) as exc:
             raise Unavailable(f"database unavailable: {exc.orig}") from exc
+        self.health.check()  # reads pass while writes fail (a full disk, a read-only file system)
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file without blocking readers or writers (SQLite only)."""
