@@ -109,7 +109,8 @@ def queue_filter(org: Org, query: QueueQuery, person: str, now: datetime) -> Cas
 
 
 def queue_page(uow: UnitOfWork, org: Org, query: QueueQuery, person: str, now: datetime) -> QueuePage:
-    """One page of the queue, what is due first first, with the warning and breach moment of each row."""
+    """One page of the queue (what is due first first; resolved and closed cases the latest first), with the
+    warning and breach moment of each row."""
     where = queue_filter(org, query, person, now)
     total = uow.cases.count(where)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
