@@ -10,9 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from opsdesk.domain.records import CaseRecord
 from tests.browser.conftest import Running, desk_running
 from tests.browser.test_dashboard import ORDER, case_of, key_of, page_as, return_requested  # noqa: F401  (a fixture)
 from tests.integration.dashboard_harness import ORG
+from tests.samples import SHOP
 
 pytestmark = pytest.mark.browser
 ZONE = "America/New_York"
@@ -23,6 +25,39 @@ NEW_YORK = {**ORG, "calendars": {name: {**cal, "timezone": ZONE} for name, cal i
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     with desk_running(tmp_path_factory.mktemp("browser-ny"), NEW_YORK) as served:
         yield served
+
+
+def unowned_case(running: Running) -> str:
+    """A case nobody owns (as one opened before owners were required): readiness's order-owners names it."""
+    with running.desk.db.unit_of_work() as uow:
+        case = uow.cases.open(CaseRecord(id="case-without-owner", shop=SHOP, kind="order", queue="orders",
+                                          title="nobody's case", reason="opened by hand",
+                                          opened_at=running.desk.clock.now(), source="test"))
+        uow.commit()
+    return key_of(running, case.id)
+
+
+def test_readiness_links_an_offending_case_by_its_key(page_as, running) -> None:  # noqa: F811
+    key = unowned_case(running)
+    page = page_as("carol")
+    page.goto("/readiness")
+    link = page.locator("#control-order-owners a[href^='/cases/']")
+    assert (link.get_attribute("href"), link.text_content()) == (f"/cases/{key}", f"case {key}")
+    link.click()
+    page.wait_for_url(f"**/cases/{key}")
+
+
+def test_readiness_reads_on_a_phone_without_scrolling_sideways(page_as, running) -> None:  # noqa: F811
+    unowned_case(running)  # a failing control, its evidence and offenders open
+    page = page_as("carol")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto("/readiness")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    # Nothing scrolls sideways inside the page either (a table in a box of its own, wider than the screen).
+    wider = page.evaluate("Array.from(document.querySelectorAll('main *')).filter(e => e.scrollWidth > e.clientWidth"
+                          " + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)).map(e => e.tagName)")
+    assert wider == []
+    assert page.locator("#control-order-owners").is_visible()
 
 
 def test_resolved_cases_show_the_latest_resolved_first(page_as, running) -> None:  # noqa: F811
