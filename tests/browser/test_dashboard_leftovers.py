@@ -6,7 +6,9 @@ This module's desk keeps its business calendars in New York, so that a time show
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -58,6 +60,21 @@ def test_readiness_reads_on_a_phone_without_scrolling_sideways(page_as, running)
                           " + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)).map(e => e.tagName)")
     assert wider == []
     assert page.locator("#control-order-owners").is_visible()
+
+
+def test_times_are_shown_in_the_calendars_zone_and_say_which(page_as, running) -> None:  # noqa: F811
+    running.deliver(return_requested(running, 61))
+    case_id = case_of(running, ORDER + 61)
+    with running.desk.db.unit_of_work(read_only=True) as uow:
+        opened = uow.cases.get(case_id).opened_at
+    local = opened.astimezone(ZoneInfo(ZONE)).strftime("%Y-%m-%d %H:%M %Z")  # EST or EDT
+    page = page_as("alice")
+    row = page.locator(f"#queue-rows tr[data-id='{case_id}']")
+    assert row.locator("td[data-label=Opened]").text_content() == local
+    page.goto(f"/cases/{case_id}")
+    stamps = page.locator("#timeline .at").all_text_contents()
+    assert stamps and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", s) for s in stamps), stamps
+    assert page.locator("footer").text_content() == f"Times are in {ZONE}, the business calendars' time zone."
 
 
 def test_resolved_cases_show_the_latest_resolved_first(page_as, running) -> None:  # noqa: F811

@@ -10,7 +10,7 @@ from opsdesk.domain.cases import Case, CaseStatus
 from opsdesk.domain.org import Org
 from opsdesk.domain.records import DecisionRecord
 from opsdesk.domain.sla import SlaPolicy
-from opsdesk.services.dashboard import filter_options, off_hours
+from opsdesk.services.dashboard import desk_zone, filter_options, off_hours
 from opsdesk.services.dashboard_case import case_actions, fitting_resolutions
 from opsdesk.services.dashboard_metrics import (
     automation,
@@ -22,7 +22,7 @@ from opsdesk.services.dashboard_metrics import (
 from opsdesk.testing import InMemoryDatabase
 from opsdesk.web.pages.charts import line_chart
 from opsdesk.web.pages.common import local_path
-from opsdesk.web.pages.rendering import countdown, period, query_string, span, times
+from opsdesk.web.pages.rendering import countdown, period, query_string, span, times, when
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -146,6 +146,24 @@ def test_query_strings_and_redirects_stay_on_the_site() -> None:
     assert local_path("/queue?view=mine", "/queue") == "/queue?view=mine"
     for bad in ("//evil.example/x", "https://evil.example", "/\\evil", "", None):
         assert local_path(bad, "/queue") == "/queue"
+
+
+def test_the_dashboard_shows_times_in_the_zone_of_the_calendars_the_slas_count_in() -> None:
+    def policy(zone: str, always: bool = False) -> SlaPolicy:
+        hours = {day: ((time(9), time(17)),) for day in range(5)}
+        cal = BusinessCalendar.always_open(zone) if always else BusinessCalendar(zone, hours)
+        return SlaPolicy(zone, cal, {"resolution": timedelta(hours=4)})
+
+    ny, berlin, tokyo_24_7 = policy("America/New_York"), policy("Europe/Berlin"), policy("Asia/Tokyo", always=True)
+    assert desk_zone(Org()) == "UTC"
+    assert desk_zone(Org(sla_policies={"a": ny, "b": tokyo_24_7})) == "America/New_York"  # the one with hours
+    assert desk_zone(Org(sla_policies={"b": tokyo_24_7})) == "Asia/Tokyo"
+    assert desk_zone(Org(sla_policies={"a": ny, "b": berlin}, default_sla=berlin)) == "Europe/Berlin"
+    assert desk_zone(Org(sla_policies={"a": ny, "b": berlin})) == "UTC"  # no one zone to choose: UTC, labelled
+    moment = datetime(2026, 11, 29, 15, 4, tzinfo=UTC)
+    assert (when(moment, "America/New_York"), when(moment, "America/Sao_Paulo"), when(moment)) == (
+        "2026-11-29 10:04 EST", "2026-11-29 12:04 UTC-03", "2026-11-29 15:04 UTC")
+    assert times("shipped 2026-11-29T15:04:00+00:00, late", "Europe/Berlin") == "shipped 2026-11-29 16:04 CET, late"
 
 
 def test_off_hours_says_until_when_the_business_time_of_a_case_deadline_is_not_running() -> None:
