@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from opsdesk.domain.records import CaseRecord
 from tests.browser.conftest import Running, desk_running
 from tests.browser.test_dashboard import ORDER, case_of, key_of, page_as, return_requested  # noqa: F401  (a fixture)
-from tests.integration.dashboard_harness import ORG
+from tests.integration.dashboard_harness import ORG, PASSWORD
 from tests.samples import SHOP
 
 pytestmark = pytest.mark.browser
@@ -75,6 +77,35 @@ def test_times_are_shown_in_the_calendars_zone_and_say_which(page_as, running) -
     stamps = page.locator("#timeline .at").all_text_contents()
     assert stamps and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", s) for s in stamps), stamps
     assert page.locator("footer").text_content() == f"Times are in {ZONE}, the business calendars' time zone."
+
+
+def sign_in_without_scripts(browser: Any, running: Running, username: str) -> Any:
+    context = browser.new_context(base_url=running.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/queue?view=team")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/queue\?view=team$"))
+    return page
+
+
+def test_a_bulk_claim_without_scripts_lands_on_the_queue_not_on_the_form(browser, running) -> None:
+    running.deliver(return_requested(running, 62))
+    case_id = case_of(running, ORDER + 62)
+    page = sign_in_without_scripts(browser, running, "bob")
+    try:
+        page.check(f"input[name=case][value='{case_id}']")
+        page.click("button:has-text('Claim selected')")
+        page.wait_for_load_state()
+        assert re.search(r"/queue\?view=team&page=1$", page.url), page.url  # not /queue/claim
+        expect(page.locator(".notice")).to_have_text(["claimed 1 case"])
+        with running.desk.db.unit_of_work(read_only=True) as uow:
+            assert uow.cases.get(case_id).owner == "bob"
+        page.reload()  # a GET: nothing is posted again, and the message was said once
+        expect(page.locator(".notice")).to_have_count(0)
+    finally:
+        page.context.close()
 
 
 def test_resolved_cases_show_the_latest_resolved_first(page_as, running) -> None:  # noqa: F811

@@ -22,6 +22,7 @@ from opsdesk.services.dashboard_metrics import (
 from opsdesk.testing import InMemoryDatabase
 from opsdesk.web.pages.charts import line_chart
 from opsdesk.web.pages.common import local_path
+from opsdesk.web.pages.queue import MAX_CLAIMED_BYTES, pack, unpack
 from opsdesk.web.pages.rendering import countdown, period, query_string, span, times, when
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -179,3 +180,16 @@ def test_off_hours_says_until_when_the_business_time_of_a_case_deadline_is_not_r
     assert off_hours(org, due, midnight_ny + timedelta(hours=9, minutes=5)) is None  # 09:05: business time runs
     assert off_hours(org, replace(due, detail={"sla": {"policy": "pricing"}}), midnight_ny) is None
     assert off_hours(org, replace(due, status=CaseStatus.WAITING_CUSTOMER), midnight_ny) is None  # "paused" says it
+
+
+def test_what_a_bulk_claim_did_fits_its_cookie_and_a_forged_one_says_nothing() -> None:
+    refused = [{"error": True, "text": f"case C-{n} is already claimed by someone with a long name"} for n in range(50)]
+    notices = [{"error": False, "text": "claimed 0 cases"}, *refused]
+    packed = pack(notices)
+    assert len(packed) <= MAX_CLAIMED_BYTES
+    shown = unpack(packed)
+    assert shown[0] == notices[0] and shown[1:-1] == refused[: len(shown) - 2]
+    assert shown[-1] == {"error": True, "text": f"and {50 - (len(shown) - 2)} more refused"}
+    assert unpack(pack(notices[:3])) == notices[:3]
+    for forged in ("", "not base64!", "bnVsbA==", "W3sidGV4dCI6IDF9XQ=="):  # null; [{"text": 1}]
+        assert unpack(forged) == []
