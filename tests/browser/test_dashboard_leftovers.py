@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from opsdesk.domain.records import CaseRecord
+from opsdesk.services import sessions
+from opsdesk.web.auth import SESSION_COOKIE
 from tests.browser.conftest import Running, desk_running
 from tests.browser.test_dashboard import ORDER, case_of, key_of, page_as, return_requested  # noqa: F401  (a fixture)
 from tests.integration.dashboard_harness import ORG, PASSWORD
@@ -106,6 +108,72 @@ def test_a_bulk_claim_without_scripts_lands_on_the_queue_not_on_the_form(browser
         expect(page.locator(".notice")).to_have_count(0)
     finally:
         page.context.close()
+
+
+def end_session(running: Running, page: Any) -> None:
+    """End the tab's session on the server, as its expiry does (the browser keeps its cookie)."""
+    [token] = [c["value"] for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+    with running.desk.db.unit_of_work() as uow:
+        sessions.end_session(uow, token, now=running.desk.clock.now())
+        uow.commit()
+
+
+def drafts(page: Any) -> list[str]:
+    """The drafts the tab keeps (htmx keeps the path it is on, no page: ``historyCacheSize`` is 0)."""
+    return page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('opsdesk-draft:'))")  # type: ignore[no-any-return]
+
+
+def tab_storage(page: Any) -> dict[str, str]:
+    return page.evaluate("Object.fromEntries(Object.entries(sessionStorage))")  # type: ignore[no-any-return]
+
+
+def test_a_comment_typed_as_the_session_ended_is_in_its_box_after_signing_in(page_as, running) -> None:  # noqa: F811
+    running.deliver(return_requested(running, 63))
+    key = key_of(running, case_of(running, ORDER + 63))
+    page = page_as("alice")
+    page.goto(f"/cases/{key}")
+    text = "Called the customer: they keep the parcel.\nRefund once the carrier confirms."
+    page.fill("#comment", text)
+    end_session(running, page)  # the session ended while the comment was typed
+    page.click("button:has-text('Comment')")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/cases/{key}")
+    expect(page.locator("#comment")).to_have_value(text)
+    page.click("button:has-text('Comment')")
+    page.wait_for_selector("text=Comment added")
+    expect(page.locator("#comment")).to_have_value("")  # posted: the draft is gone
+    assert drafts(page) == []
+    assert text.partition("\n")[0] in (page.locator("#timeline").text_content() or "")
+    page.fill("#comment", "a second thought, never posted")
+    other = page.context.new_page()  # another tab of the desk, with a draft of its own
+    other.goto(f"/cases/{key}")
+    other.fill("#comment", "a third, in another tab")
+    assert drafts(other) == [f"opsdesk-draft:alice {key}"]
+    page.click("button:has-text('Sign out')")
+    page.wait_for_url(re.compile(r"/login$"))
+    assert drafts(page) == [] and key not in str(tab_storage(page))  # nothing of a case is left in the tab,
+    expect(other.locator("#comment")).to_have_value("a third, in another tab")
+    other.wait_for_function("() => !Object.keys(sessionStorage).some(k => k.startsWith('opsdesk-draft:'))")
+    assert "a third" not in str(tab_storage(other))  # nor in the desk's other tabs
+
+
+def test_a_draft_is_not_given_to_the_next_person_in_the_tab(page_as, running) -> None:  # noqa: F811
+    running.deliver(return_requested(running, 64))
+    key = key_of(running, case_of(running, ORDER + 64))
+    page = page_as("alice")
+    page.goto(f"/cases/{key}")
+    page.fill("#comment", "alice's words")
+    end_session(running, page)
+    page.goto("/login")
+    page.fill("input[name=username]", "bob")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"/cases/{key}")
+    expect(page.locator("#comment")).to_have_value("")
 
 
 def test_resolved_cases_show_the_latest_resolved_first(page_as, running) -> None:  # noqa: F811
