@@ -23,7 +23,7 @@ from opsdesk.testing import InMemoryDatabase
 from opsdesk.web.pages.charts import line_chart
 from opsdesk.web.pages.common import local_path
 from opsdesk.web.pages.queue import MAX_CLAIMED_BYTES, pack, unpack
-from opsdesk.web.pages.rendering import countdown, period, query_string, span, times, when
+from opsdesk.web.pages.rendering import countdown, make_templates, period, query_string, span, times, when
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -193,3 +193,15 @@ def test_what_a_bulk_claim_did_fits_its_cookie_and_a_forged_one_says_nothing() -
     assert unpack(pack(notices[:3])) == notices[:3]
     for forged in ("", "not base64!", "bnVsbA==", "W3sidGV4dCI6IDF9XQ=="):  # null; [{"text": 1}]
         assert unpack(forged) == []
+
+
+def test_readiness_shows_the_times_it_measured_in_the_desks_zone() -> None:
+    """A control's numbers, reason and offenders carry ISO UTC times (the API keeps them); the page says them
+    in the zone of every other time on it."""
+    at = "2026-11-24T05:00:00+00:00"
+    control = {"control": "site-speed-monitored", "title": "Site speed", "status": "fail", "fix": "",
+               "reason": f"sweeps failing since {at}", "measured": {"probes": {"shop": {"at": at}}},
+               "thresholds": {}, "offending": [{"kind": "shop", "id": "s", "detail": f"probed {at}"}]}
+    report = {"passed": False, "failed": ["site-speed-monitored"], "at": at, "controls": [control]}
+    page = make_templates("America/New_York").env.get_template("readiness.html").render(report=report, keys={})
+    assert "05:00" not in page and page.count("2026-11-24 00:00 EST") == 4
