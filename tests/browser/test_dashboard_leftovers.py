@@ -120,7 +120,8 @@ def end_session(running: Running, page: Any) -> None:
 
 def drafts(page: Any) -> list[str]:
     """The drafts the tab keeps (htmx keeps the path it is on, no page: ``historyCacheSize`` is 0)."""
-    return page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('opsdesk-draft:'))")  # type: ignore[no-any-return]
+    keys: list[str] = page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('opsdesk-draft:'))")
+    return keys
 
 
 def tab_storage(page: Any) -> dict[str, str]:
