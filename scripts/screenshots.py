@@ -89,7 +89,7 @@ def shoot(url: str, out: Path, extras: list[str]) -> None:
         page.wait_for_timeout(1500)  # let the countdowns tick once
         page.screenshot(path=str(out / "queue.png"))
         page.locator(f"#queue-rows {CASE} a").first.click()
-        page.wait_for_load_state()
+        page.wait_for_url("**/cases/**")  # not the queue still: its "Claim selected" would be taken for Claim
         if page.locator("button:has-text('Claim')").count():
             page.click("button:has-text('Claim')")
             page.wait_for_load_state()

@@ -109,8 +109,11 @@ class MemoryCases:
     def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
         found = [c for c in self.t.cases.values() if _matches(c, where)]
         far = datetime.max.replace(tzinfo=UTC)
-        found.sort(key=lambda c: (c.due_at is None, c.due_at or far, c.opened_at, c.id))
-        return found[offset : offset + limit]
+        active = sorted((c for c in found if c.status.active),
+                        key=lambda c: (c.due_at is None, c.due_at or far, c.opened_at, c.id))
+        ended = sorted((c for c in found if not c.status.active), key=lambda c: (c.resolved_at or c.opened_at, c.id),
+                       reverse=True)  # the latest ended first
+        return [*active, *ended][offset : offset + limit]
 
     def count(self, where: CaseFilter) -> int:
         return sum(1 for c in self.t.cases.values() if _matches(c, where))

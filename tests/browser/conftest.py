@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ class Running:
                 assert response.status_code == 200, response.text
 
 
-def _config(directory: Path, shopify: FakeShopifyAdmin, smtp: FakeSmtp) -> Path:
+def _config(directory: Path, shopify: FakeShopifyAdmin, smtp: FakeSmtp, org: dict[str, Any]) -> Path:
     playbooks = directory / "playbooks"
     playbooks.mkdir()
     (playbooks / "refunds.yaml").write_text((STARTER / "refunds.yaml").read_text())
@@ -57,22 +58,23 @@ def _config(directory: Path, shopify: FakeShopifyAdmin, smtp: FakeSmtp) -> Path:
         "playbooks": str(playbooks),
         "connectors": {"shopify": {"base_url": base}, "smtp": {"host": "127.0.0.1", "port": smtp.port}},
         "outbox": {"poll_seconds": 0.2, "base_delay_seconds": 0.2},
-        **ORG,
+        **org,
     }
     path = directory / "opsdesk.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    directory = tmp_path_factory.mktemp("browser")
+@contextmanager
+def desk_running(directory: Path, org: dict[str, Any] = ORG) -> Iterator[Running]:
+    """A desk of ``org`` (people, teams, calendars, SLA policies) served with its users, in ``directory``."""
     with pytest.MonkeyPatch.context() as env, FakeShopifyAdmin(access_tokens=[TOKEN]) as shopify, \
             FakeSmtp() as smtp:
         env.setenv("OPSDESK_SHOPIFY_SECRET", SECRET)
         env.delenv("OPSDESK_SHOPIFY_PREVIOUS_SECRET", raising=False)
         env.setenv("OPSDESK_SHOPIFY_ACCESS_TOKEN", TOKEN)
-        settings = load_settings(str(_config(directory, shopify, smtp)), f"sqlite:///{directory}/opsdesk.db")
+        config = _config(directory, shopify, smtp, org)
+        settings = load_settings(str(config), f"sqlite:///{directory}/opsdesk.db")
         desk = composition.build(settings)  # the real connectors, pointed at the stand-ins
         with desk.db.unit_of_work() as uow:
             for name, (display, role, person) in USERS.items():
@@ -83,6 +85,12 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                 yield Running(base, desk, shopify, smtp)
         finally:
             desk.db.dispose()  # type: ignore[attr-defined]  # the SQL database of the composition root
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    with desk_running(tmp_path_factory.mktemp("browser")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -222,7 +222,7 @@ def test_a_case_a_colleague_holds_offers_no_work_on_it_until_a_lead_takes_it_ove
 
 
 def test_every_page_reads_on_a_phone_without_scrolling_sideways(page_as, running) -> None:
-    """At 375 px the queue's rows become cards; the other pages' tables (orders found, readiness evidence,
+    """At 375 px the rows of the queue and of readiness become cards; the other pages' tables (orders found,
     playbook rules) scroll inside their own box, and a long word in a comment (a link) wraps, rather than push
     the whole page wider than the screen."""
     running.deliver(return_requested(running, 8))

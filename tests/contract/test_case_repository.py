@@ -265,7 +265,7 @@ def test_search_lists_active_cases_due_first_then_undated_oldest_first(queue: Da
         (CaseFilter(due_before=at(100)), ["f"]),
         (CaseFilter(due_before=at(101)), ["f", "b", "c"]),
         (CaseFilter(status=("waiting_supplier",)), ["f"]),
-        (CaseFilter(status=("resolved", "open")), ["b", "g", "d"]),
+        (CaseFilter(status=("resolved", "open")), ["b", "d", "g"]),
         (CaseFilter(active_only=False, owner="ada"), ["c", "a", "g"]),
         (CaseFilter(queue="refunds", owner="ada", status=("assigned",)), ["a"]),
         (CaseFilter(queue="nowhere"), []),
@@ -274,6 +274,19 @@ def test_search_lists_active_cases_due_first_then_undated_oldest_first(queue: Da
 def test_search_and_count_apply_every_filter(queue: Database, where: CaseFilter, expected: list[str]) -> None:
     assert ids(queue, where) == expected
     assert read(queue, lambda uow: uow.cases.count(where)) == len(expected)
+
+
+def test_resolved_cases_list_the_latest_resolved_first_on_every_page(any_db: Database) -> None:
+    # Opened in one order, resolved in another: the queue of resolved work reads from the latest resolution.
+    for n, (cid, opened_at, resolved_at) in enumerate([("r1", at(0), at(30)), ("r2", at(1), at(10)),
+                                                        ("r3", at(2), at(20)), ("r4", at(3), at(20))]):
+        opened(any_db, record(cid, opened_at=opened_at, order_id=100 + n))
+        apply(any_db, cid, lambda c, when=resolved_at: tr.resolve(c, "deny", "ada", when))
+    apply(any_db, "r3", lambda c: tr.close(c, "ada", at(40)))  # closing keeps when it was resolved
+    resolved = CaseFilter(status=("resolved", "closed"))
+    assert ids(any_db, resolved) == ["r1", "r4", "r3", "r2"]  # r3 and r4 resolved together: the later id first
+    assert [*ids(any_db, resolved, limit=3), *ids(any_db, resolved, limit=3, offset=3)] == ["r1", "r4", "r3", "r2"]
+    assert ids(any_db, CaseFilter(status=("resolved",)), limit=2, offset=1) == ["r4", "r2"]
 
 
 def test_search_returns_whole_cases(queue: Database) -> None:
@@ -407,7 +420,11 @@ def test_every_page_of_the_queue_follows_one_order_across_statuses_ties_and_miss
         opened(any_db, record(cid, status=status, queue=q, opened_at=opened_at, order_id=int(cid[1:])))
         write(any_db, lambda uow, cid=cid, due=due: uow.cases.set_due(cid, due))
     far = datetime.max.replace(tzinfo=UTC)
-    ordered = sorted(rows, key=lambda r: (r[4] is None, r[4] or far, r[3], r[0]))
+    active = [r for r in rows if r[1] not in ("resolved", "closed")]
+    ended = [r for r in rows if r[1] in ("resolved", "closed")]
+    # Active cases by deadline, then undated oldest first; ended ones after them, the latest ended first.
+    ordered = sorted(active, key=lambda r: (r[4] is None, r[4] or far, r[3], r[0]))
+    ordered += sorted(ended, key=lambda r: (r[3], r[0]), reverse=True)
     for where, keep in [
         (CaseFilter(), lambda r: r[1] not in ("resolved", "closed")),
         (CaseFilter(queue="returns"), lambda r: r[2] == "returns" and r[1] not in ("resolved", "closed")),

@@ -135,8 +135,14 @@ def test_an_order_search_for_any_number_answers(w: World, q: str) -> None:
 )
 def test_the_bulk_claim_pushes_an_ascii_url_of_this_site(w: World, next_path: str, pushed: str) -> None:
     """Found by the fuzzing: ``next`` went raw into the ``HX-Push-Url`` header, which carries Latin-1 only
-    (``/Ā`` was a 500); a tab, which browsers drop, made ``/\\t/evil`` an open redirect."""
+    (``/Ā`` was a 500); a tab, which browsers drop, made ``/\\t/evil`` an open redirect. A plain form post is
+    redirected there (POST-redirect-GET), under the same rules."""
     w.client.cookies.clear()
-    response = w.client.post("/queue/claim", data={"next": next_path}, headers=w.people["boss"].headers())
+    headers = {**w.people["boss"].headers(), "HX-Request": "true"}
+    response = w.client.post("/queue/claim", data={"next": next_path}, headers=headers)
     assert response.status_code == 200, response.text[:300]
     assert response.headers["HX-Push-Url"] == pushed
+    w.client.cookies.clear()
+    plain = w.client.post("/queue/claim", data={"next": next_path}, headers=w.people["boss"].headers(),
+                          follow_redirects=False)
+    assert (plain.status_code, plain.headers["location"]) == (303, pushed)

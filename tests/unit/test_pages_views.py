@@ -10,7 +10,7 @@ from opsdesk.domain.cases import Case, CaseStatus
 from opsdesk.domain.org import Org
 from opsdesk.domain.records import DecisionRecord
 from opsdesk.domain.sla import SlaPolicy
-from opsdesk.services.dashboard import filter_options, off_hours
+from opsdesk.services.dashboard import desk_zone, filter_options, off_hours
 from opsdesk.services.dashboard_case import case_actions, fitting_resolutions
 from opsdesk.services.dashboard_metrics import (
     automation,
@@ -22,7 +22,8 @@ from opsdesk.services.dashboard_metrics import (
 from opsdesk.testing import InMemoryDatabase
 from opsdesk.web.pages.charts import line_chart
 from opsdesk.web.pages.common import local_path
-from opsdesk.web.pages.rendering import countdown, period, query_string, span, times
+from opsdesk.web.pages.queue import MAX_CLAIMED_BYTES, pack, unpack
+from opsdesk.web.pages.rendering import countdown, make_templates, period, query_string, span, times, when
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -148,6 +149,24 @@ def test_query_strings_and_redirects_stay_on_the_site() -> None:
         assert local_path(bad, "/queue") == "/queue"
 
 
+def test_the_dashboard_shows_times_in_the_zone_of_the_calendars_the_slas_count_in() -> None:
+    def policy(zone: str, always: bool = False) -> SlaPolicy:
+        hours = {day: ((time(9), time(17)),) for day in range(5)}
+        cal = BusinessCalendar.always_open(zone) if always else BusinessCalendar(zone, hours)
+        return SlaPolicy(zone, cal, {"resolution": timedelta(hours=4)})
+
+    ny, berlin, tokyo_24_7 = policy("America/New_York"), policy("Europe/Berlin"), policy("Asia/Tokyo", always=True)
+    assert desk_zone(Org()) == "UTC"
+    assert desk_zone(Org(sla_policies={"a": ny, "b": tokyo_24_7})) == "America/New_York"  # the one with hours
+    assert desk_zone(Org(sla_policies={"b": tokyo_24_7})) == "Asia/Tokyo"
+    assert desk_zone(Org(sla_policies={"a": ny, "b": berlin}, default_sla=berlin)) == "Europe/Berlin"
+    assert desk_zone(Org(sla_policies={"a": ny, "b": berlin})) == "UTC"  # no one zone to choose: UTC, labelled
+    moment = datetime(2026, 11, 29, 15, 4, tzinfo=UTC)
+    assert (when(moment, "America/New_York"), when(moment, "America/Sao_Paulo"), when(moment)) == (
+        "2026-11-29 10:04 EST", "2026-11-29 12:04 UTC-03", "2026-11-29 15:04 UTC")
+    assert times("shipped 2026-11-29T15:04:00+00:00, late", "Europe/Berlin") == "shipped 2026-11-29 16:04 CET, late"
+
+
 def test_off_hours_says_until_when_the_business_time_of_a_case_deadline_is_not_running() -> None:
     ny = BusinessCalendar("America/New_York", {day: ((time(9), time(17)),) for day in range(5)})
     org = Org(sla_policies={
@@ -161,3 +180,28 @@ def test_off_hours_says_until_when_the_business_time_of_a_case_deadline_is_not_r
     assert off_hours(org, due, midnight_ny + timedelta(hours=9, minutes=5)) is None  # 09:05: business time runs
     assert off_hours(org, replace(due, detail={"sla": {"policy": "pricing"}}), midnight_ny) is None
     assert off_hours(org, replace(due, status=CaseStatus.WAITING_CUSTOMER), midnight_ny) is None  # "paused" says it
+
+
+def test_what_a_bulk_claim_did_fits_its_cookie_and_a_forged_one_says_nothing() -> None:
+    refused = [{"error": True, "text": f"case C-{n} is already claimed by someone with a long name"} for n in range(50)]
+    notices = [{"error": False, "text": "claimed 0 cases"}, *refused]
+    packed = pack(notices)
+    assert len(packed) <= MAX_CLAIMED_BYTES
+    shown = unpack(packed)
+    assert shown[0] == notices[0] and shown[1:-1] == refused[: len(shown) - 2]
+    assert shown[-1] == {"error": True, "text": f"and {50 - (len(shown) - 2)} more refused"}
+    assert unpack(pack(notices[:3])) == notices[:3]
+    for forged in ("", "not base64!", "bnVsbA==", "W3sidGV4dCI6IDF9XQ=="):  # null; [{"text": 1}]
+        assert unpack(forged) == []
+
+
+def test_readiness_shows_the_times_it_measured_in_the_desks_zone() -> None:
+    """A control's numbers, reason and offenders carry ISO UTC times (the API keeps them); the page says them
+    in the zone of every other time on it."""
+    at = "2026-11-24T05:00:00+00:00"
+    control = {"control": "site-speed-monitored", "title": "Site speed", "status": "fail", "fix": "",
+               "reason": f"sweeps failing since {at}", "measured": {"probes": {"shop": {"at": at}}},
+               "thresholds": {}, "offending": [{"kind": "shop", "id": "s", "detail": f"probed {at}"}]}
+    report = {"passed": False, "failed": ["site-speed-monitored"], "at": at, "controls": [control]}
+    page = make_templates("America/New_York").env.get_template("readiness.html").render(report=report, keys={})
+    assert "05:00" not in page and page.count("2026-11-24 00:00 EST") == 4

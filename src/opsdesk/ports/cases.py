@@ -43,7 +43,8 @@ class CaseRepository(Protocol):
     def timeline(self, case_id: str) -> list[CaseChange]: ...
 
     def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
-        """Cases matching ``where``, what is due first first (no deadline last), then oldest."""
+        """Cases matching ``where``: active ones what is due first first (no deadline last, oldest first), then
+        ended (resolved, closed) ones, the latest ended first; ties by id, so pages follow one order."""
 
     def count(self, where: CaseFilter) -> int: ...
 

@@ -68,7 +68,7 @@ def case_summary(case: Case) -> dict[str, Any]:
 
 
 def case_list(uow: UnitOfWork, where: CaseFilter, limit: int, offset: int) -> dict[str, Any]:
-    """One page of the queue, what is due first first, with the total that matches."""
+    """One page of the queue (what is due first first; ended cases the latest first), with the total that matches."""
     return {
         "total": uow.cases.count(where),
         "limit": limit,

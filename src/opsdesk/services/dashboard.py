@@ -109,7 +109,8 @@ def queue_filter(org: Org, query: QueueQuery, person: str, now: datetime) -> Cas
 
 
 def queue_page(uow: UnitOfWork, org: Org, query: QueueQuery, person: str, now: datetime) -> QueuePage:
-    """One page of the queue, what is due first first, with the warning and breach moment of each row."""
+    """One page of the queue (what is due first first; resolved and closed cases the latest first), with the
+    warning and breach moment of each row."""
     where = queue_filter(org, query, person, now)
     total = uow.cases.count(where)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
@@ -194,13 +195,25 @@ def off_hours(org: Org, case: Case, now: datetime) -> dict[str, str] | None:
     The countdown counts clock time to the deadline, as the badges of help desks do (so that cases on
     different calendars compare at a glance), and the deadline does not move while the hours are closed;
     this says that nobody's business time is running meanwhile, and until when (``at``, and ``text`` in
-    the calendar's own time zone)."""
+    the zone the dashboard shows every time in, ``desk_zone``)."""
     found = policy_of(org, case) if case.due_at is not None and not case.status.waiting else None
     if found is None or is_open(found[0].calendar, now):
         return None
     cal = found[0].calendar
     resumes = next_open(cal, now)
-    return {"at": resumes.isoformat(), "text": resumes.astimezone(ZoneInfo(cal.timezone)).strftime("%a %H:%M %Z")}
+    return {"at": resumes.isoformat(), "text": resumes.astimezone(ZoneInfo(desk_zone(org))).strftime("%a %H:%M %Z")}
+
+
+def desk_zone(org: Org) -> str:
+    """The time zone the dashboard shows times in: that of the business calendars the SLA policies count in
+    (those with opening hours; a 24/7 one's zone is only a label); where they differ, the default SLA policy's
+    if it is one of them, else UTC; UTC too for a desk with no SLA policy. The API keeps ISO UTC."""
+    calendars = [policy.calendar for policy in org.sla_policies.values()]
+    zones = {c.timezone for c in calendars if not c.is_always_open} or {c.timezone for c in calendars}
+    if len(zones) == 1:
+        return zones.pop()
+    default = org.default_sla.calendar.timezone if org.default_sla is not None else "UTC"
+    return default if default in zones else "UTC"
 
 
 def sla_marks(org: Org, case: Case, now: datetime) -> list[dict[str, Any]]:

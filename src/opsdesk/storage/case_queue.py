@@ -1,18 +1,31 @@
 """The case queue's filter and order: which rows a ``CaseFilter`` selects, and how the queue's runs merge.
 
-``SqlCases.search`` reads each status's first rows in deadline (or age) order and merges the runs by these keys.
+``SqlCases.search`` reads each status's first rows of each run (``RUNS``) in its order and merges them by its key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Select, func, true
 
 from opsdesk.domain.cases import CaseStatus
 from opsdesk.domain.records import CaseFilter
 from opsdesk.storage import tables as t
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run of the queue's order: which rows it holds (``has``, over ``ended`` or active statuses), their
+    ``order`` in SQL and the same ``key`` for merging the statuses' runs (descending when ``ended``)."""
+
+    has: ColumnElement[bool]
+    order: tuple[Any, ...]
+    key: Callable[[Any], tuple[Any, ...]]
+    ended: bool = False
 
 
 def _by_due(r: Any) -> tuple[datetime, datetime, str]:
@@ -21,6 +34,22 @@ def _by_due(r: Any) -> tuple[datetime, datetime, str]:
 
 def _by_age(r: Any) -> tuple[datetime, str]:
     return r["opened_at"], r["id"]
+
+
+def _by_end(r: Any) -> tuple[datetime, str]:
+    # A case stored already closed (never resolved by the desk) ended when it was opened.
+    return r["resolved_at"] or r["opened_at"], r["id"]
+
+
+_C = t.cases.c
+ENDED = frozenset(s.value for s in CaseStatus if not s.active)
+#: The queue in order: active cases with a running deadline (soonest first), active ones without (oldest first),
+#: then ended ones, the latest ended first.
+RUNS = (
+    Run(_C.due_at.is_not(None), (_C.due_at, _C.opened_at, _C.id), _by_due),
+    Run(_C.due_at.is_(None), (_C.opened_at, _C.id), _by_age),
+    Run(true(), (func.coalesce(_C.resolved_at, _C.opened_at).desc(), _C.id.desc()), _by_end, ended=True),
+)
 
 
 def _statuses(where: CaseFilter) -> tuple[str, ...]:

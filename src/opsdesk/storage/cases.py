@@ -18,7 +18,7 @@ from opsdesk.domain.errors import Conflict, NotFound
 from opsdesk.domain.records import CaseFilter, CaseRecord
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
-from opsdesk.storage.case_queue import _by_age, _by_due, _filtered, _statuses
+from opsdesk.storage.case_queue import ENDED, RUNS, Run, _filtered, _statuses
 from opsdesk.storage.case_rows import _full, _record
 from opsdesk.storage.codec import dumps, loads
 
@@ -216,32 +216,30 @@ class SqlCases:
         ]
 
     def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
-        # Deadlines first, soonest first; cases with no running deadline after them, oldest first.
+        # Active cases: deadlines first, soonest first; then those with no running deadline, oldest first. Ended
+        # (resolved, closed) cases after them, the latest ended first: resolved work is looked at from the latest.
         # One ORDER BY over several statuses would sort every matching row (100,000 open cases: ~300 ms).
         # Per status, the (status, due_at) indexes give the rows already in deadline order, so each
         # status reads only its first rows and the sorted runs are merged here.
         wanted = offset + limit
-        dated = self._leading(where, wanted, dated=True)
-        undated = self._leading(where, wanted - len(dated), dated=False) if len(dated) < wanted else []
-        return [_full(r) for r in [*dated, *undated][offset:wanted]]
+        found: list[Any] = []
+        for run in RUNS:
+            if len(found) < wanted:
+                found += self._leading(where, wanted - len(found), run)
+        return [_full(r) for r in found[offset:wanted]]
 
-    def _leading(self, where: CaseFilter, n: int, *, dated: bool) -> list[Any]:
-        """The first ``n`` matching rows with (or without) a deadline, in queue order, over every status."""
-        c = t.cases.c
-        order = (c.due_at, c.opened_at, c.id) if dated else (c.opened_at, c.id)
-        has_due = c.due_at.is_not(None) if dated else c.due_at.is_(None)
+    def _leading(self, where: CaseFilter, n: int, run: Run) -> list[Any]:
+        """The first ``n`` matching rows of one run of the queue, in queue order, over the run's statuses."""
+        statuses = [s for s in _statuses(where) if (s in ENDED) == run.ended]
         runs = [
             self._conn.execute(
-                _filtered(select(t.cases), replace(where, status=(status,)))
-                .where(has_due)
-                .order_by(*order)
-                .limit(n)
+                _filtered(select(t.cases), replace(where, status=(s,))).where(run.has).order_by(*run.order).limit(n)
             )
             .mappings()
             .all()
-            for status in _statuses(where)
+            for s in statuses
         ]
-        return list(islice(heapq.merge(*runs, key=_by_due if dated else _by_age), n))
+        return list(islice(heapq.merge(*runs, key=run.key, reverse=run.ended), n))
 
     def count(self, where: CaseFilter) -> int:
         query = _filtered(select(func.count()).select_from(t.cases), where)

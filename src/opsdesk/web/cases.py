@@ -86,7 +86,8 @@ def _add_read_routes(router: APIRouter, desk: Desk) -> None:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
-        """Active cases (or those of the given statuses), what is due first first; only the caller's shops."""
+        """Active cases (or those of the given statuses), what is due first first, ended ones the latest first;
+        only the caller's shops."""
         who = principal.actor if owner == "me" else owner
         where = CaseFilter(queue, who, tuple(status or ()), kind, _shop_filter(desk, principal, shop), due_before)
         return await run_in_threadpool(_read, desk, lambda uow: _listed(uow, desk, where, limit, offset))

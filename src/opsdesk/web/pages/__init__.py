@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opsdesk.desk import Desk
+from opsdesk.services.dashboard import desk_zone
 from opsdesk.web.auth import Principal, Role, declare_public, require_page
 from opsdesk.web.errors import http_error, invalid_request
 from opsdesk.web.pages.case import case_router
@@ -32,7 +33,7 @@ def add_pages(app: FastAPI, desk: Desk) -> None:
     """Mount the static files and add every dashboard page to ``app``."""
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     declare_public(app, "/static", "the stylesheet and scripts (vendored, no data)")
-    pages = Pages(desk, make_templates())
+    pages = Pages(desk, make_templates(desk_zone(desk.org)))
     app.add_exception_handler(StarletteHTTPException, _html_errors(pages))
     app.add_exception_handler(RequestValidationError, _html_invalid(pages))
     for router in (home_router(desk), queue_router(pages), case_router(pages), orders_router(pages),

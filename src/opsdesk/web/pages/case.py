@@ -118,9 +118,10 @@ async def _show(
     shop = view["case"]["shop"]
     ensure_shop(principal, shop, Role.VIEWER)
     org = pages.desk.org
-    done = _done(request.cookies.get(DONE_COOKIE, ""), view["case"])
+    action = request.cookies.get(DONE_COOKIE, "")
+    done = _done(action, view["case"])
     response = pages.render(
-        request, "case.html", principal, "queue", status=status, view=view, draft=draft,
+        request, "case.html", principal, "queue", status=status, view=view, draft=draft, posted=action == "comment",
         notices=[*([{"error": False, "text": done}] if done else []), *(notices or [])],
         can_act=shop in principal.shops_with(Role.AGENT),
         assignees=sorted(org.people) + [f"team:{t}" for t in sorted(org.teams)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -9,7 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from opsdesk.config import Settings
+from opsdesk.desk import Desk
 from opsdesk.policy import loader
+from opsdesk.ports import UnitOfWork
 from opsdesk.readiness.registry import check as readiness_check
 from opsdesk.services.dashboard_metrics import metrics_series
 from opsdesk.web.auth import Principal, Role, require_page
@@ -30,10 +33,8 @@ def insights_router(pages: Pages) -> APIRouter:
     @router.get("/readiness", response_class=HTMLResponse)
     async def readiness(request: Request, principal: Principal = every_shop) -> Response:
         now = desk.clock.now()
-        report = await pages.read(
-            lambda uow: readiness_check(desk.settings, uow, now, desk.playbooks, desk.org).as_dict()
-        )
-        return pages.render(request, "readiness.html", principal, "readiness", report=report)
+        report, keys = await pages.read(lambda uow: _readiness(desk, uow, now))
+        return pages.render(request, "readiness.html", principal, "readiness", report=report, keys=keys)
 
     @router.get("/charts", response_class=HTMLResponse)
     async def charts(request: Request, principal: Principal = every_shop) -> Response:
@@ -57,6 +58,13 @@ def insights_router(pages: Pages) -> APIRouter:
         return pages.render(request, "settings.html", principal, "settings", **settings_view(desk.settings))
 
     return router
+
+
+def _readiness(desk: Desk, uow: UnitOfWork, now: datetime) -> tuple[dict[str, Any], dict[str, str]]:
+    """The readiness report, and the keys (``C-1042``) of the cases it names: a case's page is at its key."""
+    report = readiness_check(desk.settings, uow, now, desk.playbooks, desk.org).as_dict()
+    cases = {o["id"] for c in report["controls"] for o in c["offending"] if o["kind"] == "case"}
+    return report, uow.cases.keys(cases) if cases else {}
 
 
 def _check_playbooks(settings: Settings) -> list[str] | None:

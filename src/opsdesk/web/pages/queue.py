@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -16,10 +18,14 @@ from opsdesk.services.case_views import refuse_unknown
 from opsdesk.services.cases import act
 from opsdesk.services.dashboard import DUE_WINDOWS, VIEWS, QueuePage, QueueQuery, queue_page
 from opsdesk.web.auth import Principal, Role, require_page
-from opsdesk.web.pages.common import Pages, local_path
+from opsdesk.web.pages.common import Pages, local_path, see_other
 
 #: At most this many cases are claimed by one bulk claim (a page of the queue).
 MAX_BULK = 50
+#: The cookie that carries what a bulk claim posted without scripts did to the queue page its redirect shows.
+CLAIMED_COOKIE = "opsdesk_claimed"
+#: What of it fits in a cookie (browsers keep 4 KB a cookie); the refusals past it are counted, not listed.
+MAX_CLAIMED_BYTES = 3000
 
 
 def queue_router(pages: Pages) -> APIRouter:
@@ -30,12 +36,15 @@ def queue_router(pages: Pages) -> APIRouter:
     @router.get("/queue", response_class=HTMLResponse)
     async def queue(request: Request, principal: Principal = viewer) -> Response:
         found, refused = await _page(pages, principal, _query(request))
-        notices = [{"error": True, "text": text} for text in refused]
+        notices = [*unpack(request.cookies.get(CLAIMED_COOKIE, "")), *({"error": True, "text": t} for t in refused)]
         if found.query.page > found.page:
             notices.append({"error": False, "text": f"There is no page {found.query.page}: "
                                                     f"this is the last, page {found.page} of {found.pages}."})
-        return pages.render(request, "queue.html", principal, "queue", status=400 if refused else 200,
-                            notices=notices, **_context(pages, principal, found))
+        response = pages.render(request, "queue.html", principal, "queue", status=400 if refused else 200,
+                                notices=notices, **_context(pages, principal, found))
+        if CLAIMED_COOKIE in request.cookies:  # said once: a reload, or another tab later, says nothing
+            response.delete_cookie(CLAIMED_COOKIE, path="/queue")
+        return response
 
     @router.get("/queue/rows", response_class=HTMLResponse)
     async def rows(request: Request, principal: Principal = viewer) -> Response:
@@ -54,6 +63,13 @@ def queue_router(pages: Pages) -> APIRouter:
         ids = list(dict.fromkeys(case or []))[:MAX_BULK]
         notices = await pages.write(lambda uow: claim_all(pages, uow, ids, principal))
         back = local_path(next, "/queue")
+        if not request.headers.get("hx-request"):
+            # Posted by the form itself (scripts off): answer with the queue's address (POST-redirect-GET), so a
+            # reload shows the queue instead of asking to post again; the page there says what was done.
+            response = see_other(back)
+            response.set_cookie(CLAIMED_COOKIE, pack(notices), max_age=60, path="/queue", httponly=True,
+                                samesite="lax")
+            return response
         query = _query_from_path(back)
         found, _ = await _page(pages, principal, query)
         response = pages.render(
@@ -83,6 +99,31 @@ def claim_all(pages: Pages, uow: UnitOfWork, ids: list[str], principal: Principa
     if not ids:
         return [{"error": True, "text": "tick the cases to claim first"}]
     return [{"error": False, "text": f"claimed {claimed} case{'' if claimed == 1 else 's'}"}, *notices]
+
+
+def pack(notices: list[dict[str, Any]]) -> str:
+    """The notices as a cookie's value (base64 of their JSON): the first (what was claimed) and as many of the
+    refusals after it as fit; those that do not are counted."""
+    first, rest = notices[:1], notices[1:]
+    for shown in range(len(rest), 0, -1):
+        more = [{"error": True, "text": f"and {len(rest) - shown} more refused"}] if shown < len(rest) else []
+        if len(packed := _encode([*first, *rest[:shown], *more])) <= MAX_CLAIMED_BYTES:
+            return packed
+    return _encode([*first, *([{"error": True, "text": f"and {len(rest)} refused"}] if rest else [])])
+
+
+def _encode(notices: list[dict[str, Any]]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(notices)).decode()
+
+
+def unpack(value: str) -> list[dict[str, Any]]:
+    """The notices ``pack`` wrote; a value that is not one (edited by hand, cut short) says nothing."""
+    try:
+        found = orjson.loads(base64.urlsafe_b64decode(value.encode()))
+    except ValueError:  # binascii.Error and orjson.JSONDecodeError are ValueErrors
+        return []
+    ok = isinstance(found, list) and all(isinstance(n, dict) and isinstance(n.get("text"), str) for n in found)
+    return [{"error": bool(n.get("error")), "text": n["text"]} for n in found] if ok else []
 
 
 async def _page(pages: Pages, principal: Principal, query: QueueQuery) -> tuple[QueuePage, list[str]]:

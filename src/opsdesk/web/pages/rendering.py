@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 
@@ -16,12 +18,14 @@ TEMPLATES = WEB / "templates"
 STATIC = WEB / "static"
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(zone: str = "UTC") -> Jinja2Templates:
+    """The templates, showing times in ``zone`` (the business calendars'), each time saying which."""
     templates = Jinja2Templates(directory=str(TEMPLATES))
     env = templates.env
+    env.globals.update(zone=zone)
     env.filters.update(
-        when=when,
-        times=times,
+        when=partial(when, zone=zone),
+        times=partial(times, zone=zone),
         iso=iso,
         span=span,
         pretty=pretty,
@@ -34,31 +38,34 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
-def when(at: datetime | str | None) -> str:
-    """A moment as people read it, in UTC (the countdowns give the local sense of it)."""
+def when(at: datetime | str | None, zone: str = "UTC") -> str:
+    """A moment as people read it, in ``zone``, named by its abbreviation (``2026-11-29 10:04 EST``)."""
     if at is None:
         return "—"
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    local = at.astimezone(ZoneInfo(zone))
+    name = local.tzname() or zone
+    # Zones with no abbreviation of their own are named by their offset ("-03"): say it is one from UTC.
+    return local.strftime("%Y-%m-%d %H:%M ") + (f"UTC{name}" if name[:1] in "+-" else name)
 
 
 #: An ISO 8601 moment inside a sentence, as the services write them into reasons and notes.
 _ISO_MOMENT = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?")
 
 
-def times(text: str | None) -> str:
+def times(text: str | None, zone: str = "UTC") -> str:
     """A sentence with its ISO moments as ``when`` shows them: reasons and notes are stored with exact,
     machine-readable times (the API and the audit log keep those), people read them like the page's others."""
-    return _ISO_MOMENT.sub(lambda m: _moment(m.group(0)), text or "")
+    return _ISO_MOMENT.sub(lambda m: _moment(m.group(0), zone), text or "")
 
 
-def _moment(found: str) -> str:
+def _moment(found: str, zone: str) -> str:
     try:
         at = datetime.fromisoformat(found)
     except ValueError:
         return found
-    return when(at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC))
+    return when(at if at.tzinfo is not None else at.replace(tzinfo=UTC), zone)
 
 
 def iso(at: datetime | None) -> str:

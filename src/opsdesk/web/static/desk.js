@@ -1,4 +1,5 @@
-/* opsdesk dashboard: SLA countdowns that tick, and the queue's live rows. No build step, no dependencies.
+/* opsdesk dashboard: SLA countdowns that tick, the queue's live rows, comment drafts kept in the tab.
+ * No build step, no dependencies.
  *
  * Every element with data-due (ISO time) shows the time left and carries one of the classes sla-ok,
  * sla-warn (from data-warn on) or sla-breach (from data-due on); data-paused shows "paused". It counts
@@ -86,8 +87,39 @@
       });
       before = null;
     }
+    restoreDrafts();
     tick();
   });
+
+  /* A comment's draft is kept in the tab (sessionStorage, under the person and the case's key) until it is
+     posted, so that a session ending while it is typed loses nothing: signing in again comes back to the page,
+     and the box gets it back. Never on the server, which would keep input nobody signed in for. Sign out
+     removes the drafts of every tab of the desk (a localStorage signal carries no text), as it leaves no copy
+     of a page. */
+  var DRAFT = "opsdesk-draft:", SIGNED_OUT = "opsdesk-signed-out";
+  function restoreDrafts() {
+    document.querySelectorAll("textarea[data-draft]").forEach(function (box) {
+      var key = DRAFT + box.dataset.draft;
+      if (box.hasAttribute("data-posted")) sessionStorage.removeItem(key);
+      else if (!box.value && sessionStorage.getItem(key)) box.value = sessionStorage.getItem(key);
+    });
+  }
+  function dropDrafts() {
+    Object.keys(sessionStorage).forEach(function (k) { if (k.indexOf(DRAFT) === 0) sessionStorage.removeItem(k); });
+  }
+  document.addEventListener("input", function (e) {
+    var box = e.target;
+    if (!box || !box.dataset || box.dataset.draft === undefined) return;
+    if (box.value) sessionStorage.setItem(DRAFT + box.dataset.draft, box.value);
+    else sessionStorage.removeItem(DRAFT + box.dataset.draft);
+  });
+  document.addEventListener("submit", function (e) {
+    if (new URL(e.target.action, location.href).pathname !== "/logout") return;
+    dropDrafts();
+    localStorage.setItem(SIGNED_OUT, String(Date.now()));  // the other tabs hear it (a "storage" event)
+    localStorage.removeItem(SIGNED_OUT);
+  });
+  window.addEventListener("storage", function (e) { if (e.key === SIGNED_OUT && e.newValue) dropDrafts(); });
 
   /* Delegated, so it keeps working after htmx swaps the page in (boosted navigation). */
   document.addEventListener("change", function (e) {
@@ -100,6 +132,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var serverNow = Date.parse(document.body.dataset.now || "");
     if (!isNaN(serverNow)) skew = serverNow - Date.now();
+    restoreDrafts();
     tick();
     setInterval(tick, 1000);
   });
