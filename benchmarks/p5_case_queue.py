@@ -61,6 +61,7 @@ AGENTS = [f"agent-{n:02d}" for n in range(40)]
 ACTIVE = [("open", 0.25), ("assigned", 0.35), ("in_progress", 0.28), ("waiting_customer", 0.09),
           ("waiting_supplier", 0.03)]
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+SHOPS = 3
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ PROBES = [
     Probe("active by due", CaseFilter(), {}),
     Probe("one queue", CaseFilter(queue="refunds"), {"queue": "refunds"}),
     Probe("one owner", CaseFilter(owner="agent-07"), {"owner": "agent-07"}),
+    # Resolved work is looked at from the latest (ADR 0052): as many resolved cases as the fill's share of them.
+    Probe("resolved, latest first", CaseFilter(status=("resolved",)), {"status": "resolved"}),
 ]
 
 
@@ -111,7 +114,7 @@ def row(i: int, queue: str, team: str, hours: int, status: str, opened: datetime
     person = status != "open" or rng.random() < 0.2
     due = opened + timedelta(hours=hours * rng.uniform(0.5, 3)) if active and "waiting" not in status else None
     return {
-        "id": uuid.UUID(int=rng.getrandbits(128)).hex, "shop": f"shop-{i % 3 + 1}.myshopify.com",
+        "id": uuid.UUID(int=rng.getrandbits(128)).hex, "shop": f"shop-{i % SHOPS + 1}.myshopify.com",
         "kind": "refund" if queue == "refunds" else "order", "queue": queue, "title": f"case {i} in {queue}",
         "reason": "rule escalated it", "order_id": 5_000_000_000_000_000_000 + i, "source": f"decision:{i}",
         "priority": rng.choice(["normal"] * 8 + ["high", "low"]), "status": status,
@@ -192,8 +195,8 @@ class ServerTimer:
         await self.app(scope, receive, timed_send)
 
 
-def endpoint_times(url: str, probe: Probe, calls: int, token: str) -> dict[str, float]:
-    settings = load_settings(None, url)
+def endpoint_times(url: str, config: Path, probe: Probe, calls: int, token: str) -> dict[str, float]:
+    settings = load_settings(str(config), url)
     desk = composition.build(settings, clock=ManualClock(NOW), connectors={}, playbooks=[], create_schema=False)
     timer = ServerTimer(create_app(desk, background=False))
     headers = {"Authorization": f"Bearer {token}"}
@@ -303,7 +306,7 @@ def measure(backend: Backend, n: int, args: argparse.Namespace) -> dict[str, Any
     result: dict[str, Any] = {"fill_seconds": round(fill_s, 1), "probes": {}}
     for probe in PROBES:
         found = {**repository_times(db, probe, args.requests),
-                 "endpoint": endpoint_times(backend.url, probe, args.requests, token),
+                 "endpoint": endpoint_times(backend.url, args.config, probe, args.requests, token),
                  "plans": plans(db, probe)}
         result["probes"][probe.name] = found
         print(f"    {probe.name:14} search p50 {found['search']['p50']:7.2f} p95 {found['search']['p95']:7.2f} | "
@@ -329,6 +332,8 @@ def compare(results: dict[str, dict[int, Any]], sizes: list[int]) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(s) for s in args.sizes.split(",")]
     directory = common.work_dir("p5")
+    # The fill's shops: a token's role holds in the shops the desk serves, none without them (ADR 0047).
+    args.config = common.write_config(directory, shops=SHOPS, synchronous="NORMAL")
     results: dict[str, dict[int, Any]] = {}
     makers: list[tuple[str, Callable[[int], Backend]]] = [("sqlite", lambda n: sqlite_backend(directory, n))]
     if args.postgres:

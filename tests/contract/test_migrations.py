@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,10 +26,20 @@ from opsdesk.storage.tables import actions, cases, inventory_levels, metadata, u
 from tests.integration.test_outbox_sequence import decision_actions
 from tests.samples import SHOP
 
+#: Indexes on an expression, which alembic cannot reflect: tests/contract/test_case_queue_plans.py checks that the
+#: migrated database has each and that its query reads it.
+EXPRESSION_INDEXES = {"ix_cases_ended"}
+
+
+def _compared(_obj: object, name: str | None, kind: str, _reflected: bool, _other: object) -> bool:
+    return not (kind == "index" and name in EXPRESSION_INDEXES)
+
 
 def test_the_migrated_schema_matches_the_declared_tables(sql_db: SqlDatabase) -> None:
-    with sql_db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+    with sql_db.engine.connect() as conn, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _compared})
         differences = compare_metadata(context, metadata)
     report = "\n".join(map(repr, differences))
     assert differences == [], f"storage/tables.py and the migrations disagree:\n{report}"

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     literal_column,
 )
 from sqlalchemy.types import TypeDecorator
@@ -297,6 +298,9 @@ api_tokens = Table(
 Index("ix_cases_owner", cases.c.owner, cases.c.status, cases.c.due_at)
 Index("ix_cases_queue", cases.c.queue, cases.c.status, cases.c.due_at)
 Index("ix_cases_due", cases.c.status, cases.c.due_at)
+# Ended cases list the latest ended first (storage/case_queue.RUNS): read backwards in the queue's own order
+# (migration 0014), not every resolved case of the desk's history sorted for one page.
+Index("ix_cases_ended", cases.c.status, func.coalesce(cases.c.resolved_at, cases.c.opened_at), cases.c.id)
 
 case_changes = Table(
     "case_changes",
