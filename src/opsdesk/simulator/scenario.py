@@ -6,6 +6,7 @@ Times inside the day are offsets from the start of the scored day: ``"10:30"`` o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -124,7 +125,7 @@ def read_scenario(doc: Document) -> Scenario:
         "duplicate_share": r.share(("delivery", "duplicate_share"), delivery.get("duplicate_share")),
         "reorder_share": r.share(("delivery", "reorder_share"), delivery.get("reorder_share")),
         "speed": _speed(r, delivery.get("speed")),
-        "tick": r.duration(("delivery", "tick"), delivery.get("tick")),
+        "tick": _tick(r, delivery.get("tick")),
         "staffing": _staffing(r, top.get("staffing")),
         "incidents": _incidents(r, top.get("incidents")),
     }
@@ -160,6 +161,14 @@ def _start(r: Reader, value: Any) -> datetime | None:
         r.problem(("start",), f"expected an ISO 8601 time like 2026-11-27T05:00:00Z, got {value!r}")
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _tick(r: Reader, value: Any) -> timedelta | None:
+    tick = r.duration(("delivery", "tick"), value)
+    if tick is not None and tick <= timedelta(0):
+        r.problem(("delivery", "tick"), f"expected a tick above 0, like 1m, got {value!r}")
+        return None
+    return tick
 
 
 def _speed(r: Reader, value: Any) -> float | None:
@@ -232,9 +241,28 @@ def _incident(r: Reader, i: int, item: Any) -> Incident | None:
     for name, default in spec.params.items():
         if not _same_type(params[name], default):
             r.problem((*keys, name), f"expected {type(default).__name__}, got {params[name]!r}")
+        elif (wrong := _out_of_range(name, params[name])) is not None:
+            r.problem((*keys, name), f"{wrong}, got {params[name]!r}")
     if at is None or duration is None:
         return None
     return Incident(str(kind), at, duration, params)
+
+
+#: Incident parameters with bounds of their own; every other number is a count or a length: 0 or more.
+_BOUNDS = {
+    "share": (1.0, "a share between 0 and 1"),
+    "uptake": (1.0, "a share between 0 and 1"),
+    "percent": (100.0, "a percentage between 0 and 100"),
+    "intended_percent": (100.0, "a percentage between 0 and 100"),
+}
+
+
+def _out_of_range(name: str, value: Any) -> str | None:
+    """What a numeric incident parameter should have been, when it is out of its range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    top, what = _BOUNDS.get(name, (math.inf, "a number of 0 or more"))
+    return None if 0 <= value <= top else f"expected {what}"
 
 
 def _same_type(value: Any, default: Any) -> bool:
