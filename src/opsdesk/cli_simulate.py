@@ -83,7 +83,9 @@ def simulate(
             "seconds": round(stats.seconds, 2),
         }
         if not emit(data, fmt):
-            out.print(data)
+            refused = f"{stats.refused:,} not accepted (the desk's log says why)" if stats.refused else "all accepted"
+            out.print(f"posted the {stats.deliveries:,} deliveries of {plan.name} to {target.rstrip('/')}"
+                      f"/webhooks/shopify in {stats.seconds:.1f} s: {refused}", highlight=False, soft_wrap=True)
         return
     card = run_in_process(settings, plan, secret, fmt=fmt, people=people)
     if not emit(card, fmt):
