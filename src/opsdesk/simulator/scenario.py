@@ -19,6 +19,7 @@ from opsdesk.simulator.scenario_reader import Reader
 from opsdesk.yamldoc import Document, load, parse
 
 BUILTIN = ("demo", "normal-day", "black-friday")
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class Scenario:
     shop: str = "demo-store.myshopify.com"
     start: datetime = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # the scored day's start (shop midnight)
     history: timedelta = timedelta(0)  # orders also arrive this long before the day
-    duration: timedelta = timedelta(days=1)
+    duration: timedelta = ONE_DAY
     follow: timedelta = timedelta(days=2)  # lifecycles are followed this long after the last order
     orders_per_day: int = 1000
     day_factor: float = 1.0  # the scored day's orders against an ordinary day's (Black Friday: ~4)
@@ -129,6 +130,10 @@ def read_scenario(doc: Document) -> Scenario:
         "staffing": _staffing(r, top.get("staffing")),
         "incidents": _incidents(r, top.get("incidents")),
     }
+    day = values["duration"] or ONE_DAY
+    if values["tick"] is not None and values["tick"] > day:
+        r.problem(("delivery", "tick"), f"expected a tick no longer than the scored day "
+                  f"({top.get('duration') or '1d'}), got {delivery.get('tick')!r}")
     if r.problems:
         raise InvalidInput("scenario has problems:\n" + "\n".join(r.problems))
     return Scenario(**{k: v for k, v in values.items() if v is not None}, path=doc.path)
