@@ -39,3 +39,17 @@ def free_port() -> int:
                 continue
         return port
     raise RuntimeError(f"no free port in {_START}-{_START + PER_WORKER - 1}")
+
+
+def wait_until_healthy(base_url: str, attempts: int = 150) -> None:
+    """Wait until the opsdesk server at ``base_url`` answers ``/healthz`` (it is started as a subprocess)."""
+    import time
+
+    import httpx
+
+    for _ in range(attempts):
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)

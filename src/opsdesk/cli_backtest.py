@@ -46,6 +46,9 @@ def policy_backtest(
         raise InvalidInput(f"no such file or folder: {playbooks}")
     candidate = loader.load([playbooks])
     start, end = _when(since, "--since") or EPOCH, _when(until, "--until")
+    if end is not None and end <= start:
+        raise InvalidInput(f"--until {until} is not after --since {since or EPOCH.date()}: "
+                           "no decision can be replayed between them")
     desk = desk_for(config, database_url)
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with desk.db.unit_of_work(read_only=True) as uow, Progress(

@@ -77,8 +77,9 @@ def demo(
 ) -> None:
     """Init a fresh working folder, run a simulated day at high speed, print the scorecard, then serve."""
     os.environ.setdefault("OPSDESK_SHOPIFY_SECRET", DEMO_SECRET)
-    directory.mkdir(parents=True, exist_ok=True)
     database = directory / "opsdesk.db"
+    refuse_a_stores_database(directory, database)
+    directory.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm", ".truth.json"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{database.resolve()}"
@@ -104,6 +105,16 @@ def demo(
         os.chdir(directory)
         out.print(f"the desk's clock resumes at the simulated day's end: {card['day']['followed_until']}")
         run_server(load_settings("opsdesk.yaml", url), host=host, port=port, stand_ins=True, worker=True)
+
+
+def refuse_a_stores_database(directory: Path, database: Path) -> None:
+    """The demo recreates its folder's database: only one an earlier demo made (its config has the demo store's
+    set-up), never a store's (``opsdesk init`` and real deliveries, tokens, cases)."""
+    config = directory / "opsdesk.yaml"
+    made_by_demo = config.is_file() and MARK in config.read_text(encoding="utf-8")
+    if database.exists() and not made_by_demo:
+        raise InvalidInput(f"{database} is not a demo's database: the demo recreates its folder's database, "
+                           "so it runs only in a new folder or one an earlier demo made (pick another folder)")
 
 
 def prepare(directory: Path, url: str, plan: Scenario) -> Settings:

@@ -58,22 +58,36 @@ def _summary(card: dict[str, Any]) -> Table:
 
 
 def _incidents(card: dict[str, Any]) -> Table:
-    table = Table(title=f"incidents: {card['caught']} caught", box=box.SIMPLE_HEAD, padding=(0, 1))
+    harmless = sum(1 for incident in card["incidents"] if _harmed_nothing(incident))
+    title = f"incidents: {card['caught']} caught" + (f" ({harmless} harmed no order)" if harmless else "")
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1))
     table.add_column("incident")
     table.add_column("at", no_wrap=True)
     table.add_column("caught after", no_wrap=True)
     table.add_column("at risk then", justify="right", no_wrap=True)
     table.add_column("in all", justify="right", no_wrap=True)
     for incident in card["incidents"]:
-        ttd = incident["time_to_detect_seconds"]
         table.add_row(
             _name(incident),
             incident["at"],
-            _duration(ttd) if incident["caught"] and ttd is not None else "[red]NOT caught[/]",
+            _caught_after(incident),
             _money(incident["money_at_risk_when_caught"]),
             _money(incident["money_at_risk_total"]),
         )
     return table
+
+
+def _caught_after(incident: dict[str, Any]) -> str:
+    ttd = incident["time_to_detect_seconds"]
+    if incident["caught"] and ttd is not None:
+        return _duration(ttd)
+    # Nothing to catch is not a miss: the money column says 0.00 and the JSON affected_orders 0.
+    return "no order harmed" if _harmed_nothing(incident) else "[red]NOT caught[/]"
+
+
+def _harmed_nothing(incident: dict[str, Any]) -> bool:
+    nothing_at_risk = _money(incident["money_at_risk_total"]) == "0.00"
+    return not incident["caught"] and not incident["affected_orders"] and nothing_at_risk
 
 
 def _name(incident: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
+from opsdesk.domain.records import CaseFilter
 from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.ports import Connector
 from opsdesk.services.ahead import Ahead
@@ -28,7 +30,7 @@ from opsdesk.simulator.over_http import over_http
 from opsdesk.simulator.run_state import Faults, RunStats, VirtualClock
 from opsdesk.simulator.runner import InProcess
 from opsdesk.simulator.scenario import Scenario, load_scenario
-from opsdesk.simulator.scorecard import scorecard
+from opsdesk.simulator.scorecard import ALL_STATUSES, scorecard
 from opsdesk.simulator.store import Store, catalogue
 from opsdesk.simulator.truth import truth_path
 from opsdesk.storage.bodies import pack as pack_body
@@ -81,7 +83,9 @@ def simulate(
             "seconds": round(stats.seconds, 2),
         }
         if not emit(data, fmt):
-            out.print(data)
+            refused = f"{stats.refused:,} not accepted (the desk's log says why)" if stats.refused else "all accepted"
+            out.print(f"posted the {stats.deliveries:,} deliveries of {plan.name} to {target.rstrip('/')}"
+                      f"/webhooks/shopify in {stats.seconds:.1f} s: {refused}", highlight=False, soft_wrap=True)
         return
     card = run_in_process(settings, plan, secret, fmt=fmt, people=people)
     if not emit(card, fmt):
@@ -123,6 +127,7 @@ def run_in_process(
         store = stack.enter_context(StoreProcess(plan, secret, ahead=checks if ahead else None))
         desk = composition.build(settings, clock=clock, connectors=connectors,
                                  page_probe=StandInStorefront(fallback=PageProbe()))
+        refuse_a_used_database(desk)
         runner = InProcess(desk, clock, store, faults=faults, people=people)
         stats = _with_bar(fmt, runner.run)
         card = scorecard(desk, store.truth, stats, readiness=_readiness(desk))
@@ -130,6 +135,26 @@ def run_in_process(
         if path is not None:
             store.truth.save(path)
         return card
+
+
+def refuse_a_used_database(desk: Desk) -> None:
+    """The scorecard counts every case of its database as the run's: a database with a desk's work (an earlier
+    run's, or a store's own) would be scored wrong and mixed with the simulated store; it is left as it is."""
+    with desk.db.unit_of_work(read_only=True) as uow:
+        deliveries = uow.deliveries.count()
+        cases = uow.cases.count(CaseFilter(status=ALL_STATUSES, active_only=False))
+    if deliveries or cases:
+        raise InvalidInput(
+            f"{_shown(desk.settings.database_url)} already holds a desk's work "
+            f"({deliveries:,} deliveries, {cases:,} cases): "
+            "the scorecard would count it as this run's, and the simulated store's orders would mix with it: "
+            "simulate into a new database (--database-url sqlite:///another.db)"
+        )
+
+
+def _shown(url: str) -> str:
+    """A database URL as an error may print it: its password hidden."""
+    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
 
 
 def stand_ins(

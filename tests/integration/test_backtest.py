@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from opsdesk.policy import loader
 from opsdesk.ports import Database
 from opsdesk.services.backtest import backtest
@@ -244,3 +246,22 @@ def test_simulated_usage_drops_windows_that_closed_and_keeps_open_ones() -> None
     usage.update({f"r|shop|s|{day - 86400}": Usage(1), f"r|shop|s|{day}": Usage(2), "r|action|-|-": Usage(3)})
     usage.prune(T0)  # T0 is in `day`: the window before it closed a whole period ago
     assert usage == {f"r|shop|s|{day}": Usage(2), "r|action|-|-": Usage(3)}
+
+
+@pytest.mark.parametrize("until", ["2026-11-01", "2026-11-30"])
+def test_a_window_that_ends_where_or_before_it_starts_is_refused_not_reported_empty(
+    tmp_path: Path, until: str
+) -> None:
+    """`--since 2026-11-30 --until 2026-11-01` (the two swapped) printed "0 decisions would change": a clean
+    result for a window no decision can be in."""
+    from tests.integration.test_cli import init, opsdesk
+
+    init(tmp_path)
+    database = (tmp_path / "opsdesk.db").read_bytes()
+    done = opsdesk("policy", "backtest", "--playbooks", "playbooks", "--since", "2026-11-30", "--until", until,
+                   cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: --until {until} is not after --since 2026-11-30: no decision can be replayed between them"
+    )
+    assert (tmp_path / "opsdesk.db").read_bytes() == database

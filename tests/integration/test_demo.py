@@ -51,7 +51,7 @@ def test_demo_inits_a_folder_runs_a_day_and_prints_the_scorecard_and_a_login(tmp
     lines = done.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines) and "…" not in done.stdout
     row = next(line for line in lines if line.strip().startswith("payment gateway stall "))
-    assert re.fullmatch(r"10:00 (\d+h\d\dm|\d+m(\d\ds)?|NOT caught) .+", " ".join(row.split()[3:])), row
+    assert re.fullmatch(r"10:00 (\d+h\d\dm|\d+m(\d\ds)?|NOT caught|no order harmed) .+", " ".join(row.split()[3:])), row
     truth = json.loads((folder / "opsdesk.db.truth.json").read_text())
     assert truth["scenario"] == "demo-test" and truth["deliveries"] > 100
 

@@ -13,7 +13,7 @@ from opsdesk.config import load_settings
 from opsdesk.simulator.scenario import Incident, Scenario, Staffing
 from opsdesk.simulator.truth import load_truth, truth_path
 from tests.integration.desk_harness import write_config
-from tests.ports import free_port
+from tests.ports import free_port, wait_until_healthy
 from tests.samples import SECRET
 
 START = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -110,9 +110,6 @@ def test_over_http_every_delivery_is_acknowledged_and_stored_once(
     import sqlite3
     import subprocess
     import sys
-    import time
-
-    import httpx
 
     from opsdesk.simulator.over_http import over_http
     from opsdesk.simulator.store import Store
@@ -139,12 +136,7 @@ def test_over_http_every_delivery_is_acknowledged_and_stored_once(
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_until_healthy(f"http://127.0.0.1:{port}", attempts=100)
         store = Store(replace(TINY, incidents=(), follow=timedelta(hours=1)), SECRET)
         stats = over_http(store, f"http://127.0.0.1:{port}", None)
     finally:

@@ -6,6 +6,7 @@ Times inside the day are offsets from the start of the scored day: ``"10:30"`` o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -18,6 +19,7 @@ from opsdesk.simulator.scenario_reader import Reader
 from opsdesk.yamldoc import Document, load, parse
 
 BUILTIN = ("demo", "normal-day", "black-friday")
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class Scenario:
     shop: str = "demo-store.myshopify.com"
     start: datetime = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # the scored day's start (shop midnight)
     history: timedelta = timedelta(0)  # orders also arrive this long before the day
-    duration: timedelta = timedelta(days=1)
+    duration: timedelta = ONE_DAY
     follow: timedelta = timedelta(days=2)  # lifecycles are followed this long after the last order
     orders_per_day: int = 1000
     day_factor: float = 1.0  # the scored day's orders against an ordinary day's (Black Friday: ~4)
@@ -124,10 +126,14 @@ def read_scenario(doc: Document) -> Scenario:
         "duplicate_share": r.share(("delivery", "duplicate_share"), delivery.get("duplicate_share")),
         "reorder_share": r.share(("delivery", "reorder_share"), delivery.get("reorder_share")),
         "speed": _speed(r, delivery.get("speed")),
-        "tick": r.duration(("delivery", "tick"), delivery.get("tick")),
+        "tick": _tick(r, delivery.get("tick")),
         "staffing": _staffing(r, top.get("staffing")),
         "incidents": _incidents(r, top.get("incidents")),
     }
+    day = values["duration"] or ONE_DAY
+    if values["tick"] is not None and values["tick"] > day:
+        r.problem(("delivery", "tick"), f"expected a tick no longer than the scored day "
+                  f"({top.get('duration') or '1d'}), got {delivery.get('tick')!r}")
     if r.problems:
         raise InvalidInput("scenario has problems:\n" + "\n".join(r.problems))
     return Scenario(**{k: v for k, v in values.items() if v is not None}, path=doc.path)
@@ -160,6 +166,14 @@ def _start(r: Reader, value: Any) -> datetime | None:
         r.problem(("start",), f"expected an ISO 8601 time like 2026-11-27T05:00:00Z, got {value!r}")
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _tick(r: Reader, value: Any) -> timedelta | None:
+    tick = r.duration(("delivery", "tick"), value)
+    if tick is not None and tick <= timedelta(0):
+        r.problem(("delivery", "tick"), f"expected a tick above 0, like 1m, got {value!r}")
+        return None
+    return tick
 
 
 def _speed(r: Reader, value: Any) -> float | None:
@@ -232,9 +246,28 @@ def _incident(r: Reader, i: int, item: Any) -> Incident | None:
     for name, default in spec.params.items():
         if not _same_type(params[name], default):
             r.problem((*keys, name), f"expected {type(default).__name__}, got {params[name]!r}")
+        elif (wrong := _out_of_range(name, params[name])) is not None:
+            r.problem((*keys, name), f"{wrong}, got {params[name]!r}")
     if at is None or duration is None:
         return None
     return Incident(str(kind), at, duration, params)
+
+
+#: Incident parameters with bounds of their own; every other number is a count or a length: 0 or more.
+_BOUNDS = {
+    "share": (1.0, "a share between 0 and 1"),
+    "uptake": (1.0, "a share between 0 and 1"),
+    "percent": (100.0, "a percentage between 0 and 100"),
+    "intended_percent": (100.0, "a percentage between 0 and 100"),
+}
+
+
+def _out_of_range(name: str, value: Any) -> str | None:
+    """What a numeric incident parameter should have been, when it is out of its range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    top, what = _BOUNDS.get(name, (math.inf, "a number of 0 or more"))
+    return None if 0 <= value <= top else f"expected {what}"
 
 
 def _same_type(value: Any, default: Any) -> bool:
