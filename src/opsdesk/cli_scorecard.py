@@ -59,7 +59,9 @@ def _summary(card: dict[str, Any]) -> Table:
 
 def _incidents(card: dict[str, Any]) -> Table:
     harmless = sum(1 for incident in card["incidents"] if _harmed_nothing(incident))
-    title = f"incidents: {card['caught']} caught" + (f" ({harmless} harmed no order)" if harmless else "")
+    early = sum(1 for incident in card["incidents"] if incident.get("over_before_the_desk_looked"))
+    notes = [f"{harmless} harmed no order"] * bool(harmless) + [f"{early} over before the desk looked"] * bool(early)
+    title = f"incidents: {card['caught']} caught" + (f" ({', '.join(notes)})" if notes else "")
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1))
     table.add_column("incident")
     table.add_column("at", no_wrap=True)
@@ -82,7 +84,12 @@ def _caught_after(incident: dict[str, Any]) -> str:
     if incident["caught"] and ttd is not None:
         return _duration(ttd)
     # Nothing to catch is not a miss: the money column says 0.00 and the JSON affected_orders 0.
-    return "no order harmed" if _harmed_nothing(incident) else "[red]NOT caught[/]"
+    if _harmed_nothing(incident):
+        return "no order harmed"
+    # Nor is harm that ended before the desk, as designed, looks (a payment through in under its 30 minutes).
+    if incident.get("over_before_the_desk_looked"):
+        return f"over in < {_duration(incident['desk_looks_after_seconds'])}"
+    return "[red]NOT caught[/]"
 
 
 def _harmed_nothing(incident: dict[str, Any]) -> bool:

@@ -10,8 +10,13 @@ playbook is renamed; the scorecard reports an incident no record matches as not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opsdesk.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,16 @@ class Detection:
     shop_level: bool = False
     #: names of incident-record readers (``opsdesk.simulator.signals.READERS``) whose records count
     readers: frozenset[str] = frozenset()
+    #: providers whose calls, failing in the incident's window, harm the order they are about (the ground truth
+    #: knows only what the store did; the desk's own calls to a service that is down are in its outbox)
+    failed_calls_to: frozenset[str] = frozenset()
+    #: how long the harm must last before the desk looks, by design (a setting of the desk's); an incident whose
+    #: every order's harm ended sooner could not be caught, and is not reported as missed
+    looks_after: Callable[[Settings], timedelta] | None = None
+
+
+def _payment_pending(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.file.order_playbooks.payment_pending_minutes)
 
 
 INCIDENT_KINDS: dict[str, IncidentKind] = {
@@ -89,6 +104,7 @@ DETECTION: dict[str, Detection] = {
         # not "return-labels": it decides to buy a label for every approved return, outage or not
         playbooks=frozenset({"carrier-downtime"}),
         shop_level=True,
+        failed_calls_to=frozenset({"carrier"}),
     ),
     "carrier_delay": Detection(
         case_kinds=frozenset({"fulfilment", "stuck_order", "carrier"}),
@@ -105,6 +121,7 @@ DETECTION: dict[str, Detection] = {
         case_kinds=frozenset({"payment"}),
         queues=frozenset({"payments"}),
         playbooks=frozenset({"payments"}),
+        looks_after=_payment_pending,
     ),
     "overselling": Detection(
         case_kinds=frozenset({"inventory"}),

@@ -152,6 +152,7 @@ def _paid(st: Store, o: Order, t0: datetime, stall: IncidentTruth | None) -> dat
     paid = t0 + max(timedelta(hours=life.approval_h), 30 * _S)
     if stall is not None:
         paid = max(paid, stall.end + st.rng.uniform(1, 30) * _M)
+        stall.cleared[o.id] = paid  # the truth of how long the order stayed pending; draws nothing
     r, txn = st.render, st._id()
     st.emit(paid, "orders/paid", lambda: r.order(o, paid, "paid", None))
     st.emit(

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsdesk.desk import Desk
 from opsdesk.domain.cases import Case
@@ -25,6 +25,9 @@ from opsdesk.services.desk_metrics import sla_compliance
 from opsdesk.simulator.incidents import DETECTION, Detection
 from opsdesk.simulator.run_state import RunStats
 from opsdesk.simulator.truth import IncidentTruth, Truth
+
+if TYPE_CHECKING:
+    from opsdesk.config import Settings
 
 ALL_STATUSES = (
     "open",
@@ -76,12 +79,15 @@ def scorecard(
     """Compare the truth with the desk's records and return the scorecard (JSON-ready)."""
     with desk.db.unit_of_work(read_only=True) as uow:
         cases = _all_cases(uow)
-        incidents = [_incident(uow, truth, incident, cases) for incident in truth.incidents]
+        spare = {c.order_id for c in cases if c.order_id is not None and c.order_id not in truth.needs_person}
+        failed = [_failed_calls(uow, truth.shop, incident, spare) for incident in truth.incidents]
+        incidents = [
+            _incident(uow, truth, incident, cases, calls, desk.settings)
+            for incident, calls in zip(truth.incidents, failed, strict=True)
+        ]
     report = stats.pipeline if stats is not None else None
     routine_orders = truth.orders - len(truth.needs_person)
-    unneeded = sorted(
-        {c.order_id for c in cases if c.order_id is not None and c.order_id not in truth.needs_person}
-    )
+    unneeded = sorted(spare.difference(*failed))
     return {
         "scenario": truth.scenario,
         "seed": truth.seed,
@@ -133,9 +139,31 @@ def _all_cases(uow: UnitOfWork) -> list[Case]:
     return uow.cases.search(where, limit=max(uow.cases.count(where), 1))
 
 
-def _incident(uow: UnitOfWork, truth: Truth, incident: IncidentTruth, cases: list[Case]) -> dict[str, Any]:
+def _failed_calls(uow: UnitOfWork, shop: str, incident: IncidentTruth, orders: Iterable[int]) -> dict[int, datetime]:
+    """Of ``orders``, those whose calls to the incident's providers (``failed_calls_to``) failed in its window,
+    with the first such failure: the harm the store's ground truth cannot see."""
+    providers = DETECTION.get(incident.kind, Detection()).failed_calls_to
+    found: dict[int, datetime] = {}
+    for order_id in sorted(orders) if providers else ():
+        for action in uow.outbox.for_order(shop, order_id):
+            failures = (datetime.fromisoformat(str(a["at"])) for a in action.history if a.get("error"))
+            for at in (at for at in failures if action.provider in providers and incident.start <= at < incident.end):
+                found[order_id] = min(at, found.get(order_id, at))
+    return found
+
+
+def _incident(
+    uow: UnitOfWork,
+    truth: Truth,
+    incident: IncidentTruth,
+    cases: list[Case],
+    failed_calls: dict[int, datetime] | None = None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """One incident's line: ``failed_calls`` are orders it harmed through the desk's own calls (``_failed_calls``)."""
     rule = DETECTION.get(incident.kind, Detection())
-    signals = sorted(_signals(uow, truth.shop, incident, cases, rule), key=lambda s: s.at)
+    harmed = (failed_calls or {}) | incident.harmed_at()
+    signals = sorted(_signals(uow, truth.shop, incident, harmed, cases, rule), key=lambda s: s.at)
     first = signals[0] if signals else None
     total = incident.at_risk(truth.horizon)
     entry: dict[str, Any] = {
@@ -143,7 +171,7 @@ def _incident(uow: UnitOfWork, truth: Truth, incident: IncidentTruth, cases: lis
         "at": _day_time(incident.start - truth.start),
         "start": incident.start.isoformat(),
         "end": incident.end.isoformat(),
-        "affected_orders": len(incident.orders),
+        "affected_orders": len(harmed),
         "money_at_risk_total": str(total),
         "caught": first is not None,
         "detected_at": first.at.isoformat() if first else None,
@@ -152,15 +180,24 @@ def _incident(uow: UnitOfWork, truth: Truth, incident: IncidentTruth, cases: lis
         "caught_by": first.what if first else None,
         "signals": len(signals),
     }
+    looks_after = rule.looks_after(settings) if rule.looks_after and settings else None
+    if first is None and looks_after is not None:
+        entry["desk_looks_after_seconds"] = round(looks_after.total_seconds())
+        entry["over_before_the_desk_looked"] = _over_before(incident, looks_after)
     return entry
 
 
+def _over_before(incident: IncidentTruth, looks_after: timedelta) -> bool:
+    """Whether every harmed order's harm ended before the desk, as designed, looks (nothing it could catch)."""
+    spans = [incident.lasted(order_id, at) for order_id, at in incident.harmed_at().items()]
+    return bool(spans) and all(span is not None and span < looks_after for span in spans)
+
+
 def _signals(
-    uow: UnitOfWork, shop: str, incident: IncidentTruth, cases: list[Case], rule: Detection
+    uow: UnitOfWork, shop: str, incident: IncidentTruth, harmed: dict[int, datetime], cases: list[Case], rule: Detection
 ) -> Iterable[Signal]:
     """Records that count: about an affected order and written once the incident had harmed it (a follow-up
     sent before, about an older delay of the same order, is not a detection), or shop-level ones."""
-    harmed = incident.harmed_at()
     for case in cases:
         since = harmed.get(case.order_id) if case.order_id is not None else None
         if since is None and not (case.order_id is None and rule.shop_level):

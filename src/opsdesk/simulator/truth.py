@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ class IncidentTruth:
     end: datetime
     params: dict[str, Any]
     affected: list[Affected] = field(default_factory=list)
+    #: when the harm ended on its own, by order (a stalled payment that went through at last)
+    cleared: dict[int, datetime] = field(default_factory=dict)
 
     def at_risk(self, until: datetime) -> Decimal:
         """Money put at risk by the incident up to ``until``."""
@@ -43,6 +45,11 @@ class IncidentTruth:
             if a.order_id is not None and (a.order_id not in first or a.at < first[a.order_id]):
                 first[a.order_id] = a.at
         return first
+
+    def lasted(self, order_id: int, harmed: datetime) -> timedelta | None:
+        """How long the harm to an order lasted, if it ended on its own (None: it did not end)."""
+        until = self.cleared.get(order_id)
+        return until - harmed if until is not None else None
 
     @property
     def orders(self) -> set[int]:
@@ -108,6 +115,7 @@ class Truth:
                     "end": i.end.isoformat(),
                     "params": i.params,
                     "affected": [[a.at.isoformat(), a.order_id, str(a.amount)] for a in i.affected],
+                    "cleared": {str(k): v.isoformat() for k, v in sorted(i.cleared.items())},
                 }
                 for i in self.incidents
             ],
@@ -146,6 +154,7 @@ def load_truth(path: Path) -> Truth:
                 datetime.fromisoformat(i["end"]),
                 i["params"],
                 affected,
+                {int(k): datetime.fromisoformat(v) for k, v in i.get("cleared", {}).items()},
             )
         )
     return truth

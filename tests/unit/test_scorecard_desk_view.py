@@ -1,0 +1,67 @@
+"""What the desk could see of an incident: harm over before it looks, and harm through its own failed calls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from opsdesk.domain.outbox import ActionStatus
+from opsdesk.domain.records import OutboxAction
+from opsdesk.simulator.scorecard import _failed_calls, _over_before
+from opsdesk.simulator.truth import Affected, IncidentTruth, Truth, load_truth
+from opsdesk.testing import InMemoryDatabase
+
+SHOP = "demo-store.myshopify.com"
+T0 = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
+CHECK = timedelta(minutes=30)
+
+
+def stall(*paid_after: timedelta | None) -> IncidentTruth:
+    """A stall on one order a minute, each paid ``paid_after`` it was placed (None: never, it was cancelled)."""
+    placed = [T0 + timedelta(minutes=n) for n in range(len(paid_after))]
+    incident = IncidentTruth(
+        "payment_gateway_stall", T0, T0 + CHECK, {}, [Affected(at, n, Decimal(10)) for n, at in enumerate(placed)]
+    )
+    incident.cleared = {n: at + after for n, (at, after) in enumerate(zip(placed, paid_after, strict=True)) if after}
+    return incident
+
+
+def test_a_stall_is_over_before_the_desk_looked_only_when_every_order_was_paid_sooner() -> None:
+    assert _over_before(stall(timedelta(minutes=29), timedelta(minutes=14)), CHECK) is True
+    assert _over_before(stall(timedelta(minutes=29), CHECK), CHECK) is False  # pending when the check came
+    assert _over_before(stall(timedelta(minutes=5), None), CHECK) is False  # never paid: the desk could see it
+    assert _over_before(stall(), CHECK) is False  # nothing harmed is another line ("no order harmed")
+
+
+def test_when_the_stalled_orders_were_paid_is_kept_in_the_truth_file(tmp_path: Path) -> None:
+    truth = Truth("t", 1, SHOP, T0, T0 + timedelta(days=1), T0 + timedelta(days=2))
+    truth.incidents = [stall(timedelta(minutes=29), None)]
+    truth.save(tmp_path / "truth.json")
+    [back] = load_truth(tmp_path / "truth.json").incidents
+    assert back.cleared == {0: T0 + timedelta(minutes=29)}
+    assert back.lasted(0, T0) == timedelta(minutes=29) and back.lasted(1, T0) is None
+
+
+def action(order_id: int, provider: str, *failed_at: datetime) -> OutboxAction:
+    history = tuple({"at": at.isoformat(), "attempt": n, "outcome": "retry", "error": "503"} for n, at in
+                    enumerate(failed_at, 1))
+    return OutboxAction(f"a{order_id}{provider}", "d", SHOP, order_id, "verify_address", provider, {}, f"k{order_id}",
+                        T0, T0, ActionStatus.FAILED, len(failed_at), "503", history)
+
+
+def test_only_calls_to_the_incidents_provider_failing_in_its_window_harm_an_order() -> None:
+    outage = IncidentTruth("label_api_outage", T0, T0 + timedelta(hours=3), {})
+    db = InMemoryDatabase()
+    with db.unit_of_work() as uow:
+        uow.outbox.add_many([
+            action(1, "carrier", T0 - timedelta(minutes=5), T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)),
+            action(2, "carrier", T0 + timedelta(hours=3)),  # failed once the outage was over
+            action(3, "shopify", T0 + timedelta(minutes=5)),  # not the carrier
+            action(4, "carrier", T0 + timedelta(minutes=7)),  # an order no case is about
+        ])
+        uow.commit()
+    with db.unit_of_work(read_only=True) as uow:
+        assert _failed_calls(uow, SHOP, outage, [1, 2, 3]) == {1: T0 + timedelta(minutes=5)}
+        overselling = IncidentTruth("overselling", T0, T0 + timedelta(hours=3), {})
+        assert _failed_calls(uow, SHOP, overselling, [1, 2, 3]) == {}
