@@ -1,0 +1,100 @@
+"""Two transactions that both append to the audit chain never deadlock on its head (ADR 0058), on PostgreSQL.
+
+A transaction used to lock the head where it recorded its entry, in the middle of its writes: the pipeline
+opened a case (head locked), then scheduled the next case's timers; a timer sweep or an outbox outcome
+scheduled a timer first, then recorded. Each held what the other wanted, and PostgreSQL killed one with
+``deadlock detected`` (retried after a pause as "database unavailable"). Here two connections take those
+steps in that order, in lockstep, so the old order deadlocks every time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from opsdesk.domain.privacy import PrivacySubject
+from opsdesk.domain.records import AuditEntry, Timer
+from opsdesk.ports import UnitOfWork
+from opsdesk.services.audit import verify_audit
+from opsdesk.storage.sql import SqlDatabase
+
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+TIMER = Timer("case-1:warning", "sla.warning", "case-1", T0 + timedelta(hours=4))
+Step = Callable[[UnitOfWork, str], None]
+
+
+def record(uow: UnitOfWork, who: str) -> None:
+    uow.audit.record([AuditEntry(T0, who, "case.open", f"case:{who}", None, {"by": who})])
+
+
+def schedule(uow: UnitOfWork, who: str) -> None:
+    uow.timers.schedule([TIMER])
+
+
+def cancel(uow: UnitOfWork, who: str) -> None:
+    uow.timers.cancel(TIMER.subject, [TIMER.kind])
+
+
+def run_in_lockstep(db: SqlDatabase, first: tuple[Step, Step], second: tuple[Step, Step]) -> list[str]:
+    """Each transaction takes its first step, waits for the other's, then takes its second and commits."""
+    both_started = threading.Barrier(2, timeout=10)
+    failures: list[str] = []
+
+    def transaction(who: str, steps: tuple[Step, Step]) -> None:
+        try:
+            with db.unit_of_work() as uow:
+                steps[0](uow, who)
+                both_started.wait()
+                steps[1](uow, who)
+                uow.commit()
+        except Exception as exc:  # whatever ends a transaction is the finding
+            failures.append(f"{who}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=transaction, args=(who, steps))
+               for who, steps in (("pipeline", first), ("sweep", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a transaction is still waiting after 30 s"
+    return failures
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("write", "pending"), [(schedule, [TIMER.id]), (cancel, [])], ids=["schedule", "cancel"])
+def test_recording_then_writing_beside_writing_then_recording_does_not_deadlock(
+    pg_db: SqlDatabase, write: Step, pending: list[str]
+) -> None:
+    with pg_db.unit_of_work() as uow:  # the row both write: scheduled again, or cancelled
+        schedule(uow, "setup")
+        uow.commit()
+
+    failures = run_in_lockstep(pg_db, (record, write), (write, record))
+
+    assert failures == []
+    with pg_db.unit_of_work(read_only=True) as uow:
+        report = verify_audit(uow)
+        actors = [row.actor for row in uow.audit.chain(0, 10)]
+        timers = uow.timers.pending(TIMER.subject)
+    assert (report.ok, report.checked, sorted(actors)) == (True, 2, ["pipeline", "sweep"])
+    assert [t.id for t in timers] == pending
+
+
+def test_a_search_for_a_customers_rows_finds_the_audit_entries_its_own_transaction_recorded(
+    sql_db: SqlDatabase,
+) -> None:
+    """Entries are chained at commit; an erasure in the same transaction (timers fired together) must still
+    find and redact them."""
+    shop, email = "demo-store.myshopify.com", "jane@example.com"
+    with sql_db.unit_of_work() as uow:
+        uow.audit.record([AuditEntry(T0, "automation", "case.open", "case:c-1", None, {"email": email})])
+        uow.audit.record([AuditEntry(T0, "automation", "order.held", f"order:{shop}:1001", None, None)])
+        found = uow.privacy.rows(PrivacySubject(shop, email=email), [email])
+        shop_rows = uow.privacy.shop_audit(shop)
+        uow.commit()
+
+    assert [(row.table, row.key, row.values["after"]) for row in found] == [("audit", (1,), f'{{"email":"{email}"}}')]
+    assert [(row.table, row.key) for row in shop_rows] == [("audit", (2,))]
