@@ -14,14 +14,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, String, bindparam, func, select
 
 from opsdesk.domain.audit import GENESIS, AuditKeys, ChainedRow, ChainHead, entry_hash
+from opsdesk.domain.errors import DataRefused
 from opsdesk.domain.records import AuditEntry
 from opsdesk.storage import tables as t
 from opsdesk.storage.codec import dumps
 
 HEAD_ID = 1
+#: The columns PostgreSQL bounds (SQLite stores any length). An entry is checked where it is recorded, so that
+#: its refusal is blamed on the write that made it (ADR 0030), not on the commit that chains it (ADR 0058).
+_BOUNDED = tuple(
+    (name, column.type.length)
+    for name, column in ((n, t.audit.c[n]) for n in ("actor", "action", "subject"))
+    if isinstance(column.type, String) and column.type.length
+)
 # Built once: every case opened, assigned or moved records here, and building cost more than running.
 _INSERT = t.audit.insert()
 _LAST_ID = select(func.max(t.audit.c.id))
@@ -50,6 +58,9 @@ class SqlChainedAudit:
         self._pending: list[AuditEntry] = []
 
     def record(self, entries: Sequence[AuditEntry]) -> None:
+        if self._conn.dialect.name == "postgresql":
+            for e in entries:
+                _ensure_storable(e)
         self._pending.extend(entries)
 
     def flush(self) -> None:
@@ -119,6 +130,16 @@ class SqlChainedAudit:
         self.flush()
         row = self._conn.execute(select(t.audit_head).where(t.audit_head.c.id == HEAD_ID)).mappings().first()
         return ChainHead() if row is None else _head(row)
+
+
+def _ensure_storable(e: AuditEntry) -> None:
+    """Refuse, as PostgreSQL would at commit, a value longer than its column or holding a NUL character."""
+    for name, length in _BOUNDED:
+        value = str(getattr(e, name))
+        if len(value) > length:
+            raise DataRefused(f"refused by the database: value too long for type character varying({length})")
+        if "\x00" in value:
+            raise DataRefused("refused by the database: PostgreSQL text fields cannot contain NUL (0x00) bytes")
 
 
 def _head(row: Any) -> ChainHead:

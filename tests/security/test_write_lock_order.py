@@ -1,4 +1,4 @@
-"""Two transactions that both append to the audit chain never deadlock on its head (ADR 0058), on PostgreSQL.
+"""Transactions take their locks in one order, so they never deadlock (ADR 0058), on PostgreSQL.
 
 A transaction used to lock the head where it recorded its entry, in the middle of its writes: the pipeline
 opened a case (head locked), then scheduled the next case's timers; a timer sweep or an outbox outcome
@@ -9,12 +9,14 @@ steps in that order, in lockstep, so the old order deadlocks every time.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from opsdesk.domain.errors import DataRefused
 from opsdesk.domain.privacy import PrivacySubject
 from opsdesk.domain.records import AuditEntry, Timer
 from opsdesk.ports import UnitOfWork
@@ -98,3 +100,17 @@ def test_a_search_for_a_customers_rows_finds_the_audit_entries_its_own_transacti
 
     assert [(row.table, row.key, row.values["after"]) for row in found] == [("audit", (1,), f'{{"email":"{email}"}}')]
     assert [(row.table, row.key) for row in shop_rows] == [("audit", (2,))]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("subject", "refusal"), [
+    ("x" * 256, "value too long for type character varying(255)"),
+    ("case:\x00", "PostgreSQL text fields cannot contain NUL"),
+], ids=["too-long", "nul"])
+def test_an_entry_postgresql_would_refuse_is_refused_where_it_is_recorded_not_at_commit(
+    pg_db: SqlDatabase, subject: str, refusal: str
+) -> None:
+    """The outbox blames a refused write on the outcome being written (ADR 0030), so it must come from there."""
+    expected = f"^refused by the database: {re.escape(refusal)}"
+    with pg_db.unit_of_work() as uow, pytest.raises(DataRefused, match=expected):
+        uow.audit.record([AuditEntry(T0, "automation", "case.open", subject)])
