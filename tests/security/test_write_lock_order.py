@@ -4,17 +4,20 @@ A transaction used to lock the head where it recorded its entry, in the middle o
 opened a case (head locked), then scheduled the next case's timers; a timer sweep or an outbox outcome
 scheduled a timer first, then recorded. Each held what the other wanted, and PostgreSQL killed one with
 ``deadlock detected`` (retried after a pause as "database unavailable"). Here two connections take those
-steps in that order, in lockstep, so the old order deadlocks every time.
+steps in that order, in lockstep, so the old order deadlocks every time. Likewise two batches upserting the
+same timers listed in other orders.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from opsdesk.domain.errors import DataRefused
 from opsdesk.domain.privacy import PrivacySubject
@@ -100,6 +103,55 @@ def test_a_search_for_a_customers_rows_finds_the_audit_entries_its_own_transacti
 
     assert [(row.table, row.key, row.values["after"]) for row in found] == [("audit", (1,), f'{{"email":"{email}"}}')]
     assert [(row.table, row.key) for row in shop_rows] == [("audit", (2,))]
+
+
+def waiting_on_locks(db: SqlDatabase) -> int:
+    """How many of this test's connections wait for a lock (the schema's connections share a name)."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                 "AND application_name = current_setting('application_name')")
+    with db.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def wait_for_waiters(db: SqlDatabase, count: int) -> None:
+    """Poll until ``count`` connections wait: the lockstep waits for the server to say so, not a guessed time."""
+    deadline = time.monotonic() + 10
+    while waiting_on_locks(db) < count:
+        assert time.monotonic() < deadline, "the other transaction never started waiting"
+        time.sleep(0.02)
+
+
+@pytest.mark.postgres
+def test_two_batches_scheduling_the_same_timers_in_other_orders_do_not_deadlock(pg_db: SqlDatabase) -> None:
+    """Two workers' batches upsert the timers of the orders they share (one statement each), listed in the
+    orders their batches met them. A third transaction holds one timer so that they start in lockstep."""
+    a, b = (Timer(f"stuck_order:shop:{n}", "stuck_order", f"order:shop:{n}", T0) for n in (1, 2))
+    with pg_db.unit_of_work() as uow:
+        uow.timers.schedule([a, b])
+        uow.commit()
+    failures: list[str] = []
+
+    def batch(timers: list[Timer]) -> None:
+        try:
+            with pg_db.unit_of_work() as uow:
+                uow.timers.schedule(timers)
+                uow.commit()
+        except Exception as exc:  # whatever ends a transaction is the finding
+            failures.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=batch, args=([b, a],)), threading.Thread(target=batch, args=([a, b],))]
+    with pg_db.engine.begin() as holder:
+        holder.execute(text("SELECT id FROM timers WHERE id = :id FOR UPDATE"), {"id": b.id})
+        for waiting, thread in enumerate(threads, start=1):  # the first to wait for the held timer gets it first
+            thread.start()
+            wait_for_waiters(pg_db, waiting)
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert failures == []
+    with pg_db.unit_of_work(read_only=True) as uow:
+        assert sorted(t.id for t in uow.timers.pending("order:shop:1") + uow.timers.pending("order:shop:2")) == [
+            a.id, b.id]
 
 
 @pytest.mark.postgres
