@@ -9,7 +9,7 @@ windows, missed pickups, follow-up progress (ids, counts, amounts and times only
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +66,11 @@ _ERASURES_VERSION = Fast(select(func.max(t.erased_customers.c.id)))
 
 
 class SqlPrivacy:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, chain_audit: Callable[[], None] = lambda: None) -> None:
         self._conn = conn
+        # The audit entries this transaction recorded are chained at commit (ADR 0058): a search of the audit
+        # rows chains them first, so that an erasure finds them too.
+        self._chain_audit = chain_audit
 
     def orders_of(self, shop: str, customer_id: int | None, email: str) -> set[int]:
         """The shop's orders whose customer has this id (in the order snapshot) or this email."""
@@ -84,6 +87,7 @@ class SqlPrivacy:
 
     def rows(self, subject: PrivacySubject, terms: Sequence[str]) -> list[StoredRow]:
         """Rows of the subject's orders and cases, and rows of the shop (or shop-less) mentioning a term."""
+        self._chain_audit()
         cases = self._case_ids(subject.shop, subject.orders)
         found: list[StoredRow] = []
         for spec in SPECS:
@@ -102,6 +106,7 @@ class SqlPrivacy:
 
     def shop_audit(self, shop: str) -> list[StoredRow]:
         """The audit rows about a shop's cases and orders, or that name the shop."""
+        self._chain_audit()
         subjects = [f"case:{c}" for c in self._shop_cases(shop)]
         c = t.audit.c
         where = or_(

@@ -107,6 +107,7 @@ class SqlUnitOfWork:
     usage: UsageRepository
     followups: FollowupRepository
     audit: AuditRepository
+    _chain: SqlChainedAudit
     tokens: TokenRepository
     timers: TimerRepository
     readiness: ReadinessRepository
@@ -159,7 +160,7 @@ class SqlUnitOfWork:
         self.cases = SqlCases(conn)
         self.usage = SqlUsage(conn)
         self.followups = SqlFollowups(conn)
-        self.audit = SqlChainedAudit(conn, self._audit_keys)
+        self.audit = self._chain = SqlChainedAudit(conn, self._audit_keys)
         self.tokens = SqlTokens(conn)
         self.timers = SqlTimers(conn)
         self.readiness = SqlReadiness(conn)
@@ -168,11 +169,14 @@ class SqlUnitOfWork:
         self.sessions = SqlSessions(conn)
         self.discounts = SqlDiscounts(conn)
         self.pickups = SqlPickups(conn)
-        self.privacy = SqlPrivacy(conn)
+        self.privacy = SqlPrivacy(conn, self._chain.flush)
         return self
 
     def commit(self) -> None:
         assert self._conn is not None
+        # The audit chain's head is locked last, after every other write of the transaction: holding it, a
+        # transaction never waits for another's rows, so it cannot deadlock on PostgreSQL (ADR 0058).
+        self._chain.flush()
         try:
             self._conn.commit()
         except DataError as exc:

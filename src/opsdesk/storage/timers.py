@@ -128,7 +128,9 @@ class SqlTimers:
                 "fired_at": None,
                 "last_error": "",
             }
-            for x in timers
+            # In id order: two batches upserting the same timers lock them in one order, never in each
+            # other's (on PostgreSQL they deadlocked; ADR 0058).
+            for x in sorted(timers, key=lambda x: x.id)
         ]
         # A timer scheduled again keeps its subject (indexed): written only where it changes.
         bulk.write(self._conn, t.timers, rows, upsert_on=("id",), stable=("subject",))
