@@ -4,7 +4,7 @@ back with it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -33,6 +33,10 @@ class MemoryTimers:
                 last_error="",
             )
             self.t.timer_leases.pop(timer.id, None)
+
+    def amend(self, timer: Timer, change: Callable[[Timer], Timer]) -> None:
+        found = self.t.timers.get(timer.id)
+        self.schedule([change(found if found is not None and found.status == "pending" else timer)])
 
     def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
         wanted = set(kinds)

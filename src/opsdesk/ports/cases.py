@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -52,6 +52,14 @@ class CaseRepository(Protocol):
 class TimerRepository(Protocol):
     def schedule(self, timers: Sequence[Timer]) -> None:
         """Add timers, or move ones with the same id to their new due time (fired or cancelled ones re-arm)."""
+
+    def amend(self, timer: Timer, change: Callable[[Timer], Timer]) -> None:
+        """Write ``change`` of the pending timer with ``timer``'s id (of ``timer`` itself when none is pending).
+
+        A shared timer (a person's digest) is amended at commit, each row locked then read, in id order, just
+        before the audit chain: two transactions amending one timer lose neither change and, holding it,
+        wait for nothing but other such timers and the chain's head (ADR 0058). Changes to one timer apply
+        in the order they were made; ``pending`` of its subject, in the same transaction, sees them."""
 
     def next_due_at(self, now: datetime) -> datetime | None:
         """When the earliest pending timer not leased at ``now`` is due, or None."""

@@ -118,10 +118,15 @@ def _hold(
     now: datetime,
 ) -> None:
     """Add ``items`` (``count`` notifications) to the person's digest for ``period``."""
-    digest = _digest(uow, person.id, period, reason)
-    kept = [*digest.payload["items"], *items][:KEEP]
-    total = int(digest.payload["total"]) + count
-    uow.timers.schedule([replace(digest, payload={**digest.payload, "items": kept, "total": total})])
+    digest = _digest(person.id, period, reason)
+
+    def add(held: Timer) -> Timer:
+        kept = [*held.payload["items"], *items][:KEEP]
+        return replace(held, payload={**held.payload, "items": kept, "total": int(held.payload["total"]) + count})
+
+    # Added at commit, not read and written back here: two transactions adding to one digest each saw the
+    # items before both, and the later overwrote the earlier's (ADR 0058, amended).
+    uow.timers.amend(digest, add)
     subjects = [str(i.get("subject", "")) for i in items]
     _record(
         uow,
@@ -138,14 +143,11 @@ def _hold(
     )
 
 
-def _digest(uow: UnitOfWork, pid: str, period: tuple[datetime, datetime], reason: str) -> Timer:
-    """The person's pending digest for ``period``, or a new empty one due when the period ends."""
+def _digest(pid: str, period: tuple[datetime, datetime], reason: str) -> Timer:
+    """The person's digest for ``period`` as a new, empty one: due when the period ends."""
     # Quiet stretches and urgent sends are named apart from batching windows: they may start together.
     suffix = {"quiet_hours": ":quiet", "urgent": ":urgent"}.get(reason, "")
     digest_id = f"digest:{pid}:{period[0].astimezone(UTC).isoformat()}{suffix}"
-    for timer in uow.timers.pending(f"person:{pid}"):
-        if timer.id == digest_id:
-            return timer
     return Timer(digest_id, DIGEST, f"person:{pid}", period[1], {"person": pid, "items": [], "total": 0})
 
 

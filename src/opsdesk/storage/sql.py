@@ -108,6 +108,7 @@ class SqlUnitOfWork:
     followups: FollowupRepository
     audit: AuditRepository
     _chain: SqlChainedAudit
+    _timers: SqlTimers
     tokens: TokenRepository
     timers: TimerRepository
     readiness: ReadinessRepository
@@ -162,7 +163,7 @@ class SqlUnitOfWork:
         self.followups = SqlFollowups(conn)
         self.audit = self._chain = SqlChainedAudit(conn, self._audit_keys)
         self.tokens = SqlTokens(conn)
-        self.timers = SqlTimers(conn)
+        self.timers = self._timers = SqlTimers(conn)
         self.readiness = SqlReadiness(conn)
         self.inventory = SqlInventory(conn)
         self.users = SqlUsers(conn)
@@ -175,7 +176,9 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._conn is not None
         # The audit chain's head is locked last, after every other write of the transaction: holding it, a
-        # transaction never waits for another's rows, so it cannot deadlock on PostgreSQL (ADR 0058).
+        # transaction never waits for another's rows, so it cannot deadlock on PostgreSQL (ADR 0058). Shared
+        # timers (a person's digest) go just before it, in id order: holding one, it waits only for the next.
+        self._timers.flush()
         self._chain.flush()
         try:
             self._conn.commit()

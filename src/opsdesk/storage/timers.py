@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import reduce
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, literal_column, or_, select, tuple_, update
@@ -107,33 +108,36 @@ _LEASE_IDS, _FINISH = Fast(_LEASE), Fast(_FIRED)
 _PENDING, _PENDING_MANY = Fast(_PENDING_OF), Fast(_PENDING_OF_MANY)
 _CANCEL_ALL, _CANCEL_OF_KINDS = Fast(_CANCEL), Fast(_CANCEL_KINDS)
 _CANCEL_SUBJECTS, _CANCEL_SUBJECTS_OF_KINDS = Fast(_CANCEL_MANY), Fast(_CANCEL_MANY_KINDS)
+#: The timers a commit amends, locked in id order (PostgreSQL locks rows as the sorted scan returns them).
+_LOCK_IDS = Fast(select(t.timers).where(_C.id.in_(bindparam("ids", expanding=True))).order_by(_C.id).with_for_update())
 
 
 class SqlTimers:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        #: Amendments waiting for commit, by timer id: the timer to start from if none is pending, the changes.
+        self._amends: dict[str, tuple[Timer, list[Callable[[Timer], Timer]]]] = {}
 
     def schedule(self, timers: Sequence[Timer]) -> None:
-        rows = [
-            {
-                "id": x.id,
-                "kind": x.kind,
-                "subject": x.subject,
-                "due_at": x.due_at,
-                "payload": dumps(x.payload),
-                "status": PENDING,
-                "attempts": 0,
-                "lease_owner": None,
-                "lease_until": None,
-                "fired_at": None,
-                "last_error": "",
-            }
-            # In id order: two batches upserting the same timers lock them in one order, never in each
-            # other's (on PostgreSQL they deadlocked; ADR 0058).
-            for x in sorted(timers, key=lambda x: x.id)
-        ]
         # A timer scheduled again keeps its subject (indexed): written only where it changes.
-        bulk.write(self._conn, t.timers, rows, upsert_on=("id",), stable=("subject",))
+        bulk.write(self._conn, t.timers, _rows(timers), upsert_on=("id",), stable=("subject",))
+
+    def amend(self, timer: Timer, change: Callable[[Timer], Timer]) -> None:
+        self._amends.setdefault(timer.id, (timer, []))[1].append(change)
+
+    def flush(self) -> None:
+        """Write the amendments gathered: rows made where missing, then locked and read, in id order; one upsert.
+
+        Read only once locked, a row is as the last transaction to amend it left it: none of its changes is lost.
+        """
+        amends, self._amends = self._amends, {}
+        if not amends:
+            return
+        ids = sorted(amends)
+        bulk.write(self._conn, t.timers, _rows([amends[i][0] for i in ids]))  # so that every one can be locked
+        locked = {r["id"]: _timer(r) for r in _LOCK_IDS.rows(self._conn, {"ids": ids})}
+        starts = {i: locked[i] if locked[i].status == PENDING else amends[i][0] for i in ids}
+        self.schedule([reduce(lambda timer, change: change(timer), amends[i][1], starts[i]) for i in ids])
 
     def cancel(self, subject: str, kinds: Iterable[str] = ()) -> int:
         wanted = list(kinds)
@@ -179,16 +183,23 @@ class SqlTimers:
         return self._conn.execute(stmt.values(**values)).rowcount == 1
 
     def pending(self, subject: str) -> list[Timer]:
+        self._flush_for([subject])
         return [_timer(r) for r in _PENDING.rows(self._conn, {"subject": subject})]
 
     def pending_many(self, subjects: Iterable[str]) -> dict[str, list[Timer]]:
         wanted = sorted(set(subjects))
+        self._flush_for(wanted)
         found: dict[str, list[Timer]] = {}
         for start in range(0, len(wanted), 500):  # one statement per chunk, not one per subject
             rows = _PENDING_MANY.rows(self._conn, {"subjects": wanted[start : start + 500]})
             for timer in map(_timer, rows):
                 found.setdefault(timer.subject, []).append(timer)
         return found
+
+    def _flush_for(self, subjects: Iterable[str]) -> None:
+        """A read of a subject with amendments waiting sees them (only then are they written before commit)."""
+        if self._amends and {base.subject for base, _ in self._amends.values()} & set(subjects):
+            self.flush()
 
     def prune(self, after: TimerMark | None, limit: int, due_before: datetime) -> tuple[TimerMark | None, int, int]:
         due, last = after or _START
@@ -201,6 +212,27 @@ class SqlTimers:
         if status is not None:
             query = query.where(t.timers.c.status == status)
         return int(self._conn.execute(query).scalar_one())
+
+
+def _rows(timers: Sequence[Timer]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": x.id,
+            "kind": x.kind,
+            "subject": x.subject,
+            "due_at": x.due_at,
+            "payload": dumps(x.payload),
+            "status": PENDING,
+            "attempts": 0,
+            "lease_owner": None,
+            "lease_until": None,
+            "fired_at": None,
+            "last_error": "",
+        }
+        # In id order: two batches upserting the same timers lock them in one order, never in each
+        # other's (on PostgreSQL they deadlocked; ADR 0058).
+        for x in sorted(timers, key=lambda x: x.id)
+    ]
 
 
 def _timer(r: Any) -> Timer:
