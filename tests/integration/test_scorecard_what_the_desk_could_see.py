@@ -7,7 +7,9 @@ The shipped ``black-friday`` day with its store made small (30 orders a day) and
   ``order_playbooks.payment_pending_minutes`` (30). Nothing the desk is built to see happened, yet the card read
   "NOT caught" with 250.88 at risk.
 - its label API outage made the desk's address checks to the carrier fail for good: two ``automation_failure``
-  cases, which the card counted as escalations not needed, while it called the outage "no order harmed".
+  cases, which the card counted as escalations not needed, while it called the outage "no order harmed". Once
+  they counted as harmed, the card still put 0.00 at risk for them (audit of session 13): an order the other
+  incidents hold up counts at its total, and these two orders can ship only once their address is checked.
 """
 
 from __future__ import annotations
@@ -91,8 +93,11 @@ def test_the_label_outages_failed_address_checks_are_its_harm_and_their_cases_ca
 ) -> None:
     card, _, text = day
     outage = _incident(card, "label_api_outage")
-    assert (outage["affected_orders"], outage["money_at_risk_total"], outage["caught"]) == (2, "0", True)
+    assert (outage["affected_orders"], outage["caught"]) == (2, True)
     assert (outage["caught_by"].split(" (")[0], outage["signals"]) == ("automation_failure case in automation", 2)
     assert card["cases_by_kind"]["automation_failure"] == 2
     assert card["unneeded_escalations"] == {"count": 0, "orders": []}
-    assert _row(text, "label_api_outage") == ["label", "api", "outage", "11:00", "1h10m", "0.00", "0.00"]
+    # The two orders' totals as their orders/create said (43.79 and 507.61, read from the stored deliveries by
+    # hand): both calls had failed by the first case, 17:10.
+    assert (outage["money_at_risk_total"], outage["money_at_risk_when_caught"]) == ("551.40", "551.40")
+    assert _row(text, "label_api_outage") == ["label", "api", "outage", "11:00", "1h10m", "551.40", "551.40"]

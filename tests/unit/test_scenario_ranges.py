@@ -72,3 +72,28 @@ def test_a_tick_longer_than_the_scored_day_is_refused_at_its_line() -> None:
         "day.yaml:1:18: expected a tick no longer than the scored day (1d), got '2d'"
     ]
     assert read_scenario(parse("duration: 2h\ndelivery: {tick: 2h}\n", "day.yaml")).tick == timedelta(hours=2)
+
+
+def test_a_pace_of_nothing_is_refused_at_its_line_not_run_as_the_default() -> None:
+    assert _problems("staffing:\n  pace: 0s\n") == ["day.yaml:2:9: expected a pace above 0, like 12m, got '0s'"]
+    assert read_scenario(parse("staffing: {pace: 1s}\n", "day.yaml")).staffing.pace == timedelta(seconds=1)
+
+
+def test_a_shift_ending_before_it_starts_is_a_night_shift_and_one_outside_the_day_is_refused() -> None:
+    night = read_scenario(parse("staffing: {shift: '22:00-06:00'}\n", "day.yaml")).staffing.shift
+    assert night == (timedelta(hours=22), timedelta(hours=6))
+    whole = read_scenario(parse("staffing: {shift: '00:00-24:00'}\n", "day.yaml")).staffing.shift
+    assert whole == (timedelta(0), timedelta(hours=24))
+    expected = "expected a shift between two different times of day from 00:00 to 24:00, like 08:00-18:00 (or " \
+               "22:00-06:00, ending the next day), got "
+    assert _problems("staffing:\n  shift: '08:00-08:00'\n") == [f"day.yaml:2:10: {expected}'08:00-08:00'"]
+    assert _problems("staffing:\n  shift: 20:00-30:00\n") == [f"day.yaml:2:10: {expected}'20:00-30:00'"]
+    assert _problems("staffing:\n  shift: 24:00-06:00\n") == [f"day.yaml:2:10: {expected}'24:00-06:00'"]
+
+
+@pytest.mark.parametrize(("text", "at"), [("", "1:1"), ("# my day, to fill in\n", "1:1"), ("{}\n", "1:1"),
+                                         ("---\n", "2:1")])  # where YAML's empty document is
+def test_an_empty_scenario_is_refused_not_run_as_the_defaults(text: str, at: str) -> None:
+    assert _problems(text) == [f"day.yaml:{at}: the scenario is empty: expected a mapping of its keys (delivery, "
+                               "description, duration, follow, history, incidents, name, seed, shop, staffing, start, "
+                               "store; docs/reference/scenarios.md)"]

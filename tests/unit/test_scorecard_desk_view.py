@@ -6,11 +6,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from opsdesk.domain.cases import Case
+from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.domain.records import OutboxAction
-from opsdesk.simulator.scorecard import _failed_calls, _over_before
+from opsdesk.normalise.orders import snapshot
+from opsdesk.simulator.scorecard import _failed_calls, _incident, _over_before
 from opsdesk.simulator.truth import Affected, IncidentTruth, Truth, load_truth
 from opsdesk.testing import InMemoryDatabase
+from tests.samples import sample
 
 SHOP = "demo-store.myshopify.com"
 T0 = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
@@ -65,3 +69,27 @@ def test_only_calls_to_the_incidents_provider_failing_in_its_window_harm_an_orde
         assert _failed_calls(uow, SHOP, outage, [1, 2, 3]) == {1: T0 + timedelta(minutes=5)}
         overselling = IncidentTruth("overselling", T0, T0 + timedelta(hours=3), {})
         assert _failed_calls(uow, SHOP, overselling, [1, 2, 3]) == {}
+
+
+def order(order_id: int, total: str) -> OrderState:
+    payload = sample("orders/create") | {"id": order_id, "total_price": total}
+    return OrderState(SHOP, payload["id"], snapshot(payload, T0))
+
+
+def test_an_order_harmed_only_by_a_failed_call_puts_its_value_at_risk_from_that_call() -> None:
+    """It put nothing at risk (0.00) while the other kinds count an order held up at its total."""
+    returned = Affected(T0 + timedelta(minutes=40), 9, Decimal("30.00"))  # a return the store injected
+    outage = IncidentTruth("label_api_outage", T0, T0 + timedelta(hours=3), {}, [returned])
+    truth = Truth("t", 1, SHOP, T0 - timedelta(hours=14), T0 + timedelta(hours=10), T0 + timedelta(days=2))
+    truth.incidents = [outage]
+    db = InMemoryDatabase()
+    with db.unit_of_work() as uow:
+        uow.orders.put_many([order(1, "123.45"), order(2, "20.00")])
+        uow.commit()
+    caught = Case("c-1", SHOP, "automation_failure", "automation", "t", "r", T0 + timedelta(minutes=20), order_id=1)
+    failed = {1: T0 + timedelta(minutes=5), 2: T0 + timedelta(hours=1)}  # order 2's call failed after the catch
+    with db.unit_of_work(read_only=True) as uow:
+        line = _incident(uow, truth, outage, [caught], failed)
+    assert (line["affected_orders"], line["money_at_risk_total"], line["money_at_risk_when_caught"]) == (
+        3, "173.45", "123.45")
+    assert outage.affected == [returned]  # the truth itself is left as the store recorded it

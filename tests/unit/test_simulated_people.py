@@ -110,3 +110,23 @@ def test_a_scenario_staffed_with_someone_the_organisation_does_not_know_is_refus
     with pytest.raises(InvalidInput) as refused:
         people(InMemoryDatabase(), "carol", "erin")  # a claim by erin would be refused (ADR 0047)
     assert str(refused.value) == "staffing.people: no person 'erin' under people: in opsdesk.yaml (people: carol, dan)"
+
+
+def test_a_night_shift_works_cases_at_23_00_and_at_05_00_and_not_at_noon() -> None:
+    """A shift whose end is before its start ends the next day; ``22:00-06:00`` worked nothing, ever."""
+    db = InMemoryDatabase()
+    opened(db, record("first", "fulfilment", "fulfilment"), record("second", "fulfilment", "fulfilment"))
+    desk: Any = SimpleNamespace(db=db, org=ORG, case_hooks=HOOKS)
+    night = Staffing(people=("carol",), shift=(timedelta(hours=22), timedelta(hours=6)))
+    staff = People(desk, night, DAY_START, random.Random(1))
+
+    def claimed_at(hour: float) -> int:
+        staff.work(DAY_START + timedelta(hours=hour))
+        return staff.stats.claimed
+
+    assert [claimed_at(h) for h in (12, 21.99, 23, 29, 30, 36)] == [0, 0, 1, 2, 2, 2]  # 29: 05:00 the next day
+    assert [staff.on_shift(DAY_START + timedelta(hours=h)) for h in (22, 23, 24, 29.99, 30, 12)] == [
+        True, True, True, True, False, False]
+    with db.unit_of_work(read_only=True) as uow:
+        assert {c.id: c.person for c in uow.cases.search(CaseFilter(status=ALL_STATUSES, active_only=False))} == {
+            "first": "carol", "second": "carol"}

@@ -71,6 +71,8 @@ class People:
     def on_shift(self, at: datetime) -> bool:
         local = (at - self.day_start) % timedelta(days=1)
         start, end = self.staffing.shift
+        if end < start:  # a night shift: from its start to midnight, and from midnight to its end
+            return local >= start or local < end
         return start <= local < end
 
     def next_event(self) -> datetime | None:

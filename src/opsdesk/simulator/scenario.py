@@ -34,7 +34,8 @@ class Incident:
 class Staffing:
     people: tuple[str, ...] = ()  # empty: every person in opsdesk.yaml
     pace: timedelta = timedelta(minutes=12)  # mean time a person spends on one case
-    shift: tuple[timedelta, timedelta] = (timedelta(hours=8), timedelta(hours=18))  # local, each day
+    #: local times of day, each day; an end before the start is the next day's (a night shift, 22:00-06:00)
+    shift: tuple[timedelta, timedelta] = (timedelta(hours=8), timedelta(hours=18))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,9 @@ def load_scenario(path: str | Path) -> Scenario:
 def read_scenario(doc: Document) -> Scenario:
     """Check a scenario document; raises ``InvalidInput`` listing every problem."""
     r = Reader(doc)
+    if doc.data is None or doc.data == {}:  # a file left empty ran the defaults as if they were meant
+        r.problem((), f"the scenario is empty: expected a mapping of its keys ({', '.join(sorted(_TOP))}; "
+                  "docs/reference/scenarios.md)")
     top = r.mapping((), doc.data, _TOP)
     store = r.mapping(("store",), top.get("store"), _STORE)
     delivery = r.mapping(("delivery",), top.get("delivery"), _DELIVERY)
@@ -194,21 +198,32 @@ def _staffing(r: Reader, value: Any) -> Staffing | None:
         return None
     people = r.typed(("staffing", "people"), staff.get("people"), list, "a list of people from opsdesk.yaml")
     pace = r.duration(("staffing", "pace"), staff.get("pace"))
-    shift = staff.get("shift")
-    hours: tuple[timedelta, timedelta] | None = None
-    if shift is not None:
-        parts = str(shift).split("-")
-        bounds = [r.duration(("staffing", "shift"), p.strip()) for p in parts] if len(parts) == 2 else []
-        if len(bounds) != 2 or None in bounds:
-            r.problem(("staffing", "shift"), f"expected a shift like 08:00-18:00, got {shift!r}")
-        else:
-            hours = (bounds[0], bounds[1])  # type: ignore[assignment]
+    if pace is not None and pace <= timedelta(0):  # 0s ran as the default pace, silently
+        r.problem(("staffing", "pace"), f"expected a pace above 0, like 12m, got {staff.get('pace')!r}")
+    hours = _shift(r, staff.get("shift"))
     defaults = Staffing()
     return Staffing(
         people=tuple(str(p) for p in people or ()),
-        pace=pace or defaults.pace,
+        pace=pace if pace is not None else defaults.pace,
         shift=hours or defaults.shift,
     )
+
+
+def _shift(r: Reader, value: Any) -> tuple[timedelta, timedelta] | None:
+    """Two times of day, ``start-end``; an end before the start ends the next day (a night shift)."""
+    if value is None:
+        return None
+    parts = str(value).split("-")
+    bounds = [r.duration(("staffing", "shift"), p.strip()) for p in parts] if len(parts) == 2 else []
+    if len(bounds) != 2 or bounds[0] is None or bounds[1] is None:
+        r.problem(("staffing", "shift"), f"expected a shift like 08:00-18:00, got {value!r}")
+        return None
+    start, end = bounds[0], bounds[1]
+    if not (start < ONE_DAY and end <= ONE_DAY) or start == end:
+        r.problem(("staffing", "shift"), "expected a shift between two different times of day from 00:00 to 24:00, "
+                  f"like 08:00-18:00 (or 22:00-06:00, ending the next day), got {value!r}")
+        return None
+    return start, end
 
 
 def _incidents(r: Reader, value: Any) -> tuple[Incident, ...] | None:

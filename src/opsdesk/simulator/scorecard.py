@@ -13,18 +13,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from opsdesk.desk import Desk
 from opsdesk.domain.cases import Case
+from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.records import CaseFilter
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.desk_metrics import sla_compliance
 from opsdesk.simulator.incidents import DETECTION, Detection
 from opsdesk.simulator.run_state import RunStats
-from opsdesk.simulator.truth import IncidentTruth, Truth
+from opsdesk.simulator.truth import Affected, IncidentTruth, Truth
 
 if TYPE_CHECKING:
     from opsdesk.config import Settings
@@ -162,10 +164,11 @@ def _incident(
 ) -> dict[str, Any]:
     """One incident's line: ``failed_calls`` are orders it harmed through the desk's own calls (``_failed_calls``)."""
     rule = DETECTION.get(incident.kind, Detection())
-    harmed = (failed_calls or {}) | incident.harmed_at()
+    seen = _with_failed_calls(uow, truth.shop, incident, failed_calls or {})
+    harmed = seen.harmed_at()
     signals = sorted(_signals(uow, truth.shop, incident, harmed, cases, rule), key=lambda s: s.at)
     first = signals[0] if signals else None
-    total = incident.at_risk(truth.horizon)
+    total = seen.at_risk(truth.horizon)
     entry: dict[str, Any] = {
         "kind": incident.kind,
         "at": _day_time(incident.start - truth.start),
@@ -176,7 +179,7 @@ def _incident(
         "caught": first is not None,
         "detected_at": first.at.isoformat() if first else None,
         "time_to_detect_seconds": round((first.at - incident.start).total_seconds()) if first else None,
-        "money_at_risk_when_caught": str(incident.at_risk(first.at)) if first else None,
+        "money_at_risk_when_caught": str(seen.at_risk(first.at)) if first else None,
         "caught_by": first.what if first else None,
         "signals": len(signals),
     }
@@ -185,6 +188,27 @@ def _incident(
         entry["desk_looks_after_seconds"] = round(looks_after.total_seconds())
         entry["over_before_the_desk_looked"] = _over_before(incident, looks_after)
     return entry
+
+
+def _with_failed_calls(
+    uow: UnitOfWork, shop: str, incident: IncidentTruth, failed_calls: dict[int, datetime]
+) -> IncidentTruth:
+    """The incident with the orders it harmed only through the desk's failed calls added to its harm: each from
+    its first failed call, at its order's value (the total the desk recorded, as the store's truth counts an
+    order an incident holds up), so their money is at risk like any other harmed order's."""
+    known = incident.orders
+    extra = [
+        Affected(at, order_id, _order_value(uow, shop, order_id))
+        for order_id, at in sorted(failed_calls.items())
+        if order_id not in known
+    ]
+    return replace(incident, affected=[*incident.affected, *extra]) if extra else incident
+
+
+def _order_value(uow: UnitOfWork, shop: str, order_id: int) -> Decimal:
+    """An order's total as the desk last recorded it (0 for an order it holds no snapshot of)."""
+    state = uow.orders.find(ShopDomain(shop), OrderId(order_id))
+    return state.snapshot.total.amount if state is not None and state.snapshot is not None else Decimal(0)
 
 
 def _over_before(incident: IncidentTruth, looks_after: timedelta) -> bool:
