@@ -104,3 +104,18 @@ def test_the_queue_after_a_poll_has_no_serious_violation(page_as, running) -> No
     page.click("nav a:has-text('Readiness')")  # boosted by htmx: the page swapped in, not loaded
     page.wait_for_url(re.compile(r"/readiness$"))
     assert_accessible(page, "readiness, boosted")
+
+
+def test_a_charts_values_are_text_as_well_as_a_picture(page_as, running) -> None:  # noqa: F811
+    """The picture is one image to a screen reader (its title and latest value); the value of each day, a dot's
+    tooltip to the mouse, is a list under it, which a keyboard opens."""
+    running.deliver(return_requested(running, 4))
+    case_of(running, ORDER + 4)
+    page = page_as("carol")
+    page.goto("/charts")
+    charts = page.locator("figure.chart").all()
+    assert charts
+    for chart in charts:
+        tips = chart.locator("svg circle title").all_text_contents()
+        chart.locator("summary:has-text('Values by day')").click()
+        assert chart.locator("details li").all_text_contents() == (tips or ["No data."])

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.accessibility import focus_ring, visibly_focused
 from tests.browser.conftest import Running
@@ -71,5 +72,25 @@ def test_sign_in_open_claim_and_resolve_a_case_by_keyboard_alone(browser: Any, r
         assert page.locator("#case-status").text_content() == "resolved"
         assert keys.unseen() == []
         assert len(keys.passed) > 10  # the skip link, the sections, the queue's filters, the case's controls
+    finally:
+        context.close()
+
+
+def test_a_section_opened_by_keyboard_takes_the_focus_to_its_heading(browser: Any, running: Running) -> None:
+    """The sections' links are boosted (htmx swaps the page in): without a load, the focus would be left on
+    nothing (the link it was on is gone), and a screen reader would not say that the page changed."""
+    context = browser.new_context(base_url=running.url)
+    try:
+        page = context.new_page()
+        page.goto("/login?next=/queue")
+        page.fill("input[name=username]", "carol")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r"/queue"))
+        Keyboard(page).tab_to("nav a[href='/readiness']")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/readiness$"))
+        expect(page.locator("main h1")).to_be_focused()
+        assert page.title() == "Readiness · opsdesk"
     finally:
         context.close()

@@ -108,7 +108,16 @@
       }));
     }
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  /* A boosted link or form swapped a page in without loading one: the focus goes to its heading, as a load
+     takes it to the page's top, so that a screen reader says where one is and Tab goes on from there. */
+  function landed() {
+    var heading = document.querySelector("main h1");
+    if (!heading) return;
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail && e.detail.boosted) landed();
     var rows = document.getElementById("queue-rows"), total = document.getElementById("queue-total");
     if (rows && total && rows.dataset.total) total.textContent = rows.dataset.total;
     if (before) {
