@@ -37,7 +37,7 @@ def case(**changes: object) -> Case:
 def test_a_countdown_is_green_then_amber_from_the_warning_then_red_from_the_breach() -> None:
     due, warn = NOW + timedelta(hours=2), NOW + timedelta(hours=1)
     assert countdown(due, warn, NOW) == {"text": "2h 0m 0s left", "cls": "sla-ok"}
-    assert countdown(due, warn, warn) == {"text": "1h 0m 0s left", "cls": "sla-warn"}
+    assert countdown(due, warn, warn) == {"text": "1h 0m 0s left, at risk", "cls": "sla-warn"}
     assert countdown(due, warn, due + timedelta(minutes=5)) == {"text": "5m 0s overdue", "cls": "sla-breach"}
     assert countdown(due, None, NOW)["cls"] == "sla-ok"
     assert countdown(due, warn, NOW, paused=True) == {"text": "paused", "cls": "sla-paused"}

@@ -96,8 +96,9 @@ def countdown(due: datetime | None, warn: datetime | None, now: datetime, paused
     left = due - now
     if left.total_seconds() <= 0:
         return {"text": f"{span(left)} overdue", "cls": "sla-breach"}
-    cls = "sla-warn" if warn is not None and now >= warn else "sla-ok"
-    return {"text": f"{span(left)} left", "cls": cls}
+    if warn is not None and now >= warn:  # "at risk" in words too: not said by its colour alone (WCAG 1.4.1)
+        return {"text": f"{span(left)} left, at risk", "cls": "sla-warn"}
+    return {"text": f"{span(left)} left", "cls": "sla-ok"}
 
 
 def pretty(value: Any) -> str:

@@ -6,10 +6,36 @@
  * clock time to the deadline; an element with data-resumes (business hours closed until then) hides from
  * that time on. The server's clock is the reference: <body data-now> is the server's time when the page
  * was rendered.
+ *
+ * The countdowns are timers (role="timer": never read out by themselves); what a screen reader is told, once, in
+ * the page's live region (#desk-live), is a countdown turning "at risk" or overdue, and new cases the queue's
+ * poll brought in.
  */
 (function () {
   "use strict";
   var skew = 0;
+  var states = new Map();  // a countdown's case (row id or case key) -> the state last seen, so a change is said once
+
+  function announce(texts) {
+    var live = document.getElementById("desk-live");
+    if (!live || !texts.length) return;
+    var said = texts.slice(0, 3).join("; ") + (texts.length > 3 ? "; and " + (texts.length - 3) + " more" : "");
+    live.textContent = said + ".";
+  }
+
+  function caseOf(el) {
+    var row = el.closest("tr[data-id]");
+    var key = row ? row.querySelector(".case-key") : document.getElementById("case-key");
+    return {id: row ? row.dataset.id : (key ? key.textContent : ""), key: key ? key.textContent : "this case"};
+  }
+
+  /* A countdown first seen is not said (the page shows it); one that turned at risk or overdue since is. */
+  function changed(el, state, left) {
+    var c = caseOf(el), before = states.get(c.id);
+    states.set(c.id, state);
+    if (before === undefined || before === state || state === "sla-ok") return null;
+    return c.key + (state === "sla-breach" ? " is overdue" : " is at risk: " + span(left) + " left");
+  }
 
   function span(ms) {
     var s = Math.floor(Math.abs(ms) / 1000);
@@ -20,17 +46,21 @@
   }
 
   function tick() {
-    var now = Date.now() + skew;
+    var now = Date.now() + skew, said = [];
     document.querySelectorAll("[data-due]").forEach(function (el) {
       if (el.dataset.paused) return;
       var due = Date.parse(el.dataset.due);
       var warn = el.dataset.warn ? Date.parse(el.dataset.warn) : NaN;
       var left = due - now;
       var state = left <= 0 ? "sla-breach" : now >= warn ? "sla-warn" : "sla-ok";
-      el.textContent = left <= 0 ? span(left) + " overdue" : span(left) + " left";
+      /* "at risk" in words too: not said by its colour alone (WCAG 1.4.1) */
+      el.textContent = span(left) + (left <= 0 ? " overdue" : state === "sla-warn" ? " left, at risk" : " left");
       ["sla-ok", "sla-warn", "sla-breach"].forEach(function (c) { el.classList.toggle(c, c === state); });
       el.setAttribute("data-state", state);
+      var news = changed(el, state, left);
+      if (news) said.push(news);
     });
+    announce(said);
     /* Business hours opened again: business time runs, the "off hours" note is over. */
     document.querySelectorAll("[data-resumes]").forEach(function (el) {
       if (now >= Date.parse(el.dataset.resumes)) el.hidden = true;
@@ -78,14 +108,26 @@
       }));
     }
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  /* A boosted link or form swapped a page in without loading one: the focus goes to its heading, as a load
+     takes it to the page's top, so that a screen reader says where one is and Tab goes on from there. */
+  function landed() {
+    var heading = document.querySelector("main h1");
+    if (!heading) return;
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail && e.detail.boosted) landed();
     var rows = document.getElementById("queue-rows"), total = document.getElementById("queue-total");
     if (rows && total && rows.dataset.total) total.textContent = rows.dataset.total;
     if (before) {
+      var ids = new Set(Array.from(before, function (k) { return k.split(":")[0]; })), arrived = 0;
       document.querySelectorAll("#queue-rows tr[data-id]").forEach(function (r) {
         if (!before.has(r.dataset.id + ":" + r.dataset.version)) r.classList.add("fresh");
+        if (!ids.has(r.dataset.id)) arrived += 1;
       });
       before = null;
+      if (arrived) announce([arrived + " new case" + (arrived === 1 ? "" : "s") + " in the queue"]);
     }
     restoreDrafts();
     tick();
