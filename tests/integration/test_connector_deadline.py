@@ -1,6 +1,6 @@
 """A connector's ``timeout`` bounds the whole call, not each read: a server that answers a byte at a time (a tarpit,
 a dying proxy) gets a retry after the timeout, instead of holding the outbox's thread for as long as it trickles
-(ADR 0056). Real servers on 127.0.0.1; the Shopify, carrier and SMTP connectors as the worker builds them.
+(ADR 0056). Real servers on 127.0.0.1; the Shopify, carrier, chat and SMTP connectors as the worker builds them.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 import pytest
 
 from opsdesk.connectors.carrier import CarrierLabels
+from opsdesk.connectors.chat import ChatWebhook
 from opsdesk.connectors.email import SmtpEmail
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.domain.carriers import RETURN_LABEL
 from opsdesk.domain.outbox import RetryLater, SendResult, idempotency_key
 from opsdesk.domain.records import OutboxAction
-from tests.integration._servers import email_action, refund_action
+from tests.integration._servers import START, email_action, refund_action
 
 TIMEOUT = 0.5  # the connector's timeout, in seconds
 TRICKLE = 4.0  # how long the server keeps answering, a byte every 0.2 s
@@ -76,6 +77,12 @@ def carrier_label(url: str) -> SendResult:
         return carrier.send(label)
 
 
+def chat_message(url: str) -> SendResult:
+    with ChatWebhook(env={"HOOK": f"{url}/services/T000/B000/xyz"}, allow_private=True, timeout=TIMEOUT) as chat:
+        return chat.send(OutboxAction("c1", "digest", "", None, "chat", "chat", {"webhook_env": "HOOK", "text": "hi"},
+                                      idempotency_key("c1"), START, START))
+
+
 def smtp_email(url: str) -> SendResult:
     host, port = url.removeprefix("http://").split(":")
     relay = SmtpEmail(host=host, port=int(port), sender="desk@example.com", timeout=TIMEOUT)
@@ -89,7 +96,7 @@ def trickle(request: pytest.FixtureRequest) -> Iterator[Trickle]:
     server.close()
 
 
-@pytest.mark.parametrize("send", [shopify_refund, carrier_label], ids=["shopify", "carrier"])
+@pytest.mark.parametrize("send", [shopify_refund, carrier_label, chat_message], ids=["shopify", "carrier", "chat"])
 def test_a_server_that_answers_a_byte_at_a_time_is_given_up_on_after_the_timeout(
     trickle: Trickle, send: Callable[[str], SendResult]
 ) -> None:
