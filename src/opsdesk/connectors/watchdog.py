@@ -26,7 +26,7 @@ __all__ = ["Watchdog", "connect", "rewatch"]
 
 
 class Watchdog:
-    """Shuts the watched socket down after ``seconds``, counted from entering the ``with`` block."""
+    """Shuts the watched connection down after ``seconds``, counted from entering the ``with`` block."""
 
     def __init__(self, seconds: float) -> None:
         self._lock = threading.Lock()
