@@ -8,7 +8,9 @@ host name kept for the ``Host`` header and TLS), so a DNS answer that changes be
 cannot point it elsewhere; redirects are never followed.
 
 Outcomes: 2xx -> Delivered; 408, 429, 5xx, timeouts, refused or broken connections and DNS failures ->
-RetryLater (with the provider's ``Retry-After``); 3xx, other 4xx, a missing or refused URL -> Rejected.
+RetryLater (with the provider's ``Retry-After``); 3xx, other 4xx, a missing or refused URL -> Rejected. The
+``timeout`` bounds the whole call (connect, send, headers and body: ``connectors/http.ApiClient``), so a hook
+that answers a byte at a time is given up on, as one that does not answer.
 No httpx or socket exception leaves this module.
 """
 
@@ -24,6 +26,7 @@ from typing import Self
 import httpx
 
 from opsdesk.clock import SystemClock
+from opsdesk.connectors.http import ApiClient
 from opsdesk.connectors.shopify_errors import retry_after
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
@@ -91,7 +94,8 @@ class ChatWebhook:
         self._clock = clock or SystemClock()
         self._allow_private = allow_private
         self._resolve = resolver
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+        # The API connectors' client: ``timeout`` bounds the whole call, not each read (ADR 0056); no cookies.
+        self._client = ApiClient(timeout=timeout, transport=transport)
 
     def __enter__(self) -> Self:
         return self

@@ -1,4 +1,5 @@
-"""The httpx client of the API connectors (Shopify Admin, the carriers' label APIs): no redirects, no cookies.
+"""The httpx client of the API connectors (Shopify Admin, the carriers' label APIs, chat webhooks): no redirects,
+no cookies.
 
 Redirects are never followed: a 3xx from an API endpoint is a misconfiguration, and following it would send
 the credentials wherever it points. No cookie jar: these APIs authenticate every request with a header and

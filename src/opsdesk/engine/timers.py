@@ -13,7 +13,10 @@ the batch, not one per timer. A handler that raises rolls the whole batch back, 
 timer per transaction as above, so a broken timer still blocks nobody (one whose write the database
 refuses for its data, a value too long for its column, fails at once: ADR 0030); a sweeper killed half way leaves
 the whole batch to the lease. It is for a virtual clock that stands still while the batch fires (the
-simulator): with a real one each timer would no longer fire at its own ``now``.
+simulator): with a real one each timer would no longer fire at its own ``now``. A shared timer (a person's
+digest, which other transactions add to at commit, its row locked in id order) fires alone even then, first:
+marked fired mid-batch it would be held while the batch wrote other rows, and a transaction holding one of
+those could wait for it at commit (ADR 0058, amended). Alone, its row is its transaction's first lock.
 """
 
 from __future__ import annotations
@@ -29,10 +32,14 @@ from opsdesk.domain.records import Timer
 from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Database
 from opsdesk.services.deadlines import Handler, make_timer_handlers
+from opsdesk.services.notify import DIGEST
 
 log = logging.getLogger("opsdesk.timers")
 
 __all__ = ["Handler", "SweepStats", "TimerSweeper", "make_timer_handlers"]
+
+#: Kinds of timer that transactions amend at commit (``TimerRepository.amend``): each fires in a transaction alone.
+SHARED = frozenset({DIGEST})
 
 
 @dataclass(slots=True)
@@ -94,14 +101,13 @@ class TimerSweeper:
         with self._db.unit_of_work() as uow:
             claimed = uow.timers.claim_due(now, self._batch, lease_until, self._worker)
             uow.commit()
-        if self._together and len(claimed) > 1 and self._fire_together(claimed, lease_until):
+        if not self._together:
+            self._fire_each(claimed, lease_until)
             return len(claimed)
-        for done, timer in enumerate(claimed):
-            if self._clock.now() >= lease_until:
-                # The rest of the batch is anyone's again; firing it here would only race the next claim.
-                self._count("lost", len(claimed) - done)
-                break
-            self._fire(timer)
+        rest = [timer for timer in claimed if timer.kind not in SHARED]
+        self._fire_each([timer for timer in claimed if timer.kind in SHARED], lease_until)
+        if len(rest) < 2 or not self._fire_together(rest, lease_until):
+            self._fire_each(rest, lease_until)
         return len(claimed)
 
     def run(
@@ -118,6 +124,14 @@ class TimerSweeper:
                     uow.timers.schedule([timer])
             uow.commit()
         self._standing = ()  # armed: from now on they arm themselves again
+
+    def _fire_each(self, timers: list[Timer], lease_until: datetime) -> None:
+        for done, timer in enumerate(timers):
+            if self._clock.now() >= lease_until:
+                # The rest of the batch is anyone's again; firing it here would only race the next claim.
+                self._count("lost", len(timers) - done)
+                break
+            self._fire(timer)
 
     def _fire(self, timer: Timer) -> None:
         now = self._clock.now()
