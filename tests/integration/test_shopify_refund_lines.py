@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.connectors.shopify_reads import ORDER_REFUNDS, REFUND_LINES
+from opsdesk.connectors.shopify_refund_queries import ORDER_REFUNDS, REFUND_LINES
 from opsdesk.domain.events import RefundCreated, RefundLine, ShopDomain
 from opsdesk.domain.outbox import Delivered, Rejected
 from opsdesk.domain.records import OutboxAction
@@ -115,7 +115,8 @@ def test_the_stand_ins_order_and_refund_reads_list_the_refunds_it_made_with_thei
 
     assert order == {"data": {"order": {"refunds": [{
         "id": made["admin_graphql_api_id"], "legacyResourceId": str(made["id"]),
-        "createdAt": made["created_at"][:19] + "Z", "note": made["note"]}]}}}  # the stand-in's clock is UTC
+        "createdAt": made["created_at"][:19] + "Z", "note": made["note"],  # the stand-in's clock is UTC
+        "return": None}]}}}  # the desk's own refund names no return (ADR 0041; ``Refund.return``, ADR 0061)
     assert lines == {"data": {"refund": {"refundLineItems": {
         "pageInfo": {"hasNextPage": False, "endCursor": "at:1"},
         "nodes": [{"id": f"gid://shopify/RefundLineItem/{made['id'] * 100 + 1}", "quantity": 1,
