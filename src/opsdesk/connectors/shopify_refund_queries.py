@@ -31,7 +31,7 @@ REFUND_LINE = "id quantity lineItem { id } subtotalSet { shopMoney { amount curr
               "totalTaxSet { shopMoney { amount } }"
 #: ``RefundShippingLine``: the shipping given back, before its tax, and its tax (non-null MoneyBags, API 2024-10 on).
 REFUND_SHIPPING = "subtotalAmountSet { shopMoney { amount currencyCode } } taxAmountSet { shopMoney { amount } }"
-#: ``Refund.duties`` (a list without a cursor: a refund has a duty at most per line it refunds) and
+#: ``Refund.duties`` (a list without a cursor or a size: read whole) and
 #: ``Refund.orderAdjustments`` (a connection; more than ``ADJUSTMENTS`` on one refund: the order is incomplete).
 ADJUSTMENTS = 10
 REFUND_DUTIES = "duties { amountSet { shopMoney { amount } } }"
