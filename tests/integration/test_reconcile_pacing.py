@@ -136,16 +136,16 @@ def test_the_desks_actions_never_wait_for_the_bucket_but_a_read_waits_for_its_co
     fake.put_order_payload(order(0))
     sleep = Sleeper(clock, fake)
     with connector(fake, clock, sleep) as shopify:
-        assert isinstance(shopify.order(SHOP, "gid://shopify/Order/4200000"), dict)  # Shopify prices it: 990
+        assert isinstance(shopify.order(SHOP, "gid://shopify/Order/4200000"), dict)  # Shopify prices it: 995
         for i in range(100):  # 12 points each, 1,200 in all, in the same instant: no action waits
             action = outbox_action("add_tags", 4_200_000, {"tags": ["vip"]}, decision=f"tag-{i}")
             assert isinstance(shopify.send(action), Delivered)
         assert sleep.waits == []
         drained = fake.calls[-1].bucket
-        assert drained is not None and drained - 12 < 990 + RESERVE
+        assert drained is not None and drained - 12 < 995 + RESERVE
         assert isinstance(shopify.order(SHOP, "gid://shopify/Order/4200000"), dict)
 
     [(_, waited)] = sleep.waits  # the read waited until the bucket held its cost and the reserve
-    assert waited == pytest.approx((990 + RESERVE - (drained - 12)) / 100, abs=0.002)
-    assert fake.calls[-1].bucket == pytest.approx(990 + RESERVE, abs=0.15)
+    assert waited == pytest.approx((995 + RESERVE - (drained - 12)) / 100, abs=0.002)
+    assert fake.calls[-1].bucket == pytest.approx(995 + RESERVE, abs=0.15)
     assert shopify.paced(SHOP) == waited

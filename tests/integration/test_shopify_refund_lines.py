@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.connectors.shopify_reads import ORDER_REFUNDS, REFUND_LINES
+from opsdesk.connectors.shopify_refund_queries import ORDER_REFUNDS, REFUND_LINES
 from opsdesk.domain.events import RefundCreated, RefundLine, ShopDomain
 from opsdesk.domain.outbox import Delivered, Rejected
 from opsdesk.domain.records import OutboxAction
@@ -16,7 +16,7 @@ from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.normalise.shopify import normalise
 from tests.integration._servers import outbox_action, refund_action
 from tests.integration.test_shopify_connector import fake, shopify, wire
-from tests.samples import SHOP
+from tests.samples import SHOP, sample
 
 __all__ = ["fake", "shopify", "wire"]
 
@@ -115,10 +115,43 @@ def test_the_stand_ins_order_and_refund_reads_list_the_refunds_it_made_with_thei
 
     assert order == {"data": {"order": {"refunds": [{
         "id": made["admin_graphql_api_id"], "legacyResourceId": str(made["id"]),
-        "createdAt": made["created_at"][:19] + "Z", "note": made["note"]}]}}}  # the stand-in's clock is UTC
+        "createdAt": made["created_at"][:19] + "Z", "note": made["note"],  # the stand-in's clock is UTC
+        "return": None}]}}}  # the desk's own refund names no return (ADR 0041; ``Refund.return``, ADR 0061)
     assert lines == {"data": {"refund": {"refundLineItems": {
         "pageInfo": {"hasNextPage": False, "endCursor": "at:1"},
         "nodes": [{"id": f"gid://shopify/RefundLineItem/{made['id'] * 100 + 1}", "quantity": 1,
                    "lineItem": {"id": f"gid://shopify/LineItem/{SHIRT}"},
                    "subtotalSet": {"shopMoney": {"amount": "19.99", "currencyCode": "USD"}},
                    "totalTaxSet": {"shopMoney": {"amount": "0.00"}}}]}}}}
+
+
+def test_the_sweep_reads_a_refunds_return_duties_and_adjustments_and_says_when_there_are_more_than_it_reads(
+    fake: FakeShopifyAdmin, shopify: ShopifyAdmin
+) -> None:
+    # Shopify's samples: a refund of the order's lines made from return 77, a 5.00 duty and order adjustments
+    # (ADR 0061); the shipping one is the stand-in's shipping line, not an adjustment, as GraphQL lists it.
+    order, refund = sample("orders/create"), sample("refunds/create")
+    money = {"shop_money": {"amount": "5.00", "currency_code": "USD"}}
+    off = {"kind": "refund_discrepancy", "amount": "-1.00", "tax_amount": "0.00"}
+    refund.update(order_id=order["id"], duties=[{"duty_id": 1, "amount_set": money}], total_duties_set=money,
+                  order_adjustments=[{"kind": "shipping_refund", "amount": "-4.99", "tax_amount": "0.00"}, off])
+    refund["return"] = {"id": 77, "admin_graphql_api_id": "gid://shopify/Return/77"}
+    fake.put_order_payload({**order, "refunds": [refund]})
+
+    node = shopify.order(SHOP, f"gid://shopify/Order/{order['id']}")
+
+    assert isinstance(node, dict) and "incomplete" not in node
+    [read] = node["refunds"]
+    assert read["return"] == {"id": "gid://shopify/Return/77"}
+    assert read["duties"] == [{"amountSet": {"shopMoney": {"amount": "5.00"}}}]
+    assert read["orderAdjustments"] == {"nodes": [{"amountSet": {"shopMoney": {"amount": "-1.00"}},
+                                                   "taxAmountSet": {"shopMoney": {"amount": "0.00"}}}]}
+    assert [line["subtotalAmountSet"]["shopMoney"]["amount"] for line in read["refundShippingLines"]["nodes"]] == [
+        "4.99"]
+
+    fake.put_order_payload({**order, "refunds": [{**refund, "order_adjustments": [off] * 11}]})
+    node = shopify.order(SHOP, f"gid://shopify/Order/{order['id']}")
+
+    assert isinstance(node, dict)
+    assert node["incomplete"] == f"refund {refund['admin_graphql_api_id']} has more than 10 order adjustments: " \
+        "not all can be read"

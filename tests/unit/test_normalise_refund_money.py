@@ -64,7 +64,7 @@ SHIPPING_LINE = {"id": 2, "shipping_line_id": 3, "subtotal_amount_set": usd("4.9
 @pytest.mark.parametrize(
     "more",
     [
-        {"order_adjustments": [SHIPPING_ADJUSTMENT, DISCREPANCY]},
+        {"order_adjustments": [SHIPPING_ADJUSTMENT]},
         {"refund_shipping_lines": [SHIPPING_LINE]},
         {"order_adjustments": [SHIPPING_ADJUSTMENT], "refund_shipping_lines": [SHIPPING_LINE]},  # one shipping
     ],
@@ -118,3 +118,41 @@ def test_an_order_line_worth_more_than_an_amount_can_say_refuses_the_refund_with
     payload["refund_line_items"][0]["line_item"]["price"] = "1e40"
     with pytest.raises(InvalidPayload, match=r"refund_line_items\[0\]\.line_item.*out of range"):
         refund_of(payload)
+
+
+DUTY = {"duty_id": 4, "amount_set": usd("5.00")}
+
+
+@pytest.mark.parametrize(
+    "more",
+    [
+        {"duties": [DUTY], "total_duties_set": usd("5.00")},
+        {"duties": [], "total_duties_set": usd("5.00")},  # the total alone says it
+        {"duties": [DUTY], "total_duties_set": usd("0.00")},  # the duties alone say it
+    ],
+    ids=["duties and their total", "total duties", "duties"],
+)
+def test_a_duty_refunded_with_a_line_paid_short_is_not_the_lines_money(more: dict[str, Any]) -> None:
+    # The aviators are worth 97.19; the refund moved 97.19, 5.00 of it the line's duty: 92.19 for the line (ADR 0061).
+    event = refund_of(aviators_refunded("7.20", ["97.19"], **more))
+
+    assert (event.shipping, event.other) == (0, Decimal("5.00"))
+    made = RefundFor.of(event)
+    assert (made.paid, made.worth, made.short(taxes_included=False)) == (Decimal("92.19"), Decimal("97.19"), True)
+    assert not RefundFor.of(refund_of(aviators_refunded("7.20", ["102.19"], **more))).short(taxes_included=False)
+
+
+def test_an_order_adjustment_is_not_the_lines_money_whatever_its_sign() -> None:
+    # A discrepancy between the refund Shopify calculated and the money moved: 12.00 and 0.40 of tax either way.
+    for amount, tax in (("-12.00", "-0.40"), ("12.00", "0.40")):
+        discrepancy = {**DISCREPANCY, "amount": amount, "amount_set": usd(amount), "tax_amount": tax,
+                       "tax_amount_set": usd(tax)}
+        event = refund_of(aviators_refunded("7.20", ["97.19"], order_adjustments=[SHIPPING_ADJUSTMENT, discrepancy]))
+
+        assert (event.shipping, event.other) == (Decimal("5.39"), Decimal("12.40"))
+        assert RefundFor.of(event).paid == Decimal("79.40")  # 97.19 less shipping 5.39 and the adjustment 12.40
+
+
+def test_an_unreadable_duty_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidPayload, match=r"field 'duties\[0\]\.amount_set\.shop_money\.amount' is not an amount"):
+        refund_of(aviators_refunded("7.20", ["97.19"], duties=[{"duty_id": 4, "amount_set": usd("n/a")}]))

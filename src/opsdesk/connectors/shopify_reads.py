@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from opsdesk.connectors.shopify_bucket import CostBuckets
 from opsdesk.connectors.shopify_refund_queries import (
-    ALL_REFUNDS,
-    ORDER_REFUNDS,
+    DETAIL_REFUNDS,
     PAGE,
     REFUND_LINE,
-    REFUND_LINES,
-    REFUND_SHIPPING_LINES,
+    REFUND_RETURN,
     REFUND_TRANSACTION,
-    REFUND_TRANSACTIONS,
+    UNREAD,
+    read_refunds,
 )
 from opsdesk.domain.outbox import Rejected, RetryLater
 from opsdesk.ports import Clock
@@ -51,12 +51,12 @@ ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: S
   }}
 }}"""
 
-#: Then the whole order, one a query, for the orders the desk is behind on or that have returns (990
+#: Then the whole order, one a query, for the orders the desk is behind on or that have returns (995
 #: points): its fulfilments and refunds (a refund's money as the ``refunds/create`` webhook gives it:
-#: transactions, else refunded lines; each line's subtotal and tax, ADR 0041 amended), returns (what the
-#: ``returns/request`` webhook gives: status, lines with the sold line, the reason and the notes), lines (with
-#: what was paid for them: their discount allocations and tax lines, and whether the prices include the tax,
-#: ADR 0051) and discounts. What does not fit is read by the queries below, page by page.
+#: transactions, else refunded lines; each line's subtotal and tax, ADR 0041 amended; its return, ADR 0061),
+#: returns (what the ``returns/request`` webhook gives: status, lines with the sold line, the reason and the
+#: notes), lines (with what was paid for them: their discount allocations and tax lines, and whether the prices
+#: include the tax, ADR 0051) and discounts. What does not fit is read by the queries below, page by page.
 FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
              "location { legacyResourceId }"
 #: A line's tax lines are a list without a cursor: a line that fills it may have more, and its tax is not known.
@@ -70,7 +70,7 @@ DISCOUNT_APPLICATION = "__typename ... on DiscountCodeApplication { code } " \
     "... on ScriptDiscountApplication { title }"
 RETURN_LINE = "id quantity returnReason returnReasonNote customerNote returnReasonDefinition { handle name } " \
               "... on ReturnLineItem { fulfillmentLineItem { id lineItem { id } } }"
-DETAIL_FULFILMENTS, DETAIL_REFUNDS, DETAIL_RETURNS, DETAIL_RETURN_LINES, DETAIL_LINES = 10, 5, 3, 5, 18
+DETAIL_FULFILMENTS, DETAIL_RETURNS, DETAIL_RETURN_LINES, DETAIL_LINES = 10, 3, 5, 18
 RETURN = "id name status createdAt " \
          f"returnLineItems(first: {DETAIL_RETURN_LINES}) {{ {PAGE} nodes {{ {RETURN_LINE} }} }}"
 ORDER = f"""query Order($id: ID!) {{
@@ -81,7 +81,7 @@ ORDER = f"""query Order($id: ID!) {{
     shippingAddress {{ name address1 address2 city provinceCode zip countryCodeV2 phone }}
     discountApplications(first: 10) {{ {PAGE} nodes {{ {DISCOUNT_APPLICATION} }} }}
     fulfillments(first: {DETAIL_FULFILMENTS}) {{ {FULFILMENT} }}
-    refunds(first: {DETAIL_REFUNDS}) {{ id legacyResourceId createdAt note
+    refunds(first: {DETAIL_REFUNDS}) {{ id legacyResourceId createdAt note {REFUND_RETURN}
       transactions(first: 5) {{ {PAGE} nodes {{ {REFUND_TRANSACTION} }} }}
       refundLineItems(first: 8) {{ {PAGE} nodes {{ {REFUND_LINE} }} }} }}
     returns(first: {DETAIL_RETURNS}) {{ {PAGE} nodes {{ {RETURN} }} }}
@@ -108,8 +108,6 @@ ALL_FULFILMENTS = 150
 ORDER_FULFILLMENTS = f"""query OrderFulfillments($id: ID!) {{
   order(id: $id) {{ fulfillments(first: {ALL_FULFILMENTS}) {{ {FULFILMENT} }} }}
 }}"""
-#: Read from the start by ``_rest``: a refund found by ORDER_REFUNDS, whose connections were not read yet.
-UNREAD: JSON = {"pageInfo": {"hasNextPage": True, "endCursor": None}}
 
 #: The reconciliation sweep's disputes: those initiated since a time. Shopify's dispute search has no
 #: ``updated_at`` (only ``id``, ``initiated_at`` and ``status``), so the sweep re-reads a window of them.
@@ -203,29 +201,8 @@ class SweepReads:
         return None
 
     def _read_refunds(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
-        """All the order's refunds when the first read was full; each one's transactions, lines and shipping lines."""
-        refunds: list[JSON] = list(node.get("refunds") or [])
-        if len(refunds) >= DETAIL_REFUNDS:
-            reply = self._read(shop, ORDER_REFUNDS, {"id": order_gid})
-            if not isinstance(reply, dict):
-                return reply
-            read = {r.get("id") for r in refunds}
-            every = list((reply.get("order") or {}).get("refunds") or [])
-            refunds += [{**r, "transactions": UNREAD, "refundLineItems": UNREAD} for r in every
-                        if r.get("id") not in read]
-            if len(every) >= ALL_REFUNDS:
-                node["incomplete"] = f"{ALL_REFUNDS} refunds or more: not all of them can be read"
-        for refund in refunds:
-            for field, query in (("transactions", REFUND_TRANSACTIONS), ("refundLineItems", REFUND_LINES),
-                                 ("refundShippingLines", REFUND_SHIPPING_LINES)):
-                if field == "refundShippingLines" and not refund["refundLineItems"]["nodes"]:
-                    break  # a refund of no line: what of its money went to shipping changes nothing (ADR 0055)
-                rest = self._rest(shop, query, str(refund.get("id")), ("refund", field), refund.get(field, UNREAD))
-                if not isinstance(rest, list):
-                    return rest
-                refund[field] = {"nodes": rest}
-        node["refunds"] = refunds
-        return None
+        """All the order's refunds, each read to its end (``shopify_refund_queries.read_refunds``)."""
+        return read_refunds(partial(self._read, shop), partial(self._rest, shop), order_gid, node)
 
     def _read_returns(self, shop: str, order_gid: str, node: JSON) -> RetryLater | Rejected | None:
         """All the order's returns (a connection: its cursor followed), and each return's lines to their end."""

@@ -44,6 +44,9 @@ RETURN_OVER = frozenset({"declined", "canceled", "closed"})
 DELIVERED = "delivered"
 #: The status of a return's request: its first, to which no later change of the return leads back.
 REQUESTED = "requested"
+#: The one dispute status that leaves the money with the store: the bank decided for the merchant (ADR 0009,
+#: amended). Open ones may still take it back; lost, accepted, charge-refunded (and prevented) ones gave it back.
+DISPUTE_WON = "won"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +113,11 @@ class OrderState:
 
     @property
     def refunds_frozen(self) -> bool:
-        """No automatic refund while a dispute or a damage claim is on the order."""
-        return bool(self.disputes) or bool(self.damage_claims)
+        """No automatic refund while a damage claim, or a dispute the merchant has not won, is on the order: an open
+        dispute may still take the money back, and one lost, accepted, charge-refunded or prevented (or at a status
+        the desk does not know) gave it back already. A won dispute left the money with the store (ADR 0009,
+        amended)."""
+        return any(d.status != DISPUTE_WON for d in self.disputes.values()) or bool(self.damage_claims)
 
     @property
     def open_returns(self) -> int:

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 class RefundFor:
     """What one refund was for: the return it names (None: not made from a return) and the line items it refunded,
     as (line item id, quantity); for a refund of lines, the money it gave for them (``paid``: its transactions less
-    what it gave for shipping), what its lines were worth (``worth``: their subtotals and their tax) and their tax
-    (``tax``), None when not known (a state stored before they were kept). The tax is kept apart because whether
+    what it gave for shipping, duties and order adjustments, ADR 0061), what its lines were worth (``worth``: their
+    subtotals and their tax) and their tax (``tax``), None when not known (a state stored before they were kept).
+    The tax is kept apart because whether
     the subtotals hold it already is the order's to say (``taxes_included``, ADR 0051), and the order may be heard
     of after the refund. A refund never changes once made."""
 
@@ -37,7 +38,7 @@ class RefundFor:
         lines = tuple((line.line_item_id, line.quantity) for line in event.lines)
         if not lines:
             return RefundFor(event.return_id)
-        paid = max(event.amount.amount - event.shipping, Decimal(0))
+        paid = max(event.amount.amount - event.shipping - event.other, Decimal(0))
         worth = _worth(event.lines)
         tax = None if worth is None else sum((line.tax or Decimal(0) for line in event.lines), Decimal(0))
         return RefundFor(event.return_id, lines, paid, worth, tax)

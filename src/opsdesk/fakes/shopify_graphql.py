@@ -100,7 +100,8 @@ def shaped(query: str, operation: str, data: JSON, variables: JSON) -> JSON:
 def graphql_refund(r: JSON, currency: object) -> JSON:
     """A webhook-shaped (REST) refund, as in the order's ``refunds``, as the Admin GraphQL ``Refund`` node the
     reconciliation query reads (money in shop money; a REST transaction without a currency is the order's; a line
-    without its tax, non-null in GraphQL, has its ``total_tax`` or none), with its shipping lines."""
+    without its tax, non-null in GraphQL, has its ``total_tax`` or none), with the return it was made from, its
+    shipping lines, its duties and its order adjustments other than shipping (ADR 0061)."""
     def money(amount: object, code: object) -> JSON:
         return {"shopMoney": {"amount": str(amount), "currencyCode": code or currency}}
 
@@ -108,9 +109,15 @@ def graphql_refund(r: JSON, currency: object) -> JSON:
         found = (money_set.get("shop_money") or {}) if isinstance(money_set, dict) else {}
         return money(found.get("amount"), found.get("currency_code"))
 
+    made_from = (r.get("return") or {}).get("id")
     return {
         "id": f"gid://shopify/Refund/{r['id']}", "legacyResourceId": str(r["id"]),
         "createdAt": utc_time(str(r["created_at"])).strftime("%Y-%m-%dT%H:%M:%SZ"), "note": r.get("note"),
+        "return": None if made_from is None else {"id": f"gid://shopify/Return/{made_from}"},
+        "duties": [{"amountSet": shop_money(duty.get("amount_set"))} for duty in r.get("duties") or []],
+        "orderAdjustments": {"nodes": [
+            {"amountSet": money(_signed(a, "amount"), None), "taxAmountSet": money(_signed(a, "tax_amount"), None)}
+            for a in r.get("order_adjustments") or [] if a.get("kind") != "shipping_refund"]},
         "transactions": {"nodes": [{
             "id": f"gid://shopify/OrderTransaction/{t['id']}", "kind": str(t.get("kind") or "").upper(),
             "status": str(t.get("status") or "").upper(), "amountSet": money(t.get("amount"), t.get("currency"))}
@@ -140,8 +147,13 @@ def _shipping_lines(r: JSON) -> list[JSON]:
 
 
 def _positive(adjustment: JSON, key: str) -> str:
+    return _signed(adjustment, key).lstrip("-")
+
+
+def _signed(adjustment: JSON, key: str) -> str:
+    """An order adjustment's ``<key>_set`` shop money, else its ``<key>``, as REST signs it."""
     found = ((adjustment.get(f"{key}_set") or {}).get("shop_money") or {}).get("amount", adjustment.get(key))
-    return str(found or "0.00").lstrip("-")
+    return str(found or "0.00")
 
 
 def _line_item_id(line: JSON) -> object:

@@ -57,6 +57,7 @@ def refund_created(payload: JSON, shop: ShopDomain, triggered_at: datetime | Non
             return_id=within(payload, "return", find_id),
             lines=tuple(line for line in lines if line is not None),
             shipping=refunded_shipping(payload),
+            other=refunded_apart(payload),
         ),
     )
 
@@ -97,6 +98,23 @@ def refunded_shipping(refund: JSON) -> Decimal:
     lines = total(each(refund, "refund_shipping_lines", _shipping_line), "refund_shipping_lines")
     adjusted = total(each(refund, "order_adjustments", _shipping_adjustment), "order_adjustments")
     return max(lines, adjusted)
+
+
+def refunded_apart(refund: JSON) -> Decimal:
+    """What the refund gave back for neither its lines nor shipping (ADR 0061): its duties (``duties``' amounts, or
+    ``total_duties_set``, the greater: they say the same duties twice) and its order adjustments other than
+    ``shipping_refund`` (a discrepancy between the refund Shopify calculated and the money that moved: its amount and
+    tax, whatever the sign, since either way it is not what the lines were paid)."""
+    duties = total(each(refund, "duties", lambda duty: _amount(duty, "amount")), "duties")
+    declared = within(refund, "total_duties_set", _shop_money)
+    adjusted = total(each(refund, "order_adjustments", _other_adjustment), "order_adjustments")
+    return max(duties, Decimal(0) if declared is None else declared[0]) + adjusted
+
+
+def _other_adjustment(adjustment: JSON) -> Decimal:
+    if text(adjustment, "kind") == "shipping_refund":
+        return Decimal(0)
+    return abs(_amount(adjustment, "amount")) + abs(_amount(adjustment, "tax_amount"))
 
 
 def _shipping_line(line: JSON) -> Decimal:

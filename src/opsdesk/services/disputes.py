@@ -4,8 +4,8 @@ A chargeback is won or lost on evidence sent before the network's due date, so t
 from the start: the order as sold, its fulfilments and the carrier's last scan, refunds and returns,
 every decision taken on the order, and every message sent to the customer (with whether it went out).
 The SLA clock's hard deadline is the dispute's ``evidence_due_by`` (set by ``effects.case_for``).
-Automatic refunds on the order stop by themselves: ``order.refunds_frozen`` is true while a dispute or
-a damage claim is on it, and the refunds playbook does not act then.
+Automatic refunds on the order stop by themselves: ``order.refunds_frozen`` is true while a dispute the
+merchant has not won, or a damage claim, is on it, and the refunds playbook does not act then (ADR 0009).
 """
 
 from __future__ import annotations

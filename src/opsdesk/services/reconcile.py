@@ -57,14 +57,13 @@ from typing import Any, Protocol
 from opsdesk.domain.outbox import Breaker, Rejected, RetryLater
 from opsdesk.ports import Database
 from opsdesk.services.intake import Screen, as_received
-from opsdesk.services.reconcile_disputes import DisputeComparison
+from opsdesk.services.reconcile_disputes import DisputeComparison, dispute_payload
 from opsdesk.services.reconcile_mark import MARK_PREFIX, due, read_mark, write_mark
 from opsdesk.services.reconcile_orders import OrderComparison
 from opsdesk.services.reconcile_pages import read_page, read_pages
 from opsdesk.services.reconcile_payloads import (
     RECONCILE,
     connection_nodes,
-    dispute_payload,
     refund_payload,
     synthetic_delivery,
     webhook_payload,

@@ -18,10 +18,10 @@ from opsdesk.domain.records import RawDelivery
 from opsdesk.normalise.shopify import normalise
 from opsdesk.services.pipeline_batch import decision_id
 from opsdesk.services.reconcile_append import Comparison
-from opsdesk.services.reconcile_payloads import dispute_payload, synthetic_delivery
+from opsdesk.services.reconcile_payloads import as_object, gid_number, rest_enum, synthetic_delivery
 from opsdesk.services.reconcile_report import SweepReport
 
-__all__ = ["DISPUTE_CREATED", "DISPUTE_UPDATED", "DisputeComparison", "dispute_event"]
+__all__ = ["DISPUTE_CREATED", "DISPUTE_UPDATED", "DisputeComparison", "dispute_event", "dispute_payload"]
 
 DISPUTE_CREATED = "disputes/create"
 DISPUTE_UPDATED = "disputes/update"
@@ -90,3 +90,33 @@ def dispute_event(shop: str, payload: JSON) -> DisputeChanged | None:
         return None
     found = events[0] if isinstance(events, tuple) and events else None
     return found if isinstance(found, DisputeChanged) else None
+
+
+def dispute_payload(node: JSON) -> JSON:
+    """An Admin GraphQL ``ShopifyPaymentsDispute`` as the ``disputes/*`` webhook's body (the REST resource),
+    with every field of Shopify's sample, so that the ordinary normaliser reads it and dates it the same:
+    its version time is the latest of ``finalized_on``, ``evidence_sent_on``, ``initiated_at``."""
+    order, money, reason = (as_object(node.get(name)) for name in ("order", "amount", "reasonDetails"))
+    return {
+        "id": int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0),
+        "order_id": gid_number(order.get("legacyResourceId")),
+        "type": rest_enum(node.get("type")),
+        "amount": None if money.get("amount") is None else str(money["amount"]),
+        "currency": money.get("currencyCode"),
+        "reason": rest_enum(reason.get("reason")),
+        "network_reason_code": reason.get("networkReasonCode"),
+        "status": rest_enum(node.get("status")),
+        "evidence_due_by": _instant(node.get("evidenceDueBy")),
+        "evidence_sent_on": _instant(node.get("evidenceSentOn")),
+        "finalized_on": _instant(node.get("finalizedOn")),
+        "initiated_at": _instant(node.get("initiatedAt")),
+    }
+
+
+def _instant(value: object) -> str | None:
+    """A GraphQL DateTime as it is; a bare Date (what API versions before 2026-01 give for a dispute's
+    evidence and finalisation dates) as midnight UTC, since the webhook's fields carry an offset."""
+    if not value:
+        return None
+    text = str(value)
+    return f"{text}T00:00:00+00:00" if len(text) == 10 else text

@@ -13,8 +13,9 @@ import orjson
 
 from opsdesk.domain.records import RawDelivery
 
-__all__ = ["RECONCILE", "connection_nodes", "dispute_payload", "fulfilment_payload", "gid_number", "parse_utc",
-           "refund_payload", "return_change_payload", "return_payload", "synthetic_delivery", "webhook_payload"]
+__all__ = ["RECONCILE", "as_object", "connection_nodes", "fulfilment_payload", "gid_number", "parse_utc",
+           "refund_payload", "rest_enum", "return_change_payload", "return_payload", "synthetic_delivery",
+           "webhook_payload"]
 
 #: ``api_version`` of the deliveries the sweep appends: tells them apart from Shopify's in the raw store.
 RECONCILE = "reconcile"
@@ -136,22 +137,26 @@ def fulfilment_payload(order_id: int, node: JSON) -> JSON:
 
 def refund_payload(order_id: int, node: JSON) -> JSON:
     """An Admin GraphQL ``Refund`` as the ``refunds/create`` webhook's body, with what ``refund_created``
-    reads: the refund transactions, else the refunded lines' subtotals, and each line's subtotal and tax, and the
-    shipping it gave back (``refundShippingLines``, read for a refund of lines: ADR 0055), in shop money. GraphQL
-    gives a refund no ``processedAt``, so the normaliser dates it by ``created_at``, as a webhook without one."""
+    reads: the return it was made from (``return``, ADR 0061), the refund transactions, else the refunded lines'
+    subtotals, and each line's subtotal and tax, and what of its money was not its lines' (read for a refund of lines:
+    its shipping lines, ADR 0055; its duties and order adjustments, ADR 0061), in shop money. GraphQL gives a refund
+    no ``processedAt``, so the normaliser dates it by ``created_at``, as a webhook without one."""
+    made_from = gid_number(as_object(node.get("return")).get("id"))
     return {
         "id": int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0),
         "order_id": order_id,
         "note": node.get("note"),
         "created_at": node.get("createdAt"),
+        "return": None if made_from is None else {
+            "id": made_from, "admin_graphql_api_id": f"gid://shopify/Return/{made_from}"},
         "transactions": [
-            {"id": gid_number(t.get("id")), "kind": _lower(t.get("kind")), "status": _lower(t.get("status")),
+            {"id": gid_number(t.get("id")), "kind": rest_enum(t.get("kind")), "status": rest_enum(t.get("status")),
              **_money(t.get("amountSet"), "amount", "currency")}
             for t in connection_nodes(node.get("transactions"))
         ],
         "refund_line_items": [
             {"id": gid_number(line.get("id")), "quantity": line.get("quantity"),
-             "line_item_id": gid_number(_object(line.get("lineItem")).get("id")),
+             "line_item_id": gid_number(as_object(line.get("lineItem")).get("id")),
              "subtotal_set": {"shop_money": _money(line.get("subtotalSet"), "amount", "currency_code")},
              **_line_tax(line)}
             for line in connection_nodes(node.get("refundLineItems"))
@@ -160,6 +165,13 @@ def refund_payload(order_id: int, node: JSON) -> JSON:
             {"subtotal_amount_set": {"shop_money": _money(line.get("subtotalAmountSet"), "amount", "currency_code")},
              "tax_amount_set": {"shop_money": _money(line.get("taxAmountSet"), "amount", "currency_code")}}
             for line in connection_nodes(node.get("refundShippingLines"))
+        ],
+        "duties": [{"amount_set": {"shop_money": _money(duty.get("amountSet"), "amount", "currency_code")}}
+                   for duty in node.get("duties") or [] if isinstance(duty, dict)],
+        "order_adjustments": [  # GraphQL names no kind: none is shipping, which is in its shipping lines (ADR 0055)
+            {"amount_set": {"shop_money": _money(adjustment.get("amountSet"), "amount", "currency_code")},
+             "tax_amount_set": {"shop_money": _money(adjustment.get("taxAmountSet"), "amount", "currency_code")}}
+            for adjustment in connection_nodes(node.get("orderAdjustments"))
         ],
     }
 
@@ -174,7 +186,7 @@ def return_payload(order_id: int, node: JSON) -> JSON:
     return {
         "id": number,
         "admin_graphql_api_id": f"gid://shopify/Return/{number}",
-        "status": _lower(node.get("status")),
+        "status": rest_enum(node.get("status")),
         "order": {"id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}"},
         "name": node.get("name"),
         "created_at": node.get("createdAt"),
@@ -193,7 +205,7 @@ def return_change_payload(order_id: int, node: JSON, change: str) -> JSON:
     over the cost limit), the others ``order_id``. No time: the webhook has none (the sweep dates the delivery)."""
     number = gid_number(node.get("id")) or 0
     base: JSON = {"id": number, "admin_graphql_api_id": f"gid://shopify/Return/{number}",
-                  "status": _lower(node.get("status"))}
+                  "status": rest_enum(node.get("status"))}
     if change == "approve":
         request = return_payload(order_id, node)
         del request["created_at"]
@@ -204,18 +216,18 @@ def return_change_payload(order_id: int, node: JSON, change: str) -> JSON:
 
 
 def _return_line(node: JSON) -> JSON:
-    fulfilled = _object(node.get("fulfillmentLineItem"))
-    definition = _object(node.get("returnReasonDefinition"))
+    fulfilled = as_object(node.get("fulfillmentLineItem"))
+    definition = as_object(node.get("returnReasonDefinition"))
     return {
         "id": gid_number(node.get("id")),
         "quantity": node.get("quantity"),
-        "return_reason": _lower(node.get("returnReason")),
+        "return_reason": rest_enum(node.get("returnReason")),
         "return_reason_definition": {"handle": definition.get("handle"), "name": definition.get("name")}
         if definition else None,
         "return_reason_note": node.get("returnReasonNote") or "",
         "customer_note": node.get("customerNote"),
         "fulfillment_line_item": {"id": gid_number(fulfilled.get("id")),
-                                  "line_item": {"id": gid_number(_object(fulfilled.get("lineItem")).get("id"))}}
+                                  "line_item": {"id": gid_number(as_object(fulfilled.get("lineItem")).get("id"))}}
         if fulfilled else None,
     }
 
@@ -229,49 +241,18 @@ def _line_tax(line: JSON) -> JSON:
 
 def _money(money_set: object, amount: str, currency: str) -> JSON:
     """A GraphQL ``MoneyBag``'s shop money under the REST names ``amount`` and ``currency``."""
-    shop_money = _object(_object(money_set).get("shopMoney"))
+    shop_money = as_object(as_object(money_set).get("shopMoney"))
     found = shop_money.get("amount")
     return {amount: None if found is None else str(found), currency: shop_money.get("currencyCode")}
 
 
-def dispute_payload(node: JSON) -> JSON:
-    """An Admin GraphQL ``ShopifyPaymentsDispute`` as the ``disputes/*`` webhook's body (the REST resource),
-    with every field of Shopify's sample, so that the ordinary normaliser reads it and dates it the same:
-    its version time is the latest of ``finalized_on``, ``evidence_sent_on``, ``initiated_at``."""
-    order, money, reason = (_object(node.get(name)) for name in ("order", "amount", "reasonDetails"))
-    return {
-        "id": int(node.get("legacyResourceId") or gid_number(node.get("id")) or 0),
-        "order_id": gid_number(order.get("legacyResourceId")),
-        "type": _lower(node.get("type")),
-        "amount": None if money.get("amount") is None else str(money["amount"]),
-        "currency": money.get("currencyCode"),
-        "reason": _lower(reason.get("reason")),
-        "network_reason_code": reason.get("networkReasonCode"),
-        "status": _lower(node.get("status")),
-        "evidence_due_by": _instant(node.get("evidenceDueBy")),
-        "evidence_sent_on": _instant(node.get("evidenceSentOn")),
-        "finalized_on": _instant(node.get("finalizedOn")),
-        "initiated_at": _instant(node.get("initiatedAt")),
-    }
-
-
-def _object(value: object) -> JSON:
+def as_object(value: object) -> JSON:
     return value if isinstance(value, dict) else {}
 
 
-def _lower(value: object) -> str | None:
+def rest_enum(value: object) -> str | None:
     """A GraphQL enum (``NEEDS_RESPONSE``) as the REST value (``needs_response``)."""
     return str(value).lower() if value else None
-
-
-def _instant(value: object) -> str | None:
-    """A GraphQL DateTime as it is; a bare Date (what API versions before 2026-01 give for a dispute's
-    evidence and finalisation dates) as midnight UTC, since the webhook's fields carry an offset."""
-    if not value:
-        return None
-    text = str(value)
-    return f"{text}T00:00:00+00:00" if len(text) == 10 else text
-
 
 
 def parse_utc(value: object) -> datetime | None:

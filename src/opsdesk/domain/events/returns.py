@@ -58,6 +58,9 @@ class RefundCreated(StoreEvent):
     lines: tuple[RefundLine, ...] = ()
     #: What of ``amount`` it gave back for shipping, with its tax (ADR 0041, amended): not its lines' money.
     shipping: Decimal = Decimal(0)
+    #: What of ``amount`` it gave back for neither its lines nor shipping: its duties and its order adjustments
+    #: (ADR 0061). Not its lines' money either.
+    other: Decimal = Decimal(0)
 
     @property
     def order_id(self) -> OrderId:
