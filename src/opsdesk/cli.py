@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from opsdesk import app as composition
 from opsdesk import cli_backtest, cli_check, cli_demo, cli_ingest, cli_reconcile, cli_simulate, logs
+from opsdesk import cli_errors as errors
 from opsdesk.background import Background
 from opsdesk.cli_cases import cases_cli
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
@@ -30,7 +31,7 @@ from opsdesk.cli_webhooks import webhooks_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
-from opsdesk.domain.errors import Conflict, InvalidInput, OpsdeskError, Unavailable
+from opsdesk.domain.errors import InvalidInput, OpsdeskError
 from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.policy import loader
 from opsdesk.ports import Clock
@@ -259,28 +260,18 @@ def _tune_garbage_collector() -> None:
 
 
 def main() -> None:
-    """Entry point: one place maps errors to messages and exit codes."""
+    """Entry point: one place maps errors to messages and exit codes (``cli_errors``)."""
     _tune_garbage_collector()
+    as_json = errors.asks_for_json(sys.argv[1:])
     try:
         logs.configure(os.environ, terminal=sys.stderr.isatty())
         code = cli(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        # As the API's status (ADR 0054): 1, someone else holds the case or changed it first (409: an answer, as a
-        # failed check's); 3, try again later (503); 2, bad input or an unknown name (400, 404, 422).
-        sys.exit(1 if isinstance(exc, Conflict) else 3 if isinstance(exc, Unavailable) else 2)
+        sys.exit(errors.refused(exc, err, as_json=as_json))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        sys.exit(130)
+        sys.exit(errors.interrupted(as_json=as_json))
     except typer.TyperException as exc:
-        # Usage errors (no such command or option, a missing argument, a bad value) arrive here in non-standalone
-        # mode. They are typer's own click's (typer._click), not the click package's: showing them is the usage,
-        # "Try ... --help" and the error, exit 2, never a traceback.
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            err.print(f"[red]error:[/] {exc.format_message()}")
-        sys.exit(exc.exit_code)
+        sys.exit(errors.misused(exc, err, as_json=as_json))
