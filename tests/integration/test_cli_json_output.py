@@ -9,6 +9,8 @@ stdout read as JSON, their refusals as the exit codes of ADR 0054 (1 a conflict,
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +148,22 @@ def test_a_format_other_than_text_or_json_makes_nothing(tmp_path: Path) -> None:
     refused = opsdesk("init", ".", "--format", "yaml", cwd=tmp_path)
     assert (refused.returncode, refused.stderr.strip()) == (2, "error: --format must be text or json, not 'yaml'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_password_prompt_is_on_stderr_so_stdout_holds_only_the_output(tmp_path: Path) -> None:
+    assert opsdesk("init", ".", cwd=tmp_path).returncode == 0
+    typed = PASSWORD * 2  # the password and its confirmation
+
+    def add(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        # A session of its own: no terminal to prompt on, so the prompt goes where the command sends it.
+        return subprocess.run(
+            [sys.executable, "-m", "opsdesk", "users", "add", name, "--role", "agent", "--shop", "*", *args],
+            cwd=tmp_path, input=typed, capture_output=True, text=True, timeout=120, check=False,
+            start_new_session=True,
+        )
+
+    text = add("lin")
+    assert (text.returncode, text.stdout) == (0, "added lin (agent in every shop)\n"), text.stderr
+    assert "Password:" in text.stderr and "Repeat for confirmation:" in text.stderr
+    scripted = add("max", "--format", "json")
+    assert (scripted.returncode, json.loads(scripted.stdout)["username"]) == (0, "max"), scripted.stderr
