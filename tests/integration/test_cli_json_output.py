@@ -93,6 +93,13 @@ def test_init_again_names_the_files_it_kept(tmp_path: Path) -> None:
     assert f"schema ready {done['database_url']}" in first.stdout  # the text names the same database
 
 
+def test_init_on_a_database_url_that_is_wrong_is_a_json_error_exit_2(tmp_path: Path) -> None:
+    result = opsdesk("init", ".", "--database-url", "notaurl", "--format", "json", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    error = json.loads(result.stderr)
+    assert (error["exit_code"], "not a database URL" in error["error"]) == (2, True)
+
+
 def test_users_add_passwd_disable_print_the_account_and_refuse_with_adr_0054s_codes(
     desk_dir: tuple[Path, dict[str, str]],
 ) -> None:
