@@ -16,12 +16,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.engine import make_url
 
 from opsdesk import app as composition
 from opsdesk import cli_backtest, cli_check, cli_demo, cli_ingest, cli_reconcile, cli_simulate, logs
+from opsdesk import cli_errors as errors
 from opsdesk.background import Background
 from opsdesk.cli_cases import cases_cli
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit, refuse_unknown_format
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
 from opsdesk.cli_privacy import privacy_cli
 from opsdesk.cli_tokens import tokens_cli
@@ -30,7 +32,7 @@ from opsdesk.cli_webhooks import webhooks_cli
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
-from opsdesk.domain.errors import Conflict, InvalidInput, OpsdeskError, Unavailable
+from opsdesk.domain.errors import InvalidInput, OpsdeskError
 from opsdesk.fakes.storefront import StandInStorefront
 from opsdesk.policy import loader
 from opsdesk.ports import Clock
@@ -69,20 +71,26 @@ def init(
     directory: Annotated[Path, typer.Argument(help="where to write opsdesk.yaml and playbooks/")] = Path(),
     force: Annotated[bool, typer.Option(help="overwrite existing files")] = False,
     database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
 ) -> None:
-    """Write a commented starter config, the default playbooks and the database schema."""
+    """Write a commented starter config, the default playbooks and the database schema.
+
+    The JSON names the files ``written`` and ``kept`` (they existed: ``--force`` overwrites) and the database's URL
+    (its password hidden)."""
+    refuse_unknown_format(fmt)
     directory.mkdir(parents=True, exist_ok=True)
     starter = resources.files("opsdesk") / "starter"
-    written = []
+    written: list[str] = []
+    kept: list[str] = []
     targets = [("opsdesk.yaml", directory / "opsdesk.yaml")]
     targets += [
         (f"playbooks/{p.name}", directory / "playbooks" / p.name)
-        for p in (starter / "playbooks").iterdir()
+        for p in sorted((starter / "playbooks").iterdir(), key=lambda p: p.name)  # a stable document
         if p.name.endswith(".yaml")
     ]
     for source, target in targets:
         if target.exists() and not force:
-            err.print(f"[yellow]kept[/] {target} (exists; --force overwrites)")
+            kept.append(str(target))
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         with resources.as_file(starter / source) as path:
@@ -90,9 +98,14 @@ def init(
         written.append(str(target))
     settings = load_settings(str(directory / "opsdesk.yaml"), database_url)
     composition.build(settings)
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    if emit({"written": written, "kept": kept, "database_url": shown}, fmt):
+        return
+    for name in kept:
+        err.print(f"[yellow]kept[/] {name} (exists; --force overwrites)")
     for name in written:
         out.print(f"[green]wrote[/] {name}")
-    out.print(f"[green]schema ready[/] {settings.database_url}")
+    out.print(f"[green]schema ready[/] {shown}")
 
 
 @cli.command()
@@ -259,28 +272,18 @@ def _tune_garbage_collector() -> None:
 
 
 def main() -> None:
-    """Entry point: one place maps errors to messages and exit codes."""
+    """Entry point: one place maps errors to messages and exit codes (``cli_errors``)."""
     _tune_garbage_collector()
+    as_json = errors.asks_for_json(sys.argv[1:])
     try:
         logs.configure(os.environ, terminal=sys.stderr.isatty())
         code = cli(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        # As the API's status (ADR 0054): 1, someone else holds the case or changed it first (409: an answer, as a
-        # failed check's); 3, try again later (503); 2, bad input or an unknown name (400, 404, 422).
-        sys.exit(1 if isinstance(exc, Conflict) else 3 if isinstance(exc, Unavailable) else 2)
+        sys.exit(errors.refused(exc, err, as_json=as_json))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        sys.exit(130)
+        sys.exit(errors.interrupted(as_json=as_json))
     except typer.TyperException as exc:
-        # Usage errors (no such command or option, a missing argument, a bad value) arrive here in non-standalone
-        # mode. They are typer's own click's (typer._click), not the click package's: showing them is the usage,
-        # "Try ... --help" and the error, exit 2, never a traceback.
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            err.print(f"[red]error:[/] {exc.format_message()}")
-        sys.exit(exc.exit_code)
+        sys.exit(errors.misused(exc, err, as_json=as_json))

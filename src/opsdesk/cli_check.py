@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit, refuse_unknown_format
 from opsdesk.config import Settings, ShopConfig
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.connectors.storefront import PageProbe
@@ -135,13 +135,21 @@ def policy_review(
     note: Annotated[str, typer.Option(help="what was looked at or changed")] = "",
     config: ConfigOpt = None,
     database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
 ) -> None:
-    """Record a review of a playbook's current version (audited); the fraud-rules control reads it."""
+    """Record a review of a playbook's current version (audited); the fraud-rules control reads it.
+
+    The JSON is the review recorded: the playbook, the version reviewed, who, when and the note."""
+    refuse_unknown_format(fmt)
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
         review = evidence.record_review(uow, desk.playbooks, playbook, by, desk.clock.now(), note)
         uow.commit()
-    out.print(f"recorded: {review.playbook} v{review.version} reviewed by {review.reviewer} at {review.reviewed_at}")
+    data = {"playbook": review.playbook, "version": review.version, "reviewer": review.reviewer,
+            "reviewed_at": review.reviewed_at.isoformat(), "note": review.note}
+    if not emit(data, fmt):
+        out.print(f"recorded: {review.playbook} v{review.version} reviewed by {review.reviewer} at "
+                  f"{review.reviewed_at}")
 
 
 def unrouted(settings: Settings, playbooks: Sequence[Playbook]) -> list[str]:

@@ -29,12 +29,18 @@ def desk_for(config: str | None, database_url: str | None) -> Desk:
 
 def emit(data: Any, fmt: str) -> bool:
     """Print ``data`` as JSON when asked; returns whether it did."""
+    refuse_unknown_format(fmt)
     if fmt == "json":
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
         return True
-    if fmt != "text":
-        raise InvalidInput(f"--format must be text or json, not {fmt!r}")
     return False
+
+
+def refuse_unknown_format(fmt: str) -> None:
+    """Refuse a ``--format`` other than text or json; a command that makes something it prints once (a token, an
+    account) calls it first, so that nothing is made whose answer could not be printed."""
+    if fmt not in ("text", "json"):
+        raise InvalidInput(f"--format must be text or json, not {fmt!r}")
 
 
 def note_if_no_person(desk: Desk, name: str, role: str) -> None:

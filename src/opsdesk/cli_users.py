@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit, note_if_no_person
+from opsdesk.cli_common import (
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    WideOpt,
+    desk_for,
+    emit,
+    note_if_no_person,
+    refuse_unknown_format,
+)
 from opsdesk.cli_tables import Column, print_rows
 from opsdesk.desk import Desk
 from opsdesk.domain.access import ALL_SHOPS, User
@@ -31,7 +40,8 @@ StdinOpt = Annotated[
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    # On stderr, as the errors: stdout holds only the output (a JSON document under --format json).
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
 
 
 def _check_shops(desk: Desk, shops: list[str]) -> None:
@@ -55,8 +65,10 @@ def add(
     password_stdin: StdinOpt = False,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
 ) -> None:
-    """Add an account holding ROLE in each --shop."""
+    """Add an account holding ROLE in each --shop; the JSON is the account as ``users list`` shows it."""
+    refuse_unknown_format(fmt)  # before the account is made, as `tokens create`
     desk = desk_for(config, database_url)
     _check_shops(desk, shop)
     if person is not None and person not in desk.settings.file.people:
@@ -67,31 +79,39 @@ def add(
             uow, username, password, name or "", dict.fromkeys(shop, role), person, now=desk.clock.now()
         )
         uow.commit()
-    out.print(f"[green]added[/] {user.username} ({_roles(user)})")
+    if not emit(account(user), fmt):
+        out.print(f"[green]added[/] {user.username} ({_roles(user)})")
     note_if_no_person(desk, person or user.username, role)
 
 
 @users_cli.command("passwd")
 def passwd(
-    username: UserArg, password_stdin: StdinOpt = False, config: ConfigOpt = None, database_url: DbOpt = None
+    username: UserArg, password_stdin: StdinOpt = False, config: ConfigOpt = None, database_url: DbOpt = None,
+    fmt: FormatOpt = "text",
 ) -> None:
-    """Set a new password; the account's sessions end."""
+    """Set a new password; the account's sessions end. The JSON is the account as ``users list`` shows it."""
+    refuse_unknown_format(fmt)
     desk = desk_for(config, database_url)
     password = _password(password_stdin)
     with desk.db.unit_of_work() as uow:
         user = users.set_password(uow, username, password, now=desk.clock.now())
         uow.commit()
-    out.print(f"[green]password changed[/] for {user.username}; signed out everywhere")
+    if not emit(account(user), fmt):
+        out.print(f"[green]password changed[/] for {user.username}; signed out everywhere")
 
 
 @users_cli.command("disable")
-def disable(username: UserArg, config: ConfigOpt = None, database_url: DbOpt = None) -> None:
-    """Disable an account; its sessions end and it can no longer sign in."""
+def disable(
+    username: UserArg, config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text"
+) -> None:
+    """Disable an account; its sessions end and it can no longer sign in. The JSON is the account, disabled."""
+    refuse_unknown_format(fmt)
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
         user = users.disable_user(uow, username, now=desk.clock.now())
         uow.commit()
-    out.print(f"[green]disabled[/] {user.username}")
+    if not emit(account(user), fmt):
+        out.print(f"[green]disabled[/] {user.username}")
 
 
 @users_cli.command("list")
@@ -102,24 +122,25 @@ def list_users(
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         found = users.list_users(uow)
-    rows = [
-        {
-            "username": u.username,
-            "display_name": u.display_name,
-            "person_id": u.person_id,
-            "roles": {shop: role.label for shop, role in sorted(u.roles.items())},
-            "disabled": u.disabled,
-            "created_at": u.created_at.isoformat(),
-        }
-        for u in found
-    ]
-    if emit(rows, fmt):
+    if emit([account(u) for u in found], fmt):
         return
     lines = [
         (u.username, "yes" if u.disabled else "", u.person_id or "-", u.display_name or "-", _roles(u))
         for u in found
     ]
     print_rows(out, ACCOUNTS, lines, wide=wide)
+
+
+def account(user: User) -> dict[str, Any]:
+    """An account for a script (``--format json``): never its password hash."""
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "person_id": user.person_id,
+        "roles": {shop: role.label for shop, role in sorted(user.roles.items())},
+        "disabled": user.disabled,
+        "created_at": user.created_at.isoformat(),
+    }
 
 
 ACCOUNTS = (

@@ -191,6 +191,28 @@ def test_the_cli_refuses_a_colleagues_case_with_exit_1_naming_the_holder(
     assert the_case(desk) == before
 
 
+@pytest.mark.parametrize("action", ["start", "claim"])
+def test_the_cli_refuses_a_colleagues_case_in_json_as_the_api_does_with_its_holder(
+    client: TestClient, desk: Desk, tmp_path: Path, action: str
+) -> None:
+    """ADR 0060: a script asking for JSON reads the refusal as the API's 409 body, with the exit code."""
+    before = the_case(desk)
+    result = subprocess.run(
+        [sys.executable, "-m", "opsdesk",
+         *cli_args(desk, tmp_path, action, before["key"], "--as", "bob", "--format", "json")],
+        env={**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    refused = api(client, before["id"], action, bearer(desk, "bob", "agent"))
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert json.loads(result.stderr) == {**refused.json(), "exit_code": 1}
+    assert json.loads(result.stderr)["holder"] == "alice"
+    assert the_case(desk) == before
+
+
 def test_the_cli_lets_the_holder_work_and_a_lead_reassign(
     client: TestClient, desk: Desk, tmp_path: Path
 ) -> None:

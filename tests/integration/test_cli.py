@@ -15,12 +15,15 @@ import orjson
 from tests.samples import SECRET, SHOP, order_lifecycle
 
 
-def opsdesk(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def opsdesk(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "opsdesk", *args],
         cwd=cwd,
         env=full_env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
