@@ -84,13 +84,16 @@ def _add_read_routes(router: APIRouter, desk: Desk) -> None:
         shop: str | None = None,
         due_before: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip: prefer cursor")] = 0,
+        cursor: Annotated[str | None, Query(max_length=1000, description="the `next` of the page before")] = None,
     ) -> dict[str, Any]:
         """Active cases (or those of the given statuses), what is due first first, ended ones the latest first;
-        only the caller's shops."""
+        only the caller's shops. ``next`` is the cursor of the page after this one (null on the last): send it
+        back as ``cursor`` with the same filters; unlike ``offset``, it neither skips nor repeats a case when
+        others open or end between two pages (ADR 0059)."""
         who = principal.actor if owner == "me" else owner
         where = CaseFilter(queue, who, tuple(status or ()), kind, _shop_filter(desk, principal, shop), due_before)
-        return await run_in_threadpool(_read, desk, lambda uow: _listed(uow, desk, where, limit, offset))
+        return await run_in_threadpool(_read, desk, lambda uow: _listed(uow, desk, where, limit, offset, cursor))
 
     @router.get("/cases/{case_id}")
     async def get_case(case_id: CaseRef, principal: Principal = viewer) -> dict[str, Any]:
@@ -99,10 +102,12 @@ def _add_read_routes(router: APIRouter, desk: Desk) -> None:
         return await run_in_threadpool(_read, desk, lambda uow: case_view(uow, case_id))
 
 
-def _listed(uow: Any, desk: Desk, where: CaseFilter, limit: int, offset: int) -> dict[str, Any]:
+def _listed(
+    uow: Any, desk: Desk, where: CaseFilter, limit: int, offset: int, cursor: str | None
+) -> dict[str, Any]:
     """The page, after refusing a status, queue or kind nothing is known by (400, naming the known ones)."""
     refuse_unknown(uow, where, desk.org, desk.playbooks)
-    return case_list(uow, where, limit, offset)
+    return case_list(uow, where, limit, offset, cursor)
 
 
 def _shop_filter(desk: Desk, principal: Principal, shop: str | None) -> str | None:
