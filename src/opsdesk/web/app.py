@@ -26,6 +26,7 @@ from opsdesk.web.login import login_router
 from opsdesk.web.pages import add_pages
 from opsdesk.web.query import known_query
 from opsdesk.web.readiness import readiness_router
+from opsdesk.web.wire import wire_answer
 
 
 def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
@@ -113,4 +114,4 @@ def _add_api_routes(app: FastAPI, desk: Desk) -> None:
 
         view = await run_in_threadpool(read)
         ensure_shop(principal, view["shop"], Role.VIEWER)
-        return view
+        return wire_answer(view)

@@ -28,6 +28,7 @@ from opsdesk.services.desk_metrics import desk_metrics
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
 from opsdesk.web.errors import MAX_API_BODY
 from opsdesk.web.query import known_query
+from opsdesk.web.wire import wire_answer
 
 #: A case in a path: its key (``C-1042``, ADR 0029) or its id.
 CaseRef = Annotated[str, Path(description="the case's key (C-1042) or its id")]
@@ -159,7 +160,7 @@ def _add_metrics_route(router: APIRouter, desk: Desk) -> None:
 
 def _read(desk: Desk, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
     with desk.db.unit_of_work(read_only=True) as uow:
-        return work(uow)
+        return wire_answer(work(uow))
 
 
 def _act(desk: Desk, case_id: str, action: str, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
@@ -167,4 +168,4 @@ def _act(desk: Desk, case_id: str, action: str, principal: Principal, params: di
         lead = principal.leads_in(uow.cases.get(case_id).shop)
         case = act(uow, case_id, action, principal.actor, desk.clock.now(), desk.case_hooks, lead=lead, **params)
         uow.commit()
-    return case_summary(case)
+    return wire_answer(case_summary(case))
