@@ -1,6 +1,7 @@
 """The case queue's filter and order: which rows a ``CaseFilter`` selects, and how the queue's runs merge.
 
-``SqlCases.search`` reads each status's first rows of each run (``RUNS``) in its order and merges them by its key.
+``SqlCases.search`` reads each status's first rows of each run (``RUNS``) in its order, or those after a mark's key
+(``Run.beyond``, ADR 0059), and merges them by its key.
 """
 
 from __future__ import annotations
