@@ -56,8 +56,25 @@ def test_a_page_of_resolved_cases_reads_the_ended_index_in_its_order(sql_db: Sql
     assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan  # read in order, not sorted
 
 
-
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("where", "index"), [
+    (CaseFilter(status=("resolved",), queue="refunds"), "ix_cases_ended_queue"),
+    (CaseFilter(status=("resolved",), owner="ada"), "ix_cases_ended_owner"),
+], ids=["queue", "owner"])
+def test_a_page_of_a_queues_or_an_owners_ended_cases_reads_its_own_index_in_order(
+    sql_db: SqlDatabase, where: CaseFilter, index: str
+) -> None:
+    """Migration 0015: the queue's (or owner's) resolved cases, not every resolved case read to find them, nor
+    all of the queue's sorted for one page."""
+    for after in (None, QueueMark(ENDED, (AT, "c-1"))):
+        [statement] = _statements(sql_db, where, after)
+        plan = _plan(sql_db, *statement)
+        assert index in plan, plan
+        assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan
+
+
 #: Per run of the queue, a mark in it, the index that serves it, and what says the scan starts at the mark.
 MARKS = [
     (QueueMark(DUE, (AT, AT, "c-1")), "ix_cases_due", {"sqlite": "due_at>?", "postgresql": "due_at >= "}),
