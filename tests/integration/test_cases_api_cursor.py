@@ -118,6 +118,7 @@ def test_a_cursor_is_refused_with_offset_other_filters_or_garbled(client, desk) 
         {"cursor": "not-a-cursor"},
         {"cursor": cursor[:-3]},
         {"cursor": _edited(cursor)},
+        {"cursor": cursor * 10},
     ):
         response = client.get("/api/v1/cases", params=query, headers=viewer)
         assert response.status_code == 400, (query, response.text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -86,13 +86,15 @@ def _add_read_routes(router: APIRouter, desk: Desk) -> None:
         due_before: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip: prefer cursor")] = 0,
-        cursor: Annotated[str | None, Query(max_length=1000, description="the `next` of the page before")] = None,
+        cursor: Annotated[str | None, Query(description="the `next` of the page before")] = None,
     ) -> dict[str, Any]:
         """Active cases (or those of the given statuses), what is due first first, ended ones the latest first;
         only the caller's shops. ``next`` is the cursor of the page after this one (null on the last): send it
         back as ``cursor`` with the same filters; unlike ``offset``, it neither skips nor repeats a case when
         others open or end between two pages (ADR 0059)."""
         who = principal.actor if owner == "me" else owner
+        if due_before is not None and due_before.tzinfo is None:  # UTC, as the CLI's --due-before
+            due_before = due_before.replace(tzinfo=UTC)
         where = CaseFilter(queue, who, tuple(status or ()), kind, _shop_filter(desk, principal, shop), due_before)
         return await run_in_threadpool(_read, desk, lambda uow: _listed(uow, desk, where, limit, offset, cursor))
 
