@@ -51,7 +51,8 @@ def list_cases(
     shop: Annotated[str | None, typer.Option(help="only this shop")] = None,
     due_before: Annotated[str | None, typer.Option(help="ISO 8601 time (UTC when no offset)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    offset: Annotated[int, typer.Option(min=0, max=MAX_OFFSET)] = 0,
+    offset: Annotated[int, typer.Option(min=0, max=MAX_OFFSET, help="cases to skip: prefer --cursor")] = 0,
+    cursor: Annotated[str | None, typer.Option(help="the page after the one whose `next` this is (ADR 0059)")] = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     fmt: FormatOpt = "text",
@@ -62,7 +63,7 @@ def list_cases(
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         refuse_unknown(uow, where, desk.org, desk.playbooks)
-        page = case_list(uow, where, limit, offset)
+        page = case_list(uow, where, limit, offset, cursor)
     if not emit(page, fmt):
         _print_queue(page, desk.clock.now(), wide)
 
@@ -104,8 +105,13 @@ def _print_queue(page: dict[str, Any], now: datetime, wide: bool) -> None:
         )
         for c in page["cases"]
     ]
-    first = page["offset"] + 1 if shown else 0
-    print_rows(out, QUEUE, rows, wide=wide, title=f"cases {first}-{page['offset'] + shown} of {page['total']}")
+    if page["offset"] is None:  # a page after a cursor: where it starts is the cursor's, not a number
+        title = f"cases: {shown} after the cursor, of {page['total']}"
+    else:
+        title = f"cases {page['offset'] + 1 if shown else 0}-{page['offset'] + shown} of {page['total']}"
+    print_rows(out, QUEUE, rows, wide=wide, title=title)
+    if page["next"]:
+        out.print(f"next page: --cursor {page['next']}", soft_wrap=True, highlight=False)
 
 
 @cases_cli.command()

@@ -12,6 +12,7 @@ from typing import Protocol
 from opsdesk.domain.case_keys import key_number
 from opsdesk.domain.cases import Case, CaseChange, CaseStatus, Changed, join_key
 from opsdesk.domain.errors import Conflict, NotFound
+from opsdesk.domain.queue_cursor import ENDED, QueueMark, queue_mark
 from opsdesk.domain.records import CaseFilter, CaseRecord
 from opsdesk.testing_rows import as_stored, in_utc
 
@@ -106,8 +107,10 @@ class MemoryCases:
     def timeline(self, case_id: str) -> list[CaseChange]:
         return [c for c in self.t.changes if c.case_id == case_id]
 
-    def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
-        found = [c for c in self.t.cases.values() if _matches(c, where)]
+    def search(
+        self, where: CaseFilter, limit: int = 50, offset: int = 0, after: QueueMark | None = None
+    ) -> list[Case]:
+        found = [c for c in self.t.cases.values() if _matches(c, where) and (after is None or _beyond(c, after))]
         far = datetime.max.replace(tzinfo=UTC)
         active = sorted((c for c in found if c.status.active),
                         key=lambda c: (c.due_at is None, c.due_at or far, c.opened_at, c.id))
@@ -117,6 +120,13 @@ class MemoryCases:
 
     def count(self, where: CaseFilter) -> int:
         return sum(1 for c in self.t.cases.values() if _matches(c, where))
+
+
+def _beyond(case: Case, after: QueueMark) -> bool:
+    mark = queue_mark(case)
+    if mark.run != after.run:
+        return mark.run > after.run
+    return mark.key < after.key if mark.run == ENDED else mark.key > after.key
 
 
 def _matches(case: Case, where: CaseFilter) -> bool:

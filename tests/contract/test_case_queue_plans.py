@@ -8,15 +8,19 @@ plan is checked. Without it, a page of resolved cases sorted every resolved case
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
+from opsdesk.domain.queue_cursor import DUE, ENDED, UNDATED, QueueMark
 from opsdesk.domain.records import CaseFilter
 from opsdesk.storage.sql import SqlDatabase
 
 
-def _statements(db: SqlDatabase, where: CaseFilter) -> list[tuple[str, Any]]:
+def _statements(db: SqlDatabase, where: CaseFilter, after: QueueMark | None = None) -> list[tuple[str, Any]]:
     seen: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
@@ -26,7 +30,7 @@ def _statements(db: SqlDatabase, where: CaseFilter) -> list[tuple[str, Any]]:
     event.listen(db.engine, "before_cursor_execute", capture)
     try:
         with db.unit_of_work(read_only=True) as uow:
-            uow.cases.search(where, 50, 0)
+            uow.cases.search(where, 50, 0, after)
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
     return seen
@@ -50,3 +54,46 @@ def test_a_page_of_resolved_cases_reads_the_ended_index_in_its_order(sql_db: Sql
     plan = _plan(sql_db, *statements[0])
     assert "ix_cases_ended" in plan, plan
     assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan  # read in order, not sorted
+
+
+AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("where", "index"), [
+    (CaseFilter(status=("resolved",), queue="refunds"), "ix_cases_ended_queue"),
+    (CaseFilter(status=("resolved",), owner="ada"), "ix_cases_ended_owner"),
+], ids=["queue", "owner"])
+def test_a_page_of_a_queues_or_an_owners_ended_cases_reads_its_own_index_in_order(
+    sql_db: SqlDatabase, where: CaseFilter, index: str
+) -> None:
+    """Migration 0015: the queue's (or owner's) resolved cases, not every resolved case read to find them, nor
+    all of the queue's sorted for one page."""
+    for after in (None, QueueMark(ENDED, (AT, "c-1"))):
+        [statement] = _statements(sql_db, where, after)
+        plan = _plan(sql_db, *statement)
+        assert index in plan, plan
+        assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan
+
+
+#: Per run of the queue, a mark in it, the index that serves it, and what says the scan starts at the mark.
+MARKS = [
+    (QueueMark(DUE, (AT, AT, "c-1")), "ix_cases_due", {"sqlite": "due_at>?", "postgresql": "due_at >= "}),
+    (QueueMark(UNDATED, (AT, "c-1")), "ix_cases_status", {"sqlite": "opened_at>?", "postgresql": "opened_at >= "}),
+    (QueueMark(ENDED, (AT, "c-1")), "ix_cases_ended", {"sqlite": "<expr><?", "postgresql": "COALESCE(resolved_at"}),
+]
+
+
+@pytest.mark.parametrize(("mark", "index", "start"), MARKS, ids=["due", "undated", "ended"])
+def test_a_page_after_a_cursor_starts_in_its_runs_index_at_the_mark(
+    sql_db: SqlDatabase, mark: QueueMark, index: str, start: dict[str, str]
+) -> None:
+    """ADR 0059: the page after a cursor reads the index of the mark's run from the mark, as the first page reads
+    it from its start: no more sorting than the first page (only ties in the run's first column, as there)."""
+    statements = _statements(sql_db, CaseFilter(status=("open", "resolved")), mark)
+    assert len(statements) == 3 - mark.run, statements  # the mark's run, and the runs after it (on an empty table)
+    plan = _plan(sql_db, *statements[0])
+    assert index in plan and start[sql_db.backend] in plan, plan
+    if sql_db.backend == "sqlite":
+        assert "TEMP B-TREE FOR ORDER BY" not in plan.upper(), plan  # at most the right part, as the first page
+    else:
+        assert "Index Cond" in plan and not re.search(r"(?<!Incremental )Sort  \(", plan), plan

@@ -28,7 +28,7 @@ from tests.samples import SHOP
 
 #: Indexes on an expression, which alembic cannot reflect: tests/contract/test_case_queue_plans.py checks that the
 #: migrated database has each and that its query reads it.
-EXPRESSION_INDEXES = {"ix_cases_ended"}
+EXPRESSION_INDEXES = {"ix_cases_ended", "ix_cases_ended_queue", "ix_cases_ended_owner"}
 
 
 def _compared(_obj: object, name: str | None, kind: str, _reflected: bool, _other: object) -> bool:

@@ -100,8 +100,8 @@ def test_a_query_parameter_no_route_reads_is_refused_not_ignored(base, desk) -> 
     viewer = bearer(desk, "vi", "viewer")
     typo = httpx.get(base + "/api/v1/cases", params={"stauts": "closed", "limit": 5}, headers=viewer)
     assert answer(typo) == (400, {
-        "error": "unknown query parameter 'stauts' (this route reads: due_before, kind, limit, offset, owner, queue, "
-                 "shop, status)"})
+        "error": "unknown query parameter 'stauts' (this route reads: cursor, due_before, kind, limit, offset, owner, "
+                 "queue, shop, status)"})
     order = httpx.get(base + "/api/v1/orders/1", params={"shpo": "x"}, headers=viewer)
     assert answer(order) == (400, {"error": "unknown query parameter 'shpo' (this route reads: shop)"})
     readiness = httpx.get(base + "/api/v1/readiness", params={"verbose": "1"}, headers=viewer)

@@ -79,6 +79,16 @@ def test_the_list_filters_and_pages(client, desk) -> None:
     assert client.get("/api/v1/cases").status_code == 401
 
 
+def test_due_before_without_an_offset_is_utc_not_a_500(client, desk) -> None:
+    viewer = bearer(desk, "vi", "viewer")
+    case_id = first_case(client, desk)["id"]
+    with desk.db.unit_of_work() as uow:
+        uow.cases.set_due(case_id, datetime(2026, 1, 5, 12, 0, tzinfo=UTC))
+        uow.commit()
+    for before, total in (("2026-01-05T12:00:01", 1), ("2026-01-05T12:00:00", 0), ("2026-01-05T07:00:00-05:00", 0)):
+        assert cases(client, viewer, due_before=before)["total"] == total, before
+
+
 def test_a_case_shows_its_timeline_and_the_explanation_of_the_decision_that_opened_it(client, desk) -> None:
     case = first_case(client, desk)
     response = client.get(f"/api/v1/cases/{case['id']}", headers=bearer(desk, "vi", "viewer"))

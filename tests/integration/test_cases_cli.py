@@ -115,3 +115,17 @@ def test_every_case_command_takes_the_key_as_it_takes_the_id(desk, tmp_path) -> 
     unknown = CliRunner().invoke(cli, ["cases", "show", "C-99", "--config", str(tmp_path / "opsdesk.yaml"),
                                        "--database-url", f"sqlite:///{tmp_path}/opsdesk.db"])
     assert unknown.exit_code != 0 and str(unknown.exception) == "no case C-99"  # the entry point reports it
+
+
+def test_the_list_pages_by_cursor_as_the_api_does(desk, tmp_path) -> None:
+    """ADR 0059: ``next`` (JSON) or the line under the table is the ``--cursor`` of the page after."""
+    whole = [c["key"] for c in listed(tmp_path)["cases"]]
+    first = listed(tmp_path, "--limit", "1")
+    assert [c["key"] for c in first["cases"]] == whole[:1] and first["next"]
+    assert f"next page: --cursor {first['next']}" in run(tmp_path, "list", "--limit", "1").output
+    second = listed(tmp_path, "--limit", "1", "--cursor", first["next"])
+    assert ([c["key"] for c in second["cases"]], second["offset"], second["next"]) == (whole[1:], None, None)
+    assert "cases: 1 after the cursor, of 2" in run(tmp_path, "list", "--limit", "1", "--cursor", first["next"]).output
+    where = ["--config", str(tmp_path / "opsdesk.yaml"), "--database-url", f"sqlite:///{tmp_path}/opsdesk.db"]
+    both = CliRunner().invoke(cli, ["cases", "list", "--cursor", first["next"], "--offset", "1", *where])
+    assert both.exit_code != 0 and "'cursor' and 'offset'" in str(both.exception)

@@ -190,7 +190,7 @@ def test_the_json_is_the_same_whole_document_at_any_width(where: list[str]) -> N
         documents = [json.loads(output(where, w, *args, "--format", "json")) for w in (None, 80, 120)]
         assert documents[0] == documents[1] == documents[2]
     page = as_json(where, "cases", "list")
-    assert set(page) == {"total", "limit", "offset", "cases"}
+    assert set(page) == {"total", "limit", "offset", "next", "cases"}
     assert set(page["cases"][0]) == {
         "key", "id", "shop", "kind", "queue", "title", "reason", "status", "status_text", "owner", "priority",
         "order_id", "source", "version", "opened_at", "updated_at", "due_at", "first_response_at", "resolved_at",

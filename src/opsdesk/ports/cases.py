@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from opsdesk.domain.cases import Case, CaseChange, Changed
+from opsdesk.domain.queue_cursor import QueueMark
 from opsdesk.domain.records import CaseFilter, CaseRecord, FollowupProgress, Timer, TimerMark
 
 
@@ -42,9 +43,12 @@ class CaseRepository(Protocol):
 
     def timeline(self, case_id: str) -> list[CaseChange]: ...
 
-    def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
+    def search(
+        self, where: CaseFilter, limit: int = 50, offset: int = 0, after: QueueMark | None = None
+    ) -> list[Case]:
         """Cases matching ``where``: active ones what is due first first (no deadline last, oldest first), then
-        ended (resolved, closed) ones, the latest ended first; ties by id, so pages follow one order."""
+        ended (resolved, closed) ones, the latest ended first; ties by id, so pages follow one order. With
+        ``after``, only those after that mark in this order (``queue_mark``, ADR 0059)."""
 
     def count(self, where: CaseFilter) -> int: ...
 

@@ -10,6 +10,7 @@ from opsdesk.domain.cases import Case, CaseChange, CaseStatus, describe
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org
 from opsdesk.domain.policies import Playbook
+from opsdesk.domain.queue_cursor import decode_cursor, encode_cursor, queue_mark
 from opsdesk.domain.records import CaseFilter, DecisionRecord
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.effects import QUEUE_KINDS
@@ -67,13 +68,23 @@ def case_summary(case: Case) -> dict[str, Any]:
     }
 
 
-def case_list(uow: UnitOfWork, where: CaseFilter, limit: int, offset: int) -> dict[str, Any]:
-    """One page of the queue (what is due first first; ended cases the latest first), with the total that matches."""
+def case_list(
+    uow: UnitOfWork, where: CaseFilter, limit: int, offset: int = 0, cursor: str | None = None
+) -> dict[str, Any]:
+    """One page of the queue (what is due first first; ended cases the latest first), with the total that matches
+    and the cursor of the next page (``None`` on the last). A page after ``cursor`` has no offset (ADR 0059)."""
+    if cursor is not None and offset:
+        raise InvalidInput("query parameters 'cursor' and 'offset' go one without the other: a cursor says where "
+                           "its page starts")
+    after = decode_cursor(cursor, where) if cursor is not None else None
+    found = uow.cases.search(where, limit + 1, offset, after)
+    page = found[:limit]
     return {
         "total": uow.cases.count(where),
         "limit": limit,
-        "offset": offset,
-        "cases": [case_summary(c) for c in uow.cases.search(where, limit, offset)],
+        "offset": None if cursor is not None else offset,
+        "next": encode_cursor(queue_mark(page[-1]), where) if len(found) > limit else None,
+        "cases": [case_summary(c) for c in page],
     }
 
 

@@ -1,6 +1,7 @@
 """The case queue's filter and order: which rows a ``CaseFilter`` selects, and how the queue's runs merge.
 
-``SqlCases.search`` reads each status's first rows of each run (``RUNS``) in its order and merges them by its key.
+``SqlCases.search`` reads each status's first rows of each run (``RUNS``) in its order, or those after a mark's key
+(``Run.beyond``, ADR 0059), and merges them by its key.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, true
+from sqlalchemy import ColumnElement, Select, and_, func, literal, true, tuple_
 
 from opsdesk.domain.cases import CaseStatus
 from opsdesk.domain.records import CaseFilter
@@ -19,13 +20,26 @@ from opsdesk.storage import tables as t
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One run of the queue's order: which rows it holds (``has``, over ``ended`` or active statuses), their
-    ``order`` in SQL and the same ``key`` for merging the statuses' runs (descending when ``ended``)."""
+    """One run of the queue's order: which rows it holds (``has``, over ``ended`` or active statuses), the
+    ``columns`` it is sorted by in SQL (descending when ``ended``) and the same ``key`` for merging the statuses'
+    runs."""
 
     has: ColumnElement[bool]
-    order: tuple[Any, ...]
+    columns: tuple[Any, ...]
     key: Callable[[Any], tuple[Any, ...]]
     ended: bool = False
+
+    @property
+    def order(self) -> tuple[Any, ...]:
+        return tuple(c.desc() for c in self.columns) if self.ended else self.columns
+
+    def beyond(self, key: tuple[Any, ...]) -> ColumnElement[bool]:
+        """The rows after ``key`` in the run's order (ADR 0059). The bound on the first column, implied by the
+        row comparison, is what lets the run's index start there rather than at its first row."""
+        lead, values = self.columns[0], tuple(literal(v, c.type) for v, c in zip(key, self.columns, strict=True))
+        if self.ended:
+            return and_(lead <= values[0], tuple_(*self.columns) < tuple_(*values))
+        return and_(lead >= values[0], tuple_(*self.columns) > tuple_(*values))
 
 
 def _by_due(r: Any) -> tuple[datetime, datetime, str]:
@@ -48,7 +62,7 @@ ENDED = frozenset(s.value for s in CaseStatus if not s.active)
 RUNS = (
     Run(_C.due_at.is_not(None), (_C.due_at, _C.opened_at, _C.id), _by_due),
     Run(_C.due_at.is_(None), (_C.opened_at, _C.id), _by_age),
-    Run(true(), (func.coalesce(_C.resolved_at, _C.opened_at).desc(), _C.id.desc()), _by_end, ended=True),
+    Run(true(), (func.coalesce(_C.resolved_at, _C.opened_at), _C.id), _by_end, ended=True),
 )
 
 

@@ -9,12 +9,13 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, true, update
 from sqlalchemy import case as sql_case
 
 from opsdesk.domain.case_keys import key_number, key_or_id
 from opsdesk.domain.cases import Case, CaseChange, Changed, join_key
 from opsdesk.domain.errors import Conflict, NotFound
+from opsdesk.domain.queue_cursor import QueueMark
 from opsdesk.domain.records import CaseFilter, CaseRecord
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
@@ -215,25 +216,36 @@ class SqlCases:
             for r in self._conn.execute(query).mappings()
         ]
 
-    def search(self, where: CaseFilter, limit: int = 50, offset: int = 0) -> list[Case]:
+    def search(
+        self, where: CaseFilter, limit: int = 50, offset: int = 0, after: QueueMark | None = None
+    ) -> list[Case]:
         # Active cases: deadlines first, soonest first; then those with no running deadline, oldest first. Ended
         # (resolved, closed) cases after them, the latest ended first: resolved work is looked at from the latest.
         # One ORDER BY over several statuses would sort every matching row (100,000 open cases: ~300 ms).
         # Per status, the (status, due_at) indexes give the rows already in deadline order, so each
-        # status reads only its first rows and the sorted runs are merged here.
+        # status reads only its first rows and the sorted runs are merged here. After a mark (ADR 0059), the runs
+        # before the mark's are skipped and the mark's own starts after its key.
         wanted = offset + limit
         found: list[Any] = []
-        for run in RUNS:
+        for number, run in enumerate(RUNS):
+            if after is not None and number < after.run:
+                continue
             if len(found) < wanted:
-                found += self._leading(where, wanted - len(found), run)
+                key = after.key if after is not None and number == after.run else None
+                found += self._leading(where, wanted - len(found), run, key)
         return [_full(r) for r in found[offset:wanted]]
 
-    def _leading(self, where: CaseFilter, n: int, run: Run) -> list[Any]:
-        """The first ``n`` matching rows of one run of the queue, in queue order, over the run's statuses."""
+    def _leading(self, where: CaseFilter, n: int, run: Run, key: tuple[Any, ...] | None = None) -> list[Any]:
+        """The first ``n`` matching rows of one run of the queue (after ``key``), in queue order, over the run's
+        statuses."""
         statuses = [s for s in _statuses(where) if (s in ENDED) == run.ended]
+        beyond = run.beyond(key) if key is not None else true()
         runs = [
             self._conn.execute(
-                _filtered(select(t.cases), replace(where, status=(s,))).where(run.has).order_by(*run.order).limit(n)
+                _filtered(select(t.cases), replace(where, status=(s,)))
+                .where(run.has, beyond)
+                .order_by(*run.order)
+                .limit(n)
             )
             .mappings()
             .all()

@@ -301,6 +301,11 @@ Index("ix_cases_due", cases.c.status, cases.c.due_at)
 # Ended cases list the latest ended first (storage/case_queue.RUNS): read backwards in the queue's own order
 # (migration 0014), not every resolved case of the desk's history sorted for one page.
 Index("ix_cases_ended", cases.c.status, func.coalesce(cases.c.resolved_at, cases.c.opened_at), cases.c.id)
+# The same for a queue's or an owner's ended cases (migration 0015, ADR 0059): without them, a page of one queue's
+# resolved cases sorted all of them, or read every resolved case backwards to find the queue's.
+for _column in (cases.c.queue, cases.c.owner):
+    Index(f"ix_cases_ended_{_column.name}", _column, cases.c.status,
+          func.coalesce(cases.c.resolved_at, cases.c.opened_at), cases.c.id)
 
 case_changes = Table(
     "case_changes",

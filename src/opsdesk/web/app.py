@@ -18,6 +18,7 @@ from opsdesk.metrics import CONTENT_TYPE, SCRAPE_REFUSED, scrape_allowed
 from opsdesk.services.orders import order_view
 from opsdesk.web.auth import Principal, Role, declare_public, ensure_shop, public, require_api
 from opsdesk.web.cases import cases_router
+from opsdesk.web.content_type import json_content
 from opsdesk.web.csrf import CsrfMiddleware
 from opsdesk.web.errors import DeclaredBodyLimit, document_errors, internal_error, opsdesk_error
 from opsdesk.web.intake import WebhookEndpoint
@@ -25,6 +26,7 @@ from opsdesk.web.login import login_router
 from opsdesk.web.pages import add_pages
 from opsdesk.web.query import known_query
 from opsdesk.web.readiness import readiness_router
+from opsdesk.web.wire import wire_answer
 
 
 def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
@@ -48,6 +50,7 @@ def create_app(desk: Desk, *, background: bool = True) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         description="The operations desk for online stores.",
+        dependencies=[Depends(json_content)],  # every route: one added later too (ADR 0059)
     )
     app.state.desk = desk
     app.state.webhook = WebhookEndpoint(desk)
@@ -111,4 +114,4 @@ def _add_api_routes(app: FastAPI, desk: Desk) -> None:
 
         view = await run_in_threadpool(read)
         ensure_shop(principal, view["shop"], Role.VIEWER)
-        return view
+        return wire_answer(view)

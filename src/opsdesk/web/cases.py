@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -28,6 +28,7 @@ from opsdesk.services.desk_metrics import desk_metrics
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
 from opsdesk.web.errors import MAX_API_BODY
 from opsdesk.web.query import known_query
+from opsdesk.web.wire import wire_answer
 
 #: A case in a path: its key (``C-1042``, ADR 0029) or its id.
 CaseRef = Annotated[str, Path(description="the case's key (C-1042) or its id")]
@@ -84,13 +85,18 @@ def _add_read_routes(router: APIRouter, desk: Desk) -> None:
         shop: str | None = None,
         due_before: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip: prefer cursor")] = 0,
+        cursor: Annotated[str | None, Query(description="the `next` of the page before")] = None,
     ) -> dict[str, Any]:
         """Active cases (or those of the given statuses), what is due first first, ended ones the latest first;
-        only the caller's shops."""
+        only the caller's shops. ``next`` is the cursor of the page after this one (null on the last): send it
+        back as ``cursor`` with the same filters; unlike ``offset``, it neither skips nor repeats a case when
+        others open or end between two pages (ADR 0059)."""
         who = principal.actor if owner == "me" else owner
+        if due_before is not None and due_before.tzinfo is None:  # UTC, as the CLI's --due-before
+            due_before = due_before.replace(tzinfo=UTC)
         where = CaseFilter(queue, who, tuple(status or ()), kind, _shop_filter(desk, principal, shop), due_before)
-        return await run_in_threadpool(_read, desk, lambda uow: _listed(uow, desk, where, limit, offset))
+        return await run_in_threadpool(_read, desk, lambda uow: _listed(uow, desk, where, limit, offset, cursor))
 
     @router.get("/cases/{case_id}")
     async def get_case(case_id: CaseRef, principal: Principal = viewer) -> dict[str, Any]:
@@ -99,10 +105,12 @@ def _add_read_routes(router: APIRouter, desk: Desk) -> None:
         return await run_in_threadpool(_read, desk, lambda uow: case_view(uow, case_id))
 
 
-def _listed(uow: Any, desk: Desk, where: CaseFilter, limit: int, offset: int) -> dict[str, Any]:
+def _listed(
+    uow: Any, desk: Desk, where: CaseFilter, limit: int, offset: int, cursor: str | None
+) -> dict[str, Any]:
     """The page, after refusing a status, queue or kind nothing is known by (400, naming the known ones)."""
     refuse_unknown(uow, where, desk.org, desk.playbooks)
-    return case_list(uow, where, limit, offset)
+    return case_list(uow, where, limit, offset, cursor)
 
 
 def _shop_filter(desk: Desk, principal: Principal, shop: str | None) -> str | None:
@@ -154,7 +162,7 @@ def _add_metrics_route(router: APIRouter, desk: Desk) -> None:
 
 def _read(desk: Desk, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
     with desk.db.unit_of_work(read_only=True) as uow:
-        return work(uow)
+        return wire_answer(work(uow))
 
 
 def _act(desk: Desk, case_id: str, action: str, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
@@ -162,4 +170,4 @@ def _act(desk: Desk, case_id: str, action: str, principal: Principal, params: di
         lead = principal.leads_in(uow.cases.get(case_id).shop)
         case = act(uow, case_id, action, principal.actor, desk.clock.now(), desk.case_hooks, lead=lead, **params)
         uow.commit()
-    return case_summary(case)
+    return wire_answer(case_summary(case))

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opsdesk.domain.errors import Conflict, DataRefused, InvalidInput, NotFound, OpsdeskError, Unavailable
+from opsdesk.web.content_type import document_unsupported
 
 STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 400, DataRefused: 422, Unavailable: 503}
 #: Bytes of an API request's body: far over the largest (an action with a 10,000-character note, 60 KB escaped).
@@ -76,7 +77,8 @@ async def internal_error(_request: Request, _exc: Exception) -> Response:
 
 
 def document_errors(app: FastAPI) -> None:
-    """Make ``app``'s OpenAPI document describe the 422 that ``invalid_request`` answers."""
+    """Make ``app``'s OpenAPI document describe the 422 that ``invalid_request`` answers, and the 415 of a body
+    that is not JSON (``json_content``)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -85,6 +87,7 @@ def document_errors(app: FastAPI) -> None:
             schemas.pop("ValidationError", None)
             if "HTTPValidationError" in schemas:
                 schemas["HTTPValidationError"] = INVALID_SCHEMA
+            document_unsupported(app.openapi_schema or {})
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to change the document

@@ -11,6 +11,7 @@ from opsdesk.desk import Desk
 from opsdesk.readiness import registry
 from opsdesk.web.auth import Role, require_api
 from opsdesk.web.query import known_query
+from opsdesk.web.wire import wire_answer
 
 
 def readiness_router(desk: Desk) -> APIRouter:
@@ -32,4 +33,4 @@ def readiness_router(desk: Desk) -> APIRouter:
 def _measure(desk: Desk) -> dict[str, Any]:
     with desk.db.unit_of_work(read_only=True) as uow:
         report = registry.check(desk.settings, uow, desk.clock.now(), desk.playbooks, desk.org)
-    return report.as_dict()
+    return wire_answer(report.as_dict())
