@@ -110,21 +110,25 @@ def damage_claim(return_id: int) -> ReturnChanged:
     return ReturnChanged(SHOP, AT, ReturnChange.REQUESTED, return_id, ORDER, "requested", (line,))
 
 
-def decided(db: InMemoryDatabase, frozen: bool) -> None:
-    """The decision that queued the refund (id ``d``), made on an order whose refunds were frozen or not then."""
+def decided(db: InMemoryDatabase, frozen: bool, return_status: str = "requested") -> None:
+    """The decision that queued the refund (id ``d``), made on an order whose refunds were frozen or not then, and
+    its return at ``return_status``."""
+    facts = {"order": {"known": True, "refunds_frozen": frozen}, "event": {"return_status": return_status}}
     record = DecisionRecord("d", SHOP, None, ORDER, "return.requested", "k", "refunds", "r", "v", "automate", "",
-                            {"order": {"known": True, "refunds_frozen": frozen}}, AT)
+                            facts, AT)
     with db.unit_of_work() as uow:
         uow.decisions.add_many([record])
         uow.commit()
 
 
-def on_order(*events: object, frozen_when_decided: bool = False) -> InMemoryDatabase:
+def on_order(*events: object, frozen_when_decided: bool = False, return_status: str = "requested") -> (
+    InMemoryDatabase
+):
     db = InMemoryDatabase()
     with db.unit_of_work() as uow:
         uow.orders.put_many([fold([placed(1, 1), *events])])  # type: ignore[list-item]
         uow.commit()
-    decided(db, frozen_when_decided)
+    decided(db, frozen_when_decided, return_status)
     return db
 
 
@@ -175,5 +179,28 @@ def test_a_retry_on_an_order_frozen_since_is_not_sent_either_and_says_an_earlier
 def test_a_refund_decided_on_an_order_frozen_then_is_sent_its_decider_knew() -> None:
     # a person approved it on the dispute's own case, say: the freeze is what they decided on
     db = on_order(disputed("under_review"), frozen_when_decided=True)
+
+    assert refused(db, action("21.59", shirts=1)) == ""
+
+
+# -- the return declined, cancelled or closed in Shopify since the refund was decided ----------------------------
+
+
+def changed(status: str) -> ReturnChanged:
+    change = {"declined": ReturnChange.DECLINED, "canceled": ReturnChange.CANCELLED, "closed": ReturnChange.CLOSED}
+    return ReturnChanged(SHOP, AT + timedelta(minutes=30), change[status], RETURN, ORDER, status, ())
+
+
+@pytest.mark.parametrize("status", ["declined", "canceled", "closed"])
+def test_a_refund_is_not_sent_when_its_return_was_over_in_shopify_since_it_was_decided(status: str) -> None:
+    db = on_order(changed(status))
+
+    assert refused(db, action("21.59", shirts=1)) == (
+        f"return {RETURN} was {status} in Shopify since this refund was decided: its request is over"
+    )
+
+
+def test_a_refund_decided_on_a_return_over_then_is_sent_its_decider_knew() -> None:
+    db = on_order(changed("declined"), return_status="declined")  # a person refunded it as a goodwill gesture
 
     assert refused(db, action("21.59", shirts=1)) == ""
