@@ -10,7 +10,14 @@ from decimal import Decimal
 
 import pytest
 
-from opsdesk.domain.events import DisputeChange, DisputeChanged, ReturnChange, ReturnChanged, ReturnLine
+from opsdesk.domain.events import (
+    DisputeChange,
+    DisputeChanged,
+    ReturnChange,
+    ReturnChanged,
+    ReturnLine,
+    StoreEvent,
+)
 from opsdesk.domain.money import Money
 from opsdesk.domain.records import DecisionRecord, OutboxAction
 from opsdesk.services.refund_guard import refund_lines, refund_refused
@@ -121,12 +128,12 @@ def decided(db: InMemoryDatabase, frozen: bool, return_status: str = "requested"
         uow.commit()
 
 
-def on_order(*events: object, frozen_when_decided: bool = False, return_status: str = "requested") -> (
+def on_order(*events: StoreEvent, frozen_when_decided: bool = False, return_status: str = "requested") -> (
     InMemoryDatabase
 ):
     db = InMemoryDatabase()
     with db.unit_of_work() as uow:
-        uow.orders.put_many([fold([placed(1, 1), *events])])  # type: ignore[list-item]
+        uow.orders.put_many([fold([placed(1, 1), *events])])
         uow.commit()
     decided(db, frozen_when_decided, return_status)
     return db
