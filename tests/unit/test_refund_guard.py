@@ -1,13 +1,25 @@
 """The last look at a refund before the send (ADR 0041), on the order's state then: what was refunded since it was
-decided, through the in-memory unit of work."""
+decided, and refunds frozen on the order since (a dispute the merchant has not won, a damage claim: ADR 0009),
+through the in-memory unit of work."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
-from opsdesk.domain.events import ReturnChange, ReturnChanged, ReturnLine
-from opsdesk.domain.records import OutboxAction
+import pytest
+
+from opsdesk.domain.events import (
+    DisputeChange,
+    DisputeChanged,
+    ReturnChange,
+    ReturnChanged,
+    ReturnLine,
+    StoreEvent,
+)
+from opsdesk.domain.money import Money
+from opsdesk.domain.records import DecisionRecord, OutboxAction
 from opsdesk.services.refund_guard import refund_lines, refund_refused
 from opsdesk.testing import InMemoryDatabase
 from tests.unit.test_refunded_returns import AT, ORDER, RETURN, SHIRT, SHOP, TOTAL, fold, placed, refund
@@ -86,3 +98,116 @@ def test_a_refund_whose_units_were_refunded_for_part_of_their_price_since_its_de
         "were refunded for less than they were worth (refund 2000001 gave 5.00 for lines worth 21.59): what is left "
         "to refund is for a person to decide"
     )
+
+
+# -- refunds frozen on the order since the refund was decided (ADR 0009) ----------------------------------------
+
+DISPUTE = 2_850_001
+
+
+def disputed(status: str, minutes: int = 20) -> DisputeChanged:
+    """A chargeback of 19.99 on the order, at ``status``."""
+    change = DisputeChange.CREATED if minutes == 20 else DisputeChange.UPDATED
+    return DisputeChanged(SHOP, AT + timedelta(minutes=minutes), change, DISPUTE, ORDER,
+                          Money(Decimal("19.99"), "USD"), "chargeback", "fraudulent", status, None)
+
+
+def damage_claim(return_id: int) -> ReturnChanged:
+    line = ReturnLine(SHIRT, 1, "DEFECTIVE", "it came torn", None)
+    return ReturnChanged(SHOP, AT, ReturnChange.REQUESTED, return_id, ORDER, "requested", (line,))
+
+
+def decided(db: InMemoryDatabase, frozen: bool, return_status: str = "requested") -> None:
+    """The decision that queued the refund (id ``d``), made on an order whose refunds were frozen or not then, and
+    its return at ``return_status``."""
+    facts = {"order": {"known": True, "refunds_frozen": frozen}, "event": {"return_status": return_status}}
+    record = DecisionRecord("d", SHOP, None, ORDER, "return.requested", "k", "refunds", "r", "v", "automate", "",
+                            facts, AT)
+    with db.unit_of_work() as uow:
+        uow.decisions.add_many([record])
+        uow.commit()
+
+
+def on_order(*events: StoreEvent, frozen_when_decided: bool = False, return_status: str = "requested") -> (
+    InMemoryDatabase
+):
+    db = InMemoryDatabase()
+    with db.unit_of_work() as uow:
+        uow.orders.put_many([fold([placed(1, 1), *events])])
+        uow.commit()
+    decided(db, frozen_when_decided, return_status)
+    return db
+
+
+@pytest.mark.parametrize("status", ["needs_response", "under_review", "lost", "accepted", "charge_refunded",
+                                    "prevented", "some_status_shopify_adds"])
+def test_a_refund_is_not_sent_when_a_dispute_not_won_came_since_it_was_decided_and_the_reason_names_it(
+    status: str,
+) -> None:
+    db = on_order(disputed(status))
+
+    assert refused(db, action("21.59", shirts=1)) == (
+        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (19.99) is {status}; "
+        "a refund now could pay the customer twice"
+    )
+
+
+def test_a_refund_is_sent_when_the_dispute_since_its_decision_was_won() -> None:
+    assert refused(on_order(disputed("under_review"), disputed("won", minutes=40)), action("21.59", shirts=1)) == ""
+
+
+def test_a_refund_is_not_sent_when_a_won_dispute_was_reopened_since_its_decision() -> None:
+    db = on_order(disputed("won"), disputed("under_review", minutes=40))
+
+    assert refused(db, action("21.59", shirts=1)).startswith(
+        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (19.99) is under_review"
+    )
+
+
+def test_a_refund_is_not_sent_when_a_damage_claim_came_since_it_was_decided() -> None:
+    db = on_order(damage_claim(4_000_002))
+
+    assert refused(db, action("21.59", shirts=1)) == (
+        "refunds are frozen on the order since this refund was decided: return 4000002 claims damage; a refund now "
+        "could pay the customer twice"
+    )
+
+
+def test_a_retry_on_an_order_frozen_since_is_not_sent_either_and_says_an_earlier_attempt_may_have_gone() -> None:
+    db = on_order(disputed("needs_response"))
+
+    assert refused(db, action("21.59", attempts=1, shirts=1)) == (
+        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (19.99) is "
+        "needs_response; a refund now could pay the customer twice (an earlier attempt may have reached Shopify: "
+        "check the order's refunds there)"
+    )
+
+
+def test_a_refund_decided_on_an_order_frozen_then_is_sent_its_decider_knew() -> None:
+    # a person approved it on the dispute's own case, say: the freeze is what they decided on
+    db = on_order(disputed("under_review"), frozen_when_decided=True)
+
+    assert refused(db, action("21.59", shirts=1)) == ""
+
+
+# -- the return declined, cancelled or closed in Shopify since the refund was decided ----------------------------
+
+
+def changed(status: str) -> ReturnChanged:
+    change = {"declined": ReturnChange.DECLINED, "canceled": ReturnChange.CANCELLED, "closed": ReturnChange.CLOSED}
+    return ReturnChanged(SHOP, AT + timedelta(minutes=30), change[status], RETURN, ORDER, status, ())
+
+
+@pytest.mark.parametrize("status", ["declined", "canceled", "closed"])
+def test_a_refund_is_not_sent_when_its_return_was_over_in_shopify_since_it_was_decided(status: str) -> None:
+    db = on_order(changed(status))
+
+    assert refused(db, action("21.59", shirts=1)) == (
+        f"return {RETURN} was {status} in Shopify since this refund was decided: its request is over"
+    )
+
+
+def test_a_refund_decided_on_a_return_over_then_is_sent_its_decider_knew() -> None:
+    db = on_order(changed("declined"), return_status="declined")  # a person refunded it as a goodwill gesture
+
+    assert refused(db, action("21.59", shirts=1)) == ""

@@ -1,9 +1,13 @@
-"""The last look at a refund before it goes to Shopify (ADR 0041): what was refunded since it was decided.
+"""The last look at a refund before it goes to Shopify (ADR 0041): what was refunded, what froze refunds on the
+order, and what ended its return, since it was decided.
 
 A rule decides a refund on the order's state then; a person may refund the same return in Shopify admin before the
-outbox sends it (the request came first, the refund's webhook between the decision and the send). The outbox asks
-``refund_refused`` on the order's state now: a refund that would pay a return twice, or more than the order has
-left to refund, is not sent; it fails with the reason, and its case goes to a person.
+outbox sends it (the request came first, the refund's webhook between the decision and the send), and a chargeback
+may come in between (ADR 0009: the card network is taking the money back already), or the merchant may decline the
+return. The outbox asks ``refund_refused`` on the order's state now: a refund that would pay a return twice, or
+more than the order has left to refund, one on an order whose refunds were frozen since it was decided, or one whose
+return was declined, cancelled or closed since, is not sent; it fails with the reason, and its case goes to a
+person. "Since" is against the facts the action's decision recorded: what its decider knew, it decided on.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from opsdesk.domain.events import OrderId, ReturnChange, ReturnChanged, ReturnLine, ShopDomain
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.orders import DISPUTE_WON, RETURN_OVER, OrderState
 from opsdesk.domain.records import OutboxAction
 from opsdesk.domain.refunds import refund_naming, refunded_quantities
 from opsdesk.ports import UnitOfWork
@@ -35,10 +39,59 @@ def refund_refused(uow: UnitOfWork, action: OutboxAction) -> str:
     """Why this refund may not be sent now ("" when it may), from the order's state."""
     order = action.order_id
     state = uow.orders.find(ShopDomain(action.shop), OrderId(order)) if order is not None else None
-    amount = _decimal(action.payload.get("amount"))
-    if state is None or amount is None:
+    if state is None:
         return ""
+    decided = _decided(uow, action)
+    stopped = _frozen_since(action, state, decided) or _return_over(action, state, decided)
+    amount = _decimal(action.payload.get("amount"))
+    if stopped or amount is None:
+        return stopped
     return _twice(action, state, amount) or (_beyond(state, amount) if action.attempts == 0 else "")
+
+
+def _decided(uow: UnitOfWork, action: OutboxAction) -> dict[str, Any]:
+    """The facts the action's decision was made on, as it recorded them ({} when not found: nothing is taken as
+    known to it, so what stops a refund now stops this one, for a person to decide)."""
+    if action.order_id is None:
+        return {}
+    found = (d for d in uow.decisions.for_order(action.shop, action.order_id) if d.id == action.decision_id)
+    decision = next(found, None)
+    return decision.inputs if decision is not None else {}
+
+
+def _fact(decided: dict[str, Any], part: str, name: str) -> object:
+    facts = decided.get(part)
+    return facts.get(name) if isinstance(facts, dict) else None
+
+
+def _frozen_since(action: OutboxAction, state: OrderState, decided: dict[str, Any]) -> str:
+    """Refunds frozen on the order now (``order.refunds_frozen``: a dispute the merchant has not won, a damage claim,
+    ADR 0009) and not when the refund was decided. A refund decided on an order frozen then (a person's approval on
+    the dispute's case, a rule written to refund regardless) was decided knowing it: it goes."""
+    if not state.refunds_frozen or _fact(decided, "order", "refunds_frozen") is True:
+        return ""
+    disputes = [f"dispute {dispute_id} ({held.amount}) is {held.status or 'of no status'}"
+                for dispute_id, held in sorted(state.disputes.items()) if held.status != DISPUTE_WON]
+    claims = [f"return {return_id} claims damage" for return_id in sorted(state.damage_claims)]
+    return (f"refunds are frozen on the order since this refund was decided: {', '.join(disputes + claims)}; "
+            f"a refund now could pay the customer twice{_earlier(action)}")
+
+
+def _return_over(action: OutboxAction, state: OrderState, decided: dict[str, Any]) -> str:
+    """The refund's return declined, cancelled or closed in Shopify since the refund was decided (on its request's
+    ``return_status`` then): the merchant said no, or the customer withdrew, and the goods may never come back."""
+    return_id = action.payload.get("return_id")
+    held = state.returns.get(return_id) if type(return_id) is int else None
+    if held is None or held.status not in RETURN_OVER or _fact(decided, "event", "return_status") in RETURN_OVER:
+        return ""
+    return f"return {return_id} was {held.status} in Shopify since this refund was decided: its request is over" + (
+        _earlier(action))
+
+
+def _earlier(action: OutboxAction) -> str:
+    """Asked on every attempt (the desk's own refund freezes nothing and closes no return; a retry whose first
+    attempt never reached Shopify would pay): a retry says an earlier attempt may have reached it."""
+    return " (an earlier attempt may have reached Shopify: check the order's refunds there)" if action.attempts else ""
 
 
 def _twice(action: OutboxAction, state: OrderState, amount: Decimal) -> str:
