@@ -287,3 +287,5 @@ def main() -> None:
         sys.exit(errors.interrupted(as_json=as_json))
     except typer.TyperException as exc:
         sys.exit(errors.misused(exc, err, as_json=as_json))
+    except Exception as exc:  # a bug, a process of opsdesk's own, or an OSError on a path it was given
+        sys.exit(errors.failed(exc, err, as_json=as_json))
