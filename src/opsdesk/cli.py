@@ -16,14 +16,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import make_url
 
 from opsdesk import app as composition
 from opsdesk import cli_backtest, cli_check, cli_demo, cli_ingest, cli_reconcile, cli_simulate, logs
 from opsdesk import cli_errors as errors
 from opsdesk.background import Background
 from opsdesk.cli_cases import cases_cli
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit, refuse_unknown_format
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit, refuse_unknown_format, shown_url
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
 from opsdesk.cli_privacy import privacy_cli
 from opsdesk.cli_tokens import tokens_cli
@@ -98,7 +97,7 @@ def init(
         written.append(str(target))
     settings = load_settings(str(directory / "opsdesk.yaml"), database_url)
     composition.build(settings)
-    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    shown = shown_url(settings.database_url)
     if emit({"written": written, "kept": kept, "database_url": shown}, fmt):
         return
     for name in kept:
@@ -225,7 +224,7 @@ def worker(
         signal.signal(sig, lambda *_: stopped.set())
     background.start()
     with port or contextlib.nullcontext():
-        err.print(f"worker running on {desk.settings.database_url}")
+        err.print(f"worker running on {shown_url(desk.settings.database_url)}", soft_wrap=True)
         if port is not None:
             err.print(f"metrics on {port.url}", soft_wrap=True)
         stopped.wait()
@@ -287,3 +286,5 @@ def main() -> None:
         sys.exit(errors.interrupted(as_json=as_json))
     except typer.TyperException as exc:
         sys.exit(errors.misused(exc, err, as_json=as_json))
+    except Exception as exc:  # a bug, a process of opsdesk's own, or an OSError on a path it was given
+        sys.exit(errors.failed(exc, err, as_json=as_json))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from sqlalchemy.engine import make_url
 
 from opsdesk import app as composition
 from opsdesk.config import load_settings
@@ -25,6 +26,11 @@ WideOpt = Annotated[
 
 def desk_for(config: str | None, database_url: str | None) -> Desk:
     return composition.build(load_settings(config, database_url))
+
+
+def shown_url(url: str) -> str:
+    """A database URL as the command line prints it: its password hidden (``***``)."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def emit(data: Any, fmt: str) -> bool:

@@ -1,15 +1,17 @@
 """Where the command line turns an error into what it prints and its exit code: the CLI's one error handler.
 
 The exit code follows the API's status (ADR 0054): 1, someone else holds the case or changed it first (409: an
-answer, as a failed check's); 3, try again later (503); 2, bad input, an unknown name or a usage error (400, 404,
-422). A command line asking for ``--format json`` gets the error as one JSON line on stderr, in the API's shape
-(``web/errors.py``: ``error``, and ``holder`` or ``problems`` when there are) with the ``exit_code``, and nothing on
-stdout; any other gets the sentence for a person (ADR 0060).
+answer, as a failed check's); 3, try again later (503); 2, bad input, an unknown name, a usage error or a path
+given that cannot be used (400, 404, 422); 70, opsdesk itself failed (a bug, a process of its own: the API's 500),
+its traceback logged. A command line asking for ``--format json`` gets the error as one JSON line on stderr, in
+the API's shape (``web/errors.py``: ``error``, and ``holder`` or ``problems`` when there are) with the
+``exit_code``, and nothing on stdout; any other gets the sentence for a person (ADR 0060).
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -19,10 +21,36 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk.domain.errors import Conflict, OpsdeskError, Unavailable
+from opsdesk.domain.errors import (
+    Conflict,
+    DataRefused,
+    InvalidInput,
+    NotFound,
+    OpsdeskError,
+    SchemaAhead,
+    Unavailable,
+)
+from opsdesk.services.privacy import PrivacyDeferred, PrivacyFailed
+from opsdesk.simulator.feed import GeneratorFailed
 
 #: Ctrl-C, or a prompt's input ended: the shell's code for an interrupt.
 INTERRUPTED = 130
+#: opsdesk itself failed, not the input nor a dependency: sysexits' EX_SOFTWARE, apart from every answer.
+FAILED = 70
+#: Each kind of error's exit code, the first that matches (ADR 0054, amended). A test walks every error class of
+#: opsdesk, so that a new one is placed here; one that is not is a refusal of the core, 2.
+CODES: tuple[tuple[type[OpsdeskError], int], ...] = (
+    (Conflict, 1),
+    (Unavailable, 3),
+    (PrivacyDeferred, 3),  # not an Unavailable: the timer sweep records it and retries it, as any failure
+    (GeneratorFailed, FAILED),
+    (PrivacyFailed, FAILED),  # the timer's wrap of whatever its request raised
+    (InvalidInput, 2),
+    (NotFound, 2),
+    (DataRefused, 2),
+    (SchemaAhead, 2),  # the database named was upgraded by a newer opsdesk: name another, or run that one
+)
+log = logging.getLogger(__name__)
 
 
 def asks_for_json(args: Sequence[str]) -> bool:
@@ -33,21 +61,14 @@ def asks_for_json(args: Sequence[str]) -> bool:
 
 
 def exit_code(exc: OpsdeskError) -> int:
-    """The exit code of a refusal of the core, as the API's status for it."""
-    return 1 if isinstance(exc, Conflict) else 3 if isinstance(exc, Unavailable) else 2
+    """The exit code of an error of opsdesk's, as the API's status for it."""
+    return next((code for kind, code in CODES if isinstance(exc, kind)), 2)
 
 
 def refused(exc: OpsdeskError, err: Console, *, as_json: bool) -> int:
     """Print a refusal of the core; return its exit code. A conflict names who holds the case (``holder``)."""
-    code = exit_code(exc)
-    if not as_json:
-        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        return code
-    body: dict[str, Any] = {"error": str(exc)}
-    if isinstance(exc, Conflict) and exc.holder:
-        body["holder"] = exc.holder
-    _write(body, code)
-    return code
+    holder = exc.holder if isinstance(exc, Conflict) and exc.holder else None
+    return _said(str(exc), exit_code(exc), err, as_json=as_json, **({"holder": holder} if holder else {}))
 
 
 def misused(exc: typer.TyperException, err: Console, *, as_json: bool) -> int:
@@ -71,11 +92,32 @@ def misused(exc: typer.TyperException, err: Console, *, as_json: bool) -> int:
     return exc.exit_code
 
 
+def failed(exc: Exception, err: Console, *, as_json: bool) -> int:
+    """Print what escaped every command; return its exit code.
+
+    An ``OSError`` naming a file is about a path the command was given (a folder it cannot write, a file that is
+    not there): bad input, 2, as the API's 400; the same command fails again until the path or its permissions
+    change. Anything else is opsdesk's own failure, 70: its traceback goes to the log (stderr), for the person."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return refused(InvalidInput(f"cannot use {exc.filename}: {exc.strerror or exc}"), err, as_json=as_json)
+    log.error("opsdesk failed", exc_info=exc)
+    message = f"opsdesk failed: {type(exc).__name__}: {exc} (the log above has the traceback)"
+    return _said(message, FAILED, err, as_json=as_json)
+
+
 def interrupted(*, as_json: bool) -> int:
     """Ctrl-C, or a prompt whose input ended (as text, nothing more is said: the terminal showed it)."""
     if as_json:
         _write({"error": "interrupted"}, INTERRUPTED)
     return INTERRUPTED
+
+
+def _said(message: str, code: int, err: Console, *, as_json: bool, **extra: str) -> int:
+    if as_json:
+        _write({"error": message, **extra}, code)
+    else:
+        err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    return code
 
 
 def _write(body: dict[str, Any], code: int) -> None:

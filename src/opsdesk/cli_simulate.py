@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from opsdesk import app as composition
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, emit
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, emit, shown_url
 from opsdesk.cli_scorecard import print_scorecard
 from opsdesk.config import Settings, load_settings
 from opsdesk.connectors.carrier import CarrierLabels
@@ -145,16 +144,11 @@ def refuse_a_used_database(desk: Desk) -> None:
         cases = uow.cases.count(CaseFilter(status=ALL_STATUSES, active_only=False))
     if deliveries or cases:
         raise InvalidInput(
-            f"{_shown(desk.settings.database_url)} already holds a desk's work "
+            f"{shown_url(desk.settings.database_url)} already holds a desk's work "
             f"({deliveries:,} deliveries, {cases:,} cases): "
             "the scorecard would count it as this run's, and the simulated store's orders would mix with it: "
             "simulate into a new database (--database-url sqlite:///another.db)"
         )
-
-
-def _shown(url: str) -> str:
-    """A database URL as an error may print it: its password hidden."""
-    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
 
 
 def stand_ins(

@@ -9,6 +9,7 @@ and it wrote the simulated store's orders and cases among the real ones.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -55,8 +56,10 @@ def test_a_second_run_into_the_same_database_is_refused_and_changes_nothing(tmp_
 
     assert again.returncode == 2, again.stdout[-2000:]
     assert again.stdout == ""
-    assert again.stderr.startswith(f"error: {url} already holds a desk's work (")
-    assert again.stderr.rstrip().endswith(
+    error = json.loads(again.stderr.strip().splitlines()[-1])  # under --format json, the error is JSON (ADR 0060)
+    assert error["exit_code"] == 2
+    assert error["error"].startswith(f"{url} already holds a desk's work (")
+    assert error["error"].endswith(
         "the scorecard would count it as this run's, and the simulated store's orders would mix with it: "
         "simulate into a new database (--database-url sqlite:///another.db)"
     )

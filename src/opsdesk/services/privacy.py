@@ -59,6 +59,9 @@ def export_name(shop: str, customer_id: int | None, tag: str) -> str:
     return f"{shop}/customer-{customer_id}-{tag}.json"
 
 
+# Not an ``Unavailable``: nothing is down, and the timer sweep must record it and retry it after its delay, as
+# any failure (ADR 0016), where an ``Unavailable`` stops the sweep as an outage. The CLI says "try again later"
+# for it all the same (exit 3, ``cli_errors.CODES``).
 class PrivacyDeferred(OpsdeskError):
     """An email to the customer is being sent right now; the erasure runs again once it is done."""
 
