@@ -148,10 +148,10 @@ def test_lost_carrier_events_are_recovered_and_a_delay_or_a_failure_is_acted_on_
                     ("b", events["b"]),
                     ("d", events["d"]),
                     ("f", events["f"]),
-                    ("e", events["e"]),
                     ("e", delivered_e),
+                    ("e", events["e"]),
                 )
-            ],  # in the listing's order: e changed last
+            ],  # in the listing's order (e changed last); a fulfilment's events newest first (ADR 0065)
         ]
         assert report.carrier_events_seen == 7
         # d's and f's carrier events, retried by Shopify, arrive after the sweep and before the pipeline runs.

@@ -7,9 +7,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import orjson
+
 from opsdesk.domain.events import LineItem, OrderId, OrderSnapshot, ShippingAddress, ShopDomain
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, Versioned
+from opsdesk.domain.shipments import Scan, Withdrawn
 from opsdesk.storage.codec import decode_order, encode_order
 
 SHOP = ShopDomain("alpha.myshopify.com")
@@ -86,3 +89,16 @@ def test_an_order_keeps_its_fulfilments_shipment_statuses_and_one_stored_before_
                       carrier_status=Versioned("in_transit", AT))
     assert decode(encode_order(shipped)) == shipped
     assert decode(STORED_BEFORE).shipments == {}  # stored before the field: the sweep reads them back
+
+
+def test_an_order_keeps_its_carrier_scans_and_deleted_ones_and_one_stored_before_them_counts_its_shipments() -> None:
+    scanned = replace(STATE, shipments={7: Versioned("in_transit", AT)}, carrier_status=Versioned("in_transit", AT),
+                      scans={11: Scan(7, "in_transit", AT), 12: Scan(7, "delivered", AT + timedelta(hours=1))},
+                      withdrawn={12: Withdrawn(Scan(7, "delivered", AT + timedelta(hours=1)), AT + timedelta(hours=2))},
+                      reported={7: Versioned("in_transit", AT)})
+    assert decode(encode_order(scanned)) == scanned
+    stored = orjson.loads(encode_order(scanned))
+    for key in ("scans", "withdrawn", "reported"):
+        del stored[key]
+    before = decode(orjson.dumps(stored).decode())  # ADR 0065: its shipments are what its fulfilments reported
+    assert (before.scans, before.withdrawn, before.reported) == ({}, {}, {7: Versioned("in_transit", AT)})

@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, assert_never
 
+from opsdesk.domain import shipments
 from opsdesk.domain.events import (
     ComplianceRequested,
     DiscountChanged,
     DisputeChanged,
     FulfillmentChanged,
+    FulfillmentEventDeleted,
     FulfillmentEventRecorded,
     FulfillmentHeld,
     InventoryLevelChanged,
@@ -32,6 +34,8 @@ from opsdesk.domain.events import (
     StoreEvent,
 )
 from opsdesk.domain.refunds import RefundFor, refunded_already, refunded_for
+from opsdesk.domain.shipments import DELIVERED, Scan, Withdrawn
+from opsdesk.domain.versioned import Versioned
 
 #: Payment statuses under which an order is to be shipped (its handling promise runs).
 PAID = frozenset({"paid", "partially_paid", "authorized"})
@@ -40,22 +44,11 @@ AWAITING = "pending"
 #: A return's statuses (Shopify's, as its webhooks spell them) after which its request is over: a request heard
 #: then is a late delivery of one already answered, never a new one.
 RETURN_OVER = frozenset({"declined", "canceled", "closed"})
-#: A shipment's status once its parcel has arrived (``shipment_status``, a carrier event's ``status``).
-DELIVERED = "delivered"
 #: The status of a return's request: its first, to which no later change of the return leads back.
 REQUESTED = "requested"
 #: The one dispute status that leaves the money with the store: the bank decided for the merchant (ADR 0009,
 #: amended). Open ones may still take it back; lost, accepted, charge-refunded (and prevented) ones gave it back.
 DISPUTE_WON = "won"
-
-
-@dataclass(frozen=True, slots=True)
-class Versioned:
-    """A sub-resource's status and the time Shopify stamped it."""
-
-    status: str
-    at: datetime
-    amount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +63,14 @@ class OrderState:
     refunded_for: dict[int, RefundFor] = field(default_factory=dict)
     disputes: dict[int, Versioned] = field(default_factory=dict)
     #: Each fulfilment's shipment status (``shipment_status`` of ``fulfillments/*``, or a carrier event's status)
-    #: with its time: the latest of either, as the carrier reported it.
+    #: with its time: the latest of either, as the carrier reported it, deleted scans aside (``domain.shipments``).
     shipments: dict[int, Versioned] = field(default_factory=dict)
     #: The latest shipment status of any of the order's fulfilments, from either source.
     carrier_status: Versioned | None = None
+    #: The carrier scans, by event id; the deleted ones, by event id; each fulfilment's reported shipment status.
+    scans: dict[int, Scan] = field(default_factory=dict)
+    withdrawn: dict[int, Withdrawn] = field(default_factory=dict)
+    reported: dict[int, Versioned] = field(default_factory=dict)
     ship_by: datetime | None = None
     owner: str | None = None
     last_event_at: datetime | None = None
@@ -164,9 +161,12 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
         case FulfillmentChanged():
             versioned = Versioned(event.status, event.occurred_at)
             fulfilment = {"fulfillments": _newer(state.fulfillments, event.fulfillment_id, versioned)}
-            return fulfilment | _shipment(state, event.fulfillment_id, event.shipment_status, event.occurred_at)
+            return fulfilment | shipments.reported(state, event.fulfillment_id, event.shipment_status,
+                                                   event.occurred_at)
         case FulfillmentEventRecorded():
-            return _shipment(state, event.fulfillment_id, event.status, event.occurred_at)
+            return shipments.scanned(state, event)
+        case FulfillmentEventDeleted():
+            return shipments.deleted(state, event)
         case ReturnChanged():
             changes: dict[str, Any] = {"returns": _return(state, event)}
             if event.damage_claim:
@@ -206,12 +206,12 @@ def _return(state: OrderState, event: ReturnChanged) -> dict[int, Versioned]:
 def superseded(event: StoreEvent, state: OrderState | None) -> str:
     """Why an event delivered late is not news to decide ("" when it is): a return's request or approval when the
     order's state holds the return declined, cancelled or closed already; a return's request when the return, or
-    every unit it asks for, was refunded already (``refunds.refunded_already``); a carrier event that happened
-    before its parcel was delivered, when the desk holds the delivery (Shopify retries a failed delivery for hours,
-    in no order, and the reconciliation sweep recovers lost ones after the fact). ``state`` is the order's after
-    the event was folded."""
+    every unit it asks for, was refunded already (``refunds.refunded_already``); a carrier event deleted, or that
+    happened before its parcel was delivered, or trouble before a later scan shows the parcel moving
+    (``shipments.superseded``: Shopify retries a failed delivery for hours, in no order, and the reconciliation
+    sweep recovers lost ones after the fact). ``state`` is the order's after the event was folded."""
     if isinstance(event, FulfillmentEventRecorded):
-        return _scan_superseded(event, state)
+        return shipments.superseded(event, state)
     late = {ReturnChange.REQUESTED: "request", ReturnChange.APPROVED: "approval"}
     if not isinstance(event, ReturnChanged) or event.change not in late or state is None:
         return ""
@@ -220,29 +220,6 @@ def superseded(event: StoreEvent, state: OrderState | None) -> str:
         return refunded_already(event, state)
     what = late[event.change]
     return f"return {event.return_id} is {held.status} already: its {what}, delivered late, is not a new one"
-
-
-def _scan_superseded(event: FulfillmentEventRecorded, state: OrderState | None) -> str:
-    """A delay or a failure the carrier reported before the parcel arrived is no longer news once it has."""
-    held = state.shipments.get(event.fulfillment_id) if state is not None else None
-    if held is None or held.status != DELIVERED or event.status == DELIVERED or held.at <= event.occurred_at:
-        return ""
-    return (f"fulfilment {event.fulfillment_id} was delivered at {held.at.isoformat()}: its carrier's "
-            f"{event.status or 'event'} of {event.occurred_at.isoformat()}, delivered late, is not news")
-
-
-def _shipment(state: OrderState, fulfillment_id: int, status: str, at: datetime) -> dict[str, Any]:
-    """A shipment status reported for a fulfilment (by ``fulfillments/*`` or a carrier event), newer wins: the
-    fulfilment's and the order's latest (``carrier_status``). A fulfilment change without one changes neither."""
-    if not status:
-        return {}
-    changes: dict[str, Any] = {}
-    if fulfillment_id:
-        changes["shipments"] = _newer(state.shipments, fulfillment_id, Versioned(status, at))
-    current = state.carrier_status
-    if current is None or at > current.at:
-        changes["carrier_status"] = Versioned(status, at)
-    return changes
 
 
 def _payment_seen(state: OrderState, status: str, at: datetime) -> dict[str, Any]:
@@ -284,4 +261,4 @@ def assign_owner(state: OrderState, owner: str) -> OrderState:
     return replace(state, owner=owner)
 
 
-__all__ = ["Applied", "OrderState", "Versioned", "apply", "assert_never", "assign_owner", "superseded"]
+__all__ = ["DELIVERED", "Applied", "OrderState", "Versioned", "apply", "assert_never", "assign_owner", "superseded"]

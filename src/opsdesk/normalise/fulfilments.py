@@ -1,4 +1,4 @@
-"""``fulfillments/*``, ``fulfillment_events/create`` and fulfilment-order holds."""
+"""``fulfillments/*``, ``fulfillment_events/create|delete`` and fulfilment-order holds."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 
 from opsdesk.domain.events import (
     FulfillmentChanged,
+    FulfillmentEventDeleted,
     FulfillmentEventRecorded,
     FulfillmentHeld,
     OrderId,
@@ -27,6 +28,8 @@ from opsdesk.normalise.fields import (
 _FULFILLMENT_TIMES = ("updated_at", "created_at")
 # A carrier scan happened when the carrier says, not when Shopify stored it.
 _SCAN_TIMES = ("happened_at", "updated_at", "created_at")
+# A deletion happened when Shopify triggered its webhook; without the header, the scan's own last change stands in.
+_DELETION_TIMES = ("updated_at", "created_at", "happened_at")
 _NO_TIMES: tuple[str, ...] = ()
 _UNDESCRIBED_HOLD = ("", "", "")
 
@@ -62,6 +65,23 @@ def fulfillment_event_recorded(
             fulfillment_id=get_id(payload, "fulfillment_id", None),
             order=OrderId(get_id(payload, "order_id", None)),
             status=get_text(payload, "status"),
+        ),
+    )
+
+
+def fulfillment_event_deleted(
+    payload: JSON, shop: ShopDomain, triggered_at: datetime | None
+) -> tuple[StoreEvent, ...]:
+    """``fulfillment_events/delete``: a carrier scan deleted; the body is the scan as it was."""
+    return (
+        FulfillmentEventDeleted(
+            shop,
+            triggered_at if triggered_at is not None else occurred_at(payload, _DELETION_TIMES, None),
+            event_id=get_id(payload),
+            fulfillment_id=get_id(payload, "fulfillment_id", None),
+            order=OrderId(get_id(payload, "order_id", None)),
+            status=get_text(payload, "status"),
+            happened_at=occurred_at(payload, _SCAN_TIMES, triggered_at),
         ),
     )
 

@@ -51,6 +51,7 @@ _PARSERS: Mapping[str, Parser] = MappingProxyType(
         "fulfillments/create": partial(fulfilments.fulfillment_changed, True),
         "fulfillments/update": partial(fulfilments.fulfillment_changed, False),
         "fulfillment_events/create": fulfilments.fulfillment_event_recorded,
+        "fulfillment_events/delete": fulfilments.fulfillment_event_deleted,
         "fulfillment_orders/placed_on_hold": fulfilments.placed_on_hold,
         "fulfillment_holds/added": fulfilments.hold_added,
         "refunds/create": payments.refund_created,

@@ -29,7 +29,6 @@ _PRE_ORDER = "a cart or checkout before any order exists; orders/create reports 
 _PROTECT = "Shopify Protect eligibility; nothing for the desk to do"
 _REDEEM_CODES = "codes added to or removed from a code discount; the discount itself is watched"
 _ROUTING = "fulfilment-order routing between the shop and its 3PLs; fulfilments report progress"
-_SCAN_WITHDRAWN = "a carrier event was withdrawn; the next scan or fulfilment update carries the state"
 _SETTINGS = "shop, location, shipping or tax settings; no operational signal"
 _STATUS_LINK = "a customer asked for a fresh order-status link; nothing for the desk to do"
 _STOCKED_AT = "an item stocked or unstocked at a location; quantities arrive on inventory_levels/update"
@@ -108,7 +107,6 @@ IGNORED_TOPICS: Mapping[str, str] = MappingProxyType(
         "finance_app_staff_member/revoke": _FINANCE_APP,
         "finance_app_staff_member/update": _FINANCE_APP,
         "finance_kyc_information/update": _FINANCE_APP,
-        "fulfillment_events/delete": _SCAN_WITHDRAWN,
         "fulfillment_holds/released": _NOT_YET_HOLD_RELEASE,
         "fulfillment_orders/cancellation_request_accepted": _ROUTING,
         "fulfillment_orders/cancellation_request_rejected": _ROUTING,

@@ -18,6 +18,7 @@ from opsdesk.domain.events import (
     DisputeChange,
     DisputeChanged,
     FulfillmentChanged,
+    FulfillmentEventDeleted,
     FulfillmentEventRecorded,
     FulfillmentHeld,
     InventoryItemChanged,
@@ -160,6 +161,8 @@ def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
         case FulfillmentEventRecorded():
             return {"fulfillment_id": event.fulfillment_id, "status": event.status,
                     "superseded": superseded(event, state)}
+        case FulfillmentEventDeleted():
+            return {"fulfillment_id": event.fulfillment_id, "status": event.status}
         case FulfillmentHeld():
             return {"reason": event.reason, "note": event.note}
         case DiscountChanged():
@@ -255,6 +258,7 @@ def specimen_events() -> list[StoreEvent]:
     events += [
         FulfillmentChanged(_SHOP, _AT, 1, _ORDER, "success", "in_transit", "UPS", 1, True),
         FulfillmentEventRecorded(_SHOP, _AT, 1, 1, _ORDER, "in_transit"),
+        FulfillmentEventDeleted(_SHOP, _AT, 1, 1, _ORDER, "in_transit", _AT),
         FulfillmentHeld(
             _SHOP, _AT, "gid://shopify/FulfillmentOrder/1", "gid://shopify/FulfillmentHold/1", "other", ""
         ),

@@ -44,13 +44,16 @@ def scanned(order: JSON, since: datetime) -> list[tuple[int, JSON]]:
 def carrier_event_versions(
     shop: str, order_id: int, fulfilment: JSON, events: Sequence[JSON]
 ) -> list[Version]:
-    """The fulfilment's carrier events as webhook deliveries, in the order they happened. Each is appended when no
-    listener decided it, even one that happened before the parcel's delivery: the pipeline then decides it as
-    superseded (``domain.orders.superseded``), which a late real webhook is too."""
+    """The fulfilment's carrier events as webhook deliveries, the newest first. Each is appended when no listener
+    decided it, even one that happened before the parcel's delivery: the pipeline decides each event with what it
+    folded before it, so newest first every recovered scan is decided knowing the later ones (a delay before a
+    later movement or the delivery is superseded: ``domain.orders.superseded``, ADR 0065), as a late real webhook
+    is too."""
     fulfillment_id = int(fulfilment.get("legacyResourceId") or gid_number(fulfilment.get("id")) or 0)
     payloads = sorted(
         (carrier_event_payload(order_id, fulfillment_id, e) for e in events),
         key=lambda p: (parse_utc(p["happened_at"]) or datetime.min.replace(tzinfo=UTC), p["id"]),
+        reverse=True,
     )
     found: list[Version] = []
     for payload in payloads:

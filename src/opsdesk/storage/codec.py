@@ -12,6 +12,7 @@ from opsdesk.domain.events import LineItem, OrderId, OrderSnapshot, ShippingAddr
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, Versioned
 from opsdesk.domain.refunds import RefundFor
+from opsdesk.domain.shipments import Scan, Withdrawn
 
 
 def _default(value: object) -> object:
@@ -44,6 +45,23 @@ def _versioned(items: dict[str, list[Any]]) -> dict[int, Versioned]:
 
 def _encode_versioned(items: dict[int, Versioned]) -> dict[int, list[Any]]:
     return {k: [v.status, v.at, str(v.amount)] for k, v in items.items()}
+
+
+def _encode_scans(state: OrderState) -> dict[str, Any]:
+    """The carrier scans (fulfilment, status, time) and the deleted ones (the same, and when deleted), by event id."""
+    return {"scans": {k: [s.fulfillment_id, s.status, s.at] for k, s in state.scans.items()},
+            "withdrawn": {k: [w.scan.fulfillment_id, w.scan.status, w.scan.at, w.deleted_at]
+                          for k, w in state.withdrawn.items()},
+            "reported": _encode_versioned(state.reported)}
+
+
+def _scans(d: dict[str, Any]) -> dict[str, Any]:
+    """A state stored before scans were kept (ADR 0065) has none; its fulfilments' reports are its shipments."""
+    scans = {int(k): Scan(v[0], v[1], datetime.fromisoformat(v[2])) for k, v in (d.get("scans") or {}).items()}
+    withdrawn = {int(k): Withdrawn(Scan(v[0], v[1], datetime.fromisoformat(v[2])), datetime.fromisoformat(v[3]))
+                 for k, v in (d.get("withdrawn") or {}).items()}
+    reported = d["reported"] if "reported" in d else d.get("shipments") or {}
+    return {"scans": scans, "withdrawn": withdrawn, "reported": _versioned(reported)}
 
 
 def _refunded_for(items: dict[str, list[Any]]) -> dict[int, RefundFor]:
@@ -162,6 +180,7 @@ def encode_order(state: OrderState) -> str:
             "damage_claims": state.damage_claims,
             "payment_seen": [state.first_awaiting_at, state.first_paid_at],
         }
+        | _encode_scans(state)
     )
 
 
@@ -195,4 +214,5 @@ def decode_order(
         damage_claims=frozenset(d.get("damage_claims", ())),
         first_awaiting_at=_dt(awaiting),
         first_paid_at=_dt(paid),
+        **_scans(d),
     )

@@ -9,7 +9,12 @@ The base is in ``store_event``; the events, by what they are about, in ``orders`
 importable from here: the normaliser makes them and the policies, services and simulator take them.
 """
 
-from opsdesk.domain.events.fulfilments import FulfillmentChanged, FulfillmentEventRecorded, FulfillmentHeld
+from opsdesk.domain.events.fulfilments import (
+    FulfillmentChanged,
+    FulfillmentEventDeleted,
+    FulfillmentEventRecorded,
+    FulfillmentHeld,
+)
 from opsdesk.domain.events.inventory import InventoryItemChanged, InventoryLevelChanged, OrderOversold
 from opsdesk.domain.events.orders import (
     LineItem,
@@ -47,6 +52,7 @@ __all__ = [
     "DisputeChange",
     "DisputeChanged",
     "FulfillmentChanged",
+    "FulfillmentEventDeleted",
     "FulfillmentEventRecorded",
     "FulfillmentHeld",
     "InventoryItemChanged",

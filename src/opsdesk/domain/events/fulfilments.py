@@ -1,8 +1,9 @@
-"""Events about an order's fulfilments: changed, scanned by the carrier, held."""
+"""Events about an order's fulfilments: changed, scanned by the carrier (a scan deleted too), held."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from opsdesk.domain.events.store_event import OrderId, StoreEvent
@@ -29,10 +30,9 @@ class FulfillmentChanged(StoreEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class FulfillmentEventRecorded(StoreEvent):
-    """A carrier scan or status on a fulfilment (``fulfillment_events/create``)."""
+class CarrierEvent(StoreEvent):
+    """What a carrier scan's webhooks say of it: its id, its fulfilment and order, its status."""
 
-    name: ClassVar[str] = "fulfillment_event.created"
     event_id: int
     fulfillment_id: int
     order: OrderId
@@ -45,6 +45,22 @@ class FulfillmentEventRecorded(StoreEvent):
     @property
     def key(self) -> str:
         return f"{self.name}:{self.event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentEventRecorded(CarrierEvent):
+    """A carrier scan or status on a fulfilment (``fulfillment_events/create``)."""
+
+    name: ClassVar[str] = "fulfillment_event.created"
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentEventDeleted(CarrierEvent):
+    """A carrier scan deleted from its fulfilment (``fulfillment_events/delete``): it stops counting. Dated when it
+    was deleted; ``happened_at`` is the deleted scan's own time."""
+
+    name: ClassVar[str] = "fulfillment_event.deleted"
+    happened_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
