@@ -13,6 +13,7 @@ from opsdesk import app as composition
 from opsdesk.config import load_settings
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
+from opsdesk.web.wire import one_time_form
 
 ConfigOpt = Annotated[
     str | None, typer.Option("--config", "-c", help="opsdesk.yaml (default: $OPSDESK_CONFIG)")
@@ -37,7 +38,9 @@ def emit(data: Any, fmt: str) -> bool:
     """Print ``data`` as JSON when asked; returns whether it did."""
     refuse_unknown_format(fmt)
     if fmt == "json":
-        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+        # Times in the API's one form (UTC, ending ``Z``: ADR 0059), so a script reads the CLI's as the API's.
+        shown = orjson.dumps(one_time_form(data), option=orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z, default=str)
+        sys.stdout.write(shown.decode() + "\n")
         return True
     return False
 

@@ -63,6 +63,8 @@ def test_show_tells_the_story_of_a_case(desk, tmp_path) -> None:
     assert "timeline" in text and "refund-request-needs-a-person" in text
     view = json.loads(run(tmp_path, "show", cid, "--format", "json").output)
     assert [e["kind"] for e in view["timeline"]] == ["opened"]
+    # every time in the API's one form (ADR 0059): UTC, ending Z
+    assert view["timeline"][0]["at"].endswith("Z") and view["case"]["opened_at"].endswith("Z")
 
 
 def test_claim_comment_wait_resolve_and_reopen_as_a_person(desk, tmp_path) -> None:

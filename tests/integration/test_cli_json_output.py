@@ -144,7 +144,7 @@ def test_policy_review_prints_the_review_it_recorded(desk_dir: tuple[Path, dict[
     code, review = as_json("policy", "review", "risk", "--by", "carol", "--note", "weekly", where=desk_dir)
     assert (code, {k: v for k, v in review.items() if k not in ("version", "reviewed_at")}) == (
         0, {"playbook": "risk", "reviewer": "carol", "note": "weekly"})
-    assert review["reviewed_at"].endswith("+00:00") and review["version"]
+    assert review["reviewed_at"].endswith("Z") and review["version"]
     code, error = as_json("policy", "review", "riks", "--by", "carol", where=desk_dir)
     assert (code, error["error"].startswith("no playbook 'riks' is loaded")) == (2, True)
     code, error = as_json("policy", "review", "risk", "--by", " ", where=desk_dir)

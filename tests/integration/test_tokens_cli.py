@@ -61,7 +61,7 @@ def test_list_shows_every_token_with_its_role_and_never_the_token_or_its_digest(
         {"id": ids["ci"][0], "name": "ci", "role": "agent", "revoked": True},
         {"id": ids["wall board"][0], "name": "wall board", "role": "viewer", "revoked": False},
     ]
-    assert all(r["created_at"].endswith("+00:00") for r in rows)
+    assert all(r["created_at"].endswith("Z") for r in rows)
 
     code, table, _ = tokens("list", where=desk_dir)
     assert code == 0

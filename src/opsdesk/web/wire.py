@@ -2,8 +2,8 @@
 
 The read models answer times as ``datetime`` (which the API writes ``2026-01-05T10:00:00Z``) but also as text
 made earlier: a decision's inputs as they were stored, the readiness report's ``isoformat()`` (``+00:00``). Each
-``/api/v1`` route passes its answer through ``wire_answer`` on the way out, so a client parses one form, and
-the CLI's JSON, which shares the read models, is left as it is.
+``/api/v1`` route passes its answer through ``wire_answer`` on the way out, so a client parses one form; the
+CLI's ``--format json`` passes what it prints through ``one_time_form`` too (``cli_common.emit``).
 """
 
 from __future__ import annotations
