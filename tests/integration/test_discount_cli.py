@@ -18,6 +18,13 @@ from tests.samples import SHOP
 __all__ = ["fake_admin"]
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def z(at: datetime) -> str:
+    """A time as the CLI's JSON writes it: UTC ending Z (ADR 0059)."""
+    return at.isoformat().replace("+00:00", "Z")
+
+
 BIG = "gid://shopify/DiscountAutomaticNode/9901"
 
 
@@ -38,7 +45,7 @@ def test_the_incidents_and_missed_pickups_are_listed_as_json_and_as_a_table(
     assert result.exit_code == 0, result.output
     [incident] = json.loads(result.output)
     assert (incident["title"], incident["discount_id"], incident["kind"]) == ("Oops 95", BIG, "preflight")
-    assert incident["paused_at"] == START.isoformat() and incident["seconds_to_pause"] is None  # no bad order
+    assert incident["paused_at"] == z(START) and incident["seconds_to_pause"] is None  # no bad order
     assert incident["violations"] == ["no_end_date", "above_max_percentage"]
     with run.desk.db.unit_of_work(read_only=True) as uow:  # its case, by the key people use (ADR 0029)
         key = uow.cases.get(incident["case_id"]).key
@@ -62,9 +69,9 @@ def test_the_incidents_and_missed_pickups_are_listed_as_json_and_as_a_table(
             "order_id": 7_100_000_002,
             "warehouse": "brooklyn",
             "carrier": "UPS",
-            "pickup_at": START.isoformat(),
-            "ship_by": (START - timedelta(minutes=30)).isoformat(),
-            "recorded_at": START.isoformat(),
+            "pickup_at": z(START),
+            "ship_by": z(START - timedelta(minutes=30)),
+            "recorded_at": z(START),
         }
     ]
     table = CliRunner().invoke(cli, ["pickups", "missed", *where], env={"COLUMNS": "200"})
