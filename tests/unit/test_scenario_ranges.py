@@ -79,6 +79,14 @@ def test_a_pace_of_nothing_is_refused_at_its_line_not_run_as_the_default() -> No
     assert read_scenario(parse("staffing: {pace: 1s}\n", "day.yaml")).staffing.pace == timedelta(seconds=1)
 
 
+def test_an_empty_list_of_people_is_refused_at_its_line_not_run_as_everyone() -> None:
+    """``people: []`` ran with every person of opsdesk.yaml: the opposite of what it says."""
+    assert _problems("staffing:\n  people: []\n") == [
+        "day.yaml:2:11: expected at least one person from opsdesk.yaml (leave people out for everyone), got []"
+    ]
+    assert read_scenario(parse("staffing: {people: [ada]}\n", "day.yaml")).staffing.people == ("ada",)
+
+
 def test_a_shift_ending_before_it_starts_is_a_night_shift_and_one_outside_the_day_is_refused() -> None:
     night = read_scenario(parse("staffing: {shift: '22:00-06:00'}\n", "day.yaml")).staffing.shift
     assert night == (timedelta(hours=22), timedelta(hours=6))

@@ -197,6 +197,9 @@ def _staffing(r: Reader, value: Any) -> Staffing | None:
     if not staff:
         return None
     people = r.typed(("staffing", "people"), staff.get("people"), list, "a list of people from opsdesk.yaml")
+    if people == []:  # ran with everyone: the opposite of what it says
+        r.problem(("staffing", "people"), "expected at least one person from opsdesk.yaml (leave people out for "
+                  "everyone), got []")
     pace = r.duration(("staffing", "pace"), staff.get("pace"))
     if pace is not None and pace <= timedelta(0):  # 0s ran as the default pace, silently
         r.problem(("staffing", "pace"), f"expected a pace above 0, like 12m, got {staff.get('pace')!r}")
