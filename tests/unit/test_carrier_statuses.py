@@ -24,8 +24,8 @@ TROUBLE = ("delayed", "failure", "attempted_delivery", "buyer_action_required", 
 NEITHER = ("label_purchased", "label_printed", "confirmed")
 
 
-def scan(event_id: int, status: str, minutes: int) -> FulfillmentEventRecorded:
-    return FulfillmentEventRecorded(SHOP, AT + timedelta(minutes=minutes), event_id, FULFILMENT, ORDER, status)
+def scan(event_id: int, status: str, minutes: int, fulfilment: int = FULFILMENT) -> FulfillmentEventRecorded:
+    return FulfillmentEventRecorded(SHOP, AT + timedelta(minutes=minutes), event_id, fulfilment, ORDER, status)
 
 
 def fold(*events: StoreEvent) -> OrderState:
