@@ -77,3 +77,27 @@ def carrier_status(scenario: Scenario) -> str | None:
         state = uow.orders.find(ShopDomain(SHOP), OrderId(order_id_of(1)))
     assert state is not None
     return state.carrier_status.status if state.carrier_status else None
+
+
+def test_a_delay_older_than_the_carriers_pickup_or_the_pickup_points_is_not_told(scenario: Scenario) -> None:
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.later(hours=3)
+    scenario.deliver("fulfillment_events/create", scan("fulfillment_events/create", "carrier_picked_up", 2, 2))
+    scenario.deliver("fulfillment_events/create", scan("fulfillment_events/create", "delayed", 1, 1))
+    scenario.deliver("fulfillment_events/create", scan("fulfillment_events/create", "ready_for_pickup", 3, 2.5))
+    scenario.deliver("fulfillment_events/create", scan("fulfillment_events/create", "attempted_delivery", 4, 0.5))
+    scenario.work()
+    assert scenario.mail_to("c1@example.com") == [] and scenario.cases() == []
+    # The delay and the attempt, both older than the carrier's pickup, are history; the two movements are news.
+    assert sorted(rule for _, p, rule, _ in scenario.decisions(order_id_of(1)) if p == "carrier-delays") == [
+        "default", "default", "superseded", "superseded"]
+    assert carrier_status(scenario) == "ready_for_pickup"
+
+
+def test_a_parcel_the_customer_collected_is_not_stuck(scenario: Scenario) -> None:
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.deliver("fulfillment_events/create", scan("fulfillment_events/create", "ready_for_pickup", 1, 0.5))
+    scenario.deliver("fulfillment_events/create", scan("fulfillment_events/create", "picked_up", 2, 1))
+    assert carrier_status(scenario) == "picked_up"  # collected at the pickup point: it arrived, as if delivered
+    scenario.later(hours=24 * 11)
+    assert [p for _, p, _, _ in scenario.decisions(order_id_of(1)) if p == "stuck-order"] == []

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from opsdesk.connectors import shopify_reads
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.testing import ManualClock, RecordingConnector
@@ -200,9 +201,9 @@ def test_lost_carrier_events_are_recovered_and_a_delay_or_a_failure_is_acted_on_
         assert [len(cases_of(desk, ids[k])) for k in orders] == [0, 1, 0, 0, 0, 1]
 
 
-def test_a_fulfilment_with_more_carrier_events_than_a_page_is_read_to_its_end_in_the_order_they_happened() -> (
-    None
-):
+def test_a_fulfilment_with_more_carrier_events_than_a_page_is_read_to_its_end_in_the_order_they_happened(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     fulfilment = {"id": 8_400_000_900, "order_id": 4_000_000_000_000_000_900}
     happened = [SHIP + timedelta(minutes=(37 * n) % 120) for n in range(120)]  # stored out of order
     with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
@@ -211,9 +212,13 @@ def test_a_fulfilment_with_more_carrier_events_than_a_page_is_read_to_its_end_in
         shopify = ShopifyAdmin(fake.url_for, lambda _shop: TOKEN, timeout=5.0)
         read = shopify.fulfillment_events(SHOP, f"gid://shopify/Fulfillment/{fulfilment['id']}")
         gone = shopify.fulfillment_events(SHOP, "gid://shopify/Fulfillment/1")
-    assert isinstance(read, dict) and gone == {"nodes": []}
+        monkeypatch.setattr(shopify_reads, "EVENT_PAGES", 2, raising=False)
+        cut = shopify.fulfillment_events(SHOP, f"gid://shopify/Fulfillment/{fulfilment['id']}")
+    # All of them, and said so; none of a fulfilment that is gone, and not all; 100 of 120 read in two pages, not all.
+    assert isinstance(read, dict) and read["complete"] is True and gone == {"nodes": [], "complete": False}
+    assert isinstance(cut, dict) and (len(cut["nodes"]), cut["complete"]) == (100, False)
     assert [n["happenedAt"] for n in read["nodes"]] == [
         at.strftime("%Y-%m-%dT%H:%M:%SZ") for at in sorted(happened)
     ]
     assert len({n["id"] for n in read["nodes"]}) == 120
-    assert [c.operation for c in fake.calls].count("fulfillment") == 4  # 50, 50, 20; then the one gone
+    assert [c.operation for c in fake.calls].count("fulfillment") == 6  # 50, 50, 20; the one gone; 50, 50

@@ -1,6 +1,6 @@
 """The reconciliation sweep and carrier scans judged by when they happened (ADR 0065; ADR 0040), over real HTTP on
 SQLite and PostgreSQL: a delay recovered with the later in-transit scan that followed it tells nobody, and a deleted
-delivery, which the sweep cannot read back, stays deleted while the sweep brings the fulfilment's newer status."""
+delivery (its delete webhook arrived) stays deleted while the sweep brings the fulfilment's newer status."""
 
 from __future__ import annotations
 

@@ -22,7 +22,11 @@ from tests.samples import sample
 
 SHOP, ORDER, FULFILMENT = ShopDomain("alpha.myshopify.com"), OrderId(450_789_469), 8_400_000_001
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-TROUBLE, MOVING = ("delayed", "failure", "attempted_delivery"), ("in_transit", "out_for_delivery", "delivered")
+TROUBLE = ("delayed", "failure", "attempted_delivery", "buyer_action_required", "returning_to_sender")
+ARRIVAL = ("delivered", "picked_up")
+MOVING = ("carrier_picked_up", "in_transit", "out_for_delivery", "ready_for_pickup", "ready_for_recipient_pickup",
+          *ARRIVAL)
+NEITHER = ("label_purchased", "label_printed", "confirmed")
 
 
 def at(minutes: int) -> datetime:
@@ -81,7 +85,7 @@ def test_trouble_after_the_last_movement_is_news_whatever_came_before() -> None:
 
 
 SCANS = st.lists(
-    st.tuples(st.sampled_from(TROUBLE + MOVING + ("confirmed",)), st.integers(0, 50)), min_size=1, max_size=7
+    st.tuples(st.sampled_from(TROUBLE + MOVING + NEITHER), st.integers(0, 50)), min_size=1, max_size=7
 ).map(lambda found: [scan(i + 1, status, minutes * 10 + i) for i, (status, minutes) in enumerate(found)])
 
 
@@ -95,8 +99,8 @@ def test_shuffled_scans_fold_to_the_in_order_state_and_trouble_is_acted_on_only_
         seen = shuffled[: i + 1]
         moved_after = any(s.status in MOVING and s.occurred_at > current.occurred_at for s in seen)
         newest = max(seen, key=lambda s: s.occurred_at)
-        delivered_after = newest.status == "delivered" and current.status != "delivered" and newest is not current
-        expected = (current.status in TROUBLE and moved_after) or delivered_after
+        arrived_after = newest.status in ARRIVAL and current.status not in ARRIVAL and newest is not current
+        expected = (current.status in TROUBLE and moved_after) or arrived_after
         assert verdicts(shuffled)[current.event_id] == expected, (current, seen)
     last = max(in_order, key=lambda s: s.occurred_at)
     assert verdicts(shuffled)[last.event_id] is False  # the newest scan is always news, in any order

@@ -125,6 +125,9 @@ DISPUTES_INITIATED = """query DisputesInitiated($first: Int!, $after: String, $q
 #: webhooks that were lost (ADR 0040). Not in ``ORDER``: ``events(first: 5)`` on its 10 fulfilments would add 70
 #: points a whole read, and the fulfilments whose events matter are mostly on orders the desk is not behind on.
 EVENTS = 50
+#: The most pages of a fulfilment's carrier events read (1,000 events); one with more is read that far, and its
+#: listing is not complete: the sweep then takes no held scan missing from it for deleted (ADR 0065).
+EVENT_PAGES = 20
 FULFILMENT_EVENT = "id status message happenedAt createdAt estimatedDeliveryAt city province country zip address1 " \
                    "latitude longitude"
 FULFILLMENT_EVENTS = f"""query FulfillmentEvents($id: ID!, $after: String) {{
@@ -221,19 +224,29 @@ class SweepReads:
     def _rest(self, shop: str, query: str, gid: str, path: tuple[str, str], page: object
               ) -> list[JSON] | RetryLater | Rejected:
         """A connection's nodes: those of ``page`` (already read), then the next pages from its cursor."""
+        found = self._connection(shop, query, gid, path, page)
+        return found[0] if isinstance(found, tuple) else found
+
+    def _connection(self, shop: str, query: str, gid: str, path: tuple[str, str], page: object, most: int = 0
+                    ) -> tuple[list[JSON], bool] | RetryLater | Rejected:
+        """``_rest``, at most ``most`` reads (0: no limit), and whether the nodes are all there are: read to the
+        last page, and of an owner (``path[0]``) Shopify has (one that is gone has none, and they are not all)."""
         page = page if isinstance(page, dict) else {}
-        nodes, info = list(page.get("nodes") or []), page.get("pageInfo") or {}
-        while info.get("hasNextPage"):
+        nodes, info, owned, reads = list(page.get("nodes") or []), page.get("pageInfo") or {}, True, 0
+        while info.get("hasNextPage") and owned:
+            if most and reads >= most:
+                return nodes, False
             cursor = info.get("endCursor")
             reply = self._read(shop, query, {"id": gid, "after": cursor})
             if not isinstance(reply, dict):
                 return reply
+            reads, owned = reads + 1, isinstance(reply.get(path[0]), dict)
             page = (reply.get(path[0]) or {}).get(path[1]) or {}
             nodes += page.get("nodes") or []
             info = page.get("pageInfo") or {}
             if info.get("hasNextPage") and info.get("endCursor") in (None, cursor):
                 return Rejected(f"{path[1]} of {gid}: the next page has no new cursor")
-        return nodes
+        return nodes, owned
 
     def disputes_initiated(self, shop: str, since: datetime, after: str | None, first: int) -> Reply:
         """One page of the Shopify Payments disputes initiated at or after ``since``, or why not.
@@ -250,10 +263,12 @@ class SweepReads:
         return disputes if isinstance(disputes, dict) else RetryLater("disputes query answered without disputes")
 
     def fulfillment_events(self, shop: str, fulfillment_gid: str) -> Reply:
-        """Every carrier event of a fulfilment, oldest first (``{"nodes"}``; none for a fulfilment that is gone), or
-        why not. Queries only, so repeating it is safe."""
-        events = self._rest(shop, FULFILLMENT_EVENTS, fulfillment_gid, ("fulfillment", "events"), UNREAD)
-        return {"nodes": events} if isinstance(events, list) else events
+        """Every carrier event of a fulfilment, oldest first, or why not: ``{"nodes", "complete"}``, complete when
+        the fulfilment was found and its events read to their last page, in at most ``EVENT_PAGES`` reads (none and
+        not complete for a fulfilment that is gone). Queries only, so repeating it is safe."""
+        events = self._connection(shop, FULFILLMENT_EVENTS, fulfillment_gid, ("fulfillment", "events"), UNREAD,
+                                  EVENT_PAGES)
+        return {"nodes": events[0], "complete": events[1]} if isinstance(events, tuple) else events
 
     def _search(self, shop: str, query: str, search: str, after: str | None, first: int) -> Reply:
         """One page of a connection filtered with Shopify's search syntax (no idempotency key: a query)."""

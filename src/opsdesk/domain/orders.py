@@ -34,7 +34,7 @@ from opsdesk.domain.events import (
     StoreEvent,
 )
 from opsdesk.domain.refunds import RefundFor, refunded_already, refunded_for
-from opsdesk.domain.shipments import DELIVERED, Scan, Withdrawn
+from opsdesk.domain.shipments import ARRIVED, DELIVERED, Scan, Withdrawn
 from opsdesk.domain.versioned import Versioned
 
 #: Payment statuses under which an order is to be shipped (its handling promise runs).
@@ -207,9 +207,9 @@ def superseded(event: StoreEvent, state: OrderState | None) -> str:
     """Why an event delivered late is not news to decide ("" when it is): a return's request or approval when the
     order's state holds the return declined, cancelled or closed already; a return's request when the return, or
     every unit it asks for, was refunded already (``refunds.refunded_already``); a carrier event deleted, or that
-    happened before its parcel was delivered, or trouble before a later scan shows the parcel moving
-    (``shipments.superseded``: Shopify retries a failed delivery for hours, in no order, and the reconciliation
-    sweep recovers lost ones after the fact). ``state`` is the order's after the event was folded."""
+    happened before its parcel arrived (delivered, or picked up by the customer), or trouble before a later scan
+    shows the parcel moving (``shipments.superseded``: Shopify retries a failed delivery for hours, in no order, and
+    the reconciliation sweep recovers lost ones after the fact). ``state`` is the order's after the event was folded."""
     if isinstance(event, FulfillmentEventRecorded):
         return shipments.superseded(event, state)
     late = {ReturnChange.REQUESTED: "request", ReturnChange.APPROVED: "approval"}
@@ -261,4 +261,5 @@ def assign_owner(state: OrderState, owner: str) -> OrderState:
     return replace(state, owner=owner)
 
 
-__all__ = ["DELIVERED", "Applied", "OrderState", "Versioned", "apply", "assert_never", "assign_owner", "superseded"]
+__all__ = ["ARRIVED", "DELIVERED", "Applied", "OrderState", "Versioned", "apply", "assert_never", "assign_owner",
+           "superseded"]

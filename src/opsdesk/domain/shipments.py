@@ -19,10 +19,27 @@ from opsdesk.domain.versioned import Versioned
 
 #: A shipment's status once its parcel has arrived (``shipment_status``, a carrier event's ``status``).
 DELIVERED = "delivered"
+#: What each of Shopify's carrier statuses (``FulfillmentEventStatus``, lower case as the REST ``status``) says about
+#: the parcel (ADR 0065, amended in session 14): ``arrival`` (it reached the customer: delivered to the door, or
+#: collected by the customer at a pickup point), ``movement`` (in the carrier's hands and getting on: collected from
+#: the warehouse, in transit, out for delivery, waiting at the pickup point), ``trouble`` (news while no later scan
+#: shows it moving again) or ``neither`` (a label, a confirmation: nothing about the parcel's journey). A status not
+#: in the table (Shopify adds some between versions) is ``neither``.
+KINDS: Mapping[str, str] = {
+    "label_purchased": "neither", "label_printed": "neither", "confirmed": "neither",
+    "carrier_picked_up": "movement", "in_transit": "movement", "out_for_delivery": "movement",
+    "ready_for_pickup": "movement", "ready_for_recipient_pickup": "movement",
+    DELIVERED: "arrival", "picked_up": "arrival",
+    "delayed": "trouble", "failure": "trouble", "attempted_delivery": "trouble",
+    "buyer_action_required": "trouble", "returning_to_sender": "trouble",
+    "not_delivered": "trouble",  # a fulfilment's display status only (the sweep's report), never a scan's
+}
+#: Carrier statuses that say the parcel has arrived: the order's journey is over (the stuck-order monitor stops).
+ARRIVED = frozenset(status for status, what in KINDS.items() if what == "arrival")
 #: Carrier statuses that say the parcel is in trouble: news only while no later scan shows it moving again.
-TROUBLE = frozenset({"delayed", "failure", "attempted_delivery"})
+TROUBLE = frozenset(status for status, what in KINDS.items() if what == "trouble")
 #: Carrier statuses that show the parcel moving (or arrived): a trouble scan older than one of them is history.
-MOVING = frozenset({"in_transit", "out_for_delivery", DELIVERED})
+MOVING = frozenset(status for status, what in KINDS.items() if what == "movement") | ARRIVED
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +102,8 @@ def deleted(held: Held, event: FulfillmentEventDeleted) -> dict[str, Any]:
 
 def superseded(event: FulfillmentEventRecorded, held: Held | None) -> str:
     """Why a carrier scan is not news ("" when it is), ``held`` being the fold after it: the scan was deleted; it is
-    not a delivery and its fulfilment is held delivered at a later time; or it is trouble (``TROUBLE``) older than a
-    standing scan of its fulfilment that shows the parcel moving (``MOVING``)."""
+    not an arrival and its fulfilment is held arrived (``ARRIVED``: delivered, picked up) at a later time; or it is
+    trouble (``TROUBLE``) older than a standing scan of its fulfilment that shows the parcel moving (``MOVING``)."""
     if held is None:
         return ""
     fid, what, when = event.fulfillment_id, event.status or "event", event.occurred_at.isoformat()
@@ -94,7 +111,8 @@ def superseded(event: FulfillmentEventRecorded, held: Held | None) -> str:
         return f"carrier event {event.event_id} of fulfilment {fid} was deleted: its {what} of {when}, " \
                "delivered late, is not news"
     current = held.shipments.get(fid)
-    if current is not None and current.status == DELIVERED != event.status and current.at > event.occurred_at:
+    if (current is not None and current.status in ARRIVED and event.status not in ARRIVED
+            and current.at > event.occurred_at):
         moved: Versioned | None = current
     elif event.status in TROUBLE:
         later = [Versioned(s.status, s.at) for s in _standing(held.scans, held.withdrawn)

@@ -1,7 +1,7 @@
 """The fake Admin API's carrier events: ``fulfillment(id:) { events }``, as the reconciliation sweep reads them.
 
 Kept apart from the store's other reads so that a test can hold the events Shopify would have for a fulfilment
-(``put``: the ``fulfillment_events/create`` webhook's body) and the sweep read them back as Admin GraphQL
+(``put``: the ``fulfillment_events/create`` webhook's body; ``delete``) and the sweep read them back as Admin GraphQL
 ``FulfillmentEvent`` nodes, oldest first by ``happenedAt``, a page at a time (the store's ``shaped`` cuts the
 connection to the query's ``first`` from its ``after`` cursor, as for an order's connections).
 """
@@ -28,6 +28,11 @@ class FulfilmentEvents:
         """Hold a carrier event (the ``fulfillment_events/create`` body) on its fulfilment; the same id replaces."""
         found = json.loads(json.dumps(payload, default=str))
         self._events.setdefault(int(found["fulfillment_id"]), {})[int(found["id"])] = found
+
+    def delete(self, event_id: int) -> None:
+        """Delete a carrier event, as a merchant does in the admin; its fulfilment stays, with the others."""
+        for held in self._events.values():
+            held.pop(event_id, None)
 
     def fulfillment(self, v: JSON) -> tuple[JSON | None, None]:
         """``fulfillment(id:)`` with all its ``events`` (``sortKey: HAPPENED_AT``); None for one without any."""

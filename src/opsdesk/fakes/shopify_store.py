@@ -121,6 +121,12 @@ class ShopifyStore(StoreReads, StoreWrites):
         with self._lock:
             self.fulfilment_events.put(payload)
 
+    def delete_fulfilment_event(self, event_id: int) -> None:
+        """Delete a carrier event from its fulfilment (no webhook: a test delivers the ``fulfillment_events/delete``
+        it wants, or loses it)."""
+        with self._lock:
+            self.fulfilment_events.delete(event_id)
+
     def set_return(self, return_id: int, status: str) -> None:
         """A return's status (returns exist as REQUESTED when first asked for)."""
         with self._lock:

@@ -33,6 +33,8 @@ Carrier events come with each page too (ADR 0040): Shopify sends a ``fulfillment
 fulfilment on the page changed in the window at a carrier's status are read (``Fulfillment.events``, a query each),
 and each one no listener decided gets a synthetic ``fulfillment_events/create`` after the page's orders, with the
 webhook's event key (``fulfillment_event.created:<id>``): a real one before or after the sweep is decided once.
+A scan the desk held before those reads that a fulfilment's complete list lacks was deleted: it gets the lost
+``fulfillment_events/delete`` (ADR 0065).
 
 Disputes come next, through their own query: a lost ``disputes/create`` is a chargeback whose evidence
 deadline nobody sees. Shopify's dispute search has no ``updated_at``, so each sweep reads the disputes
@@ -54,6 +56,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from opsdesk.domain.events import OrderId, ShopDomain
+from opsdesk.domain.orders import OrderState
 from opsdesk.domain.outbox import Breaker, Rejected, RetryLater
 from opsdesk.ports import Database
 from opsdesk.services.intake import Screen, as_received
@@ -69,7 +73,7 @@ from opsdesk.services.reconcile_payloads import (
     webhook_payload,
 )
 from opsdesk.services.reconcile_report import SweepFailed, SweepReport, SweepSettings
-from opsdesk.services.reconcile_scans import carrier_event_versions, scanned
+from opsdesk.services.reconcile_scans import carrier_event_versions, scanned, withdrawn_versions
 from opsdesk.services.reconcile_versions import Version
 
 # The sweep's public face: the names the rest of opsdesk (and its tests) import from here, wherever they live.
@@ -102,7 +106,8 @@ class OrderReader(Protocol):
     ) -> JSON | RetryLater | Rejected: ...
 
     def fulfillment_events(self, shop: str, fulfillment_gid: str) -> JSON | RetryLater | Rejected:
-        """Every carrier event of a fulfilment (``{"nodes"}``, oldest first; none for one that is gone)."""
+        """Every carrier event of a fulfilment (``{"nodes"}``, oldest first; none for one that is gone), and
+        ``complete`` true when those are all it has (found, and read to the last page)."""
 
     def paced(self, shop: str) -> float:
         """Seconds the reads have waited so far, before sending, for the shop's rate limit (its cost bucket)."""
@@ -193,17 +198,31 @@ class Reconciler:
                         report: SweepReport) -> list[Version]:
         """The carrier events of the page's fulfilments changed since ``since`` at a carrier's status (the whole
         order's when it was read, else the listing's), one read per fulfilment; appended after the orders, so the
-        pipeline folds a lost order and fulfilment before their events."""
+        pipeline folds a lost order and fulfilment before their events. A scan the desk held before the reads, of a
+        fulfilment whose events were all read, that Shopify no longer has was deleted: its lost
+        ``fulfillment_events/delete`` is appended too (``reconcile_scans.withdrawn_versions``, ADR 0065)."""
         read = {str(n.get("id")): n for n in whole if not n.get("incomplete")}
+        targets = [found for node in listed for found in scanned(read.get(str(node.get("id")), node), since)]
+        held = self._held(shop, {order_id for order_id, _ in targets})  # before the reads: never a newer scan
+        listed_at = self.now()
         found: list[Version] = []
-        for node in listed:
-            for order_id, fulfilment in scanned(read.get(str(node.get("id")), node), since):
-                gid = str(fulfilment.get("id"))
-                events = connection_nodes(read_page(
-                    self, f"events of {gid}", functools.partial(self._events, shop, gid), None))
-                report.carrier_events_seen += len(events)
-                found += carrier_event_versions(shop, order_id, fulfilment, events)
+        for order_id, fulfilment in targets:
+            gid = str(fulfilment.get("id"))
+            reply = read_page(self, f"events of {gid}", functools.partial(self._events, shop, gid), None)
+            events = connection_nodes(reply)
+            report.carrier_events_seen += len(events)
+            found += carrier_event_versions(shop, order_id, fulfilment, events)
+            if reply.get("complete") is True:
+                found += withdrawn_versions(shop, order_id, fulfilment, events, held.get(order_id), listed_at)
         return found
+
+    def _held(self, shop: str, order_ids: set[int]) -> dict[int, OrderState]:
+        """The desk's projections of these orders, as they are now."""
+        if not order_ids:
+            return {}
+        with self.db.unit_of_work(read_only=True) as uow:
+            states = uow.orders.get_many({(ShopDomain(shop), OrderId(n)) for n in order_ids})
+        return {int(key[1]): state for key, state in states.items()}
 
     def _events(self, shop: str, fulfillment_gid: str, _cursor: str | None) -> JSON | RetryLater | Rejected:
         return self.reader.fulfillment_events(shop, fulfillment_gid)

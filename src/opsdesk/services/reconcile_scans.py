@@ -7,6 +7,11 @@ the playbook listens to. So the sweep reads the carrier events (``Fulfillment.ev
 in its window at a carrier's status, and appends each one no listener decided as the webhook Shopify would have
 sent, with the webhook's event key (``fulfillment_event.created:<id>``, no time): the real webhook, before or after
 the sweep, is then the same event and is decided once (ADR 0040).
+
+A lost ``fulfillment_events/delete`` is recovered from the same reads: a scan the desk held before them, of a
+fulfilment whose events were all read, that Shopify no longer has, was deleted; it gets the delete webhook Shopify
+would have sent, with its event key (``fulfillment_event.deleted:<id>``), and is folded as that webhook is
+(ADR 0065, amended in session 14).
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from opsdesk.domain.orders import OrderState
 from opsdesk.services.reconcile_payloads import fulfilment_payload, gid_number, parse_utc
 from opsdesk.services.reconcile_versions import Version, version_of
 
-__all__ = ["TOPIC", "carrier_event_payload", "carrier_event_versions", "scanned"]
+__all__ = ["DELETE_TOPIC", "TOPIC", "carrier_event_payload", "carrier_event_versions", "scanned",
+           "withdrawn_versions"]
 
 JSON = dict[str, Any]
 TOPIC = "fulfillment_events/create"
+DELETE_TOPIC = "fulfillment_events/delete"
 
 
 def scanned(order: JSON, since: datetime) -> list[tuple[int, JSON]]:
@@ -61,6 +69,32 @@ def carrier_event_versions(
             None,
             [version_of(shop, order_id, f"carrier_event:{payload['id']}", TOPIC, payload, "happened_at")],
         )
+    return found
+
+
+def withdrawn_versions(
+    shop: str, order_id: int, fulfilment: JSON, events: Sequence[JSON], held: OrderState | None, listed_at: datetime
+) -> list[Version]:
+    """The ``fulfillment_events/delete`` deliveries of the scans of ``fulfilment`` that the desk ``held`` (its
+    projection read before ``events``, all the fulfilment has, were), standing, and that Shopify no longer has; none
+    that happened after ``listed_at``. Each is dated by the fulfilment's ``updatedAt`` (the delete's time is not
+    read back; no report of the fulfilment the desk holds is newer), so every sweep gives it the same webhook id."""
+    fulfillment_id = int(fulfilment.get("legacyResourceId") or gid_number(fulfilment.get("id")) or 0)
+    updated = parse_utc(fulfilment.get("updatedAt"))
+    if held is None or not fulfillment_id or updated is None:
+        return []
+    listed = {gid_number(e.get("id")) for e in events}
+    found: list[Version] = []
+    for event_id, scan in sorted(held.scans.items()):
+        if (scan.fulfillment_id != fulfillment_id or event_id in listed or event_id in held.withdrawn
+                or scan.at > listed_at):
+            continue
+        happened = scan.at.isoformat()
+        payload = {"id": event_id, "fulfillment_id": fulfillment_id, "order_id": order_id, "status": scan.status,
+                   "happened_at": happened, "created_at": happened, "updated_at": happened,
+                   "admin_graphql_api_id": f"gid://shopify/FulfillmentEvent/{event_id}"}
+        found += filter(None, [version_of(shop, order_id, f"carrier_event:{event_id}:deleted", DELETE_TOPIC, payload,
+                                          at=updated)])
     return found
 
 

@@ -38,7 +38,8 @@ class Version:
     """One resource as the Admin API has it now, as the webhook delivery that would have reported it."""
 
     order_id: int
-    resource: str  # "order", "fulfillment:<id>", "refund:<id>", "return:<id>[:<change>]", "carrier_event:<id>"
+    #: "order", "fulfillment:<id>", "refund:<id>", "return:<id>[:<change>]", "carrier_event:<id>[:deleted]"
+    resource: str
     topic: str
     event: str  # the domain event's name, whose deciders say whether this version was heard
     key: str  # the event's key, as the pipeline will give it
@@ -61,11 +62,15 @@ class Version:
         if kind in ("refund", "return"):  # compared by existence: held at all is held at this version
             held = state.refunds if kind == "refund" else state.returns
             return self.updated if int(rest) in held else None
-        if kind == "carrier_event":  # the projection keeps no carrier event: whether it was decided tells
-            return self.updated
+        if kind == "carrier_event":  # created: whether it was decided tells; deleted: whether the desk withdrew it
+            event_id, _, deleted = rest.partition(":")
+            return None if deleted and int(event_id) not in state.withdrawn else self.updated
         found = state.fulfillments.get(int(rest))
         if found is None:
             return None
+        if any(w.scan.fulfillment_id == int(rest) and w.scan.status == self.payload.get("shipment_status")
+               and w.deleted_at >= self.updated for w in state.withdrawn.values()):
+            return found.at  # its shipment status mirrors a scan deleted since: the fold would not count it
         return self._shipment(state.shipments.get(int(rest)), found.at)
 
     def _return_change(self, held: Versioned | None) -> datetime | None:

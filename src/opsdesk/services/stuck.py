@@ -2,8 +2,9 @@
 
 Every event of an order moves its ``stuck_order`` timer to ``last event + threshold`` for the state the
 order is in (pending payment, paid, partially fulfilled, shipped but not delivered); a final order
-(cancelled, refunded, delivered) loses its timer. An unpaid order paid with a method that clears slowly by
-design (bank transfer, cash on delivery: ``pending_by_gateway``) waits longer. When the timer fires, the
+(cancelled, refunded, delivered or collected at a pickup point: ``ARRIVED``, ADR 0065) loses its timer. An
+unpaid order paid with a method that clears slowly by design (bank transfer, cash on delivery:
+``pending_by_gateway``) waits longer. When the timer fires, the
 order is read again: if anything happened since, the timer moves; if not, a case opens owned by the
 order's owner (the nudge: the owner is told at once), and the desk's return timer hands it to the next
 person if they do not act.
@@ -21,7 +22,7 @@ from typing import NamedTuple
 from opsdesk.config_playbooks import StuckOrdersConfig
 from opsdesk.domain.events import StoreEvent
 from opsdesk.domain.ids import fit_id
-from opsdesk.domain.orders import PAID, OrderState
+from opsdesk.domain.orders import ARRIVED, PAID, OrderState
 from opsdesk.domain.records import CaseRecord, Timer
 from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
@@ -58,7 +59,7 @@ def stage(state: OrderState) -> str | None:
     """The non-final state an order is in, or None when it is final (nothing more should happen)."""
     if state.snapshot is None or closed(state):
         return None
-    if state.carrier_status is not None and state.carrier_status.status == "delivered":
+    if state.carrier_status is not None and state.carrier_status.status in ARRIVED:  # delivered, or collected
         return None
     if state.fulfilment_status == "fulfilled":
         return "fulfilled"
