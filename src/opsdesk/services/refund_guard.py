@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from opsdesk.domain.events import OrderId, ReturnChange, ReturnChanged, ReturnLine, ShopDomain
+from opsdesk.domain.freezes import dispute_named
 from opsdesk.domain.orders import DISPUTE_WON, RETURN_OVER, OrderState
 from opsdesk.domain.records import OutboxAction
 from opsdesk.domain.refunds import refund_naming, refunded_quantities
@@ -70,7 +71,7 @@ def _frozen_since(action: OutboxAction, state: OrderState, decided: dict[str, An
     the dispute's case, a rule written to refund regardless) was decided knowing it: it goes."""
     if not state.refunds_frozen or _fact(decided, "order", "refunds_frozen") is True:
         return ""
-    disputes = [f"dispute {dispute_id} ({held.amount}) is {held.status or 'of no status'}"
+    disputes = [dispute_named(state, dispute_id)
                 for dispute_id, held in sorted(state.disputes.items()) if held.status != DISPUTE_WON]
     claims = [f"return {return_id} claims damage" for return_id in sorted(state.damage_claims)]
     return (f"refunds are frozen on the order since this refund was decided: {', '.join(disputes + claims)}; "
