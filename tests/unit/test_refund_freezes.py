@@ -7,10 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from opsdesk.domain.orders import OrderState
+from opsdesk.domain.events import StoreEvent
+from opsdesk.domain.orders import OrderState, apply
+from opsdesk.domain.records import DecisionRecord
+from opsdesk.services.facts import order_facts
 from opsdesk.storage.codec import decode_order, encode_order
-from tests.unit.test_refund_guard import DISPUTE, action, disputed, on_order, refused
-from tests.unit.test_refunded_returns import fold, placed
+from opsdesk.testing import InMemoryDatabase
+from tests.unit.test_refund_guard import DISPUTE, action, damage_claim, disputed, on_order, refused
+from tests.unit.test_refunded_returns import AT, ORDER, SHOP, fold, placed
 
 FROZEN = "refunds are frozen on the order since this refund was decided"
 
@@ -52,3 +56,72 @@ def test_a_disputes_type_is_kept_with_the_order_and_a_state_stored_before_it_was
         DISPUTE: "inquiry"}
     before = stored.replace('"dispute_kinds":', '"unknown_then":')
     assert kinds(decode_order(shop, order_id, before, None, None, None)) == {}
+
+
+# -- a second freeze after a refund decided on an order frozen already -------------------------------------------
+
+SECOND = DISPUTE + 1
+CLAIMED = 4_000_002
+
+
+def decided_on(*then: StoreEvent) -> tuple[InMemoryDatabase, OrderState]:
+    """The refund's decision (id ``d``) recorded on the order's facts after ``then`` (what froze it then, by name:
+    ``order.frozen_by``), as a person's approval records them."""
+    state = fold([placed(1, 1), *then])
+    db = InMemoryDatabase()
+    record = DecisionRecord("d", SHOP, None, ORDER, "case.resolved", "k", "desk", "approve_refund", "desk", "person",
+                            "", {"order": order_facts(state), "event": {}}, AT)
+    with db.unit_of_work() as uow:
+        uow.decisions.add_many([record])
+        uow.commit()
+    return db, state
+
+
+def since(db: InMemoryDatabase, state: OrderState, *events: StoreEvent) -> str:
+    with db.unit_of_work() as uow:
+        uow.orders.put_many([_folded(state, events)])
+        uow.commit()
+    return refused(db, action("21.59", shirts=1))
+
+
+def _folded(state: OrderState, events: tuple[StoreEvent, ...]) -> OrderState:
+    for event in events:
+        state = apply(state, event).state
+    return state
+
+
+def test_a_chargeback_after_a_refund_approved_on_a_damage_claims_case_stops_it_and_names_only_the_chargeback() -> (
+    None
+):
+    db, state = decided_on(damage_claim(CLAIMED))
+
+    assert order_facts(state)["frozen_by"] == [f"return {CLAIMED} claims damage"]
+    assert since(db, state, disputed("under_review")) == (
+        f"{FROZEN}: dispute {DISPUTE} (a chargeback of 19.99) is under_review; a refund now could pay the customer "
+        f"twice (it was decided knowing: return {CLAIMED} claims damage)"
+    )
+
+
+def test_a_second_dispute_after_a_refund_approved_while_a_first_was_open_stops_it() -> None:
+    db, state = decided_on(disputed("needs_response"))
+    second = replace(disputed("needs_response", minutes=40), dispute_id=SECOND, kind="inquiry")
+
+    assert since(db, state, second) == (
+        f"{FROZEN}: dispute {SECOND} (an inquiry of 19.99) is needs_response; a refund now could pay the customer "
+        f"twice (it was decided knowing: dispute {DISPUTE} open)"
+    )
+
+
+def test_the_dispute_its_decider_knew_moving_from_open_to_open_lets_it_go_and_lost_stops_it() -> None:
+    db, state = decided_on(disputed("needs_response"))
+
+    assert since(db, state, disputed("under_review", minutes=40)) == ""  # the merchant sent evidence
+    assert since(db, state, disputed("lost", minutes=60)).startswith(
+        f"{FROZEN}: dispute {DISPUTE} (a chargeback of 19.99) is lost; a refund now could pay the customer twice"
+    )
+
+
+def test_a_refund_decided_on_an_order_frozen_then_with_nothing_new_since_goes() -> None:
+    db, state = decided_on(disputed("needs_response"), damage_claim(CLAIMED))
+
+    assert since(db, state) == ""

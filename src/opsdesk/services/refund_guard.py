@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from opsdesk.domain.events import OrderId, ReturnChange, ReturnChanged, ReturnLine, ShopDomain
-from opsdesk.domain.freezes import dispute_named
+from opsdesk.domain.freezes import claim_freeze, dispute_freeze, dispute_named
 from opsdesk.domain.orders import DISPUTE_WON, RETURN_OVER, OrderState
 from opsdesk.domain.records import OutboxAction
 from opsdesk.domain.refunds import refund_naming, refunded_quantities
@@ -67,15 +67,29 @@ def _fact(decided: dict[str, Any], part: str, name: str) -> object:
 
 def _frozen_since(action: OutboxAction, state: OrderState, decided: dict[str, Any]) -> str:
     """Refunds frozen on the order now (``order.refunds_frozen``: a dispute the merchant has not won, a damage claim,
-    ADR 0009) and not when the refund was decided. A refund decided on an order frozen then (a person's approval on
-    the dispute's case, a rule written to refund regardless) was decided knowing it: it goes."""
-    if not state.refunds_frozen or _fact(decided, "order", "refunds_frozen") is True:
+    ADR 0009) by something that did not freeze them when the refund was decided (``order.frozen_by`` then). What
+    froze them then was known to the refund's decider (a person's approval on the dispute's case, a rule written to
+    refund regardless): it lets the refund go, and only that; a second dispute since, or the first one lost, stops
+    it. A decision recorded before ``frozen_by`` says only whether the order was frozen: frozen then, it goes."""
+    if not state.refunds_frozen:
         return ""
-    disputes = [dispute_named(state, dispute_id)
-                for dispute_id, held in sorted(state.disputes.items()) if held.status != DISPUTE_WON]
-    claims = [f"return {return_id} claims damage" for return_id in sorted(state.damage_claims)]
+    then = _fact(decided, "order", "frozen_by")
+    if not isinstance(then, list):
+        if _fact(decided, "order", "refunds_frozen") is True:
+            return ""
+        then = []
+    disputes = [dispute_named(state, dispute_id) for dispute_id, held in sorted(state.disputes.items())
+                if held.status != DISPUTE_WON and dispute_freeze(dispute_id, held.status) not in then]
+    claims = [claim for return_id in sorted(state.damage_claims) if (claim := claim_freeze(return_id)) not in then]
+    if not disputes and not claims:
+        return ""
     return (f"refunds are frozen on the order since this refund was decided: {', '.join(disputes + claims)}; "
-            f"a refund now could pay the customer twice{_earlier(action)}")
+            f"a refund now could pay the customer twice{_known(then)}{_earlier(action)}")
+
+
+def _known(then: list[Any]) -> str:
+    """What froze refunds when the refund was decided, for the person its case goes to."""
+    return f" (it was decided knowing: {', '.join(map(str, then))})" if then else ""
 
 
 def _return_over(action: OutboxAction, state: OrderState, decided: dict[str, Any]) -> str:
