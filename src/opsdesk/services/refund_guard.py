@@ -6,22 +6,26 @@ outbox sends it (the request came first, the refund's webhook between the decisi
 may come in between (ADR 0009: the card network is taking the money back already), or the merchant may decline the
 return. The outbox asks ``refund_refused`` on the order's state now: a refund that would pay a return twice, or
 more than the order has left to refund, one on an order whose refunds were frozen since it was decided, or one whose
-return was declined, cancelled or closed since, is not sent; it fails with the reason, and its case goes to a
-person. "Since" is against the facts the action's decision recorded: what its decider knew, it decided on.
+return was declined, cancelled or closed since, or one the rule that decided it would not decide on the order as it
+is now (``refund_rule``: a ``no-auto-refund`` tag since), is not sent; it fails with the reason, and its case goes to
+a person. "Since" is against the facts the action's decision recorded: what its decider knew, it decided on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from opsdesk.domain.events import OrderId, ReturnChange, ReturnChanged, ReturnLine, ShopDomain
 from opsdesk.domain.freezes import claim_freeze, dispute_freeze, dispute_named
 from opsdesk.domain.orders import DISPUTE_WON, RETURN_OVER, OrderState
-from opsdesk.domain.records import OutboxAction
+from opsdesk.domain.policies import Playbook
+from opsdesk.domain.records import DecisionRecord, OutboxAction
 from opsdesk.domain.refunds import refund_naming, refunded_quantities
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.facts import amount_unknown, return_amount
+from opsdesk.services.refund_rule import rule_refused
 
 
 def refund_lines(event: object) -> dict[str, Any]:
@@ -36,28 +40,39 @@ def refund_lines(event: object) -> dict[str, Any]:
     return {"lines": lines}
 
 
-def refund_refused(uow: UnitOfWork, action: OutboxAction) -> str:
-    """Why this refund may not be sent now ("" when it may), from the order's state."""
+def refund_guard(playbooks: Sequence[Playbook]) -> Callable[[UnitOfWork, OutboxAction], str]:
+    """The outbox's check of a refund (``refund_refused``), its deciding rule asked again among ``playbooks``: the
+    playbooks the desk has loaded, which the composition root gives."""
+    loaded = tuple(playbooks)
+    return lambda uow, action: refund_refused(uow, action, loaded)
+
+
+def refund_refused(uow: UnitOfWork, action: OutboxAction, playbooks: Sequence[Playbook] = ()) -> str:
+    """Why this refund may not be sent now ("" when it may), from the order's state; the rule that decided it is
+    asked again (``refund_rule``) when it is one of ``playbooks``'."""
     order = action.order_id
     state = uow.orders.find(ShopDomain(action.shop), OrderId(order)) if order is not None else None
     if state is None:
         return ""
-    decided = _decided(uow, action)
+    decision = _decision(uow, action)
+    decided = decision.inputs if decision is not None else {}
     stopped = _frozen_since(action, state, decided) or _return_over(action, state, decided)
-    amount = _decimal(action.payload.get("amount"))
-    if stopped or amount is None:
+    if stopped:
         return stopped
-    return _twice(action, state, amount) or (_beyond(state, amount) if action.attempts == 0 else "")
+    amount = _decimal(action.payload.get("amount"))
+    money = "" if amount is None else (
+        _twice(action, state, amount) or (_beyond(state, amount) if action.attempts == 0 else ""))
+    ruled = "" if money else rule_refused(uow, action, state, decision, playbooks)
+    return money or (ruled + _earlier(action) if ruled else "")
 
 
-def _decided(uow: UnitOfWork, action: OutboxAction) -> dict[str, Any]:
-    """The facts the action's decision was made on, as it recorded them ({} when not found: nothing is taken as
-    known to it, so what stops a refund now stops this one, for a person to decide)."""
+def _decision(uow: UnitOfWork, action: OutboxAction) -> DecisionRecord | None:
+    """The action's decision, with the facts it was made on as it recorded them (None when not found: nothing is
+    taken as known to it, so what stops a refund now stops this one, for a person to decide)."""
     if action.order_id is None:
-        return {}
+        return None
     found = (d for d in uow.decisions.for_order(action.shop, action.order_id) if d.id == action.decision_id)
-    decision = next(found, None)
-    return decision.inputs if decision is not None else {}
+    return next(found, None)
 
 
 def _fact(decided: dict[str, Any], part: str, name: str) -> object:
