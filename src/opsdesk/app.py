@@ -43,7 +43,7 @@ from opsdesk.services.pickups import PickupWatch
 from opsdesk.services.pipeline import Pipeline
 from opsdesk.services.pipeline_batch import ShopDefaults
 from opsdesk.services.privacy import PrivacyRequests, export_name
-from opsdesk.services.refund_guard import refund_refused
+from opsdesk.services.refund_guard import refund_guard
 from opsdesk.services.sla import make_sla_hooks
 from opsdesk.services.usage_retention import DeliveryRetention, TimerRetention, UsageRetention, longest_window
 from opsdesk.storage.schema import migrate
@@ -191,7 +191,7 @@ def build(
                          *((kept.first,) if kept else ())),
         discount_guard=guard,
         outcome_hooks=outcome_hooks,
-        send_checks={"refund": refund_refused},  # ADR 0041
+        send_checks={"refund": refund_guard(playbooks)},  # ADR 0041
         page_probe=page_probe or PageProbe(),
         sleep=sleep,
     )

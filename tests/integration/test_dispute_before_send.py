@@ -43,13 +43,13 @@ def test_a_refund_decided_before_a_chargeback_is_not_sent_and_its_case_names_the
     scenario.work()
 
     assert refunds_made(scenario, 1) == []
-    why = (f"not sent: refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (19.99) is "
-           "under_review; a refund now could pay the customer twice")
+    why = (f"not sent: refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (a chargeback "
+           "of 19.99) is under_review; a refund now could pay the customer twice")
     assert refund_actions(scenario, 1) == [("failed", why)]
     assert scenario.mail_to("c1@example.com") == []  # its confirmation fails with it (ADR 0042)
     [case] = scenario.cases(queue="automation")
     assert (case.kind, case.order_id) == ("automation_failure", order_id_of(1))
-    assert f"dispute {DISPUTE} (19.99) is under_review" in case.reason
+    assert f"dispute {DISPUTE} (a chargeback of 19.99) is under_review" in case.reason
     assert sorted(c.queue for c in scenario.cases()) == ["automation", "disputes"]
 
 
@@ -99,4 +99,24 @@ def test_a_refund_a_person_approved_before_a_chargeback_is_not_sent(sql_scenario
     assert refunds_made(scenario, 1) == []
     assert [status for status, _ in refund_actions(scenario, 1)] == ["failed"]
     [case] = scenario.cases(queue="automation")
-    assert f"dispute {DISPUTE} (19.99) is under_review" in case.reason
+    assert f"dispute {DISPUTE} (a chargeback of 19.99) is under_review" in case.reason
+
+
+def test_a_refund_a_person_approved_on_a_damage_claim_is_not_sent_when_a_chargeback_came_since(
+    sql_scenario: Scenario,
+) -> None:
+    scenario = sql_scenario  # the person knew of the damage claim, not of the chargeback that came after
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.deliver("returns/request", return_request(1, "DEFECTIVE", note="arrived torn"))
+    approve_refund(scenario, "disputes")
+    scenario.deliver("disputes/create", dispute(1, due=DUE, status="under_review"))
+    scenario.work()
+
+    assert refunds_made(scenario, 1) == []
+    why = (f"not sent: refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (a chargeback "
+           "of 19.99) is under_review; a refund now could pay the customer twice (it was decided knowing: return "
+           "4000001 claims damage)")
+    assert refund_actions(scenario, 1) == [("failed", why)]
+    assert scenario.mail_to("c1@example.com") == []
+    [case] = scenario.cases(queue="automation")
+    assert f"dispute {DISPUTE} (a chargeback of 19.99) is under_review" in case.reason

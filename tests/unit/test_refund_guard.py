@@ -147,8 +147,8 @@ def test_a_refund_is_not_sent_when_a_dispute_not_won_came_since_it_was_decided_a
     db = on_order(disputed(status))
 
     assert refused(db, action("21.59", shirts=1)) == (
-        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (19.99) is {status}; "
-        "a refund now could pay the customer twice"
+        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (a chargeback of 19.99) is "
+        f"{status}; a refund now could pay the customer twice"
     )
 
 
@@ -160,7 +160,8 @@ def test_a_refund_is_not_sent_when_a_won_dispute_was_reopened_since_its_decision
     db = on_order(disputed("won"), disputed("under_review", minutes=40))
 
     assert refused(db, action("21.59", shirts=1)).startswith(
-        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (19.99) is under_review"
+        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (a chargeback of 19.99) is "
+        "under_review"
     )
 
 
@@ -177,8 +178,8 @@ def test_a_retry_on_an_order_frozen_since_is_not_sent_either_and_says_an_earlier
     db = on_order(disputed("needs_response"))
 
     assert refused(db, action("21.59", attempts=1, shirts=1)) == (
-        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (19.99) is "
-        "needs_response; a refund now could pay the customer twice (an earlier attempt may have reached Shopify: "
+        f"refunds are frozen on the order since this refund was decided: dispute {DISPUTE} (a chargeback of 19.99) "
+        "is needs_response; a refund now could pay the customer twice (an earlier attempt may have reached Shopify: "
         "check the order's refunds there)"
     )
 

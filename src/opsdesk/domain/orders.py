@@ -62,6 +62,9 @@ class OrderState:
     #: What each refund was for (its return, its line items), by refund id: only refunds that name either.
     refunded_for: dict[int, RefundFor] = field(default_factory=dict)
     disputes: dict[int, Versioned] = field(default_factory=dict)
+    #: Each dispute's type as Shopify says it (``chargeback``, ``inquiry``; its ``type``) with its time: the newest
+    #: said wins (an inquiry may become a chargeback); none for a dispute whose deliveries said none.
+    dispute_kinds: dict[int, Versioned] = field(default_factory=dict)
     #: Each fulfilment's shipment status (``shipment_status`` of ``fulfillments/*``, or a carrier event's status)
     #: with its time: the latest of either, as the carrier reported it, deleted scans aside (``domain.shipments``).
     shipments: dict[int, Versioned] = field(default_factory=dict)
@@ -184,7 +187,9 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             return money if made is state.refunded_for else money | {"refunded_for": made}
         case DisputeChanged():
             versioned = Versioned(event.status, event.occurred_at, event.amount.amount)
-            return {"disputes": _newer(state.disputes, event.dispute_id, versioned)}
+            dispute: dict[str, Any] = {"disputes": _newer(state.disputes, event.dispute_id, versioned)}
+            kinds = _newer(state.dispute_kinds, event.dispute_id, Versioned(event.kind, event.occurred_at))
+            return dispute | {"dispute_kinds": kinds} if event.kind and kinds is not state.dispute_kinds else dispute
         case FulfillmentHeld() | DiscountChanged() | InventoryLevelChanged() | ComplianceRequested():
             return {}
         case _:

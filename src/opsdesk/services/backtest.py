@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -33,6 +33,7 @@ from opsdesk.normalise.shopify import normalise
 from opsdesk.policy.cel import CelFacts
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.facts import facts_for, specimens
+from opsdesk.services.recorded import typed
 
 NONE = "none"  # no decision: the playbook does not exist (or does not listen) on that side
 
@@ -119,20 +120,6 @@ class SimulatedUsage(dict[str, Usage]):
             del self[key]
 
 
-def _typed(value: Any, like: Any) -> Any:
-    """A recorded (JSON) fact back in the type the live facts had, as the specimen of its event shows."""
-    if isinstance(like, Mapping) and isinstance(value, Mapping):
-        return {k: _typed(v, like.get(k)) for k, v in value.items()}
-    if isinstance(like, Decimal) and isinstance(value, str | int | float) and not isinstance(value, bool):
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            return value
-    if isinstance(like, datetime) and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    return value
-
-
 def pages(uow: UnitOfWork, since: datetime, until: datetime | None, size: int) -> Iterator[DecisionRecord]:
     after: tuple[datetime, int, str] | None = None
     while True:
@@ -199,7 +186,7 @@ class Backtest:
         recorded = next((r.inputs for r in group if r.inputs), None)
         like = self.specimens.get(group[0].event_name, {})
         if recorded is not None:
-            return _typed(recorded, like), False
+            return typed(recorded, like), False
         if not needed:
             return None, False
         rebuilt = self._rebuilt(group[0])

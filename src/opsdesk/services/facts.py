@@ -38,6 +38,7 @@ from opsdesk.domain.events import (
     ShopDomain,
     StoreEvent,
 )
+from opsdesk.domain.freezes import frozen_by
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, superseded
 from opsdesk.domain.refunds import not_known, unrefunded
@@ -68,6 +69,7 @@ def order_facts(state: OrderState | None) -> dict[str, Any]:
         "open_returns": state.open_returns,
         "disputed": bool(state.disputes),
         "refunds_frozen": state.refunds_frozen,
+        "frozen_by": frozen_by(state),  # what freezes them, by name: a freeze that comes later is told apart
         "risk_level": state.risk_level,
         "owner": state.owner or "",
     }

@@ -6,21 +6,26 @@ outbox sends it (the request came first, the refund's webhook between the decisi
 may come in between (ADR 0009: the card network is taking the money back already), or the merchant may decline the
 return. The outbox asks ``refund_refused`` on the order's state now: a refund that would pay a return twice, or
 more than the order has left to refund, one on an order whose refunds were frozen since it was decided, or one whose
-return was declined, cancelled or closed since, is not sent; it fails with the reason, and its case goes to a
-person. "Since" is against the facts the action's decision recorded: what its decider knew, it decided on.
+return was declined, cancelled or closed since, or one the rule that decided it would not decide on the order as it
+is now (``refund_rule``: a ``no-auto-refund`` tag since), is not sent; it fails with the reason, and its case goes to
+a person. "Since" is against the facts the action's decision recorded: what its decider knew, it decided on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from opsdesk.domain.events import OrderId, ReturnChange, ReturnChanged, ReturnLine, ShopDomain
+from opsdesk.domain.freezes import claim_freeze, dispute_freeze, dispute_named
 from opsdesk.domain.orders import DISPUTE_WON, RETURN_OVER, OrderState
-from opsdesk.domain.records import OutboxAction
+from opsdesk.domain.policies import Playbook
+from opsdesk.domain.records import DecisionRecord, OutboxAction
 from opsdesk.domain.refunds import refund_naming, refunded_quantities
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.facts import amount_unknown, return_amount
+from opsdesk.services.refund_rule import rule_refused
 
 
 def refund_lines(event: object) -> dict[str, Any]:
@@ -35,28 +40,39 @@ def refund_lines(event: object) -> dict[str, Any]:
     return {"lines": lines}
 
 
-def refund_refused(uow: UnitOfWork, action: OutboxAction) -> str:
-    """Why this refund may not be sent now ("" when it may), from the order's state."""
+def refund_guard(playbooks: Sequence[Playbook]) -> Callable[[UnitOfWork, OutboxAction], str]:
+    """The outbox's check of a refund (``refund_refused``), its deciding rule asked again among ``playbooks``: the
+    playbooks the desk has loaded, which the composition root gives."""
+    loaded = tuple(playbooks)
+    return lambda uow, action: refund_refused(uow, action, loaded)
+
+
+def refund_refused(uow: UnitOfWork, action: OutboxAction, playbooks: Sequence[Playbook] = ()) -> str:
+    """Why this refund may not be sent now ("" when it may), from the order's state; the rule that decided it is
+    asked again (``refund_rule``) when it is one of ``playbooks``'."""
     order = action.order_id
     state = uow.orders.find(ShopDomain(action.shop), OrderId(order)) if order is not None else None
     if state is None:
         return ""
-    decided = _decided(uow, action)
+    decision = _decision(uow, action)
+    decided = decision.inputs if decision is not None else {}
     stopped = _frozen_since(action, state, decided) or _return_over(action, state, decided)
-    amount = _decimal(action.payload.get("amount"))
-    if stopped or amount is None:
+    if stopped:
         return stopped
-    return _twice(action, state, amount) or (_beyond(state, amount) if action.attempts == 0 else "")
+    amount = _decimal(action.payload.get("amount"))
+    money = "" if amount is None else (
+        _twice(action, state, amount) or (_beyond(state, amount) if action.attempts == 0 else ""))
+    ruled = "" if money else rule_refused(uow, action, state, decision, playbooks)
+    return money or (ruled + _earlier(action) if ruled else "")
 
 
-def _decided(uow: UnitOfWork, action: OutboxAction) -> dict[str, Any]:
-    """The facts the action's decision was made on, as it recorded them ({} when not found: nothing is taken as
-    known to it, so what stops a refund now stops this one, for a person to decide)."""
+def _decision(uow: UnitOfWork, action: OutboxAction) -> DecisionRecord | None:
+    """The action's decision, with the facts it was made on as it recorded them (None when not found: nothing is
+    taken as known to it, so what stops a refund now stops this one, for a person to decide)."""
     if action.order_id is None:
-        return {}
+        return None
     found = (d for d in uow.decisions.for_order(action.shop, action.order_id) if d.id == action.decision_id)
-    decision = next(found, None)
-    return decision.inputs if decision is not None else {}
+    return next(found, None)
 
 
 def _fact(decided: dict[str, Any], part: str, name: str) -> object:
@@ -66,15 +82,29 @@ def _fact(decided: dict[str, Any], part: str, name: str) -> object:
 
 def _frozen_since(action: OutboxAction, state: OrderState, decided: dict[str, Any]) -> str:
     """Refunds frozen on the order now (``order.refunds_frozen``: a dispute the merchant has not won, a damage claim,
-    ADR 0009) and not when the refund was decided. A refund decided on an order frozen then (a person's approval on
-    the dispute's case, a rule written to refund regardless) was decided knowing it: it goes."""
-    if not state.refunds_frozen or _fact(decided, "order", "refunds_frozen") is True:
+    ADR 0009) by something that did not freeze them when the refund was decided (``order.frozen_by`` then). What
+    froze them then was known to the refund's decider (a person's approval on the dispute's case, a rule written to
+    refund regardless): it lets the refund go, and only that; a second dispute since, or the first one lost, stops
+    it. A decision recorded before ``frozen_by`` says only whether the order was frozen: frozen then, it goes."""
+    if not state.refunds_frozen:
         return ""
-    disputes = [f"dispute {dispute_id} ({held.amount}) is {held.status or 'of no status'}"
-                for dispute_id, held in sorted(state.disputes.items()) if held.status != DISPUTE_WON]
-    claims = [f"return {return_id} claims damage" for return_id in sorted(state.damage_claims)]
+    then = _fact(decided, "order", "frozen_by")
+    if not isinstance(then, list):
+        if _fact(decided, "order", "refunds_frozen") is True:
+            return ""
+        then = []
+    disputes = [dispute_named(state, dispute_id) for dispute_id, held in sorted(state.disputes.items())
+                if held.status != DISPUTE_WON and dispute_freeze(dispute_id, held.status) not in then]
+    claims = [claim for return_id in sorted(state.damage_claims) if (claim := claim_freeze(return_id)) not in then]
+    if not disputes and not claims:
+        return ""
     return (f"refunds are frozen on the order since this refund was decided: {', '.join(disputes + claims)}; "
-            f"a refund now could pay the customer twice{_earlier(action)}")
+            f"a refund now could pay the customer twice{_known(then)}{_earlier(action)}")
+
+
+def _known(then: list[Any]) -> str:
+    """What froze refunds when the refund was decided, for the person its case goes to."""
+    return f" (it was decided knowing: {', '.join(map(str, then))})" if then else ""
 
 
 def _return_over(action: OutboxAction, state: OrderState, decided: dict[str, Any]) -> str:

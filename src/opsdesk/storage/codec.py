@@ -173,6 +173,7 @@ def encode_order(state: OrderState) -> str:
             "refunds": _encode_versioned(state.refunds),
             "refunded_for": _encode_refunded_for(state.refunded_for),
             "disputes": _encode_versioned(state.disputes),
+            "dispute_kinds": _encode_versioned(state.dispute_kinds),
             "shipments": _encode_versioned(state.shipments),
             "carrier": [carrier.status, carrier.at] if carrier else None,
             "last_event": state.last_event,
@@ -204,6 +205,7 @@ def decode_order(
         refunds=_versioned(d["refunds"]),
         refunded_for=_refunded_for(d.get("refunded_for") or {}),  # none in a state stored before it was kept
         disputes=_versioned(d["disputes"]),
+        dispute_kinds=_versioned(d.get("dispute_kinds") or {}),  # none in a state stored before they were kept
         shipments=_versioned(d.get("shipments") or {}),  # none in a state stored before they were kept
         carrier_status=Versioned(carrier[0], datetime.fromisoformat(carrier[1])) if carrier else None,
         ship_by=ship_by,
