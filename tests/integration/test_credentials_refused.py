@@ -167,3 +167,17 @@ def test_app_uninstalled_marks_the_credentials_refused_with_the_reason(
     assert {a.status for a in actions(desk, queued)} == {ActionStatus.SENT}
     assert incidents(desk)[0].status is CaseStatus.RESOLVED
 
+
+
+def test_a_403_naming_a_missing_scope_fails_that_action_only(desk: Desk, fake: FakeShopifyAdmin,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VARIABLE, TOKEN)
+    queued = queue_tags(desk, 3)
+    fake.script("403-scope")  # "[API] This action requires merchant approval for write_orders scope."
+    drain(desk.sender(worker="worker-1"))
+    done = actions(desk, queued)
+    [refused] = [a for a in done if a.status is ActionStatus.FAILED]  # the first sent, whichever it was
+    assert "write_orders scope" in refused.last_error and refused.attempts == 1
+    assert sorted(a.status.value for a in done) == ["failed", "sent", "sent"]  # the token works: nothing held
+    assert [c.kind for c in incidents(desk)] == ["automation_failure"]  # the action's case, no credentials one
+    assert control(desk)["status"] == "pass"

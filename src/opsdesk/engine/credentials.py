@@ -23,7 +23,7 @@ from datetime import datetime
 
 from opsdesk.domain.outbox import CredentialsRefused, Delivered, SendResult, credentials_probe_at
 from opsdesk.domain.records import OutboxAction
-from opsdesk.ports import Database
+from opsdesk.ports import Database, UnitOfWork
 from opsdesk.services.cases import CaseHooks
 from opsdesk.services.shop_credentials import record_refusal, record_working, refused
 
@@ -40,14 +40,10 @@ class CredentialsGate:
         self._refused: dict[Pair, datetime] = {}
         self._probed: set[Pair] = set()
 
-    def begin(self, claimed: Sequence[OutboxAction]) -> None:
-        """A new batch: read the marks of its shops (one read, none for an empty batch)."""
+    def begin(self, uow: UnitOfWork, claimed: Sequence[OutboxAction]) -> None:
+        """A new batch: read the marks of its shops in the claim's transaction (a read a shop and provider)."""
         self._probed = set()
-        if not claimed:
-            self._refused = {}
-            return
-        with self._db.unit_of_work(read_only=True) as uow:
-            self._refused = refused(uow, ((a.provider, a.shop) for a in claimed))
+        self._refused = refused(uow, ((a.provider, a.shop) for a in claimed))
 
     def held(self, action: OutboxAction, now: datetime) -> OutboxAction | None:
         """The action held until the next probe, without a call; None when it goes (its credentials are not

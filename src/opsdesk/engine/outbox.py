@@ -161,8 +161,8 @@ class OutboxSender:
                 return 0
         with self._db.unit_of_work() as uow:
             claimed = uow.outbox.claim_due(now, limit, now + self._lease, self._worker)
+            self._gate.begin(uow, claimed)
             uow.commit()
-        self._gate.begin(claimed)
         write_by = now + self._lease / 2
         outcomes: list[Outcome] = []
         deferred: list[OutboxAction] = []  # held back by an open circuit
