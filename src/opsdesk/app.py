@@ -44,6 +44,7 @@ from opsdesk.services.pipeline import Pipeline
 from opsdesk.services.pipeline_batch import ShopDefaults
 from opsdesk.services.privacy import PrivacyRequests, export_name
 from opsdesk.services.refund_guard import refund_guard
+from opsdesk.services.shop_credentials import UninstallWatch
 from opsdesk.services.sla import make_sla_hooks
 from opsdesk.services.usage_retention import DeliveryRetention, TimerRetention, UsageRetention, longest_window
 from opsdesk.storage.schema import migrate
@@ -174,7 +175,7 @@ def build(
             else None,
             watchers=[*order_side.watchers(), *fulfilment_side.watchers,
                       *([guard.watch] if guard else []), *([pickups.watch] if pickups else []),
-                      privacy.watch],
+                      privacy.watch, UninstallWatch(settings.file.reconcile.outage.queue, hooks).watch],
             enrich_case=order_side.enrich_case,
         ),
         clock=clock or settings_clock(settings),

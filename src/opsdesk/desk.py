@@ -190,4 +190,5 @@ class Desk:
             outcome_hooks=self.outcome_hooks,
             checks=self.send_checks,
             rng=rng,
+            incidents_queue=self.settings.file.reconcile.outage.queue,
         )

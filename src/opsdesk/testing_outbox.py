@@ -75,6 +75,13 @@ class MemoryOutbox:
             if later.next_attempt_at < action.next_attempt_at:
                 self.t.actions[later.id] = replace(later, next_attempt_at=in_utc(action).next_attempt_at)
 
+    def hold_shop(self, provider: str, shop: str, until: datetime) -> int:
+        held = [a for a in self.t.actions.values() if a.provider == provider and a.shop == shop
+                and a.status is ActionStatus.PENDING and a.next_attempt_at < until]
+        for action in held:
+            self.t.actions[action.id] = replace(action, next_attempt_at=until)
+        return len(held)
+
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         written = 0
         for action in actions:

@@ -183,7 +183,7 @@ def test_a_refused_re_check_followed_by_a_tag_ends_in_the_payments_case_and_a_ca
         order_id_of(1), total="19.99", gateway="shopify_payments", financial_status="PENDING"
     )
     scenario.deliver("orders/create", order(1, MONDAY_9AM, financial_status="pending"))
-    scenario.shopify.script("403")
+    scenario.shopify.script("403-scope")  # this call refused, not the token (ADR 0067)
     scenario.later(minutes=31)
 
     assert len(scenario.mail_to("c1@example.com")) == 1  # the playbook's reminder, as without the tag

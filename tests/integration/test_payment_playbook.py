@@ -113,7 +113,7 @@ def test_a_custom_manual_method_listed_once_in_opsdesk_yaml_is_not_chased_and_on
 
 def test_a_re_check_shopify_refuses_still_ends_in_a_reminder_and_a_payments_case(scenario: Scenario) -> None:
     pending_order(scenario, 1)
-    scenario.shopify.script("403")
+    scenario.shopify.script("403-scope")  # this call refused, not the token (ADR 0067)
     scenario.later(minutes=31)
 
     assert len(scenario.mail_to("c1@example.com")) == 1

@@ -21,7 +21,7 @@ from opsdesk.connectors.shopify_errors import retry_after
 from opsdesk.domain.errors import NotFound, Unavailable
 from opsdesk.domain.events import RefundCreated, ShopDomain
 from opsdesk.domain.money import Money
-from opsdesk.domain.outbox import Delivered, Rejected, RetryLater
+from opsdesk.domain.outbox import CredentialsRefused, Delivered, Rejected, RetryLater
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.normalise.shopify import normalise
 from opsdesk.services.reconcile import dispute_payload, webhook_payload
@@ -228,8 +228,8 @@ def test_discount_terms_raise_not_found_or_unavailable(fake: FakeShopifyAdmin, s
     ("408", RetryLater("HTTP 408")),
     ("throttled", RetryLater("throttled: Throttled", 0.1)),
     ("400", Rejected('HTTP 400: {"errors": "HTTP 400"}')),
-    ("401", Rejected('HTTP 401: {"errors": "HTTP 401"}')),
-    ("403", Rejected('HTTP 403: {"errors": "HTTP 403"}')),
+    ("401", CredentialsRefused('HTTP 401: {"errors": "HTTP 401"}')),  # the shop's, not the call's (ADR 0067)
+    ("403", CredentialsRefused('HTTP 403: {"errors": "HTTP 403"}')),
     ("404", Rejected('HTTP 404: {"errors": "HTTP 404"}')),
     ("422", Rejected('HTTP 422: {"errors": "HTTP 422"}')),
     ("302", Rejected('HTTP 302: {"errors": "HTTP 302"}')),
@@ -446,7 +446,7 @@ def test_a_shop_without_shopify_payments_has_no_disputes(fake: FakeShopifyAdmin,
     ("503", RetryLater("HTTP 503")),
     ("429:7", RetryLater("HTTP 429", 7.0)),
     ("throttled", RetryLater("throttled: Throttled", 0.1)),
-    ("403", Rejected('HTTP 403: {"errors": "HTTP 403"}')),
+    ("403", CredentialsRefused('HTTP 403: {"errors": "HTTP 403"}')),
 ])
 def test_the_disputes_query_maps_each_failure_to_retry_later_or_rejected(
         fake: FakeShopifyAdmin, shopify: ShopifyAdmin, fault: str, expected: RetryLater | Rejected) -> None:

@@ -17,7 +17,9 @@ and refilled since, holds the query's requested cost plus a reserve for the desk
 
 Outcomes: 2xx without errors -> Delivered; ``userErrors`` -> Rejected; ``THROTTLED``, 429, 408, 5xx,
 timeouts and broken connections -> RetryLater (with the provider's wait when it gives one); other 4xx and
-3xx (redirects are never followed) -> Rejected (``shopify_errors``). No httpx exception leaves this module.
+3xx (redirects are never followed) -> Rejected (``shopify_errors``); a 401, or a 403 that names no access
+scope, -> ``CredentialsRefused`` (a Rejected: the shop's credentials, not the call; ADR 0067). No httpx exception
+leaves this module.
 
 A shop calls with its static token (``token_for``), or, when ``credentials_for`` gives it a Dev Dashboard app's
 client credentials, with tokens from Shopify's client credentials grant, renewed before they expire and once
@@ -40,7 +42,13 @@ from opsdesk.clock import SystemClock
 from opsdesk.connectors.http import ApiClient
 from opsdesk.connectors.shopify_bucket import DEFAULT_RESERVE, CostBuckets
 from opsdesk.connectors.shopify_discounts import Discounts
-from opsdesk.connectors.shopify_errors import error_message, graphql_errors, retry_after, server_time
+from opsdesk.connectors.shopify_errors import (
+    credentials_refused,
+    error_message,
+    graphql_errors,
+    retry_after,
+    server_time,
+)
 from opsdesk.connectors.shopify_holds import FulfilmentHolds
 from opsdesk.connectors.shopify_items import read_item
 from opsdesk.connectors.shopify_orders import OrderActions
@@ -49,7 +57,7 @@ from opsdesk.connectors.shopify_refunds import Refunds
 from opsdesk.connectors.shopify_token import AccessTokens, ClientCredentials, GrantOutcome, token_url
 from opsdesk.connectors.shopify_webhooks import WebhookSubscriptions
 from opsdesk.domain.errors import InvalidPayload
-from opsdesk.domain.outbox import Rejected, RetryLater, SendResult
+from opsdesk.domain.outbox import CredentialsRefused, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Clock
 
@@ -230,6 +238,8 @@ class ShopifyAdmin:
         if status in (408, 429) or status >= 500:
             now = server_time(response) or self._clock.now()
             return RetryLater(f"HTTP {status}", retry_after(response.headers.get("Retry-After"), now))
+        if credentials_refused(status, response.text):  # not this call's fault: the shop's actions wait (ADR 0067)
+            return CredentialsRefused(f"HTTP {status}: {response.text[:200]}")
         if not 200 <= status < 300:
             return Rejected(f"HTTP {status}: {response.text[:200]}")
         try:

@@ -49,6 +49,14 @@ def _http_date(value: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def credentials_refused(status: int, text: str) -> bool:
+    """Whether an Admin API answer refuses the shop's credentials rather than one call (ADR 0067): 401 always ("[API]
+    Invalid API key or access token": a revoked token, an uninstalled app); 403 unless it names an access scope
+    ("This action requires merchant approval for write_orders scope": only the calls that need that scope fail).
+    A scope missing for a GraphQL field is a 200 with ``ACCESS_DENIED`` (``graphql_errors``: Rejected)."""
+    return status == 401 or (status == 403 and "scope" not in text.lower())
+
+
 def graphql_errors(body: JSON) -> RetryLater | Rejected:
     errors = body["errors"]
     items: list[Any] = errors if isinstance(errors, list) else [{"message": str(errors)}]

@@ -61,7 +61,23 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class CredentialsRefused(Rejected):
+    """The provider refused the shop's credentials, not this action (Shopify: 401, or a 403 that names no access
+    scope): nothing of the shop's can go until they work again (ADR 0067). Whoever does not look is told Rejected."""
+
+
 SendResult = Delivered | RetryLater | Rejected
+
+#: While a shop's credentials are refused, one of its actions is sent again as a probe after as long as they have
+#: been refused (a doubling back-off), no sooner than the first and no later than the second.
+CREDENTIALS_PROBE = (timedelta(seconds=30), timedelta(minutes=5))
+
+
+def credentials_probe_at(refused_since: datetime, now: datetime) -> datetime:
+    """When the next probe of credentials refused since ``refused_since`` is due, asked at ``now``."""
+    low, high = CREDENTIALS_PROBE
+    return now + min(high, max(low, now - refused_since))
 
 
 @dataclass(frozen=True, slots=True)

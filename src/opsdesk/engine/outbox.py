@@ -34,6 +34,10 @@ crash (the refund's lease ends, it is sent again, then the email). An action tri
 along (due no sooner than it); one that fails for good fails the later ones with it, in its outcome's transaction,
 named in its one case (``engine/outcomes.py``).
 
+A shop whose credentials the provider refuses (``CredentialsRefused``: Shopify's 401) does not burn its actions
+through their retries: they are held, one goes as a probe on a back-off, and one case opens (ADR 0067,
+``engine/credentials.py``).
+
 Connectors that can reuse a connection for a batch (SMTP) say so with ``batch()``: the sender opens it
 around a batch's sends and closes it before writing the batch's outcomes (an email's own are written with it open).
 """
@@ -59,6 +63,7 @@ from opsdesk.domain.outbox import (
     SendResult,
 )
 from opsdesk.domain.records import OutboxAction
+from opsdesk.engine.credentials import CredentialsGate
 from opsdesk.engine.outcomes import Outcome, OutcomeWriter, action_fields
 from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Connector, Database, UnitOfWork
@@ -120,7 +125,9 @@ class OutboxSender:
         case_hooks: CaseHooks | None = None,
         outcome_hooks: Mapping[str, OutcomeHook] | None = None,
         checks: Mapping[str, SendCheck] | None = None,
+        incidents_queue: str = "incidents",
     ) -> None:
+        """``incidents_queue``: where the case of a shop whose credentials are refused goes (ADR 0067)."""
         self._db = db
         self._connectors = connectors
         self._clock = clock
@@ -132,6 +139,7 @@ class OutboxSender:
         self._on_outcome = on_outcome
         self._checks = dict(checks or {})
         self.stats = SenderStats()
+        self._gate = CredentialsGate(db, case_hooks or CaseHooks(), incidents_queue)
         self._writer = OutcomeWriter(
             db, worker=worker, stats=self.stats, case_hooks=case_hooks or CaseHooks(),
             outcome_hooks=dict(outcome_hooks or {}), notify=self._notify,
@@ -153,6 +161,7 @@ class OutboxSender:
                 return 0
         with self._db.unit_of_work() as uow:
             claimed = uow.outbox.claim_due(now, limit, now + self._lease, self._worker)
+            self._gate.begin(uow, claimed)
             uow.commit()
         write_by = now + self._lease / 2
         outcomes: list[Outcome] = []
@@ -191,19 +200,26 @@ class OutboxSender:
             yield
 
     def _send(self, action: OutboxAction) -> Outcome | OutboxAction:
-        """Send one action: its outcome to record, or (an open circuit) the action deferred."""
+        """Send one action: its outcome to record, or (an open circuit, refused credentials) the action deferred."""
         now = self._clock.now()
+        held = self._gate.held(action, now)
+        if held is not None:
+            return self._deferred(held)
         breaker = self._breakers.get(action.provider, Breaker()).probe(now)
         self._breakers[action.provider] = breaker
         if not breaker.allows(now):
-            self.stats.deferred += 1
-            self._notify("deferred")
             reopen = (breaker.opened_at or now) + breaker.cool_down
-            return replace(action, next_attempt_at=max(reopen, now))
+            return self._deferred(replace(action, next_attempt_at=max(reopen, now)))
         result = self._call(action)
         done = self._clock.now()
         self._breakers[action.provider] = breaker.record(not isinstance(result, RetryLater), done)
-        return self._outcome(action, result, done)
+        held = self._gate.answered(action, result, done)
+        return self._outcome(action, result, done) if held is None else self._deferred(held)
+
+    def _deferred(self, action: OutboxAction) -> OutboxAction:
+        self.stats.deferred += 1
+        self._notify("deferred")
+        return action
 
     def _notify(self, outcome: str) -> None:
         if self._on_outcome is not None:

@@ -32,7 +32,8 @@ mutations must be safe to repeat on their own.
 Faults, one per request, in this order: ``outage(True)`` answers every call 503; scripted faults are
 taken next; otherwise a seeded random draw at the chaos rate. A fault is one of:
 ``"<status>"`` (e.g. ``"500"``), ``"429:<seconds>"`` (with ``Retry-After``), ``"429-date:<seconds>"``
-(``Retry-After`` as an HTTP-date), ``"throttled"`` (200 with a GraphQL ``THROTTLED`` error),
+(``Retry-After`` as an HTTP-date), ``"throttled"`` (200 with a GraphQL ``THROTTLED`` error), ``"403-scope"``
+(403 naming a scope the app lacks: a bare ``"403"`` or a 401 refuses the credentials, ADR 0067),
 ``"hang:<seconds>"`` (no answer, then the connection is closed; nothing is applied),
 ``"slow:<seconds>"`` (answers normally after the delay) and ``"reset"`` (TCP reset after the request).
 """

@@ -16,7 +16,9 @@ from opsdesk.fakes.shopify_bucket import THROTTLED
 __all__ = ["DEFAULT_FAULTS", "FAULT", "Answer", "Faults", "check_faults", "fault_reply"]
 
 DEFAULT_FAULTS = ("500", "429:2", "hang:1", "reset")
-FAULT = re.compile(r"^(?:\d{3}(?::\d+)?|429-date:\d+|(?:hang|slow):\d+(?:\.\d+)?|reset|throttled)$")
+FAULT = re.compile(r"^(?:\d{3}(?::\d+)?|429-date:\d+|(?:hang|slow):\d+(?:\.\d+)?|reset|throttled|403-scope)$")
+#: Shopify's 403 for a call that needs an access scope the app was not granted: that call's refusal, not the token's.
+SCOPE_REFUSED = {"errors": "[API] This action requires merchant approval for write_orders scope."}
 #: An answer: status, JSON body, extra headers.
 Answer = tuple[int, object, dict[str, str]]
 
@@ -56,6 +58,8 @@ def fault_reply(name: str, arg: str) -> Answer:
         return 503, {"errors": "Service Unavailable"}, {}
     if name == "throttled":
         return 200, THROTTLED, {}
+    if name == "403-scope":
+        return 403, SCOPE_REFUSED, {}
     if name == "429-date":
         when = formatdate(time.time() + float(arg), usegmt=True)
         return 429, {"errors": "Too Many Requests"}, {"Retry-After": when}

@@ -1,10 +1,11 @@
-"""The mandatory privacy topics: ``customers/data_request``, ``customers/redact``, ``shop/redact``."""
+"""The mandatory privacy topics (``customers/data_request``, ``customers/redact``, ``shop/redact``) and
+``app/uninstalled``, which Shopify sends before ``shop/redact``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from opsdesk.domain.events import ComplianceKind, ComplianceRequested, ShopDomain, StoreEvent
+from opsdesk.domain.events import AppUninstalled, ComplianceKind, ComplianceRequested, ShopDomain, StoreEvent
 from opsdesk.normalise.fields import JSON, find_id, get_ids, occurred_at, text, within
 
 _NO_TIMES: tuple[str, ...] = ()
@@ -32,3 +33,8 @@ def compliance_requested(
 
 def _customer(customer: JSON) -> tuple[int | None, str, str]:
     return find_id(customer), text(customer, "email"), text(customer, "phone")
+
+
+def app_uninstalled(payload: JSON, shop: ShopDomain, triggered_at: datetime | None) -> tuple[StoreEvent, ...]:
+    """The shop removed the app (its payload is the shop, undated): when Shopify triggered the delivery."""
+    return (AppUninstalled(shop, occurred_at(payload, _NO_TIMES, triggered_at)),)

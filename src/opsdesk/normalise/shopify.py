@@ -76,6 +76,7 @@ _PARSERS: Mapping[str, Parser] = MappingProxyType(
         ),
         "customers/redact": partial(compliance.compliance_requested, ComplianceKind.CUSTOMER_REDACT),
         "shop/redact": partial(compliance.compliance_requested, ComplianceKind.SHOP_REDACT),
+        "app/uninstalled": compliance.app_uninstalled,
     }
 )
 

@@ -35,12 +35,10 @@ _STOCKED_AT = "an item stocked or unstocked at a location; quantities arrive on 
 _STOCK_MOVES = "stock moving between locations; the resulting levels arrive on inventory_levels/update"
 _STOREFRONT = "storefront presentation (themes, domains, markets, locales, channels); no operational signal"
 _SUBSCRIPTIONS = "subscription billing; the orders it creates arrive on orders/create"
-_UNINSTALLED = "the app was removed from the shop; shop/redact follows with the erasure request"
 
 IGNORED_TOPICS: Mapping[str, str] = MappingProxyType(
     {
         "app/scopes_update": _APP,
-        "app/uninstalled": _UNINSTALLED,
         "app_purchases_one_time/update": _APP,
         "app_subscriptions/approaching_capped_amount": _APP,
         "app_subscriptions/update": _APP,

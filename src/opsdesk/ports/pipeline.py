@@ -109,6 +109,10 @@ class OutboxRepository(Protocol):
         """Make the later pending actions of ``action``'s decision due no sooner than it is (its next attempt), so
         that a claim does not read past them while they wait for it."""
 
+    def hold_shop(self, provider: str, shop: str, until: datetime) -> int:
+        """Make every pending action of ``shop`` for ``provider`` due no sooner than ``until`` (its credentials are
+        refused: ADR 0067); returns how many were held. Their attempts and leases are left as they are."""
+
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         """Write the outcome of actions that were never claimed (failed before they could go, ADR 0042), each
         only while it is still pending; returns how many were written."""

@@ -3,7 +3,8 @@
 A sweep's outcome is recorded per shop when it changes (``services.reconcile_outage``, by the worker and by
 ``opsdesk reconcile``), so an outage is one row (ADR 0010, amended 2026-11-29). A shop whose sweeps cannot run
 at all, because the variables of its Admin API credentials are unset, fails at once, before any sweep has
-failed and without a call to Shopify (ADR 0048)."""
+failed and without a call to Shopify (ADR 0048); so does a shop whose credentials Shopify refused an action, or
+whose app was uninstalled, at once, before any sweep (ADR 0067)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from opsdesk.domain.readiness import Control, Measurement, Offender
 from opsdesk.readiness.context import Context, ReadinessControl, fix
 from opsdesk.services.reconcile_mark import read_mark
 from opsdesk.services.reconcile_outage import failing_since
+from opsdesk.services.shop_credentials import SHOPIFY, refused_since
 
 Thresholds = Mapping[str, float]
 
@@ -27,13 +29,18 @@ def webhooks_reconciled(ctx: Context, th: Thresholds) -> Measurement:
     measured: dict[str, dict[str, str | None]] = {}
     for shop in shops:
         began, mark = failing_since(ctx.uow, shop.domain), read_mark(ctx.uow, shop.domain)
-        unset = shop.unset_admin_credentials()
+        unset, refused = shop.unset_admin_credentials(), refused_since(ctx.uow, SHOPIFY, shop.domain)
         measured[shop.domain] = {"last_finished_sweep": mark.isoformat() if mark else None,
                                  "failing_since": began.at.isoformat() if began else None,
-                                 "unset": ", ".join(unset) or None}
+                                 "unset": ", ".join(unset) or None,
+                                 "credentials_refused_since": refused.at.isoformat() if refused else None}
         if unset:
             offenders.append(Offender("shop", shop.domain, f"sweeps cannot run: {' and '.join(unset)} not set "
                                                            "(no Admin API access token)"))
+        elif refused is not None:  # an action or app/uninstalled said so: no need to wait for a sweep (ADR 0067)
+            offenders.append(Offender("shop", shop.domain, f"Shopify refuses its Admin API credentials since "
+                                                           f"{refused.at.isoformat()}: {refused.error}; sweeps cannot "
+                                                           "run and its actions wait"))
         elif began is not None:
             offenders.append(Offender("shop", shop.domain, f"sweeps failing since {began.at.isoformat()}: "
                                                            f"{began.error}"))

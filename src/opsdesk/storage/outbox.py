@@ -96,6 +96,16 @@ _POSTPONE_AFTER = (
     )
     .values(next_attempt_at=bindparam("b_at"))
 )
+_HOLD_SHOP = (
+    update(t.actions)
+    .where(
+        t.actions.c.provider == bindparam("b_provider"),
+        t.actions.c.shop == bindparam("b_shop"),
+        t.actions.c.status == ActionStatus.PENDING.value,
+        t.actions.c.next_attempt_at < bindparam("b_at"),
+    )
+    .values(next_attempt_at=bindparam("b_at"))
+)
 _LEASE_ACTIONS = Fast(
     update(t.actions)
     .where(t.actions.c.id.in_(bindparam("ids", expanding=True)))
@@ -138,6 +148,10 @@ class SqlOutbox:
             "b_at": action.next_attempt_at,
         }
         self._conn.execute(_POSTPONE_AFTER, params)
+
+    def hold_shop(self, provider: str, shop: str, until: datetime) -> int:
+        params = {"b_provider": provider, "b_shop": shop, "b_at": until}
+        return int(self._conn.execute(_HOLD_SHOP, params).rowcount)
 
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         return sum(self._conn.execute(_CANCEL_ACTION, _outcome_params(a)).rowcount for a in actions)

@@ -5,8 +5,9 @@ it happened (``occurred_at``, used to order deliveries that arrive out of order)
 identifies the business fact, so that the same fact delivered twice is decided once.
 
 The base is in ``store_event``; the events, by what they are about, in ``orders``, ``fulfilments``,
-``returns`` (returns, refunds, disputes), ``inventory`` and ``shop`` (discounts, privacy requests). All are
-importable from here: the normaliser makes them and the policies, services and simulator take them.
+``returns`` (returns, refunds, disputes), ``inventory`` and ``shop`` (discounts, privacy requests, the app
+uninstalled). All are importable from here: the normaliser makes them and
+the policies, services and simulator take them.
 """
 
 from opsdesk.domain.events.fulfilments import (
@@ -39,12 +40,19 @@ from opsdesk.domain.events.returns import (
     ReturnLine,
     ReturnUpdated,
 )
-from opsdesk.domain.events.shop import ComplianceKind, ComplianceRequested, DiscountChange, DiscountChanged
+from opsdesk.domain.events.shop import (
+    AppUninstalled,
+    ComplianceKind,
+    ComplianceRequested,
+    DiscountChange,
+    DiscountChanged,
+)
 from opsdesk.domain.events.store_event import OrderId, ShopDomain, StoreEvent
 
 __all__ = [
     "DAMAGE_RETURN_REASONS",
     "SIMPLE_RETURN_REASONS",
+    "AppUninstalled",
     "ComplianceKind",
     "ComplianceRequested",
     "DiscountChange",

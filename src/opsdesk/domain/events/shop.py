@@ -1,9 +1,10 @@
-"""Events about the shop rather than one order: its discounts, mandatory privacy requests."""
+"""Events about the shop rather than one order: its discounts, mandatory privacy requests, the app removed."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 from opsdesk.domain.events.store_event import StoreEvent
 
@@ -55,3 +56,10 @@ class ComplianceRequested(StoreEvent):
     @property
     def key(self) -> str:
         return f"{self.name}:{self.customer_id}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class AppUninstalled(StoreEvent):
+    """The shop removed the app: its Admin API token is revoked, so nothing can be sent to it (ADR 0067)."""
+
+    name: ClassVar[str] = "app.uninstalled"
