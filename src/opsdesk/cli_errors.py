@@ -31,6 +31,7 @@ from opsdesk.domain.errors import (
     Unavailable,
 )
 from opsdesk.services.privacy import PrivacyDeferred, PrivacyFailed
+from opsdesk.services.reconcile_report import SweepRefused
 from opsdesk.simulator.feed import GeneratorFailed
 
 #: Ctrl-C, or a prompt's input ended: the shell's code for an interrupt.
@@ -41,7 +42,8 @@ FAILED = 70
 #: opsdesk, so that a new one is placed here; one that is not is a refusal of the core, 2.
 CODES: tuple[tuple[type[OpsdeskError], int], ...] = (
     (Conflict, 1),
-    (Unavailable, 3),
+    (SweepRefused, 2),  # an Unavailable (the sweep stops, its mark kept), but Shopify refused: asking again cannot help
+    (Unavailable, 3),  # SweepFailed too: Shopify's Admin API did not answer the sweep
     (PrivacyDeferred, 3),  # not an Unavailable: the timer sweep records it and retries it, as any failure
     (GeneratorFailed, FAILED),
     (PrivacyFailed, FAILED),  # the timer's wrap of whatever its request raised
@@ -49,6 +51,7 @@ CODES: tuple[tuple[type[OpsdeskError], int], ...] = (
     (NotFound, 2),
     (DataRefused, 2),
     (SchemaAhead, 2),  # the database named was upgraded by a newer opsdesk: name another, or run that one
+    # (UnknownDictionary too: a stored body that a newer opsdesk, or another program, packed)
 )
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,9 @@ import pkgutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
+import zstandard
 from sqlalchemy import create_engine
 
 import opsdesk
@@ -33,6 +35,9 @@ CODES = {
     "NotFound": 2,
     "DataRefused": 2,  # the API's 422: the value, sent again, is refused again
     "SchemaAhead": 2,  # the database named is one a newer opsdesk upgraded: name another, or run that version
+    "UnknownDictionary": 2,  # a stored body a newer (or another) opsdesk packed: the database is not this one's
+    "SweepFailed": 3,  # Shopify's Admin API did not answer the sweep's reads: try again later
+    "SweepRefused": 2,  # it refused them (the token, a scope): asking again cannot help until the app changes
     "Conflict": 1, "Refused": 1,
     "Unavailable": 3,
     "PrivacyDeferred": 3,  # an email to the customer is being sent: the erasure can run once it is done
@@ -121,3 +126,22 @@ def test_a_folder_that_cannot_be_written_is_bad_input_exit_2_naming_it(tmp_path:
     assert "Traceback" not in result.stderr
     said = json.loads(result.stderr)["error"] if fmt == "json" else result.stderr
     assert "a-file/desk" in said
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_body_packed_with_a_dictionary_this_opsdesk_lacks_is_exit_2_not_a_bug(tmp_path: Path, fmt: str) -> None:
+    """A stored delivery another (newer) opsdesk packed: the database named is not one this version reads, as a
+    schema ahead of it (2), not opsdesk failing (70)."""
+    init(tmp_path)
+    other = zstandard.train_dictionary(4096, [orjson.dumps({"n": n, "name": f"order {n}"}) * 8 for n in range(400)])
+    with create_engine(f"sqlite:///{tmp_path / 'opsdesk.db'}").begin() as conn:
+        conn.execute(t.deliveries.insert().values(
+            shop=SHOP, webhook_id="w-1", topic="orders/create", received_at=datetime.now(UTC), status="pending",
+            body=zstandard.ZstdCompressor(dict_data=other).compress(b'{"id": 1}'),
+        ))
+    (tmp_path / "none.jsonl").write_text("")
+    result = run("ingest", "none.jsonl", "--format", fmt, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert "Traceback" not in result.stderr
+    said = json.loads(result.stderr)["error"] if fmt == "json" else result.stderr
+    assert f"dictionary {other.dict_id()}" in said
