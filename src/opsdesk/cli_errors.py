@@ -33,6 +33,7 @@ from opsdesk.domain.errors import (
 from opsdesk.services.privacy import PrivacyDeferred, PrivacyFailed
 from opsdesk.services.reconcile_report import SweepRefused
 from opsdesk.simulator.feed import GeneratorFailed
+from opsdesk.yamldoc import InvalidDocument
 
 #: Ctrl-C, or a prompt's input ended: the shell's code for an interrupt.
 INTERRUPTED = 130
@@ -69,9 +70,14 @@ def exit_code(exc: OpsdeskError) -> int:
 
 
 def refused(exc: OpsdeskError, err: Console, *, as_json: bool) -> int:
-    """Print a refusal of the core; return its exit code. A conflict names who holds the case (``holder``)."""
-    holder = exc.holder if isinstance(exc, Conflict) and exc.holder else None
-    return _said(str(exc), exit_code(exc), err, as_json=as_json, **({"holder": holder} if holder else {}))
+    """Print a refusal of the core; return its exit code. A conflict names who holds the case (``holder``); a file
+    that is not valid (``opsdesk.yaml``, a playbook) each of its ``problems``, as the API's 422 names each field."""
+    extra: dict[str, Any] = {}
+    if isinstance(exc, Conflict) and exc.holder:
+        extra["holder"] = exc.holder
+    if isinstance(exc, InvalidDocument) and exc.problems:
+        extra["problems"] = [p.as_dict() for p in exc.problems]
+    return _said(str(exc), exit_code(exc), err, as_json=as_json, **extra)
 
 
 def misused(exc: typer.TyperException, err: Console, *, as_json: bool) -> int:
@@ -115,7 +121,7 @@ def interrupted(*, as_json: bool) -> int:
     return INTERRUPTED
 
 
-def _said(message: str, code: int, err: Console, *, as_json: bool, **extra: str) -> int:
+def _said(message: str, code: int, err: Console, *, as_json: bool, **extra: Any) -> int:
     if as_json:
         _write({"error": message, **extra}, code)
     else:
