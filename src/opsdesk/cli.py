@@ -147,7 +147,7 @@ def run_server(
             probe = StandInStorefront(fallback=PageProbe())  # the demo shop's pages (fakes/storefront.py)
         desk = composition.build(settings, clock=clock, page_probe=probe)
         _check_audit(desk)
-        cli_check.warn_unrouted(desk)
+        cli_check.warn_at_start(desk)
         out.print(
             f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
         )
@@ -216,7 +216,7 @@ def worker(
 
     desk = desk_for(config, database_url)
     _check_audit(desk)
-    cli_check.warn_unrouted(desk)
+    cli_check.warn_at_start(desk)
     background = Background(desk)
     port = None if metrics_port is None else MetricsPort(desk, background, metrics_host, metrics_port)
     stopped = threading.Event()

@@ -278,9 +278,7 @@ def load_file(path: Path) -> FileConfig:
     try:
         return FileConfig.model_validate(data)
     except ValidationError as exc:
-        problems = _explain(exc, document)
-        lines = [f"{p.file}:{p.line}:{p.column}: {p.at or '(top level)'}: {p.problem}" for p in problems]
-        raise yamldoc.InvalidDocument("invalid configuration:\n  " + "\n  ".join(lines), problems) from exc
+        raise yamldoc.InvalidDocument.listing("invalid configuration", _explain(exc, document)) from exc
 
 
 def _explain(exc: ValidationError, document: yamldoc.Document) -> list[yamldoc.Problem]:

@@ -44,6 +44,10 @@ class Problem:
     def as_dict(self) -> dict[str, str | int | None]:
         return {"file": self.file, "line": self.line, "column": self.column, "at": self.at, "problem": self.problem}
 
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.at or '(top level)'}: {self.problem}"
+
 
 class InvalidDocument(InvalidInput):
     """A file that is not valid, in one message for a person and as ``problems``, each where and what, for a
@@ -52,6 +56,12 @@ class InvalidDocument(InvalidInput):
     def __init__(self, message: str, problems: Iterable[Problem]) -> None:
         super().__init__(message)
         self.problems = tuple(problems)
+
+    @classmethod
+    def listing(cls, heading: str, problems: Sequence[Problem]) -> InvalidDocument:
+        """The error whose message is ``heading:`` and one indented line per problem (``file:line:column: at:
+        problem``), as ``opsdesk.yaml``'s have always read."""
+        return cls(f"{heading}:\n  " + "\n  ".join(str(p) for p in problems), problems)
 
 
 class YamlError(InvalidDocument):
