@@ -277,6 +277,8 @@ def main() -> None:
     try:
         logs.configure(os.environ, terminal=sys.stderr.isatty())
         code = cli(standalone_mode=False)
+        if code == errors.INTERRUPTED:  # typer returns Ctrl-C (a KeyboardInterrupt) as its code: no command does
+            sys.exit(errors.interrupted(as_json=as_json))
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
         sys.exit(errors.refused(exc, err, as_json=as_json))
@@ -287,4 +289,4 @@ def main() -> None:
     except typer.TyperException as exc:
         sys.exit(errors.misused(exc, err, as_json=as_json))
     except Exception as exc:  # a bug, a process of opsdesk's own, or an OSError on a path it was given
-        sys.exit(errors.failed(exc, err, as_json=as_json))
+        sys.exit(errors.failed(exc, err, as_json=as_json, given=errors.given_paths(sys.argv[1:])))

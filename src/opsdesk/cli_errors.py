@@ -14,6 +14,7 @@ import itertools
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from opsdesk.config import load_settings
 from opsdesk.domain.errors import (
     Conflict,
     DataRefused,
@@ -101,17 +103,39 @@ def misused(exc: typer.TyperException, err: Console, *, as_json: bool) -> int:
     return exc.exit_code
 
 
-def failed(exc: Exception, err: Console, *, as_json: bool) -> int:
+def failed(exc: Exception, err: Console, *, as_json: bool, given: Sequence[Path] = ()) -> int:
     """Print what escaped every command; return its exit code.
 
-    An ``OSError`` naming a file is about a path the command was given (a folder it cannot write, a file that is
-    not there): bad input, 2, as the API's 400; the same command fails again until the path or its permissions
-    change. Anything else is opsdesk's own failure, 70: its traceback goes to the log (stderr), for the person."""
-    if isinstance(exc, OSError) and exc.filename is not None:
+    An ``OSError`` naming a path the user gave (``given``: ``given_paths``), or one inside it, is about that path (a
+    folder it cannot write, a file that is not there): bad input, 2, as the API's 400; the same command fails again
+    until the path or its permissions change. Anything else is opsdesk's own failure, 70, an ``OSError`` on a path
+    of its own included: its traceback goes to the log (stderr), for the person."""
+    if isinstance(exc, OSError) and exc.filename is not None and _inside(exc.filename, given):
         return refused(InvalidInput(f"cannot use {exc.filename}: {exc.strerror or exc}"), err, as_json=as_json)
     log.error("opsdesk failed", exc_info=exc)
     message = f"opsdesk failed: {type(exc).__name__}: {exc} (the log above has the traceback)"
     return _said(message, FAILED, err, as_json=as_json)
+
+
+def given_paths(args: Sequence[str]) -> list[Path]:
+    """The paths the user gave: each word of the command line (an option's ``--name=value`` value too), and the
+    configuration file with the folders it names (``playbooks``, ``privacy.export_dir``) when it can be read."""
+    words = [w.split("=", 1)[1] if w.startswith("--") and "=" in w else w for w in args]
+    found = [Path(w) for w in words if w and not w.startswith("-")]
+    flags = list(args)
+    named = next((b for a, b in itertools.pairwise(flags) if a in ("--config", "-c")), None)
+    try:
+        settings = load_settings(named, None)
+    except Exception:  # an unreadable configuration names no paths; its error is the one reported
+        return found
+    return [*found, settings.config_path, settings.playbooks_dir, settings.privacy_export_dir]
+
+
+def _inside(filename: str | bytes | int, given: Sequence[Path]) -> bool:
+    if not isinstance(filename, str):
+        return False
+    path = Path(filename).resolve()
+    return any(path == p or path.is_relative_to(p) for p in (g.resolve() for g in given))
 
 
 def interrupted(*, as_json: bool) -> int:

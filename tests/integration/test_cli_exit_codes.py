@@ -146,3 +146,35 @@ def test_a_body_packed_with_a_dictionary_this_opsdesk_lacks_is_exit_2_not_a_bug(
     assert "Traceback" not in result.stderr
     said = json.loads(result.stderr)["error"] if fmt == "json" else result.stderr
     assert f"dictionary {other.dict_id()}" in said
+
+
+def test_an_oserror_on_a_path_of_opsdesks_own_is_its_failure_70_not_bad_input(tmp_path: Path) -> None:
+    """Only a path the user gave (a word of the command line, the configuration and the folders it names) is read as
+    theirs (2): a file opsdesk itself could not read is a failure of its own, whatever the error names."""
+    env = _customize(tmp_path, "import shutil\n\ndef copyfile(*_a, **_k):\n    raise FileNotFoundError(2, "
+                     "'No such file or directory', '/nonexistent/opsdesk/starter/opsdesk.yaml')\n\n"
+                     "shutil.copyfile = copyfile\n")
+    result = run("init", "desk", "--format", "json", cwd=tmp_path, env=env)
+    error = json.loads(result.stderr.strip().splitlines()[-1])
+    assert (result.returncode, error["exit_code"]) == (70, 70), result.stderr
+    assert error["error"].startswith("opsdesk failed: FileNotFoundError")
+
+
+def test_a_folder_the_configuration_names_that_cannot_be_written_is_bad_input_exit_2(tmp_path: Path) -> None:
+    init(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder")
+    config = tmp_path / "opsdesk.yaml"
+    config.write_text(config.read_text() + "\nprivacy: {export_dir: a-file/exports}\n")
+    result = run("privacy", "export", "--shop", SHOP, "--email", "ann@example.com", "--format", "json", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert "a-file/exports" in json.loads(result.stderr)["error"]
+
+
+def test_ctrl_c_under_json_is_the_interrupts_json_line_exit_130(tmp_path: Path) -> None:
+    """typer turns a KeyboardInterrupt into its Exit(130): it was passed through without a word, JSON asked or not."""
+    env = _customize(tmp_path, "import opsdesk.cli_common as common\n\ndef interrupted(*_a, **_k):\n"
+                     "    raise KeyboardInterrupt\n\ncommon.load_settings = interrupted\n")
+    result = run("cases", "list", "--format", "json", cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout) == (130, ""), result.stderr
+    assert json.loads(result.stderr) == {"error": "interrupted", "exit_code": 130}
+    assert (run("cases", "list", cwd=tmp_path, env=env).returncode, result.stdout) == (130, "")
