@@ -147,7 +147,7 @@ def run_server(
             probe = StandInStorefront(fallback=PageProbe())  # the demo shop's pages (fakes/storefront.py)
         desk = composition.build(settings, clock=clock, page_probe=probe)
         _check_audit(desk)
-        cli_check.warn_unrouted(desk)
+        cli_check.warn_at_start(desk)
         out.print(
             f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
         )
@@ -216,7 +216,7 @@ def worker(
 
     desk = desk_for(config, database_url)
     _check_audit(desk)
-    cli_check.warn_unrouted(desk)
+    cli_check.warn_at_start(desk)
     background = Background(desk)
     port = None if metrics_port is None else MetricsPort(desk, background, metrics_host, metrics_port)
     stopped = threading.Event()
@@ -277,6 +277,8 @@ def main() -> None:
     try:
         logs.configure(os.environ, terminal=sys.stderr.isatty())
         code = cli(standalone_mode=False)
+        if code == errors.INTERRUPTED:  # typer returns Ctrl-C (a KeyboardInterrupt) as its code: no command does
+            sys.exit(errors.interrupted(as_json=as_json))
         sys.exit(code if isinstance(code, int) else 0)
     except OpsdeskError as exc:
         sys.exit(errors.refused(exc, err, as_json=as_json))
@@ -287,4 +289,4 @@ def main() -> None:
     except typer.TyperException as exc:
         sys.exit(errors.misused(exc, err, as_json=as_json))
     except Exception as exc:  # a bug, a process of opsdesk's own, or an OSError on a path it was given
-        sys.exit(errors.failed(exc, err, as_json=as_json))
+        sys.exit(errors.failed(exc, err, as_json=as_json, given=errors.given_paths(sys.argv[1:])))

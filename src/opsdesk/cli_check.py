@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from opsdesk import yamldoc
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit, refuse_unknown_format
 from opsdesk.config import Settings, ShopConfig
 from opsdesk.connectors.shopify import ShopifyAdmin
@@ -37,6 +38,8 @@ def check(
 ) -> None:
     """Measure the readiness controls; exits 1 when any control fails, naming what fails and why."""
     desk = desk_for(config, database_url)
+    if strange := unknown_default_owners(desk):
+        raise yamldoc.InvalidDocument.listing("invalid configuration", strange)
     if probe:
         _probe(desk, quiet=fmt == "json")
     with desk.db.unit_of_work(read_only=True) as uow:
@@ -170,3 +173,32 @@ def warn_unrouted(desk: Desk) -> None:
     for where, why in found:
         log.warning("%s: %s; readiness control automations-owned fails until the queue is fixed", where, why,
                     extra={"rule": where})
+
+
+def unknown_default_owners(desk: Desk) -> list[yamldoc.Problem]:
+    """Each shop whose ``default_owner`` is no person or team of the organisation, where ``opsdesk.yaml`` says it:
+    every new order of the shop would go to a name nobody is told about (readiness's ``order-owners`` fails on it
+    later). ``check`` refuses it as a configuration error; ``serve`` and ``worker`` warn and start (ADR 0060)."""
+    org = desk.org
+    strange = [(i, owner) for i, shop in enumerate(desk.settings.file.shops)
+               if (owner := shop.default_owner) and not org.knows_owner(owner)]
+    if not strange:
+        return []
+    document = yamldoc.load(desk.settings.config_path)
+    found = []
+    for i, owner in strange:
+        keys: list[str | int] = ["shops", i, "default_owner"]
+        problem = (f"no person or team {owner!r} ({org.unknown_owner(owner)}): the shop's new orders would go to a "
+                   "name nobody is told about")
+        found.append(yamldoc.Problem.found(document.position(keys), document.path, keys, problem))
+    return found
+
+
+def warn_at_start(desk: Desk) -> None:
+    """At the start of ``serve`` and ``worker``: what would go wrong quietly, one warning each (a queue with no team or
+    SLA, ``warn_unrouted``; a shop's default owner nobody is), and start all the same: refusing would lose webhooks
+    over a typo."""
+    warn_unrouted(desk)
+    for problem in unknown_default_owners(desk):
+        log.warning("%s; readiness control order-owners fails until it is fixed", problem,
+                    extra={"setting": problem.at})

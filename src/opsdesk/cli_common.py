@@ -52,12 +52,21 @@ def refuse_unknown_format(fmt: str) -> None:
         raise InvalidInput(f"--format must be text or json, not {fmt!r}")
 
 
-def note_if_no_person(desk: Desk, name: str, role: str) -> None:
-    """Say on stderr when a token or account acting as ``name`` is no person of the organisation: it reads and (above
-    a viewer) works cases but takes none (ADR 0047). Only a note: a token for a script is meant to be no one."""
+def note(message: str, fmt: str) -> None:
+    """Say something on stderr beside a command's output: ``note: ...`` for a person; under ``--format json`` one
+    JSON line, ``{"note": "..."}``, as the log's lines and the error are, so that a script reads stderr as JSON lines
+    (ADR 0060 amended). Every command's notes go through here."""
+    if fmt == "json":
+        sys.stderr.write(orjson.dumps({"note": message}).decode() + "\n")
+    else:
+        sys.stderr.write(f"note: {message}\n")
+    sys.stderr.flush()
+
+
+def note_if_no_person(desk: Desk, name: str, role: str, fmt: str) -> None:
+    """Note when a token or account acting as ``name`` is no person of the organisation: it reads and (above a
+    viewer) works cases but takes none (ADR 0047). Only a note: a token for a script is meant to be no one."""
     if (known := desk.org.unknown_owner(name)) is not None:
         can = "reads cases (a viewer)" if role == "viewer" else "reads and works cases but takes none"
-        sys.stderr.write(
-            f"note: {name!r} is no person under people: ({known}): it {can}; "
-            "name it after a person to act as them (ADR 0047)\n"
-        )
+        note(f"{name!r} is no person under people: ({known}): it {can}; name it after a person to act as them "
+             "(ADR 0047)", fmt)

@@ -14,6 +14,7 @@ import itertools
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from opsdesk.config import load_settings
 from opsdesk.domain.errors import (
     Conflict,
     DataRefused,
@@ -31,7 +33,9 @@ from opsdesk.domain.errors import (
     Unavailable,
 )
 from opsdesk.services.privacy import PrivacyDeferred, PrivacyFailed
+from opsdesk.services.reconcile_report import SweepRefused
 from opsdesk.simulator.feed import GeneratorFailed
+from opsdesk.yamldoc import InvalidDocument
 
 #: Ctrl-C, or a prompt's input ended: the shell's code for an interrupt.
 INTERRUPTED = 130
@@ -41,7 +45,8 @@ FAILED = 70
 #: opsdesk, so that a new one is placed here; one that is not is a refusal of the core, 2.
 CODES: tuple[tuple[type[OpsdeskError], int], ...] = (
     (Conflict, 1),
-    (Unavailable, 3),
+    (SweepRefused, 2),  # an Unavailable (the sweep stops, its mark kept), but Shopify refused: asking again cannot help
+    (Unavailable, 3),  # SweepFailed too: Shopify's Admin API did not answer the sweep
     (PrivacyDeferred, 3),  # not an Unavailable: the timer sweep records it and retries it, as any failure
     (GeneratorFailed, FAILED),
     (PrivacyFailed, FAILED),  # the timer's wrap of whatever its request raised
@@ -49,6 +54,7 @@ CODES: tuple[tuple[type[OpsdeskError], int], ...] = (
     (NotFound, 2),
     (DataRefused, 2),
     (SchemaAhead, 2),  # the database named was upgraded by a newer opsdesk: name another, or run that one
+    # (UnknownDictionary too: a stored body that a newer opsdesk, or another program, packed)
 )
 log = logging.getLogger(__name__)
 
@@ -66,9 +72,14 @@ def exit_code(exc: OpsdeskError) -> int:
 
 
 def refused(exc: OpsdeskError, err: Console, *, as_json: bool) -> int:
-    """Print a refusal of the core; return its exit code. A conflict names who holds the case (``holder``)."""
-    holder = exc.holder if isinstance(exc, Conflict) and exc.holder else None
-    return _said(str(exc), exit_code(exc), err, as_json=as_json, **({"holder": holder} if holder else {}))
+    """Print a refusal of the core; return its exit code. A conflict names who holds the case (``holder``); a file
+    that is not valid (``opsdesk.yaml``, a playbook) each of its ``problems``, as the API's 422 names each field."""
+    extra: dict[str, Any] = {}
+    if isinstance(exc, Conflict) and exc.holder:
+        extra["holder"] = exc.holder
+    if isinstance(exc, InvalidDocument) and exc.problems:
+        extra["problems"] = [p.as_dict() for p in exc.problems]
+    return _said(str(exc), exit_code(exc), err, as_json=as_json, **extra)
 
 
 def misused(exc: typer.TyperException, err: Console, *, as_json: bool) -> int:
@@ -92,17 +103,39 @@ def misused(exc: typer.TyperException, err: Console, *, as_json: bool) -> int:
     return exc.exit_code
 
 
-def failed(exc: Exception, err: Console, *, as_json: bool) -> int:
+def failed(exc: Exception, err: Console, *, as_json: bool, given: Sequence[Path] = ()) -> int:
     """Print what escaped every command; return its exit code.
 
-    An ``OSError`` naming a file is about a path the command was given (a folder it cannot write, a file that is
-    not there): bad input, 2, as the API's 400; the same command fails again until the path or its permissions
-    change. Anything else is opsdesk's own failure, 70: its traceback goes to the log (stderr), for the person."""
-    if isinstance(exc, OSError) and exc.filename is not None:
+    An ``OSError`` naming a path the user gave (``given``: ``given_paths``), or one inside it, is about that path (a
+    folder it cannot write, a file that is not there): bad input, 2, as the API's 400; the same command fails again
+    until the path or its permissions change. Anything else is opsdesk's own failure, 70, an ``OSError`` on a path
+    of its own included: its traceback goes to the log (stderr), for the person."""
+    if isinstance(exc, OSError) and exc.filename is not None and _inside(exc.filename, given):
         return refused(InvalidInput(f"cannot use {exc.filename}: {exc.strerror or exc}"), err, as_json=as_json)
     log.error("opsdesk failed", exc_info=exc)
     message = f"opsdesk failed: {type(exc).__name__}: {exc} (the log above has the traceback)"
     return _said(message, FAILED, err, as_json=as_json)
+
+
+def given_paths(args: Sequence[str]) -> list[Path]:
+    """The paths the user gave: each word of the command line (an option's ``--name=value`` value too), and the
+    configuration file with the folders it names (``playbooks``, ``privacy.export_dir``) when it can be read."""
+    words = [w.split("=", 1)[1] if w.startswith("--") and "=" in w else w for w in args]
+    found = [Path(w) for w in words if w and not w.startswith("-")]
+    flags = list(args)
+    named = next((b for a, b in itertools.pairwise(flags) if a in ("--config", "-c")), None)
+    try:
+        settings = load_settings(named, None)
+    except Exception:  # an unreadable configuration names no paths; its error is the one reported
+        return found
+    return [*found, settings.config_path, settings.playbooks_dir, settings.privacy_export_dir]
+
+
+def _inside(filename: str | bytes | int, given: Sequence[Path]) -> bool:
+    if not isinstance(filename, str):
+        return False
+    path = Path(filename).resolve()
+    return any(path == p or path.is_relative_to(p) for p in (g.resolve() for g in given))
 
 
 def interrupted(*, as_json: bool) -> int:
@@ -112,7 +145,7 @@ def interrupted(*, as_json: bool) -> int:
     return INTERRUPTED
 
 
-def _said(message: str, code: int, err: Console, *, as_json: bool, **extra: str) -> int:
+def _said(message: str, code: int, err: Console, *, as_json: bool, **extra: Any) -> int:
     if as_json:
         _write({"error": message, **extra}, code)
     else:

@@ -53,7 +53,7 @@ def create(
     listed = {k: v for k, v in _row(made).items() if k != "revoked"}
     if not emit({**listed, "token": token}, fmt):
         out.print(token, soft_wrap=True)
-    note_if_no_person(desk, name, role)
+    note_if_no_person(desk, name, role, fmt)
 
 
 @tokens_cli.command("list")

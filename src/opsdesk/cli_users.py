@@ -81,7 +81,7 @@ def add(
         uow.commit()
     if not emit(account(user), fmt):
         out.print(f"[green]added[/] {user.username} ({_roles(user)})")
-    note_if_no_person(desk, person or user.username, role)
+    note_if_no_person(desk, person or user.username, role, fmt)
 
 
 @users_cli.command("passwd")

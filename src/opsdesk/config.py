@@ -278,15 +278,15 @@ def load_file(path: Path) -> FileConfig:
     try:
         return FileConfig.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(_explain(exc, document)) from exc
+        raise yamldoc.InvalidDocument.listing("invalid configuration", _explain(exc, document)) from exc
 
 
-def _explain(exc: ValidationError, document: yamldoc.Document) -> str:
-    lines = []
+def _explain(exc: ValidationError, document: yamldoc.Document) -> list[yamldoc.Problem]:
+    """Each field that is wrong, where it is written and why (pydantic's message: never the value)."""
+    problems = []
     for error in exc.errors():
         keys = [k for k in error["loc"] if isinstance(k, str | int)]
-        key = ".".join(str(k) for k in keys) or "(top level)"
-        problem = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
         unknown = error["type"] == "extra_forbidden"
-        lines.append(f"{document.position(keys, of_key=unknown)}: {key}: {problem}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+        problem = "unknown key" if unknown else error["msg"]
+        problems.append(yamldoc.Problem.found(document.position(keys, of_key=unknown), document.path, keys, problem))
+    return problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,53 @@ class Position:
         return f"{self.path}:{self.line}:{self.column}"
 
 
-class YamlError(InvalidInput):
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a file (``opsdesk.yaml``, a playbook): where it is, the field's path (``at``, as the API's
+    422 names a field: ``shops.0.domain``; None when it is no one field, as a YAML syntax error) and what is wrong,
+    never the value (it may be a secret)."""
+
+    file: str
+    line: int | None
+    column: int | None
+    at: str | None
+    problem: str
+
+    @classmethod
+    def found(cls, position: Position | None, file: str, at: Sequence[str | int] | None, problem: str) -> Problem:
+        where = ".".join(str(k) for k in at) if at else None
+        if position is None:
+            return cls(file, None, None, where, problem)
+        return cls(position.path, position.line, position.column, where, problem)
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {"file": self.file, "line": self.line, "column": self.column, "at": self.at, "problem": self.problem}
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.at or '(top level)'}: {self.problem}"
+
+
+class InvalidDocument(InvalidInput):
+    """A file that is not valid, in one message for a person and as ``problems``, each where and what, for a
+    script (the CLI's ``--format json``, ADR 0060 amended)."""
+
+    def __init__(self, message: str, problems: Iterable[Problem]) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+    @classmethod
+    def listing(cls, heading: str, problems: Sequence[Problem]) -> InvalidDocument:
+        """The error whose message is ``heading:`` and one indented line per problem (``file:line:column: at:
+        problem``), as ``opsdesk.yaml``'s have always read."""
+        return cls(f"{heading}:\n  " + "\n  ".join(str(p) for p in problems), problems)
+
+
+class YamlError(InvalidDocument):
     """A YAML file that is not valid YAML (or not UTF-8 text), with where: ``file:line:column: problem``."""
 
     def __init__(self, position: Position, problem: str) -> None:
-        super().__init__(f"{position}: {problem}")
+        super().__init__(f"{position}: {problem}", [Problem.found(position, position.path, None, problem)])
         self.position = position
         self.problem = problem
 
@@ -66,7 +108,8 @@ def load(path: Path) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from exc
+        problem = f"cannot read: {exc.strerror}"
+        raise InvalidDocument(f"{path}: {problem}", [Problem.found(None, str(path), None, problem)]) from exc
     except UnicodeDecodeError as exc:
         before = exc.object[: exc.start].decode("utf-8", "replace")
         raise YamlError(_position(str(path), before, len(before)), "not UTF-8 text") from exc

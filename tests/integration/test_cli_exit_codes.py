@@ -14,7 +14,9 @@ import pkgutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
+import zstandard
 from sqlalchemy import create_engine
 
 import opsdesk
@@ -30,9 +32,13 @@ from tests.samples import SHOP
 CODES = {
     "OpsdeskError": 2,
     "InvalidInput": 2, "InvalidMoney": 2, "InvalidPayload": 2, "InvalidPolicy": 2, "FieldError": 2, "YamlError": 2,
+    "InvalidDocument": 2, "InvalidPlaybooks": 2,  # a file not valid: its problems, each where and what
     "NotFound": 2,
     "DataRefused": 2,  # the API's 422: the value, sent again, is refused again
     "SchemaAhead": 2,  # the database named is one a newer opsdesk upgraded: name another, or run that version
+    "UnknownDictionary": 2,  # a stored body a newer (or another) opsdesk packed: the database is not this one's
+    "SweepFailed": 3,  # Shopify's Admin API did not answer the sweep's reads: try again later
+    "SweepRefused": 2,  # it refused them (the token, a scope): asking again cannot help until the app changes
     "Conflict": 1, "Refused": 1,
     "Unavailable": 3,
     "PrivacyDeferred": 3,  # an email to the customer is being sent: the erasure can run once it is done
@@ -121,3 +127,54 @@ def test_a_folder_that_cannot_be_written_is_bad_input_exit_2_naming_it(tmp_path:
     assert "Traceback" not in result.stderr
     said = json.loads(result.stderr)["error"] if fmt == "json" else result.stderr
     assert "a-file/desk" in said
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_body_packed_with_a_dictionary_this_opsdesk_lacks_is_exit_2_not_a_bug(tmp_path: Path, fmt: str) -> None:
+    """A stored delivery another (newer) opsdesk packed: the database named is not one this version reads, as a
+    schema ahead of it (2), not opsdesk failing (70)."""
+    init(tmp_path)
+    other = zstandard.train_dictionary(4096, [orjson.dumps({"n": n, "name": f"order {n}"}) * 8 for n in range(400)])
+    with create_engine(f"sqlite:///{tmp_path / 'opsdesk.db'}").begin() as conn:
+        conn.execute(t.deliveries.insert().values(
+            shop=SHOP, webhook_id="w-1", topic="orders/create", received_at=datetime.now(UTC), status="pending",
+            body=zstandard.ZstdCompressor(dict_data=other).compress(b'{"id": 1}'),
+        ))
+    (tmp_path / "none.jsonl").write_text("")
+    result = run("ingest", "none.jsonl", "--format", fmt, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert "Traceback" not in result.stderr
+    said = json.loads(result.stderr)["error"] if fmt == "json" else result.stderr
+    assert f"dictionary {other.dict_id()}" in said
+
+
+def test_an_oserror_on_a_path_of_opsdesks_own_is_its_failure_70_not_bad_input(tmp_path: Path) -> None:
+    """Only a path the user gave (a word of the command line, the configuration and the folders it names) is read as
+    theirs (2): a file opsdesk itself could not read is a failure of its own, whatever the error names."""
+    env = _customize(tmp_path, "import shutil\n\ndef copyfile(*_a, **_k):\n    raise FileNotFoundError(2, "
+                     "'No such file or directory', '/nonexistent/opsdesk/starter/opsdesk.yaml')\n\n"
+                     "shutil.copyfile = copyfile\n")
+    result = run("init", "desk", "--format", "json", cwd=tmp_path, env=env)
+    error = json.loads(result.stderr.strip().splitlines()[-1])
+    assert (result.returncode, error["exit_code"]) == (70, 70), result.stderr
+    assert error["error"].startswith("opsdesk failed: FileNotFoundError")
+
+
+def test_a_folder_the_configuration_names_that_cannot_be_written_is_bad_input_exit_2(tmp_path: Path) -> None:
+    init(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder")
+    config = tmp_path / "opsdesk.yaml"
+    config.write_text(config.read_text() + "\nprivacy: {export_dir: a-file/exports}\n")
+    result = run("privacy", "export", "--shop", SHOP, "--email", "ann@example.com", "--format", "json", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert "a-file/exports" in json.loads(result.stderr)["error"]
+
+
+def test_ctrl_c_under_json_is_the_interrupts_json_line_exit_130(tmp_path: Path) -> None:
+    """typer turns a KeyboardInterrupt into its Exit(130): it was passed through without a word, JSON asked or not."""
+    env = _customize(tmp_path, "import opsdesk.cli_common as common\n\ndef interrupted(*_a, **_k):\n"
+                     "    raise KeyboardInterrupt\n\ncommon.load_settings = interrupted\n")
+    result = run("cases", "list", "--format", "json", cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout) == (130, ""), result.stderr
+    assert json.loads(result.stderr) == {"error": "interrupted", "exit_code": 130}
+    assert (run("cases", "list", cwd=tmp_path, env=env).returncode, result.stdout) == (130, "")

@@ -87,3 +87,49 @@ def test_json_is_asked_for_by_the_format_option_only(args: list[str], asks: bool
     from opsdesk.cli_errors import asks_for_json
 
     assert asks_for_json(args) is asks
+
+
+BAD_CONFIG = "shops:\n  - domain: Not A Domain\n    handling_hours: s3cret-token-value\n    colour: blue\n"
+NOT_YAML = "shops: [\n"
+
+
+def test_a_configuration_that_is_not_valid_names_each_problem_where_it_is_written(tmp_path: Path) -> None:
+    """As the API's 422 names each field: the file, line, column, the field's path and what is wrong, never the value
+    (it may be a secret); as text the lines are as they were, one per problem (ADR 0060 amended)."""
+    (tmp_path / "opsdesk.yaml").write_text(BAD_CONFIG)
+    code, error = json_error("cases", "list", "--format", "json", cwd=tmp_path)
+    pattern = "String should match pattern '^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$'"
+    not_int = "Input should be a valid integer, unable to parse string as an integer"
+    assert (code, error["problems"]) == (2, [
+        {"file": "opsdesk.yaml", "line": 2, "column": 13, "at": "shops.0.domain", "problem": pattern},
+        {"file": "opsdesk.yaml", "line": 3, "column": 21, "at": "shops.0.handling_hours", "problem": not_int},
+        {"file": "opsdesk.yaml", "line": 4, "column": 5, "at": "shops.0.colour", "problem": "unknown key"},
+    ])
+    assert "s3cret" not in json.dumps(error)
+    text = opsdesk("cases", "list", cwd=tmp_path)
+    assert (text.returncode, text.stdout, text.stderr.splitlines()) == (2, "", [
+        "error: invalid configuration:",
+        f"  opsdesk.yaml:2:13: shops.0.domain: {pattern}",
+        f"  opsdesk.yaml:3:21: shops.0.handling_hours: {not_int}",
+        "  opsdesk.yaml:4:5: shops.0.colour: unknown key",
+    ])
+    (tmp_path / "opsdesk.yaml").write_text(NOT_YAML)  # not YAML at all: where it stops, no field
+    code, error = json_error("cases", "list", "--format", "json", cwd=tmp_path)
+    assert (code, error["problems"]) == (2, [{"file": "opsdesk.yaml", "line": 2, "column": 1, "at": None,
+                                               "problem": error["error"].removeprefix("opsdesk.yaml:2:1: ")}])
+
+
+def test_a_playbook_that_is_not_valid_names_each_problem_with_its_file_line_and_field(tmp_path: Path) -> None:
+    init(tmp_path)
+    bad = tmp_path / "playbooks" / "bad.yaml"
+    bad.write_text("playbook: bad\nowner: ops\nrules:\n  - id: r1\n    when: [order.created]\n    colour: blue\n")
+    code, error = json_error("cases", "list", "--format", "json", cwd=tmp_path)
+    assert code == 2 and error["error"].startswith("playbooks failed the check:")
+    assert [(p["file"], p["line"], p["column"], p["at"]) for p in error["problems"]] == [
+        (str(bad), 6, 5, "rules.0.colour")
+    ]
+    assert error["problems"][0]["problem"].startswith("unknown key 'colour'")
+    text = opsdesk("cases", "list", cwd=tmp_path)
+    assert (text.returncode, text.stderr.splitlines()[:2]) == (
+        2, ["error: playbooks failed the check:", f"  {bad}:6:5: {error['problems'][0]['problem']}"]
+    )

@@ -8,6 +8,9 @@ stdout read as JSON, their refusals as the exit codes of ADR 0054 (1 a conflict,
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -30,6 +33,18 @@ NO_DATA = {
     "webhooks toml": "prints the [webhooks] block of shopify.app.toml: TOML, itself the document a script reads",
 }
 PASSWORD = "correct horse battery staple\n"
+#: The functions of the command line that write on stderr themselves, each with why a script that asked for JSON
+#: reads no text from them: any other note goes through ``cli_common.note``, a JSON line under ``--format json``.
+STDERR_WRITERS = {
+    "opsdesk.cli_common.note": "the one writer of notes: {\"note\": ...} under --format json",
+    "opsdesk.cli.init": "the files kept, after emit returned: under json they are the document's 'kept'",
+    "opsdesk.cli.worker": "prints no data (NO_DATA): where it runs, beside its log",
+    "opsdesk.cli.policy_check": "the problems, in the text branch (the document has them)",
+    "opsdesk.cli_check._probe": "quiet under json",
+    "opsdesk.cli_check.probe": "in the text branch",
+    "opsdesk.cli_ingest._print_summary": "the text rendering of the summary (the document has the bad lines)",
+    "opsdesk.cli_users.verify": "in the text branch (the document has what broke)",
+}
 
 
 def commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
@@ -53,6 +68,45 @@ def test_every_command_that_prints_data_takes_format_json() -> None:
         if name not in NO_DATA:  # the shared option (cli_common.FormatOpt): text by default, json when asked
             option = format_option(command)
             assert (name, option.name, option.default, option.help) == (name, "fmt", "text", "text or json")
+
+
+def _to_stderr(call: ast.Call) -> bool:
+    """Whether a call writes on stderr: ``err.print`` (the modules' ``Console(stderr=True)``), ``sys.stderr.write``,
+    ``print(file=sys.stderr)``, ``typer.echo(err=True)``; a progress bar on ``err`` only without ``disable=``."""
+    func, words = ast.unparse(call.func), {k.arg: ast.unparse(k.value) for k in call.keywords}
+    if words.get("console") == "err":
+        return "disable" not in words
+    return (func.startswith("err.") or func == "sys.stderr.write" or words.get("file") == "sys.stderr"
+            or (func == "typer.echo" and words.get("err") == "True"))
+
+
+def test_under_json_stderr_has_no_text_but_what_each_writer_says_why() -> None:
+    """A script reading stderr as JSON lines under ``--format json`` (ADR 0060 amended): every module a command
+    of the tree is in (and ``cli_common``) is read, and each function writing on stderr itself must be one of
+    ``STDERR_WRITERS``, whose reasons say why none of it is text under json."""
+    tree = dict(commands(typer.main.get_command(cli)))
+    names = {command.callback.__module__ for command in tree.values()} | {"opsdesk.cli_common"}
+    found = set()
+    for name in sorted(names):
+        for node in ast.walk(ast.parse(inspect.getsource(importlib.import_module(name)))):
+            if isinstance(node, ast.FunctionDef):
+                calls = [c for c in ast.walk(node) if isinstance(c, ast.Call)]
+                found |= {f"{name}.{node.name}"} if any(_to_stderr(c) for c in calls) else set()
+    assert sorted(found) == sorted(STDERR_WRITERS)
+
+
+def test_a_note_is_a_json_line_on_stderr_under_json_and_a_sentence_as_text(tmp_path: Path) -> None:
+    """A token named after no person works but takes no case: the note says so, as JSON when JSON was asked."""
+    assert opsdesk("init", ".", cwd=tmp_path).returncode == 0
+    made = opsdesk("tokens", "create", "ci", "--role", "agent", "--format", "json", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    said = [json.loads(line) for line in made.stderr.splitlines()]  # every line JSON: the log's, and the note
+    assert [line for line in said if "note" in line] == [{"note": (
+        "'ci' is no person under people: (people: alice, bob, carol, dan): it reads and works cases but takes "
+        "none; name it after a person to act as them (ADR 0047)")}]
+    text = opsdesk("tokens", "create", "ci2", "--role", "viewer", cwd=tmp_path)
+    assert text.stderr.startswith("note: 'ci2' is no person under people: (people: alice, bob, carol, dan): it "
+                                  "reads cases (a viewer)"), text.stderr
 
 
 @pytest.fixture(params=SQL_BACKENDS)

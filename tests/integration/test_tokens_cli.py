@@ -105,8 +105,9 @@ def test_revoking_an_unknown_id_is_an_error_with_exit_code_2(desk_dir: tuple[Pat
 def test_create_prints_the_token_once_as_json_for_a_script(desk_dir: tuple[Path, str]) -> None:
     """The public contract: a command that prints data takes ``--format json``; the token with its id, as listed."""
     code, out, err = tokens("create", "ci", "--role", "agent", "--format", "json", where=desk_dir)
-    assert (code, err) == (0, "note: 'ci' is no person under people: (people: alice, bob, carol, dan): it reads and "
-                              "works cases but takes none; name it after a person to act as them (ADR 0047)")
+    assert (code, json.loads(err)) == (0, {"note": "'ci' is no person under people: (people: alice, bob, carol, dan): "
+                                       "it reads and works cases but takes none; name it after a person to act as "
+                                       "them (ADR 0047)"})  # a JSON line, as the error would be (ADR 0060)
     made = json.loads(out)
     token_id, token_digest = stored(desk_dir[1])["ci"]
     assert made == {"id": token_id, "name": "ci", "role": "agent", "created_at": made["created_at"],

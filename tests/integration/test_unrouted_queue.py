@@ -35,6 +35,35 @@ NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 RULE = "playbook refunds, rule refund-request-needs-a-person"
 
 
+def worker_start_log(cwd: Path) -> str:
+    """What ``opsdesk worker`` in ``cwd`` says on stderr up to "worker running" (it started), then stopped by SIGINT;
+    fails the test if it never says it runs."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "opsdesk", "worker"],
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET},
+    )
+    try:
+        assert worker.stderr is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("worker running" in line for line in lines):
+            lines.append(worker.stderr.readline())
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        worker.stderr.close()
+    logged = "".join(lines)  # the warnings come before the worker says it runs
+    assert any("worker running" in line for line in lines), logged
+    return logged
+
+
 def _misroute(playbooks: Path) -> None:
     refunds = playbooks / "refunds.yaml"
     refunds.write_text(refunds.read_text().replace("queue: refunds", "queue: refundz"))
@@ -86,29 +115,7 @@ def test_the_worker_starts_all_the_same_and_says_so(tmp_path: Path) -> None:
     """Refusing to start over a typo would lose webhooks: the worker runs, with a warning naming the rule."""
     init(tmp_path)
     _misroute(tmp_path / "playbooks")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "opsdesk", "worker"],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "OPSDESK_SHOPIFY_SECRET": SECRET},
-    )
-    try:
-        assert worker.stderr is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any("worker running" in line for line in lines):
-            lines.append(worker.stderr.readline())
-    finally:
-        worker.send_signal(signal.SIGINT)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        worker.stderr.close()
-    logged = "".join(lines)  # the warnings come before the worker says it runs
-    assert any("worker running" in line for line in lines), logged
+    logged = worker_start_log(tmp_path)
     assert RULE in logged and "automations-owned" in logged, logged
 
 

@@ -265,13 +265,19 @@ def _check_names(loaded: list[tuple[Path, Playbook]], problems: list[Diagnostic]
     for file, playbook in loaded:
         if playbook.name in seen:  # where the second file names it (it loaded a moment ago)
             where = yamldoc.load(file).position(["playbook"])
-            problems.append(Diagnostic(where, f"duplicate playbook {playbook.name!r}"))
+            problems.append(Diagnostic(where, f"duplicate playbook {playbook.name!r}", ("playbook",)))
         seen.add(playbook.name)
 
 
 def load(paths: Iterable[Path]) -> list[Playbook]:
-    """Load playbooks or raise InvalidPolicy listing every problem."""
+    """Load playbooks or raise InvalidPlaybooks listing every problem."""
     playbooks, problems = check(list(paths))
     if problems:
-        raise InvalidPolicy("playbooks failed the check:\n  " + "\n  ".join(str(p) for p in problems))
+        raise InvalidPlaybooks(
+            "playbooks failed the check:\n  " + "\n  ".join(str(p) for p in problems), [p.problem() for p in problems]
+        )
     return playbooks
+
+
+class InvalidPlaybooks(InvalidPolicy, yamldoc.InvalidDocument):
+    """Playbook files that failed the check: each problem with its file, line and field (``problems``)."""

@@ -15,9 +15,14 @@ from opsdesk.services.facts import specimens
 class Diagnostic:
     position: yamldoc.Position
     message: str
+    at: tuple[str | int, ...] = ()  # the field's keys, when the problem is one field's
 
     def __str__(self) -> str:
         return f"{self.position}: {self.message}"
+
+    def problem(self) -> yamldoc.Problem:
+        """As a file's problem: where, the field's path and what is wrong (the CLI's ``--format json``)."""
+        return yamldoc.Problem.found(self.position, self.position.path, self.at, self.message)
 
 
 class DocumentReader:
@@ -30,7 +35,7 @@ class DocumentReader:
         self.specimens = specimens()
 
     def error(self, keys: list[str | int], message: str, *, of_key: bool = False) -> None:
-        self.problems.append(Diagnostic(self.doc.position(keys, of_key=of_key), message))
+        self.problems.append(Diagnostic(self.doc.position(keys, of_key=of_key), message, tuple(keys)))
 
     def keys(self, value: Mapping[str, Any], allowed: frozenset[str], at: list[str | int]) -> None:
         for key in value:

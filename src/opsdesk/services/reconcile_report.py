@@ -6,13 +6,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["SweepFailed", "SweepReport", "SweepSettings"]
+from opsdesk.domain.errors import Unavailable
+
+__all__ = ["SweepFailed", "SweepRefused", "SweepReport", "SweepSettings"]
 
 JSON = dict[str, Any]
 
 
-class SweepFailed(Exception):
-    """The Admin API did not answer a page; the mark stays where it was."""
+class SweepFailed(Unavailable):
+    """The Admin API did not answer a page; the mark stays where it was. Try again later (the CLI's exit 3)."""
+
+
+class SweepRefused(SweepFailed):
+    """The Admin API refused a page (a token, a scope the app lacks): asking again cannot help until the app or
+    its token changes (the CLI's exit 2)."""
 
 
 @dataclass(frozen=True, slots=True)

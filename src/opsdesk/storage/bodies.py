@@ -19,6 +19,8 @@ from importlib import resources
 
 import zstandard
 
+from opsdesk.domain.errors import SchemaAhead
+
 #: The first four bytes of every zstd frame (a JSON body starts with ``{``, ``[`` or a space).
 MAGIC = b"\x28\xb5\x2f\xfd"
 LEVEL = 3
@@ -83,5 +85,6 @@ def unpack_text(stored: bytes | None) -> str | None:
     return None if stored is None else unpack(bytes(stored)).decode("utf-8", errors="replace")
 
 
-class UnknownDictionary(LookupError):
-    """A stored body names a dictionary this version of opsdesk does not ship (a newer one wrote it)."""
+class UnknownDictionary(SchemaAhead, LookupError):
+    """A stored body names a dictionary this version of opsdesk does not ship (a newer one wrote it, or the
+    database is another program's): as a schema ahead of this opsdesk, the database named is not one it reads."""
