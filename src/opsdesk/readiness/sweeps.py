@@ -8,6 +8,7 @@ failed and without a call to Shopify (ADR 0048)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from opsdesk.domain.readiness import Control, Measurement, Offender
 from opsdesk.readiness.context import Context, ReadinessControl, fix
@@ -24,12 +25,12 @@ def webhooks_reconciled(ctx: Context, th: Thresholds) -> Measurement:
         return Measurement(True, "reconciliation is off (reconcile.enabled: false): lost webhooks are not looked for",
                            {"enabled": False}, ())
     offenders: list[Offender] = []
-    measured: dict[str, dict[str, str | None]] = {}
+    measured: dict[str, dict[str, datetime | str | None]] = {}
     for shop in shops:
         began, mark = failing_since(ctx.uow, shop.domain), read_mark(ctx.uow, shop.domain)
         unset = shop.unset_admin_credentials()
-        measured[shop.domain] = {"last_finished_sweep": mark.isoformat() if mark else None,
-                                 "failing_since": began.at.isoformat() if began else None,
+        measured[shop.domain] = {"last_finished_sweep": mark,
+                                 "failing_since": began.at if began else None,
                                  "unset": ", ".join(unset) or None}
         if unset:
             offenders.append(Offender("shop", shop.domain, f"sweeps cannot run: {' and '.join(unset)} not set "

@@ -14,6 +14,7 @@ from opsdesk.domain.queue_cursor import decode_cursor, encode_cursor, queue_mark
 from opsdesk.domain.records import CaseFilter, DecisionRecord
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.effects import QUEUE_KINDS
+from opsdesk.services.sla import typed_clocks
 
 MAX_OFFSET = 1_000_000  # paging deeper reads every row before the page; a larger one overflowed SQLite
 #: The kinds of case the desk opens (the playbooks' by queue, the monitors', automation failures).
@@ -104,10 +105,11 @@ def case_view(uow: UnitOfWork, case_id: str) -> dict[str, Any]:
     case = uow.cases.get(case_id)
     decisions = uow.decisions.for_order(case.shop, case.order_id) if case.order_id is not None else []
     source = case.source.removeprefix("decision:")
+    sla = typed_clocks(case.detail.get("sla"))  # the desk's times, typed; the rest of the detail as stored
     return {
         "case": case_summary(case),
-        "detail": case.detail,
-        "sla": case.detail.get("sla"),
+        "detail": {**case.detail, "sla": sla} if "sla" in case.detail else case.detail,
+        "sla": sla,
         "timeline": [_change(c) for c in uow.cases.timeline(case.id)],
         "decisions": [_decision(d, opened_case=d.id == source) for d in decisions],
     }
