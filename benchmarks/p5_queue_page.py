@@ -10,7 +10,8 @@ Starlette's TestClient, from the request entering the app to the last byte of th
 - ``GET /queue?view=all``: every active case, due first (page 1 of 50 rows);
 - ``GET /queue?view=all&queue=refunds``: one queue;
 - ``GET /queue?view=mine``: one agent's cases (signed in as ``agent-07``);
-- ``GET /queue/rows?view=all``: the fragment htmx polls every few seconds (the live updates' cost).
+- ``GET /queue/rows?view=all``: the fragment htmx polls every few seconds (the live updates' cost);
+- the page page 1's Next link goes to (``view=all&page=2&cursor=…``): a page after the API's cursor.
 
 With ``--postgres`` the same on PostgreSQL (after ``VACUUM ANALYZE``, as autovacuum would give it).
 Every request is signed in with a real session cookie (its check is part of the time) and renders the
@@ -20,7 +21,9 @@ full Jinja template with countdowns. Prints p50/p95/max per size and the 100,000
 from __future__ import annotations
 
 import argparse
+import html
 import random
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -60,7 +63,9 @@ PROBES = {
     "one queue": "/queue?view=all&queue=refunds",
     "my cases": "/queue?view=mine",
     "live rows fragment": "/queue/rows?view=all",
+    "next page (cursor)": "/queue?view=all",  # followed: the address its Next link gives
 }
+NEXT_LINK = re.compile(r'<a href="(/queue\?[^"]+)" rel="next"')
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
@@ -177,7 +182,12 @@ def measure(directory: Path, backend: api.Backend, n: int, args: argparse.Namesp
     result: dict[str, Any] = {"fill_seconds": round(fill_s, 1), "probes": {}}
     with TestClient(timer) as client:
         client.cookies.set("opsdesk_session", cookie)
-        for name, target in PROBES.items():
+        for name, first in PROBES.items():
+            target = first
+            if name.startswith("next page"):
+                found_link = NEXT_LINK.search(client.get(first).text)
+                assert found_link, "page 1 has no Next link"
+                target = html.unescape(found_link.group(1))
             timer.samples.clear()
             rows = 0
             for _ in range(args.requests + 1):

@@ -73,9 +73,9 @@ def _percent(rate: float | None) -> str:
 
 
 def _print(data: dict[str, Any], playbooks: Path) -> None:
-    since = "the start" if data["since"].startswith("1970-01-01") else data["since"]
+    since = "the start" if data["since"].year == 1970 else data["since"].isoformat()
     out.print(f"backtest of {escape(str(playbooks))} over {data['events']} recorded events since {since}"
-              + (f" until {data['until']}" if data["until"] else ""), soft_wrap=True)
+              + (f" until {data['until'].isoformat()}" if data["until"] else ""), soft_wrap=True)
     table = Table(show_header=True, header_style="bold")
     table.add_column("decisions")
     table.add_column("before", justify="right")
@@ -104,7 +104,7 @@ def _print(data: dict[str, Any], playbooks: Path) -> None:
         money = f"  {c['currency']} {c['amount']}" if c["amount"] is not None else ""
         mark = " (facts rebuilt from the delivery)" if c["approximate"] else ""
         out.print(
-            f"  {c['decided_at'][:19]}  order {c['order_id']}  {c['event']}  {c['playbook']}: "
+            f"  {c['decided_at'].isoformat()[:19]}  order {c['order_id']}  {c['event']}  {c['playbook']}: "
             f"{c['before']['outcome']} ({c['before']['rule'] or '-'}) -> "
             f"{c['after']['outcome']} ({c['after']['rule'] or '-'}){money}{mark}",
             soft_wrap=True,

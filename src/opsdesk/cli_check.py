@@ -120,7 +120,7 @@ def probe(config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt =
     desk = desk_for(config, database_url)
     probes = evidence.run_probes(desk.db, desk.settings, PageProbe(), desk.clock)
     data: list[dict[str, Any]] = [
-        {"kind": p.kind, "shop": p.shop, "url": p.url, "at": p.at.isoformat(), "status_code": p.status_code,
+        {"kind": p.kind, "shop": p.shop, "url": p.url, "at": p.at, "status_code": p.status_code,
          "elapsed_ms": p.elapsed_ms, "error": p.error}
         for p in probes
     ]
@@ -149,7 +149,7 @@ def policy_review(
         review = evidence.record_review(uow, desk.playbooks, playbook, by, desk.clock.now(), note)
         uow.commit()
     data = {"playbook": review.playbook, "version": review.version, "reviewer": review.reviewer,
-            "reviewed_at": review.reviewed_at.isoformat(), "note": review.note}
+            "reviewed_at": review.reviewed_at, "note": review.note}
     if not emit(data, fmt):
         out.print(f"recorded: {review.playbook} v{review.version} reviewed by {review.reviewer} at "
                   f"{review.reviewed_at}")

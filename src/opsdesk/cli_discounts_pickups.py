@@ -86,9 +86,9 @@ def missed(
                 "order_id": m.order_id,
                 "warehouse": m.warehouse,
                 "carrier": m.carrier,
-                "pickup_at": m.pickup_at.isoformat(),
-                "ship_by": m.ship_by.isoformat(),
-                "recorded_at": m.recorded_at.isoformat(),
+                "pickup_at": m.pickup_at,
+                "ship_by": m.ship_by,
+                "recorded_at": m.recorded_at,
             }
             for m in missed_pickups(uow, shop)
         ]

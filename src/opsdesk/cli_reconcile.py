@@ -90,7 +90,8 @@ COUNTS = ("seen", "refunds_seen", "returns_seen", "disputes_seen", "missing", "s
 
 def _print(data: dict[str, Any], wide: bool) -> None:
     rows = [
-        (r["shop"], r["since"], *(str(r[k]) for k in COUNTS), f"{r['paced_seconds']:.1f} s", r["mark"] or "kept",
+        (r["shop"], r["since"].isoformat(), *(str(r[k]) for k in COUNTS), f"{r['paced_seconds']:.1f} s",
+         r["mark"].isoformat() if r["mark"] else "kept",
          r["error"] or "")
         for r in data["shops"]
     ]

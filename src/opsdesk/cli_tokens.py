@@ -97,5 +97,5 @@ def revoke(
 
 def _row(token: ApiToken) -> dict[str, object]:
     """A token for a script (``--format json``): never the token or its digest."""
-    return {"id": token.id, "name": token.name, "role": token.role, "created_at": token.created_at.isoformat(),
+    return {"id": token.id, "name": token.name, "role": token.role, "created_at": token.created_at,
             "revoked": token.revoked}

@@ -139,7 +139,7 @@ def account(user: User) -> dict[str, Any]:
         "person_id": user.person_id,
         "roles": {shop: role.label for shop, role in sorted(user.roles.items())},
         "disabled": user.disabled,
-        "created_at": user.created_at.isoformat(),
+        "created_at": user.created_at,
     }
 
 

@@ -97,3 +97,22 @@ def test_a_page_after_a_cursor_starts_in_its_runs_index_at_the_mark(
         assert "TEMP B-TREE FOR ORDER BY" not in plan.upper(), plan  # at most the right part, as the first page
     else:
         assert "Index Cond" in plan and not re.search(r"(?<!Incremental )Sort  \(", plan), plan
+
+
+@pytest.mark.parametrize(("where", "index"), [
+    (CaseFilter(status=("open",), queue="refunds"), "ix_cases_queue"),
+    (CaseFilter(status=("open",), owner="ada"), "ix_cases_owner"),
+], ids=["queue", "owner"])
+def test_the_dashboards_next_page_of_a_queue_or_my_cases_starts_in_its_index_at_the_mark(
+    sql_db: SqlDatabase, where: CaseFilter, index: str
+) -> None:
+    """The dashboard's queue pages by the same cursor (ADR 0052 amended in session 14): its one-queue and my-cases
+    views after a mark read their own ``(queue|owner, status, due_at)`` index from the mark, not the whole run."""
+    start = {"sqlite": "due_at>?", "postgresql": "due_at >= "}[sql_db.backend]
+    [statement, *_] = _statements(sql_db, where, QueueMark(DUE, (AT, AT, "c-1")))
+    plan = _plan(sql_db, *statement)
+    assert index in plan and start in plan, plan
+    if sql_db.backend == "sqlite":
+        assert "TEMP B-TREE FOR ORDER BY" not in plan.upper(), plan
+    else:
+        assert "Index Cond" in plan and not re.search(r"(?<!Incremental )Sort  \(", plan), plan

@@ -1,19 +1,23 @@
-"""Every timestamp the ``/api/v1`` API writes has one form, UTC ending ``Z`` (ADR 0059), on SQLite and PostgreSQL.
+"""Every timestamp the ``/api/v1`` API writes has one form, UTC ending ``Z`` (ADR 0059), on SQLite and PostgreSQL,
+and what a decision stored is shown as stored (ADR 0059 amended in session 14).
 
 Every ``GET /api/v1`` route of the route table (a new one is walked without a change here) and an action's
 answer, over real HTTP, on a desk with cases open and resolved, decisions with their stored inputs, and readiness
-evidence; every string in them that starts as a date and a time is checked.
+evidence; every string in them that starts as a date and a time is checked, but for a decision's inputs: text the
+decision was taken on (a customer's note, a time in the shop's offset), read back as it was stored. Before, every
+whole string shaped like an aware time was rewritten into UTC, a customer's note "2026-01-05T10:00:00-05:00" too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from opsdesk.desk import Desk
@@ -22,9 +26,10 @@ from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app
 from opsdesk.web.route_table import route_table
 from tests.conftest import SQL_BACKENDS
+from tests.integration.dashboard_harness import dashboard_desk
 from tests.integration.desk_harness import bearer, make_desk
 from tests.integration.http_harness import serve
-from tests.samples import SHOP, order_lifecycle
+from tests.samples import SHOP, delivery, order_lifecycle
 
 LOOKS_LIKE_A_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
 THE_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
@@ -84,9 +89,62 @@ def test_every_timestamp_of_every_api_answer_is_utc_ending_z(base: str, desk: De
     assert claimed.status_code == 200, claimed.text
     answers["POST claim"] = claimed.json()
     found = [(f"{route}{where}", text) for route, answer in answers.items() for where, text in times(answer)]
-    wrong = [(where, text) for where, text in found if not THE_FORM.fullmatch(text)]
+    written = [(where, text) for where, text in found if ".inputs." not in where]  # inputs: as stored (below)
+    wrong = [(where, text) for where, text in written if not THE_FORM.fullmatch(text)]
     assert not wrong, wrong
-    # What was written in two forms before: the readiness report's and the decisions' stored inputs.
-    paths = {where for where, _ in found}
-    assert {"/api/v1/readiness.at", "/api/v1/metrics/desk.at"} <= paths, sorted(paths)
-    assert any(".decisions[].inputs." in where for where in paths), sorted(paths)
+    # What was written in two forms before: the readiness report's, its evidence's, an order's decisions' times.
+    paths = {where for where, _ in written}
+    assert {"/api/v1/readiness.at", "/api/v1/metrics/desk.at", "/api/v1/orders/{order_id}.decisions[].occurred_at",
+            "/api/v1/readiness.controls[].measured.probes.demo-store.myshopify.com.at"} <= paths, sorted(paths)
+
+
+SHOPS_OFFSET = timezone(timedelta(hours=-5))  # the shop's: Shopify writes its times in it
+NOTE = "2026-01-05T10:00:00-05:00"  # a customer's note that is a time ("call me then"), in their own words
+
+
+def test_a_decisions_inputs_are_shown_as_stored_and_its_own_times_in_the_one_form(desk: Desk) -> None:
+    deliveries = order_lifecycle(9, base=datetime(2026, 1, 5, 4, 0, tzinfo=SHOPS_OFFSET), reason="OTHER")[:6]
+    request = orjson.loads(deliveries[5]["body"])
+    request["return_line_items"][0]["return_reason_note"] = NOTE
+    sent = datetime(2026, 1, 5, 9, 14, tzinfo=UTC)
+    deliveries[5] = delivery("returns/request", request, "w-9-note", triggered_at=sent)
+    order_id = request["order"]["id"]
+    admin = bearer(desk, "ada", "admin")
+    with serve(create_app(desk, background=False)) as url:
+        for d in deliveries:
+            assert httpx.post(url + "/webhooks/shopify", content=d["body"].encode(), headers=d["headers"])
+        desk.process_pending()
+        order = httpx.get(f"{url}/api/v1/orders/{order_id}", headers=admin).json()
+        key = next(c["key"] for c in order["cases"])
+        case = httpx.get(f"{url}/api/v1/cases/{key}", headers=admin).json()
+    with desk.db.unit_of_work(read_only=True) as uow:
+        stored = {d.id: orjson.loads(orjson.dumps(d.inputs)) for d in uow.decisions.for_order(SHOP, order_id)}
+    for decision in [*order["decisions"], *case["decisions"]]:
+        assert decision["inputs"] == stored[decision["id"]]  # as the decision was taken on it, not rewritten
+        assert THE_FORM.fullmatch(decision["decided_at"]), decision["decided_at"]
+    noted = [d["inputs"] for d in order["decisions"] if d["inputs"].get("event", {}).get("notes")]
+    assert noted and noted[0]["event"]["notes"] == [NOTE]
+    assert noted[0]["order"]["created_at"] == "2026-01-05T09:09:00+00:00"  # the form it was stored in, as stored
+    assert all(THE_FORM.fullmatch(d["occurred_at"]) for d in order["decisions"])  # the API's own: UTC Z
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def sla_desk(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    """A desk whose refunds queue has an SLA policy: its cases carry clocks."""
+    postgres = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    return dashboard_desk(tmp_path, monkeypatch, clock=ManualClock(), database_url=postgres)
+
+
+def test_a_cases_sla_clocks_are_the_apis_own_times_in_the_one_form(sla_desk: Desk) -> None:
+    """The clocks are stored as text in the case's detail (``sla.clock_to_json``), but they are the desk's, read by
+    ``GET /api/v1/cases/{id}`` as ``sla``: typed on the way out, so written in UTC ending Z, not as stored."""
+    with serve(create_app(sla_desk, background=False)) as url:
+        for d in order_lifecycle(1, reason="OTHER")[:6]:
+            assert httpx.post(url + "/webhooks/shopify", content=d["body"].encode(), headers=d["headers"])
+        sla_desk.process_pending()
+        viewer = bearer(sla_desk, "vi", "viewer")
+        [listed] = httpx.get(url + "/api/v1/cases", headers=viewer).json()["cases"]
+        case = httpx.get(f"{url}/api/v1/cases/{listed['key']}", headers=viewer).json()
+    clocks = [clock for sla in (case["sla"], case["detail"]["sla"]) for clock in sla["clocks"].values()]
+    assert clocks and all(THE_FORM.fullmatch(clock["started_at"]) and THE_FORM.fullmatch(clock["deadline"])
+                          for clock in clocks), clocks

@@ -1,5 +1,6 @@
 """A queue address typed or edited by hand: an unknown filter value is refused on the page, naming the known ones,
-as the API refuses it (ADR 0046), and a page past the last shows the last and says so (ADR 0052, #25).
+as the API refuses it (ADR 0046), and a page number alone shows the first page and says so (ADR 0052, #25; pages
+follow by cursor since session 14).
 
 Before, ``?status=bogus`` showed "0 cases" with a 200, and ``?page=99`` the last page without a word. And an order's
 page (found from the queue) says which of its times are Shopify's and which the desk's (#30).
@@ -52,10 +53,12 @@ def test_an_unknown_filter_value_is_refused_on_the_page_naming_the_known_ones(cl
     assert "1 case<" in text  # the queue without the refused filter, not "0 cases"
 
 
-def test_a_page_past_the_last_shows_the_last_and_says_so(client) -> None:
+def test_a_page_number_alone_shows_the_first_page_and_says_so(client) -> None:
+    """Pages follow from the first by cursor (ADR 0052 amended in session 14): a number without one (a bookmark
+    from before) cannot say where its page starts."""
     page = client.get("/queue?view=all&page=99", headers=BROWSER)
     assert page.status_code == 200
-    assert "There is no page 99: this is the last, page 1 of 1." in html.unescape(page.text)
+    assert "Page 99 is reached by Next from the first page: this is the first, page 1 of 1." in html.unescape(page.text)
     assert "0 cases" not in page.text
 
 

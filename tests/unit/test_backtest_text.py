@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ def test_the_rate_is_printed_from_the_counts_not_rounded_twice(monkeypatch: pyte
     monkeypatch.setattr(cli_backtest, "out", console)
     counts = {"automate": 142, "escalate": 15, "ignore": 3}
     data = {
-        "since": "1970-01-01T00:00:00+00:00", "until": None, "events": 160,
+        "since": datetime(1970, 1, 1, tzinfo=UTC), "until": None, "events": 160,  # times typed, as the report
         "decisions": {"before": counts, "after": counts},
         "automation_rate": {"before": 0.9045, "after": 0.9045},  # as the service rounds it: 142 / 157 = 0.90446
         "money": {}, "unavailable_events": 0, "changed": 0, "outcome_changed": 0, "changes": [],

@@ -48,17 +48,19 @@ def queue_mark(case: Case) -> QueueMark:
     return QueueMark(UNDATED, (case.opened_at, case.id))
 
 
-def encode_cursor(mark: QueueMark, where: CaseFilter) -> str:
-    """The opaque cursor for the page after ``mark``, for ``where`` only."""
+def encode_cursor(mark: QueueMark, where: CaseFilter, window: str | None = None) -> str:
+    """The opaque cursor for the page after ``mark``, for ``where`` only. ``window`` names a deadline window that
+    moves with the clock (the dashboard's "due within 1h"): the cursor is for it, not for ``where.due_before``."""
     key = [v.isoformat() if isinstance(v, datetime) else v for v in mark.key]
-    payload = json.dumps({"o": QUEUE_ORDER, "f": _filter_digest(where), "r": mark.run, "k": key}, separators=(",", ":"))
+    digest = _filter_digest(where, window)
+    payload = json.dumps({"o": QUEUE_ORDER, "f": digest, "r": mark.run, "k": key}, separators=(",", ":"))
     check = hashlib.sha256(payload.encode()).hexdigest()[:_CHECK]
     return base64.urlsafe_b64encode(f"{check}{payload}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, where: CaseFilter) -> QueueMark:
+def decode_cursor(cursor: str, where: CaseFilter, window: str | None = None) -> QueueMark:
     """The mark ``cursor`` carries; ``InvalidInput`` naming the parameter if it is garbled or edited, or was made
-    for other filters or another order."""
+    for other filters (``window`` as for ``encode_cursor``) or another order."""
     try:
         if len(cursor) > _LONGEST:
             raise ValueError("too long")
@@ -72,7 +74,7 @@ def decode_cursor(cursor: str, where: CaseFilter) -> QueueMark:
         raise InvalidInput(_REFUSED.format("not a cursor this API made (garbled or changed)")) from exc
     if fields.get("o") != QUEUE_ORDER:
         raise InvalidInput(_REFUSED.format("it was made for another order of the list"))
-    if fields.get("f") != _filter_digest(where):
+    if fields.get("f") != _filter_digest(where, window):
         raise InvalidInput(_REFUSED.format("it was made for other filters (send the ones it was made with)"))
     return mark
 
@@ -88,8 +90,10 @@ def _key(run: Any, key: Any) -> tuple[datetime | str, ...]:
     return (*at, key[-1])
 
 
-def _filter_digest(where: CaseFilter) -> str:
+def _filter_digest(where: CaseFilter, window: str | None = None) -> str:
     fields = asdict(where)
     fields["status"] = sorted(set(where.status))
     fields["due_before"] = where.due_before.astimezone(UTC).isoformat() if where.due_before else None
+    if window is not None:  # a window relative to now: its name, since its end moves on every request
+        fields["due_before"] = f"within {window}"
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:_CHECK]

@@ -102,7 +102,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "at": self.at.isoformat(),
+            "at": self.at,
             "passed": self.passed,
             "failed": [r.control for r in self.results if not r.passed],
             "controls": [r.as_dict() for r in self.results],

@@ -75,7 +75,7 @@ def _page_probed(ctx: Context, th: Thresholds, kind: str, url_of: str, need_answ
         elif need_answer and not probe.answered:
             offenders.append(Offender("shop", shop.domain, f"{url} answered {probe.status_code or probe.error}"))
         if probe is not None:
-            measured[shop.domain] = {"url": probe.url, "at": probe.at.isoformat(), "status": probe.status_code,
+            measured[shop.domain] = {"url": probe.url, "at": probe.at, "status": probe.status_code,
                                      "elapsed_ms": probe.elapsed_ms, "error": probe.error}
     reason = f"{len(shops) - len(offenders)} of {len(shops)} shops pass" + ("" if shops else ": no shop configured")
     return Measurement(bool(shops) and not offenders, reason, {"probes": measured}, tuple(offenders))
@@ -126,7 +126,7 @@ def fraud_rules_reviewed(ctx: Context, th: Thresholds) -> Measurement:
     return Measurement(
         ok,
         f"playbook {name!r} last reviewed by {review.reviewer} {age:.1f} days ago (allowed: {th['max_age_days']:g})",
-        {"playbook": name, "reviewer": review.reviewer, "reviewed_at": review.reviewed_at.isoformat(),
+        {"playbook": name, "reviewer": review.reviewer, "reviewed_at": review.reviewed_at,
          "age_days": round(age, 2), "reviewed_version": review.version, "current_version": playbook.version},
         () if ok else (Offender("playbook", name, f"last review {review.reviewed_at:%Y-%m-%d}"),),
     )

@@ -9,6 +9,7 @@ whose app was uninstalled, at once, before any sweep (ADR 0067)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from opsdesk.domain.readiness import Control, Measurement, Offender
 from opsdesk.readiness.context import Context, ReadinessControl, fix
@@ -26,14 +27,14 @@ def webhooks_reconciled(ctx: Context, th: Thresholds) -> Measurement:
         return Measurement(True, "reconciliation is off (reconcile.enabled: false): lost webhooks are not looked for",
                            {"enabled": False}, ())
     offenders: list[Offender] = []
-    measured: dict[str, dict[str, str | None]] = {}
+    measured: dict[str, dict[str, datetime | str | None]] = {}
     for shop in shops:
         began, mark = failing_since(ctx.uow, shop.domain), read_mark(ctx.uow, shop.domain)
         unset, refused = shop.unset_admin_credentials(), refused_since(ctx.uow, SHOPIFY, shop.domain)
-        measured[shop.domain] = {"last_finished_sweep": mark.isoformat() if mark else None,
-                                 "failing_since": began.at.isoformat() if began else None,
+        measured[shop.domain] = {"last_finished_sweep": mark,
+                                 "failing_since": began.at if began else None,
                                  "unset": ", ".join(unset) or None,
-                                 "credentials_refused_since": refused.at.isoformat() if refused else None}
+                                 "credentials_refused_since": refused.at if refused else None}
         if unset:
             offenders.append(Offender("shop", shop.domain, f"sweeps cannot run: {' and '.join(unset)} not set "
                                                            "(no Admin API access token)"))

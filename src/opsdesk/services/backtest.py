@@ -60,7 +60,7 @@ class Change:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "decided_at": self.decided_at.isoformat(), "shop": self.shop, "order_id": self.order_id,
+            "decided_at": self.decided_at, "shop": self.shop, "order_id": self.order_id,
             "event": self.event, "playbook": self.playbook, "approximate": self.approximate,
             "before": vars_of(self.before), "after": vars_of(self.after),
             "amount": None if self.amount is None else str(self.amount), "currency": self.currency,
@@ -97,7 +97,7 @@ class BacktestReport:
         for (direction, currency), amount in sorted(self.money.items()):
             money.setdefault(direction, {})[currency] = str(amount)
         return {
-            "since": self.since.isoformat(), "until": self.until.isoformat() if self.until else None,
+            "since": self.since, "until": self.until,
             "events": self.events, "approximate_events": self.approximate,
             "unavailable_events": self.unavailable,
             "decisions": {"before": dict(self.before), "after": dict(self.after)},

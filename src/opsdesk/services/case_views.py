@@ -14,6 +14,7 @@ from opsdesk.domain.queue_cursor import decode_cursor, encode_cursor, queue_mark
 from opsdesk.domain.records import CaseFilter, DecisionRecord
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.effects import QUEUE_KINDS
+from opsdesk.services.sla import typed_clocks
 
 MAX_OFFSET = 1_000_000  # paging deeper reads every row before the page; a larger one overflowed SQLite
 #: The kinds of case the desk opens (the playbooks' by queue, the monitors', automation failures).
@@ -73,19 +74,30 @@ def case_list(
 ) -> dict[str, Any]:
     """One page of the queue (what is due first first; ended cases the latest first), with the total that matches
     and the cursor of the next page (``None`` on the last). A page after ``cursor`` has no offset (ADR 0059)."""
-    if cursor is not None and offset:
-        raise InvalidInput("query parameters 'cursor' and 'offset' go one without the other: a cursor says where "
-                           "its page starts")
-    after = decode_cursor(cursor, where) if cursor is not None else None
-    found = uow.cases.search(where, limit + 1, offset, after)
-    page = found[:limit]
+    page, following = queue_slice(uow, where, limit, offset, cursor)
     return {
         "total": uow.cases.count(where),
         "limit": limit,
         "offset": None if cursor is not None else offset,
-        "next": encode_cursor(queue_mark(page[-1]), where) if len(found) > limit else None,
+        "next": following,
         "cases": [case_summary(c) for c in page],
     }
+
+
+def queue_slice(
+    uow: UnitOfWork, where: CaseFilter, limit: int, offset: int = 0, cursor: str | None = None,
+    window: str | None = None,
+) -> tuple[list[Case], str | None]:
+    """One page of the queue after ``cursor`` (or ``offset``), and the cursor of the page after it (``None`` on the
+    last: one row more than ``limit`` is read to know). The API's pages and the dashboard's queue (ADR 0059);
+    ``InvalidInput`` for a cursor made for other filters (``window``: see ``encode_cursor``) or garbled."""
+    if cursor is not None and offset:
+        raise InvalidInput("query parameters 'cursor' and 'offset' go one without the other: a cursor says where "
+                           "its page starts")
+    after = decode_cursor(cursor, where, window) if cursor is not None else None
+    found = uow.cases.search(where, limit + 1, offset, after)
+    page = found[:limit]
+    return page, encode_cursor(queue_mark(page[-1]), where, window) if len(found) > limit else None
 
 
 def case_view(uow: UnitOfWork, case_id: str) -> dict[str, Any]:
@@ -93,10 +105,11 @@ def case_view(uow: UnitOfWork, case_id: str) -> dict[str, Any]:
     case = uow.cases.get(case_id)
     decisions = uow.decisions.for_order(case.shop, case.order_id) if case.order_id is not None else []
     source = case.source.removeprefix("decision:")
+    sla = typed_clocks(case.detail.get("sla"))  # the desk's times, typed; the rest of the detail as stored
     return {
         "case": case_summary(case),
-        "detail": case.detail,
-        "sla": case.detail.get("sla"),
+        "detail": {**case.detail, "sla": sla} if "sla" in case.detail else case.detail,
+        "sla": sla,
         "timeline": [_change(c) for c in uow.cases.timeline(case.id)],
         "decisions": [_decision(d, opened_case=d.id == source) for d in decisions],
     }

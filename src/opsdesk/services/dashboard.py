@@ -21,6 +21,7 @@ from opsdesk.domain.org import Org
 from opsdesk.domain.records import CaseFilter
 from opsdesk.domain.sla import CheckpointKind, checkpoints
 from opsdesk.ports import UnitOfWork
+from opsdesk.services.case_views import queue_slice
 from opsdesk.services.sla import policy_of
 from opsdesk.services.titles import with_order_name
 
@@ -42,7 +43,10 @@ class QueueQuery:
     owner: str | None = None
     due: str | None = None
     shop: str | None = None
+    #: The page's number as followed from the first (shown only), and where it starts: the ``next`` cursor of the
+    #: page before (ADR 0059); a number without a cursor is the first page.
     page: int = 1
+    cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,8 @@ class QueuePage:
     now: datetime
     teams: list[str] = field(default_factory=list)
     options: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: The cursor of the page after this one, ``None`` on the last.
+    next: str | None = None
 
 
 def my_teams(org: Org, person: str) -> list[str]:
@@ -110,12 +116,15 @@ def queue_filter(org: Org, query: QueueQuery, person: str, now: datetime) -> Cas
 
 def queue_page(uow: UnitOfWork, org: Org, query: QueueQuery, person: str, now: datetime) -> QueuePage:
     """One page of the queue (what is due first first; resolved and closed cases the latest first), with the
-    warning and breach moment of each row."""
+    warning and breach moment of each row. It starts after ``query.cursor`` as the API's pages do, so a case that
+    opens or ends meanwhile neither skips nor repeats one; ``InvalidInput`` for a cursor made for other filters,
+    or garbled. Its number is the one followed from the first (cases that ended may leave fewer pages than that)."""
     where = queue_filter(org, query, person, now)
     total = uow.cases.count(where)
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(max(query.page, 1), pages)
-    cases = uow.cases.search(where, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    page = max(query.page, 2) if query.cursor is not None else 1
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, page)
+    window = query.due if where.due_before is not None else None
+    cases, following = queue_slice(uow, where, PAGE_SIZE, cursor=query.cursor, window=window)
     names = order_names(uow, cases)
     return QueuePage(
         query=query,
@@ -126,6 +135,7 @@ def queue_page(uow: UnitOfWork, org: Org, query: QueueQuery, person: str, now: d
         now=now,
         teams=my_teams(org, person),
         options=filter_options(org),
+        next=following,
     )
 
 

@@ -118,11 +118,9 @@ def incident_summary(incident: DiscountIncident, case_key: str | None = None) ->
         "discount_id": incident.discount_gid,
         "title": incident.title,
         "kind": incident.kind,
-        "detected_at": incident.detected_at.isoformat(),
-        "first_bad_order_at": incident.first_bad_order_at.isoformat()
-        if incident.first_bad_order_at
-        else None,
-        "paused_at": incident.paused_at.isoformat() if incident.paused_at else None,
+        "detected_at": incident.detected_at,  # times typed: the CLI's JSON writes them in UTC ending Z (ADR 0059)
+        "first_bad_order_at": incident.first_bad_order_at,
+        "paused_at": incident.paused_at,
         "seconds_to_pause": pause.total_seconds() if pause is not None else None,
         "money_at_risk": str(incident.money_at_risk),
         "below_cost": str(incident.below_cost),

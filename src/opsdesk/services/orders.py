@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from opsdesk.domain.action_order import waiting_for
@@ -53,15 +54,18 @@ def order_view(uow: UnitOfWork, order_id: int, shop: str | None) -> dict[str, An
     }
 
 
-def _occurred(inputs: Mapping[str, Any], event_key: str) -> str | None:
+def _occurred(inputs: Mapping[str, Any], event_key: str) -> datetime | str | None:
     """When the decided event happened in Shopify: its facts say it, or (no rule looked: no facts kept) its key ends
-    with it (``order.paid:<order>:<moment>``)."""
+    with it (``order.paid:<order>:<moment>``). A time of the desk's own, so typed (the API writes it in UTC, ADR
+    0059); text that is no time is given as it is."""
     event = inputs.get("event")
     found = event.get("occurred_at") if isinstance(event, dict) else None
-    if found:
-        return str(found)
     moment = _KEY_MOMENT.search(event_key)
-    return moment.group(0) if moment else None
+    text = str(found) if found else moment.group(0) if moment else None
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return text
 
 
 def action_view(a: OutboxAction, waits: Mapping[str, OutboxAction]) -> dict[str, Any]:

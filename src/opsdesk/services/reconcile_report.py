@@ -80,7 +80,7 @@ class SweepReport:
 
     def as_dict(self) -> JSON:
         return {
-            "shop": self.shop, "since": self.since.isoformat(), "started_at": self.started_at.isoformat(),
+            "shop": self.shop, "since": self.since, "started_at": self.started_at,
             "ok": self.ok, "error": self.error, "pages": self.pages, "seen": self.seen,
             "missing": self.missing, "stale": self.stale, "undecided": self.undecided, "appended": self.appended,
             "already_appended": self.already_appended, "unreadable": self.unreadable,
@@ -89,6 +89,6 @@ class SweepReport:
             "carrier_events_seen": self.carrier_events_seen, "orders_read": self.orders_read,
             "incomplete": self.incomplete,
             "paced_seconds": self.paced_seconds,
-            "mark": self.mark.isoformat() if self.mark else None, "found": self.found[:200],
+            "mark": self.mark, "found": self.found[:200],
         }
 

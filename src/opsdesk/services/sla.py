@@ -192,6 +192,33 @@ def clock_to_json(clock: SlaClock, due: datetime | None = None) -> dict[str, Any
     }
 
 
+def typed_clocks(sla: Any) -> Any:
+    """A case's ``detail["sla"]`` as read models answer it: each clock's times (``clock_to_json``'s) ``datetime``,
+    the desk's own, so the API writes them in UTC ending Z (ADR 0059, amended in session 14); else as stored."""
+    if not isinstance(sla, Mapping) or not isinstance(sla.get("clocks"), Mapping):
+        return sla
+    return {**sla, "clocks": {t: _typed_clock(c) for t, c in sla["clocks"].items()}}
+
+
+def _typed_clock(clock: Any) -> Any:
+    if not isinstance(clock, Mapping):
+        return clock
+    typed = {k: _moment(v) if k in _CLOCK_TIMES else v for k, v in clock.items()}
+    if isinstance(pauses := clock.get("pauses"), list):
+        typed["pauses"] = [[_moment(at) for at in p] if isinstance(p, list) else p for p in pauses]
+    return typed
+
+
+_CLOCK_TIMES = ("started_at", "paused_since", "met_at", "hard_deadline", "deadline")
+
+
+def _moment(value: Any) -> Any:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
 def clock_from_json(data: Mapping[str, Any]) -> SlaClock:
     return SlaClock(
         started_at=datetime.fromisoformat(data["started_at"]),

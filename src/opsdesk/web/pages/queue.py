@@ -26,6 +26,9 @@ MAX_BULK = 50
 CLAIMED_COOKIE = "opsdesk_claimed"
 #: What of it fits in a cookie (browsers keep 4 KB a cookie); the refusals past it are counted, not listed.
 MAX_CLAIMED_BYTES = 3000
+#: Said (400) for a page whose cursor is garbled, or was made for other filters: the first page is shown instead.
+STALE_CURSOR = ("This page's address does not say where in this queue it starts (it was made for other filters, "
+                "or changed): the queue is shown from its first page.")
 
 
 def queue_router(pages: Pages) -> APIRouter:
@@ -37,9 +40,9 @@ def queue_router(pages: Pages) -> APIRouter:
     async def queue(request: Request, principal: Principal = viewer) -> Response:
         found, refused = await _page(pages, principal, _query(request))
         notices = [*unpack(request.cookies.get(CLAIMED_COOKIE, "")), *({"error": True, "text": t} for t in refused)]
-        if found.query.page > found.page:
-            notices.append({"error": False, "text": f"There is no page {found.query.page}: "
-                                                    f"this is the last, page {found.page} of {found.pages}."})
+        if found.query.page > found.page:  # a number alone (an old bookmark): the pages follow from the first
+            notices.append({"error": False, "text": f"Page {found.query.page} is reached by Next from the first "
+                                                    f"page: this is the first, page 1 of {found.pages}."})
         response = pages.render(request, "queue.html", principal, "queue", status=400 if refused else 200,
                                 notices=notices, **_context(pages, principal, found))
         if CLAIMED_COOKIE in request.cookies:  # said once: a reload, or another tab later, says nothing
@@ -153,7 +156,13 @@ async def _page(pages: Pages, principal: Principal, query: QueueQuery) -> tuple[
             query, status=None if "status" in refused else query.status, queue=None if "queue" in refused else
             query.queue, kind=None if "kind" in refused else query.kind, due=None if "due" in refused else query.due,
         )
-        return queue_page(uow, org, checked, principal.actor, now), list(refused.values())
+        try:
+            return queue_page(uow, org, checked, principal.actor, now), list(refused.values())
+        except InvalidInput:  # the cursor: the one part of the query the page checks itself
+            if checked.cursor is None:
+                raise
+        first = replace(checked, cursor=None, page=1)
+        return queue_page(uow, org, first, principal.actor, now), [*refused.values(), STALE_CURSOR]
 
     return await pages.read(work)
 
@@ -196,5 +205,6 @@ def _query_from(params: dict[str, str]) -> QueueQuery:
         due=params.get("due") or None,
         shop=params.get("shop") or None,
         page=page,
+        cursor=params.get("cursor") or None,
     )
 

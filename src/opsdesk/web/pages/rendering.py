@@ -112,7 +112,7 @@ def brief(value: Any) -> str:
     if isinstance(value, list | tuple | set | frozenset):
         parts = [brief(v) for v in value]
         return ", ".join(f"({p})" if isinstance(v, dict) else p for p, v in zip(parts, value, strict=True))
-    return str(value)
+    return value.isoformat() if isinstance(value, datetime) else str(value)  # ISO: ``times`` shows it as the page's
 
 
 def period(value: timedelta | None) -> str:
