@@ -67,6 +67,8 @@ class InProcess:
         self.stats = RunStats()
         self._on: set[str] = set()
         self._next_sample = self.s.first_order_at
+        #: when the next timer is due, as the last tick left the timers; the first tick reads it
+        self._next_timer: datetime | None = None
 
     def run(self, progress: Progress | None = None) -> RunStats:
         with checkpointer(self.desk):
@@ -112,14 +114,16 @@ class InProcess:
     def _due_by(self, first: datetime) -> None:
         """Fire what falls due by the tick's first delivery, each at its time, before the tick's deliveries, as a
         server's sweep would (ADR 0011, amended); what falls due later fires at the tick's end, as before."""
-        while True:  # one left due by a drain that gave up: at the tick's end
-            with self.desk.db.unit_of_work(read_only=True) as uow:
-                due = uow.timers.next_due_at(first)
-            if due is None or due > first or due <= self.clock.now():
-                return
+        due = self._next_timer if self.stats.ticks else self._timer_due(first)
+        while due is not None and self.clock.now() < due <= first:  # one a drain left due: at the tick's end
             self.clock.set(due)
             if not self._drain():
                 return
+            due = self._timer_due(first)
+
+    def _timer_due(self, now: datetime) -> datetime | None:
+        with self.desk.db.unit_of_work(read_only=True) as uow:
+            return uow.timers.next_due_at(now)
 
     def _tick(self, now: datetime) -> timedelta:
         """The scenario's tick inside the scored day; coarser before and after it (history, follow-up)."""
@@ -268,9 +272,8 @@ class InProcess:
         if stream.head is not None:
             candidates.append(stream.head.at)
         with self.desk.db.unit_of_work(read_only=True) as uow:
-            for due in (uow.timers.next_due_at(end), uow.outbox.next_due_at()):
-                if due is not None:
-                    candidates.append(due)
+            self._next_timer = uow.timers.next_due_at(end)  # nothing runs before the next tick reads it
+            candidates += [due for due in (self._next_timer, uow.outbox.next_due_at()) if due is not None]
         if self.people is not None:
             busy = self.people.next_event()
             if busy is not None:
