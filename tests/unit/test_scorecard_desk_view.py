@@ -93,3 +93,29 @@ def test_an_order_harmed_only_by_a_failed_call_puts_its_value_at_risk_from_that_
     assert (line["affected_orders"], line["money_at_risk_total"], line["money_at_risk_when_caught"]) == (
         3, "173.45", "123.45")
     assert outage.affected == [returned]  # the truth itself is left as the store recorded it
+
+
+def test_an_order_whose_create_never_reached_the_desk_puts_the_truths_total_at_risk() -> None:
+    """Order 1's ``orders/create`` never arrived (lost in an outage, not recovered when the incident was caught): the
+    desk holds no snapshot of it and the card put 0.00 at risk for it. Order 2's last update never arrived either:
+    the desk holds its older total. The store's truth knows what each order was worth."""
+    outage = IncidentTruth("label_api_outage", T0, T0 + timedelta(hours=3), {})
+    truth = Truth("t", 1, SHOP, T0 - timedelta(hours=14), T0 + timedelta(hours=10), T0 + timedelta(days=2))
+    truth.incidents, truth.totals = [outage], {1: Decimal("123.45"), 2: Decimal("25.00")}
+    db = InMemoryDatabase()
+    with db.unit_of_work() as uow:
+        uow.orders.put_many([order(2, "20.00")])
+        uow.commit()
+    caught = Case("c-1", SHOP, "automation_failure", "automation", "t", "r", T0 + timedelta(minutes=20), order_id=1)
+    failed = {1: T0 + timedelta(minutes=5), 2: T0 + timedelta(minutes=6)}
+    with db.unit_of_work(read_only=True) as uow:
+        line = _incident(uow, truth, outage, [caught], failed)
+    assert (line["affected_orders"], line["money_at_risk_total"], line["money_at_risk_when_caught"]) == (
+        2, "148.45", "148.45")
+
+
+def test_each_orders_total_is_kept_in_the_truth_file(tmp_path: Path) -> None:
+    truth = Truth("t", 1, SHOP, T0, T0 + timedelta(days=1), T0 + timedelta(days=2))
+    truth.totals = {5_000_000_000_000_000_001: Decimal("43.79"), 7: Decimal("0.00")}
+    truth.save(tmp_path / "truth.json")
+    assert load_truth(tmp_path / "truth.json").totals == truth.totals

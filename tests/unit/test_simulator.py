@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -107,6 +108,20 @@ def test_incidents_leave_their_ground_truth() -> None:
     assert all(discount.start <= a.at < discount.end for a in discount.affected)
     assert discount.at_risk(discount.start) == 0 < discount.at_risk(discount.end)
     assert stall.orders and stall.orders <= set(store.truth.needs_person)
+
+
+def test_the_truth_knows_every_orders_total_as_its_orders_create_said_it() -> None:
+    """The discount incident changes its orders' totals when their lives are scheduled: the truth keeps those."""
+    store = Store(small(), SECRET)
+    created = {
+        (payload := orjson.loads(d.body))["id"]: Decimal(payload["total_price"])
+        for d in store
+        if d.topic == "orders/create"
+    }
+    assert len(store.truth.totals) == store.truth.orders and created.items() <= store.truth.totals.items()
+    assert {a.order_id: a.amount for a in store.truth.incidents[1].affected} == {
+        order_id: store.truth.totals[order_id] for order_id in store.truth.incidents[1].orders
+    }
 
 
 def test_every_order_assessed_at_high_risk_needs_a_person_even_when_the_customer_cancels_it_later() -> None:

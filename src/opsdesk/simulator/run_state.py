@@ -3,7 +3,7 @@ switch, and its counts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from opsdesk.services.pipeline_batch import BatchReport
 from opsdesk.simulator.scenario import Scenario
 from opsdesk.simulator.store import Delivery
-from opsdesk.simulator.truth import Truth
+from opsdesk.simulator.truth import IncidentTruth, Truth
 
 #: Faults the runner can switch during an incident: incident kind -> switch(on, the incident's params).
 Faults = Mapping[str, Callable[[bool, Mapping[str, Any]], None]]
@@ -70,3 +70,24 @@ class Peek:
             taken.append(self.head)
             self.head = next(self._items, None)
         return taken
+
+
+def switch_faults(
+    incidents: Iterable[IncidentTruth], faults: Faults, on: set[str], now: datetime, log: list[str]
+) -> None:
+    """Switch each incident's fault on inside its window and off after it (``on``: the keys of those on); each
+    switch is logged in ``log``."""
+    for incident in incidents:
+        switch = faults.get(incident.kind)
+        inside = incident.start <= now < incident.end
+        key = f"{incident.kind}@{incident.start.isoformat()}"
+        if switch is None:
+            continue
+        if inside and key not in on:
+            switch(True, incident.params)
+            on.add(key)
+            log.append(f"{now.isoformat()} {incident.kind} on")
+        elif not inside and key in on:
+            switch(False, incident.params)
+            on.discard(key)
+            log.append(f"{now.isoformat()} {incident.kind} off")

@@ -164,7 +164,7 @@ def _incident(
 ) -> dict[str, Any]:
     """One incident's line: ``failed_calls`` are orders it harmed through the desk's own calls (``_failed_calls``)."""
     rule = DETECTION.get(incident.kind, Detection())
-    seen = _with_failed_calls(uow, truth.shop, incident, failed_calls or {})
+    seen = _with_failed_calls(uow, truth, incident, failed_calls or {})
     harmed = seen.harmed_at()
     signals = sorted(_signals(uow, truth.shop, incident, harmed, cases, rule), key=lambda s: s.at)
     first = signals[0] if signals else None
@@ -191,23 +191,28 @@ def _incident(
 
 
 def _with_failed_calls(
-    uow: UnitOfWork, shop: str, incident: IncidentTruth, failed_calls: dict[int, datetime]
+    uow: UnitOfWork, truth: Truth, incident: IncidentTruth, failed_calls: dict[int, datetime]
 ) -> IncidentTruth:
     """The incident with the orders it harmed only through the desk's failed calls added to its harm: each from
-    its first failed call, at its order's value (the total the desk recorded, as the store's truth counts an
-    order an incident holds up), so their money is at risk like any other harmed order's."""
+    its first failed call, at its order's value (the store's total, as the truth counts an order an incident
+    holds up), so their money is at risk like any other harmed order's."""
     known = incident.orders
     extra = [
-        Affected(at, order_id, _order_value(uow, shop, order_id))
+        Affected(at, order_id, _order_value(uow, truth, order_id))
         for order_id, at in sorted(failed_calls.items())
         if order_id not in known
     ]
     return replace(incident, affected=[*incident.affected, *extra]) if extra else incident
 
 
-def _order_value(uow: UnitOfWork, shop: str, order_id: int) -> Decimal:
-    """An order's total as the desk last recorded it (0 for an order it holds no snapshot of)."""
-    state = uow.orders.find(ShopDomain(shop), OrderId(order_id))
+def _order_value(uow: UnitOfWork, truth: Truth, order_id: int) -> Decimal:
+    """An order's total as the store charged it (the truth's), whatever the desk stored of the order: its
+    ``orders/create`` may never have reached it. A truth file written before the truth kept totals has none:
+    then the total the desk last recorded (0 for an order it holds no snapshot of)."""
+    total = truth.totals.get(order_id)
+    if total is not None:
+        return total
+    state = uow.orders.find(ShopDomain(truth.shop), OrderId(order_id))
     return state.snapshot.total.amount if state is not None and state.snapshot is not None else Decimal(0)
 
 

@@ -185,7 +185,9 @@ class Store:
     # -- one order's life ------------------------------------------------------------------------
     def _spawn(self, t0: datetime) -> None:
         self.truth.orders += 1
-        lifecycle.schedule(self, self.new_order(t0), t0)
+        order = self.new_order(t0)
+        lifecycle.schedule(self, order, t0)
+        self.truth.totals[order.id] = order.total  # as scheduled: an incident may have changed its lines
 
     def new_order(self, t0: datetime) -> Order:
         rng = self.rng

@@ -74,6 +74,8 @@ class Truth:
     #: routine events that automation should handle alone (e.g. a simple return inside the caps)
     routine_decisions: int = 0
     incidents: list[IncidentTruth] = field(default_factory=list)
+    #: each order's total as the store charged it, by order id: its value, whatever reached the desk of it
+    totals: dict[int, Decimal] = field(default_factory=dict)
     _digest: Any = field(default_factory=hashlib.sha256, repr=False)
     saved_digest: str = ""  # the digest of a truth read back from its file
 
@@ -119,6 +121,7 @@ class Truth:
                 }
                 for i in self.incidents
             ],
+            "totals": {str(k): str(v) for k, v in self.totals.items()},
         }
 
     def save(self, path: Path) -> None:
@@ -142,6 +145,8 @@ def load_truth(path: Path) -> Truth:
         {int(k): v for k, v in data["needs_person"].items()},
         data["routine_decisions"],
         saved_digest=data["digest"],
+        # a file written before the truth kept them has none: the scorecard then reads what the desk recorded
+        totals={int(k): Decimal(v) for k, v in data.get("totals", {}).items()},
     )
     for i in data["incidents"]:
         affected = [
