@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from opsdesk.domain.cases import CaseStatus
+from opsdesk.domain.cases import Case, CaseStatus
 from opsdesk.services.cases import act
 from tests.integration import test_carrier_scan_order
 from tests.integration.order_scenarios import MONDAY_9AM, Scenario, database_url, order, order_id_of
@@ -86,3 +86,48 @@ def test_a_parcel_waiting_for_the_buyer_is_told_to_the_customer_once_with_where_
     assert "tracking link" in mail.body
     assert ("fulfillment_event.created", "carrier-delays", "tell-the-customer-the-carrier-needs-them",
             "automate") in scenario.decisions(order_id_of(1))
+
+
+def waiting_cases(scenario: Scenario) -> list[Case]:
+    """The cases the buyer-action monitor opened, or joined: the order (paid, never marked fulfilled) is late to ship
+    too, and the delayed-fulfilment monitor's case for it takes the signal rather than a second case opening."""
+    return [c for c in scenario.cases() if c.source == "monitor:buyer-action"
+            or any(s["source"] == "monitor:buyer-action" for s in c.detail.get("signals", []))]
+
+
+def told(scenario: Scenario) -> list[str]:
+    return [m.subject for m in scenario.mail_to("c1@example.com") if m.subject.startswith("The carrier needs")]
+
+
+def unanswered(scenario: Scenario) -> int:
+    return scenario.decisions(order_id_of(1)).count(
+        ("monitor.buyer-action", "buyer-action", "buyer-action-unanswered", "escalate"))
+
+
+def test_a_parcel_still_waiting_for_the_buyer_after_the_threshold_goes_to_a_person_once(scenario: Scenario) -> None:
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.later(hours=3)
+    scenario.deliver("fulfillment_events/create", scan("buyer_action_required", 1, 1))
+    scenario.work()
+    scenario.later(hours=69)  # monitors.buyer_action.hours (72) after the scan, less an hour
+    assert waiting_cases(scenario) == [] and unanswered(scenario) == 0
+
+    scenario.later(hours=1)
+    scenario.deliver("fulfillment_events/create", scan("buyer_action_required", 2, 74))  # the carrier again
+    scenario.later(hours=24)
+
+    [case] = waiting_cases(scenario)
+    assert (case.queue, case.order_id) == ("fulfilment", order_id_of(1)) and case.due_at is not None
+    assert unanswered(scenario) == 1 and len(told(scenario)) == 1
+
+
+def test_a_parcel_that_moves_on_after_waiting_for_the_buyer_opens_no_case(scenario: Scenario) -> None:
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.later(hours=3)
+    scenario.deliver("fulfillment_events/create", scan("buyer_action_required", 1, 1))
+    scenario.later(hours=20)
+    scenario.deliver("fulfillment_events/create", scan("in_transit", 2, 22))  # the customer paid the fee
+    scenario.later(hours=80)
+
+    assert waiting_cases(scenario) == [] and unanswered(scenario) == 0
+    assert len(told(scenario)) == 1
