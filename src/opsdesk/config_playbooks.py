@@ -169,6 +169,15 @@ class EmailHealthConfig(_Case):
     fallback_provider: Provider | None = None
 
 
+class BuyerActionConfig(_Case):
+    """A parcel waiting for the buyer (``buyer_action_required``): a case when no scan shows it moving on this long
+    after the customer was told (ADR 0065, amended in session 14)."""
+
+    enabled: bool = True
+    queue: Queue = "fulfilment"
+    hours: Hours = 72
+
+
 class MonitorsConfig(_Strict):
     return_labels: ReturnLabelsConfig = ReturnLabelsConfig()
     delayed_fulfilment: DelayedFulfilmentConfig = DelayedFulfilmentConfig()
@@ -176,3 +185,4 @@ class MonitorsConfig(_Strict):
     address_validation: AddressValidationConfig = AddressValidationConfig()
     carrier_downtime: CarrierDowntimeConfig = CarrierDowntimeConfig()
     email_health: EmailHealthConfig = EmailHealthConfig()
+    buyer_action: BuyerActionConfig = BuyerActionConfig()

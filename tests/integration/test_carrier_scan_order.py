@@ -26,9 +26,14 @@ from tests.samples import SHOP, sample
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def scenario(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scenario]:
+    yield from carrier_delays_only(tmp_path, monkeypatch, database_url(request, tmp_path))
+
+
+def carrier_delays_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> Iterator[Scenario]:
+    """A scenario with the carrier-delays playbook alone, its cases in the fulfilment queue."""
     monkeypatch.setattr(order_scenarios, "ORDER_PLAYBOOKS", ("carrier_delays",))
     monkeypatch.setattr(order_scenarios, "ORDER_QUEUES", frozenset({"fulfilment"}))
-    yield from make_scenario(tmp_path, monkeypatch, database_url(request, tmp_path))
+    yield from make_scenario(tmp_path, monkeypatch, url)
 
 
 def scan(topic: str, status: str, event_id: int, hours: float) -> dict[str, Any]:

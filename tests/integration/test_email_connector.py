@@ -48,6 +48,7 @@ def test_a_refund_confirmation_arrives_with_its_text_and_a_message_id_from_the_a
     ("return_in_hand", "We have received your return for order #1001", "has arrived at our warehouse"),
     ("follow_up_delayed", "An update on your order #1001", "is taking longer than we promised"),
     ("carrier_delay_notice", "Your order #1001 is delayed in transit", "is delayed on its way"),
+    ("carrier_needs_buyer", "The carrier needs something from you for order #1001", "The tracking link"),
     ("generic", "About your order #1001", "Your parcel left the warehouse today."),
 ])
 def test_each_template_is_filled_from_the_payload(
@@ -121,8 +122,8 @@ def test_a_server_that_never_greets_is_retry_later_after_the_timeout() -> None:
     ({"to": ""}, "email needs a recipient address, got ''"),
     ({"to": "not an address"}, "email needs a recipient address, got 'not an address'"),
     ({"template": "welcome"}, "no email template 'welcome' (known: address_confirm, carrier_delay_notice, "
-                              "delayed_fulfilment, desk_digest, follow_up_delayed, generic, refund_confirmation, "
-                              "return_in_hand, return_label_in_hand)"),
+                              "carrier_needs_buyer, delayed_fulfilment, desk_digest, follow_up_delayed, generic, "
+                              "refund_confirmation, return_in_hand, return_label_in_hand)"),
     ({"amount": ""}, "template 'refund_confirmation' needs amount"),
 ])
 def test_an_email_that_cannot_be_written_is_rejected_without_connecting(

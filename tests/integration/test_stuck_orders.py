@@ -210,9 +210,11 @@ def test_a_stuck_case_nobody_has_started_on_resolves_itself_when_the_order_moves
     assert (last.actor, last.note) == ("automation", f"{why}; nothing left to do")
 
 
-def test_a_stuck_in_transit_case_resolves_itself_when_the_parcel_is_delivered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str
+@pytest.mark.parametrize(("status", "what"), [("delivered", "was delivered"), ("picked_up", "was collected")])
+def test_a_stuck_in_transit_case_resolves_itself_when_the_parcel_is_delivered_or_collected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: FakeSmtp, db_url: str, status: str, what: str
 ) -> None:
+    """Delivered to the door, or collected by the customer at a pickup point: the note says which."""
     run = make_run(tmp_path, monkeypatch, smtp=smtp, monitors=STUCK, database_url=db_url)
     run.feed(
         delivery("orders/paid", paid_order(), "w-paid"),
@@ -228,7 +230,7 @@ def test_a_stuck_in_transit_case_resolves_itself_when_the_parcel_is_delivered(
         id=66,
         fulfillment_id=55,
         order_id=ORDER_ID,
-        status="delivered",
+        status=status,
         happened_at=at,
         created_at=at,
         updated_at=at,
@@ -241,7 +243,7 @@ def test_a_stuck_in_transit_case_resolves_itself_when_the_parcel_is_delivered(
     assert run.cases() == []
     with run.desk.db.unit_of_work(read_only=True) as uow:
         [last] = uow.cases.timeline(case.id)[-1:]
-    assert (last.actor, last.note) == ("automation", "the order was delivered; nothing left to do")
+    assert (last.actor, last.note) == ("automation", f"the order {what}; nothing left to do")
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ rules:
       - {type: refund}
       - {type: email, template: TEMPLATE}
 """
-KNOWN = ("address_confirm, carrier_delay_notice, delayed_fulfilment, follow_up_delayed, generic, refund_confirmation, "
-         "return_in_hand, return_label_in_hand")
+KNOWN = ("address_confirm, carrier_delay_notice, carrier_needs_buyer, delayed_fulfilment, follow_up_delayed, generic, "
+         "refund_confirmation, return_in_hand, return_label_in_hand")
 
 
 def problems(tmp_path: Path, template: str) -> list[str]:

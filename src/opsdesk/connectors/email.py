@@ -78,6 +78,12 @@ TEMPLATES = {
         "Hello,\n\nThe carrier has told us that the parcel with your order $order_name is delayed on its way\n"
         "to you. We are keeping an eye on it and will step in if it does not move again soon; there is\n"
         "nothing you need to do.\n\nWe are sorry for the wait, and thank you for your patience.\n"),
+    "carrier_needs_buyer": _template(
+        "The carrier needs something from you for order $order_name",
+        "Hello,\n\nThe carrier delivering your order $order_name has told us it needs something from you before\n"
+        "it can hand the parcel over (often a customs or import fee, or proof of identity). The tracking link\n"
+        "in your shipping confirmation email shows what the carrier needs and how to give it.\n\n"
+        "If anything is unclear, reply to this email and we will help.\n"),
     "return_label_in_hand": _template(
         "Your return label for order $order_name is on its way",
         "Hello,\n\nCreating the return label for order $order_name is taking longer than usual. A person on\n"

@@ -20,7 +20,7 @@ ActionId = str
 #: email connector writes for customers. ``policy check`` refuses any other where it is written.
 EMAIL_TEMPLATES = frozenset({
     "refund_confirmation", "return_in_hand", "follow_up_delayed", "delayed_fulfilment", "carrier_delay_notice",
-    "return_label_in_hand", "address_confirm", "generic",
+    "carrier_needs_buyer", "return_label_in_hand", "address_confirm", "generic",
 })
 
 

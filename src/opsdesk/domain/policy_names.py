@@ -39,6 +39,7 @@ DESK_PLAYBOOKS: Mapping[str, str] = {
     "delayed-fulfilment": "the desk's monitor of orders late to ship",
     "carrier-pickup-cutoff": "the desk's monitor of orders not packed before the carrier's pickup",
     "discount-guard": "the desk's monitor of discounts",
+    "buyer-action": "the desk's monitor of parcels the carrier holds for their buyer",
 }
 RESERVED_PLAYBOOKS: Mapping[str, str] = {
     "-": "the playbook a decision records when no playbook listens to its event",

@@ -126,6 +126,23 @@ def superseded(event: FulfillmentEventRecorded, held: Held | None) -> str:
             "delivered late, is not news")
 
 
+def repeated(event: FulfillmentEventRecorded, held: Held | None) -> bool:
+    """Whether a carrier scan only repeats one of its fulfilment the desk holds already, ``held`` being the fold
+    after it: another standing scan with the same status, no scan showing the parcel moving (``MOVING``) between
+    the two. A carrier reporting ``returning_to_sender`` twice, in either order, is one matter for a person."""
+    if held is None or not event.status:
+        return False
+    fid, status, when = event.fulfillment_id, event.status, event.occurred_at
+    standing = [(eid, s) for eid, s in held.scans.items() if eid not in held.withdrawn and s.fulfillment_id == fid]
+    for eid, other in standing:
+        if eid == event.event_id or other.status != status:
+            continue
+        low, high = min(other.at, when), max(other.at, when)
+        if not any(s.status in MOVING and low < s.at < high for _, s in standing):
+            return True
+    return False
+
+
 def _statuses(
     scans: Mapping[int, Scan], withdrawn: Mapping[int, Withdrawn], reports: Mapping[int, Versioned]
 ) -> dict[str, Any]:

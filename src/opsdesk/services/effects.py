@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from opsdesk.domain import holds
-from opsdesk.domain.events import InventoryLevelChanged, OrderOversold, StoreEvent
+from opsdesk.domain.events import FulfillmentEventRecorded, InventoryLevelChanged, OrderOversold, StoreEvent
 from opsdesk.domain.outbox import ActionStatus, action_id, idempotency_key
 from opsdesk.domain.policies import ActionSpec, Decision, Escalation
 from opsdesk.domain.privacy import NOT_SENT, REDACTED
@@ -136,7 +136,7 @@ def case_for(
         source=f"decision:{decision_id}",
         priority=escalation.priority,
         detail={"playbook": decision.playbook, "rule": decision.rule_id, "sla": escalation.sla,
-                **_hard_deadline(event), **_stock(event)},
+                **_hard_deadline(event), **_stock(event), **_shipment(event)},
     )
 
 
@@ -156,6 +156,14 @@ def _stock(event: StoreEvent) -> dict[str, Any]:
         case OrderOversold():
             return {"stock": {"skus": list(event.skus), "available": event.available}}
     return {}
+
+
+def _shipment(event: StoreEvent) -> dict[str, Any]:
+    """The parcel a carrier scan's case is about (``detail["shipment"]``): its fulfilment, the scan and its time."""
+    if not isinstance(event, FulfillmentEventRecorded):
+        return {}
+    return {"shipment": {"fulfillment_id": event.fulfillment_id, "event_id": event.event_id,
+                         "status": event.status, "happened_at": event.occurred_at.isoformat()}}
 
 
 def _about(action: OutboxAction, order_name: str) -> str:

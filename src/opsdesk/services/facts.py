@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from opsdesk.domain import shipments
 from opsdesk.domain.events import (
     ComplianceKind,
     ComplianceRequested,
@@ -162,7 +163,7 @@ def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
             }
         case FulfillmentEventRecorded():
             return {"fulfillment_id": event.fulfillment_id, "status": event.status,
-                    "superseded": superseded(event, state)}
+                    "superseded": superseded(event, state), "repeated": shipments.repeated(event, state)}
         case FulfillmentEventDeleted():
             return {"fulfillment_id": event.fulfillment_id, "status": event.status}
         case FulfillmentHeld():

@@ -14,7 +14,7 @@ from opsdesk.config_playbooks import CarrierConnectorConfig, MonitorsConfig
 from opsdesk.domain.carriers import RETURN_LABEL, VERIFY_ADDRESS
 from opsdesk.domain.orders import OrderState
 from opsdesk.ports.connectors import OutcomeHook
-from opsdesk.services import carriers, followups, labels, messaging_health, stuck
+from opsdesk.services import buyer_waits, carriers, followups, labels, messaging_health, stuck
 from opsdesk.services.address_checks import REPLY
 from opsdesk.services.addresses import AddressValidation
 from opsdesk.services.cases import CaseHooks
@@ -31,10 +31,11 @@ class FulfilmentPlaybooks:
     addresses: AddressValidation
     carriers: carriers.CarrierHealth
     email: messaging_health.EmailHealth
+    buyer: buyer_waits.BuyerWaits
 
     @property
     def watchers(self) -> tuple[Watcher, ...]:
-        return (self.labels.watch, self.followups.watch, self.stuck.watch, self.addresses.watch)
+        return (self.labels.watch, self.followups.watch, self.stuck.watch, self.addresses.watch, self.buyer.watch)
 
     @property
     def windows(self) -> tuple[timedelta, ...]:
@@ -50,6 +51,7 @@ class FulfilmentPlaybooks:
             REPLY: self.addresses.reply_due,
             carriers.RECHECK: self.carriers.recheck,
             messaging_health.RECHECK: self.email.recheck,
+            buyer_waits.BUYER_ACTION: self.buyer.fire,
         }
 
     @property
@@ -79,4 +81,5 @@ def fulfilment_playbooks(
         addresses=AddressValidation(monitors.address_validation, health, hooks),
         carriers=health,
         email=email,
+        buyer=buyer_waits.BuyerWaits(monitors.buyer_action, hooks),
     )

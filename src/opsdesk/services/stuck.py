@@ -74,7 +74,10 @@ def moved_on(stuck_in: str, state: OrderState) -> str | None:
     """
     current = stage(state)
     if current is None:
-        return "was cancelled or refunded" if closed(state) else "was delivered"
+        if closed(state):
+            return "was cancelled or refunded"
+        collected = state.carrier_status is not None and state.carrier_status.status == "picked_up"
+        return "was collected" if collected else "was delivered"
     if STAGES.index(current) <= STAGES.index(stuck_in):
         return None
     return {"paid": "was paid", "partially_fulfilled": "partly shipped", "fulfilled": "shipped"}[current]
