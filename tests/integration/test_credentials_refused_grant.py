@@ -1,0 +1,71 @@
+"""A refused client credentials grant (ADR 0036) and a refused reconciliation sweep mark the shop's credentials
+refused as the outbox's 401 does (ADR 0067, amended in session 14): its actions held, one case, readiness failing.
+
+The real composition root, outbox sender, sweep and Shopify connector; the Shopify stand-in over HTTP on 127.0.0.1
+(its token endpoint answers a wrong client secret with 400 ``invalid_client``, as Shopify does; its Admin API a
+revoked token with 401); SQLite and PostgreSQL; a manual clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opsdesk import app as composition
+from opsdesk.config import load_settings
+from opsdesk.domain.cases import CaseStatus
+from opsdesk.domain.outbox import ActionStatus
+from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
+from opsdesk.testing import ManualClock
+from tests.integration.test_credentials_refused import (
+    ACTIONS,
+    T0,
+    actions,
+    control,
+    drain,
+    incidents,
+    queue_tags,
+)
+from tests.integration.test_reconcile import database  # noqa: F401 (the fixture: SQLite and PostgreSQL)
+from tests.samples import SECRET, SHOP
+
+CLIENT_ID, CLIENT_VARIABLE = "0f1e2d3c4b5a", "CREDS_CLIENT_ID"
+ROTATED = "shpss_the-secret-rotated-in-the-dev-dashboard"
+
+
+def test_a_grant_refused_for_a_wrong_client_secret_holds_the_shops_actions_and_opens_one_case(
+    tmp_path: Path, database: Callable[[str], str], monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    with FakeShopifyAdmin() as fake:
+        fake.oauth.add_client(CLIENT_ID, ROTATED)  # not the secret the desk has
+        (tmp_path / "playbooks").mkdir()
+        config = {"shops": [{"domain": SHOP, "admin_url": fake.url_for(SHOP), "client_id_env": CLIENT_VARIABLE}],
+                  "playbooks": "playbooks"}
+        (tmp_path / "opsdesk.yaml").write_text(yaml.safe_dump(config))
+        monkeypatch.setenv("OPSDESK_SHOPIFY_SECRET", SECRET)  # the client secret the desk has: no longer the app's
+        monkeypatch.setenv(CLIENT_VARIABLE, CLIENT_ID)
+        clock = ManualClock(T0)
+        desk = composition.build(load_settings(str(tmp_path / "opsdesk.yaml"), database("grant")), clock=clock)
+        queued = queue_tags(desk, ACTIONS)
+        sender = desk.sender(worker="worker-1")
+        drain(sender)
+
+        assert [g.status for g in fake.oauth.grants] == [400] and fake.calls == []
+        assert {(a.status, a.attempts) for a in actions(desk, queued)} == {(ActionStatus.PENDING, 0)}
+        [case] = incidents(desk)
+        assert (case.kind, case.source, case.status) == ("incident", "monitor:credentials", CaseStatus.OPEN)
+        assert "invalid_client" in case.reason and SECRET not in case.reason, case.reason
+        assert control(desk)["status"] == "fail"
+
+        monkeypatch.setenv("OPSDESK_SHOPIFY_SECRET", ROTATED)  # a person puts the app's new secret in place
+        for _ in range(5 * 60 + 1):
+            clock.advance(seconds=1)
+            drain(sender)
+        assert {(a.status, a.attempts) for a in actions(desk, queued)} == {(ActionStatus.SENT, 1)}
+        assert [g.status for g in fake.oauth.grants] == [400, 200]  # the first probe after the fix asks again
+        [case] = incidents(desk)
+        assert case.status is CaseStatus.RESOLVED
+        assert control(desk)["status"] == "pass"
