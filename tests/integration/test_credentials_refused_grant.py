@@ -16,6 +16,7 @@ import yaml
 
 from opsdesk import app as composition
 from opsdesk.config import load_settings
+from opsdesk.desk import Desk
 from opsdesk.domain.cases import CaseStatus
 from opsdesk.domain.outbox import ActionStatus
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
@@ -23,7 +24,10 @@ from opsdesk.testing import ManualClock
 from tests.integration.test_credentials_refused import (
     ACTIONS,
     T0,
+    TOKEN,
+    VARIABLE,
     actions,
+    build,
     control,
     drain,
     incidents,
@@ -69,3 +73,47 @@ def test_a_grant_refused_for_a_wrong_client_secret_holds_the_shops_actions_and_o
         [case] = incidents(desk)
         assert case.status is CaseStatus.RESOLVED
         assert control(desk)["status"] == "pass"
+
+
+def sweep(desk: Desk) -> None:
+    """The worker's reconciliation step: sweep the shops due, record how it went."""
+    reconciler = desk.reconciler(sleep=lambda _seconds: None)
+    assert reconciler is not None
+    desk.reconcile_due(reconciler)
+
+
+def test_a_sweep_refused_marks_the_credentials_refused_and_one_that_reads_clears_the_mark(
+    tmp_path: Path, database: Callable[[str], str], monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    with FakeShopifyAdmin(access_tokens=[TOKEN]) as fake:
+        clock = ManualClock(T0)
+        desk = build(tmp_path, fake, database("sweep"), clock, monkeypatch)
+        queued = queue_tags(desk, ACTIONS)
+        monkeypatch.setenv(VARIABLE, "shpat_revoked")  # the stand-in answers 401, as Shopify does
+        sweep(desk)  # the sweep finds out first: the outbox has not sent anything yet
+
+        assert [c.status for c in fake.calls] == [401]
+        [case] = incidents(desk)
+        assert (case.source, case.status) == ("monitor:credentials", CaseStatus.OPEN), case
+        assert "Invalid API key or access token" in case.reason, case.reason
+        assert all(a.next_attempt_at > T0 for a in actions(desk, queued))  # held: the outbox sends none now
+        drain(desk.sender(worker="worker-1"))
+        assert len(fake.calls) == 1
+        assert "refuses its Admin API credentials" in control(desk)["offending"][0]["detail"]
+
+        for _ in range(40):  # the worker sweeps each minute: past the outage case's 30 minutes (ADR 0048)
+            clock.advance(seconds=60)
+            sweep(desk)
+        assert [c.source for c in incidents(desk)] == ["monitor:credentials"]  # the same cause: no second case
+
+        monkeypatch.setenv(VARIABLE, TOKEN)  # a working token in place: the next sweep reads
+        clock.advance(seconds=60)
+        sweep(desk)
+        [case] = incidents(desk)
+        assert case.status is CaseStatus.RESOLVED and case.resolution == "no_action"
+        assert control(desk)["status"] == "pass"
+        sender = desk.sender(worker="worker-1")
+        for _ in range(5 * 60 + 1):  # unmarked: each goes at the probe time it was held to, at most 5 minutes away
+            clock.advance(seconds=1)
+            drain(sender)
+        assert {(a.status, a.attempts) for a in actions(desk, queued)} == {(ActionStatus.SENT, 1)}
