@@ -8,17 +8,22 @@ revoked token with 401); SQLite and PostgreSQL; a manual clock.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
 from opsdesk import app as composition
 from opsdesk.config import load_settings
+from opsdesk.connectors.shopify_token import AccessTokens, ClientCredentials
 from opsdesk.desk import Desk
 from opsdesk.domain.cases import CaseStatus
-from opsdesk.domain.outbox import ActionStatus
+from opsdesk.domain.outbox import ActionStatus, CredentialsRefused, Rejected
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.testing import ManualClock
 from tests.integration.test_credentials_refused import (
@@ -117,3 +122,38 @@ def test_a_sweep_refused_marks_the_credentials_refused_and_one_that_reads_clears
             clock.advance(seconds=1)
             drain(sender)
         assert {(a.status, a.attempts) for a in actions(desk, queued)} == {(ActionStatus.SENT, 1)}
+
+
+@pytest.mark.parametrize(("status", "error", "refused"), [
+    (400, "invalid_client", CredentialsRefused),  # a wrong client ID or secret
+    (401, "invalid_client", CredentialsRefused),
+    (400, "app_not_installed", CredentialsRefused),
+    (400, "shop_not_permitted", CredentialsRefused),  # a store outside the app's organisation
+    (400, "invalid_request", Rejected),  # the desk's request, not the app's credentials: that action fails
+    (400, "unsupported_grant_type", Rejected),
+])
+def test_which_refused_grants_refuse_the_shops_credentials(status: int, error: str, refused: type[Rejected]) -> None:
+    body = json.dumps({"error": error, "error_description": "as Shopify says it"}).encode()
+
+    class TokenEndpoint(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TokenEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with httpx.Client() as client:
+            tokens = AccessTokens(client, ManualClock(T0), lambda _shop: f"http://127.0.0.1:{server.server_port}/t")
+            outcome = tokens.token(SHOP, ClientCredentials(CLIENT_ID, ROTATED, CLIENT_VARIABLE, "SECRET_VARIABLE"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert type(outcome) is refused and error in outcome.reason and ROTATED not in outcome.reason, outcome
