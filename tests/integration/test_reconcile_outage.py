@@ -82,10 +82,13 @@ def test_sweeps_failing_half_an_hour_open_one_case_and_the_first_that_finishes_s
     reconciler = desk.reconciler()
     assert reconciler is not None
     reconciler.sleep = Sleeper(clock)  # the 500s' retries wait on the manual clock
-    monkeypatch.setenv(VARIABLE, "shpat_revoked")  # the stand-in answers 401, as Shopify does to a revoked token
+    monkeypatch.setenv(VARIABLE, TOKEN)
+    # A refusal that is not of the credentials (a revoked token's 401 opens the credentials case instead: ADR 0067,
+    # amended; test_credentials_refused_grant): the app lacks a scope the orders query needs.
+    fake.chaos(1.0, ["403-scope"])
     for minute in range(30):  # the worker retries each minute while the sweep fails
         [report] = desk.reconcile_due(reconciler)
-        assert not report.ok and "HTTP 401" in (report.error or ""), report.error
+        assert not report.ok and "HTTP 403" in (report.error or ""), report.error
         assert outage_cases(desk) == [], f"a case after {minute} minutes"
         clock.advance(minutes=1)
     for _ in range(3):  # at 30 minutes the case opens; the retries after it open no other
@@ -95,9 +98,9 @@ def test_sweeps_failing_half_an_hour_open_one_case_and_the_first_that_finishes_s
     assert (case.kind, case.queue, case.priority, case.status, case.owner, case.shop) == (
         "incident", "incidents", "high", CaseStatus.OPEN, "team:ops", SHOP)  # the default team: no queues here
     assert case.reason.startswith(f"every sweep since {T0.isoformat()} (30 minutes) failed: ")
-    assert "HTTP 401" in case.reason and SHOP in case.title
+    assert "HTTP 403" in case.reason and SHOP in case.title
 
-    monkeypatch.setenv(VARIABLE, TOKEN)  # a person puts the new token in place
+    fake.chaos(0.0)  # a person grants the app the scope
     [report] = desk.reconcile_due(reconciler)
     assert report.ok, report.error
     [(case, notes)] = outage_cases(desk)

@@ -9,11 +9,14 @@ One lock per shop: callers that find the token due wait for the one grant in fli
 
 A refused grant (400, 401, 403: Shopify's OAuth ``{"error", "error_description"}``) is ``Rejected`` (asking
 again cannot help until the configuration changes), named with the shop and the variables to check, and
-remembered for ``REFUSAL_HOLD`` so that a queue of actions does not ask again each. 429, 5xx and a network
-error are ``RetryLater``. The client secret is never in a message: what Shopify answers is echoed with it
-blanked out. Each grant asked ends in ``on_grant`` with its outcome (``GrantOutcome``): ``granted``; ``refused``
-(for good, by Shopify or for want of the client ID or secret); ``failed`` (to be asked again). A refusal answered
-from memory is no grant asked.
+remembered for ``REFUSAL_HOLD`` so that a queue of actions does not ask again each. One that refuses the
+app's credentials themselves (a 401, or ``invalid_client``, ``app_not_installed``, ``shop_not_permitted``) is
+``CredentialsRefused``: the shop's actions wait for them to be fixed rather than fail each (ADR 0067, amended). A
+refusal is remembered with the credentials refused: once a variable holds others, they are asked for at once.
+429, 5xx and a network error are ``RetryLater``. The client secret is never in a message: what Shopify answers
+is echoed with it blanked out. Each grant asked ends in ``on_grant`` with its outcome (``GrantOutcome``):
+``granted``; ``refused`` (for good, by Shopify or for want of the client ID or secret); ``failed`` (to be asked
+again). A refusal answered from memory is no grant asked.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Literal
 
 import httpx
 
-from opsdesk.domain.outbox import Rejected, RetryLater
+from opsdesk.domain.outbox import CredentialsRefused, Rejected, RetryLater
 from opsdesk.ports import Clock
 
 __all__ = ["MARGIN", "REFUSAL_HOLD", "AccessTokens", "ClientCredentials", "GrantOutcome", "token_url"]
@@ -41,6 +44,9 @@ ASSUMED_LIFE = timedelta(hours=1)
 _GRAPHQL = re.compile(r"/admin/api/[^/]+/graphql\.json$")
 #: How a grant asked ended: a token; refused for good (``Rejected``); failed for now (``RetryLater``).
 GrantOutcome = Literal["granted", "refused", "failed"]
+#: OAuth errors that refuse the app's client ID and secret for the shop, not the request's form: a wrong or rotated
+#: secret, an unknown client, the app not installed on the shop or the shop outside the app's organisation.
+CREDENTIALS_ERRORS = frozenset({"invalid_client", "app_not_installed", "shop_not_permitted"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +82,7 @@ class AccessTokens:
         self._url_for = url_for
         self._on_grant = on_grant  # the metrics: opsdesk_shopify_token_grants_total{outcome}
         self._held: dict[str, _Held] = {}
-        self._refused: dict[str, tuple[datetime, Rejected]] = {}
+        self._refused: dict[str, tuple[datetime, Rejected, ClientCredentials]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()  # makes the per-shop locks
 
@@ -91,7 +97,7 @@ class AccessTokens:
             if held is not None and now < held.renew_at:  # renewed by the caller this one waited for
                 return held.token
             refused = self._refused.get(shop)
-            if refused is not None and now < refused[0] + REFUSAL_HOLD:
+            if refused is not None and now < refused[0] + REFUSAL_HOLD and refused[2] == credentials:
                 return refused[1]
             outcome = self._grant(shop, credentials, now)
             self._on_grant("granted" if isinstance(outcome, str) else
@@ -128,7 +134,7 @@ class AccessTokens:
             self._refused.pop(shop, None)
             return outcome.token
         if isinstance(outcome, Rejected):
-            self._refused[shop] = (now, outcome)
+            self._refused[shop] = (now, outcome, credentials)
         return outcome
 
     def _read(self, shop: str, response: httpx.Response, credentials: ClientCredentials,
@@ -140,7 +146,8 @@ class AccessTokens:
         if not 200 <= status < 300:
             said = f"{body.get('error') or ''}: {body.get('error_description') or ''}".strip(": ")
             said = (said or response.text[:200]).replace(credentials.client_secret, "***")
-            return Rejected(
+            refusal = CredentialsRefused if status == 401 or body.get("error") in CREDENTIALS_ERRORS else Rejected
+            return refusal(
                 f"Shopify refused the client credentials grant for {shop!r} (HTTP {status}: {said}); check "
                 f"{credentials.client_id_env or 'the client ID'} and {credentials.client_secret_env or 'the secret'}"
                 " against the app's Settings in the Dev Dashboard, and that the app is installed on this store"

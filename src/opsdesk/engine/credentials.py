@@ -25,7 +25,7 @@ from opsdesk.domain.outbox import CredentialsRefused, Delivered, SendResult, cre
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Database, UnitOfWork
 from opsdesk.services.cases import CaseHooks
-from opsdesk.services.shop_credentials import record_refusal, record_working, refused
+from opsdesk.services.shop_credentials import hold_refused, record_working, refused
 
 log = logging.getLogger("opsdesk.outbox")
 
@@ -63,9 +63,7 @@ class CredentialsGate:
         pair = (action.provider, action.shop)
         if isinstance(result, CredentialsRefused):
             with self._db.unit_of_work() as uow:
-                since = record_refusal(uow, *pair, result.reason, now, queue=self._queue, hooks=self._hooks)
-                until = credentials_probe_at(since, now)
-                uow.outbox.hold_shop(*pair, until)
+                since, until = hold_refused(uow, *pair, result.reason, now, queue=self._queue, hooks=self._hooks)
                 uow.commit()
             if pair not in self._refused:
                 log.warning("%s refused the credentials of %s: its actions wait (%s)", *pair, result.reason,

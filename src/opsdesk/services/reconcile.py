@@ -72,7 +72,7 @@ from opsdesk.services.reconcile_payloads import (
     synthetic_delivery,
     webhook_payload,
 )
-from opsdesk.services.reconcile_report import SweepFailed, SweepReport, SweepSettings
+from opsdesk.services.reconcile_report import SweepFailed, SweepRefused, SweepReport, SweepSettings
 from opsdesk.services.reconcile_scans import carrier_event_versions, scanned, withdrawn_versions
 from opsdesk.services.reconcile_versions import Version
 
@@ -185,6 +185,7 @@ class Reconciler:
                     report.dispute_pages += 1
         except SweepFailed as exc:
             report.error = str(exc)
+            report.credentials_refused = isinstance(exc, SweepRefused) and exc.credentials
             return report
         finally:
             report.paced_seconds = round(self.reader.paced(shop) - paced, 3)

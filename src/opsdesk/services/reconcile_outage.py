@@ -10,6 +10,12 @@ webhooks are not looked for, and a readiness control nobody reads is not a perso
 shop and the time the outage began, so the worker's retries each minute find it opened and add nothing, and the
 next outage gets a case of its own. The first sweep that finishes again settles it (``cases.settle``): resolved
 by ``automation`` if nobody started on it, else marked moot on its timeline for the person working it.
+
+A sweep refused because Shopify refuses the shop's credentials (``SweepRefused.credentials``) marks them refused as
+the outbox does, holds the shop's actions and opens the one credentials case (``shop_credentials``, ADR 0067 as
+amended in session 14); its failure is recorded as any other, but opens no outage case of its own: the cause is one,
+and so is its case. A sweep that read the Admin API (finished, or read a page before failing) clears the mark and
+settles that case, as the outbox's first delivery does.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from opsdesk.domain.records import CaseRecord
 from opsdesk.ports import Database, UnitOfWork
 from opsdesk.services.cases import CaseHooks, open_case, settle
 from opsdesk.services.reconcile_report import SweepReport
+from opsdesk.services.shop_credentials import SHOPIFY, hold_refused, record_working
 
 log = logging.getLogger("opsdesk")
 
@@ -64,7 +71,9 @@ def record_sweeps(db: Database, reports: Sequence[SweepReport], cfg: ReconcileOu
             log.warning("reconciliation: %s had %d lost or stale orders, refunds and disputes", shop,
                         report.appended, extra={"shop": shop, "appended": report.appended})
         error = None if report.ok else report.error or "failed"
-        done = record_sweep(db, shop, error, report.started_at, outage=outage, hooks=hooks, now=now)
+        done = record_sweep(db, shop, error, report.started_at, outage=None if report.credentials_refused else outage,
+                            hooks=hooks, now=now)
+        record_credentials(db, report, cfg.queue, hooks, now)
         if error is not None:
             log.log(logging.WARNING if done.changed else logging.DEBUG, "reconciliation of %s failed, mark kept: %s",
                     shop, error, extra={"shop": shop})
@@ -74,6 +83,19 @@ def record_sweeps(db: Database, reports: Sequence[SweepReport], cfg: ReconcileOu
             log.warning("reconciliation of %s: outage case %s opened", shop, done.opened, extra={"shop": shop})
         elif done.settled:
             log.info("reconciliation of %s: outage case %s settled", shop, done.settled, extra={"shop": shop})
+
+
+def record_credentials(db: Database, report: SweepReport, queue: str, hooks: CaseHooks, now: datetime) -> None:
+    """What the sweep says of the shop's Shopify credentials: refused (marked, the shop's actions held, the one case
+    opened) or working (it read a page: the mark cleared and the case settled, when there was one)."""
+    if not (report.credentials_refused or report.ok or report.pages):
+        return
+    with db.unit_of_work() as uow:
+        if report.credentials_refused:
+            hold_refused(uow, SHOPIFY, report.shop, report.error, now, queue=queue, hooks=hooks)
+        else:
+            record_working(uow, SHOPIFY, report.shop, now, hooks)
+        uow.commit()
 
 
 def outage_case_id(shop: str, since: datetime) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
-from opsdesk.domain.outbox import Breaker, Rejected, RetryLater
+from opsdesk.domain.outbox import Breaker, CredentialsRefused, Rejected, RetryLater
 from opsdesk.services.reconcile_report import SweepFailed, SweepRefused, SweepSettings
 
 __all__ = ["Fetch", "Reads", "read_page", "read_pages"]
@@ -63,7 +63,8 @@ def read_page(reads: Reads, what: str, fetch: Fetch, cursor: str | None) -> JSON
             return reply
         last = reply.reason
         if isinstance(reply, Rejected):
-            raise SweepRefused(f"the Admin API refused the {what} query: {reply.reason}")
+            raise SweepRefused(f"the Admin API refused the {what} query: {reply.reason}",
+                               credentials=isinstance(reply, CredentialsRefused))
         if attempt + 1 < attempts:
             wait = reply.retry_after if reply.retry_after is not None else 2.0**attempt
             reads.sleep(min(max(wait, 0.0), reads.settings.max_wait))

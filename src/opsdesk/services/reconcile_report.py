@@ -19,7 +19,13 @@ class SweepFailed(Unavailable):
 
 class SweepRefused(SweepFailed):
     """The Admin API refused a page (a token, a scope the app lacks): asking again cannot help until the app or
-    its token changes (the CLI's exit 2)."""
+    its token changes (the CLI's exit 2). ``credentials``: it refused the shop's credentials themselves
+    (``CredentialsRefused``: a 401, a 403 naming no scope, a refused client credentials grant), and the shop is
+    marked as the outbox marks it (ADR 0067)."""
+
+    def __init__(self, message: str, *, credentials: bool = False) -> None:
+        super().__init__(message)
+        self.credentials = credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,8 @@ class SweepReport:
     started_at: datetime
     ok: bool = False
     error: str = ""
+    #: The sweep failed because Shopify refused the shop's credentials (``SweepRefused.credentials``).
+    credentials_refused: bool = False
     pages: int = 0
     seen: int = 0
     missing: int = 0

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from opsdesk.domain.events import AppUninstalled, StoreEvent
 from opsdesk.domain.ids import fit_id
+from opsdesk.domain.outbox import credentials_probe_at
 from opsdesk.domain.readiness import Probe
 from opsdesk.domain.records import CaseRecord
 from opsdesk.ports import UnitOfWork
@@ -72,6 +73,16 @@ def record_refusal(uow: UnitOfWork, provider: str, shop: str, reason: str, at: d
                     "error": began.error},
         ), hooks, at)
     return began.at
+
+
+def hold_refused(uow: UnitOfWork, provider: str, shop: str, reason: str, at: datetime, *, queue: str,
+                 hooks: CaseHooks) -> tuple[datetime, datetime]:
+    """``record_refusal``, and every pending action of the shop for ``provider`` held until the next probe; returns
+    since when the credentials are refused and until when the actions are held. The caller commits."""
+    since = record_refusal(uow, provider, shop, reason, at, queue=queue, hooks=hooks)
+    until = credentials_probe_at(since, at)
+    uow.outbox.hold_shop(provider, shop, until)
+    return since, until
 
 
 def record_working(uow: UnitOfWork, provider: str, shop: str, at: datetime, hooks: CaseHooks) -> str | None:
