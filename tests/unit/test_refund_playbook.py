@@ -5,18 +5,35 @@ news for any rule). Through the in-memory unit of work, the decision's facts thr
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from opsdesk.domain.policies import Playbook, Usage, guardrail_keys
+from opsdesk.domain.policies import (
+    ActionSpec,
+    Escalation,
+    Guardrail,
+    Outcome,
+    Playbook,
+    Rule,
+    Scope,
+    Usage,
+    decide,
+    guardrail_keys,
+)
+from opsdesk.domain.records import DecisionRecord
+from opsdesk.policy.cel import CelCondition, CelFacts
 from opsdesk.policy.loader import load
 from opsdesk.services.facts import facts_for
+from opsdesk.storage.codec import dumps, loads
 from opsdesk.testing import InMemoryDatabase
 from tests.unit.test_refund_guard import action
 from tests.unit.test_refund_rule import decided_by, now, refused, request, retagged
-from tests.unit.test_refunded_returns import AT
+from tests.unit.test_refunded_returns import AT, SHOP, fold, placed
 
 HEAD = """playbook: refunds
 owner: team:support
@@ -135,13 +152,69 @@ NOT_ALONE = "the rule auto-refund (playbook refunds) would send it to a person n
 )
 def test_guardrails_as_they_are_now_judge_the_refund_alone(tmp_path: Path, guardrails: str, why: str) -> None:
     before, db = playbook(tmp_path, REFUND), InMemoryDatabase()
-    decided_by(before[0], db)
+    facts = facts_for(request(), decided_by(before[0], db))
     edited = playbook(tmp_path, REFUND.replace(GUARDRAILS, guardrails), name="edited")
     counted = {key: Usage(9, Decimal(500))  # what this decision and others counted in its window, and more
                for rule in (before[0].rules[0], edited[0].rules[0])
-               for key in guardrail_keys(rule, facts_for(request(), None), AT).values()}
+               for key in guardrail_keys(rule, facts, AT).values()}
+    assert not any("anonymous" in key for key in counted)  # the order's customer's counters, as decide read them
     with db.unit_of_work() as uow:
         uow.usage.put_many(counted)
         uow.commit()
 
     assert refused(db, edited, action("21.59", shirts=1)) == why
+
+
+TAGS = ("vip", "no-auto-refund", "wholesale")
+CONDITIONS = st.sampled_from(
+    [None, "event.amount != null && event.amount <= 50.0", "event.amount != null && event.amount <= 10.0"]
+    + [f'"{tag}" in order.tags' for tag in TAGS] + [f'!("{tag}" in order.tags)' for tag in TAGS])
+CAPS = st.lists(st.sampled_from([
+    Guardrail(Scope.ACTION, max_amount=Decimal(30)),
+    Guardrail(Scope.CUSTOMER, timedelta(days=30), max_count=2, max_amount=Decimal(100)),
+    Guardrail(Scope.SHOP, timedelta(days=1), max_amount=Decimal(60)),
+]), unique=True, max_size=3)
+REFUNDS = (ActionSpec("refund"), ActionSpec("email", {"template": "refund_confirmation"}))
+
+
+@st.composite
+def rules(draw: st.DrawFn) -> tuple[Rule, ...]:
+    """One to four rules of ``return.requested``: each refunds (within guardrails), escalates or ignores."""
+    drawn = []
+    for i in range(draw(st.integers(1, 4))):
+        source = draw(CONDITIONS)
+        condition = None if source is None else CelCondition(source)
+        does = draw(st.sampled_from(Outcome))
+        drawn.append(Rule(
+            f"rule-{i}", frozenset({"return.requested"}), condition, source or "",
+            REFUNDS if does is Outcome.AUTOMATE else (),
+            Escalation("refunds") if does is Outcome.ESCALATE else None,
+            draw(CAPS) if does is Outcome.AUTOMATE else (),
+        ))
+    return tuple(drawn)
+
+
+@given(rules(), st.lists(st.sampled_from(TAGS), unique=True), st.integers(0, 3), st.integers(0, 80))
+def test_a_refund_whose_playbook_and_order_did_not_change_is_always_sent(
+    drawn: tuple[Rule, ...], tags: list[str], count: int, amount: int
+) -> None:
+    """Whatever the playbook, its guardrails' counters full or not when it decided: asked again on what it decided
+    on, the same rule refunds (a guardrail that let it through with others counted lets it through alone)."""
+    book = Playbook("refunds", "team:support", "v1", drawn, listens=frozenset({"return.requested"}))
+    state = retagged(fold([placed(1, 1)]), *tags, minutes=1)
+    facts = facts_for(request(), state)
+    counted = {key: Usage(count, Decimal(amount)) for rule in drawn
+               for key in guardrail_keys(rule, facts, AT).values()}
+    decision = decide(book, "return.requested", CelFacts(facts), counted, AT)
+    assume(decision is not None and decision.outcome is Outcome.AUTOMATE)
+    assert decision is not None
+    record = DecisionRecord("d", SHOP, 1, state.order_id, "return.requested", "k", book.name, decision.rule_id,
+                            book.version, "automate", decision.reason, loads(dumps(facts)), AT)
+    db = InMemoryDatabase()
+    with db.unit_of_work() as uow:
+        uow.decisions.add_many([record])
+        uow.orders.put_many([state])
+        uow.usage.put_many({**counted, **decision.usage})  # as the pipeline leaves them: this refund counted
+        uow.commit()
+
+    assert refused(db, [book]) == ""
