@@ -549,8 +549,9 @@ def refunded(order: dict[str, Any], refund_id: int, at: datetime) -> tuple[dict[
 def test_a_lost_refund_is_recovered_with_its_money_and_what_the_desk_does_on_it_happens_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Callable[[str], str]
 ) -> None:
-    # Order a: every webhook arrives but the refunds/create. Order b: its orders/updated for the refund is
-    # lost too, so the desk holds it as paid.
+    # Order a: every webhook arrives but the refunds/create: its orders/updated lists the refund, which counts
+    # (ADR 0041, session 15) and is decided as its own webhook would be. Order b: its orders/updated for the refund
+    # is lost too, so the desk holds it as paid.
     (a, b) = (_order(2), _order(5))  # created, then paid
     at_a, at_b = T0 + timedelta(minutes=40), T0 + timedelta(minutes=50)
     refund_a, after_a = refunded(a[-1][1], 7_300_000_001, at_a)
@@ -562,8 +563,9 @@ def test_a_lost_refund_is_recovered_with_its_money_and_what_the_desk_does_on_it_
         reconciler = desk.reconciler()
         assert reconciler is not None and desk.reconcile_due(reconciler)[0].ok  # the mark
         refunded_a = delivery("orders/updated", after_a, "w-a-refunded", triggered_at=at_a)
-        arrive_created_and_paid(desk, clock, [a, b], (at_a, refunded_a))  # no refunds/create arrives: no refund held
-        assert [s.refunds if s else None for s in states(desk, ids).values()] == [{}, {}]
+        arrive_created_and_paid(desk, clock, [a, b], (at_a, refunded_a))  # no refunds/create arrives
+        assert [s.refunds if s else None for s in states(desk, ids).values()] == [
+            {refund_a["id"]: Versioned("issued", at_a, Decimal("85.00"))}, {}]
         for payload in (after_a, after_b):
             fake.put_order_payload(payload)
 
@@ -571,15 +573,13 @@ def test_a_lost_refund_is_recovered_with_its_money_and_what_the_desk_does_on_it_
         [report] = desk.reconcile_due(reconciler)
         assert report.ok, report.error
         assert [(f["order_id"], f["resource"], f["topic"], f["reason"]) for f in report.found] == [
-            (ids[0], f"refund:{refund_a['id']}", "refunds/create", "missing"),
             (ids[1], "order", "orders/updated", "stale"),  # the order's own delivery first, then its refund
-            (ids[1], f"refund:{refund_b['id']}", "refunds/create", "missing")]
-        assert (report.seen, report.refunds_seen, report.missing, report.stale, report.appended) == (2, 2, 2, 1, 3)
+            (ids[1], f"refund:{refund_b['id']}", "refunds/create", "missing")]  # a's was held and decided
+        assert (report.seen, report.refunds_seen, report.missing, report.stale, report.appended) == (2, 2, 1, 1, 2)
         assert report.as_dict()["refunds_seen"] == 2
         with desk.db.unit_of_work(read_only=True) as uow:
             appended = [s.delivery for s in uow.deliveries.pending(10)]
         assert [(d.topic, d.webhook_id, d.api_version) for d in appended] == [
-            ("refunds/create", f"reconcile:refund:{refund_a['id']}:2026-03-02T08:40:00.000000Z", RECONCILE),
             ("orders/updated", f"reconcile:{ids[1]}:2026-03-02T08:50:00.000000Z", RECONCILE),
             ("refunds/create", f"reconcile:refund:{refund_b['id']}:2026-03-02T08:50:00.000000Z", RECONCILE)]
         drain(desk)

@@ -203,7 +203,8 @@ def refund_actions(scenario: Scenario, n: int) -> list[tuple[str, str]]:
     [
         (
             refund_by_a_person(1, [(line_id_of(1), "19.99")]),
-            "not sent: the items of return 4000001 were refunded in Shopify after this refund was decided",
+            "not sent: the items of return 4000001 were refunded in Shopify after this refund was decided (refund "
+            "2000001)",
         ),
         (
             refund_by_a_person(1, [], return_id=4_000_001),
@@ -214,7 +215,8 @@ def refund_actions(scenario: Scenario, n: int) -> list[tuple[str, str]]:
                 **refund_by_a_person(1, []),
                 "transactions": [{**sample("refunds/create")["transactions"][0], "amount": "404.95"}],
             },
-            "not sent: 19.99 is more than the 0.00 the order has left to refund (404.95 refunded already)",
+            "not sent: 19.99 is more than the 0.00 the order has left to refund (404.95 refunded already: refund "
+            "2000001)",
         ),
     ],
 )

@@ -55,7 +55,8 @@ def test_a_refund_of_units_partly_refunded_since_its_decision_is_not_sent_and_on
         uow.commit()
 
     assert refused(db, action("43.18")) == (  # a shirt is worth 21.59: its price and its tax (ADR 0049)
-        f"only 21.59 of return {RETURN} is left to refund: the rest was refunded since 43.18 was decided"
+        f"only 21.59 of return {RETURN} is left to refund: the rest was refunded since 43.18 was decided (refund "
+        "2000001)"
     )
     assert refused(db, action("21.59")) == ""
 
@@ -80,7 +81,7 @@ def test_the_orders_remainder_is_asked_on_the_first_attempt_only() -> None:
         uow.commit()
 
     assert refused(db, action("19.99", shirts=1)) == (
-        "19.99 is more than the 0.00 the order has left to refund (100.00 refunded already)"
+        "19.99 is more than the 0.00 the order has left to refund (100.00 refunded already: refund 2000001)"
     )
     assert (
         refused(db, action("19.99", attempts=1, shirts=1)) == ""

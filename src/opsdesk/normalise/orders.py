@@ -35,7 +35,7 @@ from opsdesk.normalise.fields import (
     text,
     within,
 )
-from opsdesk.normalise.payments import line_money
+from opsdesk.normalise.payments import line_money, listed_refunds
 
 _ORDER_TIMES = ("updated_at", "created_at")
 _EDIT_TIMES = ("committed_at", "created_at")
@@ -45,9 +45,12 @@ _ZERO = Decimal(0)
 def order_changed(
     change: OrderChange, payload: JSON, shop: ShopDomain, triggered_at: datetime | None
 ) -> tuple[StoreEvent, ...]:
-    """An order topic whose payload is the order itself."""
+    """An order topic whose payload is the order itself: the order, then the refunds it lists (``listed_refunds``;
+    the order's event first, as the reconciliation sweep and the backtest read a delivery's first event as its
+    own)."""
     at = occurred_at(payload, _ORDER_TIMES, triggered_at)
-    return (OrderChanged(shop, at, change, snapshot(payload, at)),)
+    order = snapshot(payload, at)
+    return (OrderChanged(shop, at, change, order), *listed_refunds(payload, order.id, shop, triggered_at))
 
 
 def snapshot(order: JSON, updated_at: datetime) -> OrderSnapshot:

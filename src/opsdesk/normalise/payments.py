@@ -28,6 +28,7 @@ from opsdesk.normalise.fields import (
     get_id,
     get_int,
     get_text,
+    is_object,
     occurred_at,
     text,
     total,
@@ -45,20 +46,42 @@ Amount = tuple[Decimal, str]
 def refund_created(payload: JSON, shop: ShopDomain, triggered_at: datetime | None) -> tuple[StoreEvent, ...]:
     """``refunds/create``: the refund, the money it returned, and what it was for: its return (``return``, null
     for a refund not made from a return) and the line items it refunded (``refund_line_items``)."""
+    return (_refund(payload, shop, triggered_at, OrderId(get_id(payload, "order_id", None))),)
+
+
+def listed_refunds(
+    order: JSON, order_id: OrderId, shop: ShopDomain, triggered_at: datetime | None
+) -> tuple[RefundCreated, ...]:
+    """The refunds an order's payload lists (``refunds``: each the refund ``refunds/create`` delivers, as when an
+    order is cancelled with a refund), as the events their own webhooks make: the same key, time and money, so the
+    order's ledger counts each once whichever comes first (ADR 0041, session 15). A refund that does not read is
+    left out, and so is a ``refunds`` that is not a list: the order is still taken (its cancellation matters more
+    than one refund), and the refund's own delivery is refused naming the field."""
+    listed = order.get("refunds")
+    if type(listed) is not list:
+        return ()
+    found: list[RefundCreated] = []
+    for refund in filter(is_object, listed):
+        try:
+            found.append(_refund(refund, shop, triggered_at, order_id))
+        except FieldError:
+            continue
+    return tuple(found)
+
+
+def _refund(payload: JSON, shop: ShopDomain, triggered_at: datetime | None, order: OrderId) -> RefundCreated:
     lines = each(payload, "refund_line_items", _refunded_line)
-    return (
-        RefundCreated(
-            shop,
-            occurred_at(payload, _REFUND_TIMES, triggered_at),
-            refund_id=get_id(payload),
-            order=OrderId(get_id(payload, "order_id", None)),
-            amount=refunded(payload),
-            note=text(payload, "note"),
-            return_id=within(payload, "return", find_id),
-            lines=tuple(line for line in lines if line is not None),
-            shipping=refunded_shipping(payload),
-            other=refunded_apart(payload),
-        ),
+    return RefundCreated(
+        shop,
+        occurred_at(payload, _REFUND_TIMES, triggered_at),
+        refund_id=get_id(payload),
+        order=order,
+        amount=refunded(payload),
+        note=text(payload, "note"),
+        return_id=within(payload, "return", find_id),
+        lines=tuple(line for line in lines if line is not None),
+        shipping=refunded_shipping(payload),
+        other=refunded_apart(payload),
     )
 
 

@@ -151,12 +151,14 @@ class Pipeline:
         """The order a delivery must wait for: a rule will decide on it and the order is not known yet.
 
         Shopify may deliver a return before the order it belongs to; deciding then would decide on
-        nothing. The delivery waits until the order arrives, or for ``wait_for_order`` at most.
+        nothing. The delivery waits until the order arrives, or for ``wait_for_order`` at most; never for
+        the order it brings itself (the refunds an order's payload lists come after it).
         """
         if now - stored.delivery.received_at >= self.wait_for_order:
             return None
+        brought = {(e.shop, e.order_id) for e, _ in events if isinstance(e, OrderChanged)}
         for event, _ in events:
-            if event.order_id is None or isinstance(event, OrderChanged):
+            if event.order_id is None or isinstance(event, OrderChanged) or (event.shop, event.order_id) in brought:
                 continue
             if not self._listening(event.name):
                 continue

@@ -141,12 +141,13 @@ def _twice(action: OutboxAction, state: OrderState, amount: Decimal) -> str:
         why = amount_unknown(event, state)
         return f"what is left of return {return_id} to refund is not known since it was decided: {why}"
     if left == 0:
-        return f"the items of return {return_id} were refunded in Shopify after this refund was decided"
+        return (f"the items of return {return_id} were refunded in Shopify after this refund was decided"
+                f"{_aside(_named(state, _refunds_of(state, lines)))}")
     if left is not None and left < amount:
         refunded = refunded_quantities(state)
         if any(refunded.get(line.line_item_id or -1) for line in lines):
             return (f"only {left} of return {return_id} is left to refund: the rest was refunded since {amount} was "
-                    "decided")
+                    f"decided{_aside(_named(state, _refunds_of(state, lines)))}")
         # Nothing of its units was refunded: the amount was decided otherwise (by list price, before ADR 0049).
         return (f"{amount} is more than return {return_id}'s units are worth ({left}: what the customer paid for "
                 "them, ADR 0049); it was decided by another rule")
@@ -161,7 +162,28 @@ def _beyond(state: OrderState, amount: Decimal) -> str:
     remainder = state.snapshot.total.amount - state.refunded
     if amount <= remainder:
         return ""
-    return f"{amount} is more than the {remainder} the order has left to refund ({state.refunded} refunded already)"
+    named = _named(state, sorted(state.refunds))
+    return (f"{amount} is more than the {remainder} the order has left to refund ({state.refunded} refunded already"
+            f"{': ' + named if named else ''})")
+
+
+def _refunds_of(state: OrderState, lines: Sequence[ReturnLine]) -> list[int]:
+    """The refunds that refunded units of these lines' line items, by id."""
+    items = {line.line_item_id for line in lines}
+    return sorted(refund for refund, made in state.refunded_for.items() if any(i in items for i, _ in made.lines))
+
+
+def _named(state: OrderState, refunds: Sequence[int]) -> str:
+    """The refunds a refusal is for, and the order's cancellation, which may have brought them (a cancel with a
+    refund, ADR 0041, session 15): what the person the case goes to looks up in Shopify."""
+    said = [f"refund{'s' if len(refunds) > 1 else ''} {', '.join(map(str, refunds))}"] if refunds else []
+    if state.snapshot is not None and state.snapshot.cancelled_at is not None:
+        said.append("the order was cancelled in Shopify")
+    return "; ".join(said)
+
+
+def _aside(said: str) -> str:
+    return f" ({said})" if said else ""
 
 
 def _line(item: list[Any]) -> ReturnLine:
