@@ -107,10 +107,16 @@ def test_every_page_passes_as_each_role(page_as, running, monkeypatch, role, wid
 
 
 def test_the_case_page_as_it_is_worked_passes(page_as, running) -> None:  # noqa: F811
-    """A claimed case (its resolutions, with their fields), a notice, the confirmation, an error notice."""
+    """A form from an earlier session (the CSRF middleware's page), a claimed case (its resolutions, with their
+    fields), a notice, the confirmation, an error notice."""
     running.deliver(return_requested(running, 2))
     key = key_of(running, case_of(running, ORDER + 2))
     page = page_as("alice")
+    page.goto(f"/cases/{key}")
+    page.locator("form[action$='/act/claim'] input[name=csrf_token]").evaluate("input => { input.value = 'old'; }")
+    page.click("button:has-text('Claim')")
+    page.wait_for_selector("h1:has-text('Nothing was changed')")
+    assert_accessible(page, "a form from an earlier session")
     page.goto(f"/cases/{key}")
     page.click("button:has-text('Claim')")
     page.wait_for_selector("#case-owner strong:has-text('you')")
