@@ -1,5 +1,5 @@
 """What the accessibility tests run in the page: axe-core (vendored in ``vendor/``, never fetched) and a check
-that the focused control shows a focus indicator one can see (ADR 0064)."""
+that the focused control shows a focus indicator one can see (ADR 0064); WCAG 2.2's own checks are in ``wcag22.py``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]  # the WCAG 2.1 A and AA rules
-FAILING = {"serious", "critical"}  # the impacts that fail the suite; minor and moderate are reported only
+#: WCAG 2.0, 2.1 and 2.2 A and AA rules (2.2's is target size), and axe's best practices (landmarks, headings,
+#: a page's one h1, ...): a best-practice violation fails the suite at the same impacts (ADR 0064, session 15).
+WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+FAILING = {"moderate", "serious", "critical"}  # the impacts that fail the suite; minor ones are reported only
 
 RUN_AXE = """async tags => {
     const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
@@ -18,7 +20,7 @@ RUN_AXE = """async tags => {
 
 
 def violations(page: Any) -> list[dict[str, Any]]:
-    """axe's WCAG 2.1 A/AA violations of the page as it is now, every impact."""
+    """axe's WCAG 2.2 A/AA and best-practice violations of the page as it is now, every impact."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     found: list[dict[str, Any]] = page.evaluate(RUN_AXE, WCAG_A_AA)

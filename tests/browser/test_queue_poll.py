@@ -1,6 +1,7 @@
 """The queue's poll keeps the pager with the count (ADR 0052, #26): before, a case arriving on a new page
 changed "N cases" every few seconds and left "page 1 of M" as it was. The pager's Next follows the API's cursor
-(ADR 0052 amended in session 14), by keyboard, and an address whose cursor no longer fits says so on the first page."""
+(ADR 0052 amended in session 14), by keyboard, as does Previous (session 15), and an address whose cursor no longer fits
+says so on the first page."""
 
 from __future__ import annotations
 
@@ -48,14 +49,21 @@ def test_next_by_keyboard_keeps_its_place_through_a_poll_and_a_stale_address_say
     expect(page.locator("nav.pager")).to_contain_text("page 2 of")
     second = page.locator("#queue-rows tr[data-id]").get_attribute("data-id")
     assert second != first
-    expect(page.locator("nav.pager a[rel=first]")).to_have_text("← First page")
+    expect(page.locator("nav.pager a[rel=first]")).to_have_text("⇤ First page")
     assert failing(violations(page)) == [], "queue, page 2"
     page.evaluate("() => htmx.ajax('GET', document.getElementById('queue-rows').getAttribute('hx-get'),"
                   " {target: '#queue-rows', swap: 'outerHTML'})")
     expect(page.locator("nav.pager")).to_contain_text("page 2 of")  # the poll reads the same page, not the first
     expect(page.locator("#queue-rows tr[data-id]")).to_have_attribute("data-id", second)
 
-    page.goto(page.url.replace("cursor=", "cursor=x"))  # an address edited, or kept from other filters
+    later = page.url
+    page.focus("nav.pager a[rel=prev]")  # Previous, by keyboard too: the page it came from
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"page=1$"))
+    expect(page.locator("#queue-rows tr[data-id]")).to_have_attribute("data-id", first)
+    expect(page.locator("nav.pager a[rel=prev]")).to_have_count(0)
+
+    page.goto(later.replace("cursor=", "cursor=x"))  # an address edited, or kept from other filters
     expect(page.locator(".notice.error[role=alert]")).to_contain_text("shown from its first page")
     expect(page.locator("#queue-rows tr[data-id]")).to_have_attribute("data-id", first)
     assert failing(violations(page)) == [], "queue, stale address"

@@ -107,3 +107,45 @@ def test_a_due_within_view_pages_on_as_the_clock_moves(client, desk) -> None:
         assert "notice error" not in text
         seen += shown
     assert len(seen) == len(set(seen)) == 7
+
+
+PREVIOUS = re.compile(r'<a href="(/queue\?[^"]*)" rel="prev"')
+
+
+def previous_of(text: str) -> str | None:
+    found = PREVIOUS.search(text)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_previous_goes_back_page_by_page_and_a_case_that_ended_meanwhile_skips_none(client, desk) -> None:
+    """Previous is the page the person came from, started after the same case (the cursor it was made with, carried
+    in the address): a case of page 1 that ends while page 3 is shown moves the rest up, yet going back shows every
+    case that stayed. By number (an offset) page 2 would start one case late, and the case moved up onto page 1
+    would be skipped going back to page 2."""
+    first, following, text = load(client, "/queue?view=all&queue=refunds")
+    assert previous_of(text) is None  # page 1: nothing before it
+    second, following, _ = load(client, following or "")
+    third, _, text = load(client, following or "")
+    assert len(first + second + third) == 7
+    end_case(client, desk, first[1])
+    previous = previous_of(text)
+    assert previous, "no Previous link on page 3"
+    back_to_second, _, text = load(client, previous)
+    assert back_to_second == second and "page 2 of" in text  # it starts after page 1's last case, as it did
+    previous = previous_of(text)
+    assert previous, "no Previous link on page 2"
+    back_to_first, _, text = load(client, previous)
+    assert back_to_first == [first[0], first[2], second[0]] and "page 1 of" in text
+    assert previous_of(text) is None and 'rel="first"' not in text
+    stayed = [key for key in first + second + third if key != first[1]]
+    assert set(back_to_first + back_to_second + third) == set(stayed)  # going back skipped none
+
+
+def test_a_previous_trail_that_does_not_fit_shows_the_first_page_and_says_so(client, desk) -> None:
+    _, following, _ = load(client, "/queue?view=all")
+    _, following, _ = load(client, following or "")
+    assert following and "back=" in following, following  # page 3's address carries where page 2 started
+    for address in (following.replace("back=", "back=x"), following + "&back=not.a.cursor"):
+        page = client.get(address, headers=BROWSER)
+        assert page.status_code == 400, (address, page.text)
+        assert "shown from its first page" in html.unescape(page.text) and "page 1 of 3" in page.text

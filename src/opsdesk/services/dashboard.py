@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 
 from opsdesk.domain.calendar import is_open, next_open
 from opsdesk.domain.cases import CASE_KINDS, Case, CaseStatus, describe
+from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.org import Org
+from opsdesk.domain.queue_cursor import decode_cursor
 from opsdesk.domain.records import CaseFilter
 from opsdesk.domain.sla import CheckpointKind, checkpoints
 from opsdesk.ports import UnitOfWork
@@ -29,6 +31,9 @@ PAGE_SIZE = 50
 VIEWS = ("mine", "team", "all")
 #: The "due" filter: a deadline before now plus this much (``breached``: before now).
 DUE_WINDOWS = {"breached": timedelta(0), "1h": timedelta(hours=1), "4h": timedelta(hours=4), "24h": timedelta(days=1)}
+#: The pages before this one whose starts a page's address keeps, for Previous (about 200 characters each): further
+#: back than that, First page.
+MAX_BACK = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,9 @@ class QueueQuery:
     #: page before (ADR 0059); a number without a cursor is the first page.
     page: int = 1
     cursor: str | None = None
+    #: Where the pages between the first and this one started (their cursors, oldest first, at most ``MAX_BACK``):
+    #: Previous is the page its last one starts, the very one the person was shown (ADR 0059, session 15).
+    back: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +125,15 @@ def queue_filter(org: Org, query: QueueQuery, person: str, now: datetime) -> Cas
 def queue_page(uow: UnitOfWork, org: Org, query: QueueQuery, person: str, now: datetime) -> QueuePage:
     """One page of the queue (what is due first first; resolved and closed cases the latest first), with the
     warning and breach moment of each row. It starts after ``query.cursor`` as the API's pages do, so a case that
-    opens or ends meanwhile neither skips nor repeats one; ``InvalidInput`` for a cursor made for other filters,
-    or garbled. Its number is the one followed from the first (cases that ended may leave fewer pages than that)."""
+    opens or ends meanwhile neither skips nor repeats one; ``InvalidInput`` for a cursor (or one of ``query.back``)
+    made for other filters, or garbled. Its number is the one followed from the first (cases that ended may leave
+    fewer pages than that)."""
     where = queue_filter(org, query, person, now)
+    window = query.due if where.due_before is not None else None
+    check_back(query, where, window)
     total = uow.cases.count(where)
     page = max(query.page, 2) if query.cursor is not None else 1
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, page)
-    window = query.due if where.due_before is not None else None
     cases, following = queue_slice(uow, where, PAGE_SIZE, cursor=query.cursor, window=window)
     names = order_names(uow, cases)
     return QueuePage(
@@ -137,6 +147,16 @@ def queue_page(uow: UnitOfWork, org: Org, query: QueueQuery, person: str, now: d
         options=filter_options(org),
         next=following,
     )
+
+
+def check_back(query: QueueQuery, where: CaseFilter, window: str | None) -> None:
+    """``InvalidInput`` unless each cursor of ``query.back`` is one made for these filters, as ``query.cursor`` is
+    checked (a trail without the page it leads to, or longer than kept, is refused too)."""
+    if query.back and (query.cursor is None or len(query.back) > MAX_BACK):
+        raise InvalidInput(f"query parameter 'back': at most {MAX_BACK} cursors, with a 'cursor'; "
+                           "start again without it")
+    for earlier in query.back:
+        decode_cursor(earlier, where, window)
 
 
 def filter_options(org: Org) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from opsdesk.domain.records import CaseFilter
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.case_views import refuse_unknown
 from opsdesk.services.cases import act
-from opsdesk.services.dashboard import DUE_WINDOWS, VIEWS, QueuePage, QueueQuery, queue_page
+from opsdesk.services.dashboard import DUE_WINDOWS, MAX_BACK, VIEWS, QueuePage, QueueQuery, queue_page
 from opsdesk.web.auth import Principal, Role, require_page
 from opsdesk.web.pages.common import Pages, local_path, see_other
 
@@ -158,10 +158,10 @@ async def _page(pages: Pages, principal: Principal, query: QueueQuery) -> tuple[
         )
         try:
             return queue_page(uow, org, checked, principal.actor, now), list(refused.values())
-        except InvalidInput:  # the cursor: the one part of the query the page checks itself
-            if checked.cursor is None:
+        except InvalidInput:  # the cursor and the trail: the one part of the query the page checks itself
+            if checked.cursor is None and not checked.back:
                 raise
-        first = replace(checked, cursor=None, page=1)
+        first = replace(checked, cursor=None, back=(), page=1)
         return queue_page(uow, org, first, principal.actor, now), [*refused.values(), STALE_CURSOR]
 
     return await pages.read(work)
@@ -174,10 +174,30 @@ def _context(pages: Pages, principal: Principal, page: QueuePage) -> dict[str, A
     return {
         "page": page,
         "base": base,
+        **addresses(page),
         "shops": pages.shops(principal),
         "default_team": pages.desk.org.default_team,
         "is_person": person,
         "can_claim": bool(principal.shops_with(Role.AGENT)) and person,
+    }
+
+
+def addresses(page: QueuePage) -> dict[str, dict[str, Any] | None]:
+    """Where this page, the one after it and the one before it start, as their addresses' parameters. Each address
+    carries the trail of the pages' starts before it (``back``, cursors joined by "."), so Previous is the page
+    the person came from, started after the same case: none of the cases after it is skipped, whatever ended or
+    opened since (ADR 0059, session 15). A trail cut at ``MAX_BACK`` pages leaves First page alone."""
+    q = page.query
+    trail = (*q.back, q.cursor)[-MAX_BACK:] if q.cursor else ()
+    previous: dict[str, Any] | None = None
+    if q.back:
+        previous = {"page": page.page - 1, "cursor": q.back[-1], "back": ".".join(q.back[:-1]) or None}
+    elif q.cursor and page.page == 2:
+        previous = {"page": 1}
+    return {
+        "here": {"page": page.page, "cursor": q.cursor, "back": ".".join(q.back) or None},
+        "following": {"page": page.page + 1, "cursor": page.next, "back": ".".join(trail) or None},
+        "previous": previous,
     }
 
 
@@ -206,5 +226,6 @@ def _query_from(params: dict[str, str]) -> QueueQuery:
         shop=params.get("shop") or None,
         page=page,
         cursor=params.get("cursor") or None,
+        back=tuple(params["back"].split(".")) if params.get("back") else (),
     )
 
