@@ -80,7 +80,7 @@ def test_a_javascript_link_is_never_written_and_the_number_is(scenario: Scenario
                    tracking_urls=["javascript:alert(document.cookie)"])
 
     assert "javascript" not in body
-    assert "shipping confirmation email (UPS tracking number 1z827wk74630) shows what" in body
+    assert "shows what the carrier needs and how to\ngive it (UPS tracking number 1z827wk74630).\n" in body
     assert stored(scenario)[FULFILMENT].parcels == (Parcel("1z827wk74630", ""),)
 
 

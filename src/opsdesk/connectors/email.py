@@ -261,8 +261,8 @@ def tracking_text(payload: Mapping[str, Any]) -> str:
     if url:
         return f"{page}{parcel} shows what the carrier needs and how to give it:\n\n  {url}"
     known = f" ({carrier + ' ' if carrier else ''}tracking number {number})" if number else ""
-    return f"The tracking link in your shipping confirmation email{known} shows what the carrier needs and how to\n" \
-           "give it."
+    return "The tracking link in your shipping confirmation email shows what the carrier needs and how to\n" \
+           f"give it{known}."
 
 
 def _tls_context(ca_file: str | None) -> ssl.SSLContext:
