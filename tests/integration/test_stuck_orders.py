@@ -224,6 +224,9 @@ def test_a_stuck_in_transit_case_resolves_itself_when_the_parcel_is_delivered_or
     run.advance(hours=2)
     run.advance(hours=48)
     [case] = run.cases()
+    link = "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums=1z827wk74630"
+    assert case.detail["tracking"] == [  # what the person looks the parcel up by (ADR 0065, session 15)
+        {"fulfillment_id": 55, "company": "UPS", "parcels": [{"number": "1z827wk74630", "url": link}]}]
     scan = sample("fulfillment_events/create")
     at = (START + timedelta(hours=51)).isoformat()
     scan.update(

@@ -43,6 +43,7 @@ from opsdesk.domain.events import (
     StoreEvent,
 )
 from opsdesk.domain.money import Money
+from opsdesk.domain.tracking import Parcel
 from opsdesk.normalise import HANDLED_TOPICS, IGNORED_TOPICS, Ignored, normalise
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "real"
@@ -345,6 +346,8 @@ def test_fulfillment_created_sample() -> None:
             tracking_company="UPS",
             location_id=None,
             created=True,
+            parcels=(Parcel("1z827wk74630",
+                            "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums=1z827wk74630"),),
         ),
     )
 

@@ -26,17 +26,18 @@ import contextlib
 import smtplib
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from string import Template
-from typing import Literal
+from typing import Any, Literal
 
 from opsdesk.connectors.watchdog import Watchdog, connect, rewatch
 from opsdesk.domain.errors import InvalidInput, InvalidPayload
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
+from opsdesk.domain.tracking import clean, safe_url
 
 #: How the connection to the relay is encrypted (``connectors.smtp.tls``).
 Tls = Literal["implicit", "starttls", "none"]
@@ -81,8 +82,7 @@ TEMPLATES = {
     "carrier_needs_buyer": _template(
         "The carrier needs something from you for order $order_name",
         "Hello,\n\nThe carrier delivering your order $order_name has told us it needs something from you before\n"
-        "it can hand the parcel over (often a customs or import fee, or proof of identity). The tracking link\n"
-        "in your shipping confirmation email shows what the carrier needs and how to give it.\n\n"
+        "it can hand the parcel over (often a customs or import fee, or proof of identity).\n$tracking\n\n"
         "If anything is unclear, reply to this email and we will help.\n"),
     "return_label_in_hand": _template(
         "Your return label for order $order_name is on its way",
@@ -169,7 +169,7 @@ class SmtpEmail:
         to = str(payload.get("to") or "").strip()
         if "@" not in parseaddr(to)[1]:
             raise InvalidPayload(f"email needs a recipient address, got {to!r}")
-        values = {key: str(payload.get(key) or "") for key in template.fields()}
+        values = {key: str(payload.get(key) or "") for key in template.fields()} | _written(template, payload)
         missing = sorted(key for key, value in values.items() if not value)
         if missing:
             raise InvalidPayload(f"template {name!r} needs {', '.join(missing)}")
@@ -242,6 +242,27 @@ class SmtpEmail:
             _quit(smtp)
             raise
         return smtp
+
+
+def _written(template: EmailTemplate, payload: Mapping[str, Any]) -> dict[str, str]:
+    """The fields the connector writes itself from the payload's, for the templates that name them: ``tracking``,
+    where the customer sees what the carrier says of their parcel (never a payload's own ``tracking``)."""
+    return {"tracking": tracking_text(payload)} if "tracking" in template.fields() else {}
+
+
+def tracking_text(payload: Mapping[str, Any]) -> str:
+    """Where to see the carrier's word on the parcel: its tracking page (an http(s) link only), else its number and
+    the shipping confirmation's link, else that link alone."""
+    carrier = clean(str(payload.get("carrier") or ""))
+    number = clean(str(payload.get("tracking_number") or ""))
+    url = safe_url(str(payload.get("tracking_url") or ""))
+    page = f"The {carrier} tracking page" if carrier else "The carrier's tracking page"
+    parcel = f" for parcel {number}" if number else ""
+    if url:
+        return f"{page}{parcel} shows what the carrier needs and how to give it:\n\n  {url}"
+    known = f" ({carrier + ' ' if carrier else ''}tracking number {number})" if number else ""
+    return "The tracking link in your shipping confirmation email shows what the carrier needs and how to\n" \
+           f"give it{known}."
 
 
 def _tls_context(ca_file: str | None) -> ssl.SSLContext:

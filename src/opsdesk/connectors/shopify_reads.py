@@ -57,8 +57,8 @@ ORDERS_UPDATED = f"""query OrdersUpdated($first: Int!, $after: String, $query: S
 #: returns (what the ``returns/request`` webhook gives: status, lines with the sold line, the reason and the
 #: notes), lines (with what was paid for them: their discount allocations and tax lines, and whether the prices
 #: include the tax, ADR 0051) and discounts. What does not fit is read by the queries below, page by page.
-FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt trackingInfo(first: 1) { company } " \
-             "location { legacyResourceId }"
+FULFILMENT = "id legacyResourceId status displayStatus createdAt updatedAt " \
+             "trackingInfo(first: 1) { company number url } location { legacyResourceId }"
 #: A line's tax lines are a list without a cursor: a line that fills it may have more, and its tax is not known.
 TAX_LINES = 5
 LINE_ITEM = "id sku title quantity variant { id } product { id } originalUnitPriceSet { shopMoney { amount } } " \

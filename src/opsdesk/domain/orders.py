@@ -35,6 +35,7 @@ from opsdesk.domain.events import (
 )
 from opsdesk.domain.refunds import RefundFor, refunded_already, refunded_for
 from opsdesk.domain.shipments import ARRIVED, DELIVERED, Scan, Withdrawn
+from opsdesk.domain.tracking import Tracking, kept
 from opsdesk.domain.versioned import Versioned
 
 #: Payment statuses under which an order is to be shipped (its handling promise runs).
@@ -74,6 +75,8 @@ class OrderState:
     scans: dict[int, Scan] = field(default_factory=dict)
     withdrawn: dict[int, Withdrawn] = field(default_factory=dict)
     reported: dict[int, Versioned] = field(default_factory=dict)
+    #: Each fulfilment's carrier, tracking numbers and links, as its newest ``fulfillments/*`` said them.
+    tracking: dict[int, Tracking] = field(default_factory=dict)
     ship_by: datetime | None = None
     owner: str | None = None
     last_event_at: datetime | None = None
@@ -165,7 +168,7 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             versioned = Versioned(event.status, event.occurred_at)
             fulfilment = {"fulfillments": _newer(state.fulfillments, event.fulfillment_id, versioned)}
             return fulfilment | shipments.reported(state, event.fulfillment_id, event.shipment_status,
-                                                   event.occurred_at)
+                                                   event.occurred_at) | _tracking(state, event)
         case FulfillmentEventRecorded():
             return shipments.scanned(state, event)
         case FulfillmentEventDeleted():
@@ -194,6 +197,14 @@ def _changes(state: OrderState, event: StoreEvent) -> dict[str, Any]:
             return {}
         case _:
             return {}
+
+
+def _tracking(state: OrderState, event: FulfillmentChanged) -> dict[str, Any]:
+    """A fulfilment's tracking, when its version says it (a sweep's reads only the carrier: it says nothing)."""
+    if event.parcels is None:
+        return {}
+    said = Tracking(event.tracking_company, event.parcels, event.occurred_at)
+    return kept(state.tracking, event.fulfillment_id, said)
 
 
 def _return(state: OrderState, event: ReturnChanged) -> dict[int, Versioned]:

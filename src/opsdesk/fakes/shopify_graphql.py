@@ -68,7 +68,9 @@ def graphql_order(o: JSON, returns: Sequence[JSON] = ()) -> JSON:
             "status": str(f.get("status") or "success").upper(), "createdAt": stamp(f.get("created_at")),
             "updatedAt": stamp(f.get("updated_at")),
             "displayStatus": str(f["shipment_status"]).upper() if f.get("shipment_status") else "FULFILLED",
-            "trackingInfo": [{"company": f["tracking_company"]}] if f.get("tracking_company") else [],
+            "trackingInfo": [{"company": f.get("tracking_company"), "number": f.get("tracking_number"),
+                              "url": f.get("tracking_url")}]
+            if f.get("tracking_company") or f.get("tracking_number") else [],
             "location": {"legacyResourceId": str(f["location_id"])} if f.get("location_id") else None}
             for f in o.get("fulfillments") or []],
         "refunds": [graphql_refund(r, o.get("currency")) for r in o.get("refunds") or []],

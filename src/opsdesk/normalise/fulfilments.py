@@ -13,6 +13,7 @@ from opsdesk.domain.events import (
     ShopDomain,
     StoreEvent,
 )
+from opsdesk.domain.tracking import Parcel, clean, parcels
 from opsdesk.normalise.fields import (
     JSON,
     FieldError,
@@ -21,6 +22,7 @@ from opsdesk.normalise.fields import (
     get_id,
     get_text,
     occurred_at,
+    show,
     text,
     within,
 )
@@ -32,12 +34,14 @@ _SCAN_TIMES = ("happened_at", "updated_at", "created_at")
 _DELETION_TIMES = ("updated_at", "created_at", "happened_at")
 _NO_TIMES: tuple[str, ...] = ()
 _UNDESCRIBED_HOLD = ("", "", "")
+#: The fields that say a fulfilment's tracking numbers: a payload with neither says nothing of its tracking.
+_NUMBERS = ("tracking_numbers", "tracking_number")
 
 
 def fulfillment_changed(
     created: bool, payload: JSON, shop: ShopDomain, triggered_at: datetime | None
 ) -> tuple[StoreEvent, ...]:
-    """``fulfillments/create|update``: the fulfilment's status and carrier."""
+    """``fulfillments/create|update``: the fulfilment's status, carrier and tracking."""
     return (
         FulfillmentChanged(
             shop,
@@ -46,11 +50,35 @@ def fulfillment_changed(
             order=OrderId(get_id(payload, "order_id", None)),
             status=text(payload, "status"),
             shipment_status=text(payload, "shipment_status"),
-            tracking_company=text(payload, "tracking_company"),
+            tracking_company=clean(text(payload, "tracking_company")),
             location_id=find_id(payload, "location_id", None),
             created=created,
+            parcels=_parcels(payload),
         ),
     )
+
+
+def _parcels(payload: JSON) -> tuple[Parcel, ...] | None:
+    """The tracking numbers and links (``tracking_numbers``/``tracking_urls``, else the one of ``tracking_number``/
+    ``tracking_url``), as far as they are safe to show; None when the payload has no tracking number field."""
+    if not any(key in payload for key in _NUMBERS):
+        return None
+    return parcels(_texts(payload, "tracking_numbers", "tracking_number"),
+                   _texts(payload, "tracking_urls", "tracking_url"))
+
+
+def _texts(payload: JSON, many: str, one: str) -> tuple[str, ...]:
+    """The strings of the list ``many``, else the string ``one`` alone (missing, null or empty: none)."""
+    items = payload.get(many)
+    if items is None or items == []:
+        single = text(payload, one)
+        return (single,) if single else ()
+    if type(items) is not list:
+        raise FieldError(many, f"is not a list: {show(items)}")
+    for index, item in enumerate(items):
+        if type(item) is not str and item is not None:
+            raise FieldError(f"{many}[{index}]", f"is not a string: {show(item)}")
+    return tuple(item or "" for item in items)
 
 
 def fulfillment_event_recorded(

@@ -24,6 +24,7 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services import monitors
 from opsdesk.services.cases import CaseHooks, open_case
 from opsdesk.services.pipeline_batch import OrderKey
+from opsdesk.services.tracking import case_tracking
 
 BUYER_ACTION = "buyer_action"
 WAITING = "buyer_action_required"
@@ -84,5 +85,6 @@ class BuyerWaits:
             reason=f"{why}; since {current.at.isoformat()}, no scan shows the parcel moving",
             opened_at=now, order_id=state.order_id, source=SOURCE, priority=self.settings.priority,
             detail={"playbook": PLAYBOOK, "shipment": {"fulfillment_id": fid, "status": WAITING,
-                                                       "happened_at": current.at.isoformat()}},
+                                                       "happened_at": current.at.isoformat()},
+                    **case_tracking(state, fid)},
         ), self.hooks(), now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from opsdesk.domain.privacy import NOT_SENT, REDACTED
 from opsdesk.domain.records import CaseRecord, OutboxAction
 from opsdesk.services.refund_guard import refund_lines
 from opsdesk.services.titles import event_title, order_label
+from opsdesk.services.tracking import email_fields
 
 #: Which provider carries each action type.
 PROVIDERS = {
@@ -97,6 +99,7 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
                 order_name=order.get("name", ""),
                 amount=str(ev.get("amount") or ""),
                 currency=order.get("currency", ""),
+                **email_fields(ev),  # a parcel's carrier and tracking, for the templates that name them
             )
         case "hold_fulfillment":
             base.update(reason=spec.params.get("reason", "other"))
@@ -120,10 +123,11 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
 
 def case_for(
     decision_id: str, decision: Decision, event: StoreEvent, escalation: Escalation, now: datetime,
-    *, order_name: str = "", why: str = "",
+    *, order_name: str = "", why: str = "", tracking: Mapping[str, Any] | None = None,
 ) -> CaseRecord:
     """The case a rule opens (``order_name``: the order's, when the event or the stored order has it; ``why``: what
-    the person should know that the rule's reason does not say, as why a request's amount is not known)."""
+    the person should know that the rule's reason does not say, as why a request's amount is not known;
+    ``tracking``: the parcel's, ``tracking.facts_tracking``)."""
     return CaseRecord(
         id=decision_id,
         shop=event.shop,
@@ -136,7 +140,7 @@ def case_for(
         source=f"decision:{decision_id}",
         priority=escalation.priority,
         detail={"playbook": decision.playbook, "rule": decision.rule_id, "sla": escalation.sla,
-                **_hard_deadline(event), **_stock(event), **_shipment(event)},
+                **_hard_deadline(event), **_stock(event), **_shipment(event), **(tracking or {})},
     )
 
 

@@ -43,7 +43,9 @@ from opsdesk.domain.freezes import frozen_by
 from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, superseded
 from opsdesk.domain.refunds import not_known, unrefunded
+from opsdesk.domain.tracking import Parcel, Tracking
 from opsdesk.domain.worth import returned_worth
+from opsdesk.services.tracking import tracking_facts
 
 
 def facts_for(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
@@ -159,11 +161,13 @@ def _event_facts(event: StoreEvent, state: OrderState | None) -> dict[str, Any]:
                 "fulfillment_id": event.fulfillment_id,
                 "status": event.status,
                 "shipment_status": event.shipment_status,
+                **tracking_facts(state, event.fulfillment_id),
                 "tracking_company": event.tracking_company,
             }
         case FulfillmentEventRecorded():
             return {"fulfillment_id": event.fulfillment_id, "status": event.status,
-                    "superseded": superseded(event, state), "repeated": shipments.repeated(event, state)}
+                    "superseded": superseded(event, state), "repeated": shipments.repeated(event, state),
+                    **tracking_facts(state, event.fulfillment_id)}
         case FulfillmentEventDeleted():
             return {"fulfillment_id": event.fulfillment_id, "status": event.status}
         case FulfillmentHeld():
@@ -236,7 +240,9 @@ def _specimen_order() -> OrderState:
         discount_codes=("X",),
         line_items=(LineItem(1, "SKU", 1, 1, 1, Decimal("10.00"), Decimal(0), "", Decimal("10.00")),),
     )
-    return OrderState(shop=_SHOP, order_id=_ORDER, snapshot=snapshot, owner="team:ops")
+    parcel = Parcel("1Z999AA10123456784", "https://www.ups.com/track?tracknum=1Z999AA10123456784")
+    return OrderState(shop=_SHOP, order_id=_ORDER, snapshot=snapshot, owner="team:ops",
+                      tracking={1: Tracking("UPS", (parcel,), _AT)})
 
 
 def specimen_events() -> list[StoreEvent]:

@@ -28,6 +28,7 @@ from opsdesk.services import monitors
 from opsdesk.services.cases import CaseHooks, open_case, settle
 from opsdesk.services.messaging_health import EmailHealth
 from opsdesk.services.pipeline_batch import OrderKey
+from opsdesk.services.tracking import case_tracking
 
 FOLLOWUP = "followup"
 PLAYBOOK = "delayed-fulfilment"
@@ -165,7 +166,8 @@ class DelayedFulfilment:
             reason=f"{hours:.0f} hours past its ship-by time {ship_by.isoformat()} "
                    f"(threshold {self.settings.case_after_hours:g} h)",
             opened_at=now, order_id=state.order_id, source=f"monitor:{PLAYBOOK}",
-            priority=self.settings.priority, detail={"playbook": PLAYBOOK, "ship_by": ship_by.isoformat()},
+            priority=self.settings.priority,
+            detail={"playbook": PLAYBOOK, "ship_by": ship_by.isoformat(), **case_tracking(state)},
         ), self.hooks(), now)
         return True
 

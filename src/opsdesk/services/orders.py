@@ -14,6 +14,7 @@ from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import UnitOfWork
+from opsdesk.services.tracking import order_tracking
 
 #: The moment an event key ends with (``order.paid:5000:2026-11-16T05:43:26+00:00``).
 _KEY_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)?$")
@@ -113,6 +114,8 @@ def _state(state: OrderState) -> dict[str, Any]:
         "fulfilment": state.fulfilment_status,
         "cancelled": bool(snap and snap.cancelled_at),
         "carrier_status": state.carrier_status.status if state.carrier_status else None,
+        # Each fulfilment's carrier and parcels (number, http(s) link), as its newest fulfilments/* said them.
+        "tracking": order_tracking(state),
         "returns": {str(k): v.status for k, v in state.returns.items()},
         "refunds": {str(k): str(v.amount) for k, v in state.refunds.items()},
         "refunded": str(state.refunded),

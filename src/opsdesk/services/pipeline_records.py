@@ -12,6 +12,7 @@ from opsdesk.domain.records import DecisionRecord
 from opsdesk.services.effects import actions_for, case_for
 from opsdesk.services.pipeline_batch import Batch, BatchReport, UsageLedger, batch_decision_id
 from opsdesk.services.pipeline_events import Keyed
+from opsdesk.services.tracking import facts_tracking
 
 #: What an event no playbook listens to is recorded as (the playbook and rule id are reserved: domain.policies).
 UNHEARD = Decision("-", "-", "none", Outcome.IGNORE, "no playbook listens to this event")
@@ -38,12 +39,14 @@ def record(
         batch.actions += actions
         report.actions += len(actions)
         if decision.case is not None:  # the rule acts and a person reviews (e.g. a hold)
-            batch.cases.append(case_for(did, decision, event, decision.case, now, order_name=_name(facts)))
+            batch.cases.append(case_for(did, decision, event, decision.case, now, order_name=_name(facts),
+                                        tracking=facts_tracking(facts.get("event") or {})))
             report.cases += 1
     elif decision.outcome is Outcome.ESCALATE and decision.escalation is not None:
         report.escalated += 1
         batch.cases.append(
-            case_for(did, decision, event, decision.escalation, now, order_name=_name(facts), why=_why(facts))
+            case_for(did, decision, event, decision.escalation, now, order_name=_name(facts), why=_why(facts),
+                     tracking=facts_tracking(facts.get("event") or {}))
         )
         report.cases += 1
 

@@ -119,7 +119,9 @@ _NO_SHIPMENT_STATUS = frozenset({"FULFILLED", "MARKED_AS_FULFILLED", "SUBMITTED"
 
 
 def fulfilment_payload(order_id: int, node: JSON) -> JSON:
-    """An Admin GraphQL ``Fulfillment`` as the ``fulfillments/update`` webhook's body."""
+    """An Admin GraphQL ``Fulfillment`` as the ``fulfillments/update`` webhook's body; its tracking number and link
+    when it was read with them (a whole order's read, ``trackingInfo``: the first only, which is all a query allows;
+    ADR 0065, session 15), else none (the listing: its tracking is not said)."""
     display = str(node.get("displayStatus") or "")
     tracking = [t for t in node.get("trackingInfo") or [] if isinstance(t, dict)]
     location = node.get("location") if isinstance(node.get("location"), dict) else {}
@@ -132,7 +134,15 @@ def fulfilment_payload(order_id: int, node: JSON) -> JSON:
         "location_id": gid_number(location.get("legacyResourceId")) if location else None,
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
+        **(_tracking(tracking[0] if tracking else {}) if "trackingInfo" in node else {}),
     }
+
+
+def _tracking(info: JSON) -> JSON:
+    """A ``FulfillmentTrackingInfo`` as the webhook's tracking fields."""
+    number, url = info.get("number"), info.get("url")
+    return {"tracking_number": number, "tracking_numbers": [number] if number else [],
+            "tracking_url": url, "tracking_urls": [url] if url else []}
 
 
 def refund_payload(order_id: int, node: JSON) -> JSON:

@@ -29,6 +29,7 @@ from opsdesk.services import monitors
 from opsdesk.services.cases import CaseHooks, open_case, settle
 from opsdesk.services.followups import closed
 from opsdesk.services.pipeline_batch import OrderKey
+from opsdesk.services.tracking import case_tracking
 
 STUCK = "stuck_order"
 PLAYBOOK = "stuck-order"
@@ -197,5 +198,6 @@ class StuckOrders:
             reason=f"no change for {hours:.0f} hours ({why}); "
                    f"last: {state.last_event or 'unknown'} at {since.isoformat()}",
             opened_at=now, order_id=state.order_id, source=SOURCE, priority=self.settings.priority,
-            detail={"playbook": PLAYBOOK, "stage": current, "owner": state.owner, "since": since.isoformat()},
+            detail={"playbook": PLAYBOOK, "stage": current, "owner": state.owner, "since": since.isoformat(),
+                    **case_tracking(state)},
         ), self.hooks(), now)

@@ -13,6 +13,7 @@ from opsdesk.domain.money import Money
 from opsdesk.domain.orders import OrderState, Versioned
 from opsdesk.domain.refunds import RefundFor
 from opsdesk.domain.shipments import Scan, Withdrawn
+from opsdesk.domain.tracking import Parcel, Tracking
 
 
 def _default(value: object) -> object:
@@ -62,6 +63,16 @@ def _scans(d: dict[str, Any]) -> dict[str, Any]:
                  for k, v in (d.get("withdrawn") or {}).items()}
     reported = d["reported"] if "reported" in d else d.get("shipments") or {}
     return {"scans": scans, "withdrawn": withdrawn, "reported": _versioned(reported)}
+
+
+def _encode_tracking(items: dict[int, Tracking]) -> dict[int, list[Any]]:
+    return {k: [t.company, [[p.number, p.url] for p in t.parcels], t.at] for k, t in items.items()}
+
+
+def _tracking(items: dict[str, list[Any]]) -> dict[int, Tracking]:
+    """Each fulfilment's tracking (ADR 0065, session 15); a state stored before it was kept has none."""
+    return {int(k): Tracking(v[0], tuple(Parcel(p[0], p[1]) for p in v[1]), datetime.fromisoformat(v[2]))
+            for k, v in items.items()}
 
 
 def _refunded_for(items: dict[str, list[Any]]) -> dict[int, RefundFor]:
@@ -180,6 +191,7 @@ def encode_order(state: OrderState) -> str:
             "risk": [state.risk.status, state.risk.at] if state.risk else None,
             "damage_claims": state.damage_claims,
             "payment_seen": [state.first_awaiting_at, state.first_paid_at],
+            "tracking": _encode_tracking(state.tracking),
         }
         | _encode_scans(state)
     )
@@ -216,5 +228,6 @@ def decode_order(
         damage_claims=frozenset(d.get("damage_claims", ())),
         first_awaiting_at=_dt(awaiting),
         first_paid_at=_dt(paid),
+        tracking=_tracking(d.get("tracking") or {}),
         **_scans(d),
     )

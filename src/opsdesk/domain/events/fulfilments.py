@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from opsdesk.domain.events.store_event import OrderId, StoreEvent
+from opsdesk.domain.tracking import Parcel
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,9 @@ class FulfillmentChanged(StoreEvent):
     tracking_company: str
     location_id: int | None
     created: bool
+    #: The tracking numbers and links (``tracking.parcels``); None when the payload said nothing of them (a
+    #: reconciliation sweep's, which reads the carrier only): the desk keeps what it knew.
+    parcels: tuple[Parcel, ...] | None = None
 
     @property
     def order_id(self) -> OrderId:
