@@ -42,7 +42,7 @@ def check(
         raise yamldoc.InvalidDocument.listing("invalid configuration", strange)
     if probe:
         _probe(desk, quiet=fmt == "json")
-    with desk.db.unit_of_work(read_only=True) as uow:
+    with desk.db.unit_of_work(read_only=True) as uow, yamldoc.located(desk.settings.config_path):
         report = registry.check(desk.settings, uow, desk.clock.now(), desk.playbooks, desk.org)
     data = report.as_dict()
     data["authentication"] = authentication(desk, obtain=probe)
@@ -190,7 +190,7 @@ def unknown_default_owners(desk: Desk) -> list[yamldoc.Problem]:
         keys: list[str | int] = ["shops", i, "default_owner"]
         problem = (f"no person or team {owner!r} ({org.unknown_owner(owner)}): the shop's new orders would go to a "
                    "name nobody is told about")
-        found.append(yamldoc.Problem.found(document.position(keys), document.path, keys, problem))
+        found.append(document.problem(keys, problem))
     return found
 
 
