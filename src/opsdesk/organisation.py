@@ -199,17 +199,17 @@ def _check_owner(owner: str, at: Keys, people: Mapping[str, Person], teams: Mapp
 _WATCHER_PRIORITY = "high"
 
 
-def unrouted_settings(org: Org, file: FileConfig) -> list[tuple[str, str]]:
+def unrouted_settings(org: Org, file: FileConfig) -> list[tuple[tuple[str, ...], str]]:
     """(where, why) of every enabled monitor, the discount guard, each warehouse and the reconciliation outage
     case (ADR 0048) whose cases go to a queue with no team or SLA policy of its own (``Org.unrouted``, ADR 0046):
     the settings' side of the playbooks' check.
-    ``where`` is the setting's path in opsdesk.yaml (``monitors.email_health``, ``warehouses.main``)."""
-    found: list[tuple[str, str]] = []
-    watchers: list[tuple[str, object]] = [
-        *((f"monitors.{name}", getattr(file.monitors, name)) for name in type(file.monitors).model_fields),
-        ("discount_guard", file.discount_guard),
-        *((f"warehouses.{name}", warehouse) for name, warehouse in file.warehouses.items()),
-        *([("reconcile.outage", file.reconcile.outage)] if file.reconcile.enabled else []),
+    ``where`` is the setting's keys in opsdesk.yaml (``monitors, email_health``, ``warehouses, main``)."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    watchers: list[tuple[tuple[str, ...], object]] = [
+        *((("monitors", name), getattr(file.monitors, name)) for name in type(file.monitors).model_fields),
+        (("discount_guard",), file.discount_guard),
+        *((("warehouses", name), warehouse) for name, warehouse in file.warehouses.items()),
+        *([(("reconcile", "outage"), file.reconcile.outage)] if file.reconcile.enabled else []),
     ]
     for where, cfg in watchers:
         queue = getattr(cfg, "queue", None)
