@@ -139,12 +139,13 @@ def build(
         handling = timedelta(hours=shop_cfg.handling_hours)
         return ShopDefaults(owner=settings.file.order_owner(shop_cfg), handling=handling)
 
+    metrics = Metrics()
     with yamldoc.located(settings.config_path):  # a name no section defines, at its line (ADR 0060, session 15)
         org = build_org(settings.file)
         hooks, handlers = desk_work(org)
         guard_policy = build_guard_policy(settings.file.discount_guard)
         guard, pickups = guardrails(settings, org, hooks)
-    metrics = Metrics()
+        connectors = connectors if connectors is not None else default_connectors(settings, metrics)
     order_side = order_playbooks(settings)
     fulfilment_side = fulfilment_playbooks(
         settings.file.monitors,
@@ -183,7 +184,7 @@ def build(
         ),
         clock=clock or settings_clock(settings),
         metrics=metrics,
-        connectors=connectors if connectors is not None else default_connectors(settings, metrics),
+        connectors=connectors,
         org=org,
         case_hooks=hooks,
         timer_handlers={**handlers, **order_side.timer_handlers(), **fulfilment_side.timer_handlers,

@@ -125,3 +125,12 @@ def test_a_readiness_setting_naming_no_control_points_at_its_line(tmp_path: Path
     [problem] = json.loads(result.stderr)["problems"]
     assert (problem["line"], problem["column"], problem["at"]) == (34, 10, "readiness.skip.0")
     assert problem["problem"].startswith("unknown control 'site-speed-monitord' (known: ")
+
+
+def test_a_ca_file_that_cannot_be_read_points_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "opsdesk.yaml").write_text(CONFIG + "connectors:\n  smtp: {tls: implicit, ca_file: relay.pem}\n")
+    result = opsdesk("users", "list", "--format", "json", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    [problem] = json.loads(result.stderr)["problems"]
+    assert (problem["line"], problem["column"], problem["at"]) == (36, 34, "connectors.smtp.ca_file")
+    assert problem["problem"].startswith(f"{tmp_path.resolve() / 'relay.pem'}: ")
