@@ -134,3 +134,12 @@ def test_a_ca_file_that_cannot_be_read_points_at_its_line(tmp_path: Path) -> Non
     [problem] = json.loads(result.stderr)["problems"]
     assert (problem["line"], problem["column"], problem["at"]) == (36, 34, "connectors.smtp.ca_file")
     assert problem["problem"].startswith(f"{tmp_path.resolve() / 'relay.pem'}: ")
+
+
+def test_policy_check_points_at_the_line_of_a_name_the_configuration_does_not_define(tmp_path: Path) -> None:
+    file, line, column = _mistype(tmp_path, "lead: ana", "lead: zoe", "zoe")
+    (tmp_path / "playbooks").mkdir()
+    result = opsdesk("policy", "check", "--format", "JSON", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert json.loads(result.stderr)["problems"] == [
+        {"file": file, "line": line, "column": column, "at": "teams.ops.lead", "problem": "no person 'zoe' under people"}]
