@@ -142,4 +142,5 @@ def test_policy_check_points_at_the_line_of_a_name_the_configuration_does_not_de
     result = opsdesk("policy", "check", "--format", "JSON", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
     assert json.loads(result.stderr)["problems"] == [
-        {"file": file, "line": line, "column": column, "at": "teams.ops.lead", "problem": "no person 'zoe' under people"}]
+        {"file": file, "line": line, "column": column, "at": "teams.ops.lead",
+         "problem": "no person 'zoe' under people"}]
