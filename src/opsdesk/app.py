@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from opsdesk import yamldoc
 from opsdesk.clock import ResumedClock, SystemClock
 from opsdesk.config import Settings
 from opsdesk.config_discounts_pickups import build_guard_policy, build_warehouses
@@ -138,10 +139,13 @@ def build(
         handling = timedelta(hours=shop_cfg.handling_hours)
         return ShopDefaults(owner=settings.file.order_owner(shop_cfg), handling=handling)
 
-    org = build_org(settings.file)
     metrics = Metrics()
-    hooks, handlers = desk_work(org)
-    guard, pickups = guardrails(settings, org, hooks)
+    with yamldoc.located(settings.config_path):  # a name no section defines, at its line (ADR 0060, session 15)
+        org = build_org(settings.file)
+        hooks, handlers = desk_work(org)
+        guard_policy = build_guard_policy(settings.file.discount_guard)
+        guard, pickups = guardrails(settings, org, hooks)
+        connectors = connectors if connectors is not None else default_connectors(settings, metrics)
     order_side = order_playbooks(settings)
     fulfilment_side = fulfilment_playbooks(
         settings.file.monitors,
@@ -154,7 +158,7 @@ def build(
     retention = UsageRetention(longest_window(playbooks, fulfilment_side.windows))
     timer_retention = TimerRetention(retention.keep)  # one horizon for the housekeeping (ADR 0022)
     followup_retention = FollowupRetention(retention.keep)
-    window_retention = DiscountWindowRetention(retention.keep, build_guard_policy(settings.file.discount_guard))
+    window_retention = DiscountWindowRetention(retention.keep, guard_policy)
     days = settings.file.retention.deliveries_days
     kept = DeliveryRetention(timedelta(days=days)) if days is not None else None  # ADR 0025
     outcome_hooks = dict(order_side.outcome_hooks(lambda: hooks))
@@ -180,7 +184,7 @@ def build(
         ),
         clock=clock or settings_clock(settings),
         metrics=metrics,
-        connectors=connectors if connectors is not None else default_connectors(settings, metrics),
+        connectors=connectors,
         org=org,
         case_hooks=hooks,
         timer_handlers={**handlers, **order_side.timer_handlers(), **fulfilment_side.timer_handlers,

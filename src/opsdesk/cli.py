@@ -243,20 +243,22 @@ def policy_check(
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
-    playbooks, found = loader.check(targets)
+    loaded, found = loader.check_files(targets)
+    playbooks = [playbook for _file, playbook in loaded]
     # With opsdesk.yaml: a rule escalating to a queue with no team or SLA of its own (a typo) fails too (ADR 0046).
-    problems: list[object] = [*found, *cli_check.unrouted(settings, playbooks)]
+    # Text as written (a playbook's problem without its field); as JSON, as opsdesk check's (ADR 0060, session 15).
+    problems = [*((str(d), d.problem()) for d in found), *((str(p), p) for p in cli_check.unrouted(settings, loaded))]
     data = {
         "ok": not problems,
-        "problems": [str(p) for p in problems],
+        "problems": [problem.as_dict() for _text, problem in problems],
         "playbooks": [
             {"name": p.name, "owner": p.owner, "version": p.version, "rules": [r.id for r in p.rules]}
             for p in playbooks
         ],
     }
     if not emit(data, fmt):
-        for problem in problems:
-            err.print(f"[red]{escape(str(problem))}[/]", soft_wrap=True)
+        for text, _problem in problems:
+            err.print(f"[red]{escape(text)}[/]", soft_wrap=True)
         for p in playbooks:
             out.print(f"[green]ok[/] {p.name} v{p.version}: {len(p.rules)} rules, owner {p.owner}")
     if problems:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +17,7 @@ from opsdesk.config import Settings, ShopConfig
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
-from opsdesk.domain.org import unrouted_escalations
+from opsdesk.domain.org import escalations, unrouted_escalations
 from opsdesk.domain.policies import Playbook
 from opsdesk.organisation import build_org, unrouted_settings
 from opsdesk.readiness import evidence, registry
@@ -42,7 +43,7 @@ def check(
         raise yamldoc.InvalidDocument.listing("invalid configuration", strange)
     if probe:
         _probe(desk, quiet=fmt == "json")
-    with desk.db.unit_of_work(read_only=True) as uow:
+    with desk.db.unit_of_work(read_only=True) as uow, yamldoc.located(desk.settings.config_path):
         report = registry.check(desk.settings, uow, desk.clock.now(), desk.playbooks, desk.org)
     data = report.as_dict()
     data["authentication"] = authentication(desk, obtain=probe)
@@ -155,21 +156,32 @@ def policy_review(
                   f"{review.reviewed_at}")
 
 
-def unrouted(settings: Settings, playbooks: Sequence[Playbook]) -> list[str]:
-    """``opsdesk policy check``'s look at the playbooks with opsdesk.yaml (when there is one): each rule escalating
-    to a queue with no team or SLA of its own (ADR 0046)."""
+def unrouted(settings: Settings, loaded: Sequence[tuple[Path, Playbook]]) -> list[yamldoc.Problem]:
+    """``opsdesk policy check``'s look at the playbooks with opsdesk.yaml (when there is one): each rule (and setting)
+    whose cases go to a queue with no team or SLA of its own (ADR 0046), at the queue where it is written (its
+    section, when the queue is the default) in the playbook's file or opsdesk.yaml (ADR 0060, session 15)."""
     if not settings.config_path.is_file():
         return []
-    org = build_org(settings.file)
-    found = [*unrouted_escalations(org, playbooks), *unrouted_settings(org, settings.file)]
-    return [f"{where}: {why}" for where, why in found]
+    with yamldoc.located(settings.config_path):
+        org = build_org(settings.file)
+    found: list[yamldoc.Problem] = []
+    for file, playbook in loaded:
+        if cases := [(keys, why) for _rule, keys, case in escalations(playbook)
+                     if (why := org.unrouted(case.queue, case.priority))]:
+            document = yamldoc.load(file)
+            found += [document.problem([*keys, "queue"], why) for keys, why in cases]
+    if settings_found := unrouted_settings(org, settings.file):
+        config = yamldoc.load(settings.config_path)
+        found += [config.problem([*keys, "queue"], why) for keys, why in settings_found]
+    return found
 
 
 def warn_unrouted(desk: Desk) -> None:
     """At the start of ``serve`` and ``worker``: one warning per rule escalating to a queue with no team or SLA of
     its own. The desk starts all the same (refusing would lose webhooks over a typo): its cases run on the default
     SLA, and the readiness control ``automations-owned`` fails until it is fixed (ADR 0046)."""
-    found = [*unrouted_escalations(desk.org, desk.playbooks), *unrouted_settings(desk.org, desk.settings.file)]
+    found = [*unrouted_escalations(desk.org, desk.playbooks),
+             *((".".join(keys), why) for keys, why in unrouted_settings(desk.org, desk.settings.file))]
     for where, why in found:
         log.warning("%s: %s; readiness control automations-owned fails until the queue is fixed", where, why,
                     extra={"rule": where})
@@ -190,7 +202,7 @@ def unknown_default_owners(desk: Desk) -> list[yamldoc.Problem]:
         keys: list[str | int] = ["shops", i, "default_owner"]
         problem = (f"no person or team {owner!r} ({org.unknown_owner(owner)}): the shop's new orders would go to a "
                    "name nobody is told about")
-        found.append(yamldoc.Problem.found(document.position(keys), document.path, keys, problem))
+        found.append(document.problem(keys, problem))
     return found
 
 

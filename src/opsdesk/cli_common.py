@@ -19,7 +19,14 @@ ConfigOpt = Annotated[
     str | None, typer.Option("--config", "-c", help="opsdesk.yaml (default: $OPSDESK_CONFIG)")
 ]
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="default: $OPSDESK_DATABASE_URL")]
-FormatOpt = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+def _any_case(value: str) -> str:
+    """``--format JSON`` is ``--format json``, as ``cli_errors.asks_for_json`` reads it (ADR 0060, session 15)."""
+    return value.lower()
+
+
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json", callback=_any_case)]
 WideOpt = Annotated[
     bool, typer.Option("--wide", "-w", help="every column, nothing cut (lines may run past the terminal)")
 ]

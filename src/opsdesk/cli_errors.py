@@ -60,10 +60,13 @@ log = logging.getLogger(__name__)
 
 
 def asks_for_json(args: Sequence[str]) -> bool:
-    """Whether the command line asks for ``--format json``. Read from its words, not from the parsed options: a
-    usage error (an unknown option, a bad value) stops the parsing before ``--format`` is read."""
+    """Whether the command line asks for ``--format json``, in any case (``JSON``), as the option reads it. Read
+    from its words, not from the parsed options: a usage error (an unknown option, a bad value) stops the parsing
+    before ``--format`` is read."""
     words = list(args[: list(args).index("--")] if "--" in args else args)
-    return "--format=json" in words or any(a == "--format" and b == "json" for a, b in itertools.pairwise(words))
+    if any(w.lower() == "--format=json" for w in words):
+        return True
+    return any(a == "--format" and b.lower() == "json" for a, b in itertools.pairwise(words))
 
 
 def exit_code(exc: OpsdeskError) -> int:

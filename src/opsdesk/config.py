@@ -288,5 +288,5 @@ def _explain(exc: ValidationError, document: yamldoc.Document) -> list[yamldoc.P
         keys = [k for k in error["loc"] if isinstance(k, str | int)]
         unknown = error["type"] == "extra_forbidden"
         problem = "unknown key" if unknown else error["msg"]
-        problems.append(yamldoc.Problem.found(document.position(keys, of_key=unknown), document.path, keys, problem))
+        problems.append(document.problem(keys, problem, of_key=unknown))
     return problems

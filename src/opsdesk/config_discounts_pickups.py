@@ -17,6 +17,7 @@ from opsdesk.config_playbooks import Owner, Priority, Queue
 from opsdesk.domain.discounts import GuardPolicy, Violation
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.pickups import PickupSchedule, Warehouse
+from opsdesk.yamldoc import InvalidField
 
 LocalTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -92,9 +93,10 @@ class DiscountGuardConfig(_Strict):
 
 def build_guard_policy(cfg: DiscountGuardConfig) -> GuardPolicy:
     known = {v.value: v for v in Violation}
-    unknown = sorted(set(cfg.pause_on) - set(known))
-    if unknown:
-        raise InvalidInput(f"discount_guard.pause_on: unknown {unknown} (known: {', '.join(sorted(known))})")
+    for i, name in enumerate(cfg.pause_on):
+        if name not in known:
+            known_names = ", ".join(sorted(known))
+            raise InvalidField(["discount_guard", "pause_on", i], f"unknown {name!r} (known: {known_names})")
     hundred = Decimal(100)
     return GuardPolicy(
         max_percentage=cfg.max_percentage / hundred,
@@ -127,7 +129,7 @@ def build_warehouses(
     years = range(now.year - 1, now.year + 3)
     for wid, cfg in configs.items():
         if people and cfg.lead not in people:
-            raise InvalidInput(f"warehouses.{wid}.lead: no person {cfg.lead!r} under people")
+            raise InvalidField(["warehouses", wid, "lead"], f"no person {cfg.lead!r} under people")
     return tuple(_warehouse(wid, cfg, years) for wid, cfg in configs.items())
 
 
@@ -150,7 +152,7 @@ def _warehouse(wid: str, cfg: WarehouseConfig, years: range) -> Warehouse:
             queue=cfg.queue,
         )
     except InvalidInput as exc:
-        raise InvalidInput(f"warehouses.{wid}: {exc}") from exc
+        raise InvalidField(["warehouses", wid], str(exc)) from exc
 
 
 def _schedule(carrier: str, cfg: CarrierPickups, timezone: str, years: range) -> PickupSchedule:

@@ -1,13 +1,14 @@
 """Build the organisation (people, teams, queues, SLA policies) from ``opsdesk.yaml``.
 
-Cross-references are checked here, with errors that name the key: a queue's team, a policy's
-calendar, a team's members must all exist.
+Cross-references are checked here, with errors that name the field (``yamldoc.InvalidField``, its keys): a queue's
+team, a policy's calendar, a team's members must all exist. Where the field is written, the caller knows
+(``yamldoc.located``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from opsdesk.calendars import build_calendar
@@ -17,6 +18,9 @@ from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org, Person, Queue, Team
 from opsdesk.domain.sla import SlaPolicy
 from opsdesk.policy.cel import compile_condition
+from opsdesk.yamldoc import InvalidField
+
+Keys = Sequence[str | int]
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$")
 UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -26,10 +30,10 @@ DEFAULT_SLA = "default"
 DEFAULT_SLA_TARGETS = {"resolution": timedelta(hours=24)}
 
 
-def duration(text: str, where: str) -> timedelta:
+def duration(text: str, at: Keys) -> timedelta:
     match = DURATION.match(text.strip())
     if not match:
-        raise InvalidInput(f"{where}: {text!r} is not a duration such as 30m, 4h, 2d")
+        raise InvalidField(at, f"{text!r} is not a duration such as 30m, 4h, 2d")
     return timedelta(**{UNITS[match.group(2)]: float(match.group(1))})
 
 
@@ -47,24 +51,22 @@ def _calendar(name: str, cfg: CalendarConfig, years: range) -> BusinessCalendar:
             cfg.closures,
         )
     except InvalidInput as exc:
-        raise InvalidInput(f"calendars.{name}: {exc}") from exc
+        raise InvalidField(["calendars", name], str(exc)) from exc
 
 
-def _clock(text: str, where: str) -> time:
+def _clock(text: str, at: Keys) -> time:
     try:
         return time.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{where}: {text!r} is not a time of day such as 22:00") from None
+        raise InvalidField(at, f"{text!r} is not a time of day such as 22:00") from None
 
 
-def _quiet(hours: tuple[str, str] | None, where: str) -> tuple[time, time] | None:
+def _quiet(hours: tuple[str, str] | None, at: Keys) -> tuple[time, time] | None:
     if not hours:
         return None
-    start, end = _clock(hours[0], where), _clock(hours[1], where)
+    start, end = _clock(hours[0], [*at, 0]), _clock(hours[1], [*at, 1])
     if start == end:
-        raise InvalidInput(
-            f"{where}: quiet hours must start and end at different times, got {hours[0]!r} twice"
-        )
+        raise InvalidField(at, f"quiet hours must start and end at different times, got {hours[0]!r} twice")
     return start, end
 
 
@@ -79,7 +81,7 @@ def build_org(file: FileConfig, now: datetime | None = None) -> Org:
     queues = {name: _queue(name, cfg, teams, policies) for name, cfg in file.queues.items()}
     ownership = file.ownership
     if teams and ownership.default_team not in teams:
-        raise InvalidInput(f"ownership.default_team: no team {ownership.default_team!r} under teams")
+        raise InvalidField(["ownership", "default_team"], f"no team {ownership.default_team!r} under teams")
     return Org(
         people,
         teams,
@@ -97,27 +99,25 @@ def _default_sla(file: FileConfig, policies: Mapping[str, SlaPolicy], years: ran
     ``default``, else 24 hours around the clock (a case in a queue missing from ``queues:`` has a deadline)."""
     name = file.ownership.default_sla
     if name is not None and name not in policies:
-        raise InvalidInput(f"ownership.default_sla: no SLA policy {name!r} under sla_policies")
+        raise InvalidField(["ownership", "default_sla"], f"no SLA policy {name!r} under sla_policies")
     found = policies.get(name or DEFAULT_SLA)
     return found or SlaPolicy(DEFAULT_SLA, _calendar(DEFAULT_SLA, CalendarConfig(always_open=True), years),
                               DEFAULT_SLA_TARGETS)
 
 
-def _find_calendar(
-    calendars: Mapping[str, BusinessCalendar], name: str | None, where: str
-) -> BusinessCalendar | None:
+def _find_calendar(calendars: Mapping[str, BusinessCalendar], name: str | None, at: Keys) -> BusinessCalendar | None:
     if name is None:
         return None
     if name not in calendars:
         known = ", ".join(sorted(calendars)) or "none"
-        raise InvalidInput(f"{where}: no calendar {name!r} (calendars: {known})")
+        raise InvalidField(at, f"no calendar {name!r} (calendars: {known})")
     return calendars[name]
 
 
 def _policy(name: str, cfg: SlaPolicyConfig, calendars: Mapping[str, BusinessCalendar]) -> SlaPolicy:
-    cal = _find_calendar(calendars, cfg.calendar, f"sla_policies.{name}.calendar")
+    cal = _find_calendar(calendars, cfg.calendar, ["sla_policies", name, "calendar"])
     assert cal is not None
-    targets = {t: duration(v, f"sla_policies.{name}.targets.{t}") for t, v in cfg.targets.items()}
+    targets = {t: duration(v, ["sla_policies", name, "targets", t]) for t, v in cfg.targets.items()}
     return SlaPolicy(name, cal, targets, tuple(cfg.warn_at), tuple(cfg.ladder))
 
 
@@ -125,7 +125,7 @@ def _people(file: FileConfig, calendars: Mapping[str, BusinessCalendar]) -> dict
     """People with their working calendar: their own, else that of the first team that has one."""
     team_calendar: dict[str, str] = {}
     for name, team in file.teams.items():
-        _find_calendar(calendars, team.calendar, f"teams.{name}.calendar")
+        _find_calendar(calendars, team.calendar, ["teams", name, "calendar"])
         for member in team.members:
             if team.calendar is not None:
                 team_calendar.setdefault(member, team.calendar)
@@ -135,38 +135,38 @@ def _people(file: FileConfig, calendars: Mapping[str, BusinessCalendar]) -> dict
 def _person(
     pid: str, p: PersonConfig, calendars: Mapping[str, BusinessCalendar], team_calendar: str | None
 ) -> Person:
-    where = f"people.{pid}"
-    own = _find_calendar(calendars, p.calendar, f"{where}.calendar")
+    own = _find_calendar(calendars, p.calendar, ["people", pid, "calendar"])
     return Person(
         pid,
         p.name,
         p.email,
         frozenset(p.skills),
-        own or _find_calendar(calendars, team_calendar, f"{where}.calendar"),
-        _quiet(p.quiet_hours, f"{where}.quiet_hours"),
+        own or _find_calendar(calendars, team_calendar, ["people", pid, "calendar"]),
+        _quiet(p.quiet_hours, ["people", pid, "quiet_hours"]),
         p.chat_webhook_env,
         p.active,
     )
 
 
 def _team(name: str, t: TeamConfig, people: Mapping[str, Person]) -> Team:
-    roles = [("members", m) for m in t.members] + [("lead", t.lead), ("manager", t.manager)]
-    for role, who in roles + [("on_call", m) for m in t.on_call]:
+    roles: list[tuple[tuple[str | int, ...], str | None]] = [
+        *((("members", i), m) for i, m in enumerate(t.members)), (("lead",), t.lead), (("manager",), t.manager),
+        *((("on_call", i), m) for i, m in enumerate(t.on_call))]
+    for role, who in roles:
         if who is not None and who not in people:
-            raise InvalidInput(f"teams.{name}.{role}: no person {who!r} under people")
+            raise InvalidField(["teams", name, *role], f"no person {who!r} under people")
     return Team(name, tuple(dict.fromkeys(t.members)), t.lead, t.manager, tuple(t.on_call))
 
 
 def _queue(name: str, q: QueueConfig, teams: Mapping[str, Team], policies: Mapping[str, SlaPolicy]) -> Queue:
     if q.team not in teams:
-        raise InvalidInput(f"queues.{name}.team: no team {q.team!r} under teams")
+        raise InvalidField(["queues", name, "team"], f"no team {q.team!r} under teams")
     if q.sla is not None and q.sla not in policies:
-        raise InvalidInput(f"queues.{name}.sla: no SLA policy {q.sla!r} under sla_policies")
+        raise InvalidField(["queues", name, "sla"], f"no SLA policy {q.sla!r} under sla_policies")
     for priority, policy in q.sla_by_priority.items():
         if policy not in policies:
-            raise InvalidInput(
-                f"queues.{name}.sla_by_priority.{priority}: no SLA policy {policy!r} under sla_policies"
-            )
+            raise InvalidField(["queues", name, "sla_by_priority", priority],
+                               f"no SLA policy {policy!r} under sla_policies")
     return Queue(name, q.team, q.sla, dict(q.sla_by_priority), q.assignment, frozenset(q.skills))
 
 
@@ -176,42 +176,40 @@ def _order_rules(
     """Each rule is ``{if: <CEL>, owner: <person id or team:name>}``; checked here so a bad one never loads."""
     checked = []
     for i, rule in enumerate(rules):
-        where = f"ownership.order_rules[{i}]"
+        at: list[str | int] = ["ownership", "order_rules", i]
         if set(rule) != {"if", "owner"}:
-            raise InvalidInput(f"{where}: a rule has exactly the keys 'if' and 'owner', got {sorted(rule)}")
+            raise InvalidField(at, f"a rule has exactly the keys 'if' and 'owner', got {sorted(rule)}")
         try:
             compile_condition(rule["if"])
         except ValueError as exc:
-            raise InvalidInput(f"{where}.if: {exc}") from None
-        _check_owner(rule["owner"], f"{where}.owner", people, teams)
+            raise InvalidField([*at, "if"], str(exc)) from None
+        _check_owner(rule["owner"], [*at, "owner"], people, teams)
         checked.append((rule["if"], rule["owner"]))
     return tuple(checked)
 
 
-def _check_owner(owner: str, where: str, people: Mapping[str, Person], teams: Mapping[str, Team]) -> None:
+def _check_owner(owner: str, at: Keys, people: Mapping[str, Person], teams: Mapping[str, Team]) -> None:
     team = owner.removeprefix("team:")
     known = team in teams if owner.startswith("team:") else owner in people
     if not known:
-        raise InvalidInput(
-            f"{where}: {owner!r} is neither a person under people nor team:<a team under teams>"
-        )
+        raise InvalidField(at, f"{owner!r} is neither a person under people nor team:<a team under teams>")
 
 
 #: The priority of the cases a configured watcher opens when its settings name none (a warehouse's missed pickup).
 _WATCHER_PRIORITY = "high"
 
 
-def unrouted_settings(org: Org, file: FileConfig) -> list[tuple[str, str]]:
+def unrouted_settings(org: Org, file: FileConfig) -> list[tuple[tuple[str, ...], str]]:
     """(where, why) of every enabled monitor, the discount guard, each warehouse and the reconciliation outage
     case (ADR 0048) whose cases go to a queue with no team or SLA policy of its own (``Org.unrouted``, ADR 0046):
     the settings' side of the playbooks' check.
-    ``where`` is the setting's path in opsdesk.yaml (``monitors.email_health``, ``warehouses.main``)."""
-    found: list[tuple[str, str]] = []
-    watchers: list[tuple[str, object]] = [
-        *((f"monitors.{name}", getattr(file.monitors, name)) for name in type(file.monitors).model_fields),
-        ("discount_guard", file.discount_guard),
-        *((f"warehouses.{name}", warehouse) for name, warehouse in file.warehouses.items()),
-        *([("reconcile.outage", file.reconcile.outage)] if file.reconcile.enabled else []),
+    ``where`` is the setting's keys in opsdesk.yaml (``monitors, email_health``, ``warehouses, main``)."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    watchers: list[tuple[tuple[str, ...], object]] = [
+        *((("monitors", name), getattr(file.monitors, name)) for name in type(file.monitors).model_fields),
+        (("discount_guard",), file.discount_guard),
+        *((("warehouses", name), warehouse) for name, warehouse in file.warehouses.items()),
+        *([(("reconcile", "outage"), file.reconcile.outage)] if file.reconcile.enabled else []),
     ]
     for where, cfg in watchers:
         queue = getattr(cfg, "queue", None)

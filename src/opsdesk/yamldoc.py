@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,18 @@ class Problem:
         return f"{where}: {self.at or '(top level)'}: {self.problem}"
 
 
+class InvalidField(InvalidInput):
+    """A value refused after its file was read, by what the rest of the file says (a team lead no person is, a
+    queue's team no team is): the field's keys and what is wrong. Only the file knows the line: ``located`` turns
+    it into the file's ``InvalidDocument``, where it is written (ADR 0060, session 15)."""
+
+    def __init__(self, keys: Sequence[str | int], problem: str, *, of_key: bool = False) -> None:
+        self.keys = tuple(keys)
+        self.problem = problem
+        self.of_key = of_key  # the key is what is wrong (a name no section defines), not its value
+        super().__init__(f"{'.'.join(str(k) for k in keys)}: {problem}")
+
+
 class InvalidDocument(InvalidInput):
     """A file that is not valid, in one message for a person and as ``problems``, each where and what, for a
     script (the CLI's ``--format json``, ADR 0060 amended)."""
@@ -92,6 +105,10 @@ class Document:
             return Position(self.path, 1, 1)
         return Position(self.path, best.start_mark.line + 1, best.start_mark.column + 1)
 
+    def problem(self, keys: Sequence[str | int], problem: str, *, of_key: bool = False) -> Problem:
+        """What is wrong with the field at ``keys``, where it is written (its key, with ``of_key``)."""
+        return Problem.found(self.position(keys, of_key=of_key), self.path, keys, problem)
+
 
 def _child(node: yaml.Node | None, key: str | int, *, of_key: bool = False) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
@@ -114,6 +131,19 @@ def load(path: Path) -> Document:
         before = exc.object[: exc.start].decode("utf-8", "replace")
         raise YamlError(_position(str(path), before, len(before)), "not UTF-8 text") from exc
     return parse(text, str(path))
+
+
+@contextmanager
+def located(path: Path, heading: str = "invalid configuration") -> Iterator[None]:
+    """Give an ``InvalidField`` raised inside its line and column in ``path``: the file's ``InvalidDocument``
+    (``heading`` and the problem), as a problem of its syntax reads. A file that is not there has no line."""
+    try:
+        yield
+    except InvalidField as exc:
+        if not path.is_file():
+            raise InvalidDocument.listing(heading, [Problem.found(None, str(path), exc.keys, exc.problem)]) from exc
+        problem = load(path).problem(exc.keys, exc.problem, of_key=exc.of_key)
+        raise InvalidDocument.listing(heading, [problem]) from exc
 
 
 def parse(text: str, path: str) -> Document:

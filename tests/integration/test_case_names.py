@@ -82,7 +82,8 @@ def test_a_case_name_a_case_cannot_store_fails_the_check_and_the_start_up(
 
     checked = CliRunner().invoke(cli, ["policy", "check", str(playbooks), "--format", "json"])
     assert checked.exit_code == 1, checked.output
-    assert json.loads(checked.output)["problems"] == where
+    problems = json.loads(checked.output)["problems"]
+    assert [f"{p['file']}:{p['line']}:{p['column']}: {p['problem']}" for p in problems] == where
     with pytest.raises(InvalidPolicy) as refused:
         make_desk(tmp_path, monkeypatch, playbooks=str(playbooks))
     assert all(w in str(refused.value) for w in where)

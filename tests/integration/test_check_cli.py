@@ -148,4 +148,6 @@ def test_check_refuses_thresholds_for_unknown_controls_with_exit_2(tmp_path: Pat
     config.write_text(config.read_text() + "\nreadiness:\n  thresholds:\n    order-owner: {max_unowned: 1}\n")
     result = opsdesk("check", "--no-probe", cwd=tmp_path)
     assert result.returncode == 2
-    assert "readiness: unknown control 'order-owner'" in " ".join(result.stderr.split())
+    assert "readiness.thresholds.order-owner: unknown control 'order-owner'" in " ".join(result.stderr.split())
+    line = config.read_text().splitlines().index("    order-owner: {max_unowned: 1}") + 1
+    assert f"{config.resolve()}:{line}:5: readiness.thresholds.order-owner" in result.stderr  # where it is written

@@ -73,8 +73,13 @@ def test_policy_check_reports_problems_with_positions_and_exits_non_zero(tmp_pat
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["ok"] is False
-    assert report["problems"][0].startswith(f"{broken}:")
-    assert "type error" in report["problems"][0]
+    problem = report["problems"][0]  # as opsdesk check's problems: where, the field and what (ADR 0060, session 15)
+    rows = broken.read_text().splitlines()
+    line = next(n for n, row in enumerate(rows, 1) if "event.amount <= 'x'" in row) - 1  # its folded ``if: >``
+    assert (sorted(problem), problem["file"], problem["line"]) == (
+        ["at", "column", "file", "line", "problem"], str(broken), line)
+    assert problem["at"].startswith("rules.") and problem["at"].endswith(".if"), problem
+    assert "type error" in problem["problem"]
     assert opsdesk("policy", "check", "missing.yaml", cwd=tmp_path).returncode == 2
 
 

@@ -78,6 +78,8 @@ def test_a_usage_error_is_a_json_error_naming_the_option_exit_2(
     [
         (["cases", "list", "--format", "json"], True),
         (["cases", "list", "--format=json"], True),
+        (["cases", "list", "--format", "JSON"], True),  # the format is read in any case (ADR 0060, session 15)
+        (["cases", "list", "--format=Json"], True),
         (["cases", "list", "--format", "text"], False),
         (["cases", "list"], False),
         (["cases", "comment", "C-1", "--as", "al", "--", "--format", "json"], False),  # words after -- are text
@@ -87,6 +89,19 @@ def test_json_is_asked_for_by_the_format_option_only(args: list[str], asks: bool
     from opsdesk.cli_errors import asks_for_json
 
     assert asks_for_json(args) is asks
+
+
+def test_the_format_is_read_in_any_case_and_its_errors_are_json_too(tmp_path: Path) -> None:
+    """``--format JSON`` is ``--format json``: the document on stdout, an error as one JSON line (ADR 0060, session
+    15). A value that is neither, in any case, is refused as before."""
+    init(tmp_path)
+    listed = opsdesk("users", "list", "--format", "JSON", cwd=tmp_path)
+    assert (listed.returncode, json.loads(listed.stdout)) == (0, []), listed.stderr
+    assert json_error("cases", "show", "C-999", "--format=Json", cwd=tmp_path) == (
+        2, {"error": "no case C-999", "exit_code": 2})
+    wrong = opsdesk("users", "list", "--format", "YAML", cwd=tmp_path)
+    assert (wrong.returncode, wrong.stdout) == (2, "")
+    assert wrong.stderr.strip() == "error: --format must be text or json, not 'yaml'"
 
 
 BAD_CONFIG = "shops:\n  - domain: Not A Domain\n    handling_hours: s3cret-token-value\n    colour: blue\n"

@@ -126,7 +126,7 @@ def test_implicit_tls_against_a_plain_relay_is_rejected_saying_so() -> None:
 
 def test_a_ca_file_that_cannot_be_read_stops_the_connector_naming_it(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.pem"
-    with pytest.raises(InvalidInput, match=f"connectors.smtp.ca_file {missing}"):
+    with pytest.raises(InvalidInput, match=f"connectors.smtp.ca_file: {missing}"):
         SmtpEmail(host="127.0.0.1", port=465, sender=SENDER, tls="implicit", ca_file=str(missing))
 
 

@@ -176,5 +176,6 @@ def test_an_outage_case_sent_to_a_queue_nobody_configured_is_named_by_policy_che
               reconcile={"outage": {"queue": "incidentz"}})
     result = opsdesk("policy", "check", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    [problem] = [p for p in json.loads(result.stdout)["problems"] if p.startswith("reconcile.outage")]
-    assert "queue 'incidentz' is not under queues" in problem, problem
+    [problem] = [p for p in json.loads(result.stdout)["problems"] if p["at"].startswith("reconcile.outage")]
+    assert problem["at"] == "reconcile.outage.queue" and problem["line"] is not None, problem
+    assert problem["problem"].startswith("queue 'incidentz' is not under queues"), problem

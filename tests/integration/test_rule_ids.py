@@ -29,7 +29,9 @@ def test_a_rule_id_a_decision_cannot_record_fails_the_check_and_the_start_up(
     checked = CliRunner().invoke(cli, ["policy", "check", str(playbooks), "--format", "json"])
     assert checked.exit_code == 1, checked.output
     [problem] = json.loads(checked.output)["problems"]
-    assert problem.startswith(where)
+    assert (problem["file"], problem["line"], problem["column"], problem["at"]) == (
+        str(playbooks / "refunds.yaml"), 11, 9, "rules.0.id")
+    assert problem["problem"].startswith("'id' ")
     with pytest.raises(InvalidPolicy) as refused:
         make_desk(tmp_path, monkeypatch, playbooks=str(playbooks))
     assert where in str(refused.value)
@@ -52,7 +54,9 @@ def test_a_playbook_named_as_one_of_the_desks_own_fails_the_check_and_the_start_
     checked = CliRunner().invoke(cli, ["policy", "check", str(playbooks), "--format", "json"])
     assert checked.exit_code == 1, checked.output
     [problem] = json.loads(checked.output)["problems"]
-    assert problem.startswith(where) and problem.endswith("a playbook of yours named so would be mixed with it")
+    assert (problem["file"], problem["line"], problem["column"], problem["at"]) == (str(refunds), 5, 11, "playbook")
+    assert f"{refunds}:5:11: {problem['problem']}".startswith(where)
+    assert problem["problem"].endswith("a playbook of yours named so would be mixed with it")
     with pytest.raises(InvalidPolicy) as refused:
         make_desk(tmp_path, monkeypatch, playbooks=str(playbooks))
     assert where in str(refused.value)

@@ -76,8 +76,16 @@ def test_policy_check_names_each_rule_escalating_to_a_queue_missing_from_the_con
     result = opsdesk("policy", "check", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     problems = json.loads(result.stdout)["problems"]
-    assert any(p.startswith(f"{RULE}: queue 'refundz' is not under queues") for p in problems), problems
-    assert all("refundz" in p for p in problems) and len(problems) == 3  # the default and two rules
+    refunds = (tmp_path / "playbooks" / "refunds.yaml").resolve()
+    rows = refunds.read_text().splitlines()
+    written = [(n, row.index("refundz") + 1) for n, row in enumerate(rows, 1) if "queue: refundz" in row]
+    # Each where it is written (the default and two rules), as opsdesk check's problems (ADR 0060, session 15).
+    assert [(p["file"], p["line"], p["column"], p["at"]) for p in problems] == [
+        (str(refunds), line, column, at) for (line, column), at in
+        zip(written, ["escalate.queue", "rules.0.escalate.queue", "rules.3.escalate.queue"], strict=True)]
+    assert all(p["problem"].startswith("queue 'refundz' is not under queues") for p in problems), problems
+    text = opsdesk("policy", "check", cwd=tmp_path)
+    assert f"{refunds}:{written[0][0]}:{written[0][1]}: escalate.queue: queue 'refundz'" in text.stderr, text.stderr
 
 
 def test_the_readiness_check_fails_on_it_naming_the_rule(tmp_path: Path) -> None:
@@ -101,7 +109,10 @@ def test_a_monitor_set_to_a_queue_missing_from_the_config_is_named_too(tmp_path:
     assert checked.returncode == 1, checked.stdout + checked.stderr
     problems = json.loads(checked.stdout)["problems"]
     [problem] = problems
-    assert problem.startswith("monitors.email_health: queue 'incidentz' is not under queues"), problems
+    line = len(config.read_text().splitlines())
+    assert {**problem, "problem": problem["problem"][:37]} == {
+        "file": str(config.resolve()), "line": line, "column": 25, "at": "monitors.email_health.queue",
+        "problem": "queue 'incidentz' is not under queues"}, problems
     result = opsdesk("check", "--no-probe", "--format", "json", cwd=tmp_path)
     [owned] = [c for c in json.loads(result.stdout)["controls"] if c["control"] == "automations-owned"]
     assert owned["status"] == "fail", owned

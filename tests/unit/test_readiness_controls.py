@@ -349,9 +349,9 @@ def test_a_store_adds_controls_by_dotted_path_and_a_failing_plugin_is_an_error_n
 @pytest.mark.parametrize(
     ("readiness", "message"),
     [
-        ({"skip": ["no-such"]}, "readiness: unknown control 'no-such'"),
+        ({"skip": ["no-such"]}, "readiness.skip.0: unknown control 'no-such'"),
         ({"thresholds": {"order-owners": {"max_unowned_x": 1}}},
-         "readiness.thresholds.order-owners: unknown max_unowned_x (known: max_unowned)"),
+         "readiness.thresholds.order-owners.max_unowned_x: unknown 'max_unowned_x' (known: max_unowned)"),
         ({"controls": ["tests.unit.readiness_plugin"]}, "write it as 'package.module:attribute'"),
         ({"controls": ["tests.unit.readiness_plugin:nothing"]}, "cannot be loaded"),
         ({"controls": ["tests.unit.readiness_plugin:not_a_control"]}, "expected a Control"),

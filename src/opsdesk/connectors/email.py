@@ -34,10 +34,11 @@ from string import Template
 from typing import Any, Literal
 
 from opsdesk.connectors.watchdog import Watchdog, connect, rewatch
-from opsdesk.domain.errors import InvalidInput, InvalidPayload
+from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
 from opsdesk.domain.tracking import clean, safe_url
+from opsdesk.yamldoc import InvalidField
 
 #: How the connection to the relay is encrypted (``connectors.smtp.tls``).
 Tls = Literal["implicit", "starttls", "none"]
@@ -269,7 +270,7 @@ def _tls_context(ca_file: str | None) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:  # read once, as the desk starts: a wrong file stops it, saying which
-        raise InvalidInput(f"connectors.smtp.ca_file {ca_file}: {exc}") from None
+        raise InvalidField(["connectors", "smtp", "ca_file"], f"{ca_file}: {exc}") from None
 
 
 class _Batch(threading.local):

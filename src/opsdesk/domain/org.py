@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from opsdesk.domain.calendar import BusinessCalendar, is_open
-from opsdesk.domain.policies import Playbook
+from opsdesk.domain.policies import Escalation, Playbook
 from opsdesk.domain.sla import SlaPolicy
 
 #: The Monday the on-call rota counts its weeks from (weeks turn at Monday 00:00 UTC).
@@ -145,15 +145,24 @@ class Org:
         return None
 
 
+def escalations(playbook: Playbook) -> list[tuple[str, tuple[str | int, ...], Escalation]]:
+    """Where each case the playbook opens goes: (``default`` or ``rule ID``, the keys of its ``escalate`` or
+    ``case`` in the playbook's file, the escalation). A loaded playbook has every rule of its file, in order."""
+    found: list[tuple[str, tuple[str | int, ...], Escalation | None]] = [
+        ("default", ("escalate",), playbook.default_escalation)]
+    for i, rule in enumerate(playbook.rules):
+        found += [(f"rule {rule.id}", ("rules", i, "escalate"), rule.escalation),
+                  (f"rule {rule.id}", ("rules", i, "case"), rule.case)]
+    return [(where, keys, case) for where, keys, case in found if case is not None]
+
+
 def unrouted_escalations(org: Org, playbooks: Sequence[Playbook]) -> list[tuple[str, str]]:
     """(where, why) of every playbook rule (and default) whose cases go to a queue with no team or no SLA policy
     of its own (``Org.unrouted``): a typo in a queue's name, found before its first case. ``where`` is
     ``playbook NAME, rule ID`` (or ``, default``)."""
     found: dict[tuple[str, str], None] = {}
     for playbook in playbooks:
-        cases = [("default", playbook.default_escalation)] + [
-            (f"rule {rule.id}", case) for rule in playbook.rules for case in (rule.escalation, rule.case)]
-        for where, case in cases:
-            if case is not None and (why := org.unrouted(case.queue, case.priority)):
+        for where, _keys, case in escalations(playbook):
+            if why := org.unrouted(case.queue, case.priority):
                 found[(f"playbook {playbook.name}, {where}", why)] = None
     return list(found)

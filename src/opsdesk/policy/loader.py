@@ -38,7 +38,7 @@ RULE_KEYS = frozenset({"id", "when", "if", "then", "escalate", "guardrails", "de
 ESCALATE_KEYS = frozenset({"queue", "priority", "sla"})
 # GUARDRAIL_KEYS and Diagnostic live beside the parts that use them; here too, where callers have them.
 __all__ = ["ACTION_TYPES", "ESCALATE_KEYS", "GUARDRAIL_KEYS", "PLAYBOOK_KEYS", "RULE_KEYS", "Diagnostic", "check",
-           "check_file", "load", "playbook_files"]
+           "check_file", "check_files", "load", "playbook_files"]
 
 
 class _Reader(GuardrailReader):
@@ -248,6 +248,12 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
 
 def check(paths: Iterable[Path]) -> tuple[list[Playbook], list[Diagnostic]]:
     """Check every playbook file under ``paths``; playbooks come back only for files without errors."""
+    loaded, problems = check_files(paths)
+    return [playbook for _file, playbook in loaded], problems
+
+
+def check_files(paths: Iterable[Path]) -> tuple[list[tuple[Path, Playbook]], list[Diagnostic]]:
+    """As ``check``, each playbook with its file: where a problem found later (a queue nobody configured) is."""
     names = frozenset(specimens())
     loaded: list[tuple[Path, Playbook]] = []
     problems: list[Diagnostic] = []
@@ -257,7 +263,7 @@ def check(paths: Iterable[Path]) -> tuple[list[Playbook], list[Diagnostic]]:
         if playbook is not None:
             loaded.append((file, playbook))
     _check_names(loaded, problems)
-    return [playbook for _file, playbook in loaded], problems
+    return loaded, problems
 
 
 def _check_names(loaded: list[tuple[Path, Playbook]], problems: list[Diagnostic]) -> None:

@@ -151,7 +151,8 @@ def automations_owned(ctx: Context, th: Thresholds) -> Measurement:
     ]
     # A rule escalating to a queue with no team or SLA of its own (a typo): its cases would reach nobody in time.
     unrouted = [Offender("rule", where, why) for where, why in unrouted_escalations(ctx.org, ctx.playbooks)]
-    unrouted += [Offender("setting", where, why) for where, why in unrouted_settings(ctx.org, ctx.settings.file)]
+    settings = unrouted_settings(ctx.org, ctx.settings.file)
+    unrouted += [Offender("setting", ".".join(keys), why) for keys, why in settings]
     _, cases = ctx.uow.readiness.unowned_cases(100_000)
     failures = [_case(c, f"automation failure without an owner: {c.title}") for c in cases
                 if c.kind == "automation_failure"]
