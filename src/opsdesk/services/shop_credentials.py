@@ -7,7 +7,8 @@ reconciliation sweep's, ADR 0048), so the outage is one row whose time says sinc
 by the readiness control ``webhooks-reconciled``. In the same transaction one ``incident`` case opens for a person,
 its id made from the shop and the time the refusal began: the outbox's later refusals find it and add nothing.
 While refused, the outbox holds the shop's actions for that provider (``engine/credentials.py``). The first action
-delivered again records the credentials as working and settles the case (``cases.settle``).
+delivered again, or a reconciliation sweep that reads, records the credentials as working, settles the case
+(``cases.settle``) and makes the held actions due at once (``release_shop``).
 ``UninstallWatch`` is the pipeline's watcher for ``app/uninstalled``.
 """
 
@@ -86,12 +87,13 @@ def hold_refused(uow: UnitOfWork, provider: str, shop: str, reason: str, at: dat
 
 
 def record_working(uow: UnitOfWork, provider: str, shop: str, at: datetime, hooks: CaseHooks) -> str | None:
-    """The shop's credentials worked at ``at``: recorded if they were refused, and the refusal's case settled;
-    the settled case's id, or None. The caller commits."""
+    """The shop's credentials worked at ``at``: recorded if they were refused, the actions held meanwhile made due
+    (their own retry waits kept) and the refusal's case settled; the settled case's id, or None. The caller commits."""
     began = refused_since(uow, provider, shop)
     if began is None:
         return None
     uow.readiness.add_probe(Probe(kind(provider), shop, WHAT, at, 200, None, ""))
+    uow.outbox.release_shop(provider, shop, at)  # the actions held meanwhile go now, not at their probe time
     settled = case_id(provider, shop, began.at)
     if not uow.cases.keys([settled]):
         return None
