@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from opsdesk.domain.errors import NotFound
-from opsdesk.domain.outbox import ActionStatus
+from opsdesk.domain.outbox import ActionStatus, released_at
 from opsdesk.domain.records import OutboxAction
 from opsdesk.testing_rows import as_stored, in_utc
 
@@ -81,6 +81,17 @@ class MemoryOutbox:
         for action in held:
             self.t.actions[action.id] = replace(action, next_attempt_at=until)
         return len(held)
+
+    def release_shop(self, provider: str, shop: str, now: datetime) -> int:
+        moved = 0
+        for action in list(self.t.actions.values()):
+            if action.provider != provider or action.shop != shop or action.status is not ActionStatus.PENDING:
+                continue
+            due = released_at(action.history, action.next_attempt_at, now)
+            if due < action.next_attempt_at:
+                self.t.actions[action.id] = replace(action, next_attempt_at=due)
+                moved += 1
+        return moved
 
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         written = 0

@@ -118,7 +118,7 @@ def test_a_sweep_refused_marks_the_credentials_refused_and_one_that_reads_clears
         assert case.status is CaseStatus.RESOLVED and case.resolution == "no_action"
         assert control(desk)["status"] == "pass"
         sender = desk.sender(worker="worker-1")
-        for _ in range(5 * 60 + 1):  # unmarked: each goes at the probe time it was held to, at most 5 minutes away
+        for _ in range(5 * 60 + 1):  # unmarked: they go at once (session 15, test_credentials_released)
             clock.advance(seconds=1)
             drain(sender)
         assert {(a.status, a.attempts) for a in actions(desk, queued)} == {(ActionStatus.SENT, 1)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, assert_never
@@ -78,6 +79,17 @@ def credentials_probe_at(refused_since: datetime, now: datetime) -> datetime:
     """When the next probe of credentials refused since ``refused_since`` is due, asked at ``now``."""
     low, high = CREDENTIALS_PROBE
     return now + min(high, max(low, now - refused_since))
+
+
+def released_at(history: Sequence[Mapping[str, Any]], held_until: datetime, now: datetime) -> datetime:
+    """When an action held for its shop's refused credentials goes once they work again at ``now`` (ADR 0067,
+    session 15): at once, unless its last attempt asked for a retry later (then then), never later than it was held.
+    A wait for an earlier action of its decision needs no care here: a claim never takes it before that one."""
+    last = history[-1] if history else {}
+    if last.get("outcome") == "retry" and "retry_in" in last:
+        own = datetime.fromisoformat(last["at"]) + timedelta(seconds=float(last["retry_in"]))
+        return min(held_until, max(now, own))
+    return min(held_until, now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,9 @@ ADDRESS_FIELDS = frozenset(
 )
 #: Where a value is identifying enough to be searched for in records that are not the customer's own.
 _STRONG_KEYS = frozenset({"email", "contact_email", "customer_email", "phone"})
+#: A parcel's tracking numbers and links (Shopify's keys, an email's fields, a case's ``parcels``): a carrier's
+#: tracking page can show the recipient's town or name. The carrier's name is not among them and stays.
+TRACKING_KEYS = frozenset({"tracking_number", "tracking_numbers", "tracking_url", "tracking_urls", "parcels"})
 _NAME_PARTS = ("first_name", "last_name")
 _MIN_WEAK = 3  # shorter values ("NY", "1") would erase unrelated text
 _CUSTOMER_GID = "gid://shopify/Customer/"
@@ -90,6 +93,8 @@ class Needles:
 
     strong: set[str] = field(default_factory=set)
     weak: set[str] = field(default_factory=set)
+    #: Tracking numbers and links, found as they are written (a long number is not a phone number).
+    tracking: set[str] = field(default_factory=set)
 
     def add(self, key: str, value: object) -> None:
         if not isinstance(value, str) or len(value.strip()) < _MIN_WEAK or value == REDACTED:
@@ -100,16 +105,21 @@ class Needles:
         else:
             self.weak.add(text)
 
+    def add_tracking(self, values: Iterable[Any]) -> None:
+        self.tracking.update(v.strip() for v in values
+                             if isinstance(v, str) and len(v.strip()) >= _MIN_WEAK and v != REDACTED)
+
     def all(self) -> list[str]:
-        return sorted(self.strong | self.weak)
+        return sorted(self.strong | self.weak | self.tracking)
 
 
 class Scrubber:
     """Replaces the needles in text, case-insensitively; phone numbers in any punctuation."""
 
     def __init__(self, needles: Needles, *, linked: bool) -> None:
-        words = needles.strong | (needles.weak if linked else set())
-        parts = [_pattern(w, weak=w not in needles.strong) for w in sorted(words, key=len, reverse=True)]
+        words = needles.strong | (needles.weak | needles.tracking if linked else set())
+        parts = [_pattern(w, weak=w not in needles.strong, literal=w in needles.tracking)
+                 for w in sorted(words, key=len, reverse=True)]
         self._regex = re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
     def text(self, value: str) -> str:
@@ -128,9 +138,9 @@ class Scrubber:
         return value
 
 
-def _pattern(word: str, *, weak: bool) -> str:
+def _pattern(word: str, *, weak: bool, literal: bool = False) -> str:
     digits = re.sub(r"\D", "", word)
-    if len(digits) >= 7 and len(digits) >= len(re.sub(r"[\s\-+().]", "", word)):  # a phone number
+    if not literal and len(digits) >= 7 and len(digits) >= len(re.sub(r"[\s\-+().]", "", word)):  # a phone number
         return r"\+?" + r"[\s\-.()]*".join(digits[-10:])
     escaped = re.escape(word)
     return rf"(?<!\w){escaped}(?!\w)" if weak else escaped
@@ -150,6 +160,25 @@ def gather(value: Any, needles: Needles, *, person: bool = False) -> None:
         gather(item, needles, person=person or key in PERSON_CONTAINERS)
     if person and all(isinstance(value.get(k), str) and value.get(k) for k in _NAME_PARTS):
         needles.strong.add(f"{value['first_name'].strip()} {value['last_name'].strip()}")
+
+
+def gather_tracking(value: Any, needles: Needles) -> None:
+    """Collect the tracking numbers and links of a record of the customer: under ``TRACKING_KEYS``, and in an order's
+    kept tracking (``"tracking": {fulfilment: [carrier, [[number, link], ...], at]}``); never the carrier's name."""
+    if isinstance(value, list):
+        for item in value:
+            gather_tracking(item, needles)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key in TRACKING_KEYS:
+            needles.add_tracking(_leaves(item))
+        elif key == "tracking" and isinstance(item, dict):
+            needles.add_tracking(leaf for kept in item.values() if isinstance(kept, list) and len(kept) > 1
+                                 for leaf in _leaves(kept[1]))
+        else:
+            gather_tracking(item, needles)
 
 
 def _collect(key: str, value: Any, needles: Needles) -> None:
@@ -234,8 +263,9 @@ def erase_record(text: str) -> str:
     The values under personal keys are erased, and then wherever else they appear in the record: what
     ``rewrite_text`` does to such a record when the customer is erased, with the needles it holds.
     """
-    needles = Needles()
-    gather(export_value(text), needles)
+    needles, record = Needles(), export_value(text)
+    gather(record, needles)
+    gather_tracking(record, needles)
     return rewrite_text(text, Scrubber(needles, linked=True), structured=True)
 
 

@@ -10,8 +10,8 @@ sender does not burn the action through its retries, nor every other action of t
 - While the mark stands (read at each batch's start, so that another process's refusal counts), one action of the
   shop per batch is sent, as a probe; the others claimed with it are held until the next probe without a call.
   Probes back off with the refusal's age: 30 s, then as long as it has lasted, at most 5 min apart.
-- The first action delivered again records the credentials as working and settles the case; the held actions fall
-  due at the probe time they were given, or at once when this batch holds them no longer.
+- The first action delivered again records the credentials as working, settles the case and makes the held actions
+  due at once (``shop_credentials.record_working``, as a sweep that reads does).
 """
 
 from __future__ import annotations

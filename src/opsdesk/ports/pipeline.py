@@ -113,6 +113,11 @@ class OutboxRepository(Protocol):
         """Make every pending action of ``shop`` for ``provider`` due no sooner than ``until`` (its credentials are
         refused: ADR 0067); returns how many were held. Their attempts and leases are left as they are."""
 
+    def release_shop(self, provider: str, shop: str, now: datetime) -> int:
+        """The shop's credentials for ``provider`` work again at ``now``: make each of its pending actions for it that
+        waits past ``now`` due when ``domain.outbox.released_at`` says (at once, or when a retry of its own is due);
+        returns how many were moved. Their attempts and leases are left as they are."""
+
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         """Write the outcome of actions that were never claimed (failed before they could go, ADR 0042), each
         only while it is still pending; returns how many were written."""

@@ -29,6 +29,7 @@ from opsdesk.domain.privacy import (
     StoredRow,
     export_value,
     gather,
+    gather_tracking,
     refers_to,
     rewrite_text,
 )
@@ -169,9 +170,14 @@ def find_customer(uow: UnitOfWork, subject: PrivacySubject) -> tuple[PrivacySubj
     needles.add("email", subject.email)
     needles.add("phone", subject.phone)
     for row in uow.privacy.rows(subject, sorted(needles.strong)):
-        if row.table in SHOPIFY_SHAPED and _own(row, subject):
-            for value in row.values.values():
-                gather(export_value(value), needles)
+        if not _own(row, subject):
+            continue
+        for value in map(export_value, row.values.values()):
+            # Tracking is looked for in every record of theirs: the order and its cases keep it after the deliveries
+            # that brought it are gone (ADR 0025).
+            gather_tracking(value, needles)
+            if row.table in SHOPIFY_SHAPED:
+                gather(value, needles)
     rows = uow.privacy.rows(subject, sorted(needles.strong))
     return subject, needles, rows
 

@@ -7,12 +7,15 @@ reconciliation sweep's, ADR 0048), so the outage is one row whose time says sinc
 by the readiness control ``webhooks-reconciled``. In the same transaction one ``incident`` case opens for a person,
 its id made from the shop and the time the refusal began: the outbox's later refusals find it and add nothing.
 While refused, the outbox holds the shop's actions for that provider (``engine/credentials.py``). The first action
-delivered again records the credentials as working and settles the case (``cases.settle``).
-``UninstallWatch`` is the pipeline's watcher for ``app/uninstalled``.
+delivered again, or a reconciliation sweep that reads, records the credentials as working, settles the case
+(``cases.settle``) and makes the held actions due at once (``release_shop``).
+``UninstallWatch`` is the pipeline's watcher for ``app/uninstalled``: one triggered before the desk last knew the
+credentials working (``last_worked``) is a late retry, recorded in the audit and ignored.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -20,14 +23,19 @@ from opsdesk.domain.events import AppUninstalled, StoreEvent
 from opsdesk.domain.ids import fit_id
 from opsdesk.domain.outbox import credentials_probe_at
 from opsdesk.domain.readiness import Probe
-from opsdesk.domain.records import CaseRecord
+from opsdesk.domain.records import AuditEntry, CaseRecord
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.cases import CaseHooks, open_case, settle
+from opsdesk.services.reconcile_mark import read_mark
+
+log = logging.getLogger("opsdesk.credentials")
 
 WHAT = "Admin API credentials"  # the probe's url: no page, the provider's answers to the desk's calls
 SOURCE = "monitor:credentials"
 #: The provider whose credentials an ``app/uninstalled`` webhook says are gone.
 SHOPIFY = "shopify"
+#: The audit entry of an ``app/uninstalled`` triggered before the credentials last worked: not acted on.
+UNINSTALL_IGNORED = "credentials.uninstall_ignored"
 
 
 def kind(provider: str) -> str:
@@ -45,6 +53,23 @@ def refused(uow: UnitOfWork, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str
     """Of these (provider, shop) pairs, those whose credentials are refused, with since when."""
     found = {pair: refused_since(uow, *pair) for pair in set(pairs)}
     return {pair: probe.at for pair, probe in found.items() if probe is not None}
+
+
+def last_worked(uow: UnitOfWork, provider: str, shop: str) -> tuple[datetime, str] | None:
+    """The latest time the desk durably knows the shop's credentials worked, and how it knows; None if it knows none.
+
+    Two records say so: the credentials recorded working again after a refusal (this module's probe), and, for
+    Shopify, the start of the last reconciliation sweep that finished (its mark, ADR 0015: every read it made came
+    after). An action delivered is not recorded as such (a write a batch): an uninstall triggered between the last
+    of these and a later delivery still marks the shop, and the next action's probe clears it."""
+    found: list[tuple[datetime, str]] = []
+    probe = uow.readiness.latest_probe(kind(provider), shop)
+    if probe is not None and probe.answered:
+        found.append((probe.at, "credentials recorded working"))
+    mark = read_mark(uow, shop) if provider == SHOPIFY else None
+    if mark is not None:
+        found.append((mark, "the last reconciliation sweep that finished"))
+    return max(found, default=None)
 
 
 def case_id(provider: str, shop: str, since: datetime) -> str:
@@ -86,12 +111,13 @@ def hold_refused(uow: UnitOfWork, provider: str, shop: str, reason: str, at: dat
 
 
 def record_working(uow: UnitOfWork, provider: str, shop: str, at: datetime, hooks: CaseHooks) -> str | None:
-    """The shop's credentials worked at ``at``: recorded if they were refused, and the refusal's case settled;
-    the settled case's id, or None. The caller commits."""
+    """The shop's credentials worked at ``at``: recorded if they were refused, the actions held meanwhile made due
+    (their own retry waits kept) and the refusal's case settled; the settled case's id, or None. The caller commits."""
     began = refused_since(uow, provider, shop)
     if began is None:
         return None
     uow.readiness.add_probe(Probe(kind(provider), shop, WHAT, at, 200, None, ""))
+    uow.outbox.release_shop(provider, shop, at)  # the actions held meanwhile go now, not at their probe time
     settled = case_id(provider, shop, began.at)
     if not uow.cases.keys([settled]):
         return None
@@ -109,7 +135,21 @@ class UninstallWatch:
 
     def watch(self, uow: UnitOfWork, events: Sequence[StoreEvent], _states: object, now: datetime) -> None:
         for event in events:
-            if isinstance(event, AppUninstalled):
+            if isinstance(event, AppUninstalled) and not _stale(uow, event, now):
                 reason = (f"the app was uninstalled from {event.shop} at {event.occurred_at.isoformat()} "
                           "(app/uninstalled): its access token is revoked until it is installed again")
                 record_refusal(uow, SHOPIFY, event.shop, reason, now, queue=self._queue, hooks=self._hooks)
+
+
+def _stale(uow: UnitOfWork, event: AppUninstalled, now: datetime) -> bool:
+    """Whether the uninstall was triggered (``occurred_at``: Shopify's ``X-Shopify-Triggered-At``) before the
+    credentials last worked: a retry delivered after a reinstall. If so, the audit records it and why."""
+    worked = last_worked(uow, SHOPIFY, event.shop)
+    if worked is None or event.occurred_at >= worked[0]:
+        return False
+    after = {"provider": SHOPIFY, "triggered_at": event.occurred_at.isoformat(), "worked_at": worked[0].isoformat(),
+             "evidence": worked[1]}
+    uow.audit.record([AuditEntry(now, SOURCE, UNINSTALL_IGNORED, f"shop:{event.shop}", None, after)])
+    log.info("app/uninstalled of %s triggered at %s ignored: its credentials worked at %s (%s)", event.shop,
+             after["triggered_at"], after["worked_at"], worked[1], extra={"shop": event.shop, "provider": SHOPIFY})
+    return True

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
 
 from opsdesk.domain.errors import NotFound
-from opsdesk.domain.outbox import ActionStatus
+from opsdesk.domain.outbox import ActionStatus, released_at
 from opsdesk.domain.records import OutboxAction
 from opsdesk.storage import bulk
 from opsdesk.storage import tables as t
@@ -152,6 +152,18 @@ class SqlOutbox:
     def hold_shop(self, provider: str, shop: str, until: datetime) -> int:
         params = {"b_provider": provider, "b_shop": shop, "b_at": until}
         return int(self._conn.execute(_HOLD_SHOP, params).rowcount)
+
+    def release_shop(self, provider: str, shop: str, now: datetime) -> int:
+        c = t.actions.c
+        waiting = select(c.id, c.history, c.next_attempt_at).where(
+            c.provider == provider, c.shop == shop, c.status == ActionStatus.PENDING.value, c.next_attempt_at > now)
+        moved = 0
+        for row in self._conn.execute(waiting).mappings():
+            due = released_at(loads(row["history"]), row["next_attempt_at"], now)
+            if due < row["next_attempt_at"]:
+                self._conn.execute(update(t.actions).where(c.id == row["id"]).values(next_attempt_at=due))
+                moved += 1
+        return moved
 
     def cancel(self, actions: Sequence[OutboxAction]) -> int:
         return sum(self._conn.execute(_CANCEL_ACTION, _outcome_params(a)).rowcount for a in actions)
