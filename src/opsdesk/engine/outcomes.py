@@ -153,6 +153,8 @@ class OutcomeWriter:
         if action.status is ActionStatus.PENDING:
             uow.outbox.postpone_after(action)
         if isinstance(outcome.result, Withdrawn):  # nothing was attempted, nothing needs a person (ADR 0068)
+            log.info("action %s (%s) withdrawn: %s", action.id, action.kind, outcome.result.reason,
+                     extra=action_fields(action))
             return 0
         later = _cancel_later(uow, action, outcome.case_reason, outcome.at) if outcome.case_reason else []
         hook = self._outcome_hooks.get(action.kind)
