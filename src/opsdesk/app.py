@@ -35,6 +35,7 @@ from opsdesk.services.cases import CaseHooks
 from opsdesk.services.deadlines import make_timer_handlers
 from opsdesk.services.discount_retention import DiscountWindowRetention
 from opsdesk.services.discounts import DiscountGuard
+from opsdesk.services.email_guard import email_lapsed
 from opsdesk.services.followup_retention import FollowupRetention
 from opsdesk.services.fulfilment_playbooks import fulfilment_playbooks
 from opsdesk.services.monitors import chain
@@ -197,6 +198,7 @@ def build(
         discount_guard=guard,
         outcome_hooks=outcome_hooks,
         send_checks={"refund": refund_guard(playbooks)},  # ADR 0041
+        send_lapses={"email": email_lapsed},  # ADR 0068
         page_probe=page_probe or PageProbe(),
         sleep=sleep,
     )

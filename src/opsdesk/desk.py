@@ -67,6 +67,8 @@ class Desk:
     outcome_hooks: Mapping[str, OutcomeHook] = field(default_factory=dict)
     #: What is asked before an action of a kind is sent (a refund paid meanwhile is not sent again).
     send_checks: Mapping[str, SendCheck] = field(default_factory=dict)
+    #: Why an action of a kind need not go any more (an email whose reason has passed is withdrawn, ADR 0068).
+    send_lapses: Mapping[str, SendCheck] = field(default_factory=dict)
     #: The discount guardrails (ADR 0007): ``inspect_discounts`` reads new discounts' terms and checks them.
     discount_guard: DiscountGuard | None = None
     #: Fetches a shop page for the readiness probes (storefront speed, returns policy), once a day.
@@ -189,6 +191,7 @@ class Desk:
             case_hooks=self.case_hooks,
             outcome_hooks=self.outcome_hooks,
             checks=self.send_checks,
+            lapses=self.send_lapses,
             rng=rng,
             incidents_queue=self.settings.file.reconcile.outage.queue,
         )

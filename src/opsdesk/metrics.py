@@ -62,7 +62,7 @@ class Metrics:
             (self.intake, ("stored", "duplicate")),
             (self.deliveries, ("processed", "ignored", "failed", "held")),
             (self.decisions, ("automate", "escalate", "ignore")),
-            (self.actions, ("sent", "retried", "failed", "deferred", "cancelled")),
+            (self.actions, ("sent", "retried", "failed", "deferred", "cancelled", "withdrawn")),
             (self.timers, ("fired", "retried", "failed", "lost")),
             (self.token_grants, ("granted", "refused", "failed")),
         ):

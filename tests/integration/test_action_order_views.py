@@ -76,7 +76,9 @@ def test_the_order_shows_the_email_waiting_for_its_refund_then_not_sent_when_it_
             {"id": waiting["refund"]["id"], "kind": "refund"},
         )
         assert "pending, waits for the refund" in page
-        assert outbox_counts(client) == {"sent": 0, "retried": 0, "failed": 0, "deferred": 0, "cancelled": 0}
+        assert outbox_counts(client) == {
+            "sent": 0, "retried": 0, "failed": 0, "deferred": 0, "cancelled": 0, "withdrawn": 0
+        }
 
         sender = desk.sender("test")
         while sender.run_once():

@@ -37,6 +37,7 @@ SERIES = {  # what the worker test reads, by the name it gives each series
     "sent": ("opsdesk_outbox_actions_total", "sent"),
     "failed": ("opsdesk_outbox_actions_total", "failed"),
     "cancelled": ("opsdesk_outbox_actions_total", "cancelled"),
+    "withdrawn": ("opsdesk_outbox_actions_total", "withdrawn"),
     "fired": ("opsdesk_timers_total", "fired"),
     "timer_retried": ("opsdesk_timers_total", "retried"),
     "ignored": ("opsdesk_pipeline_deliveries_total", "ignored"),

@@ -29,6 +29,8 @@ class ActionStatus(enum.Enum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    #: Never sent, and not to be: what it was for has passed since it was decided (ADR 0068). Not a failure.
+    WITHDRAWN = "withdrawn"
 
 
 def action_id(decision_id: str, index: int) -> ActionId:
@@ -69,6 +71,14 @@ class CredentialsRefused(Rejected):
 
 
 SendResult = Delivered | RetryLater | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """Not sent: the reason it was decided for has passed since (an order shipped before its "running late" email
+    could go, ADR 0068). Decided by the desk before the send, never a provider's answer; nothing for a person."""
+
+    reason: str
 
 #: While a shop's credentials are refused, one of its actions is sent again as a probe after as long as they have
 #: been refused (a doubling back-off), no sooner than the first and no later than the second.

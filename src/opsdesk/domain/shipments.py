@@ -110,20 +110,26 @@ def superseded(event: FulfillmentEventRecorded, held: Held | None) -> str:
     if event.event_id in held.withdrawn:
         return f"carrier event {event.event_id} of fulfilment {fid} was deleted: its {what} of {when}, " \
                "delivered late, is not news"
-    current = held.shipments.get(fid)
-    if (current is not None and current.status in ARRIVED and event.status not in ARRIVED
-            and current.at > event.occurred_at):
-        moved: Versioned | None = current
-    elif event.status in TROUBLE:
-        later = [Versioned(s.status, s.at) for s in _standing(held.scans, held.withdrawn)
-                 if s.fulfillment_id == fid and s.status in MOVING and s.at > event.occurred_at]
-        moved = min(later, key=_order, default=None)
-    else:
-        moved = None
+    moved = overtaken(event, held)
     if moved is None:
         return ""
     return (f"fulfilment {fid} was {moved.status} at {moved.at.isoformat()}: its carrier's {what} of {when}, "
             "delivered late, is not news")
+
+
+def overtaken(event: FulfillmentEventRecorded, held: Held) -> Versioned | None:
+    """What made a carrier scan history in ``held`` (None when nothing has): its fulfilment held arrived at a later
+    time (the scan not an arrival), or, for trouble, the earliest standing scan showing the parcel moving after it."""
+    fid = event.fulfillment_id
+    current = held.shipments.get(fid)
+    if (current is not None and current.status in ARRIVED and event.status not in ARRIVED
+            and current.at > event.occurred_at):
+        return current
+    if event.status not in TROUBLE:
+        return None
+    later = [Versioned(s.status, s.at) for s in _standing(held.scans, held.withdrawn)
+             if s.fulfillment_id == fid and s.status in MOVING and s.at > event.occurred_at]
+    return min(later, key=_order, default=None)
 
 
 def repeated(event: FulfillmentEventRecorded, held: Held | None) -> bool:

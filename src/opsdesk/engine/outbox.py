@@ -32,7 +32,8 @@ A decision's actions go out in their order (ADR 0042): the claim takes an action
 decision (``position``) is pending, so a refund's confirmation email waits for the refund, across its retries and a
 crash (the refund's lease ends, it is sent again, then the email). An action tried again later takes the later ones
 along (due no sooner than it); one that fails for good fails the later ones with it, in its outcome's transaction,
-named in its one case (``engine/outcomes.py``).
+named in its one case (``engine/outcomes.py``). One whose reason passed since it was decided (a "running late" email
+for an order shipped meanwhile) is withdrawn by the check of its kind in ``lapses``: no send, hook or case (ADR 0068).
 
 A shop whose credentials the provider refuses (``CredentialsRefused``: Shopify's 401) does not burn its actions
 through their retries: they are held, one goes as a probe on a back-off, and one case opens (ADR 0067,
@@ -64,7 +65,7 @@ from opsdesk.domain.outbox import (
 )
 from opsdesk.domain.records import OutboxAction
 from opsdesk.engine.credentials import CredentialsGate
-from opsdesk.engine.outcomes import Outcome, OutcomeWriter, action_fields
+from opsdesk.engine.outcomes import Outcome, OutcomeWriter, action_fields, withdrawn
 from opsdesk.engine.polling import keep_polling
 from opsdesk.ports import Clock, Connector, Database, UnitOfWork
 from opsdesk.ports.connectors import OutcomeHook
@@ -107,6 +108,7 @@ class SenderStats:
     deferred: int = 0
     #: later actions of a decision not sent because an earlier one failed for good (ADR 0042)
     cancelled: int = 0
+    withdrawn: int = 0  # not sent: what they were for passed before they could go (ADR 0068)
 
 
 class OutboxSender:
@@ -126,8 +128,10 @@ class OutboxSender:
         outcome_hooks: Mapping[str, OutcomeHook] | None = None,
         checks: Mapping[str, SendCheck] | None = None,
         incidents_queue: str = "incidents",
+        lapses: Mapping[str, SendCheck] | None = None,
     ) -> None:
-        """``incidents_queue``: where the case of a shop whose credentials are refused goes (ADR 0067)."""
+        """``incidents_queue``: where the case of a shop whose credentials are refused goes (ADR 0067); ``lapses``:
+        asked by action kind before a send, why what it was for has passed (it is withdrawn, ADR 0068)."""
         self._db = db
         self._connectors = connectors
         self._clock = clock
@@ -137,7 +141,7 @@ class OutboxSender:
         self._breakers = {name: breaker or Breaker() for name in connectors}
         self._rng = rng or random.Random()
         self._on_outcome = on_outcome
-        self._checks = dict(checks or {})
+        self._checks, self._lapses = dict(checks or {}), dict(lapses or {})
         self.stats = SenderStats()
         self._gate = CredentialsGate(db, case_hooks or CaseHooks(), incidents_queue)
         self._writer = OutcomeWriter(
@@ -205,6 +209,10 @@ class OutboxSender:
         held = self._gate.held(action, now)
         if held is not None:
             return self._deferred(held)
+        if lapsed := self._ask(self._lapses, action):
+            self.stats.withdrawn += 1
+            self._notify("withdrawn")
+            return withdrawn(action, lapsed, now)
         breaker = self._breakers.get(action.provider, Breaker()).probe(now)
         self._breakers[action.provider] = breaker
         if not breaker.allows(now):
@@ -225,16 +233,20 @@ class OutboxSender:
         if self._on_outcome is not None:
             self._on_outcome(outcome)
 
+    def _ask(self, checks: Mapping[str, SendCheck], action: OutboxAction) -> str:
+        """What the check of the action's kind among ``checks`` says of it on the desk's state now ("" for none)."""
+        check = checks.get(action.kind)
+        if check is None:
+            return ""
+        with self._db.unit_of_work(read_only=True) as uow:
+            return check(uow, action)
+
     def _call(self, action: OutboxAction) -> SendResult:
         connector = self._connectors.get(action.provider)
         if connector is None:
             return Rejected(f"no connector for provider {action.provider!r}")
-        check = self._checks.get(action.kind)
-        if check is not None:
-            with self._db.unit_of_work(read_only=True) as uow:
-                refused = check(uow, action)
-            if refused:
-                return Rejected(f"not sent: {refused}")
+        if refused := self._ask(self._checks, action):
+            return Rejected(f"not sent: {refused}")
         try:
             return connector.send(action)
         except Exception as exc:

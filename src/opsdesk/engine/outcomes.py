@@ -16,7 +16,7 @@ from typing import Protocol
 from opsdesk.domain.action_order import cancel_reason, cancelled, cancelled_news, naming_cancelled
 from opsdesk.domain.errors import Unavailable
 from opsdesk.domain.events import OrderId, ShopDomain
-from opsdesk.domain.outbox import ActionStatus, SendResult
+from opsdesk.domain.outbox import ActionStatus, SendResult, Withdrawn
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import Database, UnitOfWork
 from opsdesk.ports.connectors import OutcomeHook
@@ -36,7 +36,7 @@ class Outcome:
     """One sent action's new state, waiting to be written with the rest of its batch."""
 
     action: OutboxAction
-    result: SendResult
+    result: SendResult | Withdrawn
     at: datetime
     case_reason: str  # the automation case to open, unless a hook takes charge; "" for none
 
@@ -152,6 +152,10 @@ class OutcomeWriter:
         # To be tried again: the later ones of its decision wait until then at least (ADR 0042).
         if action.status is ActionStatus.PENDING:
             uow.outbox.postpone_after(action)
+        if isinstance(outcome.result, Withdrawn):  # nothing was attempted, nothing needs a person (ADR 0068)
+            log.info("action %s (%s) withdrawn: %s", action.id, action.kind, outcome.result.reason,
+                     extra=action_fields(action))
+            return 0
         later = _cancel_later(uow, action, outcome.case_reason, outcome.at) if outcome.case_reason else []
         hook = self._outcome_hooks.get(action.kind)
         taken = hook(uow, action, outcome.result, outcome.at) if hook is not None else False
@@ -175,6 +179,16 @@ class OutcomeWriter:
         return add_signal(
             uow, case_id, f"action:{outcome.action.id}", note, outcome.at, self._case_hooks, news
         )
+
+
+def withdrawn(action: OutboxAction, reason: str, at: datetime) -> Outcome:
+    """The outcome of an action whose reason passed before it could go (ADR 0068): withdrawn, not attempted, its
+    reason kept where an action's outcome is (``last_error``, its history); the later actions of its decision are
+    free to go, as after a send."""
+    entry = {"at": at.isoformat(), "attempt": action.attempts, "outcome": "withdrawn", "reason": reason}
+    updated = replace(action, status=ActionStatus.WITHDRAWN, last_error=f"not sent: {reason}",
+                      history=(*action.history, entry))
+    return Outcome(updated, Withdrawn(reason), at, "")
 
 
 def _cancel_later(uow: UnitOfWork, failed: OutboxAction, failure: str, at: datetime) -> list[OutboxAction]:

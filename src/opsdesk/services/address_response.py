@@ -105,7 +105,11 @@ class AddressResponse:
             ]
         )
         address = one_line(state.snapshot.shipping_address if state.snapshot else None)
-        email = monitors.customer_email(decision, 1, state, "address_confirm", now, address=address or "-")
+        # The address asked about, by its fingerprint: the email is withdrawn if it changes first (ADR 0068).
+        checked = {"fingerprint": str(action.payload["fingerprint"])} if action.payload.get("fingerprint") else {}
+        email = monitors.customer_email(
+            decision, 1, state, "address_confirm", now, address=address or "-", **checked
+        )
         uow.outbox.add_many(actions + ([email] if email else []))
         due = now + timedelta(hours=self.settings.reply_hours)
         uow.timers.schedule(

@@ -100,6 +100,7 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
                 amount=str(ev.get("amount") or ""),
                 currency=order.get("currency", ""),
                 **email_fields(ev),  # a parcel's carrier and tracking, for the templates that name them
+                **_scan(event),
             )
         case "hold_fulfillment":
             base.update(reason=spec.params.get("reason", "other"))
@@ -119,6 +120,14 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
         case "check_payment":
             base.update(minutes=ev.get("minutes"))
     return base
+
+
+def _scan(event: StoreEvent) -> dict[str, Any]:
+    """The carrier scan an email is about (``scan``): the send's last look asks whether it still stands (ADR 0068)."""
+    if not isinstance(event, FulfillmentEventRecorded):
+        return {}
+    return {"scan": {"event_id": event.event_id, "fulfillment_id": event.fulfillment_id, "status": event.status,
+                     "happened_at": event.occurred_at.isoformat()}}
 
 
 def case_for(
