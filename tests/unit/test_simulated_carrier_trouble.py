@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,8 @@ import orjson
 
 from opsdesk.domain.shipments import KINDS
 from opsdesk.simulator.scenario import Scenario
-from opsdesk.simulator.store import Store
-from opsdesk.simulator.trouble import ATTEMPTED, BUYER, PATHS, PICKUP, RETURNED
+from opsdesk.simulator.store import Delivery, Store
+from opsdesk.simulator.trouble import ATTEMPTED, BUYER, PATHS, PICKUP, RETURNED, Shares
 from opsdesk.simulator.truth import load_truth
 
 START = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -84,3 +85,21 @@ def test_the_paths_come_at_their_documented_shares_and_the_same_for_a_seed() -> 
     for path in PATHS:
         share = getattr(LONG.carrier_trouble, path)
         assert 0.5 * share <= counts[path] / seen <= 1.6 * share, (path, counts, seen)
+
+
+def about(delivery: Delivery) -> int | None:
+    """The order a delivery is about (an order's own id; None for the shop's stock and discounts)."""
+    body = orjson.loads(delivery.body)
+    return body.get("order_id") or (body["id"] if delivery.topic.startswith("orders/") else None)
+
+
+def test_a_parcel_in_trouble_leaves_the_rest_of_the_stores_deliveries_as_they_were() -> None:
+    """The trouble draws from a generator of its own, and a troubled parcel still makes the draws of the first
+    attempt it replaced: every other delivery is the one the store sends when no parcel meets trouble."""
+    short = replace(LONG, seed=3, history=timedelta(days=2), follow=timedelta(days=1))
+    troubled, calm = Store(short, "secret"), Store(replace(short, carrier_trouble=Shares(0, 0, 0, 0)), "secret")
+    sent, quiet = list(troubled), list(calm)
+    away = {t.order_id for t in troubled.truth.trouble}
+    assert away and calm.truth.trouble == []
+    assert [(d.at, d.headers, d.body) for d in sent if about(d) not in away] == \
+        [(d.at, d.headers, d.body) for d in quiet if about(d) not in away]
