@@ -44,6 +44,8 @@ def _summary(card: dict[str, Any]) -> Table:
     table.add_row("routine orders, no case", f"{_share(without / routine if routine else None)} "
                   f"({auto['routine_orders_without_a_case']:,} of {auto['routine_orders']:,})")
     table.add_row("escalations not needed", f"{card['unneeded_escalations']['count']:,}")
+    if trouble := card.get("carrier_trouble"):  # a card printed from JSON written before session 15 has none
+        table.add_row("carrier trouble", _trouble(trouble))
     sla = card["sla"]
     table.add_row("SLA compliance", f"{_share(sla['compliance'])} of {sla['resolved_with_deadline']:,} resolved "
                   "with a deadline" if sla["resolved_with_deadline"] else "- (no case with a deadline resolved)")
@@ -55,6 +57,16 @@ def _summary(card: dict[str, Any]) -> Table:
         table.add_row("run", f"{run['seconds']:.1f} s, {run['timers_fired']:,} timers fired, "
                       f"{run['actions_claimed']:,} actions sent, people resolved {people.get('resolved', 0):,}")
     return table
+
+
+def _trouble(trouble: dict[str, Any]) -> str:
+    """The parcels the carrier had trouble with and what the desk did (the JSON's ``carrier_trouble``)."""
+    buyer, back, parcels = trouble["buyer_action"], trouble["returned_to_sender"], trouble["parcels"]
+    return (f"buyer action {buyer['parcels']:,} ({buyer['customer_emailed']:,} emailed; "
+            f"{buyer['still_waiting_with_a_case']:,} of {buyer['still_waiting']:,} still waiting with a case), "
+            f"returned {back['parcels']:,} ({back['with_a_case']:,} with a case), "
+            f"attempted {parcels['attempted_delivery']:,}, pickup {parcels['pickup']:,}; "
+            f"{trouble['cases_not_needed']['count']:,} cases not needed")
 
 
 def _incidents(card: dict[str, Any]) -> Table:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from opsdesk.simulator.scenario import Incident
 from opsdesk.simulator.shaping import Order
+from opsdesk.simulator.trouble import CARRIER_TEXT, last_leg, record, send
 from opsdesk.simulator.truth import IncidentTruth
 
 if TYPE_CHECKING:
@@ -29,13 +30,6 @@ SIMPLE_REASONS = ("SIZE_TOO_SMALL", "SIZE_TOO_LARGE", "COLOR", "STYLE", "UNWANTE
 RETURN_REASONS = (*SIMPLE_REASONS, "DEFECTIVE", "NOT_AS_DESCRIBED", "WRONG_ITEM")
 RETURN_WEIGHTS = (18, 14, 6, 10, 22, 12, 10, 8)  # an assumption: Olist and UCI have no return reasons
 REFUND_CAP = Decimal(50)  # the starter playbook's cap on an automatic refund
-CARRIER_TEXT = {
-    "confirmed": "Label created",
-    "in_transit": "In transit",
-    "out_for_delivery": "Out for delivery",
-    "delivered": "Delivered",
-    "delayed": "Delayed by the carrier",
-}
 
 
 def schedule(st: Store, o: Order, t0: datetime) -> None:
@@ -70,6 +64,8 @@ def schedule(st: Store, o: Order, t0: datetime) -> None:
     _disputes(st, o, t0)
     if shipped is not None:
         _returns(st, o, shipped)
+    else:  # sent back to the store: nothing to return, yet its draw is made, so the store draws on as before
+        st.rng.random()
 
 
 def _discount_incident(st: Store, o: Order, t0: datetime) -> None:
@@ -163,7 +159,7 @@ def _paid(st: Store, o: Order, t0: datetime, stall: IncidentTruth | None) -> dat
 
 
 def _ship(st: Store, o: Order, t0: datetime, paid: datetime) -> datetime | None:
-    """Hand-over to the carrier, the scans and the delivery; returns when the customer has it."""
+    """Hand-over to the carrier, the scans and the delivery; returns when the customer has it (None: never)."""
     life, rng, r = o.state["life"], st.rng, st.render
     ship = paid + max(timedelta(hours=life.handover_h), 10 * _M)
     backlog = st.active("warehouse_backlog", ship) or st.active("warehouse_backlog", paid)
@@ -175,10 +171,13 @@ def _ship(st: Store, o: Order, t0: datetime, paid: datetime) -> datetime | None:
     delivered = ship + max(timedelta(hours=life.transit_h), 2 * _H)
     promise = t0 + timedelta(hours=life.promise_h)
     delivered, delayed_at = _carrier_delay(st, o, ship, delivered)
-    if delivered > promise and promise <= st.s.horizon:
+    leg = last_leg(st.trouble_rng, st.s.carrier_trouble, o.id, ship, delivered)
+    record(st.truth, leg.trouble, st.s.horizon)
+    arrived = leg.arrived
+    if (arrived is None or arrived > promise) and promise <= st.s.horizon:
         st.truth.person(o.id, "late delivery")
-        if delayed_at is None and rng.random() < 0.5:
-            delayed_at = promise
+    if delivered > promise and promise <= st.s.horizon and delayed_at is None and rng.random() < 0.5:
+        delayed_at = promise
     st.emit(ship, "fulfillments/create", lambda: r.fulfillment(o, ship, "success", "confirmed"))
     st.emit(ship + _S, "orders/fulfilled", lambda: r.order(o, ship + _S, "paid", "fulfilled"))
     scans = [
@@ -187,23 +186,25 @@ def _ship(st: Store, o: Order, t0: datetime, paid: datetime) -> datetime | None:
         (delivered - rng.uniform(1, 6) * _H, "out_for_delivery"),
         (delivered, "delivered"),
     ]
+    door = scans[2:]  # the first attempt at the door: what a parcel in trouble does otherwise
     if delayed_at is not None:
         scans.append((delayed_at, "delayed"))
     for at, status in scans:
         event = st._id()
-        st.emit(
-            at,
-            "fulfillment_events/create",
-            partial(r.carrier_event, o, at, event, status, CARRIER_TEXT[status]),
-        )
-    st.emit(
-        delivered + _S,
-        "fulfillments/update",
-        lambda: r.fulfillment(o, delivered + _S, "success", "delivered"),
-    )
-    o.state["delivered_at"] = delivered
+        if leg.trouble is not None and (at, status) in door:  # it went otherwise: only its draws are made
+            st.shadow(at)
+        else:
+            render = partial(r.carrier_event, o, at, event, status, CARRIER_TEXT[status])
+            st.emit(at, "fulfillment_events/create", render)
+    if leg.trouble is None:
+        st.emit(delivered + _S, "fulfillments/update", lambda: r.fulfillment(o, delivered + _S, "success", "delivered"))
+    else:
+        send(st, o, leg, delivered + _S)
+    if arrived is None:  # back to the store
+        return None
+    o.state["delivered_at"] = arrived
     st.delivered(o)
-    return delivered
+    return arrived
 
 
 def _carrier_delay(

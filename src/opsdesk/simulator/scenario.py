@@ -16,6 +16,7 @@ from typing import Any
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.simulator.incidents import INCIDENT_KINDS
 from opsdesk.simulator.scenario_reader import Reader
+from opsdesk.simulator.trouble import Shares
 from opsdesk.yamldoc import Document, load, parse
 
 BUILTIN = ("demo", "normal-day", "black-friday")
@@ -54,6 +55,7 @@ class Scenario:
     returns_share: float = 0.08
     disputes_share: float = 0.005
     cancel_share: float | None = None  # None: the calibrated share
+    carrier_trouble: Shares = field(default_factory=Shares)  # the parcels' paths (``trouble.py``); not in YAML
     duplicate_share: float = 0.015
     reorder_share: float = 0.03
     speed: float | None = None  # virtual seconds per real second for --target; None: as fast as possible

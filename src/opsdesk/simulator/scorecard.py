@@ -6,6 +6,7 @@
   (``incidents.DETECTION``), the time to detect and the money at risk when it was caught;
 - cases by kind and by queue, SLA compliance of the resolved ones, and the most active cases ever seen
   without an owner (the goal is 0);
+- carrier trouble: how the desk handled the parcels the carrier had trouble with (``trouble_score``);
 - readiness, when the readiness controls are available.
 """
 
@@ -26,6 +27,7 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services.desk_metrics import sla_compliance
 from opsdesk.simulator.incidents import DETECTION, Detection
 from opsdesk.simulator.run_state import RunStats
+from opsdesk.simulator.trouble_score import carrier_trouble
 from opsdesk.simulator.truth import Affected, IncidentTruth, Truth
 
 if TYPE_CHECKING:
@@ -87,6 +89,7 @@ def scorecard(
             _incident(uow, truth, incident, cases, calls, desk.settings)
             for incident, calls in zip(truth.incidents, failed, strict=True)
         ]
+        trouble = carrier_trouble(uow, truth, cases, desk.settings.file.monitors.buyer_action.hours)
     report = stats.pipeline if stats is not None else None
     routine_orders = truth.orders - len(truth.needs_person)
     unneeded = sorted(spare.difference(*failed))
@@ -121,6 +124,7 @@ def scorecard(
         "incidents": incidents,
         "caught": f"{sum(1 for i in incidents if i['caught'])} of {len(incidents)}",
         "unneeded_escalations": {"count": len(unneeded), "orders": unneeded[:10]},
+        "carrier_trouble": trouble,
         "cases_by_kind": dict(sorted(Counter(c.kind for c in cases).items())),
         "cases_by_queue": dict(sorted(Counter(c.queue for c in cases).items())),
         "cases": {

@@ -49,8 +49,13 @@ class Product:
 
 
 _Render = Callable[[], dict[str, Any]]
+#: What stands in the delivery heap: a payload to render, a delivery to send again, or a shadow (``shadow``).
+_Item = _Render | tuple[dict[str, str], bytes] | str
+SHADOW, SHADOW_AGAIN = "shadow", "shadow again"
 #: Ids are drawn upwards from here (Shopify's order ids are of this size).
 FIRST_ID = 5_000_000_000_000_000_000
+#: The carrier's trouble scans' ids, far above any the store draws from ``FIRST_ID``.
+TROUBLE_IDS = 7_000_000_000_000_000_000
 
 
 def catalogue(scenario: Scenario, calibration: Calibration | None = None) -> list[Product]:
@@ -93,7 +98,10 @@ class Store:
         self.rng = random.Random(scenario.seed)
         self.render = Renderer(scenario.shop, secret)
         self.truth = ground_truth(scenario)
-        self._heap: list[tuple[datetime, int, str, _Render | tuple[dict[str, str], bytes], bool]] = []
+        self._heap: list[tuple[datetime, int, str, _Item, bool, random.Random]] = []
+        #: the carrier's trouble (``trouble.py``) draws from its own generator and ids (ADR 0011, session 15)
+        self.trouble_rng = random.Random(f"carrier-trouble:{scenario.seed}")
+        self._trouble_id = TROUBLE_IDS
         self._seq = 0
         self.products, self._next_id = _draw_products(self.rng, self.cal, scenario.products)
         #: the products by variant id (ids are unique: each is drawn above the last), for the stock
@@ -114,14 +122,17 @@ class Store:
         self._next_id += self.rng.randrange(1, 65536)
         return self._next_id
 
-    def _uuid(self) -> str:
+    def trouble_id(self) -> int:
+        self._trouble_id += self.trouble_rng.randrange(1, 65536)
+        return self._trouble_id
+
+    def _uuid(self, rng: random.Random | None = None) -> str:
         """A version-4 UUID from the seeded generator, as text: ``str(uuid.UUID(int=bits, version=4))``
         without building the object (two per delivery)."""
-        bits = self.rng.getrandbits(128)
+        bits = (rng or self.rng).getrandbits(128)
         bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
         h = bits.to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
 
     # -- the arrival rhythm ----------------------------------------------------------------------
     def _arrival_times(self) -> list[datetime]:
@@ -153,34 +164,52 @@ class Store:
                 self._spawn(self._arrivals.pop())
                 continue
             self._inject(self._heap[0][0])
-            yield self._pop()
+            delivery = self._pop()
+            if delivery is not None:
+                yield delivery
 
-    def _pop(self) -> Delivery:
-        at, _seq, topic, item, duplicate = heapq.heappop(self._heap)
+    def _pop(self) -> Delivery | None:
+        at, _seq, topic, item, duplicate, rng = heapq.heappop(self._heap)
+        if isinstance(item, str):  # a shadow: draws what its delivery would have, sends nothing
+            if item == SHADOW:
+                self._uuid(rng), self._uuid(rng)
+                if rng.random() < self.s.duplicate_share:
+                    self._push(at + timedelta(seconds=rng.uniform(5, 600)), topic, SHADOW_AGAIN, rng, True)
+            return None
         if callable(item):
-            headers, body = self.render.sign(topic, item(), at, self._uuid(), self._uuid())
-            if self.rng.random() < self.s.duplicate_share:  # Shopify retries: same webhook id, later
-                self._push(at + timedelta(seconds=self.rng.uniform(5, 600)), topic, (headers, body), True)
+            headers, body = self.render.sign(topic, item(), at, self._uuid(rng), self._uuid(rng))
+            if rng.random() < self.s.duplicate_share:  # Shopify retries: same webhook id, later
+                self._push(at + timedelta(seconds=rng.uniform(5, 600)), topic, (headers, body), rng, True)
         else:
             headers, body = item
         self.truth.record(topic, headers["X-Shopify-Webhook-Id"], body, duplicate=duplicate)
         return Delivery(at, topic, headers, body)
 
-    def _push(
-        self, at: datetime, topic: str, item: _Render | tuple[dict[str, str], bytes], dup: bool = False
-    ) -> None:
+    def _push(self, at: datetime, topic: str, item: _Item, rng: random.Random, dup: bool = False) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, topic, item, dup))
+        heapq.heappush(self._heap, (at, self._seq, topic, item, dup, rng))
 
-    def emit(self, at: datetime, topic: str, render: _Render) -> None:
-        """Schedule a delivery for a store event at ``at``; it reaches opsdesk a little later."""
+    def emit(self, at: datetime, topic: str, render: _Render, rng: random.Random | None = None) -> None:
+        """Schedule a delivery for a store event at ``at``; it reaches opsdesk a little later. Its draws come
+        from ``rng`` (the store's generator by default)."""
+        if at > self.horizon:
+            return
+        rng = rng or self.rng
+        delay = rng.uniform(0.2, 3.0)
+        if rng.random() < self.s.reorder_share:  # slow delivery: later events overtake it
+            delay += rng.uniform(20, 300)
+            self.truth.reordered += 1
+        self._push(at + timedelta(seconds=delay), topic, render, rng)
+
+    def shadow(self, at: datetime) -> None:
+        """Draw what a delivery at ``at`` would, now and when due, and send nothing (what a parcel in trouble did
+        not send): the rest of the store draws what it would have."""
         if at > self.horizon:
             return
         delay = self.rng.uniform(0.2, 3.0)
-        if self.rng.random() < self.s.reorder_share:  # slow delivery: later events overtake it
+        if self.rng.random() < self.s.reorder_share:
             delay += self.rng.uniform(20, 300)
-            self.truth.reordered += 1
-        self._push(at + timedelta(seconds=delay), topic, render)
+        self._push(at + timedelta(seconds=delay), "", SHADOW, self.rng)
 
     # -- one order's life ------------------------------------------------------------------------
     def _spawn(self, t0: datetime) -> None:

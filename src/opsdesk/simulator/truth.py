@@ -24,6 +24,28 @@ class Affected:
     amount: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class Trouble:
+    """A parcel's trouble on its last leg (or its wait at a pickup point), and how it ended (``trouble.py``)."""
+
+    order_id: int
+    path: str  # attempted_delivery, buyer_action, returned_to_sender or pickup
+    at: datetime  # its first trouble scan (at a pickup point: ready_for_pickup)
+    ended: str  # delivered, collected or returned: the scan that ends it may fall after the horizon
+    ended_at: datetime
+    acted_at: datetime | None = None  # when the buyer acted on the carrier's request
+
+    def as_row(self) -> list[Any]:
+        acted = self.acted_at.isoformat() if self.acted_at is not None else None
+        return [self.order_id, self.path, self.at.isoformat(), self.ended, self.ended_at.isoformat(), acted]
+
+
+def trouble_from_row(row: list[Any]) -> Trouble:
+    order_id, path, at, ended, ended_at, acted = row
+    acted_at = datetime.fromisoformat(acted) if acted is not None else None
+    return Trouble(order_id, path, datetime.fromisoformat(at), ended, datetime.fromisoformat(ended_at), acted_at)
+
+
 @dataclass(slots=True)
 class IncidentTruth:
     kind: str
@@ -76,6 +98,8 @@ class Truth:
     incidents: list[IncidentTruth] = field(default_factory=list)
     #: each order's total as the store charged it, by order id: its value, whatever reached the desk of it
     totals: dict[int, Decimal] = field(default_factory=dict)
+    #: the parcels whose last leg was not a delivery at the first attempt, seen before the horizon
+    trouble: list[Trouble] = field(default_factory=list)
     _digest: Any = field(default_factory=hashlib.sha256, repr=False)
     saved_digest: str = ""  # the digest of a truth read back from its file
 
@@ -122,6 +146,7 @@ class Truth:
                 for i in self.incidents
             ],
             "totals": {str(k): str(v) for k, v in self.totals.items()},
+            "trouble": [t.as_row() for t in self.trouble],
         }
 
     def save(self, path: Path) -> None:
@@ -147,6 +172,7 @@ def load_truth(path: Path) -> Truth:
         saved_digest=data["digest"],
         # a file written before the truth kept them has none: the scorecard then reads what the desk recorded
         totals={int(k): Decimal(v) for k, v in data.get("totals", {}).items()},
+        trouble=[trouble_from_row(row) for row in data.get("trouble", [])],  # none in a file of before session 15
     )
     for i in data["incidents"]:
         affected = [
