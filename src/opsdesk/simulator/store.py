@@ -1,10 +1,10 @@
 """The simulated store: orders arrive on the calibrated rhythm and live their calibrated lifecycles.
 
-Each order, when it arrives, gets its whole life scheduled (payment, fulfilment, carrier scans, maybe a
-cancellation, return, refund or dispute), with the scenario's incidents applied to the parts that fall
-in their windows. Each step becomes a delivery that reaches opsdesk a little later; a few arrive late
-enough to overtake others, a few twice (the same webhook id, as Shopify retries) — the way Shopify
-delivers. Everything is drawn from one seeded generator, so a seed gives the same deliveries.
+Each order, when it arrives, gets its whole life scheduled (payment, fulfilment, carrier scans, maybe a cancellation,
+return, refund or dispute), with the scenario's incidents applied to the parts that fall in their windows. Each step
+becomes a delivery that reaches opsdesk a little later; a few arrive late enough to overtake others, a few twice (the
+same webhook id, as Shopify retries) — the way Shopify delivers. Everything is drawn from seeded generators (the
+store's; the carrier trouble's own, ADR 0011), so a seed gives the same deliveries.
 """
 
 from __future__ import annotations
@@ -127,8 +127,7 @@ class Store:
         return self._trouble_id
 
     def _uuid(self, rng: random.Random | None = None) -> str:
-        """A version-4 UUID from the seeded generator, as text: ``str(uuid.UUID(int=bits, version=4))``
-        without building the object (two per delivery)."""
+        """A version-4 UUID from a seeded generator, as text, without building a ``uuid.UUID`` (two a delivery)."""
         bits = (rng or self.rng).getrandbits(128)
         bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
         h = bits.to_bytes(16, "big").hex()
