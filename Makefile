@@ -29,13 +29,14 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Over both cores of the project's 2-core machines (ADR 0044): `make test TEST_WORKERS=0` runs in one process.
+# The longest files start first (tests/suite_order.py), not the files with the most tests (xdist's reorder).
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
 	@scripts/ensure-services
 	@scripts/ensure-chromium
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache

@@ -19,6 +19,7 @@ from opsdesk.ports import Database
 from opsdesk.storage.schema import migrate
 from opsdesk.storage.sql import SqlDatabase, create_sql_engine
 from opsdesk.testing import InMemoryDatabase
+from tests.suite_order import long_files_first
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -113,7 +114,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     schemathesis names each API operation's test ``test_x[GET /path]``, but pytest 9.2 builds a node id from the
     function's original name, so all the operations of ``tests/fuzz/test_openapi_fuzz.py`` shared one node id.
-    They get the operation as their parameters, as their name has it.
+    They get the operation as their parameters, as their name has it. Then the longest files are put first
+    (``tests/suite_order.py``).
     """
     for item in items:
         label = getattr(item, "operation_label", None)
@@ -124,6 +126,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.nodeid in seen:
             raise pytest.UsageError(f"two tests share the node id {item.nodeid}: pytest-xdist would run only one")
         seen.add(item.nodeid)
+    long_files_first(items)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, column, insert, select, table, text
 
 from opsdesk.domain.errors import SchemaAhead
@@ -211,3 +212,18 @@ def test_a_database_a_newer_opsdesk_migrated_is_refused_saying_so(sql_db: SqlDat
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(SchemaAhead, match="schema is at revision 0099, which this opsdesk does not know"):
         migrate(sql_db.engine)
+
+
+def test_a_database_at_head_is_left_as_it_is_after_reading_the_scripts_once(sql_db: SqlDatabase,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every desk built migrates first (ADR 0032): on a database already at head, alembic's upgrade read every
+    migration script a second time to find nothing to do."""
+    reads: list[str] = []
+    load = ScriptDirectory.from_config
+    monkeypatch.setattr(ScriptDirectory, "from_config", lambda config: reads.append("read") or load(config))
+    with sql_db.engine.connect() as conn:
+        before = MigrationContext.configure(conn).get_current_revision()
+    migrate(sql_db.engine)
+    assert (reads, is_current(sql_db.engine)) == (["read", "read"], True)  # migrate's, then is_current's
+    with sql_db.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == before

@@ -4,7 +4,9 @@ A shop's handle is a DNS label (at most 63 characters), its domain ``<handle>.my
 the monitors and playbooks build from it (cases, decisions, outbox actions, timers, audit subjects) must
 fit their columns: PostgreSQL refuses a longer value, and with it the whole transaction (SQLite stores it).
 The shipped ``demo`` scenario, with one of every incident kind, runs through the real composition root and
-the stand-ins as in ``test_demo_day``, for that shop, on a PostgreSQL schema of its own.
+the stand-ins as in ``test_demo_day``, for that shop, on a PostgreSQL schema of its own: with 3 days of orders
+before the scored day rather than 7 (a third of the work), which still catches all 7 incidents and opens the
+monitors' cases the assertions name; 2 days missed the warehouse backlog.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ LONG_SHOP = "the-longest-store-handle-a-shop-can-have-is-a-dns-label-of-63ch.mys
 
 @pytest.fixture
 def day(tmp_path: Path, pg_url: str, caplog: pytest.LogCaptureFixture) -> Iterator[tuple[dict[str, Any], Any]]:
-    plan = replace(load_scenario("demo"), shop=LONG_SHOP, follow=timedelta(0))
+    plan = replace(load_scenario("demo"), shop=LONG_SHOP, follow=timedelta(0), history=timedelta(days=3))
     with pytest.MonkeyPatch.context() as patch:
         for name in ("OPSDESK_AUDIT_KEY", "OPSDESK_AUDIT_PREVIOUS_KEY", "OPSDESK_CONFIG", "OPSDESK_DATABASE_URL"):
             patch.delenv(name, raising=False)

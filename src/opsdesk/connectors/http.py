@@ -14,6 +14,8 @@ trickles. Each socket operation is given what is left of the call's time (ADR 00
 
 from __future__ import annotations
 
+import functools
+import ssl
 import threading
 import time
 from typing import Any
@@ -84,13 +86,22 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+@functools.cache
+def _verified_context() -> ssl.SSLContext:
+    """httpx's default context (certifi's authorities, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), loaded once a process
+    and shared by every client: loading the authorities takes 0.1 s or more, and each desk built makes a client per
+    connector (a context is safe to share between threads and connections)."""
+    return httpx.create_ssl_context()
+
+
 def _bounded_transport(deadline: _Deadline) -> httpx.HTTPTransport:
     """httpx's transport on the ``_DeadlineBackend``. httpx takes no network backend, so its pool is replaced;
     ``_pool`` is httpx's own attribute (httpx is pinned, and tests/integration/test_connector_deadline.py fails if
-    the replacement stops being used)."""
-    transport = httpx.HTTPTransport()
+    the replacement stops being used). The transport is given the shared context, or it would load its own."""
+    context = _verified_context()
+    transport = httpx.HTTPTransport(verify=context)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(), network_backend=_DeadlineBackend(deadline),
+        ssl_context=context, network_backend=_DeadlineBackend(deadline),
         max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0,  # httpx's defaults
     )
     return transport

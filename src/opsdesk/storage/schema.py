@@ -37,12 +37,15 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         config = _config()
         config.attributes["connection"] = conn
         current = MigrationContext.configure(conn).get_current_revision()
-        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+        scripts = ScriptDirectory.from_config(config)
+        known = {script.revision for script in scripts.walk_revisions()}
         if current is not None and current not in known:
             raise SchemaAhead(
                 f"the database's schema is at revision {current}, which this opsdesk does not know: a newer "
                 f"opsdesk upgraded it. Run that version (or restore the backup taken before the upgrade)."
             )
+        if revision == "head" and current == scripts.get_current_head():
+            return  # nothing to do, as for most desks built: alembic's upgrade would read every script again
         command.upgrade(config, revision)
 
 
