@@ -15,8 +15,13 @@ import pytest
 #: the 2-core machine under other engineers' load; a file not listed takes less than the last).
 LONG_FILES = (
     "tests/integration/test_cli_json_output.py",
-    "tests/integration/address/test_address_paths.py",
+    "tests/browser/test_accessibility.py",
+    "tests/integration/test_cli_exit_codes.py",
+    "tests/integration/test_cli_errors.py",
+    "tests/integration/test_cli_json_errors.py",
     "tests/integration/test_intake_sustained.py",
+    "tests/integration/test_config_lines.py",
+    "tests/integration/address/test_address_paths.py",
     "tests/integration/test_delivery_order.py",
     "tests/integration/test_long_shop_domain.py",
 )
