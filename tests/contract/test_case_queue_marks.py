@@ -10,7 +10,7 @@ from opsdesk.domain import case_transitions as tr
 from opsdesk.domain.queue_cursor import queue_mark
 from opsdesk.domain.records import CaseFilter
 from opsdesk.ports import Database
-from tests.contract.test_case_repository import at, opened, record
+from tests.contract.case_records import at, opened, record
 from tests.contract.transactions import read, write
 
 STATUSES = ["open", "assigned", "in_progress", "waiting_customer", "waiting_supplier", "resolved", "closed"]

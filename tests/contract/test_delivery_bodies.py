@@ -8,7 +8,7 @@ from sqlalchemy import select
 from opsdesk.storage import tables as t
 from opsdesk.storage.bodies import dictionaries, newest, pack
 from opsdesk.storage.sql import SqlDatabase
-from tests.contract.test_repositories import delivery
+from tests.contract.repository_samples import delivery
 from tests.contract.transactions import read, write
 
 BODY = b'{"id":1,"email":"ada@example.com","line_items":[' + b'{"title":"IPod Nano","quantity":1},' * 40 + b"{}]}"

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from opsdesk.ports import Database
-from tests.contract.test_repositories import (
+from tests.contract.repository_samples import (
     MAX_ID,
     OTHER_SHOP,
     SHOP,

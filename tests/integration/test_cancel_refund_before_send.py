@@ -24,7 +24,7 @@ from tests.integration.order_scenarios import (
     return_request,
     sql_scenario,
 )
-from tests.integration.test_refunded_return import refund_actions, refund_by_a_person, refunds_made
+from tests.integration.refunded_return_harness import refund_actions, refund_by_a_person, refunds_made
 from tests.samples import SHOP
 
 __all__ = ["sql_scenario"]

@@ -22,7 +22,7 @@ from tests.integration.fulfilment_harness import (
     make_run,
     paid_order,
 )
-from tests.integration.test_stuck_orders import STUCK, shipped_at
+from tests.integration.stuck_orders_harness import STUCK, shipped_at
 from tests.samples import delivery
 
 

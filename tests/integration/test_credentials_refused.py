@@ -27,7 +27,7 @@ from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.readiness.registry import builtin_controls, check
 from opsdesk.testing import ManualClock
 from tests.integration._servers import outbox_action
-from tests.integration.test_reconcile import database  # noqa: F401 (the fixture: SQLite and PostgreSQL)
+from tests.integration.reconcile_harness import database  # noqa: F401 (the fixture: SQLite and PostgreSQL)
 from tests.pipeline_harness import feed
 from tests.samples import SECRET, SHOP, delivery, sample
 

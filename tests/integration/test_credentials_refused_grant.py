@@ -26,6 +26,7 @@ from opsdesk.domain.cases import CaseStatus
 from opsdesk.domain.outbox import ActionStatus, CredentialsRefused, Rejected
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.testing import ManualClock
+from tests.integration.reconcile_harness import database  # noqa: F401 (the fixture: SQLite and PostgreSQL)
 from tests.integration.test_credentials_refused import (
     ACTIONS,
     T0,
@@ -38,7 +39,6 @@ from tests.integration.test_credentials_refused import (
     incidents,
     queue_tags,
 )
-from tests.integration.test_reconcile import database  # noqa: F401 (the fixture: SQLite and PostgreSQL)
 from tests.samples import SECRET, SHOP
 
 CLIENT_ID, CLIENT_VARIABLE = "0f1e2d3c4b5a", "CREDS_CLIENT_ID"

@@ -22,7 +22,7 @@ from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.testing import ManualClock, RecordingConnector
 from tests.integration.http_harness import serving
-from tests.integration.test_reconcile import (
+from tests.integration.reconcile_harness import (
     T0,
     TOKEN,
     _order,

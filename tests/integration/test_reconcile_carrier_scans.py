@@ -15,7 +15,7 @@ from opsdesk.desk import Desk
 from opsdesk.domain.events import OrderId, ShopDomain
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.testing import ManualClock
-from tests.integration.test_reconcile import (
+from tests.integration.reconcile_harness import (
     T0,
     TOKEN,
     _order,

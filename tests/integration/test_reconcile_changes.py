@@ -30,7 +30,7 @@ from opsdesk.services import stuck
 from opsdesk.testing import ManualClock, RecordingConnector
 from tests.integration.desk_harness import write_config
 from tests.integration.fulfilment_harness import carrier_connector
-from tests.integration.test_reconcile import (
+from tests.integration.reconcile_harness import (
     T0,
     TOKEN,
     _order,

@@ -19,7 +19,7 @@ import pytest
 from opsdesk.connectors.shopify_reads import TAX_LINES
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.testing import ManualClock
-from tests.integration.test_reconcile import (
+from tests.integration.reconcile_harness import (
     T0,
     TOKEN,
     _order,

@@ -29,8 +29,8 @@ from opsdesk.domain.cases import Case, CaseStatus
 from opsdesk.domain.records import CaseFilter
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.testing import ManualClock
+from tests.integration.reconcile_harness import database  # noqa: F401 (the fixture: SQLite and PostgreSQL)
 from tests.integration.test_cli import opsdesk
-from tests.integration.test_reconcile import database  # noqa: F401 (the fixture: SQLite and PostgreSQL)
 from tests.integration.test_reconcile_readiness import control as webhooks_reconciled
 from tests.samples import SECRET, SHOP
 

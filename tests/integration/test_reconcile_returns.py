@@ -21,7 +21,7 @@ from opsdesk.domain.orders import Versioned
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.services.reconcile import RECONCILE
 from opsdesk.testing import ManualClock
-from tests.integration.test_reconcile import (
+from tests.integration.reconcile_harness import (
     T0,
     TOKEN,
     _order,

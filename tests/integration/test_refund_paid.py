@@ -23,7 +23,7 @@ from tests.integration.order_scenarios import (
     scenario,
     sql_scenario,
 )
-from tests.integration.test_refunded_return import LISTENING, refund_by_a_person, refunds_made, requested
+from tests.integration.refunded_return_harness import LISTENING, refund_by_a_person, refunds_made, requested
 from tests.integration.test_refunded_return_tax import usd
 from tests.integration.test_refunded_return_units import second_return
 

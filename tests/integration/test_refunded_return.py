@@ -1,14 +1,13 @@
 """A return refunded in Shopify admin (by a person, or another app) but left open is never refunded again by the
 desk, whatever order the webhooks come in; what of a return is not refunded yet still is (ADR 0041).
 Shopify's samples, the starter playbooks, a virtual clock, the Shopify and SMTP stand-ins.
+The last look before the send is in ``test_refund_last_look``.
 """
 
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -17,108 +16,22 @@ from tests.integration.order_scenarios import (
     Scenario,
     line_id_of,
     order,
-    order_id_of,
     return_request,
     scenario,
     sql_scenario,
 )
-from tests.samples import sample
+from tests.integration.refunded_return_harness import (
+    LISTENING,
+    SECOND_LINE,
+    refund_actions,
+    refund_by_a_person,
+    refunds_made,
+    requested,
+    two_line_order,
+    two_line_request,
+)
 
 __all__ = ["scenario", "sql_scenario"]
-
-LISTENING = ("disputes", "refunds", "wrong_item")  # the starter playbooks that decide return.requested
-SECOND_LINE = 8_100_000_000_000_000_000
-
-
-def two_line_order(n: int) -> dict[str, Any]:
-    """Order ``n`` with a second line (24.99) besides its 19.99 one."""
-    payload = order(n, MONDAY_9AM)
-    second = copy.deepcopy(payload["line_items"][0])
-    second.update(
-        id=SECOND_LINE + n,
-        admin_graphql_api_id=f"gid://shopify/LineItem/{SECOND_LINE + n}",
-        sku="CASE-LEATHER-PREM",
-        price="24.99",
-    )
-    payload["line_items"].append(second)
-    return payload
-
-
-def refund_by_a_person(
-    n: int,
-    lines: list[tuple[int, str]],
-    *,
-    refund_id: int = 2_000_000,
-    return_id: int | None = None,
-    paid: str | None = None,
-) -> dict[str, Any]:
-    """Shopify's ``refunds/create`` sample: ``lines`` (line item id, subtotal) of order ``n`` refunded in Shopify
-    admin, one unit each, the money (their subtotals, else ``paid``) through one refund transaction; made from
-    return ``return_id`` when given."""
-    payload = sample("refunds/create")
-    [line] = payload["refund_line_items"][:1]
-    [transaction] = payload["transactions"][:1]
-    refunded = [
-        {
-            **copy.deepcopy(line),
-            "id": 1_500_000 + i,
-            "line_item_id": item,
-            "quantity": 1,
-            "subtotal": subtotal,
-            "line_item": {  # the order's line: its price the subtotal
-                **line["line_item"],
-                "id": item,
-                "admin_graphql_api_id": f"gid://shopify/LineItem/{item}",
-                "price": subtotal,
-            },
-            "subtotal_set": {
-                "shop_money": {"amount": subtotal, "currency_code": "USD"},
-                "presentment_money": {"amount": subtotal, "currency_code": "USD"},
-            },
-        }
-        for i, (item, subtotal) in enumerate(lines)
-    ]
-    total = sum((Decimal(subtotal) for _, subtotal in lines), Decimal(0))
-    payload.update(
-        id=refund_id + n,
-        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id + n}",
-        order_id=order_id_of(n),
-        created_at=MONDAY_9AM.isoformat(),
-        processed_at=MONDAY_9AM.isoformat(),
-        refund_line_items=refunded,
-        transactions=[{**transaction, "order_id": order_id_of(n), "amount": paid or str(total or "5.00")}],
-        **{
-            "return": None
-            if return_id is None
-            else {"id": return_id, "admin_graphql_api_id": f"gid://shopify/Return/{return_id}"}
-        },
-    )
-    return payload
-
-
-def two_line_request(n: int) -> dict[str, Any]:
-    """Order ``n``'s return of both its lines, a changed mind."""
-    payload = return_request(n, "UNWANTED")
-    [line] = payload["return_line_items"]
-    second = {
-        **copy.deepcopy(line),
-        "id": line["id"] + 1,
-        "line_item": {"id": SECOND_LINE + n, "price": "24.99"},
-    }
-    payload["return_line_items"] = [line, second]
-    return payload
-
-
-def requested(scenario: Scenario, n: int) -> list[tuple[str, str, str, str]]:
-    return [d for d in scenario.decisions(order_id_of(n)) if d[0] == "return.requested"]
-
-
-def refunds_made(scenario: Scenario, n: int) -> list[Decimal | None]:
-    return [
-        e.amount
-        for e in scenario.shopify.effects
-        if e.kind == "refundCreate" and e.order_id == order_id_of(n)
-    ]
 
 
 def test_a_return_whose_items_were_refunded_by_a_person_before_the_request_came_is_not_refunded_again(
@@ -191,60 +104,6 @@ def test_a_return_of_the_item_not_refunded_is_refunded_in_full(scenario: Scenari
     assert refunds_made(scenario, 1) == [Decimal("19.99")]
 
 
-# -- the last look before the send: a refund made in Shopify between the decision and the outbox -----------------
-
-
-def refund_actions(scenario: Scenario, n: int) -> list[tuple[str, str]]:
-    return [(a.status.value, a.last_error) for a in scenario.actions(order_id_of(n)) if a.kind == "refund"]
-
-
-@pytest.mark.parametrize(
-    ("meanwhile", "why"),
-    [
-        (
-            refund_by_a_person(1, [(line_id_of(1), "19.99")]),
-            "not sent: the items of return 4000001 were refunded in Shopify after this refund was decided (refund "
-            "2000001)",
-        ),
-        (
-            refund_by_a_person(1, [], return_id=4_000_001),
-            "not sent: return 4000001 was refunded in Shopify (refund 2000001) after this refund was decided",
-        ),
-        (  # the whole order's money given back, no line named
-            {
-                **refund_by_a_person(1, []),
-                "transactions": [{**sample("refunds/create")["transactions"][0], "amount": "404.95"}],
-            },
-            "not sent: 19.99 is more than the 0.00 the order has left to refund (404.95 refunded already: refund "
-            "2000001)",
-        ),
-    ],
-)
-def test_a_refund_decided_before_a_person_refunded_the_return_in_shopify_is_not_sent(
-    sql_scenario: Scenario, meanwhile: dict[str, Any], why: str
-) -> None:
-    scenario = sql_scenario
-    scenario.deliver("orders/create", order(1, MONDAY_9AM))
-    scenario.deliver("returns/request", return_request(1, "UNWANTED"))  # decided: a refund in the outbox
-    scenario.deliver("refunds/create", meanwhile)  # before the outbox sent it
-    scenario.work()
-
-    assert refunds_made(scenario, 1) == []
-    assert refund_actions(scenario, 1) == [("failed", why)]
-    [case] = scenario.cases(queue="automation")
-    assert (case.kind, case.order_id) == ("automation_failure", order_id_of(1))
-
-
-def test_a_refund_of_another_item_meanwhile_does_not_stop_the_refund_decided(scenario: Scenario) -> None:
-    scenario.deliver("orders/create", two_line_order(1))
-    scenario.deliver("returns/request", return_request(1, "UNWANTED"))  # the 19.99 line
-    scenario.deliver("refunds/create", refund_by_a_person(1, [(SECOND_LINE + 1, "24.99")]))
-    scenario.work()
-
-    assert refunds_made(scenario, 1) == [Decimal("19.99")]
-    assert refund_actions(scenario, 1) == [("sent", "")]
-
-
 # -- a line refunded for part of its price, and an amount not known: a person decides, told why -------------------
 
 
@@ -299,4 +158,3 @@ def test_a_request_whose_amount_is_not_known_opens_a_case_that_says_why(sql_scen
         "rule refund-request-needs-a-person escalates: always; the amount to refund is not known: line item "
         f"{line_id_of(1)} was refunded but the order does not list it (the order not heard of yet)"
     )
-

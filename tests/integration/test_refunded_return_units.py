@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.integration import order_scenarios as scenarios
 from tests.integration.order_scenarios import Scenario
-from tests.integration.test_refunded_return import LISTENING, refund_by_a_person, refunds_made, requested
+from tests.integration.refunded_return_harness import LISTENING, refund_by_a_person, refunds_made, requested
 
 __all__ = ["scenario", "sql_scenario"]
 

@@ -16,7 +16,7 @@ from tests.integration.order_scenarios import (
     return_request,
     sql_scenario,
 )
-from tests.integration.test_refunded_return import refund_actions, refunds_made
+from tests.integration.refunded_return_harness import refund_actions, refunds_made
 
 __all__ = ["sql_scenario"]
 

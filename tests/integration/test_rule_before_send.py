@@ -17,8 +17,8 @@ from tests.integration.order_scenarios import (
     return_request,
     sql_scenario,
 )
+from tests.integration.refunded_return_harness import refund_actions, refunds_made
 from tests.integration.test_dispute_before_send import approve_refund
-from tests.integration.test_refunded_return import refund_actions, refunds_made
 
 __all__ = ["sql_scenario"]
 

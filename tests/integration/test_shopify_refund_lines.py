@@ -15,7 +15,7 @@ from opsdesk.domain.records import OutboxAction
 from opsdesk.fakes.shopify_admin import FakeShopifyAdmin
 from opsdesk.normalise.shopify import normalise
 from tests.integration._servers import outbox_action, refund_action
-from tests.integration.test_shopify_connector import fake, shopify, wire
+from tests.integration.shopify_harness import fake, shopify, wire
 from tests.samples import SHOP, sample
 
 __all__ = ["fake", "shopify", "wire"]

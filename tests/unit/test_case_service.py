@@ -1,112 +1,32 @@
-"""The case use cases on the in-memory database: owners and SLAs on opening, every action, decisions."""
+"""The case use cases on the in-memory database: owners and SLAs on opening, every action, the cases the
+pipeline and the outbox open. The decisions resolving records are in ``test_case_resolutions``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from opsdesk.domain import case_transitions as transitions
-from opsdesk.domain.cases import Case, CaseChange, CaseStatus
+from opsdesk.domain.cases import Case, CaseStatus
 from opsdesk.domain.errors import Conflict, InvalidInput, NotFound
 from opsdesk.domain.org import Org, Queue, Team
 from opsdesk.domain.outbox import Rejected, SendResult
-from opsdesk.domain.records import AuditEntry, CaseFilter, CaseRecord, DecisionRecord, OutboxAction, Timer
+from opsdesk.domain.records import AuditEntry, CaseFilter, OutboxAction, Timer
 from opsdesk.engine.outbox import OutboxSender
-from opsdesk.ports import UnitOfWork
 from opsdesk.services import cases as service
 from opsdesk.services.cases import CaseHooks, act, escalate_case, open_case
-from opsdesk.services.effects import case_for_failed_action
 from opsdesk.services.pipeline import Pipeline
 from opsdesk.services.pipeline_batch import ShopDefaults
 from opsdesk.services.pipeline_drain import process_pending
-from opsdesk.testing import InMemoryDatabase, ManualClock
+from opsdesk.testing import ManualClock
 from tests.pipeline_harness import feed, starter_playbooks
 from tests.samples import SHOP, order_lifecycle
+from tests.unit.case_harness import DAY, ORDER, T0, at, audit, db, do, hooks, opened, record, run, timers
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-DAY = timedelta(hours=24)
-ORDER = 5_000_000_000_000_000_001
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
-def record(case_id: str = "c1", **changes: Any) -> CaseRecord:
-    base = CaseRecord(id=case_id, shop=SHOP, kind="refund", queue="refunds", title="refund request",
-                      reason="over the cap", opened_at=T0, order_id=ORDER, source="decision:d1",
-                      detail={"amount": "60.00"})
-    return replace(base, **changes)
-
-
-def breach(case: Case, due: datetime) -> Timer:
-    return Timer(id=f"{case.id}:breach", kind="sla_breach", subject=case.id, due_at=due)
-
-
-@dataclass
-class Hooks:
-    """Hooks that record what they saw: owners by rule, a 24-hour clock that pauses while waiting."""
-
-    seen: list[tuple[Case, Case, CaseChange]] = field(default_factory=list)
-
-    def owner_for(self, _uow: UnitOfWork, case: Case, _now: datetime) -> str:
-        return "ada" if case.queue == "refunds" else "team:ops"
-
-    def sla_start(self, case: Case, now: datetime) -> tuple[Case, list[Timer]]:
-        return replace(case, due_at=now + DAY, detail={**case.detail, "sla": {"since": now.isoformat()}}), [
-            breach(case, now + DAY)
-        ]
-
-    def sla_update(self, before: Case, after: Case, now: datetime) -> tuple[Case, list[Timer], list[str]]:
-        if after.status.waiting and not before.status.waiting:
-            return replace(after, due_at=None), [], ["sla_breach"]
-        if before.status.waiting and not after.status.waiting:
-            return replace(after, due_at=now + DAY), [breach(after, now + DAY)], []
-        return after, [], []
-
-    def on_changed(self, _uow: UnitOfWork, before: Case, after: Case, change: CaseChange, _now: datetime) -> None:
-        self.seen.append((before, after, change))
-
-    def hooks(self) -> CaseHooks:
-        return CaseHooks(self.owner_for, self.sla_start, self.sla_update, self.on_changed)
-
-
-@pytest.fixture
-def db() -> InMemoryDatabase:
-    return InMemoryDatabase()
-
-
-@pytest.fixture
-def hooks() -> Hooks:
-    return Hooks()
-
-
-def run(db: InMemoryDatabase, work: Any) -> Any:
-    with db.unit_of_work() as uow:
-        result = work(uow)
-        uow.commit()
-    return result
-
-
-def opened(db: InMemoryDatabase, hooks: Hooks, *records: CaseRecord) -> Case:
-    return [run(db, lambda uow, r=r: open_case(uow, r, hooks.hooks(), T0)) for r in records][-1]
-
-
-def do(db: InMemoryDatabase, hooks: Hooks, action: str, actor: str, now: datetime, **params: Any) -> Case:
-    return run(db, lambda uow: act(uow, "c1", action, actor, now, hooks.hooks(), **params))
-
-
-def audit(db: InMemoryDatabase) -> list[AuditEntry]:
-    return list(db.tables.audit)
-
-
-def timers(db: InMemoryDatabase) -> list[tuple[str, str]]:
-    return sorted((x.id, x.status) for x in db.tables.timers.values())
-
+__all__ = ["db", "hooks"]  # the fixtures: the in-memory database, the recording hooks
 
 # Opening
 
@@ -243,123 +163,6 @@ def test_escalating_hands_the_case_up_and_audits_it(db, hooks) -> None:
     assert (case.escalation_level, case.owner) == (1, "lead-lin")
     assert audit(db)[-1].action == "case.escalated"
     assert audit(db)[-1].after == {"escalation_level": 1, "owner": "lead-lin", "note": "first response breached"}
-
-
-# Resolving records a decision and its actions
-
-
-def outbox(db: InMemoryDatabase) -> list[OutboxAction]:
-    return sorted(db.tables.actions.values(), key=lambda a: a.id)
-
-
-def test_approving_a_refund_records_a_desk_decision_and_queues_refund_and_email(db, hooks) -> None:
-    opened(db, hooks, record())
-    case = do(db, hooks, "resolve", "ada", at(60), resolution="approve_refund", note="photos look right")
-    [decision] = db.tables.decisions.values()
-    assert (decision.playbook, decision.rule_id, decision.outcome) == ("desk", "approve_refund", "person")
-    assert decision.reason == f"ada resolved case {case.key} as approve_refund: photos look right"
-    assert (decision.inputs["actor"], decision.inputs["event"]["amount"]) == ("ada", "60.00")
-    assert (decision.order_id, decision.decided_at) == (ORDER, at(60))
-    refund, email = sorted(outbox(db), key=lambda a: a.kind, reverse=True)
-    assert (refund.kind, refund.payload["amount"], refund.decision_id) == ("refund", "60.00", decision.id)
-    assert (email.kind, email.payload["template"]) == ("email", "refund_confirmation")
-    assert case.detail["decision"] == {"id": decision.id, "due_at": (T0 + DAY).isoformat(), "in_time": True}
-    assert timers(db) == [("c1:breach", "cancelled")]
-
-
-def test_a_given_amount_wins_and_a_refund_without_any_amount_is_refused(db, hooks) -> None:
-    opened(db, hooks, record(), record("c2", order_id=2, detail={}))
-    do(db, hooks, "resolve", "ada", at(1), resolution="approve_refund", amount="12.50")
-    assert [a.payload["amount"] for a in outbox(db) if a.kind == "refund"] == ["12.50"]
-    with pytest.raises(InvalidInput, match="approve_refund needs an amount"):
-        run(db, lambda uow: act(uow, "c2", "resolve", "ada", at(2), hooks.hooks(), resolution="approve_refund"))
-    with pytest.raises(InvalidInput, match="amount must be positive"):
-        run(db, lambda uow: act(uow, "c2", "resolve", "ada", at(2), hooks.hooks(), resolution="approve_refund",
-                                amount="-1"))
-    assert db.tables.cases["c2"].status is CaseStatus.ASSIGNED
-
-
-def test_the_amount_and_discount_come_from_the_decision_that_opened_the_case(db, hooks) -> None:
-    source = DecisionRecord(id="d9", shop=SHOP, delivery_id=1, order_id=ORDER, event_name="return.requested",
-                            event_key="k", playbook="refunds", rule_id="r", policy_version="v",
-                            outcome="escalate", reason="over cap", inputs={"event": {"amount": "19.99",
-                                                                                      "return_id": 7}},
-                            decided_at=T0)
-    run(db, lambda uow: uow.decisions.add_many([source]))
-    opened(db, hooks, record(source="decision:d9", detail={}))
-    do(db, hooks, "resolve", "ada", at(1), resolution="approve_refund")
-    [refund] = [a for a in outbox(db) if a.kind == "refund"]
-    assert (refund.payload["amount"], refund.payload["return_id"]) == ("19.99", 7)
-
-
-@pytest.mark.parametrize(
-    ("resolution", "params", "expected"),
-    [
-        ("deny", {"note": "outside the return window"},
-         [("email", {"template": "generic", "message": "outside the return window"})]),
-        ("reship", {"note": "wrong colour sent"},
-         [("add_tags", {"tags": ["reship"]}), ("note", {"note": "reship approved by ada: wrong colour sent"})]),
-        ("pause_discount", {"discount_id": "gid://shopify/DiscountAutomaticNode/1"},
-         [("deactivate_discount", {"discount_id": "gid://shopify/DiscountAutomaticNode/1"})]),
-        ("no_action", {}, []),
-    ],
-)
-def test_each_resolution_becomes_its_actions(db, hooks, resolution, params, expected) -> None:
-    opened(db, hooks, record())
-    do(db, hooks, "resolve", "ada", at(1), resolution=resolution, **params)
-    wanted = dict(expected)
-    actions = {a.kind: {k: a.payload.get(k) for k in wanted.get(a.kind, {})} for a in db.tables.actions.values()}
-    assert actions == wanted
-    assert next(iter(db.tables.decisions.values())).rule_id == resolution
-
-
-@pytest.mark.parametrize(("kind", "holds"), [
-    ("address", ["address"]),  # the address monitor's case: its hold, not a fraud hold
-    ("order", ["risk"]),  # a risk review: the fraud hold, not the address hold
-    ("inventory", ["inventory"]),
-    ("payment", ["payment"]),
-    ("fulfilment", ["address", "inventory"]),  # what holds it back for shipping, never a fraud hold
-])
-def test_a_release_names_the_holds_the_case_is_about(db, hooks, kind, holds) -> None:
-    opened(db, hooks, record(kind=kind))
-    do(db, hooks, "resolve", "ada", at(1), resolution="release_hold")
-    [release] = db.tables.actions.values()
-    assert (release.kind, release.payload) == ("release_hold", {"shop": SHOP, "order_id": ORDER, "holds": holds})
-
-
-def test_a_case_about_no_hold_of_the_desks_releases_none(db, hooks) -> None:
-    opened(db, hooks, record())  # a refund request
-    with pytest.raises(InvalidInput, match="a refund case is about no hold opsdesk places"):
-        do(db, hooks, "resolve", "ada", at(1), resolution="release_hold")
-    assert db.tables.decisions == {} and db.tables.actions == {}
-
-
-def test_a_person_pausing_a_guarded_discount_names_it_as_the_guard_knows_it(db, hooks) -> None:
-    gid = "gid://shopify/DiscountAutomaticNode/1"
-    detail = {"discount_id": gid, "discount_name": "Staff 80", "incident": "i1"}  # as the discount guard opens it
-    opened(db, hooks, record(order_id=None, kind="discount", queue="pricing", detail=detail))
-    do(db, hooks, "resolve", "ada", at(1), resolution="pause_discount", discount_id=gid)  # the page fills it in
-    [pause] = db.tables.actions.values()
-    assert (pause.kind, pause.payload["discount_id"], pause.payload["discount_name"]) == (
-        "deactivate_discount", gid, "Staff 80")
-    assert case_for_failed_action(pause, "rejected", at(2)).title == "deactivate_discount failed for discount Staff 80"
-
-
-def test_a_discount_pause_needs_a_discount_and_order_actions_need_an_order(db, hooks) -> None:
-    opened(db, hooks, record(order_id=None, kind="discount", queue="pricing"))
-    with pytest.raises(InvalidInput, match="pause_discount needs discount_id"):
-        do(db, hooks, "resolve", "ada", at(1), resolution="pause_discount")
-    with pytest.raises(InvalidInput, match="deny needs a case linked to an order"):
-        do(db, hooks, "resolve", "ada", at(1), resolution="deny")
-    assert db.tables.decisions == {} and db.tables.actions == {}
-
-
-def test_resolving_again_after_a_reopen_records_a_second_decision(db, hooks) -> None:
-    opened(db, hooks, record())
-    do(db, hooks, "resolve", "ada", at(1), resolution="deny")
-    do(db, hooks, "reopen", "ada", at(2))
-    do(db, hooks, "resolve", "ada", at(3), resolution="approve_refund")
-    assert sorted(d.rule_id for d in db.tables.decisions.values()) == ["approve_refund", "deny"]
 
 
 # The pipeline and the outbox open cases through open_case

@@ -13,8 +13,8 @@ from opsdesk.domain.records import DecisionRecord
 from opsdesk.services.facts import order_facts
 from opsdesk.storage.codec import decode_order, encode_order
 from opsdesk.testing import InMemoryDatabase
+from tests.unit.refunded_return_events import AT, ORDER, SHOP, fold, placed
 from tests.unit.test_refund_guard import DISPUTE, action, damage_claim, disputed, on_order, refused
-from tests.unit.test_refunded_returns import AT, ORDER, SHOP, fold, placed
 
 FROZEN = "refunds are frozen on the order since this refund was decided"
 

@@ -22,7 +22,7 @@ from opsdesk.domain.money import Money
 from opsdesk.domain.records import DecisionRecord, OutboxAction
 from opsdesk.services.refund_guard import refund_lines, refund_refused
 from opsdesk.testing import InMemoryDatabase
-from tests.unit.test_refunded_returns import AT, ORDER, RETURN, SHIRT, SHOP, TOTAL, fold, placed, refund
+from tests.unit.refunded_return_events import AT, ORDER, RETURN, SHIRT, SHOP, TOTAL, fold, placed, refund
 
 
 def action(amount: str, attempts: int = 0, shirts: int = 2) -> OutboxAction:

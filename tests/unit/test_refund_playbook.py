@@ -31,9 +31,9 @@ from opsdesk.policy.loader import load
 from opsdesk.services.facts import facts_for
 from opsdesk.storage.codec import dumps, loads
 from opsdesk.testing import InMemoryDatabase
+from tests.unit.refunded_return_events import AT, SHOP, fold, placed
 from tests.unit.test_refund_guard import action
 from tests.unit.test_refund_rule import decided_by, now, refused, request, retagged
-from tests.unit.test_refunded_returns import AT, SHOP, fold, placed
 
 HEAD = """playbook: refunds
 owner: team:support

@@ -20,8 +20,8 @@ from opsdesk.services.facts import facts_for
 from opsdesk.services.refund_guard import refund_guard
 from opsdesk.storage.codec import dumps, loads
 from opsdesk.testing import InMemoryDatabase
+from tests.unit.refunded_return_events import AT, ORDER, RETURN, SHIRT, SHOP, fold, placed
 from tests.unit.test_refund_guard import action
-from tests.unit.test_refunded_returns import AT, ORDER, RETURN, SHIRT, SHOP, fold, placed
 
 RULE = """
 playbook: refunds
