@@ -1,7 +1,7 @@
 """The migrations build exactly the schema the code declares, on SQLite and PostgreSQL, and undo cleanly.
 
 Each migration is written by hand (several people add tables at once), so nothing but this test keeps
-``storage/tables.py`` and ``storage/migrations/versions/`` in step.
+``storage/tables/`` and ``storage/migrations/versions/`` in step.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def test_the_migrated_schema_matches_the_declared_tables(sql_db: SqlDatabase) ->
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _compared})
         differences = compare_metadata(context, metadata)
     report = "\n".join(map(repr, differences))
-    assert differences == [], f"storage/tables.py and the migrations disagree:\n{report}"
+    assert differences == [], f"storage/tables/ and the migrations disagree:\n{report}"
     assert is_current(sql_db.engine)
 
 

@@ -2,7 +2,7 @@
 
 A shop's domain is ``<handle>.myshopify.com`` and the handle is a DNS label: at most 63 characters, so a
 domain of 77. PostgreSQL refuses a value longer than its ``VARCHAR(n)`` (SQLite does not check), so each
-builder is measured here against its column in ``storage/tables.py``. Names that fit stay as they were.
+builder is measured here against its column in ``storage/tables/``. Names that fit stay as they were.
 """
 
 from __future__ import annotations
