@@ -6,7 +6,6 @@ Times inside the day are offsets from the start of the scored day: ``"10:30"`` o
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -14,21 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.simulator.incidents import INCIDENT_KINDS
+from opsdesk.simulator.scenario_incidents import Incident, read_incidents
 from opsdesk.simulator.scenario_reader import Reader
 from opsdesk.simulator.trouble import Shares
 from opsdesk.yamldoc import Document, load, parse
 
 BUILTIN = ("demo", "normal-day", "black-friday")
 ONE_DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    kind: str
-    at: timedelta
-    duration: timedelta
-    params: dict[str, Any] = field(default_factory=dict)
+__all__ = ["BUILTIN", "Incident", "Scenario", "Staffing", "load_scenario", "read_scenario"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +126,7 @@ def read_scenario(doc: Document) -> Scenario:
         "speed": _speed(r, delivery.get("speed")),
         "tick": _tick(r, delivery.get("tick")),
         "staffing": _staffing(r, top.get("staffing")),
-        "incidents": _incidents(r, top.get("incidents")),
+        "incidents": read_incidents(r, top.get("incidents")),
     }
     day = values["duration"] or ONE_DAY
     if values["tick"] is not None and values["tick"] > day:
@@ -229,69 +221,3 @@ def _shift(r: Reader, value: Any) -> tuple[timedelta, timedelta] | None:
                   f"like 08:00-18:00 (or 22:00-06:00, ending the next day), got {value!r}")
         return None
     return start, end
-
-
-def _incidents(r: Reader, value: Any) -> tuple[Incident, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        r.problem(("incidents",), "expected a list of incidents")
-        return None
-    found = []
-    for i, item in enumerate(value):
-        incident = _incident(r, i, item)
-        if incident is not None:
-            found.append(incident)
-    return tuple(found)
-
-
-def _incident(r: Reader, i: int, item: Any) -> Incident | None:
-    keys: tuple[str | int, ...] = ("incidents", i)
-    if not isinstance(item, dict):
-        r.problem(keys, "expected a mapping with kind, at and duration")
-        return None
-    kind = item.get("kind")
-    spec = INCIDENT_KINDS.get(str(kind))
-    if spec is None:
-        r.problem(
-            (*keys, "kind"), f"unknown incident kind {kind!r} (one of: {', '.join(sorted(INCIDENT_KINDS))})"
-        )
-        return None
-    r.mapping(keys, item, {"kind", "at", "duration", *spec.params})
-    at = r.duration((*keys, "at"), item.get("at"))
-    duration = r.duration((*keys, "duration"), item.get("duration", "1h"))
-    if "at" not in item:
-        r.problem(keys, "an incident needs at: its time in the day, like 10:30")
-    params = {**spec.params, **{k: v for k, v in item.items() if k in spec.params}}
-    for name, default in spec.params.items():
-        if not _same_type(params[name], default):
-            r.problem((*keys, name), f"expected {type(default).__name__}, got {params[name]!r}")
-        elif (wrong := _out_of_range(name, params[name])) is not None:
-            r.problem((*keys, name), f"{wrong}, got {params[name]!r}")
-    if at is None or duration is None:
-        return None
-    return Incident(str(kind), at, duration, params)
-
-
-#: Incident parameters with bounds of their own; every other number is a count or a length: 0 or more.
-_BOUNDS = {
-    "share": (1.0, "a share between 0 and 1"),
-    "uptake": (1.0, "a share between 0 and 1"),
-    "percent": (100.0, "a percentage between 0 and 100"),
-    "intended_percent": (100.0, "a percentage between 0 and 100"),
-}
-
-
-def _out_of_range(name: str, value: Any) -> str | None:
-    """What a numeric incident parameter should have been, when it is out of its range."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    top, what = _BOUNDS.get(name, (math.inf, "a number of 0 or more"))
-    return None if 0 <= value <= top else f"expected {what}"
-
-
-def _same_type(value: Any, default: Any) -> bool:
-    """A parameter has its default's type (an integer stands for a float; a boolean for nothing else)."""
-    if isinstance(value, bool) or isinstance(default, bool):
-        return isinstance(value, bool) and isinstance(default, bool)
-    return isinstance(value, type(default)) or (isinstance(default, float) and isinstance(value, int))
