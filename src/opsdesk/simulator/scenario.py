@@ -6,7 +6,7 @@ Times inside the day are offsets from the start of the scored day: ``"10:30"`` o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.simulator.scenario_incidents import Incident, read_incidents
 from opsdesk.simulator.scenario_reader import Reader
-from opsdesk.simulator.trouble import Shares
+from opsdesk.simulator.trouble import PATHS, Shares
 from opsdesk.yamldoc import Document, load, parse
 
 BUILTIN = ("demo", "normal-day", "black-friday")
@@ -47,7 +47,7 @@ class Scenario:
     returns_share: float = 0.08
     disputes_share: float = 0.005
     cancel_share: float | None = None  # None: the calibrated share
-    carrier_trouble: Shares = field(default_factory=Shares)  # the parcels' paths (``trouble.py``); not in YAML
+    carrier_trouble: Shares = field(default_factory=Shares)  # the parcels' paths (``trouble.py``)
     duplicate_share: float = 0.015
     reorder_share: float = 0.03
     speed: float | None = None  # virtual seconds per real second for --target; None: as fast as possible
@@ -80,12 +80,14 @@ _TOP = {
     "follow",
     "store",
     "delivery",
+    "carrier_trouble",
     "staffing",
     "incidents",
 }
 _STORE = {"orders_per_day", "day_factor", "products", "returns_share", "disputes_share", "cancel_share"}
 _DELIVERY = {"duplicate_share", "reorder_share", "speed", "tick"}
 _STAFF = {"people", "pace", "shift"}
+_TROUBLE_KEYS = {f.name for f in fields(Shares)}
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -123,6 +125,7 @@ def read_scenario(doc: Document) -> Scenario:
         "cancel_share": r.share(("store", "cancel_share"), store.get("cancel_share")),
         "duplicate_share": r.share(("delivery", "duplicate_share"), delivery.get("duplicate_share")),
         "reorder_share": r.share(("delivery", "reorder_share"), delivery.get("reorder_share")),
+        "carrier_trouble": _carrier_trouble(r, top.get("carrier_trouble")),
         "speed": _speed(r, delivery.get("speed")),
         "tick": _tick(r, delivery.get("tick")),
         "staffing": _staffing(r, top.get("staffing")),
@@ -184,6 +187,22 @@ def _speed(r: Reader, value: Any) -> float | None:
         r.problem(("delivery", "speed"), "speed must be above 0")
         return None
     return None if number is None else float(number)
+
+
+def _carrier_trouble(r: Reader, value: Any) -> Shares | None:
+    """The parcels' shares of each carrier trouble; a share left out keeps its calibrated value."""
+    block = r.mapping(("carrier_trouble",), value, _TROUBLE_KEYS)
+    read = {k: r.share(("carrier_trouble", k), v) for k, v in block.items() if k in _TROUBLE_KEYS}
+    taken = {k: v for k, v in read.items() if v is not None}
+    if not block or len(taken) < len(read):
+        return None
+    shares = Shares(**taken)
+    total = sum(getattr(shares, path) for path in PATHS)
+    if total > 1 + 1e-9:  # the paths are drawn one after another from one number: more than 1 never reaches the last
+        r.problem(("carrier_trouble",), f"expected the parcels' shares ({', '.join(PATHS)}) to add up to 1 or less, "
+                  f"got {round(total, 6)}", of_key=True)
+        return None
+    return shares
 
 
 def _staffing(r: Reader, value: Any) -> Staffing | None:
