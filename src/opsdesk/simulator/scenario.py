@@ -18,7 +18,7 @@ from opsdesk.simulator.scenario_reader import Reader
 from opsdesk.simulator.trouble import PATHS, Shares
 from opsdesk.yamldoc import Document, load, parse
 
-BUILTIN = ("demo", "normal-day", "black-friday")
+BUILTIN = ("demo", "normal-day", "black-friday", "carrier-meltdown")
 ONE_DAY = timedelta(days=1)
 __all__ = ["BUILTIN", "Incident", "Scenario", "Staffing", "load_scenario", "read_scenario"]
 
@@ -91,7 +91,7 @@ _TROUBLE_KEYS = {f.name for f in fields(Shares)}
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """A scenario file, or one of the built-in scenarios by name (``demo``, ``normal-day``, ``black-friday``)."""
+    """A scenario file, or one of the built-in scenarios by name (``BUILTIN``: ``demo``, ``normal-day``, ...)."""
     text_path = str(path)
     if text_path in BUILTIN:
         source = resources.files("opsdesk") / "starter" / "scenarios" / f"{text_path}.yaml"
