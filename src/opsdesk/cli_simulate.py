@@ -50,7 +50,8 @@ RETURN_ADDRESS = {
 ScenarioOpt = Annotated[
     str,
     typer.Option(
-        "--scenario", help="a scenario YAML file, or a built-in one: demo, normal-day, black-friday"
+        "--scenario",
+        help="a scenario YAML file, or a built-in one: demo, normal-day, black-friday, carrier-meltdown",
     ),
 ]
 

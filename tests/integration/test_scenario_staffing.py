@@ -66,11 +66,16 @@ def test_a_night_shift_takes_cases_only_at_night_on_both_sides_of_midnight(
           "bad.yaml:4:10: expected a shift between two different times of day from 00:00 to 24:00, like 08:00-18:00 "
           "(or 22:00-06:00, ending the next day), got '08:00-08:00'"]),
         ("# a day, to fill in\n",
-         ["bad.yaml:1:1: the scenario is empty: expected a mapping of its keys (delivery, description, duration, "
-          "follow, history, incidents, name, seed, shop, staffing, start, store; docs/reference/scenarios.md)"]),
+         ["bad.yaml:1:1: the scenario is empty: expected a mapping of its keys (carrier_trouble, delivery, "
+          "description, duration, follow, history, incidents, name, seed, shop, staffing, start, store; "
+          "docs/reference/scenarios.md)"]),
+        ("name: x\ncarrier_trouble:\n  buyer_action: 1.5\n  pickup_point: 0.1\n",
+         ["bad.yaml:3:17: expected a share between 0 and 1, got 1.5",
+          "bad.yaml:4:3: unknown key 'pickup_point' (expected one of: attempted_delivery, buyer_action, buyer_acts, "
+          "pickup, returned_to_sender)"]),
     ],
 )
-def test_simulate_refuses_nonsense_staffing_and_an_empty_file_at_their_line_writing_nothing(
+def test_simulate_refuses_nonsense_staffing_or_shares_and_an_empty_file_at_their_line_writing_nothing(
     tmp_path: Path, text: str, problems: list[str]
 ) -> None:
     (tmp_path / "bad.yaml").write_text(text)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from opsdesk.simulator.runner import OUTSIDE_DAY
-from opsdesk.simulator.scenario import Staffing
+from opsdesk.simulator.scenario import Staffing, load_scenario
 from opsdesk.simulator.trouble import Shares
 from tests.integration.test_simulator_run import TINY, run
 
@@ -40,3 +40,22 @@ def test_the_scorecard_says_how_the_desk_handled_each_kind_of_carrier_trouble(
     assert back["with_a_case"] == back["parcels"] > 0 and back["without_a_case"] == [], back
     assert section["cases_not_needed"] == {"count": 0, "orders": []}
     assert card["run"]["pipeline"]["failed"] == 0
+
+
+def test_the_shipped_carrier_meltdown_shows_the_desk_emailing_buyers_and_opening_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The built-in ``carrier-meltdown`` as shipped (its YAML's ``carrier_trouble`` shares), the store made small."""
+    meltdown = load_scenario("carrier-meltdown")
+    assert meltdown.carrier_trouble == Shares(returned_to_sender=0.03, buyer_action=0.1, attempted_delivery=0.12,
+                                              pickup=0.08, buyer_acts=0.6)
+    card = run(tmp_path / "desk", monkeypatch, replace(meltdown, orders_per_day=45, tick=timedelta(minutes=30)))
+    section = card["carrier_trouble"]
+    parcels, buyer = section["parcels"], section["buyer_action"]
+    # ten times the calibrated 1 % of parcels held for their buyer: more of them than failed first attempts at 12 %
+    assert all(parcels.values()) and parcels["buyer_action"] >= 0.5 * parcels["attempted_delivery"], parcels
+    assert buyer["customer_emailed"] == buyer["parcels"] and buyer["not_emailed"] == []
+    assert buyer["still_waiting_with_a_case"] == buyer["still_waiting"] > 0, buyer
+    back = section["returned_to_sender"]
+    assert back["with_a_case"] == back["parcels"] > 0 and back["without_a_case"] == [], back
+    assert section["cases_not_needed"] == {"count": 0, "orders": []}

@@ -102,6 +102,6 @@ def test_a_shift_ending_before_it_starts_is_a_night_shift_and_one_outside_the_da
 @pytest.mark.parametrize(("text", "at"), [("", "1:1"), ("# my day, to fill in\n", "1:1"), ("{}\n", "1:1"),
                                          ("---\n", "2:1")])  # where YAML's empty document is
 def test_an_empty_scenario_is_refused_not_run_as_the_defaults(text: str, at: str) -> None:
-    assert _problems(text) == [f"day.yaml:{at}: the scenario is empty: expected a mapping of its keys (delivery, "
-                               "description, duration, follow, history, incidents, name, seed, shop, staffing, start, "
-                               "store; docs/reference/scenarios.md)"]
+    assert _problems(text) == [f"day.yaml:{at}: the scenario is empty: expected a mapping of its keys "
+                               "(carrier_trouble, delivery, description, duration, follow, history, incidents, name, "
+                               "seed, shop, staffing, start, store; docs/reference/scenarios.md)"]

@@ -177,7 +177,7 @@ def test_a_scenario_with_problems_names_each_with_file_line_and_column() -> None
     assert lines == sorted(lines) and len(lines) == 5  # in the order of the file
 
 
-@pytest.mark.parametrize("name", ["demo", "normal-day", "black-friday"])
+@pytest.mark.parametrize("name", ["demo", "normal-day", "black-friday", "carrier-meltdown"])
 def test_the_shipped_scenarios_load(name: str) -> None:
     scenario = load_scenario(name)
     assert scenario.name == name

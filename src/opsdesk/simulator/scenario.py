@@ -6,29 +6,21 @@ Times inside the day are offsets from the start of the scored day: ``"10:30"`` o
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.simulator.incidents import INCIDENT_KINDS
+from opsdesk.simulator.scenario_incidents import Incident, read_incidents
 from opsdesk.simulator.scenario_reader import Reader
-from opsdesk.simulator.trouble import Shares
+from opsdesk.simulator.trouble import PATHS, Shares
 from opsdesk.yamldoc import Document, load, parse
 
-BUILTIN = ("demo", "normal-day", "black-friday")
+BUILTIN = ("demo", "normal-day", "black-friday", "carrier-meltdown")
 ONE_DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    kind: str
-    at: timedelta
-    duration: timedelta
-    params: dict[str, Any] = field(default_factory=dict)
+__all__ = ["BUILTIN", "Incident", "Scenario", "Staffing", "load_scenario", "read_scenario"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +47,7 @@ class Scenario:
     returns_share: float = 0.08
     disputes_share: float = 0.005
     cancel_share: float | None = None  # None: the calibrated share
-    carrier_trouble: Shares = field(default_factory=Shares)  # the parcels' paths (``trouble.py``); not in YAML
+    carrier_trouble: Shares = field(default_factory=Shares)  # the parcels' paths (``trouble.py``)
     duplicate_share: float = 0.015
     reorder_share: float = 0.03
     speed: float | None = None  # virtual seconds per real second for --target; None: as fast as possible
@@ -88,16 +80,18 @@ _TOP = {
     "follow",
     "store",
     "delivery",
+    "carrier_trouble",
     "staffing",
     "incidents",
 }
 _STORE = {"orders_per_day", "day_factor", "products", "returns_share", "disputes_share", "cancel_share"}
 _DELIVERY = {"duplicate_share", "reorder_share", "speed", "tick"}
 _STAFF = {"people", "pace", "shift"}
+_TROUBLE_KEYS = {f.name for f in fields(Shares)}
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """A scenario file, or one of the built-in scenarios by name (``demo``, ``normal-day``, ``black-friday``)."""
+    """A scenario file, or one of the built-in scenarios by name (``BUILTIN``: ``demo``, ``normal-day``, ...)."""
     text_path = str(path)
     if text_path in BUILTIN:
         source = resources.files("opsdesk") / "starter" / "scenarios" / f"{text_path}.yaml"
@@ -131,10 +125,11 @@ def read_scenario(doc: Document) -> Scenario:
         "cancel_share": r.share(("store", "cancel_share"), store.get("cancel_share")),
         "duplicate_share": r.share(("delivery", "duplicate_share"), delivery.get("duplicate_share")),
         "reorder_share": r.share(("delivery", "reorder_share"), delivery.get("reorder_share")),
+        "carrier_trouble": _carrier_trouble(r, top.get("carrier_trouble")),
         "speed": _speed(r, delivery.get("speed")),
         "tick": _tick(r, delivery.get("tick")),
         "staffing": _staffing(r, top.get("staffing")),
-        "incidents": _incidents(r, top.get("incidents")),
+        "incidents": read_incidents(r, top.get("incidents")),
     }
     day = values["duration"] or ONE_DAY
     if values["tick"] is not None and values["tick"] > day:
@@ -194,6 +189,22 @@ def _speed(r: Reader, value: Any) -> float | None:
     return None if number is None else float(number)
 
 
+def _carrier_trouble(r: Reader, value: Any) -> Shares | None:
+    """The parcels' shares of each carrier trouble; a share left out keeps its calibrated value."""
+    block = r.mapping(("carrier_trouble",), value, _TROUBLE_KEYS)
+    read = {k: r.share(("carrier_trouble", k), v) for k, v in block.items() if k in _TROUBLE_KEYS}
+    taken = {k: v for k, v in read.items() if v is not None}
+    if not block or len(taken) < len(read):
+        return None
+    shares = Shares(**taken)
+    total = sum(getattr(shares, path) for path in PATHS)
+    if total > 1 + 1e-9:  # the paths are drawn one after another from one number: more than 1 never reaches the last
+        r.problem(("carrier_trouble",), f"expected the parcels' shares ({', '.join(PATHS)}) to add up to 1 or less, "
+                  f"got {round(total, 6)}", of_key=True)
+        return None
+    return shares
+
+
 def _staffing(r: Reader, value: Any) -> Staffing | None:
     staff = r.mapping(("staffing",), value, _STAFF)
     if not staff:
@@ -229,69 +240,3 @@ def _shift(r: Reader, value: Any) -> tuple[timedelta, timedelta] | None:
                   f"like 08:00-18:00 (or 22:00-06:00, ending the next day), got {value!r}")
         return None
     return start, end
-
-
-def _incidents(r: Reader, value: Any) -> tuple[Incident, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        r.problem(("incidents",), "expected a list of incidents")
-        return None
-    found = []
-    for i, item in enumerate(value):
-        incident = _incident(r, i, item)
-        if incident is not None:
-            found.append(incident)
-    return tuple(found)
-
-
-def _incident(r: Reader, i: int, item: Any) -> Incident | None:
-    keys: tuple[str | int, ...] = ("incidents", i)
-    if not isinstance(item, dict):
-        r.problem(keys, "expected a mapping with kind, at and duration")
-        return None
-    kind = item.get("kind")
-    spec = INCIDENT_KINDS.get(str(kind))
-    if spec is None:
-        r.problem(
-            (*keys, "kind"), f"unknown incident kind {kind!r} (one of: {', '.join(sorted(INCIDENT_KINDS))})"
-        )
-        return None
-    r.mapping(keys, item, {"kind", "at", "duration", *spec.params})
-    at = r.duration((*keys, "at"), item.get("at"))
-    duration = r.duration((*keys, "duration"), item.get("duration", "1h"))
-    if "at" not in item:
-        r.problem(keys, "an incident needs at: its time in the day, like 10:30")
-    params = {**spec.params, **{k: v for k, v in item.items() if k in spec.params}}
-    for name, default in spec.params.items():
-        if not _same_type(params[name], default):
-            r.problem((*keys, name), f"expected {type(default).__name__}, got {params[name]!r}")
-        elif (wrong := _out_of_range(name, params[name])) is not None:
-            r.problem((*keys, name), f"{wrong}, got {params[name]!r}")
-    if at is None or duration is None:
-        return None
-    return Incident(str(kind), at, duration, params)
-
-
-#: Incident parameters with bounds of their own; every other number is a count or a length: 0 or more.
-_BOUNDS = {
-    "share": (1.0, "a share between 0 and 1"),
-    "uptake": (1.0, "a share between 0 and 1"),
-    "percent": (100.0, "a percentage between 0 and 100"),
-    "intended_percent": (100.0, "a percentage between 0 and 100"),
-}
-
-
-def _out_of_range(name: str, value: Any) -> str | None:
-    """What a numeric incident parameter should have been, when it is out of its range."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    top, what = _BOUNDS.get(name, (math.inf, "a number of 0 or more"))
-    return None if 0 <= value <= top else f"expected {what}"
-
-
-def _same_type(value: Any, default: Any) -> bool:
-    """A parameter has its default's type (an integer stands for a float; a boolean for nothing else)."""
-    if isinstance(value, bool) or isinstance(default, bool):
-        return isinstance(value, bool) and isinstance(default, bool)
-    return isinstance(value, type(default)) or (isinstance(default, float) and isinstance(value, int))
