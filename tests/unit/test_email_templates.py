@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opsdesk.connectors.email import TEMPLATES
+from opsdesk.connectors.email_templates import TEMPLATES
 from opsdesk.domain.outbox import EMAIL_TEMPLATES
 from opsdesk.policy import loader
 
