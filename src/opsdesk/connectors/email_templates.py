@@ -7,6 +7,7 @@ ADR 0065 amended in session 15).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
@@ -19,13 +20,19 @@ from opsdesk.domain.tracking import clean, safe_url
 class EmailTemplate:
     subject: Template
     body: Template
+    #: For a template naming ``$tracking``: what the parcel's tracking page shows this customer.
+    tracking_shows: str = ""
 
     def fields(self) -> set[str]:
         return set(self.subject.get_identifiers()) | set(self.body.get_identifiers())
 
 
-def _template(subject: str, body: str) -> EmailTemplate:
-    return EmailTemplate(Template(subject), Template(body))
+def _template(subject: str, body: str, tracking_shows: str = "") -> EmailTemplate:
+    return EmailTemplate(Template(subject), Template(body), tracking_shows)
+
+
+#: The longest line of a sentence the connector writes (as the templates' own lines).
+WIDTH = 96
 
 
 TEMPLATES = {
@@ -50,12 +57,14 @@ TEMPLATES = {
         "Your order $order_name is delayed in transit",
         "Hello,\n\nThe carrier has told us that the parcel with your order $order_name is delayed on its way\n"
         "to you. We are keeping an eye on it and will step in if it does not move again soon; there is\n"
-        "nothing you need to do.\n\nWe are sorry for the wait, and thank you for your patience.\n"),
+        "nothing you need to do.\n\n$tracking\n\nWe are sorry for the wait, and thank you for your patience.\n",
+        "shows where your parcel is now"),
     "carrier_needs_buyer": _template(
         "The carrier needs something from you for order $order_name",
         "Hello,\n\nThe carrier delivering your order $order_name has told us it needs something from you before\n"
         "it can hand the parcel over (often a customs or import fee, or proof of identity).\n$tracking\n\n"
-        "If anything is unclear, reply to this email and we will help.\n"),
+        "If anything is unclear, reply to this email and we will help.\n",
+        "shows what the carrier needs and how to give it"),
     "return_label_in_hand": _template(
         "Your return label for order $order_name is on its way",
         "Hello,\n\nCreating the return label for order $order_name is taking longer than usual. A person on\n"
@@ -77,19 +86,19 @@ TEMPLATES = {
 def written(template: EmailTemplate, payload: Mapping[str, Any]) -> dict[str, str]:
     """The fields the connector writes itself from the payload's, for the templates that name them: ``tracking``,
     where the customer sees what the carrier says of their parcel (never a payload's own ``tracking``)."""
-    return {"tracking": tracking_text(payload)} if "tracking" in template.fields() else {}
+    return {"tracking": tracking_text(payload, template.tracking_shows)} if "tracking" in template.fields() else {}
 
 
-def tracking_text(payload: Mapping[str, Any]) -> str:
-    """Where to see the carrier's word on the parcel: its tracking page (an http(s) link only), else its number and
-    the shipping confirmation's link, else that link alone."""
+def tracking_text(payload: Mapping[str, Any], shows: str) -> str:
+    """Where to see the carrier's word on the parcel, and what it ``shows``: its tracking page (an http(s) link only,
+    checked again here), else the shipping confirmation's link with the carrier and number, else that link alone."""
     carrier = clean(str(payload.get("carrier") or ""))
     number = clean(str(payload.get("tracking_number") or ""))
     url = safe_url(str(payload.get("tracking_url") or ""))
     page = f"The {carrier} tracking page" if carrier else "The carrier's tracking page"
     parcel = f" for parcel {number}" if number else ""
     if url:
-        return f"{page}{parcel} shows what the carrier needs and how to give it:\n\n  {url}"
+        return f"{page}{parcel} {shows}:\n\n  {url}"
     known = f" ({carrier + ' ' if carrier else ''}tracking number {number})" if number else ""
-    return "The tracking link in your shipping confirmation email shows what the carrier needs and how to\n" \
-           f"give it{known}."
+    return textwrap.fill(f"The tracking link in your shipping confirmation email {shows}{known}.", WIDTH,
+                         break_long_words=False, break_on_hyphens=False)
