@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from opsdesk.domain.outbox import EMAIL_TEMPLATES
 from opsdesk.domain.policy_names import OWNER_LENGTH, PRIORITY_LENGTH, QUEUE_LENGTH, text_problem
 
 #: The longest connector name an outbox action records (``actions.provider``).
@@ -86,9 +87,20 @@ class DelayedFulfilmentConfig(_Case):
     per_customer_hours: Hours = 24
     quiet_hours: tuple[LocalTime, LocalTime] = ("21:00", "08:00")  # in the customer's time zone
     case_after_hours: Hours = 24  # late by more than this: a case for a person
+    #: The customer email it sends: a known template; ``generic`` with the shop's own words in ``message``.
     template: str = "delayed_fulfilment"
+    message: str = ""
     #: Country code -> IANA zones, overriding the built-in table (see docs/playbooks/delayed-fulfilment.md).
     customer_timezones: dict[str, list[str]] = {}
+
+    @model_validator(mode="after")
+    def _template_written(self) -> DelayedFulfilmentConfig:
+        # Refused here, where it is written, rather than found when every follow-up fails in the outbox.
+        if self.template not in EMAIL_TEMPLATES:
+            raise ValueError(f"unknown email template {self.template!r} (known: {', '.join(sorted(EMAIL_TEMPLATES))})")
+        if self.template == "generic" and not self.message.strip():
+            raise ValueError("template 'generic' sends the shop's own words: set 'message'")
+        return self
 
     @field_validator("customer_timezones")
     @classmethod

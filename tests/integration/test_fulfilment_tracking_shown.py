@@ -35,15 +35,20 @@ def fulfilment(topic: str, hours: float, **fields: Any) -> dict[str, Any]:
                             **fields}
 
 
-def waiting(scenario: Scenario, **fields: Any) -> str:
-    """Order 1 shipped with ``fields`` in its fulfilment, then waiting for the buyer: the email's body."""
+def scanned(scenario: Scenario, status: str, **fields: Any) -> tuple[str, str]:
+    """Order 1 shipped with ``fields`` in its fulfilment, then scanned ``status``: the email's subject and body."""
     scenario.deliver("orders/create", order(1, MONDAY_9AM))
     scenario.deliver("fulfillments/create", fulfilment("fulfillments/create", 0.5, **fields))
     scenario.later(hours=3)
-    scenario.deliver("fulfillment_events/create", scan("buyer_action_required", 1, 1))
+    scenario.deliver("fulfillment_events/create", scan(status, 1, 1))
     scenario.work()
     [mail] = scenario.mail_to("c1@example.com")
-    return mail.body
+    return mail.subject, mail.body
+
+
+def waiting(scenario: Scenario, **fields: Any) -> str:
+    """Order 1 shipped with ``fields`` in its fulfilment, then waiting for the buyer: the email's body."""
+    return scanned(scenario, "buyer_action_required", **fields)[1]
 
 
 def stored(scenario: Scenario) -> dict[int, Tracking]:

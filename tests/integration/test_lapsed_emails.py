@@ -32,7 +32,7 @@ from tests.integration.metrics_harness import series
 from tests.integration.order_scenarios import MONDAY_9AM, Scenario, database_url, order, order_id_of
 from tests.integration.test_carrier_scan_order import carrier_delays_only
 from tests.integration.test_carrier_trouble_playbook import scan
-from tests.integration.test_followups import LATE, run_with, shipment
+from tests.integration.test_followups import FOLLOWUPS, LATE, run_with, shipment
 from tests.integration.test_fulfilment_tracking_shown import fulfilment
 from tests.samples import SHOP, delivery
 
@@ -147,3 +147,32 @@ def test_a_late_order_email_is_withdrawn_when_the_order_shipped_before_it_could_
     assert "withdrawn" in page and "not sent: order #9999 has shipped" in page
     assert [c for c in run.cases() if c.queue == "automation"] == []
 
+
+
+@pytest.mark.parametrize("ships", [True, False])
+def test_a_late_order_email_in_the_shops_own_words_is_withdrawn_when_the_order_shipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, ships: bool
+) -> None:
+    # ``monitors.delayed_fulfilment.template: generic`` with its ``message``: the premise travels with the email
+    # (``premise: unshipped``), not with its template (ADR 0068, session 15 (2)).
+    with FakeSmtp() as smtp:
+        run = run_with(tmp_path, monkeypatch, smtp, database_url=db_url,
+                       delayed_fulfilment={**FOLLOWUPS["delayed_fulfilment"], "template": "generic",
+                                           "message": "Your parcel is late; we are on it."})
+        run.feed(delivery("orders/paid", paid_order(), "w-paid"))
+        run.settle()
+        smtp.refuse_next(1, 421)
+        run.advance(hours=48)
+        if ships:
+            run.feed(delivery("fulfillments/create", shipment(), "w-shipped"))
+            run.settle()
+        run.advance(seconds=10)
+        [email] = run.actions("email")
+        mail = [(m.subject, m.body) for m in smtp.messages]
+
+    if not ships:
+        assert (mail, email.status.value) == ([("About your order #9999", "Hello,\n\nYour parcel is late; we are on "
+                                                "it.\n")], "sent")
+        return
+    assert (mail, email.payload["template"], email.status.value) == ([], "generic", "withdrawn")
+    assert email.last_error == "not sent: order #9999 has shipped"

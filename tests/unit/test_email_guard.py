@@ -68,3 +68,17 @@ def test_an_address_email_lapses_when_the_address_is_not_the_one_asked_about_or_
     assert lapsed(email("address_confirm", fingerprint=asked), cancelled_at=AT) == "order #1001 was cancelled"
     assert lapsed(email("address_confirm", fingerprint="0000000000000000")) == (
         "the shipping address of order #1001 was changed")
+
+
+@pytest.mark.parametrize("template", ["generic", "follow_up_delayed", "return_in_hand"])
+def test_an_email_is_looked_at_by_its_premise_whatever_its_template(template: str) -> None:
+    # a shop's own template for the delayed-fulfilment monitor (session 15 (2)): the premise travels with the email
+    assert lapsed(email(template, message="hi", premise="unshipped"), cancelled_at=AT) == "order #1001 was cancelled"
+    assert lapsed(email(template, message="hi", premise="unshipped")) == ""
+
+
+def test_an_email_without_a_premise_is_looked_at_by_its_template_and_a_rules_own_not_at_all() -> None:
+    # queued before the premise travelled with it: by its template, as before; a rule's generic email naming none: goes
+    assert lapsed(email("delayed_fulfilment"), cancelled_at=AT) == "order #1001 was cancelled"
+    assert lapsed(email("generic", message="hi"), cancelled_at=AT) == ""
+    assert lapsed(email("generic", message="hi", premise=""), cancelled_at=AT) == ""

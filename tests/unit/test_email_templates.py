@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opsdesk.connectors.email import TEMPLATES
+from opsdesk.connectors.email_templates import TEMPLATES
 from opsdesk.domain.outbox import EMAIL_TEMPLATES
 from opsdesk.policy import loader
 
@@ -46,3 +46,12 @@ def test_a_template_that_is_no_name_is_reported_not_raised(tmp_path: Path) -> No
     assert problems(tmp_path, "[refund_confirmation]") == [
         f"{tmp_path / 'refunds.yaml'}:8:33: unknown email template ['refund_confirmation'] (known: {KNOWN})"
     ]
+
+
+def test_an_unknown_premise_is_reported_where_it_is_written_and_a_known_one_loads(tmp_path: Path) -> None:
+    # the send's last look withdraws an email by its premise (ADR 0068, session 15 (2)): a typo would never withdraw it
+    assert problems(tmp_path, "generic, message: hi, premise: unshiped") == [
+        f"{tmp_path / 'refunds.yaml'}:8:64: unknown email premise 'unshiped' "
+        "(known: address, buyer_action, carrier_delay, unshipped)"
+    ]
+    assert problems(tmp_path, "generic, message: hi, premise: unshipped") == []

@@ -45,6 +45,10 @@ def test_the_starters_commented_monitors_section_is_valid_when_uncommented(tmp_p
     ("monitors:\n  email_health:\n    bounce_limit: 0.1\n", "3:5: monitors.email_health.bounce_limit: unknown key"),
     ("monitors:\n  delayed_fulfilment:\n    customer_timezones: {US: [Mars/Olympus]}\n",
      "3:25: monitors.delayed_fulfilment.customer_timezones"),
+    ("monitors:\n  delayed_fulfilment:\n    template: late_notice\n",
+     "3:5: monitors.delayed_fulfilment: Value error, unknown email template 'late_notice' (known: address_confirm,"),
+    ("monitors:\n  delayed_fulfilment:\n    template: generic\n",
+     "3:5: monitors.delayed_fulfilment: Value error, template 'generic' sends the shop's own words: set 'message'"),
 ])
 def test_a_bad_threshold_is_reported_with_file_line_and_column(tmp_path: Path, yaml: str, problem: str) -> None:
     path = tmp_path / "opsdesk.yaml"

@@ -1,4 +1,5 @@
-"""Customer email over SMTP: one templated message per action, its Message-ID derived from the action.
+"""Customer email over SMTP: one message per action, written from its template (``email_templates.py``), its
+Message-ID derived from the action.
 
 The Message-ID is ``<idempotency key@sender domain>`` and the Date is the action's creation time, so a
 message sent again after a lost answer is byte-for-byte the same message and the receiving side can
@@ -26,81 +27,20 @@ import contextlib
 import smtplib
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from string import Template
-from typing import Any, Literal
+from typing import Literal
 
+from opsdesk.connectors.email_templates import TEMPLATES, written
 from opsdesk.connectors.watchdog import Watchdog, connect, rewatch
 from opsdesk.domain.errors import InvalidPayload
 from opsdesk.domain.outbox import Delivered, Rejected, RetryLater, SendResult
 from opsdesk.domain.records import OutboxAction
-from opsdesk.domain.tracking import clean, safe_url
 from opsdesk.yamldoc import InvalidField
 
 #: How the connection to the relay is encrypted (``connectors.smtp.tls``).
 Tls = Literal["implicit", "starttls", "none"]
-
-
-@dataclass(frozen=True, slots=True)
-class EmailTemplate:
-    subject: Template
-    body: Template
-
-    def fields(self) -> set[str]:
-        return set(self.subject.get_identifiers()) | set(self.body.get_identifiers())
-
-
-def _template(subject: str, body: str) -> EmailTemplate:
-    return EmailTemplate(Template(subject), Template(body))
-
-
-TEMPLATES = {
-    "refund_confirmation": _template(
-        "Your refund for order $order_name",
-        "Hello,\n\nWe have refunded $amount $currency for order $order_name. Depending on your bank, it can\n"
-        "take 5 to 10 business days to appear on your statement.\n\nThank you for shopping with us.\n"),
-    "return_in_hand": _template(
-        "We have received your return for order $order_name",
-        "Hello,\n\nYour return for order $order_name has arrived at our warehouse. We are checking it now\n"
-        "and will let you know as soon as your refund is on its way.\n\nThank you for your patience.\n"),
-    "follow_up_delayed": _template(
-        "An update on your order $order_name",
-        "Hello,\n\nYour order $order_name is taking longer than we promised, and we are sorry for the wait.\n"
-        "We are on it and will write again as soon as it ships.\n\nThank you for your patience.\n"),
-    "delayed_fulfilment": _template(
-        "Your order $order_name is running late",
-        "Hello,\n\nWe promised to send order $order_name ($items) by $ship_by, and it has not left us yet.\n"
-        "We are sorry for the wait. It is being looked after, and we will write again as soon as it ships.\n\n"
-        "Thank you for your patience.\n"),
-    "carrier_delay_notice": _template(
-        "Your order $order_name is delayed in transit",
-        "Hello,\n\nThe carrier has told us that the parcel with your order $order_name is delayed on its way\n"
-        "to you. We are keeping an eye on it and will step in if it does not move again soon; there is\n"
-        "nothing you need to do.\n\nWe are sorry for the wait, and thank you for your patience.\n"),
-    "carrier_needs_buyer": _template(
-        "The carrier needs something from you for order $order_name",
-        "Hello,\n\nThe carrier delivering your order $order_name has told us it needs something from you before\n"
-        "it can hand the parcel over (often a customs or import fee, or proof of identity).\n$tracking\n\n"
-        "If anything is unclear, reply to this email and we will help.\n"),
-    "return_label_in_hand": _template(
-        "Your return label for order $order_name is on its way",
-        "Hello,\n\nCreating the return label for order $order_name is taking longer than usual. A person on\n"
-        "our team is on it and will send you the label shortly; there is nothing you need to do.\n\n"
-        "Thank you for your patience.\n"),
-    "address_confirm": _template(
-        "Please confirm the delivery address for order $order_name",
-        "Hello,\n\nThe carrier could not confirm the delivery address of order $order_name:\n\n  $address\n\n"
-        "We are holding the order so it does not go astray. Please reply with the correct address, or\n"
-        "update it from your order page, and we will send it on its way.\n"),
-    "generic": _template(
-        "About your order $order_name",
-        "Hello,\n\n$message\n"),
-    # For the people on the desk (digests of warnings and assignments), not for customers.
-    "desk_digest": _template("$subject", "$message\n"),
-}
 
 
 class SmtpEmail:
@@ -170,7 +110,7 @@ class SmtpEmail:
         to = str(payload.get("to") or "").strip()
         if "@" not in parseaddr(to)[1]:
             raise InvalidPayload(f"email needs a recipient address, got {to!r}")
-        values = {key: str(payload.get(key) or "") for key in template.fields()} | _written(template, payload)
+        values = {key: str(payload.get(key) or "") for key in template.fields()} | written(template, payload)
         missing = sorted(key for key, value in values.items() if not value)
         if missing:
             raise InvalidPayload(f"template {name!r} needs {', '.join(missing)}")
@@ -243,27 +183,6 @@ class SmtpEmail:
             _quit(smtp)
             raise
         return smtp
-
-
-def _written(template: EmailTemplate, payload: Mapping[str, Any]) -> dict[str, str]:
-    """The fields the connector writes itself from the payload's, for the templates that name them: ``tracking``,
-    where the customer sees what the carrier says of their parcel (never a payload's own ``tracking``)."""
-    return {"tracking": tracking_text(payload)} if "tracking" in template.fields() else {}
-
-
-def tracking_text(payload: Mapping[str, Any]) -> str:
-    """Where to see the carrier's word on the parcel: its tracking page (an http(s) link only), else its number and
-    the shipping confirmation's link, else that link alone."""
-    carrier = clean(str(payload.get("carrier") or ""))
-    number = clean(str(payload.get("tracking_number") or ""))
-    url = safe_url(str(payload.get("tracking_url") or ""))
-    page = f"The {carrier} tracking page" if carrier else "The carrier's tracking page"
-    parcel = f" for parcel {number}" if number else ""
-    if url:
-        return f"{page}{parcel} shows what the carrier needs and how to give it:\n\n  {url}"
-    known = f" ({carrier + ' ' if carrier else ''}tracking number {number})" if number else ""
-    return "The tracking link in your shipping confirmation email shows what the carrier needs and how to\n" \
-           f"give it{known}."
 
 
 def _tls_context(ca_file: str | None) -> ssl.SSLContext:

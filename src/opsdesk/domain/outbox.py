@@ -24,6 +24,24 @@ EMAIL_TEMPLATES = frozenset({
     "carrier_needs_buyer", "return_label_in_hand", "address_confirm", "generic",
 })
 
+#: What a customer email tells the customer, by the template that says it (ADR 0068, amended in session 15 (2)): the
+#: monitor or rule that queues an email records it in the payload (``premise``), and the send's last look withdraws
+#: the email once it has passed. ``unshipped``: the order is late; ``carrier_delay``: the parcel is delayed;
+#: ``buyer_action``: the carrier needs the buyer; ``address``: the address needs confirming. The other templates
+#: confirm what was done, and a rule's ``generic`` email says what only its rule knows: they have none.
+TEMPLATE_PREMISES: Mapping[str, str] = {
+    "follow_up_delayed": "unshipped", "delayed_fulfilment": "unshipped", "carrier_delay_notice": "carrier_delay",
+    "carrier_needs_buyer": "buyer_action", "address_confirm": "address",
+}
+#: The premises an email may name (a rule's ``email`` action in ``premise``; ``policy check`` refuses any other).
+EMAIL_PREMISES = frozenset(TEMPLATE_PREMISES.values())
+
+
+def email_premise(payload: Mapping[str, Any]) -> str:
+    """What an email tells the customer: its own ``premise``, else (an email queued before it carried one) its
+    template's; "" when neither says."""
+    return str(payload.get("premise") or TEMPLATE_PREMISES.get(str(payload.get("template") or "generic"), ""))
+
 
 class ActionStatus(enum.Enum):
     PENDING = "pending"

@@ -14,7 +14,7 @@ from typing import Any
 from opsdesk import yamldoc
 from opsdesk.domain.errors import InvalidInput, InvalidPolicy
 from opsdesk.domain.holds import HoldPurpose
-from opsdesk.domain.outbox import EMAIL_TEMPLATES
+from opsdesk.domain.outbox import EMAIL_PREMISES, EMAIL_TEMPLATES
 from opsdesk.domain.policies import ActionSpec, Escalation, Outcome, Playbook, Rule
 from opsdesk.domain.policy_names import (
     OWNER_LENGTH,
@@ -183,15 +183,18 @@ class _Reader(GuardrailReader):
             unstorable = list(payloads.problems(params))
             for where, problem in unstorable:  # () where a parameter's own name is the problem
                 self.error([*at, i, *where], f"'{where[0]}' {problem}" if where else f"a parameter {problem}")
-            if kind == "email" and "template" in item and not unstorable:
-                self.template(item["template"], [*at, i, "template"])
+            if kind == "email" and not unstorable:
+                self.email(item, [*at, i])
             specs.append(ActionSpec(kind, {k: v for k, v in item.items() if k != "type"}))
         return tuple(specs)
 
-    def template(self, value: Any, at: list[str | int]) -> None:
-        """An email's template: one the email connector writes for customers (a typo would fail every send)."""
-        if not isinstance(value, str) or value not in EMAIL_TEMPLATES:
-            self.error(at, f"unknown email template {value!r} (known: {', '.join(sorted(EMAIL_TEMPLATES))})")
+    def email(self, item: dict[str, Any], at: list[str | int]) -> None:
+        """An email's template, one the connector writes for customers (a typo would fail every send), and its
+        premise, one the send's last look knows (a typo would never withdraw it)."""
+        for key, known in (("template", EMAIL_TEMPLATES), ("premise", EMAIL_PREMISES)):
+            value = item.get(key)
+            if key in item and (not isinstance(value, str) or value not in known):
+                self.error([*at, key], f"unknown email {key} {value!r} (known: {', '.join(sorted(known))})")
 
     def holds(self, value: Any, at: list[str | int]) -> None:
         """The holds a release names: purposes the desk places holds for (one, or a list)."""

@@ -108,7 +108,7 @@ class AddressResponse:
         # The address asked about, by its fingerprint: the email is withdrawn if it changes first (ADR 0068).
         checked = {"fingerprint": str(action.payload["fingerprint"])} if action.payload.get("fingerprint") else {}
         email = monitors.customer_email(
-            decision, 1, state, "address_confirm", now, address=address or "-", **checked
+            decision, 1, state, "address_confirm", now, address=address or "-", premise="address", **checked
         )
         uow.outbox.add_many(actions + ([email] if email else []))
         due = now + timedelta(hours=self.settings.reply_hours)

@@ -10,7 +10,7 @@ from typing import Any
 
 from opsdesk.domain import holds
 from opsdesk.domain.events import FulfillmentEventRecorded, InventoryLevelChanged, OrderOversold, StoreEvent
-from opsdesk.domain.outbox import ActionStatus, action_id, idempotency_key
+from opsdesk.domain.outbox import ActionStatus, action_id, email_premise, idempotency_key
 from opsdesk.domain.policies import ActionSpec, Decision, Escalation
 from opsdesk.domain.privacy import NOT_SENT, REDACTED
 from opsdesk.domain.records import CaseRecord, OutboxAction
@@ -102,6 +102,8 @@ def _payload(spec: ActionSpec, event: StoreEvent, facts: dict[str, Any]) -> dict
                 **email_fields(ev),  # a parcel's carrier and tracking, for the templates that name them
                 **_scan(event),
             )
+            if premise := email_premise(spec.params):  # what it tells the customer, for the send's last look
+                base.update(premise=premise)
         case "hold_fulfillment":
             base.update(reason=spec.params.get("reason", "other"))
         case "release_hold":

@@ -2,20 +2,23 @@
 
 An email is decided when a rule or a monitor sees its reason, and may go out much later (an SMTP outage and its
 retries, an open circuit, credentials held, an earlier action of its decision, ADR 0042). The outbox asks
-``email_lapsed`` on the order's state then, by the email's template:
+``email_lapsed`` on the order's state then, by what the email tells the customer: its ``premise``, recorded by the
+monitor or rule that queued it (ADR 0068, session 15 (2)), so a shop's own template keeps its look; an email queued
+before it carried one is judged by its template's (``domain.outbox.TEMPLATE_PREMISES``):
 
-- ``follow_up_delayed``, ``delayed_fulfilment`` ("your order is late"): lapse once the order has shipped (in part
-  too, as the follow-ups stop then), was cancelled, or its payment was refunded in full or voided.
-- ``carrier_delay_notice`` ("your parcel is delayed"): lapses once its delay scan is history: the parcel arrived (or
-  was collected) after it, a later scan shows it moving again, or the scan was deleted (``shipments.overtaken``, the
-  rule that makes a late delay scan not news, ADR 0065).
-- ``carrier_needs_buyer`` ("the carrier needs you"): lapses as the delay does, or once its fulfilment's status, at a
-  later time, is anything but ``buyer_action_required`` (the monitor of the wait reads it so, ``buyer_waits``).
-- ``address_confirm`` ("please confirm your address"): lapses once the order's address is not the one asked about
-  (its fingerprint, ``address_checks.fingerprint``), or the order shipped or was cancelled.
-- ``refund_confirmation``, ``return_in_hand``, ``return_label_in_hand`` confirm what was done (a refund made: it waits
-  for its refund, ADR 0042; goods received; a label being made by a person) and stay true: they never lapse. Nor
-  does ``generic``: a rule's own words, whose reason only its rule could judge, and rules are not asked again here.
+- ``unshipped`` (``follow_up_delayed``, ``delayed_fulfilment``: "your order is late"): lapses once the order has
+  shipped (in part too, as the follow-ups stop then), was cancelled, or its payment was refunded in full or voided.
+- ``carrier_delay`` (``carrier_delay_notice``: "your parcel is delayed"): lapses once its delay scan is history: the
+  parcel arrived (or was collected) after it, a later scan shows it moving again, or the scan was deleted
+  (``shipments.overtaken``, the rule that makes a late delay scan not news, ADR 0065).
+- ``buyer_action`` (``carrier_needs_buyer``: "the carrier needs you"): lapses as the delay does, or once its
+  fulfilment's status, at a later time, is anything but ``buyer_action_required`` (as ``buyer_waits`` reads it).
+- ``address`` (``address_confirm``: "please confirm your address"): lapses once the order's address is not the one
+  asked about (its fingerprint, ``address_checks.fingerprint``), or the order shipped or was cancelled.
+- No premise: ``refund_confirmation``, ``return_in_hand``, ``return_label_in_hand`` confirm what was done (a refund
+  made: it waits for its refund, ADR 0042; goods received; a label being made by a person) and stay true: they never
+  lapse. Nor does a rule's ``generic`` email naming no ``premise``: a rule's own words, whose reason only its rule
+  could judge, and rules are not asked again here.
 
 An email the desk cannot judge (its order unknown, a carrier email queued before its payload named its scan, an
 address email before it named its fingerprint) goes, as it did before.
@@ -30,6 +33,7 @@ from typing import Any
 from opsdesk.domain import shipments
 from opsdesk.domain.events import FulfillmentEventRecorded, OrderId, ShopDomain
 from opsdesk.domain.orders import OrderState
+from opsdesk.domain.outbox import email_premise
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.address_checks import fingerprint
@@ -39,7 +43,7 @@ from opsdesk.services.followups import FINAL_PAYMENT, shipped
 
 def email_lapsed(uow: UnitOfWork, action: OutboxAction) -> str:
     """Why what this email tells the customer is no longer so ("" when it still is, or cannot be judged)."""
-    look = LOOKS.get(str(action.payload.get("template") or "generic"))
+    look = LOOKS.get(email_premise(action.payload))
     if look is None or action.order_id is None:
         return ""
     state = uow.orders.find(ShopDomain(action.shop), OrderId(action.order_id))
@@ -110,11 +114,10 @@ def _scan(state: OrderState, payload: Mapping[str, Any]) -> FulfillmentEventReco
         return None
 
 
-#: The look at each template whose reason can pass (the module docstring says why the others are not here).
+#: The look at each premise (``domain.outbox.TEMPLATE_PREMISES`` says which templates have which).
 LOOKS: Mapping[str, Callable[[OrderState, Mapping[str, Any]], str]] = {
-    "follow_up_delayed": order_moved_on,
-    "delayed_fulfilment": order_moved_on,
-    "carrier_delay_notice": delay_over,
-    "carrier_needs_buyer": buyer_answered,
-    "address_confirm": address_changed,
+    "unshipped": order_moved_on,
+    "carrier_delay": delay_over,
+    "buyer_action": buyer_answered,
+    "address": address_changed,
 }

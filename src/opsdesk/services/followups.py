@@ -225,7 +225,9 @@ class DelayedFulfilment:
         email = monitors.customer_email(
             message_decision(state.shop, state.order_id, number), 0, state, self.settings.template, now,
             provider=route.provider, ship_by=local.strftime("%A %d %B"),
-            items=f"{items} item{'s' if items != 1 else ''}", followup=str(number))
+            items=f"{items} item{'s' if items != 1 else ''}", followup=str(number),
+            premise="unshipped",  # in whichever template the shop chose: withdrawn once it ships (ADR 0068)
+            **({"message": self.settings.message} if self.settings.message else {}))
         if email is None:
             return None
         uow.outbox.add_many([email])
