@@ -131,3 +131,17 @@ def test_a_parcel_that_moves_on_after_waiting_for_the_buyer_opens_no_case(scenar
 
     assert waiting_cases(scenario) == [] and unanswered(scenario) == 0
     assert len(told(scenario)) == 1
+
+
+def test_a_delay_scan_on_a_parcel_waiting_for_the_buyer_still_goes_to_a_person(scenario: Scenario) -> None:
+    """A ``delayed`` scan after the wait is trouble, not movement: the parcel still waits (found by the
+    carrier-meltdown scenario, session 15: the buyer-action monitor took any later status as moving on)."""
+    scenario.deliver("orders/create", order(1, MONDAY_9AM))
+    scenario.later(hours=3)
+    scenario.deliver("fulfillment_events/create", scan("buyer_action_required", 1, 1))
+    scenario.later(hours=10)
+    scenario.deliver("fulfillment_events/create", scan("delayed", 2, 12))
+    scenario.later(hours=80)
+
+    [case] = waiting_cases(scenario)
+    assert unanswered(scenario) == 1 and case.order_id == order_id_of(1)

@@ -4,8 +4,8 @@ this monitor opens a case only when the parcel has not moved on within ``monitor
 A ``buyer_action_required`` scan that is news (not superseded, ADR 0065) sets one ``buyer_action`` timer per
 fulfilment, due that long after the scan happened; a repeat of it leaves the timer where the first one set it.
 When it fires, the order is read again: a fulfilment whose shipment status is no longer ``buyer_action_required``
-(the customer paid the fee, the parcel moved, arrived, or went back) opens nothing; one still waiting opens a case
-in the configured queue, once per fulfilment (its id comes from the fulfilment).
+or a later ``delayed`` (the customer paid the fee, the parcel moved, arrived, failed or went back) opens nothing; one
+still waiting opens a case in the configured queue, once per fulfilment (its id comes from the fulfilment).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from opsdesk.services.tracking import case_tracking
 
 BUYER_ACTION = "buyer_action"
 WAITING = "buyer_action_required"
+#: What a parcel waiting for its buyer may show next and still wait: a delay is trouble, not movement (session 15).
+#: A failure or a return to the sender opens its own case (the carrier-delays playbook); movement or arrival ends it.
+STILL_WAITING = frozenset({WAITING, "delayed"})
 PLAYBOOK = "buyer-action"
 SOURCE = f"monitor:{PLAYBOOK}"
 
@@ -71,18 +74,21 @@ class BuyerWaits:
         shop, fid = str(timer.payload["shop"]), int(timer.payload["fulfillment_id"])
         state = monitors.find_order(uow, shop, int(timer.payload["order_id"]))
         current = state.shipments.get(fid) if state is not None else None
-        if state is None or current is None or current.status != WAITING:
+        if state is None or current is None or current.status not in STILL_WAITING:
             return
-        hours = (now - current.at).total_seconds() / 3600
+        since = datetime.fromisoformat(str(timer.payload["since"])) if "since" in timer.payload else current.at
+        hours = (now - since).total_seconds() / 3600
         cid = case_id(shop, fid)
         why = f"the carrier has waited for the buyer for {hours:.0f} hours (threshold {self.settings.hours:g} h)"
+        if current.status != WAITING:
+            why += f", and reported the parcel {current.status} since"
         monitors.record_decision(uow, cid, shop, state.order_id, PLAYBOOK, "buyer-action-unanswered", "escalate",
                                  why, {"fulfillment_id": fid, "since": current.at}, now)
         name = state.snapshot.name if state.snapshot is not None else str(state.order_id)
         open_case(uow, CaseRecord(
             id=cid, shop=shop, kind="fulfilment", queue=self.settings.queue,
             title=f"Order {name}: the carrier still waits for the buyer",
-            reason=f"{why}; since {current.at.isoformat()}, no scan shows the parcel moving",
+            reason=f"{why}; since {since.isoformat()}, no scan shows the parcel moving",
             opened_at=now, order_id=state.order_id, source=SOURCE, priority=self.settings.priority,
             detail={"playbook": PLAYBOOK, "shipment": {"fulfillment_id": fid, "status": WAITING,
                                                        "happened_at": current.at.isoformat()},
