@@ -16,10 +16,11 @@ from tests.integration.test_config_lines import CASES, CONFIG
 SHOPS = "shops:\n  - {domain: tea.myshopify.com, default_owner: ben}\n"
 
 #: As ``test_config_lines.CASES``: (the field's path, a good text of the file, the same with the mistake, the bad value
-#: as written, the problem). Four of its mistakes, independent of each other, and a shop's default owner nobody is.
+#: as written, the problem). Six of its mistakes, independent of each other, and a shop's default owner nobody is.
 MISTAKES = [
     *(case for case in CASES if case[0] in {"teams.ops.lead", "queues.refunds.sla", "people.ana.calendar",
-                                            "sla_policies.standard.targets.resolution"}),
+                                            "sla_policies.standard.targets.resolution", "warehouses.main.lead",
+                                            "discount_guard.pause_on.1"}),
     ("shops.0.default_owner", "default_owner: ben", "default_owner: nobody", "nobody",
      "no person or team 'nobody' (people: ana, ben): the shop's new orders would go to a name nobody is told about"),
 ]
@@ -27,19 +28,20 @@ LEAD = next(case for case in CASES if case[0] == "teams.ops.lead")
 
 
 def _write(folder: Path, mistakes: list[tuple[str, str, str, str, str]]) -> list[dict[str, object]]:
-    """The configuration with each mistake made; the problems expected, in the file's order."""
-    text = CONFIG + SHOPS
-    for _at, good, bad, *_ in mistakes:
-        assert text.count(good) == 1, good
-        text = text.replace(good, bad)
+    """The configuration with each mistake made where its good text is; the problems expected, in the file's order."""
+    good_text, text, kept = CONFIG + SHOPS, "", 0
     path = folder / "opsdesk.yaml"
-    path.write_text(text)
     expected = []
-    for at, _good, bad, value, problem in mistakes:
-        offset = text.index(bad) + bad.index(value)
+    for at, good, bad, value, problem in sorted(mistakes, key=lambda m: good_text.index(m[1])):
+        assert good_text.count(good) == 1, good
+        start = good_text.index(good)
+        text += good_text[kept:start]
+        offset = len(text) + bad.index(value)
+        text, kept = text + bad, start + len(good)
         line, column = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
         expected.append({"file": str(path.resolve()), "line": line, "column": column, "at": at, "problem": problem})
-    return sorted(expected, key=lambda p: (p["line"], p["column"]))  # type: ignore[return-value]
+    path.write_text(text + good_text[kept:])
+    return expected
 
 
 def _listed(problems: list[dict[str, object]]) -> str:
@@ -59,12 +61,12 @@ def test_check_reports_every_independent_mistake_in_one_run_in_the_files_order(t
 
 def test_a_command_building_the_desk_refuses_naming_every_problem_of_the_organisation(tmp_path: Path) -> None:
     """The runtime's contract is kept (serve, worker and every command that builds the desk refuse on any problem,
-    exit 2), now naming all of them; a default owner nobody is stays a warning there (session 14), so it is not
-    among them."""
+    exit 2), now naming every problem of the organisation; the discount guard's and the warehouses' come once it
+    is right (they are wired from it), and a default owner nobody is stays a warning there (session 14)."""
     expected = _write(tmp_path, MISTAKES)
     result = opsdesk("users", "list", "--format", "json", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
-    organisation = [p for p in expected if p["at"] != "shops.0.default_owner"]
+    organisation = [p for p in expected if str(p["at"]).split(".")[0] not in {"shops", "warehouses", "discount_guard"}]
     assert json.loads(result.stderr)["problems"] == organisation
 
 
@@ -91,3 +93,17 @@ def test_a_teams_unknown_calendar_is_reported_at_the_team_not_at_its_members(tmp
     result = opsdesk("check", "--no-probe", "--format", "json", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
     assert json.loads(result.stderr)["problems"] == expected
+
+
+def test_every_readiness_name_that_is_no_control_is_reported_at_once(tmp_path: Path) -> None:
+    text = CONFIG.replace("[site-speed-monitored]", "[site-speed-monitord, order-owners]")
+    (tmp_path / "opsdesk.yaml").write_text(text + "  thresholds:\n    order-owner: {max_unowned: 1}\n"
+                                           "    order-owners: {max_unowned_x: 1}\n")
+    result = opsdesk("check", "--no-probe", "--format", "json", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    problems = json.loads(result.stderr)["problems"]
+    assert [(p["line"], p["column"], p["at"], p["problem"].split(" (")[0]) for p in problems] == [
+        (34, 10, "readiness.skip.0", "unknown control 'site-speed-monitord'"),
+        (36, 5, "readiness.thresholds.order-owner", "unknown control 'order-owner'"),
+        (37, 20, "readiness.thresholds.order-owners.max_unowned_x", "unknown 'max_unowned_x'"),
+    ]
