@@ -66,8 +66,19 @@ def test_a_command_building_the_desk_refuses_naming_every_problem_of_the_organis
     expected = _write(tmp_path, MISTAKES)
     result = opsdesk("users", "list", "--format", "json", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
-    organisation = [p for p in expected if str(p["at"]).split(".")[0] not in {"shops", "warehouses", "discount_guard"}]
-    assert json.loads(result.stderr)["problems"] == organisation
+    assert json.loads(result.stderr)["problems"] == _of_the_organisation(expected)
+
+
+def test_policy_check_lists_every_problem_of_the_organisation_it_routes_with(tmp_path: Path) -> None:
+    expected = _write(tmp_path, MISTAKES)
+    (tmp_path / "playbooks").mkdir()
+    result = opsdesk("policy", "check", "--format", "json", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert json.loads(result.stderr)["problems"] == _of_the_organisation(expected)
+
+
+def _of_the_organisation(problems: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [p for p in problems if str(p["at"]).split(".")[0] not in {"shops", "warehouses", "discount_guard"}]
 
 
 def test_a_calendar_that_cannot_be_built_is_reported_once_not_at_each_name_using_it(tmp_path: Path) -> None:
