@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk import yamldoc
+from opsdesk import config_check, yamldoc
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit, refuse_unknown_format
-from opsdesk.config import Settings, ShopConfig
+from opsdesk.config import Settings, ShopConfig, load_settings
 from opsdesk.connectors.shopify import ShopifyAdmin
 from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
@@ -38,9 +39,10 @@ def check(
     ] = True,
 ) -> None:
     """Measure the readiness controls; exits 1 when any control fails, naming what fails and why."""
+    settings = load_settings(config, database_url)
+    with yamldoc.located(settings.config_path):  # every problem at once, in the file's order (ADR 0060)
+        yamldoc.InvalidFields.refuse(config_check.configuration_problems(settings, datetime.now(UTC)))
     desk = desk_for(config, database_url)
-    if strange := unknown_default_owners(desk):
-        raise yamldoc.InvalidDocument.listing("invalid configuration", strange)
     if probe:
         _probe(desk, quiet=fmt == "json")
     with desk.db.unit_of_work(read_only=True) as uow, yamldoc.located(desk.settings.config_path):
@@ -188,22 +190,14 @@ def warn_unrouted(desk: Desk) -> None:
 
 
 def unknown_default_owners(desk: Desk) -> list[yamldoc.Problem]:
-    """Each shop whose ``default_owner`` is no person or team of the organisation, where ``opsdesk.yaml`` says it:
-    every new order of the shop would go to a name nobody is told about (readiness's ``order-owners`` fails on it
-    later). ``check`` refuses it as a configuration error; ``serve`` and ``worker`` warn and start (ADR 0060)."""
-    org = desk.org
-    strange = [(i, owner) for i, shop in enumerate(desk.settings.file.shops)
-               if (owner := shop.default_owner) and not org.knows_owner(owner)]
+    """Each shop whose ``default_owner`` is no person or team of the organisation, where ``opsdesk.yaml`` says it
+    (``config_check.unknown_default_owners``): ``check`` refuses it as a configuration error; ``serve`` and ``worker``
+    warn and start (ADR 0060)."""
+    strange = config_check.unknown_default_owners(desk.org, desk.settings.file)
     if not strange:
         return []
     document = yamldoc.load(desk.settings.config_path)
-    found = []
-    for i, owner in strange:
-        keys: list[str | int] = ["shops", i, "default_owner"]
-        problem = (f"no person or team {owner!r} ({org.unknown_owner(owner)}): the shop's new orders would go to a "
-                   "name nobody is told about")
-        found.append(document.problem(keys, problem))
-    return found
+    return [document.problem(field.keys, field.problem) for field in strange]
 
 
 def warn_at_start(desk: Desk) -> None:

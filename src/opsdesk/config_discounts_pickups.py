@@ -17,7 +17,7 @@ from opsdesk.config_playbooks import Owner, Priority, Queue
 from opsdesk.domain.discounts import GuardPolicy, Violation
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.pickups import PickupSchedule, Warehouse
-from opsdesk.yamldoc import InvalidField
+from opsdesk.yamldoc import InvalidField, InvalidFields, gathered
 
 LocalTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -93,10 +93,9 @@ class DiscountGuardConfig(_Strict):
 
 def build_guard_policy(cfg: DiscountGuardConfig) -> GuardPolicy:
     known = {v.value: v for v in Violation}
-    for i, name in enumerate(cfg.pause_on):
-        if name not in known:
-            known_names = ", ".join(sorted(known))
-            raise InvalidField(["discount_guard", "pause_on", i], f"unknown {name!r} (known: {known_names})")
+    known_names = ", ".join(sorted(known))
+    InvalidFields.refuse([InvalidField(["discount_guard", "pause_on", i], f"unknown {name!r} (known: {known_names})")
+                          for i, name in enumerate(cfg.pause_on) if name not in known])
     hundred = Decimal(100)
     return GuardPolicy(
         max_percentage=cfg.max_percentage / hundred,
@@ -124,13 +123,18 @@ def build_warehouses(
 ) -> tuple[Warehouse, ...]:
     """The warehouses with their pickup schedules; holidays for the years around ``now``.
 
-    With ``people`` given (the desk's), each warehouse's lead must be one of them.
+    With ``people`` given (the desk's), each warehouse's lead must be one of them. Every problem is raised, not
+    only the first (``yamldoc.InvalidFields``).
     """
     years = range(now.year - 1, now.year + 3)
+    found = [InvalidField(["warehouses", wid, "lead"], f"no person {cfg.lead!r} under people")
+             for wid, cfg in configs.items() if people and cfg.lead not in people]
+    warehouses = []
     for wid, cfg in configs.items():
-        if people and cfg.lead not in people:
-            raise InvalidField(["warehouses", wid, "lead"], f"no person {cfg.lead!r} under people")
-    return tuple(_warehouse(wid, cfg, years) for wid, cfg in configs.items())
+        with gathered(found):
+            warehouses.append(_warehouse(wid, cfg, years))
+    InvalidFields.refuse(found)
+    return tuple(warehouses)
 
 
 def _warehouse(wid: str, cfg: WarehouseConfig, years: range) -> Warehouse:

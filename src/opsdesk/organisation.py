@@ -1,8 +1,8 @@
 """Build the organisation (people, teams, queues, SLA policies) from ``opsdesk.yaml``.
 
 Cross-references are checked here, with errors that name the field (``yamldoc.InvalidField``, its keys): a queue's
-team, a policy's calendar, a team's members must all exist. Where the field is written, the caller knows
-(``yamldoc.located``).
+team, a policy's calendar, a team's members must all exist. Every problem is collected, not only the first
+(``yamldoc.InvalidFields``). Where the field is written, the caller knows (``yamldoc.located``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org, Person, Queue, Team
 from opsdesk.domain.sla import SlaPolicy
 from opsdesk.policy.cel import compile_condition
-from opsdesk.yamldoc import InvalidField
+from opsdesk.yamldoc import InvalidField, InvalidFields, gathered
 
 Keys = Sequence[str | int]
 
@@ -37,7 +37,9 @@ def duration(text: str, at: Keys) -> timedelta:
     return timedelta(**{UNITS[match.group(2)]: float(match.group(1))})
 
 
-def _calendar(name: str, cfg: CalendarConfig, years: range) -> BusinessCalendar:
+def _calendar(name: str, cfg: CalendarConfig, years: range, found: list[InvalidField]) -> BusinessCalendar:
+    """The calendar; one that cannot be built is reported here and stands in as open around the clock, so that
+    what names it is not reported again (its name is defined: only its hours are wrong)."""
     hours: dict[str, list[str]] = (
         ALWAYS if cfg.always_open or not cfg.hours else {str(k): v for k, v in cfg.hours.items()}
     )
@@ -51,7 +53,12 @@ def _calendar(name: str, cfg: CalendarConfig, years: range) -> BusinessCalendar:
             cfg.closures,
         )
     except InvalidInput as exc:
-        raise InvalidField(["calendars", name], str(exc)) from exc
+        found.append(InvalidField(["calendars", name], str(exc)))
+        return _always_open(years)
+
+
+def _always_open(years: range) -> BusinessCalendar:
+    return build_calendar("UTC", ALWAYS, None, None, years, [])
 
 
 def _clock(text: str, at: Keys) -> time:
@@ -64,45 +71,70 @@ def _clock(text: str, at: Keys) -> time:
 def _quiet(hours: tuple[str, str] | None, at: Keys) -> tuple[time, time] | None:
     if not hours:
         return None
-    start, end = _clock(hours[0], [*at, 0]), _clock(hours[1], [*at, 1])
+    found: list[InvalidField] = []
+    start = end = time()
+    with gathered(found):
+        start = _clock(hours[0], [*at, 0])
+    with gathered(found):
+        end = _clock(hours[1], [*at, 1])
+    InvalidFields.refuse(found)
     if start == end:
         raise InvalidField(at, f"quiet hours must start and end at different times, got {hours[0]!r} twice")
     return start, end
 
 
 def build_org(file: FileConfig, now: datetime | None = None) -> Org:
-    """The organisation the desk works with; raises ``InvalidInput`` naming the first bad reference."""
+    """The organisation the desk works with; raises ``InvalidInput`` naming every bad reference (an
+    ``InvalidField``, or ``InvalidFields`` when there are more: ``read_org``)."""
+    org, found = read_org(file, now)
+    InvalidFields.refuse(found)
+    return org
+
+
+def read_org(file: FileConfig, now: datetime | None = None) -> tuple[Org, list[InvalidField]]:
+    """The organisation as far as it can be built, and every problem found on the way, each checked on its own
+    (ADR 0060, session 15 (2)). A name that is defined stays known though its definition has a problem (a
+    calendar's hours, a policy's target), so the problem is reported once, where it is, not at each use."""
+    found: list[InvalidField] = []
     year = (now or datetime.now(UTC)).year
     years = range(year - 1, year + 3)
-    calendars = {name: _calendar(name, cfg, years) for name, cfg in file.calendars.items()}
-    policies = {name: _policy(name, cfg, calendars) for name, cfg in file.sla_policies.items()}
-    people = _people(file, calendars)
-    teams = {name: _team(name, cfg, people) for name, cfg in file.teams.items()}
-    queues = {name: _queue(name, cfg, teams, policies) for name, cfg in file.queues.items()}
+    calendars = {name: _calendar(name, cfg, years, found) for name, cfg in file.calendars.items()}
+    policies = {name: _policy(name, cfg, calendars, years, found) for name, cfg in file.sla_policies.items()}
+    people = _people(file, calendars, found)
+    teams = {name: _team(name, cfg, people, found) for name, cfg in file.teams.items()}
+    queues = {name: _queue(name, cfg, teams, policies, found) for name, cfg in file.queues.items()}
     ownership = file.ownership
     if teams and ownership.default_team not in teams:
-        raise InvalidField(["ownership", "default_team"], f"no team {ownership.default_team!r} under teams")
-    return Org(
+        found.append(InvalidField(["ownership", "default_team"], f"no team {ownership.default_team!r} under teams"))
+    default_sla = None
+    if queues:
+        default_sla = _default_sla(file, policies, years)
+        with gathered(found):
+            _check_default_sla(file, policies)
+    org = Org(
         people,
         teams,
         queues,
         policies,
         ownership.default_team,
         timedelta(minutes=ownership.return_timer_minutes),
-        _order_rules(ownership.order_rules, people, teams),
-        _default_sla(file, policies, years) if queues else None,
+        _order_rules(ownership.order_rules, people, teams, found),
+        default_sla,
     )
+    return org, found
 
 
 def _default_sla(file: FileConfig, policies: Mapping[str, SlaPolicy], years: range) -> SlaPolicy:
     """The policy a case runs on when its queue names none: ``ownership.default_sla``, else the one named
     ``default``, else 24 hours around the clock (a case in a queue missing from ``queues:`` has a deadline)."""
+    found = policies.get(file.ownership.default_sla or DEFAULT_SLA)
+    return found or SlaPolicy(DEFAULT_SLA, _always_open(years), DEFAULT_SLA_TARGETS)
+
+
+def _check_default_sla(file: FileConfig, policies: Mapping[str, SlaPolicy]) -> None:
     name = file.ownership.default_sla
     if name is not None and name not in policies:
         raise InvalidField(["ownership", "default_sla"], f"no SLA policy {name!r} under sla_policies")
-    found = policies.get(name or DEFAULT_SLA)
-    return found or SlaPolicy(DEFAULT_SLA, _calendar(DEFAULT_SLA, CalendarConfig(always_open=True), years),
-                              DEFAULT_SLA_TARGETS)
 
 
 def _find_calendar(calendars: Mapping[str, BusinessCalendar], name: str | None, at: Keys) -> BusinessCalendar | None:
@@ -114,76 +146,88 @@ def _find_calendar(calendars: Mapping[str, BusinessCalendar], name: str | None, 
     return calendars[name]
 
 
-def _policy(name: str, cfg: SlaPolicyConfig, calendars: Mapping[str, BusinessCalendar]) -> SlaPolicy:
-    cal = _find_calendar(calendars, cfg.calendar, ["sla_policies", name, "calendar"])
-    assert cal is not None
-    targets = {t: duration(v, ["sla_policies", name, "targets", t]) for t, v in cfg.targets.items()}
-    return SlaPolicy(name, cal, targets, tuple(cfg.warn_at), tuple(cfg.ladder))
+def _policy(
+    name: str, cfg: SlaPolicyConfig, calendars: Mapping[str, BusinessCalendar], years: range,
+    found: list[InvalidField],
+) -> SlaPolicy:
+    """The policy; a calendar or a target it cannot have is reported and left out (around the clock, no target)."""
+    cal = None
+    with gathered(found):
+        cal = _find_calendar(calendars, cfg.calendar, ["sla_policies", name, "calendar"])
+    targets = {}
+    for t, v in cfg.targets.items():
+        with gathered(found):
+            targets[t] = duration(v, ["sla_policies", name, "targets", t])
+    return SlaPolicy(name, cal or _always_open(years), targets, tuple(cfg.warn_at), tuple(cfg.ladder))
 
 
-def _people(file: FileConfig, calendars: Mapping[str, BusinessCalendar]) -> dict[str, Person]:
-    """People with their working calendar: their own, else that of the first team that has one."""
-    team_calendar: dict[str, str] = {}
+def _people(
+    file: FileConfig, calendars: Mapping[str, BusinessCalendar], found: list[InvalidField]
+) -> dict[str, Person]:
+    """People with their working calendar: their own, else that of the first team that has one. A team's calendar
+    that is no calendar is reported at the team, not again at each member who would have had it."""
+    team_calendar: dict[str, BusinessCalendar] = {}
     for name, team in file.teams.items():
-        _find_calendar(calendars, team.calendar, ["teams", name, "calendar"])
+        cal = None
+        with gathered(found):
+            cal = _find_calendar(calendars, team.calendar, ["teams", name, "calendar"])
         for member in team.members:
-            if team.calendar is not None:
-                team_calendar.setdefault(member, team.calendar)
-    return {pid: _person(pid, p, calendars, team_calendar.get(pid)) for pid, p in file.people.items()}
+            if cal is not None:
+                team_calendar.setdefault(member, cal)
+    return {pid: _person(pid, p, calendars, team_calendar.get(pid), found) for pid, p in file.people.items()}
 
 
 def _person(
-    pid: str, p: PersonConfig, calendars: Mapping[str, BusinessCalendar], team_calendar: str | None
+    pid: str, p: PersonConfig, calendars: Mapping[str, BusinessCalendar], team_calendar: BusinessCalendar | None,
+    found: list[InvalidField],
 ) -> Person:
-    own = _find_calendar(calendars, p.calendar, ["people", pid, "calendar"])
-    return Person(
-        pid,
-        p.name,
-        p.email,
-        frozenset(p.skills),
-        own or _find_calendar(calendars, team_calendar, ["people", pid, "calendar"]),
-        _quiet(p.quiet_hours, ["people", pid, "quiet_hours"]),
-        p.chat_webhook_env,
-        p.active,
-    )
+    """The person, known by their id whatever else is wrong with them (a team naming them is not wrong)."""
+    own = quiet = None
+    with gathered(found):
+        own = _find_calendar(calendars, p.calendar, ["people", pid, "calendar"])
+    with gathered(found):
+        quiet = _quiet(p.quiet_hours, ["people", pid, "quiet_hours"])
+    return Person(pid, p.name, p.email, frozenset(p.skills), own or team_calendar, quiet, p.chat_webhook_env,
+                  p.active)
 
 
-def _team(name: str, t: TeamConfig, people: Mapping[str, Person]) -> Team:
+def _team(name: str, t: TeamConfig, people: Mapping[str, Person], found: list[InvalidField]) -> Team:
     roles: list[tuple[tuple[str | int, ...], str | None]] = [
         *((("members", i), m) for i, m in enumerate(t.members)), (("lead",), t.lead), (("manager",), t.manager),
         *((("on_call", i), m) for i, m in enumerate(t.on_call))]
-    for role, who in roles:
-        if who is not None and who not in people:
-            raise InvalidField(["teams", name, *role], f"no person {who!r} under people")
+    found += [InvalidField(["teams", name, *role], f"no person {who!r} under people")
+              for role, who in roles if who is not None and who not in people]
     return Team(name, tuple(dict.fromkeys(t.members)), t.lead, t.manager, tuple(t.on_call))
 
 
-def _queue(name: str, q: QueueConfig, teams: Mapping[str, Team], policies: Mapping[str, SlaPolicy]) -> Queue:
+def _queue(
+    name: str, q: QueueConfig, teams: Mapping[str, Team], policies: Mapping[str, SlaPolicy], found: list[InvalidField]
+) -> Queue:
     if q.team not in teams:
-        raise InvalidField(["queues", name, "team"], f"no team {q.team!r} under teams")
-    if q.sla is not None and q.sla not in policies:
-        raise InvalidField(["queues", name, "sla"], f"no SLA policy {q.sla!r} under sla_policies")
-    for priority, policy in q.sla_by_priority.items():
-        if policy not in policies:
-            raise InvalidField(["queues", name, "sla_by_priority", priority],
-                               f"no SLA policy {policy!r} under sla_policies")
+        found.append(InvalidField(["queues", name, "team"], f"no team {q.team!r} under teams"))
+    named = [(("sla",), q.sla), *((("sla_by_priority", p), policy) for p, policy in q.sla_by_priority.items())]
+    found += [InvalidField(["queues", name, *at], f"no SLA policy {policy!r} under sla_policies")
+              for at, policy in named if policy is not None and policy not in policies]
     return Queue(name, q.team, q.sla, dict(q.sla_by_priority), q.assignment, frozenset(q.skills))
 
 
 def _order_rules(
-    rules: list[dict[str, str]], people: Mapping[str, Person], teams: Mapping[str, Team]
+    rules: list[dict[str, str]], people: Mapping[str, Person], teams: Mapping[str, Team], found: list[InvalidField]
 ) -> tuple[tuple[str, str], ...]:
-    """Each rule is ``{if: <CEL>, owner: <person id or team:name>}``; checked here so a bad one never loads."""
+    """Each rule is ``{if: <CEL>, owner: <person id or team:name>}``; checked here so a bad one never loads. A rule
+    without exactly those keys is reported as such, its condition and owner not looked at."""
     checked = []
     for i, rule in enumerate(rules):
         at: list[str | int] = ["ownership", "order_rules", i]
         if set(rule) != {"if", "owner"}:
-            raise InvalidField(at, f"a rule has exactly the keys 'if' and 'owner', got {sorted(rule)}")
+            found.append(InvalidField(at, f"a rule has exactly the keys 'if' and 'owner', got {sorted(rule)}"))
+            continue
         try:
             compile_condition(rule["if"])
         except ValueError as exc:
-            raise InvalidField([*at, "if"], str(exc)) from None
-        _check_owner(rule["owner"], [*at, "owner"], people, teams)
+            found.append(InvalidField([*at, "if"], str(exc)))
+        with gathered(found):
+            _check_owner(rule["owner"], [*at, "owner"], people, teams)
         checked.append((rule["if"], rule["owner"]))
     return tuple(checked)
 

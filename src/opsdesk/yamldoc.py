@@ -62,6 +62,35 @@ class InvalidField(InvalidInput):
         super().__init__(f"{'.'.join(str(k) for k in keys)}: {problem}")
 
 
+class InvalidFields(InvalidInput):
+    """Every value refused after the file was read, all at once, as a compiler lists its errors (ADR 0060,
+    session 15 (2)); ``located`` gives each its line, sorted by where it is written."""
+
+    def __init__(self, fields: Sequence[InvalidField]) -> None:
+        self.fields = tuple(fields)
+        super().__init__("; ".join(str(f) for f in self.fields))
+
+    @classmethod
+    def refuse(cls, fields: Sequence[InvalidField]) -> None:
+        """Raise the problems found, if any: one as the ``InvalidField`` it is, more as ``InvalidFields``."""
+        if len(fields) == 1:
+            raise fields[0]
+        if fields:
+            raise cls(fields)
+
+
+@contextmanager
+def gathered(found: list[InvalidField]) -> Iterator[None]:
+    """Run a check, adding the ``InvalidField`` (or ``InvalidFields``) it raises to ``found`` instead of stopping:
+    the next check, independent of it, still runs."""
+    try:
+        yield
+    except InvalidFields as exc:
+        found += exc.fields
+    except InvalidField as exc:
+        found.append(exc)
+
+
 class InvalidDocument(InvalidInput):
     """A file that is not valid, in one message for a person and as ``problems``, each where and what, for a
     script (the CLI's ``--format json``, ADR 0060 amended)."""
@@ -135,15 +164,20 @@ def load(path: Path) -> Document:
 
 @contextmanager
 def located(path: Path, heading: str = "invalid configuration") -> Iterator[None]:
-    """Give an ``InvalidField`` raised inside its line and column in ``path``: the file's ``InvalidDocument``
-    (``heading`` and the problem), as a problem of its syntax reads. A file that is not there has no line."""
+    """Give an ``InvalidField`` (or each of ``InvalidFields``) raised inside its line and column in ``path``: the
+    file's ``InvalidDocument`` (``heading`` and the problems, in the order they are written), as a problem of its
+    syntax reads. A file that is not there has no line."""
     try:
         yield
-    except InvalidField as exc:
+    except (InvalidField, InvalidFields) as exc:
+        fields = exc.fields if isinstance(exc, InvalidFields) else (exc,)
         if not path.is_file():
-            raise InvalidDocument.listing(heading, [Problem.found(None, str(path), exc.keys, exc.problem)]) from exc
-        problem = load(path).problem(exc.keys, exc.problem, of_key=exc.of_key)
-        raise InvalidDocument.listing(heading, [problem]) from exc
+            problems = [Problem.found(None, str(path), f.keys, f.problem) for f in fields]
+        else:
+            document = load(path)
+            problems = sorted((document.problem(f.keys, f.problem, of_key=f.of_key) for f in fields),
+                              key=lambda p: (p.line or 0, p.column or 0))
+        raise InvalidDocument.listing(heading, problems) from exc
 
 
 def parse(text: str, path: str) -> Document:

@@ -34,6 +34,7 @@ CODES = {
     "InvalidInput": 2, "InvalidMoney": 2, "InvalidPayload": 2, "InvalidPolicy": 2, "FieldError": 2, "YamlError": 2,
     "InvalidDocument": 2, "InvalidPlaybooks": 2,  # a file not valid: its problems, each where and what
     "InvalidField": 2,  # a value refused for what the rest of its file says; located, it is the file's InvalidDocument
+    "InvalidFields": 2,  # every such value of the file at once (opsdesk check lists them all)
     "NotFound": 2,
     "DataRefused": 2,  # the API's 422: the value, sent again, is refused again
     "SchemaAhead": 2,  # the database named is one a newer opsdesk upgraded: name another, or run that version

@@ -14,6 +14,7 @@ from opsdesk.config import FileConfig, load_file
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org, Queue, Team
 from opsdesk.organisation import build_org
+from opsdesk.yamldoc import InvalidFields
 
 HOW_TO = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "owners-and-teams.md"
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -135,3 +136,17 @@ def test_an_empty_configuration_is_an_empty_organisation() -> None:
     assert (org.people, org.teams, org.queues, org.default_team, org.return_timer) == (
         {}, {}, {}, "ops", timedelta(minutes=60))
     assert org.queue("refunds") == Queue("refunds", "ops")
+
+
+def test_every_bad_reference_is_refused_at_once_each_at_its_key() -> None:
+    data = change(change(example(), "ownership.default_team", "nobody"), "sla_policies.refunds.calendar", "mars")
+    data = change(data, "ownership.order_rules.1", {"if": "true", "owner": "zoe"})
+
+    with pytest.raises(InvalidFields) as caught:
+        build_org(FileConfig.model_validate(data), NOW)
+
+    assert [(".".join(map(str, f.keys)), f.problem.split(" (")[0]) for f in caught.value.fields] == [
+        ("sla_policies.refunds.calendar", "no calendar 'mars'"),
+        ("ownership.default_team", "no team 'nobody' under teams"),
+        ("ownership.order_rules.1.owner", "'zoe' is neither a person under people nor team:<a team under teams>"),
+    ]

@@ -17,7 +17,7 @@ from opsdesk.domain.readiness import Control, Result, judge
 from opsdesk.ports import UnitOfWork
 from opsdesk.readiness import store, sweeps, work
 from opsdesk.readiness.context import Context, ReadinessControl
-from opsdesk.yamldoc import InvalidField
+from opsdesk.yamldoc import InvalidField, InvalidFields
 
 ENTRY_POINT_GROUP = "opsdesk.readiness"
 
@@ -83,18 +83,18 @@ def load_controls(config: ReadinessConfig) -> list[ReadinessControl]:
 
 def _check_names(config: ReadinessConfig, by_id: dict[str, ReadinessControl]) -> None:
     """Each skip and threshold names a known control, and each threshold one of its control's; refused at the field
-    (a threshold's key) where it is written (``yamldoc.located``)."""
-    for i, name in enumerate(config.skip):
-        if name not in by_id:
-            raise InvalidField(["readiness", "skip", i], f"unknown control {name!r} (known: {', '.join(by_id)})")
+    (a threshold's key) where it is written (``yamldoc.located``), all of them at once."""
+    found = [InvalidField(["readiness", "skip", i], f"unknown control {name!r} (known: {', '.join(by_id)})")
+             for i, name in enumerate(config.skip) if name not in by_id]
     for name, values in config.thresholds.items():
         keys: list[str | int] = ["readiness", "thresholds", name]
         if name not in by_id:
-            raise InvalidField(keys, f"unknown control {name!r} (known: {', '.join(by_id)})", of_key=True)
-        for value in values:
-            if value not in by_id[name].defaults:
-                known = ", ".join(by_id[name].defaults)
-                raise InvalidField([*keys, value], f"unknown {value!r} (known: {known})", of_key=True)
+            found.append(InvalidField(keys, f"unknown control {name!r} (known: {', '.join(by_id)})", of_key=True))
+            continue  # a control nobody knows has no thresholds to name
+        known = ", ".join(by_id[name].defaults)
+        found += [InvalidField([*keys, value], f"unknown {value!r} (known: {known})", of_key=True)
+                  for value in values if value not in by_id[name].defaults]
+    InvalidFields.refuse(found)
 
 
 @dataclass(frozen=True, slots=True)
