@@ -10,15 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from opsdesk import yamldoc
+from opsdesk.app_connectors import desk_connectors, probe_page
 from opsdesk.clock import ResumedClock, SystemClock
 from opsdesk.config import Settings
 from opsdesk.config_discounts_pickups import build_guard_policy, build_warehouses
-from opsdesk.connectors.carrier import CarrierLabels
-from opsdesk.connectors.chat import ChatWebhook
-from opsdesk.connectors.email import SmtpEmail
-from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.connectors.shopify_token import ClientCredentials, GrantOutcome
-from opsdesk.connectors.storefront import PageProbe
 from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.org import Org
@@ -54,59 +49,9 @@ from opsdesk.storage.sql import SqlDatabase, create_sql_engine, ensure_reachable
 
 
 def default_connectors(settings: Settings, metrics: Metrics | None = None) -> dict[str, Connector]:
-    """The connectors ``settings`` describe; the Shopify token grants counted in ``metrics`` when given."""
-    shopify_cfg = settings.file.connectors.shopify
-    smtp = settings.file.connectors.smtp
-
-    def graphql_url(shop: str) -> str:
-        shop_cfg = settings.shop(shop)
-        if shop_cfg and shop_cfg.admin_url:
-            return shop_cfg.admin_url
-        base = (shopify_cfg.base_url or "https://{shop}").replace("{shop}", shop)
-        return f"{base.rstrip('/')}/admin/api/{shopify_cfg.api_version}/graphql.json"
-
-    def token(shop: str) -> str:
-        shop_cfg = settings.shop(shop)
-        return os.environ.get(shop_cfg.access_token_env if shop_cfg else "OPSDESK_SHOPIFY_ACCESS_TOKEN", "")
-
-    def granted(outcome: GrantOutcome) -> None:
-        if metrics is not None:
-            metrics.token_grants.labels(outcome).inc()
-
-    def credentials(shop: str) -> ClientCredentials | None:
-        shop_cfg = settings.shop(shop)
-        if shop_cfg is None or not shop_cfg.client_id_env:
-            return None
-        secret_env = shop_cfg.client_secret_variable
-        return ClientCredentials(os.environ.get(shop_cfg.client_id_env, ""), os.environ.get(secret_env, ""),
-                                 shop_cfg.client_id_env, secret_env)
-
-    return {
-        "shopify": ShopifyAdmin(graphql_url, token, timeout=shopify_cfg.timeout_seconds,
-                                reserve=shopify_cfg.reserve_points, credentials_for=credentials,
-                                on_grant=granted),
-        "chat": ChatWebhook(),
-        "smtp": SmtpEmail(
-            host=smtp.host,
-            port=smtp.port,
-            sender=smtp.sender,
-            tls=smtp.tls_mode,
-            ca_file=str(settings.config_path.parent / smtp.ca_file) if smtp.ca_file else None,
-            username=os.environ.get(smtp.username_env or "", "") or None,
-            password=os.environ.get(smtp.password_env or "", "") or None,
-            timeout=smtp.timeout_seconds,
-        ),
-        **carrier_connector(settings),
-    }
-
-
-def carrier_connector(settings: Settings) -> dict[str, Connector]:
-    """The carrier label API, when ``connectors.carrier`` names carriers."""
-    cfg = settings.file.connectors.carrier
-    if not cfg.carriers:
-        return {}
-    accounts = {name: (c.base_url, c.api_key_env) for name, c in cfg.carriers.items()}
-    return {"carrier": CarrierLabels(accounts, return_address=cfg.return_address, timeout=cfg.timeout_seconds)}
+    """The connectors ``settings`` describe, all made now (a desk built makes those over HTTP when first used); the
+    Shopify token grants counted in ``metrics`` when given."""
+    return dict(desk_connectors(settings, metrics))
 
 
 def build(
@@ -146,7 +91,7 @@ def build(
         hooks, handlers = desk_work(org)
         guard_policy = build_guard_policy(settings.file.discount_guard)
         guard, pickups = guardrails(settings, org, hooks)
-        connectors = connectors if connectors is not None else default_connectors(settings, metrics)
+        connectors = connectors if connectors is not None else desk_connectors(settings, metrics)
     order_side = order_playbooks(settings)
     fulfilment_side = fulfilment_playbooks(
         settings.file.monitors,
@@ -199,7 +144,7 @@ def build(
         outcome_hooks=outcome_hooks,
         send_checks={"refund": refund_guard(playbooks)},  # ADR 0041
         send_lapses={"email": email_lapsed},  # ADR 0068
-        page_probe=page_probe or PageProbe(),
+        page_probe=page_probe or probe_page,
         sleep=sleep,
     )
     # On every process's /metrics, serve's and a worker's port alike: the worker may be the only one scraped.

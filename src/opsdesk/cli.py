@@ -11,31 +11,36 @@ import sys
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk import app as composition
 from opsdesk import cli_backtest, cli_check, cli_demo, cli_ingest, cli_reconcile, cli_simulate, logs
 from opsdesk import cli_errors as errors
-from opsdesk.background import Background
 from opsdesk.cli_cases import cases_cli
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit, refuse_unknown_format, shown_url
+from opsdesk.cli_common import (
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    desk_for,
+    emit,
+    load_settings,
+    refuse_unknown_format,
+    shown_url,
+)
 from opsdesk.cli_discounts_pickups import discounts_cli, pickups_cli
 from opsdesk.cli_privacy import privacy_cli
 from opsdesk.cli_tokens import tokens_cli
 from opsdesk.cli_users import audit_cli, users_cli
 from opsdesk.cli_webhooks import webhooks_cli
-from opsdesk.config import Settings, load_settings
-from opsdesk.connectors.storefront import PageProbe
-from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput, OpsdeskError
-from opsdesk.fakes.storefront import StandInStorefront
-from opsdesk.policy import loader
-from opsdesk.ports import Clock
-from opsdesk.services.audit import check_writable
+
+if TYPE_CHECKING:  # what the commands run on is imported as they run (ADR 0054, session 15)
+    from opsdesk.config import Settings
+    from opsdesk.desk import Desk
+    from opsdesk.ports import Clock
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="The operations desk for online stores.")
 policy_cli = typer.Typer(no_args_is_help=True, help="Check and test playbooks.")
@@ -60,11 +65,6 @@ out = Console()
 err = Console(stderr=True)
 
 
-
-def _settings(config: str | None, database_url: str | None) -> Settings:
-    return load_settings(config, database_url)
-
-
 @cli.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="where to write opsdesk.yaml and playbooks/")] = Path(),
@@ -76,6 +76,8 @@ def init(
 
     The JSON names the files ``written`` and ``kept`` (they existed: ``--force`` overwrites) and the database's URL
     (its password hidden)."""
+    from opsdesk import app as composition
+
     refuse_unknown_format(fmt)
     directory.mkdir(parents=True, exist_ok=True)
     starter = resources.files("opsdesk") / "starter"
@@ -125,7 +127,7 @@ def serve(
     database_url: DbOpt = None,
 ) -> None:
     """Run webhook intake, the JSON API and the worker in one process."""
-    run_server(_settings(config, database_url), host=host, port=port, stand_ins=stand_ins, worker=worker,
+    run_server(load_settings(config, database_url), host=host, port=port, stand_ins=stand_ins, worker=worker,
                access_log=access_log)
 
 
@@ -138,6 +140,9 @@ def run_server(
     uvicorn's loggers go to the desk's handler (``log_config=None``: uvicorn sets none up, ADR 0033)."""
     import uvicorn
 
+    from opsdesk import app as composition
+    from opsdesk.connectors.storefront import PageProbe
+    from opsdesk.fakes.storefront import StandInStorefront
     from opsdesk.web.app import create_app
 
     with contextlib.ExitStack() as stack:
@@ -146,27 +151,24 @@ def run_server(
             settings = _with_stand_ins(settings, stack)
             probe = StandInStorefront(fallback=PageProbe())  # the demo shop's pages (fakes/storefront.py)
         desk = composition.build(settings, clock=clock, page_probe=probe)
-        _check_audit(desk)
-        cli_check.warn_at_start(desk)
+        _start(desk)
         out.print(
             f"opsdesk on http://{host}:{port}  (webhooks: POST /webhooks/shopify, API: /api/v1, docs: /docs)"
         )
-        uvicorn.run(
-            create_app(desk, background=worker),
-            host=host,
-            port=port,
-            log_config=None,
-            log_level=None,
-            access_log=access_log,
-            loop="uvloop",
-            http="httptools",
-        )
+        uvicorn.run(create_app(desk, background=worker), host=host, port=port, log_config=None, log_level=None,
+                    access_log=access_log, loop="uvloop", http="httptools")
 
 
-def _check_audit(desk: Desk) -> None:
-    """Refuse to start a desk that could not extend the audit chain with its key (ADR 0024)."""
+def _start(desk: Desk) -> None:
+    """Before ``serve`` and ``worker`` run: refuse a desk that could not extend the audit chain with its key (ADR
+    0024), warn of what would go wrong quietly, and freeze what start-up made (``_tune_garbage_collector``), the
+    modules these commands import as they run and their desk included (ADR 0054, session 15)."""
+    from opsdesk.services.audit import check_writable
+
     with desk.db.unit_of_work(read_only=True) as uow:
         check_writable(uow, desk.settings.audit_keys)
+    cli_check.warn_at_start(desk)
+    gc.freeze()
 
 
 def _with_stand_ins(
@@ -212,11 +214,11 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="address the metrics port listens on")] = "127.0.0.1",
 ) -> None:
     """Run the pipeline and the outbox sender until interrupted (SIGINT or SIGTERM)."""
+    from opsdesk.background import Background
     from opsdesk.web.metrics_port import MetricsPort
 
     desk = desk_for(config, database_url)
-    _check_audit(desk)
-    cli_check.warn_at_start(desk)
+    _start(desk)
     background = Background(desk)
     port = None if metrics_port is None else MetricsPort(desk, background, metrics_host, metrics_port)
     stopped = threading.Event()
@@ -238,7 +240,9 @@ def policy_check(
     fmt: FormatOpt = "text",
 ) -> None:
     """Check playbooks: unknown keys, bad expressions, type errors, unreachable rules (file:line:column)."""
-    settings = _settings(config, None)
+    from opsdesk.policy import loader
+
+    settings = load_settings(config, None)
     targets = paths or [settings.playbooks_dir]
     missing = [str(p) for p in targets if not p.exists()]
     if missing:

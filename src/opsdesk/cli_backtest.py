@@ -9,13 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.policy import loader
-from opsdesk.services.backtest import backtest, warm_up_from
 
 out = Console()
 err = Console(stderr=True)
@@ -42,6 +38,11 @@ def policy_backtest(
     fmt: FormatOpt = "text",
 ) -> None:
     """Replay recorded decisions through candidate playbooks (read-only) and report what would change."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from opsdesk.policy import loader
+    from opsdesk.services.backtest import backtest, warm_up_from
+
     if not playbooks.exists():
         raise InvalidInput(f"no such file or folder: {playbooks}")
     candidate = loader.load([playbooks])
@@ -73,6 +74,8 @@ def _percent(rate: float | None) -> str:
 
 
 def _print(data: dict[str, Any], playbooks: Path) -> None:
+    from rich.table import Table
+
     since = "the start" if data["since"].year == 1970 else data["since"].isoformat()
     out.print(f"backtest of {escape(str(playbooks))} over {data['events']} recorded events since {since}"
               + (f" until {data['until'].isoformat()}" if data["until"] else ""), soft_wrap=True)

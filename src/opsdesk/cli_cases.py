@@ -17,10 +17,8 @@ from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, e
 from opsdesk.cli_tables import Column, print_rows, until, when
 from opsdesk.domain.case_rights import ensure_person
 from opsdesk.domain.errors import InvalidInput
+from opsdesk.domain.queue_cursor import MAX_OFFSET
 from opsdesk.domain.records import CaseFilter
-from opsdesk.services import users
-from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view, refuse_unknown
-from opsdesk.services.cases import act
 
 cases_cli = typer.Typer(no_args_is_help=True, help="Work the case queue: list, show, claim, resolve, ...")
 out = Console()
@@ -59,6 +57,8 @@ def list_cases(
     wide: WideOpt = False,
 ) -> None:
     """The queue: active cases, what is due first first (``due``: the SLA deadline from now)."""
+    from opsdesk.services.case_views import case_list, refuse_unknown
+
     where = CaseFilter(queue, owner, tuple(status or ()), kind, shop, _instant(due_before))
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
@@ -119,6 +119,8 @@ def show(
     case_id: CaseArg, config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text"
 ) -> None:
     """One case: its state, SLA, timeline and the decisions on its order."""
+    from opsdesk.services.case_views import case_view
+
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         view = case_view(uow, case_id)
@@ -162,14 +164,12 @@ def _changes(entry: dict[str, Any]) -> list[str]:
 
 
 def _act(
-    case_id: str,
-    action: str,
-    actor: str,
-    config: str | None,
-    database_url: str | None,
-    fmt: str,
-    **params: Any,
+    case_id: str, action: str, actor: str, config: str | None, database_url: str | None, fmt: str, **params: Any
 ) -> None:
+    from opsdesk.services import users
+    from opsdesk.services.case_views import case_summary
+    from opsdesk.services.cases import act
+
     ensure_person(actor)
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:

@@ -6,22 +6,28 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk import config_check, yamldoc
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit, refuse_unknown_format
-from opsdesk.config import Settings, ShopConfig, load_settings
-from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.connectors.storefront import PageProbe
-from opsdesk.desk import Desk
-from opsdesk.domain.org import escalations, unrouted_escalations
-from opsdesk.domain.policies import Playbook
-from opsdesk.organisation import build_org, unrouted_settings
-from opsdesk.readiness import evidence, registry
+from opsdesk.cli_common import (
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    desk_for,
+    emit,
+    load_settings,
+    refuse_unknown_format,
+)
+
+if TYPE_CHECKING:
+    from opsdesk import yamldoc
+    from opsdesk.config import Settings, ShopConfig
+    from opsdesk.connectors.shopify import ShopifyAdmin
+    from opsdesk.desk import Desk
+    from opsdesk.domain.policies import Playbook
 
 log = logging.getLogger("opsdesk")
 out = Console()
@@ -39,6 +45,9 @@ def check(
     ] = True,
 ) -> None:
     """Measure the readiness controls; exits 1 when any control fails, naming what fails and why."""
+    from opsdesk import config_check, yamldoc
+    from opsdesk.readiness import registry
+
     settings = load_settings(config, database_url)
     with yamldoc.located(settings.config_path):  # every problem at once, in the file's order (ADR 0060)
         yamldoc.InvalidFields.refuse(config_check.configuration_problems(settings, datetime.now(UTC)))
@@ -61,6 +70,8 @@ def authentication(desk: Desk, *, obtain: bool) -> list[dict[str, Any]]:
     """How each shop's Admin API calls authenticate (ADR 0036). A shop with client credentials fails when its
     variables are unset or, with ``obtain``, when the grant gives no token; an unset static token is a warning
     (the desk runs without acting on Shopify)."""
+    from opsdesk.connectors.shopify import ShopifyAdmin
+
     shopify = desk.connectors.get("shopify")
     return [_by_grant(shop, shopify if obtain and isinstance(shopify, ShopifyAdmin) else None)
             if shop.client_id_env else _by_static_token(shop) for shop in desk.settings.file.shops]
@@ -112,6 +123,9 @@ def _print(data: dict[str, Any]) -> None:
 
 
 def _probe(desk: Desk, *, quiet: bool) -> None:
+    from opsdesk.connectors.storefront import PageProbe
+    from opsdesk.readiness import evidence
+
     for p in evidence.run_probes(desk.db, desk.settings, PageProbe(), desk.clock):
         if not quiet:
             answer = f"{p.status_code} in {p.elapsed_ms} ms" if p.status_code is not None else p.error
@@ -120,6 +134,9 @@ def _probe(desk: Desk, *, quiet: bool) -> None:
 
 def probe(config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text") -> None:
     """Probe each shop's storefront and returns policy page once and record the results (run it daily)."""
+    from opsdesk.connectors.storefront import PageProbe
+    from opsdesk.readiness import evidence
+
     desk = desk_for(config, database_url)
     probes = evidence.run_probes(desk.db, desk.settings, PageProbe(), desk.clock)
     data: list[dict[str, Any]] = [
@@ -146,6 +163,8 @@ def policy_review(
     """Record a review of a playbook's current version (audited); the fraud-rules control reads it.
 
     The JSON is the review recorded: the playbook, the version reviewed, who, when and the note."""
+    from opsdesk.readiness import evidence
+
     refuse_unknown_format(fmt)
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
@@ -162,6 +181,10 @@ def unrouted(settings: Settings, loaded: Sequence[tuple[Path, Playbook]]) -> lis
     """``opsdesk policy check``'s look at the playbooks with opsdesk.yaml (when there is one): each rule (and setting)
     whose cases go to a queue with no team or SLA of its own (ADR 0046), at the queue where it is written (its
     section, when the queue is the default) in the playbook's file or opsdesk.yaml (ADR 0060, session 15)."""
+    from opsdesk import yamldoc
+    from opsdesk.domain.org import escalations
+    from opsdesk.organisation import build_org, unrouted_settings
+
     if not settings.config_path.is_file():
         return []
     with yamldoc.located(settings.config_path):
@@ -182,6 +205,9 @@ def warn_unrouted(desk: Desk) -> None:
     """At the start of ``serve`` and ``worker``: one warning per rule escalating to a queue with no team or SLA of
     its own. The desk starts all the same (refusing would lose webhooks over a typo): its cases run on the default
     SLA, and the readiness control ``automations-owned`` fails until it is fixed (ADR 0046)."""
+    from opsdesk.domain.org import unrouted_escalations
+    from opsdesk.organisation import unrouted_settings
+
     found = [*unrouted_escalations(desk.org, desk.playbooks),
              *((".".join(keys), why) for keys, why in unrouted_settings(desk.org, desk.settings.file))]
     for where, why in found:
@@ -193,6 +219,8 @@ def unknown_default_owners(desk: Desk) -> list[yamldoc.Problem]:
     """Each shop whose ``default_owner`` is no person or team of the organisation, where ``opsdesk.yaml`` says it
     (``config_check.unknown_default_owners``): ``check`` refuses it as a configuration error; ``serve`` and ``worker``
     warn and start (ADR 0060)."""
+    from opsdesk import config_check, yamldoc
+
     strange = config_check.unknown_default_owners(desk.org, desk.settings.file)
     if not strange:
         return []

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from sqlalchemy.engine import make_url
 
-from opsdesk import app as composition
-from opsdesk.config import load_settings
-from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.web.wire import one_time_form
+
+if TYPE_CHECKING:
+    from opsdesk.config import Settings
+    from opsdesk.desk import Desk
 
 ConfigOpt = Annotated[
     str | None, typer.Option("--config", "-c", help="opsdesk.yaml (default: $OPSDESK_CONFIG)")
@@ -32,12 +31,26 @@ WideOpt = Annotated[
 ]
 
 
+def load_settings(config: str | None, database_url: str | None) -> Settings:
+    """The settings of opsdesk.yaml and the environment (``config.load_settings``). Every command module imports
+    only what naming and describing its commands needs; what running one needs (the configuration's models, the
+    composition root, the database) is imported here and in the commands, as they run (ADR 0054, session 15)."""
+    from opsdesk import config as settings
+
+    return settings.load_settings(config, database_url)
+
+
 def desk_for(config: str | None, database_url: str | None) -> Desk:
+    """The desk opsdesk.yaml describes, on its database."""
+    from opsdesk import app as composition
+
     return composition.build(load_settings(config, database_url))
 
 
 def shown_url(url: str) -> str:
     """A database URL as the command line prints it: its password hidden (``***``)."""
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -45,6 +58,8 @@ def emit(data: Any, fmt: str) -> bool:
     """Print ``data`` as JSON when asked; returns whether it did."""
     refuse_unknown_format(fmt)
     if fmt == "json":
+        from opsdesk.web.wire import one_time_form
+
         # Times in the API's one form (UTC, ending ``Z``: ADR 0059), so a script reads the CLI's as the API's.
         shown = orjson.dumps(one_time_form(data), option=orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z, default=str)
         sys.stdout.write(shown.decode() + "\n")

@@ -16,21 +16,19 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from opsdesk import app as composition
-from opsdesk.cli_common import FormatOpt, emit
+from opsdesk.cli_common import FormatOpt, emit, load_settings
 from opsdesk.cli_scorecard import print_scorecard
 from opsdesk.cli_simulate import DEMO_SECRET, ScenarioOpt, run_in_process, scenario_named, secret_for
-from opsdesk.config import Settings, load_settings
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.readiness import evidence
-from opsdesk.services import users
-from opsdesk.simulator.run_state import VirtualClock
-from opsdesk.simulator.scenario import Scenario
+
+if TYPE_CHECKING:
+    from opsdesk.config import Settings
+    from opsdesk.simulator.scenario import Scenario
 
 out = Console()
 DEMO_USER = "demo"
@@ -120,7 +118,11 @@ def refuse_a_stores_database(directory: Path, database: Path) -> None:
 def prepare(directory: Path, url: str, plan: Scenario) -> Settings:
     """``opsdesk init`` in ``directory``, the demo store's set-up in its config, and, on the database at the
     scenario's start, an account for each person on the desk and the lead's review of the risk playbook."""
+    from opsdesk import app as composition
     from opsdesk.cli import init
+    from opsdesk.readiness import evidence
+    from opsdesk.services import users
+    from opsdesk.simulator.run_state import VirtualClock
 
     init(directory=directory, force=False, database_url=url)
     config = directory / "opsdesk.yaml"
@@ -173,6 +175,9 @@ def with_clock(text: str, resume_at: datetime, since: datetime) -> str:
 
 def demo_login(settings: Settings) -> dict[str, str]:
     """A demo account (an admin) for the dashboard."""
+    from opsdesk import app as composition
+    from opsdesk.services import users
+
     desk = composition.build(settings)
     password = secrets.token_urlsafe(9)
     with desk.db.unit_of_work() as uow:

@@ -9,8 +9,6 @@ from rich.console import Console
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
 from opsdesk.cli_tables import Column, print_rows, when
-from opsdesk.services.discount_incidents import incident_summaries
-from opsdesk.services.pickups import missed_pickups
 
 discounts_cli = typer.Typer(no_args_is_help=True, help="Discount guardrails: the incidents they caught.")
 pickups_cli = typer.Typer(no_args_is_help=True, help="Carrier pickups: the ones orders missed.")
@@ -27,6 +25,8 @@ def incidents(
     wide: WideOpt = False,
 ) -> None:
     """Every discount incident: first bad order, pause, time to pause, money at risk, its case (by its key)."""
+    from opsdesk.services.discount_incidents import incident_summaries
+
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         rows = incident_summaries(uow, shop)
@@ -78,6 +78,8 @@ def missed(
     wide: WideOpt = False,
 ) -> None:
     """Every pickup an order missed: the order, the warehouse, the carrier, the pickup and its cut-off."""
+    from opsdesk.services.pickups import missed_pickups
+
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         rows: list[dict[str, Any]] = [

@@ -14,6 +14,7 @@ import itertools
 import logging
 import sys
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk.config import load_settings
 from opsdesk.domain.errors import (
     Conflict,
     DataRefused,
@@ -32,30 +32,37 @@ from opsdesk.domain.errors import (
     SchemaAhead,
     Unavailable,
 )
-from opsdesk.services.privacy import PrivacyDeferred, PrivacyFailed
-from opsdesk.services.reconcile_report import SweepRefused
-from opsdesk.simulator.feed import GeneratorFailed
-from opsdesk.yamldoc import InvalidDocument
 
 #: Ctrl-C, or a prompt's input ended: the shell's code for an interrupt.
 INTERRUPTED = 130
 #: opsdesk itself failed, not the input nor a dependency: sysexits' EX_SOFTWARE, apart from every answer.
 FAILED = 70
-#: Each kind of error's exit code, the first that matches (ADR 0054, amended). A test walks every error class of
-#: opsdesk, so that a new one is placed here; one that is not is a refusal of the core, 2.
-CODES: tuple[tuple[type[OpsdeskError], int], ...] = (
-    (Conflict, 1),
-    (SweepRefused, 2),  # an Unavailable (the sweep stops, its mark kept), but Shopify refused: asking again cannot help
-    (Unavailable, 3),  # SweepFailed too: Shopify's Admin API did not answer the sweep
-    (PrivacyDeferred, 3),  # not an Unavailable: the timer sweep records it and retries it, as any failure
-    (GeneratorFailed, FAILED),
-    (PrivacyFailed, FAILED),  # the timer's wrap of whatever its request raised
-    (InvalidInput, 2),
-    (NotFound, 2),
-    (DataRefused, 2),
-    (SchemaAhead, 2),  # the database named was upgraded by a newer opsdesk: name another, or run that one
-    # (UnknownDictionary too: a stored body that a newer opsdesk, or another program, packed)
-)
+
+
+@cache
+def codes() -> tuple[tuple[type[OpsdeskError], int], ...]:
+    """Each kind of error's exit code, the first that matches (ADR 0054, amended). A test walks every error class of
+    opsdesk, so that a new one is placed here; one that is not is a refusal of the core, 2. Made when an error is
+    met: the errors of the services and the simulator are not imported for a command that meets none."""
+    from opsdesk.services.privacy import PrivacyDeferred, PrivacyFailed
+    from opsdesk.services.reconcile_report import SweepRefused
+    from opsdesk.simulator.feed import GeneratorFailed
+
+    return (
+        (Conflict, 1),
+        (SweepRefused, 2),  # an Unavailable (the sweep stops, its mark kept), but Shopify refused: no use asking again
+        (Unavailable, 3),  # SweepFailed too: Shopify's Admin API did not answer the sweep
+        (PrivacyDeferred, 3),  # not an Unavailable: the timer sweep records it and retries it, as any failure
+        (GeneratorFailed, FAILED),
+        (PrivacyFailed, FAILED),  # the timer's wrap of whatever its request raised
+        (InvalidInput, 2),
+        (NotFound, 2),
+        (DataRefused, 2),
+        (SchemaAhead, 2),  # the database named was upgraded by a newer opsdesk: name another, or run that one
+        # (UnknownDictionary too: a stored body that a newer opsdesk, or another program, packed)
+    )
+
+
 log = logging.getLogger(__name__)
 
 
@@ -71,12 +78,14 @@ def asks_for_json(args: Sequence[str]) -> bool:
 
 def exit_code(exc: OpsdeskError) -> int:
     """The exit code of an error of opsdesk's, as the API's status for it."""
-    return next((code for kind, code in CODES if isinstance(exc, kind)), 2)
+    return next((code for kind, code in codes() if isinstance(exc, kind)), 2)
 
 
 def refused(exc: OpsdeskError, err: Console, *, as_json: bool) -> int:
     """Print a refusal of the core; return its exit code. A conflict names who holds the case (``holder``); a file
     that is not valid (``opsdesk.yaml``, a playbook) each of its ``problems``, as the API's 422 names each field."""
+    from opsdesk.yamldoc import InvalidDocument
+
     extra: dict[str, Any] = {}
     if isinstance(exc, Conflict) and exc.holder:
         extra["holder"] = exc.holder
@@ -123,6 +132,8 @@ def failed(exc: Exception, err: Console, *, as_json: bool, given: Sequence[Path]
 def given_paths(args: Sequence[str]) -> list[Path]:
     """The paths the user gave: each word of the command line (an option's ``--name=value`` value too), and the
     configuration file with the folders it names (``playbooks``, ``privacy.export_dir``) when it can be read."""
+    from opsdesk.config import load_settings
+
     words = [w.split("=", 1)[1] if w.startswith("--") and "=" in w else w for w in args]
     found = [Path(w) for w in words if w and not w.startswith("-")]
     flags = list(args)

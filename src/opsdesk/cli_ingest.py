@@ -5,16 +5,16 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.services.replay import replay
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 out = Console()
 err = Console(stderr=True)
@@ -42,6 +42,10 @@ def ingest(
     fmt: FormatOpt = "text",
 ) -> None:
     """Replay recorded deliveries through the same intake path as HTTP, then process them."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from opsdesk.services.replay import replay
+
     if not file.is_file():
         raise InvalidInput(f"{file}: no such file")
     desk = desk_for(config, database_url)
@@ -65,6 +69,8 @@ def ingest(
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(title="ingest", show_header=False)
     for key in ("lines", "stored", "duplicates"):
         table.add_row(key, str(summary[key]))

@@ -6,23 +6,18 @@ to the shop), or to run one again.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from opsdesk import app as composition
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, desk_for, emit
-from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.privacy import PrivacySubject
-from opsdesk.services.privacy import (
-    PrivacyReport,
-    erase_exports,
-    export_customer,
-    redact_customer,
-    redact_shop,
-)
+
+if TYPE_CHECKING:
+    from opsdesk.desk import Desk
+    from opsdesk.services.privacy import PrivacyReport
 
 privacy_cli = typer.Typer(no_args_is_help=True, help="Privacy requests: export or erase a customer's data.")
 out = Console()
@@ -74,6 +69,9 @@ def export(
     fmt: FormatOpt = "text",
 ) -> None:
     """Write every stored field that holds a customer's data to the export folder (privacy.export_dir)."""
+    from opsdesk import app as composition
+    from opsdesk.services.privacy import export_customer
+
     desk = desk_for(config, database_url)
     subject = _subject(_served(desk, shop), customer, email, phone, order)
     sink = composition.export_files(desk.settings.privacy_export_dir)
@@ -95,6 +93,9 @@ def redact(
     fmt: FormatOpt = "text",
 ) -> None:
     """Erase a customer's personal data everywhere it is stored (ids, amounts and statuses stay)."""
+    from opsdesk import app as composition
+    from opsdesk.services.privacy import erase_exports, redact_customer
+
     desk = desk_for(config, database_url)
     subject = _subject(_served(desk, shop), customer, email, phone, order)
     with desk.db.unit_of_work() as uow:
@@ -113,6 +114,9 @@ def redact_shop_command(
     fmt: FormatOpt = "text",
 ) -> None:
     """Erase everything stored about a shop (what ``shop/redact`` does)."""
+    from opsdesk import app as composition
+    from opsdesk.services.privacy import erase_exports, redact_shop
+
     if not yes:
         raise InvalidInput("this erases every order, case and delivery of the shop: add --yes")
     desk = desk_for(config, database_url)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, WideOpt, desk_for, emit
 from opsdesk.cli_tables import Column, print_rows
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.services.reconcile import SweepReport, sweep_all
+
+if TYPE_CHECKING:
+    from opsdesk.services.reconcile import SweepReport
 
 out = Console()
 err = Console(stderr=True)
@@ -41,6 +42,10 @@ def reconcile(
 ) -> None:
     """Ask the Admin API for the orders (with their fulfilments, refunds and return requests) and disputes
     changed since the last sweep; append and process what was lost."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from opsdesk.services.reconcile import sweep_all
+
     desk = desk_for(config, database_url)
     shops = [s.domain for s in desk.settings.file.shops]
     if shop is not None:

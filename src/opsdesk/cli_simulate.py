@@ -5,34 +5,22 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from opsdesk import app as composition
-from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, emit, shown_url
+from opsdesk.cli_common import ConfigOpt, DbOpt, FormatOpt, emit, load_settings, shown_url
 from opsdesk.cli_scorecard import print_scorecard
-from opsdesk.config import Settings, load_settings
-from opsdesk.connectors.carrier import CarrierLabels
-from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.connectors.storefront import PageProbe
-from opsdesk.desk import Desk
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
-from opsdesk.fakes.storefront import StandInStorefront
-from opsdesk.ports import Connector
-from opsdesk.services.ahead import Ahead
-from opsdesk.simulator.feed import StoreProcess
-from opsdesk.simulator.over_http import over_http
-from opsdesk.simulator.run_state import Faults, RunStats, VirtualClock
-from opsdesk.simulator.runner import InProcess
-from opsdesk.simulator.scenario import Scenario, load_scenario
-from opsdesk.simulator.scorecard import ALL_STATUSES, scorecard
-from opsdesk.simulator.store import Store, catalogue
-from opsdesk.simulator.truth import truth_path
-from opsdesk.storage.bodies import pack as pack_body
+
+if TYPE_CHECKING:
+    from opsdesk.config import Settings
+    from opsdesk.desk import Desk
+    from opsdesk.ports import Connector
+    from opsdesk.simulator.run_state import Faults, RunStats
+    from opsdesk.simulator.scenario import Scenario
 
 out = Console()
 err = Console(stderr=True)
@@ -70,6 +58,9 @@ def simulate(
     fmt: FormatOpt = "text",
 ) -> None:
     """Run a scenario: a simulated store on a virtual clock, through the desk; then print the scorecard."""
+    from opsdesk.simulator.over_http import over_http
+    from opsdesk.simulator.store import Store
+
     plan = scenario_named(scenario, seed)
     settings = load_settings(config, database_url)
     secret = secret_for(settings, plan.shop)
@@ -106,6 +97,18 @@ def run_in_process(
     With ``ahead`` the store's process also does the desk's intake CPU work (ADR 0023); the scorecard is
     the same without.
     """
+    from opsdesk import app as composition
+    from opsdesk.connectors.storefront import PageProbe
+    from opsdesk.fakes.storefront import StandInStorefront
+    from opsdesk.services.ahead import Ahead
+    from opsdesk.simulator.feed import StoreProcess
+    from opsdesk.simulator.run_state import VirtualClock
+    from opsdesk.simulator.runner import InProcess
+    from opsdesk.simulator.scorecard import scorecard
+    from opsdesk.simulator.store import catalogue
+    from opsdesk.simulator.truth import truth_path
+    from opsdesk.storage.bodies import pack as pack_body
+
     # A simulation's database is rebuilt by running it again: NORMAL spares the fsync of every commit.
     settings = settings.model_copy(
         update={"file": settings.file.model_copy(update={"sqlite_synchronous": "NORMAL"})}
@@ -140,6 +143,8 @@ def run_in_process(
 def refuse_a_used_database(desk: Desk) -> None:
     """The scorecard counts every case of its database as the run's: a database with a desk's work (an earlier
     run's, or a store's own) would be scored wrong and mixed with the simulated store; it is left as it is."""
+    from opsdesk.simulator.scorecard import ALL_STATUSES
+
     with desk.db.unit_of_work(read_only=True) as uow:
         deliveries = uow.deliveries.count()
         cases = uow.cases.count(CaseFilter(status=ALL_STATUSES, active_only=False))
@@ -214,6 +219,10 @@ def _in_memory(
     settings: Settings, stack: contextlib.ExitStack[Any], fakes: Mapping[str, Any]
 ) -> dict[str, Connector]:
     """The connectors the settings make, those named in ``fakes`` on that stand-in's in-memory transport."""
+    from opsdesk import app as composition
+    from opsdesk.connectors.carrier import CarrierLabels
+    from opsdesk.connectors.shopify import ShopifyAdmin
+
     connectors = composition.default_connectors(settings)
     for name, fake in fakes.items():
         wired = connectors.get(name)
@@ -251,6 +260,8 @@ def _readiness(desk: Desk) -> Callable[[], Any] | None:
 
 
 def _with_bar(fmt: str, run: Callable[[Callable[[float, str], None]], RunStats]) -> RunStats:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("simulating {task.description}"),
         BarColumn(),
@@ -269,6 +280,8 @@ def _with_bar(fmt: str, run: Callable[[Callable[[float, str], None]], RunStats])
 
 
 def scenario_named(name: str, seed: int | None) -> Scenario:
+    from opsdesk.simulator.scenario import load_scenario
+
     plan = load_scenario(name)
     if seed is not None:
         from dataclasses import replace

@@ -20,7 +20,6 @@ from opsdesk.cli_common import (
 )
 from opsdesk.cli_tables import Column, print_rows, when
 from opsdesk.domain.records import ApiToken
-from opsdesk.services import tokens as token_service
 
 tokens_cli = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
 out = Console()
@@ -43,6 +42,8 @@ def create(
     fmt: FormatOpt = "text",
 ) -> None:
     """Create an API token and print it once (only its digest is stored); the JSON adds its id, as listed."""
+    from opsdesk.services import tokens as token_service
+
     refuse_unknown_format(fmt)  # before the token is made: one it could not print would be lost
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
@@ -61,6 +62,8 @@ def list_tokens(
     config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text", wide: WideOpt = False
 ) -> None:
     """Every API token, oldest first: id, role, revoked, created, name (never the token or its digest)."""
+    from opsdesk.services import tokens as token_service
+
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         found = token_service.list_tokens(uow)
@@ -80,6 +83,8 @@ def revoke(
     """Revoke an API token: the API refuses it (401) from its next request. Revoking it again changes nothing.
 
     The JSON is the token as ``tokens list`` shows it, and ``already_revoked``: whether it was before."""
+    from opsdesk.services import tokens as token_service
+
     refuse_unknown_format(fmt)
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,11 +20,11 @@ from opsdesk.cli_common import (
     refuse_unknown_format,
 )
 from opsdesk.cli_tables import Column, print_rows
-from opsdesk.desk import Desk
 from opsdesk.domain.access import ALL_SHOPS, User
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.services import users
-from opsdesk.services.audit import rekey_audit, verify_audit
+
+if TYPE_CHECKING:
+    from opsdesk.desk import Desk
 
 users_cli = typer.Typer(no_args_is_help=True, help="Dashboard accounts: add, passwd, disable, list.")
 audit_cli = typer.Typer(no_args_is_help=True, help="The audit log: verify its hash chain, or rekey it.")
@@ -68,6 +68,8 @@ def add(
     fmt: FormatOpt = "text",
 ) -> None:
     """Add an account holding ROLE in each --shop; the JSON is the account as ``users list`` shows it."""
+    from opsdesk.services import users
+
     refuse_unknown_format(fmt)  # before the account is made, as `tokens create`
     desk = desk_for(config, database_url)
     _check_shops(desk, shop)
@@ -90,6 +92,8 @@ def passwd(
     fmt: FormatOpt = "text",
 ) -> None:
     """Set a new password; the account's sessions end. The JSON is the account as ``users list`` shows it."""
+    from opsdesk.services import users
+
     refuse_unknown_format(fmt)
     desk = desk_for(config, database_url)
     password = _password(password_stdin)
@@ -105,6 +109,8 @@ def disable(
     username: UserArg, config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text"
 ) -> None:
     """Disable an account; its sessions end and it can no longer sign in. The JSON is the account, disabled."""
+    from opsdesk.services import users
+
     refuse_unknown_format(fmt)
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work() as uow:
@@ -119,6 +125,8 @@ def list_users(
     config: ConfigOpt = None, database_url: DbOpt = None, fmt: FormatOpt = "text", wide: WideOpt = False
 ) -> None:
     """Every account with its roles (never a password hash)."""
+    from opsdesk.services import users
+
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
         found = users.list_users(uow)
@@ -169,6 +177,8 @@ def verify(
     fmt: FormatOpt = "text",
 ) -> None:
     """Recompute the audit log's hash chain; exit 1 and name the first tampered row if it does not hold."""
+    from opsdesk.services.audit import verify_audit
+
     kept = _anchor(anchor) if anchor else None
     desk = desk_for(config, database_url)
     with desk.db.unit_of_work(read_only=True) as uow:
@@ -204,6 +214,8 @@ def rekey(
     One transaction: entries wait meanwhile, and an interrupted rekey changes nothing.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from opsdesk.services.audit import rekey_audit
 
     kept = _anchor(anchor) if anchor else None
     desk = desk_for(config, database_url)

@@ -5,20 +5,18 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from opsdesk import app as composition
-from opsdesk.cli_common import ConfigOpt, FormatOpt, WideOpt, emit
+from opsdesk.cli_common import ConfigOpt, FormatOpt, WideOpt, emit, load_settings
 from opsdesk.cli_tables import Column, print_rows
-from opsdesk.config import load_settings
-from opsdesk.connectors.shopify import ShopifyAdmin
-from opsdesk.connectors.shopify_webhooks import WebhookSubscriptions
 from opsdesk.domain.errors import InvalidInput
-from opsdesk.services.webhook_subscriptions import Outcome, app_toml, listed, subscribe
+
+if TYPE_CHECKING:
+    from opsdesk.connectors.shopify_webhooks import WebhookSubscriptions
 
 webhooks_cli = typer.Typer(no_args_is_help=True, help="Subscribe a shop's webhooks to the desk.")
 out = Console()
@@ -39,6 +37,8 @@ def toml(
     config: ConfigOpt = None,
 ) -> None:
     """Print the [webhooks] block of shopify.app.toml: every topic the desk reads, the compliance ones apart."""
+    from opsdesk.services.webhook_subscriptions import app_toml
+
     version = api_version or load_settings(config, None).file.connectors.shopify.api_version
     sys.stdout.write(app_toml(url, version))
 
@@ -47,6 +47,8 @@ def toml(
 def list_subscriptions(shop: ShopOpt, config: ConfigOpt = None, fmt: FormatOpt = "text", wide: WideOpt = False
                        ) -> None:
     """The shop's webhook subscriptions made through the Admin API (not those of the app's configuration)."""
+    from opsdesk.services.webhook_subscriptions import listed
+
     with _subscriptions(shop, config) as (admin, domain):
         found = listed(admin, domain)
     if not emit(found, fmt):
@@ -61,6 +63,8 @@ def subscribe_shop(
     config: ConfigOpt = None, fmt: FormatOpt = "text", wide: WideOpt = False,
 ) -> None:
     """Subscribe every topic the desk reads but the compliance ones to URL; exit 1 when any is refused."""
+    from opsdesk.services.webhook_subscriptions import Outcome, subscribe
+
     with _subscriptions(shop, config) as (admin, domain):
         results = subscribe(admin, domain, url, dry_run=dry_run)
     counts = {o.value: sum(r.outcome is o for r in results) for o in Outcome}
@@ -77,6 +81,9 @@ def subscribe_shop(
 @contextlib.contextmanager
 def _subscriptions(shop: str, config: str | None) -> Iterator[tuple[WebhookSubscriptions, str]]:
     """The shop's subscriptions through the Shopify connector opsdesk.yaml configures (its token, its version)."""
+    from opsdesk import app as composition
+    from opsdesk.connectors.shopify import ShopifyAdmin
+
     settings = load_settings(config, None)
     domain = shop.lower()
     shops = [s.domain for s in settings.file.shops]

@@ -214,16 +214,17 @@ def test_a_database_a_newer_opsdesk_migrated_is_refused_saying_so(sql_db: SqlDat
         migrate(sql_db.engine)
 
 
-def test_a_database_at_head_is_left_as_it_is_after_reading_the_scripts_once(sql_db: SqlDatabase,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_at_head_is_left_as_it_is_without_reading_the_scripts(sql_db: SqlDatabase,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Every desk built migrates first (ADR 0032): on a database already at head, alembic's upgrade read every
-    migration script a second time to find nothing to do."""
+    migration script a second time to find nothing to do; now migrate compares the revision with ``schema.HEAD``
+    and reads none (ADR 0054, session 15)."""
     reads: list[str] = []
     load = ScriptDirectory.from_config
     monkeypatch.setattr(ScriptDirectory, "from_config", lambda config: reads.append("read") or load(config))
     with sql_db.engine.connect() as conn:
         before = MigrationContext.configure(conn).get_current_revision()
     migrate(sql_db.engine)
-    assert (reads, is_current(sql_db.engine)) == (["read", "read"], True)  # migrate's, then is_current's
+    assert (reads, is_current(sql_db.engine)) == (["read"], True)  # is_current's only
     with sql_db.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == before

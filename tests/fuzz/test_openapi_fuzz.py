@@ -49,8 +49,8 @@ from typer.testing import CliRunner
 
 from opsdesk.cli import cli
 from opsdesk.desk import Desk
+from opsdesk.domain.queue_cursor import MAX_OFFSET
 from opsdesk.services import tokens
-from opsdesk.services.case_views import MAX_OFFSET
 from opsdesk.testing import ManualClock
 from opsdesk.web.app import create_app
 from tests.fuzz.harness import openapi_document

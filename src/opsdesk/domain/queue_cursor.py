@@ -21,6 +21,9 @@ from opsdesk.domain.cases import Case
 from opsdesk.domain.errors import InvalidInput
 from opsdesk.domain.records import CaseFilter
 
+#: The deepest page by offset the edges (the API, ``opsdesk cases list``) take: paging deeper reads every row before the
+#: page, and a larger one overflowed SQLite.
+MAX_OFFSET = 1_000_000
 #: The queue's runs, in its order: active cases with a deadline, active ones without, ended ones.
 DUE, UNDATED, ENDED = 0, 1, 2
 #: The one order the queue is read in; a cursor names it, so a later order refuses an earlier one's cursors.

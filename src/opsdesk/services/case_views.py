@@ -16,7 +16,6 @@ from opsdesk.ports import UnitOfWork
 from opsdesk.services.effects import QUEUE_KINDS
 from opsdesk.services.sla import typed_clocks
 
-MAX_OFFSET = 1_000_000  # paging deeper reads every row before the page; a larger one overflowed SQLite
 #: The kinds of case the desk opens (the playbooks' by queue, the monitors', automation failures).
 CASE_KINDS = frozenset({*QUEUE_KINDS.values(), "order", "stuck_order", "address", "incident", "return"})
 EVERY_STATUS = tuple(s.value for s in CaseStatus)

@@ -62,7 +62,7 @@ def export_name(shop: str, customer_id: int | None, tag: str) -> str:
 
 # Not an ``Unavailable``: nothing is down, and the timer sweep must record it and retry it after its delay, as
 # any failure (ADR 0016), where an ``Unavailable`` stops the sweep as an outage. The CLI says "try again later"
-# for it all the same (exit 3, ``cli_errors.CODES``).
+# for it all the same (exit 3, ``cli_errors.codes``).
 class PrivacyDeferred(OpsdeskError):
     """An email to the customer is being sent right now; the erasure runs again once it is done."""
 

@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from opsdesk.desk import Desk
+from opsdesk.domain.queue_cursor import MAX_OFFSET
 from opsdesk.domain.records import CaseFilter
-from opsdesk.services.case_views import MAX_OFFSET, case_list, case_summary, case_view, refuse_unknown
+from opsdesk.services.case_views import case_list, case_summary, case_view, refuse_unknown
 from opsdesk.services.cases import act
 from opsdesk.services.desk_metrics import desk_metrics
 from opsdesk.web.auth import Principal, Role, ensure_shop, require_api
