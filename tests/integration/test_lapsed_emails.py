@@ -99,6 +99,17 @@ def test_a_carrier_email_whose_parcel_has_not_moved_goes_once_the_relay_answers(
     assert withdrawn_count(scenario) == 0
 
 
+def test_a_buyer_email_still_goes_when_the_held_parcel_is_then_scanned_delayed(scenario: Scenario) -> None:
+    """A delay is trouble, not movement: the parcel still waits for the buyer (``buyer_waits.STILL_WAITING``, the
+    buyer-action monitor's reading too)."""
+    shipped_then(scenario, "buyer_action_required")
+    scenario.deliver("fulfillment_events/create", scan("delayed", 2, 2))
+    scenario.later(minutes=5)
+
+    assert NEEDED in [m.subject for m in scenario.mail_to("c1@example.com")]
+    assert [s for t, s, _n, _e in emails(scenario.actions(order_id_of(1))) if t == "carrier_needs_buyer"] == ["sent"]
+
+
 def test_a_delay_email_is_withdrawn_when_its_scan_was_deleted(scenario: Scenario) -> None:
     shipped_then(scenario, "delayed")
     scenario.deliver("fulfillment_events/delete",

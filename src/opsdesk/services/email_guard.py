@@ -12,7 +12,8 @@ before it carried one is judged by its template's (``domain.outbox.TEMPLATE_PREM
   parcel arrived (or was collected) after it, a later scan shows it moving again, or the scan was deleted
   (``shipments.overtaken``, the rule that makes a late delay scan not news, ADR 0065).
 - ``buyer_action`` (``carrier_needs_buyer``: "the carrier needs you"): lapses as the delay does, or once its
-  fulfilment's status, at a later time, is anything but ``buyer_action_required`` (as ``buyer_waits`` reads it).
+  fulfilment's status, at a later time, is anything but ``buyer_action_required`` or a later ``delayed`` (as
+  ``buyer_waits.STILL_WAITING`` reads it: a delay is trouble, not the buyer answering).
 - ``address`` (``address_confirm``: "please confirm your address"): lapses once the order's address is not the one
   asked about (its fingerprint, ``address_checks.fingerprint``), or the order shipped or was cancelled.
 - No premise: ``refund_confirmation``, ``return_in_hand``, ``return_label_in_hand`` confirm what was done (a refund
@@ -37,7 +38,7 @@ from opsdesk.domain.outbox import email_premise
 from opsdesk.domain.records import OutboxAction
 from opsdesk.ports import UnitOfWork
 from opsdesk.services.address_checks import fingerprint
-from opsdesk.services.buyer_waits import WAITING
+from opsdesk.services.buyer_waits import STILL_WAITING, WAITING
 from opsdesk.services.followups import FINAL_PAYMENT, shipped
 
 
@@ -95,7 +96,7 @@ def buyer_answered(state: OrderState, payload: Mapping[str, Any]) -> str:
     if over or scan is None:
         return over
     current = state.shipments.get(scan.fulfillment_id)
-    if current is None or current.status == WAITING or current.at <= scan.occurred_at:
+    if current is None or current.status in STILL_WAITING or current.at <= scan.occurred_at:
         return ""
     return (f"fulfilment {scan.fulfillment_id} was {current.status} at {current.at.isoformat()}, after the carrier's "
             f"{WAITING} scan of {scan.occurred_at.isoformat()}")
